@@ -1,0 +1,43 @@
+# Postdesk: the two commands of the quick start, `make demo` and `make test`, each doing all of
+# its own set-up on a fresh machine (uv from pip when missing; Dovecot from apt for the tests).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+# uv on PATH, else the copy pip installs into this Python (`python3 -m uv`).
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+
+.PHONY: demo test lint typecheck layers pytest bench sync uv dovecot clean
+
+uv:
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || { \
+		echo "installing uv with pip"; $(PYTHON) -m pip install --quiet uv; }
+
+sync: uv
+	@$(UV) sync --locked --quiet
+
+dovecot:
+	@bash scripts/ensure-dovecot.sh
+
+demo: sync
+	@$(UV) run postdesk demo
+
+lint: sync
+	$(UV) run ruff format --check .
+	$(UV) run ruff check .
+
+typecheck: sync
+	$(UV) run mypy
+
+layers: sync
+	$(UV) run lint-imports
+
+pytest: sync dovecot
+	$(UV) run pytest -q
+
+test: lint typecheck layers pytest
+
+bench: sync dovecot
+	$(UV) run python -m bench.ingest
+
+clean:
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache dist

@@ -1,0 +1,195 @@
+"""The Postdesk console: one Textual app whose mode (agent, supervisor, admin) follows the role.
+
+The app owns the engine client of the current session and nothing else: each mode screen
+loads its data, runs its event bridge and handles its keys. In demo mode a role switcher sits
+at the bottom of the screen stack and Ctrl+U returns to it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState
+
+import console
+from engine.api.sanitize import one_line
+from engine.api.schemas import Me
+from engine.client.client import EngineClient, EngineError, EngineUnavailable
+
+from .messages import WorkerFailed
+from .screens.admin import AdminScreen
+from .screens.agent import AgentScreen
+from .screens.base import ModeScreen
+from .screens.supervisor import SupervisorScreen
+from .screens.switcher import MODES, ModePicker, SwitcherScreen
+
+log = logging.getLogger(__name__)
+
+ClientFactory = Callable[[str | None], EngineClient]
+MODE_SCREENS: dict[str, type[ModeScreen]] = {
+    "agent": AgentScreen,
+    "supervisor": SupervisorScreen,
+    "admin": AdminScreen,
+}
+
+
+def css_path() -> Path:
+    """The wheel installs textual.tcss inside the package; the source tree keeps it at the root."""
+    here = Path(console.__file__).parent
+    packaged = here / "textual.tcss"
+    return packaged if packaged.exists() else here.parent / "textual.tcss"
+
+
+class PostdeskApp(App[None]):
+    TITLE = "Postdesk"
+    CSS_PATH = css_path()
+    BINDINGS = [
+        Binding("ctrl+u", "switch_user", "Switch user", id="app.switch-user"),
+        Binding("ctrl+r", "retry", "Retry", id="app.retry", show=False),
+    ]
+
+    def __init__(
+        self,
+        client_factory: ClientFactory,
+        *,
+        switch_users: list[tuple[str, str]] | None = None,
+        mode: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.client_factory = client_factory
+        self.switch_users = switch_users
+        # `postdesk agent|supervisor|admin` asks for one mode; plain `postdesk` follows the role.
+        self.requested_mode = mode
+        self.client: EngineClient | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Connecting to the Postdesk engine…", id="login-status", markup=False)
+
+    def on_mount(self) -> None:
+        if self.switch_users:
+            self.push_screen(SwitcherScreen(self.switch_users))
+        else:
+            self.login(None)
+
+    async def on_unmount(self) -> None:
+        await self._drop_client()
+
+    # ---- session ----
+    @on(SwitcherScreen.Chosen)
+    def _chosen(self, event: SwitcherScreen.Chosen) -> None:
+        self.login(event.username)
+
+    @work(exclusive=True, group="login", exit_on_error=False)
+    async def login(self, username: str | None) -> tuple[EngineClient, Me]:
+        await self._drop_client()
+        client = self.client_factory(username)
+        try:
+            me = await client.me()
+        except BaseException:
+            await client.close()
+            raise
+        return client, me
+
+    def _login_status(self) -> Static:
+        # It lives on the default screen, at the bottom of the stack.
+        return self.screen_stack[0].query_one("#login-status", Static)
+
+    async def _drop_client(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            await client.close()
+
+    def enter(self, client: EngineClient, me: Me) -> None:
+        """Open the mode for `me`'s role; ask when there are several."""
+        self.client = client
+        modes = [mode for mode in MODES if mode in me.roles]
+        if self.requested_mode is not None:
+            if self.requested_mode not in modes:
+                self._refuse(f"{one_line(me.username)} is not a Postdesk {self.requested_mode}.")
+                return
+            modes = [self.requested_mode]
+        if not modes:
+            self._refuse(f"{one_line(me.username)} has no Postdesk role.")
+            return
+        if len(modes) == 1:
+            self.push_screen(MODE_SCREENS[modes[0]](client, me))
+            return
+
+        def picked(mode: str | None) -> None:
+            if mode is None and self.switch_users:
+                self.run_worker(self._drop_client(), group="logout")
+                return
+            chosen = mode or ("agent" if "agent" in modes else modes[0])
+            self.push_screen(MODE_SCREENS[chosen](client, me))
+
+        self.push_screen(ModePicker(me.display_name.strip() or me.username, modes), picked)
+
+    def _refuse(self, reason: str) -> None:
+        self.notify(reason, severity="error", markup=False)
+        if not self.switch_users:
+            self._login_status().update(f"{reason}\n\nCtrl+Q quits.")
+
+    # ---- failures ----
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group != "login":
+            if event.state is WorkerState.ERROR and worker.error is not None:
+                self.post_message(WorkerFailed(worker, worker.error))
+            return
+        if event.state is WorkerState.SUCCESS and isinstance(worker.result, tuple):
+            client, me = worker.result
+            self.enter(client, me)
+        elif event.state is WorkerState.ERROR and worker.error is not None:
+            self.post_message(WorkerFailed(worker, worker.error))
+            if not self.switch_users:
+                reason = getattr(worker.error, "message", str(worker.error))
+                self._login_status().update(
+                    f"Could not open Postdesk: {one_line(reason)}\n\n"
+                    "Ctrl+R tries again, Ctrl+Q quits."
+                )
+
+    def on_worker_failed(self, message: WorkerFailed) -> None:
+        """The one place where failed engine calls become notifications."""
+        error = message.error
+        if isinstance(error, EngineUnavailable):
+            self.notify(
+                one_line(error.message, 200),
+                title="Engine unavailable",
+                severity="error",
+                markup=False,
+            )
+        elif isinstance(error, EngineError):
+            self.notify(one_line(error.message, 200), severity="error", markup=False)
+        else:
+            log.error("worker %s failed", message.worker.name, exc_info=error)
+            self.notify(
+                one_line(f"{type(error).__name__}: {error}", 200),
+                title="Unexpected error",
+                severity="error",
+                markup=False,
+            )
+
+    # ---- actions ----
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_user":
+            return bool(self.switch_users)
+        if action == "retry":
+            return not self.switch_users and self.client is None
+        return True
+
+    async def action_switch_user(self) -> None:
+        if not self.switch_users:
+            return
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, SwitcherScreen):
+            await self.pop_screen()
+        await self._drop_client()
+
+    def action_retry(self) -> None:
+        self._login_status().update("Connecting to the Postdesk engine…")
+        self.login(None)

@@ -1,0 +1,78 @@
+"""What every mode screen shares: the client session, the event bridge and the banner.
+
+A mode screen runs one bridge worker for as long as it is mounted (Textual cancels it when
+the screen goes away), refetches its data when the engine comes back, and hands worker
+results to `worker_done`. Worker failures are forwarded to the app, which owns the one
+place that turns them into notifications.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from engine.api.schemas import Event, Me
+from engine.client.client import EngineClient
+
+from ..bridge import pump_events
+from ..messages import EngineBack, EngineEvent, EngineLost, WorkerFailed
+from ..widgets.banner import EngineBanner
+
+
+class ModeScreen(Screen[None]):
+    """Base of the agent, supervisor and admin screens."""
+
+    MODE = "mode"
+
+    def __init__(self, client: EngineClient, me: Me) -> None:
+        super().__init__()
+        self.client = client
+        self.me = me
+
+    def on_mount(self) -> None:
+        self.sub_title = f"{self.MODE.capitalize()} · {self.me.username}"
+        self.run_bridge()
+        self.refresh_data()
+
+    # ---- hooks for subclasses ----
+    def refresh_data(self) -> None:
+        """Start the workers that (re)load everything the screen shows."""
+
+    def handle_event(self, event: Event) -> None:
+        """React to one engine event."""
+
+    def worker_done(self, worker: Worker[Any], result: Any) -> None:
+        """A worker of this screen returned `result`."""
+
+    def worker_failed(self, worker: Worker[Any], error: BaseException) -> None:
+        """A worker of this screen failed (the app has already been told)."""
+
+    # ---- engine connection ----
+    @work(exclusive=True, group="bridge", exit_on_error=False)
+    async def run_bridge(self) -> None:
+        await pump_events(self.client, self)
+
+    @property
+    def banner(self) -> EngineBanner:
+        return self.query_one(EngineBanner)
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        self.handle_event(message.event)
+
+    def on_engine_lost(self, message: EngineLost) -> None:
+        self.banner.show_lost(message.reason)
+
+    def on_engine_back(self, message: EngineBack) -> None:
+        self.banner.show_back()
+        self.refresh_data()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is WorkerState.SUCCESS:
+            self.worker_done(worker, worker.result)
+        elif event.state is WorkerState.ERROR and worker.error is not None:
+            self.app.post_message(WorkerFailed(worker, worker.error))
+            self.worker_failed(worker, worker.error)

@@ -1,0 +1,80 @@
+"""Supervisor mode: the live agent grid and the waiting queue.
+
+One `monitor()` snapshot when the screen opens (and after a reconnect); from then on only
+`AgentChanged` and `QueueChanged` events change the tables. Time columns tick locally.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Vertical
+from textual.widgets import Footer, Header, Label
+from textual.worker import Worker
+
+from engine.api.schemas import AgentChanged, Event, MonitorSnapshot, QueueChanged
+
+from ..widgets.banner import EngineBanner
+from ..widgets.monitor import AgentGrid, QueueTable
+from .base import ModeScreen
+
+
+class SupervisorScreen(ModeScreen):
+    MODE = "supervisor"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    BINDINGS = [
+        Binding("ctrl+r", "refresh", "Refresh", id="supervisor.refresh"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield EngineBanner()
+        with Container(id="monitor-body"):
+            with Vertical(id="agents-pane", classes="pane"):
+                yield Label("Agents", classes="pane-title", id="agents-title")
+                yield AgentGrid()
+            with Vertical(id="queue-pane", classes="pane"):
+                yield Label("Waiting queue", classes="pane-title", id="queue-title")
+                yield QueueTable()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(AgentGrid).focus()
+
+    def refresh_data(self) -> None:
+        self.load_monitor()
+
+    @work(exclusive=True, group="monitor", exit_on_error=False)
+    async def load_monitor(self) -> MonitorSnapshot:
+        return await self.client.monitor()
+
+    def worker_done(self, worker: Worker[Any], result: Any) -> None:
+        if worker.group == "monitor" and isinstance(result, MonitorSnapshot):
+            self.query_one(AgentGrid).replace(result.agents)
+            self.show_queue(result.queue)
+
+    def handle_event(self, event: Event) -> None:
+        match event:
+            case AgentChanged(agent=agent):
+                self.query_one(AgentGrid).upsert(agent)
+                self._titles()
+            case QueueChanged(queue=queue):
+                self.show_queue(queue)
+
+    def show_queue(self, queue: Any) -> None:
+        self.query_one(QueueTable).replace(queue)
+        self._titles()
+
+    def _titles(self) -> None:
+        grid = self.query_one(AgentGrid)
+        self.query_one("#agents-title", Label).update(f"Agents ({grid.row_count})")
+        self.query_one("#queue-title", Label).update(
+            f"Waiting queue ({self.query_one(QueueTable).row_count})"
+        )
+
+    def action_refresh(self) -> None:
+        self.refresh_data()

@@ -1,0 +1,118 @@
+"""Supervisor tables: the live agent grid and the waiting queue.
+
+Rows are keyed by username / interaction id so events update them in place. Time columns
+tick from a local 1 s timer; nothing here polls the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from engine.api.sanitize import one_line
+from engine.api.schemas import AgentRow, QueueRow
+
+from ..timefmt import as_utc, since
+from .status_bar import STATUS_COLOURS
+
+
+def _right(value: object, style: str = "") -> Text:
+    return Text(str(value), style=style, justify="right")
+
+
+class AgentGrid(DataTable[Text]):
+    """`#agents`: status, agent, active, completed, time in state."""
+
+    def __init__(self, *, id: str = "agents") -> None:  # noqa: A002
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self._agents: dict[str, AgentRow] = {}
+
+    def on_mount(self) -> None:
+        self.add_column(Text("Status"), width=9, key="status")
+        self.add_column(Text("Agent"), width=24, key="agent")
+        self.add_column(Text("Active", justify="right"), width=6, key="active")
+        self.add_column(Text("Done", justify="right"), width=6, key="completed")
+        self.add_column(Text("In state", justify="right"), width=8, key="since")
+        self.set_interval(1, self.tick)
+
+    def replace(self, agents: Iterable[AgentRow]) -> None:
+        self.clear()
+        self._agents = {}
+        for agent in sorted(agents, key=lambda a: (a.display_name or a.username).lower()):
+            self.upsert(agent)
+
+    def upsert(self, agent: AgentRow) -> None:
+        known = agent.username in self._agents
+        self._agents[agent.username] = agent
+        cells = self._cells(agent)
+        if known:
+            for key, cell in cells.items():
+                self.update_cell(agent.username, key, cell)
+        else:
+            self.add_row(*cells.values(), key=agent.username)
+
+    def get(self, username: str) -> AgentRow | None:
+        return self._agents.get(username)
+
+    def tick(self) -> None:
+        for username, agent in self._agents.items():
+            self.update_cell(username, "since", _right(since(agent.status_since)))
+
+    def _cells(self, agent: AgentRow) -> dict[str, Text]:
+        colour = STATUS_COLOURS.get(agent.status, "dim")
+        status = agent.status.capitalize()
+        name = agent.display_name.strip() or agent.username
+        label = Text(one_line(name, 24))
+        if agent.status_reason:
+            label.append(f" ({one_line(agent.status_reason)})", style="dim")
+            label.truncate(24, overflow="ellipsis")
+        return {
+            "status": Text(f"● {status}", style=colour),
+            "agent": label,
+            "active": _right(agent.active, "bold" if agent.active else "dim"),
+            "completed": _right(agent.completed),
+            "since": _right(since(agent.status_since)),
+        }
+
+
+class QueueTable(DataTable[Text]):
+    """`#queue`: client email, campaign, time on hold; oldest first."""
+
+    def __init__(self, *, id: str = "queue") -> None:  # noqa: A002
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self._rows: list[QueueRow] = []
+
+    def on_mount(self) -> None:
+        self.add_column(Text("Client"), width=30, key="client")
+        self.add_column(Text("Campaign"), width=16, key="campaign")
+        self.add_column(Text("On hold", justify="right"), width=8, key="hold")
+        self.set_interval(1, self.tick)
+
+    def replace(self, queue: Iterable[QueueRow]) -> None:
+        """The engine sends the whole queue on every change: swap the rows, keep the cursor."""
+        keep = self._rows[self.cursor_row].interaction_id if self._valid_cursor() else None
+        self._rows = sorted(queue, key=lambda row: as_utc(row.queued_at))
+        self.clear()
+        for row in self._rows:
+            self.add_row(
+                Text(one_line(row.client_email, 30)),
+                Text(one_line(row.campaign_name, 16)),
+                _right(since(row.queued_at)),
+                key=str(row.interaction_id),
+            )
+        ids = [row.interaction_id for row in self._rows]
+        if keep in ids:
+            self.move_cursor(row=ids.index(keep), scroll=False)
+
+    @property
+    def rows_in_order(self) -> list[QueueRow]:
+        return list(self._rows)
+
+    def _valid_cursor(self) -> bool:
+        return 0 <= self.cursor_row < len(self._rows)
+
+    def tick(self) -> None:
+        for row in self._rows:
+            self.update_cell(str(row.interaction_id), "hold", _right(since(row.queued_at)))

@@ -1,0 +1,482 @@
+"""The whole domain as SQLAlchemy 2.0 typed tables.
+
+Every table the product needs is declared here, even where no service uses it yet, so that later
+work adds behaviour rather than schema churn. Times are stored as timezone-aware UTC.
+Column types stay portable between SQLite and PostgreSQL (no dialect-only types).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime, time
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite drops the offset on its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UtcDateTime()}
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Stored as plain strings so PostgreSQL and SQLite agree and new members need no DDL.
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class AgentStatus(enum.StrEnum):
+    OFFLINE = "offline"
+    FREE = "free"
+    BREAK = "break"
+    PAUSED = "paused"
+
+
+class Security(enum.StrEnum):
+    TLS = "tls"
+    STARTTLS = "starttls"
+    PLAIN = "plain"
+
+
+class InboundTransport(enum.StrEnum):
+    IMAP = "imap"
+    MAILDIR = "maildir"
+    NONE = "none"
+
+
+class Strategy(enum.StrEnum):
+    LEAST_ACTIVE = "least_active"
+    ROUND_ROBIN = "round_robin"
+
+
+class InteractionState(enum.StrEnum):
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    CLOSED = "closed"
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class MessageState(enum.StrEnum):
+    RECEIVED = "received"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class TemplateKind(enum.StrEnum):
+    REPLY = "reply"
+    SIGNATURE = "signature"
+    CONFIRMATION = "confirmation"
+    DIALER = "dialer"
+
+
+class DialerRecordState(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SEEN = "seen"
+    REJECTED = "rejected"
+    SPAM = "spam"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)  # the OS login name
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[AgentStatus] = mapped_column(_enum(AgentStatus), default=AgentStatus.OFFLINE)
+    status_reason: Mapped[str] = mapped_column(String(100), default="")
+    status_since: Mapped[datetime] = mapped_column(default=utcnow)
+    screen_monitoring_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    api_token_hash: Mapped[str | None] = mapped_column(String(128), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user")
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    receive_emails: Mapped[bool] = mapped_column(Boolean, default=True)
+    service_level_seconds: Mapped[int] = mapped_column(Integer, default=3600)
+    strategy: Mapped[Strategy] = mapped_column(_enum(Strategy), default=Strategy.LEAST_ACTIVE)
+    from_name: Mapped[str] = mapped_column(String(200), default="")
+    email_address: Mapped[str] = mapped_column(String(320))
+    # Inbound
+    inbound: Mapped[InboundTransport] = mapped_column(
+        _enum(InboundTransport), default=InboundTransport.IMAP
+    )
+    imap_host: Mapped[str] = mapped_column(String(255), default="")
+    imap_port: Mapped[int] = mapped_column(Integer, default=993)
+    imap_security: Mapped[Security] = mapped_column(_enum(Security), default=Security.TLS)
+    imap_username: Mapped[str] = mapped_column(String(320), default="")
+    imap_password_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    imap_folder: Mapped[str] = mapped_column(String(200), default="INBOX")
+    imap_sent_folder: Mapped[str] = mapped_column(String(200), default="")
+    maildir_path: Mapped[str] = mapped_column(String(1000), default="")
+    # Outbound
+    smtp_host: Mapped[str] = mapped_column(String(255), default="")
+    smtp_port: Mapped[int] = mapped_column(Integer, default=587)
+    smtp_security: Mapped[Security] = mapped_column(_enum(Security), default=Security.STARTTLS)
+    smtp_username: Mapped[str] = mapped_column(String(320), default="")
+    smtp_password_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    tls_verify: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Parameters from the manual's advanced settings
+    max_interactions_per_agent: Mapped[int] = mapped_column(Integer, default=5)
+    max_interactions_in_queue: Mapped[int] = mapped_column(Integer, default=0)  # 0: unlimited
+    signature_template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("templates.id", use_alter=True, ondelete="SET NULL"), default=None
+    )
+    qualification_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    qualification_motivation: Mapped[str] = mapped_column(String(200), default="")
+    qualification_thanks: Mapped[str] = mapped_column(Text, default="")
+    threshold_warning_seconds: Mapped[int] = mapped_column(Integer, default=300)
+    threshold_critical_seconds: Mapped[int] = mapped_column(Integer, default=900)
+    confirmation_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirmation_template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("templates.id", use_alter=True, ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="campaign")
+
+    @property
+    def domain(self) -> str:
+        return self.email_address.rpartition("@")[2] or "localhost"
+
+
+class Schedule(Base):
+    """A weekly opening window of a campaign or a dialer (weekday 0 = Monday)."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), default=None
+    )
+    dialer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dialers.id", ondelete="CASCADE"), default=None
+    )
+    weekday: Mapped[int] = mapped_column(Integer)
+    start: Mapped[time] = mapped_column(Time)
+    end: Mapped[time] = mapped_column(Time)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("campaign_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+    campaign: Mapped[Campaign] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class Template(Base):
+    __tablename__ = "templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), default=None
+    )  # None: offered in every campaign
+    kind: Mapped[TemplateKind] = mapped_column(_enum(TemplateKind), default=TemplateKind.REPLY)
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+    __table_args__ = (
+        Index("ix_interactions_queue", "campaign_id", "state", "queued_at"),
+        Index("ix_interactions_agent", "agent_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    state: Mapped[InteractionState] = mapped_column(
+        _enum(InteractionState), default=InteractionState.QUEUED
+    )
+    direction: Mapped[Direction] = mapped_column(_enum(Direction), default=Direction.INBOUND)
+    client_email: Mapped[str] = mapped_column(String(320))
+    client_name: Mapped[str] = mapped_column(String(200), default="")
+    subject: Mapped[str] = mapped_column(String(1000), default="")
+    cc: Mapped[list[str]] = mapped_column(JSON, default=list)
+    bcc: Mapped[list[str]] = mapped_column(JSON, default=list)
+    unread: Mapped[bool] = mapped_column(Boolean, default=True)
+    linked_interaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interactions.id", ondelete="SET NULL"), default=None
+    )
+    draft: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    assigned_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="interaction", order_by="Message.id"
+    )
+    campaign: Mapped[Campaign] = relationship(lazy="joined")
+    agent: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Message(Base):
+    """One mail of an interaction; outgoing rows double as the persistent outbox."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_message_id", "message_id"),
+        Index("ix_messages_outbox", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[Direction] = mapped_column(_enum(Direction))
+    state: Mapped[MessageState] = mapped_column(_enum(MessageState))
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    in_reply_to: Mapped[str] = mapped_column(String(998), default="")
+    references: Mapped[list[str]] = mapped_column(JSON, default=list)
+    from_email: Mapped[str] = mapped_column(String(320), default="")
+    from_name: Mapped[str] = mapped_column(String(200), default="")
+    to: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cc: Mapped[list[str]] = mapped_column(JSON, default=list)
+    bcc: Mapped[list[str]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(String(1000), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str] = mapped_column(Text, default="")
+    raw_sha256: Mapped[str] = mapped_column(String(64), default="")
+    imap_uid: Mapped[int | None] = mapped_column(Integer, default=None)
+    auto_submitted: Mapped[bool] = mapped_column(Boolean, default=False)
+    sent_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    interaction: Mapped[Interaction] = relationship(back_populates="messages")
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", order_by="Attachment.id"
+    )
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(200), default="application/octet-stream")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    inline: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class MailboxCheckpoint(Base):
+    """Where inbound ingestion of one mailbox stopped; committed with each stored message."""
+
+    __tablename__ = "mailbox_checkpoints"
+    __table_args__ = (UniqueConstraint("campaign_id", "folder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    folder: Mapped[str] = mapped_column(String(200))
+    uidvalidity: Mapped[int] = mapped_column(Integer, default=0)
+    last_uid: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Quarantine(Base):
+    """Inbound mail that could not be parsed or stored, kept with its raw bytes and error."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), default=None
+    )
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    error: Mapped[str] = mapped_column(Text)
+    imap_uid: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Dialer(Base):
+    __tablename__ = "dialers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("templates.id", ondelete="SET NULL"), default=None
+    )
+    seconds_between_messages: Mapped[float] = mapped_column(default=1.0)
+    unsubscribe_html: Mapped[str] = mapped_column(Text, default="")
+    attach_event: Mapped[bool] = mapped_column(Boolean, default=False)
+    event_title: Mapped[str] = mapped_column(String(500), default="")
+    event_organizer: Mapped[str] = mapped_column(String(500), default="")
+    event_start_var: Mapped[str] = mapped_column(String(200), default="")
+    event_end_var: Mapped[str] = mapped_column(String(200), default="")
+    event_start: Mapped[datetime | None] = mapped_column(default=None)
+    event_end: Mapped[datetime | None] = mapped_column(default=None)
+    running: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DialerList(Base):
+    __tablename__ = "dialer_lists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dialer_id: Mapped[int] = mapped_column(ForeignKey("dialers.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(1000), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DialerRecord(Base):
+    __tablename__ = "dialer_records"
+    __table_args__ = (Index("ix_dialer_records_next", "list_id", "state", "priority"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("dialer_lists.id", ondelete="CASCADE"))
+    line_number: Mapped[int] = mapped_column(Integer)
+    destination: Mapped[str] = mapped_column(String(320))
+    message: Mapped[str] = mapped_column(Text, default="")
+    attachments: Mapped[list[str]] = mapped_column(JSON, default=list)
+    variables: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    priority: Mapped[int] = mapped_column(Integer, default=9999)
+    state: Mapped[DialerRecordState] = mapped_column(
+        _enum(DialerRecordState), default=DialerRecordState.PENDING
+    )
+    outgoing_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), default=None
+    )
+    error: Mapped[str] = mapped_column(Text, default="")
+    processed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class UploadedFile(Base):
+    """A file uploaded for dialer lists; its token is what a CSV row names."""
+
+    __tablename__ = "uploaded_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(200), default="application/octet-stream")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BlacklistEntry(Base):
+    __tablename__ = "blacklist"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Rating(Base):
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    score: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgentStateChange(Base):
+    __tablename__ = "agent_state_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[AgentStatus] = mapped_column(_enum(AgentStatus))
+    reason: Mapped[str] = mapped_column(String(100), default="")
+    changed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChatMessage(Base):
+    __tablename__ = "supervisor_chat"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    to_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

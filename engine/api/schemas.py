@@ -1,0 +1,227 @@
+"""Wire schemas of the control API: every request body, response and event a console sees.
+
+Consoles import only this module and `engine.client`; the engine validates every request with
+these models, so one definition keeps both sides honest. Text in these models is untrusted
+(it comes from mail); consoles must pass it through `engine.api.sanitize` before display.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+Role = Literal["agent", "supervisor", "admin"]
+AgentStatus = Literal["offline", "free", "break", "paused"]
+Security = Literal["tls", "starttls", "plain"]
+Inbound = Literal["imap", "maildir", "none"]
+InteractionState = Literal["queued", "assigned", "closed"]
+Direction = Literal["inbound", "outbound"]
+MessageState = Literal["received", "queued", "sending", "sent", "failed"]
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+
+class ErrorOut(Schema):
+    error: str
+
+
+class Me(Schema):
+    username: str
+    display_name: str
+    roles: list[Role]
+    status: AgentStatus
+    status_reason: str
+    status_since: datetime
+    operator: bool = False  # the engine's own OS user or root: may act as any user
+
+
+class UserIn(Schema):
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[a-z_][a-z0-9_.-]*$")
+    display_name: str = Field(default="", max_length=200)
+    roles: list[Role] = Field(default_factory=lambda: list[Role](["agent"]))
+    screen_monitoring_allowed: bool = False
+
+
+class UserOut(Schema):
+    id: int
+    username: str
+    display_name: str
+    roles: list[Role]
+    status: AgentStatus
+    status_reason: str
+    status_since: datetime
+    campaigns: list[str] = Field(default_factory=list)
+
+
+class CampaignIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    email_address: str = Field(min_length=3, max_length=320)
+    from_name: str = ""
+    enabled: bool = True
+    receive_emails: bool = True
+    inbound: Inbound = "imap"
+    imap_host: str = ""
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_security: Security = "tls"
+    imap_username: str = ""
+    imap_password: str = ""
+    imap_folder: str = "INBOX"
+    maildir_path: str = ""
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Security = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    tls_verify: bool = True
+    max_interactions_per_agent: int = Field(default=5, ge=1, le=1000)
+    max_interactions_in_queue: int = Field(default=0, ge=0)
+    service_level_seconds: int = Field(default=3600, ge=1)
+
+
+class CampaignOut(Schema):
+    id: int
+    name: str
+    email_address: str
+    from_name: str
+    enabled: bool
+    receive_emails: bool
+    inbound: Inbound
+    imap_host: str
+    imap_port: int
+    imap_security: Security
+    imap_username: str
+    imap_folder: str
+    maildir_path: str
+    smtp_host: str
+    smtp_port: int
+    smtp_security: Security
+    smtp_username: str
+    tls_verify: bool
+    max_interactions_per_agent: int
+    max_interactions_in_queue: int
+    service_level_seconds: int
+    members: list[str] = Field(default_factory=list)
+
+
+class MemberIn(Schema):
+    campaign: str
+    username: str
+
+
+class AttachmentOut(Schema):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+
+
+class MessageOut(Schema):
+    id: int
+    direction: Direction
+    state: MessageState
+    message_id: str
+    from_email: str
+    from_name: str
+    to: list[str]
+    cc: list[str]
+    subject: str
+    text: str
+    created_at: datetime
+    sent_at: datetime | None
+    error: str
+    attachments: list[AttachmentOut] = Field(default_factory=list)
+
+
+class InteractionSummary(Schema):
+    id: int
+    campaign_id: int
+    campaign_name: str
+    client_email: str
+    client_name: str
+    subject: str
+    state: InteractionState
+    agent: str | None
+    unread: bool
+    queued_at: datetime
+    assigned_at: datetime | None
+    closed_at: datetime | None
+    last_message_at: datetime
+    message_count: int
+
+
+class InteractionDetail(InteractionSummary):
+    cc: list[str]
+    bcc: list[str]
+    messages: list[MessageOut]
+
+
+class ReplyIn(Schema):
+    body: str = Field(max_length=1_000_000)
+    with_history: bool = False
+
+
+class StatusIn(Schema):
+    status: Literal["free", "break"]
+    reason: str = Field(default="", max_length=100)
+
+
+class AgentRow(Schema):
+    username: str
+    display_name: str
+    status: AgentStatus
+    status_reason: str
+    status_since: datetime
+    active: int
+    completed: int
+
+
+class QueueRow(Schema):
+    interaction_id: int
+    campaign_name: str
+    client_email: str
+    queued_at: datetime
+
+
+class MonitorSnapshot(Schema):
+    agents: list[AgentRow]
+    queue: list[QueueRow]
+
+
+# ---- events (one WebSocket per console; the engine filters them by role) ----
+
+
+class InteractionChanged(Schema):
+    """An interaction was created, assigned, got a message, or closed."""
+
+    type: Literal["interaction"] = "interaction"
+    interaction: InteractionSummary
+
+
+class AgentChanged(Schema):
+    type: Literal["agent"] = "agent"
+    agent: AgentRow
+
+
+class QueueChanged(Schema):
+    type: Literal["queue"] = "queue"
+    queue: list[QueueRow]
+
+
+class MessageChanged(Schema):
+    """A message was added to an interaction or its delivery state changed."""
+
+    type: Literal["message"] = "message"
+    interaction_id: int
+    agent: str | None
+    message: MessageOut
+
+
+Event = Annotated[
+    InteractionChanged | AgentChanged | QueueChanged | MessageChanged,
+    Field(discriminator="type"),
+]
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

@@ -1,0 +1,59 @@
+"""In-process event bus: services publish typed API events, the API server fans them out.
+
+Each subscriber gets its own bounded queue; a console too slow to keep up is dropped (it
+reconnects and refetches) rather than letting one slow reader grow the engine's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from engine.api.schemas import Event
+
+log = logging.getLogger(__name__)
+
+
+class Subscription:
+    def __init__(self, maxsize: int) -> None:
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize)
+        self.overflowed = False
+
+    async def get(self) -> Event | None:
+        return await self.queue.get()
+
+
+class EventBus:
+    def __init__(self, maxsize: int = 1000) -> None:
+        self._subs: set[Subscription] = set()
+        self._maxsize = maxsize
+
+    def publish(self, event: Event) -> None:
+        for sub in list(self._subs):
+            try:
+                sub.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                log.warning("dropping a slow event subscriber")
+                sub.overflowed = True
+                self._subs.discard(sub)
+                sub.queue.get_nowait()
+                sub.queue.put_nowait(None)
+
+    @asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[Subscription]:
+        sub = Subscription(self._maxsize)
+        self._subs.add(sub)
+        try:
+            yield sub
+        finally:
+            self._subs.discard(sub)
+
+    def close(self) -> None:
+        for sub in list(self._subs):
+            try:
+                sub.queue.put_nowait(None)
+            except asyncio.QueueFull:
+                pass
+        self._subs.clear()

@@ -1,0 +1,12 @@
+"""Async client of the engine's control API: the only way consoles and `ctl` reach the engine."""
+
+from engine.client.client import (
+    EngineClient,
+    EngineError,
+    EngineUnavailable,
+    Forbidden,
+    Invalid,
+    NotFound,
+)
+
+__all__ = ["EngineClient", "EngineError", "EngineUnavailable", "Forbidden", "Invalid", "NotFound"]

@@ -1,0 +1,193 @@
+"""HTTP/JSON + WebSocket client over the engine's Unix socket.
+
+Errors come back as one small hierarchy so callers can tell "engine not running" from "you may
+not do that" from "bad input" without looking at HTTP status codes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+from pydantic import BaseModel, TypeAdapter
+
+from engine.api.schemas import (
+    EVENT_ADAPTER,
+    CampaignIn,
+    CampaignOut,
+    Event,
+    InteractionDetail,
+    InteractionSummary,
+    Me,
+    MemberIn,
+    MonitorSnapshot,
+    ReplyIn,
+    StatusIn,
+    UserIn,
+    UserOut,
+)
+
+T = TypeVar("T")
+ACT_AS_HEADER = "X-Postdesk-User"
+
+
+class EngineError(Exception):
+    """Root of every error the client raises."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class EngineUnavailable(EngineError, ConnectionError):
+    pass
+
+
+class Forbidden(EngineError, PermissionError):
+    pass
+
+
+class NotFound(EngineError, LookupError):
+    pass
+
+
+class Invalid(EngineError, ValueError):
+    pass
+
+
+_BY_STATUS: dict[int, type[EngineError]] = {
+    401: Forbidden,
+    403: Forbidden,
+    404: NotFound,
+    400: Invalid,
+    409: Invalid,
+    422: Invalid,
+}
+
+
+class EngineClient:
+    def __init__(self, socket_path: Path, *, act_as: str | None = None) -> None:
+        self.socket_path = socket_path
+        self.act_as = act_as
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> EngineClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            headers = {ACT_AS_HEADER: self.act_as} if self.act_as else {}
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.UnixConnector(path=str(self.socket_path)),
+                base_url="http://postdesk",
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=30),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _call(self, method: str, path: str, body: BaseModel | None = None) -> Any:
+        data = body.model_dump_json() if body is not None else None
+        try:
+            async with self._http().request(
+                method,
+                f"/api/v1{path}",
+                data=data,
+                headers={"Content-Type": "application/json"} if data else None,
+            ) as resp:
+                text = await resp.text()
+                if resp.status >= 400:
+                    try:
+                        message = json.loads(text).get("error", text)
+                    except ValueError:
+                        message = text
+                    raise _BY_STATUS.get(resp.status, EngineError)(message, resp.status)
+                return json.loads(text) if text else None
+        except (aiohttp.ClientConnectionError, FileNotFoundError) as exc:
+            raise EngineUnavailable(
+                f"the Postdesk engine is not reachable at {self.socket_path}: {exc}"
+            ) from exc
+
+    async def _get(self, path: str, adapter: TypeAdapter[T]) -> T:
+        return adapter.validate_python(await self._call("GET", path))
+
+    # ---- identity and status ----
+    async def me(self) -> Me:
+        return Me.model_validate(await self._call("GET", "/me"))
+
+    async def set_status(self, status: str, reason: str = "") -> Me:
+        body = StatusIn.model_validate({"status": status, "reason": reason})
+        return Me.model_validate(await self._call("POST", "/me/status", body))
+
+    # ---- interactions ----
+    async def interactions(
+        self, *, scope: str = "mine", state: str | None = None
+    ) -> list[InteractionSummary]:
+        query = f"?scope={scope}" + (f"&state={state}" if state else "")
+        return await self._get(f"/interactions{query}", TypeAdapter(list[InteractionSummary]))
+
+    async def interaction(self, interaction_id: int) -> InteractionDetail:
+        return InteractionDetail.model_validate(
+            await self._call("GET", f"/interactions/{interaction_id}")
+        )
+
+    async def reply(
+        self, interaction_id: int, body: str, *, with_history: bool = False
+    ) -> InteractionDetail:
+        payload = ReplyIn(body=body, with_history=with_history)
+        return InteractionDetail.model_validate(
+            await self._call("POST", f"/interactions/{interaction_id}/reply", payload)
+        )
+
+    async def close_interaction(self, interaction_id: int) -> InteractionSummary:
+        return InteractionSummary.model_validate(
+            await self._call("POST", f"/interactions/{interaction_id}/close")
+        )
+
+    # ---- supervision ----
+    async def monitor(self) -> MonitorSnapshot:
+        return MonitorSnapshot.model_validate(await self._call("GET", "/monitor"))
+
+    # ---- administration ----
+    async def users(self) -> list[UserOut]:
+        return await self._get("/users", TypeAdapter(list[UserOut]))
+
+    async def add_user(self, user: UserIn) -> UserOut:
+        return UserOut.model_validate(await self._call("POST", "/users", user))
+
+    async def campaigns(self) -> list[CampaignOut]:
+        return await self._get("/campaigns", TypeAdapter(list[CampaignOut]))
+
+    async def add_campaign(self, campaign: CampaignIn) -> CampaignOut:
+        return CampaignOut.model_validate(await self._call("POST", "/campaigns", campaign))
+
+    async def add_member(self, campaign: str, username: str) -> CampaignOut:
+        body = MemberIn(campaign=campaign, username=username)
+        return CampaignOut.model_validate(await self._call("POST", "/members", body))
+
+    # ---- events ----
+    async def events(self) -> AsyncIterator[Event]:
+        """Yield engine events until the connection drops (then EngineUnavailable)."""
+        try:
+            async with self._http().ws_connect("/api/v1/events", heartbeat=20) as ws:
+                async for msg in ws:
+                    if msg.type == aiohttp.WSMsgType.TEXT:
+                        yield EVENT_ADAPTER.validate_json(msg.data)
+                    elif msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSED):
+                        break
+        except (aiohttp.ClientConnectionError, FileNotFoundError) as exc:
+            raise EngineUnavailable(f"event stream lost: {exc}") from exc
+        except aiohttp.WSServerHandshakeError as exc:
+            raise _BY_STATUS.get(exc.status, EngineError)(exc.message, exc.status) from exc
+        raise EngineUnavailable("event stream closed by the engine")

@@ -1,0 +1,277 @@
+"""The demo's simulated mail world, run inside a standalone engine on a throwaway data dir.
+
+Customers write in through a local Maildir, replies leave through a local SMTP sink (aiosmtpd),
+some customers answer back (threaded by In-Reply-To), and two simulated agents work their share
+of the queue, so the agent inbox and the supervisor grid are alive within seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from data.models import (
+    AgentStatus,
+    Campaign,
+    Interaction,
+    InteractionState,
+    Template,
+    TemplateKind,
+    User,
+)
+from engine.api.schemas import CampaignIn, UserIn
+from engine.domain.mime import parse_message
+from engine.engine import Engine
+from engine.services.maildir import ensure_maildir
+
+log = logging.getLogger(__name__)
+
+HUMANS = [
+    ("ana", "Ana Alvarez", ["agent"]),
+    ("sam", "Sam Supervisor", ["supervisor"]),
+    ("root-admin", "Ada Admin", ["admin"]),
+]
+BOTS = [("ben", "Ben Bot"), ("carla", "Carla Bot")]
+CUSTOMERS = [
+    ("Maria Lopez", "maria.lopez@example.net"),
+    ("John Carter", "jcarter@example.org"),
+    ("Yuki Tanaka", "yuki@example.jp"),
+    ("Ola Nordmann", "ola@example.no"),
+    ("Priya Shah", "priya.shah@example.in"),
+    ("Lucas Silva", "lucas@example.com.br"),
+]
+SUBJECTS = [
+    (
+        "My order #{n} has not arrived",
+        "Hi,\n\nI ordered last week and nothing has arrived yet. "
+        "The tracking page says 'label created'. Can you check?\n\nThanks",
+    ),
+    (
+        "Invoice {n} is wrong",
+        "Hello,\n\nThe invoice lists two licences but we only bought "
+        "one. Please send a corrected invoice.\n\nRegards",
+    ),
+    (
+        "Cannot log in",
+        "Hi support,\n\nSince this morning the password reset mail never "
+        "arrives. I checked the spam folder.\n\nBest",
+    ),
+    (
+        "Change of delivery address",
+        "Good morning,\n\nWe moved office. Could you update the "
+        "delivery address on order {n}?\n\nThank you",
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Sink:
+    """aiosmtpd handler: remembers what our engine sent, for customers to answer."""
+
+    def __init__(self) -> None:
+        self.received: asyncio.Queue[bytes] = asyncio.Queue()
+        self.loop = asyncio.get_running_loop()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.loop.call_soon_threadsafe(self.received.put_nowait, bytes(envelope.content))
+        return "250 OK"
+
+
+class DemoWorld:
+    def __init__(self, engine: Engine, root: Path, *, pace: float = 1.0) -> None:
+        self.engine = engine
+        self.root = root
+        self.maildir = root / "maildir"
+        self.pace = pace
+        self.rng = random.Random(7)
+        self.tasks: list[asyncio.Task[None]] = []
+        self._counter = 1000
+
+    async def start(self) -> None:
+        ensure_maildir(self.maildir)
+        self.sink = _Sink()
+        self.smtp_port = free_port()
+        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.smtp_port)
+        self.controller.start()
+        await self.seed()
+        for _ in range(4):
+            self.customer_writes()
+        self.tasks = [
+            asyncio.create_task(self._customers()),
+            asyncio.create_task(self._answers()),
+            asyncio.create_task(self._bots()),
+        ]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.controller.stop()
+
+    async def seed(self) -> None:
+        admin = self.engine.admin
+        for username, name, roles in HUMANS:
+            await admin.add_user(UserIn(username=username, display_name=name, roles=roles))
+        for username, name in BOTS:
+            await admin.add_user(UserIn(username=username, display_name=name, roles=["agent"]))
+        await admin.add_campaign(
+            CampaignIn(
+                name="Support",
+                email_address="support@postdesk.example",
+                from_name="Postdesk Support",
+                inbound="maildir",
+                maildir_path=str(self.maildir),
+                smtp_host="127.0.0.1",
+                smtp_port=self.smtp_port,
+                smtp_security="plain",
+                max_interactions_per_agent=4,
+            )
+        )
+        for username in ["ana", *(b for b, _ in BOTS)]:
+            await admin.add_member("Support", username)
+        async with self.engine.db.session() as session, session.begin():
+            campaign = await session.scalar(select(Campaign).where(Campaign.name == "Support"))
+            assert campaign is not None
+            signature = Template(
+                name="Support signature",
+                campaign_id=campaign.id,
+                kind=TemplateKind.SIGNATURE,
+                body_text="Postdesk Support team\nhttps://postdesk.example/help",
+            )
+            session.add(signature)
+            session.add(
+                Template(
+                    name="Thanks, we are on it",
+                    body_text=(
+                        "Hello ${name},\n\nThanks for writing in. We are looking into it and will "
+                        "come back to you today.\n\n${agent}"
+                    ),
+                )
+            )
+            await session.flush()
+            campaign.signature_template_id = signature.id
+
+    # ---- customers ----
+    def _next(self) -> int:
+        self._counter += 1
+        return self._counter
+
+    def customer_writes(self) -> None:
+        name, address = self.rng.choice(CUSTOMERS)
+        subject, body = self.rng.choice(SUBJECTS)
+        n = self._next()
+        msg = EmailMessage()
+        msg["From"] = f"{name} <{address}>"
+        msg["To"] = "Postdesk Support <support@postdesk.example>"
+        msg["Subject"] = subject.format(n=n)
+        msg["Date"] = format_datetime(datetime.now(UTC))
+        msg["Message-ID"] = make_msgid(domain=address.split("@")[1])
+        msg.set_content(body.format(n=n))
+        self._deliver(msg)
+
+    def _deliver(self, msg: EmailMessage) -> None:
+        name = f"{time.time():.6f}.{self._next()}.demo"
+        tmp = self.maildir / "tmp" / name
+        tmp.write_bytes(msg.as_bytes())
+        tmp.rename(self.maildir / "new" / name)
+
+    async def _customers(self) -> None:
+        while True:
+            await asyncio.sleep(self.rng.uniform(6, 14) * self.pace)
+            self.customer_writes()
+
+    async def _answers(self) -> None:
+        """Some customers answer our replies, threaded by In-Reply-To and References."""
+        while True:
+            raw = await self.sink.received.get()
+            if self.rng.random() > 0.5:
+                continue
+            sent = parse_message(raw)
+            if not sent.to or not sent.message_id:
+                continue
+            await asyncio.sleep(self.rng.uniform(3, 8) * self.pace)
+            answer = EmailMessage()
+            customer = sent.to[0]
+            answer["From"] = (
+                f"{customer.name} <{customer.email}>" if customer.name else customer.email
+            )
+            answer["To"] = "support@postdesk.example"
+            answer["Subject"] = sent.subject
+            answer["Date"] = format_datetime(datetime.now(UTC))
+            answer["Message-ID"] = make_msgid(domain=customer.email.split("@")[1])
+            answer["In-Reply-To"] = f"<{sent.message_id}>"
+            answer["References"] = " ".join(f"<{r}>" for r in [*sent.references, sent.message_id])
+            answer.set_content(
+                self.rng.choice(
+                    [
+                        "Thank you, that solved it!",
+                        "Thanks. One more question: can I get the receipt as PDF?",
+                        "It still does not work, I tried again just now.",
+                    ]
+                )
+                + "\n\n"
+                + "\n".join("> " + line for line in sent.text.splitlines()[:6])
+            )
+            self._deliver(answer)
+
+    # ---- simulated agents ----
+    async def _bot_ids(self) -> Iterator[int]:
+        async with self.engine.db.session() as session:
+            rows = await session.execute(
+                select(User.id).where(User.username.in_([b for b, _ in BOTS]))
+            )
+            return iter(rows.scalars().all())
+
+    async def _bots(self) -> None:
+        bot_ids = list(await self._bot_ids())
+        for bot in bot_ids:
+            await self.engine.work.set_status(bot, AgentStatus.FREE)
+        while True:
+            await asyncio.sleep(self.rng.uniform(4, 9) * self.pace)
+            bot = self.rng.choice(bot_ids)
+            async with self.engine.db.session() as session:
+                mine = (
+                    (
+                        await session.execute(
+                            select(Interaction.id).where(
+                                Interaction.agent_id == bot,
+                                Interaction.state == InteractionState.ASSIGNED,
+                            )
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+            if mine:
+                interaction_id = self.rng.choice(mine)
+                await self.engine.work.mark_read(bot, interaction_id)
+                await self.engine.work.reply(
+                    bot,
+                    interaction_id,
+                    "Hello,\n\nthanks for your message. This is sorted out now; "
+                    "let us know if anything else comes up.",
+                    with_history=False,
+                )
+                await self.engine.work.close(bot, interaction_id)
+            elif self.rng.random() < 0.25:
+                status = AgentStatus.BREAK if self.rng.random() < 0.5 else AgentStatus.FREE
+                await self.engine.work.set_status(
+                    bot, status, "coffee" if status == "break" else ""
+                )

@@ -1,0 +1,539 @@
+"""Turn raw RFC 5322 bytes into a typed, display-ready :class:`ParsedMessage`.
+
+Incoming mail is hostile or just broken far more often than the RFCs admit: undeclared or
+invented charsets, raw 8-bit headers, address headers that do not parse, multiparts
+without boundaries.  A contact centre must still show *something* for every message, so
+this parser degrades field by field instead of failing the whole message, and the only
+exception it ever raises is :class:`MimeError` (for input that is not mail at all, or as
+a wrapper around an unexpected failure).  Everything is pure: bytes in, values out.
+
+The stdlib ``email`` package with ``policy.default`` does the real parsing; this module
+only chooses the body, classifies attachments and supplies fallbacks where the stdlib
+gives up.
+
+Charset fallback order for bodies and raw 8-bit headers: the declared charset (upgraded to
+its common superset, e.g. ISO-8859-1 -> windows-1252, GB2312 -> GB18030, as browsers do),
+then UTF-8, then windows-1252, then latin-1, which cannot fail.  All are strict until
+latin-1, so the first that fits wins instead of filling the text with U+FFFD.
+
+Returned strings are *not* sanitised for the terminal; that is ``engine.api.sanitize``'s
+job at display time.  Attachment filenames are reduced to a bare name without control
+characters, but code that writes them to disk must still confine them itself.
+"""
+
+from __future__ import annotations
+
+import codecs
+import email
+import email.header
+import email.utils
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.headerregistry import AddressHeader, DateHeader
+from email.message import Message
+
+import html2text
+
+__all__ = [
+    "Address",
+    "MimeError",
+    "ParsedAttachment",
+    "ParsedMessage",
+    "html_to_text",
+    "parse_message",
+]
+
+
+class MimeError(ValueError):
+    """The input is not a mail message, or parsing failed in an unexpected way."""
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One mailbox: the addr-spec and the (decoded) display name, "" when absent."""
+
+    email: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedAttachment:
+    """A non-body part; ``inline`` parts are meant to be shown inside the HTML body."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    inline: bool
+    content_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMessage:
+    """Everything the engine needs from one message.  Message ids carry no brackets."""
+
+    message_id: str | None
+    in_reply_to: str | None
+    references: list[str]
+    subject: str
+    from_: Address | None
+    to: list[Address]
+    cc: list[Address]
+    reply_to: list[Address]
+    date: datetime | None
+    text: str
+    html: str | None
+    attachments: list[ParsedAttachment]
+    headers: dict[str, str]
+
+
+# The null sender of bounces ("MAILER-DAEMON <>") is not somebody to reply to.
+_NO_ADDRESS = frozenset({"", "<>"})
+
+# Deeper nesting than this is a parser bomb, not correspondence.
+_MAX_DEPTH = 40
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_BRACKETED_ID = re.compile(r"<([^<>]*)>")
+_ADJACENT_ENCODED_WORDS = re.compile(r"(=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)\s+(?==\?[^?\s]+\?[bBqQ]\?)")
+_LINE_BREAKS = re.compile(r"[\r\n]+")
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+_FILENAME_JUNK = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+# Labels that real mail uses for a narrower charset than it actually contains; decoding
+# with the superset is what browsers do (WHATWG Encoding) and what senders meant.
+_SUPERSETS = {
+    "iso8859-1": "cp1252",
+    "ascii": "utf-8",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "euc_kr": "cp949",
+    "shift_jis": "cp932",
+    "iso8859-9": "cp1254",
+    "iso8859-11": "cp874",
+    "tis-620": "cp874",
+}
+_FALLBACK_CHARSETS = ("utf-8", "cp1252")
+
+_EMBEDDED_MAIL = ("message/rfc822", "message/global")
+_EXTENSIONS = {
+    "text/plain": ".txt",
+    "text/html": ".html",
+    "text/calendar": ".ics",
+    "text/csv": ".csv",
+    "application/pdf": ".pdf",
+    "application/zip": ".zip",
+    "application/ics": ".ics",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "message/rfc822": ".eml",
+    "message/global": ".eml",
+}
+
+
+def _codec_name(charset: str | None) -> str | None:
+    if not charset:
+        return None
+    try:
+        name = codecs.lookup(charset.strip().strip("\"'")).name
+    except (LookupError, ValueError):
+        return None
+    return _SUPERSETS.get(name, name)
+
+
+def _decode_bytes(data: bytes, charset: str | None) -> str:
+    declared = _codec_name(charset)
+    candidates = [declared] if declared else []
+    candidates.extend(c for c in _FALLBACK_CHARSETS if c != declared)
+    for candidate in candidates:
+        try:
+            return data.decode(candidate)
+        except Exception:
+            continue
+    return data.decode("latin-1")
+
+
+def _repair(text: str) -> str:
+    """Turn surrogate-escaped raw bytes (8-bit headers, unknown charsets) into text."""
+    if not _SURROGATE.search(text):
+        return text
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return _decode_bytes(data, None)
+
+
+def _unfold(value: str) -> str:
+    return _FOLD.sub("", value).replace("\r", "").replace("\n", "")
+
+
+def _parse_header(name: str, raw: str) -> object | None:
+    try:
+        header: object = policy.default.header_fetch_parse(name, raw)
+    except Exception:
+        return None
+    return header
+
+
+def _single_line(value: str) -> str:
+    # An encoded word may decode to CR/LF; a header value is one line by definition.
+    return _LINE_BREAKS.sub(" ", _repair(value))
+
+
+def _decode_header(name: str, raw: str) -> str:
+    header = _parse_header(name, raw)
+    if header is not None:
+        return _single_line(str(header))
+    try:
+        value = str(email.header.make_header(email.header.decode_header(_unfold(raw))))
+    except Exception:
+        value = _unfold(raw)
+    return _single_line(value)
+
+
+class _Headers:
+    """Raw header access that never raises, grouped by lower-cased name."""
+
+    def __init__(self, msg: Message) -> None:
+        self.raw: dict[str, list[str]] = {}
+        for name, value in msg.raw_items():
+            # Raw 8-bit header bytes arrive surrogate-escaped; decoding them here (UTF-8,
+            # then windows-1252) beats the parser's own choice of U+FFFD for non-UTF-8.
+            self.raw.setdefault(name.lower(), []).append(_repair(str(value)))
+
+    def first(self, name: str) -> str | None:
+        values = self.raw.get(name)
+        return values[0] if values else None
+
+    def decoded(self, name: str) -> str | None:
+        raw = self.first(name)
+        return None if raw is None else _decode_header(name, raw)
+
+    def addresses(self, name: str) -> list[Address]:
+        found: list[Address] = []
+        for raw in self.raw.get(name, []):
+            found.extend(_addresses_from(name, raw))
+        return found
+
+    def ids(self, name: str) -> list[str]:
+        raw = self.first(name)
+        return [] if raw is None else _message_ids(_repair(_unfold(raw)))
+
+    def date(self) -> datetime | None:
+        raw = self.first("date")
+        if raw is None:
+            return None
+        header = _parse_header("date", raw)
+        value = header.datetime if isinstance(header, DateHeader) else None
+        if value is None:
+            try:
+                value = email.utils.parsedate_to_datetime(_repair(_unfold(raw)))
+            except Exception:
+                return None
+        # "-0000" means "zone unknown"; UTC is the only honest reading.
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _addresses_from(name: str, raw: str) -> list[Address]:
+    # RFC 2047 6.2: whitespace between adjacent encoded words is not part of the text.
+    # CPython keeps it inside display names, so a long name folded into several words
+    # (as every mailer, the stdlib included, does) would come back with stray spaces.
+    raw = _ADJACENT_ENCODED_WORDS.sub(r"\1", raw)
+    header = _parse_header(name, raw)
+    if isinstance(header, AddressHeader):
+        try:
+            return [
+                Address(email=_single_line(a.addr_spec), name=_single_line(a.display_name))
+                for a in header.addresses
+                if a.addr_spec not in _NO_ADDRESS
+            ]
+        except Exception:
+            pass
+    decoded = _decode_header("subject", raw)  # unstructured: decode words, no grammar
+    return [
+        Address(email=addr, name=display)
+        for display, addr in email.utils.getaddresses([decoded])
+        if addr not in _NO_ADDRESS
+    ]
+
+
+def _message_ids(value: str) -> list[str]:
+    ids = ["".join(m.split()) for m in _BRACKETED_ID.findall(value)]
+    if not ids:
+        # Some clients omit the brackets; only accept tokens that look like ids.
+        ids = [tok.strip("<>") for tok in re.split(r"[\s,]+", value) if "@" in tok]
+    seen: set[str] = set()
+    unique: list[str] = []
+    for mid in ids:
+        if mid and mid not in seen:
+            seen.add(mid)
+            unique.append(mid)
+    return unique
+
+
+@dataclass
+class _Bodies:
+    texts: list[str] = field(default_factory=list)
+    htmls: list[str] = field(default_factory=list)
+    attachments: list[ParsedAttachment] = field(default_factory=list)
+
+
+def _content_type(part: Message) -> str:
+    try:
+        ctype = part.get_content_type()
+    except Exception:
+        return "application/octet-stream"
+    return ctype if "/" in ctype else "application/octet-stream"
+
+
+def _disposition(part: Message) -> str | None:
+    try:
+        return part.get_content_disposition()
+    except Exception:
+        return None
+
+
+def _payload_bytes(part: Message) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        data = None
+    if isinstance(data, bytes):
+        return data
+    payload = _raw_payload(part)
+    if isinstance(payload, str):
+        return payload.encode("utf-8", "surrogateescape")
+    return b""
+
+
+def _charset(part: Message) -> str | None:
+    try:
+        return part.get_content_charset()
+    except Exception:
+        return None
+
+
+def _text_of(part: Message) -> str:
+    return _decode_bytes(_payload_bytes(part), _charset(part)).replace("\r\n", "\n")
+
+
+def _clean_filename(name: str | None) -> str | None:
+    if not name:
+        return None
+    name = _FILENAME_JUNK.sub("", _repair(name))
+    name = re.split(r"[/\\]", name)[-1].strip()
+    return None if name in ("", ".", "..") else name
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        return _clean_filename(part.get_filename())
+    except Exception:
+        return None
+
+
+def _message_bytes(msg: Message) -> bytes:
+    # policy.default can refuse to re-serialise headers it parsed with defects; compat32
+    # writes them back as they came, and the str route survives even that failing.
+    for serialisation_policy in (policy.default, policy.compat32):
+        try:
+            return msg.as_bytes(policy=serialisation_policy)
+        except Exception:
+            continue
+    try:
+        return msg.as_string(policy=policy.compat32).encode("utf-8", "surrogateescape")
+    except Exception:
+        return b""
+
+
+def _embedded_message_data(part: Message) -> tuple[bytes, str]:
+    """Bytes of a message/* part and the subject to name it by."""
+    payload = _raw_payload(part)
+    if isinstance(payload, list):
+        inner = [p for p in payload if isinstance(p, Message)]
+        subject = ""
+        if inner:
+            raw_subject = _Headers(inner[0]).decoded("subject")
+            subject = raw_subject or ""
+        return b"".join(_message_bytes(p) for p in inner), subject
+    return _payload_bytes(part), ""
+
+
+def _content_id(part: Message) -> str | None:
+    raw = _Headers(part).first("content-id")
+    if raw is None:
+        return None
+    value = _repair(_unfold(raw))
+    found = _BRACKETED_ID.findall(value)
+    cid = "".join((found[0] if found else value).split())
+    return cid or None
+
+
+def _raw_payload(part: Message) -> object:
+    try:
+        payload: object = part.get_payload()
+    except Exception:
+        return None
+    return payload
+
+
+def _default_filename(ctype: str, subject: str, index: int) -> str:
+    if ctype in _EMBEDDED_MAIL:
+        stem = _clean_filename(" ".join(subject.split())[:80].replace(":", ""))
+        return f"{stem}.eml" if stem else f"message-{index}.eml"
+    extension = _EXTENSIONS.get(ctype)
+    if extension is None:
+        # Delivery reports and other message/* parts are readable text, not mail.
+        extension = ".txt" if ctype.startswith(("text/", "message/")) else ".bin"
+    stem = "invite" if extension == ".ics" else "attachment"
+    return f"{stem}-{index}{extension}"
+
+
+def _make_attachment(
+    part: Message, ctype: str, filename: str | None, index: int
+) -> ParsedAttachment:
+    subject = ""
+    if ctype.startswith("message/"):
+        data, subject = _embedded_message_data(part)
+    else:
+        data = _payload_bytes(part)
+    content_id = _content_id(part)
+    disposition = _disposition(part)
+    return ParsedAttachment(
+        filename=filename or _default_filename(ctype, subject, index),
+        content_type=ctype,
+        data=data,
+        inline=disposition == "inline" or (disposition is None and content_id is not None),
+        content_id=content_id,
+    )
+
+
+def _walk(part: Message, out: _Bodies, depth: int) -> None:
+    if depth > _MAX_DEPTH:
+        return
+    ctype = _content_type(part)
+    payload = _raw_payload(part)
+    if ctype.startswith("message/"):
+        out.attachments.append(
+            _make_attachment(part, ctype, _filename(part), len(out.attachments) + 1)
+        )
+        return
+    if isinstance(payload, list):
+        children = [p for p in payload if isinstance(p, Message)]
+        if ctype == "multipart/alternative":
+            _walk_alternative(children, out, depth)
+        else:
+            for child in children:
+                _walk(child, out, depth + 1)
+        return
+    filename = _filename(part)
+    is_body = _disposition(part) != "attachment" and filename is None
+    if is_body and ctype == "text/html":
+        out.htmls.append(_text_of(part))
+    elif is_body and (ctype == "text/plain" or ctype.startswith("multipart/")):
+        # A multipart with no usable boundary arrives as one string: show it as text.
+        out.texts.append(_text_of(part))
+    else:
+        out.attachments.append(_make_attachment(part, ctype, filename, len(out.attachments) + 1))
+
+
+def _walk_alternative(children: list[Message], out: _Bodies, depth: int) -> None:
+    # Later alternatives are the sender's preferred ones (RFC 2046 5.1.4), so the last
+    # plain and the last HTML rendering win; attachments from every branch are kept.
+    best_text: str | None = None
+    best_html: str | None = None
+    for child in children:
+        branch = _Bodies(attachments=out.attachments)
+        _walk(child, branch, depth + 1)
+        if branch.texts:
+            best_text = "\n".join(branch.texts)
+        if branch.htmls:
+            best_html = "\n".join(branch.htmls)
+    if best_text is not None:
+        out.texts.append(best_text)
+    if best_html is not None:
+        out.htmls.append(best_html)
+
+
+def _is_empty_message(msg: Message) -> bool:
+    return not msg.keys() and not _payload_bytes(msg).strip()
+
+
+def _parse(raw: bytes) -> ParsedMessage:
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    if _is_empty_message(msg):
+        raise MimeError("input has neither headers nor a body")
+    headers = _Headers(msg)
+    bodies = _Bodies()
+    _walk(msg, bodies, 0)
+    html = "\n".join(bodies.htmls) if bodies.htmls else None
+    if bodies.texts:
+        text = "\n".join(bodies.texts)
+    elif html is not None:
+        text = html_to_text(html)
+    else:
+        text = ""
+    in_reply_to = headers.ids("in-reply-to")
+    message_ids = headers.ids("message-id")
+    senders = headers.addresses("from")
+    decoded_headers: dict[str, str] = {}
+    for name in headers.raw:
+        decoded_headers[name] = headers.decoded(name) or ""
+    return ParsedMessage(
+        message_id=message_ids[0] if message_ids else None,
+        in_reply_to=in_reply_to[0] if in_reply_to else None,
+        references=headers.ids("references"),
+        subject=headers.decoded("subject") or "",
+        from_=senders[0] if senders else None,
+        to=headers.addresses("to"),
+        cc=headers.addresses("cc"),
+        reply_to=headers.addresses("reply-to"),
+        date=headers.date(),
+        text=text,
+        html=html,
+        attachments=bodies.attachments,
+        headers=decoded_headers,
+    )
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Parse one message; raise :class:`MimeError` and nothing else."""
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise MimeError(f"expected bytes, got {type(raw).__name__}")
+    data = bytes(raw)
+    if not data.strip():
+        raise MimeError("empty input is not a mail message")
+    try:
+        return _parse(data)
+    except MimeError:
+        raise
+    except Exception as exc:
+        raise MimeError(f"could not parse message: {exc!r}") from exc
+
+
+def _converter() -> html2text.HTML2Text:
+    converter = html2text.HTML2Text()
+    converter.body_width = 0
+    converter.ignore_images = True
+    converter.ignore_links = False
+    converter.unicode_snob = True
+    return converter
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text (Markdown-ish, links kept, images dropped) for an HTML body."""
+    # The stdlib HTMLParser under html2text raises AssertionError on malformed "<![" marked
+    # sections (Outlook's conditional comments come close); neutralise them and retry,
+    # and as a last resort show the markup rather than nothing.
+    for source in (html, html.replace("<![", "&lt;![")):
+        try:
+            text: str = _converter().handle(source)
+        except Exception:
+            continue
+        # Trailing spaces are Markdown hard breaks, meaningless on a terminal.
+        return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n")
+    return html

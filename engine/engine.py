@@ -1,0 +1,183 @@
+"""The engine: owns the database, every mail connection, the routing queues and the API.
+
+`Engine.start()` wires the services and runs each long-lived one as a supervised asyncio task:
+a failing mailbox is logged, waits with exponential backoff and starts again; it never takes
+the engine down. Only one engine may own a data dir (an flock on `run/engine.lock`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import select, update
+
+from data.blobs import BlobStore
+from data.db import Database
+from data.models import AgentStatus, Campaign, InboundTransport, User
+from data.secrets import SecretBox
+from engine.bus import EventBus
+from engine.config import Settings
+from engine.services.admin import Admin
+from engine.services.api import ApiServer
+from engine.services.imap import ImapMailbox
+from engine.services.ingest import Ingestor
+from engine.services.maildir import MaildirMailbox
+from engine.services.notify import Notifier
+from engine.services.outbox import Outbox
+from engine.services.router import Router
+from engine.services.work import Work
+
+log = logging.getLogger(__name__)
+
+
+class EngineAlreadyRunning(RuntimeError):
+    pass
+
+
+class Engine:
+    def __init__(self, settings: Settings, *, run_mail: bool = True) -> None:
+        self.settings = settings
+        self.run_mail = run_mail
+        self.stopping = False
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._lock_file: IO[bytes] | None = None
+        self.service_errors: dict[str, str] = {}
+
+    @property
+    def socket_path(self) -> Path:
+        return self.settings.socket
+
+    def _lock(self) -> None:
+        run_dir = self.settings.socket.parent
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(run_dir / "engine.lock", "wb")  # noqa: SIM115 - held for life
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            self._lock_file.close()
+            self._lock_file = None
+            raise EngineAlreadyRunning(
+                f"another Postdesk engine already owns {self.settings.home}"
+            ) from exc
+
+    async def start(self) -> None:
+        home = self.settings.home
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock()
+        self.db = Database(self.settings.db_url)
+        await self.db.upgrade()
+        self.blobs = BlobStore(self.settings.blob_dir)
+        self.secrets = SecretBox(self.settings.key)
+        self.bus = EventBus()
+        self.notifier = Notifier(self.db, self.bus)
+        self.outbox = Outbox(
+            self.db,
+            self.blobs,
+            self.secrets,
+            self.notifier,
+            retry_base=self.settings.outbox_retry_base,
+        )
+        self.ingestor = Ingestor(self.db, self.blobs, self.notifier)
+        self.router = Router(self.db, self.notifier)
+        self.work = Work(self.db, self.blobs, self.notifier, self.outbox.kick)
+        self.admin = Admin(self.db, self.secrets, self.campaign_changed)
+        # No console is connected yet, so nobody can be working: routing waits for them.
+        async with self.db.session() as session, session.begin():
+            await session.execute(update(User).values(status=AgentStatus.OFFLINE))
+        self.api = ApiServer(self)
+        await self.api.start(self.settings.socket, self.settings.socket_group)
+        if self.run_mail:
+            self.supervise("router", self.router.run)
+            self.supervise("outbox", self.outbox.run)
+            async with self.db.session() as session:
+                ids = (await session.execute(select(Campaign.id))).scalars().all()
+            for campaign_id in ids:
+                await self.campaign_changed(campaign_id)
+        log.info("engine started on %s", self.settings.socket)
+
+    def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
+        old = self._tasks.pop(name, None)
+        if old is not None:
+            old.cancel()
+        self._tasks[name] = asyncio.create_task(self._supervised(name, factory), name=name)
+
+    async def _supervised(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
+        delay = 1.0
+        while not self.stopping:
+            try:
+                await factory()
+                delay = 1.0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a service failure must not stop the engine
+                self.service_errors[name] = f"{exc.__class__.__name__}: {exc}"
+                log.warning("service %s failed (%s); restarting in %.0fs", name, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+
+    async def campaign_changed(self, campaign_id: int) -> None:
+        name = f"mailbox:{campaign_id}"
+        old = self._tasks.pop(name, None)
+        if old is not None:
+            old.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await old
+        if not self.run_mail:
+            return
+        async with self.db.session() as session:
+            campaign = await session.get_one(Campaign, campaign_id)
+        if not (campaign.enabled and campaign.receive_emails):
+            return
+        if campaign.inbound == InboundTransport.IMAP:
+            imap = ImapMailbox(
+                campaign_id,
+                self.db,
+                self.secrets,
+                self.ingestor,
+                poll_seconds=self.settings.poll_seconds,
+                idle_seconds=self.settings.idle_seconds,
+            )
+            self.supervise(name, imap.run)
+        elif campaign.inbound == InboundTransport.MAILDIR:
+            maildir = MaildirMailbox(campaign_id, Path(campaign.maildir_path), self.ingestor)
+            self.supervise(name, maildir.run)
+
+    async def stop(self) -> None:
+        self.stopping = True
+        for task in self._tasks.values():
+            task.cancel()
+        for task in self._tasks.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if hasattr(self, "api"):
+            await self.api.stop()
+            self.bus.close()
+            await self.db.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.settings.socket)
+
+    async def serve_forever(self) -> None:
+        """Run until SIGINT or SIGTERM, then shut down cleanly."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            await self.stop()

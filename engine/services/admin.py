@@ -1,0 +1,198 @@
+"""Provisioning: users, campaigns and memberships (admin-only; checked by the API).
+
+Campaign passwords are encrypted with the secret box before they touch the database; changes to
+a campaign restart its mailbox service through the `on_campaign_change` hook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from data.db import Database
+from data.models import Campaign, InboundTransport, Membership, Security, User
+from data.secrets import SecretBox
+from engine.api.schemas import CampaignIn, CampaignOut, UserIn, UserOut
+from engine.domain.compose import AddressError, parse_address_list
+from engine.errors import Conflict, Invalid, NotFound
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        roles=user.roles,
+        status=user.status.value,
+        status_reason=user.status_reason,
+        status_since=user.status_since,
+        campaigns=sorted(m.campaign.name for m in user.memberships),
+    )
+
+
+def campaign_out(campaign: Campaign) -> CampaignOut:
+    return CampaignOut(
+        id=campaign.id,
+        name=campaign.name,
+        email_address=campaign.email_address,
+        from_name=campaign.from_name,
+        enabled=campaign.enabled,
+        receive_emails=campaign.receive_emails,
+        inbound=campaign.inbound.value,
+        imap_host=campaign.imap_host,
+        imap_port=campaign.imap_port,
+        imap_security=campaign.imap_security.value,
+        imap_username=campaign.imap_username,
+        imap_folder=campaign.imap_folder,
+        maildir_path=campaign.maildir_path,
+        smtp_host=campaign.smtp_host,
+        smtp_port=campaign.smtp_port,
+        smtp_security=campaign.smtp_security.value,
+        smtp_username=campaign.smtp_username,
+        tls_verify=campaign.tls_verify,
+        max_interactions_per_agent=campaign.max_interactions_per_agent,
+        max_interactions_in_queue=campaign.max_interactions_in_queue,
+        service_level_seconds=campaign.service_level_seconds,
+        members=sorted(m.user.username for m in campaign.memberships),
+    )
+
+
+class Admin:
+    def __init__(
+        self,
+        db: Database,
+        secrets: SecretBox,
+        on_campaign_change: Callable[[int], Awaitable[None]],
+    ) -> None:
+        self.db = db
+        self.secrets = secrets
+        self.on_campaign_change = on_campaign_change
+
+    async def users(self) -> list[UserOut]:
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(User)
+                .options(selectinload(User.memberships).selectinload(Membership.campaign))
+                .order_by(User.username)
+            )
+            return [user_out(u) for u in rows.scalars()]
+
+    async def add_user(self, data: UserIn) -> UserOut:
+        async with self.db.session() as session:
+            try:
+                async with session.begin():
+                    user = User(
+                        username=data.username,
+                        display_name=data.display_name or data.username,
+                        roles=sorted(set(data.roles)),
+                        screen_monitoring_allowed=data.screen_monitoring_allowed,
+                    )
+                    session.add(user)
+            except IntegrityError as exc:
+                raise Conflict(f"user {data.username!r} already exists") from exc
+        return await self.user(data.username)
+
+    async def user(self, username: str) -> UserOut:
+        async with self.db.session() as session:
+            user = await session.scalar(
+                select(User)
+                .where(User.username == username)
+                .options(selectinload(User.memberships).selectinload(Membership.campaign))
+            )
+            if user is None:
+                raise NotFound(f"no user {username!r}")
+            return user_out(user)
+
+    async def campaigns(self) -> list[CampaignOut]:
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(Campaign)
+                .options(selectinload(Campaign.memberships).selectinload(Membership.user))
+                .order_by(Campaign.name)
+            )
+            return [campaign_out(c) for c in rows.scalars()]
+
+    async def campaign(self, name: str) -> CampaignOut:
+        async with self.db.session() as session:
+            campaign = await session.scalar(
+                select(Campaign)
+                .where(Campaign.name == name)
+                .options(selectinload(Campaign.memberships).selectinload(Membership.user))
+            )
+            if campaign is None:
+                raise NotFound(f"no campaign {name!r}")
+            return campaign_out(campaign)
+
+    async def add_campaign(self, data: CampaignIn) -> CampaignOut:
+        _validate_campaign(data)
+        async with self.db.session() as session:
+            try:
+                async with session.begin():
+                    campaign = Campaign(
+                        name=data.name,
+                        email_address=data.email_address.lower(),
+                        from_name=data.from_name,
+                        enabled=data.enabled,
+                        receive_emails=data.receive_emails,
+                        inbound=InboundTransport(data.inbound),
+                        imap_host=data.imap_host,
+                        imap_port=data.imap_port,
+                        imap_security=Security(data.imap_security),
+                        imap_username=data.imap_username or data.email_address,
+                        imap_password_enc=self.secrets.encrypt(data.imap_password)
+                        if data.imap_password
+                        else None,
+                        imap_folder=data.imap_folder,
+                        maildir_path=data.maildir_path,
+                        smtp_host=data.smtp_host,
+                        smtp_port=data.smtp_port,
+                        smtp_security=Security(data.smtp_security),
+                        smtp_username=data.smtp_username,
+                        smtp_password_enc=self.secrets.encrypt(data.smtp_password)
+                        if data.smtp_password
+                        else None,
+                        tls_verify=data.tls_verify,
+                        max_interactions_per_agent=data.max_interactions_per_agent,
+                        max_interactions_in_queue=data.max_interactions_in_queue,
+                        service_level_seconds=data.service_level_seconds,
+                    )
+                    session.add(campaign)
+                    await session.flush()
+                    campaign_id = campaign.id
+            except IntegrityError as exc:
+                raise Conflict(f"campaign {data.name!r} already exists") from exc
+        await self.on_campaign_change(campaign_id)
+        return await self.campaign(data.name)
+
+    async def add_member(self, campaign_name: str, username: str) -> CampaignOut:
+        async with self.db.session() as session, session.begin():
+            campaign = await session.scalar(select(Campaign).where(Campaign.name == campaign_name))
+            if campaign is None:
+                raise NotFound(f"no campaign {campaign_name!r}")
+            user = await session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise NotFound(f"no user {username!r}")
+            exists = await session.scalar(
+                select(Membership.id).where(
+                    Membership.campaign_id == campaign.id, Membership.user_id == user.id
+                )
+            )
+            if exists is None:
+                session.add(Membership(campaign_id=campaign.id, user_id=user.id))
+        return await self.campaign(campaign_name)
+
+
+def _validate_campaign(data: CampaignIn) -> None:
+    try:
+        parse_address_list(data.email_address)
+    except AddressError as exc:
+        raise Invalid(f"email_address: {exc}") from exc
+    if data.receive_emails and data.inbound == "imap" and not data.imap_host:
+        raise Invalid("imap_host is required when the campaign receives mail over IMAP")
+    if data.receive_emails and data.inbound == "maildir" and not data.maildir_path:
+        raise Invalid("maildir_path is required when the campaign receives mail from a Maildir")
+    if not data.smtp_host:
+        raise Invalid("smtp_host is required: a campaign must be able to send")

@@ -1,0 +1,399 @@
+"""The control API: aiohttp on a Unix socket, caller identified by SO_PEERCRED.
+
+An agent who logged in over SSH runs the console as their own OS user; the kernel tells us that
+uid, so no second password is needed. The engine's own OS user and root are operators: they may
+act as any Postdesk user through the `X-Postdesk-User` header (the demo's role switcher, tests
+and `postdesk ctl`), and without it they hold every role. Every route checks the caller's role
+here, whatever the console shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import grp
+import logging
+import os
+import pwd
+import socket
+import struct
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import or_, select
+
+from data.models import AgentStatus, Interaction, InteractionState, User
+from engine.api.schemas import CampaignIn, Me, MemberIn, MonitorSnapshot, ReplyIn, StatusIn, UserIn
+from engine.errors import Forbidden, Invalid, NotFound, ServiceError
+from engine.services import views
+
+if TYPE_CHECKING:
+    from engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+ACT_AS_HEADER = "X-Postdesk-User"
+ALL_ROLES = ["admin", "supervisor", "agent"]
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Caller:
+    os_user: str
+    user_id: int | None  # None: an operator acting as nobody in particular
+    username: str
+    roles: tuple[str, ...]
+    operator: bool
+
+    def require(self, *roles: str) -> None:
+        if not any(r in self.roles for r in roles):
+            raise Forbidden(f"{self.username} needs the {' or '.join(roles)} role for this")
+
+    def require_user(self) -> int:
+        if self.user_id is None:
+            raise Forbidden(
+                "this action needs a Postdesk user; operators pass the X-Postdesk-User header"
+            )
+        return self.user_id
+
+
+CALLER = web.RequestKey("caller", Caller)
+
+
+def peer_uid(request: web.Request) -> int:
+    sock = request.transport.get_extra_info("socket") if request.transport else None
+    if sock is None or sock.family != socket.AF_UNIX:
+        raise Forbidden("the control API only accepts local Unix-socket callers")
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return int(uid)
+
+
+def os_user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid{uid}"
+
+
+def json_response(model: BaseModel | list[Any], status: int = 200) -> web.Response:
+    if isinstance(model, list):
+        body = "[" + ",".join(m.model_dump_json() for m in model) + "]"
+    else:
+        body = model.model_dump_json()
+    return web.Response(text=body, status=status, content_type="application/json")
+
+
+async def parse_body(request: web.Request, schema: type[M]) -> M:
+    try:
+        return schema.model_validate_json(await request.read())
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        raise Invalid(problems) from exc
+
+
+class ApiServer:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.app = web.Application(middlewares=[self._errors, self._identify])
+        self._runner: web.AppRunner | None = None
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._agent_connections: dict[int, int] = {}
+        r = self.app.router
+        r.add_get("/api/v1/me", self.get_me)
+        r.add_post("/api/v1/me/status", self.post_status)
+        r.add_get("/api/v1/interactions", self.list_interactions)
+        r.add_get("/api/v1/interactions/{id:\\d+}", self.get_interaction)
+        r.add_post("/api/v1/interactions/{id:\\d+}/reply", self.post_reply)
+        r.add_post("/api/v1/interactions/{id:\\d+}/close", self.post_close)
+        r.add_get("/api/v1/monitor", self.get_monitor)
+        r.add_get("/api/v1/users", self.get_users)
+        r.add_post("/api/v1/users", self.post_user)
+        r.add_get("/api/v1/campaigns", self.get_campaigns)
+        r.add_post("/api/v1/campaigns", self.post_campaign)
+        r.add_post("/api/v1/members", self.post_member)
+        r.add_get("/api/v1/events", self.events)
+
+    # ---- lifecycle ----
+    async def start(self, path: Path, group: str = "") -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() or path.is_symlink():
+            path.unlink()
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.UnixSite(self._runner, str(path))
+        await site.start()
+        os.chmod(path, 0o660)
+        if group:
+            os.chown(path, -1, grp.getgrnam(group).gr_gid)
+
+    async def stop(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # ---- middlewares ----
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ServiceError as exc:
+            return web.json_response({"error": str(exc)}, status=exc.status)
+        except web.HTTPException:
+            raise
+        except Exception as exc:
+            log.exception("internal error on %s %s", request.method, request.path)
+            return web.json_response(
+                {"error": f"internal engine error ({exc.__class__.__name__}); see the engine log"},
+                status=500,
+            )
+
+    @web.middleware
+    async def _identify(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        request[CALLER] = await self._caller(request)
+        return await handler(request)
+
+    async def _caller(self, request: web.Request) -> Caller:
+        uid = peer_uid(request)
+        os_name = os_user_name(uid)
+        operator = uid in (0, os.getuid())
+        act_as = request.headers.get(ACT_AS_HEADER, "")
+        if act_as and not operator:
+            raise Forbidden(f"OS user {os_name} may not act as another user")
+        wanted = act_as or os_name
+        async with self.engine.db.session() as session:
+            user = await session.scalar(select(User).where(User.username == wanted))
+        if user is not None:
+            return Caller(os_name, user.id, user.username, tuple(user.roles), operator)
+        if act_as:
+            raise NotFound(f"no Postdesk user {act_as!r}")
+        if operator:
+            return Caller(os_name, None, os_name, tuple(ALL_ROLES), True)
+        raise Forbidden(
+            f"OS user {os_name!r} is not a Postdesk user; an admin can add it with "
+            f"'postdesk ctl user add {os_name}'"
+        )
+
+    # ---- identity and status ----
+    async def get_me(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        if caller.user_id is None:
+            now = datetime.now(UTC)
+            return json_response(
+                Me.model_validate(
+                    {
+                        "username": caller.username,
+                        "display_name": caller.username,
+                        "roles": list(caller.roles),
+                        "status": "offline",
+                        "status_reason": "",
+                        "status_since": now,
+                        "operator": True,
+                    }
+                )
+            )
+        async with self.engine.db.session() as session:
+            user = await session.get_one(User, caller.user_id)
+            return json_response(
+                Me.model_validate(
+                    {
+                        "username": user.username,
+                        "display_name": user.display_name,
+                        "roles": user.roles,
+                        "status": user.status.value,
+                        "status_reason": user.status_reason,
+                        "status_since": user.status_since,
+                        "operator": caller.operator,
+                    }
+                )
+            )
+
+    async def post_status(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        caller.require("agent")
+        body = await parse_body(request, StatusIn)
+        await self.engine.work.set_status(
+            caller.require_user(), AgentStatus(body.status), body.reason
+        )
+        return await self.get_me(request)
+
+    # ---- interactions ----
+    async def list_interactions(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        scope = request.query.get("scope", "mine")
+        state = request.query.get("state")
+        query = select(Interaction).order_by(Interaction.last_message_at.desc())
+        if scope == "all":
+            caller.require("supervisor", "admin")
+        elif scope == "mine":
+            caller.require("agent")
+            query = query.where(Interaction.agent_id == caller.require_user())
+        else:
+            raise Invalid("scope must be 'mine' or 'all'")
+        if state:
+            try:
+                query = query.where(Interaction.state == InteractionState(state))
+            except ValueError as exc:
+                raise Invalid(f"unknown state {state!r}") from exc
+        elif scope == "mine":
+            query = query.where(
+                or_(
+                    Interaction.state == InteractionState.ASSIGNED,
+                    Interaction.closed_at.is_not(None),
+                )
+            )
+        async with self.engine.db.session() as session:
+            rows = (await session.execute(query.limit(5000))).scalars().all()
+            return json_response(await views.summaries(session, rows))
+
+    async def _visible(self, caller: Caller, interaction_id: int) -> None:
+        async with self.engine.db.session() as session:
+            interaction = await session.get(Interaction, interaction_id)
+        if interaction is None:
+            raise NotFound(f"no interaction {interaction_id}")
+        if "supervisor" in caller.roles or "admin" in caller.roles:
+            return
+        if interaction.agent_id is None or interaction.agent_id != caller.user_id:
+            raise Forbidden(f"interaction {interaction_id} is not yours")
+
+    async def get_interaction(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        interaction_id = int(request.match_info["id"])
+        await self._visible(caller, interaction_id)
+        if caller.user_id is not None:
+            async with self.engine.db.session() as session:
+                row = await session.get_one(Interaction, interaction_id)
+                mine = row.agent_id == caller.user_id
+            if mine:
+                await self.engine.work.mark_read(caller.user_id, interaction_id)
+        async with self.engine.db.session() as session:
+            return json_response(await views.detail(session, interaction_id))
+
+    async def post_reply(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        caller.require("agent")
+        interaction_id = int(request.match_info["id"])
+        body = await parse_body(request, ReplyIn)
+        await self.engine.work.reply(
+            caller.require_user(), interaction_id, body.body, with_history=body.with_history
+        )
+        async with self.engine.db.session() as session:
+            return json_response(await views.detail(session, interaction_id))
+
+    async def post_close(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        caller.require("agent")
+        interaction_id = int(request.match_info["id"])
+        await self.engine.work.close(caller.require_user(), interaction_id)
+        async with self.engine.db.session() as session:
+            return json_response(await views.summary_of(session, interaction_id))
+
+    # ---- supervision ----
+    async def get_monitor(self, request: web.Request) -> web.Response:
+        request[CALLER].require("supervisor", "admin")
+        async with self.engine.db.session() as session:
+            snapshot = MonitorSnapshot(
+                agents=await views.agent_rows(session), queue=await views.queue_rows(session)
+            )
+        return json_response(snapshot)
+
+    # ---- administration ----
+    async def get_users(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin", "supervisor")
+        return json_response(await self.engine.admin.users())
+
+    async def post_user(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin")
+        body = await parse_body(request, UserIn)
+        return json_response(await self.engine.admin.add_user(body), status=201)
+
+    async def get_campaigns(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin", "supervisor")
+        return json_response(await self.engine.admin.campaigns())
+
+    async def post_campaign(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin")
+        body = await parse_body(request, CampaignIn)
+        return json_response(await self.engine.admin.add_campaign(body), status=201)
+
+    async def post_member(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin")
+        body = await parse_body(request, MemberIn)
+        return json_response(await self.engine.admin.add_member(body.campaign, body.username))
+
+    # ---- events ----
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        caller = request[CALLER]
+        ws = web.WebSocketResponse(heartbeat=20)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        is_agent = caller.user_id is not None and "agent" in caller.roles
+        if is_agent:
+            await self._agent_connected(caller)
+        try:
+            async with self.engine.bus.subscribe() as sub:
+                reader = asyncio.create_task(self._drain(ws))
+                try:
+                    while not ws.closed:
+                        getter = asyncio.create_task(sub.get())
+                        done, _ = await asyncio.wait(
+                            {getter, reader}, return_when=asyncio.FIRST_COMPLETED
+                        )
+                        if reader in done:
+                            getter.cancel()
+                            break
+                        event = getter.result()
+                        if event is None:
+                            break
+                        if self._allowed(caller, event):
+                            await ws.send_str(event.model_dump_json())
+                finally:
+                    reader.cancel()
+        finally:
+            self._sockets.discard(ws)
+            if is_agent:
+                await self._agent_disconnected(caller)
+            await ws.close()
+        return ws
+
+    async def _drain(self, ws: web.WebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+                break
+
+    def _allowed(self, caller: Caller, event: Any) -> bool:
+        if "supervisor" in caller.roles or "admin" in caller.roles:
+            return True
+        kind = event.type
+        if kind == "interaction":
+            return bool(event.interaction.agent == caller.username)
+        if kind == "message":
+            return bool(event.agent == caller.username)
+        if kind == "agent":
+            return bool(event.agent.username == caller.username)
+        return False
+
+    async def _agent_connected(self, caller: Caller) -> None:
+        # An agent whose console is open is logged in: offline agents come back Free.
+        user_id = caller.require_user()
+        self._agent_connections[user_id] = self._agent_connections.get(user_id, 0) + 1
+        async with self.engine.db.session() as session:
+            status = (await session.get_one(User, user_id)).status
+        if status == AgentStatus.OFFLINE:
+            await self.engine.work.set_status(user_id, AgentStatus.FREE)
+
+    async def _agent_disconnected(self, caller: Caller) -> None:
+        user_id = caller.require_user()
+        left = self._agent_connections.get(user_id, 1) - 1
+        self._agent_connections[user_id] = left
+        if left <= 0 and not self.engine.stopping:
+            await self.engine.work.set_status(user_id, AgentStatus.OFFLINE)

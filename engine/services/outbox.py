@@ -1,0 +1,167 @@
+"""The persistent outbox: queued outgoing messages leave over SMTP, retried until they go.
+
+The exact bytes to send are built and stored when a message is queued, so a retry after a
+restart sends the same Message-ID and body. SMTP 4xx and dropped connections are retried with
+exponential backoff (the schedule is in the database, so it survives restarts); 5xx is a
+permanent failure recorded with the server's reply for the agent who sent it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from datetime import UTC, datetime, timedelta
+
+import aiosmtplib
+from sqlalchemy import or_, select, update
+
+from data.blobs import BlobStore
+from data.db import Database
+from data.models import Campaign, Direction, Interaction, Message, MessageState, Security
+from data.secrets import SecretBox
+from engine.services.notify import Notifier
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=1)
+GIVE_UP_AFTER = 30  # attempts: about a day at the capped backoff
+
+
+def tls_context(verify: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class Outbox:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        secrets: SecretBox,
+        notifier: Notifier,
+        *,
+        retry_base: float = 30.0,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.secrets = secrets
+        self.notifier = notifier
+        self.retry_base = retry_base
+        self._wake = asyncio.Event()
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        await self._recover_in_flight()
+        while True:
+            sent_any = await self.send_due()
+            if sent_any:
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def _recover_in_flight(self) -> None:
+        # A message left SENDING by a crash may or may not have reached the server; sending it
+        # again is the only way not to lose it (at most the in-flight ones can arrive twice).
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                update(Message)
+                .where(Message.state == MessageState.SENDING)
+                .values(state=MessageState.QUEUED)
+            )
+
+    async def send_due(self) -> bool:
+        now = datetime.now(UTC)
+        async with self.db.session() as session, session.begin():
+            due = (
+                (
+                    await session.execute(
+                        select(Message.id)
+                        .where(
+                            Message.direction == Direction.OUTBOUND,
+                            Message.state == MessageState.QUEUED,
+                            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+                        )
+                        .order_by(Message.id)
+                        .limit(50)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if due:
+                await session.execute(
+                    update(Message).where(Message.id.in_(due)).values(state=MessageState.SENDING)
+                )
+        for message_id in due:
+            await self._send_one(message_id)
+        return bool(due)
+
+    async def _send_one(self, message_id: int) -> None:
+        async with self.db.session() as session:
+            message = await session.get_one(Message, message_id)
+            interaction = await session.get_one(Interaction, message.interaction_id)
+            campaign = await session.get_one(Campaign, interaction.campaign_id)
+            raw = self.blobs.get(message.raw_sha256)
+            recipients = list(dict.fromkeys([*message.to, *message.cc, *message.bcc]))
+            password = self.secrets.decrypt(campaign.smtp_password_enc)
+        error = ""
+        permanent = False
+        try:
+            await aiosmtplib.send(
+                raw,
+                sender=campaign.email_address,
+                recipients=recipients,
+                hostname=campaign.smtp_host,
+                port=campaign.smtp_port,
+                username=campaign.smtp_username or None,
+                password=password or None,
+                use_tls=campaign.smtp_security == Security.TLS,
+                start_tls=campaign.smtp_security == Security.STARTTLS,
+                tls_context=tls_context(campaign.tls_verify)
+                if campaign.smtp_security != Security.PLAIN
+                else None,
+                timeout=60,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            permanent = all(500 <= c < 600 for c in codes)
+            error = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        except aiosmtplib.SMTPResponseException as exc:
+            permanent = 500 <= exc.code < 600
+            error = f"{exc.code} {exc.message}"
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            error = f"{exc.__class__.__name__}: {exc}"
+        await self._record(message_id, error, permanent)
+
+    async def _record(self, message_id: int, error: str, permanent: bool) -> None:
+        now = datetime.now(UTC)
+        async with self.db.session() as session, session.begin():
+            message = await session.get_one(Message, message_id)
+            message.attempts += 1
+            if not error:
+                message.state = MessageState.SENT
+                message.sent_at = now
+                message.error = ""
+            elif permanent or message.attempts >= GIVE_UP_AFTER:
+                message.state = MessageState.FAILED
+                message.error = error
+                log.warning("message %s failed for good: %s", message_id, error)
+            else:
+                delay = min(
+                    timedelta(seconds=self.retry_base * 2 ** (message.attempts - 1)), MAX_BACKOFF
+                )
+                message.state = MessageState.QUEUED
+                message.next_attempt_at = now + delay
+                message.error = error
+                log.info("message %s deferred %s: %s", message_id, delay, error)
+            interaction_id = message.interaction_id
+        await self.notifier.message_added(interaction_id, message_id)

@@ -1,0 +1,107 @@
+"""Routing queues: hand queued interactions to free member agents, longest waiting first.
+
+The router is woken whenever work appears or an agent frees up, and also sweeps every few
+seconds so nothing waits on a lost wake-up. Each assignment commits before it is announced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from data.db import Database
+from data.models import (
+    AgentStatus,
+    Campaign,
+    Interaction,
+    InteractionState,
+    Membership,
+    User,
+)
+from engine.domain.routing import AgentLoad, choose_agent
+from engine.services.notify import Notifier
+
+log = logging.getLogger(__name__)
+
+
+class Router:
+    def __init__(self, db: Database, notifier: Notifier, sweep_seconds: float = 5.0) -> None:
+        self.db = db
+        self.notifier = notifier
+        self.sweep_seconds = sweep_seconds
+        self._wake = asyncio.Event()
+        notifier.on_new_work.append(self.kick)
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.sweep_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            await self.assign_all()
+
+    async def assign_all(self) -> list[tuple[int, int]]:
+        """Assign what can be assigned now; returns (interaction id, agent id) pairs."""
+        assigned: list[tuple[int, int]] = []
+        async with self.db.session() as session, session.begin():
+            queued = (
+                (
+                    await session.execute(
+                        select(Interaction)
+                        .join(Campaign)
+                        .where(Interaction.state == InteractionState.QUEUED, Campaign.enabled)
+                        .order_by(Interaction.queued_at, Interaction.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if not queued:
+                return []
+            active_rows = await session.execute(
+                select(Interaction.agent_id, Interaction.campaign_id, func.count(Interaction.id))
+                .where(Interaction.state == InteractionState.ASSIGNED)
+                .group_by(Interaction.agent_id, Interaction.campaign_id)
+            )
+            active: dict[tuple[int, int], int] = {
+                (agent_id, campaign_id): n
+                for agent_id, campaign_id, n in active_rows
+                if agent_id is not None
+            }
+            free_rows = await session.execute(
+                select(Membership.campaign_id, User.id, User.status_since)
+                .join(User)
+                .where(User.status == AgentStatus.FREE)
+            )
+            free: dict[int, list[tuple[int, datetime]]] = {}
+            for campaign_id, user_id, since in free_rows:
+                free.setdefault(campaign_id, []).append((user_id, since))
+            now = datetime.now(UTC)
+            for interaction in queued:
+                members = free.get(interaction.campaign_id, [])
+                choice = choose_agent(
+                    [
+                        AgentLoad(uid, active.get((uid, interaction.campaign_id), 0), since)
+                        for uid, since in members
+                    ],
+                    interaction.campaign.max_interactions_per_agent,
+                )
+                if choice is None:
+                    continue
+                interaction.state = InteractionState.ASSIGNED
+                interaction.agent_id = choice.user_id
+                interaction.assigned_at = now
+                key = (choice.user_id, interaction.campaign_id)
+                active[key] = active.get(key, 0) + 1
+                assigned.append((interaction.id, choice.user_id))
+        for interaction_id, agent_id in assigned:
+            log.info("interaction %s assigned to agent %s", interaction_id, agent_id)
+            await self.notifier.interaction_changed(interaction_id, agents=(agent_id,))
+        return assigned

@@ -1,0 +1,167 @@
+"""Turn database rows into API schemas, with the few aggregate queries the views need."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from data.models import (
+    Interaction,
+    InteractionState,
+    Membership,
+    Message,
+    User,
+)
+from engine.api.schemas import (
+    AgentRow,
+    AttachmentOut,
+    InteractionDetail,
+    InteractionSummary,
+    MessageOut,
+    QueueRow,
+)
+
+
+async def message_counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Message.interaction_id, func.count(Message.id))
+        .where(Message.interaction_id.in_(ids))
+        .group_by(Message.interaction_id)
+    )
+    return {iid: n for iid, n in rows}
+
+
+def summary(interaction: Interaction, count: int) -> InteractionSummary:
+    return InteractionSummary(
+        id=interaction.id,
+        campaign_id=interaction.campaign_id,
+        campaign_name=interaction.campaign.name,
+        client_email=interaction.client_email,
+        client_name=interaction.client_name,
+        subject=interaction.subject,
+        state=interaction.state.value,
+        agent=interaction.agent.username if interaction.agent else None,
+        unread=interaction.unread,
+        queued_at=interaction.queued_at,
+        assigned_at=interaction.assigned_at,
+        closed_at=interaction.closed_at,
+        last_message_at=interaction.last_message_at,
+        message_count=count,
+    )
+
+
+async def summaries(
+    session: AsyncSession, interactions: Sequence[Interaction]
+) -> list[InteractionSummary]:
+    counts = await message_counts(session, [i.id for i in interactions])
+    return [summary(i, counts.get(i.id, 0)) for i in interactions]
+
+
+async def summary_of(session: AsyncSession, interaction_id: int) -> InteractionSummary:
+    interaction = await session.get_one(Interaction, interaction_id, populate_existing=True)
+    counts = await message_counts(session, [interaction_id])
+    return summary(interaction, counts.get(interaction_id, 0))
+
+
+def message_out(message: Message) -> MessageOut:
+    return MessageOut(
+        id=message.id,
+        direction=message.direction.value,
+        state=message.state.value,
+        message_id=message.message_id,
+        from_email=message.from_email,
+        from_name=message.from_name,
+        to=message.to,
+        cc=message.cc,
+        subject=message.subject,
+        text=message.text,
+        created_at=message.created_at,
+        sent_at=message.sent_at,
+        error=message.error,
+        attachments=[
+            AttachmentOut(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size)
+            for a in message.attachments
+        ],
+    )
+
+
+async def load_message(session: AsyncSession, message_id: int) -> Message:
+    result = await session.execute(
+        select(Message)
+        .where(Message.id == message_id)
+        .options(selectinload(Message.attachments))
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one()
+
+
+async def detail(session: AsyncSession, interaction_id: int) -> InteractionDetail:
+    base = await summary_of(session, interaction_id)
+    interaction = await session.get_one(Interaction, interaction_id)
+    result = await session.execute(
+        select(Message)
+        .where(Message.interaction_id == interaction_id)
+        .options(selectinload(Message.attachments))
+        .order_by(Message.id)
+        .execution_options(populate_existing=True)
+    )
+    return InteractionDetail(
+        **base.model_dump(),
+        cc=interaction.cc,
+        bcc=interaction.bcc,
+        messages=[message_out(m) for m in result.scalars()],
+    )
+
+
+async def agent_row(session: AsyncSession, user: User) -> AgentRow:
+    counts = await session.execute(
+        select(Interaction.state, func.count(Interaction.id))
+        .where(Interaction.agent_id == user.id)
+        .group_by(Interaction.state)
+    )
+    by_state = {state: n for state, n in counts}
+    return AgentRow(
+        username=user.username,
+        display_name=user.display_name,
+        status=user.status.value,
+        status_reason=user.status_reason,
+        status_since=user.status_since,
+        active=by_state.get(InteractionState.ASSIGNED, 0),
+        completed=by_state.get(InteractionState.CLOSED, 0),
+    )
+
+
+async def agent_rows(session: AsyncSession) -> list[AgentRow]:
+    agents = (
+        await session.execute(
+            select(User)
+            .where(User.id.in_(select(Membership.user_id)))
+            .order_by(User.username)
+            .execution_options(populate_existing=True)
+        )
+    ).scalars()
+    return [await agent_row(session, u) for u in agents]
+
+
+async def queue_rows(session: AsyncSession) -> list[QueueRow]:
+    queued = (
+        await session.execute(
+            select(Interaction)
+            .where(Interaction.state == InteractionState.QUEUED)
+            .order_by(Interaction.queued_at, Interaction.id)
+        )
+    ).scalars()
+    return [
+        QueueRow(
+            interaction_id=i.id,
+            campaign_name=i.campaign.name,
+            client_email=i.client_email,
+            queued_at=i.queued_at,
+        )
+        for i in queued
+    ]

@@ -1,0 +1,185 @@
+"""What agents do to their work: change status, reply, close. Role checks happen in the API.
+
+Each action commits, then announces itself through the notifier; replies are built in full
+(headers, threading, body) here and stored in the outbox before anything is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email import policy
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from data.blobs import BlobStore
+from data.db import Database
+from data.models import (
+    AgentStateChange,
+    AgentStatus,
+    Campaign,
+    Direction,
+    Interaction,
+    InteractionState,
+    Message,
+    MessageState,
+    Template,
+    User,
+)
+from engine.domain.compose import (
+    AddressError,
+    HeaderInjectionError,
+    build_message,
+    make_message_id,
+    quote_history,
+    references_for_reply,
+    reply_subject,
+)
+from engine.domain.mime import Address
+from engine.errors import Conflict, Forbidden, Invalid
+from engine.services.notify import Notifier
+
+
+class Work:
+    def __init__(
+        self, db: Database, blobs: BlobStore, notifier: Notifier, wake_outbox: Callable[[], None]
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.notifier = notifier
+        self.wake_outbox = wake_outbox
+
+    async def set_status(
+        self, user_id: int, status: AgentStatus, reason: str = "", by: int | None = None
+    ) -> None:
+        async with self.db.session() as session, session.begin():
+            user = await session.get_one(User, user_id)
+            if user.status == status and user.status_reason == reason:
+                return
+            user.status = status
+            user.status_reason = reason
+            user.status_since = datetime.now(UTC)
+            session.add(
+                AgentStateChange(user_id=user_id, status=status, reason=reason, changed_by_id=by)
+            )
+        await self.notifier.agent_changed(user_id)
+
+    async def _own_interaction(self, user_id: int, interaction_id: int) -> Interaction:
+        async with self.db.session() as session:
+            interaction = await session.get(Interaction, interaction_id)
+        if interaction is None or interaction.agent_id != user_id:
+            raise Forbidden(f"interaction {interaction_id} is not assigned to you")
+        return interaction
+
+    async def mark_read(self, user_id: int, interaction_id: int) -> None:
+        interaction = await self._own_interaction(user_id, interaction_id)
+        if not interaction.unread:
+            return
+        async with self.db.session() as session, session.begin():
+            row = await session.get_one(Interaction, interaction_id)
+            row.unread = False
+        await self.notifier.interaction_changed(interaction_id, queue=False)
+
+    async def reply(
+        self, user_id: int, interaction_id: int, body: str, *, with_history: bool
+    ) -> int:
+        interaction = await self._own_interaction(user_id, interaction_id)
+        if interaction.state != InteractionState.ASSIGNED:
+            raise Conflict(f"interaction {interaction_id} is {interaction.state.value}")
+        now = datetime.now(UTC)
+        async with self.db.session() as session, session.begin():
+            interaction = await session.get_one(Interaction, interaction_id)
+            campaign = await session.get_one(Campaign, interaction.campaign_id)
+            thread = (
+                (
+                    await session.execute(
+                        select(Message)
+                        .where(Message.interaction_id == interaction_id)
+                        .order_by(Message.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            parent = next(
+                (m for m in reversed(thread) if m.direction == Direction.INBOUND), None
+            ) or (thread[-1] if thread else None)
+            text = body.rstrip() + "\n"
+            signature = await _signature(session, campaign)
+            if signature:
+                text += "\n-- \n" + signature.rstrip() + "\n"
+            if with_history:
+                for old in reversed(thread):
+                    author = old.from_name or old.from_email
+                    text += "\n" + quote_history(old.text, author=author, date=old.created_at)
+            message_id = make_message_id(campaign.domain)
+            to = [Address(interaction.client_email, interaction.client_name)]
+            cc = [Address(a, "") for a in interaction.cc]
+            bcc = [Address(a, "") for a in interaction.bcc]
+            try:
+                email = build_message(
+                    from_=Address(campaign.email_address, campaign.from_name),
+                    to=to,
+                    cc=cc,
+                    bcc=bcc,
+                    subject=reply_subject(
+                        interaction.subject or (parent.subject if parent else "")
+                    ),
+                    text=text,
+                    message_id=message_id,
+                    in_reply_to=parent.message_id if parent and parent.message_id else None,
+                    references=references_for_reply(
+                        parent.message_id if parent else None, parent.references if parent else []
+                    ),
+                    date=now,
+                )
+            except (HeaderInjectionError, AddressError) as exc:
+                raise Invalid(str(exc)) from exc
+            raw = email.as_bytes(policy=policy.SMTP)
+            digest = self.blobs.put(raw)
+            message = Message(
+                interaction_id=interaction_id,
+                direction=Direction.OUTBOUND,
+                state=MessageState.QUEUED,
+                message_id=message_id.strip("<>"),
+                in_reply_to=parent.message_id if parent else "",
+                references=[r.strip("<>") for r in email.get_all("References", [])],
+                from_email=campaign.email_address,
+                from_name=campaign.from_name,
+                to=[a.email for a in to],
+                cc=[a.email for a in cc],
+                bcc=[a.email for a in bcc],
+                subject=str(email["Subject"]),
+                text=text,
+                raw_sha256=digest,
+                sent_by_id=user_id,
+                created_at=now,
+            )
+            session.add(message)
+            interaction.last_message_at = now
+            interaction.unread = False
+            interaction.draft = ""
+            await session.flush()
+            new_id = message.id
+        await self.notifier.message_added(interaction_id, new_id)
+        self.wake_outbox()
+        return new_id
+
+    async def close(self, user_id: int, interaction_id: int) -> None:
+        interaction = await self._own_interaction(user_id, interaction_id)
+        if interaction.state == InteractionState.CLOSED:
+            return
+        async with self.db.session() as session, session.begin():
+            row = await session.get_one(Interaction, interaction_id)
+            row.state = InteractionState.CLOSED
+            row.closed_at = datetime.now(UTC)
+            row.unread = False
+        await self.notifier.interaction_changed(interaction_id, agents=(user_id,))
+
+
+async def _signature(session: AsyncSession, campaign: Campaign) -> str:
+    if campaign.signature_template_id is None:
+        return ""
+    template = await session.get(Template, campaign.signature_template_id)
+    return template.body_text if template else ""

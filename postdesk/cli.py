@@ -1,0 +1,97 @@
+"""The `postdesk` command: the one composition root that wires consoles, engine and scripting.
+
+Kept thin on purpose: it parses arguments, finds or starts an engine, and hands over to the
+console app, the engine or the `ctl` commands (postdesk/ctl.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from postdesk import __version__
+
+if TYPE_CHECKING:
+    from engine.config import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="postdesk", description="Terminal email contact center.")
+    parser.add_argument("--version", action="version", version=f"postdesk {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="data directory (default: $POSTDESK_HOME or the platform's user data dir)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("engine", help="run the engine in the foreground (SIGINT/SIGTERM stops it)")
+    for mode in ("agent", "supervisor", "admin"):
+        p = sub.add_parser(mode, help=f"open the {mode} console")
+        p.add_argument(
+            "--as", dest="act_as", default=None, help="operators only: act as this Postdesk user"
+        )
+    demo = sub.add_parser("demo", help="standalone engine with a simulated mail world")
+    demo.add_argument("--keep", action="store_true", help="keep the throwaway data dir")
+    demo.add_argument("--headless-seconds", type=float, default=0.0, help=argparse.SUPPRESS)
+    from postdesk.ctl import add_ctl_parser
+
+    add_ctl_parser(sub)
+    return parser
+
+
+def configure_logging(verbose: bool, log_file: Path | None = None) -> None:
+    level = logging.DEBUG if verbose else logging.INFO
+    handler: logging.Handler = (
+        logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    for noisy in ("aioimaplib", "aiosqlite", "asyncio", "mail.log"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from engine.config import settings_for
+
+    settings = settings_for(args.data_dir)
+    command = args.command
+    if command == "engine":
+        configure_logging(args.verbose)
+        return asyncio.run(_run_engine(settings))
+    if command == "demo":
+        from postdesk.demo import run_demo
+
+        return run_demo(keep=args.keep, headless_seconds=args.headless_seconds)
+    if command == "ctl":
+        from postdesk.ctl import run_ctl
+
+        configure_logging(args.verbose, settings.home / "ctl.log" if not args.verbose else None)
+        return run_ctl(settings, args)
+    mode = command if command in ("agent", "supervisor", "admin") else None
+    from postdesk.consoles import run_console
+
+    return run_console(settings, mode=mode, act_as=getattr(args, "act_as", None))
+
+
+async def _run_engine(settings: Settings) -> int:
+    from engine.engine import Engine, EngineAlreadyRunning
+
+    try:
+        await Engine(settings).serve_forever()
+    except EngineAlreadyRunning as exc:
+        print(f"postdesk: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""`postdesk ctl`: scripting and provisioning over the same control API the consoles use.
+
+With an engine running, commands go to it; with none, an engine without mail services is started
+in-process for the one command, so provisioning works before the first start. `--json` prints
+machine-readable output for automation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tomllib
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from engine.api.schemas import CampaignIn, UserIn
+from engine.client import EngineClient, EngineError, EngineUnavailable
+from engine.config import Settings
+
+
+def add_ctl_parser(sub: Any) -> None:
+    ctl = sub.add_parser("ctl", help="scripting and provisioning commands")
+    ctl.add_argument("--json", action="store_true", help="print JSON")
+    ctl.add_argument("--as", dest="act_as", default=None, help="operators: act as this user")
+    groups = ctl.add_subparsers(dest="group", required=True)
+
+    user = groups.add_parser("user", help="Postdesk users (OS login names)").add_subparsers(
+        dest="action", required=True
+    )
+    add = user.add_parser("add", help="add a user")
+    add.add_argument("username", help="the user's OS login name")
+    add.add_argument("--name", default="", help="display name")
+    add.add_argument(
+        "--role",
+        action="append",
+        choices=["agent", "supervisor", "admin"],
+        help="role (repeatable; default: agent)",
+    )
+    user.add_parser("list", help="list users")
+
+    campaign = groups.add_parser("campaign", help="email campaigns").add_subparsers(
+        dest="action", required=True
+    )
+    cadd = campaign.add_parser("add", help="add a campaign from flags or a TOML file")
+    cadd.add_argument("--file", type=Path, help="TOML file with the campaign's fields")
+    for field, info in CampaignIn.model_fields.items():
+        flag = "--" + field.replace("_", "-")
+        if info.annotation is bool:
+            cadd.add_argument(flag, dest=field, default=None, action=argparse.BooleanOptionalAction)
+        else:
+            cadd.add_argument(flag, dest=field, default=None)
+    campaign.add_parser("list", help="list campaigns")
+
+    member = groups.add_parser("member", help="campaign members").add_subparsers(
+        dest="action", required=True
+    )
+    madd = member.add_parser("add", help="add a user to a campaign")
+    madd.add_argument("campaign")
+    madd.add_argument("username")
+
+    interaction = groups.add_parser("interaction", help="interactions").add_subparsers(
+        dest="action", required=True
+    )
+    ilist = interaction.add_parser("list", help="list interactions")
+    ilist.add_argument("--state", choices=["queued", "assigned", "closed"], default=None)
+
+
+def _campaign_from_args(args: argparse.Namespace) -> CampaignIn:
+    data: dict[str, Any] = {}
+    if args.file:
+        with open(args.file, "rb") as fh:
+            loaded = tomllib.load(fh)
+        data.update(loaded.get("campaign", loaded))
+    for field in CampaignIn.model_fields:
+        value = getattr(args, field, None)
+        if value is not None:
+            data[field] = value
+    return CampaignIn.model_validate(data)
+
+
+def _print(result: Any, as_json: bool) -> None:
+    if isinstance(result, BaseModel):
+        payload: Any = result.model_dump(mode="json")
+    elif isinstance(result, list):
+        payload = [r.model_dump(mode="json") for r in result]
+    else:
+        payload = result
+    if as_json:
+        print(json.dumps(payload, indent=2))
+        return
+    rows = payload if isinstance(payload, list) else [payload]
+    for row in rows:
+        print("  ".join(f"{k}={v}" for k, v in row.items() if k not in ("text",)))
+
+
+async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
+    group, action = args.group, args.action
+    calls: dict[tuple[str, str], Callable[[], Awaitable[Any]]] = {
+        ("user", "add"): lambda: client.add_user(
+            UserIn(username=args.username, display_name=args.name, roles=args.role or ["agent"])
+        ),
+        ("user", "list"): client.users,
+        ("campaign", "add"): lambda: client.add_campaign(_campaign_from_args(args)),
+        ("campaign", "list"): client.campaigns,
+        ("member", "add"): lambda: client.add_member(args.campaign, args.username),
+        ("interaction", "list"): lambda: client.interactions(scope="all", state=args.state),
+    }
+    return await calls[(group, action)]()
+
+
+async def _ctl(settings: Settings, args: argparse.Namespace) -> Any:
+    client = EngineClient(settings.socket, act_as=args.act_as)
+    try:
+        return await _dispatch(client, args)
+    except EngineUnavailable:
+        if settings.socket.exists() and _engine_lock_held(settings):
+            raise
+    finally:
+        await client.close()
+    # No engine: run one without mail services just for this command.
+    from engine.engine import Engine
+
+    engine = Engine(settings, run_mail=False)
+    await engine.start()
+    try:
+        async with EngineClient(settings.socket, act_as=args.act_as) as client:
+            return await _dispatch(client, args)
+    finally:
+        await engine.stop()
+
+
+def _engine_lock_held(settings: Settings) -> bool:
+    import fcntl
+
+    lock = settings.socket.parent / "engine.lock"
+    if not lock.exists():
+        return False
+    with open(lock, "rb") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
+
+
+def run_ctl(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        result = asyncio.run(_ctl(settings, args))
+    except ValidationError as exc:
+        print(f"postdesk ctl: invalid input: {exc}", file=sys.stderr)
+        return 2
+    except EngineError as exc:
+        print(f"postdesk ctl: {exc.message}", file=sys.stderr)
+        return 1
+    _print(result, args.json)
+    return 0

@@ -1,0 +1,57 @@
+"""`postdesk demo`: a standalone engine on a throwaway data dir with a simulated mail world.
+
+The console opens on a role switcher (agent Ana, supervisor Sam, admin Ada); the data dir is
+removed on exit unless `--keep` is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from pathlib import Path
+
+from engine.config import Settings
+from postdesk.cli import configure_logging
+from postdesk.consoles import client_factory
+
+SWITCH_USERS = [
+    ("ana", "Ana Alvarez: agent, works the Support queue"),
+    ("sam", "Sam Supervisor: watches the agent grid and the queue"),
+    ("root-admin", "Ada Admin: campaigns and users"),
+]
+
+
+async def _demo(root: Path, headless_seconds: float) -> int:
+    from console.app import PostdeskApp
+    from engine.demo import DemoWorld
+    from engine.engine import Engine
+
+    configure_logging(False, root / "engine.log")
+    settings = Settings(home=root / "data")
+    engine = Engine(settings)
+    await engine.start()
+    world = DemoWorld(engine, root)
+    await world.start()
+    try:
+        app = PostdeskApp(client_factory(settings.socket, None), switch_users=SWITCH_USERS)
+        if headless_seconds:
+            async with app.run_test(size=(100, 30)):
+                await asyncio.sleep(headless_seconds)
+            return 0
+        await app.run_async()
+        return app.return_code or 0
+    finally:
+        await world.stop()
+        await engine.stop()
+
+
+def run_demo(*, keep: bool, headless_seconds: float = 0.0) -> int:
+    root = Path(tempfile.mkdtemp(prefix="postdesk-demo-"))
+    try:
+        return asyncio.run(_demo(root, headless_seconds))
+    finally:
+        if keep:
+            print(f"demo data kept in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)

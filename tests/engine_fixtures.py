@@ -1,0 +1,123 @@
+"""Fixtures that run a real engine in the test's event loop, on a temp data dir.
+
+The engine listens on its real Unix socket; tests talk to it through the real client, as the
+operator (the test process's own OS user) acting as the Postdesk users they create.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from engine.api.schemas import CampaignIn, CampaignOut, UserIn
+from engine.client import EngineClient
+from engine.config import Settings
+from engine.engine import Engine
+from tests.servers import DovecotServer, Mailbox, SmtpSink
+
+T = TypeVar("T")
+
+
+def engine_settings(home: Path) -> Settings:
+    return Settings(home=home, poll_seconds=0.5, outbox_retry_base=0.2)
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
+    eng = Engine(engine_settings(tmp_path / "home"))
+    await eng.start()
+    try:
+        yield eng
+    finally:
+        await eng.stop()
+
+
+@pytest.fixture
+async def operator(engine: Engine) -> AsyncIterator[EngineClient]:
+    async with EngineClient(engine.socket_path) as client:
+        yield client
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    until: Callable[[T], bool],
+    *,
+    timeout: float = 20.0,
+    what: str = "condition",
+) -> T:
+    """Poll `probe` until `until(result)` holds; fail with the last result if it never does."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: T = await probe()
+    while not until(last):
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+        await asyncio.sleep(0.05)
+        last = await probe()
+    return last
+
+
+@dataclass
+class World:
+    """A provisioned installation: one campaign on a Dovecot mailbox, sending to a sink."""
+
+    engine: Engine
+    operator: EngineClient
+    mailbox: Mailbox
+    dovecot: DovecotServer
+    sink: SmtpSink
+    campaign: CampaignOut
+
+    def client(self, username: str) -> EngineClient:
+        return EngineClient(self.engine.socket_path, act_as=username)
+
+
+async def provision(
+    engine: Engine,
+    operator: EngineClient,
+    dovecot: DovecotServer,
+    sink: SmtpSink,
+    *,
+    agents: tuple[str, ...] = ("agent1",),
+    supervisors: tuple[str, ...] = ("super1",),
+    max_per_agent: int = 5,
+) -> World:
+    mailbox = dovecot.new_mailbox("support")
+    for name in agents:
+        await operator.add_user(UserIn(username=name, display_name=name.title(), roles=["agent"]))
+    for name in supervisors:
+        await operator.add_user(
+            UserIn(username=name, display_name=name.title(), roles=["supervisor"])
+        )
+    campaign = await operator.add_campaign(
+        CampaignIn(
+            name="Support",
+            email_address="support@postdesk.test",
+            from_name="Postdesk Support",
+            inbound="imap",
+            imap_host=mailbox.host,
+            imap_port=mailbox.port,
+            imap_security="plain",
+            imap_username=mailbox.user,
+            imap_password=mailbox.password,
+            smtp_host=sink.host,
+            smtp_port=sink.port,
+            smtp_security="plain",
+            max_interactions_per_agent=max_per_agent,
+        )
+    )
+    for name in agents:
+        campaign = await operator.add_member("Support", name)
+    return World(engine, operator, mailbox, dovecot, sink, campaign)
+
+
+@pytest.fixture
+async def world(
+    engine: Engine, operator: EngineClient, dovecot: DovecotServer, smtp_sink: SmtpSink
+) -> World:
+    return await provision(engine, operator, dovecot, smtp_sink)

@@ -1,0 +1,741 @@
+"""Real mail servers for the test suite: a throwaway Dovecot IMAP server and an SMTP sink.
+
+Postdesk's engine talks IMAP and SMTP to real mail servers, and the subtle bugs (literal
+handling, UIDs, flags, folders, reconnects, transient SMTP failures) only show up against a
+real server, not against mocks. This module starts:
+
+* ``DovecotServer`` (``start_dovecot``): a private Dovecot 2.3 instance on a free loopback
+  port, configured from scratch inside a directory the caller owns (config, runtime sockets,
+  state, log, passwd files and maildirs all live there). Fresh users/mailboxes can be created
+  in a few milliseconds without restarting the server, and messages can be loaded quickly
+  (thousands per second) through IMAP ``MULTIAPPEND``.
+* ``SmtpSink`` (``start_smtp_sink``): an aiosmtpd server in a background thread that records
+  every accepted message and can be told to reject the next N messages with a given reply.
+
+Dovecot is a hard requirement: if it is missing we raise with installation instructions
+rather than skipping, so a missing server never silently turns the suite green.
+See ``scripts/ensure-dovecot.sh``.
+
+Notes on running Dovecot as root from a pytest temporary directory:
+
+* pytest creates its temporary directories with mode 0700, so Dovecot's unprivileged
+  processes cannot reach absolute paths below them. Therefore the auth process runs as root
+  (it reads the passwd files) and mail processes are chrooted into ``<base_dir>/mail``
+  (``mail_chroot``); chroot happens before privileges are dropped, so the 0700 ancestors
+  do not matter and nothing outside ``base_dir`` is modified.
+* Dovecot re-reads a passwd-file at most once per second (``passwd_file_sync`` is gated on
+  ``last_sync_time == ioloop_time``), so a user appended to a shared passwd-file can be
+  invisible for up to a second. Each user therefore gets its own passwd-file
+  (``args = .../users/%u``): the first lookup of a new user always opens a new file.
+* The authentication penalty (anvil) and the failed-login delay are disabled so tests of
+  wrong passwords do not slow down every later login from 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.policy
+import grp
+import imaplib
+import itertools
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Literal, Self
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+LOOPBACK = "127.0.0.1"
+DOVECOT_CANDIDATES = ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot")
+INSTALL_HINT = (
+    "Postdesk's tests need Dovecot (package dovecot-imapd): "
+    "run 'sudo apt-get install dovecot-imapd' or scripts/ensure-dovecot.sh"
+)
+
+_USER_PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+_SMTP_REPLY_RE = re.compile(r"^[45]\d\d ")
+_LINE_END_RE = re.compile(rb"\r?\n")
+_MESSAGES_RE = re.compile(rb"MESSAGES (\d+)")
+
+# MULTIAPPEND batches: bounded so one command never holds too much in memory on either side.
+_APPEND_BATCH_MESSAGES = 500
+_APPEND_BATCH_BYTES = 8 * 1024 * 1024
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """Return a TCP port on ``host`` that was free a moment ago (the kernel picked it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def find_dovecot() -> str:
+    """Return the path of the ``dovecot`` binary or raise ``RuntimeError`` saying how to get it."""
+    found = shutil.which("dovecot")
+    if found:
+        return found
+    for candidate in DOVECOT_CANDIDATES:
+        if os.access(candidate, os.X_OK):
+            return candidate
+    raise RuntimeError(
+        f"Dovecot binary not found (looked on PATH and in /usr/sbin). {INSTALL_HINT}"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Dovecot IMAP
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    """Credentials of one IMAP account on a test Dovecot server."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+
+
+def _normalize_crlf(raw: bytes) -> bytes:
+    """IMAP literals carry CRLF line endings; accept LF-only fixtures too (as imaplib does)."""
+    return _LINE_END_RE.sub(b"\r\n", raw)
+
+
+def _quote_mailbox(name: str) -> str:
+    if not name or not name.isascii() or not name.isprintable():
+        raise ValueError(f"test folder names must be printable ASCII, got {name!r}")
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _check(result: tuple[str, Sequence[object]], what: str) -> Sequence[object]:
+    typ, data = result
+    if typ != "OK":
+        raise RuntimeError(f"IMAP {what} failed: {typ} {data!r}")
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    """Who Dovecot's processes run as, and where mail processes see the mail root."""
+
+    as_root: bool
+    internal_user: str
+    internal_group: str
+    login_user: str
+    mail_uid: int
+    mail_gid: int
+
+
+def _identity() -> _Identity:
+    if os.geteuid() == 0:
+        for name in ("dovecot", "mail"):
+            try:
+                entry = pwd.getpwnam(name)
+            except KeyError:
+                continue
+            login_user = "dovenull"
+            try:
+                pwd.getpwnam(login_user)
+            except KeyError:
+                login_user = "nobody"
+            group = grp.getgrgid(entry.pw_gid).gr_name
+            return _Identity(True, name, group, login_user, entry.pw_uid, entry.pw_gid)
+        raise RuntimeError(f"no 'dovecot' or 'mail' system user found. {INSTALL_HINT}")
+    # Unprivileged: every Dovecot process runs as the current user.
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    group = grp.getgrgid(os.getegid()).gr_name
+    return _Identity(False, me, group, me, os.geteuid(), os.getegid())
+
+
+def _dovecot_config(base_dir: Path, port: int, ident: _Identity) -> str:
+    mail_root = base_dir / "mail"
+    if ident.as_root:
+        # Mail processes chroot into the mail root (as root, before dropping privileges), so
+        # unreadable ancestors such as pytest's 0700 temp dirs are no obstacle.
+        mail_settings = f"""\
+mail_chroot = {mail_root}
+valid_chroot_dirs = {mail_root}
+"""
+        home = "/%u"
+        auth_service = """\
+service auth {
+  # Reads the passwd files below base_dir, whose ancestors may be root-only (mode 0700).
+  user = root
+}
+"""
+        unprivileged_services = ""
+    else:
+        mail_settings = ""
+        home = f"{mail_root}/%u"
+        auth_service = ""
+        # Without root nothing can chroot.
+        unprivileged_services = """\
+service anvil {
+  chroot =
+}
+service ipc {
+  chroot =
+}
+service old-stats {
+  chroot =
+}
+service imap-urlauth-login {
+  chroot =
+}
+"""
+    return f"""\
+# Generated by tests/servers.py for Postdesk's test suite. Do not edit.
+protocols = imap
+listen = {LOOPBACK}
+base_dir = {base_dir / "run"}
+state_dir = {base_dir / "state"}
+log_path = {base_dir / "dovecot.log"}
+info_log_path = {base_dir / "dovecot.log"}
+instance_name = postdesk-test-{port}
+
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+auth_cache_size = 0
+
+default_internal_user = {ident.internal_user}
+default_internal_group = {ident.internal_group}
+default_login_user = {ident.login_user}
+first_valid_uid = {ident.mail_uid}
+last_valid_uid = {ident.mail_uid}
+first_valid_gid = {ident.mail_gid}
+last_valid_gid = {ident.mail_gid}
+
+mail_location = maildir:~/Maildir
+{mail_settings}
+# One passwd-file per user: Dovecot re-reads a changed passwd-file at most once per second,
+# but the first lookup of a new path always reads it.
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {base_dir / "users"}/%u
+}}
+userdb {{
+  driver = static
+  args = uid={ident.mail_uid} gid={ident.mail_gid} home={home}
+}}
+
+{auth_service}{unprivileged_services}service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = {LOOPBACK}
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+
+# No authentication penalty: tests log in with wrong passwords on purpose.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+"""
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return "(no log written)"
+    return "\n".join(text.splitlines()[-lines:]) or "(log is empty)"
+
+
+def _imap_greeting(host: str, port: int, timeout: float) -> bytes | None:
+    """Return the first line the server sends, or None if nothing is listening yet."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            data = b""
+            while not data.endswith(b"\n") and len(data) < 4096:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            return data
+    except OSError:
+        return None
+
+
+class DovecotServer:
+    """A running private Dovecot IMAP server. Create it with ``start_dovecot``."""
+
+    def __init__(
+        self,
+        *,
+        base_dir: Path,
+        host: str,
+        port: int,
+        process: subprocess.Popen[bytes],
+        stderr_file: IO[bytes],
+        mail_uid: int,
+        mail_gid: int,
+    ) -> None:
+        self.base_dir = base_dir
+        self.host = host
+        self.port = port
+        self.config_path = base_dir / "dovecot.conf"
+        self.log_path = base_dir / "dovecot.log"
+        self.stderr_path = base_dir / "dovecot.stderr"
+        self.users_dir = base_dir / "users"
+        self.mail_dir = base_dir / "mail"
+        self._process = process
+        self._stderr_file = stderr_file
+        self._mail_uid = mail_uid
+        self._mail_gid = mail_gid
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<DovecotServer {self.host}:{self.port} base_dir={self.base_dir}>"
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._process.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines of Dovecot's log (for assertion messages)."""
+        return _tail(self.log_path, lines)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Shut Dovecot down (SIGTERM to the master, which stops its children). Idempotent."""
+        try:
+            if self._process.poll() is None:
+                self._process.send_signal(signal.SIGTERM)
+                try:
+                    self._process.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait(timeout=timeout)
+        finally:
+            self._stderr_file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- accounts -----------------------------------------------------------------------
+
+    def new_mailbox(self, prefix: str = "cust") -> Mailbox:
+        """Create a fresh, empty account (unique user name, random password); no restart needed."""
+        if not _USER_PREFIX_RE.match(prefix):
+            raise ValueError(f"mailbox prefix must match {_USER_PREFIX_RE.pattern}, got {prefix!r}")
+        with self._lock:
+            number = next(self._counter)
+        user = f"{prefix}-{number:05d}-{secrets.token_hex(3)}"
+        password = secrets.token_urlsafe(12)
+        home = self.mail_dir / user
+        home.mkdir()
+        os.chown(home, self._mail_uid, self._mail_gid)
+        # Write then rename, so Dovecot never sees a half-written passwd file.
+        passwd = self.users_dir / user
+        tmp = self.users_dir / f".{user}.tmp"
+        tmp.write_text(f"{user}:{{PLAIN}}{password}::::::\n")
+        tmp.chmod(0o600)
+        tmp.replace(passwd)
+        return Mailbox(host=self.host, port=self.port, user=user, password=password)
+
+    @contextlib.contextmanager
+    def imap(self, mailbox: Mailbox, timeout: float = 30.0) -> Iterator[imaplib.IMAP4]:
+        """A logged-in stdlib ``imaplib`` connection, logged out on exit."""
+        conn = imaplib.IMAP4(mailbox.host, mailbox.port, timeout=timeout)
+        try:
+            conn.login(mailbox.user, mailbox.password)
+            yield conn
+        finally:
+            try:
+                conn.logout()
+            except (OSError, imaplib.IMAP4.error):
+                conn.shutdown()
+
+    # -- content ------------------------------------------------------------------------
+
+    def append(self, mailbox: Mailbox, raw: bytes, folder: str = "INBOX") -> None:
+        """APPEND one RFC 5322 message (LF line endings are converted to CRLF)."""
+        with self.imap(mailbox) as conn:
+            self._ensure_folder(conn, folder)
+            _check(conn.append(_quote_mailbox(folder), None, None, raw), f"APPEND to {folder}")
+
+    def append_many(self, mailbox: Mailbox, raws: Sequence[bytes], folder: str = "INBOX") -> None:
+        """APPEND many messages over one connection, in order, using pipelined MULTIAPPEND."""
+        if not raws:
+            return
+        with self.imap(mailbox) as conn:
+            data = _check(conn.capability(), "CAPABILITY")
+            caps = b" ".join(d for d in data if isinstance(d, bytes)).upper().split()
+            if b"MULTIAPPEND" not in caps or b"LITERAL+" not in caps:
+                raise RuntimeError(f"server lacks MULTIAPPEND/LITERAL+: {caps!r}")
+            self._ensure_folder(conn, folder)
+            quoted = _quote_mailbox(folder).encode()
+            batch: list[bytes] = []
+            size = 0
+            for number, raw in enumerate(raws, start=1):
+                literal = _normalize_crlf(raw)
+                batch.append(literal)
+                size += len(literal)
+                if len(batch) >= _APPEND_BATCH_MESSAGES or size >= _APPEND_BATCH_BYTES:
+                    self._multiappend(conn, quoted, batch, tag=f"PDAPPEND{number}")
+                    batch, size = [], 0
+            if batch:
+                self._multiappend(conn, quoted, batch, tag=f"PDAPPEND{len(raws)}")
+
+    def count(self, mailbox: Mailbox, folder: str = "INBOX") -> int:
+        """Number of messages in ``folder`` (IMAP STATUS MESSAGES)."""
+        with self.imap(mailbox) as conn:
+            data = _check(conn.status(_quote_mailbox(folder), "(MESSAGES)"), f"STATUS {folder}")
+            for item in data:
+                if isinstance(item, bytes) and (match := _MESSAGES_RE.search(item)):
+                    return int(match.group(1))
+        raise RuntimeError(f"unexpected STATUS reply for {folder}: {data!r}")
+
+    @staticmethod
+    def _ensure_folder(conn: imaplib.IMAP4, folder: str) -> None:
+        if folder.upper() == "INBOX":
+            return
+        typ, data = conn.create(_quote_mailbox(folder))
+        if typ != "OK" and not any(b"ALREADYEXISTS" in d for d in data if isinstance(d, bytes)):
+            raise RuntimeError(f"IMAP CREATE {folder} failed: {typ} {data!r}")
+
+    @staticmethod
+    def _multiappend(conn: imaplib.IMAP4, quoted: bytes, literals: list[bytes], tag: str) -> None:
+        """One ``APPEND mailbox {n+} msg {n+} msg ...`` command (RFC 3502 + RFC 7888).
+
+        Non-synchronising literals mean no round trip per message; imaplib cannot build this
+        command, so it goes through the connection's public ``send``/``readline``.
+        """
+        parts = [tag.encode(), b" APPEND ", quoted]
+        for literal in literals:
+            parts += [b" {", str(len(literal)).encode(), b"+}\r\n", literal]
+        parts.append(b"\r\n")
+        conn.send(b"".join(parts))
+        prefix = tag.encode() + b" "
+        while True:
+            line = conn.readline()
+            if not line:
+                raise RuntimeError("IMAP server closed the connection during MULTIAPPEND")
+            if line.startswith(prefix):
+                status = line[len(prefix) :].split(b" ", 1)[0]
+                if status != b"OK":
+                    raise RuntimeError(f"MULTIAPPEND failed: {line.decode(errors='replace')}")
+                return
+
+
+def start_dovecot(base_dir: Path, *, startup_timeout: float = 15.0) -> DovecotServer:
+    """Start a private Dovecot IMAP server configured inside ``base_dir`` on a free port.
+
+    Raises ``RuntimeError`` if Dovecot is not installed or does not come up, including the
+    tail of its log.
+    """
+    binary = find_dovecot()
+    ident = _identity()
+    base_dir = base_dir.resolve()
+    for sub in ("run", "state", "users"):
+        (base_dir / sub).mkdir(parents=True, exist_ok=True)
+    (base_dir / "users").chmod(0o700)
+    mail_root = base_dir / "mail"
+    mail_root.mkdir(exist_ok=True)
+    os.chown(mail_root, ident.mail_uid, ident.mail_gid)
+    run_dir = base_dir / "run"
+    if len(str(run_dir)) > 70:
+        # Unix socket paths (run/login/imap-urlauth-worker...) are limited to 108 bytes.
+        raise ValueError(f"base_dir too long for Dovecot's unix sockets: {base_dir}")
+
+    last_error = ""
+    for _attempt in range(3):  # free_port() can race with another process grabbing the port
+        port = free_port()
+        config_path = base_dir / "dovecot.conf"
+        config_path.write_text(_dovecot_config(base_dir, port, ident))
+        log_path = base_dir / "dovecot.log"
+        log_path.unlink(missing_ok=True)
+        stderr_file = (base_dir / "dovecot.stderr").open("wb")
+        process = subprocess.Popen(
+            [binary, "-F", "-c", str(config_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=stderr_file,
+            stderr=stderr_file,
+            cwd=base_dir,
+            start_new_session=True,  # Ctrl-C in pytest must not race our own shutdown
+        )
+        server = DovecotServer(
+            base_dir=base_dir,
+            host=LOOPBACK,
+            port=port,
+            process=process,
+            stderr_file=stderr_file,
+            mail_uid=ident.mail_uid,
+            mail_gid=ident.mail_gid,
+        )
+        deadline = time.monotonic() + startup_timeout
+        greeting: bytes | None = None
+        while time.monotonic() < deadline and process.poll() is None:
+            greeting = _imap_greeting(LOOPBACK, port, timeout=2.0)
+            if greeting is not None:
+                break
+            time.sleep(0.02)
+        if greeting is not None and greeting.startswith(b"* OK") and process.poll() is None:
+            return server
+        server.stop()
+        stderr_text = (base_dir / "dovecot.stderr").read_text(errors="replace").strip()
+        last_error = (
+            f"Dovecot ({binary}) did not come up on {LOOPBACK}:{port} within "
+            f"{startup_timeout:.0f}s (exit code {process.returncode}, greeting {greeting!r}).\n"
+            f"config: {config_path}\n--- stderr ---\n{stderr_text or '(empty)'}\n"
+            f"--- {log_path} (tail) ---\n{_tail(log_path)}"
+        )
+        if "Address already in use" not in last_error:
+            break
+    raise RuntimeError(last_error)
+
+
+# --------------------------------------------------------------------------------------------
+# SMTP sink
+# --------------------------------------------------------------------------------------------
+
+SmtpStage = Literal["mail", "rcpt", "data"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedMail:
+    """One message the sink accepted.
+
+    ``raw`` is the DATA exactly as received (CRLF line endings, dot-unstuffed); ``message`` is
+    parsed with ``email.policy.default`` from ``raw`` with CRLF turned into LF, so header and
+    body text compare naturally against Python strings.
+    """
+
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+    message: EmailMessage = field(repr=False)
+
+
+@dataclass(slots=True)
+class _Failure:
+    remaining: int
+    reply: str
+    stage: SmtpStage
+
+
+class _SinkHandler:
+    """aiosmtpd handler: records accepted mail, answers queued failures first."""
+
+    def __init__(self, sink: SmtpSink) -> None:
+        self._sink = sink
+
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        if (reply := self._sink._take_failure("mail")) is not None:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if (reply := self._sink._take_failure("rcpt")) is not None:
+            return reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if (reply := self._sink._take_failure("data")) is not None:
+            return reply
+        content = envelope.original_content or envelope.content or b""
+        raw = content if isinstance(content, bytes) else content.encode("utf-8")
+        parser = BytesParser(policy=email.policy.default)
+        message: EmailMessage = parser.parsebytes(raw.replace(b"\r\n", b"\n"))
+        self._sink._record(
+            ReceivedMail(
+                mail_from=envelope.mail_from or "",
+                rcpt_tos=list(envelope.rcpt_tos),
+                raw=raw,
+                message=message,
+            )
+        )
+        return "250 2.0.0 OK: queued"
+
+
+class SmtpSink:
+    """A recording SMTP server on loopback (aiosmtpd in a background thread).
+
+    ``messages`` is a snapshot of everything accepted so far, in arrival order. Use
+    ``wait_for`` from synchronous code and ``await_count`` from async tests.
+    """
+
+    def __init__(self, host: str = LOOPBACK, port: int | None = None) -> None:
+        self.host = host
+        self.port = port if port is not None else free_port(host)
+        self._messages: list[ReceivedMail] = []
+        self._failures: list[_Failure] = []
+        self._cond = threading.Condition()
+        self._controller = Controller(
+            _SinkHandler(self),
+            hostname=host,
+            port=self.port,
+            ready_timeout=10.0,
+            enable_SMTPUTF8=True,
+        )
+        self._started = False
+
+    def __repr__(self) -> str:
+        return f"<SmtpSink {self.host}:{self.port} messages={len(self.messages)}>"
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._controller.start()
+        self._started = True
+
+    def stop(self) -> None:
+        """Stop the server thread. Idempotent."""
+        if self._started:
+            self._started = False
+            self._controller.stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- recorded mail --------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[ReceivedMail]:
+        """Snapshot (a new list) of the accepted messages, oldest first."""
+        with self._cond:
+            return list(self._messages)
+
+    def clear(self) -> None:
+        """Forget recorded messages and pending failures."""
+        with self._cond:
+            self._messages.clear()
+            self._failures.clear()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedMail]:
+        """Block until at least ``count`` messages were accepted; return them all.
+
+        Raises ``TimeoutError``. Do not call this from a running event loop that is itself
+        sending the mail; use ``await_count`` there.
+        """
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self._messages) >= count, timeout=timeout):
+                raise TimeoutError(
+                    f"SMTP sink got {len(self._messages)} message(s), wanted {count} "
+                    f"within {timeout}s"
+                )
+            return list(self._messages)
+
+    async def await_count(self, count: int, timeout: float = 10.0) -> list[ReceivedMail]:
+        """Async ``wait_for``: polls with ``asyncio.sleep`` so the caller's loop keeps running."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._cond:
+                if len(self._messages) >= count:
+                    return list(self._messages)
+                got = len(self._messages)
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"SMTP sink got {got} message(s), wanted {count} within {timeout}s"
+                )
+            await asyncio.sleep(0.01)
+
+    # -- behaviour ------------------------------------------------------------------------
+
+    def fail_next(
+        self, n: int, reply: str = "450 4.7.1 try later", stage: SmtpStage = "data"
+    ) -> None:
+        """Answer ``reply`` instead of accepting, for the next ``n`` commands at ``stage``.
+
+        ``stage="data"`` (default) rejects the next ``n`` messages after their content was
+        sent (``smtplib.SMTPDataError``); ``"mail"`` rejects ``MAIL FROM`` (the next ``n``
+        transactions); ``"rcpt"`` rejects the next ``n`` ``RCPT TO`` commands, i.e. ``n``
+        recipients. Queued failures are used in the order they were added, per stage.
+        Use a 4xx reply for transient failures and 5xx (e.g. ``"550 5.1.1 no such user"``)
+        for permanent ones.
+        """
+        if n < 1:
+            raise ValueError("n must be >= 1")
+        if not _SMTP_REPLY_RE.match(reply):
+            raise ValueError(f"reply must look like '450 4.7.1 text' (4xx/5xx), got {reply!r}")
+        if stage not in ("mail", "rcpt", "data"):
+            raise ValueError(f"unknown stage {stage!r}")
+        with self._cond:
+            self._failures.append(_Failure(n, reply, stage))
+
+    @property
+    def pending_failures(self) -> int:
+        """How many queued failure replies have not been used yet."""
+        with self._cond:
+            return sum(f.remaining for f in self._failures)
+
+    def _take_failure(self, stage: SmtpStage) -> str | None:
+        with self._cond:
+            for failure in self._failures:
+                if failure.stage == stage:
+                    failure.remaining -= 1
+                    if failure.remaining == 0:
+                        self._failures.remove(failure)
+                    return failure.reply
+        return None
+
+    def _record(self, mail: ReceivedMail) -> None:
+        with self._cond:
+            self._messages.append(mail)
+            self._cond.notify_all()
+
+
+def start_smtp_sink(host: str = LOOPBACK, port: int | None = None) -> SmtpSink:
+    """Start an ``SmtpSink`` on ``host`` (a free port unless given) and return it."""
+    sink = SmtpSink(host, port)
+    sink.start()
+    return sink

@@ -1,0 +1,410 @@
+"""Tests for the MIME parser: real-world shapes, broken input, and "never raises" properties."""
+
+from __future__ import annotations
+
+import email
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.domain.mime import (
+    Address,
+    MimeError,
+    ParsedMessage,
+    html_to_text,
+    parse_message,
+)
+
+STDLIB_EMAIL_CORPUS = Path(email.__file__).parent.parent / "test" / "test_email" / "data"
+
+
+def mail(*lines: str | bytes, body: str | bytes = "") -> bytes:
+    """Join header lines and a body with CRLF, as messages arrive from IMAP."""
+    encoded = [line.encode() if isinstance(line, str) else line for line in lines]
+    raw_body = body.encode() if isinstance(body, str) else body
+    return b"\r\n".join(encoded) + b"\r\n\r\n" + raw_body
+
+
+def test_plain_message() -> None:
+    parsed = parse_message(
+        mail(
+            "From: Ann Example <ann@example.org>",
+            "To: desk@example.com, Bob <bob@example.net>",
+            "Cc: carol@example.com",
+            "Reply-To: replies@example.org",
+            "Subject: Order 42",
+            "Date: Mon, 03 Feb 2025 10:00:00 +0100",
+            "Message-ID: <abc.123@example.org>",
+            body="Hello,\r\nwhere is my order?\r\n",
+        )
+    )
+    assert parsed.subject == "Order 42"
+    assert parsed.from_ == Address("ann@example.org", "Ann Example")
+    assert parsed.to == [Address("desk@example.com", ""), Address("bob@example.net", "Bob")]
+    assert parsed.cc == [Address("carol@example.com")]
+    assert parsed.reply_to == [Address("replies@example.org")]
+    assert parsed.message_id == "abc.123@example.org"
+    assert parsed.in_reply_to is None
+    assert parsed.references == []
+    assert parsed.date == datetime(2025, 2, 3, 10, 0, tzinfo=timezone(timedelta(hours=1)))
+    assert parsed.text == "Hello,\nwhere is my order?\n"
+    assert parsed.html is None
+    assert parsed.attachments == []
+    assert parsed.headers["subject"] == "Order 42"
+    assert parsed.headers["message-id"] == "<abc.123@example.org>"
+
+
+def test_date_without_zone_is_utc_and_garbage_is_none() -> None:
+    parsed = parse_message(mail("Date: Mon, 03 Feb 2025 10:00:00 -0000", body="x"))
+    assert parsed.date == datetime(2025, 2, 3, 10, 0, tzinfo=UTC)
+    assert parse_message(mail("Date: the day before yesterday", body="x")).date is None
+
+
+def test_html_only_message_gets_text_from_html() -> None:
+    parsed = parse_message(
+        mail(
+            "From: ann@example.org",
+            "Content-Type: text/html; charset=utf-8",
+            body='<html><body><p>Hello <b>there</b></p><p><a href="https://example.org/t">'
+            'track</a> <img src="cid:x" alt="logo"> caf&eacute;</p></body></html>',
+        )
+    )
+    assert parsed.html is not None and "<b>there</b>" in parsed.html
+    assert "Hello **there**" in parsed.text
+    assert "[track](https://example.org/t)" in parsed.text
+    assert "café" in parsed.text
+    assert "logo" not in parsed.text
+
+
+def test_multipart_alternative_prefers_plain_text() -> None:
+    parsed = parse_message(
+        mail(
+            "From: ann@example.org",
+            "MIME-Version: 1.0",
+            'Content-Type: multipart/alternative; boundary="b1"',
+            body="--b1\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nplain version\r\n"
+            "--b1\r\nContent-Type: text/html; charset=us-ascii\r\n\r\n<p>html version</p>\r\n"
+            "--b1--\r\n",
+        )
+    )
+    assert parsed.text.strip() == "plain version"
+    assert parsed.html is not None and parsed.html.strip() == "<p>html version</p>"
+    assert parsed.attachments == []
+
+
+def test_nested_mixed_related_with_inline_image_and_calendar() -> None:
+    parsed = parse_message(
+        mail(
+            "From: ann@example.org",
+            'Content-Type: multipart/mixed; boundary="outer"',
+            body="--outer\r\n"
+            'Content-Type: multipart/alternative; boundary="alt"\r\n\r\n'
+            "--alt\r\nContent-Type: text/plain\r\n\r\nsee the logo\r\n"
+            '--alt\r\nContent-Type: multipart/related; boundary="rel"\r\n\r\n'
+            '--rel\r\nContent-Type: text/html\r\n\r\n<p>see <img src="cid:logo@x"></p>\r\n'
+            "--rel\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n"
+            "--rel--\r\n"
+            "--alt\r\nContent-Type: text/calendar; method=REQUEST; charset=utf-8\r\n\r\n"
+            "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+            "--alt--\r\n"
+            "--outer--\r\n",
+        )
+    )
+    assert parsed.text.strip() == "see the logo"
+    assert parsed.html is not None and "cid:logo@x" in parsed.html
+    by_type = {a.content_type: a for a in parsed.attachments}
+    image = by_type["image/png"]
+    assert image.inline is True
+    assert image.content_id == "logo@x"
+    assert image.data == b"\x89PNG\r\n\x1a\n"
+    assert image.filename.endswith(".png")
+    calendar = by_type["text/calendar"]
+    assert calendar.filename.endswith(".ics")
+    assert calendar.data.startswith(b"BEGIN:VCALENDAR")
+    assert calendar.inline is False
+
+
+def test_attachment_with_rfc2231_non_ascii_filename() -> None:
+    parsed = parse_message(
+        mail(
+            "From: ann@example.org",
+            'Content-Type: multipart/mixed; boundary="b"',
+            body="--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+            "--b\r\nContent-Type: application/pdf\r\n"
+            "Content-Disposition: attachment; filename*=utf-8''R%C3%A9sum%C3%A9%20%E6%97%A5.pdf\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n"
+            "--b\r\nContent-Type: application/octet-stream\r\n"
+            "Content-Disposition: attachment;\r\n"
+            " filename*0*=iso-8859-1''na%EF;\r\n"
+            " filename*1*=ve%20plan.txt\r\n\r\nxyz\r\n"
+            "--b\r\nContent-Type: application/octet-stream;\r\n"
+            ' name="=?utf-8?q?Gr=C3=BC=C3=9Fe.bin?="\r\n\r\nabc\r\n'
+            "--b--\r\n",
+        )
+    )
+    assert parsed.text.strip() == "see attached"
+    names = [a.filename for a in parsed.attachments]
+    assert names == ["Résumé 日.pdf", "naïve plan.txt", "Grüße.bin"]
+    first = parsed.attachments[0]
+    assert first.content_type == "application/pdf"
+    assert first.data == b"%PDF-"
+    assert first.inline is False
+    assert first.content_id is None
+
+
+def test_filenames_lose_paths_and_controls() -> None:
+    parsed = parse_message(
+        mail(
+            'Content-Type: multipart/mixed; boundary="b"',
+            body="--b\r\n"
+            'Content-Type: application/pdf; name="../../etc/\x1b[31mpasswd"\r\n\r\nx\r\n'
+            '--b\r\nContent-Disposition: attachment; filename=".."\r\n\r\ny\r\n--b--\r\n',
+        )
+    )
+    assert [a.filename for a in parsed.attachments] == ["[31mpasswd", "attachment-2.txt"]
+
+
+def test_encoded_word_subject_and_from_name() -> None:
+    parsed = parse_message(
+        mail(
+            "From: =?UTF-8?B?SsO2cmcgTcO8bGxlcg==?= <joerg@example.de>",
+            "To: =?iso-8859-1?q?Fran=E7ois?= <f@example.fr>",
+            "Subject: =?utf-8?q?Caf=C3=A9_au_lait?= =?utf-8?b?IOKYlQ==?=",
+            body="x",
+        )
+    )
+    assert parsed.subject == "Café au lait ☕"
+    assert parsed.from_ == Address("joerg@example.de", "Jörg Müller")
+    assert parsed.to == [Address("f@example.fr", "François")]
+    assert parsed.headers["subject"] == "Café au lait ☕"
+
+
+def test_raw_8bit_headers_are_decoded() -> None:
+    utf8 = parse_message(mail("Subject: caf\xe9 \u2615".encode(), body="x"))
+    assert utf8.subject == "café ☕"
+    latin1 = parse_message(mail(b"From: J\xf6rg <j@example.de>", b"Subject: caf\xe9", body="x"))
+    assert latin1.subject == "café"
+    assert latin1.from_ == Address("j@example.de", "Jörg")
+
+
+def test_unknown_charset_falls_back_to_utf8() -> None:
+    parsed = parse_message(
+        mail(
+            "Content-Type: text/plain; charset=foo-unknown",
+            "Content-Transfer-Encoding: 8bit",
+            "Subject: =?foo-unknown?q?caf=C3=A9?=",
+            body="caf\xe9 cr\xe8me".encode(),
+        )
+    )
+    assert parsed.text == "café crème"
+    assert parsed.subject == "café"
+
+
+def test_utf8_declared_but_latin1_bytes() -> None:
+    parsed = parse_message(
+        mail(
+            "Content-Type: text/plain; charset=utf-8",
+            "Content-Transfer-Encoding: 8bit",
+            body=b"caf\xe9 \x93quoted\x94",
+        )
+    )
+    assert parsed.text == "café \u201cquoted\u201d"
+
+
+def test_latin1_label_is_read_as_windows_1252() -> None:
+    parsed = parse_message(
+        mail(
+            "Content-Type: text/plain; charset=iso-8859-1",
+            "Content-Transfer-Encoding: quoted-printable",
+            body="=80 5 =96 cheap",
+        )
+    )
+    assert parsed.text == "€ 5 – cheap"
+
+
+def test_message_rfc822_becomes_eml_attachment() -> None:
+    inner = mail(
+        "From: original@example.org",
+        "Subject: The original: question",
+        "Message-ID: <inner@example.org>",
+        body="original body\r\n",
+    )
+    parsed = parse_message(
+        mail(
+            "From: forwarder@example.com",
+            "Subject: Fwd: The original: question",
+            'Content-Type: multipart/mixed; boundary="b"',
+            body=b"--b\r\nContent-Type: text/plain\r\n\r\nFYI\r\n"
+            b"--b\r\nContent-Type: message/rfc822\r\n\r\n" + inner + b"\r\n--b--\r\n",
+        )
+    )
+    assert parsed.text.strip() == "FYI"
+    assert parsed.message_id is None
+    (attachment,) = parsed.attachments
+    assert attachment.content_type == "message/rfc822"
+    assert attachment.filename == "The original question.eml"
+    again = parse_message(attachment.data)
+    assert again.subject == "The original: question"
+    assert again.message_id == "inner@example.org"
+    assert again.text.strip() == "original body"
+
+
+def test_references_and_in_reply_to() -> None:
+    parsed = parse_message(
+        mail(
+            "Message-ID:   <  new@example.org >",
+            "In-Reply-To: <parent@example.org> (Ann's message of Monday)",
+            "References: <root@example.org>",
+            "\t<middle@example.org>  <parent@example.org>",
+            " <root@example.org>",
+            body="x",
+        )
+    )
+    assert parsed.message_id == "new@example.org"
+    assert parsed.in_reply_to == "parent@example.org"
+    assert parsed.references == ["root@example.org", "middle@example.org", "parent@example.org"]
+
+
+def test_references_without_brackets() -> None:
+    parsed = parse_message(mail("References: a@x.org, b@x.org junk", body="x"))
+    assert parsed.references == ["a@x.org", "b@x.org"]
+
+
+def test_broken_address_headers_degrade() -> None:
+    parsed = parse_message(
+        mail(
+            'From: "unterminated <ann@example.org',
+            "To: undisclosed-recipients:;",
+            "Cc: ,,, bob@example.org,, <<<>>> , Carol <carol@example.org",
+            "Reply-To: MAILER-DAEMON <>",
+            body="still readable",
+        )
+    )
+    assert parsed.text == "still readable"
+    assert parsed.to == []
+    assert Address("bob@example.org") in parsed.cc
+    assert parsed.reply_to == []
+    assert "ann@example.org" in parsed.headers["from"]
+
+
+def test_encoded_newline_in_subject_is_flattened() -> None:
+    parsed = parse_message(mail("Subject: =?utf-8?q?line1=0D=0ABcc:_x@evil.example?=", body="x"))
+    assert parsed.subject == "line1 Bcc: x@evil.example"
+
+
+def test_multipart_without_boundary_is_shown_as_text() -> None:
+    parsed = parse_message(mail("Content-Type: multipart/mixed", body="just text"))
+    assert parsed.text == "just text"
+
+
+def test_headers_use_first_value() -> None:
+    parsed = parse_message(mail("X-Tag: one", "X-TAG: two", body="x"))
+    assert parsed.headers["x-tag"] == "one"
+
+
+@pytest.mark.parametrize("raw", [b"", b"   ", b"\r\n\r\n", b"\n"])
+def test_not_mail_raises(raw: bytes) -> None:
+    with pytest.raises(MimeError):
+        parse_message(raw)
+
+
+def test_wrong_type_raises_mime_error() -> None:
+    with pytest.raises(MimeError):
+        parse_message("text, not bytes")  # type: ignore[arg-type]
+
+
+def test_html_to_text() -> None:
+    assert html_to_text("<p>a <a href='https://x.org/'>link</a></p>") == "a [link](https://x.org/)"
+    assert html_to_text("<p>pic <img src='a.png' alt='alt text'></p>") == "pic"
+    # Python 3.11's HTMLParser raises AssertionError on this; we must not.
+    assert "after" in html_to_text("<p>before <![ broken after</p>")
+
+
+@given(st.text())
+def test_html_to_text_never_raises(html: str) -> None:
+    assert isinstance(html_to_text(html), str)
+
+
+def _check(raw: bytes) -> None:
+    try:
+        parsed = parse_message(raw)
+    except MimeError:
+        return
+    assert isinstance(parsed, ParsedMessage)
+
+
+@given(st.binary(max_size=2000))
+def test_any_bytes_parse_or_mime_error(raw: bytes) -> None:
+    _check(raw)
+
+
+_HEADER_NAMES = st.sampled_from(
+    [
+        b"From",
+        b"To",
+        b"Cc",
+        b"Reply-To",
+        b"Subject",
+        b"Date",
+        b"Message-ID",
+        b"In-Reply-To",
+        b"References",
+        b"Content-Type",
+        b"Content-Transfer-Encoding",
+        b"Content-Disposition",
+        b"Content-ID",
+        b"MIME-Version",
+    ]
+)
+_HEADER_VALUES = st.one_of(
+    st.binary(max_size=80),
+    st.sampled_from(
+        [
+            b"multipart/mixed; boundary=b",
+            b"multipart/alternative; boundary=b",
+            b"message/rfc822",
+            b"text/html; charset=x-unknown",
+            b"text/plain; charset*=utf-8''%FF",
+            b"base64",
+            b"quoted-printable",
+            b"attachment; filename*0*=utf-8''%C3; filename*1=x",
+            b"=?utf-8?q?=FF=FE?= <a@b>",
+            b"=?bogus?b?!!!?=",
+            b'"a\\" <b@c>, ,;: <>',
+        ]
+    ),
+).map(lambda v: v.replace(b"\r", b" ").replace(b"\n", b" "))
+_BODIES = st.one_of(
+    st.binary(max_size=300),
+    st.sampled_from([b"--b\r\n\r\nx\r\n--b--", b"--b\r\nContent-Type: message/rfc822\r\n\r\n"]),
+)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_HEADER_NAMES, _HEADER_VALUES), max_size=12), _BODIES)
+def test_mail_shaped_garbage_parses_or_mime_error(
+    headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    _check(b"\r\n".join(name + b": " + value for name, value in headers) + b"\r\n\r\n" + body)
+
+
+def test_stdlib_email_corpus() -> None:
+    assert STDLIB_EMAIL_CORPUS.is_dir(), (
+        f"stdlib email test corpus not found at {STDLIB_EMAIL_CORPUS}; this Python install "
+        "lacks the 'test' package, so the corpus test cannot run"
+    )
+    files = sorted(p for p in STDLIB_EMAIL_CORPUS.iterdir() if p.is_file())
+    assert len(files) > 40, f"corpus at {STDLIB_EMAIL_CORPUS} looks incomplete: {len(files)}"
+    failures: list[str] = []
+    for path in files:
+        try:
+            parse_message(path.read_bytes())
+        except MimeError:
+            continue
+        except Exception as exc:  # collected so one run reports every offender
+            failures.append(f"{path.name}: {exc!r}")
+    assert not failures, failures

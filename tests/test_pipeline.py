@@ -1,0 +1,92 @@
+"""The engine's thin real path, without a console: IMAP in, routing, SMTP out, threading back."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import pytest
+
+from engine.client import EngineClient, Forbidden, NotFound
+from tests.engine_fixtures import World, eventually
+
+
+def customer_mail(subject: str, body: str, *, in_reply_to: str | None = None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "Carol Customer <carol@example.net>"
+    msg["To"] = "support@postdesk.test"
+    msg["Subject"] = subject
+    msg["Message-ID"] = make_msgid(domain="example.net")
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = in_reply_to
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+async def test_mail_in_reply_out_answer_threads_back(world: World) -> None:
+    raw = customer_mail("Broken invoice", "The invoice total is wrong.")
+    world.dovecot.append(world.mailbox, raw)
+    agent = world.client("agent1")
+    try:
+        await agent.set_status("free")
+        inbox = await eventually(
+            lambda: agent.interactions(), lambda rows: len(rows) == 1, what="assignment"
+        )
+        interaction = inbox[0]
+        assert interaction.client_email == "carol@example.net"
+        assert interaction.client_name == "Carol Customer"
+        assert interaction.campaign_name == "Support"
+        assert interaction.subject == "Broken invoice"
+        assert interaction.agent == "agent1"
+
+        detail = await agent.reply(interaction.id, "We are fixing it today.")
+        assert [m.direction for m in detail.messages] == ["inbound", "outbound"]
+        received = (await world.sink.await_count(1))[0]
+        sent = received.message
+        customer_id = detail.messages[0].message_id
+        assert sent["From"] == "Postdesk Support <support@postdesk.test>"
+        assert sent["To"] == "Carol Customer <carol@example.net>"
+        assert sent["Subject"] == "Re: Broken invoice"
+        assert sent["In-Reply-To"] == f"<{customer_id}>"
+        assert f"<{customer_id}>" in sent["References"]
+        assert received.rcpt_tos == ["carol@example.net"]
+        assert "We are fixing it today." in sent.get_body(("plain",)).get_content()
+        our_id = sent["Message-ID"]
+
+        answer = customer_mail("Re: Broken invoice", "Thanks!", in_reply_to=our_id)
+        world.dovecot.append(world.mailbox, answer)
+        thread = await eventually(
+            lambda: agent.interaction(interaction.id),
+            lambda d: len(d.messages) == 3,
+            what="the answer to join the interaction",
+        )
+        assert thread.messages[-1].text.strip() == "Thanks!"
+        assert len(await world.operator.interactions(scope="all")) == 1
+        await eventually(
+            lambda: agent.interaction(interaction.id),
+            lambda d: d.messages[1].state == "sent",
+            what="the outbox to mark the reply sent",
+        )
+    finally:
+        await agent.close()
+
+
+async def test_roles_are_enforced_by_the_engine(world: World) -> None:
+    agent = world.client("agent1")
+    supervisor = world.client("super1")
+    try:
+        with pytest.raises(Forbidden):
+            await agent.monitor()
+        with pytest.raises(Forbidden):
+            await agent.campaigns()
+        with pytest.raises(Forbidden):
+            await supervisor.set_status("free")
+        snapshot = await supervisor.monitor()
+        assert [a.username for a in snapshot.agents] == ["agent1"]
+        async with EngineClient(world.engine.socket_path, act_as="nobody") as nobody:
+            with pytest.raises(NotFound):
+                await nobody.me()
+    finally:
+        await agent.close()
+        await supervisor.close()
