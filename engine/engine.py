@@ -94,6 +94,7 @@ class Engine:
             await session.execute(update(User).values(status=AgentStatus.OFFLINE))
         self.api = ApiServer(self)
         await self.api.start(self.settings.socket, self.settings.socket_group)
+        self.supervise("notifier", self.notifier.run)
         if self.run_mail:
             self.supervise("router", self.router.run)
             self.supervise("outbox", self.outbox.run)

@@ -95,6 +95,18 @@ def test_multipart_alternative_prefers_plain_text() -> None:
     assert parsed.attachments == []
 
 
+def test_blank_plain_alternative_falls_back_to_html() -> None:
+    parsed = parse_message(
+        mail(
+            'Content-Type: multipart/alternative; boundary="b1"',
+            body="--b1\r\nContent-Type: text/plain\r\n\r\n \r\n"
+            "--b1\r\nContent-Type: text/html\r\n\r\n<p>the real text</p>\r\n"
+            "--b1--\r\n",
+        )
+    )
+    assert parsed.text == "the real text"
+
+
 def test_nested_mixed_related_with_inline_image_and_calendar() -> None:
     parsed = parse_message(
         mail(
@@ -181,6 +193,19 @@ def test_encoded_word_subject_and_from_name() -> None:
     assert parsed.from_ == Address("joerg@example.de", "Jörg Müller")
     assert parsed.to == [Address("f@example.fr", "François")]
     assert parsed.headers["subject"] == "Café au lait ☕"
+
+
+def test_folded_encoded_display_name_has_no_stray_space() -> None:
+    parsed = parse_message(
+        mail("From: =?utf-8?q?J=C3=B6?=\r\n =?utf-8?q?rg?= <j@example.de>", body="x")
+    )
+    assert parsed.from_ == Address("j@example.de", "Jörg")
+    assert parsed.headers["from"] == "Jörg <j@example.de>"
+
+
+def test_encoded_line_break_in_display_name_is_flattened() -> None:
+    parsed = parse_message(mail("From: =?utf-8?q?Ann=0D=0AEvil?= <ann@example.org>", body="x"))
+    assert parsed.from_ == Address("ann@example.org", "Ann Evil")
 
 
 def test_raw_8bit_headers_are_decoded() -> None:

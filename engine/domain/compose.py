@@ -194,17 +194,17 @@ def _split_entries(text: str) -> list[str]:
             escaped = True
         elif in_quotes:
             in_quotes = char != '"'
+        elif depth_comment:
+            depth_comment += {"(": 1, ")": -1}.get(char, 0)
         elif char == '"':
             in_quotes = True
         elif char == "(":
-            depth_comment += 1
-        elif char == ")" and depth_comment:
-            depth_comment -= 1
-        elif char == "<" and not depth_comment:
+            depth_comment = 1
+        elif char == "<":
             depth_angle += 1
-        elif char == ">" and depth_angle and not depth_comment:
+        elif char == ">" and depth_angle:
             depth_angle -= 1
-        elif char in ",;" and not depth_comment and not depth_angle:
+        elif char in ",;" and not depth_angle:
             entries.append("".join(current))
             current = []
             continue

@@ -1,4 +1,4 @@
-"""Turn raw RFC 5322 bytes into a typed, display-ready :class:`ParsedMessage`.
+"""Turn raw RFC 5322 bytes into a typed :class:`ParsedMessage`.
 
 Incoming mail is hostile or just broken far more often than the RFCs admit: undeclared or
 invented charsets, raw 8-bit headers, address headers that do not parse, multiparts
@@ -15,6 +15,11 @@ Charset fallback order for bodies and raw 8-bit headers: the declared charset (u
 its common superset, e.g. ISO-8859-1 -> windows-1252, GB2312 -> GB18030, as browsers do),
 then UTF-8, then windows-1252, then latin-1, which cannot fail.  All are strict until
 latin-1, so the first that fits wins instead of filling the text with U+FFFD.
+
+Header values come back on one line: an encoded word that decodes to CR/LF yields a
+space.  Whitespace between adjacent encoded words is dropped before parsing (RFC 2047
+6.2), which CPython fails to do inside display names.  ``text`` is the plain-text body;
+when there is none, or it is blank next to an HTML body, it is derived from the HTML.
 
 Returned strings are *not* sanitised for the terminal; that is ``engine.api.sanitize``'s
 job at display time.  Attachment filenames are reduced to a bare name without control
@@ -172,6 +177,10 @@ def _unfold(value: str) -> str:
 
 
 def _parse_header(name: str, raw: str) -> object | None:
+    # RFC 2047 6.2: whitespace between adjacent encoded words is not part of the text.
+    # CPython keeps it inside display names, so a long name folded into several words
+    # (as every mailer, the stdlib included, does) would come back with stray spaces.
+    raw = _ADJACENT_ENCODED_WORDS.sub(r"\1", raw)
     try:
         header: object = policy.default.header_fetch_parse(name, raw)
     except Exception:
@@ -239,10 +248,6 @@ class _Headers:
 
 
 def _addresses_from(name: str, raw: str) -> list[Address]:
-    # RFC 2047 6.2: whitespace between adjacent encoded words is not part of the text.
-    # CPython keeps it inside display names, so a long name folded into several words
-    # (as every mailer, the stdlib included, does) would come back with stray spaces.
-    raw = _ADJACENT_ENCODED_WORDS.sub(r"\1", raw)
     header = _parse_header(name, raw)
     if isinstance(header, AddressHeader):
         try:
@@ -471,12 +476,10 @@ def _parse(raw: bytes) -> ParsedMessage:
     bodies = _Bodies()
     _walk(msg, bodies, 0)
     html = "\n".join(bodies.htmls) if bodies.htmls else None
-    if bodies.texts:
-        text = "\n".join(bodies.texts)
-    elif html is not None:
+    text = "\n".join(bodies.texts)
+    if not text.strip() and html is not None:
+        # Some senders ship an empty text/plain alternative next to the real HTML.
         text = html_to_text(html)
-    else:
-        text = ""
     in_reply_to = headers.ids("in-reply-to")
     message_ids = headers.ids("message-id")
     senders = headers.addresses("from")

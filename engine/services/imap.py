@@ -189,11 +189,12 @@ class ImapMailbox:
         stored = 0
         for start in range(0, len(uids), FETCH_BATCH):
             batch = uids[start : start + FETCH_BATCH]
-            for uid, raw in await self._fetch(client, batch):
-                await self.ingestor.ingest(
-                    self.campaign_id, raw, Position(folder, uidvalidity, uid)
-                )
-                stored += 1
+            fetched = await self._fetch(client, batch)
+            await self.ingestor.ingest_batch(
+                self.campaign_id,
+                [(raw, Position(folder, uidvalidity, uid)) for uid, raw in fetched],
+            )
+            stored += len(fetched)
         return stored
 
     async def _fetch(self, client: aioimaplib.IMAP4, uids: list[int]) -> list[tuple[int, bytes]]:

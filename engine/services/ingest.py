@@ -60,41 +60,58 @@ class Ingestor:
         self.notifier = notifier
 
     async def ingest(self, campaign_id: int, raw: bytes, position: Position) -> Ingested:
-        digest = self.blobs.put(raw)
-        try:
-            parsed: ParsedMessage | None = parse_message(raw)
-            error = ""
-        except MimeError as exc:
-            parsed, error = None, str(exc) or exc.__class__.__name__
-        attachment_digests = (
-            [self.blobs.put(a.data) for a in parsed.attachments] if parsed is not None else []
-        )
+        return (await self.ingest_batch(campaign_id, [(raw, position)]))[0]
+
+    async def ingest_batch(
+        self, campaign_id: int, items: list[tuple[bytes, Position]]
+    ) -> list[Ingested]:
+        """Store mails in source order in one transaction, with the checkpoint of the last."""
+        prepared: list[tuple[str, ParsedMessage | str, list[str], Position]] = []
+        for raw, position in items:
+            digest = self.blobs.put(raw)
+            try:
+                parsed = parse_message(raw)
+            except MimeError as exc:
+                prepared.append((digest, str(exc) or exc.__class__.__name__, [], position))
+                continue
+            attachment_digests = [self.blobs.put(a.data) for a in parsed.attachments]
+            prepared.append((digest, parsed, attachment_digests, position))
+        results: list[Ingested] = []
         async with self.db.session() as session, session.begin():
-            if parsed is None:
-                session.add(
-                    Quarantine(
-                        campaign_id=campaign_id,
-                        raw_sha256=digest,
-                        error=error,
-                        imap_uid=position.uid,
+            for digest, parsed_or_error, attachment_digests, position in prepared:
+                if isinstance(parsed_or_error, str):
+                    session.add(
+                        Quarantine(
+                            campaign_id=campaign_id,
+                            raw_sha256=digest,
+                            error=parsed_or_error,
+                            imap_uid=position.uid or None,
+                        )
+                    )
+                    log.warning(
+                        "quarantined mail %s of campaign %s: %s",
+                        digest[:12],
+                        campaign_id,
+                        parsed_or_error,
+                    )
+                    results.append(Ingested(None, None, quarantined=True))
+                    continue
+                results.append(
+                    await self._store(
+                        session,
+                        campaign_id,
+                        raw_digest=digest,
+                        parsed=parsed_or_error,
+                        position=position,
+                        attachment_digests=attachment_digests,
                     )
                 )
-                await _checkpoint(session, campaign_id, position)
-                result = Ingested(None, None, quarantined=True)
-            else:
-                result = await self._store(
-                    session,
-                    campaign_id,
-                    raw_digest=digest,
-                    parsed=parsed,
-                    position=position,
-                    attachment_digests=attachment_digests,
-                )
-        if result.quarantined:
-            log.warning("quarantined mail %s of campaign %s: %s", digest[:12], campaign_id, error)
-        elif not result.duplicate and result.interaction_id is not None:
-            await self.notifier.message_added(result.interaction_id, result.message_row_id)
-        return result
+            if items:
+                await _checkpoint(session, campaign_id, items[-1][1])
+        for result in results:
+            if not result.duplicate and result.interaction_id is not None:
+                self.notifier.message_added(result.interaction_id, result.message_row_id)
+        return results
 
     async def _store(
         self,
@@ -118,7 +135,6 @@ class Ingestor:
             .limit(1)
         )
         if dup is not None:
-            await _checkpoint(session, campaign_id, position)
             return Ingested(None, dup, duplicate=True)
 
         campaign = await session.get_one(Campaign, campaign_id)
@@ -179,7 +195,6 @@ class Ingestor:
                     inline=part.inline,
                 )
             )
-        await _checkpoint(session, campaign_id, position)
         await session.flush()
         return Ingested(interaction.id, message.id, new_interaction=new_interaction)
 
@@ -223,6 +238,8 @@ async def _checkpoint(session: AsyncSession, campaign_id: int, position: Positio
                 last_uid=position.uid,
             )
         )
-    else:
+    elif checkpoint.uidvalidity != position.uidvalidity:
         checkpoint.uidvalidity = position.uidvalidity
+        checkpoint.last_uid = position.uid
+    else:
         checkpoint.last_uid = max(checkpoint.last_uid, position.uid)

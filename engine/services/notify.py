@@ -1,60 +1,114 @@
-"""Publish API events after a commit, built from fresh reads of what was committed.
+"""Publish API events after commits, coalesced, built from fresh reads of what was committed.
 
-Services call these after their transaction ends, so a console never hears of a change that was
-rolled back. The router and outbox are kicked from here too: new work wakes them at once.
+Services report what changed (an interaction, a message, an agent) right after their
+transaction ends, so a console never hears of a change that was rolled back. The reports are
+collected and published by one background task in small batches: a burst of 500 ingested
+mails costs a handful of queue snapshots, not 500. The router is woken at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
 from data.db import Database
-from data.models import Interaction, User
+from data.models import Interaction, Message, User
 from engine.api.schemas import AgentChanged, InteractionChanged, MessageChanged, QueueChanged
 from engine.bus import EventBus
 from engine.services import views
 
 
 class Notifier:
-    def __init__(self, db: Database, bus: EventBus) -> None:
+    def __init__(self, db: Database, bus: EventBus, *, batch_delay: float = 0.05) -> None:
         self.db = db
         self.bus = bus
+        self.batch_delay = batch_delay
         self.on_new_work: list[Callable[[], None]] = []  # the router's kick
+        self._interactions: set[int] = set()
+        self._messages: set[int] = set()
+        self._agents: set[int] = set()
+        self._queue = False
+        self._dirty = asyncio.Event()
 
     def _wake(self) -> None:
+        self._dirty.set()
         for kick in self.on_new_work:
             kick()
 
-    async def interaction_changed(
+    def interaction_changed(
         self, interaction_id: int, *, queue: bool = True, agents: tuple[int | None, ...] = ()
     ) -> None:
+        self._interactions.add(interaction_id)
+        self._agents.update(a for a in agents if a is not None)
+        self._queue = self._queue or queue
+        self._wake()
+
+    def message_added(self, interaction_id: int, message_row_id: int | None) -> None:
+        if message_row_id is not None:
+            self._messages.add(message_row_id)
+        self.interaction_changed(interaction_id)
+
+    def agent_changed(self, user_id: int) -> None:
+        self._agents.add(user_id)
+        self._wake()
+
+    async def run(self) -> None:
+        while True:
+            await self._dirty.wait()
+            await asyncio.sleep(self.batch_delay)
+            self._dirty.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        messages, self._messages = self._messages, set()
+        interactions, self._interactions = self._interactions, set()
+        agents, self._agents = self._agents, set()
+        queue, self._queue = self._queue, False
         async with self.db.session() as session:
-            summary = await views.summary_of(session, interaction_id)
-            self.bus.publish(InteractionChanged(interaction=summary))
-            for user_id in {a for a in agents if a is not None}:
-                user = await session.get_one(User, user_id, populate_existing=True)
-                self.bus.publish(AgentChanged(agent=await views.agent_row(session, user)))
+            if messages:
+                rows = await session.execute(
+                    select(Message, Interaction)
+                    .join(Interaction)
+                    .where(Message.id.in_(messages))
+                    .options(selectinload(Message.attachments))
+                    .order_by(Message.id)
+                    .execution_options(populate_existing=True)
+                )
+                for message, interaction in rows:
+                    self.bus.publish(
+                        MessageChanged(
+                            interaction_id=interaction.id,
+                            agent=interaction.agent.username if interaction.agent else None,
+                            message=views.message_out(message),
+                        )
+                    )
+            if interactions:
+                rows_i = (
+                    (
+                        await session.execute(
+                            select(Interaction)
+                            .where(Interaction.id.in_(interactions))
+                            .order_by(Interaction.id)
+                            .execution_options(populate_existing=True)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                for summary in await views.summaries(session, rows_i):
+                    self.bus.publish(InteractionChanged(interaction=summary))
+            if agents:
+                users = (
+                    await session.execute(
+                        select(User)
+                        .where(User.id.in_(agents))
+                        .execution_options(populate_existing=True)
+                    )
+                ).scalars()
+                for user in users:
+                    self.bus.publish(AgentChanged(agent=await views.agent_row(session, user)))
             if queue:
                 self.bus.publish(QueueChanged(queue=await views.queue_rows(session)))
-        self._wake()
-
-    async def message_added(self, interaction_id: int, message_row_id: int | None) -> None:
-        async with self.db.session() as session:
-            interaction = await session.get_one(Interaction, interaction_id)
-            agent = interaction.agent.username if interaction.agent else None
-            if message_row_id is not None:
-                message = await views.load_message(session, message_row_id)
-                self.bus.publish(
-                    MessageChanged(
-                        interaction_id=interaction_id,
-                        agent=agent,
-                        message=views.message_out(message),
-                    )
-                )
-        await self.interaction_changed(interaction_id)
-
-    async def agent_changed(self, user_id: int) -> None:
-        async with self.db.session() as session:
-            user = await session.get_one(User, user_id, populate_existing=True)
-            self.bus.publish(AgentChanged(agent=await views.agent_row(session, user)))
-        self._wake()

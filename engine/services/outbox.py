@@ -164,4 +164,4 @@ class Outbox:
                 message.error = error
                 log.info("message %s deferred %s: %s", message_id, delay, error)
             interaction_id = message.interaction_id
-        await self.notifier.message_added(interaction_id, message_id)
+        self.notifier.message_added(interaction_id, message_id)

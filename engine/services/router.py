@@ -103,5 +103,5 @@ class Router:
                 assigned.append((interaction.id, choice.user_id))
         for interaction_id, agent_id in assigned:
             log.info("interaction %s assigned to agent %s", interaction_id, agent_id)
-            await self.notifier.interaction_changed(interaction_id, agents=(agent_id,))
+            self.notifier.interaction_changed(interaction_id, agents=(agent_id,))
         return assigned

@@ -63,7 +63,7 @@ class Work:
             session.add(
                 AgentStateChange(user_id=user_id, status=status, reason=reason, changed_by_id=by)
             )
-        await self.notifier.agent_changed(user_id)
+        self.notifier.agent_changed(user_id)
 
     async def _own_interaction(self, user_id: int, interaction_id: int) -> Interaction:
         async with self.db.session() as session:
@@ -79,7 +79,7 @@ class Work:
         async with self.db.session() as session, session.begin():
             row = await session.get_one(Interaction, interaction_id)
             row.unread = False
-        await self.notifier.interaction_changed(interaction_id, queue=False)
+        self.notifier.interaction_changed(interaction_id, queue=False)
 
     async def reply(
         self, user_id: int, interaction_id: int, body: str, *, with_history: bool
@@ -114,6 +114,9 @@ class Work:
                     author = old.from_name or old.from_email
                     text += "\n" + quote_history(old.text, author=author, date=old.created_at)
             message_id = make_message_id(campaign.domain)
+            references = references_for_reply(
+                parent.message_id if parent else None, parent.references if parent else []
+            )
             to = [Address(interaction.client_email, interaction.client_name)]
             cc = [Address(a, "") for a in interaction.cc]
             bcc = [Address(a, "") for a in interaction.bcc]
@@ -129,9 +132,7 @@ class Work:
                     text=text,
                     message_id=message_id,
                     in_reply_to=parent.message_id if parent and parent.message_id else None,
-                    references=references_for_reply(
-                        parent.message_id if parent else None, parent.references if parent else []
-                    ),
+                    references=references,
                     date=now,
                 )
             except (HeaderInjectionError, AddressError) as exc:
@@ -144,7 +145,7 @@ class Work:
                 state=MessageState.QUEUED,
                 message_id=message_id.strip("<>"),
                 in_reply_to=parent.message_id if parent else "",
-                references=[r.strip("<>") for r in email.get_all("References", [])],
+                references=references,
                 from_email=campaign.email_address,
                 from_name=campaign.from_name,
                 to=[a.email for a in to],
@@ -162,7 +163,7 @@ class Work:
             interaction.draft = ""
             await session.flush()
             new_id = message.id
-        await self.notifier.message_added(interaction_id, new_id)
+        self.notifier.message_added(interaction_id, new_id)
         self.wake_outbox()
         return new_id
 
@@ -175,7 +176,7 @@ class Work:
             row.state = InteractionState.CLOSED
             row.closed_at = datetime.now(UTC)
             row.unread = False
-        await self.notifier.interaction_changed(interaction_id, agents=(user_id,))
+        self.notifier.interaction_changed(interaction_id, agents=(user_id,))
 
 
 async def _signature(session: AsyncSession, campaign: Campaign) -> str:

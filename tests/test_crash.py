@@ -1,0 +1,132 @@
+"""Killing the engine with SIGKILL in the middle of ingestion loses and duplicates nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from engine.api.schemas import CampaignIn
+from engine.client import EngineClient
+from engine.engine import Engine
+from tests.engine_fixtures import engine_settings
+from tests.servers import DovecotServer
+
+TOTAL = 500
+T = TypeVar("T")
+
+
+def mail(n: int) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"Customer {n} <c{n}@example.net>"
+    msg["To"] = "support@postdesk.test"
+    msg["Subject"] = f"Question number {n}"
+    msg["Message-ID"] = f"<crash-{n}@example.net>"
+    msg.set_content(f"Hello, this is message {n}.\n" + "Some padding text. " * 40)
+    return msg.as_bytes()
+
+
+def stored(db: Path) -> tuple[int, int, int]:
+    """(messages, distinct Message-IDs, interactions), read while the engine writes (WAL)."""
+    if not db.exists():
+        return (0, 0, 0)
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
+        messages, distinct = conn.execute(
+            "SELECT count(*), count(DISTINCT message_id) FROM messages"
+        ).fetchone()
+        (interactions,) = conn.execute("SELECT count(*) FROM interactions").fetchone()
+    return messages, distinct, interactions
+
+
+def start_engine(home: Path, log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as stderr:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "postdesk.cli", "--data-dir", str(home), "engine"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+
+
+def wait_until(
+    check: Callable[[], T | Literal[False]],
+    engine: subprocess.Popen[bytes],
+    log: Path,
+    timeout: float,
+    what: str,
+) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value is not False:
+            return value
+        if engine.poll() is not None:
+            raise AssertionError(f"the engine exited ({engine.returncode}):\n{log.read_text()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}")
+        time.sleep(0.02)
+
+
+async def test_sigkill_during_ingest_loses_and_duplicates_nothing(
+    dovecot: DovecotServer, tmp_path: Path
+) -> None:
+    mailbox = dovecot.new_mailbox("crash")
+    dovecot.append_many(mailbox, [mail(n) for n in range(TOTAL)])
+    home = tmp_path / "home"
+    provisioning = Engine(engine_settings(home), run_mail=False)
+    await provisioning.start()
+    async with EngineClient(provisioning.socket_path) as operator:
+        await operator.add_campaign(
+            CampaignIn(
+                name="Crash",
+                email_address="support@postdesk.test",
+                imap_host=mailbox.host,
+                imap_port=mailbox.port,
+                imap_security="plain",
+                imap_username=mailbox.user,
+                imap_password=mailbox.password,
+                smtp_host="127.0.0.1",
+                smtp_port=25,
+                smtp_security="plain",
+            )
+        )
+    await provisioning.stop()
+
+    db = home / "postdesk.db"
+    log = tmp_path / "engine.log"
+    first = start_engine(home, log)
+    try:
+        at_kill = wait_until(
+            lambda: (n := stored(db))[0] >= 100 and n, first, log, 60, "ingestion under way"
+        )
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    after_kill = stored(db)
+    assert after_kill[0] < TOTAL, f"ingestion finished before the kill: {after_kill}"
+
+    second = start_engine(home, log)
+    try:
+        wait_until(lambda: stored(db)[0] >= TOTAL or False, second, log, 120, "every message")
+        time.sleep(1.0)  # anything duplicated would show up now
+        messages, distinct, interactions = stored(db)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(15)
+    assert (messages, distinct, interactions) == (TOTAL, TOTAL, TOTAL), log.read_text()[-2000:]
+    assert second.returncode == 0
+    with sqlite3.connect(db) as conn:
+        (last_uid,) = conn.execute("SELECT last_uid FROM mailbox_checkpoints").fetchone()
+        digests = [d for (d,) in conn.execute("SELECT raw_sha256 FROM messages")]
+    assert last_uid == TOTAL
+    blobs = home / "blobs"
+    assert all((blobs / d[:2] / d[2:4] / d).is_file() for d in digests)
+    assert at_kill[0] >= 100
