@@ -111,7 +111,8 @@ class DemoWorld:
         self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.smtp_port)
         self.controller.start()
         await self.seed()
-        for _ in range(4):
+        # Enough for both simulated agents' caps and a few left waiting for the human.
+        for _ in range(11):
             self.customer_writes()
         self.tasks = [
             asyncio.create_task(self._customers()),

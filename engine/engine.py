@@ -50,6 +50,7 @@ class Engine:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._lock_file: IO[bytes] | None = None
         self.service_errors: dict[str, str] = {}
+        self._umask: int | None = None
 
     @property
     def socket_path(self) -> Path:
@@ -69,9 +70,14 @@ class Engine:
             ) from exc
 
     async def start(self) -> None:
+        # Everything the engine writes is private (database, blobs, key); consoles of other OS
+        # users only need to reach the socket, so the data dir and run dir are traverse-only.
+        self._umask = os.umask(0o077)
         home = self.settings.home
-        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        home.mkdir(parents=True, exist_ok=True)
+        os.chmod(home, 0o711)
         self._lock()
+        os.chmod(self.settings.socket.parent, 0o711)
         self.db = Database(self.settings.db_url)
         await self.db.upgrade()
         self.blobs = BlobStore(self.settings.blob_dir)
@@ -168,6 +174,9 @@ class Engine:
             self._lock_file = None
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.settings.socket)
+        if self._umask is not None:
+            os.umask(self._umask)
+            self._umask = None
 
     async def serve_forever(self) -> None:
         """Run until SIGINT or SIGTERM, then shut down cleanly."""
