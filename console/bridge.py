@@ -1,10 +1,10 @@
 """The bridge between the engine's event stream and a screen.
 
 One bridge per mode screen reads `client.events()` and posts typed messages to the screen.
-When the stream drops it posts `EngineLost` once, then retries with backoff (0.5 s doubling
-to 10 s). The WebSocket says nothing when it opens, so reconnection is confirmed with a
-cheap `me()` call before `EngineBack` is posted and the stream is reopened; the screen then
-refetches its data.
+Every stream starts with a `Hello` event, sent by the engine once the subscription is live:
+the screen (re)loads its data on it, so no change between the load and the stream is missed.
+When the stream drops the bridge posts `EngineLost` once, then reconnects with backoff
+(0.5 s doubling to 10 s); the next hello posts `EngineBack`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from textual.message_pump import MessagePump
 
+from engine.api.schemas import Hello
 from engine.client.client import EngineClient, EngineUnavailable
 
 from .messages import EngineBack, EngineEvent, EngineLost
@@ -41,30 +42,20 @@ async def pump_events(
 ) -> None:
     """Run until cancelled: forward events to `target`, reconnecting when the stream drops."""
     delays = backoff_delays()
+    lost = False
     while True:
         try:
             async for event in client.events():
-                # The stream works again: the next outage starts from the short delay.
-                delays = backoff_delays()
+                if isinstance(event, Hello):
+                    # The stream works again: the next outage starts from the short delay.
+                    delays = backoff_delays()
+                    if lost:
+                        lost = False
+                        target.post_message(EngineBack())
                 target.post_message(EngineEvent(event))
         except EngineUnavailable as exc:
             log.info("event stream lost: %s", exc)
-            target.post_message(EngineLost(exc.message))
-        # The same schedule continues across attempts, so an engine that answers `me()`
-        # but keeps dropping the WebSocket is not hammered (nor refetched) twice a second.
-        await _wait_for_engine(client, delays, sleep)
-        target.post_message(EngineBack())
-
-
-async def _wait_for_engine(
-    client: EngineClient,
-    delays: Iterator[float],
-    sleep: Callable[[float], Awaitable[object]],
-) -> None:
-    for delay in delays:
-        await sleep(delay)
-        try:
-            await client.me()
-        except EngineUnavailable:
-            continue
-        return
+            if not lost:
+                lost = True
+                target.post_message(EngineLost(exc.message))
+        await sleep(next(delays))

@@ -14,7 +14,7 @@ from textual import work
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from engine.api.schemas import Event, Me
+from engine.api.schemas import Event, Hello, Me
 from engine.client.client import EngineClient
 
 from ..bridge import pump_events
@@ -34,8 +34,8 @@ class ModeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.MODE.capitalize()} · {self.me.username}"
+        # Data is loaded when the event stream says hello (see console/bridge.py).
         self.run_bridge()
-        self.refresh_data()
 
     # ---- hooks for subclasses ----
     def refresh_data(self) -> None:
@@ -60,6 +60,9 @@ class ModeScreen(Screen[None]):
         return self.query_one(EngineBanner)
 
     def on_engine_event(self, message: EngineEvent) -> None:
+        if isinstance(message.event, Hello):
+            self.refresh_data()
+            return
         self.handle_event(message.event)
 
     def on_engine_lost(self, message: EngineLost) -> None:
@@ -67,7 +70,6 @@ class ModeScreen(Screen[None]):
 
     def on_engine_back(self, message: EngineBack) -> None:
         self.banner.show_back()
-        self.refresh_data()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

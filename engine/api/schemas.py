@@ -220,8 +220,15 @@ class MessageChanged(Schema):
     message: MessageOut
 
 
+class Hello(Schema):
+    """First event of every stream: from here on nothing is missed, so (re)load now."""
+
+    type: Literal["hello"] = "hello"
+    username: str
+
+
 Event = Annotated[
-    InteractionChanged | AgentChanged | QueueChanged | MessageChanged,
+    Hello | InteractionChanged | AgentChanged | QueueChanged | MessageChanged,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

@@ -27,7 +27,16 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import or_, select
 
 from data.models import AgentStatus, Interaction, InteractionState, User
-from engine.api.schemas import CampaignIn, Me, MemberIn, MonitorSnapshot, ReplyIn, StatusIn, UserIn
+from engine.api.schemas import (
+    CampaignIn,
+    Hello,
+    Me,
+    MemberIn,
+    MonitorSnapshot,
+    ReplyIn,
+    StatusIn,
+    UserIn,
+)
 from engine.errors import Forbidden, Invalid, NotFound, ServiceError
 from engine.services import views
 
@@ -337,10 +346,13 @@ class ApiServer:
         await ws.prepare(request)
         self._sockets.add(ws)
         is_agent = caller.user_id is not None and "agent" in caller.roles
-        if is_agent:
-            await self._agent_connected(caller)
         try:
             async with self.engine.bus.subscribe() as sub:
+                # Subscribed first, then hello: a console that loads its data on hello
+                # cannot miss a change made in between.
+                await ws.send_str(Hello(username=caller.username).model_dump_json())
+                if is_agent:
+                    await self._agent_connected(caller)
                 reader = asyncio.create_task(self._drain(ws))
                 try:
                     while not ws.closed:
