@@ -20,37 +20,60 @@ if TYPE_CHECKING:
     from engine.config import Settings
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="postdesk", description="Terminal email contact center.")
-    parser.add_argument("--version", action="version", version=f"postdesk {__version__}")
+def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument(
         "--data-dir",
         type=Path,
-        default=None,
+        default=argparse.SUPPRESS if suppress else None,
         help="data directory (default: $POSTDESK_HOME or the platform's user data dir)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="log more",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="postdesk", description="Terminal email contact center.")
+    parser.add_argument("--version", action="version", version=f"postdesk {__version__}")
+    _add_global_options(parser, suppress=False)
+    # Every subcommand accepts the global options too (`postdesk engine --data-dir D`); their
+    # default is SUPPRESS so that a subparser never overwrites a value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_options(common, suppress=True)
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("engine", help="run the engine in the foreground (SIGINT/SIGTERM stops it)")
+    sub.add_parser(
+        "engine",
+        parents=[common],
+        help="run the engine in the foreground (SIGINT/SIGTERM stops it)",
+    )
     for mode in ("agent", "supervisor", "admin"):
-        p = sub.add_parser(mode, help=f"open the {mode} console")
+        p = sub.add_parser(mode, parents=[common], help=f"open the {mode} console")
         p.add_argument(
             "--as", dest="act_as", default=None, help="operators only: act as this Postdesk user"
         )
-    demo = sub.add_parser("demo", help="standalone engine with a simulated mail world")
+    demo = sub.add_parser(
+        "demo", parents=[common], help="standalone engine with a simulated mail world"
+    )
     demo.add_argument("--keep", action="store_true", help="keep the throwaway data dir")
     demo.add_argument("--headless-seconds", type=float, default=0.0, help=argparse.SUPPRESS)
     from postdesk.ctl import add_ctl_parser
 
-    add_ctl_parser(sub)
+    add_ctl_parser(sub, common)
     return parser
 
 
 def configure_logging(verbose: bool, log_file: Path | None = None) -> None:
     level = logging.DEBUG if verbose else logging.INFO
-    handler: logging.Handler = (
-        logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
-    )
+    handler: logging.Handler = logging.StreamHandler(sys.stderr)
+    if log_file is not None:
+        try:
+            handler = logging.FileHandler(log_file)
+        except OSError:  # no data dir yet, or not ours to write: log only problems, to stderr
+            level = logging.WARNING
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     for noisy in ("aioimaplib", "aiosqlite", "asyncio", "mail.log"):

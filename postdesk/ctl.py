@@ -23,15 +23,42 @@ from engine.client import EngineClient, EngineError, EngineUnavailable
 from engine.config import Settings
 
 
-def add_ctl_parser(sub: Any) -> None:
-    ctl = sub.add_parser("ctl", help="scripting and provisioning commands")
-    ctl.add_argument("--json", action="store_true", help="print JSON")
-    ctl.add_argument("--as", dest="act_as", default=None, help="operators: act as this user")
+class CtlInputError(Exception):
+    """Input the command itself cannot use (an unreadable or malformed --file)."""
+
+
+def _add_ctl_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="print JSON",
+    )
+    parser.add_argument(
+        "--as",
+        dest="act_as",
+        default=argparse.SUPPRESS if suppress else None,
+        help="operators: act as this user",
+    )
+
+
+def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """`common` holds the global options (SUPPRESS defaults): every level accepts them, and
+    `--json`/`--as` are accepted after the action too (`postdesk ctl user list --json`)."""
+    ctl = sub.add_parser("ctl", parents=[common], help="scripting and provisioning commands")
+    _add_ctl_options(ctl, suppress=False)
+    leaf_options = argparse.ArgumentParser(add_help=False)
+    _add_ctl_options(leaf_options, suppress=True)
+    parents = [common, leaf_options]
     groups = ctl.add_subparsers(dest="group", required=True)
 
-    user = groups.add_parser("user", help="Postdesk users (OS login names)").add_subparsers(
-        dest="action", required=True
-    )
+    def group(name: str, help_text: str) -> _Leaves:
+        actions = groups.add_parser(name, parents=parents, help=help_text).add_subparsers(
+            dest="action", required=True
+        )
+        return _Leaves(actions, parents)
+
+    user = group("user", "Postdesk users (OS login names)")
     add = user.add_parser("add", help="add a user")
     add.add_argument("username", help="the user's OS login name")
     add.add_argument("--name", default="", help="display name")
@@ -43,9 +70,7 @@ def add_ctl_parser(sub: Any) -> None:
     )
     user.add_parser("list", help="list users")
 
-    campaign = groups.add_parser("campaign", help="email campaigns").add_subparsers(
-        dest="action", required=True
-    )
+    campaign = group("campaign", "email campaigns")
     cadd = campaign.add_parser("add", help="add a campaign from flags or a TOML file")
     cadd.add_argument("--file", type=Path, help="TOML file with the campaign's fields")
     for field, info in CampaignIn.model_fields.items():
@@ -56,25 +81,38 @@ def add_ctl_parser(sub: Any) -> None:
             cadd.add_argument(flag, dest=field, default=None)
     campaign.add_parser("list", help="list campaigns")
 
-    member = groups.add_parser("member", help="campaign members").add_subparsers(
-        dest="action", required=True
-    )
+    member = group("member", "campaign members")
     madd = member.add_parser("add", help="add a user to a campaign")
     madd.add_argument("campaign")
     madd.add_argument("username")
 
-    interaction = groups.add_parser("interaction", help="interactions").add_subparsers(
-        dest="action", required=True
-    )
+    interaction = group("interaction", "interactions")
     ilist = interaction.add_parser("list", help="list interactions")
     ilist.add_argument("--state", choices=["queued", "assigned", "closed"], default=None)
+
+
+class _Leaves:
+    """A subparsers action whose every parser also takes the shared options."""
+
+    def __init__(self, action: Any, parents: list[argparse.ArgumentParser]) -> None:
+        self.action = action
+        self.parents = parents
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = self.action.add_parser(
+            name, parents=self.parents, **kwargs
+        )
+        return parser
 
 
 def _campaign_from_args(args: argparse.Namespace) -> CampaignIn:
     data: dict[str, Any] = {}
     if args.file:
-        with open(args.file, "rb") as fh:
-            loaded = tomllib.load(fh)
+        try:
+            with open(args.file, "rb") as fh:
+                loaded = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise CtlInputError(f"cannot read {args.file}: {exc}") from exc
         data.update(loaded.get("campaign", loaded))
     for field in CampaignIn.model_fields:
         value = getattr(args, field, None)
@@ -123,10 +161,14 @@ async def _ctl(settings: Settings, args: argparse.Namespace) -> Any:
     finally:
         await client.close()
     # No engine: run one without mail services just for this command.
-    from engine.engine import Engine
+    from engine.engine import Engine, EngineAlreadyRunning
 
     engine = Engine(settings, run_mail=False)
-    await engine.start()
+    try:
+        await engine.start()
+    except EngineAlreadyRunning as exc:  # an engine holds the lock but is not answering (yet)
+        # No engine.stop() here: it would unlink the other engine's socket.
+        raise EngineUnavailable(f"{exc}, but it does not answer on {settings.socket}") from exc
     try:
         async with EngineClient(settings.socket, act_as=args.act_as) as client:
             return await _dispatch(client, args)
@@ -154,6 +196,9 @@ def run_ctl(settings: Settings, args: argparse.Namespace) -> int:
         result = asyncio.run(_ctl(settings, args))
     except ValidationError as exc:
         print(f"postdesk ctl: invalid input: {exc}", file=sys.stderr)
+        return 2
+    except CtlInputError as exc:
+        print(f"postdesk ctl: {exc}", file=sys.stderr)
         return 2
     except EngineError as exc:
         print(f"postdesk ctl: {exc.message}", file=sys.stderr)

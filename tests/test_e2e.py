@@ -11,7 +11,7 @@ from textual.widgets import DataTable, TextArea
 from console.screens.compose import ReplyScreen
 from console.screens.supervisor import SupervisorScreen
 from tests.console_helpers import console_for, screen_text, type_text, until
-from tests.engine_fixtures import World, eventually
+from tests.engine_fixtures import World
 
 
 def customer_mail(subject: str, body: str, *, reply_to_id: str | None = None) -> bytes:

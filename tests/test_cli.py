@@ -1,0 +1,502 @@
+"""The `postdesk` command as users and scripts run it: real subprocesses on a temp data dir.
+
+Without an engine, `postdesk ctl` starts one in-process for the one command (provisioning before
+the first start); with `postdesk engine` running, it goes through that engine's socket. Most
+tests run against a `postdesk engine` subprocess (the `engine` fixture), which is also faster
+than an in-process engine per command.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import sysconfig
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from data.secrets import SecretBox
+from engine.client import EngineClient
+from postdesk.cli import build_parser
+
+REPO = Path(__file__).resolve().parents[1]
+IMAP_PASSWORD = "imap-Pw-7f3a9c"
+SMTP_PASSWORD = "smtp-Pw-2b8e41"
+FILE_IMAP_PASSWORD = "file-imap-Pw-5d1c07"
+FILE_SMTP_PASSWORD = "file-smtp-Pw-9e6a33"
+PASSWORDS = (IMAP_PASSWORD, SMTP_PASSWORD, FILE_IMAP_PASSWORD, FILE_SMTP_PASSWORD)
+
+
+def postdesk_script() -> Path:
+    script = Path(sysconfig.get_path("scripts")) / "postdesk"
+    if not script.is_file():
+        raise RuntimeError(
+            f"the `postdesk` console script is missing at {script}: install the project into "
+            "this environment first (`uv sync`, then run the tests with `uv run pytest`)"
+        )
+    return script
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The caller's environment without any POSTDESK_* setting that could redirect the data."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTDESK_")}
+    env.update(extra)
+    return env
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(postdesk_script()), *map(str, args)],
+        cwd=REPO,
+        env=env if env is not None else cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def ok(*args: str | Path, env: dict[str, str] | None = None) -> str:
+    proc = run(*args, env=env)
+    assert proc.returncode == 0, f"postdesk {args} exited {proc.returncode}:\n{proc.stderr}"
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.stdout
+
+
+def ok_json(*args: str | Path) -> Any:
+    return json.loads(ok(*args))
+
+
+def fails(*args: str | Path, expect: str) -> subprocess.CompletedProcess[str]:
+    """A refused command: non-zero exit, a clear message on stderr, no traceback, no output."""
+    proc = run(*args)
+    assert proc.returncode != 0, f"postdesk {args} succeeded:\n{proc.stdout}"
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert expect in proc.stderr, proc.stderr
+    assert proc.stdout == "", proc.stdout
+    return proc
+
+
+def by_name(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    return {row[key]: row for row in rows}
+
+
+def engine_starts_logged(home: Path) -> int:
+    """How many in-process engines `ctl` started on this data dir (it logs to ctl.log)."""
+    log = home / "ctl.log"
+    return log.read_text().count("engine started") if log.exists() else 0
+
+
+class RunningEngine:
+    """`postdesk --data-dir HOME engine` as a subprocess, its output going to a log file."""
+
+    def __init__(self, home: Path, log: Path) -> None:
+        self.home = home
+        self.socket = home / "run" / "engine.sock"
+        self.log = log
+        with open(log, "wb") as log_file:
+            self.proc = subprocess.Popen(
+                [str(postdesk_script()), "--data-dir", str(home), "engine"],
+                cwd=REPO,
+                env=cli_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=log_file,
+            )
+        try:
+            self._wait_for_socket()
+        except BaseException:
+            self.kill()
+            raise
+
+    def _wait_for_socket(self) -> None:
+        deadline = time.monotonic() + 60
+        while not self.socket.exists():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the engine exited {self.proc.returncode}:\n{self.output}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no socket at {self.socket} after 60 s:\n{self.output}")
+            time.sleep(0.05)
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text()
+
+    @property
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        """SIGTERM: the engine must exit 0 within 10 s and remove its socket."""
+        self.proc.send_signal(signal.SIGTERM)
+        assert self.proc.wait(timeout=10) == 0, self.output
+        assert not self.socket.exists()
+        assert "Traceback" not in self.output, self.output
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[RunningEngine]:
+    running = RunningEngine(tmp_path / "home", tmp_path / "engine.log")
+    try:
+        yield running
+        if running.running:
+            running.stop()
+    finally:
+        running.kill()
+
+
+# ---- users ----
+
+
+def test_user_add_and_list(engine: RunningEngine) -> None:
+    home = engine.home
+    added = ok("--data-dir", home, "ctl", "user", "add", "ana", "--name", "Ana A")
+    assert "username=ana" in added and "display_name=Ana A" in added
+    ok("ctl", "--data-dir", home, "user", "add", "sam", "--role", "supervisor")
+    ok("ctl", "user", "add", "ada", "--role", "admin", "--role", "supervisor", "--data-dir", home)
+
+    users = by_name(ok_json("--data-dir", home, "ctl", "user", "list", "--json"), "username")
+    assert set(users) == {"ana", "sam", "ada"}
+    assert users["ana"]["display_name"] == "Ana A"
+    assert users["ana"]["roles"] == ["agent"]
+    assert users["sam"]["roles"] == ["supervisor"]
+    assert sorted(users["ada"]["roles"]) == ["admin", "supervisor"]
+    assert all(u["status"] == "offline" and u["campaigns"] == [] for u in users.values())
+    # --json before the group gives the same answer; plain output has one line per user.
+    assert by_name(ok_json("--data-dir", home, "ctl", "--json", "user", "list"), "username") == (
+        users
+    )
+    text = ok("--data-dir", home, "ctl", "user", "list").splitlines()
+    assert len(text) == 3 and any("username=sam" in line for line in text)
+
+    fails("--data-dir", home, "ctl", "user", "add", "ana", expect="user 'ana' already exists")
+    bad = fails("--data-dir", home, "ctl", "user", "add", "Not A Login", expect="invalid input")
+    assert bad.returncode == 2
+    usage = fails("--data-dir", home, "ctl", "user", "add", "eve", "--role", "boss", expect="boss")
+    assert usage.returncode == 2 and "invalid choice" in usage.stderr
+    fails("--data-dir", home, "ctl", "--as", "ghost", "user", "list", expect="no Postdesk user")
+    assert len(ok_json("--data-dir", home, "ctl", "user", "list", "--json")) == 3
+    assert engine.running
+    assert engine_starts_logged(home) == 0
+
+
+# ---- campaigns, members, interactions ----
+
+SUPPORT_FLAGS = [
+    "--name",
+    "Support",
+    "--email-address",
+    "support@example.test",
+    "--from-name",
+    "Example Support",
+    "--inbound",
+    "imap",
+    "--imap-host",
+    "imap.example.test",
+    "--imap-port",
+    "143",
+    "--imap-security",
+    "starttls",
+    "--imap-username",
+    "support",
+    "--imap-password",
+    IMAP_PASSWORD,
+    "--smtp-host",
+    "smtp.example.test",
+    "--smtp-port",
+    "25",
+    "--smtp-security",
+    "plain",
+    "--smtp-username",
+    "support",
+    "--smtp-password",
+    SMTP_PASSWORD,
+    "--no-tls-verify",
+]
+
+SALES_TOML = f"""\
+name = "Sales"
+email_address = "sales@example.test"
+from_name = "Example Sales"
+inbound = "imap"
+imap_host = "imap.sales.test"
+imap_port = 993
+imap_security = "tls"
+imap_username = "sales@example.test"
+imap_password = "{FILE_IMAP_PASSWORD}"
+imap_folder = "Sales"
+smtp_host = "smtp.sales.test"
+smtp_port = 587
+smtp_security = "starttls"
+smtp_username = "sales@example.test"
+smtp_password = "{FILE_SMTP_PASSWORD}"
+max_interactions_per_agent = 3
+"""
+
+
+def stored_bytes(home: Path) -> bytes:
+    """Every byte SQLite keeps for the database, the write-ahead log included."""
+    files = [home / "postdesk.db", home / "postdesk.db-wal"]
+    return b"".join(f.read_bytes() for f in files if f.exists())
+
+
+def assert_passwords_encrypted(home: Path, expected: dict[str, tuple[str, str]]) -> None:
+    """No password in the database's bytes, yet each decrypts with the data dir's 0600 key."""
+    key = home / "secret.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    stored = stored_bytes(home)
+    for imap, smtp in expected.values():
+        assert imap.encode() not in stored and smtp.encode() not in stored
+    db = sqlite3.connect(home / "postdesk.db")
+    try:
+        rows = db.execute("SELECT name, imap_password_enc, smtp_password_enc FROM campaigns")
+        box = SecretBox(key)
+        stored_secrets = {name: (box.decrypt(i), box.decrypt(o)) for name, i, o in rows}
+    finally:
+        db.close()
+    for name, passwords in expected.items():
+        assert stored_secrets[name] == passwords
+
+
+def test_campaigns_members_and_interactions(tmp_path: Path, engine: RunningEngine) -> None:
+    home = engine.home
+    outputs: list[str] = []
+
+    def capture(*args: str | Path) -> str:
+        proc = run("--data-dir", home, "ctl", *args)
+        outputs.extend([proc.stdout, proc.stderr])
+        assert proc.returncode == 0, f"ctl {args} exited {proc.returncode}:\n{proc.stderr}"
+        return proc.stdout
+
+    capture("user", "add", "ana", "--name", "Ana A")
+    added = json.loads(capture("--json", "campaign", "add", *SUPPORT_FLAGS))
+    assert added["name"] == "Support" and added["members"] == []
+
+    toml_file = tmp_path / "sales.toml"
+    toml_file.write_text(SALES_TOML)
+    capture("campaign", "add", "--file", toml_file)
+    # A [campaign] table works too, and flags override the file's fields.
+    (tmp_path / "tabled.toml").write_text(
+        "[campaign]\n" + SALES_TOML.replace('"Sales"', '"Billing"', 1)
+    )
+    capture("campaign", "add", "--file", tmp_path / "tabled.toml", "--smtp-port", "2525")
+
+    campaigns = by_name(json.loads(capture("campaign", "list", "--json")), "name")
+    assert set(campaigns) == {"Support", "Sales", "Billing"}
+    support, sales = campaigns["Support"], campaigns["Sales"]
+    assert (support["inbound"], support["imap_host"], support["imap_port"]) == (
+        "imap",
+        "imap.example.test",
+        143,
+    )
+    assert (support["imap_security"], support["imap_username"]) == ("starttls", "support")
+    assert (support["smtp_host"], support["smtp_port"], support["smtp_security"]) == (
+        "smtp.example.test",
+        25,
+        "plain",
+    )
+    assert support["from_name"] == "Example Support" and support["tls_verify"] is False
+    assert (sales["imap_host"], sales["imap_port"], sales["imap_security"]) == (
+        "imap.sales.test",
+        993,
+        "tls",
+    )
+    assert (sales["imap_username"], sales["imap_folder"]) == ("sales@example.test", "Sales")
+    assert (sales["smtp_host"], sales["smtp_port"], sales["smtp_security"]) == (
+        "smtp.sales.test",
+        587,
+        "starttls",
+    )
+    assert sales["max_interactions_per_agent"] == 3 and sales["tls_verify"] is True
+    assert campaigns["Billing"]["smtp_port"] == 2525
+    for campaign in campaigns.values():
+        assert not [k for k in campaign if "password" in k], campaign
+    capture("campaign", "list")  # the plain listing must not show them either
+
+    capture("member", "add", "Support", "ana")
+    campaigns = by_name(json.loads(capture("campaign", "list", "--json")), "name")
+    assert campaigns["Support"]["members"] == ["ana"]
+    assert campaigns["Sales"]["members"] == []
+    users = by_name(json.loads(capture("user", "list", "--json")), "username")
+    assert users["ana"]["campaigns"] == ["Support"]
+
+    assert json.loads(capture("interaction", "list", "--json")) == []
+    assert json.loads(capture("interaction", "list", "--state", "queued", "--json")) == []
+
+    # Passwords are never printed, and never stored in plaintext.
+    printed = "".join(outputs)
+    for password in PASSWORDS:
+        assert password not in printed
+    engine.stop()
+    assert_passwords_encrypted(
+        home,
+        {
+            "Support": (IMAP_PASSWORD, SMTP_PASSWORD),
+            "Sales": (FILE_IMAP_PASSWORD, FILE_SMTP_PASSWORD),
+        },
+    )
+
+
+def test_invalid_campaigns_and_members_are_refused(tmp_path: Path, engine: RunningEngine) -> None:
+    home = engine.home
+    ctl = ("--data-dir", home, "ctl")
+    no_smtp = [f for f in SUPPORT_FLAGS if f not in ("--smtp-host", "smtp.example.test")]
+    fails(*ctl, "campaign", "add", *no_smtp, expect="smtp_host is required")
+    fails(*ctl, "campaign", "add", "--name", "X", expect="invalid input")  # no email_address
+    port = fails(*ctl, "campaign", "add", *SUPPORT_FLAGS, "--imap-port", "imap", expect="imap_port")
+    assert port.returncode == 2
+    fails(*ctl, "campaign", "add", "--file", tmp_path / "missing.toml", expect="missing.toml")
+    (tmp_path / "broken.toml").write_text('name = "unterminated\n')
+    fails(*ctl, "campaign", "add", "--file", tmp_path / "broken.toml", expect="broken.toml")
+    assert ok_json(*ctl, "campaign", "list", "--json") == []
+
+    ok(*ctl, "campaign", "add", *SUPPORT_FLAGS)
+    fails(*ctl, "campaign", "add", *SUPPORT_FLAGS, expect="campaign 'Support' already exists")
+    fails(*ctl, "member", "add", "Support", "nobody", expect="no user 'nobody'")
+    fails(*ctl, "member", "add", "Nowhere", "nobody", expect="no campaign 'Nowhere'")
+    fails(*ctl, "interaction", "list", "--state", "lost", expect="invalid choice")
+    campaigns = ok_json(*ctl, "campaign", "list", "--json")
+    assert [c["name"] for c in campaigns] == ["Support"] and campaigns[0]["members"] == []
+    assert engine.running
+
+
+def test_provisioning_before_the_first_start(tmp_path: Path) -> None:
+    """No engine running: each command runs one in-process, on a data dir it creates."""
+    home = tmp_path / "does" / "not" / "exist" / "yet"
+    ok("--data-dir", home, "ctl", "user", "add", "ana", "--name", "Ana A")
+    assert home.stat().st_mode & 0o066 == 0  # private: others may at most traverse it
+    assert (home / "secret.key").stat().st_mode & 0o777 == 0o600
+    toml_file = tmp_path / "sales.toml"
+    toml_file.write_text(SALES_TOML)
+    ok("ctl", "--data-dir", home, "campaign", "add", "--file", toml_file)
+    ok("ctl", "member", "add", "Sales", "ana", "--data-dir", home)
+    fails("--data-dir", home, "ctl", "user", "add", "ana", expect="user 'ana' already exists")
+    users = ok_json("--data-dir", home, "ctl", "user", "list", "--json")
+    assert [(u["username"], u["display_name"], u["campaigns"]) for u in users] == [
+        ("ana", "Ana A", ["Sales"])
+    ]
+    assert not (home / "run" / "engine.sock").exists()  # each in-process engine cleaned up
+    # The first command found no data dir to log in; the four others logged their engine.
+    assert engine_starts_logged(home) == 4
+    assert_passwords_encrypted(home, {"Sales": (FILE_IMAP_PASSWORD, FILE_SMTP_PASSWORD)})
+
+
+# ---- where the data dir comes from ----
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--data-dir", "D", "engine"],
+        ["engine", "--data-dir", "D"],
+        ["agent", "--data-dir", "D", "--as", "ana"],
+        ["supervisor", "--data-dir", "D"],
+        ["admin", "--data-dir", "D"],
+        ["demo", "--data-dir", "D"],
+        ["ctl", "--data-dir", "D", "user", "list"],
+        ["ctl", "user", "--data-dir", "D", "list"],
+        ["ctl", "user", "list", "--data-dir", "D"],
+        ["ctl", "campaign", "add", "--name", "X", "--data-dir", "D"],
+        ["--data-dir", "elsewhere", "ctl", "user", "list", "--data-dir", "D"],
+    ],
+)
+def test_every_subcommand_accepts_data_dir(argv: list[str]) -> None:
+    assert build_parser().parse_args(argv).data_dir == Path("D")
+
+
+def test_global_options_keep_their_defaults_and_order() -> None:
+    args = build_parser().parse_args(["ctl", "user", "list"])
+    assert (args.data_dir, args.verbose, args.json, args.act_as) == (None, False, False, None)
+    args = build_parser().parse_args(["-v", "ctl", "--json", "--as", "ana", "user", "list"])
+    assert (args.verbose, args.json, args.act_as) == (True, True, "ana")
+    args = build_parser().parse_args(["ctl", "user", "list", "-v", "--json", "--as", "ana"])
+    assert (args.verbose, args.json, args.act_as) == (True, True, "ana")
+    assert build_parser().parse_args([]).command is None  # plain `postdesk`: the console
+
+
+def test_data_dir_flag_in_every_position_and_from_the_environment(
+    tmp_path: Path, engine: RunningEngine
+) -> None:
+    home = engine.home
+    ok("--data-dir", home, "ctl", "user", "add", "ana")
+    positions: list[list[str | Path]] = [
+        ["--data-dir", home, "ctl", "user", "list", "--json"],
+        ["ctl", "--data-dir", home, "--json", "user", "list"],
+        ["ctl", "user", "list", "--data-dir", home, "--json"],
+    ]
+    for argv in positions:
+        assert [u["username"] for u in ok_json(*argv)] == ["ana"], argv
+    from_env = ok("ctl", "user", "list", "--json", env=cli_env(POSTDESK_HOME=str(home)))
+    assert [u["username"] for u in json.loads(from_env)] == ["ana"]
+    # Nothing was written anywhere else.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["engine.log", "home"]
+
+
+def test_version() -> None:
+    assert ok("--version").strip() == "postdesk 0.1.0"
+
+
+def test_python_dash_m_entry_point(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "postdesk.cli", "--data-dir", str(tmp_path), "ctl", "user", "list"],
+        cwd=REPO,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and proc.stdout == "", proc.stderr
+
+
+# ---- with a running engine ----
+
+
+async def test_ctl_goes_through_the_running_engine(engine: RunningEngine) -> None:
+    home, socket = engine.home, engine.socket
+    ok("--data-dir", home, "ctl", "user", "add", "ana", "--name", "Ana A")
+    users = ok_json("ctl", "user", "list", "--json", "--data-dir", home)
+    assert [(u["username"], u["display_name"]) for u in users] == [("ana", "Ana A")]
+    # It went through the running engine: no in-process engine was started for it, the
+    # engine answers with the new user on its socket, and it is still running.
+    assert engine_starts_logged(home) == 0
+    async with EngineClient(socket) as client:
+        assert [u.username for u in await client.users()] == ["ana"]
+    assert engine.running, engine.output
+
+    second = run("engine", "--data-dir", home)
+    assert second.returncode != 0
+    assert "already" in second.stderr and "Traceback" not in second.stderr, second.stderr
+    # The refused engine left the running one alone: same socket, still answering.
+    assert engine.running and socket.exists()
+    assert [u["username"] for u in ok_json("--data-dir", home, "ctl", "--json", "user", "list")]
+    assert engine_starts_logged(home) == 0
+
+    engine.stop()  # SIGTERM: exit 0 within 10 s, socket removed
+
+    # With the engine gone, ctl starts its own again and sees the same data.
+    listed = ok_json("--data-dir", home, "ctl", "user", "list", "--json")
+    assert [u["username"] for u in listed] == ["ana"]
+    assert engine_starts_logged(home) == 1
+
+
+def test_ctl_refuses_an_engine_that_holds_the_lock_but_does_not_answer(tmp_path: Path) -> None:
+    """An engine still starting (or hung) owns the data dir: ctl must not start a second one."""
+    home = tmp_path / "home"
+    (home / "run").mkdir(parents=True)
+    with open(home / "run" / "engine.lock", "wb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        proc = fails("--data-dir", home, "ctl", "user", "list", expect="does not answer")
+    assert proc.returncode == 1 and "already owns" in proc.stderr
+    assert not (home / "postdesk.db").exists()
