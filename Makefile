@@ -37,6 +37,7 @@ pytest: sync dovecot
 test: lint typecheck layers pytest
 
 bench: sync dovecot
+	@bash scripts/ensure-mbsync.sh
 	$(UV) run python -m bench.ingest
 
 clean:

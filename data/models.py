@@ -289,6 +289,7 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         Index("ix_messages_message_id", "message_id"),
+        Index("ix_messages_raw_sha256", "raw_sha256"),
         Index("ix_messages_outbox", "state", "next_attempt_at"),
     )
 

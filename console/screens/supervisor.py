@@ -15,7 +15,7 @@ from textual.containers import Container, Vertical
 from textual.widgets import Footer, Header, Label
 from textual.worker import Worker
 
-from engine.api.schemas import AgentChanged, Event, MonitorSnapshot, QueueChanged
+from engine.api.schemas import AgentChanged, Event, MonitorSnapshot, QueueChanged, QueueRow
 
 from ..widgets.banner import EngineBanner
 from ..widgets.monitor import AgentGrid, QueueTable
@@ -55,26 +55,29 @@ class SupervisorScreen(ModeScreen):
     def worker_done(self, worker: Worker[Any], result: Any) -> None:
         if worker.group == "monitor" and isinstance(result, MonitorSnapshot):
             self.query_one(AgentGrid).replace(result.agents)
-            self.show_queue(result.queue)
+            self.show_queue(result.queue, result.queue_total)
 
     def handle_event(self, event: Event) -> None:
         match event:
             case AgentChanged(agent=agent):
                 self.query_one(AgentGrid).upsert(agent)
                 self._titles()
-            case QueueChanged(queue=queue):
-                self.show_queue(queue)
+            case QueueChanged(queue=queue, total=total):
+                self.show_queue(queue, total)
 
-    def show_queue(self, queue: Any) -> None:
+    def show_queue(self, queue: list[QueueRow], total: int) -> None:
+        # The engine sends the longest-waiting rows only; the title says how many wait.
+        self.queue_total = total
         self.query_one(QueueTable).replace(queue)
         self._titles()
 
     def _titles(self) -> None:
         grid = self.query_one(AgentGrid)
         self.query_one("#agents-title", Label).update(f"Agents ({grid.row_count})")
-        self.query_one("#queue-title", Label).update(
-            f"Waiting queue ({self.query_one(QueueTable).row_count})"
-        )
+        shown = self.query_one(QueueTable).row_count
+        total = max(getattr(self, "queue_total", shown), shown)
+        more = f", longest {shown} shown" if total > shown else ""
+        self.query_one("#queue-title", Label).update(f"Waiting queue ({total}{more})")
 
     def action_refresh(self) -> None:
         self.refresh_data()

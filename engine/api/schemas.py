@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+QUEUE_VIEW_LIMIT = 200  # waiting rows sent to supervisors; the total is sent apart
+
 Role = Literal["agent", "supervisor", "admin"]
 AgentStatus = Literal["offline", "free", "break", "paused"]
 Security = Literal["tls", "starttls", "plain"]
@@ -188,7 +190,8 @@ class QueueRow(Schema):
 
 class MonitorSnapshot(Schema):
     agents: list[AgentRow]
-    queue: list[QueueRow]
+    queue: list[QueueRow]  # the longest-waiting ones, at most QUEUE_VIEW_LIMIT
+    queue_total: int
 
 
 # ---- events (one WebSocket per console; the engine filters them by role) ----
@@ -208,7 +211,8 @@ class AgentChanged(Schema):
 
 class QueueChanged(Schema):
     type: Literal["queue"] = "queue"
-    queue: list[QueueRow]
+    queue: list[QueueRow]  # the longest-waiting ones, at most QUEUE_VIEW_LIMIT
+    total: int
 
 
 class MessageChanged(Schema):

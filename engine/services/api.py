@@ -310,8 +310,9 @@ class ApiServer:
     async def get_monitor(self, request: web.Request) -> web.Response:
         request[CALLER].require("supervisor", "admin")
         async with self.engine.db.session() as session:
+            shown, total = await views.queue_rows(session)
             snapshot = MonitorSnapshot(
-                agents=await views.agent_rows(session), queue=await views.queue_rows(session)
+                agents=await views.agent_rows(session), queue=shown, queue_total=total
             )
         return json_response(snapshot)
 

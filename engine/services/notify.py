@@ -111,4 +111,5 @@ class Notifier:
                 for user in users:
                     self.bus.publish(AgentChanged(agent=await views.agent_row(session, user)))
             if queue:
-                self.bus.publish(QueueChanged(queue=await views.queue_rows(session)))
+                shown, total = await views.queue_rows(session)
+                self.bus.publish(QueueChanged(queue=shown, total=total))

@@ -48,26 +48,37 @@ class Router:
             await self.assign_all()
 
     async def assign_all(self) -> list[tuple[int, int]]:
-        """Assign what can be assigned now; returns (interaction id, agent id) pairs."""
+        """Assign what can be assigned now; returns (interaction id, agent id) pairs.
+
+        Capacity is computed first, so a long queue with nobody free costs two small
+        queries, and only as many queued interactions are loaded as can be placed.
+        """
         assigned: list[tuple[int, int]] = []
         async with self.db.session() as session, session.begin():
-            queued = (
-                (
-                    await session.execute(
-                        select(Interaction)
-                        .join(Campaign)
-                        .where(Interaction.state == InteractionState.QUEUED, Campaign.enabled)
-                        .order_by(Interaction.queued_at, Interaction.id)
-                    )
+            free_rows = await session.execute(
+                select(
+                    Membership.campaign_id,
+                    User.id,
+                    User.status_since,
+                    Campaign.max_interactions_per_agent,
                 )
-                .scalars()
-                .all()
+                .join(User, Membership.user_id == User.id)
+                .join(Campaign, Membership.campaign_id == Campaign.id)
+                .where(User.status == AgentStatus.FREE, Campaign.enabled)
             )
-            if not queued:
+            free: dict[int, list[tuple[int, datetime]]] = {}
+            caps: dict[int, int] = {}
+            for campaign_id, user_id, since, cap in free_rows:
+                free.setdefault(campaign_id, []).append((user_id, since))
+                caps[campaign_id] = cap
+            if not free:
                 return []
             active_rows = await session.execute(
                 select(Interaction.agent_id, Interaction.campaign_id, func.count(Interaction.id))
-                .where(Interaction.state == InteractionState.ASSIGNED)
+                .where(
+                    Interaction.state == InteractionState.ASSIGNED,
+                    Interaction.campaign_id.in_(free),
+                )
                 .group_by(Interaction.agent_id, Interaction.campaign_id)
             )
             active: dict[tuple[int, int], int] = {
@@ -75,32 +86,45 @@ class Router:
                 for agent_id, campaign_id, n in active_rows
                 if agent_id is not None
             }
-            free_rows = await session.execute(
-                select(Membership.campaign_id, User.id, User.status_since)
-                .join(User)
-                .where(User.status == AgentStatus.FREE)
-            )
-            free: dict[int, list[tuple[int, datetime]]] = {}
-            for campaign_id, user_id, since in free_rows:
-                free.setdefault(campaign_id, []).append((user_id, since))
             now = datetime.now(UTC)
-            for interaction in queued:
-                members = free.get(interaction.campaign_id, [])
-                choice = choose_agent(
-                    [
-                        AgentLoad(uid, active.get((uid, interaction.campaign_id), 0), since)
-                        for uid, since in members
-                    ],
-                    interaction.campaign.max_interactions_per_agent,
+            for campaign_id, members in free.items():
+                room = sum(
+                    max(0, caps[campaign_id] - active.get((uid, campaign_id), 0))
+                    for uid, _since in members
                 )
-                if choice is None:
+                if room == 0:
                     continue
-                interaction.state = InteractionState.ASSIGNED
-                interaction.agent_id = choice.user_id
-                interaction.assigned_at = now
-                key = (choice.user_id, interaction.campaign_id)
-                active[key] = active.get(key, 0) + 1
-                assigned.append((interaction.id, choice.user_id))
+                queued = (
+                    (
+                        await session.execute(
+                            select(Interaction)
+                            .where(
+                                Interaction.campaign_id == campaign_id,
+                                Interaction.state == InteractionState.QUEUED,
+                            )
+                            .order_by(Interaction.queued_at, Interaction.id)
+                            .limit(room)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                for interaction in queued:
+                    choice = choose_agent(
+                        [
+                            AgentLoad(uid, active.get((uid, campaign_id), 0), since)
+                            for uid, since in members
+                        ],
+                        caps[campaign_id],
+                    )
+                    if choice is None:
+                        break
+                    interaction.state = InteractionState.ASSIGNED
+                    interaction.agent_id = choice.user_id
+                    interaction.assigned_at = now
+                    key = (choice.user_id, campaign_id)
+                    active[key] = active.get(key, 0) + 1
+                    assigned.append((interaction.id, choice.user_id))
         for interaction_id, agent_id in assigned:
             log.info("interaction %s assigned to agent %s", interaction_id, agent_id)
             self.notifier.interaction_changed(interaction_id, agents=(agent_id,))

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from data.models import (
+    Campaign,
     Interaction,
     InteractionState,
     Membership,
@@ -16,6 +17,7 @@ from data.models import (
     User,
 )
 from engine.api.schemas import (
+    QUEUE_VIEW_LIMIT,
     AgentRow,
     AttachmentOut,
     InteractionDetail,
@@ -148,20 +150,22 @@ async def agent_rows(session: AsyncSession) -> list[AgentRow]:
     return [await agent_row(session, u) for u in agents]
 
 
-async def queue_rows(session: AsyncSession) -> list[QueueRow]:
-    queued = (
-        await session.execute(
-            select(Interaction)
-            .where(Interaction.state == InteractionState.QUEUED)
-            .order_by(Interaction.queued_at, Interaction.id)
-        )
-    ).scalars()
-    return [
-        QueueRow(
-            interaction_id=i.id,
-            campaign_name=i.campaign.name,
-            client_email=i.client_email,
-            queued_at=i.queued_at,
-        )
-        for i in queued
+async def queue_rows(session: AsyncSession) -> tuple[list[QueueRow], int]:
+    """The longest-waiting interactions (at most QUEUE_VIEW_LIMIT) and how many wait in all."""
+    rows = await session.execute(
+        select(Interaction.id, Campaign.name, Interaction.client_email, Interaction.queued_at)
+        .join(Campaign)
+        .where(Interaction.state == InteractionState.QUEUED)
+        .order_by(Interaction.queued_at, Interaction.id)
+        .limit(QUEUE_VIEW_LIMIT)
+    )
+    shown = [
+        QueueRow(interaction_id=i, campaign_name=c, client_email=e, queued_at=q)
+        for i, c, e, q in rows
     ]
+    if len(shown) < QUEUE_VIEW_LIMIT:
+        return shown, len(shown)
+    total = await session.scalar(
+        select(func.count(Interaction.id)).where(Interaction.state == InteractionState.QUEUED)
+    )
+    return shown, int(total or 0)
