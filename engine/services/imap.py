@@ -12,7 +12,9 @@ import asyncio
 import logging
 import re
 import ssl
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import aioimaplib
 from sqlalchemy import select
@@ -24,6 +26,7 @@ from engine.services.ingest import Ingestor, Position
 from engine.services.outbox import tls_context
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FETCH_BATCH = 50
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
@@ -54,14 +57,20 @@ async def connect(account: ImapAccount, timeout: float = 30.0) -> aioimaplib.IMA
     else:
         client = aioimaplib.IMAP4(account.host, account.port, timeout=timeout)
     try:
-        await client.wait_hello_from_server()
-    except (OSError, TimeoutError) as exc:
-        raise ImapError(f"cannot connect to {account.host}:{account.port}: {exc}") from exc
-    if account.security == Security.STARTTLS:
-        await _starttls(client, account.host, context)
-    response = await client.login(account.username, account.password)
-    if response.result != "OK":
-        raise ImapError(f"login refused for {account.username}: {_text(response.lines)}")
+        try:
+            await client.wait_hello_from_server()
+        except (OSError, TimeoutError) as exc:
+            raise ImapError(f"cannot connect to {account.host}:{account.port}: {exc}") from exc
+        if account.security == Security.STARTTLS:
+            await _starttls(client, account.host, context)
+        response = await client.login(account.username, account.password)
+        if response.result != "OK":
+            raise ImapError(f"login refused for {account.username}: {_text(response.lines)}")
+    except BaseException:
+        # Do not leak the socket: the engine retries a failing mailbox forever.
+        if client.protocol.transport is not None:
+            client.protocol.transport.close()
+        raise
     return client
 
 
@@ -76,7 +85,42 @@ async def _starttls(client: aioimaplib.IMAP4, host: str, context: ssl.SSLContext
     protocol = client.protocol
     transport = await loop.start_tls(protocol.transport, protocol, context, server_hostname=host)
     protocol.transport = transport
-    await client.capability()
+    # Capabilities seen before TLS cannot be trusted (RFC 3501 6.2.1): ask again.
+    await protocol.capability()
+
+
+def _watch_connection(client: aioimaplib.IMAP4, account: ImapAccount) -> asyncio.Future[str]:
+    """A future that is done (with a description) as soon as the connection drops.
+
+    aioimaplib only logs a lost connection: an IDLE would wait for its timeout (minutes) and
+    every later command for its own, so a restarted server went unnoticed for that long.
+    """
+    lost: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def on_lost(exc: Exception | None) -> None:
+        if not lost.done():
+            reason = f": {exc}" if exc else " (closed by the server)"
+            lost.set_result(f"connection to {account.host}:{account.port} lost{reason}")
+
+    client.protocol.conn_lost_cb = on_lost
+    transport = client.protocol.transport
+    if transport is None or transport.is_closing():
+        on_lost(None)
+    return lost
+
+
+async def _unless_lost(awaitable: Awaitable[T], lost: asyncio.Future[str]) -> T:
+    """Await ``awaitable``, but raise ``ImapError`` as soon as the connection drops."""
+    task = asyncio.ensure_future(awaitable)
+    waiters: set[asyncio.Future[Any]] = {task, lost}
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not task.done():
+            task.cancel()
+    if task.done() and not task.cancelled():
+        return task.result()
+    raise ImapError(lost.result())
 
 
 def _search_uids(lines: list[bytes | bytearray]) -> list[int]:
@@ -141,6 +185,7 @@ class ImapMailbox:
     async def run(self) -> None:
         account = await self._account()
         client = await connect(account)
+        lost = _watch_connection(client, account)
         try:
             response = await client.select(account.folder)
             if response.result != "OK":
@@ -151,25 +196,33 @@ class ImapMailbox:
             while True:
                 await self.fetch_new(client, account.folder, uidvalidity)
                 if idle_ok:
-                    await self._idle(client)
+                    await self._idle(client, lost)
                 else:
                     await asyncio.sleep(self.poll_seconds)
-                    await client.noop()
+                    await _unless_lost(client.noop(), lost)
         finally:
-            try:
-                await asyncio.wait_for(client.logout(), 5)
-            except (aioimaplib.AioImapException, OSError, TimeoutError):
-                pass
+            if not lost.done():
+                try:
+                    await asyncio.wait_for(client.logout(), 5)
+                except (aioimaplib.AioImapException, OSError, TimeoutError):
+                    pass
+            if client.protocol.transport is not None:
+                client.protocol.transport.close()  # if LOGOUT failed; no-op once closed
 
-    async def _idle(self, client: aioimaplib.IMAP4) -> None:
+    async def _idle(self, client: aioimaplib.IMAP4, lost: asyncio.Future[str]) -> None:
         idle = await client.idle_start(timeout=self.idle_seconds)
         try:
-            await client.wait_server_push(timeout=self.idle_seconds + 5)
+            await _unless_lost(client.wait_server_push(timeout=self.idle_seconds + 5), lost)
         except TimeoutError:
             pass
         finally:
-            client.idle_done()
-            await asyncio.wait_for(idle, timeout=30)
+            if lost.done():
+                idle.cancel()
+            else:
+                client.idle_done()
+                await _unless_lost(asyncio.wait_for(idle, timeout=30), lost)
+        if lost.done():  # e.g. "* BYE Server shutting down" woke us, then the server hung up
+            raise ImapError(lost.result())
 
     async def fetch_new(self, client: aioimaplib.IMAP4, folder: str, uidvalidity: int) -> int:
         known_validity, last_uid = await self._checkpoint(folder)

@@ -9,7 +9,7 @@ any point therefore either leaves nothing (the mail is fetched again) or everyth
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -65,105 +65,147 @@ class Ingestor:
     async def ingest_batch(
         self, campaign_id: int, items: list[tuple[bytes, Position]]
     ) -> list[Ingested]:
-        """Store mails in source order in one transaction, with the checkpoint of the last."""
-        prepared: list[tuple[str, ParsedMessage | str, list[str], Position]] = []
+        """Store mails in source order in one transaction, with the checkpoint of the last.
+
+        Lookups (duplicates, threads) are made once for the whole batch and the rows are
+        inserted in one flush: the cost per mail is parsing and the blob write.
+        """
+        prepared: list[_Prepared] = []
         for raw, position in items:
             digest = self.blobs.put(raw)
             try:
                 parsed = parse_message(raw)
             except MimeError as exc:
-                prepared.append((digest, str(exc) or exc.__class__.__name__, [], position))
+                prepared.append(_Prepared(digest, str(exc) or exc.__class__.__name__, position))
                 continue
             attachment_digests = [self.blobs.put(a.data) for a in parsed.attachments]
-            prepared.append((digest, parsed, attachment_digests, position))
-        results: list[Ingested] = []
+            prepared.append(_Prepared(digest, parsed, position, attachment_digests))
         async with self.db.session() as session, session.begin():
-            for digest, parsed_or_error, attachment_digests, position in prepared:
-                if isinstance(parsed_or_error, str):
-                    session.add(
-                        Quarantine(
-                            campaign_id=campaign_id,
-                            raw_sha256=digest,
-                            error=parsed_or_error,
-                            imap_uid=position.uid or None,
-                        )
-                    )
-                    log.warning(
-                        "quarantined mail %s of campaign %s: %s",
-                        digest[:12],
-                        campaign_id,
-                        parsed_or_error,
-                    )
-                    results.append(Ingested(None, None, quarantined=True))
-                    continue
-                results.append(
-                    await self._store(
-                        session,
-                        campaign_id,
-                        raw_digest=digest,
-                        parsed=parsed_or_error,
-                        position=position,
-                        attachment_digests=attachment_digests,
-                    )
-                )
+            batch = _Batch(session, await session.get_one(Campaign, campaign_id))
+            await batch.load([p for p in prepared if isinstance(p.parsed, ParsedMessage)])
+            pending = [batch.add(item) for item in prepared]
             if items:
                 await _checkpoint(session, campaign_id, items[-1][1])
+            await session.flush()
+            results = [p.result() for p in pending]
         for result in results:
-            if not result.duplicate and result.interaction_id is not None:
+            if result.quarantined:
+                log.warning("quarantined a mail of campaign %s", campaign_id)
+            elif not result.duplicate and result.interaction_id is not None:
                 self.notifier.message_added(result.interaction_id, result.message_row_id)
         return results
 
-    async def _store(
-        self,
-        session: AsyncSession,
-        campaign_id: int,
-        *,
-        raw_digest: str,
-        parsed: ParsedMessage,
-        position: Position,
-        attachment_digests: list[str],
-    ) -> Ingested:
-        # The same bytes seen again (UIDVALIDITY reset, a Maildir file not yet moved): skip.
-        dup = await session.scalar(
-            select(Message.id)
-            .join(Interaction)
-            .where(
-                Interaction.campaign_id == campaign_id,
-                Message.raw_sha256 == raw_digest,
-                Message.direction == Direction.INBOUND,
-            )
-            .limit(1)
-        )
-        if dup is not None:
-            return Ingested(None, dup, duplicate=True)
 
-        campaign = await session.get_one(Campaign, campaign_id)
+@dataclass
+class _Prepared:
+    digest: str
+    parsed: ParsedMessage | str  # str: why it could not be parsed
+    position: Position
+    attachment_digests: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Pending:
+    """What one mail became, readable once the batch is flushed (ids are known then)."""
+
+    interaction: Interaction | None = None
+    message: Message | None = None
+    new_interaction: bool = False
+    duplicate_of: int | None = None
+    quarantined: bool = False
+
+    def result(self) -> Ingested:
+        if self.quarantined:
+            return Ingested(None, None, quarantined=True)
+        if self.duplicate_of is not None:
+            return Ingested(None, self.duplicate_of, duplicate=True)
+        assert self.interaction is not None and self.message is not None
+        return Ingested(self.interaction.id, self.message.id, self.new_interaction)
+
+
+class _Batch:
+    """Threading and deduplication state for one ingest transaction."""
+
+    def __init__(self, session: AsyncSession, campaign: Campaign) -> None:
+        self.session = session
+        self.campaign = campaign
+        self.own_address = campaign.email_address.lower()
+        self.known_digests: dict[str, int] = {}
+        self.by_message_id: dict[str, Interaction] = {}
+        self.now = datetime.now(UTC)
+
+    async def load(self, parsed: list[_Prepared]) -> None:
+        digests = [p.digest for p in parsed]
+        if digests:
+            rows = await self.session.execute(
+                select(Message.raw_sha256, Message.id)
+                .join(Interaction)
+                .where(
+                    Interaction.campaign_id == self.campaign.id,
+                    Message.direction == Direction.INBOUND,
+                    Message.raw_sha256.in_(digests),
+                )
+            )
+            self.known_digests = {digest: mid for digest, mid in rows}
+        candidates = {
+            mid
+            for p in parsed
+            if isinstance(p.parsed, ParsedMessage)
+            for mid in thread_candidates(p.parsed.in_reply_to, p.parsed.references)
+        }
+        if candidates:
+            threads = await self.session.execute(
+                select(Message.message_id, Interaction)
+                .join(Interaction)
+                .where(
+                    Interaction.campaign_id == self.campaign.id,
+                    Message.message_id.in_(candidates),
+                )
+            )
+            self.by_message_id = {mid: interaction for mid, interaction in threads}
+
+    def add(self, item: _Prepared) -> _Pending:
+        parsed = item.parsed
+        if isinstance(parsed, str):
+            self.session.add(
+                Quarantine(
+                    campaign_id=self.campaign.id,
+                    raw_sha256=item.digest,
+                    error=parsed,
+                    imap_uid=item.position.uid or None,
+                )
+            )
+            return _Pending(quarantined=True)
+        # The same bytes seen again (UIDVALIDITY reset, a Maildir file not yet moved): skip.
+        if item.digest in self.known_digests:
+            return _Pending(duplicate_of=self.known_digests[item.digest])
+        self.known_digests[item.digest] = 0
         sender = parsed.from_.email.lower() if parsed.from_ else ""
         sender_name = parsed.from_.name if parsed.from_ else ""
-        now = datetime.now(UTC)
-        cc = [a.email.lower() for a in parsed.cc]
-        interaction = await _thread_of(session, campaign_id, parsed, sender)
-        new_interaction = interaction is None
+        cc = [a.email.lower() for a in parsed.cc if a.email.lower() != self.own_address]
+        matched, linked = self._thread_of(parsed, sender)
+        interaction = matched
         if interaction is None:
             interaction = Interaction(
-                campaign_id=campaign.id,
+                campaign=self.campaign,
                 client_email=sender,
                 client_name=sender_name,
                 subject=parsed.subject,
-                cc=[c for c in cc if c != campaign.email_address.lower()],
-                queued_at=now,
-                last_message_at=now,
+                cc=cc,
+                queued_at=self.now,
+                last_message_at=self.now,
+                linked_interaction=linked,
             )
-            session.add(interaction)
+            self.session.add(interaction)
         else:
             # The manual's rule: the interaction's CC follows the last received message.
-            interaction.cc = [c for c in cc if c != campaign.email_address.lower()]
+            interaction.cc = cc
             interaction.unread = True
-            interaction.last_message_at = now
+            interaction.last_message_at = self.now
             if interaction.state == InteractionState.CLOSED:
                 interaction.state = InteractionState.QUEUED
                 interaction.agent_id = None
-                interaction.queued_at = now
+                interaction.queued_at = self.now
                 interaction.closed_at = None
         message = Message(
             interaction=interaction,
@@ -175,17 +217,19 @@ class Ingestor:
             from_email=sender,
             from_name=sender_name,
             to=[a.email for a in parsed.to],
-            cc=cc,
+            cc=[a.email.lower() for a in parsed.cc],
             subject=parsed.subject,
             text=parsed.text,
             html=parsed.html or "",
-            raw_sha256=raw_digest,
-            imap_uid=position.uid or None,
-            created_at=now,
+            raw_sha256=item.digest,
+            imap_uid=item.position.uid or None,
+            created_at=self.now,
         )
-        session.add(message)
-        for part, digest in zip(parsed.attachments, attachment_digests, strict=True):
-            session.add(
+        self.session.add(message)
+        if parsed.message_id:
+            self.by_message_id[parsed.message_id] = interaction
+        for part, digest in zip(parsed.attachments, item.attachment_digests, strict=True):
+            self.session.add(
                 Attachment(
                     message=message,
                     filename=part.filename,
@@ -195,29 +239,25 @@ class Ingestor:
                     inline=part.inline,
                 )
             )
-        await session.flush()
-        return Ingested(interaction.id, message.id, new_interaction=new_interaction)
+        return _Pending(interaction, message, new_interaction=matched is None)
 
+    def _thread_of(
+        self, parsed: ParsedMessage, sender: str
+    ) -> tuple[Interaction | None, Interaction | None]:
+        """(the interaction to join, or else an interaction the new one is linked to).
 
-async def _thread_of(
-    session: AsyncSession, campaign_id: int, parsed: ParsedMessage, sender: str
-) -> Interaction | None:
-    candidates = thread_candidates(parsed.in_reply_to, parsed.references)
-    if not candidates:
-        return None
-    rows = await session.execute(
-        select(Message.message_id, Interaction)
-        .join(Interaction)
-        .where(Interaction.campaign_id == campaign_id, Message.message_id.in_(candidates))
-    )
-    by_mid = {mid: interaction for mid, interaction in rows}
-    for mid in candidates:
-        interaction = by_mid.get(mid)
-        if interaction is not None and is_participant(
-            sender, interaction.client_email, interaction.cc
-        ):
-            return interaction
-    return None
+        A sender who is neither the client nor a CC participant never joins silently: a
+        known hole in other helpdesks lets anyone who saw a Message-ID read a thread.
+        """
+        linked = None
+        for mid in thread_candidates(parsed.in_reply_to, parsed.references):
+            interaction = self.by_message_id.get(mid)
+            if interaction is None:
+                continue
+            if is_participant(sender, interaction.client_email, interaction.cc):
+                return interaction, None
+            linked = linked or interaction
+        return None, linked
 
 
 async def _checkpoint(session: AsyncSession, campaign_id: int, position: Position) -> None:
