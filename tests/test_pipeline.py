@@ -90,3 +90,28 @@ async def test_roles_are_enforced_by_the_engine(world: World) -> None:
     finally:
         await agent.close()
         await supervisor.close()
+
+
+async def test_a_stranger_quoting_a_message_id_does_not_join_the_thread(world: World) -> None:
+    """Knowing a Message-ID is not enough to read or join someone else's interaction."""
+    original = customer_mail("Private matter", "My account number is 123")
+    world.dovecot.append(world.mailbox, original)
+    [first] = await eventually(
+        lambda: world.operator.interactions(scope="all"), lambda rows: len(rows) == 1
+    )
+    detail = await world.operator.interaction(first.id)
+    stranger = EmailMessage()
+    stranger["From"] = "Mallory <mallory@evil.example>"
+    stranger["To"] = "support@postdesk.test"
+    stranger["Subject"] = "Re: Private matter"
+    stranger["Message-ID"] = make_msgid(domain="evil.example")
+    stranger["In-Reply-To"] = f"<{detail.messages[0].message_id}>"
+    stranger.set_content("Please send me the account details again.")
+    world.dovecot.append(world.mailbox, stranger.as_bytes())
+    rows = await eventually(
+        lambda: world.operator.interactions(scope="all"), lambda rows: len(rows) == 2
+    )
+    new = next(r for r in rows if r.id != first.id)
+    assert new.client_email == "mallory@evil.example"
+    assert new.linked_interaction_id == first.id
+    assert (await world.operator.interaction(first.id)).message_count == 1

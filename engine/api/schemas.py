@@ -153,6 +153,7 @@ class InteractionSummary(Schema):
     closed_at: datetime | None
     last_message_at: datetime
     message_count: int
+    linked_interaction_id: int | None = None  # a non-participant's mail points here
 
 
 class InteractionDetail(InteractionSummary):

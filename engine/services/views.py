@@ -54,6 +54,7 @@ def summary(interaction: Interaction, count: int) -> InteractionSummary:
         closed_at=interaction.closed_at,
         last_message_at=interaction.last_message_at,
         message_count=count,
+        linked_interaction_id=interaction.linked_interaction_id,
     )
 
 
