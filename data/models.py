@@ -281,7 +281,7 @@ class Interaction(Base):
     )
     campaign: Mapped[Campaign] = relationship(lazy="joined")
     agent: Mapped[User | None] = relationship(lazy="joined")
-    linked_interaction: Mapped[Interaction | None] = relationship(remote_side=[id])
+    linked_interaction: Mapped[Interaction | None] = relationship(remote_side="Interaction.id")
 
 
 class Message(Base):

@@ -32,6 +32,7 @@ from engine.services.ingest import Ingestor
 from engine.services.maildir import MaildirMailbox
 from engine.services.notify import Notifier
 from engine.services.outbox import Outbox
+from engine.services.quarantine import QuarantineService
 from engine.services.router import Router
 from engine.services.work import Work
 
@@ -92,6 +93,7 @@ class Engine:
             retry_base=self.settings.outbox_retry_base,
         )
         self.ingestor = Ingestor(self.db, self.blobs, self.notifier)
+        self.quarantine = QuarantineService(self.db, self.blobs, self.ingestor)
         self.router = Router(self.db, self.notifier)
         self.work = Work(self.db, self.blobs, self.notifier, self.outbox.kick)
         self.admin = Admin(self.db, self.secrets, self.campaign_changed)

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from engine.api.sanitize import one_line, sanitize
 from engine.api.schemas import CampaignIn, UserIn
 from engine.client import EngineClient, EngineError, EngineUnavailable
 from engine.config import Settings
@@ -90,6 +91,13 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     ilist = interaction.add_parser("list", help="list interactions")
     ilist.add_argument("--state", choices=["queued", "assigned", "closed"], default=None)
 
+    quarantine = group("quarantine", "inbound mail that could not be parsed or stored")
+    quarantine.add_parser("list", help="list quarantined mail")
+    qshow = quarantine.add_parser("show", help="show one, with its raw text (sanitised)")
+    qshow.add_argument("id", type=int)
+    qretry = quarantine.add_parser("retry", help="ingest it again (after a fix)")
+    qretry.add_argument("id", type=int)
+
 
 class _Leaves:
     """A subparsers action whose every parser also takes the shared options."""
@@ -131,9 +139,12 @@ def _print(result: Any, as_json: bool) -> None:
     if as_json:
         print(json.dumps(payload, indent=2))
         return
+    # Plain output goes to a terminal: every value is untrusted text (mail, names).
     rows = payload if isinstance(payload, list) else [payload]
     for row in rows:
-        print("  ".join(f"{k}={v}" for k, v in row.items() if k not in ("text",)))
+        print("  ".join(f"{k}={one_line(str(v))}" for k, v in row.items() if k != "raw"))
+        if "raw" in row:
+            print(sanitize(row["raw"]))
 
 
 async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
@@ -147,6 +158,9 @@ async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("campaign", "list"): client.campaigns,
         ("member", "add"): lambda: client.add_member(args.campaign, args.username),
         ("interaction", "list"): lambda: client.interactions(scope="all", state=args.state),
+        ("quarantine", "list"): client.quarantine,
+        ("quarantine", "show"): lambda: client.quarantined(args.id),
+        ("quarantine", "retry"): lambda: client.retry_quarantined(args.id),
     }
     return await calls[(group, action)]()
 

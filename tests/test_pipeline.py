@@ -115,3 +115,24 @@ async def test_a_stranger_quoting_a_message_id_does_not_join_the_thread(world: W
     assert new.client_email == "mallory@evil.example"
     assert new.linked_interaction_id == first.id
     assert (await world.operator.interaction(first.id)).message_count == 1
+
+
+async def test_unparseable_mail_is_quarantined_visible_and_retryable(world: World) -> None:
+    world.dovecot.append(world.mailbox, b"\r\n")  # nothing at all: not mail
+    good = customer_mail("Still here", "The mailbox goes on after a bad mail.")
+    world.dovecot.append(world.mailbox, good)
+    await eventually(
+        lambda: world.operator.interactions(scope="all"),
+        lambda rows: [r.subject for r in rows] == ["Still here"],
+        what="the good mail after the bad one",
+    )
+    [item] = await world.operator.quarantine()
+    assert item.campaign == "Support" and item.error and item.imap_uid == 1
+    shown = await world.operator.quarantined(item.id)
+    assert shown.raw.strip() == ""
+    retried = await world.operator.retry_quarantined(item.id)
+    assert not retried.ingested and retried.error
+    assert len(await world.operator.quarantine()) == 1
+    async with world.client("agent1") as agent:
+        with pytest.raises(Forbidden):
+            await agent.quarantine()

@@ -195,6 +195,26 @@ class MonitorSnapshot(Schema):
     queue_total: int
 
 
+class QuarantineOut(Schema):
+    id: int
+    campaign: str | None
+    error: str
+    size: int
+    imap_uid: int | None
+    created_at: datetime
+
+
+class QuarantineDetail(QuarantineOut):
+    raw: str  # the stored bytes decoded as UTF-8 with replacement: untrusted, sanitise
+
+
+class RetryOut(Schema):
+    quarantine_id: int
+    ingested: bool
+    interaction_id: int | None
+    error: str
+
+
 # ---- events (one WebSocket per console; the engine filters them by role) ----
 
 

@@ -24,7 +24,10 @@ from engine.api.schemas import (
     Me,
     MemberIn,
     MonitorSnapshot,
+    QuarantineDetail,
+    QuarantineOut,
     ReplyIn,
+    RetryOut,
     StatusIn,
     UserIn,
     UserOut,
@@ -175,6 +178,20 @@ class EngineClient:
     async def add_member(self, campaign: str, username: str) -> CampaignOut:
         body = MemberIn(campaign=campaign, username=username)
         return CampaignOut.model_validate(await self._call("POST", "/members", body))
+
+    # ---- quarantine ----
+    async def quarantine(self) -> list[QuarantineOut]:
+        return await self._get("/quarantine", TypeAdapter(list[QuarantineOut]))
+
+    async def quarantined(self, quarantine_id: int) -> QuarantineDetail:
+        return QuarantineDetail.model_validate(
+            await self._call("GET", f"/quarantine/{quarantine_id}")
+        )
+
+    async def retry_quarantined(self, quarantine_id: int) -> RetryOut:
+        return RetryOut.model_validate(
+            await self._call("POST", f"/quarantine/{quarantine_id}/retry")
+        )
 
     # ---- events ----
     async def events(self) -> AsyncIterator[Event]:

@@ -128,6 +128,9 @@ class ApiServer:
         r.add_get("/api/v1/campaigns", self.get_campaigns)
         r.add_post("/api/v1/campaigns", self.post_campaign)
         r.add_post("/api/v1/members", self.post_member)
+        r.add_get("/api/v1/quarantine", self.get_quarantine)
+        r.add_get("/api/v1/quarantine/{id:\\d+}", self.get_quarantined)
+        r.add_post("/api/v1/quarantine/{id:\\d+}/retry", self.post_retry)
         r.add_get("/api/v1/events", self.events)
 
     # ---- lifecycle ----
@@ -339,6 +342,19 @@ class ApiServer:
         request[CALLER].require("admin")
         body = await parse_body(request, MemberIn)
         return json_response(await self.engine.admin.add_member(body.campaign, body.username))
+
+    # ---- quarantine ----
+    async def get_quarantine(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin")
+        return json_response(await self.engine.quarantine.list())
+
+    async def get_quarantined(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin")
+        return json_response(await self.engine.quarantine.show(int(request.match_info["id"])))
+
+    async def post_retry(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin")
+        return json_response(await self.engine.quarantine.retry(int(request.match_info["id"])))
 
     # ---- events ----
     async def events(self, request: web.Request) -> web.StreamResponse:
