@@ -11,6 +11,10 @@ real server, not against mocks. This module starts:
   (thousands per second) through IMAP ``MULTIAPPEND``.
 * ``SmtpSink`` (``start_smtp_sink``): an aiosmtpd server in a background thread that records
   every accepted message and can be told to reject the next N messages with a given reply.
+* ``CertAuthority`` / ``make_test_pki``: a throwaway CA and server certificates (PEM files) so
+  both servers can speak TLS: Dovecot with ``start_dovecot(..., tls=...)`` (STARTTLS on the
+  imap port plus an implicit-TLS ``imaps_port``), the sink with ``start_smtp_sink(tls=...)``
+  (STARTTLS required) or ``start_smtp_sink(tls=..., implicit_tls=True)``.
 
 Dovecot is a hard requirement: if it is missing we raise with installation instructions
 rather than skipping, so a missing server never silently turns the suite green.
@@ -35,9 +39,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import email.policy
 import grp
 import imaplib
+import ipaddress
 import itertools
 import os
 import pwd
@@ -46,6 +52,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -59,6 +66,10 @@ from typing import IO, Literal, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 LOOPBACK = "127.0.0.1"
 DOVECOT_CANDIDATES = ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot")
@@ -95,6 +106,163 @@ def find_dovecot() -> str:
     raise RuntimeError(
         f"Dovecot binary not found (looked on PATH and in /usr/sbin). {INSTALL_HINT}"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Test PKI
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """PEM files of one server certificate: what the server loads and what clients trust.
+
+    ``ca_cert`` is the issuing CA's certificate (point ``SSL_CERT_FILE`` at it to make
+    ``ssl.create_default_context()`` trust the server); ``cert`` and ``key`` are the server's
+    certificate and private key.
+    """
+
+    ca_cert: Path
+    cert: Path
+    key: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        """A server-side context presenting this certificate (no client certificates)."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert, self.key)
+        return context
+
+    def client_context(self) -> ssl.SSLContext:
+        """A verifying client context that trusts only ``ca_cert``."""
+        return ssl.create_default_context(cafile=str(self.ca_cert))
+
+
+def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+class CertAuthority:
+    """A throwaway certificate authority (ECDSA P-256, valid from yesterday for 30 days).
+
+    Only for tests: the key lives in memory and in the files it writes. Use one CA for the
+    servers a test should trust and another one (or a wrong host name) for those it must not.
+    """
+
+    def __init__(self, name: str = "Postdesk Test CA") -> None:
+        self.name = name
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.UTC)
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        public = self._key.public_key()
+        self.certificate = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+            .sign(self._key, hashes.SHA256())
+        )
+
+    @property
+    def pem(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.PEM)
+
+    def issue(
+        self,
+        directory: Path,
+        *,
+        dns_names: Sequence[str] = ("localhost",),
+        ip_addresses: Sequence[str] = (LOOPBACK,),
+        name: str = "server",
+    ) -> TlsFiles:
+        """Issue a server certificate for the given names; write ``<name>.crt``/``.key`` and
+        ``<name>-ca.crt`` (PEM) into ``directory`` (created if needed) and return their paths.
+        """
+        if not dns_names and not ip_addresses:
+            raise ValueError("a server certificate needs at least one name")
+        directory.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.UTC)
+        common_name = dns_names[0] if dns_names else ip_addresses[0]
+        san: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
+        san += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
+        ca_public = self._key.public_key()
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+            .issuer_name(self.certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.SubjectAlternativeName(san), critical=False)
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_public), critical=False
+            )
+            .sign(self._key, hashes.SHA256())
+        )
+        files = TlsFiles(
+            ca_cert=directory / f"{name}-ca.crt",
+            cert=directory / f"{name}.crt",
+            key=directory / f"{name}.key",
+        )
+        files.ca_cert.write_bytes(self.pem)
+        files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        files.key.touch(mode=0o600)
+        files.key.write_bytes(_pem_key(key))
+        return files
+
+
+def make_test_pki(
+    directory: Path,
+    *,
+    dns_names: Sequence[str] = ("localhost",),
+    ip_addresses: Sequence[str] = (LOOPBACK,),
+    ca_name: str = "Postdesk Test CA",
+) -> TlsFiles:
+    """A fresh CA and one server certificate (default: ``localhost`` and 127.0.0.1) in PEM."""
+    return CertAuthority(ca_name).issue(directory, dns_names=dns_names, ip_addresses=ip_addresses)
 
 
 # --------------------------------------------------------------------------------------------
@@ -163,8 +331,33 @@ def _identity() -> _Identity:
     return _Identity(False, me, group, me, os.geteuid(), os.getegid())
 
 
-def _dovecot_config(base_dir: Path, port: int, ident: _Identity) -> str:
+def _dovecot_config(
+    base_dir: Path,
+    port: int,
+    ident: _Identity,
+    tls: TlsFiles | None = None,
+    imaps_port: int = 0,
+) -> str:
     mail_root = base_dir / "mail"
+    if tls is None:
+        ssl_settings = "ssl = no"
+        imaps_listener = """\
+  inet_listener imaps {
+    port = 0
+  }"""
+    else:
+        # STARTTLS on the imap port (plaintext login stays allowed for the test helpers) and
+        # implicit TLS on the imaps port. The files are read by the config process (as us).
+        ssl_settings = f"""\
+ssl = yes
+ssl_cert = <{tls.cert}
+ssl_key = <{tls.key}"""
+        imaps_listener = f"""\
+  inet_listener imaps {{
+    address = {LOOPBACK}
+    port = {imaps_port}
+    ssl = yes
+  }}"""
     if ident.as_root:
         # Mail processes chroot into the mail root (as root, before dropping privileges), so
         # unreadable ancestors such as pytest's 0700 temp dirs are no obstacle.
@@ -209,7 +402,7 @@ log_path = {base_dir / "dovecot.log"}
 info_log_path = {base_dir / "dovecot.log"}
 instance_name = postdesk-test-{port}
 
-ssl = no
+{ssl_settings}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -242,9 +435,7 @@ userdb {{
     address = {LOOPBACK}
     port = {port}
   }}
-  inet_listener imaps {{
-    port = 0
-  }}
+{imaps_listener}
 }}
 
 # No authentication penalty: tests log in with wrong passwords on purpose.
@@ -279,6 +470,45 @@ def _imap_greeting(host: str, port: int, timeout: float) -> bytes | None:
         return None
 
 
+def _live_group_members(pgid: int) -> list[int]:
+    """PIDs of the processes in process group ``pgid`` that are not zombies (Linux /proc)."""
+    members: list[int] = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        # "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def _stop_process_group(pgid: int, timeout: float) -> None:
+    """SIGTERM, then SIGKILL, what is left of the process group whose leader has exited.
+
+    The master was started with ``start_new_session=True``, so its pid is the group id of all
+    of Dovecot's processes, and Linux does not hand out a pid still used as a group id.
+    """
+    if not os.path.isdir("/proc"):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGTERM)
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if not _live_group_members(pgid):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, sig)
+        deadline = time.monotonic() + timeout
+        while _live_group_members(pgid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    if left := _live_group_members(pgid):
+        raise RuntimeError(f"Dovecot processes {left} (group {pgid}) survived SIGKILL")
+
+
 class DovecotServer:
     """A running private Dovecot IMAP server. Create it with ``start_dovecot``."""
 
@@ -292,10 +522,15 @@ class DovecotServer:
         stderr_file: IO[bytes],
         mail_uid: int,
         mail_gid: int,
+        tls: TlsFiles | None = None,
+        imaps_port: int | None = None,
     ) -> None:
         self.base_dir = base_dir
         self.host = host
         self.port = port
+        # With TLS: STARTTLS is offered on ``port`` and implicit TLS is on ``imaps_port``.
+        self.tls = tls
+        self.imaps_port = imaps_port
         self.config_path = base_dir / "dovecot.conf"
         self.log_path = base_dir / "dovecot.log"
         self.stderr_path = base_dir / "dovecot.stderr"
@@ -309,7 +544,8 @@ class DovecotServer:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"<DovecotServer {self.host}:{self.port} base_dir={self.base_dir}>"
+        tls = f" imaps={self.imaps_port}" if self.tls is not None else ""
+        return f"<DovecotServer {self.host}:{self.port}{tls} base_dir={self.base_dir}>"
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -322,7 +558,14 @@ class DovecotServer:
         return _tail(self.log_path, lines)
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Shut Dovecot down (SIGTERM to the master, which stops its children). Idempotent."""
+        """Shut Dovecot down, client sessions included, like a server restart. Idempotent.
+
+        SIGTERM goes to the master; then every process left in its process group (Dovecot
+        leaves logged-in ``imap`` session processes running after the master exits, despite
+        ``shutdown_clients = yes``, plus its log process) gets SIGTERM, and SIGKILL if still
+        there after ``timeout``. So clients see their connections close, as they would when
+        a real server stops, and no process outlives the test.
+        """
         try:
             if self._process.poll() is None:
                 self._process.send_signal(signal.SIGTERM)
@@ -331,6 +574,23 @@ class DovecotServer:
                 except subprocess.TimeoutExpired:
                     self._process.kill()
                     self._process.wait(timeout=timeout)
+            _stop_process_group(self._process.pid, timeout)
+        finally:
+            self._stderr_file.close()
+
+    def kill(self, timeout: float = 15.0) -> None:
+        """Crash Dovecot: SIGKILL every process of the instance at once. Idempotent.
+
+        Unlike ``stop`` nobody says goodbye: clients get no ``* BYE``, their connections just
+        close (as when a server dies or the host reboots). ``start_dovecot(base_dir,
+        port=...)`` brings it back with its data.
+        """
+        try:
+            if self._process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self._process.pid, signal.SIGKILL)
+                self._process.wait(timeout=timeout)
+            _stop_process_group(self._process.pid, timeout)
         finally:
             self._stderr_file.close()
 
@@ -451,8 +711,19 @@ class DovecotServer:
                 return
 
 
-def start_dovecot(base_dir: Path, *, startup_timeout: float = 15.0) -> DovecotServer:
+def start_dovecot(
+    base_dir: Path,
+    *,
+    startup_timeout: float = 15.0,
+    tls: TlsFiles | None = None,
+    port: int | None = None,
+) -> DovecotServer:
     """Start a private Dovecot IMAP server configured inside ``base_dir`` on a free port.
+
+    ``tls``: serve with ``ssl = yes`` (STARTTLS on the imap port) and add an implicit-TLS
+    listener on another free port, ``server.imaps_port``. ``port``: bind this imap port instead
+    of a free one; with the same ``base_dir`` as a stopped server this restarts it with its
+    accounts and mailboxes intact (UIDs and UIDVALIDITY persist in the maildirs).
 
     Raises ``RuntimeError`` if Dovecot is not installed or does not come up, including the
     tail of its log.
@@ -472,10 +743,16 @@ def start_dovecot(base_dir: Path, *, startup_timeout: float = 15.0) -> DovecotSe
         raise ValueError(f"base_dir too long for Dovecot's unix sockets: {base_dir}")
 
     last_error = ""
-    for _attempt in range(3):  # free_port() can race with another process grabbing the port
-        port = free_port()
+    fixed_port = port
+    for attempt in range(3):  # free_port() can race with another process grabbing the port
+        if fixed_port is None:
+            port = free_port()
+        elif attempt:
+            time.sleep(0.5)  # our own previous server may still be releasing the port
+        assert port is not None
+        imaps_port = free_port() if tls is not None else None
         config_path = base_dir / "dovecot.conf"
-        config_path.write_text(_dovecot_config(base_dir, port, ident))
+        config_path.write_text(_dovecot_config(base_dir, port, ident, tls, imaps_port or 0))
         log_path = base_dir / "dovecot.log"
         log_path.unlink(missing_ok=True)
         stderr_file = (base_dir / "dovecot.stderr").open("wb")
@@ -495,6 +772,8 @@ def start_dovecot(base_dir: Path, *, startup_timeout: float = 15.0) -> DovecotSe
             stderr_file=stderr_file,
             mail_uid=ident.mail_uid,
             mail_gid=ident.mail_gid,
+            tls=tls,
+            imaps_port=imaps_port,
         )
         deadline = time.monotonic() + startup_timeout
         greeting: bytes | None = None
@@ -503,12 +782,15 @@ def start_dovecot(base_dir: Path, *, startup_timeout: float = 15.0) -> DovecotSe
             if greeting is not None:
                 break
             time.sleep(0.02)
+        # The master binds every listener before it starts serving, so once the imap port
+        # greets, the imaps port is listening too.
         if greeting is not None and greeting.startswith(b"* OK") and process.poll() is None:
             return server
         server.stop()
         stderr_text = (base_dir / "dovecot.stderr").read_text(errors="replace").strip()
         last_error = (
-            f"Dovecot ({binary}) did not come up on {LOOPBACK}:{port} within "
+            f"Dovecot ({binary}) did not come up on {LOOPBACK}:{port} "
+            f"(imaps {imaps_port}) within "
             f"{startup_timeout:.0f}s (exit code {process.returncode}, greeting {greeting!r}).\n"
             f"config: {config_path}\n--- stderr ---\n{stderr_text or '(empty)'}\n"
             f"--- {log_path} (tail) ---\n{_tail(log_path)}"
@@ -531,13 +813,15 @@ class ReceivedMail:
 
     ``raw`` is the DATA exactly as received (CRLF line endings, dot-unstuffed); ``message`` is
     parsed with ``email.policy.default`` from ``raw`` with CRLF turned into LF, so header and
-    body text compare naturally against Python strings.
+    body text compare naturally against Python strings. ``tls_version`` is the TLS protocol the
+    message arrived over (e.g. ``"TLSv1.3"``, via STARTTLS or implicit TLS), ``None`` if plain.
     """
 
     mail_from: str
     rcpt_tos: list[str]
     raw: bytes
     message: EmailMessage = field(repr=False)
+    tls_version: str | None = None
 
 
 @dataclass(slots=True)
@@ -588,12 +872,14 @@ class _SinkHandler:
         raw = content if isinstance(content, bytes) else content.encode("utf-8")
         parser = BytesParser(policy=email.policy.default)
         message: EmailMessage = parser.parsebytes(raw.replace(b"\r\n", b"\n"))
+        ssl_object = server.transport.get_extra_info("ssl_object") if server.transport else None
         self._sink._record(
             ReceivedMail(
                 mail_from=envelope.mail_from or "",
                 rcpt_tos=list(envelope.rcpt_tos),
                 raw=raw,
                 message=message,
+                tls_version=ssl_object.version() if ssl_object is not None else None,
             )
         )
         return "250 2.0.0 OK: queued"
@@ -604,25 +890,54 @@ class SmtpSink:
 
     ``messages`` is a snapshot of everything accepted so far, in arrival order. Use
     ``wait_for`` from synchronous code and ``await_count`` from async tests.
+
+    With ``tls`` the sink presents that certificate: by default it offers STARTTLS and refuses
+    mail until the client has used it (530); with ``implicit_tls=True`` the whole connection is
+    TLS from the first byte (SMTPS, "tls" in Postdesk's campaign settings).
     """
 
-    def __init__(self, host: str = LOOPBACK, port: int | None = None) -> None:
+    def __init__(
+        self,
+        host: str = LOOPBACK,
+        port: int | None = None,
+        *,
+        tls: TlsFiles | None = None,
+        implicit_tls: bool = False,
+    ) -> None:
+        if implicit_tls and tls is None:
+            raise ValueError("implicit_tls needs tls= (the certificate to present)")
         self.host = host
         self.port = port if port is not None else free_port(host)
+        self.tls = tls
+        self.implicit_tls = implicit_tls
         self._messages: list[ReceivedMail] = []
         self._failures: list[_Failure] = []
         self._cond = threading.Condition()
+        tls_options: dict[str, object] = {}
+        if tls is not None and implicit_tls:
+            tls_options["ssl_context"] = tls.server_context()
+        elif tls is not None:
+            tls_options["tls_context"] = tls.server_context()
+            tls_options["require_starttls"] = True
         self._controller = Controller(
             _SinkHandler(self),
             hostname=host,
             port=self.port,
             ready_timeout=10.0,
             enable_SMTPUTF8=True,
+            **tls_options,  # type: ignore[arg-type]
         )
         self._started = False
 
+    @property
+    def security(self) -> Literal["plain", "starttls", "tls"]:
+        """How clients must connect, in the words of Postdesk's ``smtp_security`` setting."""
+        if self.tls is None:
+            return "plain"
+        return "tls" if self.implicit_tls else "starttls"
+
     def __repr__(self) -> str:
-        return f"<SmtpSink {self.host}:{self.port} messages={len(self.messages)}>"
+        return f"<SmtpSink {self.host}:{self.port} {self.security} messages={len(self.messages)}>"
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -734,8 +1049,17 @@ class SmtpSink:
             self._cond.notify_all()
 
 
-def start_smtp_sink(host: str = LOOPBACK, port: int | None = None) -> SmtpSink:
-    """Start an ``SmtpSink`` on ``host`` (a free port unless given) and return it."""
-    sink = SmtpSink(host, port)
+def start_smtp_sink(
+    host: str = LOOPBACK,
+    port: int | None = None,
+    *,
+    tls: TlsFiles | None = None,
+    implicit_tls: bool = False,
+) -> SmtpSink:
+    """Start an ``SmtpSink`` on ``host`` (a free port unless given) and return it.
+
+    ``tls``: require STARTTLS with that certificate; add ``implicit_tls=True`` for SMTPS.
+    """
+    sink = SmtpSink(host, port, tls=tls, implicit_tls=implicit_tls)
     sink.start()
     return sink
