@@ -211,6 +211,7 @@ _DIAGNOSTIC_PATTERNS = (
     (re.compile(r"the reason for the problem:[ \t]*", re.I), True),
     (re.compile(r"^[ \t]*diagnostic-code:[ \t]*", re.I | re.M), False),
     (re.compile(r"\bsaid:[ \t]*", re.I), True),
+    (re.compile(r"technical details of (?:temporary|permanent) failure:[ \t]*", re.I), True),
 )
 _MESSAGE_ID_LINE = re.compile(
     r"^[ \t>]*message-id[ \t]*:[ \t]*([^\n]*(?:\n[ \t]+[^\n]*)?)", re.I | re.M
@@ -754,7 +755,7 @@ def _read_plain_bounce(
     if not from_system:
         return None
     section = _failure_section(text)
-    lowered = section.lower()
+    lowered = _WHITESPACE.sub(" ", section.lower())  # phrases wrap at any word
     subject = parsed.subject[:_MAX_TOKEN].lower()
     phrase = next((p for p in _BOUNCE_BODY_PHRASES if p in lowered), None) or next(
         (p for p in _BOUNCE_SUBJECT_PHRASES if p in subject), None
