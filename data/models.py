@@ -314,6 +314,8 @@ class Message(Base):
     raw_sha256: Mapped[str] = mapped_column(String(64), default="")
     imap_uid: Mapped[int | None] = mapped_column(Integer, default=None)
     auto_submitted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # customer, auto_reply, bounce, complaint, list, own (engine/domain/classify.py)
+    kind: Mapped[str] = mapped_column(String(16), default="customer")
     sent_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )

@@ -27,6 +27,7 @@ from engine.bus import EventBus
 from engine.config import Settings
 from engine.services.admin import Admin
 from engine.services.api import ApiServer
+from engine.services.confirm import Confirmations
 from engine.services.imap import ImapMailbox
 from engine.services.ingest import Ingestor
 from engine.services.maildir import MaildirMailbox
@@ -94,6 +95,8 @@ class Engine:
         )
         self.ingestor = Ingestor(self.db, self.blobs, self.notifier)
         self.quarantine = QuarantineService(self.db, self.blobs, self.ingestor)
+        self.confirmations = Confirmations(self.db, self.blobs, self.notifier, self.outbox.kick)
+        self.ingestor.on_new_customer = self.confirmations.maybe_send
         self.router = Router(self.db, self.notifier)
         self.work = Work(self.db, self.blobs, self.notifier, self.outbox.kick)
         self.admin = Admin(self.db, self.secrets, self.campaign_changed)

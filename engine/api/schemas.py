@@ -136,6 +136,8 @@ class MessageOut(Schema):
     sent_at: datetime | None
     error: str
     attachments: list[AttachmentOut] = Field(default_factory=list)
+    # customer, auto_reply, bounce, complaint, list or own: automated mail is shown apart
+    kind: str = "customer"
 
 
 class InteractionSummary(Schema):

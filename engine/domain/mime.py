@@ -7,9 +7,13 @@ this parser degrades field by field instead of failing the whole message, and th
 exception it ever raises is :class:`MimeError` (for input that is not mail at all, or as
 a wrapper around an unexpected failure).  Everything is pure: bytes in, values out.
 
-The stdlib ``email`` package with ``policy.default`` does the real parsing; this module
-only chooses the body, classifies attachments and supplies fallbacks where the stdlib
-gives up.
+The stdlib ``email`` package with ``policy.default`` semantics does the real parsing; this
+module only chooses the body, classifies attachments and supplies fallbacks where the
+stdlib gives up.  ``policy.default`` runs every header it is asked for through a full RFC
+5322 grammar, which is most of the cost of parsing a message, so header values simple
+enough to read without it (plain text, ``Name <a@b.example>``, ``text/plain;
+charset=utf-8``, ``<id@host>``, RFC 5322 dates) are decoded here to exactly what the
+grammar would give, and only the rest goes through ``policy.default``.
 
 Charset fallback order for bodies and raw 8-bit headers: the declared charset (upgraded to
 its common superset, e.g. ISO-8859-1 -> windows-1252, GB2312 -> GB18030, as browsers do),
@@ -35,6 +39,7 @@ import email.utils
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import headerregistry as hr
 from email import policy
 from email.headerregistry import AddressHeader, DateHeader
 from email.message import Message
@@ -176,16 +181,205 @@ def _unfold(value: str) -> str:
     return _FOLD.sub("", value).replace("\r", "").replace("\n", "")
 
 
-def _parse_header(name: str, raw: str) -> object | None:
+# --- Header values without the RFC 5322 grammar --------------------------------------
+#
+# Each function below returns exactly what ``policy.default.header_fetch_parse`` would
+# give for a value (its str, addresses or datetime), or None when the value is not in the
+# small, strict subset whose result is known without running the grammar: no encoded
+# words, no comments, no quoted pairs, no groups or routes, no 8-bit characters in
+# structured headers.  None means "ask policy.default"; it never means "invalid".
+# tests/test_mime.py compares every one of them with policy.default.
+
+_TEXT, _ADDRESS, _DATE, _CONTENT_TYPE, _DISPOSITION, _TOKEN_VALUE, _VERSION, _MSG_ID = range(8)
+_KIND_OF_CLASS: dict[type, int] = {
+    hr.UnstructuredHeader: _TEXT,
+    hr.UniqueUnstructuredHeader: _TEXT,
+    hr.AddressHeader: _ADDRESS,
+    hr.UniqueAddressHeader: _ADDRESS,
+    hr.SingleAddressHeader: _ADDRESS,
+    hr.UniqueSingleAddressHeader: _ADDRESS,
+    hr.DateHeader: _DATE,
+    hr.UniqueDateHeader: _DATE,
+    hr.ContentTypeHeader: _CONTENT_TYPE,
+    hr.ContentDispositionHeader: _DISPOSITION,
+    hr.ContentTransferEncodingHeader: _TOKEN_VALUE,
+    hr.MIMEVersionHeader: _VERSION,
+    hr.MessageIDHeader: _MSG_ID,
+}
+# The registry policy.default itself consults, so a name maps to the class it would use.
+_FACTORY = policy.default.header_factory
+_REGISTRY = _FACTORY if isinstance(_FACTORY, hr.HeaderRegistry) else None
+
+_ATEXT = r"[!#$%&'*+\-/0-9=?A-Z^_`a-z{|}~]"
+_DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
+_QUOTED = r'"([ \t!#-\[\]-~]*)"'  # no quoted pairs: the content is the value
+_SIMPLE_MAILBOX = re.compile(
+    rf"[ \t]*(?:({_DOT_ATOM})@({_DOT_ATOM})"
+    rf"|(?:({_ATEXT}+(?:[ \t]+{_ATEXT}+)*)|{_QUOTED})?[ \t]*<({_DOT_ATOM})@({_DOT_ATOM})>)[ \t]*"
+)
+_MIME_TOKEN = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"
+_SIMPLE_CONTENT_TYPE = re.compile(rf"[ \t]*{_MIME_TOKEN}[ \t]*/[ \t]*{_MIME_TOKEN}[ \t]*")
+_SIMPLE_TOKEN = re.compile(rf"[ \t]*{_MIME_TOKEN}[ \t]*")
+_SIMPLE_PARAMETER = re.compile(
+    r"[ \t]*([!#$&+\-.0-9A-Z^_`a-z{|}~]+)[ \t]*=[ \t]*"
+    rf"(?:([!#$%&+\-.0-9A-Z^_`a-z{{|}}~]+)|{_QUOTED})[ \t]*"
+)
+_SIMPLE_VERSION = re.compile(r"[ \t]*[0-9]+[ \t]*\.[ \t]*[0-9]+[ \t]*")
+_SIMPLE_MSG_ID = re.compile(rf"[ \t]*<{_DOT_ATOM}@{_DOT_ATOM}>[ \t]*")
+
+
+def _kind(name: str) -> int | None:
+    if _REGISTRY is None:
+        return None
+    return _KIND_OF_CLASS.get(_REGISTRY.registry.get(name.lower(), _REGISTRY.default_class))
+
+
+def _simple_mailboxes(value: str) -> list[hr.Address] | None:
+    """The addresses of a comma-separated list of plain mailboxes."""
+    if not value.isascii() or "=?" in value:
+        return None
+    found: list[hr.Address] = []
+    pos = 0
+    while True:
+        m = _SIMPLE_MAILBOX.match(value, pos)
+        if m is None:
+            return None
+        if m.group(1) is not None:
+            found.append(hr.Address(username=m.group(1), domain=m.group(2)))
+        else:
+            # The grammar joins the words of a phrase with one space.
+            atoms, quoted = m.group(3), m.group(4)
+            name = " ".join(atoms.split()) if atoms is not None else quoted or ""
+            found.append(hr.Address(name, m.group(5), m.group(6)))
+        pos = m.end()
+        if pos == len(value):
+            return found
+        if value[pos] != ",":
+            return None
+        pos += 1
+
+
+def _simple_parameterized(head: re.Pattern[str], value: str) -> str | None:
+    """A Content-Type or -Disposition: the head as written, parameters re-rendered."""
+    m = head.match(value)
+    if m is None:
+        return None
+    pos = m.end()
+    if pos == len(value):
+        return value
+    if value[pos] != ";":
+        return None
+    params: dict[str, str] = {}
+    pos += 1
+    while value[pos:].strip(" \t"):
+        p = _SIMPLE_PARAMETER.match(value, pos)
+        if p is None or p.group(1) in params:
+            return None
+        token, quoted = p.group(2), p.group(3)
+        params[p.group(1)] = token if token is not None else quoted
+        pos = p.end()
+        if pos == len(value):
+            break
+        if value[pos] != ";":
+            return None
+        pos += 1
+    rendered = "; ".join(f'{name}="{v}"' if v else name for name, v in params.items())
+    return value[: m.end()] + ";" + (" " + rendered if rendered else "")
+
+
+def _simple_date(value: str) -> tuple[str, datetime | None] | None:
+    """What DateHeader makes of a value: (str, datetime), both computed as it does."""
+    if _SURROGATE.search(value):
+        return None
+    if not value:
+        return "", None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except ValueError:
+        return value, None
+    except Exception:
+        return None  # policy.default raises here too; let it
+    try:
+        return email.utils.format_datetime(parsed), parsed
+    except Exception:
+        return None
+
+
+def _simple_text(kind: int | None, value: str) -> str | None:
+    """str() of policy.default's header object for an unfolded value, if simple."""
+    if kind is None or "=?" in value or _SURROGATE.search(value):
+        return None
+    if kind == _TEXT:
+        return value  # without encoded words, unstructured text is kept verbatim
+    if kind == _DATE:
+        date = _simple_date(value)
+        return None if date is None else date[0]
+    if not value.isascii():
+        return None
+    if kind == _ADDRESS:
+        mailboxes = _simple_mailboxes(value)
+        return None if mailboxes is None else ", ".join(str(a) for a in mailboxes)
+    if kind == _CONTENT_TYPE:
+        return _simple_parameterized(_SIMPLE_CONTENT_TYPE, value)
+    if kind == _DISPOSITION:
+        return _simple_parameterized(_SIMPLE_TOKEN, value)
+    pattern = {_TOKEN_VALUE: _SIMPLE_TOKEN, _VERSION: _SIMPLE_VERSION, _MSG_ID: _SIMPLE_MSG_ID}
+    return value if pattern[kind].fullmatch(value) else None
+
+
+def _unfold_for_policy(value: str) -> str:
+    # What EmailPolicy.header_fetch_parse does first: drop every CR and LF.
+    return value.replace("\r", "").replace("\n", "")
+
+
+def _header_str(name: str, value: str) -> str:
+    """str(policy.default.header_fetch_parse(name, value)), raising what that raises."""
+    simple = _simple_text(_kind(name), _unfold_for_policy(value))
+    if simple is not None:
+        return simple
+    return str(policy.default.header_fetch_parse(name, value))
+
+
+class _StrHeaderPolicy(policy.EmailPolicy):
+    """policy.default, except that a fetched header is the str of its header object.
+
+    ``Message.get_content_type``, ``get_param``, ``get_filename``, ``get_payload`` and the
+    feed parser only ever use the str of a header, so structure and payloads come out as
+    with policy.default, without parsing headers that are simple.  Messages are still
+    serialised with an explicit policy (see :func:`_message_bytes`).
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        if hasattr(value, "name"):  # a header object set by the program, not parsed
+            return value
+        return _header_str(name, value)
+
+
+_PARSE_POLICY: policy.EmailPolicy = _StrHeaderPolicy()
+
+
+def _without_ew_gaps(raw: str) -> str:
     # RFC 2047 6.2: whitespace between adjacent encoded words is not part of the text.
     # CPython keeps it inside display names, so a long name folded into several words
     # (as every mailer, the stdlib included, does) would come back with stray spaces.
-    raw = _ADJACENT_ENCODED_WORDS.sub(r"\1", raw)
+    return _ADJACENT_ENCODED_WORDS.sub(r"\1", raw) if "=?" in raw else raw
+
+
+def _parse_header(name: str, raw: str) -> object | None:
     try:
-        header: object = policy.default.header_fetch_parse(name, raw)
+        header: object = policy.default.header_fetch_parse(name, _without_ew_gaps(raw))
     except Exception:
         return None
     return header
+
+
+def _header_text(name: str, raw: str) -> str | None:
+    """str of what :func:`_parse_header` gives, None where that is None."""
+    raw = _without_ew_gaps(raw)
+    try:
+        return _header_str(name, raw)
+    except Exception:
+        return None
 
 
 def _single_line(value: str) -> str:
@@ -194,9 +388,9 @@ def _single_line(value: str) -> str:
 
 
 def _decode_header(name: str, raw: str) -> str:
-    header = _parse_header(name, raw)
-    if header is not None:
-        return _single_line(str(header))
+    text = _header_text(name, raw)
+    if text is not None:
+        return _single_line(text)
     try:
         value = str(email.header.make_header(email.header.decode_header(_unfold(raw))))
     except Exception:
@@ -236,8 +430,12 @@ class _Headers:
         raw = self.first("date")
         if raw is None:
             return None
-        header = _parse_header("date", raw)
-        value = header.datetime if isinstance(header, DateHeader) else None
+        simple = _simple_date(_unfold_for_policy(_without_ew_gaps(raw)))
+        if simple is not None and _kind("date") == _DATE:
+            value = simple[1]
+        else:
+            header = _parse_header("date", raw)
+            value = header.datetime if isinstance(header, DateHeader) else None
         if value is None:
             try:
                 value = email.utils.parsedate_to_datetime(_repair(_unfold(raw)))
@@ -248,6 +446,13 @@ class _Headers:
 
 
 def _addresses_from(name: str, raw: str) -> list[Address]:
+    simple = _simple_mailboxes(_unfold_for_policy(raw)) if _kind(name) == _ADDRESS else None
+    if simple is not None:
+        return [
+            Address(email=_single_line(a.addr_spec), name=_single_line(a.display_name))
+            for a in simple
+            if a.addr_spec not in _NO_ADDRESS
+        ]
     header = _parse_header(name, raw)
     if isinstance(header, AddressHeader):
         try:
@@ -469,7 +674,7 @@ def _is_empty_message(msg: Message) -> bool:
 
 
 def _parse(raw: bytes) -> ParsedMessage:
-    msg = email.message_from_bytes(raw, policy=policy.default)
+    msg = email.message_from_bytes(raw, policy=_PARSE_POLICY)
     if _is_empty_message(msg):
         raise MimeError("input has neither headers nor a body")
     headers = _Headers(msg)

@@ -9,6 +9,7 @@ any point therefore either leaves nothing (the mail is fetched again) or everyth
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -19,6 +20,7 @@ from data.blobs import BlobStore
 from data.db import Database
 from data.models import (
     Attachment,
+    BlacklistEntry,
     Campaign,
     Direction,
     Interaction,
@@ -28,6 +30,7 @@ from data.models import (
     MessageState,
     Quarantine,
 )
+from engine.domain.classify import Classification, classify
 from engine.domain.mime import MimeError, ParsedMessage, parse_message
 from engine.domain.threading import is_participant, thread_candidates
 from engine.services.notify import Notifier
@@ -51,6 +54,7 @@ class Ingested:
     new_interaction: bool = False
     duplicate: bool = False
     quarantined: bool = False
+    new_customer_interaction: bool = False
 
 
 class Ingestor:
@@ -58,6 +62,8 @@ class Ingestor:
         self.db = db
         self.blobs = blobs
         self.notifier = notifier
+        # Called after the commit for each new customer interaction (confirmation mail).
+        self.on_new_customer: Callable[[int], Awaitable[object]] | None = None
 
     async def ingest(self, campaign_id: int, raw: bytes, position: Position) -> Ingested:
         return (await self.ingest_batch(campaign_id, [(raw, position)]))[0]
@@ -70,6 +76,8 @@ class Ingestor:
         Lookups (duplicates, threads) are made once for the whole batch and the rows are
         inserted in one flush: the cost per mail is parsing and the blob write.
         """
+        async with self.db.session() as session:
+            ours = set((await session.execute(select(Campaign.email_address))).scalars())
         prepared: list[_Prepared] = []
         for raw, position in items:
             digest = self.blobs.put(raw)
@@ -79,7 +87,10 @@ class Ingestor:
                 prepared.append(_Prepared(digest, str(exc) or exc.__class__.__name__, position))
                 continue
             attachment_digests = [self.blobs.put(a.data) for a in parsed.attachments]
-            prepared.append(_Prepared(digest, parsed, position, attachment_digests))
+            # Our own mail is recognised by its Message-ID in our outbox (see _Batch), not by
+            # domain: an internal helpdesk's customers share the company's domain.
+            classification = classify(raw, parsed, our_domains=set(), our_addresses=ours)
+            prepared.append(_Prepared(digest, parsed, position, attachment_digests, classification))
         async with self.db.session() as session, session.begin():
             batch = _Batch(session, await session.get_one(Campaign, campaign_id))
             await batch.load([p for p in prepared if isinstance(p.parsed, ParsedMessage)])
@@ -88,11 +99,18 @@ class Ingestor:
                 await _checkpoint(session, campaign_id, items[-1][1])
             await session.flush()
             results = [p.result() for p in pending]
+            changed = [m.id for p in pending for m in p.changed_outbound]
         for result in results:
             if result.quarantined:
                 log.warning("quarantined a mail of campaign %s", campaign_id)
             elif not result.duplicate and result.interaction_id is not None:
                 self.notifier.message_added(result.interaction_id, result.message_row_id)
+        for message_id in changed:
+            self.notifier.outbound_changed(message_id)
+        new_customers = [r.interaction_id for r in results if r.new_customer_interaction]
+        for interaction_id in new_customers:
+            if interaction_id is not None and self.on_new_customer is not None:
+                await self.on_new_customer(interaction_id)
         return results
 
 
@@ -102,6 +120,7 @@ class _Prepared:
     parsed: ParsedMessage | str  # str: why it could not be parsed
     position: Position
     attachment_digests: list[str] = field(default_factory=list)
+    classification: Classification | None = None
 
 
 @dataclass
@@ -113,6 +132,7 @@ class _Pending:
     new_interaction: bool = False
     duplicate_of: int | None = None
     quarantined: bool = False
+    changed_outbound: list[Message] = field(default_factory=list)  # bounced messages of ours
 
     def result(self) -> Ingested:
         if self.quarantined:
@@ -120,7 +140,13 @@ class _Pending:
         if self.duplicate_of is not None:
             return Ingested(None, self.duplicate_of, duplicate=True)
         assert self.interaction is not None and self.message is not None
-        return Ingested(self.interaction.id, self.message.id, self.new_interaction)
+        customer = self.message.kind == "customer"
+        return Ingested(
+            self.interaction.id,
+            self.message.id,
+            self.new_interaction,
+            new_customer_interaction=self.new_interaction and customer,
+        )
 
 
 class _Batch:
@@ -132,6 +158,8 @@ class _Batch:
         self.own_address = campaign.email_address.lower()
         self.known_digests: dict[str, int] = {}
         self.by_message_id: dict[str, Interaction] = {}
+        self.outbound: dict[str, Message] = {}  # our sent mail, by Message-ID
+        self.blacklisted: set[str] = set()
         self.now = datetime.now(UTC)
 
     async def load(self, parsed: list[_Prepared]) -> None:
@@ -163,6 +191,33 @@ class _Batch:
                 )
             )
             self.by_message_id = {mid: interaction for mid, interaction in threads}
+        # Bounces and complaints name one of our messages; our own mail looping back is
+        # recognised by its Message-ID in our outbox.
+        ours = {
+            mid
+            for p in parsed
+            if isinstance(p.parsed, ParsedMessage)
+            for mid in (_reported_id(p.classification), p.parsed.message_id)
+            if mid
+        } | candidates
+        if ours:
+            sent = await self.session.execute(
+                select(Message, Interaction)
+                .join(Interaction)
+                .where(Message.direction == Direction.OUTBOUND, Message.message_id.in_(ours))
+            )
+            for message, interaction in sent:
+                self.outbound[message.message_id] = message
+                self.by_message_id.setdefault(message.message_id, interaction)
+        complainers = [a for p in parsed if (a := _complainer(p.classification)) is not None]
+        if complainers:
+            self.blacklisted = set(
+                (
+                    await self.session.execute(
+                        select(BlacklistEntry.email).where(BlacklistEntry.email.in_(complainers))
+                    )
+                ).scalars()
+            )
 
     def add(self, item: _Prepared) -> _Pending:
         parsed = item.parsed
@@ -183,9 +238,18 @@ class _Batch:
         sender = parsed.from_.email.lower() if parsed.from_ else ""
         sender_name = parsed.from_.name if parsed.from_ else ""
         cc = [a.email.lower() for a in parsed.cc if a.email.lower() != self.own_address]
-        matched, linked = self._thread_of(parsed, sender)
+        classification = item.classification
+        kind = classification.kind if classification else "customer"
+        if parsed.message_id and parsed.message_id in self.outbound:
+            kind = "own"  # our own mail came back (a forwarding loop, a BCC to ourselves)
+        pending = _Pending()
+        if kind in ("bounce", "complaint"):
+            matched, linked = self._report(classification, pending), None
+        else:
+            matched, linked = self._thread_of(parsed, sender)
         interaction = matched
         if interaction is None:
+            automated = kind != "customer"
             interaction = Interaction(
                 campaign=self.campaign,
                 client_email=sender,
@@ -195,9 +259,13 @@ class _Batch:
                 queued_at=self.now,
                 last_message_at=self.now,
                 linked_interaction=linked,
+                # Automated mail is kept and searchable, but never queued for an agent.
+                state=InteractionState.CLOSED if automated else InteractionState.QUEUED,
+                closed_at=self.now if automated else None,
+                unread=not automated,
             )
             self.session.add(interaction)
-        else:
+        elif kind == "customer":
             # The manual's rule: the interaction's CC follows the last received message.
             interaction.cc = cc
             interaction.unread = True
@@ -224,6 +292,8 @@ class _Batch:
             raw_sha256=item.digest,
             imap_uid=item.position.uid or None,
             created_at=self.now,
+            kind=kind,
+            auto_submitted=kind != "customer",
         )
         self.session.add(message)
         if parsed.message_id:
@@ -239,7 +309,35 @@ class _Batch:
                     inline=part.inline,
                 )
             )
-        return _Pending(interaction, message, new_interaction=matched is None)
+        pending.interaction, pending.message = interaction, message
+        pending.new_interaction = matched is None
+        return pending
+
+    def _report(
+        self, classification: Classification | None, pending: _Pending
+    ) -> Interaction | None:
+        """Apply a bounce or complaint to the message it reports; its interaction, if known."""
+        if classification is None:
+            return None
+        original = self.outbound.get(_reported_id(classification) or "")
+        bounce = classification.bounce
+        if bounce is not None and original is not None:
+            detail = " ".join(x for x in (bounce.status, bounce.diagnostic) if x).strip()
+            if bounce.hard:
+                original.state = MessageState.FAILED
+                original.error = f"bounced: {detail or 'permanent failure'}"
+            else:
+                original.error = f"delivery delayed or soft bounce: {detail or 'temporary'}"
+            pending.changed_outbound.append(original)
+        complainer = _complainer(classification)
+        if complainer is None and original is not None and original.to:
+            complainer = original.to[0].lower()
+        if complainer and complainer not in self.blacklisted:
+            self.blacklisted.add(complainer)
+            self.session.add(BlacklistEntry(email=complainer, reason="complaint (RFC 5965)"))
+        if original is None:
+            return None
+        return self.by_message_id.get(original.message_id)
 
     def _thread_of(
         self, parsed: ParsedMessage, sender: str
@@ -258,6 +356,23 @@ class _Batch:
                 return interaction, None
             linked = linked or interaction
         return None, linked
+
+
+def _reported_id(classification: Classification | None) -> str | None:
+    if classification is None:
+        return None
+    if classification.bounce is not None:
+        return classification.bounce.original_message_id
+    if classification.complaint is not None:
+        return classification.complaint.original_message_id
+    return None
+
+
+def _complainer(classification: Classification | None) -> str | None:
+    if classification is None or classification.complaint is None:
+        return None
+    address = classification.complaint.original_recipient
+    return address.strip().lower() if address else None
 
 
 async def _checkpoint(session: AsyncSession, campaign_id: int, position: Position) -> None:

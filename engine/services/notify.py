@@ -51,6 +51,11 @@ class Notifier:
             self._messages.add(message_row_id)
         self.interaction_changed(interaction_id)
 
+    def outbound_changed(self, message_row_id: int) -> None:
+        """One of our sent messages changed (e.g. a bounce marked it failed)."""
+        self._messages.add(message_row_id)
+        self._wake()
+
     def agent_changed(self, user_id: int) -> None:
         self._agents.add(user_id)
         self._wake()

@@ -90,6 +90,7 @@ def message_out(message: Message) -> MessageOut:
             AttachmentOut(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size)
             for a in message.attachments
         ],
+        kind=message.kind,
     )
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email import policy
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,22 +22,13 @@ from data.models import (
     Interaction,
     InteractionState,
     Message,
-    MessageState,
     Template,
     User,
 )
-from engine.domain.compose import (
-    AddressError,
-    HeaderInjectionError,
-    build_message,
-    make_message_id,
-    quote_history,
-    references_for_reply,
-    reply_subject,
-)
-from engine.domain.mime import Address
-from engine.errors import Conflict, Forbidden, Invalid
+from engine.domain.compose import quote_history
+from engine.errors import Conflict, Forbidden
 from engine.services.notify import Notifier
+from engine.services.outgoing import Outgoing, queue_reply
 
 
 class Work:
@@ -113,51 +103,14 @@ class Work:
                 for old in reversed(thread):
                     author = old.from_name or old.from_email
                     text += "\n" + quote_history(old.text, author=author, date=old.created_at)
-            message_id = make_message_id(campaign.domain)
-            references = references_for_reply(
-                parent.message_id if parent else None, parent.references if parent else []
+            message = queue_reply(
+                session,
+                self.blobs,
+                campaign,
+                interaction,
+                parent,
+                Outgoing(text=text, kind="reply", sent_by_id=user_id),
             )
-            to = [Address(interaction.client_email, interaction.client_name)]
-            cc = [Address(a, "") for a in interaction.cc]
-            bcc = [Address(a, "") for a in interaction.bcc]
-            try:
-                email = build_message(
-                    from_=Address(campaign.email_address, campaign.from_name),
-                    to=to,
-                    cc=cc,
-                    bcc=bcc,
-                    subject=reply_subject(
-                        interaction.subject or (parent.subject if parent else "")
-                    ),
-                    text=text,
-                    message_id=message_id,
-                    in_reply_to=parent.message_id if parent and parent.message_id else None,
-                    references=references,
-                    date=now,
-                )
-            except (HeaderInjectionError, AddressError) as exc:
-                raise Invalid(str(exc)) from exc
-            raw = email.as_bytes(policy=policy.SMTP)
-            digest = self.blobs.put(raw)
-            message = Message(
-                interaction_id=interaction_id,
-                direction=Direction.OUTBOUND,
-                state=MessageState.QUEUED,
-                message_id=message_id.strip("<>"),
-                in_reply_to=parent.message_id if parent else "",
-                references=references,
-                from_email=campaign.email_address,
-                from_name=campaign.from_name,
-                to=[a.email for a in to],
-                cc=[a.email for a in cc],
-                bcc=[a.email for a in bcc],
-                subject=str(email["Subject"]),
-                text=text,
-                raw_sha256=digest,
-                sent_by_id=user_id,
-                created_at=now,
-            )
-            session.add(message)
             interaction.last_message_at = now
             interaction.unread = False
             interaction.draft = ""

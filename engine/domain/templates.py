@@ -1,0 +1,33 @@
+"""`${variable}` templates: replies, signatures, confirmations and dialer mail share one syntax.
+
+Unknown variables are left visible (and reported) rather than silently blanked, so an agent
+sees `${order}` before sending instead of a customer seeing a hole in the sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    unknown: list[str]  # variable names left as they were, in order of first use
+
+
+def render(template: str, variables: Mapping[str, str]) -> Rendered:
+    unknown: list[str] = []
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in variables:
+            return variables[name]
+        if name not in unknown:
+            unknown.append(name)
+        return match.group(0)
+
+    return Rendered(VARIABLE.sub(substitute, template), unknown)
