@@ -195,6 +195,12 @@ class Campaign(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="campaign")
+    signature_template: Mapped[Template | None] = relationship(
+        foreign_keys=[signature_template_id], lazy="joined", post_update=True
+    )
+    confirmation_template: Mapped[Template | None] = relationship(
+        foreign_keys=[confirmation_template_id], lazy="joined", post_update=True
+    )
 
     @property
     def domain(self) -> str:

@@ -84,6 +84,38 @@ class CampaignIn(Schema):
     service_level_seconds: int = Field(default=3600, ge=1)
 
 
+class CampaignPatch(Schema):
+    """Fields to change on a campaign; anything left out stays as it is."""
+
+    email_address: str | None = None
+    from_name: str | None = None
+    enabled: bool | None = None
+    receive_emails: bool | None = None
+    max_interactions_per_agent: int | None = Field(default=None, ge=1, le=1000)
+    max_interactions_in_queue: int | None = Field(default=None, ge=0)
+    service_level_seconds: int | None = Field(default=None, ge=1)
+    signature_template: str | None = None  # a template name; "" removes it
+    confirmation_enabled: bool | None = None
+    confirmation_template: str | None = None  # a template name; "" removes it
+
+
+class TemplateIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    campaign: str | None = None  # None: offered in every campaign
+    kind: Literal["reply", "signature", "confirmation", "dialer"] = "reply"
+    body_text: str = ""
+    body_html: str = ""
+
+
+class TemplateOut(Schema):
+    id: int
+    name: str
+    campaign: str | None
+    kind: str
+    body_text: str
+    body_html: str
+
+
 class CampaignOut(Schema):
     id: int
     name: str
@@ -106,6 +138,9 @@ class CampaignOut(Schema):
     max_interactions_per_agent: int
     max_interactions_in_queue: int
     service_level_seconds: int
+    signature_template: str | None = None
+    confirmation_enabled: bool = False
+    confirmation_template: str | None = None
     members: list[str] = Field(default_factory=list)
 
 
@@ -195,6 +230,12 @@ class MonitorSnapshot(Schema):
     agents: list[AgentRow]
     queue: list[QueueRow]  # the longest-waiting ones, at most QUEUE_VIEW_LIMIT
     queue_total: int
+
+
+class BlacklistOut(Schema):
+    email: str
+    reason: str
+    created_at: datetime
 
 
 class QuarantineOut(Schema):

@@ -10,14 +10,17 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import aiohttp
 from pydantic import BaseModel, TypeAdapter
 
 from engine.api.schemas import (
     EVENT_ADAPTER,
+    BlacklistOut,
     CampaignIn,
     CampaignOut,
+    CampaignPatch,
     Event,
     InteractionDetail,
     InteractionSummary,
@@ -29,6 +32,8 @@ from engine.api.schemas import (
     ReplyIn,
     RetryOut,
     StatusIn,
+    TemplateIn,
+    TemplateOut,
     UserIn,
     UserOut,
 )
@@ -101,7 +106,7 @@ class EngineClient:
             self._session = None
 
     async def _call(self, method: str, path: str, body: BaseModel | None = None) -> Any:
-        data = body.model_dump_json() if body is not None else None
+        data = body.model_dump_json(exclude_unset=True) if body is not None else None
         try:
             async with self._http().request(
                 method,
@@ -175,9 +180,23 @@ class EngineClient:
     async def add_campaign(self, campaign: CampaignIn) -> CampaignOut:
         return CampaignOut.model_validate(await self._call("POST", "/campaigns", campaign))
 
+    async def update_campaign(self, name: str, patch: CampaignPatch) -> CampaignOut:
+        return CampaignOut.model_validate(
+            await self._call("PATCH", f"/campaigns/{quote(name, safe='')}", patch)
+        )
+
+    async def templates(self) -> list[TemplateOut]:
+        return await self._get("/templates", TypeAdapter(list[TemplateOut]))
+
+    async def add_template(self, template: TemplateIn) -> TemplateOut:
+        return TemplateOut.model_validate(await self._call("POST", "/templates", template))
+
     async def add_member(self, campaign: str, username: str) -> CampaignOut:
         body = MemberIn(campaign=campaign, username=username)
         return CampaignOut.model_validate(await self._call("POST", "/members", body))
+
+    async def blacklist(self) -> list[BlacklistOut]:
+        return await self._get("/blacklist", TypeAdapter(list[BlacklistOut]))
 
     # ---- quarantine ----
     async def quarantine(self) -> list[QuarantineOut]:

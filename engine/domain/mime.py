@@ -37,6 +37,7 @@ import email
 import email.header
 import email.utils
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import headerregistry as hr
@@ -226,6 +227,12 @@ _SIMPLE_PARAMETER = re.compile(
 )
 _SIMPLE_VERSION = re.compile(r"[ \t]*[0-9]+[ \t]*\.[ \t]*[0-9]+[ \t]*")
 _SIMPLE_MSG_ID = re.compile(rf"[ \t]*<{_DOT_ATOM}@{_DOT_ATOM}>[ \t]*")
+# Headers whose str is the value itself when the whole value matches.
+_VERBATIM_IF_SIMPLE = {
+    _TOKEN_VALUE: _SIMPLE_TOKEN,
+    _VERSION: _SIMPLE_VERSION,
+    _MSG_ID: _SIMPLE_MSG_ID,
+}
 
 
 def _kind(name: str) -> int | None:
@@ -323,8 +330,7 @@ def _simple_text(kind: int | None, value: str) -> str | None:
         return _simple_parameterized(_SIMPLE_CONTENT_TYPE, value)
     if kind == _DISPOSITION:
         return _simple_parameterized(_SIMPLE_TOKEN, value)
-    pattern = {_TOKEN_VALUE: _SIMPLE_TOKEN, _VERSION: _SIMPLE_VERSION, _MSG_ID: _SIMPLE_MSG_ID}
-    return value if pattern[kind].fullmatch(value) else None
+    return value if _VERBATIM_IF_SIMPLE[kind].fullmatch(value) else None
 
 
 def _unfold_for_policy(value: str) -> str:
@@ -373,13 +379,16 @@ def _parse_header(name: str, raw: str) -> object | None:
     return header
 
 
-def _header_text(name: str, raw: str) -> str | None:
+_HeaderParser = Callable[[str, str], object | None]
+
+
+def _header_text(name: str, raw: str, parse: _HeaderParser = _parse_header) -> str | None:
     """str of what :func:`_parse_header` gives, None where that is None."""
-    raw = _without_ew_gaps(raw)
-    try:
-        return _header_str(name, raw)
-    except Exception:
-        return None
+    simple = _simple_text(_kind(name), _unfold_for_policy(_without_ew_gaps(raw)))
+    if simple is not None:
+        return simple
+    header = parse(name, raw)
+    return None if header is None else str(header)
 
 
 def _single_line(value: str) -> str:
@@ -387,8 +396,8 @@ def _single_line(value: str) -> str:
     return _LINE_BREAKS.sub(" ", _repair(value))
 
 
-def _decode_header(name: str, raw: str) -> str:
-    text = _header_text(name, raw)
+def _decode_header(name: str, raw: str, parse: _HeaderParser = _parse_header) -> str:
+    text = _header_text(name, raw, parse)
     if text is not None:
         return _single_line(text)
     try:
@@ -407,6 +416,14 @@ class _Headers:
             # Raw 8-bit header bytes arrive surrogate-escaped; decoding them here (UTF-8,
             # then windows-1252) beats the parser's own choice of U+FFFD for non-UTF-8.
             self.raw.setdefault(name.lower(), []).append(_repair(str(value)))
+        self._parsed: dict[tuple[str, str], object | None] = {}
+
+    def _parse(self, name: str, raw: str) -> object | None:
+        # Complex values go through the (slow) grammar; address headers are read twice.
+        key = (name, raw)
+        if key not in self._parsed:
+            self._parsed[key] = _parse_header(name, raw)
+        return self._parsed[key]
 
     def first(self, name: str) -> str | None:
         values = self.raw.get(name)
@@ -414,12 +431,12 @@ class _Headers:
 
     def decoded(self, name: str) -> str | None:
         raw = self.first(name)
-        return None if raw is None else _decode_header(name, raw)
+        return None if raw is None else _decode_header(name, raw, self._parse)
 
     def addresses(self, name: str) -> list[Address]:
         found: list[Address] = []
         for raw in self.raw.get(name, []):
-            found.extend(_addresses_from(name, raw))
+            found.extend(_addresses_from(name, raw, self._parse))
         return found
 
     def ids(self, name: str) -> list[str]:
@@ -434,7 +451,7 @@ class _Headers:
         if simple is not None and _kind("date") == _DATE:
             value = simple[1]
         else:
-            header = _parse_header("date", raw)
+            header = self._parse("date", raw)
             value = header.datetime if isinstance(header, DateHeader) else None
         if value is None:
             try:
@@ -445,7 +462,7 @@ class _Headers:
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _addresses_from(name: str, raw: str) -> list[Address]:
+def _addresses_from(name: str, raw: str, parse: _HeaderParser = _parse_header) -> list[Address]:
     simple = _simple_mailboxes(_unfold_for_policy(raw)) if _kind(name) == _ADDRESS else None
     if simple is not None:
         return [
@@ -453,7 +470,7 @@ def _addresses_from(name: str, raw: str) -> list[Address]:
             for a in simple
             if a.addr_spec not in _NO_ADDRESS
         ]
-    header = _parse_header(name, raw)
+    header = parse(name, raw)
     if isinstance(header, AddressHeader):
         try:
             return [
@@ -463,7 +480,7 @@ def _addresses_from(name: str, raw: str) -> list[Address]:
             ]
         except Exception:
             pass
-    decoded = _decode_header("subject", raw)  # unstructured: decode words, no grammar
+    decoded = _decode_header("subject", raw, parse)  # unstructured: decode words, no grammar
     return [
         Address(email=addr, name=display)
         for display, addr in email.utils.getaddresses([decoded])

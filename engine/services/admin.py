@@ -10,12 +10,29 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from data.db import Database
-from data.models import Campaign, InboundTransport, Membership, Security, User
+from data.models import (
+    Campaign,
+    InboundTransport,
+    Membership,
+    Security,
+    Template,
+    TemplateKind,
+    User,
+)
 from data.secrets import SecretBox
-from engine.api.schemas import CampaignIn, CampaignOut, UserIn, UserOut
+from engine.api.schemas import (
+    CampaignIn,
+    CampaignOut,
+    CampaignPatch,
+    TemplateIn,
+    TemplateOut,
+    UserIn,
+    UserOut,
+)
 from engine.domain.compose import AddressError, parse_address_list
 from engine.errors import Conflict, Invalid, NotFound
 
@@ -56,6 +73,13 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
         max_interactions_per_agent=campaign.max_interactions_per_agent,
         max_interactions_in_queue=campaign.max_interactions_in_queue,
         service_level_seconds=campaign.service_level_seconds,
+        signature_template=campaign.signature_template.name
+        if campaign.signature_template
+        else None,
+        confirmation_enabled=campaign.confirmation_enabled,
+        confirmation_template=campaign.confirmation_template.name
+        if campaign.confirmation_template
+        else None,
         members=sorted(m.user.username for m in campaign.memberships),
     )
 
@@ -166,6 +190,116 @@ class Admin:
                 raise Conflict(f"campaign {data.name!r} already exists") from exc
         await self.on_campaign_change(campaign_id)
         return await self.campaign(data.name)
+
+    async def patch_campaign(self, name: str, patch: CampaignPatch) -> CampaignOut:
+        changes = patch.model_dump(exclude_none=True)
+        async with self.db.session() as session, session.begin():
+            campaign = await session.scalar(select(Campaign).where(Campaign.name == name))
+            if campaign is None:
+                raise NotFound(f"no campaign {name!r}")
+            for field in ("signature_template", "confirmation_template"):
+                if field in changes:
+                    template_name = changes.pop(field)
+                    template = (
+                        await self._template_for(session, campaign, template_name)
+                        if template_name
+                        else None
+                    )
+                    setattr(campaign, f"{field}_id", template.id if template else None)
+            if "email_address" in changes:
+                try:
+                    parse_address_list(changes["email_address"])
+                except AddressError as exc:
+                    raise Invalid(f"email_address: {exc}") from exc
+                changes["email_address"] = changes["email_address"].lower()
+            for field, value in changes.items():
+                setattr(campaign, field, value)
+            if campaign.confirmation_enabled and campaign.confirmation_template_id is None:
+                raise Invalid("confirmation_enabled needs a confirmation_template")
+            campaign_id = campaign.id
+        await self.on_campaign_change(campaign_id)
+        return await self.campaign(name)
+
+    async def _template_for(self, session: AsyncSession, campaign: Campaign, name: str) -> Template:
+        """The campaign's own template of that name, else the global one."""
+        rows = (
+            (
+                await session.execute(
+                    select(Template).where(
+                        Template.name == name,
+                        (Template.campaign_id == campaign.id) | Template.campaign_id.is_(None),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not rows:
+            raise NotFound(f"no template {name!r} for campaign {campaign.name!r}")
+        return sorted(rows, key=lambda t: t.campaign_id is None)[0]
+
+    async def templates(self, campaign_ids: list[int] | None = None) -> list[TemplateOut]:
+        """All templates, or those of these campaigns plus the global ones."""
+        async with self.db.session() as session:
+            query = (
+                select(Template, Campaign.name)
+                .outerjoin(Campaign, Template.campaign_id == Campaign.id)
+                .order_by(Template.name, Template.id)
+            )
+            if campaign_ids is not None:
+                query = query.where(
+                    Template.campaign_id.in_(campaign_ids) | Template.campaign_id.is_(None)
+                )
+            rows = await session.execute(query)
+            return [
+                TemplateOut(
+                    id=t.id,
+                    name=t.name,
+                    campaign=name,
+                    kind=t.kind.value,
+                    body_text=t.body_text,
+                    body_html=t.body_html,
+                )
+                for t, name in rows
+            ]
+
+    async def add_template(self, data: TemplateIn) -> TemplateOut:
+        async with self.db.session() as session, session.begin():
+            campaign_id = None
+            if data.campaign:
+                campaign = await session.scalar(
+                    select(Campaign).where(Campaign.name == data.campaign)
+                )
+                if campaign is None:
+                    raise NotFound(f"no campaign {data.campaign!r}")
+                campaign_id = campaign.id
+            exists = await session.scalar(
+                select(Template.id).where(
+                    Template.name == data.name,
+                    Template.campaign_id.is_(None)
+                    if campaign_id is None
+                    else Template.campaign_id == campaign_id,
+                )
+            )
+            if exists is not None:
+                raise Conflict(f"template {data.name!r} already exists there")
+            template = Template(
+                name=data.name,
+                campaign_id=campaign_id,
+                kind=TemplateKind(data.kind),
+                body_text=data.body_text,
+                body_html=data.body_html,
+            )
+            session.add(template)
+            await session.flush()
+            return TemplateOut(
+                id=template.id,
+                name=template.name,
+                campaign=data.campaign,
+                kind=template.kind.value,
+                body_text=template.body_text,
+                body_html=template.body_html,
+            )
 
     async def add_member(self, campaign_name: str, username: str) -> CampaignOut:
         async with self.db.session() as session, session.begin():

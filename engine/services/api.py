@@ -26,15 +26,18 @@ from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import or_, select
 
-from data.models import AgentStatus, Interaction, InteractionState, User
+from data.models import AgentStatus, BlacklistEntry, Interaction, InteractionState, Membership, User
 from engine.api.schemas import (
+    BlacklistOut,
     CampaignIn,
+    CampaignPatch,
     Hello,
     Me,
     MemberIn,
     MonitorSnapshot,
     ReplyIn,
     StatusIn,
+    TemplateIn,
     UserIn,
 )
 from engine.errors import Forbidden, Invalid, NotFound, ServiceError
@@ -127,7 +130,11 @@ class ApiServer:
         r.add_post("/api/v1/users", self.post_user)
         r.add_get("/api/v1/campaigns", self.get_campaigns)
         r.add_post("/api/v1/campaigns", self.post_campaign)
+        r.add_patch("/api/v1/campaigns/{name}", self.patch_campaign)
         r.add_post("/api/v1/members", self.post_member)
+        r.add_get("/api/v1/templates", self.get_templates)
+        r.add_post("/api/v1/templates", self.post_template)
+        r.add_get("/api/v1/blacklist", self.get_blacklist)
         r.add_get("/api/v1/quarantine", self.get_quarantine)
         r.add_get("/api/v1/quarantine/{id:\\d+}", self.get_quarantined)
         r.add_post("/api/v1/quarantine/{id:\\d+}/retry", self.post_retry)
@@ -338,10 +345,50 @@ class ApiServer:
         body = await parse_body(request, CampaignIn)
         return json_response(await self.engine.admin.add_campaign(body), status=201)
 
+    async def patch_campaign(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin")
+        body = await parse_body(request, CampaignPatch)
+        return json_response(
+            await self.engine.admin.patch_campaign(request.match_info["name"], body)
+        )
+
+    async def get_templates(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        if "admin" in caller.roles or "supervisor" in caller.roles:
+            return json_response(await self.engine.admin.templates())
+        caller.require("agent")
+        async with self.engine.db.session() as session:
+            mine = list(
+                (
+                    await session.execute(
+                        select(Membership.campaign_id).where(
+                            Membership.user_id == caller.require_user()
+                        )
+                    )
+                ).scalars()
+            )
+        return json_response(await self.engine.admin.templates(mine))
+
+    async def post_template(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin")
+        body = await parse_body(request, TemplateIn)
+        return json_response(await self.engine.admin.add_template(body), status=201)
+
     async def post_member(self, request: web.Request) -> web.Response:
         request[CALLER].require("admin")
         body = await parse_body(request, MemberIn)
         return json_response(await self.engine.admin.add_member(body.campaign, body.username))
+
+    async def get_blacklist(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin", "supervisor")
+        async with self.engine.db.session() as session:
+            rows = await session.execute(select(BlacklistEntry).order_by(BlacklistEntry.email))
+            return json_response(
+                [
+                    BlacklistOut(email=b.email, reason=b.reason, created_at=b.created_at)
+                    for b in rows.scalars()
+                ]
+            )
 
     # ---- quarantine ----
     async def get_quarantine(self, request: web.Request) -> web.Response:

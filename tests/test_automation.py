@@ -1,0 +1,168 @@
+"""Automated mail against real Dovecot and SMTP: confirmations, auto-replies, bounces, complaints.
+
+Nothing automated ever reaches an agent as a customer message or gets an automatic answer,
+and the confirmation auto-reply is rate-capped per sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from engine.api.schemas import CampaignPatch, TemplateIn
+from tests.engine_fixtures import World, eventually
+from tests.test_pipeline import customer_mail
+
+
+async def enable_confirmation(world: World) -> None:
+    await world.operator.add_template(
+        TemplateIn(
+            name="Got it",
+            campaign="Support",
+            kind="confirmation",
+            body_text="Hello ${name}, we received your mail about ${subject}.",
+        )
+    )
+    campaign = await world.operator.update_campaign(
+        "Support", CampaignPatch(confirmation_enabled=True, confirmation_template="Got it")
+    )
+    assert campaign.confirmation_template == "Got it" and campaign.confirmation_enabled
+
+
+async def settle(world: World, interactions: int) -> None:
+    await eventually(
+        lambda: world.operator.interactions(scope="all"),
+        lambda rows: len(rows) == interactions,
+        what=f"{interactions} interactions",
+    )
+    await asyncio.sleep(1.0)  # let the outbox send whatever it would send
+
+
+async def test_confirmation_is_sent_once_per_new_interaction_and_capped(world: World) -> None:
+    await enable_confirmation(world)
+    first = customer_mail("Broken invoice", "The total is wrong.")
+    world.dovecot.append(world.mailbox, first)
+    received = (await world.sink.await_count(1))[0]
+    confirmation = received.message
+    assert received.rcpt_tos == ["carol@example.net"]
+    assert confirmation["Auto-Submitted"] == "auto-replied"
+    assert confirmation["Subject"] == "Re: Broken invoice"
+    assert confirmation["In-Reply-To"].strip("<>") in first.decode()
+    body = confirmation.get_body(("plain",)).get_content()
+    assert body.startswith("Hello Carol Customer, we received your mail about Broken invoice.")
+
+    # Four more new interactions from the same sender inside ten minutes: two more at most.
+    for n in range(4):
+        world.dovecot.append(world.mailbox, customer_mail(f"Another question {n}", "Hi"))
+    await settle(world, 5)
+    assert len(world.sink.messages) == 3
+
+
+async def test_auto_replies_lists_and_noreply_get_no_answer_and_no_agent(world: World) -> None:
+    await enable_confirmation(world)
+    async with world.client("agent1") as agent:
+        await agent.set_status("free")
+        automated = []
+        for headers in (
+            {"Auto-Submitted": "auto-replied"},
+            {"List-Id": "<news.example.net>", "Precedence": "list"},
+            {"From": "No Reply <noreply@example.net>"},
+        ):
+            msg = EmailMessage()
+            msg["From"] = headers.pop("From", "Auto <auto@example.net>")
+            msg["To"] = "support@postdesk.test"
+            msg["Subject"] = "Out of office"
+            msg["Message-ID"] = make_msgid(domain="example.net")
+            for name, value in headers.items():
+                msg[name] = value
+            msg.set_content("I am away.")
+            automated.append(msg.as_bytes())
+        for raw in automated:
+            world.dovecot.append(world.mailbox, raw)
+        await settle(world, 3)
+        rows = await world.operator.interactions(scope="all")
+        assert {r.state for r in rows} == {"closed"}
+        assert {r.agent for r in rows} == {None}
+        assert await agent.interactions() == []
+        kinds = {(await world.operator.interaction(r.id)).messages[0].kind for r in rows}
+        assert kinds == {"auto_reply", "list"}
+    assert world.sink.messages == []
+
+
+def delivery_status_notification(original_id: str) -> bytes:
+    return (
+        "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\n"
+        "To: support@postdesk.test\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        f"Message-ID: {make_msgid(domain='mx.example.net')}\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n'
+        "\r\n--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.net\r\n\r\n"
+        "Final-Recipient: rfc822; carol@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <carol@example.net>: Recipient address rejected\r\n"
+        "\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: support@postdesk.test\r\nTo: carol@example.net\r\nMessage-ID: {original_id}\r\n"
+        "Subject: Re: Broken invoice\r\n\r\n--B--\r\n"
+    ).encode()
+
+
+def abuse_report(original_id: str) -> bytes:
+    return (
+        "From: abuse@isp.example\r\nTo: support@postdesk.test\r\n"
+        "Subject: Abuse report\r\n"
+        f"Message-ID: {make_msgid(domain='isp.example')}\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=feedback-report; boundary="F"\r\n'
+        "\r\n--F\r\nContent-Type: text/plain\r\n\r\nThis is an abuse report.\r\n"
+        "--F\r\nContent-Type: message/feedback-report\r\n\r\n"
+        "Feedback-Type: abuse\r\nUser-Agent: Test/1.0\r\nVersion: 1\r\n"
+        "Original-Rcpt-To: carol@example.net\r\n"
+        "\r\n--F\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: support@postdesk.test\r\nTo: carol@example.net\r\nMessage-ID: {original_id}\r\n"
+        "\r\n--F--\r\n"
+    ).encode()
+
+
+async def test_bounce_fails_our_message_and_complaint_blacklists(world: World) -> None:
+    world.dovecot.append(world.mailbox, customer_mail("Broken invoice", "Wrong total"))
+    async with world.client("agent1") as agent:
+        await agent.set_status("free")
+        [interaction] = await eventually(agent.interactions, lambda rows: len(rows) == 1)
+        detail = await agent.reply(interaction.id, "We will fix it.")
+        ours = detail.messages[-1]
+        await world.sink.await_count(1)
+        await eventually(
+            lambda: agent.interaction(interaction.id),
+            lambda d: d.messages[-1].state == "sent",
+            what="the reply sent",
+        )
+        world.dovecot.append(world.mailbox, delivery_status_notification(f"<{ours.message_id}>"))
+        bounced = await eventually(
+            lambda: agent.interaction(interaction.id),
+            lambda d: any(m.id == ours.id and m.state == "failed" for m in d.messages),
+            what="the reply marked failed by the bounce",
+        )
+        failed = next(m for m in bounced.messages if m.id == ours.id)
+        assert "5.1.1" in failed.error and "Recipient address rejected" in failed.error
+        assert bounced.messages[-1].kind == "bounce"  # filed on the interaction, visible
+        assert len(await world.operator.interactions(scope="all")) == 1
+
+        world.dovecot.append(world.mailbox, abuse_report(f"<{ours.message_id}>"))
+        blacklist = await eventually(
+            world.operator.blacklist, lambda rows: len(rows) == 1, what="the blacklist"
+        )
+        assert blacklist[0].email == "carol@example.net"
+        assert len(await world.operator.interactions(scope="all")) == 1
+    assert len(world.sink.messages) == 1  # only the agent's reply: nothing automatic
+
+
+async def test_blacklisted_sender_gets_no_confirmation(world: World) -> None:
+    await enable_confirmation(world)
+    world.dovecot.append(world.mailbox, abuse_report("<unknown@postdesk.test>"))
+    await eventually(world.operator.blacklist, lambda rows: len(rows) == 1)
+    world.dovecot.append(world.mailbox, customer_mail("Hello again", "Hi"))
+    await settle(world, 2)
+    assert world.sink.messages == []
