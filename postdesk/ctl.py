@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from engine.api.sanitize import one_line, sanitize
-from engine.api.schemas import CampaignIn, UserIn
+from engine.api.schemas import CampaignIn, CampaignPatch, TemplateIn, UserIn
 from engine.client import EngineClient, EngineError, EngineUnavailable
 from engine.config import Settings
 
@@ -81,6 +81,28 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         else:
             cadd.add_argument(flag, dest=field, default=None)
     campaign.add_parser("list", help="list campaigns")
+    cset = campaign.add_parser("set", help="change some fields of a campaign")
+    cset.add_argument("name")
+    for field, info in CampaignPatch.model_fields.items():
+        flag = "--" + field.replace("_", "-")
+        if info.annotation == bool | None:
+            cset.add_argument(flag, dest=field, default=None, action=argparse.BooleanOptionalAction)
+        else:
+            cset.add_argument(flag, dest=field, default=None)
+
+    template = group("template", "reply, signature and confirmation templates")
+    tadd = template.add_parser("add", help="add a template (body from --text or --text-file)")
+    tadd.add_argument("name")
+    tadd.add_argument("--campaign", default=None, help="only for this campaign (default: all)")
+    tadd.add_argument(
+        "--kind", choices=["reply", "signature", "confirmation", "dialer"], default="reply"
+    )
+    tadd.add_argument("--text", default=None, help="the body; ${name} style variables")
+    tadd.add_argument("--text-file", type=Path, default=None, help="read the body from a file")
+    template.add_parser("list", help="list templates")
+
+    blacklist = group("blacklist", "addresses that never get mail from us")
+    blacklist.add_parser("list", help="list blacklisted addresses")
 
     member = group("member", "campaign members")
     madd = member.add_parser("add", help="add a user to a campaign")
@@ -129,6 +151,30 @@ def _campaign_from_args(args: argparse.Namespace) -> CampaignIn:
     return CampaignIn.model_validate(data)
 
 
+def _patch_from_args(args: argparse.Namespace) -> CampaignPatch:
+    data = {
+        field: getattr(args, field)
+        for field in CampaignPatch.model_fields
+        if getattr(args, field, None) is not None
+    }
+    if not data:
+        raise CtlInputError("nothing to change: give at least one --field")
+    return CampaignPatch.model_validate(data)
+
+
+def _template_from_args(args: argparse.Namespace) -> TemplateIn:
+    if (args.text is None) == (args.text_file is None):
+        raise CtlInputError("give the body with exactly one of --text or --text-file")
+    if args.text_file is not None:
+        try:
+            text = args.text_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CtlInputError(f"cannot read {args.text_file}: {exc}") from exc
+    else:
+        text = args.text
+    return TemplateIn(name=args.name, campaign=args.campaign, kind=args.kind, body_text=text)
+
+
 def _print(result: Any, as_json: bool) -> None:
     if isinstance(result, BaseModel):
         payload: Any = result.model_dump(mode="json")
@@ -156,6 +202,10 @@ async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("user", "list"): client.users,
         ("campaign", "add"): lambda: client.add_campaign(_campaign_from_args(args)),
         ("campaign", "list"): client.campaigns,
+        ("campaign", "set"): lambda: client.update_campaign(args.name, _patch_from_args(args)),
+        ("template", "add"): lambda: client.add_template(_template_from_args(args)),
+        ("template", "list"): client.templates,
+        ("blacklist", "list"): client.blacklist,
         ("member", "add"): lambda: client.add_member(args.campaign, args.username),
         ("interaction", "list"): lambda: client.interactions(scope="all", state=args.state),
         ("quarantine", "list"): client.quarantine,
