@@ -868,6 +868,8 @@ class _SinkHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if (reply := self._sink._take_failure("data")) is not None:
             return reply
+        if self._sink.data_delay:
+            await asyncio.sleep(self._sink.data_delay)  # a slow server: sending takes time
         content = envelope.original_content or envelope.content or b""
         raw = content if isinstance(content, bytes) else content.encode("utf-8")
         parser = BytesParser(policy=email.policy.default)
@@ -909,6 +911,7 @@ class SmtpSink:
         self.host = host
         self.port = port if port is not None else free_port(host)
         self.tls = tls
+        self.data_delay = 0.0  # seconds the server waits before accepting each message
         self.implicit_tls = implicit_tls
         self._messages: list[ReceivedMail] = []
         self._failures: list[_Failure] = []

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
+from email import policy
+from email.message import EmailMessage
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.domain import mime
 from engine.domain.mime import (
     Address,
     MimeError,
@@ -433,3 +440,257 @@ def test_stdlib_email_corpus() -> None:
         except Exception as exc:  # collected so one run reports every offender
             failures.append(f"{path.name}: {exc!r}")
     assert not failures, failures
+
+
+# --- The fast header path gives exactly what policy.default gives ---------------------
+#
+# parse_message reads simple header values without email's RFC 5322 grammar.  The
+# reference below is the same parser with that shortcut switched off, i.e. every header
+# read through policy.default as before; the two must agree on every input.
+
+
+@contextmanager
+def _policy_default_only() -> Iterator[None]:
+    with mock.patch.multiple(
+        mime,
+        _PARSE_POLICY=policy.default,
+        _simple_text=lambda kind, value: None,
+        _simple_mailboxes=lambda value: None,
+        _simple_date=lambda value: None,
+    ):
+        yield
+
+
+def _outcome(raw: bytes) -> tuple[str, object]:
+    try:
+        return "parsed", dataclasses.astuple(parse_message(raw))
+    except MimeError as exc:
+        return "MimeError", str(exc)
+
+
+def _assert_same_as_policy_default(raw: bytes) -> None:
+    fast = _outcome(raw)
+    with _policy_default_only():
+        reference = _outcome(raw)
+    assert fast == reference
+
+
+def _typical_customer_mail(n: int = 7) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"Customer {n} <customer{n}@example.net>"
+    msg["To"] = "support@example.com, Second Line <l2@example.com>"
+    msg["Subject"] = f"Order {n} has not arrived"
+    msg["Message-ID"] = f"<order-{n}@example.net>"
+    msg["Date"] = "Fri, 27 Nov 2026 09:00:00 +0000"
+    msg.set_content("Hello, where is my parcel?\n" * 40)
+    msg.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="bill.pdf")
+    return msg.as_bytes()
+
+
+_FIXTURES = [
+    _typical_customer_mail(),
+    mail(
+        "From: =?UTF-8?B?SsO2cmcgTcO8bGxlcg==?= <joerg@example.de>",
+        "To: =?iso-8859-1?q?Fran=E7ois?= <f@example.fr>",
+        "Subject: =?utf-8?q?Caf=C3=A9_au_lait?= =?utf-8?b?IOKYlQ==?=",
+        "Date: Mon, 03 Feb 2025 10:00:00 -0000",
+        body="x",
+    ),
+    mail("From: =?utf-8?q?J=C3=B6?=\r\n =?utf-8?q?rg?= <j@example.de>", body="x"),
+    mail("From: =?utf-8?q?Ann=0D=0AEvil?= <ann@example.org>", "Subject: a\r\n b", body="x"),
+    mail(b"From: J\xf6rg <j@example.de>", b"Subject: caf\xe9", b"X-Tag: one", b"x-tag: two"),
+    mail(
+        'From: "unterminated <ann@example.org',
+        "To: undisclosed-recipients:;",
+        "Cc: ,,, bob@example.org,, <<<>>> , Carol <carol@example.org",
+        "Reply-To: MAILER-DAEMON <>",
+        'Sender: "Smith, John" <j@example.org>',
+        "Date: the day before yesterday",
+        body="still readable",
+    ),
+    mail(
+        "Message-ID:   <  new@example.org >",
+        "In-Reply-To: <parent@example.org> (Ann's message of Monday)",
+        "References: <root@example.org>",
+        "\t<middle@example.org>  <parent@example.org>",
+        body="x",
+    ),
+    mail(
+        "Content-Type: text/plain; charset=foo-unknown",
+        "Content-Transfer-Encoding: 8bit",
+        "Subject: =?foo-unknown?q?caf=C3=A9?=",
+        body="caf\xe9 cr\xe8me".encode(),
+    ),
+    mail(
+        "From: ann@example.org",
+        'Content-Type: multipart/mixed; boundary="b"',
+        body="--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+        "--b\r\nContent-Type: application/pdf\r\n"
+        "Content-Disposition: attachment; filename*=utf-8''R%C3%A9sum%C3%A9.pdf\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n"
+        "--b\r\nContent-Type: application/octet-stream;\r\n"
+        ' name="=?utf-8?q?Gr=C3=BC=C3=9Fe.bin?="\r\n\r\nabc\r\n'
+        "--b\r\nContent-Type: image/png; name=logo.png; name=other.png\r\n"
+        "Content-ID: <logo@x>\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n"
+        "--b\r\nContent-Type: message/rfc822\r\n\r\n"
+        'Subject: inner: one\r\nFrom: "A. B." <a@b.c>\r\n\r\ninner body\r\n'
+        "--b--\r\n",
+    ),
+    mail(
+        'Content-Type: multipart/alternative; boundary="b1"; charset=utf-8;',
+        "MIME-Version: 1.0 (generated)",
+        body="--b1\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n=80 5\r\n"
+        "--b1\r\nContent-Type: text/html\r\n\r\n<p>the real text</p>\r\n--b1--\r\n",
+    ),
+]
+
+
+@pytest.mark.parametrize("raw", _FIXTURES)
+def test_fast_headers_match_policy_default_on_fixtures(raw: bytes) -> None:
+    _assert_same_as_policy_default(raw)
+
+
+def test_fast_headers_match_policy_default_on_stdlib_corpus() -> None:
+    files = sorted(p for p in STDLIB_EMAIL_CORPUS.iterdir() if p.is_file())
+    assert len(files) > 40
+    for path in files:
+        _assert_same_as_policy_default(path.read_bytes())
+
+
+def test_typical_headers_skip_the_grammar() -> None:
+    # The point of the fast path: a plain customer mail never needs the full grammar.
+    msg = email.message_from_bytes(_typical_customer_mail(), policy=policy.compat32)
+    parts = [msg, *msg.get_payload()]
+    for part in parts:
+        for name, value in part.raw_items():
+            unfolded = mime._unfold_for_policy(value)
+            assert mime._simple_text(mime._kind(name), unfolded) is not None, (name, value)
+    assert mime._simple_mailboxes("Customer 7 <customer7@example.net>") is not None
+    assert mime._simple_date("Fri, 27 Nov 2026 09:00:00 +0000") is not None
+
+
+_FAST_HEADER_NAMES = st.sampled_from(
+    [
+        "Subject",
+        "X-Mailer",
+        "From",
+        "to",
+        "Sender",
+        "Date",
+        "Resent-Date",
+        "Content-Type",
+        "Content-Disposition",
+        "Content-Transfer-Encoding",
+        "MIME-Version",
+        "Message-ID",
+        "References",
+    ]
+)
+# Fragments of the simple shapes plus everything that must push a value off the fast path.
+_FRAGMENTS = st.sampled_from(
+    [
+        "ann",
+        "Bob",
+        "x.y",
+        "a..b",
+        "@",
+        "example.org",
+        "<",
+        ">",
+        ",",
+        ";",
+        ":",
+        '"',
+        "\\",
+        " ",
+        "\t",
+        "\r\n ",
+        "(",
+        ")",
+        ".",
+        "=",
+        "?",
+        "=?",
+        "*",
+        "'",
+        "%",
+        "/",
+        "[",
+        "]",
+        "text/plain",
+        "charset",
+        "boundary",
+        "utf-8",
+        "1.0",
+        "7",
+        "é",
+        "\udce9",
+        "\x7f",
+        "Mon, 03 Feb 2025 10:00:00 +0100",
+        "-0000",
+        "+2500",
+        "Feb",
+        "=?utf-8?q?a_b?=",
+    ]
+)
+_WORDS = st.lists(_FRAGMENTS, max_size=3).map("".join)
+_SHAPES = st.one_of(
+    st.builds("{} <{}@{}>".format, _WORDS, _WORDS, _WORDS),
+    st.builds('"{}" <{}@{}>, {}@{}'.format, _WORDS, _WORDS, _WORDS, _WORDS, _WORDS),
+    st.builds("{}/{}; {}={}; {}={}".format, _WORDS, _WORDS, _WORDS, _WORDS, _WORDS, _WORDS),
+    st.builds('{}; {}="{}"{}'.format, _WORDS, _WORDS, _WORDS, _WORDS),
+    st.builds("<{}@{}>{}".format, _WORDS, _WORDS, _WORDS),
+    st.lists(_FRAGMENTS, max_size=8).map("".join),
+    st.text(max_size=30),
+)
+
+
+def _policy_default_reading(name: str, value: str) -> tuple[object, object]:
+    try:
+        header = policy.default.header_fetch_parse(name, value)
+    except Exception as exc:
+        return ("raises", type(exc)), None
+    if isinstance(header, mime.AddressHeader):
+        try:
+            return str(header), [(a.display_name, a.addr_spec) for a in header.addresses]
+        except Exception as exc:
+            return str(header), ("raises", type(exc))
+    if isinstance(header, mime.DateHeader):
+        return str(header), header.datetime
+    return str(header), None
+
+
+@settings(max_examples=500)
+@given(_FAST_HEADER_NAMES, _SHAPES)
+def test_fast_header_values_match_policy_default(name: str, value: str) -> None:
+    expected_str, expected_extra = _policy_default_reading(name, value)
+    try:
+        got: object = mime._header_str(name, value)
+    except Exception as exc:
+        got = ("raises", type(exc))
+    assert got == expected_str
+    kind = mime._kind(name)
+    unfolded = mime._unfold_for_policy(value)
+    if kind == mime._ADDRESS and (mailboxes := mime._simple_mailboxes(unfolded)) is not None:
+        assert [(a.display_name, a.addr_spec) for a in mailboxes] == expected_extra
+    if kind == mime._DATE and (date := mime._simple_date(unfolded)) is not None:
+        assert date[1] == expected_extra
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=150)
+@given(st.lists(st.tuples(_FAST_HEADER_NAMES, _SHAPES), max_size=8), _BODIES)
+def test_fast_path_parse_matches_policy_default(
+    headers: list[tuple[str, str]], body: bytes
+) -> None:
+    lines = [f"{name}: {value}".encode("utf-8", "surrogateescape") for name, value in headers]
+    _assert_same_as_policy_default(b"\r\n".join(lines) + b"\r\n\r\n" + body)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_HEADER_NAMES, _HEADER_VALUES), max_size=12), _BODIES)
+def test_mail_shaped_garbage_matches_policy_default(
+    headers: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    raw = b"\r\n".join(name + b": " + value for name, value in headers) + b"\r\n\r\n" + body
+    _assert_same_as_policy_default(raw)

@@ -28,6 +28,21 @@ MAX_BACKOFF = timedelta(hours=1)
 GIVE_UP_AFTER = 30  # attempts: about a day at the capped backoff
 
 
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"{exc.code} {exc.message}"
+    return f"{exc.__class__.__name__}: {exc}"
+
+
+async def _reset(smtp: aiosmtplib.SMTP) -> bool:
+    """RSET after a refused message; False when the connection is no longer usable."""
+    try:
+        await smtp.rset()
+    except (aiosmtplib.SMTPException, OSError):
+        return False
+    return True
+
+
 def tls_context(verify: bool) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if not verify:
@@ -101,46 +116,96 @@ class Outbox:
                 await session.execute(
                     update(Message).where(Message.id.in_(due)).values(state=MessageState.SENDING)
                 )
-        for message_id in due:
-            await self._send_one(message_id)
+        if due:
+            await self._send_pooled(list(due))
         return bool(due)
 
-    async def _send_one(self, message_id: int) -> None:
+    async def _send_pooled(self, due: list[int]) -> None:
+        """Send over one SMTP connection per campaign (pooling), in queue order."""
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(Message.id, Interaction.campaign_id)
+                .join(Interaction)
+                .where(Message.id.in_(due))
+                .order_by(Message.id)
+            )
+            by_campaign: dict[int, list[int]] = {}
+            for message_id, campaign_id in rows:
+                by_campaign.setdefault(campaign_id, []).append(message_id)
+        for campaign_id, ids in by_campaign.items():
+            await self._send_campaign(campaign_id, ids)
+
+    async def _send_campaign(self, campaign_id: int, ids: list[int]) -> None:
+        async with self.db.session() as session:
+            campaign = await session.get_one(Campaign, campaign_id)
+            password = self.secrets.decrypt(campaign.smtp_password_enc)
+        smtp = aiosmtplib.SMTP(
+            hostname=campaign.smtp_host,
+            port=campaign.smtp_port,
+            use_tls=campaign.smtp_security == Security.TLS,
+            start_tls=campaign.smtp_security == Security.STARTTLS,
+            tls_context=tls_context(campaign.tls_verify)
+            if campaign.smtp_security != Security.PLAIN
+            else None,
+            timeout=60,
+        )
+        try:
+            await smtp.connect()
+            if campaign.smtp_username:
+                await smtp.login(campaign.smtp_username, password)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            # Cannot even talk to the server: every message waits for the next attempt.
+            error = _describe(exc)
+            for message_id in ids:
+                await self._record(message_id, error, permanent=False)
+            smtp.close()
+            return
+        try:
+            for index, message_id in enumerate(ids):
+                error, permanent, connection_ok = await self._send_on(smtp, campaign, message_id)
+                await self._record(message_id, error, permanent)
+                if not connection_ok:
+                    await self._requeue(ids[index + 1 :])
+                    return
+        finally:
+            try:
+                await smtp.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                smtp.close()
+
+    async def _send_on(
+        self, smtp: aiosmtplib.SMTP, campaign: Campaign, message_id: int
+    ) -> tuple[str, bool, bool]:
+        """(error, permanent, connection still usable) for one message."""
         async with self.db.session() as session:
             message = await session.get_one(Message, message_id)
-            interaction = await session.get_one(Interaction, message.interaction_id)
-            campaign = await session.get_one(Campaign, interaction.campaign_id)
             raw = self.blobs.get(message.raw_sha256)
             recipients = list(dict.fromkeys([*message.to, *message.cc, *message.bcc]))
-            password = self.secrets.decrypt(campaign.smtp_password_enc)
-        error = ""
-        permanent = False
         try:
-            await aiosmtplib.send(
-                raw,
-                sender=campaign.email_address,
-                recipients=recipients,
-                hostname=campaign.smtp_host,
-                port=campaign.smtp_port,
-                username=campaign.smtp_username or None,
-                password=password or None,
-                use_tls=campaign.smtp_security == Security.TLS,
-                start_tls=campaign.smtp_security == Security.STARTTLS,
-                tls_context=tls_context(campaign.tls_verify)
-                if campaign.smtp_security != Security.PLAIN
-                else None,
-                timeout=60,
-            )
+            refused, _reply = await smtp.sendmail(campaign.email_address, recipients, raw)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
-            permanent = all(500 <= c < 600 for c in codes)
             error = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+            return error, all(500 <= c < 600 for c in codes), await _reset(smtp)
+        except aiosmtplib.SMTPServerDisconnected as exc:
+            return _describe(exc), False, False
         except aiosmtplib.SMTPResponseException as exc:
-            permanent = 500 <= exc.code < 600
-            error = f"{exc.code} {exc.message}"
+            usable = exc.code != 421 and await _reset(smtp)  # 421: the server is closing
+            return f"{exc.code} {exc.message}", 500 <= exc.code < 600, usable
         except (aiosmtplib.SMTPException, OSError) as exc:
-            error = f"{exc.__class__.__name__}: {exc}"
-        await self._record(message_id, error, permanent)
+            return _describe(exc), False, False
+        # Accepted for at least one recipient: it is sent (refusals of others are in the log).
+        for recipient, (code, text) in refused.items():
+            log.warning("message %s not accepted for %s: %s %s", message_id, recipient, code, text)
+        return "", False, True
+
+    async def _requeue(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                update(Message).where(Message.id.in_(ids)).values(state=MessageState.QUEUED)
+            )
 
     async def _record(self, message_id: int, error: str, permanent: bool) -> None:
         now = datetime.now(UTC)
