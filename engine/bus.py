@@ -30,6 +30,10 @@ class EventBus:
         self._subs: set[Subscription] = set()
         self._maxsize = maxsize
 
+    @property
+    def has_subscribers(self) -> bool:
+        return bool(self._subs)
+
     def publish(self, event: Event) -> None:
         for sub in list(self._subs):
             try:

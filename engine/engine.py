@@ -96,7 +96,7 @@ class Engine:
         self.ingestor = Ingestor(self.db, self.blobs, self.notifier)
         self.quarantine = QuarantineService(self.db, self.blobs, self.ingestor)
         self.confirmations = Confirmations(self.db, self.blobs, self.notifier, self.outbox.kick)
-        self.ingestor.on_new_customer = self.confirmations.maybe_send
+        self.ingestor.on_new_customer = self.confirmations.for_new_interactions
         self.router = Router(self.db, self.notifier)
         self.work = Work(self.db, self.blobs, self.notifier, self.outbox.kick)
         self.admin = Admin(self.db, self.secrets, self.campaign_changed)

@@ -42,6 +42,16 @@ class Confirmations:
         self.limit = limit
         self.window = window
 
+    async def for_new_interactions(self, campaign_id: int, interaction_ids: list[int]) -> None:
+        """Confirm each new customer interaction of a campaign, when the campaign wants it."""
+        async with self.db.session() as session:
+            campaign = await session.get_one(Campaign, campaign_id)
+            wanted = campaign.confirmation_enabled and campaign.confirmation_template_id
+        if not wanted:
+            return
+        for interaction_id in interaction_ids:
+            await self.maybe_send(interaction_id)
+
     async def maybe_send(self, interaction_id: int) -> int | None:
         """Queue the confirmation for this new interaction if it is due; its message id."""
         async with self.db.session() as session, session.begin():

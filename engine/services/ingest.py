@@ -63,7 +63,7 @@ class Ingestor:
         self.blobs = blobs
         self.notifier = notifier
         # Called after the commit for each new customer interaction (confirmation mail).
-        self.on_new_customer: Callable[[int], Awaitable[object]] | None = None
+        self.on_new_customer: Callable[[int, list[int]], Awaitable[object]] | None = None
 
     async def ingest(self, campaign_id: int, raw: bytes, position: Position) -> Ingested:
         return (await self.ingest_batch(campaign_id, [(raw, position)]))[0]
@@ -107,10 +107,13 @@ class Ingestor:
                 self.notifier.message_added(result.interaction_id, result.message_row_id)
         for message_id in changed:
             self.notifier.outbound_changed(message_id)
-        new_customers = [r.interaction_id for r in results if r.new_customer_interaction]
-        for interaction_id in new_customers:
-            if interaction_id is not None and self.on_new_customer is not None:
-                await self.on_new_customer(interaction_id)
+        new_customers = [
+            r.interaction_id
+            for r in results
+            if r.new_customer_interaction and r.interaction_id is not None
+        ]
+        if new_customers and self.on_new_customer is not None:
+            await self.on_new_customer(campaign_id, new_customers)
         return results
 
 
