@@ -9,6 +9,7 @@ from UID 1; content-hash deduplication in the ingestor keeps that from duplicati
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import ssl
@@ -22,7 +23,7 @@ from sqlalchemy import select
 from data.db import Database
 from data.models import Campaign, MailboxCheckpoint, Security
 from data.secrets import SecretBox
-from engine.services.ingest import Ingestor, Position
+from engine.services.ingest import Ingestor, Position, Prepared
 from engine.services.outbox import tls_context
 
 log = logging.getLogger(__name__)
@@ -240,14 +241,34 @@ class ImapMailbox:
             raise ImapError(f"UID SEARCH failed: {_text(response.lines)}")
         uids = sorted(u for u in _search_uids(response.lines) if u > last_uid)
         stored = 0
-        for start in range(0, len(uids), FETCH_BATCH):
-            batch = uids[start : start + FETCH_BATCH]
-            fetched = await self._fetch(client, batch)
-            await self.ingestor.ingest_batch(
-                self.campaign_id,
-                [(raw, Position(folder, uidvalidity, uid)) for uid, raw in fetched],
-            )
-            stored += len(fetched)
+        batches = [uids[i : i + FETCH_BATCH] for i in range(0, len(uids), FETCH_BATCH)]
+        # Two stages: downloading and preparing (parse, blobs) run ahead of the commits, which
+        # stay in UID order so the checkpoint only ever moves forward.
+        ready: asyncio.Queue[list[Prepared] | BaseException | None] = asyncio.Queue(maxsize=2)
+
+        async def produce() -> None:
+            try:
+                for batch in batches:
+                    fetched = await self._fetch(client, batch)
+                    items = [(raw, Position(folder, uidvalidity, uid)) for uid, raw in fetched]
+                    await ready.put(await self.ingestor.prepare(items))
+                await ready.put(None)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # handed to the committing side, which raises it
+                await ready.put(exc)
+
+        producer = asyncio.create_task(produce())
+        try:
+            while (prepared := await ready.get()) is not None:
+                if isinstance(prepared, BaseException):
+                    raise prepared
+                await self.ingestor.commit(self.campaign_id, prepared)
+                stored += len(prepared)
+        finally:
+            producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await producer
         return stored
 
     async def _fetch(self, client: aioimaplib.IMAP4, uids: list[int]) -> list[tuple[int, bytes]]:

@@ -8,6 +8,7 @@ any point therefore either leaves nothing (the mail is fetched again) or everyth
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -65,6 +66,9 @@ class Ingestor:
         # Called after the commit for each new customer interaction (confirmation mail).
         self.on_new_customer: Callable[[int, list[int]], Awaitable[object]] | None = None
 
+    def _prepare(self, items: list[tuple[bytes, Position]], ours: set[str]) -> list[Prepared]:
+        return [_prepare_one(self.blobs, raw, position, ours) for raw, position in items]
+
     async def ingest(self, campaign_id: int, raw: bytes, position: Position) -> Ingested:
         return (await self.ingest_batch(campaign_id, [(raw, position)]))[0]
 
@@ -76,27 +80,24 @@ class Ingestor:
         Lookups (duplicates, threads) are made once for the whole batch and the rows are
         inserted in one flush: the cost per mail is parsing and the blob write.
         """
+        return await self.commit(campaign_id, await self.prepare(items))
+
+    async def prepare(self, items: list[tuple[bytes, Position]]) -> list[Prepared]:
+        """Parse, classify and store the blobs of a batch; nothing is committed yet."""
         async with self.db.session() as session:
             ours = set((await session.execute(select(Campaign.email_address))).scalars())
-        prepared: list[_Prepared] = []
-        for raw, position in items:
-            digest = self.blobs.put(raw)
-            try:
-                parsed = parse_message(raw)
-            except MimeError as exc:
-                prepared.append(_Prepared(digest, str(exc) or exc.__class__.__name__, position))
-                continue
-            attachment_digests = [self.blobs.put(a.data) for a in parsed.attachments]
-            # Our own mail is recognised by its Message-ID in our outbox (see _Batch), not by
-            # domain: an internal helpdesk's customers share the company's domain.
-            classification = classify(raw, parsed, our_domains=set(), our_addresses=ours)
-            prepared.append(_Prepared(digest, parsed, position, attachment_digests, classification))
+        # In a worker thread: the event loop stays free for the consoles and the next IMAP
+        # download meanwhile (the blob writes' fsyncs release the GIL).
+        return await asyncio.to_thread(self._prepare, items, ours)
+
+    async def commit(self, campaign_id: int, prepared: list[Prepared]) -> list[Ingested]:
+        """Store a prepared batch in one transaction, with the checkpoint of its last mail."""
         async with self.db.session() as session, session.begin():
             batch = _Batch(session, await session.get_one(Campaign, campaign_id))
             await batch.load([p for p in prepared if isinstance(p.parsed, ParsedMessage)])
             pending = [batch.add(item) for item in prepared]
-            if items:
-                await _checkpoint(session, campaign_id, items[-1][1])
+            if prepared:
+                await _checkpoint(session, campaign_id, prepared[-1].position)
             await session.flush()
             results = [p.result() for p in pending]
             changed = [m.id for p in pending for m in p.changed_outbound]
@@ -117,8 +118,21 @@ class Ingestor:
         return results
 
 
+def _prepare_one(blobs: BlobStore, raw: bytes, position: Position, ours: set[str]) -> Prepared:
+    digest = blobs.put(raw)
+    try:
+        parsed = parse_message(raw)
+    except MimeError as exc:
+        return Prepared(digest, str(exc) or exc.__class__.__name__, position)
+    attachment_digests = [blobs.put(a.data) for a in parsed.attachments]
+    # Our own mail is recognised by its Message-ID in our outbox (see _Batch), not by
+    # domain: an internal helpdesk's customers share the company's domain.
+    classification = classify(raw, parsed, our_domains=set(), our_addresses=ours)
+    return Prepared(digest, parsed, position, attachment_digests, classification)
+
+
 @dataclass
-class _Prepared:
+class Prepared:
     digest: str
     parsed: ParsedMessage | str  # str: why it could not be parsed
     position: Position
@@ -165,7 +179,7 @@ class _Batch:
         self.blacklisted: set[str] = set()
         self.now = datetime.now(UTC)
 
-    async def load(self, parsed: list[_Prepared]) -> None:
+    async def load(self, parsed: list[Prepared]) -> None:
         digests = [p.digest for p in parsed]
         if digests:
             rows = await self.session.execute(
@@ -222,7 +236,7 @@ class _Batch:
                 ).scalars()
             )
 
-    def add(self, item: _Prepared) -> _Pending:
+    def add(self, item: Prepared) -> _Pending:
         parsed = item.parsed
         if isinstance(parsed, str):
             self.session.add(
