@@ -47,7 +47,7 @@ async def test_confirmation_is_sent_once_per_new_interaction_and_capped(world: W
     confirmation = received.message
     assert received.rcpt_tos == ["carol@example.net"]
     assert confirmation["Auto-Submitted"] == "auto-replied"
-    assert confirmation["Subject"] == "Re: Broken invoice"
+    assert confirmation["Subject"] == "Re: Broken invoice [#1]"
     assert confirmation["In-Reply-To"].strip("<>") in first.decode()
     body = confirmation.get_body(("plain",)).get_content()
     assert body.startswith("Hello Carol Customer, we received your mail about Broken invoice.")

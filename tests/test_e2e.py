@@ -61,7 +61,7 @@ async def test_agent_replies_customer_answers_supervisor_sees_counts(world: Worl
         assert received.rcpt_tos == ["carol@example.net"]
         assert sent["From"] == "Postdesk Support <support@postdesk.test>"
         assert sent["To"] == "Carol Customer <carol@example.net>"
-        assert sent["Subject"] == "Re: Order 1234 missing"
+        assert sent["Subject"] == f"Re: Order 1234 missing [#{interaction.id}]"
         assert sent["In-Reply-To"] == customer_id
         assert sent["References"] == customer_id
         assert sent.get_body(("plain",)).get_content().startswith("It ships today.")

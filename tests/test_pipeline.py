@@ -47,7 +47,7 @@ async def test_mail_in_reply_out_answer_threads_back(world: World) -> None:
         customer_id = detail.messages[0].message_id
         assert sent["From"] == "Postdesk Support <support@postdesk.test>"
         assert sent["To"] == "Carol Customer <carol@example.net>"
-        assert sent["Subject"] == "Re: Broken invoice"
+        assert sent["Subject"] == f"Re: Broken invoice [#{interaction.id}]"
         assert sent["In-Reply-To"] == f"<{customer_id}>"
         assert f"<{customer_id}>" in sent["References"]
         assert received.rcpt_tos == ["carol@example.net"]
@@ -136,3 +136,20 @@ async def test_unparseable_mail_is_quarantined_visible_and_retryable(world: Worl
     async with world.client("agent1") as agent:
         with pytest.raises(Forbidden):
             await agent.quarantine()
+
+
+async def test_subject_token_threads_a_reply_without_headers(world: World) -> None:
+    """Some clients drop In-Reply-To and References: the [#id] token still threads."""
+    world.dovecot.append(world.mailbox, customer_mail("Lost parcel", "Where is it?"))
+    async with world.client("agent1") as agent:
+        await agent.set_status("free")
+        [row] = await eventually(agent.interactions, lambda rows: len(rows) == 1)
+        await agent.reply(row.id, "Looking into it.")
+        sent = (await world.sink.await_count(1))[0].message
+        assert sent["Subject"] == f"Re: Lost parcel [#{row.id}]"
+        world.dovecot.append(world.mailbox, customer_mail(f"RE: {sent['Subject']}", "Any news?"))
+        thread = await eventually(
+            lambda: agent.interaction(row.id), lambda d: len(d.messages) == 3, what="token"
+        )
+        assert thread.messages[-1].text.strip() == "Any news?"
+        assert len(await world.operator.interactions(scope="all")) == 1

@@ -6,6 +6,8 @@ a sender who is not a participant of the matched interaction never joins it sile
 
 from __future__ import annotations
 
+import re
+
 
 def thread_candidates(in_reply_to: str | None, references: list[str]) -> list[str]:
     seen: set[str] = set()
@@ -20,3 +22,24 @@ def thread_candidates(in_reply_to: str | None, references: list[str]) -> list[st
 def is_participant(sender: str, client_email: str, cc: list[str]) -> bool:
     sender = sender.strip().lower()
     return sender == client_email.strip().lower() or sender in {c.strip().lower() for c in cc}
+
+
+_TOKEN = re.compile(r"\[#(\d{1,12})\]")
+
+
+def subject_token(interaction_id: int) -> str:
+    return f"[#{interaction_id}]"
+
+
+def with_subject_token(subject: str, interaction_id: int) -> str:
+    """`subject` ending with the interaction's token, added once."""
+    token = subject_token(interaction_id)
+    if token in subject:
+        return subject
+    return f"{subject} {token}".strip()
+
+
+def find_subject_token(subject: str) -> int | None:
+    """The interaction id in a `[#123]` token, the last one when a subject has several."""
+    found = _TOKEN.findall(subject)
+    return int(found[-1]) if found else None

@@ -33,7 +33,7 @@ from data.models import (
 )
 from engine.domain.classify import Classification, classify
 from engine.domain.mime import MimeError, ParsedMessage, parse_message
-from engine.domain.threading import is_participant, thread_candidates
+from engine.domain.threading import find_subject_token, is_participant, thread_candidates
 from engine.services.notify import Notifier
 
 log = logging.getLogger(__name__)
@@ -176,6 +176,7 @@ class _Batch:
         self.known_digests: dict[str, int] = {}
         self.by_message_id: dict[str, Interaction] = {}
         self.outbound: dict[str, Message] = {}  # our sent mail, by Message-ID
+        self.by_token: dict[int, Interaction] = {}  # interactions named by [#id] tokens
         self.blacklisted: set[str] = set()
         self.now = datetime.now(UTC)
 
@@ -208,6 +209,20 @@ class _Batch:
                 )
             )
             self.by_message_id = {mid: interaction for mid, interaction in threads}
+        # A reply whose client dropped the threading headers still carries our subject token.
+        tokens = {
+            token
+            for p in parsed
+            if isinstance(p.parsed, ParsedMessage)
+            and (token := find_subject_token(p.parsed.subject)) is not None
+        }
+        if tokens:
+            found = await self.session.execute(
+                select(Interaction).where(
+                    Interaction.id.in_(tokens), Interaction.campaign_id == self.campaign.id
+                )
+            )
+            self.by_token = {i.id: i for i in found.scalars()}
         # Bounces and complaints name one of our messages; our own mail looping back is
         # recognised by its Message-ID in our outbox.
         ours = {
@@ -372,6 +387,12 @@ class _Batch:
             if is_participant(sender, interaction.client_email, interaction.cc):
                 return interaction, None
             linked = linked or interaction
+        token = find_subject_token(parsed.subject)
+        by_token = self.by_token.get(token) if token is not None else None
+        if by_token is not None:
+            if is_participant(sender, by_token.client_email, by_token.cc):
+                return by_token, None
+            linked = linked or by_token
         return None, linked
 
 

@@ -25,6 +25,7 @@ from engine.domain.compose import (
     reply_subject,
 )
 from engine.domain.mime import Address
+from engine.domain.threading import with_subject_token
 from engine.errors import Invalid
 
 
@@ -59,7 +60,10 @@ def queue_reply(
             to=to,
             cc=cc,
             bcc=bcc,
-            subject=reply_subject(interaction.subject or (parent.subject if parent else "")),
+            subject=with_subject_token(
+                reply_subject(interaction.subject or (parent.subject if parent else "")),
+                interaction.id,
+            ),
             text=outgoing.text,
             message_id=message_id,
             in_reply_to=parent.message_id if parent and parent.message_id else None,
