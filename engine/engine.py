@@ -26,6 +26,7 @@ from data.secrets import SecretBox
 from engine.bus import EventBus
 from engine.config import Settings
 from engine.services.admin import Admin
+from engine.services.agent_mail import AgentMail
 from engine.services.api import ApiServer
 from engine.services.confirm import Confirmations
 from engine.services.imap import ImapMailbox
@@ -100,6 +101,13 @@ class Engine:
         self.router = Router(self.db, self.notifier)
         self.work = Work(self.db, self.blobs, self.notifier, self.outbox.kick)
         self.admin = Admin(self.db, self.secrets, self.campaign_changed)
+        self.agent_mail = AgentMail(
+            self.db,
+            self.blobs,
+            self.notifier,
+            self.outbox.kick,
+            max_attachment_bytes=self.settings.max_attachment_bytes,
+        )
         # No console is connected yet, so nobody can be working: routing waits for them.
         async with self.db.session() as session, session.begin():
             await session.execute(update(User).values(status=AgentStatus.OFFLINE))

@@ -258,12 +258,12 @@ def test_reply_subject(subject: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("subject", "expected"),
     [
-        ("Hello", "Fwd: Hello"),
-        ("Fwd: Hello", "Fwd: Hello"),
-        ("FW: Hello", "Fwd: Hello"),
-        ("FWD: fw: Hello", "Fwd: Hello"),
-        ("Re: Hello", "Fwd: Re: Hello"),
-        ("", "Fwd:"),
+        ("Hello", "FWD: Hello"),
+        ("Fwd: Hello", "FWD: Hello"),
+        ("FW: Hello", "FWD: Hello"),
+        ("FWD: fw: Hello", "FWD: Hello"),
+        ("Re: Hello", "FWD: Re: Hello"),
+        ("", "FWD:"),
     ],
 )
 def test_forward_subject(subject: str, expected: str) -> None:

@@ -39,6 +39,7 @@ class Me(Schema):
     status_reason: str
     status_since: datetime
     operator: bool = False  # the engine's own OS user or root: may act as any user
+    campaigns: list[str] = Field(default_factory=list)  # campaigns this user is a member of
 
 
 class UserIn(Schema):
@@ -197,11 +198,66 @@ class InteractionDetail(InteractionSummary):
     cc: list[str]
     bcc: list[str]
     messages: list[MessageOut]
+    draft: str = ""
 
 
 class ReplyIn(Schema):
     body: str = Field(max_length=1_000_000)
     with_history: bool = False
+    uploads: list[str] = Field(default_factory=list)  # tokens from POST /uploads
+
+
+class UploadOut(Schema):
+    token: str
+    filename: str
+    size: int
+    content_type: str
+
+
+class CcBccIn(Schema):
+    """The interaction's CC/BCC as typed: comma- or semicolon-separated addresses."""
+
+    cc: str = ""
+    bcc: str = ""
+
+
+class ForwardIn(Schema):
+    to: str = Field(min_length=3)  # one or more addresses, comma-separated
+    cc: str = ""
+    bcc: str = ""
+    text: str = Field(default="", max_length=1_000_000)  # added above the forwarded message
+    message_id: int | None = None  # the message to forward; default: the newest inbound one
+    attachment_ids: list[int] | None = None  # originals to carry; None: all of them
+    uploads: list[str] = Field(default_factory=list)
+
+
+class NewInteractionIn(Schema):
+    campaign: str
+    to: str = Field(min_length=3)
+    cc: str = ""
+    bcc: str = ""
+    subject: str = Field(max_length=998)
+    body: str = Field(default="", max_length=1_000_000)
+    uploads: list[str] = Field(default_factory=list)
+
+
+class DraftIn(Schema):
+    text: str = Field(max_length=1_000_000)
+
+
+class RenderIn(Schema):
+    template_id: int
+    interaction_id: int | None = None
+
+
+class RenderOut(Schema):
+    text: str
+    unknown: list[str]  # ${variables} left unfilled: warn before sending
+
+
+class LimitsOut(Schema):
+    max_attachment_bytes: int
+    break_reasons: list[str]
 
 
 class StatusIn(Schema):

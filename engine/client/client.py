@@ -21,19 +21,27 @@ from engine.api.schemas import (
     CampaignIn,
     CampaignOut,
     CampaignPatch,
+    CcBccIn,
+    DraftIn,
     Event,
+    ForwardIn,
     InteractionDetail,
     InteractionSummary,
+    LimitsOut,
     Me,
     MemberIn,
     MonitorSnapshot,
+    NewInteractionIn,
     QuarantineDetail,
     QuarantineOut,
+    RenderIn,
+    RenderOut,
     ReplyIn,
     RetryOut,
     StatusIn,
     TemplateIn,
     TemplateOut,
+    UploadOut,
     UserIn,
     UserOut,
 )
@@ -151,12 +159,80 @@ class EngineClient:
         )
 
     async def reply(
-        self, interaction_id: int, body: str, *, with_history: bool = False
+        self,
+        interaction_id: int,
+        body: str,
+        *,
+        with_history: bool = False,
+        uploads: list[str] | None = None,
     ) -> InteractionDetail:
-        payload = ReplyIn(body=body, with_history=with_history)
+        payload = ReplyIn(body=body, with_history=with_history, uploads=uploads or [])
         return InteractionDetail.model_validate(
             await self._call("POST", f"/interactions/{interaction_id}/reply", payload)
         )
+
+    async def set_cc_bcc(self, interaction_id: int, cc: str, bcc: str) -> InteractionDetail:
+        """Invalid addresses raise Invalid naming the bad entry."""
+        return InteractionDetail.model_validate(
+            await self._call("PUT", f"/interactions/{interaction_id}/cc", CcBccIn(cc=cc, bcc=bcc))
+        )
+
+    async def forward(self, interaction_id: int, forward: ForwardIn) -> InteractionDetail:
+        return InteractionDetail.model_validate(
+            await self._call("POST", f"/interactions/{interaction_id}/forward", forward)
+        )
+
+    async def new_interaction(self, new: NewInteractionIn) -> InteractionDetail:
+        return InteractionDetail.model_validate(await self._call("POST", "/interactions", new))
+
+    async def save_draft(self, interaction_id: int, text: str) -> None:
+        await self._call("PUT", f"/interactions/{interaction_id}/draft", DraftIn(text=text))
+
+    async def search(self, query: str, *, scope: str = "mine") -> list[InteractionSummary]:
+        """Campaign name, client email, subject or client name containing `query`."""
+        return await self._get(
+            f"/search?scope={scope}&q={quote(query, safe='')}",
+            TypeAdapter(list[InteractionSummary]),
+        )
+
+    async def upload(self, filename: str, data: bytes, content_type: str = "") -> UploadOut:
+        """Send a file for a later reply, forward or new interaction; returns its token."""
+        try:
+            async with self._http().post(
+                "/api/v1/uploads",
+                data=data,
+                params={"filename": filename, "content_type": content_type},
+                headers={"Content-Type": "application/octet-stream"},
+            ) as resp:
+                text = await resp.text()
+                if resp.status >= 400:
+                    raise _BY_STATUS.get(resp.status, EngineError)(
+                        json.loads(text).get("error", text), resp.status
+                    )
+                return UploadOut.model_validate_json(text)
+        except (aiohttp.ClientConnectionError, FileNotFoundError) as exc:
+            raise EngineUnavailable(f"the Postdesk engine is not reachable: {exc}") from exc
+
+    async def attachment(self, attachment_id: int) -> bytes:
+        try:
+            async with self._http().get(f"/api/v1/attachments/{attachment_id}") as resp:
+                if resp.status >= 400:
+                    text = await resp.text()
+                    raise _BY_STATUS.get(resp.status, EngineError)(
+                        json.loads(text).get("error", text), resp.status
+                    )
+                return await resp.read()
+        except (aiohttp.ClientConnectionError, FileNotFoundError) as exc:
+            raise EngineUnavailable(f"the Postdesk engine is not reachable: {exc}") from exc
+
+    async def render_template(
+        self, template_id: int, interaction_id: int | None = None
+    ) -> RenderOut:
+        body = RenderIn(template_id=template_id, interaction_id=interaction_id)
+        return RenderOut.model_validate(await self._call("POST", "/templates/render", body))
+
+    async def limits(self) -> LimitsOut:
+        return LimitsOut.model_validate(await self._call("GET", "/limits"))
 
     async def close_interaction(self, interaction_id: int) -> InteractionSummary:
         return InteractionSummary.model_validate(

@@ -15,7 +15,8 @@ Decisions:
   breaks threading in every client.
 * Ids for In-Reply-To/References come from strangers' mail; ones that are not plausible
   msg-ids (spaces, brackets, non-ASCII) are dropped rather than failing the reply.
-* ``forward_subject`` writes ``Fwd:``, the spelling most clients recognise.
+* ``forward_subject`` writes ``FWD:``, as the product manual specifies; every client
+  recognises it (``Fwd:``, ``FW:`` and ``FWD:`` are all collapsed into one).
 """
 
 from __future__ import annotations
@@ -294,9 +295,9 @@ def reply_subject(subject: str) -> str:
 
 
 def forward_subject(subject: str) -> str:
-    """``Fwd: subject`` without stacking prefixes (``Fwd:``, ``FW:``, ``FWD:``)."""
+    """``FWD: subject`` without stacking prefixes (``Fwd:``, ``FW:``, ``FWD:``)."""
     rest = _FORWARD_PREFIX.sub("", _clean_subject(subject))
-    return f"Fwd: {rest}" if rest else "Fwd:"
+    return f"FWD: {rest}" if rest else "FWD:"
 
 
 def make_message_id(domain: str) -> str:

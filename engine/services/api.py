@@ -21,20 +21,35 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
 
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import or_, select
 
-from data.models import AgentStatus, BlacklistEntry, Interaction, InteractionState, Membership, User
+from data.models import (
+    AgentStatus,
+    BlacklistEntry,
+    Campaign,
+    Interaction,
+    InteractionState,
+    Membership,
+    User,
+)
 from engine.api.schemas import (
     BlacklistOut,
     CampaignIn,
     CampaignPatch,
+    CcBccIn,
+    DraftIn,
+    ForwardIn,
     Hello,
+    LimitsOut,
     Me,
     MemberIn,
     MonitorSnapshot,
+    NewInteractionIn,
+    RenderIn,
     ReplyIn,
     StatusIn,
     TemplateIn,
@@ -114,7 +129,11 @@ async def parse_body(request: web.Request, schema: type[M]) -> M:
 class ApiServer:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.app = web.Application(middlewares=[self._errors, self._identify])
+        self.app = web.Application(
+            middlewares=[self._errors, self._identify],
+            # Uploads carry files up to the attachment limit; JSON bodies up to ~4 MB of text.
+            client_max_size=max(engine.settings.max_attachment_bytes, 4 * 1024 * 1024) + 65536,
+        )
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
         self._agent_connections: dict[int, int] = {}
@@ -125,6 +144,15 @@ class ApiServer:
         r.add_get("/api/v1/interactions/{id:\\d+}", self.get_interaction)
         r.add_post("/api/v1/interactions/{id:\\d+}/reply", self.post_reply)
         r.add_post("/api/v1/interactions/{id:\\d+}/close", self.post_close)
+        r.add_put("/api/v1/interactions/{id:\\d+}/cc", self.put_cc)
+        r.add_put("/api/v1/interactions/{id:\\d+}/draft", self.put_draft)
+        r.add_post("/api/v1/interactions/{id:\\d+}/forward", self.post_forward)
+        r.add_post("/api/v1/interactions", self.post_interaction)
+        r.add_get("/api/v1/search", self.get_search)
+        r.add_post("/api/v1/uploads", self.post_upload)
+        r.add_get("/api/v1/attachments/{id:\\d+}", self.get_attachment)
+        r.add_post("/api/v1/templates/render", self.post_render)
+        r.add_get("/api/v1/limits", self.get_limits)
         r.add_get("/api/v1/monitor", self.get_monitor)
         r.add_get("/api/v1/users", self.get_users)
         r.add_post("/api/v1/users", self.post_user)
@@ -222,6 +250,15 @@ class ApiServer:
             )
         async with self.engine.db.session() as session:
             user = await session.get_one(User, caller.user_id)
+            campaigns = sorted(
+                (
+                    await session.execute(
+                        select(Campaign.name)
+                        .join(Membership)
+                        .where(Membership.user_id == caller.user_id)
+                    )
+                ).scalars()
+            )
             return json_response(
                 Me.model_validate(
                     {
@@ -232,6 +269,7 @@ class ApiServer:
                         "status_reason": user.status_reason,
                         "status_since": user.status_since,
                         "operator": caller.operator,
+                        "campaigns": campaigns,
                     }
                 )
             )
@@ -303,10 +341,113 @@ class ApiServer:
         interaction_id = int(request.match_info["id"])
         body = await parse_body(request, ReplyIn)
         await self.engine.work.reply(
-            caller.require_user(), interaction_id, body.body, with_history=body.with_history
+            caller.require_user(),
+            interaction_id,
+            body.body,
+            with_history=body.with_history,
+            uploads=body.uploads,
         )
         async with self.engine.db.session() as session:
             return json_response(await views.detail(session, interaction_id))
+
+    async def _detail(self, interaction_id: int) -> web.Response:
+        async with self.engine.db.session() as session:
+            return json_response(await views.detail(session, interaction_id))
+
+    async def put_cc(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        caller.require("agent")
+        interaction_id = int(request.match_info["id"])
+        body = await parse_body(request, CcBccIn)
+        await self.engine.work.set_cc_bcc(caller.require_user(), interaction_id, body.cc, body.bcc)
+        return await self._detail(interaction_id)
+
+    async def put_draft(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        caller.require("agent")
+        body = await parse_body(request, DraftIn)
+        await self.engine.work.save_draft(
+            caller.require_user(), int(request.match_info["id"]), body.text
+        )
+        return web.json_response({})
+
+    async def post_forward(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        caller.require("agent")
+        interaction_id = int(request.match_info["id"])
+        body = await parse_body(request, ForwardIn)
+        await self.engine.agent_mail.forward(caller.require_user(), interaction_id, body)
+        return await self._detail(interaction_id)
+
+    async def post_interaction(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        caller.require("agent")
+        body = await parse_body(request, NewInteractionIn)
+        interaction_id = await self.engine.agent_mail.new_interaction(caller.require_user(), body)
+        return await self._detail(interaction_id)
+
+    async def get_search(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        scope = request.query.get("scope", "mine")
+        if scope == "all":
+            caller.require("supervisor", "admin")
+            user_id = None
+        else:
+            caller.require("agent")
+            user_id = caller.require_user()
+        ids = await self.engine.agent_mail.search(request.query.get("q", ""), user_id)
+        async with self.engine.db.session() as session:
+            rows = (
+                (await session.execute(select(Interaction).where(Interaction.id.in_(ids))))
+                .scalars()
+                .all()
+            )
+            order = {interaction_id: n for n, interaction_id in enumerate(ids)}
+            rows = sorted(rows, key=lambda r: order[r.id])
+            return json_response(await views.summaries(session, rows))
+
+    async def post_upload(self, request: web.Request) -> web.Response:
+        request[CALLER].require("agent", "admin")
+        limit = self.engine.settings.max_attachment_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise Invalid(f"the file is larger than the {limit} bytes limit")
+        data = await request.read()
+        uploaded = await self.engine.agent_mail.upload(
+            request.query.get("filename", ""), request.query.get("content_type", ""), data
+        )
+        return json_response(uploaded, status=201)
+
+    async def get_attachment(self, request: web.Request) -> web.StreamResponse:
+        caller = request[CALLER]
+        attachment, interaction_id, data = await self.engine.agent_mail.attachment(
+            int(request.match_info["id"])
+        )
+        await self._visible(caller, interaction_id)
+        return web.Response(
+            body=data,
+            content_type="application/octet-stream",
+            headers={"X-Filename": quote(attachment.filename, safe="")},
+        )
+
+    async def post_render(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        body = await parse_body(request, RenderIn)
+        if body.interaction_id is not None:
+            await self._visible(caller, body.interaction_id)
+        return json_response(
+            await self.engine.agent_mail.render(
+                caller.user_id, body.template_id, body.interaction_id
+            )
+        )
+
+    async def get_limits(self, request: web.Request) -> web.Response:
+        settings = self.engine.settings
+        return json_response(
+            LimitsOut(
+                max_attachment_bytes=settings.max_attachment_bytes,
+                break_reasons=settings.break_reasons,
+            )
+        )
 
     async def post_close(self, request: web.Request) -> web.Response:
         caller = request[CALLER]

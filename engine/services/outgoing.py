@@ -1,74 +1,135 @@
 """Build one outgoing mail in full and put it in the outbox, inside the caller's transaction.
 
-Replies, confirmations (and later forwards and dialer mail) all leave this way: headers are
-validated (no CR/LF/NUL, strict addresses), threading headers point at the parent, and the
-exact bytes to send are stored in the blob store before the row is queued, so a retry after
-a restart sends the very same message.
+Replies, forwards, new interactions and confirmations all leave this way: headers are
+validated (no CR/LF/NUL, strict addresses), threading headers point at the parent, the
+subject carries the interaction's `[#id]` token, and the exact bytes to send are stored in the
+blob store before the row is queued, so a retry after a restart sends the very same message.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from data.blobs import BlobStore
-from data.models import Campaign, Direction, Interaction, Message, MessageState
+from data.models import (
+    Attachment,
+    Campaign,
+    Direction,
+    Interaction,
+    Message,
+    MessageState,
+    Template,
+    UploadedFile,
+)
 from engine.domain.compose import (
     AddressError,
     HeaderInjectionError,
     build_message,
     make_message_id,
+    parse_address_list,
     references_for_reply,
     reply_subject,
 )
 from engine.domain.mime import Address
 from engine.domain.threading import with_subject_token
-from engine.errors import Invalid
+from engine.errors import Invalid, NotFound
+
+
+@dataclass(frozen=True)
+class FileRef:
+    filename: str
+    content_type: str
+    sha256: str
+    size: int
 
 
 @dataclass(frozen=True)
 class Outgoing:
     text: str
-    kind: str = "reply"  # reply, confirmation, forward, dialer
+    kind: str = "reply"  # reply, confirmation, forward, new, dialer
     sent_by_id: int | None = None
     extra_headers: dict[str, str] | None = None
+    files: list[FileRef] = field(default_factory=list)
 
 
-def queue_reply(
+async def signature_of(session: AsyncSession, campaign: Campaign) -> str:
+    if campaign.signature_template_id is None:
+        return ""
+    template = await session.get(Template, campaign.signature_template_id)
+    return template.body_text if template else ""
+
+
+async def with_signature(session: AsyncSession, campaign: Campaign, text: str) -> str:
+    """The body with the campaign's signature under the standard `-- ` separator."""
+    signature = await signature_of(session, campaign)
+    text = text.rstrip() + "\n"
+    return text + "\n-- \n" + signature.rstrip() + "\n" if signature else text
+
+
+async def uploaded_files(session: AsyncSession, tokens: list[str]) -> list[FileRef]:
+    if not tokens:
+        return []
+    rows = (
+        (await session.execute(select(UploadedFile).where(UploadedFile.token.in_(tokens))))
+        .scalars()
+        .all()
+    )
+    by_token = {row.token: row for row in rows}
+    missing = [t for t in tokens if t not in by_token]
+    if missing:
+        raise NotFound(f"unknown upload {missing[0]!r}: upload the file again")
+    return [
+        FileRef(
+            by_token[t].filename, by_token[t].content_type, by_token[t].sha256, by_token[t].size
+        )
+        for t in tokens
+    ]
+
+
+def parse_addresses(field_name: str, text: str) -> list[Address]:
+    try:
+        return parse_address_list(text)
+    except AddressError as exc:
+        raise Invalid(f"{field_name}: {exc}") from exc
+
+
+def queue_message(
     session: AsyncSession,
     blobs: BlobStore,
     campaign: Campaign,
     interaction: Interaction,
-    parent: Message | None,
     outgoing: Outgoing,
+    *,
+    to: list[Address],
+    cc: list[Address],
+    bcc: list[Address],
+    subject: str,
+    parent: Message | None = None,
 ) -> Message:
-    """Queue `outgoing` as an answer to `parent` on `interaction`; returns the new row."""
+    """Build, store and queue one message on `interaction`; returns the new row."""
     now = datetime.now(UTC)
     message_id = make_message_id(campaign.domain)
-    references = references_for_reply(
-        parent.message_id if parent else None, parent.references if parent else []
+    references = (
+        references_for_reply(parent.message_id or None, parent.references) if parent else []
     )
-    to = [Address(interaction.client_email, interaction.client_name)]
-    cc = [Address(a, "") for a in interaction.cc]
-    bcc = [Address(a, "") for a in interaction.bcc]
     try:
         email = build_message(
             from_=Address(campaign.email_address, campaign.from_name),
             to=to,
             cc=cc,
             bcc=bcc,
-            subject=with_subject_token(
-                reply_subject(interaction.subject or (parent.subject if parent else "")),
-                interaction.id,
-            ),
+            subject=subject,
             text=outgoing.text,
             message_id=message_id,
             in_reply_to=parent.message_id if parent and parent.message_id else None,
             references=references,
             extra_headers=outgoing.extra_headers,
+            attachments=[(f.filename, f.content_type, blobs.get(f.sha256)) for f in outgoing.files],
             date=now,
         )
     except (HeaderInjectionError, AddressError) as exc:
@@ -95,4 +156,41 @@ def queue_reply(
         created_at=now,
     )
     session.add(message)
+    for f in outgoing.files:
+        session.add(
+            Attachment(
+                message=message,
+                filename=f.filename,
+                content_type=f.content_type,
+                size=f.size,
+                sha256=f.sha256,
+            )
+        )
     return message
+
+
+def queue_reply(
+    session: AsyncSession,
+    blobs: BlobStore,
+    campaign: Campaign,
+    interaction: Interaction,
+    parent: Message | None,
+    outgoing: Outgoing,
+) -> Message:
+    """Queue `outgoing` to the client as an answer to `parent`, with the interaction's CC/BCC
+    (the manual: a reply always uses the values saved in the CC/BCC form)."""
+    return queue_message(
+        session,
+        blobs,
+        campaign,
+        interaction,
+        outgoing,
+        to=[Address(interaction.client_email, interaction.client_name)],
+        cc=[Address(a, "") for a in interaction.cc],
+        bcc=[Address(a, "") for a in interaction.bcc],
+        subject=with_subject_token(
+            reply_subject(interaction.subject or (parent.subject if parent else "")),
+            interaction.id,
+        ),
+        parent=parent,
+    )

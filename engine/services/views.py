@@ -119,6 +119,7 @@ async def detail(session: AsyncSession, interaction_id: int) -> InteractionDetai
         cc=interaction.cc,
         bcc=interaction.bcc,
         messages=[message_out(m) for m in result.scalars()],
+        draft=interaction.draft,
     )
 
 

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from data.blobs import BlobStore
 from data.db import Database
@@ -22,13 +21,18 @@ from data.models import (
     Interaction,
     InteractionState,
     Message,
-    Template,
     User,
 )
 from engine.domain.compose import quote_history
 from engine.errors import Conflict, Forbidden
 from engine.services.notify import Notifier
-from engine.services.outgoing import Outgoing, queue_reply
+from engine.services.outgoing import (
+    Outgoing,
+    parse_addresses,
+    queue_reply,
+    uploaded_files,
+    with_signature,
+)
 
 
 class Work:
@@ -72,7 +76,13 @@ class Work:
         self.notifier.interaction_changed(interaction_id, queue=False)
 
     async def reply(
-        self, user_id: int, interaction_id: int, body: str, *, with_history: bool
+        self,
+        user_id: int,
+        interaction_id: int,
+        body: str,
+        *,
+        with_history: bool,
+        uploads: list[str] | None = None,
     ) -> int:
         interaction = await self._own_interaction(user_id, interaction_id)
         if interaction.state != InteractionState.ASSIGNED:
@@ -95,10 +105,7 @@ class Work:
             parent = next(
                 (m for m in reversed(thread) if m.direction == Direction.INBOUND), None
             ) or (thread[-1] if thread else None)
-            text = body.rstrip() + "\n"
-            signature = await _signature(session, campaign)
-            if signature:
-                text += "\n-- \n" + signature.rstrip() + "\n"
+            text = await with_signature(session, campaign, body)
             if with_history:
                 for old in reversed(thread):
                     author = old.from_name or old.from_email
@@ -109,7 +116,12 @@ class Work:
                 campaign,
                 interaction,
                 parent,
-                Outgoing(text=text, kind="reply", sent_by_id=user_id),
+                Outgoing(
+                    text=text,
+                    kind="reply",
+                    sent_by_id=user_id,
+                    files=await uploaded_files(session, uploads or []),
+                ),
             )
             interaction.last_message_at = now
             interaction.unread = False
@@ -119,6 +131,22 @@ class Work:
         self.notifier.message_added(interaction_id, new_id)
         self.wake_outbox()
         return new_id
+
+    async def set_cc_bcc(self, user_id: int, interaction_id: int, cc: str, bcc: str) -> None:
+        """The CC/BCC form: replies use these from now on (until the next received mail)."""
+        await self._own_interaction(user_id, interaction_id)
+        cc_list = [a.email.lower() for a in parse_addresses("cc", cc)]
+        bcc_list = [a.email.lower() for a in parse_addresses("bcc", bcc)]
+        async with self.db.session() as session, session.begin():
+            row = await session.get_one(Interaction, interaction_id)
+            row.cc, row.bcc = cc_list, bcc_list
+        self.notifier.interaction_changed(interaction_id, queue=False)
+
+    async def save_draft(self, user_id: int, interaction_id: int, text: str) -> None:
+        await self._own_interaction(user_id, interaction_id)
+        async with self.db.session() as session, session.begin():
+            row = await session.get_one(Interaction, interaction_id)
+            row.draft = text
 
     async def close(self, user_id: int, interaction_id: int) -> None:
         interaction = await self._own_interaction(user_id, interaction_id)
@@ -130,10 +158,3 @@ class Work:
             row.closed_at = datetime.now(UTC)
             row.unread = False
         self.notifier.interaction_changed(interaction_id, agents=(user_id,))
-
-
-async def _signature(session: AsyncSession, campaign: Campaign) -> str:
-    if campaign.signature_template_id is None:
-        return ""
-    template = await session.get(Template, campaign.signature_template_id)
-    return template.body_text if template else ""

@@ -1,0 +1,279 @@
+"""An agent's mail beyond replies: forwards, new interactions, files, search and templates.
+
+Role checks are the API's; ownership (the interaction is assigned to this agent) is checked
+here, since supervisors may read but only the assigned agent writes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from data.blobs import BlobStore
+from data.db import Database
+from data.models import (
+    Attachment,
+    Campaign,
+    Direction,
+    Interaction,
+    InteractionState,
+    Membership,
+    Message,
+    Template,
+    UploadedFile,
+    User,
+)
+from engine.api.schemas import ForwardIn, NewInteractionIn, RenderOut, UploadOut
+from engine.domain.compose import forward_subject
+from engine.domain.templates import render
+from engine.domain.threading import with_subject_token
+from engine.errors import Forbidden, Invalid, NotFound
+from engine.services.notify import Notifier
+from engine.services.outgoing import (
+    FileRef,
+    Outgoing,
+    parse_addresses,
+    queue_message,
+    uploaded_files,
+    with_signature,
+)
+
+
+def forwarded_text(added: str, original: Message) -> str:
+    sender = (
+        f"{original.from_name} <{original.from_email}>"
+        if original.from_name
+        else (original.from_email)
+    )
+    header = [
+        "---------- Forwarded message ----------",
+        f"From: {sender}",
+        f"Date: {original.created_at:%a, %d %b %Y %H:%M %Z}",
+        f"Subject: {original.subject}",
+        f"To: {', '.join(original.to)}",
+    ]
+    if original.cc:
+        header.append(f"Cc: {', '.join(original.cc)}")
+    top = added.rstrip() + "\n\n" if added.strip() else ""
+    return top + "\n".join(header) + "\n\n" + original.text.rstrip() + "\n"
+
+
+class AgentMail:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        notifier: Notifier,
+        wake_outbox: Callable[[], None],
+        *,
+        max_attachment_bytes: int,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.notifier = notifier
+        self.wake_outbox = wake_outbox
+        self.max_attachment_bytes = max_attachment_bytes
+
+    # ---- files ----
+    async def upload(self, filename: str, content_type: str, data: bytes) -> UploadOut:
+        name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+        if not name or name in (".", "..") or any(ord(c) < 32 for c in name):
+            raise Invalid(f"not a usable file name: {filename!r}")
+        if len(data) > self.max_attachment_bytes:
+            raise Invalid(
+                f"{name} is {len(data)} bytes; the limit is {self.max_attachment_bytes} bytes"
+            )
+        digest = self.blobs.put(data)
+        token = secrets.token_urlsafe(24)
+        content_type = content_type or "application/octet-stream"
+        async with self.db.session() as session, session.begin():
+            session.add(
+                UploadedFile(
+                    token=token,
+                    filename=name,
+                    content_type=content_type,
+                    size=len(data),
+                    sha256=digest,
+                )
+            )
+        return UploadOut(token=token, filename=name, size=len(data), content_type=content_type)
+
+    async def attachment(self, attachment_id: int) -> tuple[Attachment, int, bytes]:
+        """The attachment, its interaction id and its bytes."""
+        async with self.db.session() as session:
+            found = (
+                await session.execute(
+                    select(Attachment, Message.interaction_id)
+                    .join(Message)
+                    .where(Attachment.id == attachment_id)
+                )
+            ).first()
+        if found is None:
+            raise NotFound(f"no attachment {attachment_id}")
+        attachment, interaction_id = found
+        return attachment, interaction_id, self.blobs.get(attachment.sha256)
+
+    # ---- forward and new interactions ----
+    async def forward(self, user_id: int, interaction_id: int, data: ForwardIn) -> int:
+        to = parse_addresses("to", data.to)
+        if not to:
+            raise Invalid("to: give at least one address")
+        cc, bcc = parse_addresses("cc", data.cc), parse_addresses("bcc", data.bcc)
+        async with self.db.session() as session, session.begin():
+            interaction = await session.get_one(Interaction, interaction_id)
+            if interaction.agent_id != user_id:
+                raise Forbidden(f"interaction {interaction_id} is not assigned to you")
+            query = (
+                select(Message)
+                .where(Message.interaction_id == interaction_id)
+                .options(selectinload(Message.attachments))
+                .order_by(Message.id.desc())
+            )
+            if data.message_id is not None:
+                query = query.where(Message.id == data.message_id)
+            else:
+                query = query.where(Message.direction == Direction.INBOUND)
+            original = (await session.execute(query.limit(1))).scalar_one_or_none()
+            if original is None:
+                raise NotFound("no message to forward in this interaction")
+            carried = [
+                a
+                for a in original.attachments
+                if data.attachment_ids is None or a.id in data.attachment_ids
+            ]
+            files = [FileRef(a.filename, a.content_type, a.sha256, a.size) for a in carried]
+            files += await uploaded_files(session, data.uploads)
+            campaign = await session.get_one(Campaign, interaction.campaign_id)
+            text = await with_signature(session, campaign, forwarded_text(data.text, original))
+            message = queue_message(
+                session,
+                self.blobs,
+                campaign,
+                interaction,
+                Outgoing(text=text, kind="forward", sent_by_id=user_id, files=files),
+                to=to,
+                cc=cc,
+                bcc=bcc,
+                subject=forward_subject(original.subject or interaction.subject),
+            )
+            interaction.last_message_at = datetime.now(UTC)
+            await session.flush()
+            new_id = message.id
+        self.notifier.message_added(interaction_id, new_id)
+        self.wake_outbox()
+        return new_id
+
+    async def new_interaction(self, user_id: int, data: NewInteractionIn) -> int:
+        to = parse_addresses("to", data.to)
+        if not to:
+            raise Invalid("to: give at least one address")
+        cc, bcc = parse_addresses("cc", data.cc), parse_addresses("bcc", data.bcc)
+        now = datetime.now(UTC)
+        async with self.db.session() as session, session.begin():
+            campaign = await session.scalar(select(Campaign).where(Campaign.name == data.campaign))
+            if campaign is None:
+                raise NotFound(f"no campaign {data.campaign!r}")
+            member = await session.scalar(
+                select(Membership.id).where(
+                    Membership.campaign_id == campaign.id, Membership.user_id == user_id
+                )
+            )
+            if member is None:
+                raise Forbidden(f"you are not a member of {campaign.name!r}")
+            interaction = Interaction(
+                campaign=campaign,
+                agent_id=user_id,
+                state=InteractionState.ASSIGNED,
+                direction=Direction.OUTBOUND,
+                client_email=to[0].email.lower(),
+                client_name=to[0].name,
+                subject=data.subject,
+                cc=[a.email.lower() for a in cc],
+                bcc=[a.email.lower() for a in bcc],
+                unread=False,
+                queued_at=now,
+                assigned_at=now,
+                last_message_at=now,
+            )
+            session.add(interaction)
+            await session.flush()
+            text = await with_signature(session, campaign, data.body)
+            files = await uploaded_files(session, data.uploads)
+            queue_message(
+                session,
+                self.blobs,
+                campaign,
+                interaction,
+                Outgoing(text=text, kind="new", sent_by_id=user_id, files=files),
+                to=to,
+                cc=cc,
+                bcc=bcc,
+                subject=with_subject_token(data.subject, interaction.id),
+            )
+            await session.flush()
+            interaction_id = interaction.id
+        self.notifier.interaction_changed(interaction_id, queue=False, agents=(user_id,))
+        self.wake_outbox()
+        return interaction_id
+
+    # ---- search and templates ----
+    async def search(self, query: str, user_id: int | None) -> list[int]:
+        """Interactions whose campaign, client email, subject or client name contain `query`
+        (the agent's own, open and closed; everyone's for `user_id=None`), newest first."""
+        needle = query.strip()
+        if not needle:
+            return []
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = (
+            select(Interaction.id)
+            .join(Campaign)
+            .where(
+                or_(
+                    Campaign.name.ilike(pattern, escape="\\"),
+                    Interaction.client_email.ilike(pattern, escape="\\"),
+                    Interaction.subject.ilike(pattern, escape="\\"),
+                    Interaction.client_name.ilike(pattern, escape="\\"),
+                )
+            )
+            .order_by(Interaction.last_message_at.desc())
+            .limit(200)
+        )
+        if user_id is not None:
+            statement = statement.where(Interaction.agent_id == user_id)
+        async with self.db.session() as session:
+            return list((await session.execute(statement)).scalars())
+
+    async def render(
+        self, user_id: int | None, template_id: int, interaction_id: int | None
+    ) -> RenderOut:
+        async with self.db.session() as session:
+            template = await session.get(Template, template_id)
+            if template is None:
+                raise NotFound(f"no template {template_id}")
+            user = await session.get(User, user_id) if user_id is not None else None
+            if user is not None and template.campaign_id is not None:
+                member = await session.scalar(
+                    select(Membership.id).where(
+                        Membership.campaign_id == template.campaign_id,
+                        Membership.user_id == user.id,
+                    )
+                )
+                if member is None:
+                    raise Forbidden("that template belongs to a campaign you are not in")
+            values = {"agent": user.display_name or user.username if user else ""}
+            if interaction_id is not None:
+                interaction = await session.get(Interaction, interaction_id)
+                if interaction is None:
+                    raise NotFound(f"no interaction {interaction_id}")
+                values |= {
+                    "name": interaction.client_name or interaction.client_email,
+                    "email": interaction.client_email,
+                    "campaign": interaction.campaign.name,
+                    "subject": interaction.subject,
+                }
+        rendered = render(template.body_text, values)
+        return RenderOut(text=rendered.text, unknown=rendered.unknown)
