@@ -90,6 +90,9 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         else:
             cset.add_argument(flag, dest=field, default=None)
 
+    ctest = campaign.add_parser("test", help="log in to its IMAP and SMTP servers, step by step")
+    ctest.add_argument("name")
+
     template = group("template", "reply, signature and confirmation templates")
     tadd = template.add_parser("add", help="add a template (body from --text or --text-file)")
     tadd.add_argument("name")
@@ -203,6 +206,7 @@ async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("campaign", "add"): lambda: client.add_campaign(_campaign_from_args(args)),
         ("campaign", "list"): client.campaigns,
         ("campaign", "set"): lambda: client.update_campaign(args.name, _patch_from_args(args)),
+        ("campaign", "test"): lambda: client.test_campaign(args.name),
         ("template", "add"): lambda: client.add_template(_template_from_args(args)),
         ("template", "list"): client.templates,
         ("blacklist", "list"): client.blacklist,

@@ -117,6 +117,19 @@ class TemplateOut(Schema):
     body_html: str
 
 
+class ConnectionCheck(Schema):
+    service: Literal["imap", "smtp"]
+    ok: bool
+    step: str  # resolve, connect, tls, login, mailbox, done, skipped
+    detail: str
+
+
+class ConnectionReport(Schema):
+    campaign: str
+    ok: bool  # the manual's green status
+    checks: list[ConnectionCheck]
+
+
 class CampaignOut(Schema):
     id: int
     name: str

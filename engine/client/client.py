@@ -22,6 +22,7 @@ from engine.api.schemas import (
     CampaignOut,
     CampaignPatch,
     CcBccIn,
+    ConnectionReport,
     DraftIn,
     Event,
     ForwardIn,
@@ -259,6 +260,12 @@ class EngineClient:
     async def update_campaign(self, name: str, patch: CampaignPatch) -> CampaignOut:
         return CampaignOut.model_validate(
             await self._call("PATCH", f"/campaigns/{quote(name, safe='')}", patch)
+        )
+
+    async def test_campaign(self, name: str) -> ConnectionReport:
+        """Log in to the campaign's IMAP and SMTP servers; says which step failed."""
+        return ConnectionReport.model_validate(
+            await self._call("POST", f"/campaigns/{quote(name, safe='')}/test")
         )
 
     async def templates(self) -> list[TemplateOut]:

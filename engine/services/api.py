@@ -57,6 +57,7 @@ from engine.api.schemas import (
 )
 from engine.errors import Forbidden, Invalid, NotFound, ServiceError
 from engine.services import views
+from engine.services.conntest import check_campaign
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -159,6 +160,7 @@ class ApiServer:
         r.add_get("/api/v1/campaigns", self.get_campaigns)
         r.add_post("/api/v1/campaigns", self.post_campaign)
         r.add_patch("/api/v1/campaigns/{name}", self.patch_campaign)
+        r.add_post("/api/v1/campaigns/{name}/test", self.post_campaign_test)
         r.add_post("/api/v1/members", self.post_member)
         r.add_get("/api/v1/templates", self.get_templates)
         r.add_post("/api/v1/templates", self.post_template)
@@ -492,6 +494,15 @@ class ApiServer:
         return json_response(
             await self.engine.admin.patch_campaign(request.match_info["name"], body)
         )
+
+    async def post_campaign_test(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin")
+        name = request.match_info["name"]
+        async with self.engine.db.session() as session:
+            campaign = await session.scalar(select(Campaign).where(Campaign.name == name))
+        if campaign is None:
+            raise NotFound(f"no campaign {name!r}")
+        return json_response(await check_campaign(campaign, self.engine.secrets))
 
     async def get_templates(self, request: web.Request) -> web.Response:
         caller = request[CALLER]
