@@ -3,6 +3,7 @@ permanent refusals shown with the server's words, and a SIGKILL mid-send loses n
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -12,7 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from engine.api.schemas import CampaignIn, UserIn
+from engine.api.schemas import CampaignIn, CampaignPatch, UserIn
 from engine.client import EngineClient
 from engine.engine import Engine
 from tests.engine_fixtures import World, engine_settings, eventually
@@ -156,3 +157,20 @@ async def test_sigkill_while_sending_200_delivers_each_once(
     # Only a message in the middle of its SMTP transaction at the kill can arrive twice.
     assert duplicates <= 1, (duplicates, at_kill)
     print(f"kill at {delivered_at_kill} delivered, states {dict(at_kill)}; duplicates {duplicates}")
+
+
+async def test_sent_mail_is_copied_to_the_imap_sent_folder(world: World) -> None:
+    await world.operator.update_campaign("Support", CampaignPatch(imap_sent_folder="Sent"))
+    async with world.client("agent1") as agent:
+        interaction_id = await assigned_interaction(world, agent)
+        await agent.reply(interaction_id, "A copy of this goes to Sent.")
+        await world.sink.await_count(1)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            if world.dovecot.count(world.mailbox, "Sent") == 1:
+                break
+        except Exception:  # the folder does not exist until the first copy
+            pass
+        assert time.monotonic() < deadline, "no copy in the Sent folder"
+        await asyncio.sleep(0.1)

@@ -73,6 +73,7 @@ class CampaignIn(Schema):
     imap_username: str = ""
     imap_password: str = ""
     imap_folder: str = "INBOX"
+    imap_sent_folder: str = ""  # when set, a copy of every sent mail is appended there
     maildir_path: str = ""
     smtp_host: str = ""
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -95,6 +96,7 @@ class CampaignPatch(Schema):
     max_interactions_per_agent: int | None = Field(default=None, ge=1, le=1000)
     max_interactions_in_queue: int | None = Field(default=None, ge=0)
     service_level_seconds: int | None = Field(default=None, ge=1)
+    imap_sent_folder: str | None = None
     signature_template: str | None = None  # a template name; "" removes it
     confirmation_enabled: bool | None = None
     confirmation_template: str | None = None  # a template name; "" removes it
@@ -143,6 +145,7 @@ class CampaignOut(Schema):
     imap_security: Security
     imap_username: str
     imap_folder: str
+    imap_sent_folder: str = ""
     maildir_path: str
     smtp_host: str
     smtp_port: int

@@ -64,6 +64,7 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
         imap_security=campaign.imap_security.value,
         imap_username=campaign.imap_username,
         imap_folder=campaign.imap_folder,
+        imap_sent_folder=campaign.imap_sent_folder,
         maildir_path=campaign.maildir_path,
         smtp_host=campaign.smtp_host,
         smtp_port=campaign.smtp_port,
@@ -170,6 +171,7 @@ class Admin:
                         if data.imap_password
                         else None,
                         imap_folder=data.imap_folder,
+                        imap_sent_folder=data.imap_sent_folder,
                         maildir_path=data.maildir_path,
                         smtp_host=data.smtp_host,
                         smtp_port=data.smtp_port,

@@ -13,6 +13,7 @@ import logging
 import ssl
 from datetime import UTC, datetime, timedelta
 
+import aioimaplib
 import aiosmtplib
 from sqlalchemy import or_, select, update
 
@@ -160,10 +161,13 @@ class Outbox:
                 await self._record(message_id, error, permanent=False)
             smtp.close()
             return
+        sent: list[int] = []
         try:
             for index, message_id in enumerate(ids):
                 error, permanent, connection_ok = await self._send_on(smtp, campaign, message_id)
                 await self._record(message_id, error, permanent)
+                if not error:
+                    sent.append(message_id)
                 if not connection_ok:
                     await self._requeue(ids[index + 1 :])
                     return
@@ -172,6 +176,54 @@ class Outbox:
                 await smtp.quit()
             except (aiosmtplib.SMTPException, OSError):
                 smtp.close()
+            if sent and campaign.imap_sent_folder:
+                await self._copy_to_sent(campaign, sent)
+
+    async def _copy_to_sent(self, campaign: Campaign, ids: list[int]) -> None:
+        """Append what was sent to the campaign's IMAP Sent folder, for other mail clients.
+
+        Best effort: the mail has already left, so a failure here is logged, not retried.
+        """
+        # Imported here: the IMAP module uses this module's TLS settings (an import cycle).
+        from engine.services.imap import ImapAccount, ImapError, connect
+
+        async with self.db.session() as session:
+            digests = (
+                (await session.execute(select(Message.raw_sha256).where(Message.id.in_(ids))))
+                .scalars()
+                .all()
+            )
+        account = ImapAccount(
+            host=campaign.imap_host,
+            port=campaign.imap_port,
+            security=campaign.imap_security,
+            username=campaign.imap_username or campaign.email_address,
+            password=self.secrets.decrypt(campaign.imap_password_enc),
+            folder=campaign.imap_sent_folder,
+            tls_verify=campaign.tls_verify,
+        )
+        try:
+            client = await connect(account)
+        except (ImapError, OSError, TimeoutError) as exc:
+            log.warning("cannot copy sent mail of %s to %s: %s", campaign.name, account.folder, exc)
+            return
+        try:
+            for digest in digests:
+                raw = self.blobs.get(digest)
+                response = await client.append(raw, mailbox=account.folder, flags="(\\Seen)")
+                if response.result != "OK":
+                    await client.create(account.folder)
+                    response = await client.append(raw, mailbox=account.folder, flags="(\\Seen)")
+                if response.result != "OK":
+                    log.warning("APPEND to %s refused: %s", account.folder, response.lines)
+                    return
+        except (aioimaplib.AioImapException, OSError, TimeoutError) as exc:
+            log.warning("copy to %s failed: %s", account.folder, exc)
+        finally:
+            try:
+                await asyncio.wait_for(client.logout(), 5)
+            except (aioimaplib.AioImapException, OSError, TimeoutError):
+                pass
 
     async def _send_on(
         self, smtp: aiosmtplib.SMTP, campaign: Campaign, message_id: int
