@@ -166,8 +166,20 @@ class DemoWorld:
                     ),
                 )
             )
+            confirmation = Template(
+                name="We got your message",
+                campaign_id=campaign.id,
+                kind=TemplateKind.CONFIRMATION,
+                body_text=(
+                    "Hello ${name},\n\nthanks for writing to ${campaign}. We received your "
+                    'message "${subject}" and an agent will answer it shortly.'
+                ),
+            )
+            session.add(confirmation)
             await session.flush()
             campaign.signature_template_id = signature.id
+            campaign.confirmation_template_id = confirmation.id
+            campaign.confirmation_enabled = True
 
     # ---- customers ----
     def _next(self) -> int:
@@ -205,8 +217,8 @@ class DemoWorld:
             if self.rng.random() > 0.5:
                 continue
             sent = parse_message(raw)
-            if not sent.to or not sent.message_id:
-                continue
+            if not sent.to or not sent.message_id or "auto-submitted" in sent.headers:
+                continue  # people do not answer the confirmation auto-reply
             await asyncio.sleep(self.rng.uniform(3, 8) * self.pace)
             answer = EmailMessage()
             customer = sent.to[0]
