@@ -8,7 +8,7 @@ from email.utils import make_msgid
 
 import pytest
 
-from engine.api.schemas import ForwardIn, NewInteractionIn, TemplateIn, UserIn
+from engine.api.schemas import CampaignPatch, ForwardIn, NewInteractionIn, TemplateIn, UserIn
 from engine.client import EngineClient, Forbidden, Invalid
 from tests.engine_fixtures import World, eventually
 
@@ -143,3 +143,28 @@ async def test_template_render_attachment_access_and_limits(world: World) -> Non
         assert (await agent.me()).status_reason == "Lunch"
         with pytest.raises(Invalid):
             await agent.upload("../", b"x")
+
+
+async def test_signature_with_html_makes_multipart_alternative_and_history_is_quoted(
+    world: World,
+) -> None:
+    await world.operator.add_template(
+        TemplateIn(
+            name="Sig",
+            campaign="Support",
+            kind="signature",
+            body_text="Support team",
+            body_html="<b>Support team</b> <a href='https://example.com'>help</a>",
+        )
+    )
+    await world.operator.update_campaign("Support", CampaignPatch(signature_template="Sig"))
+    async with world.client("agent1") as agent:
+        interaction_id = await assigned(world, agent)
+        await agent.reply(interaction_id, "Fixed <now> & done.", with_history=True)
+        sent = (await world.sink.await_count(1))[0].message
+    assert sent.get_content_type() == "multipart/alternative"
+    plain = sent.get_body(("plain",)).get_content()
+    html = sent.get_body(("html",)).get_content()
+    assert plain.startswith("Fixed <now> & done.\n\n-- \nSupport team\n")
+    assert "> See the attached invoice." in plain and "Carol Customer" in plain
+    assert "Fixed &lt;now&gt; &amp; done." in html and "<b>Support team</b>" in html

@@ -36,10 +36,10 @@ from engine.services.notify import Notifier
 from engine.services.outgoing import (
     FileRef,
     Outgoing,
+    compose_body,
     parse_addresses,
     queue_message,
     uploaded_files,
-    with_signature,
 )
 
 
@@ -148,13 +148,19 @@ class AgentMail:
             files = [FileRef(a.filename, a.content_type, a.sha256, a.size) for a in carried]
             files += await uploaded_files(session, data.uploads)
             campaign = await session.get_one(Campaign, interaction.campaign_id)
-            text = await with_signature(session, campaign, forwarded_text(data.text, original))
+            composed = await compose_body(session, campaign, forwarded_text(data.text, original))
             message = queue_message(
                 session,
                 self.blobs,
                 campaign,
                 interaction,
-                Outgoing(text=text, kind="forward", sent_by_id=user_id, files=files),
+                Outgoing(
+                    text=composed.text,
+                    html=composed.html,
+                    kind="forward",
+                    sent_by_id=user_id,
+                    files=files,
+                ),
                 to=to,
                 cc=cc,
                 bcc=bcc,
@@ -201,14 +207,20 @@ class AgentMail:
             )
             session.add(interaction)
             await session.flush()
-            text = await with_signature(session, campaign, data.body)
+            composed = await compose_body(session, campaign, data.body)
             files = await uploaded_files(session, data.uploads)
             queue_message(
                 session,
                 self.blobs,
                 campaign,
                 interaction,
-                Outgoing(text=text, kind="new", sent_by_id=user_id, files=files),
+                Outgoing(
+                    text=composed.text,
+                    html=composed.html,
+                    kind="new",
+                    sent_by_id=user_id,
+                    files=files,
+                ),
                 to=to,
                 cc=cc,
                 bcc=bcc,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
+from html import escape
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +36,7 @@ from engine.domain.compose import (
     references_for_reply,
     reply_subject,
 )
-from engine.domain.mime import Address
+from engine.domain.mime import Address, html_to_text
 from engine.domain.threading import with_subject_token
 from engine.errors import Invalid, NotFound
 
@@ -51,24 +52,49 @@ class FileRef:
 @dataclass(frozen=True)
 class Outgoing:
     text: str
+    html: str | None = None
     kind: str = "reply"  # reply, confirmation, forward, new, dialer
     sent_by_id: int | None = None
     extra_headers: dict[str, str] | None = None
     files: list[FileRef] = field(default_factory=list)
 
 
-async def signature_of(session: AsyncSession, campaign: Campaign) -> str:
-    if campaign.signature_template_id is None:
-        return ""
-    template = await session.get(Template, campaign.signature_template_id)
-    return template.body_text if template else ""
+@dataclass(frozen=True)
+class Body:
+    text: str
+    html: str | None = None  # set when the signature has HTML: multipart/alternative
 
 
-async def with_signature(session: AsyncSession, campaign: Campaign, text: str) -> str:
-    """The body with the campaign's signature under the standard `-- ` separator."""
-    signature = await signature_of(session, campaign)
-    text = text.rstrip() + "\n"
-    return text + "\n-- \n" + signature.rstrip() + "\n" if signature else text
+async def compose_body(
+    session: AsyncSession, campaign: Campaign, body: str, *, after: str = ""
+) -> Body:
+    """The body, the campaign's signature under the standard `-- ` line, then `after` (quoted
+    history). With an HTML signature the mail also gets an HTML part showing the same."""
+    template = (
+        await session.get(Template, campaign.signature_template_id)
+        if campaign.signature_template_id is not None
+        else None
+    )
+    signature_text = ""
+    signature_html = ""
+    if template is not None:
+        signature_html = template.body_html.strip()
+        signature_text = template.body_text.strip() or (
+            html_to_text(signature_html).strip() if signature_html else ""
+        )
+    text = body.rstrip() + "\n"
+    if signature_text:
+        text += "\n-- \n" + signature_text + "\n"
+    if after:
+        text += "\n" + after
+    if not signature_html:
+        return Body(text)
+    pre = '<div style="white-space: pre-wrap">{}</div>'
+    html = pre.format(escape(body.rstrip()))
+    html += "<br>-- <br>" + signature_html
+    if after:
+        html += pre.format(escape(after))
+    return Body(text, f"<html><body>{html}</body></html>")
 
 
 async def uploaded_files(session: AsyncSession, tokens: list[str]) -> list[FileRef]:
@@ -125,6 +151,7 @@ def queue_message(
             bcc=bcc,
             subject=subject,
             text=outgoing.text,
+            html=outgoing.html,
             message_id=message_id,
             in_reply_to=parent.message_id if parent and parent.message_id else None,
             references=references,
@@ -151,6 +178,7 @@ def queue_message(
         bcc=[a.email for a in bcc],
         subject=str(email["Subject"]),
         text=outgoing.text,
+        html=outgoing.html or "",
         raw_sha256=digest,
         sent_by_id=outgoing.sent_by_id,
         created_at=now,

@@ -28,10 +28,10 @@ from engine.errors import Conflict, Forbidden
 from engine.services.notify import Notifier
 from engine.services.outgoing import (
     Outgoing,
+    compose_body,
     parse_addresses,
     queue_reply,
     uploaded_files,
-    with_signature,
 )
 
 
@@ -105,11 +105,16 @@ class Work:
             parent = next(
                 (m for m in reversed(thread) if m.direction == Direction.INBOUND), None
             ) or (thread[-1] if thread else None)
-            text = await with_signature(session, campaign, body)
+            history = ""
             if with_history:
-                for old in reversed(thread):
-                    author = old.from_name or old.from_email
-                    text += "\n" + quote_history(old.text, author=author, date=old.created_at)
+                history = "".join(
+                    quote_history(
+                        old.text, author=old.from_name or old.from_email, date=old.created_at
+                    )
+                    + "\n"
+                    for old in reversed(thread)
+                )
+            composed = await compose_body(session, campaign, body, after=history)
             message = queue_reply(
                 session,
                 self.blobs,
@@ -117,7 +122,8 @@ class Work:
                 interaction,
                 parent,
                 Outgoing(
-                    text=text,
+                    text=composed.text,
+                    html=composed.html,
                     kind="reply",
                     sent_by_id=user_id,
                     files=await uploaded_files(session, uploads or []),
