@@ -8,12 +8,14 @@ at the bottom of the screen stack and Ctrl+U returns to it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
@@ -26,6 +28,7 @@ from .messages import WorkerFailed
 from .screens.admin import AdminScreen
 from .screens.agent import AgentScreen
 from .screens.base import ModeScreen
+from .screens.help import HelpScreen, screen_keys
 from .screens.supervisor import SupervisorScreen
 from .screens.switcher import MODES, ModePicker, SwitcherScreen
 
@@ -52,6 +55,7 @@ class PostdeskApp(App[None]):
     BINDINGS = [
         Binding("ctrl+u", "switch_user", "Switch user", id="app.switch-user"),
         Binding("ctrl+r", "retry", "Retry", id="app.retry", show=False),
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
     ]
 
     def __init__(
@@ -174,6 +178,31 @@ class PostdeskApp(App[None]):
                 severity="error",
                 markup=False,
             )
+
+    # ---- keys: help screen and command palette ----
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The palette offers the keys valid on the current screen, then Textual's own."""
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not active.enabled or not binding.description or binding.system:
+                continue
+            if binding.action in seen or binding.action in ("command_palette", "help"):
+                continue
+            seen.add(binding.action)
+            key = self.get_key_display(binding)
+            yield SystemCommand(
+                binding.description,
+                f"{key} · {binding.tooltip or binding.description}",
+                partial(self.run_action, binding.action, active.node),
+            )
+        yield from super().get_system_commands(screen)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        title = self.screen.sub_title or type(self.screen).__name__.removesuffix("Screen")
+        self.push_screen(HelpScreen(title, screen_keys(self.screen)))
 
     # ---- actions ----
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -331,23 +331,52 @@ async def test_banner_shows_only_while_lost() -> None:
         assert not banner.lost
 
 
-async def test_reply_screen_returns_body_or_none() -> None:
-    results: list[str | None] = []
+class ReplyApi:
+    """Just what ReplyScreen calls when it sends."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str, bool, list[str]]] = []
+
+    async def reply(
+        self, interaction_id: int, body: str, *, with_history: bool, uploads: list[str]
+    ) -> InteractionDetail:
+        self.sent.append((interaction_id, body, with_history, uploads))
+        return detail(summary(interaction_id), [message(1)])
+
+
+async def test_reply_screen_sends_and_returns_the_detail_or_none() -> None:
+    api = ReplyApi()
+    results: list[InteractionDetail | None] = []
     app = App[None]()
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = ReplyScreen(client="Bob", to="bob@example.com", subject="Order", draft="Hi ")
+        screen = ReplyScreen(
+            api,  # type: ignore[arg-type]
+            client="Bob",
+            to="bob@example.com",
+            subject="Order",
+            draft="Hi ",
+            interaction_id=7,
+        )
         app.push_screen(screen, results.append)
         await pilot.pause()
         assert app.screen.query_one("#reply-body", TextArea).has_focus
         await pilot.press(*"Bob")
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert results == ["Hi Bob"]
+        await pilot.pause()
+        assert api.sent == [(7, "Hi Bob", False, [])]
+        assert [r.id if r else None for r in results] == [7]
 
-        screen = ReplyScreen(client="Bob", to="bob@example.com", subject="Re: Order")
+        screen = ReplyScreen(
+            api,  # type: ignore[arg-type]
+            client="Bob",
+            to="bob@example.com",
+            subject="Re: Order",
+            interaction_id=7,
+        )
         app.push_screen(screen, results.append)
         await pilot.pause()
         await pilot.press(*"draft", "escape")
         await pilot.pause()
-        assert results == ["Hi Bob", None]
+        assert results[-1] is None
         assert screen.body == "draft"  # the caller keeps it as a draft

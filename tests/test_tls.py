@@ -180,7 +180,7 @@ async def assert_round_trip(
             what="the outbox to mark the reply sent",
         )
     assert received.tls_version is not None and received.tls_version.startswith("TLSv1.")
-    assert received.message["Subject"] == "Re: Secure question"
+    assert received.message["Subject"] == f"Re: Secure question [#{inbox[0].id}]"
     assert received.rcpt_tos == ["carol@example.net"]
     assert "Yes, both ways." in received.message.get_body(("plain",)).get_content()
     assert f"mailbox:{campaign.id}" not in engine.service_errors, engine.service_errors

@@ -61,7 +61,7 @@ class AdminScreen(ModeScreen):
             ("Status", "status"),
         ]:
             users.add_column(Text(label), key=key)
-        super().on_mount()
+        # ModeScreen.on_mount runs after this one (Textual calls each class's handler).
         campaigns.focus()
 
     def refresh_data(self) -> None:

@@ -2,14 +2,15 @@
 
 Below 100 columns only the inbox shows; Enter opens the thread full width and Escape goes
 back (the `-narrow` / `-thread-open` classes drive the layout in textual.tcss). The inbox is
-loaded once and then kept current from engine events; nothing polls.
+loaded once and then kept current from engine events; nothing polls. The mail actions
+(reply, forward, search, …) open modals and live in `agent_flows`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,6 +25,7 @@ from engine.api.schemas import (
     InteractionChanged,
     InteractionDetail,
     InteractionSummary,
+    LimitsOut,
     Me,
     MessageChanged,
 )
@@ -33,26 +35,34 @@ from ..widgets.banner import EngineBanner
 from ..widgets.inbox import InboxTable
 from ..widgets.status_bar import StatusBar
 from ..widgets.thread import ThreadView
-from .base import ModeScreen
-from .compose import ReplyScreen
-from .confirm import ConfirmScreen
+from .agent_flows import AgentFlows, summary_of
 
 
-class AgentScreen(ModeScreen):
+class AgentScreen(AgentFlows):
     MODE = "agent"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
         Binding("r", "reply", "Reply", id="agent.reply"),
+        Binding("R", "reply(True)", "Reply+history", id="agent.reply-history"),
+        Binding("e", "reply(False, True)", "Reply in $EDITOR", id="agent.reply-editor", show=False),
+        Binding("f", "forward", "Forward", id="agent.forward"),
+        Binding("C", "cc_bcc", "CC/BCC", id="agent.cc-bcc"),
+        Binding("c", "new", "New", id="agent.new"),
+        Binding("s", "start_from", "New from message", id="agent.start-from", show=False),
+        Binding("slash", "search", "Search", id="agent.search"),
+        Binding("v", "save_attachment", "Save attachment", id="agent.save-attachment"),
         Binding("x", "close", "Close", id="agent.close"),
-        Binding("a", "status('free')", "Free", id="agent.free"),
-        Binding("b", "status('break')", "Break", id="agent.break"),
-        Binding("ctrl+r", "refresh", "Refresh", id="agent.refresh"),
+        Binding("a", "free", "Free", id="agent.free"),
+        Binding("b", "break", "Break", id="agent.break"),
+        Binding("ctrl+r", "refresh", "Refresh", id="agent.refresh", show=False),
         Binding("escape", "back", "Back", id="agent.back"),
     ]
 
     def __init__(self, client: EngineClient, me: Me) -> None:
         super().__init__(client, me)
         self.drafts: dict[int, str] = {}
+        self.limits: LimitsOut | None = None
+        self._draft_lock = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -64,7 +74,7 @@ class AgentScreen(ModeScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # ModeScreen.on_mount runs too: Textual calls the handler of every class in the MRO.
         self.show_me(self.me)
         self.inbox.focus()
 
@@ -90,33 +100,47 @@ class AgentScreen(ModeScreen):
     def refresh_data(self) -> None:
         self.load_inbox()
         self.load_me()
+        self.load_limits()
         if (current := self.thread.interaction_id) is not None:
             self.load_thread(current)
 
     @work(exclusive=True, group="inbox", exit_on_error=False)
     async def load_inbox(self) -> list[InteractionSummary]:
-        return await self.client.interactions(scope="mine")
+        return await self.client.interactions(scope="mine", state="assigned")
 
     @work(exclusive=True, group="me", exit_on_error=False)
     async def load_me(self) -> Me:
         return await self.client.me()
+
+    @work(exclusive=True, group="limits", exit_on_error=False)
+    async def load_limits(self) -> LimitsOut:
+        return await self.client.limits()
 
     @work(exclusive=True, group="thread", exit_on_error=False)
     async def load_thread(self, interaction_id: int) -> InteractionDetail:
         return await self.client.interaction(interaction_id)
 
     @work(exclusive=True, group="status", exit_on_error=False)
-    async def set_status(self, status: str) -> Me:
-        return await self.client.set_status(status)
+    async def set_status(self, status: str, reason: str = "") -> Me:
+        return await self.client.set_status(status, reason)
 
     # Commands are not exclusive: cancelling one in flight would leave its outcome unknown.
-    def send_reply(self, interaction_id: int, body: str) -> None:
-        self.run_worker(self.client.reply(interaction_id, body), group="reply", exit_on_error=False)
-
     def close_interaction(self, interaction_id: int) -> None:
         self.run_worker(
             self.client.close_interaction(interaction_id), group="close", exit_on_error=False
         )
+
+    def persist_draft(self, interaction_id: int, text: str) -> None:
+        """Keep the unsent reply here and in the engine (in the order typed)."""
+        self.drafts[interaction_id] = text
+        if self.thread.interaction_id == interaction_id:
+            self.thread.set_draft(text)
+
+        async def save() -> None:
+            async with self._draft_lock:
+                await self.client.save_draft(interaction_id, text)
+
+        self.run_worker(save(), group="draft", exit_on_error=False)
 
     def worker_done(self, worker: Worker[Any], result: Any) -> None:
         match worker.group, result:
@@ -125,29 +149,26 @@ class AgentScreen(ModeScreen):
                 self._count()
             case "me" | "status", Me() as me:
                 self.show_me(me)
+            case "limits", LimitsOut() as limits:
+                self.limits = limits
             case "thread", InteractionDetail() as detail:
                 self.show_detail(detail)
-            case "reply", InteractionDetail() as detail:
-                self.drafts.pop(detail.id, None)
-                self.notify("Reply queued")
+            case "fetch", (str() as action, InteractionDetail() as detail, tuple() as args):
                 self.show_detail(detail)
+                self.run_flow(action, detail, args)
             case "close", InteractionSummary() as summary:
                 self.drop(summary.id)
                 self.notify("Interaction closed")
 
-    def worker_failed(self, worker: Worker[Any], error: BaseException) -> None:
-        if worker.group == "reply":
-            self.notify(
-                "Your reply is kept as a draft: press r to send it again.", severity="warning"
-            )
-
     def show_detail(self, detail: InteractionDetail) -> None:
+        # The engine's copy of the draft counts until the agent types here.
+        self.drafts.setdefault(detail.id, detail.draft)
+        detail = detail.model_copy(update={"draft": self.drafts[detail.id]})
         # A thread that arrives after the cursor moved on is stale in the wide layout.
         if detail.id == self.inbox.current_id or detail.id == self.thread.interaction_id:
             self.thread.show(detail)
         if self.inbox.get(detail.id) is not None:
-            fields = InteractionSummary.model_fields
-            self.inbox.upsert(InteractionSummary(**{k: getattr(detail, k) for k in fields}))
+            self.inbox.upsert(summary_of(detail))
 
     def drop(self, interaction_id: int) -> None:
         self.inbox.discard(interaction_id)
@@ -176,7 +197,7 @@ class AgentScreen(ModeScreen):
                 if message.state == "failed" and agent == self.me.username:
                     self.notify(
                         one_line(message.error or "delivery failed", 200),
-                        title="Reply not delivered",
+                        title="Message not delivered",
                         severity="error",
                         markup=False,
                     )
@@ -208,14 +229,17 @@ class AgentScreen(ModeScreen):
 
     @on(InboxTable.Opened)
     def _opened(self, event: InboxTable.Opened) -> None:
-        if event.interaction_id != self.thread.interaction_id:
-            self.load_thread(event.interaction_id)
+        self.open_thread(event.interaction_id)
+
+    def open_thread(self, interaction_id: int) -> None:
+        if interaction_id != self.thread.interaction_id:
+            self.load_thread(interaction_id)
         self.add_class("-thread-open")
         self.thread.messages.focus()
 
     # ---- actions ----
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("reply", "close"):
+        if action in self.NEEDS_INTERACTION:
             return self.inbox.current_id is not None or None
         if action == "back":
             return self.has_class("-thread-open")
@@ -228,45 +252,5 @@ class AgentScreen(ModeScreen):
     def action_refresh(self) -> None:
         self.refresh_data()
 
-    def action_status(self, status: str) -> None:
-        self.set_status(status)
-
-    def action_reply(self) -> None:
-        interaction_id = self.inbox.current_id
-        item = self.inbox.get(interaction_id) if interaction_id is not None else None
-        if item is None:
-            return
-        screen = ReplyScreen(
-            client=item.client_name.strip() or item.client_email,
-            to=item.client_email,
-            subject=item.subject,
-            draft=self.drafts.get(item.id, ""),
-        )
-
-        def done(body: str | None) -> None:
-            if body is None:
-                if screen.body.strip():
-                    self.drafts[item.id] = screen.body
-                else:
-                    self.drafts.pop(item.id, None)
-                return
-            self.drafts[item.id] = body
-            self.send_reply(item.id, body)
-
-        self.app.push_screen(screen, done)
-
-    def action_close(self) -> None:
-        interaction_id = self.inbox.current_id
-        item = self.inbox.get(interaction_id) if interaction_id is not None else None
-        if item is None:
-            return
-        question = Text("Close the interaction with ")
-        question.append(one_line(item.client_name.strip() or item.client_email, 50), "bold")
-        question.append("?\n")
-        question.append(one_line(item.subject, 60), style="dim")
-
-        def done(yes: bool | None) -> None:
-            if yes:
-                self.close_interaction(item.id)
-
-        self.app.push_screen(ConfirmScreen(question, yes="Close"), done)
+    def action_free(self) -> None:
+        self.set_status("free")

@@ -33,6 +33,7 @@ class ModeScreen(Screen[None]):
         self.me = me
 
     def on_mount(self) -> None:
+        # Textual runs this after a subclass's own on_mount: subclasses must not call it.
         self.sub_title = f"{self.MODE.capitalize()} · {self.me.username}"
         # Data is loaded when the event stream says hello (see console/bridge.py).
         self.run_bridge()

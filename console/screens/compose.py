@@ -1,22 +1,22 @@
-"""The reply editor: a modal that returns the body to send, or None when cancelled.
+"""The reply screen: `r` answers the client, `R` also quotes the conversation so far.
 
-The screen does not talk to the engine: the agent screen sends the text, so a failed send
-(engine gone, SMTP refused) never loses what was typed. On cancel the caller can still read
-`body` to keep it as a draft.
+The shared machinery (sending, templates, files, $EDITOR, drafts) is in `compose_base`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Label, Static, TextArea
+from textual.widget import Widget
+from textual.widgets import Static
 
 from engine.api.sanitize import one_line
+from engine.api.schemas import InteractionDetail
+from engine.client.client import EngineClient
+
+from .compose_base import ComposeScreen, labelled
 
 _RE = re.compile(r"^\s*re\s*:", re.IGNORECASE)
 
@@ -26,65 +26,67 @@ def reply_subject(subject: str) -> str:
     return subject if _RE.match(subject) else f"Re: {subject}"
 
 
-class ReplyScreen(ModalScreen[str | None]):
-    BINDINGS = [
-        Binding("ctrl+s", "send", "Send", id="reply.send", priority=True),
-        Binding("escape", "cancel", "Cancel", id="reply.cancel"),
-    ]
+class ReplyScreen(ComposeScreen):
+    """`r` (or `R`, quoting the conversation so far): the reply goes to the client."""
 
-    def __init__(self, *, client: str, to: str, subject: str, draft: str = "") -> None:
-        super().__init__()
+    BODY_ID = "reply-body"
+    BODY_PLACEHOLDER = "Write your reply. Ctrl+T inserts a template."
+
+    def __init__(
+        self,
+        api: EngineClient,
+        *,
+        client: str,
+        to: str,
+        subject: str,
+        draft: str = "",
+        interaction_id: int | None = None,
+        with_history: bool = False,
+        max_attachment_bytes: int | None = None,
+        on_draft: Callable[[str], None] | None = None,
+        start_in_editor: bool = False,
+    ) -> None:
+        super().__init__(
+            api,
+            draft=draft,
+            interaction_id=interaction_id,
+            max_attachment_bytes=max_attachment_bytes,
+            on_draft=on_draft,
+        )
         self.client_label = client
         self.to = to
         self.subject = subject
-        self.draft = draft
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="reply-dialog"):
-            title = Text("Reply to ", style="bold")
-            title.append(one_line(self.client_label, 60))
-            yield Label(title, id="reply-title", markup=False)
-            yield Static(self._field("To", self.to), id="reply-to", markup=False)
-            yield Static(
-                self._field("Subject", reply_subject(self.subject)),
-                id="reply-subject",
-                markup=False,
-            )
-            yield TextArea(self.draft, id="reply-body", soft_wrap=True, show_line_numbers=False)
-            yield Static(
-                Text.assemble(
-                    ("ctrl+s", "bold"), " send   ", ("esc", "bold"), " cancel (kept as draft)"
-                ),
-                id="reply-hint",
-                markup=False,
-            )
-
-    @staticmethod
-    def _field(label: str, value: str) -> Text:
-        text = Text(f"{label:<8}", style="bold")
-        text.append(one_line(value))
-        return text
+        self.with_history = with_history
+        self.start_in_editor = start_in_editor
 
     def on_mount(self) -> None:
-        area = self.query_one("#reply-body", TextArea)
-        area.focus()
-        area.move_cursor(area.document.end)
+        # Textual also runs ComposeScreen.on_mount (handlers run for every class in the MRO).
+        if self.start_in_editor:
+            self.call_after_refresh(self.action_edit)
 
-    @property
-    def body(self) -> str:
-        """The text typed so far; still readable after the screen is dismissed."""
-        return self.draft
+    def title_text(self) -> Text:
+        title = Text("Reply with history to " if self.with_history else "Reply to ", style="bold")
+        title.append(one_line(self.client_label, 60))
+        return title
 
-    def on_text_area_changed(self, event: TextArea.Changed) -> None:
-        self.draft = event.text_area.text
+    def compose_fields(self) -> Iterable[Widget]:
+        yield Static(labelled("To", self.to), id="reply-to", markup=False)
+        yield Static(
+            labelled("Subject", reply_subject(self.subject)), id="reply-subject", markup=False
+        )
+        if self.with_history:
+            yield Static(
+                "The conversation so far is quoted under your text.",
+                id="reply-history",
+                classes="compose-note",
+                markup=False,
+            )
 
-    def action_send(self) -> None:
-        self.draft = self.query_one("#reply-body", TextArea).text
-        if not self.body.strip():
-            self.notify("The reply is empty.", severity="warning")
-            return
-        self.dismiss(self.body)
-
-    def action_cancel(self) -> None:
-        self.draft = self.query_one("#reply-body", TextArea).text
-        self.dismiss(None)
+    async def submit(self) -> InteractionDetail:
+        assert self.interaction_id is not None
+        return await self.api.reply(
+            self.interaction_id,
+            self.draft,
+            with_history=self.with_history,
+            uploads=self.uploads.tokens,
+        )

@@ -42,7 +42,7 @@ class SupervisorScreen(ModeScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # ModeScreen.on_mount runs after this one (Textual calls each class's handler).
         self.query_one(AgentGrid).focus()
 
     def refresh_data(self) -> None:

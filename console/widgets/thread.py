@@ -13,7 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from engine.api.sanitize import one_line, safe_text
-from engine.api.schemas import InteractionDetail, MessageOut
+from engine.api.schemas import AttachmentOut, InteractionDetail, MessageOut
 
 from ..timefmt import local_stamp
 
@@ -31,15 +31,25 @@ def _label(text: Text, label: str, value: str, *, width: int = 9) -> None:
 
 
 def header_text(detail: InteractionDetail) -> Text:
-    """Campaign, client email and client name, labelled, then the subject."""
+    """Campaign, client email and client name, labelled, the subject, then CC/BCC if any."""
     text = Text()
     _label(text, "Campaign", detail.campaign_name)
+    if detail.state == "closed":
+        text.append("  closed", style="bold yellow")
     text.append("\n")
     _label(text, "Client", detail.client_email)
     text.append("\n")
     _label(text, "Name", detail.client_name or "—")
     text.append("\n")
     _label(text, "Subject", detail.subject or "(no subject)")
+    for label, addresses in (("CC", detail.cc), ("BCC", detail.bcc)):
+        if addresses:
+            text.append("\n")
+            _label(text, label, ", ".join(addresses))
+    if detail.draft.strip():
+        text.append("\n")
+        text.append(f"{'Draft':<9}", style="bold yellow")
+        text.append(one_line(detail.draft, 60), style="italic")
     return text
 
 
@@ -90,7 +100,9 @@ class ThreadHeader(Static):
     """
 
 
-class MessageView(Static):
+class MessageView(Static, can_focus=True):
+    """Focusable (tab, click) so that `f`, `s` and `v` can act on one message."""
+
     DEFAULT_CSS = """
     MessageView {
         height: auto;
@@ -100,6 +112,7 @@ class MessageView(Static):
     }
     MessageView.-outbound { border-left: thick $primary; }
     MessageView.-failed { border-left: thick $error; }
+    MessageView:focus { border-left: thick $accent; background: $boost; }
     """
 
     def __init__(self, message: MessageOut) -> None:
@@ -135,6 +148,32 @@ class ThreadView(Vertical, can_focus=False):
     def messages(self) -> VerticalScroll:
         return self.query_one("#thread-messages", VerticalScroll)
 
+    @property
+    def current_message(self) -> MessageOut | None:
+        """The focused message, else the newest inbound one, else the newest."""
+        focused = self.app.focused
+        if isinstance(focused, MessageView) and focused.message.id in self._views:
+            return focused.message
+        if self.detail is None or not self.detail.messages:
+            return None
+        inbound = [m for m in self.detail.messages if m.direction == "inbound"]
+        return (inbound or self.detail.messages)[-1]
+
+    @property
+    def attachments(self) -> list[AttachmentOut]:
+        """Every attachment of the thread, newest message first."""
+        if self.detail is None:
+            return []
+        views = [view.message for view in self._views.values()]
+        return [a for m in reversed(views) for a in m.attachments]
+
+    @property
+    def current_attachment(self) -> AttachmentOut | None:
+        focused = self.app.focused
+        if isinstance(focused, MessageView) and focused.message.attachments:
+            return focused.message.attachments[0]
+        return None
+
     def show(self, detail: InteractionDetail | None) -> None:
         """Show `detail` (None: nothing selected). Scrolls to the newest message."""
         same = detail is not None and detail.id == self.interaction_id
@@ -152,6 +191,12 @@ class ThreadView(Vertical, can_focus=False):
         self._views = {m.id: MessageView(m) for m in detail.messages}
         self.messages.mount_all(self._views.values())
         self.messages.scroll_end(animate=False, immediate=False)
+
+    def set_draft(self, text: str) -> None:
+        """The agent's unsent reply changed: show it in the header."""
+        if self.detail is not None and self.detail.draft != text:
+            self.detail = self.detail.model_copy(update={"draft": text})
+            self.query_one(ThreadHeader).update(header_text(self.detail))
 
     def upsert_message(self, message: MessageOut) -> None:
         """Add a new message at the end, or update one (e.g. its delivery state)."""

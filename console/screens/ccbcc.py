@@ -1,0 +1,107 @@
+"""`C`: the interaction's CC and BCC, as the next messages will carry them.
+
+Saving sends both lists to the engine; an address it refuses is named under its field and
+the form stays open.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Input, Label, Static
+from textual.worker import Worker, WorkerState
+
+from engine.api.sanitize import one_line
+from engine.api.schemas import InteractionDetail
+from engine.client.client import EngineClient, Invalid
+
+from ..messages import WorkerFailed
+from ..widgets.form import FormField, field_for_error
+
+
+class CcBccScreen(ModalScreen[InteractionDetail | None]):
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="ccbcc.save", priority=True),
+        Binding("escape", "cancel", "Cancel", id="ccbcc.cancel"),
+    ]
+
+    def __init__(self, api: EngineClient, detail: InteractionDetail) -> None:
+        super().__init__()
+        self.api = api
+        self.detail = detail
+        self.saving = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="ccbcc-dialog"):
+            title = Text("Copies for the conversation with ", style="bold")
+            title.append(one_line(self.detail.client_name.strip() or self.detail.client_email, 50))
+            yield Label(title, classes="dialog-title", markup=False)
+            yield Static(
+                "Addresses separated by commas; they receive every later message.",
+                classes="dialog-note",
+                markup=False,
+            )
+            yield FormField("CC", input_id="cc", value=", ".join(self.detail.cc))
+            yield FormField("BCC", input_id="bcc", value=", ".join(self.detail.bcc))
+            yield Static("", id="ccbcc-error", classes="dialog-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", id="ccbcc-save", variant="primary", compact=True)
+                yield Button("Cancel", id="ccbcc-cancel", compact=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#cc", Input).focus()
+
+    def field(self, name: str) -> FormField:
+        return self.query_one(f"#{name}-field", FormField)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ccbcc-save")
+    def action_save(self) -> None:
+        if self.saving:
+            return
+        self.saving = True
+        for name in ("cc", "bcc"):
+            self.field(name).clear_error()
+        self.show_error("")
+        self.run_worker(
+            self.api.set_cc_bcc(
+                self.detail.id,
+                self.field("cc").input.value.strip(),
+                self.field("bcc").input.value.strip(),
+            ),
+            group="ccbcc",
+            exit_on_error=False,
+        )
+
+    def show_error(self, message: str) -> None:
+        error = self.query_one("#ccbcc-error", Static)
+        error.update(Text(one_line(message, 300)))
+        error.set_class(bool(message), "-shown")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is WorkerState.SUCCESS and isinstance(worker.result, InteractionDetail):
+            self.dismiss(worker.result)
+        elif event.state is WorkerState.ERROR and worker.error is not None:
+            self.saving = False
+            message = getattr(worker.error, "message", str(worker.error))
+            if isinstance(worker.error, Invalid):
+                field = self.field_naming(message)
+                if field is not None:
+                    field.show_error(message)
+                    field.input.focus()
+                    return
+            self.app.post_message(WorkerFailed(worker, worker.error))
+            self.show_error(f"Not saved: {message}")
+
+    def field_naming(self, message: str) -> FormField | None:
+        return field_for_error((self.field("cc"), self.field("bcc")), message)
+
+    @on(Button.Pressed, "#ccbcc-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,80 @@
+"""A thread opened from search that is not in my inbox (closed ones): read only.
+
+Only reading and saving attachments are offered; replying belongs to open interactions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+from textual.worker import Worker, WorkerState
+
+from engine.api.schemas import InteractionDetail
+from engine.client.client import EngineClient
+
+from ..messages import WorkerFailed
+from ..widgets.thread import ThreadView
+from .save_attachment import SaveAttachmentScreen
+
+
+class ThreadScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape,q", "back", "Back", id="thread.back"),
+        Binding("v", "save_attachment", "Save attachment", id="thread.save-attachment"),
+    ]
+
+    def __init__(self, api: EngineClient, interaction_id: int) -> None:
+        super().__init__()
+        self.api = api
+        self.interaction_id = interaction_id
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield ThreadView(id="readonly-thread")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.sub_title = f"Interaction #{self.interaction_id} (read only)"
+        self.load()
+        self.query_one(ThreadView).messages.focus()
+
+    @work(exclusive=True, group="thread", exit_on_error=False)
+    async def load(self) -> InteractionDetail:
+        return await self.api.interaction(self.interaction_id)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is WorkerState.SUCCESS and isinstance(worker.result, InteractionDetail):
+            self.query_one(ThreadView).show(worker.result)
+            if worker.result.state == "closed":
+                self.sub_title = f"Interaction #{self.interaction_id} · closed (read only)"
+        elif event.state is WorkerState.ERROR and worker.error is not None:
+            self.app.post_message(WorkerFailed(worker, worker.error))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "save_attachment":
+            return bool(self.query_one(ThreadView).attachments) or None
+        return True
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_save_attachment(self) -> None:
+        thread = self.query_one(ThreadView)
+        current = thread.current_attachment
+
+        def saved(path: Path | None) -> None:
+            if path is not None:
+                self.notify(f"Saved {path}", markup=False)
+
+        self.app.push_screen(
+            SaveAttachmentScreen(
+                self.api, thread.attachments, selected=current.id if current else None
+            ),
+            saved,
+        )

@@ -1,0 +1,172 @@
+"""The agent console's other tools against a real engine: the CC/BCC form (with its inline
+error), search as you type, saving a hostile attachment name, break reasons and help."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from console.screens.agent import AgentScreen
+from console.screens.breaks import BreakPicker
+from console.screens.ccbcc import CcBccScreen
+from console.screens.compose import ReplyScreen
+from console.screens.help import HelpScreen
+from console.screens.save_attachment import SaveAttachmentScreen
+from console.screens.search import SearchScreen
+from console.screens.thread_screen import ThreadScreen
+from console.widgets.form import FormField
+from console.widgets.status_bar import StatusBar
+from engine.client import EngineClient
+from tests.console_helpers import console_for, screen_text, type_text, until
+from tests.engine_fixtures import World, eventually
+from tests.test_console_compose import customer_mail, open_thread
+
+
+async def test_cc_bcc_form_shows_the_bad_address_inline_then_reply_carries_them(
+    world: World,
+) -> None:
+    world.dovecot.append(
+        world.mailbox, customer_mail("Booking", "Book me in.", cc="boss@example.net")
+    )
+    app = console_for(world.engine, "agent1", "agent")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_thread(pilot, app, "Booking", "Book me in.")
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, CcBccScreen), what="the form")
+        form = app.screen
+        cc = form.query_one("#cc", Input)
+        assert cc.value == "boss@example.net"  # prefilled from the interaction
+        cc.value = "boss@example.net, not-an-address"
+        await pilot.press("ctrl+s")
+        field = form.query_one("#cc-field", FormField)
+        await until(pilot, lambda: field.has_error, what="the inline error")
+        assert "not-an-address" in field.error
+        assert "not-an-address" in screen_text(app)
+        assert app.screen is form  # still open, nothing lost
+        assert cc.value == "boss@example.net, not-an-address"
+
+        cc.value = "team@example.net"
+        form.query_one("#bcc", Input).value = "audit@example.net"
+        await pilot.click("#ccbcc-save")
+        await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="saved")
+        await until(pilot, lambda: "audit@example.net" in screen_text(app), what="BCC shown")
+        assert not field.has_error
+
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ReplyScreen), what="reply")
+        await type_text(pilot, "Booked.")
+        await pilot.press("ctrl+s")
+        received = (await world.sink.await_count(1, timeout=20))[0]
+
+    assert sorted(received.rcpt_tos) == [
+        "audit@example.net",
+        "carol@example.net",
+        "team@example.net",
+    ]
+    assert received.message["Cc"] == "team@example.net"
+    assert received.message["Bcc"] is None and b"audit@" not in received.raw
+
+
+async def test_search_as_you_type_opens_closed_read_only_and_open_in_the_inbox(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.dovecot.append(world.mailbox, customer_mail("Refund for a kettle", "Sparks again."))
+    world.dovecot.append(world.mailbox, customer_mail("Invoice copy", "Send the invoice."))
+    queries: list[str] = []
+    search = EngineClient.search
+
+    async def counting(self: EngineClient, query: str, *, scope: str = "mine") -> object:
+        queries.append(query)
+        return await search(self, query, scope=scope)
+
+    monkeypatch.setattr(EngineClient, "search", counting)
+    async with world.client("agent1") as agent:
+        await agent.set_status("free")
+        rows = await eventually(agent.interactions, lambda rows: len(rows) == 2, what="both")
+        [refund] = [r for r in rows if r.subject.startswith("Refund")]
+        await agent.close_interaction(refund.id)
+
+    app = console_for(world.engine, "agent1", "agent")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "Invoice copy" in screen_text(app), what="the inbox")
+        assert "Refund for a kettle" not in screen_text(app)
+        await pilot.press("slash")
+        await until(pilot, lambda: isinstance(app.screen, SearchScreen), what="search")
+        await type_text(pilot, "kettle")
+        await until(pilot, lambda: "1 found" in screen_text(app), what="the closed one found")
+        assert "closed" in screen_text(app) and "Refund for a kettle" in screen_text(app)
+        assert queries == ["kettle"]  # six keystrokes, one query: debounced
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ThreadScreen), what="read only")
+        await until(pilot, lambda: "Sparks again." in screen_text(app), what="its thread")
+        assert "read only" in screen_text(app)
+        await pilot.press("r")  # no reply in a closed thread
+        await pilot.pause()
+        assert isinstance(app.screen, ThreadScreen)
+        await pilot.press("escape")
+
+        await pilot.press("slash")
+        await until(pilot, lambda: isinstance(app.screen, SearchScreen), what="search")
+        await type_text(pilot, "INVOICE")
+        await until(pilot, lambda: "1 found" in screen_text(app), what="the open one")
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="the agent screen")
+        await until(pilot, lambda: "Send the invoice." in screen_text(app), what="its thread")
+        assert app.screen.has_class("-thread-open")
+
+
+async def test_save_attachment_with_a_hostile_name_stays_in_the_directory(
+    world: World, tmp_path: Path
+) -> None:
+    payload = b"root:x:0:0:not really\n"
+    world.dovecot.append(
+        world.mailbox,
+        customer_mail("Logs", "Attached.", files={"../../etc/passwd": payload}),
+    )
+    sandbox = tmp_path / "sandbox"
+    downloads = sandbox / "home" / "downloads"  # ../../etc/passwd would be sandbox/etc/passwd
+    downloads.mkdir(parents=True)
+    app = console_for(world.engine, "agent1", "agent")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_thread(pilot, app, "Logs", "Attached.")
+        for expected in ("passwd", "passwd (1)"):
+            await pilot.press("v")
+            await until(pilot, lambda: isinstance(app.screen, SaveAttachmentScreen), what="save")
+            app.screen.query_one("#path-input", Input).value = str(downloads)
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="saved")
+            assert (downloads / expected).read_bytes() == payload  # never overwritten
+    assert sorted(str(p.relative_to(sandbox)) for p in sandbox.rglob("*") if p.is_file()) == [
+        "home/downloads/passwd",
+        "home/downloads/passwd (1)",
+    ]
+
+
+async def test_break_reasons_help_and_free(world: World) -> None:
+    app = console_for(world.engine, "agent1", "agent")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="the agent screen")
+        bar = app.screen.query_one(StatusBar)
+        await until(pilot, lambda: bar.status == "free", what="Free on opening")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        text = screen_text(app)
+        for key, description in (("r", "Reply"), ("f", "Forward"), ("/", "Search")):
+            assert key in text and description in text
+        await pilot.press("escape")
+
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, BreakPicker), what="break reasons")
+        await until(pilot, lambda: "Lunch" in screen_text(app), what="the admin's reasons")
+        reasons = app.screen.query_one("#break-reasons")
+        lunch = [o.prompt.plain for o in reasons.options].index("Lunch")  # type: ignore[attr-defined]
+        await pilot.press(*["down"] * lunch, "enter")
+        await until(pilot, lambda: bar.status == "break", what="on break")
+        assert "Lunch" in screen_text(app) and bar.reason == "Lunch"
+        async with world.client("agent1") as agent:
+            assert (await agent.me()).status_reason == "Lunch"
+
+        await pilot.press("a")
+        await until(pilot, lambda: bar.status == "free", what="free again")
