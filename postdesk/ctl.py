@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tomllib
 from collections.abc import Awaitable, Callable
@@ -271,5 +272,10 @@ def run_ctl(settings: Settings, args: argparse.Namespace) -> int:
     except EngineError as exc:
         print(f"postdesk ctl: {exc.message}", file=sys.stderr)
         return 1
-    _print(result, args.json)
+    try:
+        _print(result, args.json)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `postdesk ctl ... | head`: the reader left; that is not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
