@@ -1,9 +1,10 @@
 """Inbound over IMAP: fetch new UIDs after the checkpoint, then wait with IDLE (or poll).
 
 One `ImapMailbox.run()` per receiving campaign, restarted with backoff by the engine when it
-fails. Messages are fetched in UID order and each is committed (with the checkpoint) before the
-next, so a crash resumes exactly after the last committed UID. A UIDVALIDITY change restarts
-from UID 1; content-hash deduplication in the ingestor keeps that from duplicating anything.
+fails. Messages are fetched in UID order, in batches that each commit with the checkpoint of
+their last UID, so a crash resumes exactly after the last committed batch. A UIDVALIDITY
+change restarts from UID 1; content-hash deduplication in the ingestor keeps that from
+duplicating anything.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ from engine.services.outbox import tls_context
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-FETCH_BATCH = 50
+# Messages per UID FETCH (and per ingest transaction). aioimaplib handles a response with a
+# recursion per line (about three per message): this stays well under Python's limit.
+FETCH_BATCH = 200
+# Mail larger than this is fetched on its own, so a batch holds at most FETCH_BATCH small ones.
+LARGE_MESSAGE = 256 * 1024
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 _FETCH_UID = re.compile(rb"UID (\d+)")
 
@@ -138,6 +143,82 @@ def _search_uids(lines: list[bytes | bytearray]) -> list[int]:
     return uids
 
 
+def _uid_set(uids: list[int]) -> str:
+    """`1:3,7` for [1, 2, 3, 7] (sorted UIDs)."""
+    ranges: list[str] = []
+    start = prev = uids[0]
+    for uid in uids[1:]:
+        if uid != prev + 1:
+            ranges.append(f"{start}:{prev}" if prev != start else str(start))
+            start = uid
+        prev = uid
+    ranges.append(f"{start}:{prev}" if prev != start else str(start))
+    return ",".join(ranges)
+
+
+def _batches(uids: list[int], large: set[int]) -> list[list[int]]:
+    """Consecutive runs of up to FETCH_BATCH UIDs; a large mail is a batch of its own."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for uid in uids:
+        if uid in large:
+            if current:
+                batches.append(current)
+                current = []
+            batches.append([uid])
+            continue
+        current.append(uid)
+        if len(current) == FETCH_BATCH:
+            batches.append(current)
+            current = []
+    if current:
+        batches.append(current)
+    return batches
+
+
+class _BulkFetch(aioimaplib.FetchCommand):  # type: ignore[misc]
+    """aioimaplib's FETCH command, linear in the size of the response.
+
+    aioimaplib's own rescans every line received so far after each line (to see whether the
+    parentheses of the last FETCH item are closed) and replaces its inactivity timer for each
+    line: quadratic in the batch, and one timer handle per line. This one keeps the balance
+    of parentheses as lines arrive, and pushes the inactivity deadline back lazily: its timer
+    only re-arms itself when it fires before the deadline.
+    """
+
+    def __init__(
+        self, tag: str, *args: str, loop: asyncio.AbstractEventLoop, timeout: float | None
+    ) -> None:
+        self._depth = 0
+        self._touched = 0.0
+        super().__init__(tag, *args, prefix="UID", loop=loop, timeout=timeout)
+
+    def append_to_resp(self, line: bytes | bytearray, result: str = "Pending") -> None:
+        super().append_to_resp(line, result)
+        if type(line) is bytes:  # literal data arrives as a bytearray and is not counted
+            if self.FETCH_MESSAGE_DATA_RE.match(line):
+                self._depth = 0
+            self._depth += line.count(b"(") - line.count(b")")
+
+    def wait_data(self) -> bool:
+        return self._depth != 0
+
+    def _set_timer(self) -> None:
+        if self._timeout is not None:
+            self._touched = self._loop.time()
+            self._timer = self._loop.call_later(self._timeout, self._on_timer)
+
+    def _reset_timer(self) -> None:
+        self._touched = self._loop.time()
+
+    def _on_timer(self) -> None:
+        idle = self._loop.time() - self._touched
+        if idle < self._timeout:
+            self._timer = self._loop.call_later(self._timeout - idle, self._on_timer)
+        else:
+            self._timeout_callback()
+
+
 def _text(lines: list[bytes | bytearray]) -> str:
     return " ".join(bytes(line).decode("utf-8", "replace") for line in lines)[:300]
 
@@ -240,25 +321,49 @@ class ImapMailbox:
         if response.result != "OK":
             raise ImapError(f"UID SEARCH failed: {_text(response.lines)}")
         uids = sorted(u for u in _search_uids(response.lines) if u > last_uid)
+        large: set[int] = set()
+        if len(uids) > 1:
+            response = await client.uid_search(f"UID {uids[0]}:* LARGER {LARGE_MESSAGE}")
+            if response.result != "OK":
+                raise ImapError(f"UID SEARCH failed: {_text(response.lines)}")
+            large = set(_search_uids(response.lines))
         stored = 0
-        batches = [uids[i : i + FETCH_BATCH] for i in range(0, len(uids), FETCH_BATCH)]
-        # Two stages: downloading and preparing (parse, blobs) run ahead of the commits, which
-        # stay in UID order so the checkpoint only ever moves forward.
-        ready: asyncio.Queue[list[Prepared] | BaseException | None] = asyncio.Queue(maxsize=2)
+        batches = _batches(uids, large)
+        ours = await self.ingestor.own_addresses() if uids else set()
+        # Three stages, each a batch ahead of the next: downloading (the server works on the
+        # next batch meanwhile), preparing (parse, blobs; in a worker thread) and committing,
+        # which stays in UID order so the checkpoint only ever moves forward.
+        Items = list[tuple[bytes, Position]]
+        downloaded: asyncio.Queue[Items | BaseException | None] = asyncio.Queue(maxsize=1)
+        ready: asyncio.Queue[list[Prepared] | BaseException | None] = asyncio.Queue(maxsize=1)
 
-        async def produce() -> None:
+        async def download() -> None:
             try:
                 for batch in batches:
                     fetched = await self._fetch(client, batch)
-                    items = [(raw, Position(folder, uidvalidity, uid)) for uid, raw in fetched]
-                    await ready.put(await self.ingestor.prepare(items))
+                    await downloaded.put(
+                        [(raw, Position(folder, uidvalidity, uid)) for uid, raw in fetched]
+                    )
+                await downloaded.put(None)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # handed down to the committing side, which raises it
+                await downloaded.put(exc)
+
+        async def prepare() -> None:
+            try:
+                while (items := await downloaded.get()) is not None:
+                    if isinstance(items, BaseException):
+                        await ready.put(items)
+                        return
+                    await ready.put(await self.ingestor.prepare(items, ours))
                 await ready.put(None)
             except asyncio.CancelledError:
                 raise
-            except BaseException as exc:  # handed to the committing side, which raises it
+            except BaseException as exc:
                 await ready.put(exc)
 
-        producer = asyncio.create_task(produce())
+        stages = [asyncio.create_task(download()), asyncio.create_task(prepare())]
         try:
             while (prepared := await ready.get()) is not None:
                 if isinstance(prepared, BaseException):
@@ -266,14 +371,23 @@ class ImapMailbox:
                 await self.ingestor.commit(self.campaign_id, prepared)
                 stored += len(prepared)
         finally:
-            producer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await producer
+            for stage in stages:
+                stage.cancel()
+            for stage in stages:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await stage
         return stored
 
     async def _fetch(self, client: aioimaplib.IMAP4, uids: list[int]) -> list[tuple[int, bytes]]:
-        uid_set = ",".join(str(u) for u in uids)
-        response = await client.uid("fetch", uid_set, "(UID BODY.PEEK[])")
+        protocol = client.protocol
+        command = _BulkFetch(
+            protocol.new_tag(),
+            _uid_set(uids),
+            "(UID BODY.PEEK[])",
+            loop=protocol.loop,
+            timeout=client.timeout,
+        )
+        response = await protocol.execute(command)
         if response.result != "OK":
             raise ImapError(f"UID FETCH failed: {_text(response.lines)}")
         found: list[tuple[int, bytes]] = []

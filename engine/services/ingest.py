@@ -1,9 +1,15 @@
-"""Store one inbound mail: blob, rows and mailbox checkpoint in a single transaction.
+"""Store inbound mail: blobs, rows and mailbox checkpoint in a single transaction.
 
-Both IMAP and Maildir transports call `Ingestor.ingest`. The raw bytes are written to the blob
-store first (idempotent), then the message row, its attachments, the threading decision and the
-checkpoint commit together; only after the commit is the mail routed or announced. A crash at
-any point therefore either leaves nothing (the mail is fetched again) or everything.
+Both IMAP and Maildir transports call `Ingestor.ingest` (or the batch form). The raw bytes and
+attachments are written to the blob store first (idempotent, durable when `prepare` returns),
+then the message rows, their attachments, the threading decisions and the checkpoint commit
+together; only after the commit is the mail routed or announced. A crash at any point
+therefore either leaves nothing (the mail is fetched again) or everything.
+
+A batch is decided in memory first (duplicates, threads, classification), then written with
+a few multi-row INSERTs: new interactions, new messages, their attachments. The ORM unit of
+work is kept for the rare rows that change (an existing interaction a reply joins, our own
+message a bounce reports, blacklist and quarantine entries).
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from data.blobs import BlobStore
@@ -37,6 +44,10 @@ from engine.domain.threading import find_subject_token, is_participant, thread_c
 from engine.services.notify import Notifier
 
 log = logging.getLogger(__name__)
+
+_INTERACTIONS: Table = Interaction.__table__  # type: ignore[assignment]
+_MESSAGES: Table = Message.__table__  # type: ignore[assignment]
+_ATTACHMENTS: Table = Attachment.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -66,9 +77,6 @@ class Ingestor:
         # Called after the commit for each new customer interaction (confirmation mail).
         self.on_new_customer: Callable[[int, list[int]], Awaitable[object]] | None = None
 
-    def _prepare(self, items: list[tuple[bytes, Position]], ours: set[str]) -> list[Prepared]:
-        return [_prepare_one(self.blobs, raw, position, ours) for raw, position in items]
-
     async def ingest(self, campaign_id: int, raw: bytes, position: Position) -> Ingested:
         return (await self.ingest_batch(campaign_id, [(raw, position)]))[0]
 
@@ -77,18 +85,28 @@ class Ingestor:
     ) -> list[Ingested]:
         """Store mails in source order in one transaction, with the checkpoint of the last.
 
-        Lookups (duplicates, threads) are made once for the whole batch and the rows are
-        inserted in one flush: the cost per mail is parsing and the blob write.
+        Lookups (duplicates, threads) are made once for the whole batch and the new rows are
+        inserted a table at a time: the cost per mail is parsing and the blob write.
         """
         return await self.commit(campaign_id, await self.prepare(items))
 
-    async def prepare(self, items: list[tuple[bytes, Position]]) -> list[Prepared]:
-        """Parse, classify and store the blobs of a batch; nothing is committed yet."""
+    async def own_addresses(self) -> set[str]:
+        """Every campaign's address: mail from them is our own (see `classify`)."""
         async with self.db.session() as session:
-            ours = set((await session.execute(select(Campaign.email_address))).scalars())
-        # In a worker thread: the event loop stays free for the consoles and the next IMAP
-        # download meanwhile (the blob writes' fsyncs release the GIL).
-        return await asyncio.to_thread(self._prepare, items, ours)
+            return set((await session.execute(select(Campaign.email_address))).scalars())
+
+    async def prepare(
+        self, items: list[tuple[bytes, Position]], ours: set[str] | None = None
+    ) -> list[Prepared]:
+        """Parse, classify and store the blobs of a batch; nothing is committed yet.
+
+        `ours` is `own_addresses()`, when the caller already has it.
+        """
+        if ours is None:
+            ours = await self.own_addresses()
+        # In a worker thread: the event loop stays free for the consoles, the commits and the
+        # next IMAP download meanwhile (the blob writes and their barrier release the GIL).
+        return await asyncio.to_thread(prepare_batch, self.blobs, items, ours)
 
     async def commit(self, campaign_id: int, prepared: list[Prepared]) -> list[Ingested]:
         """Store a prepared batch in one transaction, with the checkpoint of its last mail."""
@@ -96,6 +114,7 @@ class Ingestor:
             batch = _Batch(session, await session.get_one(Campaign, campaign_id))
             await batch.load([p for p in prepared if isinstance(p.parsed, ParsedMessage)])
             pending = [batch.add(item) for item in prepared]
+            await batch.write()
             if prepared:
                 await _checkpoint(session, campaign_id, prepared[-1].position)
             await session.flush()
@@ -118,17 +137,31 @@ class Ingestor:
         return results
 
 
-def _prepare_one(blobs: BlobStore, raw: bytes, position: Position, ours: set[str]) -> Prepared:
-    digest = blobs.put(raw)
+def prepare_batch(
+    blobs: BlobStore, items: list[tuple[bytes, Position]], ours: set[str]
+) -> list[Prepared]:
+    """Parse and classify mails, and store their blobs (raw and attachments) durably."""
+    prepared: list[Prepared] = []
+    batch = blobs.batch(len(items))
     try:
-        parsed = parse_message(raw)
-    except MimeError as exc:
-        return Prepared(digest, str(exc) or exc.__class__.__name__, position)
-    attachment_digests = [blobs.put(a.data) for a in parsed.attachments]
-    # Our own mail is recognised by its Message-ID in our outbox (see _Batch), not by
-    # domain: an internal helpdesk's customers share the company's domain.
-    classification = classify(raw, parsed, our_domains=set(), our_addresses=ours)
-    return Prepared(digest, parsed, position, attachment_digests, classification)
+        for raw, position in items:
+            digest = batch.write(raw)  # a mail that cannot be parsed is kept too
+            try:
+                parsed = parse_message(raw)
+            except MimeError as exc:
+                prepared.append(Prepared(digest, str(exc) or exc.__class__.__name__, position))
+                continue
+            attachments = batch.write_all(a.data for a in parsed.attachments)
+            # Our own mail is recognised by its Message-ID in our outbox (see _Batch), not by
+            # domain: an internal helpdesk's customers share the company's domain.
+            classification = classify(raw, parsed, our_domains=set(), our_addresses=ours)
+            prepared.append(Prepared(digest, parsed, position, attachments, classification))
+        # All the batch's blobs behind one durability barrier: every one is on disk before
+        # any row naming it can commit.
+        batch.commit()
+    finally:
+        batch.abort()  # what was written, after a failure; a no-op once committed
+    return prepared
 
 
 @dataclass
@@ -140,14 +173,57 @@ class Prepared:
     classification: Classification | None = None
 
 
+@dataclass(eq=False)
+class _NewInteraction:
+    """An interaction this batch creates; inserted with the others, its id known after."""
+
+    client_email: str
+    cc: list[str]
+    state: InteractionState
+    unread: bool
+    queued_at: datetime
+    closed_at: datetime | None
+    last_message_at: datetime
+    row: dict[str, Any]
+    linked: Interaction | _NewInteraction | None = None
+    agent_id: int | None = None
+    id: int = 0
+
+    def values(self) -> dict[str, Any]:
+        row = self.row
+        row["cc"] = self.cc
+        row["state"] = self.state
+        row["unread"] = self.unread
+        row["queued_at"] = self.queued_at
+        row["closed_at"] = self.closed_at
+        row["last_message_at"] = self.last_message_at
+        row["agent_id"] = self.agent_id
+        linked = self.linked
+        # A link to an interaction of this same batch is set once its id is known.
+        row["linked_interaction_id"] = linked.id if isinstance(linked, Interaction) else None
+        return row
+
+
+_Thread = Interaction | _NewInteraction
+
+
+@dataclass(eq=False)
+class _NewMessage:
+    thread: _Thread
+    kind: str
+    row: dict[str, Any]
+    attachments: list[dict[str, Any]]
+    id: int = 0
+
+
 @dataclass
 class _Pending:
-    """What one mail became, readable once the batch is flushed (ids are known then)."""
+    """What one mail became, readable once the batch is written (ids are known then)."""
 
-    interaction: Interaction | None = None
-    message: Message | None = None
+    interaction: _Thread | None = None
+    message: _NewMessage | None = None
     new_interaction: bool = False
-    duplicate_of: int | None = None
+    duplicate_of: int | _NewMessage | None = None
     quarantined: bool = False
     changed_outbound: list[Message] = field(default_factory=list)  # bounced messages of ours
 
@@ -155,7 +231,10 @@ class _Pending:
         if self.quarantined:
             return Ingested(None, None, quarantined=True)
         if self.duplicate_of is not None:
-            return Ingested(None, self.duplicate_of, duplicate=True)
+            first = self.duplicate_of
+            return Ingested(
+                None, first.id if isinstance(first, _NewMessage) else first, duplicate=True
+            )
         assert self.interaction is not None and self.message is not None
         customer = self.message.kind == "customer"
         return Ingested(
@@ -173,12 +252,14 @@ class _Batch:
         self.session = session
         self.campaign = campaign
         self.own_address = campaign.email_address.lower()
-        self.known_digests: dict[str, int] = {}
-        self.by_message_id: dict[str, Interaction] = {}
+        self.known_digests: dict[str, int | _NewMessage] = {}
+        self.by_message_id: dict[str, _Thread] = {}
         self.outbound: dict[str, Message] = {}  # our sent mail, by Message-ID
         self.by_token: dict[int, Interaction] = {}  # interactions named by [#id] tokens
         self.blacklisted: set[str] = set()
         self.now = datetime.now(UTC)
+        self.new_interactions: list[_NewInteraction] = []
+        self.new_messages: list[_NewMessage] = []
 
     async def load(self, parsed: list[Prepared]) -> None:
         digests = [p.digest for p in parsed]
@@ -266,7 +347,6 @@ class _Batch:
         # The same bytes seen again (UIDVALIDITY reset, a Maildir file not yet moved): skip.
         if item.digest in self.known_digests:
             return _Pending(duplicate_of=self.known_digests[item.digest])
-        self.known_digests[item.digest] = 0
         sender = parsed.from_.email.lower() if parsed.from_ else ""
         sender_name = parsed.from_.name if parsed.from_ else ""
         cc = [a.email.lower() for a in parsed.cc if a.email.lower() != self.own_address]
@@ -275,79 +355,134 @@ class _Batch:
         if parsed.message_id and parsed.message_id in self.outbound:
             kind = "own"  # our own mail came back (a forwarding loop, a BCC to ourselves)
         pending = _Pending()
+        matched: _Thread | None
+        linked: _Thread | None
         if kind in ("bounce", "complaint"):
             matched, linked = self._report(classification, pending), None
         else:
             matched, linked = self._thread_of(parsed, sender)
-        interaction = matched
-        if interaction is None:
+        interaction: _Thread
+        if matched is None:
             automated = kind != "customer"
-            interaction = Interaction(
-                campaign=self.campaign,
+            # Automated mail is kept and searchable, but never queued for an agent.
+            interaction = _NewInteraction(
                 client_email=sender,
-                client_name=sender_name,
-                subject=parsed.subject,
                 cc=cc,
-                queued_at=self.now,
-                last_message_at=self.now,
-                linked_interaction=linked,
-                # Automated mail is kept and searchable, but never queued for an agent.
                 state=InteractionState.CLOSED if automated else InteractionState.QUEUED,
-                closed_at=self.now if automated else None,
                 unread=not automated,
+                queued_at=self.now,
+                closed_at=self.now if automated else None,
+                last_message_at=self.now,
+                linked=linked,
+                row={
+                    "campaign_id": self.campaign.id,
+                    "direction": Direction.INBOUND,
+                    "client_email": sender,
+                    "client_name": sender_name,
+                    "subject": parsed.subject,
+                    "created_at": self.now,
+                },
             )
-            self.session.add(interaction)
-        elif kind == "customer":
-            # The manual's rule: the interaction's CC follows the last received message.
-            interaction.cc = cc
-            interaction.unread = True
-            interaction.last_message_at = self.now
-            if interaction.state == InteractionState.CLOSED:
-                interaction.state = InteractionState.QUEUED
-                interaction.agent_id = None
-                interaction.queued_at = self.now
-                interaction.closed_at = None
-        message = Message(
-            interaction=interaction,
-            direction=Direction.INBOUND,
-            state=MessageState.RECEIVED,
-            message_id=parsed.message_id or "",
-            in_reply_to=parsed.in_reply_to or "",
-            references=parsed.references,
-            from_email=sender,
-            from_name=sender_name,
-            to=[a.email for a in parsed.to],
-            cc=[a.email.lower() for a in parsed.cc],
-            subject=parsed.subject,
-            text=parsed.text,
-            html=parsed.html or "",
-            raw_sha256=item.digest,
-            imap_uid=item.position.uid or None,
-            created_at=self.now,
-            kind=kind,
-            auto_submitted=kind != "customer",
+            self.new_interactions.append(interaction)
+        else:
+            interaction = matched
+            if kind == "customer":
+                # The manual's rule: the interaction's CC follows the last received message.
+                interaction.cc = cc
+                interaction.unread = True
+                interaction.last_message_at = self.now
+                if interaction.state == InteractionState.CLOSED:
+                    interaction.state = InteractionState.QUEUED
+                    interaction.agent_id = None
+                    interaction.queued_at = self.now
+                    interaction.closed_at = None
+        message = _NewMessage(
+            interaction,
+            kind,
+            {
+                "direction": Direction.INBOUND,
+                "state": MessageState.RECEIVED,
+                "message_id": parsed.message_id or "",
+                "in_reply_to": parsed.in_reply_to or "",
+                "references": parsed.references,
+                "from_email": sender,
+                "from_name": sender_name,
+                "to": [a.email for a in parsed.to],
+                "cc": [a.email.lower() for a in parsed.cc],
+                "subject": parsed.subject,
+                "text": parsed.text,
+                "html": parsed.html or "",
+                "raw_sha256": item.digest,
+                "imap_uid": item.position.uid or None,
+                "created_at": self.now,
+                "kind": kind,
+                "auto_submitted": kind != "customer",
+            },
+            [
+                {
+                    "filename": part.filename,
+                    "content_type": part.content_type,
+                    "size": len(part.data),
+                    "sha256": digest,
+                    "inline": part.inline,
+                }
+                for part, digest in zip(parsed.attachments, item.attachment_digests, strict=True)
+            ],
         )
-        self.session.add(message)
+        self.new_messages.append(message)
+        self.known_digests[item.digest] = message
         if parsed.message_id:
             self.by_message_id[parsed.message_id] = interaction
-        for part, digest in zip(parsed.attachments, item.attachment_digests, strict=True):
-            self.session.add(
-                Attachment(
-                    message=message,
-                    filename=part.filename,
-                    content_type=part.content_type,
-                    size=len(part.data),
-                    sha256=digest,
-                    inline=part.inline,
-                )
-            )
         pending.interaction, pending.message = interaction, message
         pending.new_interaction = matched is None
         return pending
 
-    def _report(
-        self, classification: Classification | None, pending: _Pending
-    ) -> Interaction | None:
+    async def write(self) -> None:
+        """Insert the batch's new rows, a table at a time, in source order.
+
+        Changes to rows that already exist (a reply reopening its interaction, a bounce
+        marking our message failed) stay with the ORM session and are flushed first.
+        """
+        if not self.new_messages:
+            return
+        await self.session.flush()
+        if self.new_interactions:
+            rows = [i.values() for i in self.new_interactions]
+            ids = await _insert_ids(self.session, _INTERACTIONS, rows)
+            for interaction, new_id in zip(self.new_interactions, ids, strict=True):
+                interaction.id = new_id
+            links = [
+                {"b_id": i.id, "b_linked": i.linked.id}
+                for i in self.new_interactions
+                if isinstance(i.linked, _NewInteraction)
+            ]
+            if links:
+                await self.session.execute(
+                    update(_INTERACTIONS)
+                    .where(_INTERACTIONS.c.id == bindparam("b_id"))
+                    .values(linked_interaction_id=bindparam("b_linked")),
+                    links,
+                )
+        rows = []
+        for message in self.new_messages:
+            message.row["interaction_id"] = message.thread.id
+            rows.append(message.row)
+        # Each new message has its own content hash (the batch deduplicates): it maps the
+        # returned ids back to the messages whatever order the database returns them in.
+        returned = await self.session.execute(
+            insert(_MESSAGES).returning(_MESSAGES.c.id, _MESSAGES.c.raw_sha256), rows
+        )
+        message_ids = {digest: message_id for message_id, digest in returned}
+        attachments: list[dict[str, Any]] = []
+        for message in self.new_messages:
+            message.id = message_ids[message.row["raw_sha256"]]
+            for attachment in message.attachments:
+                attachment["message_id"] = message.id
+                attachments.append(attachment)
+        if attachments:
+            await self.session.execute(insert(_ATTACHMENTS), attachments)
+
+    def _report(self, classification: Classification | None, pending: _Pending) -> _Thread | None:
         """Apply a bounce or complaint to the message it reports; its interaction, if known."""
         if classification is None:
             return None
@@ -373,13 +508,13 @@ class _Batch:
 
     def _thread_of(
         self, parsed: ParsedMessage, sender: str
-    ) -> tuple[Interaction | None, Interaction | None]:
+    ) -> tuple[_Thread | None, _Thread | None]:
         """(the interaction to join, or else an interaction the new one is linked to).
 
         A sender who is neither the client nor a CC participant never joins silently: a
         known hole in other helpdesks lets anyone who saw a Message-ID read a thread.
         """
-        linked = None
+        linked: _Thread | None = None
         for mid in thread_candidates(parsed.in_reply_to, parsed.references):
             interaction = self.by_message_id.get(mid)
             if interaction is None:
@@ -436,3 +571,23 @@ async def _checkpoint(session: AsyncSession, campaign_id: int, position: Positio
         checkpoint.last_uid = position.uid
     else:
         checkpoint.last_uid = max(checkpoint.last_uid, position.uid)
+
+
+async def _insert_ids(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows with one multi-row INSERT; their new primary keys, in the rows' order.
+
+    SQLAlchemy can only order RETURNING rows on SQLite by inserting one row per statement.
+    SQLite numbers the rows of one INSERT in ascending order instead (a new rowid is one more
+    than the largest, and our transaction holds the write lock), so the sorted ids are in
+    the order of the rows; the returned client addresses double-check it.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        result = await session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        )
+        return list(result.scalars())
+    result = await session.execute(insert(table).returning(table.c.id, table.c.client_email), rows)
+    returned = sorted(result.all())
+    if [email for _id, email in returned] != [row["client_email"] for row in rows]:
+        raise RuntimeError(f"{table.name}: inserted ids are not in the order of the rows")
+    return [new_id for new_id, _email in returned]
