@@ -79,7 +79,10 @@ class Outbox:
             if sent_any:
                 continue
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the
+                # cancellation of Engine.stop() when a wake-up lands at the same time.
+                async with asyncio.timeout(1.0):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()

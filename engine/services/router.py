@@ -41,7 +41,10 @@ class Router:
     async def run(self) -> None:
         while True:
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.sweep_seconds)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the
+                # cancellation of Engine.stop() when a wake-up lands at the same time.
+                async with asyncio.timeout(self.sweep_seconds):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()
