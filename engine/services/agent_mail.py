@@ -29,13 +29,13 @@ from data.models import (
 )
 from engine.api.schemas import ForwardIn, NewInteractionIn, RenderOut, UploadOut
 from engine.domain.compose import forward_subject
+from engine.domain.mime import Address
 from engine.domain.templates import render
 from engine.domain.threading import with_subject_token
 from engine.errors import Forbidden, Invalid, NotFound
 from engine.services.notify import Notifier
 from engine.services.outgoing import (
     FileRef,
-    Outgoing,
     compose_body,
     parse_addresses,
     queue_message,
@@ -60,6 +60,13 @@ def forwarded_text(added: str, original: Message) -> str:
         header.append(f"Cc: {', '.join(original.cc)}")
     top = added.rstrip() + "\n\n" if added.strip() else ""
     return top + "\n".join(header) + "\n\n" + original.text.rstrip() + "\n"
+
+
+def _recipients(to: str, cc: str, bcc: str) -> tuple[list[Address], ...]:
+    parsed_to = parse_addresses("to", to)
+    if not parsed_to:
+        raise Invalid("to: give at least one address")
+    return parsed_to, parse_addresses("cc", cc), parse_addresses("bcc", bcc)
 
 
 class AgentMail:
@@ -119,10 +126,7 @@ class AgentMail:
 
     # ---- forward and new interactions ----
     async def forward(self, user_id: int, interaction_id: int, data: ForwardIn) -> int:
-        to = parse_addresses("to", data.to)
-        if not to:
-            raise Invalid("to: give at least one address")
-        cc, bcc = parse_addresses("cc", data.cc), parse_addresses("bcc", data.bcc)
+        to, cc, bcc = _recipients(data.to, data.cc, data.bcc)
         async with self.db.session() as session, session.begin():
             interaction = await session.get_one(Interaction, interaction_id)
             if interaction.agent_id != user_id:
@@ -154,13 +158,7 @@ class AgentMail:
                 self.blobs,
                 campaign,
                 interaction,
-                Outgoing(
-                    text=composed.text,
-                    html=composed.html,
-                    kind="forward",
-                    sent_by_id=user_id,
-                    files=files,
-                ),
+                composed.outgoing("forward", user_id, files),
                 to=to,
                 cc=cc,
                 bcc=bcc,
@@ -174,10 +172,7 @@ class AgentMail:
         return new_id
 
     async def new_interaction(self, user_id: int, data: NewInteractionIn) -> int:
-        to = parse_addresses("to", data.to)
-        if not to:
-            raise Invalid("to: give at least one address")
-        cc, bcc = parse_addresses("cc", data.cc), parse_addresses("bcc", data.bcc)
+        to, cc, bcc = _recipients(data.to, data.cc, data.bcc)
         now = datetime.now(UTC)
         async with self.db.session() as session, session.begin():
             campaign = await session.scalar(select(Campaign).where(Campaign.name == data.campaign))
@@ -214,13 +209,7 @@ class AgentMail:
                 self.blobs,
                 campaign,
                 interaction,
-                Outgoing(
-                    text=composed.text,
-                    html=composed.html,
-                    kind="new",
-                    sent_by_id=user_id,
-                    files=files,
-                ),
+                composed.outgoing("new", user_id, files),
                 to=to,
                 cc=cc,
                 bcc=bcc,

@@ -64,6 +64,13 @@ class Body:
     text: str
     html: str | None = None  # set when the signature has HTML: multipart/alternative
 
+    def outgoing(
+        self, kind: str, sent_by_id: int | None, files: list[FileRef] | None = None
+    ) -> Outgoing:
+        return Outgoing(
+            text=self.text, html=self.html, kind=kind, sent_by_id=sent_by_id, files=files or []
+        )
+
 
 async def compose_body(
     session: AsyncSession, campaign: Campaign, body: str, *, after: str = ""

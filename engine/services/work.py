@@ -27,7 +27,6 @@ from engine.domain.compose import quote_history
 from engine.errors import Conflict, Forbidden
 from engine.services.notify import Notifier
 from engine.services.outgoing import (
-    Outgoing,
     compose_body,
     parse_addresses,
     queue_reply,
@@ -121,13 +120,7 @@ class Work:
                 campaign,
                 interaction,
                 parent,
-                Outgoing(
-                    text=composed.text,
-                    html=composed.html,
-                    kind="reply",
-                    sent_by_id=user_id,
-                    files=await uploaded_files(session, uploads or []),
-                ),
+                composed.outgoing("reply", user_id, await uploaded_files(session, uploads or [])),
             )
             interaction.last_message_at = now
             interaction.unread = False
