@@ -30,9 +30,6 @@ class Settings(BaseSettings):
     idle_seconds: float = 25 * 60.0  # re-issue IDLE before servers drop it (RFC 2177: 29 min)
     outbox_retry_base: float = 30.0
     max_attachment_bytes: int = 25 * 1024 * 1024  # per file an agent attaches
-    break_reasons: list[str] = Field(
-        default_factory=lambda: ["Lunch", "Coffee", "Meeting", "Training", "Personal"]
-    )
 
     @property
     def db_url(self) -> str:

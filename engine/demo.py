@@ -286,5 +286,5 @@ class DemoWorld:
             elif self.rng.random() < 0.25:
                 status = AgentStatus.BREAK if self.rng.random() < 0.5 else AgentStatus.FREE
                 await self.engine.work.set_status(
-                    bot, status, "coffee" if status == "break" else ""
+                    bot, status, "Coffee" if status == "break" else ""
                 )

@@ -28,6 +28,7 @@ from engine.config import Settings
 from engine.services.admin import Admin
 from engine.services.agent_mail import AgentMail
 from engine.services.api import ApiServer
+from engine.services.breaks import BreakReasons
 from engine.services.confirm import Confirmations
 from engine.services.imap import ImapMailbox
 from engine.services.ingest import Ingestor
@@ -101,6 +102,7 @@ class Engine:
         self.router = Router(self.db, self.notifier)
         self.work = Work(self.db, self.blobs, self.notifier, self.outbox.kick)
         self.admin = Admin(self.db, self.secrets, self.campaign_changed)
+        self.break_reasons = BreakReasons(self.db)
         self.agent_mail = AgentMail(
             self.db,
             self.blobs,

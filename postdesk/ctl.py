@@ -108,6 +108,15 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     blacklist = group("blacklist", "addresses that never get mail from us")
     blacklist.add_parser("list", help="list blacklisted addresses")
 
+    reasons = group("break-reason", "the reasons agents choose from when they take a break")
+    reasons.add_parser("list", help="list them in the order agents see them")
+    radd = reasons.add_parser("add", help="add one at the end")
+    radd.add_argument("name")
+    rremove = reasons.add_parser("remove", help="remove one")
+    rremove.add_argument("name")
+    rset = reasons.add_parser("set", help="replace the whole list, in this order")
+    rset.add_argument("names", nargs="*")
+
     member = group("member", "campaign members")
     madd = member.add_parser("add", help="add a user to a campaign")
     madd.add_argument("campaign")
@@ -183,7 +192,7 @@ def _print(result: Any, as_json: bool) -> None:
     if isinstance(result, BaseModel):
         payload: Any = result.model_dump(mode="json")
     elif isinstance(result, list):
-        payload = [r.model_dump(mode="json") for r in result]
+        payload = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in result]
     else:
         payload = result
     if as_json:
@@ -192,6 +201,9 @@ def _print(result: Any, as_json: bool) -> None:
     # Plain output goes to a terminal: every value is untrusted text (mail, names).
     rows = payload if isinstance(payload, list) else [payload]
     for row in rows:
+        if not isinstance(row, dict):
+            print(one_line(str(row)))
+            continue
         print("  ".join(f"{k}={one_line(str(v))}" for k, v in row.items() if k != "raw"))
         if "raw" in row:
             print(sanitize(row["raw"]))
@@ -212,12 +224,28 @@ async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("template", "list"): client.templates,
         ("blacklist", "list"): client.blacklist,
         ("member", "add"): lambda: client.add_member(args.campaign, args.username),
+        ("break-reason", "list"): client.break_reasons,
+        ("break-reason", "add"): lambda: _edit_reasons(client, add=args.name),
+        ("break-reason", "remove"): lambda: _edit_reasons(client, remove=args.name),
+        ("break-reason", "set"): lambda: client.set_break_reasons(args.names),
         ("interaction", "list"): lambda: client.interactions(scope="all", state=args.state),
         ("quarantine", "list"): client.quarantine,
         ("quarantine", "show"): lambda: client.quarantined(args.id),
         ("quarantine", "retry"): lambda: client.retry_quarantined(args.id),
     }
     return await calls[(group, action)]()
+
+
+async def _edit_reasons(client: EngineClient, *, add: str = "", remove: str = "") -> list[str]:
+    names = await client.break_reasons()
+    if remove:
+        kept = [n for n in names if n.casefold() != remove.strip().casefold()]
+        if len(kept) == len(names):
+            raise CtlInputError(f"no break reason {remove!r}; there are: {', '.join(names)}")
+        names = kept
+    if add:
+        names.append(add)
+    return await client.set_break_reasons(names)
 
 
 async def _ctl(settings: Settings, args: argparse.Namespace) -> Any:

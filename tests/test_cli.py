@@ -192,6 +192,26 @@ def test_user_add_and_list(engine: RunningEngine) -> None:
     assert engine_starts_logged(home) == 0
 
 
+def test_break_reasons_are_kept_by_the_admin(engine: RunningEngine) -> None:
+    home = engine.home
+    assert ok("--data-dir", home, "ctl", "break-reason", "list").splitlines() == [
+        "Lunch",
+        "Coffee",
+        "Meeting",
+        "Training",
+        "Personal",
+    ]
+    ok("--data-dir", home, "ctl", "break-reason", "set", "Lunch", "Coffee")
+    ok("--data-dir", home, "ctl", "break-reason", "add", "Team huddle")
+    assert ok_json("--data-dir", home, "ctl", "break-reason", "remove", "coffee", "--json") == [
+        "Lunch",
+        "Team huddle",
+    ]
+    fails("--data-dir", home, "ctl", "break-reason", "remove", "Nap", expect="no break reason")
+    fails("--data-dir", home, "ctl", "break-reason", "add", "lunch", expect="repeats reason 1")
+    assert ok("--data-dir", home, "ctl", "break-reason", "list") == "Lunch\nTeam huddle\n"
+
+
 # ---- campaigns, members, interactions ----
 
 SUPPORT_FLAGS = [

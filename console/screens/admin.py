@@ -1,4 +1,8 @@
-"""Admin mode, read-only for now: campaigns and users as the engine reports them."""
+"""Admin mode: campaigns and users as the engine reports them, and the break reasons.
+
+Campaigns and users are read-only here for now (`postdesk ctl` provisions them); the break
+reasons agents choose from are edited in a form (`b`).
+"""
 
 from __future__ import annotations
 
@@ -17,8 +21,9 @@ from engine.api.schemas import AgentChanged, CampaignOut, Event, UserOut
 
 from ..widgets.banner import EngineBanner
 from .base import ModeScreen
+from .break_reasons import BreakReasonsForm
 
-NOTE = "Read-only: forms to add and edit campaigns and users are not built yet. Ctrl+R reloads."
+NOTE = "Read-only campaigns and users (`postdesk ctl` provisions them). Ctrl+R reloads."
 
 
 def _cell(value: str, width: int | None = None) -> Text:
@@ -28,8 +33,11 @@ def _cell(value: str, width: int | None = None) -> Text:
 class AdminScreen(ModeScreen):
     MODE = "admin"
     BINDINGS = [
+        Binding("b", "edit_reasons", "Break reasons", id="admin.break-reasons"),
         Binding("ctrl+r", "refresh", "Refresh", id="admin.refresh"),
     ]
+
+    reasons: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -41,6 +49,9 @@ class AdminScreen(ModeScreen):
         with Vertical(id="users-pane", classes="pane"):
             yield Label("Users", classes="pane-title")
             yield DataTable(id="users", cursor_type="row", zebra_stripes=True)
+        with Vertical(id="reasons-pane", classes="pane"):
+            yield Label("Break reasons (b edits)", classes="pane-title")
+            yield Static("", id="reasons", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -67,6 +78,7 @@ class AdminScreen(ModeScreen):
     def refresh_data(self) -> None:
         self.load_campaigns()
         self.load_users()
+        self.load_reasons()
 
     @work(exclusive=True, group="campaigns", exit_on_error=False)
     async def load_campaigns(self) -> list[CampaignOut]:
@@ -76,8 +88,29 @@ class AdminScreen(ModeScreen):
     async def load_users(self) -> list[UserOut]:
         return await self.client.users()
 
+    @work(exclusive=True, group="reasons", exit_on_error=False)
+    async def load_reasons(self) -> list[str]:
+        return await self.client.break_reasons()
+
+    def show_reasons(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        shown = " · ".join(one_line(r, 40) for r in reasons)
+        self.query_one("#reasons", Static).update(
+            Text(shown) if reasons else Text("None: agents take breaks without a reason.")
+        )
+
+    def action_edit_reasons(self) -> None:
+        def saved(reasons: list[str] | None) -> None:
+            if reasons is not None:
+                self.show_reasons(reasons)
+                self.notify("Break reasons saved.")
+
+        self.app.push_screen(BreakReasonsForm(self.client, self.reasons), saved)
+
     def worker_done(self, worker: Worker[Any], result: Any) -> None:
-        if worker.group == "campaigns":
+        if worker.group == "reasons":
+            self.show_reasons(result)
+        elif worker.group == "campaigns":
             table = self.query_one("#campaigns", DataTable)
             table.clear()
             for c in result:

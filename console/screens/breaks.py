@@ -1,11 +1,15 @@
-"""`b`: going on break, with one of the reasons the admin defined."""
+"""`b`: going on break, with one of the reasons the admin defined.
+
+The picker opens at once with the reasons the screen already knows, then asks the engine for
+the current list, so an admin's edit reaches agents without them reconnecting.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -23,20 +27,40 @@ class BreakPicker(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="break.cancel")]
 
-    def __init__(self, reasons: Sequence[str]) -> None:
+    def __init__(
+        self,
+        reasons: Sequence[str],
+        reload: Callable[[], Awaitable[list[str]]] | None = None,
+    ) -> None:
         super().__init__()
         self.reasons = list(reasons)
+        self.reload = reload
 
     def compose(self) -> ComposeResult:
         with Vertical(id="break-dialog"):
             yield Label("Take a break", classes="dialog-title")
-            options = [Option(Text(one_line(r, 40)), id=str(i)) for i, r in enumerate(self.reasons)]
-            if not options:
-                options = [Option(Text("Break"), id=NO_REASON)]
-            yield OptionList(*options, id="break-reasons")
+            yield OptionList(*self._options(), id="break-reasons")
+
+    def _options(self) -> list[Option]:
+        options = [Option(Text(one_line(r, 40)), id=str(i)) for i, r in enumerate(self.reasons)]
+        return options or [Option(Text("Break"), id=NO_REASON)]
 
     def on_mount(self) -> None:
         self.query_one("#break-reasons", OptionList).focus()
+        if self.reload is not None:
+            self._refresh_reasons()
+
+    @work(exclusive=True, exit_on_error=False)
+    async def _refresh_reasons(self) -> None:
+        assert self.reload is not None
+        reasons = await self.reload()
+        if reasons == self.reasons:
+            return
+        self.reasons = reasons
+        picker = self.query_one("#break-reasons", OptionList)
+        picker.clear_options()
+        picker.add_options(self._options())
+        picker.highlighted = 0
 
     @on(OptionList.OptionSelected, "#break-reasons")
     def _chosen(self, event: OptionList.OptionSelected) -> None:

@@ -276,6 +276,12 @@ class LimitsOut(Schema):
     break_reasons: list[str]
 
 
+class BreakReasonList(Schema):
+    """The whole ordered list; the engine checks each entry and names the first bad one."""
+
+    reasons: list[str]
+
+
 class StatusIn(Schema):
     status: Literal["free", "break"]
     reason: str = Field(default="", max_length=100)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, TypeAdapter
 from engine.api.schemas import (
     EVENT_ADAPTER,
     BlacklistOut,
+    BreakReasonList,
     CampaignIn,
     CampaignOut,
     CampaignPatch,
@@ -234,6 +235,17 @@ class EngineClient:
 
     async def limits(self) -> LimitsOut:
         return LimitsOut.model_validate(await self._call("GET", "/limits"))
+
+    async def break_reasons(self) -> list[str]:
+        """The reasons an agent may give for a break, in the admin's order."""
+        return BreakReasonList.model_validate(await self._call("GET", "/break-reasons")).reasons
+
+    async def set_break_reasons(self, reasons: list[str]) -> list[str]:
+        """Replace the whole list (admin); the engine names the first bad entry."""
+        body = BreakReasonList(reasons=reasons)
+        return BreakReasonList.model_validate(
+            await self._call("PUT", "/break-reasons", body)
+        ).reasons
 
     async def close_interaction(self, interaction_id: int) -> InteractionSummary:
         return InteractionSummary.model_validate(

@@ -38,6 +38,7 @@ from data.models import (
 )
 from engine.api.schemas import (
     BlacklistOut,
+    BreakReasonList,
     CampaignIn,
     CampaignPatch,
     CcBccIn,
@@ -154,6 +155,8 @@ class ApiServer:
         r.add_get("/api/v1/attachments/{id:\\d+}", self.get_attachment)
         r.add_post("/api/v1/templates/render", self.post_render)
         r.add_get("/api/v1/limits", self.get_limits)
+        r.add_get("/api/v1/break-reasons", self.get_break_reasons)
+        r.add_put("/api/v1/break-reasons", self.put_break_reasons)
         r.add_get("/api/v1/monitor", self.get_monitor)
         r.add_get("/api/v1/users", self.get_users)
         r.add_post("/api/v1/users", self.post_user)
@@ -280,6 +283,8 @@ class ApiServer:
         caller = request[CALLER]
         caller.require("agent")
         body = await parse_body(request, StatusIn)
+        if body.status == "break":
+            await self.engine.break_reasons.check(body.reason)
         await self.engine.work.set_status(
             caller.require_user(), AgentStatus(body.status), body.reason
         )
@@ -447,9 +452,18 @@ class ApiServer:
         return json_response(
             LimitsOut(
                 max_attachment_bytes=settings.max_attachment_bytes,
-                break_reasons=settings.break_reasons,
+                break_reasons=await self.engine.break_reasons.names(),
             )
         )
+
+    async def get_break_reasons(self, request: web.Request) -> web.Response:
+        return json_response(BreakReasonList(reasons=await self.engine.break_reasons.names()))
+
+    async def put_break_reasons(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin")
+        body = await parse_body(request, BreakReasonList)
+        names = await self.engine.break_reasons.replace(body.reasons)
+        return json_response(BreakReasonList(reasons=names))
 
     async def post_close(self, request: web.Request) -> web.Response:
         caller = request[CALLER]

@@ -1,0 +1,111 @@
+"""Admin: the break reasons agents choose from, edited as one list (one reason per line).
+
+The engine checks the whole list and names the first bad line; the form stays open with the
+text as typed until it is right, so nothing the admin wrote is lost to a refusal.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Label, Static, TextArea
+from textual.worker import Worker, WorkerState
+
+from engine.api.sanitize import one_line
+from engine.client.client import EngineClient, Invalid
+
+from ..messages import WorkerFailed
+
+_NAMED_ENTRY = re.compile(r"break reason (\d+)")
+
+
+class BreakReasonsForm(ModalScreen[list[str] | None]):
+    """Returns the list as the engine saved it, or None when cancelled."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="reasons.save", priority=True),
+        Binding("escape", "cancel", "Cancel", id="reasons.cancel"),
+    ]
+
+    def __init__(self, api: EngineClient, reasons: list[str]) -> None:
+        super().__init__()
+        self.api = api
+        self.reasons = reasons
+        self.saving = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="reasons-dialog"):
+            yield Label("Break reasons", classes="dialog-title")
+            yield Static(
+                "One per line, in the order agents see them. Empty lines are ignored.",
+                classes="dialog-note",
+                markup=False,
+            )
+            yield TextArea(
+                "\n".join(self.reasons), id="reasons-text", soft_wrap=False, show_line_numbers=True
+            )
+            yield Static("", id="reasons-error", classes="dialog-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", id="reasons-save", variant="primary", compact=True)
+                yield Button("Cancel", id="reasons-cancel", compact=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#reasons-text", TextArea).focus()
+
+    @property
+    def entered(self) -> list[str]:
+        """The non-empty lines, as the engine will number them."""
+        text = self.query_one("#reasons-text", TextArea).text
+        return [line for line in text.splitlines() if line.strip()]
+
+    @on(Button.Pressed, "#reasons-save")
+    def action_save(self) -> None:
+        if self.saving:
+            return
+        self.saving = True
+        self.show_error("")
+        self.run_worker(
+            self.api.set_break_reasons(self.entered), group="reasons", exit_on_error=False
+        )
+
+    def show_error(self, message: str) -> None:
+        error = self.query_one("#reasons-error", Static)
+        error.update(Text(one_line(message, 300)))
+        error.set_class(bool(message), "-shown")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is WorkerState.SUCCESS and isinstance(worker.result, list):
+            self.dismiss(worker.result)
+        elif event.state is WorkerState.ERROR and worker.error is not None:
+            self.saving = False
+            message = getattr(worker.error, "message", str(worker.error))
+            if not isinstance(worker.error, Invalid):
+                self.app.post_message(WorkerFailed(worker, worker.error))
+            self.show_error(f"Not saved: {message}")
+            self.point_at(message)
+
+    def point_at(self, message: str) -> None:
+        """Put the cursor on the line the engine named (it counts non-empty lines)."""
+        area = self.query_one("#reasons-text", TextArea)
+        area.focus()
+        named = _NAMED_ENTRY.search(message)
+        if named is None:
+            return
+        wanted = int(named.group(1))
+        lines = area.text.splitlines()
+        numbered = [i for i, line in enumerate(lines) if line.strip()]
+        if 0 < wanted <= len(numbered):
+            row = numbered[wanted - 1]
+            area.select_line(row)
+
+    @on(Button.Pressed, "#reasons-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
