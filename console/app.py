@@ -15,6 +15,7 @@ from pathlib import Path
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
@@ -24,6 +25,7 @@ from engine.api.sanitize import one_line
 from engine.api.schemas import Me
 from engine.client.client import EngineClient, EngineError, EngineUnavailable
 
+from .config import ConsoleConfig
 from .messages import WorkerFailed
 from .screens.admin import AdminScreen
 from .screens.agent import AgentScreen
@@ -64,8 +66,13 @@ class PostdeskApp(App[None]):
         *,
         switch_users: list[tuple[str, str]] | None = None,
         mode: str | None = None,
+        config: ConsoleConfig | None = None,
     ) -> None:
         super().__init__()
+        self.config = config or ConsoleConfig()
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+        self._clashes_told: set[frozenset[str]] = set()
         self.client_factory = client_factory
         self.switch_users = switch_users
         # `postdesk agent|supervisor|admin` asks for one mode; plain `postdesk` follows the role.
@@ -76,6 +83,7 @@ class PostdeskApp(App[None]):
         yield Static("Connecting to the Postdesk engine…", id="login-status", markup=False)
 
     def on_mount(self) -> None:
+        self._apply_config()
         if self.switch_users:
             self.push_screen(SwitcherScreen(self.switch_users))
         else:
@@ -83,6 +91,32 @@ class PostdeskApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self._drop_client()
+
+    # ---- the person's settings file ----
+    def _apply_config(self) -> None:
+        config = self.config
+        if config.theme is not None:
+            if config.theme in self.available_themes:
+                self.theme = config.theme
+            else:
+                known = ", ".join(sorted(self.available_themes))
+                config.problems.append(f"no theme {config.theme!r}; there are: {known}")
+        for problem in config.problems:
+            self.notify(problem, title=f"In {config.path}", severity="warning", markup=False)
+
+    def handle_bindings_clash(self, clashed_bindings: set[Binding], node: DOMNode) -> None:
+        """A remapped key took a key another binding had: say so once, not on every press."""
+        ids = frozenset(b.id or b.action for b in clashed_bindings)
+        if ids in self._clashes_told:
+            return
+        self._clashes_told.add(ids)
+        names = ", ".join(sorted(ids))
+        self.notify(
+            f"Your keys clash with the default ones of: {names}. Give them other keys.",
+            title="Console settings",
+            severity="warning",
+            markup=False,
+        )
 
     # ---- session ----
     @on(SwitcherScreen.Chosen)

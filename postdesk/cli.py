@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--as", dest="act_as", default=None, help="operators only: act as this Postdesk user"
         )
+    sub.add_parser(
+        "keys",
+        parents=[common],
+        help="print every console key binding id with its default keys (for console.toml)",
+    )
     demo = sub.add_parser(
         "demo", parents=[common], help="standalone engine with a simulated mail world"
     )
@@ -93,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         from postdesk.demo import run_demo
 
         return run_demo(keep=args.keep, headless_seconds=args.headless_seconds)
+    if command == "keys":
+        from console.config import keys_listing
+
+        print(keys_listing(), end="")
+        return 0
     if command == "ctl":
         from postdesk.ctl import run_ctl
 

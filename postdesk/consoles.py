@@ -39,6 +39,7 @@ async def _reachable(settings: Settings) -> bool:
 
 async def _console(settings: Settings, mode: str | None, act_as: str | None) -> int:
     from console.app import PostdeskApp
+    from console.config import load_console_config
 
     engine = None
     if not await _reachable(settings):
@@ -49,7 +50,9 @@ async def _console(settings: Settings, mode: str | None, act_as: str | None) -> 
         engine = Engine(settings)
         await engine.start()
     try:
-        app = PostdeskApp(client_factory(settings.socket, act_as), mode=mode)
+        app = PostdeskApp(
+            client_factory(settings.socket, act_as), mode=mode, config=load_console_config()
+        )
         await app.run_async()
         return app.return_code or 0
     finally:

@@ -24,6 +24,7 @@ SWITCH_USERS = [
 
 async def _demo(root: Path, headless_seconds: float) -> int:
     from console.app import PostdeskApp
+    from console.config import load_console_config
     from engine.demo import DemoWorld
     from engine.engine import Engine
 
@@ -34,7 +35,11 @@ async def _demo(root: Path, headless_seconds: float) -> int:
     world = DemoWorld(engine, root)
     await world.start()
     try:
-        app = PostdeskApp(client_factory(settings.socket, None), switch_users=SWITCH_USERS)
+        app = PostdeskApp(
+            client_factory(settings.socket, None),
+            switch_users=SWITCH_USERS,
+            config=load_console_config(),
+        )
         if headless_seconds:
             async with app.run_test(size=(100, 30)):
                 await asyncio.sleep(headless_seconds)
