@@ -55,7 +55,8 @@ class PostdeskApp(App[None]):
     TITLE = "Postdesk"
     CSS_PATH = css_path()
     BINDINGS = [
-        Binding("ctrl+u", "switch_user", "Switch user", id="app.switch-user"),
+        # The demo's first screen says Ctrl+U comes back to it; the footer keeps room for work.
+        Binding("ctrl+u", "switch_user", "Switch user", id="app.switch-user", show=False),
         Binding("ctrl+r", "retry", "Retry", id="app.retry", show=False),
         Binding("question_mark,f1", "help", "Help", id="app.help"),
     ]

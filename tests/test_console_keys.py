@@ -94,3 +94,19 @@ async def test_e_writes_the_reply_in_the_editor(
         body = app.screen.query_one("#reply-body", TextArea)
         await until(pilot, lambda: body.text == "Hi Carol,\nWritten in vi.", what="edited")
         await until(pilot, lambda: drafts[-1:] == [body.text], what="the draft saved")
+
+
+async def test_sort_keys_have_ids_and_are_listed_but_not_in_the_footer() -> None:
+    keys = {b.id: b for b in AgentScreen.BINDINGS if isinstance(b, Binding)}
+    assert keys["agent.sort"].key == "o" and keys["agent.sort-reverse"].key == "O"
+    assert not keys["agent.sort"].show and not keys["agent.sort-reverse"].show
+    app = agent_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "Order 1234 missing" in screen_text(app), what="inbox")
+        commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        assert commands["Sort inbox"].startswith("o · Sort the inbox by")
+        assert "Reverse sort" in commands and "New interaction" in commands
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        text = screen_text(app)
+        assert "Sort inbox" in text and "Reverse sort" in text and "New interaction" in text

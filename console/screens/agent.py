@@ -41,21 +41,40 @@ from .agent_flows import AgentFlows, summary_of
 class AgentScreen(AgentFlows):
     MODE = "agent"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    # At 80 columns the footer has room for about 68 cells: the keys shown below, in this
+    # order, and the app's `? Help`. `a` Free hides while free (`check_action`); `b` stays
+    # while on break, to change the reason without going Free (and being routed work) first.
+    # Every key, shown or not, is listed by `?` and offered by the command palette.
     BINDINGS = [
-        Binding("r", "reply", "Reply", id="agent.reply"),
-        Binding("R", "reply(True)", "Reply+history", id="agent.reply-history"),
-        Binding("e", "reply(False, True)", "Reply in $EDITOR", id="agent.reply-editor", show=False),
-        Binding("f", "forward", "Forward", id="agent.forward"),
-        Binding("C", "cc_bcc", "CC/BCC", id="agent.cc-bcc"),
-        Binding("c", "new", "New", id="agent.new"),
-        Binding("s", "start_from", "New from message", id="agent.start-from", show=False),
-        Binding("slash", "search", "Search", id="agent.search"),
-        Binding("v", "save_attachment", "Save attachment", id="agent.save-attachment"),
-        Binding("x", "close", "Close", id="agent.close"),
-        Binding("a", "free", "Free", id="agent.free"),
-        Binding("b", "break", "Break", id="agent.break"),
-        Binding("ctrl+r", "refresh", "Refresh", id="agent.refresh", show=False),
         Binding("escape", "back", "Back", id="agent.back"),
+        Binding("r", "reply", "Reply", id="agent.reply"),
+        Binding(
+            "R",
+            "reply(True)",
+            "Reply+history",
+            tooltip="Reply with the conversation so far quoted under your text",
+            id="agent.reply-history",
+        ),
+        Binding("f", "forward", "Forward", id="agent.forward"),
+        Binding("x", "close", "Close", id="agent.close"),
+        Binding("slash", "search", "Search", id="agent.search"),
+        Binding("b", "break", "Break", id="agent.break"),
+        Binding("a", "free", "Free", id="agent.free"),
+        Binding("c", "new", "New interaction", id="agent.new", show=False),
+        Binding("e", "reply(False, True)", "Reply in $EDITOR", id="agent.reply-editor", show=False),
+        Binding("C", "cc_bcc", "CC/BCC", id="agent.cc-bcc", show=False),
+        Binding("s", "start_from", "New from message", id="agent.start-from", show=False),
+        Binding("v", "save_attachment", "Save attachment", id="agent.save-attachment", show=False),
+        Binding(
+            "o",
+            "sort",
+            "Sort inbox",
+            tooltip="Sort the inbox by: newest, longest waiting, campaign, client, subject",
+            id="agent.sort",
+            show=False,
+        ),
+        Binding("O", "sort_reverse", "Reverse sort", id="agent.sort-reverse", show=False),
+        Binding("ctrl+r", "refresh", "Refresh", id="agent.refresh", show=False),
     ]
 
     def __init__(self, client: EngineClient, me: Me) -> None:
@@ -63,6 +82,7 @@ class AgentScreen(AgentFlows):
         self.drafts: dict[int, str] = {}
         self.limits: LimitsOut | None = None
         self._draft_lock = asyncio.Lock()
+        self._inbox_loaded = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -71,7 +91,7 @@ class AgentScreen(AgentFlows):
             yield InboxTable()
             yield ThreadView()
         yield StatusBar()
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # `?` names ctrl+p
 
     def on_mount(self) -> None:
         # ModeScreen.on_mount runs too: Textual calls the handler of every class in the MRO.
@@ -95,6 +115,7 @@ class AgentScreen(AgentFlows):
         bar = self.query_one(StatusBar)
         bar.status, bar.reason, bar.status_since = me.status, me.status_reason, me.status_since
         bar.display_name = me.display_name
+        self.refresh_bindings()  # `a` Free and `b` Break follow the status
 
     # ---- loading ----
     def refresh_data(self) -> None:
@@ -145,8 +166,13 @@ class AgentScreen(AgentFlows):
     def worker_done(self, worker: Worker[Any], result: Any) -> None:
         match worker.group, result:
             case "inbox", list() as items:
+                # A reload (the engine came back) brings what was assigned in between.
+                known = set(self.inbox.order) if self._inbox_loaded else None
+                self._inbox_loaded = True
                 self.inbox.replace(items)
                 self._count()
+                if known is not None:
+                    self.announce([item for item in items if item.id not in known])
             case "me" | "status", Me() as me:
                 self.show_me(me)
             case "limits", LimitsOut() as limits:
@@ -186,8 +212,11 @@ class AgentScreen(AgentFlows):
         match event:
             case InteractionChanged(interaction=item):
                 if item.agent == self.me.username and item.state == "assigned":
+                    new = self.inbox.get(item.id) is None
                     self.inbox.upsert(item)
                     self._count()
+                    if new:
+                        self.announce([item])
                 elif self.inbox.get(item.id) is not None:
                     self.drop(item.id)
             case MessageChanged(interaction_id=interaction_id, agent=agent, message=message):
@@ -212,12 +241,28 @@ class AgentScreen(AgentFlows):
                     )
                 )
 
+    def announce(self, items: list[InteractionSummary]) -> None:
+        """Ring the bell and show a toast for interactions just assigned to me. Those I
+        started myself are read already: they make no noise."""
+        waiting = [item for item in items if item.unread]
+        if not waiting:
+            return
+        self.app.bell()
+        if len(waiting) == 1:
+            item = waiting[0]
+            client = one_line(item.client_name.strip() or item.client_email, 40)
+            subject = one_line(item.subject or "(no subject)", 60)
+            self.notify(f"{client}: {subject}", title="New interaction", markup=False)
+        else:
+            self.notify(f"{len(waiting)} new interactions in your inbox", markup=False)
+
     def on_resize(self, event: events.Resize) -> None:
         # Narrow to wide: the thread pane appears and should match the highlighted row.
         # (The breakpoint classes may not be updated yet, so use the new size itself.)
         current = self.inbox.current_id
         if event.size.width >= 100 and current not in (None, self.thread.interaction_id):
             self.load_thread(current)
+        self.call_after_refresh(self.refresh_bindings)  # `reading` may have changed
 
     # ---- inbox navigation ----
     @on(InboxTable.Highlighted)
@@ -236,18 +281,36 @@ class AgentScreen(AgentFlows):
             self.load_thread(interaction_id)
         self.add_class("-thread-open")
         self.thread.messages.focus()
+        self.refresh_bindings()
 
     # ---- actions ----
+    @property
+    def reading(self) -> bool:
+        """The thread fills the screen (narrow layout): inbox keys are off until Escape."""
+        return not self.wide and self.has_class("-thread-open")
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.NEEDS_INTERACTION:
             return self.inbox.current_id is not None or None
-        if action == "back":
-            return self.has_class("-thread-open")
+        match action:
+            case "back":
+                return self.has_class("-thread-open")
+            case "sort" | "sort_reverse":
+                return not self.reading
+            case "free":
+                return self.me.status != "free"
         return True
 
     def action_back(self) -> None:
         self.remove_class("-thread-open")
         self.inbox.focus()
+        self.refresh_bindings()
+
+    def action_sort(self) -> None:
+        self.inbox.next_sort()
+
+    def action_sort_reverse(self) -> None:
+        self.inbox.reverse_sort()
 
     def action_refresh(self) -> None:
         self.refresh_data()

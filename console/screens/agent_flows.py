@@ -249,7 +249,7 @@ class AgentFlows(ModeScreen):
                 self.set_status("break", reason)
 
         reasons = self.limits.break_reasons if self.limits is not None else []
-        self.app.push_screen(BreakPicker(reasons), chosen)
+        self.app.push_screen(BreakPicker(reasons, self.client.break_reasons), chosen)
 
     def action_close(self) -> None:
         self.with_detail("close")
