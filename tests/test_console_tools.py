@@ -157,9 +157,11 @@ async def test_break_reasons_help_and_free(world: World) -> None:
             assert key in text and description in text
         await pilot.press("escape")
 
+        # The admin edits the list while the agent works: the picker shows the new one.
+        await world.operator.set_break_reasons(["Team huddle", "Lunch"])
         await pilot.press("b")
         await until(pilot, lambda: isinstance(app.screen, BreakPicker), what="break reasons")
-        await until(pilot, lambda: "Lunch" in screen_text(app), what="the admin's reasons")
+        await until(pilot, lambda: "Team huddle" in screen_text(app), what="the admin's reasons")
         reasons = app.screen.query_one("#break-reasons")
         lunch = [o.prompt.plain for o in reasons.options].index("Lunch")  # type: ignore[attr-defined]
         await pilot.press(*["down"] * lunch, "enter")
