@@ -40,5 +40,10 @@ bench: sync dovecot
 	@bash scripts/ensure-mbsync.sh
 	$(UV) run python -m bench.ingest
 
+# Console cold start and a 200-message thread against minimal Textual apps (no mail servers).
+.PHONY: bench-console
+bench-console: sync
+	$(UV) run python -m bench.console
+
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache dist

@@ -17,7 +17,7 @@ from console.widgets.banner import EngineBanner
 from console.widgets.inbox import InboxTable, column_widths, inbox_order
 from console.widgets.monitor import AgentGrid, QueueTable
 from console.widgets.status_bar import StatusBar
-from console.widgets.thread import ThreadView, message_text
+from console.widgets.thread import PAGE, EarlierMessages, MessageView, ThreadView, message_text
 from engine.api.schemas import (
     AgentRow,
     AttachmentOut,
@@ -380,3 +380,216 @@ async def test_reply_screen_sends_and_returns_the_detail_or_none() -> None:
         await pilot.pause()
         assert results[-1] is None
         assert screen.body == "draft"  # the caller keeps it as a draft
+
+
+QUOTED = (
+    "It arrived, thanks!\n\nOn Mon, 3 Mar 2025, Sales <sales@example.com> wrote:\n"
+    "> Your parcel left today.\n>\n> Tracking: 1234\n> Sales"
+)
+
+
+def fold_row(view: Widget) -> int:
+    """The row of the fold line inside `view`."""
+    rows = rendered(view).split("\n")
+    return next(y for y, row in enumerate(rows) if "quoted lines" in row)
+
+
+async def test_thread_view_folds_quoted_history() -> None:
+    thread = ThreadView()
+    async with Host(thread).run_test(size=(100, 30)) as pilot:
+        thread.show(detail(summary(5), [message(1, text=QUOTED), message(2, text="Plain")]))
+        await pilot.pause()
+        first, second = thread.messages.children
+        assert isinstance(first, MessageView) and isinstance(second, MessageView)
+        assert first.has_history and not second.has_history
+        shown = rendered(thread)
+        assert "It arrived, thanks!" in shown
+        assert "▸ 5 quoted lines (z to show)" in shown
+        assert "Tracking: 1234" not in shown and "wrote:" not in shown
+
+        first.focus()
+        await pilot.press("z")
+        shown = rendered(thread)
+        assert "▾ 5 quoted lines (z to hide)" in shown
+        assert "Sales <sales@example.com> wrote:" in shown and "> Tracking: 1234" in shown
+        await pilot.press("z")
+        assert "Tracking: 1234" not in rendered(thread)
+
+        # A click on the fold line toggles it (the line carries an @click action).
+        await pilot.click(first, offset=(4, fold_row(first)))
+        assert first.expanded and "Tracking: 1234" in rendered(first)
+        await pilot.click(first, offset=(4, fold_row(first)))
+        assert not first.expanded
+
+        # New messages of the same thread keep what was unfolded.
+        await pilot.press("z")
+        thread.upsert_message(message(3, text="Another"))
+        thread.show(detail(summary(5), [message(1, text=QUOTED), message(3, text="Another")]))
+        await pilot.pause()
+        assert first.expanded
+
+        # With no message focused, z folds or unfolds them all.
+        thread.messages.focus()
+        await pilot.press("z")
+        assert not first.expanded
+        await pilot.press("z")
+        assert first.expanded
+        # Another interaction starts folded.
+        thread.show(detail(summary(6), [message(4, text=QUOTED)]))
+        await pilot.pause()
+        (fresh,) = thread.messages.children
+        assert isinstance(fresh, MessageView) and not fresh.expanded
+
+
+async def test_thread_view_offers_z_only_with_quoted_history() -> None:
+    thread = ThreadView()
+    async with Host(thread).run_test(size=(100, 30)) as pilot:
+        thread.show(detail(summary(5), [message(1, text="Plain")]))
+        await pilot.pause()
+        assert thread.check_action("toggle_quotes", ()) is False
+        thread.upsert_message(message(2, text=QUOTED))
+        await pilot.pause()
+        assert thread.check_action("toggle_quotes", ()) is True
+
+
+def test_message_text_folds_history_and_keeps_it_inert() -> None:
+    evil = message(9, text=f"Thanks\n\nOn Monday, {EVIL} wrote:\n> a\n> b\n> {EVIL}")
+    folded = message_text(evil).plain
+    assert folded.endswith("Thanks\n\n▸ 4 quoted lines (z to show)")
+    shown = message_text(evil, expanded=True).plain
+    assert "> [bold]x[/bold]" in shown
+    assert "\x1b" not in shown and "ZXZpbA" not in shown
+
+
+def long_thread(interaction_id: int, count: int = 45) -> InteractionDetail:
+    """`count` messages, the first with an attachment; ids 1000*interaction_id + n."""
+    base = 1000 * interaction_id
+    messages = [
+        message(base + n, text=f"Message {n}\nsecond line\nthird line", created_at=NOW)
+        for n in range(count)
+    ]
+    messages[0] = messages[0].model_copy(
+        update={"attachments": [AttachmentOut(id=9, filename="old.pdf", content_type="x", size=1)]}
+    )
+    return detail(summary(interaction_id), messages)
+
+
+def mounted(thread: ThreadView) -> list[int]:
+    return [c.message.id for c in thread.messages.children if isinstance(c, MessageView)]
+
+
+async def test_long_thread_mounts_the_newest_messages_then_earlier_ones() -> None:
+    thread = ThreadView()
+    async with Host(thread).run_test(size=(100, 30)) as pilot:
+        thread.show(long_thread(1))
+        await pilot.pause()
+        earlier, *views = thread.messages.children
+        assert isinstance(earlier, EarlierMessages)
+        # The newest messages, enough to fill two screens (each is 6 lines here): not all.
+        first = len(views)
+        assert 60 / 6 < first < PAGE
+        assert mounted(thread) == [1000 + n for n in range(45 - first, 45)]
+        assert f"▴ {45 - first} earlier messages" in rendered(earlier)
+        # Taller than the screen: the first frame already shows the end.
+        assert thread.messages.scroll_y == thread.messages.max_scroll_y > 0
+        # What the thread offers covers the messages without a view too.
+        assert [a.filename for a in thread.attachments] == ["old.pdf"]
+        assert thread.current_message is not None and thread.current_message.id == 1044
+        thread.upsert_message(message(1003, text="changed"))
+        await pilot.pause()
+        assert len(mounted(thread)) == first
+
+        earlier.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert mounted(thread) == [1000 + n for n in range(45 - first - PAGE, 45)]
+        assert f"▴ {45 - first - PAGE} earlier messages" in rendered(earlier)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert mounted(thread) == [1000 + n for n in range(45)]
+        assert not any(isinstance(c, EarlierMessages) for c in thread.messages.children)
+        focused = pilot.app.focused
+        assert isinstance(focused, MessageView) and focused.message.id == 1000
+        assert "Message 3\nsecond" not in rendered(thread) and "changed" in rendered(thread)
+
+
+async def test_scrolling_up_to_the_top_mounts_earlier_messages_in_place() -> None:
+    thread = ThreadView()
+    async with Host(thread).run_test(size=(100, 30)) as pilot:
+        thread.show(long_thread(2))
+        await pilot.pause()
+        scroll = thread.messages
+        scroll.focus()
+        oldest = scroll.children[1]
+        assert isinstance(oldest, MessageView)
+        while scroll.scroll_y > 0:
+            await pilot.press("pageup")
+            await pilot.pause()
+        first = len(mounted(thread))
+        on_screen = oldest.virtual_region.y - scroll.scroll_y
+        await pilot.press("up")  # past the top
+        await pilot.pause()
+        await pilot.pause()
+        assert len(mounted(thread)) == first + PAGE
+        # The message that was at the top stays there; the new ones are above it.
+        assert scroll.scroll_y > 0
+        assert oldest.virtual_region.y - scroll.scroll_y == on_screen
+
+        await pilot.press("home")  # everything, and to the very top
+        await pilot.pause()
+        await pilot.pause()
+        assert len(mounted(thread)) == 45 and scroll.scroll_y == 0
+
+
+async def test_toggling_all_quotes_reaches_messages_mounted_later() -> None:
+    thread = ThreadView()
+    async with Host(thread).run_test(size=(100, 30)) as pilot:
+        item = long_thread(3)
+        texts = [m.model_copy(update={"text": QUOTED}) for m in item.messages]
+        thread.show(item.model_copy(update={"messages": texts}))
+        await pilot.pause()
+        thread.messages.focus()
+        await pilot.press("z")
+        thread.show_earlier(everything=True)
+        await pilot.pause()
+        views = [c for c in thread.messages.children if isinstance(c, MessageView)]
+        assert len(views) == 45 and all(view.expanded for view in views)
+
+
+async def test_another_thread_reuses_the_message_views() -> None:
+    thread = ThreadView()
+    async with Host(thread).run_test(size=(100, 30)) as pilot:
+        first = long_thread(4)
+        quoted = message(4044, text=QUOTED, direction="outbound", state="failed")
+        thread.show(first.model_copy(update={"messages": [*first.messages[:-1], quoted]}))
+        await pilot.pause()
+        views = [c for c in thread.messages.children if isinstance(c, MessageView)]
+        newest = views[-1]
+        assert newest.has_class("-outbound", "-failed")
+        newest.focus()
+        await pilot.press("z")
+        assert newest.expanded
+
+        thread.show(long_thread(5, count=30))
+        await pilot.pause()
+        again = [c for c in thread.messages.children if isinstance(c, MessageView)]
+        assert again == views  # the same widgets, showing the other thread
+        assert mounted(thread) == [5000 + n for n in range(30 - len(views), 30)]
+        assert not newest.expanded and not newest.has_class("-outbound") and not newest.has_history
+        assert pilot.app.focused is thread.messages
+        earlier = thread.messages.children[0]
+        assert isinstance(earlier, EarlierMessages)
+        assert f"▴ {30 - len(views)} earlier messages" in rendered(earlier)
+
+        thread.show(detail(summary(6), [message(6001, text="Short")]))
+        await pilot.pause()
+        (only,) = thread.messages.children
+        assert only is views[-1] and "Short" in rendered(only)
+
+        thread.show(long_thread(7))
+        await pilot.pause()
+        assert mounted(thread)[-1] == 7044 and thread.messages.children[-1] is only
+        assert isinstance(thread.messages.children[0], EarlierMessages)
+        thread.show(None)
+        await pilot.pause()
+        assert len(thread.messages.children) == 0

@@ -2,21 +2,39 @@
 
 All text in an interaction came from strangers, so it goes through `engine.api.sanitize`
 into `rich.text.Text` and every Static here is built with `markup=False`.
+
+The quoted history that ends most replies (see `console.quoting`) is folded into one dim
+line; `z` or a click on that line unfolds it for the focused message, or `z` for every
+message when none is focused. What is unfolded is remembered while the thread is shown.
+
+Only the newest messages get a widget when a thread opens, as many as fill two screens: a
+Textual widget costs about a millisecond to mount and lay out, and a 200-message thread has
+to open in well under 100 ms (bench/console.py). Older ones are mounted `PAGE` at a time,
+above, when the agent scrolls up from the top or opens the "earlier messages" line; what
+is on screen stays where it was meanwhile.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.filesize import decimal
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.events import Click
+from textual.message import Message
 from textual.widgets import Static
 
-from engine.api.sanitize import one_line, safe_text
+from engine.api.sanitize import one_line, sanitize
 from engine.api.schemas import AttachmentOut, InteractionDetail, MessageOut
 
+from ..quoting import Folded, split_history
 from ..timefmt import local_stamp
 
+PAGE = 20
 STATE_STYLES = {
     "queued": "yellow",
     "sending": "yellow",
@@ -59,8 +77,29 @@ def _sender(message: MessageOut) -> str:
     return message.from_email
 
 
-def message_text(message: MessageOut) -> Text:
-    """One message: direction, sender, date, CC, delivery state, attachments, body."""
+def has_history(message: MessageOut) -> bool:
+    return bool(message.text.strip()) and message_body(message)[1] is not None
+
+
+def message_body(message: MessageOut) -> tuple[str, Folded | None]:
+    """The sanitised body, and its quoted history split off when there is one to fold."""
+    body = sanitize(message.text.strip("\n"))
+    return body, split_history(body)
+
+
+def fold_line(folded: Folded, *, expanded: bool) -> Text:
+    """The one line that stands for the quoted history; a click on it toggles it."""
+    noun = "quoted line" if folded.lines == 1 else "quoted lines"
+    mark, verb = ("▾", "hide") if expanded else ("▸", "show")
+    return Text(
+        f"{mark} {folded.lines} {noun} (z to {verb})",
+        style=Style(dim=True, meta={"@click": "toggle_quotes"}),
+    )
+
+
+def message_text(message: MessageOut, *, expanded: bool = False) -> Text:
+    """One message: direction, sender, date, CC, delivery state, attachments, body (with its
+    quoted history folded unless `expanded`)."""
     inbound = message.direction == "inbound"
     text = Text()
     text.append("← In " if inbound else "→ Out", style="bold cyan" if inbound else "bold magenta")
@@ -85,8 +124,19 @@ def message_text(message: MessageOut) -> Text:
         text.append(one_line(attachment.filename), style="underline")
         text.append(f" ({decimal(attachment.size)})", style="dim")
     text.append("\n\n")
-    body = safe_text(message.text.strip("\n")) if message.text.strip() else None
-    text.append_text(body if body is not None else Text("(no text)", style="dim italic"))
+    if not message.text.strip():
+        text.append("(no text)", style="dim italic")
+        return text
+    body, folded = message_body(message)
+    if folded is None:
+        text.append(body)
+        return text
+    text.append(folded.reply)
+    text.append("\n\n")
+    text.append_text(fold_line(folded, expanded=expanded))
+    if expanded:
+        text.append("\n")
+        text.append(folded.history, style="dim")
     return text
 
 
@@ -115,38 +165,162 @@ class MessageView(Static, can_focus=True):
     MessageView:focus { border-left: thick $accent; background: $boost; }
     """
 
-    def __init__(self, message: MessageOut) -> None:
-        super().__init__(markup=False)
+    @dataclass
+    class QuotesToggled(Message):
+        """The quoted history of this message was folded or unfolded."""
+
+        view: MessageView
+        expanded: bool
+
+        @property
+        def control(self) -> MessageView:
+            return self.view
+
+    def __init__(self, message: MessageOut, *, expanded: bool = False) -> None:
+        # Classes given here, not set after: on a widget not yet mounted, set_class restyles.
+        super().__init__(markup=False, classes=" ".join(self._classes_for(message)))
+        self.expanded = expanded
         self.show(message)
 
-    def show(self, message: MessageOut) -> None:
+    @staticmethod
+    def _classes_for(message: MessageOut) -> list[str]:
+        outbound, failed = message.direction == "outbound", message.state == "failed"
+        return [name for name, on in (("-outbound", outbound), ("-failed", failed)) if on]
+
+    def show(self, message: MessageOut, *, expanded: bool | None = None) -> None:
+        """Show `message` (an update of the same one, or another when the view is reused)."""
         self.message = message
+        if expanded is not None:
+            self.expanded = expanded
+        self.has_history = has_history(message)
         self.set_class(message.direction == "outbound", "-outbound")
         self.set_class(message.state == "failed", "-failed")
-        self.update(message_text(message))
+        self._render_text()
+
+    def _render_text(self) -> None:
+        text = message_text(self.message, expanded=self.expanded)
+        # Lines before wrapping, and the margin: a lower bound of the height on screen.
+        self.height_floor = text.plain.count("\n") + 2
+        self.update(text)
+
+    def set_expanded(self, expanded: bool) -> None:
+        if expanded != self.expanded:
+            self.expanded = expanded
+            self._render_text()
+
+    def action_toggle_quotes(self) -> None:
+        """Run by `z` on the thread, and by a click on the fold line (its `@click` meta)."""
+        if self.has_history:
+            self.set_expanded(not self.expanded)
+            self.post_message(self.QuotesToggled(self, self.expanded))
+
+
+class EarlierMessages(Static, can_focus=True):
+    """The line above the mounted messages standing for the older ones."""
+
+    DEFAULT_CSS = """
+    EarlierMessages {
+        height: auto;
+        margin: 0 0 1 0;
+        padding: 0 1;
+        color: $text-muted;
+    }
+    EarlierMessages:focus { background: $boost; color: $text; }
+    """
+    BINDINGS = [
+        Binding("enter", "show_more", "Earlier messages", id="thread.earlier-messages"),
+    ]
+
+    class Requested(Message):
+        """The agent asked for the next page of older messages."""
+
+    def __init__(self) -> None:
+        super().__init__(markup=False)
+
+    def count(self, hidden: int) -> None:
+        noun = "message" if hidden == 1 else "messages"
+        self.update(f"▴ {hidden} earlier {noun} (scroll up, click or Enter for {PAGE} more)")
+
+    def on_click(self, event: Click) -> None:
+        event.stop()
+        self.action_show_more()
+
+    def action_show_more(self) -> None:
+        self.post_message(self.Requested())
+
+
+class MessageScroll(VerticalScroll):
+    """`#thread-messages`: asks for older messages when the agent scrolls up from the top
+    (up, page up, the wheel) and for all of them on home."""
+
+    @dataclass
+    class WantsOlder(Message):
+        everything: bool = False
+
+    def _at_top(self) -> None:
+        # Checked before a key scrolls (its scroll lands after the next refresh); the wheel
+        # scrolls at once, so reaching the top with it counts too.
+        if self.scroll_target_y <= 0:
+            self.post_message(self.WantsOlder())
+
+    def on_mouse_scroll_up(self) -> None:
+        self._at_top()
+
+    def action_scroll_up(self) -> None:
+        self._at_top()
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        self._at_top()
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        self.post_message(self.WantsOlder(everything=True))
+        super().action_scroll_home()
 
 
 class ThreadView(Vertical, can_focus=False):
     """`#thread`: header `#thread-header` over the scrollable `#thread-messages`."""
 
+    BINDINGS = [
+        Binding(
+            "z",
+            "toggle_quotes",
+            "Quotes",
+            tooltip="Show or hide quoted history (the focused message, else all)",
+            id="thread.toggle-quotes",
+        ),
+    ]
     EMPTY = "Select an interaction in the inbox."
 
     def __init__(self, *, id: str = "thread") -> None:  # noqa: A002
         super().__init__(id=id)
         self.detail: InteractionDetail | None = None
+        # Every message of the thread, oldest first; only the newest have a view.
+        self._messages: dict[int, MessageOut] = {}
         self._views: dict[int, MessageView] = {}
+        # Messages whose quoted history the agent unfolded, for as long as the thread shows.
+        self._expanded: set[int] = set()
+        self._earlier: EarlierMessages | None = None  # mounted while older ones are hidden
+        self._placing = False  # older messages mounted, not yet placed
+        self._shown = 0  # counts the threads shown, so a late callback knows it is stale
 
     def compose(self) -> ComposeResult:
         yield ThreadHeader(self.EMPTY, id="thread-header", markup=False)
-        yield VerticalScroll(id="thread-messages")
+        yield MessageScroll(id="thread-messages")
 
     @property
     def interaction_id(self) -> int | None:
         return self.detail.id if self.detail is not None else None
 
     @property
-    def messages(self) -> VerticalScroll:
-        return self.query_one("#thread-messages", VerticalScroll)
+    def messages(self) -> MessageScroll:
+        return self.query_one("#thread-messages", MessageScroll)
+
+    @property
+    def hidden_count(self) -> int:
+        """Older messages that have no view yet."""
+        return len(self._messages) - len(self._views)
 
     @property
     def current_message(self) -> MessageOut | None:
@@ -154,18 +328,16 @@ class ThreadView(Vertical, can_focus=False):
         focused = self.app.focused
         if isinstance(focused, MessageView) and focused.message.id in self._views:
             return focused.message
-        if self.detail is None or not self.detail.messages:
+        if not self._messages:
             return None
-        inbound = [m for m in self.detail.messages if m.direction == "inbound"]
-        return (inbound or self.detail.messages)[-1]
+        every = list(self._messages.values())
+        inbound = [m for m in every if m.direction == "inbound"]
+        return (inbound or every)[-1]
 
     @property
     def attachments(self) -> list[AttachmentOut]:
         """Every attachment of the thread, newest message first."""
-        if self.detail is None:
-            return []
-        views = [view.message for view in self._views.values()]
-        return [a for m in reversed(views) for a in m.attachments]
+        return [a for m in reversed(self._messages.values()) for a in m.attachments]
 
     @property
     def current_attachment(self) -> AttachmentOut | None:
@@ -182,15 +354,66 @@ class ThreadView(Vertical, can_focus=False):
         header.update(header_text(detail) if detail is not None else self.EMPTY)
         if same and detail is not None:
             for message in detail.messages:
-                self.upsert_message(message)
+                self._upsert(message)
+            self.refresh_bindings()
             return
-        self._views = {}
-        self.messages.remove_children()
+        self._messages, self._expanded, self._placing = {}, set(), False
+        self.refresh_bindings()
+        self._shown += 1
         if detail is None:
+            self._views, self._earlier = {}, None
+            self.messages.remove_children()
             return
-        self._views = {m.id: MessageView(m) for m in detail.messages}
-        self.messages.mount_all(self._views.values())
-        self.messages.scroll_end(animate=False, immediate=False)
+        self._messages = {m.id: m for m in detail.messages}
+        self._fill(detail.messages)
+
+    def _fill(self, messages: list[MessageOut]) -> None:
+        """Views for the newest of `messages`, as many as fill two screens, up to PAGE.
+        The views of the thread shown before are reused for them: updating a widget costs
+        a fraction of removing one and mounting another."""
+        scroll = self.messages
+        spare = list(self._views.values())
+        if isinstance(self.app.focused, MessageView) and self.app.focused in spare:
+            scroll.focus()  # it is about to show another message
+        reused: list[MessageView] = []
+        created: list[MessageView] = []
+        lines = 0
+        for message in reversed(messages[-PAGE:]):
+            if spare:
+                view = spare.pop()
+                view.show(message, expanded=False)
+                reused.append(view)
+            else:
+                view = MessageView(message)
+                created.append(view)
+            lines += view.height_floor
+            if lines > 2 * self.app.size.height:
+                break
+        views = created[::-1] + reused[::-1]
+        self._views = {view.message.id: view for view in views}
+        for view in spare:
+            view.remove()
+        if self.hidden_count and self._earlier is None:
+            self._earlier = EarlierMessages()
+            scroll.mount(self._earlier, before=0)
+        elif not self.hidden_count and self._earlier is not None:
+            self._earlier.remove()
+            self._earlier = None
+        if self._earlier is not None:
+            self._earlier.count(self.hidden_count)
+        if created:
+            if reused:
+                scroll.mount_all(created[::-1], before=reused[-1])
+            else:
+                scroll.mount_all(created[::-1])
+        # Anchored, the first layout already shows the end, with no second frame to scroll
+        # there; but a thread shorter than its pane would sit at the bottom of it, so only
+        # one surely taller than the whole screen is anchored.
+        if lines > self.app.size.height:
+            scroll.anchor()
+        else:
+            scroll.anchor(False)
+            scroll.scroll_end(animate=False, immediate=False)
 
     def set_draft(self, text: str) -> None:
         """The agent's unsent reply changed: show it in the header."""
@@ -200,10 +423,103 @@ class ThreadView(Vertical, can_focus=False):
 
     def upsert_message(self, message: MessageOut) -> None:
         """Add a new message at the end, or update one (e.g. its delivery state)."""
+        self._upsert(message)
+        self.refresh_bindings()
+
+    def _upsert(self, message: MessageOut) -> None:
+        known = message.id in self._messages
+        self._messages[message.id] = message
         view = self._views.get(message.id)
         if view is not None:
             view.show(message)
+        elif not known:
+            view = MessageView(message, expanded=message.id in self._expanded)
+            self._views[message.id] = view
+            self.messages.mount(view)
+            self.messages.scroll_end(animate=False, immediate=False)
+
+    # ---- older messages ----
+    def show_earlier(self, *, keep_place: bool = True, everything: bool = False) -> None:
+        """Mount older messages (the next `PAGE`, or all) above the mounted ones. With
+        `keep_place` (the agent scrolled up to them) what was on screen stays put; without
+        (the "earlier messages" line was opened) they show right below that line."""
+        hidden = [m for m in self._messages.values() if m.id not in self._views]
+        if not hidden or self._placing:
             return
-        view = self._views[message.id] = MessageView(message)
-        self.messages.mount(view)
-        self.messages.scroll_end(animate=False, immediate=False)
+        page = hidden if everything else hidden[-PAGE:]
+        views = [MessageView(m, expanded=m.id in self._expanded) for m in page]
+        first = next(iter(self._views.values()), None)
+        scroll = self.messages
+        # Where the first mounted message is (or is headed, mid-scroll) in the viewport.
+        offset = first.virtual_region.y - scroll.scroll_target_y if first is not None else 0
+        self._views = {view.message.id: view for view in views} | self._views
+        # Placed by hand from here on: the anchor would hold the bottom instead.
+        scroll.release_anchor()
+        if first is not None:
+            scroll.mount_all(views, before=first)
+        else:
+            scroll.mount_all(views)
+        if self._earlier is not None and self.hidden_count:
+            self._earlier.count(self.hidden_count)
+        elif self._earlier is not None:
+            if self.app.focused is self._earlier:
+                views[0].focus(scroll_visible=False)
+            self._earlier.remove()
+            self._earlier = None
+        self._placing = True
+        shown = self._shown
+
+        def place() -> None:
+            if shown != self._shown:
+                return  # another thread is shown now
+            self._placing = False
+            if everything:
+                scroll.scroll_home(animate=False, immediate=True)
+            elif keep_place and first is not None:
+                y = first.virtual_region.y - offset
+                scroll.scroll_to(y=y, animate=False, immediate=True)
+
+        scroll.call_after_refresh(place)
+        self.refresh_bindings()
+
+    def on_earlier_messages_requested(self, event: EarlierMessages.Requested) -> None:
+        event.stop()
+        self.show_earlier(keep_place=False)
+
+    def on_message_scroll_wants_older(self, event: MessageScroll.WantsOlder) -> None:
+        event.stop()
+        self.show_earlier(everything=event.everything)
+
+    # ---- quoted history ----
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_quotes":
+            return any(view.has_history for view in self._views.values())
+        return True
+
+    def action_toggle_quotes(self) -> None:
+        """The focused message's quoted history, else every message's (all open if any
+        was folded, else all folded)."""
+        scroll = self.messages
+        at_end = scroll.scroll_y >= scroll.max_scroll_y
+        last = next(reversed(self._views.values()), None)
+        focused = self.app.focused
+        if isinstance(focused, MessageView) and self._views.get(focused.message.id) is focused:
+            focused.action_toggle_quotes()
+            at_end = at_end and focused is last
+        else:
+            foldable = [view for view in self._views.values() if view.has_history]
+            expand = any(not view.expanded for view in foldable)
+            for view in foldable:
+                view.set_expanded(expand)
+            # Messages without a view yet open the same way when they get one.
+            self._expanded = set(self._messages) if expand else set()
+        if at_end:
+            # Reading the end, the history just unfolded below it is what comes next.
+            scroll.scroll_end(animate=False, immediate=False)
+
+    def on_message_view_quotes_toggled(self, event: MessageView.QuotesToggled) -> None:
+        event.stop()
+        if event.expanded:
+            self._expanded.add(event.view.message.id)
+        else:
+            self._expanded.discard(event.view.message.id)
