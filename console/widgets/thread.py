@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.filesize import decimal
-from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,19 +26,14 @@ from textual.events import Click
 from textual.message import Message
 from textual.widgets import Static
 
-from engine.api.sanitize import one_line, sanitize
+from engine.api.sanitize import one_line
 from engine.api.schemas import AttachmentOut, InteractionDetail, MessageOut
 
-from ..quoting import Folded, split_history
-from ..timefmt import local_stamp
+from .message import MessageView, message_text
+
+__all__ = ["PAGE", "EarlierMessages", "MessageView", "ThreadView", "header_text", "message_text"]
 
 PAGE = 20
-STATE_STYLES = {
-    "queued": "yellow",
-    "sending": "yellow",
-    "sent": "green",
-    "failed": "bold red",
-}
 
 
 def _label(text: Text, label: str, value: str, *, width: int = 9) -> None:
@@ -71,75 +64,6 @@ def header_text(detail: InteractionDetail) -> Text:
     return text
 
 
-def _sender(message: MessageOut) -> str:
-    if message.from_name.strip():
-        return f"{message.from_name} <{message.from_email}>"
-    return message.from_email
-
-
-def has_history(message: MessageOut) -> bool:
-    return bool(message.text.strip()) and message_body(message)[1] is not None
-
-
-def message_body(message: MessageOut) -> tuple[str, Folded | None]:
-    """The sanitised body, and its quoted history split off when there is one to fold."""
-    body = sanitize(message.text.strip("\n"))
-    return body, split_history(body)
-
-
-def fold_line(folded: Folded, *, expanded: bool) -> Text:
-    """The one line that stands for the quoted history; a click on it toggles it."""
-    noun = "quoted line" if folded.lines == 1 else "quoted lines"
-    mark, verb = ("▾", "hide") if expanded else ("▸", "show")
-    return Text(
-        f"{mark} {folded.lines} {noun} (z to {verb})",
-        style=Style(dim=True, meta={"@click": "toggle_quotes"}),
-    )
-
-
-def message_text(message: MessageOut, *, expanded: bool = False) -> Text:
-    """One message: direction, sender, date, CC, delivery state, attachments, body (with its
-    quoted history folded unless `expanded`)."""
-    inbound = message.direction == "inbound"
-    text = Text()
-    text.append("← In " if inbound else "→ Out", style="bold cyan" if inbound else "bold magenta")
-    text.append("  ")
-    text.append(one_line(_sender(message)), style="bold")
-    moment = message.created_at if inbound else (message.sent_at or message.created_at)
-    text.append(f"  {local_stamp(moment)}", style="dim")
-    if not inbound:
-        text.append("  ")
-        text.append(message.state, style=STATE_STYLES.get(message.state, ""))
-    if message.cc:
-        text.append("\n")
-        text.append("CC ", style="bold")
-        text.append(one_line(", ".join(message.cc)))
-    if message.state == "failed" and message.error:
-        text.append("\n")
-        text.append("Error ", style="bold red")
-        text.append(one_line(message.error), style="red")
-    for attachment in message.attachments:
-        text.append("\n")
-        text.append("Attached ", style="bold")
-        text.append(one_line(attachment.filename), style="underline")
-        text.append(f" ({decimal(attachment.size)})", style="dim")
-    text.append("\n\n")
-    if not message.text.strip():
-        text.append("(no text)", style="dim italic")
-        return text
-    body, folded = message_body(message)
-    if folded is None:
-        text.append(body)
-        return text
-    text.append(folded.reply)
-    text.append("\n\n")
-    text.append_text(fold_line(folded, expanded=expanded))
-    if expanded:
-        text.append("\n")
-        text.append(folded.history, style="dim")
-    return text
-
-
 class ThreadHeader(Static):
     DEFAULT_CSS = """
     ThreadHeader {
@@ -148,71 +72,6 @@ class ThreadHeader(Static):
         border-bottom: solid $primary;
     }
     """
-
-
-class MessageView(Static, can_focus=True):
-    """Focusable (tab, click) so that `f`, `s` and `v` can act on one message."""
-
-    DEFAULT_CSS = """
-    MessageView {
-        height: auto;
-        margin: 0 0 1 0;
-        padding: 0 1;
-        border-left: thick $secondary;
-    }
-    MessageView.-outbound { border-left: thick $primary; }
-    MessageView.-failed { border-left: thick $error; }
-    MessageView:focus { border-left: thick $accent; background: $boost; }
-    """
-
-    @dataclass
-    class QuotesToggled(Message):
-        """The quoted history of this message was folded or unfolded."""
-
-        view: MessageView
-        expanded: bool
-
-        @property
-        def control(self) -> MessageView:
-            return self.view
-
-    def __init__(self, message: MessageOut, *, expanded: bool = False) -> None:
-        # Classes given here, not set after: on a widget not yet mounted, set_class restyles.
-        super().__init__(markup=False, classes=" ".join(self._classes_for(message)))
-        self.expanded = expanded
-        self.show(message)
-
-    @staticmethod
-    def _classes_for(message: MessageOut) -> list[str]:
-        outbound, failed = message.direction == "outbound", message.state == "failed"
-        return [name for name, on in (("-outbound", outbound), ("-failed", failed)) if on]
-
-    def show(self, message: MessageOut, *, expanded: bool | None = None) -> None:
-        """Show `message` (an update of the same one, or another when the view is reused)."""
-        self.message = message
-        if expanded is not None:
-            self.expanded = expanded
-        self.has_history = has_history(message)
-        self.set_class(message.direction == "outbound", "-outbound")
-        self.set_class(message.state == "failed", "-failed")
-        self._render_text()
-
-    def _render_text(self) -> None:
-        text = message_text(self.message, expanded=self.expanded)
-        # Lines before wrapping, and the margin: a lower bound of the height on screen.
-        self.height_floor = text.plain.count("\n") + 2
-        self.update(text)
-
-    def set_expanded(self, expanded: bool) -> None:
-        if expanded != self.expanded:
-            self.expanded = expanded
-            self._render_text()
-
-    def action_toggle_quotes(self) -> None:
-        """Run by `z` on the thread, and by a click on the fold line (its `@click` meta)."""
-        if self.has_history:
-            self.set_expanded(not self.expanded)
-            self.post_message(self.QuotesToggled(self, self.expanded))
 
 
 class EarlierMessages(Static, can_focus=True):
