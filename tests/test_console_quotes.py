@@ -74,3 +74,15 @@ async def test_a_click_on_the_fold_line_unfolds_that_message() -> None:
         await until(pilot, lambda: view.expanded, what="the click")
         assert "> Kind regards," in screen_text(app)
         assert app.focused is view
+
+
+async def test_z_works_from_the_inbox_beside_the_thread() -> None:
+    app = quoting_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: "▸ 5 quoted lines" in screen_text(app), what="the fold")
+        assert app.screen.query_one("#inbox").has_focus
+        await pilot.press("z")
+        await until(pilot, lambda: "> Kind regards," in screen_text(app), what="the history")
+        assert app.screen.query_one("#inbox").has_focus  # still working the inbox
+        await pilot.press("z")
+        await until(pilot, lambda: "Kind regards" not in screen_text(app), what="folded again")

@@ -74,6 +74,15 @@ class AgentScreen(AgentFlows):
             show=False,
         ),
         Binding("O", "sort_reverse", "Reverse sort", id="agent.sort-reverse", show=False),
+        # The thread has its own `z`; this one works while the inbox beside it has focus.
+        Binding(
+            "z",
+            "toggle_quotes",
+            "Quotes",
+            tooltip="Show or hide the quoted history of the thread's messages",
+            id="agent.toggle-quotes",
+            show=False,
+        ),
         Binding("ctrl+r", "refresh", "Refresh", id="agent.refresh", show=False),
     ]
 
@@ -297,6 +306,9 @@ class AgentScreen(AgentFlows):
                 return self.has_class("-thread-open")
             case "sort" | "sort_reverse":
                 return not self.reading
+            case "toggle_quotes":
+                shown = self.wide or self.has_class("-thread-open")
+                return shown and bool(self.thread.check_action("toggle_quotes", ()))
             case "free":
                 return self.me.status != "free"
         return True
@@ -305,6 +317,9 @@ class AgentScreen(AgentFlows):
         self.remove_class("-thread-open")
         self.inbox.focus()
         self.refresh_bindings()
+
+    def action_toggle_quotes(self) -> None:
+        self.thread.action_toggle_quotes()
 
     def action_sort(self) -> None:
         self.inbox.next_sort()
