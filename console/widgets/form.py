@@ -35,7 +35,7 @@ class FormField(Vertical):
     }
     FormField Input {
         width: 1fr;
-        background: $boost;
+        background: $foreground 8%;
     }
     FormField .field-error {
         display: none;

@@ -42,7 +42,7 @@ class PathPicker(Vertical):
     }
     PathPicker Input {
         margin-bottom: 1;
-        background: $boost;
+        background: $foreground 8%;
     }
     PathPicker DirectoryTree {
         height: 1fr;
