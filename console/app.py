@@ -27,21 +27,29 @@ from engine.client.client import EngineClient, EngineError, EngineUnavailable
 
 from .config import ConsoleConfig
 from .messages import WorkerFailed
-from .screens.admin import AdminScreen
-from .screens.agent import AgentScreen
 from .screens.base import ModeScreen
 from .screens.help import HelpScreen, screen_keys
-from .screens.supervisor import SupervisorScreen
 from .screens.switcher import MODES, ModePicker, SwitcherScreen
 
 log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[str | None], EngineClient]
-MODE_SCREENS: dict[str, type[ModeScreen]] = {
-    "agent": AgentScreen,
-    "supervisor": SupervisorScreen,
-    "admin": AdminScreen,
-}
+
+
+def mode_screen(mode: str) -> type[ModeScreen]:
+    """The screen class of a mode, imported on first use: a console opens one mode, and the
+    others' modules would only slow its start (bench/console.py)."""
+    if mode == "agent":
+        from .screens.agent import AgentScreen
+
+        return AgentScreen
+    if mode == "supervisor":
+        from .screens.supervisor import SupervisorScreen
+
+        return SupervisorScreen
+    from .screens.admin import AdminScreen
+
+    return AdminScreen
 
 
 def css_path() -> Path:
@@ -157,7 +165,7 @@ class PostdeskApp(App[None]):
             self._refuse(f"{one_line(me.username)} has no Postdesk role.")
             return
         if len(modes) == 1:
-            self.push_screen(MODE_SCREENS[modes[0]](client, me))
+            self.push_screen(mode_screen(modes[0])(client, me))
             return
 
         def picked(mode: str | None) -> None:
@@ -165,7 +173,7 @@ class PostdeskApp(App[None]):
                 self.run_worker(self._drop_client(), group="logout")
                 return
             chosen = mode or ("agent" if "agent" in modes else modes[0])
-            self.push_screen(MODE_SCREENS[chosen](client, me))
+            self.push_screen(mode_screen(chosen)(client, me))
 
         self.push_screen(ModePicker(me.display_name.strip() or me.username, modes), picked)
 

@@ -3,6 +3,9 @@
 Most need the interaction's detail (its draft, CC/BCC, messages and attachments). When the
 thread pane already shows it (wide layout) the modal opens at once; otherwise one
 exclusive "fetch" worker loads it and `run_flow` continues with it.
+
+Each modal's module is imported when the agent first opens it, not with the agent screen:
+together they would add tens of milliseconds to every console's cold start (bench/console.py).
 """
 
 from __future__ import annotations
@@ -18,15 +21,6 @@ from engine.api.schemas import InteractionDetail, InteractionSummary, LimitsOut,
 from ..widgets.inbox import InboxTable
 from ..widgets.thread import ThreadView
 from .base import ModeScreen
-from .breaks import BreakPicker
-from .ccbcc import CcBccScreen
-from .compose import ReplyScreen
-from .confirm import ConfirmScreen
-from .forward import ForwardScreen
-from .new_interaction import NewInteractionScreen
-from .save_attachment import SaveAttachmentScreen
-from .search import SearchScreen
-from .thread_screen import ThreadScreen
 
 
 def summary_of(detail: InteractionDetail) -> InteractionSummary:
@@ -110,6 +104,8 @@ class AgentFlows(ModeScreen):
     def flow_reply(
         self, detail: InteractionDetail, with_history: bool = False, editor: bool = False
     ) -> None:
+        from .compose import ReplyScreen
+
         screen = ReplyScreen(
             self.client,
             client=detail.client_name.strip() or detail.client_email,
@@ -139,6 +135,8 @@ class AgentFlows(ModeScreen):
         self.with_detail("forward")
 
     def flow_forward(self, detail: InteractionDetail) -> None:
+        from .forward import ForwardScreen
+
         message = self.message_of(detail)
         if message is None:
             self.notify("There is no message to forward.", severity="warning")
@@ -158,6 +156,8 @@ class AgentFlows(ModeScreen):
         self.with_detail("cc_bcc")
 
     def flow_cc_bcc(self, detail: InteractionDetail) -> None:
+        from .ccbcc import CcBccScreen
+
         def done(result: InteractionDetail | None) -> None:
             if result is not None:
                 self.show_detail(result)
@@ -183,6 +183,8 @@ class AgentFlows(ModeScreen):
         )
 
     def open_new(self, *, campaign: str | None = None, subject: str = "", body: str = "") -> None:
+        from .new_interaction import NewInteractionScreen
+
         campaigns = self.my_campaigns()
         if not campaigns:
             self.notify("You are not a member of any campaign.", severity="warning")
@@ -207,6 +209,9 @@ class AgentFlows(ModeScreen):
 
     # ---- search and attachments ----
     def action_search(self) -> None:
+        from .search import SearchScreen
+        from .thread_screen import ThreadScreen
+
         def done(item: InteractionSummary | None) -> None:
             if item is None:
                 return
@@ -222,6 +227,8 @@ class AgentFlows(ModeScreen):
         self.with_detail("save_attachment")
 
     def flow_save_attachment(self, detail: InteractionDetail) -> None:
+        from .save_attachment import SaveAttachmentScreen
+
         shown = self.thread.interaction_id == detail.id
         attachments = (
             self.thread.attachments
@@ -244,6 +251,8 @@ class AgentFlows(ModeScreen):
 
     # ---- status and closing ----
     def action_break(self) -> None:
+        from .breaks import BreakPicker
+
         def chosen(reason: str | None) -> None:
             if reason is not None:
                 self.set_status("break", reason)
@@ -255,6 +264,8 @@ class AgentFlows(ModeScreen):
         self.with_detail("close")
 
     def flow_close(self, detail: InteractionDetail) -> None:
+        from .confirm import ConfirmScreen
+
         question = Text("Close the interaction with ")
         question.append(one_line(detail.client_name.strip() or detail.client_email, 50), "bold")
         question.append("?\n")
