@@ -85,12 +85,19 @@ async def run_postdesk(mailbox: Mailbox, work: Path, count: int) -> float:
                     smtp_security="plain",
                 )
             )
-        while True:
-            with sqlite3.connect(db) as conn:
-                (stored,) = conn.execute("SELECT count(*) FROM messages").fetchone()
-            if stored >= count:
-                return time.perf_counter() - started
-            await asyncio.sleep(0.02)
+        # One connection, queried in a thread: polling must not hold up the engine's event
+        # loop, which it shares (a fresh connection and query on the loop every 20 ms did).
+        conn = sqlite3.connect(db, check_same_thread=False)
+        try:
+            while True:
+                (stored,) = await asyncio.to_thread(
+                    lambda: conn.execute("SELECT count(*) FROM messages").fetchone()
+                )
+                if stored >= count:
+                    return time.perf_counter() - started
+                await asyncio.sleep(0.02)
+        finally:
+            conn.close()
     finally:
         await engine.stop()
 

@@ -4,6 +4,12 @@ Blobs are immutable files named by their sha256 under the data dir. Writing is i
 (same bytes, same name) and atomic (temp file, made durable, then renamed), so a crash never
 leaves a half-written blob behind a committed database row.
 
+Layout: ``<root>/ab/<digest>``, 256 directories made once each. Stores written before used
+``<root>/ab/cd/<digest>``, which cost a directory (a mkdir and its inode) for nearly every
+new blob; those blobs are never moved, and a store that still has them is read (and
+deduplicated against) in both places. Whether it has them is known when the store is opened:
+a directory's link count is 2 plus its subdirectories, and the new layout has none.
+
 A batch of blobs (`BlobStore.batch`, `put_many`) is made durable behind one barrier instead
 of one fsync per file: on Linux, `syncfs` of the store's filesystem once the temporary files
 are written, and again once they are renamed. Both return only when everything is on disk, so
@@ -16,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -42,15 +49,52 @@ def _load_syncfs() -> Callable[[int], int] | None:
 _syncfs = _load_syncfs()
 
 
+def _has_subdirectories(directory: str) -> bool:
+    """Whether a directory may hold subdirectories (yes when the file system cannot tell)."""
+    try:
+        links = os.stat(directory).st_nlink
+    except OSError:
+        return False
+    # 2 ("." and the parent's entry) means none; btrfs and very large ext4 directories
+    # report 1, which says nothing, so it counts as "maybe".
+    return links != 2
+
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
+        # Any blob in the old two-level layout? Then every lookup also tries it.
+        with os.scandir(self.root) as entries:
+            self.legacy_layout = any(
+                len(e.name) == 2 and e.is_dir() and _has_subdirectories(e.path) for e in entries
+            )
+
+    def _new_path(self, digest: str) -> str:
+        if not _DIGEST.fullmatch(digest):
+            raise ValueError(f"not a sha256 digest: {digest!r}")
+        return f"{self.root}/{digest[:2]}/{digest}"
+
+    def _legacy_path(self, digest: str) -> str:
+        return f"{self.root}/{digest[:2]}/{digest[2:4]}/{digest}"
+
+    def _stored(self, target: str, digest: str) -> bool:
+        """Whether the blob is already in the store, in either layout."""
+        return os.path.exists(target) or (
+            self.legacy_layout and os.path.exists(self._legacy_path(digest))
+        )
 
     def path_for(self, digest: str) -> Path:
-        if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
-            raise ValueError(f"not a sha256 digest: {digest!r}")
-        return self.root / digest[:2] / digest[2:4] / digest
+        """Where the blob is (or would be written, if it is not stored)."""
+        path = self._new_path(digest)
+        if self.legacy_layout and not os.path.exists(path):
+            legacy = self._legacy_path(digest)
+            if os.path.exists(legacy):
+                return Path(legacy)
+        return Path(path)
 
     def _tmp_name(self, directory: str, digest: str) -> str:
         # pid and thread: two writers of the same bytes never share a temporary file.
@@ -58,11 +102,12 @@ class BlobStore:
 
     def put(self, data: bytes, *, durable: bool = True) -> str:
         digest = hashlib.sha256(data).hexdigest()
-        target = self.path_for(digest)
-        if target.exists():
+        target = self._new_path(digest)
+        if self._stored(target, digest):
             return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._tmp_name(str(target.parent), digest)
+        directory = os.path.dirname(target)
+        os.makedirs(directory, exist_ok=True)
+        tmp = self._tmp_name(directory, digest)
         with open(tmp, "wb") as fh:
             fh.write(data)
             if durable:
@@ -93,10 +138,17 @@ class BlobStore:
             os.close(fd)
 
     def get(self, digest: str) -> bytes:
-        return self.path_for(digest).read_bytes()
+        try:
+            with open(self._new_path(digest), "rb") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            if not self.legacy_layout:
+                raise
+        with open(self._legacy_path(digest), "rb") as fh:
+            return fh.read()
 
     def exists(self, digest: str) -> bool:
-        return self.path_for(digest).exists()
+        return self._stored(self._new_path(digest), digest)
 
 
 class BlobBatch:
@@ -112,7 +164,6 @@ class BlobBatch:
     def __init__(self, store: BlobStore, *, barrier: bool) -> None:
         self.store = store
         self.barrier = barrier
-        self._root = str(store.root)
         self._staged: dict[str, tuple[str, str]] = {}  # digest -> (temporary file, target)
 
     def write(self, data: bytes) -> str:
@@ -121,14 +172,14 @@ class BlobBatch:
         digest = hashlib.sha256(data).hexdigest()
         if digest in self._staged:
             return digest
-        directory = f"{self._root}/{digest[:2]}/{digest[2:4]}"
-        target = f"{directory}/{digest}"
-        if os.path.exists(target):
+        target = self.store._new_path(digest)
+        if self.store._stored(target, digest):
             return digest
+        directory = os.path.dirname(target)
         tmp = self.store._tmp_name(directory, digest)
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        except FileNotFoundError:
+        except FileNotFoundError:  # the first blob of its directory
             os.makedirs(directory, exist_ok=True)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         self._staged[digest] = (tmp, target)

@@ -349,6 +349,9 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(Integer, default=0)
     sha256: Mapped[str] = mapped_column(String(64))
     inline: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Received larger than the inbound limit: no blob of its own (`sha256` still names the
+    # content); the bytes are only in the message's raw .eml.
+    over_limit: Mapped[bool] = mapped_column(Boolean, default=False)
 
     message: Mapped[Message] = relationship(back_populates="attachments")
 

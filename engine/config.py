@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     idle_seconds: float = 25 * 60.0  # re-issue IDLE before servers drop it (RFC 2177: 29 min)
     outbox_retry_base: float = 30.0
     max_attachment_bytes: int = 25 * 1024 * 1024  # per file an agent attaches
+    # Per attachment of received mail. A larger one is not stored as a blob of its own: it
+    # stays in the raw message (always kept) and is listed as over the limit.
+    max_inbound_attachment_bytes: int = 50 * 1024 * 1024
 
     @property
     def db_url(self) -> str:

@@ -95,7 +95,12 @@ class Engine:
             self.notifier,
             retry_base=self.settings.outbox_retry_base,
         )
-        self.ingestor = Ingestor(self.db, self.blobs, self.notifier)
+        self.ingestor = Ingestor(
+            self.db,
+            self.blobs,
+            self.notifier,
+            max_attachment_bytes=self.settings.max_inbound_attachment_bytes,
+        )
         self.quarantine = QuarantineService(self.db, self.blobs, self.ingestor)
         self.confirmations = Confirmations(self.db, self.blobs, self.notifier, self.outbox.kick)
         self.ingestor.on_new_customer = self.confirmations.for_new_interactions

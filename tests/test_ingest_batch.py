@@ -8,6 +8,7 @@ rows a batch leaves with the rows of the same mails ingested one at a time.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -465,6 +466,51 @@ def test_blob_batches_with_and_without_the_filesystem_barrier(
     assert store.exists(digest) is not barrier
     files = [f for _d, _s, names in os.walk(store.root) for f in names]
     assert sorted(files) == sorted(set(digests) | ({digest} if not barrier else set()))
+
+
+@pytest.mark.parametrize("barrier", [True, False])
+def test_blobs_of_the_old_two_level_layout_are_still_read_and_not_stored_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, barrier: bool
+) -> None:
+    if not barrier:
+        monkeypatch.setattr(data.blobs, "_syncfs", None)
+    elif data.blobs._syncfs is None:
+        pytest.skip("no syncfs on this platform")
+    root = tmp_path / "blobs"
+    fresh = BlobStore(root)
+    assert not fresh.legacy_layout
+    new_digest = fresh.put(b"new mail")
+    assert (root / new_digest[:2] / new_digest).is_file()  # <root>/ab/<digest>
+    assert not BlobStore(root).legacy_layout  # reopened: still nothing of the old layout
+
+    # A store written by an older Postdesk: <root>/ab/cd/<digest>, next to the new blob.
+    old = b"old mail"
+    old_digest = hashlib.sha256(old).hexdigest()
+    old_path = root / old_digest[:2] / old_digest[2:4] / old_digest
+    old_path.parent.mkdir(parents=True)
+    old_path.write_bytes(old)
+    store = BlobStore(root)
+    assert store.legacy_layout
+    assert store.get(old_digest) == old and store.exists(old_digest)
+    assert store.path_for(old_digest) == old_path
+    assert store.get(new_digest) == b"new mail"
+    assert store.path_for(new_digest) == root / new_digest[:2] / new_digest
+
+    # The same bytes again are recognised in the old place; other bytes go to the new one.
+    assert store.put(old) == old_digest
+    assert store.put_many([old, b"other", b"more", old]) == [
+        old_digest,
+        *(hashlib.sha256(x).hexdigest() for x in (b"other", b"more")),
+        old_digest,
+    ]
+    assert not (root / old_digest[:2] / old_digest).exists()
+    files = {str(Path(d, f).relative_to(root)) for d, _s, names in os.walk(root) for f in names}
+    assert files == {
+        f"{old_digest[:2]}/{old_digest[2:4]}/{old_digest}",
+        *(f"{d[:2]}/{d}" for d in (new_digest, *store.put_many([b"other", b"more"]))),
+    }
+    with pytest.raises(FileNotFoundError):
+        store.get(hashlib.sha256(b"never stored").hexdigest())
 
 
 def test_uid_sets_and_batches(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -124,6 +124,7 @@ class ConnectionCheck(Schema):
     ok: bool
     step: str  # resolve, connect, tls, login, mailbox, done, skipped
     detail: str
+    passed: list[str] = Field(default_factory=list)  # the steps that succeeded, in order
 
 
 class ConnectionReport(Schema):
@@ -171,6 +172,9 @@ class AttachmentOut(Schema):
     filename: str
     content_type: str
     size: int
+    # Received larger than the inbound limit: listed, but only kept inside the original
+    # message, so it cannot be downloaded or forwarded on its own.
+    over_limit: bool = False
 
 
 class MessageOut(Schema):

@@ -15,13 +15,15 @@ Message-ID taken from the returned copy.  When several signals are present the m
 kind wins, in the order complaint, bounce, own, list, auto_reply, customer; ``reasons`` lists
 every signal found.
 
-Everything is pure and total.  The MIME tree is read again from the raw bytes with the stdlib
-(``compat32``, which keeps header text as it came) because reports need the part structure that
-:class:`~engine.domain.mime.ParsedMessage` flattens; decoded top-level headers and the body text
-come from the ParsedMessage.  Malformed or hostile reports degrade to ``auto_reply`` (a report
-is machine mail even when it is unreadable) with a reason saying what was missing; nothing but
-a programming error raises.  Reasons quote header values and, like ``mime``'s output, are not
-sanitised for the terminal.
+Everything is pure and total.  Decoded top-level headers and the body text come from the
+:class:`~engine.domain.mime.ParsedMessage`.  Reports need the part structure it flattens, so
+the MIME tree is read again from the raw bytes with the stdlib (``compat32``, which keeps
+header text as it came), but only where it can matter: when the bytes name a
+``multipart/report`` at all, or when a plain-text bounce is searched for the returned
+original.  Most mail is neither and is parsed once.  Malformed or hostile reports degrade to
+``auto_reply`` (a report is machine mail even when it is unreadable) with a reason saying what
+was missing; nothing but a programming error raises.  Reasons quote header values and, like
+``mime``'s output, are not sanitised for the terminal.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import email
 import email.utils
 import quopri
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from email import policy
 from email.message import Message
@@ -101,6 +103,7 @@ _MAX_TOKEN = 256
 _MAX_DEPTH = 4
 
 _WHITESPACE = re.compile(r"\s+")
+_REPORT_TYPE = re.compile(rb"multipart/report", re.I)
 _FIELD = re.compile(r"([!-9;-~]{1,200})[ \t]*:[ \t]*(.*)")
 _ANGLE = re.compile(r"<([^<>]*)>")
 _TYPE_PREFIX = re.compile(r"[ \t]*[A-Za-z0-9][A-Za-z0-9.-]{0,30}[ \t]*;[ \t]*")
@@ -278,11 +281,11 @@ def classify(
     bounce: Bounce | None = None
     complaint: Complaint | None = None
 
-    tree = _safe_parse(raw)
-    if tree is None:
-        found.append(("customer", "could not read the MIME structure"))
-    report = _find_report(tree) if tree is not None else None
-    parts = report.parts if report is not None else _all_parts(tree)
+    tree = _LazyTree(raw, found)
+    report: _Report | None = None
+    # A report is always named "multipart/report" in the bytes; without that, none is found.
+    if _REPORT_TYPE.search(raw) and (top := tree.get()) is not None:
+        report = _find_report(top)
     text = parsed.text[:_MAX_SCAN]
 
     # A readable report has said what it is (a delivery, a read receipt): its human-readable
@@ -303,7 +306,9 @@ def classify(
             shown = _quote(report.kind) or "(none)"
             found.append(("auto_reply", f"machine-generated report (report-type {shown})"))
     if read_text:
-        plain = _read_plain_bounce(parsed, text, parts)
+        plain = _read_plain_bounce(
+            parsed, text, lambda: report.parts if report is not None else _all_parts(tree.get())
+        )
         if plain is not None:
             bounce, why = plain
             found.append(("bounce", why))
@@ -423,6 +428,24 @@ def _safe_parse(raw: bytes) -> Message | None:
         return email.message_from_bytes(bytes(raw), policy=policy.compat32)
     except Exception:
         return None
+
+
+class _LazyTree:
+    """The compat32 tree of the raw bytes, parsed on first use (most mail never needs it)."""
+
+    def __init__(self, raw: bytes, found: list[tuple[Kind, str]]) -> None:
+        self._raw = raw
+        self._found = found
+        self._tree: Message | None = None
+        self._parsed = False
+
+    def get(self) -> Message | None:
+        if not self._parsed:
+            self._parsed = True
+            self._tree = _safe_parse(self._raw)
+            if self._tree is None:
+                self._found.insert(0, ("customer", "could not read the MIME structure"))
+        return self._tree
 
 
 def _content_type(part: Message) -> str:
@@ -741,7 +764,7 @@ def _failure_section(text: str) -> str:
 
 
 def _read_plain_bounce(
-    parsed: ParsedMessage, text: str, parts: list[Message]
+    parsed: ParsedMessage, text: str, parts: Callable[[], list[Message]]
 ) -> tuple[Bounce, str] | None:
     headers = parsed.headers
     sender = parsed.from_.email if parsed.from_ is not None else headers.get("from", "")
@@ -775,7 +798,7 @@ def _read_plain_bounce(
     decisive = status is not None or _basic_class(diagnostic.lower()) != ""
     hard_text = diagnostic if decisive else f"{diagnostic}\n{section}"
     bounce = Bounce(
-        original_message_id=_original_message_id(parts, text, parsed),
+        original_message_id=_original_message_id(parts(), text, parsed),
         recipient=recipient,
         status=status,
         action=action,

@@ -13,7 +13,9 @@ stdlib gives up.  ``policy.default`` runs every header it is asked for through a
 5322 grammar, which is most of the cost of parsing a message, so header values simple
 enough to read without it (plain text, ``Name <a@b.example>``, ``text/plain;
 charset=utf-8``, ``<id@host>``, RFC 5322 dates) are decoded here to exactly what the
-grammar would give, and only the rest goes through ``policy.default``.
+grammar would give, and only the rest goes through ``policy.default``.  Short values are
+remembered: the stdlib reads Content-Type about eight times per message, and the same
+values recur from message to message.
 
 Charset fallback order for bodies and raw 8-bit headers: the declared charset (upgraded to
 its common superset, e.g. ISO-8859-1 -> windows-1252, GB2312 -> GB18030, as browsers do),
@@ -36,6 +38,7 @@ import codecs
 import email
 import email.header
 import email.utils
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -235,6 +238,7 @@ _VERBATIM_IF_SIMPLE = {
 }
 
 
+@functools.lru_cache(maxsize=512)
 def _kind(name: str) -> int | None:
     if _REGISTRY is None:
         return None
@@ -312,8 +316,20 @@ def _simple_date(value: str) -> tuple[str, datetime | None] | None:
         return None
 
 
+# Values up to this long are remembered: the same Content-Type, MIME-Version or To is read
+# several times per message (the stdlib asks for Content-Type about eight times) and recurs
+# from message to message. Longer values are not kept, so hostile headers cannot fill memory.
+_REMEMBERED_VALUE = 200
+
+
 def _simple_text(kind: int | None, value: str) -> str | None:
     """str() of policy.default's header object for an unfolded value, if simple."""
+    if len(value) <= _REMEMBERED_VALUE:
+        return _remembered_simple_text(kind, value)
+    return _compute_simple_text(kind, value)
+
+
+def _compute_simple_text(kind: int | None, value: str) -> str | None:
     if kind is None or "=?" in value or _SURROGATE.search(value):
         return None
     if kind == _TEXT:
@@ -331,6 +347,9 @@ def _simple_text(kind: int | None, value: str) -> str | None:
     if kind == _DISPOSITION:
         return _simple_parameterized(_SIMPLE_TOKEN, value)
     return value if _VERBATIM_IF_SIMPLE[kind].fullmatch(value) else None
+
+
+_remembered_simple_text = functools.lru_cache(maxsize=1024)(_compute_simple_text)
 
 
 def _unfold_for_policy(value: str) -> str:

@@ -32,7 +32,7 @@ from engine.domain.compose import forward_subject
 from engine.domain.mime import Address
 from engine.domain.templates import render
 from engine.domain.threading import with_subject_token
-from engine.errors import Forbidden, Invalid, NotFound
+from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.services.notify import Notifier
 from engine.services.outgoing import (
     FileRef,
@@ -60,6 +60,14 @@ def forwarded_text(added: str, original: Message) -> str:
         header.append(f"Cc: {', '.join(original.cc)}")
     top = added.rstrip() + "\n\n" if added.strip() else ""
     return top + "\n".join(header) + "\n\n" + original.text.rstrip() + "\n"
+
+
+def _over_limit(attachment: Attachment) -> str:
+    return (
+        f"{attachment.filename} ({attachment.size} bytes) exceeded the inbound attachment "
+        "size limit when it arrived, so it was not stored on its own; it is kept in the "
+        "original message"
+    )
 
 
 def _recipients(to: str, cc: str, bcc: str) -> tuple[list[Address], ...]:
@@ -122,6 +130,8 @@ class AgentMail:
         if found is None:
             raise NotFound(f"no attachment {attachment_id}")
         attachment, interaction_id = found
+        if attachment.over_limit:
+            raise Conflict(_over_limit(attachment))
         return attachment, interaction_id, self.blobs.get(attachment.sha256)
 
     # ---- forward and new interactions ----
@@ -149,6 +159,8 @@ class AgentMail:
                 for a in original.attachments
                 if data.attachment_ids is None or a.id in data.attachment_ids
             ]
+            if too_large := next((a for a in carried if a.over_limit), None):
+                raise Invalid(_over_limit(too_large))
             files = [FileRef(a.filename, a.content_type, a.sha256, a.size) for a in carried]
             files += await uploaded_files(session, data.uploads)
             campaign = await session.get_one(Campaign, interaction.campaign_id)

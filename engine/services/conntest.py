@@ -1,8 +1,8 @@
 """The campaign connection test (the manual's green/red status), step by step.
 
 Each of IMAP and SMTP is tried the way the engine will use it, and the report says exactly which
-step failed: name resolution, connect, TLS, login, or the mailbox folder. Nothing is fetched
-or sent.
+step failed (name resolution, connect, TLS, login, or the mailbox folder), why, in words an
+admin can act on, and which steps passed before it. Nothing is fetched or sent.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+from typing import Literal
 
 import aioimaplib
 import aiosmtplib
@@ -23,6 +24,43 @@ from engine.services.outbox import tls_context
 TIMEOUT = 15.0
 
 
+# Why a certificate was refused, in the admin's terms, by OpenSSL verify code.
+_UNTRUSTED_ISSUER = "it was issued by a certificate authority this engine does not trust"
+_VERIFY_REASONS = {
+    2: _UNTRUSTED_ISSUER,  # X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
+    18: "it is self-signed",  # X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
+    19: _UNTRUSTED_ISSUER,  # X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
+    20: _UNTRUSTED_ISSUER,  # X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+    21: _UNTRUSTED_ISSUER,  # X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE
+    9: "it is not valid yet",  # X509_V_ERR_CERT_NOT_YET_VALID
+    10: "it has expired",  # X509_V_ERR_CERT_HAS_EXPIRED
+    62: "it was issued for another host name",  # X509_V_ERR_HOSTNAME_MISMATCH
+    64: "it was issued for another host name",  # X509_V_ERR_IP_ADDRESS_MISMATCH
+}
+
+
+def _steps(security: Security, *, login: bool = True, mailbox: bool = False) -> list[str]:
+    """The steps of one check, in the order they are tried."""
+    steps = ["resolve", "connect"]
+    if security != Security.PLAIN:
+        steps.append("tls")
+    if login:
+        steps.append("login")
+    if mailbox:
+        steps.append("mailbox")
+    return steps
+
+
+def _check(
+    service: Literal["imap", "smtp"], steps: list[str], step: str, detail: str
+) -> ConnectionCheck:
+    """The result of a check that stopped at `step` ("done": every step passed)."""
+    if step == "done":
+        return ConnectionCheck(service=service, ok=True, step=step, detail=detail, passed=steps)
+    passed = steps[: steps.index(step)] if step in steps else []
+    return ConnectionCheck(service=service, ok=False, step=step, detail=detail, passed=passed)
+
+
 async def _resolve(host: str, port: int) -> str | None:
     try:
         await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -31,11 +69,20 @@ async def _resolve(host: str, port: int) -> str | None:
     return None
 
 
-def _tls_problem(exc: BaseException) -> str | None:
+def _tls_problem(exc: BaseException, host: str, port: int) -> str | None:
+    """A readable reason when `exc` (or what caused it) is a TLS failure."""
     chain: BaseException | None = exc
     while chain is not None:
-        if isinstance(chain, ssl.SSLError | ssl.CertificateError):
-            return f"TLS failed: {chain}"
+        if isinstance(chain, ssl.SSLCertVerificationError):
+            technical = (chain.verify_message or chain.reason or str(chain)).rstrip(".")
+            why = _VERIFY_REASONS.get(chain.verify_code)
+            because = f"{why} ({technical})" if why else technical
+            return f"TLS failed: the certificate of {host}:{port} was refused: {because}"
+        if isinstance(chain, ssl.SSLError):
+            technical = chain.reason or chain.strerror or str(chain)
+            if technical == "WRONG_VERSION_NUMBER":
+                technical = "the server does not speak TLS there (check the port and security)"
+            return f"TLS failed: no secure connection with {host}:{port}: {technical}"
         chain = chain.__cause__ or chain.__context__
     return None
 
@@ -44,8 +91,9 @@ async def check_imap(campaign: Campaign, secrets: SecretBox) -> ConnectionCheck:
     if not campaign.receive_emails or campaign.inbound != InboundTransport.IMAP:
         return ConnectionCheck(service="imap", ok=True, step="skipped", detail="not receiving")
     host, port = campaign.imap_host, campaign.imap_port
+    steps = _steps(campaign.imap_security, mailbox=True)
     if problem := await _resolve(host, port):
-        return ConnectionCheck(service="imap", ok=False, step="resolve", detail=problem)
+        return _check("imap", steps, "resolve", problem)
     account = ImapAccount(
         host=host,
         port=port,
@@ -58,21 +106,18 @@ async def check_imap(campaign: Campaign, secrets: SecretBox) -> ConnectionCheck:
     try:
         client = await asyncio.wait_for(connect(account, timeout=TIMEOUT), TIMEOUT * 2)
     except (ImapError, OSError, TimeoutError, aioimaplib.AioImapException) as exc:
-        if tls := _tls_problem(exc):
-            return ConnectionCheck(service="imap", ok=False, step="tls", detail=tls)
+        if tls := _tls_problem(exc, host, port):
+            return _check("imap", steps, "tls", tls)
         text = str(exc) or exc.__class__.__name__
-        step = "login" if "login refused" in text else "connect"
-        return ConnectionCheck(service="imap", ok=False, step=step, detail=text)
+        if "STARTTLS refused" in text:
+            return _check("imap", steps, "tls", f"TLS failed: {text}")
+        return _check("imap", steps, "login" if "login refused" in text else "connect", text)
     try:
         response = await client.select(account.folder)
         if response.result != "OK":
-            return ConnectionCheck(
-                service="imap",
-                ok=False,
-                step="mailbox",
-                detail=f"folder {account.folder!r} is missing or not selectable",
-            )
-        return ConnectionCheck(service="imap", ok=True, step="done", detail="logged in")
+            detail = f"folder {account.folder!r} is missing or not selectable"
+            return _check("imap", steps, "mailbox", detail)
+        return _check("imap", steps, "done", "logged in")
     finally:
         try:
             await asyncio.wait_for(client.logout(), 5)
@@ -82,8 +127,9 @@ async def check_imap(campaign: Campaign, secrets: SecretBox) -> ConnectionCheck:
 
 async def check_smtp(campaign: Campaign, secrets: SecretBox) -> ConnectionCheck:
     host, port = campaign.smtp_host, campaign.smtp_port
+    steps = _steps(campaign.smtp_security, login=bool(campaign.smtp_username))
     if problem := await _resolve(host, port):
-        return ConnectionCheck(service="smtp", ok=False, step="resolve", detail=problem)
+        return _check("smtp", steps, "resolve", problem)
     smtp = aiosmtplib.SMTP(
         hostname=host,
         port=port,
@@ -97,9 +143,11 @@ async def check_smtp(campaign: Campaign, secrets: SecretBox) -> ConnectionCheck:
     try:
         await smtp.connect()
     except (aiosmtplib.SMTPException, OSError) as exc:
-        if tls := _tls_problem(exc):
-            return ConnectionCheck(service="smtp", ok=False, step="tls", detail=tls)
-        return ConnectionCheck(service="smtp", ok=False, step="connect", detail=str(exc))
+        if tls := _tls_problem(exc, host, port):
+            return _check("smtp", steps, "tls", tls)
+        if "STARTTLS" in str(exc):  # the server does not offer it
+            return _check("smtp", steps, "tls", f"TLS failed: {exc}")
+        return _check("smtp", steps, "connect", str(exc))
     try:
         if campaign.smtp_username:
             try:
@@ -107,8 +155,8 @@ async def check_smtp(campaign: Campaign, secrets: SecretBox) -> ConnectionCheck:
                     campaign.smtp_username, secrets.decrypt(campaign.smtp_password_enc)
                 )
             except aiosmtplib.SMTPException as exc:
-                return ConnectionCheck(service="smtp", ok=False, step="login", detail=str(exc))
-        return ConnectionCheck(service="smtp", ok=True, step="done", detail="ready to send")
+                return _check("smtp", steps, "login", str(exc))
+        return _check("smtp", steps, "done", "ready to send")
     finally:
         try:
             await smtp.quit()

@@ -4,7 +4,8 @@ Both IMAP and Maildir transports call `Ingestor.ingest` (or the batch form). The
 attachments are written to the blob store first (idempotent, durable when `prepare` returns),
 then the message rows, their attachments, the threading decisions and the checkpoint commit
 together; only after the commit is the mail routed or announced. A crash at any point
-therefore either leaves nothing (the mail is fetched again) or everything.
+therefore either leaves nothing (the mail is fetched again) or everything. An attachment over
+the inbound size limit gets no blob of its own (its row says so): the raw message holds it.
 
 A batch is decided in memory first (duplicates, threads, classification), then written with
 a few multi-row INSERTs: new interactions, new messages, their attachments. The ORM unit of
@@ -15,11 +16,12 @@ message a bounce reports, blacklist and quarantine entries).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,10 +72,19 @@ class Ingested:
 
 
 class Ingestor:
-    def __init__(self, db: Database, blobs: BlobStore, notifier: Notifier) -> None:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        notifier: Notifier,
+        *,
+        max_attachment_bytes: int,
+    ) -> None:
         self.db = db
         self.blobs = blobs
         self.notifier = notifier
+        # An attachment larger than this gets no blob of its own (see `prepare_batch`).
+        self.max_attachment_bytes = max_attachment_bytes
         # Called after the commit for each new customer interaction (confirmation mail).
         self.on_new_customer: Callable[[int, list[int]], Awaitable[object]] | None = None
 
@@ -106,7 +117,9 @@ class Ingestor:
             ours = await self.own_addresses()
         # In a worker thread: the event loop stays free for the consoles, the commits and the
         # next IMAP download meanwhile (the blob writes and their barrier release the GIL).
-        return await asyncio.to_thread(prepare_batch, self.blobs, items, ours)
+        return await asyncio.to_thread(
+            prepare_batch, self.blobs, items, ours, self.max_attachment_bytes
+        )
 
     async def commit(self, campaign_id: int, prepared: list[Prepared]) -> list[Ingested]:
         """Store a prepared batch in one transaction, with the checkpoint of its last mail."""
@@ -138,9 +151,17 @@ class Ingestor:
 
 
 def prepare_batch(
-    blobs: BlobStore, items: list[tuple[bytes, Position]], ours: set[str]
+    blobs: BlobStore,
+    items: list[tuple[bytes, Position]],
+    ours: set[str],
+    max_attachment_bytes: int,
 ) -> list[Prepared]:
-    """Parse and classify mails, and store their blobs (raw and attachments) durably."""
+    """Parse and classify mails, and store their blobs (raw and attachments) durably.
+
+    An attachment over `max_attachment_bytes` is not written as a blob of its own: the raw
+    message holding it is always stored, so nothing is lost, and its row records its size,
+    content hash and that it was over the limit.
+    """
     prepared: list[Prepared] = []
     batch = blobs.batch(len(items))
     try:
@@ -151,7 +172,12 @@ def prepare_batch(
             except MimeError as exc:
                 prepared.append(Prepared(digest, str(exc) or exc.__class__.__name__, position))
                 continue
-            attachments = batch.write_all(a.data for a in parsed.attachments)
+            attachments = [
+                StoredAttachment(hashlib.sha256(a.data).hexdigest(), over_limit=True)
+                if len(a.data) > max_attachment_bytes
+                else StoredAttachment(batch.write(a.data))
+                for a in parsed.attachments
+            ]
             # Our own mail is recognised by its Message-ID in our outbox (see _Batch), not by
             # domain: an internal helpdesk's customers share the company's domain.
             classification = classify(raw, parsed, our_domains=set(), our_addresses=ours)
@@ -164,12 +190,17 @@ def prepare_batch(
     return prepared
 
 
+class StoredAttachment(NamedTuple):
+    digest: str  # the content's sha256, also when no blob was written
+    over_limit: bool = False  # too large for a blob of its own: only in the raw message
+
+
 @dataclass
 class Prepared:
     digest: str
     parsed: ParsedMessage | str  # str: why it could not be parsed
     position: Position
-    attachment_digests: list[str] = field(default_factory=list)
+    attachments: list[StoredAttachment] = field(default_factory=list)
     classification: Classification | None = None
 
 
@@ -423,10 +454,11 @@ class _Batch:
                     "filename": part.filename,
                     "content_type": part.content_type,
                     "size": len(part.data),
-                    "sha256": digest,
+                    "sha256": stored.digest,
                     "inline": part.inline,
+                    "over_limit": stored.over_limit,
                 }
-                for part, digest in zip(parsed.attachments, item.attachment_digests, strict=True)
+                for part, stored in zip(parsed.attachments, item.attachments, strict=True)
             ],
         )
         self.new_messages.append(message)

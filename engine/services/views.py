@@ -87,7 +87,13 @@ def message_out(message: Message) -> MessageOut:
         sent_at=message.sent_at,
         error=message.error,
         attachments=[
-            AttachmentOut(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size)
+            AttachmentOut(
+                id=a.id,
+                filename=a.filename,
+                content_type=a.content_type,
+                size=a.size,
+                over_limit=a.over_limit,
+            )
             for a in message.attachments
         ],
         kind=message.kind,
