@@ -105,3 +105,33 @@ async def test_an_attachment_over_the_limit_is_listed_flagged_and_kept_in_the_ra
     assert isinstance(original, EmailMessage)
     parts = {p.get_filename(): p.get_content() for p in original.iter_attachments()}
     assert parts == {"invoice.pdf": SMALL, "scan.tiff": LARGE}
+
+
+async def test_the_console_flags_it_and_offers_only_what_can_be_saved_or_forwarded(
+    world: World, engine: Engine
+) -> None:
+    from textual.widgets import OptionList, SelectionList
+
+    from console.screens.forward import ForwardScreen
+    from console.screens.save_attachment import SaveAttachmentScreen
+    from tests.console_helpers import console_for, screen_text, until
+    from tests.test_console_compose import open_thread
+
+    world.dovecot.append(world.mailbox, mail_with_two_attachments())
+    app = console_for(engine, "agent1", "agent")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_thread(pilot, app, "Invoice and scan", "scan of the parcel")
+        await until(pilot, lambda: "too large" in screen_text(app), what="the flag")
+
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.screen, SaveAttachmentScreen), what="save")
+        listed = app.screen.query_one("#attachment-list", OptionList)
+        assert [str(o.prompt) for o in listed.options] == ["invoice.pdf (22 bytes)"]
+        await pilot.press("escape")
+
+        await until(pilot, lambda: not isinstance(app.screen, SaveAttachmentScreen))
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, ForwardScreen), what="forward")
+        files = app.screen.query_one("#forward-files", SelectionList)
+        assert len(files.selected) == 1  # the large one is shown, not ticked, not tickable
+        assert "too large to forward" in screen_text(app)

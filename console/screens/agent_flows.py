@@ -238,6 +238,15 @@ class AgentFlows(ModeScreen):
         if not attachments:
             self.notify("This thread has no attachments.", severity="warning")
             return
+        # Over the inbound limit: the engine kept them only inside the original mail.
+        attachments = [a for a in attachments if not a.over_limit]
+        if not attachments:
+            self.notify(
+                "Its attachments were too large to keep on their own; "
+                "they are only in the original mail.",
+                severity="warning",
+            )
+            return
         current = self.thread.current_attachment if shown else None
 
         def saved(path: Path | None) -> None:

@@ -104,9 +104,14 @@ class ForwardScreen(ComposeScreen):
             files = SelectionList[int](
                 *(
                     Selection(
-                        Text.assemble(one_line(a.filename, 50), (f" ({decimal(a.size)})", "dim")),
+                        Text.assemble(
+                            one_line(a.filename, 50),
+                            (f" ({decimal(a.size)})", "dim"),
+                            (" too large to forward" if a.over_limit else "", "yellow"),
+                        ),
                         a.id,
-                        True,
+                        not a.over_limit,
+                        disabled=a.over_limit,
                     )
                     for a in self.message.attachments
                 ),

@@ -81,6 +81,8 @@ def message_text(message: MessageOut, *, expanded: bool = False) -> Text:
         text.append("Attached ", style="bold")
         text.append(one_line(attachment.filename), style="underline")
         text.append(f" ({decimal(attachment.size)})", style="dim")
+        if attachment.over_limit:
+            text.append("  too large: only in the original mail", style="yellow")
     text.append("\n\n")
     if not message.text.strip():
         text.append("(no text)", style="dim italic")
