@@ -1,18 +1,20 @@
-"""HTTP/JSON + WebSocket client over the engine's Unix socket.
+"""The engine's control API as typed methods: pydantic models in, pydantic models out.
 
-Errors come back as one small hierarchy so callers can tell "engine not running" from "you may
-not do that" from "bad input" without looking at HTTP status codes.
+Requests are JSON over HTTP/1.1 and events come over one WebSocket, both on the engine's Unix
+socket (`transport`). Errors come back as one small hierarchy (`errors`) so callers can tell
+"engine not running" from "you may not do that" from "bad input" without looking at HTTP status
+codes.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-import aiohttp
 from pydantic import BaseModel, TypeAdapter
 
 from engine.api.schemas import (
@@ -47,51 +49,37 @@ from engine.api.schemas import (
     UserIn,
     UserOut,
 )
+from engine.client.errors import (
+    EngineError,
+    EngineUnavailable,
+    Forbidden,
+    Invalid,
+    NotFound,
+    error_for,
+)
+from engine.client.transport import Response, UnixTransport
+
+__all__ = [
+    "ACT_AS_HEADER",
+    "EngineClient",
+    "EngineError",
+    "EngineUnavailable",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+]
 
 T = TypeVar("T")
 ACT_AS_HEADER = "X-Postdesk-User"
-
-
-class EngineError(Exception):
-    """Root of every error the client raises."""
-
-    def __init__(self, message: str, status: int = 0) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-class EngineUnavailable(EngineError, ConnectionError):
-    pass
-
-
-class Forbidden(EngineError, PermissionError):
-    pass
-
-
-class NotFound(EngineError, LookupError):
-    pass
-
-
-class Invalid(EngineError, ValueError):
-    pass
-
-
-_BY_STATUS: dict[int, type[EngineError]] = {
-    401: Forbidden,
-    403: Forbidden,
-    404: NotFound,
-    400: Invalid,
-    409: Invalid,
-    422: Invalid,
-}
+TIMEOUT = 30.0  # seconds, per call
 
 
 class EngineClient:
     def __init__(self, socket_path: Path, *, act_as: str | None = None) -> None:
         self.socket_path = socket_path
         self.act_as = act_as
-        self._session: aiohttp.ClientSession | None = None
+        headers = [(ACT_AS_HEADER, act_as)] if act_as else []
+        self._transport = UnixTransport(socket_path, headers, timeout=TIMEOUT)
 
     async def __aenter__(self) -> EngineClient:
         return self
@@ -99,43 +87,22 @@ class EngineClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            headers = {ACT_AS_HEADER: self.act_as} if self.act_as else {}
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.UnixConnector(path=str(self.socket_path)),
-                base_url="http://postdesk",
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=30),
-            )
-        return self._session
-
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Hang up calls and event streams in flight; the client may still be used after."""
+        await self._transport.close()
+
+    async def _send(
+        self, method: str, path: str, body: bytes | None = None, content_type: str | None = None
+    ) -> Response:
+        resp = await self._transport.request(method, f"/api/v1{path}", body, content_type)
+        if resp.status >= 400:
+            raise error_for(resp.status, resp.body)
+        return resp
 
     async def _call(self, method: str, path: str, body: BaseModel | None = None) -> Any:
-        data = body.model_dump_json(exclude_unset=True) if body is not None else None
-        try:
-            async with self._http().request(
-                method,
-                f"/api/v1{path}",
-                data=data,
-                headers={"Content-Type": "application/json"} if data else None,
-            ) as resp:
-                text = await resp.text()
-                if resp.status >= 400:
-                    try:
-                        message = json.loads(text).get("error", text)
-                    except ValueError:
-                        message = text
-                    raise _BY_STATUS.get(resp.status, EngineError)(message, resp.status)
-                return json.loads(text) if text else None
-        except (aiohttp.ClientConnectionError, FileNotFoundError) as exc:
-            raise EngineUnavailable(
-                f"the Postdesk engine is not reachable at {self.socket_path}: {exc}"
-            ) from exc
+        data = body.model_dump_json(exclude_unset=True).encode() if body is not None else None
+        resp = await self._send(method, path, data, "application/json" if data else None)
+        return json.loads(resp.body) if resp.body else None
 
     async def _get(self, path: str, adapter: TypeAdapter[T]) -> T:
         return adapter.validate_python(await self._call("GET", path))
@@ -152,8 +119,11 @@ class EngineClient:
     async def interactions(
         self, *, scope: str = "mine", state: str | None = None
     ) -> list[InteractionSummary]:
-        query = f"?scope={scope}" + (f"&state={state}" if state else "")
-        return await self._get(f"/interactions{query}", TypeAdapter(list[InteractionSummary]))
+        query = {"scope": scope} | ({"state": state} if state else {})
+        return await self._get(
+            f"/interactions?{urlencode(query, quote_via=quote)}",
+            TypeAdapter(list[InteractionSummary]),
+        )
 
     async def interaction(self, interaction_id: int) -> InteractionDetail:
         return InteractionDetail.model_validate(
@@ -199,33 +169,13 @@ class EngineClient:
 
     async def upload(self, filename: str, data: bytes, content_type: str = "") -> UploadOut:
         """Send a file for a later reply, forward or new interaction; returns its token."""
-        try:
-            async with self._http().post(
-                "/api/v1/uploads",
-                data=data,
-                params={"filename": filename, "content_type": content_type},
-                headers={"Content-Type": "application/octet-stream"},
-            ) as resp:
-                text = await resp.text()
-                if resp.status >= 400:
-                    raise _BY_STATUS.get(resp.status, EngineError)(
-                        json.loads(text).get("error", text), resp.status
-                    )
-                return UploadOut.model_validate_json(text)
-        except (aiohttp.ClientConnectionError, FileNotFoundError) as exc:
-            raise EngineUnavailable(f"the Postdesk engine is not reachable: {exc}") from exc
+        query = urlencode({"filename": filename, "content_type": content_type}, quote_via=quote)
+        resp = await self._send("POST", f"/uploads?{query}", data, "application/octet-stream")
+        return UploadOut.model_validate_json(resp.body)
 
     async def attachment(self, attachment_id: int) -> bytes:
-        try:
-            async with self._http().get(f"/api/v1/attachments/{attachment_id}") as resp:
-                if resp.status >= 400:
-                    text = await resp.text()
-                    raise _BY_STATUS.get(resp.status, EngineError)(
-                        json.loads(text).get("error", text), resp.status
-                    )
-                return await resp.read()
-        except (aiohttp.ClientConnectionError, FileNotFoundError) as exc:
-            raise EngineUnavailable(f"the Postdesk engine is not reachable: {exc}") from exc
+        """The attachment's bytes (the engine also names the file, in X-Filename)."""
+        return (await self._send("GET", f"/attachments/{attachment_id}")).body
 
     async def render_template(
         self, template_id: int, interaction_id: int | None = None
@@ -310,15 +260,6 @@ class EngineClient:
     # ---- events ----
     async def events(self) -> AsyncIterator[Event]:
         """Yield engine events until the connection drops (then EngineUnavailable)."""
-        try:
-            async with self._http().ws_connect("/api/v1/events", heartbeat=20) as ws:
-                async for msg in ws:
-                    if msg.type == aiohttp.WSMsgType.TEXT:
-                        yield EVENT_ADAPTER.validate_json(msg.data)
-                    elif msg.type in (aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSED):
-                        break
-        except (aiohttp.ClientConnectionError, FileNotFoundError) as exc:
-            raise EngineUnavailable(f"event stream lost: {exc}") from exc
-        except aiohttp.WSServerHandshakeError as exc:
-            raise _BY_STATUS.get(exc.status, EngineError)(exc.message, exc.status) from exc
-        raise EngineUnavailable("event stream closed by the engine")
+        async with aclosing(self._transport.messages("/api/v1/events")) as messages:
+            async for message in messages:
+                yield EVENT_ADAPTER.validate_json(message)
