@@ -172,3 +172,20 @@ async def test_break_reasons_help_and_free(world: World) -> None:
 
         await pilot.press("a")
         await until(pilot, lambda: bar.status == "free", what="free again")
+
+
+async def test_log_out_goes_offline_and_leaves(world: World) -> None:
+    from console.screens.confirm import ConfirmScreen
+
+    app = console_for(world.engine, "agent1", "agent")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="the agent screen")
+        bar = app.screen.query_one(StatusBar)
+        await until(pilot, lambda: bar.status == "free", what="Free on opening")
+        await pilot.press("Q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        assert "Offline" in screen_text(app)
+        await pilot.press("y")
+        await until(pilot, lambda: not app.is_running, what="the console to close")
+    async with world.client("agent1") as agent:
+        await eventually(agent.me, lambda me: me.status == "offline", what="offline")

@@ -84,6 +84,14 @@ class AgentScreen(AgentFlows):
             show=False,
         ),
         Binding("ctrl+r", "refresh", "Refresh", id="agent.refresh", show=False),
+        Binding(
+            "Q",
+            "log_out",
+            "Log out",
+            tooltip="Go Offline and leave the console (drafts are kept)",
+            id="agent.log-out",
+            show=False,
+        ),
     ]
 
     def __init__(self, client: EngineClient, me: Me) -> None:

@@ -269,6 +269,22 @@ class AgentFlows(ModeScreen):
         reasons = self.limits.break_reasons if self.limits is not None else []
         self.app.push_screen(BreakPicker(reasons, self.client.break_reasons), chosen)
 
+    def action_log_out(self) -> None:
+        """Leave: the engine makes an agent Offline when their last console disconnects, and
+        routes them nothing more. Drafts are already saved in the engine."""
+        from .confirm import ConfirmScreen
+
+        def done(yes: bool | None) -> None:
+            if not yes:
+                return
+            if getattr(self.app, "switch_users", None):
+                self.app.run_action("switch_user")  # the demo: back to its user picker
+            else:
+                self.app.exit()
+
+        question = Text("Log out? You will be Offline and get no new interactions.")
+        self.app.push_screen(ConfirmScreen(question, yes="Log out"), done)
+
     def action_close(self) -> None:
         self.with_detail("close")
 
