@@ -26,6 +26,7 @@ from engine.api.schemas import Me
 from engine.client.client import EngineClient, EngineError, EngineUnavailable
 
 from .config import ConsoleConfig
+from .hangup import hung_up, terminal_fd
 from .messages import WorkerFailed
 from .screens.base import ModeScreen
 from .screens.help import HelpScreen, screen_keys
@@ -93,6 +94,9 @@ class PostdeskApp(App[None]):
 
     def on_mount(self) -> None:
         self._apply_config()
+        terminal = terminal_fd()
+        if terminal is not None and not self.is_headless:
+            self.set_interval(1.0, partial(self._check_terminal, terminal))
         if self.switch_users:
             self.push_screen(SwitcherScreen(self.switch_users))
         else:
@@ -100,6 +104,11 @@ class PostdeskApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self._drop_client()
+
+    def _check_terminal(self, fd: int) -> None:
+        if hung_up(fd):
+            log.info("the terminal hung up; leaving")
+            self.exit(return_code=129)  # 128 + SIGHUP, as if the signal had arrived
 
     # ---- the person's settings file ----
     def _apply_config(self) -> None:
