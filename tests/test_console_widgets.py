@@ -593,3 +593,25 @@ async def test_another_thread_reuses_the_message_views() -> None:
         thread.show(None)
         await pilot.pause()
         assert len(thread.messages.children) == 0
+
+
+async def test_thread_opens_on_the_start_of_the_clients_last_message() -> None:
+    """An auto-confirmation (or any reply) below the client's long message must not push the
+    beginning of what the agent has to answer out of view."""
+    from tests.console_helpers import screen_text
+
+    thread = ThreadView()
+    question = "\n".join(f"Line {n} of my question." for n in range(1, 31))
+    messages = [
+        message(1, text="An older message."),
+        message(2, text=question),
+        message(3, direction="outbound", state="sent", text="We received your message."),
+    ]
+    app = Host(thread)
+    async with app.run_test(size=(80, 24)) as pilot:
+        thread.show(detail(summary(5), messages))
+        await pilot.pause()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Line 1 of my question." in text, text
+        assert "An older message." not in text  # scrolled to it, not to the top

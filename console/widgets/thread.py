@@ -273,6 +273,21 @@ class ThreadView(Vertical, can_focus=False):
         else:
             scroll.anchor(False)
             scroll.scroll_end(animate=False, immediate=False)
+        scroll.call_after_refresh(self._to_newest_inbound, self._shown)
+
+    def _to_newest_inbound(self, shown: int) -> None:
+        """What the agent has to answer is the client's last message: when the end of the
+        thread hides its beginning (an auto-confirmation, a long reply below), show it from
+        its first line instead."""
+        if shown != self._shown:
+            return  # another thread was opened meanwhile
+        inbound = [v for v in self._views.values() if v.message.direction == "inbound"]
+        if not inbound or not inbound[-1].is_mounted:
+            return
+        target, scroll = inbound[-1], self.messages
+        if target.virtual_region.y < scroll.scroll_y:
+            scroll.anchor(False)
+            scroll.scroll_to_widget(target, top=True, animate=False, immediate=True)
 
     def set_draft(self, text: str) -> None:
         """The agent's unsent reply changed: show it in the header."""
