@@ -7,8 +7,10 @@ leaves a half-written blob behind a committed database row.
 Layout: ``<root>/ab/<digest>``, 256 directories made once each. Stores written before used
 ``<root>/ab/cd/<digest>``, which cost a directory (a mkdir and its inode) for nearly every
 new blob; those blobs are never moved, and a store that still has them is read (and
-deduplicated against) in both places. Whether it has them is known when the store is opened:
-a directory's link count is 2 plus its subdirectories, and the new layout has none.
+deduplicated against) in both places. Whether it has them is guessed when the store is
+opened (a directory's link count is 2 plus its subdirectories, and the new layout has none);
+the guess only saves the second look-up when deduplicating. Reading always falls back to the
+old place, so a file system that reports link counts oddly can cost a duplicate, never a blob.
 
 A batch of blobs (`BlobStore.batch`, `put_many`) is made durable behind one barrier instead
 of one fsync per file: on Linux, `syncfs` of the store's filesystem once the temporary files
@@ -90,7 +92,7 @@ class BlobStore:
     def path_for(self, digest: str) -> Path:
         """Where the blob is (or would be written, if it is not stored)."""
         path = self._new_path(digest)
-        if self.legacy_layout and not os.path.exists(path):
+        if not os.path.exists(path):
             legacy = self._legacy_path(digest)
             if os.path.exists(legacy):
                 return Path(legacy)
@@ -142,9 +144,10 @@ class BlobStore:
             with open(self._new_path(digest), "rb") as fh:
                 return fh.read()
         except FileNotFoundError:
-            if not self.legacy_layout:
+            legacy = self._legacy_path(digest)
+            if not os.path.exists(legacy):
                 raise
-        with open(self._legacy_path(digest), "rb") as fh:
+        with open(legacy, "rb") as fh:
             return fh.read()
 
     def exists(self, digest: str) -> bool:

@@ -84,6 +84,11 @@ class Engine:
         os.chmod(self.settings.socket.parent, 0o711)
         self.db = Database(self.settings.db_url)
         await self.db.upgrade()
+        if "POSTDESK_BREAK_REASONS" in os.environ:
+            log.warning(
+                "POSTDESK_BREAK_REASONS is no longer read: break reasons are kept in the "
+                "database (postdesk ctl break-reason)"
+            )
         self.blobs = BlobStore(self.settings.blob_dir)
         self.secrets = SecretBox(self.settings.key)
         self.bus = EventBus()

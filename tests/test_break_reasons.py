@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from engine.api.schemas import UserIn
@@ -10,6 +12,7 @@ from engine.client.client import Forbidden, Invalid
 from engine.engine import Engine
 from engine.errors import Invalid as ServiceInvalid
 from engine.services.breaks import clean_reasons
+from tests.engine_fixtures import engine_settings
 
 
 async def test_new_installation_offers_the_default_reasons(operator: EngineClient) -> None:
@@ -38,13 +41,22 @@ async def test_admin_edits_agents_choose_and_the_engine_refuses_others(
 
         with pytest.raises(Forbidden):
             await agent.set_break_reasons(["Nap"])
+        await operator.add_user(UserIn(username="sam", roles=["supervisor"]))
+        async with EngineClient(engine.socket_path, act_as="sam") as supervisor:
+            with pytest.raises(Forbidden):
+                await supervisor.set_break_reasons(["Nap"])
         with pytest.raises(Invalid, match="break reason 3 repeats reason 1"):
             await admin.set_break_reasons(["Lunch", "Doctor", "lunch"])
         # A refused list changes nothing.
         assert await agent.break_reasons() == saved
 
-        # With no reasons defined, a break needs none.
+        # Free has no reason, whatever is sent.
+        assert (await agent.set_status("free", "Lunch")).status_reason == ""
+
+        # With no reasons defined, a break has none.
         assert await admin.set_break_reasons([]) == []
+        with pytest.raises(Invalid, match="no break reasons are defined"):
+            await agent.set_status("break", "Nap")
         assert (await agent.set_status("break")).status == "break"
 
 
@@ -60,3 +72,16 @@ def test_each_bad_entry_is_named() -> None:
     for message, names in cases.items():
         with pytest.raises(ServiceInvalid, match=message):
             clean_reasons(names)
+
+
+async def test_an_upgrade_keeps_the_reasons_the_old_setting_gave(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before migration 0004 the list was the engine setting POSTDESK_BREAK_REASONS."""
+    monkeypatch.setenv("POSTDESK_BREAK_REASONS", '["Lunch", "Smoke", "Lunch", " "]')
+    eng = Engine(engine_settings(tmp_path / "home"))
+    await eng.start()
+    try:
+        assert await eng.break_reasons.names() == ["Lunch", "Smoke"]
+    finally:
+        await eng.stop()

@@ -87,6 +87,10 @@ async def test_an_attachment_over_the_limit_is_listed_flagged_and_kept_in_the_ra
         assert {p.get_filename(): p.get_content() for p in sent.iter_attachments()} == {
             "invoice.pdf": SMALL
         }
+        # Without a choice ("all of them"), what can be carried is.
+        await agent.forward(row.id, ForwardIn(to="billing@example.org"))
+        sent = (await world.sink.await_count(2))[1].message
+        assert [p.get_filename() for p in sent.iter_attachments()] == ["invoice.pdf"]
 
     async with engine.db.session() as session:
         stored = await session.get_one(Message, message.id)

@@ -588,3 +588,21 @@ async def test_imap_batches_with_a_large_mail_are_ingested_in_order(
         assert checkpoint is not None and checkpoint.last_uid == 30
     finally:
         await engine.stop()
+
+
+def test_old_layout_blobs_are_read_even_when_link_counts_mislead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some file systems (FUSE, SMB) report a link count of 2 for every directory: the store
+    then guesses "no old blobs", and reading must still find them."""
+    root = tmp_path / "blobs"
+    old = b"old mail"
+    old_digest = hashlib.sha256(old).hexdigest()
+    old_path = root / old_digest[:2] / old_digest[2:4] / old_digest
+    old_path.parent.mkdir(parents=True)
+    old_path.write_bytes(old)
+    monkeypatch.setattr(data.blobs, "_has_subdirectories", lambda _directory: False)
+    store = BlobStore(root)
+    assert not store.legacy_layout
+    assert store.get(old_digest) == old
+    assert store.path_for(old_digest) == old_path

@@ -127,6 +127,7 @@ class UnixTransport:
                 ping_interval=HEARTBEAT,
                 ping_timeout=PONG_WAIT,
                 max_size=MAX_MESSAGE,
+                close_timeout=1,  # quitting must not wait 10 s on a hung engine
             ) as stream:
                 self._streams.add(stream)
                 try:

@@ -238,11 +238,19 @@ _VERBATIM_IF_SIMPLE = {
 }
 
 
-@functools.lru_cache(maxsize=512)
 def _kind(name: str) -> int | None:
+    # Header names come from senders: only short ones are remembered, so a mail with huge
+    # names cannot pin memory (real names are short and few).
+    return _known_kind(name) if len(name) <= 64 else _compute_kind(name)
+
+
+def _compute_kind(name: str) -> int | None:
     if _REGISTRY is None:
         return None
     return _KIND_OF_CLASS.get(_REGISTRY.registry.get(name.lower(), _REGISTRY.default_class))
+
+
+_known_kind = functools.lru_cache(maxsize=512)(_compute_kind)
 
 
 def _simple_mailboxes(value: str) -> list[hr.Address] | None:

@@ -154,11 +154,11 @@ class AgentMail:
             original = (await session.execute(query.limit(1))).scalar_one_or_none()
             if original is None:
                 raise NotFound("no message to forward in this interaction")
-            carried = [
-                a
-                for a in original.attachments
-                if data.attachment_ids is None or a.id in data.attachment_ids
-            ]
+            if data.attachment_ids is None:
+                # "All of them": those kept only inside the original mail cannot be carried.
+                carried = [a for a in original.attachments if not a.over_limit]
+            else:
+                carried = [a for a in original.attachments if a.id in data.attachment_ids]
             if too_large := next((a for a in carried if a.over_limit), None):
                 raise Invalid(_over_limit(too_large))
             files = [FileRef(a.filename, a.content_type, a.sha256, a.size) for a in carried]

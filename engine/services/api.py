@@ -283,11 +283,11 @@ class ApiServer:
         caller = request[CALLER]
         caller.require("agent")
         body = await parse_body(request, StatusIn)
+        # Only a break has a reason; Free with one would show on the supervisors' grid.
+        reason = body.reason if body.status == "break" else ""
         if body.status == "break":
-            await self.engine.break_reasons.check(body.reason)
-        await self.engine.work.set_status(
-            caller.require_user(), AgentStatus(body.status), body.reason
-        )
+            await self.engine.break_reasons.check(reason)
+        await self.engine.work.set_status(caller.require_user(), AgentStatus(body.status), reason)
         return await self.get_me(request)
 
     # ---- interactions ----

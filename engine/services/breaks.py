@@ -60,7 +60,9 @@ class BreakReasons:
         return cleaned
 
     async def check(self, reason: str) -> None:
-        """An agent's reason must be on the list (any reason goes when the list is empty)."""
+        """An agent's reason must be on the list; with no list, a break has no reason."""
         names = await self.names()
+        if not names and reason:
+            raise Invalid("no break reasons are defined: take a break without one")
         if names and reason not in names:
             raise Invalid(f"{reason!r} is not a break reason; choose one of: {', '.join(names)}")

@@ -73,10 +73,18 @@ class _Protocol(aioimaplib.IMAP4ClientProtocol):  # type: ignore[misc]
 
     incomplete_line: bytes
     current_command: aioimaplib.Command | None
+    # While STARTTLS is under way: its tag, and whatever came after its tagged reply (sent in
+    # clear text, so never to be read as if it came through TLS).
+    starttls_tag: bytes = b""
+    starttls_agreed = False
+    after_starttls: bytes = b""
 
     def data_received(self, d: bytes) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("Received : %s", d)
+        if self.starttls_agreed:  # clear text between the server's OK and the handshake
+            self.after_starttls += d
+            return
         data = self.incomplete_line + d if self.incomplete_line else d
         command = self.current_command
         self.incomplete_line = b""
@@ -103,6 +111,12 @@ class _Protocol(aioimaplib.IMAP4ClientProtocol):  # type: ignore[misc]
                 return
             line = data[pos:crlf]
             pos = crlf + 2
+            if self.starttls_tag and line.startswith(self.starttls_tag + b" "):
+                self.starttls_tag = b""
+                self.starttls_agreed = line.split(b" ", 2)[1:2] == [b"OK"]
+                self.after_starttls = data[pos:]
+                self._handle_line(line, command)
+                return  # nothing more is read in clear text
             handled = self._handle_line(line, command)
             literal = aioimaplib.literal_data_re.match(line)
             if literal:
@@ -158,15 +172,24 @@ async def connect(account: ImapAccount, timeout: float = 30.0) -> aioimaplib.IMA
 
 async def _starttls(client: aioimaplib.IMAP4, host: str, context: ssl.SSLContext) -> None:
     # aioimaplib lists STARTTLS but has no method for it: upgrade the transport ourselves.
-    response = await client.protocol.execute(
-        aioimaplib.Command("STARTTLS", client.protocol.new_tag())
-    )
+    protocol = client.protocol
+    tag = protocol.new_tag()
+    protocol.starttls_tag = tag.encode()
+    try:
+        response = await protocol.execute(aioimaplib.Command("STARTTLS", tag))
+    finally:
+        protocol.starttls_tag = b""
     if response.result != "OK":
         raise ImapError(f"STARTTLS refused: {_text(response.lines)}")
+    # Bytes after the OK were sent in clear text and would be read as if from inside TLS:
+    # a man in the middle could inject responses there (the STARTTLS "command injection"
+    # class of bugs, CVE-2011-0411 and kin).
+    if protocol.after_starttls or protocol.incomplete_line:
+        raise ImapError("the server sent data after agreeing to STARTTLS; refusing to go on")
     loop = asyncio.get_running_loop()
-    protocol = client.protocol
     transport = await loop.start_tls(protocol.transport, protocol, context, server_hostname=host)
     protocol.transport = transport
+    protocol.starttls_agreed = False
     # Capabilities seen before TLS cannot be trusted (RFC 3501 6.2.1): ask again.
     await protocol.capability()
 

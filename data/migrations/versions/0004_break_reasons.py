@@ -5,6 +5,8 @@ Revises: 0003
 Create Date: 2026-11-27
 """
 
+import json
+import os
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -19,6 +21,19 @@ depends_on: str | Sequence[str] | None = None
 DEFAULT_REASONS = ["Lunch", "Coffee", "Meeting", "Training", "Personal"]
 
 
+def initial_reasons() -> list[str]:
+    """The list the engine setting POSTDESK_BREAK_REASONS (a JSON list) gave before this
+    migration, so an upgrade keeps it; else the defaults."""
+    try:
+        configured = json.loads(os.environ.get("POSTDESK_BREAK_REASONS", ""))
+    except ValueError:
+        return DEFAULT_REASONS
+    if isinstance(configured, list) and all(isinstance(r, str) for r in configured):
+        names = list(dict.fromkeys(r.strip()[:40] for r in configured if r.strip()))
+        return names or DEFAULT_REASONS
+    return DEFAULT_REASONS
+
+
 def upgrade() -> None:
     table = op.create_table(
         "break_reasons",
@@ -28,7 +43,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_break_reasons")),
         sa.UniqueConstraint("name", name=op.f("uq_break_reasons_name")),
     )
-    op.bulk_insert(table, [{"name": name, "position": i} for i, name in enumerate(DEFAULT_REASONS)])
+    op.bulk_insert(
+        table, [{"name": name, "position": i} for i, name in enumerate(initial_reasons())]
+    )
 
 
 def downgrade() -> None:
