@@ -24,14 +24,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["MIN_LINES", "Folded", "split_history"]
+__all__ = ["MAX_ATTRIBUTION", "MIN_LINES", "Folded", "split_history"]
 
 MIN_LINES = 3
+# Longer lines are never taken for (part of) an attribution. Real ones, with a long name, a
+# date and an address, stay well under this; the bound also keeps the work per line small
+# whatever a stranger puts in a mail (this runs on the console's UI loop).
+MAX_ATTRIBUTION = 300
 
-# The end of an attribution line: "… wrote:", "… a écrit :", "Am … schrieb Carol <c@x>:".
-_ATTRIBUTION_END = re.compile(
-    r"(?:\b(?:wrote|a\s+écrit|escribió|ha\s+scritto|escreveu|skrev|napisał|kirjoitti)\s*:"
-    r"|\b(?:schrieb|schreef)\b.*:)\s*$",
+# What comes before the colon that ends an attribution line, the colon itself cut off:
+# "… wrote", "… a écrit ", or "schrieb"/"schreef" anywhere before it ("Am … schrieb Carol
+# <c@x>"). No `.*`: each alternative only reads a word and the blanks after it, so the search
+# stays linear in the line's length.
+_ATTRIBUTION_VERB = re.compile(
+    r"\b(?:(?:wrote|a\s+écrit|escribió|ha\s+scritto|escreveu|skrev|napisał|kirjoitti)\s*\Z"
+    r"|(?:schrieb|schreef)\b)",
     re.IGNORECASE,
 )
 # How a long attribution starts when a client wrapped it ("On Mon, 3 Mar 2025 … <" / "c@x>
@@ -78,7 +85,20 @@ def _quoted(line: str) -> bool:
 
 
 def _blank(line: str) -> bool:
-    return not line.strip()
+    return not line or line.isspace()
+
+
+def _attribution_end(line: str) -> bool:
+    """Whether `line` ends an attribution: "… wrote:", "… a écrit :", "Am … schrieb …:"."""
+    if len(line) > MAX_ATTRIBUTION:
+        return False
+    line = line.rstrip()
+    return line.endswith(":") and _ATTRIBUTION_VERB.search(line[:-1]) is not None
+
+
+def _attribution_opening(line: str) -> bool:
+    """Whether `line` starts an attribution ("On …", "Le …", "Am …")."""
+    return len(line) <= MAX_ATTRIBUTION and _ATTRIBUTION_START.match(line) is not None
 
 
 def _previous_filled(lines: list[str], index: int, *, gap: int = 1) -> int | None:
@@ -93,15 +113,15 @@ def _previous_filled(lines: list[str], index: int, *, gap: int = 1) -> int | Non
 def _attribution_start(lines: list[str], quote_start: int) -> int:
     """Where the attribution above the quote at `quote_start` starts (itself if none)."""
     last = _previous_filled(lines, quote_start)
-    if last is None or not _ATTRIBUTION_END.search(lines[last]):
+    if last is None or not _attribution_end(lines[last]):
         return quote_start
-    if _ATTRIBUTION_START.match(lines[last]):
+    if _attribution_opening(lines[last]):
         return last
     # Wrapped: look up to two lines higher for the opening words, in consecutive lines.
     for first in (last - 1, last - 2):
         if first < 0 or _blank(lines[first]) or _quoted(lines[first]):
             break
-        if _ATTRIBUTION_START.match(lines[first]):
+        if _attribution_opening(lines[first]):
             return first
     return last
 

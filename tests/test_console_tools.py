@@ -164,7 +164,8 @@ async def test_break_reasons_help_and_free(world: World) -> None:
         await until(pilot, lambda: "Team huddle" in screen_text(app), what="the admin's reasons")
         reasons = app.screen.query_one("#break-reasons")
         lunch = [o.prompt.plain for o in reasons.options].index("Lunch")  # type: ignore[attr-defined]
-        await pilot.press(*["down"] * lunch, "enter")
+        steps = lunch - (reasons.highlighted or 0)  # type: ignore[attr-defined]
+        await pilot.press(*(["down"] * steps if steps >= 0 else ["up"] * -steps), "enter")
         await until(pilot, lambda: bar.status == "break", what="on break")
         assert "Lunch" in screen_text(app) and bar.reason == "Lunch"
         async with world.client("agent1") as agent:
@@ -189,3 +190,54 @@ async def test_log_out_goes_offline_and_leaves(world: World) -> None:
         await until(pilot, lambda: not app.is_running, what="the console to close")
     async with world.client("agent1") as agent:
         await eventually(agent.me, lambda me: me.status == "offline", what="offline")
+
+
+async def test_break_reason_under_the_cursor_survives_the_reload(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The picker opens with the list the console knows and reloads it from the engine. An
+    agent who already moved to a reason keeps it: the cursor stays on it in the new order, and
+    the reason chosen is the one shown, never the one now at its old place."""
+    import asyncio
+
+    from rich.text import Text
+    from textual.widgets import OptionList
+
+    answered = asyncio.Event()
+    reasons = EngineClient.break_reasons
+
+    async def held(self: EngineClient) -> list[str]:
+        await answered.wait()
+        return await reasons(self)
+
+    monkeypatch.setattr(EngineClient, "break_reasons", held)
+    app = console_for(world.engine, "agent1", "agent")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="the agent screen")
+        bar = app.screen.query_one(StatusBar)
+        await until(pilot, lambda: bar.status == "free", what="Free on opening")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, BreakPicker), what="break reasons")
+        picker = app.screen.query_one("#break-reasons", OptionList)
+
+        def highlighted() -> str:
+            option = picker.highlighted_option
+            assert option is not None and isinstance(option.prompt, Text)
+            return option.prompt.plain
+
+        # The list the console started with (the engine's defaults).
+        shown = [o.prompt.plain for o in picker.options]  # type: ignore[union-attr]
+        assert shown[:3] == ["Lunch", "Coffee", "Meeting"]
+        await pilot.press("down", "down")
+        assert highlighted() == "Meeting"
+
+        # The admin reorders the list; the reload lands while the agent is on "Meeting".
+        await world.operator.set_break_reasons(["Team huddle", "Lunch", "Meeting"])
+        answered.set()
+        await until(pilot, lambda: "Team huddle" in screen_text(app), what="the admin's list")
+        assert highlighted() == "Meeting" and picker.highlighted == 2
+        await pilot.press("enter")
+        await until(pilot, lambda: bar.status == "break", what="on break")
+        assert bar.reason == "Meeting"
+        async with world.client("agent1") as agent:
+            assert (await agent.me()).status_reason == "Meeting"

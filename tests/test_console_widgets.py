@@ -615,3 +615,122 @@ async def test_thread_opens_on_the_start_of_the_clients_last_message() -> None:
         text = screen_text(app)
         assert "Line 1 of my question." in text, text
         assert "An older message." not in text  # scrolled to it, not to the top
+
+
+# ---- the body of a message is split once per text ----
+
+
+async def test_message_view_splits_the_body_once_per_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rich.text import Text
+
+    import console.widgets.message as message_module
+
+    calls: list[str] = []
+    split = message_module.split_history
+
+    def counting(text: str) -> object:
+        calls.append(text)
+        return split(text)
+
+    monkeypatch.setattr(message_module, "split_history", counting)
+    app = App[None]()
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = MessageView(message(1, text=QUOTED))
+        await app.mount(view)
+        assert len(calls) == 1 and view.has_history
+        view.action_toggle_quotes()
+        view.action_toggle_quotes()
+        view.show(message(1, text=QUOTED, state="sent", direction="outbound"), expanded=True)
+        await pilot.pause()
+        assert len(calls) == 1  # refolds and state updates reuse the split
+        assert isinstance(view.content, Text) and "> Tracking: 1234" in view.content.plain
+        view.show(message(2, text="Plain"))
+        assert len(calls) == 2 and not view.has_history
+        view.show(message(3, text=QUOTED))
+        assert len(calls) == 3 and view.has_history
+
+
+async def test_message_view_with_a_hostile_long_line_builds_at_once() -> None:
+    """The reported mail: a long line that ends like an attribution, above a quote. It froze
+    the console for seconds (an attribution search quadratic in the line, run twice a view)."""
+    import time
+
+    text = "Hi\n" + "schrieb:x " * 32_000 + "\n> a\n> b\n> c"
+    app = App[None]()
+    async with app.run_test(size=(100, 30)) as pilot:
+        started = time.perf_counter()
+        view = MessageView(message(1, text=text))
+        view.set_expanded(True)
+        assert time.perf_counter() - started < 0.5
+        assert view.has_history
+        await app.mount(view)
+        await pilot.pause()
+        shown = view.content.plain  # type: ignore[union-attr]
+        assert "\nschrieb:x schrieb:x " in shown and "▾ 3 quoted lines" in shown
+
+
+# ---- break reasons: the option is its reason ----
+
+
+async def test_break_picker_keeps_the_reason_across_a_reload() -> None:
+    import asyncio
+
+    from rich.text import Text
+    from textual.widgets import OptionList
+
+    from console.screens.breaks import BreakPicker
+    from tests.console_helpers import until
+
+    # Each picker asks the engine once; the answer arrives when the test says so.
+    lists = [["Team huddle", "Meeting", "Lunch"], ["Team huddle", "Lunch"]]
+    release = [asyncio.Event(), asyncio.Event()]
+    answers = iter(zip(release, lists, strict=True))
+
+    async def reload() -> list[str]:
+        arrived, reasons = next(answers)
+        await arrived.wait()
+        return reasons
+
+    def highlighted(picker: OptionList) -> str:
+        option = picker.highlighted_option
+        assert option is not None and isinstance(option.prompt, Text)
+        return option.prompt.plain
+
+    results: list[str | None] = []
+    app = App[None]()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = BreakPicker(["Lunch", "Coffee", "Meeting"], reload)
+        app.push_screen(screen, results.append)
+        await pilot.pause()
+        picker = screen.query_one("#break-reasons", OptionList)
+        coffee = picker.get_option_at_index(1)
+
+        # The agent moves to "Meeting"; the engine's list arrives reordered: still "Meeting".
+        await pilot.press("down", "down")
+        assert highlighted(picker) == "Meeting"
+        release[0].set()
+        await until(pilot, lambda: screen.reasons == lists[0], what="the engine's list")
+        assert [o.prompt.plain for o in picker.options] == lists[0]  # type: ignore[union-attr]
+        assert highlighted(picker) == "Meeting"
+
+        # "Coffee" was chosen just before the reload landed: "Coffee" is what comes back,
+        # not whatever now sits where it was.
+        picker.post_message(OptionList.OptionSelected(picker, coffee, 1))
+        await until(pilot, lambda: bool(results), what="the choice")
+        assert results == ["Coffee"]
+
+        # A reason that went away leaves the cursor at the top.
+        screen = BreakPicker(["Lunch", "Meeting"], reload)
+        app.push_screen(screen, results.append)
+        await pilot.pause()
+        picker = screen.query_one("#break-reasons", OptionList)
+        await pilot.press("down")
+        assert highlighted(picker) == "Meeting"
+        release[1].set()
+        await until(pilot, lambda: screen.reasons == lists[1], what="the shorter list")
+        assert highlighted(picker) == "Team huddle"
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: len(results) == 2, what="the second choice")
+        assert results[-1] == "Lunch"

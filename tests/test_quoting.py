@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.quoting import MIN_LINES, split_history
+from console.quoting import MAX_ATTRIBUTION, MIN_LINES, split_history
 
 OLD = ["> Hello,", ">", "> where is my parcel?", "> It was due on Monday.", ">", "> Carol"]
 
@@ -154,3 +158,84 @@ def test_split_keeps_every_line_and_never_raises(lines: list[str]) -> None:
     assert text.rstrip().startswith(folded.reply)
     assert text.rstrip().endswith(folded.history)
     assert not folded.history.startswith("\n") and not folded.history.endswith("\n")
+
+
+# ---- time: split_history runs on the console's UI loop, on text from strangers ----
+
+TAIL = ["> a", "> b", "> c"]
+# Each input is large enough that work quadratic in a line's length (or in the number of
+# lines) would take well over ten seconds; linear work takes milliseconds. The bound is a
+# guard against that blow-up, not a benchmark.
+ADVERSARIAL: dict[str, Callable[[], str]] = {
+    # "schrieb" opens an attribution branch at every occurrence, and the line has many colons.
+    "schrieb-colons": lambda: mail("Hi", "schrieb:x " * 40_000, TAIL),
+    "schreef-colon-last": lambda: mail("Hi", "schreef " * 100_000 + ": x", TAIL),
+    "wrote-colons": lambda: mail("Hi", "wrote: " * 150_000, TAIL),
+    "a-ecrit-blanks": lambda: mail("Hi", "a " * 500_000 + "écrit :", TAIL),
+    "quote-marks": lambda: mail("Hi", ">" * 1_000_000, TAIL),
+    "dashes": lambda: mail("Hi", "-" * 1_000_000, TAIL),
+    "blanks": lambda: mail("Hi", " " * 1_000_000 + "x", TAIL),
+    "bold-labels": lambda: mail("Hi", "*" * 1_000_000, "Sent: x", "To: y"),
+    "many-attributions": lambda: mail("Hi", ["On x wrote:"] * 100_000, TAIL),
+    "many-headers": lambda: mail("Hi", ["From: a", "Sent: b"] * 50_000, "x"),
+}
+
+
+@pytest.mark.parametrize("shape", ADVERSARIAL)
+def test_long_or_many_lines_are_split_in_linear_time(shape: str) -> None:
+    text = ADVERSARIAL[shape]()
+    assert len(text) >= 300_000
+    started = time.perf_counter()
+    folded = split_history(text)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 0.5, f"{shape}: {elapsed:.2f} s"
+    if folded is not None:
+        assert text.rstrip().startswith(folded.reply)
+        assert text.rstrip().endswith(folded.history.rstrip())
+
+
+def test_a_long_line_is_never_an_attribution() -> None:
+    # The reported mail: a 160 KB line that ends like an attribution above a quote.
+    line = "schrieb:x " * 16_000 + "schrieb:"
+    folded = split_history(mail("Hi", line, TAIL))
+    assert folded is not None
+    assert folded.reply == mail("Hi", line) and folded.history == mail(TAIL)
+
+    def attribution(length: int) -> str:
+        head, end = "On Monday, ", " wrote:"
+        return head + "x" * (length - len(head) - len(end)) + end
+
+    folded = split_history(mail("Hi", attribution(MAX_ATTRIBUTION), TAIL))
+    assert folded is not None and folded.history == mail(attribution(MAX_ATTRIBUTION), TAIL)
+    folded = split_history(mail("Hi", attribution(MAX_ATTRIBUTION + 1), TAIL))
+    assert folded is not None and folded.history == mail(TAIL)
+
+
+# Words and marks the patterns look for, repeated into long lines above a quote (where the
+# attribution would be) or in the middle of the mail.
+PIECES = ["schrieb ", "schreef:", "wrote: ", "a écrit", "On ", ":", " ", "x", ">", "-", "*"]
+COUNTS = [1, 2, 100, 5_000, 12_000]
+
+
+@settings(deadline=timedelta(milliseconds=500), max_examples=200)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(PIECES), min_size=1, max_size=4), st.sampled_from(COUNTS)
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    st.booleans(),
+)
+def test_split_stays_fast_on_long_repetitive_lines(
+    runs: list[tuple[list[str], int]], quoted_tail: bool
+) -> None:
+    lines = ["Hi", *("".join(unit) * count for unit, count in runs)]
+    text = mail(lines, TAIL if quoted_tail else [])
+    folded = split_history(text)
+    if folded is None:
+        return
+    assert folded.reply.strip() and folded.lines >= MIN_LINES
+    assert text.rstrip().startswith(folded.reply)
+    assert text.rstrip().endswith(folded.history.rstrip())

@@ -8,6 +8,7 @@ replies (see `console.quoting`) is folded into one dim line until the agent unfo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from rich.filesize import decimal
 from rich.style import Style
@@ -35,11 +36,15 @@ def _sender(message: MessageOut) -> str:
     return message.from_email
 
 
+# A sanitised body, and the quoted history split off it (see `message_body`).
+Body: TypeAlias = tuple[str, Folded | None]
+
+
 def has_history(message: MessageOut) -> bool:
     return bool(message.text.strip()) and message_body(message)[1] is not None
 
 
-def message_body(message: MessageOut) -> tuple[str, Folded | None]:
+def message_body(message: MessageOut) -> Body:
     """The sanitised body, and its quoted history split off when there is one to fold."""
     body = sanitize(message.text.strip("\n"))
     return body, split_history(body)
@@ -55,9 +60,10 @@ def fold_line(folded: Folded, *, expanded: bool) -> Text:
     )
 
 
-def message_text(message: MessageOut, *, expanded: bool = False) -> Text:
+def message_text(message: MessageOut, *, expanded: bool = False, body: Body | None = None) -> Text:
     """One message: direction, sender, date, CC, delivery state, attachments, body (with its
-    quoted history folded unless `expanded`)."""
+    quoted history folded unless `expanded`). `body` is `message_body(message)` when the
+    caller already has it."""
     inbound = message.direction == "inbound"
     text = Text()
     text.append("← In " if inbound else "→ Out", style="bold cyan" if inbound else "bold magenta")
@@ -87,9 +93,9 @@ def message_text(message: MessageOut, *, expanded: bool = False) -> Text:
     if not message.text.strip():
         text.append("(no text)", style="dim italic")
         return text
-    body, folded = message_body(message)
+    body_text, folded = message_body(message) if body is None else body
     if folded is None:
-        text.append(body)
+        text.append(body_text)
         return text
     text.append(folded.reply)
     text.append("\n\n")
@@ -130,6 +136,10 @@ class MessageView(Static, can_focus=True):
         # Classes given here, not set after: on a widget not yet mounted, set_class restyles.
         super().__init__(markup=False, classes=" ".join(self._classes_for(message)))
         self.expanded = expanded
+        # The body split once per text (sanitising and finding the quoted history read the
+        # whole mail, on the UI loop): renders, refolds and state updates reuse it.
+        self._body_source: str | None = None
+        self._body: Body = ("", None)
         self.show(message)
 
     @staticmethod
@@ -142,13 +152,16 @@ class MessageView(Static, can_focus=True):
         self.message = message
         if expanded is not None:
             self.expanded = expanded
-        self.has_history = has_history(message)
+        if message.text != self._body_source:
+            self._body = message_body(message)
+            self._body_source = message.text
+        self.has_history = self._body[1] is not None
         self.set_class(message.direction == "outbound", "-outbound")
         self.set_class(message.state == "failed", "-failed")
         self._render_text()
 
     def _render_text(self) -> None:
-        text = message_text(self.message, expanded=self.expanded)
+        text = message_text(self.message, expanded=self.expanded, body=self._body)
         # Lines before wrapping, and the margin: a lower bound of the height on screen.
         self.height_floor = text.plain.count("\n") + 2
         self.update(text)
