@@ -8,7 +8,9 @@ before. Then, in the same run:
    the 500 rows. The reference is a minimal Textual app, a DataTable filled with 500 rows
    from memory; Postdesk is `PostdeskApp` in agent mode, logging in over the engine socket
    and loading the inbox as it always does. Both run headless in subprocesses, so imports
-   count for both. Median of --runs, run alternately.
+   count for both. Median of --runs, run alternately. The same is measured for the command
+   an agent types, `postdesk --data-dir D agent` (argument parsing, settings, the engine
+   reachability check, then the same console), with the terminal swapped for headless.
 2. Opening the thread: from pressing Enter on the 200-message interaction (80 columns: the
    thread opens full width and is loaded by Enter) to the first frame that shows its newest
    message. Postdesk fetches it from the engine and builds the thread view (which gives only
@@ -144,6 +146,35 @@ def probe_postdesk_start(socket: str) -> dict[str, float]:
 
     _watch_paint(app, painted, done)
     app.run(headless=True, size=SIZE)
+    return times
+
+
+def probe_command_start(home: str) -> dict[str, float]:
+    import console.app
+    from console.screens.agent import AgentScreen
+    from postdesk.cli import main
+
+    times: dict[str, float] = {}
+    run_async = console.app.PostdeskApp.run_async
+
+    async def headless(app: Any, **_: Any) -> None:
+        def painted() -> bool:
+            screen = app.screen
+            return (
+                isinstance(screen, AgentScreen)
+                and screen.inbox.row_count == INTERACTIONS
+                and _visible(app, screen.inbox)
+            )
+
+        def done(moment: float) -> None:
+            times.setdefault("painted", moment)
+            app.exit()
+
+        _watch_paint(app, painted, done)
+        await run_async(app, headless=True, size=SIZE)
+
+    console.app.PostdeskApp.run_async = headless  # type: ignore[method-assign]
+    main(["--data-dir", home, "agent", "--as", AGENT])
     return times
 
 
@@ -286,6 +317,8 @@ def run_probe(args: argparse.Namespace) -> None:
         result = probe_minimal_start()
     elif kind == "postdesk-start":
         result = probe_postdesk_start(args.socket)
+    elif kind == "command-start":
+        result = probe_command_start(args.home)
     elif kind == "minimal-thread":
         result = probe_minimal_thread(args.opens)
     else:
@@ -391,11 +424,12 @@ async def measure(runs: int, opens: int) -> dict[str, Any]:
     try:
         big, small = await seed(engine)
         socket = str(engine.socket_path)
-        starts: dict[str, list[dict[str, float]]] = {"minimal": [], "postdesk": []}
+        starts: dict[str, list[dict[str, float]]] = {"minimal": [], "postdesk": [], "command": []}
         for _ in range(runs):
             for kind, args in (
                 ("minimal", ("--probe", "minimal-start")),
                 ("postdesk", ("--probe", "postdesk-start", "--socket", socket)),
+                ("command", ("--probe", "command-start", "--home", str(engine.settings.home))),
             ):
                 spawned, times = await spawn(*args)
                 starts[kind].append({name: t - spawned for name, t in times.items()})
@@ -434,6 +468,11 @@ def report(figures: dict[str, Any], runs: int, opens: int) -> None:
     )
     print(f"  postdesk:        {postdesk * 1000:6.0f} ms  ({steps})")
     print(f"  ratio:           {postdesk / minimal:6.2f}x minimal (target <= 1.5x)")
+    command = median_of(starts["command"], "painted")
+    print(
+        f"  postdesk agent:  {command * 1000:6.0f} ms  (the command, with its argument parsing,"
+        f" settings and engine check: {command / minimal:.2f}x)"
+    )
     minimal_open = statistics.median(thread["minimal"])
     postdesk_open = statistics.median(thread["postdesk"])
     print(f"opening the {THREAD_MESSAGES}-message thread, Enter to painted (median of {opens})")
@@ -451,6 +490,7 @@ def main() -> None:
     parser.add_argument("--opens", type=int, default=7, help="thread openings of each app")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--socket", help=argparse.SUPPRESS)
+    parser.add_argument("--home", help=argparse.SUPPRESS)
     parser.add_argument("--big", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--small", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
