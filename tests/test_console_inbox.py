@@ -232,7 +232,7 @@ class LiveEngine(FakeEngine):
     async def interactions(self, **_: object) -> list[InteractionSummary]:
         return [*await super().interactions(), *self.extra]
 
-    async def interaction(self, interaction_id: int) -> InteractionDetail:
+    async def interaction(self, interaction_id: int, **_: object) -> InteractionDetail:
         summary = next(i for i in await self.interactions() if i.id == interaction_id)
         return THREAD.model_copy(update=summary.model_dump())
 

@@ -25,7 +25,7 @@ REPLY = (
 
 
 class QuotingEngine(FakeEngine):
-    async def interaction(self, interaction_id: int) -> InteractionDetail:
+    async def interaction(self, interaction_id: int, **_: object) -> InteractionDetail:
         detail = await super().interaction(interaction_id)
         return detail.model_copy(
             update={"messages": [*THREAD.messages, message(12, "inbound", REPLY)]}

@@ -152,7 +152,7 @@ class FakeEngine:
     async def interactions(self, **_: object) -> list[InteractionSummary]:
         return inbox()
 
-    async def interaction(self, interaction_id: int) -> InteractionDetail:
+    async def interaction(self, interaction_id: int, **_: object) -> InteractionDetail:
         return THREAD.model_copy(update=inbox()[interaction_id - 1].model_dump())
 
     async def limits(self) -> LimitsOut:

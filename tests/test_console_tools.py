@@ -241,3 +241,36 @@ async def test_break_reason_under_the_cursor_survives_the_reload(
         assert bar.reason == "Meeting"
         async with world.client("agent1") as agent:
             assert (await agent.me()).status_reason == "Meeting"
+
+
+async def test_the_wide_preview_of_a_new_assignment_leaves_it_unread(world: World) -> None:
+    """Beside the inbox the thread pane follows the top row; a new assignment landing there
+    before the agent touches anything is shown, not marked read. Moving to it is reading it."""
+    world.dovecot.append(world.mailbox, customer_mail("First question", "One."))
+    world.dovecot.append(world.mailbox, customer_mail("Second question", "Two."))
+    app = console_for(world.engine, "agent1", "agent")
+    async with world.client("agent1") as agent:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await until(
+                pilot,
+                lambda: (
+                    "First question" in screen_text(app) and "Second question" in screen_text(app)
+                ),
+                what="both assignments",
+            )
+            screen = app.screen
+            assert isinstance(screen, AgentScreen)
+            await until(pilot, lambda: screen.thread.interaction_id is not None, what="a preview")
+            await pilot.pause(0.3)
+            rows = await agent.interactions()
+            assert [r.unread for r in rows] == [True, True]
+
+            previewed = screen.thread.interaction_id
+            await pilot.press("down")
+            moved_to = screen.inbox.current_id
+            assert moved_to != previewed
+            await eventually(
+                agent.interactions,
+                lambda rows: {r.id: r.unread for r in rows} == {moved_to: False, previewed: True},
+                what="only the row the agent moved to is read",
+            )

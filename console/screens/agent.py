@@ -140,7 +140,7 @@ class AgentScreen(AgentFlows):
         self.load_me()
         self.load_limits()
         if (current := self.thread.interaction_id) is not None:
-            self.load_thread(current)
+            self.load_thread(current, read=False)
 
     @work(exclusive=True, group="inbox", exit_on_error=False)
     async def load_inbox(self) -> list[InteractionSummary]:
@@ -155,8 +155,9 @@ class AgentScreen(AgentFlows):
         return await self.client.limits()
 
     @work(exclusive=True, group="thread", exit_on_error=False)
-    async def load_thread(self, interaction_id: int) -> InteractionDetail:
-        return await self.client.interaction(interaction_id)
+    async def load_thread(self, interaction_id: int, *, read: bool = True) -> InteractionDetail:
+        """Fetch the thread; `read=False` for a preview the agent did not ask for."""
+        return await self.client.interaction(interaction_id, mark_read=read)
 
     @work(exclusive=True, group="status", exit_on_error=False)
     async def set_status(self, status: str, reason: str = "") -> Me:
@@ -278,7 +279,7 @@ class AgentScreen(AgentFlows):
         # (The breakpoint classes may not be updated yet, so use the new size itself.)
         current = self.inbox.current_id
         if event.size.width >= 100 and current not in (None, self.thread.interaction_id):
-            self.load_thread(current)
+            self.load_thread(current, read=False)
         self.call_after_refresh(self.refresh_bindings)  # `reading` may have changed
 
     # ---- inbox navigation ----
@@ -287,14 +288,25 @@ class AgentScreen(AgentFlows):
         if event.interaction_id is None:
             self.thread.show(None)
         elif self.wide and event.interaction_id != self.thread.interaction_id:
-            self.load_thread(event.interaction_id)
+            # A new assignment landing under an untouched cursor is shown, not read: the
+            # agent has not looked at it yet.
+            self.load_thread(event.interaction_id, read=event.by_agent)
+
+    @on(events.DescendantFocus, "#thread")
+    def _thread_focused(self) -> None:
+        """Moving into the thread beside the inbox is reading it."""
+        current = self.thread.interaction_id
+        item = self.inbox.get(current) if current is not None else None
+        if item is not None and item.unread:
+            self.load_thread(item.id)
 
     @on(InboxTable.Opened)
     def _opened(self, event: InboxTable.Opened) -> None:
         self.open_thread(event.interaction_id)
 
     def open_thread(self, interaction_id: int) -> None:
-        if interaction_id != self.thread.interaction_id:
+        item = self.inbox.get(interaction_id)
+        if interaction_id != self.thread.interaction_id or (item is not None and item.unread):
             self.load_thread(interaction_id)
         self.add_class("-thread-open")
         self.thread.messages.focus()

@@ -51,10 +51,12 @@ class InboxTable(DataTable[Text]):
 
     @dataclass
     class Highlighted(Message):
-        """The cursor moved to another interaction (None: the inbox is empty)."""
+        """The cursor moved to another interaction (None: the inbox is empty). `by_agent`:
+        the agent moved it, rather than the list changing under it (a new assignment)."""
 
         inbox: InboxTable
         interaction_id: int | None
+        by_agent: bool = True
 
         @property
         def control(self) -> InboxTable:
@@ -239,7 +241,7 @@ class InboxTable(DataTable[Text]):
                 self.move_cursor(row=min(keep_row, len(self._order) - 1))
         finally:
             self._rebuilding = False
-        self._announce()
+        self._announce(by_agent=False)
 
     # ---- the agent at work ----
     def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
@@ -259,11 +261,11 @@ class InboxTable(DataTable[Text]):
         self.toggle_sort(column if column in SORT_COLUMNS else "waiting")
 
     # ---- messages out ----
-    def _announce(self) -> None:
+    def _announce(self, *, by_agent: bool = True) -> None:
         current = self.current_id
         if current != self._announced:
             self._announced = current
-            self.post_message(self.Highlighted(self, current))
+            self.post_message(self.Highlighted(self, current, by_agent))
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:

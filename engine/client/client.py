@@ -125,9 +125,13 @@ class EngineClient:
             TypeAdapter(list[InteractionSummary]),
         )
 
-    async def interaction(self, interaction_id: int) -> InteractionDetail:
+    async def interaction(
+        self, interaction_id: int, *, mark_read: bool = True
+    ) -> InteractionDetail:
+        """The thread; for its agent it also marks the interaction read unless told not to."""
+        query = "" if mark_read else "?read=0"
         return InteractionDetail.model_validate(
-            await self._call("GET", f"/interactions/{interaction_id}")
+            await self._call("GET", f"/interactions/{interaction_id}{query}")
         )
 
     async def reply(

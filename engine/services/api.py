@@ -333,7 +333,9 @@ class ApiServer:
         caller = request[CALLER]
         interaction_id = int(request.match_info["id"])
         await self._visible(caller, interaction_id)
-        if caller.user_id is not None:
+        # `?read=0`: a preview the agent did not ask for (a console's pane following a new
+        # assignment) leaves the interaction unread.
+        if caller.user_id is not None and request.query.get("read", "1") != "0":
             async with self.engine.db.session() as session:
                 row = await session.get_one(Interaction, interaction_id)
                 mine = row.agent_id == caller.user_id
