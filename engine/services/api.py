@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 
 from data.models import (
     AgentStatus,
@@ -295,29 +295,28 @@ class ApiServer:
         caller = request[CALLER]
         scope = request.query.get("scope", "mine")
         state = request.query.get("state")
-        query = select(Interaction).order_by(Interaction.last_message_at.desc())
+        conditions: list[ColumnElement[bool]] = []
         if scope == "all":
             caller.require("supervisor", "admin")
         elif scope == "mine":
             caller.require("agent")
-            query = query.where(Interaction.agent_id == caller.require_user())
+            conditions.append(Interaction.agent_id == caller.require_user())
         else:
             raise Invalid("scope must be 'mine' or 'all'")
         if state:
             try:
-                query = query.where(Interaction.state == InteractionState(state))
+                conditions.append(Interaction.state == InteractionState(state))
             except ValueError as exc:
                 raise Invalid(f"unknown state {state!r}") from exc
         elif scope == "mine":
-            query = query.where(
+            conditions.append(
                 or_(
                     Interaction.state == InteractionState.ASSIGNED,
                     Interaction.closed_at.is_not(None),
                 )
             )
         async with self.engine.db.session() as session:
-            rows = (await session.execute(query.limit(5000))).scalars().all()
-            return json_response(await views.summaries(session, rows))
+            return json_response(await views.summaries_where(session, *conditions))
 
     async def _visible(self, caller: Caller, interaction_id: int) -> None:
         async with self.engine.db.session() as session:
