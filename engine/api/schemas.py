@@ -24,7 +24,7 @@ MessageState = Literal["received", "queued", "sending", "sent", "failed"]
 
 
 class Schema(BaseModel):
-    model_config = ConfigDict(extra="forbid", from_attributes=True)
+    model_config = ConfigDict(extra="forbid", from_attributes=True, defer_build=True)
 
 
 class ErrorOut(Schema):
