@@ -1,4 +1,4 @@
-"""The engine client's own HTTP/WebSocket transport (h11 + websockets) against real engines.
+"""The engine client's own HTTP transport (h11) and NDJSON event stream against real engines.
 
 What the API tests do not reach: chunked bodies, an engine that goes away in the middle of a
 call or of the event stream, calls that share one client at the same time, large bodies both
@@ -375,3 +375,52 @@ async def test_an_upload_over_the_limit_is_refused_in_the_engines_words(
         with pytest.raises(Invalid, match="larger than the 65536 bytes limit"):
             await agent.upload("big.bin", ATTACHMENT)
         assert (await agent.upload("small.bin", b"x" * 1000)).size == 1000
+
+
+async def test_a_quiet_event_stream_stays_open_on_heartbeats(
+    operator: EngineClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine writes an empty line when it has nothing to say; the client only gives up
+    when even those stop."""
+    import engine.client.transport as transport
+    import engine.services.api as api
+
+    monkeypatch.setattr(api, "EVENT_HEARTBEAT", 0.2)
+    monkeypatch.setattr(api, "EVENT_CHECK", 0.05)
+    monkeypatch.setattr(transport, "SILENCE", 0.6)
+    events = operator.events()
+    assert isinstance(await anext(events), Hello)
+    waiting = asyncio.ensure_future(anext(events))
+    await asyncio.sleep(2.0)  # more than three times SILENCE, with heartbeats only
+    assert not waiting.done()
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+
+
+async def test_an_event_stream_that_falls_silent_is_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream that started and then stops sending (not even heartbeats) is a lost engine."""
+    import engine.client.transport as transport
+
+    monkeypatch.setattr(transport, "SILENCE", 0.3)
+
+    async def head_then_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        hello = Hello(username="x").model_dump_json().encode() + b"\n"
+        writer.write(b"%x\r\n%s\r\n" % (len(hello), hello))
+        await writer.drain()
+        await asyncio.sleep(30)
+
+    async with await asyncio.start_unix_server(head_then_nothing, str(tmp_path / "quiet.sock")):
+        client = EngineClient(tmp_path / "quiet.sock")
+        events = client.events()
+        assert isinstance(await anext(events), Hello)
+        with pytest.raises(EngineUnavailable, match=r"sent nothing for 0\.3 s"):
+            await anext(events)
+        await client.close()

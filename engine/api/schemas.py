@@ -340,7 +340,7 @@ class RetryOut(Schema):
     error: str
 
 
-# ---- events (one WebSocket per console; the engine filters them by role) ----
+# ---- events (one NDJSON stream per console; the engine filters them by role) ----
 
 
 class InteractionChanged(Schema):

@@ -1,9 +1,9 @@
 """The engine's control API as typed methods: pydantic models in, pydantic models out.
 
-Requests are JSON over HTTP/1.1 and events come over one WebSocket, both on the engine's Unix
-socket (`transport`). Errors come back as one small hierarchy (`errors`) so callers can tell
-"engine not running" from "you may not do that" from "bad input" without looking at HTTP status
-codes.
+Requests are JSON over HTTP/1.1 and events come as one long response of JSON lines, both on
+the engine's Unix socket (`transport`). Errors come back as one small hierarchy (`errors`) so
+callers can tell "engine not running" from "you may not do that" from "bad input" without
+looking at HTTP status codes.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
-"""HTTP/1.1 and WebSocket plumbing of the engine client, over the engine's Unix socket.
+"""HTTP/1.1 plumbing of the engine client, over the engine's Unix socket.
 
 Every console imports the client on start, so the transport is chosen for its import cost:
 aiohttp's client (with attrs, yarl, multidict, ...) cost about 240 ms of the console's cold
-start. Requests are framed by h11, a sans-I/O HTTP/1.1 state machine (Content-Length and chunked
-bodies), over asyncio streams; the event stream is websockets' asyncio client. The engine's
-server stays aiohttp.
+start, and a WebSocket client another 45 ms. Everything is framed by h11, a sans-I/O HTTP/1.1
+state machine (Content-Length and chunked bodies), over asyncio streams. The event stream is
+one long GET whose chunked body carries one JSON event per line (NDJSON); the engine writes
+an empty line when it has been quiet for `HEARTBEAT` seconds, so a stream silent for
+`SILENCE` seconds is a lost engine. The engine's server stays aiohttp.
 
 One Unix connection per request (`Connection: close`): connecting to a local socket costs
 microseconds, and calls that the console's workers make at the same time never share a
@@ -21,21 +23,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 import h11
-from websockets.asyncio.client import ClientConnection, unix_connect
-from websockets.exceptions import (
-    ConnectionClosedError,
-    ConnectionClosedOK,
-    InvalidHandshake,
-    InvalidStatus,
-)
 
 from engine.client.errors import EngineUnavailable, error_for
 
 HOST = "postdesk"  # any name will do on a Unix socket; HTTP/1.1 requires one
 READ_SIZE = 256 * 1024
-MAX_MESSAGE = 4 * 1024 * 1024  # largest event; aiohttp's client allowed as much
-HEARTBEAT = 20.0  # ping the engine this often on the event stream...
-PONG_WAIT = HEARTBEAT / 2  # ...and call the stream lost without a pong within this
+MAX_MESSAGE = 4 * 1024 * 1024  # largest event line
+HEARTBEAT = 20.0  # the engine writes an empty line after this long without an event...
+SILENCE = HEARTBEAT * 1.5  # ...so a stream silent this long has lost its engine
 
 
 @dataclass(frozen=True)
@@ -55,14 +50,13 @@ class UnixTransport:
         self.headers = list(headers)
         self.timeout = timeout
         self._writers: set[asyncio.StreamWriter] = set()
-        self._streams: set[ClientConnection] = set()
+        self._hung_up: set[asyncio.StreamWriter] = set()  # event streams close() ended
 
     async def close(self) -> None:
         """Hang up whatever is in flight (those calls raise EngineUnavailable); stays usable."""
         for writer in list(self._writers):
+            self._hung_up.add(writer)
             writer.transport.abort()
-        for stream in list(self._streams):
-            await stream.close()
 
     # ---- requests ----
     async def request(
@@ -113,38 +107,68 @@ class UnixTransport:
 
     # ---- event stream ----
     async def messages(self, target: str) -> AsyncGenerator[str, None]:
-        """Yield the text messages of a WebSocket until it closes, then raise EngineUnavailable.
+        """Yield the lines of the event stream until it ends, then raise EngineUnavailable.
 
-        A refused handshake raises the error for its status (Forbidden, NotFound, ...).
+        A refused stream raises the error for its status (Forbidden, NotFound, ...).
         """
         try:
-            async with unix_connect(
-                str(self.socket_path),
-                f"ws://{HOST}{_requote(target)}",
-                additional_headers=self.headers,
-                compression=None,  # a local socket: deflate would only cost CPU
-                open_timeout=self.timeout,
-                ping_interval=HEARTBEAT,
-                ping_timeout=PONG_WAIT,
-                max_size=MAX_MESSAGE,
-                close_timeout=1,  # quitting must not wait 10 s on a hung engine
-            ) as stream:
-                self._streams.add(stream)
-                try:
-                    while True:
-                        message = await stream.recv()
-                        if isinstance(message, str):
-                            yield message
-                finally:
-                    self._streams.discard(stream)
-        except ConnectionClosedOK as exc:
-            closer = "the engine" if exc.rcvd_then_sent else "the client"
-            raise EngineUnavailable(f"event stream closed by {closer}") from exc
-        except InvalidStatus as exc:
-            raise error_for(exc.response.status_code, bytes(exc.response.body)) from exc
-        except (OSError, ConnectionClosedError, InvalidHandshake) as exc:
-            # TimeoutError (no handshake in time) is an OSError too.
+            async with asyncio.timeout(self.timeout):
+                reader, writer = await asyncio.open_unix_connection(str(self.socket_path))
+        except OSError as exc:  # TimeoutError included
             raise EngineUnavailable(f"event stream lost: {exc}") from exc
+        self._writers.add(writer)
+        try:
+            async for line in self._lines(reader, writer, target):
+                yield line
+        except TimeoutError as exc:
+            raise EngineUnavailable(
+                f"event stream lost: the engine sent nothing for {SILENCE:g} s"
+            ) from exc
+        except (OSError, h11.RemoteProtocolError) as exc:
+            if writer in self._hung_up:
+                raise EngineUnavailable("event stream closed by the client") from exc
+            raise EngineUnavailable(f"event stream lost: {exc}") from exc
+        finally:
+            self._writers.discard(writer)
+            self._hung_up.discard(writer)
+            writer.transport.abort()
+
+    async def _lines(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, target: str
+    ) -> AsyncGenerator[str, None]:
+        conn = h11.Connection(h11.CLIENT)
+        headers = [("Host", HOST), ("Accept", "application/x-ndjson"), *self.headers]
+        writer.write(conn.send(h11.Request(method="GET", target=_requote(target), headers=headers)))
+        writer.write(conn.send(h11.EndOfMessage()) or b"")
+        await writer.drain()
+        status = 0
+        pending = b""
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                async with asyncio.timeout(self.timeout if not status else SILENCE):
+                    data = await reader.read(READ_SIZE)
+                if not data and writer in self._hung_up:
+                    raise EngineUnavailable("event stream closed by the client")
+                conn.receive_data(data)
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                pending += bytes(event.data)
+                if status >= 400:
+                    continue  # the error's body, read whole below
+                *lines, pending = pending.split(b"\n")
+                if len(pending) > MAX_MESSAGE:
+                    raise EngineUnavailable("event stream lost: an event line is too long")
+                for line in lines:
+                    if line.strip():  # empty lines are the engine's heartbeat
+                        yield line.decode()
+            elif isinstance(event, h11.EndOfMessage):
+                if status >= 400:
+                    raise error_for(status, pending)
+                raise EngineUnavailable("event stream closed by the engine")
+            elif isinstance(event, h11.ConnectionClosed):
+                raise EngineUnavailable("event stream closed by the engine")
 
 
 async def _send(

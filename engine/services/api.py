@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import ColumnElement, or_, select
 
@@ -56,6 +56,7 @@ from engine.api.schemas import (
     TemplateIn,
     UserIn,
 )
+from engine.bus import Subscription
 from engine.errors import Forbidden, Invalid, NotFound, ServiceError
 from engine.services import views
 from engine.services.conntest import check_campaign
@@ -69,6 +70,8 @@ ACT_AS_HEADER = "X-Postdesk-User"
 ALL_ROLES = ["admin", "supervisor", "agent"]
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+EVENT_HEARTBEAT = 20.0  # an empty line on a quiet event stream this often (the client's SILENCE)
+EVENT_CHECK = 1.0  # how soon a console that left is noticed (and its agent made Offline)
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,8 @@ class ApiServer:
             client_max_size=max(engine.settings.max_attachment_bytes, 4 * 1024 * 1024) + 65536,
         )
         self._runner: web.AppRunner | None = None
-        self._sockets: set[web.WebSocketResponse] = set()
+        self._streams: set[web.StreamResponse] = set()
+        self._stopping = asyncio.Event()
         self._agent_connections: dict[int, int] = {}
         r = self.app.router
         r.add_get("/api/v1/me", self.get_me)
@@ -187,8 +191,7 @@ class ApiServer:
             os.chown(path, -1, grp.getgrnam(group).gr_gid)
 
     async def stop(self) -> None:
-        for ws in list(self._sockets):
-            await ws.close()
+        self._stopping.set()  # ends every event stream
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -572,46 +575,76 @@ class ApiServer:
 
     # ---- events ----
     async def events(self, request: web.Request) -> web.StreamResponse:
+        """One JSON event per line (NDJSON) in a chunked body that lasts as long as the
+        console; an empty line after `EVENT_HEARTBEAT` quiet seconds tells it we are alive."""
         caller = request[CALLER]
-        ws = web.WebSocketResponse(heartbeat=20)
-        await ws.prepare(request)
-        self._sockets.add(ws)
+        stream = web.StreamResponse(
+            headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"}
+        )
+        await stream.prepare(request)
+        self._streams.add(stream)
         is_agent = caller.user_id is not None and "agent" in caller.roles
         try:
             async with self.engine.bus.subscribe() as sub:
                 # Subscribed first, then hello: a console that loads its data on hello
                 # cannot miss a change made in between.
-                await ws.send_str(Hello(username=caller.username).model_dump_json())
+                await stream.write(
+                    Hello(username=caller.username).model_dump_json().encode() + b"\n"
+                )
                 if is_agent:
                     await self._agent_connected(caller)
-                reader = asyncio.create_task(self._drain(ws))
-                try:
-                    while not ws.closed:
-                        getter = asyncio.create_task(sub.get())
-                        done, _ = await asyncio.wait(
-                            {getter, reader}, return_when=asyncio.FIRST_COMPLETED
-                        )
-                        if reader in done:
-                            getter.cancel()
-                            break
-                        event = getter.result()
-                        if event is None:
-                            break
-                        if self._allowed(caller, event):
-                            await ws.send_str(event.model_dump_json())
-                finally:
-                    reader.cancel()
+                await self._relay(request, stream, caller, sub)
+        except ConnectionError:
+            pass  # the console went away mid-write
         finally:
-            self._sockets.discard(ws)
+            self._streams.discard(stream)
             if is_agent:
                 await self._agent_disconnected(caller)
-            await ws.close()
-        return ws
+        return stream
 
-    async def _drain(self, ws: web.WebSocketResponse) -> None:
-        async for msg in ws:
-            if msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
-                break
+    async def _relay(
+        self, request: web.Request, stream: web.StreamResponse, caller: Caller, sub: Subscription
+    ) -> None:
+        stopping = asyncio.create_task(self._stopping.wait())
+        try:
+            await self._relay_until_stopped(request, stream, caller, sub, stopping)
+        finally:
+            stopping.cancel()
+
+    async def _relay_until_stopped(
+        self,
+        request: web.Request,
+        stream: web.StreamResponse,
+        caller: Caller,
+        sub: Subscription,
+        stopping: asyncio.Task[bool],
+    ) -> None:
+        quiet = 0.0
+        while True:
+            getter = asyncio.create_task(sub.get())
+            done, _ = await asyncio.wait(
+                {getter, stopping}, timeout=EVENT_CHECK, return_when=asyncio.FIRST_COMPLETED
+            )
+            if stopping in done:
+                getter.cancel()
+                return
+            if getter not in done:
+                getter.cancel()
+                # A console that left is only noticed by looking: nothing is read from it.
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    return
+                quiet += EVENT_CHECK
+                if quiet >= EVENT_HEARTBEAT:
+                    quiet = 0.0
+                    await stream.write(b"\n")
+                continue
+            event = getter.result()
+            if event is None:  # the bus closed: the engine is stopping
+                return
+            quiet = 0.0
+            if self._allowed(caller, event):
+                await stream.write(event.model_dump_json().encode() + b"\n")
 
     def _allowed(self, caller: Caller, event: Any) -> bool:
         if "supervisor" in caller.roles or "admin" in caller.roles:
