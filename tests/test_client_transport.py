@@ -405,6 +405,7 @@ async def test_an_event_stream_that_falls_silent_is_lost(
     import engine.client.transport as transport
 
     monkeypatch.setattr(transport, "SILENCE", 0.3)
+    finished = asyncio.Event()
 
     async def head_then_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
@@ -415,7 +416,9 @@ async def test_an_event_stream_that_falls_silent_is_lost(
         hello = Hello(username="x").model_dump_json().encode() + b"\n"
         writer.write(b"%x\r\n%s\r\n" % (len(hello), hello))
         await writer.drain()
-        await asyncio.sleep(30)
+        await finished.wait()
+        writer.close()
+        await writer.wait_closed()
 
     async with await asyncio.start_unix_server(head_then_nothing, str(tmp_path / "quiet.sock")):
         client = EngineClient(tmp_path / "quiet.sock")
@@ -424,3 +427,5 @@ async def test_an_event_stream_that_falls_silent_is_lost(
         with pytest.raises(EngineUnavailable, match=r"sent nothing for 0\.3 s"):
             await anext(events)
         await client.close()
+        finished.set()
+        await asyncio.sleep(0.05)  # let the server's side close its end
