@@ -21,7 +21,6 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
-from engine.api.schemas import CampaignIn
 from engine.client import EngineClient
 from engine.config import Settings
 from engine.engine import Engine
@@ -71,20 +70,7 @@ async def run_postdesk(mailbox: Mailbox, work: Path, count: int) -> float:
     try:
         started = time.perf_counter()
         async with EngineClient(engine.socket_path) as operator:
-            await operator.add_campaign(
-                CampaignIn(
-                    name="Bench",
-                    email_address="support@postdesk.test",
-                    imap_host=mailbox.host,
-                    imap_port=mailbox.port,
-                    imap_security="plain",
-                    imap_username=mailbox.user,
-                    imap_password=mailbox.password,
-                    smtp_host="127.0.0.1",
-                    smtp_port=25,
-                    smtp_security="plain",
-                )
-            )
+            await operator.add_campaign(mailbox.campaign("Bench"))
         # One connection, queried in a thread: polling must not hold up the engine's event
         # loop, which it shares (a fresh connection and query on the loop every 20 ms did).
         conn = sqlite3.connect(db, check_same_thread=False)

@@ -107,6 +107,9 @@ def load_console_config(path: Path | None = None) -> ConsoleConfig:
     if not isinstance(keys, dict):
         config.problems.append("[keys] must be a table of binding ids")
         return config
+    if not keys:
+        return config
+    # Importing every console module to learn the ids costs start-up time: only when needed.
     known = known_bindings()
     for binding_id, value in keys.items():
         if binding_id not in known:

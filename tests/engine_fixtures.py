@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import pytest
 
-from engine.api.schemas import CampaignIn, CampaignOut, UserIn
+from engine.api.schemas import CampaignOut, UserIn
 from engine.client import EngineClient
 from engine.config import Settings
 from engine.engine import Engine
@@ -95,19 +95,12 @@ async def provision(
             UserIn(username=name, display_name=name.title(), roles=["supervisor"])
         )
     campaign = await operator.add_campaign(
-        CampaignIn(
-            name="Support",
-            email_address="support@postdesk.test",
-            from_name="Postdesk Support",
-            inbound="imap",
-            imap_host=mailbox.host,
-            imap_port=mailbox.port,
-            imap_security="plain",
-            imap_username=mailbox.user,
-            imap_password=mailbox.password,
+        mailbox.campaign(
+            "Support",
             smtp_host=sink.host,
             smtp_port=sink.port,
-            smtp_security="plain",
+            from_name="Postdesk Support",
+            inbound="imap",
             max_interactions_per_agent=max_per_agent,
         )
     )

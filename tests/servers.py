@@ -62,7 +62,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Literal, Self
+from typing import IO, TYPE_CHECKING, Any, Literal, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -70,6 +70,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+if TYPE_CHECKING:
+    from engine.api.schemas import CampaignIn
 
 LOOPBACK = "127.0.0.1"
 DOVECOT_CANDIDATES = ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot")
@@ -278,6 +281,26 @@ class Mailbox:
     port: int
     user: str
     password: str
+
+    def campaign(
+        self, name: str, *, smtp_host: str = LOOPBACK, smtp_port: int = 25, **fields: Any
+    ) -> CampaignIn:
+        """A campaign that reads this mailbox over plain IMAP and sends over plain SMTP."""
+        from engine.api.schemas import CampaignIn
+
+        return CampaignIn(
+            name=name,
+            email_address=fields.pop("email_address", "support@postdesk.test"),
+            imap_host=self.host,
+            imap_port=self.port,
+            imap_security="plain",
+            imap_username=self.user,
+            imap_password=self.password,
+            smtp_host=smtp_host,
+            smtp_port=smtp_port,
+            smtp_security="plain",
+            **fields,
+        )
 
 
 def _normalize_crlf(raw: bytes) -> bytes:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from console.app import PostdeskApp
 from console.screens.help import HelpScreen
-from console.widgets.thread import MessageView, ThreadView
+from console.widgets.message import MessageView
+from console.widgets.thread import ThreadView
 from engine.api.schemas import InteractionDetail
 from tests.console_helpers import screen_text, until
 from tests.test_console_snapshots import THREAD, FakeEngine, message

@@ -15,9 +15,10 @@ from console.screens.compose import ReplyScreen, reply_subject
 from console.timefmt import format_duration, since
 from console.widgets.banner import EngineBanner
 from console.widgets.inbox import InboxTable, column_widths, inbox_order
+from console.widgets.message import MessageView, message_text
 from console.widgets.monitor import AgentGrid, QueueTable
 from console.widgets.status_bar import StatusBar
-from console.widgets.thread import PAGE, EarlierMessages, MessageView, ThreadView, message_text
+from console.widgets.thread import PAGE, EarlierMessages, ThreadView
 from engine.api.schemas import (
     AgentRow,
     AttachmentOut,

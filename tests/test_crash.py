@@ -13,7 +13,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from engine.api.schemas import CampaignIn
 from engine.client import EngineClient
 from engine.engine import Engine
 from tests.engine_fixtures import engine_settings
@@ -82,20 +81,7 @@ async def test_sigkill_during_ingest_loses_and_duplicates_nothing(
     provisioning = Engine(engine_settings(home), run_mail=False)
     await provisioning.start()
     async with EngineClient(provisioning.socket_path) as operator:
-        await operator.add_campaign(
-            CampaignIn(
-                name="Crash",
-                email_address="support@postdesk.test",
-                imap_host=mailbox.host,
-                imap_port=mailbox.port,
-                imap_security="plain",
-                imap_username=mailbox.user,
-                imap_password=mailbox.password,
-                smtp_host="127.0.0.1",
-                smtp_port=25,
-                smtp_security="plain",
-            )
-        )
+        await operator.add_campaign(mailbox.campaign("Crash"))
     await provisioning.stop()
 
     db = home / "postdesk.db"

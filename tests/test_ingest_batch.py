@@ -558,20 +558,7 @@ async def test_imap_batches_with_a_large_mail_are_ingested_in_order(
     await engine.start()
     try:
         async with EngineClient(engine.socket_path) as operator:
-            await operator.add_campaign(
-                CampaignIn(
-                    name="Batches",
-                    email_address="support@postdesk.test",
-                    imap_host=mailbox.host,
-                    imap_port=mailbox.port,
-                    imap_security="plain",
-                    imap_username=mailbox.user,
-                    imap_password=mailbox.password,
-                    smtp_host="127.0.0.1",
-                    smtp_port=25,
-                    smtp_security="plain",
-                )
-            )
+            await operator.add_campaign(mailbox.campaign("Batches"))
 
         async def stored() -> int:
             async with engine.db.session() as session:

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from engine.api.schemas import CampaignIn, CampaignPatch, UserIn
+from engine.api.schemas import CampaignPatch, UserIn
 from engine.client import EngineClient
 from engine.engine import Engine
 from tests.engine_fixtures import World, engine_settings, eventually
@@ -95,18 +95,7 @@ async def test_sigkill_while_sending_200_delivers_each_once(
     async with EngineClient(provisioning.socket_path) as operator:
         await operator.add_user(UserIn(username="agent1"))
         await operator.add_campaign(
-            CampaignIn(
-                name="Support",
-                email_address="support@postdesk.test",
-                imap_host=mailbox.host,
-                imap_port=mailbox.port,
-                imap_security="plain",
-                imap_username=mailbox.user,
-                imap_password=mailbox.password,
-                smtp_host=smtp_sink.host,
-                smtp_port=smtp_sink.port,
-                smtp_security="plain",
-            )
+            mailbox.campaign("Support", smtp_host=smtp_sink.host, smtp_port=smtp_sink.port)
         )
         await operator.add_member("Support", "agent1")
     await provisioning.stop()

@@ -19,17 +19,13 @@ from engine.api.sanitize import one_line
 from engine.api.schemas import InteractionDetail, InteractionSummary, LimitsOut, MessageOut
 
 from ..widgets.inbox import InboxTable
+from ..widgets.message import newest_inbound
 from ..widgets.thread import ThreadView
 from .base import ModeScreen
 
 
 def summary_of(detail: InteractionDetail) -> InteractionSummary:
     return InteractionSummary(**{k: getattr(detail, k) for k in InteractionSummary.model_fields})
-
-
-def newest_inbound(detail: InteractionDetail) -> MessageOut | None:
-    inbound = [m for m in detail.messages if m.direction == "inbound"]
-    return (inbound or detail.messages or [None])[-1]
 
 
 class AgentFlows(ModeScreen):
@@ -75,7 +71,7 @@ class AgentFlows(ModeScreen):
         """The message the agent points at: the focused one, else the newest inbound."""
         if self.thread.interaction_id == detail.id:
             return self.thread.current_message
-        return newest_inbound(detail)
+        return newest_inbound(detail.messages)
 
     # ---- getting the detail ----
     def with_detail(self, action: str, *args: object) -> None:

@@ -7,6 +7,7 @@ replies (see `console.quoting`) is folded into one dim line until the agent unfo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -40,8 +41,11 @@ def _sender(message: MessageOut) -> str:
 Body: TypeAlias = tuple[str, Folded | None]
 
 
-def has_history(message: MessageOut) -> bool:
-    return bool(message.text.strip()) and message_body(message)[1] is not None
+def newest_inbound(messages: Sequence[MessageOut]) -> MessageOut | None:
+    """The client's last message, else the newest of any (None when there are none): what
+    an agent answers, forwards or starts from unless they point at another."""
+    inbound = [m for m in messages if m.direction == "inbound"]
+    return (inbound or messages or [None])[-1]
 
 
 def message_body(message: MessageOut) -> Body:

@@ -29,9 +29,7 @@ from textual.widgets import Static
 from engine.api.sanitize import one_line
 from engine.api.schemas import AttachmentOut, InteractionDetail, MessageOut
 
-from .message import MessageView, message_text
-
-__all__ = ["PAGE", "EarlierMessages", "MessageView", "ThreadView", "header_text", "message_text"]
+from .message import MessageView, newest_inbound
 
 PAGE = 20
 
@@ -187,11 +185,7 @@ class ThreadView(Vertical, can_focus=False):
         focused = self.app.focused
         if isinstance(focused, MessageView) and focused.message.id in self._views:
             return focused.message
-        if not self._messages:
-            return None
-        every = list(self._messages.values())
-        inbound = [m for m in every if m.direction == "inbound"]
-        return (inbound or every)[-1]
+        return newest_inbound(list(self._messages.values()))
 
     @property
     def attachments(self) -> list[AttachmentOut]:

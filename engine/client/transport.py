@@ -138,19 +138,16 @@ class UnixTransport:
     ) -> AsyncGenerator[str, None]:
         conn = h11.Connection(h11.CLIENT)
         headers = [("Host", HOST), ("Accept", "application/x-ndjson"), *self.headers]
-        writer.write(conn.send(h11.Request(method="GET", target=_requote(target), headers=headers)))
-        writer.write(conn.send(h11.EndOfMessage()) or b"")
-        await writer.drain()
+        await _send(
+            conn, writer, h11.Request(method="GET", target=_requote(target), headers=headers), None
+        )
         status = 0
         pending = b""
         while True:
             event = conn.next_event()
             if event is h11.NEED_DATA:
                 async with asyncio.timeout(self.timeout if not status else SILENCE):
-                    data = await reader.read(READ_SIZE)
-                if not data and writer in self._hung_up:
-                    raise EngineUnavailable("event stream closed by the client")
-                conn.receive_data(data)
+                    conn.receive_data(await reader.read(READ_SIZE))
             elif isinstance(event, h11.Response):
                 status = event.status_code
             elif isinstance(event, h11.Data):
@@ -163,11 +160,9 @@ class UnixTransport:
                 for line in lines:
                     if line.strip():  # empty lines are the engine's heartbeat
                         yield line.decode()
-            elif isinstance(event, h11.EndOfMessage):
+            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
                 if status >= 400:
                     raise error_for(status, pending)
-                raise EngineUnavailable("event stream closed by the engine")
-            elif isinstance(event, h11.ConnectionClosed):
                 raise EngineUnavailable("event stream closed by the engine")
 
 

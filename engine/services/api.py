@@ -140,7 +140,6 @@ class ApiServer:
             client_max_size=max(engine.settings.max_attachment_bytes, 4 * 1024 * 1024) + 65536,
         )
         self._runner: web.AppRunner | None = None
-        self._streams: set[web.StreamResponse] = set()
         self._stopping = asyncio.Event()
         self._agent_connections: dict[int, int] = {}
         r = self.app.router
@@ -582,7 +581,6 @@ class ApiServer:
             headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"}
         )
         await stream.prepare(request)
-        self._streams.add(stream)
         is_agent = caller.user_id is not None and "agent" in caller.roles
         try:
             async with self.engine.bus.subscribe() as sub:
@@ -597,7 +595,6 @@ class ApiServer:
         except ConnectionError:
             pass  # the console went away mid-write
         finally:
-            self._streams.discard(stream)
             if is_agent:
                 await self._agent_disconnected(caller)
         return stream
@@ -607,44 +604,34 @@ class ApiServer:
     ) -> None:
         stopping = asyncio.create_task(self._stopping.wait())
         try:
-            await self._relay_until_stopped(request, stream, caller, sub, stopping)
+            quiet = 0.0
+            while True:
+                getter = asyncio.create_task(sub.get())
+                done, _ = await asyncio.wait(
+                    {getter, stopping}, timeout=EVENT_CHECK, return_when=asyncio.FIRST_COMPLETED
+                )
+                if stopping in done:
+                    getter.cancel()
+                    return
+                if getter not in done:
+                    getter.cancel()
+                    # A console that left is only noticed by looking: nothing is read from it.
+                    transport = request.transport
+                    if transport is None or transport.is_closing():
+                        return
+                    quiet += EVENT_CHECK
+                    if quiet >= EVENT_HEARTBEAT:
+                        quiet = 0.0
+                        await stream.write(b"\n")
+                    continue
+                event = getter.result()
+                if event is None:  # the bus closed: the engine is stopping
+                    return
+                quiet = 0.0
+                if self._allowed(caller, event):
+                    await stream.write(event.model_dump_json().encode() + b"\n")
         finally:
             stopping.cancel()
-
-    async def _relay_until_stopped(
-        self,
-        request: web.Request,
-        stream: web.StreamResponse,
-        caller: Caller,
-        sub: Subscription,
-        stopping: asyncio.Task[bool],
-    ) -> None:
-        quiet = 0.0
-        while True:
-            getter = asyncio.create_task(sub.get())
-            done, _ = await asyncio.wait(
-                {getter, stopping}, timeout=EVENT_CHECK, return_when=asyncio.FIRST_COMPLETED
-            )
-            if stopping in done:
-                getter.cancel()
-                return
-            if getter not in done:
-                getter.cancel()
-                # A console that left is only noticed by looking: nothing is read from it.
-                transport = request.transport
-                if transport is None or transport.is_closing():
-                    return
-                quiet += EVENT_CHECK
-                if quiet >= EVENT_HEARTBEAT:
-                    quiet = 0.0
-                    await stream.write(b"\n")
-                continue
-            event = getter.result()
-            if event is None:  # the bus closed: the engine is stopping
-                return
-            quiet = 0.0
-            if self._allowed(caller, event):
-                await stream.write(event.model_dump_json().encode() + b"\n")
 
     def _allowed(self, caller: Caller, event: Any) -> bool:
         if "supervisor" in caller.roles or "admin" in caller.roles:
