@@ -31,14 +31,14 @@ from data.models import (
     TemplateKind,
     User,
 )
-from engine.api.schemas import CampaignIn, UserIn
+from engine.api.schemas import CampaignIn, Role, UserIn
 from engine.domain.mime import parse_message
 from engine.engine import Engine
 from engine.services.maildir import ensure_maildir
 
 log = logging.getLogger(__name__)
 
-HUMANS = [
+HUMANS: list[tuple[str, str, list[Role]]] = [
     ("ana", "Ana Alvarez", ["agent"]),
     ("sam", "Sam Supervisor", ["supervisor"]),
     ("root-admin", "Ada Admin", ["admin"]),

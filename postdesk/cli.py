@@ -87,9 +87,13 @@ def configure_logging(verbose: bool, log_file: Path | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from engine.config import settings_for
+    from engine.config import SettingsError, settings_for
 
-    settings = settings_for(args.data_dir)
+    try:
+        settings = settings_for(args.data_dir)
+    except SettingsError as exc:
+        print(f"postdesk: {exc}", file=sys.stderr)
+        return 2
     command = args.command
     if command == "engine":
         configure_logging(args.verbose)

@@ -17,10 +17,19 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from msgspec.structs import fields
 
 from engine.api.sanitize import one_line, sanitize
-from engine.api.schemas import CampaignIn, CampaignPatch, TemplateIn, UserIn
+from engine.api.schemas import (
+    CampaignIn,
+    CampaignPatch,
+    Schema,
+    SchemaError,
+    TemplateIn,
+    UserIn,
+    convert,
+    to_builtins,
+)
 from engine.client import EngineClient, EngineError, EngineUnavailable
 from engine.config import Settings
 
@@ -75,21 +84,25 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     campaign = group("campaign", "email campaigns")
     cadd = campaign.add_parser("add", help="add a campaign from flags or a TOML file")
     cadd.add_argument("--file", type=Path, help="TOML file with the campaign's fields")
-    for field, info in CampaignIn.model_fields.items():
-        flag = "--" + field.replace("_", "-")
-        if info.annotation is bool:
-            cadd.add_argument(flag, dest=field, default=None, action=argparse.BooleanOptionalAction)
+    for info in fields(CampaignIn):
+        flag = "--" + info.name.replace("_", "-")
+        if info.type is bool:
+            cadd.add_argument(
+                flag, dest=info.name, default=None, action=argparse.BooleanOptionalAction
+            )
         else:
-            cadd.add_argument(flag, dest=field, default=None)
+            cadd.add_argument(flag, dest=info.name, default=None)
     campaign.add_parser("list", help="list campaigns")
     cset = campaign.add_parser("set", help="change some fields of a campaign")
     cset.add_argument("name")
-    for field, info in CampaignPatch.model_fields.items():
-        flag = "--" + field.replace("_", "-")
-        if info.annotation == bool | None:
-            cset.add_argument(flag, dest=field, default=None, action=argparse.BooleanOptionalAction)
+    for info in fields(CampaignPatch):
+        flag = "--" + info.name.replace("_", "-")
+        if info.type == bool | None:
+            cset.add_argument(
+                flag, dest=info.name, default=None, action=argparse.BooleanOptionalAction
+            )
         else:
-            cset.add_argument(flag, dest=field, default=None)
+            cset.add_argument(flag, dest=info.name, default=None)
 
     ctest = campaign.add_parser("test", help="log in to its IMAP and SMTP servers, step by step")
     ctest.add_argument("name")
@@ -157,22 +170,22 @@ def _campaign_from_args(args: argparse.Namespace) -> CampaignIn:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise CtlInputError(f"cannot read {args.file}: {exc}") from exc
         data.update(loaded.get("campaign", loaded))
-    for field in CampaignIn.model_fields:
+    for field in CampaignIn.__struct_fields__:
         value = getattr(args, field, None)
         if value is not None:
             data[field] = value
-    return CampaignIn.model_validate(data)
+    return convert(data, CampaignIn, lax=True)
 
 
 def _patch_from_args(args: argparse.Namespace) -> CampaignPatch:
     data = {
         field: getattr(args, field)
-        for field in CampaignPatch.model_fields
+        for field in CampaignPatch.__struct_fields__
         if getattr(args, field, None) is not None
     }
     if not data:
         raise CtlInputError("nothing to change: give at least one --field")
-    return CampaignPatch.model_validate(data)
+    return convert(data, CampaignPatch, lax=True)
 
 
 def _template_from_args(args: argparse.Namespace) -> TemplateIn:
@@ -185,16 +198,12 @@ def _template_from_args(args: argparse.Namespace) -> TemplateIn:
             raise CtlInputError(f"cannot read {args.text_file}: {exc}") from exc
     else:
         text = args.text
-    return TemplateIn(name=args.name, campaign=args.campaign, kind=args.kind, body_text=text)
+    fields = {"name": args.name, "campaign": args.campaign, "kind": args.kind, "body_text": text}
+    return convert(fields, TemplateIn)
 
 
 def _print(result: Any, as_json: bool) -> None:
-    if isinstance(result, BaseModel):
-        payload: Any = result.model_dump(mode="json")
-    elif isinstance(result, list):
-        payload = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in result]
-    else:
-        payload = result
+    payload: Any = to_builtins(result) if isinstance(result, Schema | list) else result
     if as_json:
         print(json.dumps(payload, indent=2))
         return
@@ -213,7 +222,14 @@ async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
     group, action = args.group, args.action
     calls: dict[tuple[str, str], Callable[[], Awaitable[Any]]] = {
         ("user", "add"): lambda: client.add_user(
-            UserIn(username=args.username, display_name=args.name, roles=args.role or ["agent"])
+            convert(
+                {
+                    "username": args.username,
+                    "display_name": args.name,
+                    "roles": args.role or ["agent"],
+                },
+                UserIn,
+            )
         ),
         ("user", "list"): client.users,
         ("campaign", "add"): lambda: client.add_campaign(_campaign_from_args(args)),
@@ -291,7 +307,7 @@ def _engine_lock_held(settings: Settings) -> bool:
 def run_ctl(settings: Settings, args: argparse.Namespace) -> int:
     try:
         result = asyncio.run(_ctl(settings, args))
-    except ValidationError as exc:
+    except SchemaError as exc:
         print(f"postdesk ctl: invalid input: {exc}", file=sys.stderr)
         return 2
     except CtlInputError as exc:

@@ -29,7 +29,7 @@ async def _demo(root: Path, headless_seconds: float) -> int:
     from engine.engine import Engine
 
     configure_logging(False, root / "engine.log")
-    settings = Settings(home=root / "data")
+    settings = Settings.from_env(home=root / "data")
     engine = Engine(settings)
     await engine.start()
     world = DemoWorld(engine, root)

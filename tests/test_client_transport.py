@@ -27,7 +27,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from engine.api.schemas import CampaignIn, Hello, UserIn
+from engine.api.schemas import CampaignIn, Hello, UserIn, encode
 from engine.client import EngineClient, EngineUnavailable, Invalid, NotFound
 from engine.client.transport import UnixTransport
 from engine.engine import Engine
@@ -413,7 +413,7 @@ async def test_an_event_stream_that_falls_silent_is_lost(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n"
         )
-        hello = Hello(username="x").model_dump_json().encode() + b"\n"
+        hello = encode(Hello(username="x")) + b"\n"
         writer.write(b"%x\r\n%s\r\n" % (len(hello), hello))
         await writer.drain()
         await finished.wait()

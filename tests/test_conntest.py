@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from engine.api.schemas import CampaignIn, ConnectionCheck
+from engine.api.schemas import CampaignIn, ConnectionCheck, convert
 from engine.client import EngineClient
 from tests.servers import (
     CertAuthority,
@@ -40,7 +40,7 @@ def campaign(name: str, mailbox_user: str, password: str, dovecot: DovecotServer
         "smtp_security": "plain",
     }
     fields.update(kw)
-    return CampaignIn.model_validate(fields)
+    return convert(fields, CampaignIn)
 
 
 async def test_connection_test_names_the_failing_step(

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from msgspec import structs
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets.data_table import ColumnKey
@@ -234,7 +235,7 @@ class LiveEngine(FakeEngine):
 
     async def interaction(self, interaction_id: int, **_: object) -> InteractionDetail:
         summary = next(i for i in await self.interactions() if i.id == interaction_id)
-        return THREAD.model_copy(update=summary.model_dump())
+        return structs.replace(THREAD, **structs.asdict(summary))
 
 
 def live_app() -> tuple[PostdeskApp, LiveEngine, list[str]]:
@@ -350,7 +351,7 @@ async def test_unread_marker_goes_when_read() -> None:
         screen = await loaded(pilot, app)
         row = next(line for line in screen_text(app).splitlines() if "Carol Customer" in line)
         assert row.lstrip().startswith("•")
-        read = (await LiveEngine().interactions())[0].model_copy(update={"unread": False})
+        read = structs.replace((await LiveEngine().interactions())[0], unread=False)
         send(screen, InteractionChanged(interaction=read))
         await until(pilot, lambda: "•" not in screen_text(app), what="the marker gone")
         row = next(line for line in screen_text(app).splitlines() if "Carol Customer" in line)

@@ -6,6 +6,8 @@ thread gets a customer reply that quotes the agent's earlier answer.
 
 from __future__ import annotations
 
+from msgspec import structs
+
 from console.app import PostdeskApp
 from console.screens.help import HelpScreen
 from console.widgets.message import MessageView
@@ -28,9 +30,7 @@ REPLY = (
 class QuotingEngine(FakeEngine):
     async def interaction(self, interaction_id: int, **_: object) -> InteractionDetail:
         detail = await super().interaction(interaction_id)
-        return detail.model_copy(
-            update={"messages": [*THREAD.messages, message(12, "inbound", REPLY)]}
-        )
+        return structs.replace(detail, messages=[*THREAD.messages, message(12, "inbound", REPLY)])
 
 
 def quoting_app() -> PostdeskApp:

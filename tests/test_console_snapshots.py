@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from msgspec import structs
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
@@ -31,6 +32,7 @@ from engine.api.schemas import (
     MessageOut,
     RenderOut,
     TemplateOut,
+    convert,
 )
 from tests.console_helpers import screen_text, until
 
@@ -81,7 +83,7 @@ def message(message_id: int, direction: str, text: str, **extra: object) -> Mess
         "error": "",
     }
     fields.update(extra)
-    return MessageOut.model_validate(fields)
+    return convert(fields, MessageOut)
 
 
 def inbox() -> list[InteractionSummary]:
@@ -95,7 +97,7 @@ def inbox() -> list[InteractionSummary]:
 
 
 THREAD = InteractionDetail(
-    **summary(1, "Order 1234 missing", "Carol Customer", 12).model_dump(),
+    **structs.asdict(summary(1, "Order 1234 missing", "Carol Customer", 12)),
     cc=["boss@example.net"],
     bcc=[],
     draft="Hi Carol,\n",
@@ -153,7 +155,7 @@ class FakeEngine:
         return inbox()
 
     async def interaction(self, interaction_id: int, **_: object) -> InteractionDetail:
-        return THREAD.model_copy(update=inbox()[interaction_id - 1].model_dump())
+        return structs.replace(THREAD, **structs.asdict(inbox()[interaction_id - 1]))
 
     async def limits(self) -> LimitsOut:
         return LimitsOut(max_attachment_bytes=10_000_000, break_reasons=["Lunch", "Training"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from msgspec import structs
 from textual.app import App, ComposeResult
 from textual.widget import Widget
 from textual.widgets import TextArea
@@ -26,6 +27,7 @@ from engine.api.schemas import (
     InteractionSummary,
     MessageOut,
     QueueRow,
+    convert,
 )
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -77,11 +79,11 @@ def message(
         "error": "",
     }
     fields.update(extra)
-    return MessageOut.model_validate(fields)
+    return convert(fields, MessageOut)
 
 
 def detail(item: InteractionSummary, messages: list[MessageOut]) -> InteractionDetail:
-    return InteractionDetail(**item.model_dump(), cc=[], bcc=[], messages=messages)
+    return InteractionDetail(**structs.asdict(item), cc=[], bcc=[], messages=messages)
 
 
 class Host(App[None]):
@@ -241,7 +243,7 @@ async def test_inbox_cells_are_inert_text() -> None:
 async def test_thread_view_renders_untrusted_text_inert() -> None:
     thread = ThreadView()
     item = summary(5, subject=EVIL)
-    item = item.model_copy(update={"client_name": "[red]Mallory[/red]"})
+    item = structs.replace(item, client_name="[red]Mallory[/red]")
     async with Host(thread).run_test(size=(100, 30)) as pilot:
         thread.show(detail(item, [message(1, text=f"Hi {EVIL}")]))
         await pilot.pause()
@@ -290,7 +292,7 @@ async def test_agent_grid_and_queue_key_rows() -> None:
     async with Monitor().run_test(size=(100, 20)) as pilot:
         grid, queue = pilot.app.query_one(AgentGrid), pilot.app.query_one(QueueTable)
         grid.replace([agent])
-        grid.upsert(agent.model_copy(update={"status": "break", "active": 0}))
+        grid.upsert(structs.replace(agent, status="break", active=0))
         queue.replace(
             [
                 QueueRow(interaction_id=2, campaign_name="S", client_email="b@x", queued_at=NOW),
@@ -469,8 +471,8 @@ def long_thread(interaction_id: int, count: int = 45) -> InteractionDetail:
         message(base + n, text=f"Message {n}\nsecond line\nthird line", created_at=NOW)
         for n in range(count)
     ]
-    messages[0] = messages[0].model_copy(
-        update={"attachments": [AttachmentOut(id=9, filename="old.pdf", content_type="x", size=1)]}
+    messages[0] = structs.replace(
+        messages[0], attachments=[AttachmentOut(id=9, filename="old.pdf", content_type="x", size=1)]
     )
     return detail(summary(interaction_id), messages)
 
@@ -546,8 +548,8 @@ async def test_toggling_all_quotes_reaches_messages_mounted_later() -> None:
     thread = ThreadView()
     async with Host(thread).run_test(size=(100, 30)) as pilot:
         item = long_thread(3)
-        texts = [m.model_copy(update={"text": QUOTED}) for m in item.messages]
-        thread.show(item.model_copy(update={"messages": texts}))
+        texts = [structs.replace(m, text=QUOTED) for m in item.messages]
+        thread.show(structs.replace(item, messages=texts))
         await pilot.pause()
         thread.messages.focus()
         await pilot.press("z")
@@ -562,7 +564,7 @@ async def test_another_thread_reuses_the_message_views() -> None:
     async with Host(thread).run_test(size=(100, 30)) as pilot:
         first = long_thread(4)
         quoted = message(4044, text=QUOTED, direction="outbound", state="failed")
-        thread.show(first.model_copy(update={"messages": [*first.messages[:-1], quoted]}))
+        thread.show(structs.replace(first, messages=[*first.messages[:-1], quoted]))
         await pilot.pause()
         views = [c for c in thread.messages.children if isinstance(c, MessageView)]
         newest = views[-1]

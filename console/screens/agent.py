@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from msgspec import structs
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -207,7 +208,7 @@ class AgentScreen(AgentFlows):
     def show_detail(self, detail: InteractionDetail) -> None:
         # The engine's copy of the draft counts until the agent types here.
         self.drafts.setdefault(detail.id, detail.draft)
-        detail = detail.model_copy(update={"draft": self.drafts[detail.id]})
+        detail = structs.replace(detail, draft=self.drafts[detail.id])
         # A thread that arrives after the cursor moved on is stale in the wide layout.
         if detail.id == self.inbox.current_id or detail.id == self.thread.interaction_id:
             self.thread.show(detail)
@@ -250,12 +251,11 @@ class AgentScreen(AgentFlows):
                     )
             case AgentChanged(agent=agent) if agent.username == self.me.username:
                 self.show_me(
-                    self.me.model_copy(
-                        update={
-                            "status": agent.status,
-                            "status_reason": agent.status_reason,
-                            "status_since": agent.status_since,
-                        }
+                    structs.replace(
+                        self.me,
+                        status=agent.status,
+                        status_reason=agent.status_reason,
+                        status_since=agent.status_since,
                     )
                 )
 

@@ -25,7 +25,9 @@ from .base import ModeScreen
 
 
 def summary_of(detail: InteractionDetail) -> InteractionSummary:
-    return InteractionSummary(**{k: getattr(detail, k) for k in InteractionSummary.model_fields})
+    return InteractionSummary(
+        **{k: getattr(detail, k) for k in InteractionSummary.__struct_fields__}
+    )
 
 
 class AgentFlows(ModeScreen):

@@ -16,7 +16,6 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from pydantic import ValidationError
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -56,7 +55,7 @@ def unfilled(body: str, unknown: Iterable[str]) -> list[str]:
 
 def shown_inline_only(error: BaseException) -> bool:
     """Errors about what the agent typed or chose: the form says it, no toast as well."""
-    if isinstance(error, Invalid | ValidationError):
+    if isinstance(error, Invalid):
         return True
     return isinstance(error, OSError) and not isinstance(error, EngineError)
 
@@ -220,14 +219,7 @@ class ComposeScreen(ModalScreen[InteractionDetail | None]):
 
     def send_failed(self, error: BaseException) -> None:
         message = getattr(error, "message", str(error))
-        if isinstance(error, ValidationError):
-            # Checked on this side before anything is sent (e.g. a too-short address).
-            first = error.errors()[0]
-            message = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-        if (
-            isinstance(error, Invalid | ValidationError)
-            and (field := self.field_naming(message)) is not None
-        ):
+        if isinstance(error, Invalid) and (field := self.field_naming(message)) is not None:
             field.show_error(message)
             field.input.focus()
             return

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from msgspec import structs
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events, on
@@ -110,7 +111,7 @@ class InboxTable(DataTable[Text]):
         """A message arrived at `moment`: move the interaction up if that is newer."""
         item = self._items.get(interaction_id)
         if item is not None and as_utc(moment) > as_utc(item.last_message_at):
-            self.upsert(item.model_copy(update={"last_message_at": moment}))
+            self.upsert(structs.replace(item, last_message_at=moment))
 
     # ---- sorting ----
     @property
@@ -145,7 +146,7 @@ class InboxTable(DataTable[Text]):
     def _key(self, item: InteractionSummary, **update: Any) -> tuple[object, ...]:
         """What decides `item`'s place in the current order (with `update` applied)."""
         if update:
-            item = item.model_copy(update=update)
+            item = structs.replace(item, **update)
         column, reverse = self._sort
         moment = as_utc(item.last_message_at).timestamp()
         if column == "waiting" and reverse:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from msgspec import structs
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -286,7 +287,7 @@ class ThreadView(Vertical, can_focus=False):
     def set_draft(self, text: str) -> None:
         """The agent's unsent reply changed: show it in the header."""
         if self.detail is not None and self.detail.draft != text:
-            self.detail = self.detail.model_copy(update={"draft": text})
+            self.detail = structs.replace(self.detail, draft=text)
             self.query_one(ThreadHeader).update(header_text(self.detail))
 
     def upsert_message(self, message: MessageOut) -> None:

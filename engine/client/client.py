@@ -1,4 +1,4 @@
-"""The engine's control API as typed methods: pydantic models in, pydantic models out.
+"""The engine's control API as typed methods: wire structs in, wire structs out.
 
 Requests are JSON over HTTP/1.1 and events come as one long response of JSON lines, both on
 the engine's Unix socket (`transport`). Errors come back as one small hierarchy (`errors`) so
@@ -8,17 +8,13 @@ looking at HTTP status codes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import quote, urlencode
 
-from pydantic import BaseModel, TypeAdapter
-
 from engine.api.schemas import (
-    EVENT_ADAPTER,
     BlacklistOut,
     BreakReasonList,
     CampaignIn,
@@ -42,12 +38,16 @@ from engine.api.schemas import (
     RenderOut,
     ReplyIn,
     RetryOut,
+    Schema,
     StatusIn,
     TemplateIn,
     TemplateOut,
     UploadOut,
     UserIn,
     UserOut,
+    decode,
+    decode_event,
+    encode,
 )
 from engine.client.errors import (
     EngineError,
@@ -99,30 +99,31 @@ class EngineClient:
             raise error_for(resp.status, resp.body)
         return resp
 
-    async def _call(self, method: str, path: str, body: BaseModel | None = None) -> Any:
-        data = body.model_dump_json(exclude_unset=True).encode() if body is not None else None
+    async def _call(self, method: str, path: str, answer: type[T], body: Schema | None = None) -> T:
+        data = encode(body) if body is not None else None
         resp = await self._send(method, path, data, "application/json" if data else None)
-        return json.loads(resp.body) if resp.body else None
+        return decode(resp.body, answer)
 
-    async def _get(self, path: str, adapter: TypeAdapter[T]) -> T:
-        return adapter.validate_python(await self._call("GET", path))
+    async def _do(self, method: str, path: str, body: Schema | None = None) -> None:
+        """A call whose answer carries nothing the caller needs."""
+        data = encode(body) if body is not None else None
+        await self._send(method, path, data, "application/json" if data else None)
 
     # ---- identity and status ----
     async def me(self) -> Me:
-        return Me.model_validate(await self._call("GET", "/me"))
+        return await self._call("GET", "/me", Me)
 
     async def set_status(self, status: str, reason: str = "") -> Me:
-        body = StatusIn.model_validate({"status": status, "reason": reason})
-        return Me.model_validate(await self._call("POST", "/me/status", body))
+        body = StatusIn(status=status, reason=reason)  # type: ignore[arg-type]  # checked by the engine
+        return await self._call("POST", "/me/status", Me, body)
 
     # ---- interactions ----
     async def interactions(
         self, *, scope: str = "mine", state: str | None = None
     ) -> list[InteractionSummary]:
         query = {"scope": scope} | ({"state": state} if state else {})
-        return await self._get(
-            f"/interactions?{urlencode(query, quote_via=quote)}",
-            TypeAdapter(list[InteractionSummary]),
+        return await self._call(
+            "GET", f"/interactions?{urlencode(query, quote_via=quote)}", list[InteractionSummary]
         )
 
     async def interaction(
@@ -130,9 +131,7 @@ class EngineClient:
     ) -> InteractionDetail:
         """The thread; for its agent it also marks the interaction read unless told not to."""
         query = "" if mark_read else "?read=0"
-        return InteractionDetail.model_validate(
-            await self._call("GET", f"/interactions/{interaction_id}{query}")
-        )
+        return await self._call("GET", f"/interactions/{interaction_id}{query}", InteractionDetail)
 
     async def reply(
         self,
@@ -143,39 +142,38 @@ class EngineClient:
         uploads: list[str] | None = None,
     ) -> InteractionDetail:
         payload = ReplyIn(body=body, with_history=with_history, uploads=uploads or [])
-        return InteractionDetail.model_validate(
-            await self._call("POST", f"/interactions/{interaction_id}/reply", payload)
+        return await self._call(
+            "POST", f"/interactions/{interaction_id}/reply", InteractionDetail, payload
         )
 
     async def set_cc_bcc(self, interaction_id: int, cc: str, bcc: str) -> InteractionDetail:
         """Invalid addresses raise Invalid naming the bad entry."""
-        return InteractionDetail.model_validate(
-            await self._call("PUT", f"/interactions/{interaction_id}/cc", CcBccIn(cc=cc, bcc=bcc))
+        return await self._call(
+            "PUT", f"/interactions/{interaction_id}/cc", InteractionDetail, CcBccIn(cc=cc, bcc=bcc)
         )
 
     async def forward(self, interaction_id: int, forward: ForwardIn) -> InteractionDetail:
-        return InteractionDetail.model_validate(
-            await self._call("POST", f"/interactions/{interaction_id}/forward", forward)
+        return await self._call(
+            "POST", f"/interactions/{interaction_id}/forward", InteractionDetail, forward
         )
 
     async def new_interaction(self, new: NewInteractionIn) -> InteractionDetail:
-        return InteractionDetail.model_validate(await self._call("POST", "/interactions", new))
+        return await self._call("POST", "/interactions", InteractionDetail, new)
 
     async def save_draft(self, interaction_id: int, text: str) -> None:
-        await self._call("PUT", f"/interactions/{interaction_id}/draft", DraftIn(text=text))
+        await self._do("PUT", f"/interactions/{interaction_id}/draft", DraftIn(text=text))
 
     async def search(self, query: str, *, scope: str = "mine") -> list[InteractionSummary]:
         """Campaign name, client email, subject or client name containing `query`."""
-        return await self._get(
-            f"/search?scope={scope}&q={quote(query, safe='')}",
-            TypeAdapter(list[InteractionSummary]),
+        return await self._call(
+            "GET", f"/search?scope={scope}&q={quote(query, safe='')}", list[InteractionSummary]
         )
 
     async def upload(self, filename: str, data: bytes, content_type: str = "") -> UploadOut:
         """Send a file for a later reply, forward or new interaction; returns its token."""
         query = urlencode({"filename": filename, "content_type": content_type}, quote_via=quote)
         resp = await self._send("POST", f"/uploads?{query}", data, "application/octet-stream")
-        return UploadOut.model_validate_json(resp.body)
+        return decode(resp.body, UploadOut)
 
     async def attachment(self, attachment_id: int) -> bytes:
         """The attachment's bytes (the engine also names the file, in X-Filename)."""
@@ -185,85 +183,73 @@ class EngineClient:
         self, template_id: int, interaction_id: int | None = None
     ) -> RenderOut:
         body = RenderIn(template_id=template_id, interaction_id=interaction_id)
-        return RenderOut.model_validate(await self._call("POST", "/templates/render", body))
+        return await self._call("POST", "/templates/render", RenderOut, body)
 
     async def limits(self) -> LimitsOut:
-        return LimitsOut.model_validate(await self._call("GET", "/limits"))
+        return await self._call("GET", "/limits", LimitsOut)
 
     async def break_reasons(self) -> list[str]:
         """The reasons an agent may give for a break, in the admin's order."""
-        return BreakReasonList.model_validate(await self._call("GET", "/break-reasons")).reasons
+        return (await self._call("GET", "/break-reasons", BreakReasonList)).reasons
 
     async def set_break_reasons(self, reasons: list[str]) -> list[str]:
         """Replace the whole list (admin); the engine names the first bad entry."""
         body = BreakReasonList(reasons=reasons)
-        return BreakReasonList.model_validate(
-            await self._call("PUT", "/break-reasons", body)
-        ).reasons
+        return (await self._call("PUT", "/break-reasons", BreakReasonList, body)).reasons
 
     async def close_interaction(self, interaction_id: int) -> InteractionSummary:
-        return InteractionSummary.model_validate(
-            await self._call("POST", f"/interactions/{interaction_id}/close")
-        )
+        return await self._call("POST", f"/interactions/{interaction_id}/close", InteractionSummary)
 
     # ---- supervision ----
     async def monitor(self) -> MonitorSnapshot:
-        return MonitorSnapshot.model_validate(await self._call("GET", "/monitor"))
+        return await self._call("GET", "/monitor", MonitorSnapshot)
 
     # ---- administration ----
     async def users(self) -> list[UserOut]:
-        return await self._get("/users", TypeAdapter(list[UserOut]))
+        return await self._call("GET", "/users", list[UserOut])
 
     async def add_user(self, user: UserIn) -> UserOut:
-        return UserOut.model_validate(await self._call("POST", "/users", user))
+        return await self._call("POST", "/users", UserOut, user)
 
     async def campaigns(self) -> list[CampaignOut]:
-        return await self._get("/campaigns", TypeAdapter(list[CampaignOut]))
+        return await self._call("GET", "/campaigns", list[CampaignOut])
 
     async def add_campaign(self, campaign: CampaignIn) -> CampaignOut:
-        return CampaignOut.model_validate(await self._call("POST", "/campaigns", campaign))
+        return await self._call("POST", "/campaigns", CampaignOut, campaign)
 
     async def update_campaign(self, name: str, patch: CampaignPatch) -> CampaignOut:
-        return CampaignOut.model_validate(
-            await self._call("PATCH", f"/campaigns/{quote(name, safe='')}", patch)
-        )
+        return await self._call("PATCH", f"/campaigns/{quote(name, safe='')}", CampaignOut, patch)
 
     async def test_campaign(self, name: str) -> ConnectionReport:
         """Log in to the campaign's IMAP and SMTP servers; says which step failed."""
-        return ConnectionReport.model_validate(
-            await self._call("POST", f"/campaigns/{quote(name, safe='')}/test")
-        )
+        return await self._call("POST", f"/campaigns/{quote(name, safe='')}/test", ConnectionReport)
 
     async def templates(self) -> list[TemplateOut]:
-        return await self._get("/templates", TypeAdapter(list[TemplateOut]))
+        return await self._call("GET", "/templates", list[TemplateOut])
 
     async def add_template(self, template: TemplateIn) -> TemplateOut:
-        return TemplateOut.model_validate(await self._call("POST", "/templates", template))
+        return await self._call("POST", "/templates", TemplateOut, template)
 
     async def add_member(self, campaign: str, username: str) -> CampaignOut:
         body = MemberIn(campaign=campaign, username=username)
-        return CampaignOut.model_validate(await self._call("POST", "/members", body))
+        return await self._call("POST", "/members", CampaignOut, body)
 
     async def blacklist(self) -> list[BlacklistOut]:
-        return await self._get("/blacklist", TypeAdapter(list[BlacklistOut]))
+        return await self._call("GET", "/blacklist", list[BlacklistOut])
 
     # ---- quarantine ----
     async def quarantine(self) -> list[QuarantineOut]:
-        return await self._get("/quarantine", TypeAdapter(list[QuarantineOut]))
+        return await self._call("GET", "/quarantine", list[QuarantineOut])
 
     async def quarantined(self, quarantine_id: int) -> QuarantineDetail:
-        return QuarantineDetail.model_validate(
-            await self._call("GET", f"/quarantine/{quarantine_id}")
-        )
+        return await self._call("GET", f"/quarantine/{quarantine_id}", QuarantineDetail)
 
     async def retry_quarantined(self, quarantine_id: int) -> RetryOut:
-        return RetryOut.model_validate(
-            await self._call("POST", f"/quarantine/{quarantine_id}/retry")
-        )
+        return await self._call("POST", f"/quarantine/{quarantine_id}/retry", RetryOut)
 
     # ---- events ----
     async def events(self) -> AsyncIterator[Event]:
         """Yield engine events until the connection drops (then EngineUnavailable)."""
         async with aclosing(self._transport.messages("/api/v1/events")) as messages:
             async for message in messages:
-                yield EVENT_ADAPTER.validate_json(message)
+                yield decode_event(message)

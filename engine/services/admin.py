@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from msgspec.structs import asdict
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +33,7 @@ from engine.api.schemas import (
     TemplateOut,
     UserIn,
     UserOut,
+    as_roles,
 )
 from engine.domain.compose import AddressError, parse_address_list
 from engine.errors import Conflict, Invalid, NotFound
@@ -42,7 +44,7 @@ def user_out(user: User) -> UserOut:
         id=user.id,
         username=user.username,
         display_name=user.display_name,
-        roles=user.roles,
+        roles=as_roles(user.roles),
         status=user.status.value,
         status_reason=user.status_reason,
         status_since=user.status_since,
@@ -194,7 +196,7 @@ class Admin:
         return await self.campaign(data.name)
 
     async def patch_campaign(self, name: str, patch: CampaignPatch) -> CampaignOut:
-        changes = patch.model_dump(exclude_none=True)
+        changes = {k: v for k, v in asdict(patch).items() if v is not None}
         async with self.db.session() as session, session.begin():
             campaign = await session.scalar(select(Campaign).where(Campaign.name == name))
             if campaign is None:

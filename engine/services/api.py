@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import ColumnElement, or_, select
 
 from data.models import (
@@ -37,24 +36,33 @@ from data.models import (
     User,
 )
 from engine.api.schemas import (
+    AgentChanged,
     BlacklistOut,
     BreakReasonList,
     CampaignIn,
     CampaignPatch,
     CcBccIn,
     DraftIn,
+    Event,
     ForwardIn,
     Hello,
+    InteractionChanged,
     LimitsOut,
     Me,
     MemberIn,
+    MessageChanged,
     MonitorSnapshot,
     NewInteractionIn,
     RenderIn,
     ReplyIn,
+    Schema,
+    SchemaError,
     StatusIn,
     TemplateIn,
     UserIn,
+    as_roles,
+    decode,
+    encode,
 )
 from engine.bus import Subscription
 from engine.errors import Forbidden, Invalid, NotFound, ServiceError
@@ -68,7 +76,7 @@ log = logging.getLogger(__name__)
 
 ACT_AS_HEADER = "X-Postdesk-User"
 ALL_ROLES = ["admin", "supervisor", "agent"]
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=Schema)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 EVENT_HEARTBEAT = 20.0  # an empty line on a quiet event stream this often (the client's SILENCE)
 EVENT_CHECK = 1.0  # how soon a console that left is noticed (and its agent made Offline)
@@ -113,22 +121,15 @@ def os_user_name(uid: int) -> str:
         return f"uid{uid}"
 
 
-def json_response(model: BaseModel | list[Any], status: int = 200) -> web.Response:
-    if isinstance(model, list):
-        body = "[" + ",".join(m.model_dump_json() for m in model) + "]"
-    else:
-        body = model.model_dump_json()
-    return web.Response(text=body, status=status, content_type="application/json")
+def json_response(model: Schema | list[Any], status: int = 200) -> web.Response:
+    return web.Response(body=encode(model), status=status, content_type="application/json")
 
 
 async def parse_body(request: web.Request, schema: type[M]) -> M:
     try:
-        return schema.model_validate_json(await request.read())
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-        )
-        raise Invalid(problems) from exc
+        return decode(await request.read(), schema)
+    except SchemaError as exc:
+        raise Invalid(str(exc)) from exc
 
 
 class ApiServer:
@@ -243,16 +244,14 @@ class ApiServer:
         if caller.user_id is None:
             now = datetime.now(UTC)
             return json_response(
-                Me.model_validate(
-                    {
-                        "username": caller.username,
-                        "display_name": caller.username,
-                        "roles": list(caller.roles),
-                        "status": "offline",
-                        "status_reason": "",
-                        "status_since": now,
-                        "operator": True,
-                    }
+                Me(
+                    username=caller.username,
+                    display_name=caller.username,
+                    roles=as_roles(caller.roles),
+                    status="offline",
+                    status_reason="",
+                    status_since=now,
+                    operator=True,
                 )
             )
         async with self.engine.db.session() as session:
@@ -267,17 +266,15 @@ class ApiServer:
                 ).scalars()
             )
             return json_response(
-                Me.model_validate(
-                    {
-                        "username": user.username,
-                        "display_name": user.display_name,
-                        "roles": user.roles,
-                        "status": user.status.value,
-                        "status_reason": user.status_reason,
-                        "status_since": user.status_since,
-                        "operator": caller.operator,
-                        "campaigns": campaigns,
-                    }
+                Me(
+                    username=user.username,
+                    display_name=user.display_name,
+                    roles=as_roles(user.roles),
+                    status=user.status.value,
+                    status_reason=user.status_reason,
+                    status_since=user.status_since,
+                    operator=caller.operator,
+                    campaigns=campaigns,
                 )
             )
 
@@ -586,9 +583,7 @@ class ApiServer:
             async with self.engine.bus.subscribe() as sub:
                 # Subscribed first, then hello: a console that loads its data on hello
                 # cannot miss a change made in between.
-                await stream.write(
-                    Hello(username=caller.username).model_dump_json().encode() + b"\n"
-                )
+                await stream.write(encode(Hello(username=caller.username)) + b"\n")
                 if is_agent:
                     await self._agent_connected(caller)
                 await self._relay(request, stream, caller, sub)
@@ -629,20 +624,20 @@ class ApiServer:
                     return
                 quiet = 0.0
                 if self._allowed(caller, event):
-                    await stream.write(event.model_dump_json().encode() + b"\n")
+                    await stream.write(encode(event) + b"\n")
         finally:
             stopping.cancel()
 
-    def _allowed(self, caller: Caller, event: Any) -> bool:
+    def _allowed(self, caller: Caller, event: Event) -> bool:
         if "supervisor" in caller.roles or "admin" in caller.roles:
             return True
-        kind = event.type
-        if kind == "interaction":
-            return bool(event.interaction.agent == caller.username)
-        if kind == "message":
-            return bool(event.agent == caller.username)
-        if kind == "agent":
-            return bool(event.agent.username == caller.username)
+        match event:
+            case InteractionChanged(interaction=item):
+                return item.agent == caller.username
+            case MessageChanged(agent=agent):
+                return agent == caller.username
+            case AgentChanged(agent=row):
+                return row.username == caller.username
         return False
 
     async def _agent_connected(self, caller: Caller) -> None:

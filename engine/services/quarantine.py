@@ -7,6 +7,7 @@ succeeded harmless.
 
 from __future__ import annotations
 
+from msgspec.structs import asdict
 from sqlalchemy import delete, select
 
 from data.blobs import BlobStore
@@ -60,7 +61,7 @@ class QuarantineService:
     async def show(self, quarantine_id: int) -> QuarantineDetail:
         row, campaign = await self._get(quarantine_id)
         raw = self.blobs.get(row.raw_sha256).decode("utf-8", "replace")
-        return QuarantineDetail(**self._out(row, campaign).model_dump(), raw=raw)
+        return QuarantineDetail(**asdict(self._out(row, campaign)), raw=raw)
 
     async def retry(self, quarantine_id: int) -> RetryOut:
         row, _campaign = await self._get(quarantine_id)

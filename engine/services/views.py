@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from pydantic import TypeAdapter
+from msgspec.structs import asdict
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
@@ -67,7 +66,6 @@ async def summaries(
     return [summary(i, counts.get(i.id, 0)) for i in interactions]
 
 
-_SUMMARIES = TypeAdapter(list[InteractionSummary])
 _AGENT = aliased(User)
 _SUMMARY_COLUMNS = (
     Interaction.id,
@@ -105,11 +103,12 @@ async def summaries_where(
     )
     rows = (await session.execute(query)).mappings().all()
     counts = await message_counts(session, [row["id"] for row in rows])
-    items: list[dict[str, Any]] = [
-        {**row, "state": row["state"].value, "message_count": counts.get(row["id"], 0)}
+    return [
+        InteractionSummary(
+            **{**row, "state": row["state"].value, "message_count": counts.get(row["id"], 0)}
+        )
         for row in rows
     ]
-    return _SUMMARIES.validate_python(items)
 
 
 async def summary_of(session: AsyncSession, interaction_id: int) -> InteractionSummary:
@@ -168,7 +167,7 @@ async def detail(session: AsyncSession, interaction_id: int) -> InteractionDetai
         .execution_options(populate_existing=True)
     )
     return InteractionDetail(
-        **base.model_dump(),
+        **asdict(base),
         cc=interaction.cc,
         bcc=interaction.bcc,
         messages=[message_out(m) for m in result.scalars()],
