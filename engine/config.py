@@ -87,4 +87,6 @@ def _path(kind: type, value: Any) -> Any:
 
 
 def settings_for(data_dir: Path | None) -> Settings:
-    return Settings.from_env(home=data_dir) if data_dir is not None else Settings.from_env()
+    if data_dir is None:
+        return Settings.from_env()
+    return Settings.from_env(home=data_dir.expanduser())  # `--data-dir=~/x` escapes the shell

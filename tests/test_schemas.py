@@ -49,6 +49,8 @@ def refusal(body: bytes, schema: type[object]) -> str:
         (b"{" + CAMPAIGN + b', "inbound": "pop3"}', CampaignIn, "inbound: 'pop3' is not one"),
         (b'{"name": "Support"}', CampaignIn, "email_address: required"),
         (b'{"username": "x", "roles": ["god"]}', UserIn, "roles.0: 'god' is not one"),
+        (b'{"username": "Ana"}', UserIn, "username: must be a login name"),
+        (b'{"username": "ana\\n"}', UserIn, "username: must be a login name"),  # `$` would pass it
         (b'{"service_level_seconds": "soon"}', CampaignPatch, "service_level_seconds: must be"),
         (b'{"name": "Support"', CampaignIn, "body: not valid JSON"),
     ],

@@ -38,6 +38,10 @@ Positive = Annotated[int, Meta(ge=1)]
 LongText = Annotated[str, Meta(max_length=1_000_000)]
 Addresses = Annotated[str, Meta(min_length=3)]  # one or more addresses, comma-separated
 
+# An OS login name (agents are recognised by their uid's name). `\Z`, not `$`: msgspec
+# searches with Python's `re`, where `$` also matches before a final newline.
+LOGIN_NAME = r"^[a-z_][a-z0-9_.-]*\Z"
+
 S = TypeVar("S")
 
 
@@ -100,6 +104,11 @@ _KINDS = {"int": "a whole number", "str": "text", "bool": "true or false", "arra
 _PHRASES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"Expected `str` of length >= (\d+)"), _at_least),
     (re.compile(r"Expected `str` of length <= (\d+)"), _at_most),
+    (
+        re.compile(r"Expected `str` matching regex " + re.escape(repr(LOGIN_NAME))),
+        "must be a login name: lower-case letters, digits, '.', '_' or '-', "
+        "not starting with a digit",
+    ),
     (re.compile(r"Expected `str` matching regex (.*)"), r"must match \1"),
     (re.compile(r"Expected `int` >= (-?\d+)"), r"must be at least \1"),
     (re.compile(r"Expected `int` <= (-?\d+)"), r"must be at most \1"),
@@ -145,7 +154,7 @@ class Me(Schema, kw_only=True):
 
 
 class UserIn(Schema, kw_only=True):
-    username: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[a-z_][a-z0-9_.-]*$")]
+    username: Annotated[str, Meta(min_length=1, max_length=64, pattern=LOGIN_NAME)]
     display_name: Annotated[str, Meta(max_length=200)] = ""
     roles: list[Role] = field(default_factory=lambda: list[Role](["agent"]))
     screen_monitoring_allowed: bool = False
