@@ -1,15 +1,24 @@
-"""Admin console against a real engine: editing the break reasons agents choose from."""
+"""Admin console against a real engine: break reasons, and campaigns added, changed and tested
+in their form against a real Dovecot and SMTP sink."""
 
 from __future__ import annotations
 
-from textual.widgets import TextArea
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Select, TextArea
 
+from console.app import PostdeskApp
 from console.screens.admin import AdminScreen
 from console.screens.break_reasons import BreakReasonsForm
-from engine.api.schemas import UserIn
-from engine.client import EngineClient
+from console.screens.campaign_form import CampaignForm
+from console.screens.confirm import ConfirmScreen
+from console.screens.conn_report import ConnectionReportScreen
+from console.widgets.form import FormField
+from engine.api.schemas import CampaignPatch, UserIn
+from engine.client import EngineClient, Invalid
 from engine.engine import Engine
 from tests.console_helpers import console_for, screen_text, until
+from tests.servers import DovecotServer, SmtpSink
 
 
 async def test_admin_edits_break_reasons_with_the_bad_line_pointed_out(
@@ -37,3 +46,156 @@ async def test_admin_edits_break_reasons_with_the_bad_line_pointed_out(
         await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="saved")
         await until(pilot, lambda: "Lunch · Team huddle" in screen_text(app), what="new list")
     assert await operator.break_reasons() == ["Lunch", "Team huddle"]
+
+
+async def admin_console(engine: Engine, operator: EngineClient) -> PostdeskApp:
+    await operator.add_user(UserIn(username="ada", display_name="Ada Admin", roles=["admin"]))
+    return console_for(engine, "ada", "admin")
+
+
+def fill(form: CampaignForm, **values: str) -> None:
+    for key, value in values.items():
+        form.query_one(f"#cf-{key}", Input).value = value
+
+
+def choose(form: CampaignForm, **values: str) -> None:
+    for key, value in values.items():
+        form.query_one(f"#cf-{key}", Select).value = value
+
+
+async def open_form(pilot: Pilot[object], app: PostdeskApp, key: str) -> CampaignForm:
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(app.screen, CampaignForm), what="the campaign form")
+    assert isinstance(app.screen, CampaignForm)
+    return app.screen
+
+
+async def test_admin_adds_a_campaign_in_the_form_and_tests_its_servers(
+    engine: Engine, operator: EngineClient, dovecot: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    box = dovecot.new_mailbox("formadd")
+    app = await admin_console(engine, operator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="admin mode")
+        form = await open_form(pilot, app, "a")
+        fill(
+            form,
+            name="Billing",
+            email_address="billing@postdesk.test",
+            from_name="Acme Billing",
+            imap_host=dovecot.host,
+            imap_port=str(dovecot.port),
+            imap_username=box.user,
+            imap_password=box.password,
+            smtp_host=smtp_sink.host,
+            smtp_port=str(smtp_sink.port),
+            max_interactions_per_agent="3",
+        )
+        choose(form, imap_security="plain", smtp_security="plain")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="saved")
+        await until(pilot, lambda: "billing@postdesk.test" in screen_text(app), what="listed")
+
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, ConnectionReportScreen), what="report")
+        await until(pilot, lambda: "Billing: connected" in screen_text(app), what="verdict")
+        shown = screen_text(app)
+        assert "IMAP  ✓ resolve ✓ connect ✓ login ✓ mailbox ✓ ok" in shown
+        await pilot.press("escape")
+
+    saved = (await operator.campaigns())[0]
+    assert (saved.name, saved.from_name, saved.imap_username) == (
+        "Billing",
+        "Acme Billing",
+        box.user,
+    )
+    assert (saved.imap_port, saved.smtp_port) == (dovecot.port, smtp_sink.port)
+    assert saved.max_interactions_per_agent == 3
+    assert saved.imap_password_set and not saved.smtp_password_set
+    assert smtp_sink.messages == []
+
+
+async def test_a_refused_field_is_pointed_out_and_what_was_typed_stays(
+    engine: Engine, operator: EngineClient, dovecot: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    box = dovecot.new_mailbox("formedit")
+    campaign = box.campaign("Support", smtp_host=smtp_sink.host, smtp_port=smtp_sink.port)
+    await operator.add_campaign(campaign)
+    app = await admin_console(engine, operator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="admin mode")
+        await until(pilot, lambda: "Support" in screen_text(app), what="the campaign")
+        form = await open_form(pilot, app, "enter")
+        assert form.query_one("#cf-name", Input).disabled  # a campaign keeps its name
+        assert form.query_one("#cf-imap_password", Input).placeholder == "saved; type to replace"
+
+        fill(form, imap_port="70000", from_name="Acme Support")
+        await pilot.press("ctrl+s")
+        port = form.query_one("#cf-imap_port-field", FormField)
+        await until(pilot, lambda: port.has_error, what="the port's error")
+        assert port.error == "must be at most 65535"
+        assert app.screen is form and app.focused is form.query_one("#cf-imap_port", Input)
+        assert form.query_one("#cf-from_name", Input).value == "Acme Support"
+
+        fill(form, imap_port=str(dovecot.port), imap_password="wrong-password")
+        choose(form, inbound="maildir")
+        await pilot.pause()
+        assert not form.query_one("#cf-imap_host-field").display  # IMAP rows hide for a Maildir
+        await pilot.press("ctrl+s")
+        maildir = form.query_one("#cf-maildir_path-field", FormField)
+        await until(pilot, lambda: maildir.has_error, what="the Maildir's error")
+        assert maildir.error.startswith("required when the campaign receives mail from a Maildir")
+
+        choose(form, inbound="imap")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="saved")
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, ConnectionReportScreen), what="report")
+        await until(pilot, lambda: "Support: not connected" in screen_text(app), what="verdict")
+        assert "IMAP  ✓ resolve ✓ connect ✗ login" in screen_text(app)
+        await pilot.press("escape")
+
+        # Changing something else keeps the saved password (it is never sent back).
+        form = await open_form(pilot, app, "e")
+        fill(form, imap_password=box.password)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="saved")
+        form = await open_form(pilot, app, "e")
+        fill(form, service_level_seconds="600")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="saved")
+        report = await operator.test_campaign("Support")
+        assert report.ok, report
+
+        # Leaving with unsaved changes asks first; "No" keeps the form and the text.
+        form = await open_form(pilot, app, "e")
+        fill(form, from_name="Someone Else")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await pilot.press("n")
+        assert app.screen is form and form.query_one("#cf-from_name", Input).value == "Someone Else"
+
+    saved = (await operator.campaigns())[0]
+    assert (saved.from_name, saved.service_level_seconds) == ("Acme Support", 600)
+    assert (saved.inbound, saved.imap_port) == ("imap", dovecot.port)
+
+
+async def test_a_patch_replaces_or_removes_a_password_and_switches_transport(
+    operator: EngineClient, dovecot: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    box = dovecot.new_mailbox("patch")
+    await operator.add_campaign(box.campaign("Support", smtp_host=smtp_sink.host))
+    set_password = CampaignPatch(smtp_password="s3cret", smtp_security="starttls")
+    changed = await operator.update_campaign("Support", set_password)
+    assert changed.smtp_password_set and changed.smtp_security == "starttls"
+    assert changed.imap_password_set  # untouched
+    removed = await operator.update_campaign("Support", CampaignPatch(smtp_password=""))
+    assert not removed.smtp_password_set and removed.imap_password_set
+
+    with pytest.raises(Invalid, match="^maildir_path: required"):
+        await operator.update_campaign("Support", CampaignPatch(inbound="maildir"))
+    assert (await operator.campaigns())[0].inbound == "imap"  # nothing saved
+    switched = await operator.update_campaign(
+        "Support", CampaignPatch(inbound="maildir", maildir_path=str(box.user))
+    )
+    assert (switched.inbound, switched.maildir_path) == ("maildir", box.user)

@@ -1,7 +1,8 @@
-"""Admin mode: campaigns and users as the engine reports them, and the break reasons.
+"""Admin mode: campaigns, users and the break reasons.
 
-Campaigns and users are read-only here for now (`postdesk ctl` provisions them); the break
-reasons agents choose from are edited in a form (`b`).
+Campaigns are added (`a`) and changed (Enter or `e`) in a form, and their mail servers tested
+(`t`); the break reasons agents choose from are edited as a list (`b`). Users and members are
+still provisioned with `postdesk ctl`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -17,13 +18,13 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 from textual.worker import Worker
 
 from engine.api.sanitize import one_line
-from engine.api.schemas import AgentChanged, CampaignOut, Event, UserOut
+from engine.api.schemas import AgentChanged, CampaignOut, ConnectionReport, Event, UserOut
 
 from ..widgets.banner import EngineBanner
 from .base import ModeScreen
 from .break_reasons import BreakReasonsForm
 
-NOTE = "Read-only campaigns and users (`postdesk ctl` provisions them). Ctrl+R reloads."
+NOTE = "a add · Enter edit · t test a campaign. Users: `postdesk ctl user`. Ctrl+R reloads."
 
 
 def _cell(value: str, width: int | None = None) -> Text:
@@ -33,11 +34,15 @@ def _cell(value: str, width: int | None = None) -> Text:
 class AdminScreen(ModeScreen):
     MODE = "admin"
     BINDINGS = [
+        Binding("a", "add_campaign", "Add campaign", id="admin.add-campaign"),
+        Binding("e", "edit_campaign", "Edit", id="admin.edit-campaign"),
+        Binding("t", "test_campaign", "Test", id="admin.test-campaign"),
         Binding("b", "edit_reasons", "Break reasons", id="admin.break-reasons"),
         Binding("ctrl+r", "refresh", "Refresh", id="admin.refresh"),
     ]
 
     reasons: list[str] = []
+    campaigns: dict[str, CampaignOut] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -107,12 +112,56 @@ class AdminScreen(ModeScreen):
 
         self.app.push_screen(BreakReasonsForm(self.client, self.reasons), saved)
 
+    def selected_campaign(self) -> CampaignOut | None:
+        table = self.query_one("#campaigns", DataTable)
+        if table.row_count == 0:
+            self.notify("No campaign yet: a adds one.", markup=False)
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.campaigns.get(key or "")
+
+    def action_add_campaign(self) -> None:
+        self.open_form(None)
+
+    def action_edit_campaign(self) -> None:
+        if (campaign := self.selected_campaign()) is not None:
+            self.open_form(campaign)
+
+    @on(DataTable.RowSelected, "#campaigns")
+    def campaign_chosen(self) -> None:
+        self.action_edit_campaign()
+
+    def open_form(self, campaign: CampaignOut | None) -> None:
+        from .campaign_form import CampaignForm
+
+        def saved(result: CampaignOut | None) -> None:
+            if result is not None:
+                self.notify(f"Campaign {one_line(result.name, 40)} saved.", markup=False)
+                self.load_campaigns()
+
+        self.app.push_screen(CampaignForm(self.client, campaign), saved)
+
+    def action_test_campaign(self) -> None:
+        if (campaign := self.selected_campaign()) is not None:
+            self.notify(f"Testing {one_line(campaign.name, 40)}…", markup=False)
+            self.test_campaign(campaign.name)
+
+    @work(exclusive=True, group="test", exit_on_error=False)
+    async def test_campaign(self, name: str) -> ConnectionReport:
+        return await self.client.test_campaign(name)
+
     def worker_done(self, worker: Worker[Any], result: Any) -> None:
-        if worker.group == "reasons":
+        if worker.group == "test":
+            from .conn_report import ConnectionReportScreen
+
+            self.app.push_screen(ConnectionReportScreen(result))
+        elif worker.group == "reasons":
             self.show_reasons(result)
         elif worker.group == "campaigns":
             table = self.query_one("#campaigns", DataTable)
+            selected = table.cursor_row
             table.clear()
+            self.campaigns = {str(c.id): c for c in result}
             for c in result:
                 inbound = c.inbound if c.receive_emails else f"{c.inbound} (off)"
                 smtp = f"{c.smtp_host}:{c.smtp_port}" if c.smtp_host else "—"
@@ -125,6 +174,8 @@ class AdminScreen(ModeScreen):
                     _cell(", ".join(c.members), 40),
                     key=str(c.id),
                 )
+            if result:
+                table.move_cursor(row=min(selected, len(result) - 1))
         elif worker.group == "users":
             table = self.query_one("#users", DataTable)
             table.clear()

@@ -198,16 +198,33 @@ class CampaignIn(Schema, kw_only=True):
 
 
 class CampaignPatch(Schema, omit_defaults=True, kw_only=True):
-    """Fields to change on a campaign; anything left out (None) stays as it is and is not sent."""
+    """Fields to change on a campaign; anything left out (None) stays as it is and is not sent.
 
-    email_address: str | None = None
+    Passwords are write-only: left out, the saved one stays; "" removes it (a server that
+    needs no login)."""
+
+    email_address: Annotated[str, Meta(min_length=3, max_length=320)] | None = None
     from_name: str | None = None
     enabled: bool | None = None
     receive_emails: bool | None = None
+    inbound: Inbound | None = None
+    imap_host: str | None = None
+    imap_port: Port | None = None
+    imap_security: Security | None = None
+    imap_username: str | None = None
+    imap_password: str | None = None
+    imap_folder: str | None = None
+    imap_sent_folder: str | None = None
+    maildir_path: str | None = None
+    smtp_host: str | None = None
+    smtp_port: Port | None = None
+    smtp_security: Security | None = None
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    tls_verify: bool | None = None
     max_interactions_per_agent: PerAgent | None = None
     max_interactions_in_queue: NotNegative | None = None
     service_level_seconds: Positive | None = None
-    imap_sent_folder: str | None = None
     signature_template: str | None = None  # a template name; "" removes it
     confirmation_enabled: bool | None = None
     confirmation_template: str | None = None  # a template name; "" removes it
@@ -264,6 +281,8 @@ class CampaignOut(Schema, kw_only=True):
     smtp_security: Security
     smtp_username: str
     tls_verify: bool
+    imap_password_set: bool = False  # passwords never leave the engine; only whether one is set
+    smtp_password_set: bool = False
     max_interactions_per_agent: int
     max_interactions_in_queue: int
     service_level_seconds: int

@@ -73,6 +73,8 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
         smtp_security=campaign.smtp_security.value,
         smtp_username=campaign.smtp_username,
         tls_verify=campaign.tls_verify,
+        imap_password_set=campaign.imap_password_enc is not None,
+        smtp_password_set=campaign.smtp_password_enc is not None,
         max_interactions_per_agent=campaign.max_interactions_per_agent,
         max_interactions_in_queue=campaign.max_interactions_in_queue,
         service_level_seconds=campaign.service_level_seconds,
@@ -210,16 +212,23 @@ class Admin:
                         else None
                     )
                     setattr(campaign, f"{field}_id", template.id if template else None)
+            for field in ("imap_password", "smtp_password"):
+                if field in changes:
+                    password = changes.pop(field)
+                    encrypted = self.secrets.encrypt(password) if password else None
+                    setattr(campaign, f"{field}_enc", encrypted)
             if "email_address" in changes:
-                try:
-                    parse_address_list(changes["email_address"])
-                except AddressError as exc:
-                    raise Invalid(f"email_address: {exc}") from exc
                 changes["email_address"] = changes["email_address"].lower()
+            if "inbound" in changes:
+                changes["inbound"] = InboundTransport(changes["inbound"])
+            for field in ("imap_security", "smtp_security"):
+                if field in changes:
+                    changes[field] = Security(changes[field])
             for field, value in changes.items():
                 setattr(campaign, field, value)
+            _validate_campaign(campaign)
             if campaign.confirmation_enabled and campaign.confirmation_template_id is None:
-                raise Invalid("confirmation_enabled needs a confirmation_template")
+                raise Invalid("confirmation_template: required when auto-confirmation is on")
             campaign_id = campaign.id
         await self.on_campaign_change(campaign_id)
         return await self.campaign(name)
@@ -323,14 +332,16 @@ class Admin:
         return await self.campaign(campaign_name)
 
 
-def _validate_campaign(data: CampaignIn) -> None:
+def _validate_campaign(data: CampaignIn | Campaign) -> None:
+    """Rules across fields, for a new campaign and for one after a patch (nothing is saved
+    when they fail). Each message starts with the field to fix, for the admin's form."""
     try:
         parse_address_list(data.email_address)
     except AddressError as exc:
         raise Invalid(f"email_address: {exc}") from exc
     if data.receive_emails and data.inbound == "imap" and not data.imap_host:
-        raise Invalid("imap_host is required when the campaign receives mail over IMAP")
+        raise Invalid("imap_host: required when the campaign receives mail over IMAP")
     if data.receive_emails and data.inbound == "maildir" and not data.maildir_path:
-        raise Invalid("maildir_path is required when the campaign receives mail from a Maildir")
+        raise Invalid("maildir_path: required when the campaign receives mail from a Maildir")
     if not data.smtp_host:
-        raise Invalid("smtp_host is required: a campaign must be able to send")
+        raise Invalid("smtp_host: required, a campaign must be able to send")
