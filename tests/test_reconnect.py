@@ -19,10 +19,11 @@ from typing import Literal
 
 import pytest
 
+from engine.api.schemas import CampaignPatch
 from engine.client import EngineClient
 from engine.engine import Engine
 from tests.engine_fixtures import eventually, provision
-from tests.servers import SmtpSink, free_port, start_dovecot
+from tests.servers import DovecotServer, SmtpSink, free_port, start_dovecot
 
 
 def customer_mail(n: int) -> bytes:
@@ -100,3 +101,22 @@ async def test_mailbox_reconnects_after_imap_server_restart(
         ]
     finally:
         dovecot.stop()
+
+
+async def test_a_campaign_saved_many_times_in_a_row_restarts_its_mailbox_each_time(
+    engine: Engine, operator: EngineClient, dovecot: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    """Every save restarts the campaign's mailbox (new settings apply at once). A cancellation
+    swallowed inside aioimaplib (Python 3.11's wait_for) left the old task going on to IDLE,
+    and the save then waited on it until the client gave up after 30 s: about one save in
+    fifteen, while the mailbox was between a fetch and IDLE."""
+    world = await provision(engine, operator, dovecot, smtp_sink)
+    for n in range(100):
+        await operator.update_campaign(world.campaign.name, CampaignPatch(from_name=f"Team {n}"))
+    dovecot.append(world.mailbox, customer_mail(1))
+    await eventually(
+        lambda: operator.interactions(scope="all"),
+        lambda rows: len(rows) == 1,
+        what="the restarted mailbox to ingest new mail",
+    )
+    assert len([name for name in engine._tasks if name.startswith("mailbox:")]) == 1

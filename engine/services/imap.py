@@ -376,13 +376,20 @@ class ImapMailbox:
             idle_ok = client.has_capability("IDLE")
             while True:
                 await self.fetch_new(client, account.folder, uidvalidity)
+                # Python 3.11's wait_for (inside aioimaplib) can swallow a cancellation that
+                # lands as a response completes; without this the task would go on to IDLE
+                # for 25 minutes and an admin's save of the campaign would wait on it.
+                if _cancelling():
+                    raise asyncio.CancelledError
                 if idle_ok:
                     await self._idle(client, lost)
                 else:
                     await asyncio.sleep(self.poll_seconds)
                     await _unless_lost(client.noop(), lost)
         finally:
-            if not lost.done():
+            # Cancelled (the campaign was changed or the engine stops): hang up at once; a
+            # polite LOGOUT could keep an admin's save waiting on a slow server.
+            if not lost.done() and not _cancelling():
                 try:
                     await asyncio.wait_for(client.logout(), 5)
                 except (aioimaplib.AioImapException, OSError, TimeoutError):
@@ -397,8 +404,8 @@ class ImapMailbox:
         except TimeoutError:
             pass
         finally:
-            if lost.done():
-                idle.cancel()
+            if lost.done() or _cancelling():
+                idle.cancel()  # the connection is closed next; no DONE round trip
             else:
                 client.idle_done()
                 await _unless_lost(asyncio.wait_for(idle, timeout=30), lost)
@@ -518,3 +525,9 @@ class ImapMailbox:
                 found.append((int(match.group(1)), bytes(lines[i + 1])))
         found.sort()
         return found
+
+
+def _cancelling() -> bool:
+    """Whether the running task is being cancelled (its cleanup must not wait on a server)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
