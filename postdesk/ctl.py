@@ -134,6 +134,11 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     madd = member.add_parser("add", help="add a user to a campaign")
     madd.add_argument("campaign")
     madd.add_argument("username")
+    mremove = member.add_parser(
+        "remove", help="remove a user from a campaign (assigned interactions stay theirs)"
+    )
+    mremove.add_argument("campaign")
+    mremove.add_argument("username")
 
     interaction = group("interaction", "interactions")
     ilist = interaction.add_parser("list", help="list interactions")
@@ -240,6 +245,7 @@ async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("template", "list"): client.templates,
         ("blacklist", "list"): client.blacklist,
         ("member", "add"): lambda: client.add_member(args.campaign, args.username),
+        ("member", "remove"): lambda: client.remove_member(args.campaign, args.username),
         ("break-reason", "list"): client.break_reasons,
         ("break-reason", "add"): lambda: _edit_reasons(client, add=args.name),
         ("break-reason", "remove"): lambda: _edit_reasons(client, remove=args.name),

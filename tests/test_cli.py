@@ -354,6 +354,9 @@ def test_campaigns_members_and_interactions(tmp_path: Path, engine: RunningEngin
     assert campaigns["Sales"]["members"] == []
     users = by_name(json.loads(capture("user", "list", "--json")), "username")
     assert users["ana"]["campaigns"] == ["Support"]
+    capture("member", "add", "Sales", "ana")
+    removed = json.loads(capture("member", "remove", "Sales", "ana", "--json"))
+    assert removed["name"] == "Sales" and removed["members"] == []
 
     assert json.loads(capture("interaction", "list", "--json")) == []
     assert json.loads(capture("interaction", "list", "--state", "queued", "--json")) == []
@@ -389,6 +392,7 @@ def test_invalid_campaigns_and_members_are_refused(tmp_path: Path, engine: Runni
     fails(*ctl, "campaign", "add", *SUPPORT_FLAGS, expect="campaign 'Support' already exists")
     fails(*ctl, "member", "add", "Support", "nobody", expect="no user 'nobody'")
     fails(*ctl, "member", "add", "Nowhere", "nobody", expect="no campaign 'Nowhere'")
+    fails(*ctl, "member", "remove", "Support", "nobody", expect="no user 'nobody'")
     fails(*ctl, "interaction", "list", "--state", "lost", expect="invalid choice")
     campaigns = ok_json(*ctl, "campaign", "list", "--json")
     assert [c["name"] for c in campaigns] == ["Support"] and campaigns[0]["members"] == []

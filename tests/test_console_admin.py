@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Select, TextArea
+from textual.widgets import Input, Select, SelectionList, TextArea
 
 from console.app import PostdeskApp
 from console.screens.admin import AdminScreen
@@ -13,6 +13,7 @@ from console.screens.break_reasons import BreakReasonsForm
 from console.screens.campaign_form import CampaignForm
 from console.screens.confirm import ConfirmScreen
 from console.screens.conn_report import ConnectionReportScreen
+from console.screens.members import MembersScreen
 from console.widgets.form import FormField
 from engine.api.schemas import CampaignPatch, UserIn
 from engine.client import EngineClient, Invalid
@@ -199,3 +200,40 @@ async def test_a_patch_replaces_or_removes_a_password_and_switches_transport(
         "Support", CampaignPatch(inbound="maildir", maildir_path=str(box.user))
     )
     assert (switched.inbound, switched.maildir_path) == ("maildir", box.user)
+
+
+async def test_admin_moves_agents_between_the_agents_and_members_columns(
+    engine: Engine, operator: EngineClient, dovecot: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    box = dovecot.new_mailbox("members")
+    await operator.add_campaign(box.campaign("Support", smtp_host=smtp_sink.host))
+    for name in ("ana", "ben", "carla"):
+        await operator.add_user(UserIn(username=name, display_name=name.title()))
+    await operator.add_member("Support", "carla")
+    app = await admin_console(engine, operator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="admin mode")
+        await until(pilot, lambda: "carla" in screen_text(app), what="the campaign's members")
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, MembersScreen), what="members")
+        screen = app.screen
+        agents = screen.query_one("#members-agents", SelectionList)
+        members = screen.query_one("#members-members", SelectionList)
+        assert [agents.get_option_at_index(i).value for i in range(agents.option_count)] == [
+            "ana",
+            "ben",
+        ]
+        await pilot.press("space", "down", "space")  # tick ana and ben
+        await pilot.click("#members-add")
+        await until(pilot, lambda: members.option_count == 3, what="three members")
+        assert agents.option_count == 0
+
+        members.focus()
+        await pilot.press("space")  # the first member: ana (members come sorted by name)
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: members.option_count == 2, what="ana removed")
+        assert agents.option_count == 1
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="back")
+        await until(pilot, lambda: "ben, carla" in screen_text(app), what="the members listed")
+    assert (await operator.campaigns())[0].members == ["ben", "carla"]

@@ -1,8 +1,8 @@
 """Admin mode: campaigns, users and the break reasons.
 
-Campaigns are added (`a`) and changed (Enter or `e`) in a form, and their mail servers tested
-(`t`); the break reasons agents choose from are edited as a list (`b`). Users and members are
-still provisioned with `postdesk ctl`.
+Campaigns are added (`a`) and changed (Enter or `e`) in a form, their mail servers tested
+(`t`) and their members chosen (`m`); the break reasons agents choose from are edited as a
+list (`b`). Users are still added with `postdesk ctl user add`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ..widgets.banner import EngineBanner
 from .base import ModeScreen
 from .break_reasons import BreakReasonsForm
 
-NOTE = "a add · Enter edit · t test a campaign. Users: `postdesk ctl user`. Ctrl+R reloads."
+NOTE = "Campaigns: a add · Enter edit · t test · m members.   Users: postdesk ctl user"
 
 
 def _cell(value: str, width: int | None = None) -> Text:
@@ -37,12 +37,14 @@ class AdminScreen(ModeScreen):
         Binding("a", "add_campaign", "Add campaign", id="admin.add-campaign"),
         Binding("e", "edit_campaign", "Edit", id="admin.edit-campaign"),
         Binding("t", "test_campaign", "Test", id="admin.test-campaign"),
+        Binding("m", "members", "Members", id="admin.members"),
         Binding("b", "edit_reasons", "Break reasons", id="admin.break-reasons"),
         Binding("ctrl+r", "refresh", "Refresh", id="admin.refresh"),
     ]
 
     reasons: list[str] = []
     campaigns: dict[str, CampaignOut] = {}
+    users: list[UserOut] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -141,6 +143,19 @@ class AdminScreen(ModeScreen):
 
         self.app.push_screen(CampaignForm(self.client, campaign), saved)
 
+    def action_members(self) -> None:
+        from .members import MembersScreen
+
+        if (campaign := self.selected_campaign()) is None:
+            return
+
+        def closed(result: CampaignOut | None) -> None:
+            if result is not None:
+                self.load_campaigns()
+                self.load_users()
+
+        self.app.push_screen(MembersScreen(self.client, campaign, self.users), closed)
+
     def action_test_campaign(self) -> None:
         if (campaign := self.selected_campaign()) is not None:
             self.notify(f"Testing {one_line(campaign.name, 40)}…", markup=False)
@@ -177,6 +192,7 @@ class AdminScreen(ModeScreen):
             if result:
                 table.move_cursor(row=min(selected, len(result) - 1))
         elif worker.group == "users":
+            self.users = result
             table = self.query_one("#users", DataTable)
             table.clear()
             for u in result:

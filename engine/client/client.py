@@ -234,6 +234,11 @@ class EngineClient:
         body = MemberIn(campaign=campaign, username=username)
         return await self._call("POST", "/members", CampaignOut, body)
 
+    async def remove_member(self, campaign: str, username: str) -> CampaignOut:
+        """No new interactions of the campaign for the user; assigned ones stay theirs."""
+        body = MemberIn(campaign=campaign, username=username)
+        return await self._call("DELETE", "/members", CampaignOut, body)
+
     async def blacklist(self) -> list[BlacklistOut]:
         return await self._call("GET", "/blacklist", list[BlacklistOut])
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from msgspec.structs import asdict
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -329,6 +329,23 @@ class Admin:
             )
             if exists is None:
                 session.add(Membership(campaign_id=campaign.id, user_id=user.id))
+        return await self.campaign(campaign_name)
+
+    async def remove_member(self, campaign_name: str, username: str) -> CampaignOut:
+        """The user gets no new interactions of the campaign; those already assigned stay
+        with them to finish (taking them away mid-reply would lose the agent's work)."""
+        async with self.db.session() as session, session.begin():
+            campaign = await session.scalar(select(Campaign).where(Campaign.name == campaign_name))
+            if campaign is None:
+                raise NotFound(f"no campaign {campaign_name!r}")
+            user = await session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise NotFound(f"no user {username!r}")
+            await session.execute(
+                delete(Membership).where(
+                    Membership.campaign_id == campaign.id, Membership.user_id == user.id
+                )
+            )
         return await self.campaign(campaign_name)
 
 

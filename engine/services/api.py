@@ -169,6 +169,7 @@ class ApiServer:
         r.add_patch("/api/v1/campaigns/{name}", self.patch_campaign)
         r.add_post("/api/v1/campaigns/{name}/test", self.post_campaign_test)
         r.add_post("/api/v1/members", self.post_member)
+        r.add_delete("/api/v1/members", self.delete_member)
         r.add_get("/api/v1/templates", self.get_templates)
         r.add_post("/api/v1/templates", self.post_template)
         r.add_get("/api/v1/blacklist", self.get_blacklist)
@@ -543,7 +544,14 @@ class ApiServer:
     async def post_member(self, request: web.Request) -> web.Response:
         request[CALLER].require("admin")
         body = await parse_body(request, MemberIn)
-        return json_response(await self.engine.admin.add_member(body.campaign, body.username))
+        campaign = await self.engine.admin.add_member(body.campaign, body.username)
+        self.engine.router.kick()  # mail waiting in the campaign's queue may go to them now
+        return json_response(campaign)
+
+    async def delete_member(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin")
+        body = await parse_body(request, MemberIn)
+        return json_response(await self.engine.admin.remove_member(body.campaign, body.username))
 
     async def get_blacklist(self, request: web.Request) -> web.Response:
         request[CALLER].require("admin", "supervisor")
