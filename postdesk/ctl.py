@@ -27,6 +27,7 @@ from engine.api.schemas import (
     SchemaError,
     TemplateIn,
     UserIn,
+    UserPatch,
     convert,
     to_builtins,
 )
@@ -80,6 +81,22 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="role (repeatable; default: agent)",
     )
     user.add_parser("list", help="list users")
+    uset = user.add_parser("set", help="change a user's display name, roles or screen monitoring")
+    uset.add_argument("username")
+    uset.add_argument("--name", default=None, help="display name")
+    uset.add_argument(
+        "--role",
+        action="append",
+        choices=["agent", "supervisor", "admin"],
+        help="role (repeatable): the user's whole new set of roles",
+    )
+    uset.add_argument(
+        "--screen-monitoring",
+        dest="screen_monitoring",
+        default=None,
+        action=argparse.BooleanOptionalAction,
+        help="whether supervisors may view the user's screen",
+    )
 
     campaign = group("campaign", "email campaigns")
     cadd = campaign.add_parser("add", help="add a campaign from flags or a TOML file")
@@ -193,6 +210,18 @@ def _patch_from_args(args: argparse.Namespace) -> CampaignPatch:
     return convert(data, CampaignPatch, lax=True)
 
 
+def _user_patch_from_args(args: argparse.Namespace) -> UserPatch:
+    given = {
+        "display_name": args.name,
+        "roles": args.role,
+        "screen_monitoring_allowed": args.screen_monitoring,
+    }
+    data = {k: v for k, v in given.items() if v is not None}
+    if not data:
+        raise CtlInputError("nothing to change: give --name, --role or --[no-]screen-monitoring")
+    return convert(data, UserPatch)
+
+
 def _template_from_args(args: argparse.Namespace) -> TemplateIn:
     if (args.text is None) == (args.text_file is None):
         raise CtlInputError("give the body with exactly one of --text or --text-file")
@@ -237,6 +266,7 @@ async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
             )
         ),
         ("user", "list"): client.users,
+        ("user", "set"): lambda: client.update_user(args.username, _user_patch_from_args(args)),
         ("campaign", "add"): lambda: client.add_campaign(_campaign_from_args(args)),
         ("campaign", "list"): client.campaigns,
         ("campaign", "set"): lambda: client.update_campaign(args.name, _patch_from_args(args)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Select, SelectionList, TextArea
+from textual.widgets import Checkbox, DataTable, Input, Select, SelectionList, TextArea
 
 from console.app import PostdeskApp
 from console.screens.admin import AdminScreen
@@ -14,9 +14,10 @@ from console.screens.campaign_form import CampaignForm
 from console.screens.confirm import ConfirmScreen
 from console.screens.conn_report import ConnectionReportScreen
 from console.screens.members import MembersScreen
+from console.screens.user_form import UserForm
 from console.widgets.form import FormField
-from engine.api.schemas import CampaignPatch, UserIn
-from engine.client import EngineClient, Invalid
+from engine.api.schemas import CampaignPatch, UserIn, UserPatch
+from engine.client import EngineClient, Invalid, NotFound
 from engine.engine import Engine
 from tests.console_helpers import console_for, screen_text, until
 from tests.servers import DovecotServer, SmtpSink
@@ -237,3 +238,57 @@ async def test_admin_moves_agents_between_the_agents_and_members_columns(
         await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="back")
         await until(pilot, lambda: "ben, carla" in screen_text(app), what="the members listed")
     assert (await operator.campaigns())[0].members == ["ben", "carla"]
+
+
+async def test_admin_adds_and_changes_users_in_a_form(
+    engine: Engine, operator: EngineClient
+) -> None:
+    app = await admin_console(engine, operator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="admin mode")
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, UserForm), what="the user form")
+        form = app.screen
+        login = form.query_one("#uf-username-field", FormField)
+        login.input.value = "Not A Login"
+        form.query_one("#uf-display_name", Input).value = "Sam Lee"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: login.has_error, what="the login's error")
+        assert login.error.startswith("must be a login name")
+        login.input.value = "sam"
+        form.query_one("#uf-role-agent", Checkbox).value = False
+        form.query_one("#uf-role-supervisor", Checkbox).value = True
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="saved")
+        await until(pilot, lambda: "Sam Lee" in screen_text(app), what="listed")
+
+        users = app.screen.query_one("#users", DataTable)
+        users.focus()
+        users.move_cursor(row=users.get_row_index("sam"))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, UserForm), what="the user form")
+        form = app.screen
+        assert form.query_one("#uf-username", Input).disabled
+        form.query_one("#uf-role-supervisor", Checkbox).value = False
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "at least one role" in screen_text(app), what="the refusal")
+        form.query_one("#uf-role-admin", Checkbox).value = True
+        form.query_one("#uf-screen_monitoring_allowed", Checkbox).value = True
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="saved")
+    sam = next(u for u in await operator.users() if u.username == "sam")
+    assert (sam.display_name, sam.roles, sam.screen_monitoring_allowed) == (
+        "Sam Lee",
+        ["admin"],
+        True,
+    )
+
+
+async def test_a_user_patch_changes_only_what_it_names(operator: EngineClient) -> None:
+    await operator.add_user(UserIn(username="ana", display_name="Ana", roles=["agent"]))
+    changed = await operator.update_user("ana", UserPatch(roles=["agent", "supervisor"]))
+    assert (changed.display_name, changed.roles) == ("Ana", ["agent", "supervisor"])
+    with pytest.raises(Invalid, match="^roles: must"):
+        await operator.update_user("ana", UserPatch(roles=[]))
+    with pytest.raises(NotFound):
+        await operator.update_user("nobody", UserPatch(display_name="X"))

@@ -1,8 +1,8 @@
 """Admin mode: campaigns, users and the break reasons.
 
 Campaigns are added (`a`) and changed (Enter or `e`) in a form, their mail servers tested
-(`t`) and their members chosen (`m`); the break reasons agents choose from are edited as a
-list (`b`). Users are still added with `postdesk ctl user add`.
+(`t`) and their members chosen (`m`); users are added (`u`) and changed (Enter on the users
+table) in a form; the break reasons agents choose from are edited as a list (`b`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ..widgets.banner import EngineBanner
 from .base import ModeScreen
 from .break_reasons import BreakReasonsForm
 
-NOTE = "Campaigns: a add · Enter edit · t test · m members.   Users: postdesk ctl user"
+NOTE = "Campaigns: a add · t test · m members.  Users: u add.  Enter edits the row."
 
 
 def _cell(value: str, width: int | None = None) -> Text:
@@ -38,6 +38,7 @@ class AdminScreen(ModeScreen):
         Binding("e", "edit_campaign", "Edit", id="admin.edit-campaign"),
         Binding("t", "test_campaign", "Test", id="admin.test-campaign"),
         Binding("m", "members", "Members", id="admin.members"),
+        Binding("u", "add_user", "Add user", id="admin.add-user"),
         Binding("b", "edit_reasons", "Break reasons", id="admin.break-reasons"),
         Binding("ctrl+r", "refresh", "Refresh", id="admin.refresh"),
     ]
@@ -126,12 +127,38 @@ class AdminScreen(ModeScreen):
         self.open_form(None)
 
     def action_edit_campaign(self) -> None:
-        if (campaign := self.selected_campaign()) is not None:
+        """`e`: the selected user when the users table has the focus, else the campaign."""
+        if self.query_one("#users", DataTable).has_focus:
+            self.user_chosen()
+        elif (campaign := self.selected_campaign()) is not None:
             self.open_form(campaign)
 
     @on(DataTable.RowSelected, "#campaigns")
     def campaign_chosen(self) -> None:
         self.action_edit_campaign()
+
+    @on(DataTable.RowSelected, "#users")
+    def user_chosen(self) -> None:
+        table = self.query_one("#users", DataTable)
+        if table.row_count == 0:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        user = next((u for u in self.users if u.username == key), None)
+        if user is not None:
+            self.open_user_form(user)
+
+    def action_add_user(self) -> None:
+        self.open_user_form(None)
+
+    def open_user_form(self, user: UserOut | None) -> None:
+        from .user_form import UserForm
+
+        def saved(result: UserOut | None) -> None:
+            if result is not None:
+                self.notify(f"User {one_line(result.username, 40)} saved.", markup=False)
+                self.load_users()
+
+        self.app.push_screen(UserForm(self.client, user), saved)
 
     def open_form(self, campaign: CampaignOut | None) -> None:
         from .campaign_form import CampaignForm

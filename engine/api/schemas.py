@@ -110,6 +110,7 @@ _PHRASES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
         "not starting with a digit",
     ),
     (re.compile(r"Expected `str` matching regex (.*)"), r"must match \1"),
+    (re.compile(r"Expected `array` of length >= (\d+)"), r"must have at least \1 entry"),
     (re.compile(r"Expected `int` >= (-?\d+)"), r"must be at least \1"),
     (re.compile(r"Expected `int` <= (-?\d+)"), r"must be at most \1"),
     (
@@ -169,6 +170,16 @@ class UserOut(Schema, kw_only=True):
     status_reason: str
     status_since: datetime
     campaigns: list[str] = field(default_factory=list)
+    screen_monitoring_allowed: bool = False
+
+
+class UserPatch(Schema, omit_defaults=True, kw_only=True):
+    """What an admin changes on a user; left out (None) stays. The login name never changes:
+    it is how the engine recognises the person's OS account."""
+
+    display_name: Annotated[str, Meta(max_length=200)] | None = None
+    roles: Annotated[list[Role], Meta(min_length=1)] | None = None
+    screen_monitoring_allowed: bool | None = None
 
 
 class CampaignIn(Schema, kw_only=True):

@@ -45,6 +45,7 @@ from engine.api.schemas import (
     UploadOut,
     UserIn,
     UserOut,
+    UserPatch,
     decode,
     decode_event,
     encode,
@@ -210,6 +211,9 @@ class EngineClient:
 
     async def add_user(self, user: UserIn) -> UserOut:
         return await self._call("POST", "/users", UserOut, user)
+
+    async def update_user(self, username: str, patch: UserPatch) -> UserOut:
+        return await self._call("PATCH", f"/users/{quote(username, safe='')}", UserOut, patch)
 
     async def campaigns(self) -> list[CampaignOut]:
         return await self._call("GET", "/campaigns", list[CampaignOut])

@@ -33,6 +33,7 @@ from engine.api.schemas import (
     TemplateOut,
     UserIn,
     UserOut,
+    UserPatch,
     as_roles,
 )
 from engine.domain.compose import AddressError, parse_address_list
@@ -49,6 +50,7 @@ def user_out(user: User) -> UserOut:
         status_reason=user.status_reason,
         status_since=user.status_since,
         campaigns=sorted(m.campaign.name for m in user.memberships),
+        screen_monitoring_allowed=user.screen_monitoring_allowed,
     )
 
 
@@ -123,6 +125,20 @@ class Admin:
             except IntegrityError as exc:
                 raise Conflict(f"user {data.username!r} already exists") from exc
         return await self.user(data.username)
+
+    async def patch_user(self, username: str, patch: UserPatch) -> UserOut:
+        """Roles take effect on the user's next call: the engine checks them on every one."""
+        async with self.db.session() as session, session.begin():
+            user = await session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise NotFound(f"no user {username!r}")
+            if patch.display_name is not None:
+                user.display_name = patch.display_name.strip() or user.username
+            if patch.roles is not None:
+                user.roles = sorted(set(patch.roles))
+            if patch.screen_monitoring_allowed is not None:
+                user.screen_monitoring_allowed = patch.screen_monitoring_allowed
+        return await self.user(username)
 
     async def user(self, username: str) -> UserOut:
         async with self.db.session() as session:

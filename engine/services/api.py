@@ -60,6 +60,7 @@ from engine.api.schemas import (
     StatusIn,
     TemplateIn,
     UserIn,
+    UserPatch,
     as_roles,
     decode,
     encode,
@@ -164,6 +165,7 @@ class ApiServer:
         r.add_get("/api/v1/monitor", self.get_monitor)
         r.add_get("/api/v1/users", self.get_users)
         r.add_post("/api/v1/users", self.post_user)
+        r.add_patch("/api/v1/users/{username}", self.patch_user)
         r.add_get("/api/v1/campaigns", self.get_campaigns)
         r.add_post("/api/v1/campaigns", self.post_campaign)
         r.add_patch("/api/v1/campaigns/{name}", self.patch_campaign)
@@ -493,6 +495,12 @@ class ApiServer:
         request[CALLER].require("admin")
         body = await parse_body(request, UserIn)
         return json_response(await self.engine.admin.add_user(body), status=201)
+
+    async def patch_user(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin")
+        body = await parse_body(request, UserPatch)
+        username = request.match_info["username"]
+        return json_response(await self.engine.admin.patch_user(username, body))
 
     async def get_campaigns(self, request: web.Request) -> web.Response:
         request[CALLER].require("admin", "supervisor")

@@ -1,0 +1,142 @@
+"""Admin: a Postdesk user, to add one or change one.
+
+A user is an OS login name (the engine recognises people by the uid their console connects
+with), a display name, roles, and whether supervisors may view their screen. The login name
+is fixed once added. The engine checks everything; its refusal names the field and the form
+shows it there, keeping what was typed.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
+from textual.worker import Worker, WorkerState
+
+from engine.api.sanitize import one_line
+from engine.api.schemas import Role, UserIn, UserOut, UserPatch, convert
+from engine.client.client import EngineClient, Invalid
+
+from ..messages import WorkerFailed
+from ..widgets.form import FormField
+
+ROLES: list[tuple[Role, str]] = [
+    ("agent", "Agent: works the queues"),
+    ("supervisor", "Supervisor: watches agents and queues"),
+    ("admin", "Admin: campaigns, users, templates"),
+]
+
+
+class UserForm(ModalScreen[UserOut | None]):
+    """Returns the user as the engine saved it, or None when cancelled."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="user.save", priority=True),
+        Binding("escape", "cancel", "Cancel", id="user.cancel"),
+    ]
+
+    def __init__(self, api: EngineClient, user: UserOut | None = None) -> None:
+        super().__init__()
+        self.api = api
+        self.user = user
+        self.saving = False
+
+    def compose(self) -> ComposeResult:
+        title = f"User {self.user.username}" if self.user else "New user"
+        with Vertical(id="user-dialog"):
+            yield Label(Text(one_line(title, 60)), classes="dialog-title")
+            yield FormField(
+                "Login",
+                input_id="uf-username",
+                value=self.user.username if self.user else "",
+                placeholder="the OS login name, e.g. ana",
+                disabled=self.user is not None,
+            )
+            yield FormField(
+                "Name",
+                input_id="uf-display_name",
+                value=self.user.display_name if self.user else "",
+                placeholder="shown to supervisors; default: the login",
+            )
+            yield Label("Roles", classes="form-section")
+            roles = set(self.user.roles) if self.user else {"agent"}
+            for role, label in ROLES:
+                yield Checkbox(label, role in roles, id=f"uf-role-{role}", compact=True)
+            yield Label("Supervision", classes="form-section")
+            allowed = self.user.screen_monitoring_allowed if self.user else False
+            yield Checkbox(
+                "Supervisors may view this user's screen",
+                allowed,
+                id="uf-screen_monitoring_allowed",
+                compact=True,
+            )
+            yield Static("", id="user-error", classes="dialog-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", id="user-save", variant="primary", compact=True)
+                yield Button("Cancel", id="user-cancel", compact=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        first = "#uf-display_name" if self.user else "#uf-username"
+        self.query_one(first, Input).focus()
+
+    def text(self, key: str) -> str:
+        return self.query_one(f"#uf-{key}-field", FormField).input.value.strip()
+
+    @property
+    def roles(self) -> list[Role]:
+        return [role for role, _ in ROLES if self.query_one(f"#uf-role-{role}", Checkbox).value]
+
+    @on(Button.Pressed, "#user-save")
+    def action_save(self) -> None:
+        if self.saving:
+            return
+        for field in self.query(FormField):
+            field.clear_error()
+        if not self.roles:
+            self.show_error("roles: give the user at least one role")
+            return
+        self.saving = True
+        self.run_worker(self.submit(), group="save", exit_on_error=False)
+
+    async def submit(self) -> UserOut:
+        monitoring = self.query_one("#uf-screen_monitoring_allowed", Checkbox).value
+        fields = {
+            "display_name": self.text("display_name"),
+            "roles": self.roles,
+            "screen_monitoring_allowed": monitoring,
+        }
+        if self.user is None:
+            return await self.api.add_user(
+                convert({"username": self.text("username")} | fields, UserIn)
+            )
+        return await self.api.update_user(self.user.username, convert(fields, UserPatch))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is WorkerState.SUCCESS and isinstance(worker.result, UserOut):
+            self.dismiss(worker.result)
+        elif event.state is WorkerState.ERROR and worker.error is not None:
+            self.saving = False
+            error = worker.error
+            if not isinstance(error, Invalid | ValueError):
+                self.app.post_message(WorkerFailed(worker, error))
+            self.show_error(getattr(error, "message", str(error)))
+
+    def show_error(self, message: str) -> None:
+        error = self.query_one("#user-error", Static)
+        error.update(Text(f"Not saved: {one_line(message, 300)}"))
+        error.set_class(True, "-shown")
+        key = message.split(":", 1)[0].strip()
+        for field in self.query(FormField):
+            if field.input_id == f"uf-{key}":
+                field.show_error(message.split(":", 1)[-1].strip())
+                field.input.focus()
+
+    @on(Button.Pressed, "#user-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
