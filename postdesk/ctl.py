@@ -134,6 +134,10 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     tadd.add_argument("--text", default=None, help="the body; ${name} style variables")
     tadd.add_argument("--text-file", type=Path, default=None, help="read the body from a file")
     template.add_parser("list", help="list templates")
+    tremove = template.add_parser(
+        "remove", help="delete a template by its id (refused while a campaign signs with it)"
+    )
+    tremove.add_argument("id", type=int)
 
     blacklist = group("blacklist", "addresses that never get mail from us")
     blacklist.add_parser("list", help="list blacklisted addresses")
@@ -210,6 +214,11 @@ def _patch_from_args(args: argparse.Namespace) -> CampaignPatch:
     return convert(data, CampaignPatch, lax=True)
 
 
+async def _removed(call: Awaitable[None], what: int) -> dict[str, int]:
+    await call
+    return {"removed": what}
+
+
 def _user_patch_from_args(args: argparse.Namespace) -> UserPatch:
     given = {
         "display_name": args.name,
@@ -273,6 +282,7 @@ async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("campaign", "test"): lambda: client.test_campaign(args.name),
         ("template", "add"): lambda: client.add_template(_template_from_args(args)),
         ("template", "list"): client.templates,
+        ("template", "remove"): lambda: _removed(client.delete_template(args.id), args.id),
         ("blacklist", "list"): client.blacklist,
         ("member", "add"): lambda: client.add_member(args.campaign, args.username),
         ("member", "remove"): lambda: client.remove_member(args.campaign, args.username),

@@ -527,3 +527,17 @@ def test_ctl_refuses_an_engine_that_holds_the_lock_but_does_not_answer(tmp_path:
         proc = fails("--data-dir", home, "ctl", "user", "list", expect="does not answer")
     assert proc.returncode == 1 and "already owns" in proc.stderr
     assert not (home / "postdesk.db").exists()
+
+
+def test_templates_added_listed_and_removed(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    ctl = ("--data-dir", home, "ctl")
+    added = json.loads(ok(*ctl, "template", "add", "Hi", "--text", "Hello ${name}", "--json"))
+    assert (added["name"], added["kind"], added["campaign"]) == ("Hi", "reply", None)
+    listed = json.loads(ok(*ctl, "template", "list", "--json"))
+    assert [t["body_text"] for t in listed] == ["Hello ${name}"]
+    assert json.loads(ok(*ctl, "template", "remove", str(added["id"]), "--json")) == {
+        "removed": added["id"]
+    }
+    assert json.loads(ok(*ctl, "template", "list", "--json")) == []
+    fails(*ctl, "template", "remove", str(added["id"]), expect=f"no template {added['id']}")

@@ -14,6 +14,7 @@ from console.screens.campaign_form import CampaignForm
 from console.screens.confirm import ConfirmScreen
 from console.screens.conn_report import ConnectionReportScreen
 from console.screens.members import MembersScreen
+from console.screens.template_admin import TemplateForm, TemplatesScreen
 from console.screens.user_form import UserForm
 from console.widgets.form import FormField
 from engine.api.schemas import CampaignPatch, UserIn, UserPatch
@@ -292,3 +293,61 @@ async def test_a_user_patch_changes_only_what_it_names(operator: EngineClient) -
         await operator.update_user("ana", UserPatch(roles=[]))
     with pytest.raises(NotFound):
         await operator.update_user("nobody", UserPatch(display_name="X"))
+
+
+async def test_admin_writes_edits_and_deletes_templates(
+    engine: Engine, operator: EngineClient, dovecot: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    box = dovecot.new_mailbox("templates")
+    await operator.add_campaign(box.campaign("Support", smtp_host=smtp_sink.host))
+    app = await admin_console(engine, operator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="admin mode")
+        await until(pilot, lambda: "Support" in screen_text(app), what="the campaign")
+        await pilot.press("T")
+        await until(pilot, lambda: isinstance(app.screen, TemplatesScreen), what="templates")
+        listing = app.screen
+
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, TemplateForm), what="the form")
+        form = app.screen
+        form.query_one("#tf-name-field", FormField).input.value = "Signed"
+        choose_in(form, **{"tf-campaign": "Support", "tf-kind": "signature"})
+        form.query_one("#tf-body", TextArea).load_text("Regards, ${agent}\nOrder ${order}")
+        await pilot.press("ctrl+s")
+        await until(
+            pilot, lambda: "${order} will not be filled in" in screen_text(app), what="warn"
+        )
+        assert app.screen is form
+        await pilot.press("ctrl+s")  # saved as it is, on the second asking
+        await until(pilot, lambda: app.screen is listing, what="saved")
+        await until(pilot, lambda: "Signed" in screen_text(app), what="listed")
+
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TemplateForm), what="the form")
+        form = app.screen
+        assert form.query_one("#tf-body", TextArea).text == "Regards, ${agent}\nOrder ${order}"
+        form.query_one("#tf-body", TextArea).load_text("Regards, ${agent}")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen is listing, what="saved")
+
+        await operator.update_campaign("Support", CampaignPatch(signature_template="Signed"))
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await pilot.press("y")
+        await until(
+            pilot,
+            lambda: "Not deleted: template 'Signed' is the signature" in screen_text(app),
+            what="refusal",
+        )
+        await operator.update_campaign("Support", CampaignPatch(signature_template=""))
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await pilot.press("y")
+        await until(pilot, lambda: "Signed" not in screen_text(app), what="deleted")
+    assert await operator.templates() == []
+
+
+def choose_in(screen: object, **values: str) -> None:
+    for widget_id, value in values.items():
+        screen.query_one(f"#{widget_id}", Select).value = value  # type: ignore[attr-defined]

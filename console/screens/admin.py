@@ -2,7 +2,8 @@
 
 Campaigns are added (`a`) and changed (Enter or `e`) in a form, their mail servers tested
 (`t`) and their members chosen (`m`); users are added (`u`) and changed (Enter on the users
-table) in a form; the break reasons agents choose from are edited as a list (`b`).
+table) in a form; templates are listed, written and deleted (`T`); the break reasons agents
+choose from are edited as a list (`b`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class AdminScreen(ModeScreen):
         Binding("t", "test_campaign", "Test", id="admin.test-campaign"),
         Binding("m", "members", "Members", id="admin.members"),
         Binding("u", "add_user", "Add user", id="admin.add-user"),
+        Binding("T", "templates", "Templates", id="admin.templates"),
         Binding("b", "edit_reasons", "Break reasons", id="admin.break-reasons"),
         Binding("ctrl+r", "refresh", "Refresh", id="admin.refresh"),
     ]
@@ -146,6 +148,12 @@ class AdminScreen(ModeScreen):
         user = next((u for u in self.users if u.username == key), None)
         if user is not None:
             self.open_user_form(user)
+
+    def action_templates(self) -> None:
+        from .template_admin import TemplatesScreen
+
+        names = sorted(c.name for c in self.campaigns.values())
+        self.app.push_screen(TemplatesScreen(self.client, names), lambda _: self.load_campaigns())
 
     def action_add_user(self) -> None:
         self.open_user_form(None)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from textual.widgets import Footer, Label, Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from engine.api.sanitize import one_line
-from engine.api.schemas import InteractionDetail, RenderOut, UploadOut
+from engine.api.schemas import TEMPLATE_VARIABLE, InteractionDetail, RenderOut, UploadOut
 from engine.client.client import EngineClient, EngineError, Invalid
 
 from ..editor import EditorFailed, edit_text
@@ -38,8 +37,6 @@ from .attach import AttachScreen
 from .confirm import ConfirmScreen
 from .templates import TemplatePicker
 
-_VARIABLE = re.compile(r"\$\{([^}]*)\}")
-
 
 def labelled(label: str, value: str, *, width: int = 9) -> Text:
     text = Text(f"{label:<{width}}", style="bold")
@@ -49,7 +46,7 @@ def labelled(label: str, value: str, *, width: int = 9) -> Text:
 
 def unfilled(body: str, unknown: Iterable[str]) -> list[str]:
     """The template variables the engine could not fill that are still in `body`."""
-    present = set(_VARIABLE.findall(body))
+    present = set(TEMPLATE_VARIABLE.findall(body))
     return sorted(name for name in set(unknown) if name in present)
 
 

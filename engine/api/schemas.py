@@ -31,6 +31,12 @@ InteractionState = Literal["queued", "assigned", "closed"]
 Direction = Literal["inbound", "outbound"]
 MessageState = Literal["received", "queued", "sending", "sent", "failed"]
 
+# Template variables: `${name}` is filled with the client's name (else address), `${email}` the
+# client's address, `${agent}` the agent's name, `${campaign}` and `${subject}`; any other is
+# left as typed and reported, so consoles can warn before it reaches a client.
+TEMPLATE_VARIABLES = ("name", "email", "agent", "campaign", "subject")
+TEMPLATE_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
+
 Port = Annotated[int, Meta(ge=1, le=65535)]
 PerAgent = Annotated[int, Meta(ge=1, le=1000)]
 NotNegative = Annotated[int, Meta(ge=0)]

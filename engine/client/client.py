@@ -234,6 +234,13 @@ class EngineClient:
     async def add_template(self, template: TemplateIn) -> TemplateOut:
         return await self._call("POST", "/templates", TemplateOut, template)
 
+    async def replace_template(self, template_id: int, template: TemplateIn) -> TemplateOut:
+        return await self._call("PUT", f"/templates/{template_id}", TemplateOut, template)
+
+    async def delete_template(self, template_id: int) -> None:
+        """Refused (Conflict) while a campaign signs or confirms with it."""
+        await self._do("DELETE", f"/templates/{template_id}")
+
     async def add_member(self, campaign: str, username: str) -> CampaignOut:
         body = MemberIn(campaign=campaign, username=username)
         return await self._call("POST", "/members", CampaignOut, body)

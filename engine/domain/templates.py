@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
+from engine.api.schemas import TEMPLATE_VARIABLE as VARIABLE  # one syntax, shared with consoles
 
 
 @dataclass(frozen=True)

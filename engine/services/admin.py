@@ -91,6 +91,17 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
     )
 
 
+def _template_out(template: Template, campaign: str | None) -> TemplateOut:
+    return TemplateOut(
+        id=template.id,
+        name=template.name,
+        campaign=campaign,
+        kind=template.kind.value,
+        body_text=template.body_text,
+        body_html=template.body_html,
+    )
+
+
 class Admin:
     def __init__(
         self,
@@ -280,55 +291,73 @@ class Admin:
                     Template.campaign_id.in_(campaign_ids) | Template.campaign_id.is_(None)
                 )
             rows = await session.execute(query)
-            return [
-                TemplateOut(
-                    id=t.id,
-                    name=t.name,
-                    campaign=name,
-                    kind=t.kind.value,
-                    body_text=t.body_text,
-                    body_html=t.body_html,
-                )
-                for t, name in rows
-            ]
+            return [_template_out(t, name) for t, name in rows]
 
     async def add_template(self, data: TemplateIn) -> TemplateOut:
         async with self.db.session() as session, session.begin():
-            campaign_id = None
-            if data.campaign:
-                campaign = await session.scalar(
-                    select(Campaign).where(Campaign.name == data.campaign)
-                )
-                if campaign is None:
-                    raise NotFound(f"no campaign {data.campaign!r}")
-                campaign_id = campaign.id
-            exists = await session.scalar(
-                select(Template.id).where(
-                    Template.name == data.name,
-                    Template.campaign_id.is_(None)
-                    if campaign_id is None
-                    else Template.campaign_id == campaign_id,
-                )
-            )
-            if exists is not None:
-                raise Conflict(f"template {data.name!r} already exists there")
-            template = Template(
-                name=data.name,
-                campaign_id=campaign_id,
-                kind=TemplateKind(data.kind),
-                body_text=data.body_text,
-                body_html=data.body_html,
-            )
+            template = Template()
+            await self._fill_template(session, template, data)
             session.add(template)
             await session.flush()
-            return TemplateOut(
-                id=template.id,
-                name=template.name,
-                campaign=data.campaign,
-                kind=template.kind.value,
-                body_text=template.body_text,
-                body_html=template.body_html,
-            )
+            return _template_out(template, data.campaign)
+
+    async def replace_template(self, template_id: int, data: TemplateIn) -> TemplateOut:
+        """The whole template anew (name, campaign, kind, body); campaigns using it as their
+        signature or confirmation keep using it, as edited."""
+        async with self.db.session() as session, session.begin():
+            template = await session.get(Template, template_id)
+            if template is None:
+                raise NotFound(f"no template {template_id}")
+            await self._fill_template(session, template, data)
+            await session.flush()
+            return _template_out(template, data.campaign)
+
+    async def delete_template(self, template_id: int) -> None:
+        """Refused while a campaign uses it as its signature or confirmation: the campaign
+        would silently stop signing or confirming."""
+        async with self.db.session() as session, session.begin():
+            template = await session.get(Template, template_id)
+            if template is None:
+                raise NotFound(f"no template {template_id}")
+            users = (
+                await session.execute(
+                    select(Campaign.name).where(
+                        (Campaign.signature_template_id == template_id)
+                        | (Campaign.confirmation_template_id == template_id)
+                    )
+                )
+            ).scalars()
+            if in_use := sorted(users):
+                raise Conflict(
+                    f"template {template.name!r} is the signature or confirmation of "
+                    f"{', '.join(repr(n) for n in in_use)}: choose another there first"
+                )
+            await session.delete(template)
+
+    async def _fill_template(
+        self, session: AsyncSession, template: Template, data: TemplateIn
+    ) -> None:
+        campaign_id = None
+        if data.campaign:
+            campaign = await session.scalar(select(Campaign).where(Campaign.name == data.campaign))
+            if campaign is None:
+                raise NotFound(f"campaign: no campaign {data.campaign!r}")
+            campaign_id = campaign.id
+        same_place = (
+            Template.campaign_id.is_(None)
+            if campaign_id is None
+            else Template.campaign_id == campaign_id
+        )
+        query = select(Template.id).where(Template.name == data.name, same_place)
+        if template.id is not None:
+            query = query.where(Template.id != template.id)
+        if await session.scalar(query) is not None:
+            raise Conflict(f"name: template {data.name!r} already exists there")
+        template.name = data.name
+        template.campaign_id = campaign_id
+        template.kind = TemplateKind(data.kind)
+        template.body_text = data.body_text
+        template.body_html = data.body_html
 
     async def add_member(self, campaign_name: str, username: str) -> CampaignOut:
         async with self.db.session() as session, session.begin():

@@ -174,6 +174,8 @@ class ApiServer:
         r.add_delete("/api/v1/members", self.delete_member)
         r.add_get("/api/v1/templates", self.get_templates)
         r.add_post("/api/v1/templates", self.post_template)
+        r.add_put("/api/v1/templates/{id:\\d+}", self.put_template)
+        r.add_delete("/api/v1/templates/{id:\\d+}", self.delete_template)
         r.add_get("/api/v1/blacklist", self.get_blacklist)
         r.add_get("/api/v1/quarantine", self.get_quarantine)
         r.add_get("/api/v1/quarantine/{id:\\d+}", self.get_quarantined)
@@ -548,6 +550,17 @@ class ApiServer:
         request[CALLER].require("admin")
         body = await parse_body(request, TemplateIn)
         return json_response(await self.engine.admin.add_template(body), status=201)
+
+    async def put_template(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin")
+        body = await parse_body(request, TemplateIn)
+        template_id = int(request.match_info["id"])
+        return json_response(await self.engine.admin.replace_template(template_id, body))
+
+    async def delete_template(self, request: web.Request) -> web.Response:
+        request[CALLER].require("admin")
+        await self.engine.admin.delete_template(int(request.match_info["id"]))
+        return web.Response(status=204)
 
     async def post_member(self, request: web.Request) -> web.Response:
         request[CALLER].require("admin")

@@ -1,0 +1,304 @@
+"""Admin: the templates agents insert, campaigns sign with and auto-confirm with.
+
+A list (`n` new, Enter edit, `d` delete) and a form: name, campaign (or every campaign), kind
+and the text with its `${variables}`. The form names the variables the engine fills and warns
+about any other before saving, since an agent would send it unfilled. Deleting a template a
+campaign signs or confirms with is refused by the engine with the campaign's name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Footer, Label, Select, Static, TextArea
+from textual.worker import Worker, WorkerState
+
+from engine.api.sanitize import one_line
+from engine.api.schemas import (
+    TEMPLATE_VARIABLE,
+    TEMPLATE_VARIABLES,
+    TemplateIn,
+    TemplateOut,
+    convert,
+)
+from engine.client.client import EngineClient, Invalid
+
+from ..editor import EditorFailed, edit_text
+from ..messages import WorkerFailed
+from ..widgets.form import FormField
+from .confirm import ConfirmScreen
+
+KINDS = ("reply", "signature", "confirmation", "dialer")
+EVERY_CAMPAIGN = ""
+
+
+def unknown_variables(text: str) -> list[str]:
+    """The `${variables}` the engine will not fill, which would reach a client as typed."""
+    return sorted({v for v in TEMPLATE_VARIABLE.findall(text) if v not in TEMPLATE_VARIABLES})
+
+
+class TemplateForm(ModalScreen[TemplateOut | None]):
+    """Returns the template as the engine saved it, or None when cancelled."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="template-form.save", priority=True),
+        Binding("ctrl+e", "edit", "$EDITOR", id="template-form.edit", priority=True),
+        Binding("escape", "cancel", "Cancel", id="template-form.cancel"),
+    ]
+
+    def __init__(
+        self, api: EngineClient, campaigns: list[str], template: TemplateOut | None = None
+    ) -> None:
+        super().__init__()
+        self.api = api
+        self.campaigns = campaigns
+        self.template = template
+        self.saving = False
+        self.warned: list[str] = []  # the unknown variables the admin was already told about
+
+    def compose(self) -> ComposeResult:
+        t = self.template
+        title = f"Template {one_line(t.name, 50)}" if t else "New template"
+        with Vertical(id="template-form-dialog"):
+            yield Label(Text(title), classes="dialog-title")
+            yield FormField("Name", input_id="tf-name", value=t.name if t else "")
+            with Horizontal(classes="choice-row"):
+                yield Label("Campaign")
+                places = [("(every campaign)", EVERY_CAMPAIGN)]
+                places += [(one_line(c, 50), c) for c in self.campaigns]
+                current = t.campaign if t and t.campaign else EVERY_CAMPAIGN
+                if current and current not in self.campaigns:
+                    places.append((one_line(current, 50), current))
+                yield Select(
+                    places, value=current, allow_blank=False, id="tf-campaign", compact=True
+                )
+            with Horizontal(classes="choice-row"):
+                yield Label("Kind")
+                kind = t.kind if t else "reply"
+                yield Select(
+                    [(k, k) for k in KINDS],
+                    value=kind,
+                    allow_blank=False,
+                    id="tf-kind",
+                    compact=True,
+                )
+            yield Static(
+                "Filled in: "
+                + " ".join(f"${{{v}}}" for v in TEMPLATE_VARIABLES)
+                + "   Ctrl+E: $EDITOR",
+                classes="dialog-note",
+                markup=False,
+            )
+            yield TextArea(t.body_text if t else "", id="tf-body", soft_wrap=True)
+            yield Static("", id="template-form-error", classes="dialog-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", id="tf-save", variant="primary", compact=True)
+                yield Button("Cancel", id="tf-cancel", compact=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#tf-name-field", FormField).input.focus()
+
+    @property
+    def body(self) -> TextArea:
+        return self.query_one("#tf-body", TextArea)
+
+    def entered(self) -> dict[str, Any]:
+        campaign = self.query_one("#tf-campaign", Select).value
+        return {
+            "name": self.query_one("#tf-name-field", FormField).input.value.strip(),
+            "campaign": campaign if isinstance(campaign, str) and campaign else None,
+            "kind": self.query_one("#tf-kind", Select).value,
+            "body_text": self.body.text,
+            # Plain text is what agents and the editor work with; an HTML body from before
+            # is kept as it was.
+            "body_html": self.template.body_html if self.template else "",
+        }
+
+    @on(Button.Pressed, "#tf-save")
+    def action_save(self) -> None:
+        if self.saving:
+            return
+        self.query_one("#tf-name-field", FormField).clear_error()
+        values = self.entered()
+        unknown = unknown_variables(values["body_text"])
+        if unknown and unknown != self.warned:
+            self.warned = unknown
+            names = ", ".join(f"${{{v}}}" for v in unknown)
+            self.show_error(f"{names} will not be filled in; Ctrl+S again saves it as it is.")
+            return
+        self.saving = True
+        self.run_worker(self.submit(values), group="save", exit_on_error=False)
+
+    async def submit(self, values: dict[str, Any]) -> TemplateOut:
+        data = convert(values, TemplateIn)
+        if self.template is None:
+            return await self.api.add_template(data)
+        return await self.api.replace_template(self.template.id, data)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is WorkerState.SUCCESS and isinstance(worker.result, TemplateOut):
+            self.dismiss(worker.result)
+        elif event.state is WorkerState.ERROR and worker.error is not None:
+            self.saving = False
+            error = worker.error
+            if not isinstance(error, Invalid | ValueError):
+                self.app.post_message(WorkerFailed(worker, error))
+            message = getattr(error, "message", str(error))
+            self.show_error(f"Not saved: {message}")
+            if message.startswith("name:"):
+                field = self.query_one("#tf-name-field", FormField)
+                field.show_error(message.removeprefix("name:").strip())
+                field.input.focus()
+
+    def show_error(self, message: str) -> None:
+        error = self.query_one("#template-form-error", Static)
+        error.update(Text(one_line(message, 300)))
+        error.set_class(bool(message), "-shown")
+
+    def action_edit(self) -> None:
+        try:
+            text = edit_text(self.app, self.body.text)
+        except EditorFailed as exc:
+            self.show_error(str(exc))
+            return
+        self.body.load_text(text.rstrip("\n"))
+        self.body.focus()
+
+    @on(Button.Pressed, "#tf-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TemplatesScreen(ModalScreen[None]):
+    """Every template, global and per campaign."""
+
+    BINDINGS = [
+        Binding("n", "new", "New", id="templates-admin.new"),
+        Binding("e", "edit", "Edit", id="templates-admin.edit"),
+        Binding("d", "delete", "Delete", id="templates-admin.delete"),
+        Binding("escape", "close", "Close", id="templates-admin.close"),
+    ]
+
+    def __init__(self, api: EngineClient, campaigns: list[str]) -> None:
+        super().__init__()
+        self.api = api
+        self.campaigns = campaigns
+        self.templates: dict[str, TemplateOut] = {}
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="templates-admin-dialog"):
+            yield Label("Templates", classes="dialog-title")
+            yield Static(
+                "n new · Enter edit · d delete · Esc close", classes="dialog-note", markup=False
+            )
+            yield DataTable(id="templates-table", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="templates-error", classes="dialog-error", markup=False)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#templates-table", DataTable)
+        for label, key in [
+            ("Name", "name"),
+            ("Campaign", "campaign"),
+            ("Kind", "kind"),
+            ("Text", "text"),
+        ]:
+            table.add_column(Text(label), key=key)
+        table.focus()
+        self.load()
+
+    @work(exclusive=True, group="load", exit_on_error=False)
+    async def load(self) -> list[TemplateOut]:
+        return await self.api.templates()
+
+    def show(self, templates: list[TemplateOut], selected: int | None = None) -> None:
+        table = self.query_one("#templates-table", DataTable)
+        row = table.cursor_row
+        table.clear()
+        self.templates = {str(t.id): t for t in templates}
+        for t in templates:
+            table.add_row(
+                Text(one_line(t.name, 30)),
+                Text(one_line(t.campaign or "(every)", 20)),
+                Text(t.kind),
+                Text(one_line(t.body_text, 60), style="dim"),
+                key=str(t.id),
+            )
+        if selected is not None and str(selected) in self.templates:
+            table.move_cursor(row=table.get_row_index(str(selected)))
+        elif templates:
+            table.move_cursor(row=min(row, len(templates) - 1))
+
+    def selected(self) -> TemplateOut | None:
+        table = self.query_one("#templates-table", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.templates.get(key or "")
+
+    def action_new(self) -> None:
+        self.open_form(None)
+
+    @on(DataTable.RowSelected, "#templates-table")
+    def action_edit(self) -> None:
+        if (template := self.selected()) is not None:
+            self.open_form(template)
+
+    def open_form(self, template: TemplateOut | None) -> None:
+        def saved(result: TemplateOut | None) -> None:
+            if result is not None:
+                self.notify(f"Template {one_line(result.name, 40)} saved.", markup=False)
+                self.reload(result.id)
+
+        self.app.push_screen(TemplateForm(self.api, self.campaigns, template), saved)
+
+    @work(exclusive=True, group="load", exit_on_error=False)
+    async def reload(self, selected: int | None = None) -> None:
+        self.show(await self.api.templates(), selected)
+
+    def show_error(self, message: str) -> None:
+        error = self.query_one("#templates-error", Static)
+        error.update(Text(one_line(message, 300)))
+        error.set_class(bool(message), "-shown")
+
+    def action_delete(self) -> None:
+        self.show_error("")
+        template = self.selected()
+        if template is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.delete(template)
+
+        question = Text(f"Delete the template {one_line(template.name, 40)}?")
+        self.app.push_screen(ConfirmScreen(question, yes="Delete"), answered)
+
+    @work(exclusive=True, group="delete", exit_on_error=False)
+    async def delete(self, template: TemplateOut) -> None:
+        await self.api.delete_template(template.id)
+        self.notify(f"Template {one_line(template.name, 40)} deleted.", markup=False)
+        self.show(await self.api.templates())
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is WorkerState.SUCCESS and worker.group == "load":
+            if isinstance(worker.result, list):
+                self.show(worker.result)
+        elif event.state is WorkerState.ERROR and worker.error is not None:
+            error = worker.error
+            message = getattr(error, "message", str(error))
+            if not isinstance(error, Invalid):  # Invalid: e.g. still a campaign's signature
+                self.app.post_message(WorkerFailed(worker, error))
+            self.show_error(f"Not deleted: {message}" if worker.group == "delete" else message)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
