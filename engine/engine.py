@@ -150,6 +150,11 @@ class Engine:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a service failure must not stop the engine
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # Cancelled, but a library swallowed it (Python 3.11's wait_for) and
+                    # failed otherwise: stop rather than retry forever under a stopper.
+                    raise asyncio.CancelledError from exc
                 self.service_errors[name] = f"{exc.__class__.__name__}: {exc}"
                 log.warning("service %s failed (%s); restarting in %.0fs", name, exc, delay)
                 await asyncio.sleep(delay)

@@ -8,7 +8,14 @@ from email.utils import make_msgid
 
 import pytest
 
-from engine.api.schemas import CampaignPatch, ForwardIn, NewInteractionIn, TemplateIn, UserIn
+from engine.api.schemas import (
+    CampaignPatch,
+    ForwardIn,
+    NewInteractionIn,
+    TemplateIn,
+    UserIn,
+    UserPatch,
+)
 from engine.client import EngineClient, Forbidden, Invalid
 from tests.engine_fixtures import World, eventually
 
@@ -153,10 +160,11 @@ async def test_signature_with_html_makes_multipart_alternative_and_history_is_qu
             name="Sig",
             campaign="Support",
             kind="signature",
-            body_text="Support team",
-            body_html="<b>Support team</b> <a href='https://example.com'>help</a>",
+            body_text="${agent}, Support team (${campaign})",
+            body_html="<b>${agent}</b> <a href='https://example.com'>help</a> ${order}",
         )
     )
+    await world.operator.update_user("agent1", UserPatch(display_name="Ana <Alvarez>"))
     await world.operator.update_campaign("Support", CampaignPatch(signature_template="Sig"))
     async with world.client("agent1") as agent:
         interaction_id = await assigned(world, agent)
@@ -165,6 +173,9 @@ async def test_signature_with_html_makes_multipart_alternative_and_history_is_qu
     assert sent.get_content_type() == "multipart/alternative"
     plain = sent.get_body(("plain",)).get_content()
     html = sent.get_body(("html",)).get_content()
-    assert plain.startswith("Fixed <now> & done.\n\n-- \nSupport team\n")
+    # The signature's variables are filled like a template's; HTML gets them escaped; an
+    # unknown one stays as typed (the admin's template form warns about it).
+    assert plain.startswith("Fixed <now> & done.\n\n-- \nAna <Alvarez>, Support team (Support)\n")
     assert "> See the attached invoice." in plain and "Carol Customer" in plain
-    assert "Fixed &lt;now&gt; &amp; done." in html and "<b>Support team</b>" in html
+    assert "Fixed &lt;now&gt; &amp; done." in html and "<b>Ana &lt;Alvarez&gt;</b>" in html
+    assert "${order}" in html

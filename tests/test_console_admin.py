@@ -4,6 +4,7 @@ in their form against a real Dovecot and SMTP sink."""
 from __future__ import annotations
 
 import pytest
+from msgspec import structs
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Select, SelectionList, TextArea
 
@@ -17,7 +18,7 @@ from console.screens.members import MembersScreen
 from console.screens.template_admin import TemplateForm, TemplatesScreen
 from console.screens.user_form import UserForm
 from console.widgets.form import FormField
-from engine.api.schemas import CampaignPatch, UserIn, UserPatch
+from engine.api.schemas import CampaignPatch, TemplateIn, UserIn, UserPatch
 from engine.client import EngineClient, Invalid, NotFound
 from engine.engine import Engine
 from tests.console_helpers import console_for, screen_text, until
@@ -232,7 +233,7 @@ async def test_admin_moves_agents_between_the_agents_and_members_columns(
 
         members.focus()
         await pilot.press("space")  # the first member: ana (members come sorted by name)
-        await pilot.press("ctrl+r")
+        await pilot.press("minus")
         await until(pilot, lambda: members.option_count == 2, what="ana removed")
         assert agents.option_count == 1
         await pilot.press("escape")
@@ -351,3 +352,46 @@ async def test_admin_writes_edits_and_deletes_templates(
 def choose_in(screen: object, **values: str) -> None:
     for widget_id, value in values.items():
         screen.query_one(f"#{widget_id}", Select).value = value  # type: ignore[attr-defined]
+
+
+async def test_a_template_in_use_keeps_its_campaign_and_kind(
+    operator: EngineClient, dovecot: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    box = dovecot.new_mailbox("inuse")
+    await operator.add_campaign(box.campaign("Support", smtp_host=smtp_sink.host))
+    await operator.add_campaign(box.campaign("Sales", smtp_host=smtp_sink.host))
+    sig = TemplateIn(name="Sig", campaign="Support", kind="signature", body_text="Support")
+    saved = await operator.add_template(sig)
+    await operator.update_campaign("Support", CampaignPatch(signature_template="Sig"))
+    for moved in ({"campaign": "Sales"}, {"kind": "reply"}):
+        with pytest.raises(Invalid, match="is the signature or confirmation of 'Support'"):
+            await operator.replace_template(saved.id, structs.replace(sig, **moved))
+    edited = await operator.replace_template(saved.id, structs.replace(sig, body_text="Team"))
+    assert (edited.campaign, edited.kind, edited.body_text) == ("Support", "signature", "Team")
+    with pytest.raises(Invalid, match="choose another there first"):
+        await operator.delete_template(saved.id)
+
+
+async def test_names_with_markup_show_as_typed_in_the_forms(
+    engine: Engine, operator: EngineClient, dovecot: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    """Template and campaign names are free text: `[/]` used to crash a Select prompt."""
+    box = dovecot.new_mailbox("markup")
+    await operator.add_campaign(box.campaign("Sup[/]port", smtp_host=smtp_sink.host))
+    hostile = "[red]Sig[/] [/]"
+    await operator.add_template(TemplateIn(name=hostile, kind="signature", body_text="x"))
+    await operator.update_campaign("Sup[/]port", CampaignPatch(signature_template=hostile))
+    app = await admin_console(engine, operator)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: "Sup[/]port" in screen_text(app), what="the campaign")
+        form = await open_form(pilot, app, "enter")
+        form.query_one("#cf-signature_template", Select).scroll_visible(animate=False)
+        await until(pilot, lambda: hostile in screen_text(app), what="the name as typed")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="back")
+        await pilot.press("T")
+        await until(pilot, lambda: isinstance(app.screen, TemplatesScreen), what="templates")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TemplateForm), what="the form")
+        await until(pilot, lambda: "(every campaign)" in screen_text(app), what="its campaign")
+        assert hostile in screen_text(app)

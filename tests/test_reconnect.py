@@ -111,8 +111,9 @@ async def test_a_campaign_saved_many_times_in_a_row_restarts_its_mailbox_each_ti
     and the save then waited on it until the client gave up after 30 s: about one save in
     fifteen, while the mailbox was between a fetch and IDLE."""
     world = await provision(engine, operator, dovecot, smtp_sink)
-    for n in range(100):
-        await operator.update_campaign(world.campaign.name, CampaignPatch(from_name=f"Team {n}"))
+    for n in range(100):  # the mailbox's own settings: each save reconnects it
+        folder = CampaignPatch(imap_folder="INBOX", from_name=f"Team {n}")
+        await operator.update_campaign(world.campaign.name, folder)
     dovecot.append(world.mailbox, customer_mail(1))
     await eventually(
         lambda: operator.interactions(scope="all"),

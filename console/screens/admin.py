@@ -19,13 +19,14 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 from textual.worker import Worker
 
 from engine.api.sanitize import one_line
-from engine.api.schemas import AgentChanged, CampaignOut, ConnectionReport, Event, UserOut
+from engine.api.schemas import AgentChanged, CampaignOut, ConnectionReport, Event, Me, UserOut
+from engine.client.client import EngineClient
 
 from ..widgets.banner import EngineBanner
 from .base import ModeScreen
 from .break_reasons import BreakReasonsForm
 
-NOTE = "Campaigns: a add · t test · m members.  Users: u add.  Enter edits the row."
+NOTE = "Enter (or e) edits the selected campaign or user.  Ctrl+R reloads."
 
 
 def _cell(value: str, width: int | None = None) -> Text:
@@ -35,19 +36,22 @@ def _cell(value: str, width: int | None = None) -> Text:
 class AdminScreen(ModeScreen):
     MODE = "admin"
     BINDINGS = [
-        Binding("a", "add_campaign", "Add campaign", id="admin.add-campaign"),
-        Binding("e", "edit_campaign", "Edit", id="admin.edit-campaign"),
+        # Short labels: all of them fit the footer at 80 columns.
+        Binding("a", "add_campaign", "Campaign+", id="admin.add-campaign"),
+        Binding("e", "edit_campaign", "Edit", id="admin.edit-campaign", show=False),
         Binding("t", "test_campaign", "Test", id="admin.test-campaign"),
         Binding("m", "members", "Members", id="admin.members"),
-        Binding("u", "add_user", "Add user", id="admin.add-user"),
+        Binding("u", "add_user", "User+", id="admin.add-user"),
         Binding("T", "templates", "Templates", id="admin.templates"),
-        Binding("b", "edit_reasons", "Break reasons", id="admin.break-reasons"),
-        Binding("ctrl+r", "refresh", "Refresh", id="admin.refresh"),
+        Binding("b", "edit_reasons", "Breaks", id="admin.break-reasons"),
+        Binding("ctrl+r", "refresh", "Refresh", id="admin.refresh", show=False),
     ]
 
-    reasons: list[str] = []
-    campaigns: dict[str, CampaignOut] = {}
-    users: list[UserOut] = []
+    def __init__(self, client: EngineClient, me: Me) -> None:
+        super().__init__(client, me)
+        self.reasons: list[str] = []
+        self.campaigns: dict[str, CampaignOut] = {}
+        self.users: list[UserOut] = []
 
     def compose(self) -> ComposeResult:
         yield Header()

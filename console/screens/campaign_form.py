@@ -112,6 +112,9 @@ def initial_values(campaign: CampaignOut | None) -> dict[str, Any]:
     """What each field shows first: the campaign as saved, or the defaults of a new one."""
     source: Any = campaign if campaign is not None else CampaignIn(name="", email_address="")
     values = {key: getattr(source, key, None) for key in SPECS}
+    for key, value in values.items():
+        if isinstance(value, str) and SPECS[key].kind == "text":
+            values[key] = value.strip()  # as the form reads them back
     values["imap_password"] = values["smtp_password"] = ""
     for key in TEMPLATE_KINDS:
         values[key] = values[key] or NO_TEMPLATE
@@ -133,6 +136,7 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
         self.campaign = campaign
         self.initial = initial_values(campaign)
         self.saving = False
+        self.created: CampaignOut | None = None  # added by this form, whatever happens next
 
     # ---- layout ----
 
@@ -159,11 +163,12 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
         elif spec.kind == "choice":
             with Horizontal(id=f"cf-{spec.key}-field", classes=f"choice-row {classes}"):
                 yield Label(spec.label, markup=False)
-                options = [(choice, choice) for choice in spec.choices]
+                options: list[tuple[Text, str]] = [(Text(c), c) for c in spec.choices]
                 if spec.key in TEMPLATE_KINDS:
-                    options = [("(none)", NO_TEMPLATE)]
+                    # Names are typed by admins: shown as text, never as markup.
+                    options = [(Text("(none)"), NO_TEMPLATE)]
                     if value:
-                        options.append((one_line(value, 60), value))
+                        options.append((Text(one_line(value, 60)), value))
                 yield Select(
                     options,
                     value=value,
@@ -190,7 +195,7 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
         return "saved; type to replace" if saved else "none"
 
     def on_mount(self) -> None:
-        for key in ("imap_port", "smtp_port", *[k for k, s in SPECS.items() if s.kind == "number"]):
+        for key in [k for k, spec in SPECS.items() if spec.kind == "number"]:
             self.query_one(f"#cf-{key}", Input).type = "integer"
         for key in ("imap_password", "smtp_password"):
             self.query_one(f"#cf-{key}", Input).password = True
@@ -211,26 +216,34 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
             current = select.value if isinstance(select.value, str) else NO_TEMPLATE
             if current and current not in names:
                 names.append(current)
-            select.set_options([("(none)", NO_TEMPLATE), *((one_line(n, 60), n) for n in names)])
+            select.set_options(
+                [(Text("(none)"), NO_TEMPLATE), *((Text(one_line(n, 60)), n) for n in names)]
+            )
             select.value = current
+
+    def section_shown(self, section: str) -> bool:
+        receiving = self.query_one("#cf-receive_emails", Checkbox).value
+        return receiving and self.query_one("#cf-inbound", Select).value == section
 
     @on(Select.Changed, "#cf-inbound")
     @on(Checkbox.Changed, "#cf-receive_emails")
     def show_sections(self) -> None:
         """IMAP fields only for IMAP, the Maildir path only for a Maildir."""
-        receiving = self.query_one("#cf-receive_emails", Checkbox).value
-        inbound = self.query_one("#cf-inbound", Select).value
         for section in ("imap", "maildir"):
-            shown = receiving and inbound == section
+            shown = self.section_shown(section)
             for row in self.query(f".section-{section}"):
                 row.display = shown
 
     # ---- values ----
 
     def entered(self) -> dict[str, Any]:
-        """Every field as typed, in wire types; numbers not given are None."""
+        """Every shown field as typed, in wire types; numbers not given are None. Rows hidden
+        for another transport keep their saved values: what was typed there is not sent."""
         values: dict[str, Any] = {}
         for key, spec in SPECS.items():
+            if spec.section and not self.section_shown(spec.section):
+                values[key] = self.initial[key]
+                continue
             widget = self.query_one(f"#cf-{key}")
             if isinstance(widget, Checkbox):
                 values[key] = widget.value
@@ -256,6 +269,8 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
         for key in REQUIRED:
             if not entered[key]:
                 return f"{key}: required"
+        if entered["confirmation_enabled"] and not entered["confirmation_template"]:
+            return "confirmation_template: choose the template auto-confirmation sends"
         for key, spec in SPECS.items():
             if spec.kind != "number" or entered[key] is not None:
                 continue
@@ -288,6 +303,10 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
             chosen = {k: v for k, v in replies.items() if v}
             if not chosen:
                 return created
+            # From here on the campaign exists: should setting its replies be refused, the
+            # form goes on as an edit of it (a second Save must not add it again).
+            self.campaign = self.created = created
+            self.initial = initial_values(created)
             return await self.api.update_campaign(created.name, convert(chosen, CampaignPatch))
         patch = convert(self.changes(), CampaignPatch)
         return await self.api.update_campaign(self.campaign.name, patch)
@@ -333,12 +352,12 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
     @on(Button.Pressed, "#campaign-cancel")
     def action_cancel(self) -> None:
         if not self.changes():
-            self.dismiss(None)
+            self.dismiss(self.created)
             return
 
         def answered(discard: bool | None) -> None:
             if discard:
-                self.dismiss(None)
+                self.dismiss(self.created)
 
         question = Text("Discard the changes to this campaign?")
         self.app.push_screen(ConfirmScreen(question, yes="Discard"), answered)

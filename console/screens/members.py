@@ -1,9 +1,9 @@
 """Admin: who works a campaign, as in the manual's two columns, Agents and Members.
 
-Tick agents on the left and Add moves them to the campaign; tick members on the right and
-Remove takes them off. A removed member gets no new interactions of the campaign and keeps
-the ones already assigned, to finish them. Every change is the engine's answer, shown as it
-saved it.
+Tick agents on the left (Space) and Add (`+`) moves them to the campaign; tick members on the
+right and Remove (`-`) takes them off. A removed member gets no new interactions of the
+campaign and keeps the ones already assigned, to finish them. Every change is the engine's
+answer, shown as it saved it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from engine.api.sanitize import one_line
 from engine.api.schemas import CampaignOut, UserOut
-from engine.client.client import EngineClient
+from engine.client.client import EngineClient, Invalid, NotFound
 
 from ..messages import WorkerFailed
 
@@ -32,9 +32,10 @@ def _entry(user: UserOut) -> tuple[Text, str]:
 class MembersScreen(ModalScreen[CampaignOut | None]):
     """Returns the campaign as last saved (None when nothing changed)."""
 
+    # `+` and `-` as the manual's buttons; Ctrl+R means refresh everywhere else.
     BINDINGS = [
-        Binding("ctrl+a", "add", "Add", id="members.add", priority=True),
-        Binding("ctrl+r", "remove", "Remove", id="members.remove", priority=True),
+        Binding("plus", "add", "Add", id="members.add"),
+        Binding("minus", "remove", "Remove", id="members.remove"),
         Binding("escape", "close", "Close", id="members.close"),
     ]
 
@@ -43,6 +44,7 @@ class MembersScreen(ModalScreen[CampaignOut | None]):
         self.api = api
         self.campaign = campaign
         self.changed = False
+        self.busy = False
         self.agents = [u for u in users if "agent" in u.roles]
 
     def compose(self) -> ComposeResult:
@@ -50,8 +52,8 @@ class MembersScreen(ModalScreen[CampaignOut | None]):
             title = f"Members of {one_line(self.campaign.name, 50)}"
             yield Label(Text(title), classes="dialog-title")
             yield Static(
-                "Space ticks. New members get the campaign's mail from now on; a removed "
-                "member keeps what is already assigned.",
+                "Space ticks, + adds, - removes. New members get the campaign's mail from "
+                "now on; a removed member keeps what is already assigned.",
                 classes="dialog-note",
                 markup=False,
             )
@@ -99,29 +101,35 @@ class MembersScreen(ModalScreen[CampaignOut | None]):
         self.change(chosen, add=False)
 
     def change(self, usernames: list[str], *, add: bool) -> None:
+        if self.busy:
+            return
         if not usernames:
             side = "Agents" if add else "Members"
             self.show_error(f"Tick one or more in {side} first (Space).")
             return
         self.show_error("")
-        self.run_worker(self.apply(usernames, add), group="members", exclusive=True)
+        self.busy = True
+        self.run_worker(self.apply(usernames, add), group="members", exit_on_error=False)
 
     async def apply(self, usernames: list[str], add: bool) -> CampaignOut:
-        campaign = self.campaign
+        """One call per user; each answer is shown, so a refusal halfway leaves the columns
+        as the engine has them."""
         for username in usernames:
             if add:
                 campaign = await self.api.add_member(self.campaign.name, username)
             else:
                 campaign = await self.api.remove_member(self.campaign.name, username)
-        return campaign
+            self.changed = True
+            self.show(campaign)
+        return self.campaign
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.SUCCESS and isinstance(worker.result, CampaignOut):
-            self.changed = True
-            self.show(worker.result)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
-            self.app.post_message(WorkerFailed(worker, worker.error))
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            self.busy = False
+        if event.state is WorkerState.ERROR and worker.error is not None:
+            if not isinstance(worker.error, Invalid | NotFound):
+                self.app.post_message(WorkerFailed(worker, worker.error))
             self.show_error(f"Not saved: {getattr(worker.error, 'message', worker.error)}")
 
     def show_error(self, message: str) -> None:

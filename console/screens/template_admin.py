@@ -23,6 +23,7 @@ from engine.api.sanitize import one_line
 from engine.api.schemas import (
     TEMPLATE_VARIABLE,
     TEMPLATE_VARIABLES,
+    TEMPLATE_VARIABLES_BY_KIND,
     TemplateIn,
     TemplateOut,
     convert,
@@ -38,9 +39,20 @@ KINDS = ("reply", "signature", "confirmation", "dialer")
 EVERY_CAMPAIGN = ""
 
 
-def unknown_variables(text: str) -> list[str]:
-    """The `${variables}` the engine will not fill, which would reach a client as typed."""
-    return sorted({v for v in TEMPLATE_VARIABLE.findall(text) if v not in TEMPLATE_VARIABLES})
+def unknown_variables(text: str, kind: str) -> list[str]:
+    """The `${variables}` the engine will not fill for this kind of template, which would
+    reach a client as typed."""
+    known = TEMPLATE_VARIABLES_BY_KIND.get(kind, TEMPLATE_VARIABLES)
+    if known is None:
+        return []
+    return sorted({v for v in TEMPLATE_VARIABLE.findall(text) if v not in known})
+
+
+def filled_note(kind: str) -> str:
+    known = TEMPLATE_VARIABLES_BY_KIND.get(kind, TEMPLATE_VARIABLES)
+    if known is None:
+        return "Filled in from the columns of the dialer's list."
+    return "Filled in: " + " ".join(f"${{{v}}}" for v in known)
 
 
 class TemplateForm(ModalScreen[TemplateOut | None]):
@@ -70,11 +82,12 @@ class TemplateForm(ModalScreen[TemplateOut | None]):
             yield FormField("Name", input_id="tf-name", value=t.name if t else "")
             with Horizontal(classes="choice-row"):
                 yield Label("Campaign")
-                places = [("(every campaign)", EVERY_CAMPAIGN)]
-                places += [(one_line(c, 50), c) for c in self.campaigns]
+                # Campaign names are typed by admins: shown as text, never as markup.
+                places = [(Text("(every campaign)"), EVERY_CAMPAIGN)]
+                places += [(Text(one_line(c, 50)), c) for c in self.campaigns]
                 current = t.campaign if t and t.campaign else EVERY_CAMPAIGN
                 if current and current not in self.campaigns:
-                    places.append((one_line(current, 50), current))
+                    places.append((Text(one_line(current, 50)), current))
                 yield Select(
                     places, value=current, allow_blank=False, id="tf-campaign", compact=True
                 )
@@ -95,6 +108,12 @@ class TemplateForm(ModalScreen[TemplateOut | None]):
                 classes="dialog-note",
                 markup=False,
             )
+            if t and t.body_html:
+                yield Static(
+                    "This template also has an HTML version; saving replaces it with this text.",
+                    classes="dialog-note",
+                    markup=False,
+                )
             yield TextArea(t.body_text if t else "", id="tf-body", soft_wrap=True)
             yield Static("", id="template-form-error", classes="dialog-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
@@ -104,6 +123,11 @@ class TemplateForm(ModalScreen[TemplateOut | None]):
 
     def on_mount(self) -> None:
         self.query_one("#tf-name-field", FormField).input.focus()
+
+    @on(Select.Changed, "#tf-kind")
+    def kind_changed(self, event: Select.Changed) -> None:
+        for note in self.query("#tf-filled").results(Static):  # not there yet while composing
+            note.update(filled_note(str(event.value)))
 
     @property
     def body(self) -> TextArea:
@@ -116,9 +140,9 @@ class TemplateForm(ModalScreen[TemplateOut | None]):
             "campaign": campaign if isinstance(campaign, str) and campaign else None,
             "kind": self.query_one("#tf-kind", Select).value,
             "body_text": self.body.text,
-            # Plain text is what agents and the editor work with; an HTML body from before
-            # is kept as it was.
-            "body_html": self.template.body_html if self.template else "",
+            # The text edited here is the template from now on: an HTML version kept from
+            # before would go on showing the old words to clients reading HTML.
+            "body_html": "",
         }
 
     @on(Button.Pressed, "#tf-save")
@@ -127,7 +151,7 @@ class TemplateForm(ModalScreen[TemplateOut | None]):
             return
         self.query_one("#tf-name-field", FormField).clear_error()
         values = self.entered()
-        unknown = unknown_variables(values["body_text"])
+        unknown = unknown_variables(values["body_text"], str(values["kind"]))
         if unknown and unknown != self.warned:
             self.warned = unknown
             names = ", ".join(f"${{{v}}}" for v in unknown)
@@ -172,9 +196,29 @@ class TemplateForm(ModalScreen[TemplateOut | None]):
         self.body.load_text(text.rstrip("\n"))
         self.body.focus()
 
+    def unchanged(self) -> bool:
+        t = self.template
+        start = {
+            "name": t.name if t else "",
+            "campaign": t.campaign if t else None,
+            "kind": t.kind if t else "reply",
+            "body_text": t.body_text if t else "",
+        }
+        now = self.entered()
+        return all(now[key] == value for key, value in start.items())
+
     @on(Button.Pressed, "#tf-cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if self.unchanged():
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        question = Text("Discard what you wrote in this template?")
+        self.app.push_screen(ConfirmScreen(question, yes="Discard"), answered)
 
 
 class TemplatesScreen(ModalScreen[None]):

@@ -23,6 +23,7 @@ from engine.client.client import EngineClient, Invalid
 
 from ..messages import WorkerFailed
 from ..widgets.form import FormField
+from .confirm import ConfirmScreen
 
 ROLES: list[tuple[Role, str]] = [
     ("agent", "Agent: works the queues"),
@@ -139,4 +140,18 @@ class UserForm(ModalScreen[UserOut | None]):
 
     @on(Button.Pressed, "#user-cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        user = self.user
+        unchanged = (
+            self.text("username") == (user.username if user else "")
+            and self.text("display_name") == (user.display_name if user else "")
+            and self.roles == [r for r, _ in ROLES if r in (user.roles if user else ["agent"])]
+        )
+        if unchanged:
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmScreen(Text("Discard the changes?"), yes="Discard"), answered)

@@ -36,6 +36,14 @@ MessageState = Literal["received", "queued", "sending", "sent", "failed"]
 # left as typed and reported, so consoles can warn before it reaches a client.
 TEMPLATE_VARIABLES = ("name", "email", "agent", "campaign", "subject")
 TEMPLATE_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
+# Per template kind: a confirmation goes out before any agent is involved; dialer mail is
+# filled from its list's CSV columns, which only the list knows (None: not checked here).
+TEMPLATE_VARIABLES_BY_KIND: dict[str, tuple[str, ...] | None] = {
+    "reply": TEMPLATE_VARIABLES,
+    "signature": TEMPLATE_VARIABLES,
+    "confirmation": ("name", "email", "campaign", "subject"),
+    "dialer": None,
+}
 
 Port = Annotated[int, Meta(ge=1, le=65535)]
 PerAgent = Annotated[int, Meta(ge=1, le=1000)]

@@ -91,6 +91,22 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
     )
 
 
+# What the campaign's mailbox task reads when it starts: changing one of these reconnects it.
+MAILBOX_FIELDS = {
+    "enabled",
+    "receive_emails",
+    "inbound",
+    "imap_host",
+    "imap_port",
+    "imap_security",
+    "imap_username",
+    "imap_password",
+    "imap_folder",
+    "maildir_path",
+    "tls_verify",
+}
+
+
 def _template_out(template: Template, campaign: str | None) -> TemplateOut:
     return TemplateOut(
         id=template.id,
@@ -226,6 +242,7 @@ class Admin:
 
     async def patch_campaign(self, name: str, patch: CampaignPatch) -> CampaignOut:
         changes = {k: v for k, v in asdict(patch).items() if v is not None}
+        given = set(changes)
         async with self.db.session() as session, session.begin():
             campaign = await session.scalar(select(Campaign).where(Campaign.name == name))
             if campaign is None:
@@ -257,7 +274,8 @@ class Admin:
             if campaign.confirmation_enabled and campaign.confirmation_template_id is None:
                 raise Invalid("confirmation_template: required when auto-confirmation is on")
             campaign_id = campaign.id
-        await self.on_campaign_change(campaign_id)
+        if MAILBOX_FIELDS & given:
+            await self.on_campaign_change(campaign_id)  # reconnect with the new settings
         return await self.campaign(name)
 
     async def _template_for(self, session: AsyncSession, campaign: Campaign, name: str) -> Template:
@@ -319,18 +337,10 @@ class Admin:
             template = await session.get(Template, template_id)
             if template is None:
                 raise NotFound(f"no template {template_id}")
-            users = (
-                await session.execute(
-                    select(Campaign.name).where(
-                        (Campaign.signature_template_id == template_id)
-                        | (Campaign.confirmation_template_id == template_id)
-                    )
-                )
-            ).scalars()
-            if in_use := sorted(users):
+            if in_use := await _campaigns_using(session, template_id):
                 raise Conflict(
                     f"template {template.name!r} is the signature or confirmation of "
-                    f"{', '.join(repr(n) for n in in_use)}: choose another there first"
+                    f"{in_use}: choose another there first"
                 )
             await session.delete(template)
 
@@ -353,6 +363,15 @@ class Admin:
             query = query.where(Template.id != template.id)
         if await session.scalar(query) is not None:
             raise Conflict(f"name: template {data.name!r} already exists there")
+        moved = template.id is not None and (
+            template.campaign_id != campaign_id or template.kind != TemplateKind(data.kind)
+        )
+        if moved and (in_use := await _campaigns_using(session, template.id)):
+            # A campaign signs only with its own or a global signature template.
+            raise Conflict(
+                f"campaign: template {template.name!r} is the signature or confirmation of "
+                f"{in_use}; its campaign and kind stay while it is"
+            )
         template.name = data.name
         template.campaign_id = campaign_id
         template.kind = TemplateKind(data.kind)
@@ -392,6 +411,19 @@ class Admin:
                 )
             )
         return await self.campaign(campaign_name)
+
+
+async def _campaigns_using(session: AsyncSession, template_id: int) -> str:
+    """The campaigns signing or confirming with the template, as `'A', 'B'` ("" for none)."""
+    names = (
+        await session.execute(
+            select(Campaign.name).where(
+                (Campaign.signature_template_id == template_id)
+                | (Campaign.confirmation_template_id == template_id)
+            )
+        )
+    ).scalars()
+    return ", ".join(repr(name) for name in sorted(names))
 
 
 def _validate_campaign(data: CampaignIn | Campaign) -> None:

@@ -39,6 +39,7 @@ from engine.services.outgoing import (
     compose_body,
     parse_addresses,
     queue_message,
+    template_values,
     uploaded_files,
 )
 
@@ -164,7 +165,13 @@ class AgentMail:
             files = [FileRef(a.filename, a.content_type, a.sha256, a.size) for a in carried]
             files += await uploaded_files(session, data.uploads)
             campaign = await session.get_one(Campaign, interaction.campaign_id)
-            composed = await compose_body(session, campaign, forwarded_text(data.text, original))
+            composed = await compose_body(
+                session,
+                campaign,
+                forwarded_text(data.text, original),
+                interaction=interaction,
+                agent_id=user_id,
+            )
             message = queue_message(
                 session,
                 self.blobs,
@@ -214,7 +221,9 @@ class AgentMail:
             )
             session.add(interaction)
             await session.flush()
-            composed = await compose_body(session, campaign, data.body)
+            composed = await compose_body(
+                session, campaign, data.body, interaction=interaction, agent_id=user_id
+            )
             files = await uploaded_files(session, data.uploads)
             queue_message(
                 session,
@@ -277,16 +286,11 @@ class AgentMail:
                 )
                 if member is None:
                     raise Forbidden("that template belongs to a campaign you are not in")
-            values = {"agent": user.display_name or user.username if user else ""}
+            interaction = None
             if interaction_id is not None:
                 interaction = await session.get(Interaction, interaction_id)
                 if interaction is None:
                     raise NotFound(f"no interaction {interaction_id}")
-                values |= {
-                    "name": interaction.client_name or interaction.client_email,
-                    "email": interaction.client_email,
-                    "campaign": interaction.campaign.name,
-                    "subject": interaction.subject,
-                }
+            values = template_values(interaction, user)
         rendered = render(template.body_text, values)
         return RenderOut(text=rendered.text, unknown=rendered.unknown)

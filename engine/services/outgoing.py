@@ -26,6 +26,7 @@ from data.models import (
     MessageState,
     Template,
     UploadedFile,
+    User,
 )
 from engine.domain.compose import (
     AddressError,
@@ -37,6 +38,7 @@ from engine.domain.compose import (
     reply_subject,
 )
 from engine.domain.mime import Address, html_to_text
+from engine.domain.templates import render
 from engine.domain.threading import with_subject_token
 from engine.errors import Invalid, NotFound
 
@@ -72,11 +74,32 @@ class Body:
         )
 
 
+def template_values(interaction: Interaction | None, agent: User | None) -> dict[str, str]:
+    """What `${variables}` mean in a template written for this interaction by this agent
+    (see `TEMPLATE_VARIABLES`); without an interaction only `${agent}` is known."""
+    values = {"agent": (agent.display_name or agent.username) if agent else ""}
+    if interaction is not None:
+        values |= {
+            "name": interaction.client_name or interaction.client_email,
+            "email": interaction.client_email,
+            "campaign": interaction.campaign.name,
+            "subject": interaction.subject,
+        }
+    return values
+
+
 async def compose_body(
-    session: AsyncSession, campaign: Campaign, body: str, *, after: str = ""
+    session: AsyncSession,
+    campaign: Campaign,
+    body: str,
+    *,
+    interaction: Interaction,
+    agent_id: int,
+    after: str = "",
 ) -> Body:
     """The body, the campaign's signature under the standard `-- ` line, then `after` (quoted
-    history). With an HTML signature the mail also gets an HTML part showing the same."""
+    history). With an HTML signature the mail also gets an HTML part showing the same. The
+    signature's `${variables}` are filled like a template's (`Regards, ${agent}`)."""
     template = (
         await session.get(Template, campaign.signature_template_id)
         if campaign.signature_template_id is not None
@@ -85,8 +108,11 @@ async def compose_body(
     signature_text = ""
     signature_html = ""
     if template is not None:
-        signature_html = template.body_html.strip()
-        signature_text = template.body_text.strip() or (
+        values = template_values(interaction, await session.get(User, agent_id))
+        signature_html = render(
+            template.body_html.strip(), {k: escape(v) for k, v in values.items()}
+        ).text
+        signature_text = render(template.body_text.strip(), values).text or (
             html_to_text(signature_html).strip() if signature_html else ""
         )
     text = body.rstrip() + "\n"

@@ -113,7 +113,9 @@ class Work:
                     + "\n"
                     for old in reversed(thread)
                 )
-            composed = await compose_body(session, campaign, body, after=history)
+            composed = await compose_body(
+                session, campaign, body, interaction=interaction, agent_id=user_id, after=history
+            )
             message = queue_reply(
                 session,
                 self.blobs,
