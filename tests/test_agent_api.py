@@ -179,3 +179,19 @@ async def test_signature_with_html_makes_multipart_alternative_and_history_is_qu
     assert "> See the attached invoice." in plain and "Carol Customer" in plain
     assert "Fixed &lt;now&gt; &amp; done." in html and "<b>Ana &lt;Alvarez&gt;</b>" in html
     assert "${order}" in html
+
+
+async def test_an_agent_taken_off_a_campaign_finishes_with_its_templates(world: World) -> None:
+    template = await world.operator.add_template(
+        TemplateIn(name="Thanks", campaign="Support", body_text="Thanks ${name}")
+    )
+    async with world.client("agent1") as agent:
+        interaction_id = await assigned(world, agent)
+        await world.operator.remove_member("Support", "agent1")
+        assert [t.name for t in await agent.templates()] == ["Thanks"]
+        rendered = await agent.render_template(template.id, interaction_id)
+        assert rendered.text == "Thanks Carol Customer"
+        await agent.close_interaction(interaction_id)
+        assert await agent.templates() == []
+        with pytest.raises(Forbidden):
+            await agent.render_template(template.id, interaction_id)

@@ -33,6 +33,7 @@ from engine.domain.mime import Address
 from engine.domain.templates import render
 from engine.domain.threading import with_subject_token
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.services import views
 from engine.services.notify import Notifier
 from engine.services.outgoing import (
     FileRef,
@@ -278,13 +279,7 @@ class AgentMail:
                 raise NotFound(f"no template {template_id}")
             user = await session.get(User, user_id) if user_id is not None else None
             if user is not None and template.campaign_id is not None:
-                member = await session.scalar(
-                    select(Membership.id).where(
-                        Membership.campaign_id == template.campaign_id,
-                        Membership.user_id == user.id,
-                    )
-                )
-                if member is None:
+                if template.campaign_id not in await views.working_campaigns(session, user.id):
                     raise Forbidden("that template belongs to a campaign you are not in")
             interaction = None
             if interaction_id is not None:

@@ -535,16 +535,8 @@ class ApiServer:
             return json_response(await self.engine.admin.templates())
         caller.require("agent")
         async with self.engine.db.session() as session:
-            mine = list(
-                (
-                    await session.execute(
-                        select(Membership.campaign_id).where(
-                            Membership.user_id == caller.require_user()
-                        )
-                    )
-                ).scalars()
-            )
-        return json_response(await self.engine.admin.templates(mine))
+            mine = await views.working_campaigns(session, caller.require_user())
+        return json_response(await self.engine.admin.templates(sorted(mine)))
 
     async def post_template(self, request: web.Request) -> web.Response:
         request[CALLER].require("admin")

@@ -224,3 +224,14 @@ async def queue_rows(session: AsyncSession) -> tuple[list[QueueRow], int]:
         select(func.count(Interaction.id)).where(Interaction.state == InteractionState.QUEUED)
     )
     return shown, int(total or 0)
+
+
+async def working_campaigns(session: AsyncSession, user_id: int) -> set[int]:
+    """The campaigns whose templates an agent may use: those they are a member of, and those
+    of interactions still assigned to them (a member taken off a campaign keeps what is
+    assigned, and needs its templates to finish it)."""
+    members = select(Membership.campaign_id).where(Membership.user_id == user_id)
+    assigned = select(Interaction.campaign_id).where(
+        Interaction.agent_id == user_id, Interaction.state == InteractionState.ASSIGNED
+    )
+    return set((await session.execute(members.union(assigned))).scalars())
