@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
 import sys
@@ -214,6 +215,20 @@ def _patch_from_args(args: argparse.Namespace) -> CampaignPatch:
     return convert(data, CampaignPatch, lax=True)
 
 
+def _read_secrets(args: argparse.Namespace) -> None:
+    """`--imap-password -` reads the password from standard input (asked for without echo
+    on a terminal), so it shows neither in `ps` nor in the shell's history. Read once, before
+    the command may be sent twice (again to an engine started for it)."""
+    for field in ("imap_password", "smtp_password"):
+        if getattr(args, field, None) != "-":
+            continue
+        label = field.replace("_", " ").upper().replace(" PASSWORD", " password")
+        if sys.stdin.isatty():
+            setattr(args, field, getpass.getpass(f"{label}: "))
+        else:
+            setattr(args, field, sys.stdin.readline().rstrip("\r\n"))
+
+
 async def _removed(call: Awaitable[None], what: int) -> dict[str, int]:
     await call
     return {"removed": what}
@@ -311,6 +326,7 @@ async def _edit_reasons(client: EngineClient, *, add: str = "", remove: str = ""
 
 
 async def _ctl(settings: Settings, args: argparse.Namespace) -> Any:
+    _read_secrets(args)
     client = EngineClient(settings.socket, act_as=args.act_as)
     try:
         return await _dispatch(client, args)

@@ -541,3 +541,34 @@ def test_templates_added_listed_and_removed(tmp_path: Path) -> None:
     }
     assert json.loads(ok(*ctl, "template", "list", "--json")) == []
     fails(*ctl, "template", "remove", str(added["id"]), expect=f"no template {added['id']}")
+
+
+def test_a_password_can_come_from_standard_input(tmp_path: Path) -> None:
+    """`--smtp-password -` keeps the password out of `ps` and the shell's history."""
+    home = tmp_path / "home"
+    ok("--data-dir", home, "ctl", "campaign", "add", *SUPPORT_FLAGS)
+
+    def piped(*args: str, text: str) -> dict[str, Any]:
+        proc = subprocess.run(
+            [str(postdesk_script()), "--data-dir", str(home), "ctl", "--json", *args],
+            input=text,
+            env=cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        result: dict[str, Any] = json.loads(proc.stdout)
+        return result
+
+    changed = piped("campaign", "set", "Support", "--smtp-password", "-", text="s3cret -x\n")
+    assert changed["smtp_password_set"] is True
+    assert "s3cret" not in json.dumps(changed)
+    db = sqlite3.connect(home / "postdesk.db")
+    try:
+        stored = db.execute("SELECT smtp_password_enc FROM campaigns").fetchone()[0]
+    finally:
+        db.close()
+    assert stored and b"s3cret" not in stored  # encrypted at rest
+    cleared = piped("campaign", "set", "Support", "--smtp-password", "", text="")
+    assert cleared["smtp_password_set"] is False
