@@ -95,19 +95,13 @@ class TemplateForm(ModalScreen[TemplateOut | None]):
                 yield Label("Kind")
                 kind = t.kind if t else "reply"
                 yield Select(
-                    [(k, k) for k in KINDS],
+                    [(Text(k), k) for k in KINDS],
                     value=kind,
                     allow_blank=False,
                     id="tf-kind",
                     compact=True,
                 )
-            yield Static(
-                "Filled in: "
-                + " ".join(f"${{{v}}}" for v in TEMPLATE_VARIABLES)
-                + "   Ctrl+E: $EDITOR",
-                classes="dialog-note",
-                markup=False,
-            )
+            yield Static(filled_note(kind), id="tf-filled", classes="dialog-note", markup=False)
             if t and t.body_html:
                 yield Static(
                     "This template also has an HTML version; saving replaces it with this text.",
