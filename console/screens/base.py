@@ -14,7 +14,8 @@ from textual import work
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from engine.api.schemas import Event, Hello, Me
+from engine.api.sanitize import one_line
+from engine.api.schemas import Event, Hello, LoggedOut, Me
 from engine.client.client import EngineClient
 
 from ..bridge import pump_events
@@ -64,7 +65,19 @@ class ModeScreen(Screen[None]):
         if isinstance(message.event, Hello):
             self.refresh_data()
             return
+        if isinstance(message.event, LoggedOut) and message.event.username == self.me.username:
+            self.logged_out(message.event.by)
+            return
         self.handle_event(message.event)
+
+    def logged_out(self, by: str) -> None:
+        """A supervisor logged this user out: leave (the demo goes back to its switcher)."""
+        text = f"{one_line(by, 40)} logged you out of Postdesk."
+        if getattr(self.app, "switch_users", None):
+            self.app.notify(text, severity="warning", markup=False)
+            self.app.run_action("switch_user")
+        else:
+            self.app.exit(return_code=0, message=text)
 
     def on_engine_lost(self, message: EngineLost) -> None:
         self.banner.show_lost(message.reason)

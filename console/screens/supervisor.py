@@ -1,13 +1,16 @@
-"""Supervisor mode: the live agent grid and the waiting queue.
+"""Supervisor mode: the live agent grid and the waiting queue, and actions on an agent.
 
 One `monitor()` snapshot when the screen opens (and after a reconnect); from then on only
 `AgentChanged` and `QueueChanged` events change the tables. Time columns tick locally.
+On the selected agent (the manual's "Actions with agents"): `p` pauses them (no new
+interactions until resumed, `p` again) and `L` logs them out (their console leaves).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,7 +18,15 @@ from textual.containers import Container, Vertical
 from textual.widgets import Footer, Header, Label
 from textual.worker import Worker
 
-from engine.api.schemas import AgentChanged, Event, MonitorSnapshot, QueueChanged, QueueRow
+from engine.api.sanitize import one_line
+from engine.api.schemas import (
+    AgentChanged,
+    AgentRow,
+    Event,
+    MonitorSnapshot,
+    QueueChanged,
+    QueueRow,
+)
 
 from ..widgets.banner import EngineBanner
 from ..widgets.monitor import AgentGrid, QueueTable
@@ -26,6 +37,8 @@ class SupervisorScreen(ModeScreen):
     MODE = "supervisor"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
+        Binding("p", "pause", "Pause/resume", id="supervisor.pause"),
+        Binding("L", "log_out_agent", "Log out agent", id="supervisor.log-out-agent"),
         Binding("ctrl+r", "refresh", "Refresh", id="supervisor.refresh"),
     ]
 
@@ -53,6 +66,8 @@ class SupervisorScreen(ModeScreen):
         return await self.client.monitor()
 
     def worker_done(self, worker: Worker[Any], result: Any) -> None:
+        if worker.group == "agent-action" and isinstance(result, AgentRow):
+            self.query_one(AgentGrid).upsert(result)  # the event follows; no waiting for it
         if worker.group == "monitor" and isinstance(result, MonitorSnapshot):
             self.query_one(AgentGrid).replace(result.agents)
             self.show_queue(result.queue, result.queue_total)
@@ -81,3 +96,39 @@ class SupervisorScreen(ModeScreen):
 
     def action_refresh(self) -> None:
         self.refresh_data()
+
+    def selected_agent(self) -> AgentRow | None:
+        grid = self.query_one(AgentGrid)
+        if grid.row_count == 0:
+            return None
+        key = grid.coordinate_to_cell_key(grid.cursor_coordinate).row_key.value
+        return grid.get(key or "")
+
+    def action_pause(self) -> None:
+        agent = self.selected_agent()
+        if agent is None:
+            return
+        self.act_on(agent, "resume" if agent.status == "paused" else "pause")
+
+    def action_log_out_agent(self) -> None:
+        agent = self.selected_agent()
+        if agent is None:
+            return
+        from .confirm import ConfirmScreen
+
+        name = one_line(agent.display_name or agent.username, 40)
+        question = Text(f"Log out {name}? Their console closes and they get no new mail.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.act_on(agent, "logout")
+
+        self.app.push_screen(ConfirmScreen(question, yes="Log out"), answered)
+
+    def act_on(self, agent: AgentRow, action: str) -> None:
+        calls = {
+            "pause": self.client.pause_agent,
+            "resume": self.client.resume_agent,
+            "logout": self.client.log_out_agent,
+        }
+        self.run_worker(calls[action](agent.username), group="agent-action", exit_on_error=False)

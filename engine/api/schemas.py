@@ -531,7 +531,14 @@ class Hello(_Event, tag="hello", kw_only=True):
     username: str
 
 
-Event = Hello | InteractionChanged | AgentChanged | QueueChanged | MessageChanged
+class LoggedOut(_Event, tag="logout", kw_only=True):
+    """A supervisor ended this agent's session: the agent's consoles leave."""
+
+    username: str
+    by: str  # the supervisor's display name
+
+
+Event = Hello | InteractionChanged | AgentChanged | QueueChanged | MessageChanged | LoggedOut
 
 
 def decode_event(line: bytes | str) -> Event:

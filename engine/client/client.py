@@ -15,6 +15,7 @@ from typing import TypeVar
 from urllib.parse import quote, urlencode
 
 from engine.api.schemas import (
+    AgentRow,
     BlacklistOut,
     BreakReasonList,
     CampaignIn,
@@ -204,6 +205,17 @@ class EngineClient:
     # ---- supervision ----
     async def monitor(self) -> MonitorSnapshot:
         return await self._call("GET", "/monitor", MonitorSnapshot)
+
+    async def pause_agent(self, username: str) -> AgentRow:
+        """No new interactions for the agent until resumed (supervisors)."""
+        return await self._call("POST", f"/agents/{quote(username, safe='')}/pause", AgentRow)
+
+    async def resume_agent(self, username: str) -> AgentRow:
+        return await self._call("POST", f"/agents/{quote(username, safe='')}/resume", AgentRow)
+
+    async def log_out_agent(self, username: str) -> AgentRow:
+        """The agent's consoles leave; the agent is Offline (supervisors)."""
+        return await self._call("POST", f"/agents/{quote(username, safe='')}/logout", AgentRow)
 
     # ---- administration ----
     async def users(self) -> list[UserOut]:

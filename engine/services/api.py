@@ -48,6 +48,7 @@ from engine.api.schemas import (
     Hello,
     InteractionChanged,
     LimitsOut,
+    LoggedOut,
     Me,
     MemberIn,
     MessageChanged,
@@ -66,7 +67,7 @@ from engine.api.schemas import (
     encode,
 )
 from engine.bus import Subscription
-from engine.errors import Forbidden, Invalid, NotFound, ServiceError
+from engine.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from engine.services import views
 from engine.services.conntest import check_campaign
 
@@ -163,6 +164,9 @@ class ApiServer:
         r.add_get("/api/v1/break-reasons", self.get_break_reasons)
         r.add_put("/api/v1/break-reasons", self.put_break_reasons)
         r.add_get("/api/v1/monitor", self.get_monitor)
+        r.add_post("/api/v1/agents/{username}/pause", self.post_pause)
+        r.add_post("/api/v1/agents/{username}/resume", self.post_resume)
+        r.add_post("/api/v1/agents/{username}/logout", self.post_logout)
         r.add_get("/api/v1/users", self.get_users)
         r.add_post("/api/v1/users", self.post_user)
         r.add_patch("/api/v1/users/{username}", self.patch_user)
@@ -291,8 +295,63 @@ class ApiServer:
         reason = body.reason if body.status == "break" else ""
         if body.status == "break":
             await self.engine.break_reasons.check(reason)
+        async with self.engine.db.session() as session:
+            user = await session.get_one(User, caller.require_user())
+        if user.status == AgentStatus.PAUSED:
+            raise Conflict(
+                f"{user.status_reason or 'a supervisor paused you'}: only a supervisor resumes you"
+            )
         await self.engine.work.set_status(caller.require_user(), AgentStatus(body.status), reason)
         return await self.get_me(request)
+
+    # ---- supervisors acting on an agent (the manual's "Actions with agents") ----
+    async def _agent_for(self, request: web.Request) -> tuple[User, User]:
+        """The agent the route names, and the supervisor acting (operators act as none)."""
+        caller = request[CALLER]
+        caller.require("supervisor")
+        username = request.match_info["username"]
+        async with self.engine.db.session() as session:
+            agent = await session.scalar(select(User).where(User.username == username))
+            supervisor = (
+                await session.get(User, caller.user_id) if caller.user_id is not None else None
+            )
+        if agent is None or "agent" not in agent.roles:
+            raise NotFound(f"no agent {username!r}")
+        return agent, supervisor or User(username=caller.username, display_name=caller.username)
+
+    async def _agent_row(self, agent_id: int) -> web.Response:
+        async with self.engine.db.session() as session:
+            user = await session.get_one(User, agent_id, populate_existing=True)
+            return json_response(await views.agent_row(session, user))
+
+    async def post_pause(self, request: web.Request) -> web.Response:
+        """No new interactions for the agent until a supervisor resumes them; the ones they
+        have stay theirs, and they cannot leave the pause themselves."""
+        agent, supervisor = await self._agent_for(request)
+        if agent.status == AgentStatus.OFFLINE:
+            raise Conflict(f"{agent.username} is not logged in")
+        by = supervisor.display_name or supervisor.username
+        await self.engine.work.set_status(
+            agent.id, AgentStatus.PAUSED, f"paused by {by}", by=supervisor.id
+        )
+        return await self._agent_row(agent.id)
+
+    async def post_resume(self, request: web.Request) -> web.Response:
+        agent, supervisor = await self._agent_for(request)
+        if agent.status != AgentStatus.PAUSED:
+            raise Conflict(f"{agent.username} is not paused")
+        await self.engine.work.set_status(agent.id, AgentStatus.FREE, by=supervisor.id)
+        self.engine.router.kick()
+        return await self._agent_row(agent.id)
+
+    async def post_logout(self, request: web.Request) -> web.Response:
+        """The agent's consoles leave and the agent is Offline: no new interactions until
+        they open a console again. What they were typing is kept as drafts."""
+        agent, supervisor = await self._agent_for(request)
+        by = supervisor.display_name or supervisor.username
+        self.engine.bus.publish(LoggedOut(username=agent.username, by=by))
+        await self.engine.work.set_status(agent.id, AgentStatus.OFFLINE, by=supervisor.id)
+        return await self._agent_row(agent.id)
 
     # ---- interactions ----
     async def list_interactions(self, request: web.Request) -> web.Response:
@@ -659,6 +718,8 @@ class ApiServer:
                 return agent == caller.username
             case AgentChanged(agent=row):
                 return row.username == caller.username
+            case LoggedOut(username=username):
+                return username == caller.username
         return False
 
     async def _agent_connected(self, caller: Caller) -> None:

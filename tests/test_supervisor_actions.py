@@ -1,0 +1,87 @@
+"""Supervisors acting on an agent (the manual's "Actions with agents"): pause and log out.
+
+Against a real engine, Dovecot and SMTP sink: a paused agent gets no new mail and cannot leave
+the pause alone; resuming hands them what waited; a logged-out agent's console leaves.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from console.screens.agent import AgentScreen
+from console.screens.confirm import ConfirmScreen
+from console.screens.supervisor import SupervisorScreen
+from console.widgets.monitor import AgentGrid
+from engine.api.schemas import LoggedOut
+from engine.client import Forbidden, Invalid, NotFound
+from tests.console_helpers import console_for, screen_text, until
+from tests.engine_fixtures import World, eventually
+from tests.test_reconnect import customer_mail
+
+
+async def test_a_paused_agent_gets_no_new_mail_until_resumed(world: World) -> None:
+    async with world.client("agent1") as agent, world.client("super1") as supervisor:
+        await agent.set_status("free")
+        paused = await supervisor.pause_agent("agent1")
+        assert (paused.status, paused.status_reason) == ("paused", "paused by Super1")
+        with pytest.raises(Invalid, match="only a supervisor resumes you"):
+            await agent.set_status("free")
+
+        world.dovecot.append(world.mailbox, customer_mail(1))
+        await eventually(
+            lambda: world.operator.interactions(scope="all"),
+            lambda rows: len(rows) == 1 and rows[0].state == "queued",
+            what="the mail to wait in the queue",
+        )
+        assert await agent.interactions() == []
+
+        resumed = await supervisor.resume_agent("agent1")
+        assert resumed.status == "free"
+        await eventually(agent.interactions, lambda rows: len(rows) == 1, what="assignment")
+
+        with pytest.raises(Forbidden):
+            await agent.pause_agent("agent1")  # agents cannot
+        with pytest.raises(NotFound):
+            await supervisor.pause_agent("super1")  # not an agent
+        with pytest.raises(Invalid, match="is not paused"):
+            await supervisor.resume_agent("agent1")
+
+
+async def test_supervisor_pauses_and_logs_out_from_the_grid(world: World) -> None:
+    agent_app = console_for(world.engine, "agent1", "agent")
+    async with agent_app.run_test(size=(80, 24)) as agent_pilot:
+        await until(agent_pilot, lambda: isinstance(agent_app.screen, AgentScreen), what="agent")
+        async with world.client("agent1") as agent:
+            await eventually(agent.me, lambda me: me.status == "free", what="agent1 free")
+
+        supervisor_app = console_for(world.engine, "super1", "supervisor")
+        async with supervisor_app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: isinstance(supervisor_app.screen, SupervisorScreen))
+            grid = supervisor_app.screen.query_one(AgentGrid)
+            await until(pilot, lambda: grid.row_count == 1, what="agent1 in the grid")
+            await pilot.press("p")
+            await until(pilot, lambda: "Paused" in screen_text(supervisor_app), what="paused")
+            await until(
+                agent_pilot, lambda: "Paused" in screen_text(agent_app), what="agent sees it"
+            )
+            await pilot.press("p")
+            await until(pilot, lambda: "Free" in screen_text(supervisor_app), what="resumed")
+
+            await pilot.press("L")
+            await until(pilot, lambda: isinstance(supervisor_app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await until(pilot, lambda: "Offline" in screen_text(supervisor_app), what="offline")
+            await until(agent_pilot, lambda: agent_app.return_code is not None, what="agent left")
+    assert agent_app.return_code == 0
+
+
+async def test_the_agent_hears_who_logged_them_out(world: World) -> None:
+    async with world.client("agent1") as agent, world.client("super1") as supervisor:
+        seen = agent.events()
+        assert type(await anext(seen)).__name__ == "Hello"
+        await supervisor.log_out_agent("agent1")
+        event = await anext(seen)
+        while not isinstance(event, LoggedOut):
+            event = await anext(seen)
+        assert (event.username, event.by) == ("agent1", "Super1")
+        await seen.aclose()
