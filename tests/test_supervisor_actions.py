@@ -10,11 +10,13 @@ import pytest
 
 from console.screens.agent import AgentScreen
 from console.screens.confirm import ConfirmScreen
+from console.screens.search import SearchScreen
 from console.screens.supervisor import SupervisorScreen
+from console.screens.thread_screen import ThreadScreen
 from console.widgets.monitor import AgentGrid
 from engine.api.schemas import LoggedOut
 from engine.client import Forbidden, Invalid, NotFound
-from tests.console_helpers import console_for, screen_text, until
+from tests.console_helpers import console_for, screen_text, type_text, until
 from tests.engine_fixtures import World, eventually
 from tests.test_reconnect import customer_mail
 
@@ -85,3 +87,38 @@ async def test_the_agent_hears_who_logged_them_out(world: World) -> None:
             event = await anext(seen)
         assert (event.username, event.by) == ("agent1", "Super1")
         await seen.aclose()
+
+
+async def test_supervisor_watches_a_live_interaction_and_searches_the_recordings(
+    world: World,
+) -> None:
+    async with world.client("agent1") as agent:
+        await agent.set_status("free")
+        world.dovecot.append(world.mailbox, customer_mail(7))
+        [item] = await eventually(agent.interactions, lambda rows: len(rows) == 1)
+        supervisor_app = console_for(world.engine, "super1", "supervisor")
+        async with supervisor_app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: isinstance(supervisor_app.screen, SupervisorScreen))
+            grid = supervisor_app.screen.query_one(AgentGrid)
+            await until(pilot, lambda: grid.row_count == 1, what="agent1 in the grid")
+            await pilot.press("s")
+            await until(pilot, lambda: isinstance(supervisor_app.screen, ThreadScreen))
+            await until(pilot, lambda: "This is question 7." in screen_text(supervisor_app))
+            assert "Watching Agent1" in screen_text(supervisor_app)
+
+            await agent.reply(item.id, "Answer from the agent, live.")
+            await until(
+                pilot,
+                lambda: "Answer from the agent, live." in screen_text(supervisor_app),
+                what="the reply to appear while watching",
+            )
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(supervisor_app.screen, SupervisorScreen))
+
+            await pilot.press("slash")
+            await until(pilot, lambda: isinstance(supervisor_app.screen, SearchScreen))
+            await type_text(pilot, "Question 7")
+            await until(pilot, lambda: "1 found" in screen_text(supervisor_app), what="found")
+            await pilot.press("down", "enter")
+            await until(pilot, lambda: isinstance(supervisor_app.screen, ThreadScreen))
+            await until(pilot, lambda: "This is question 7." in screen_text(supervisor_app))

@@ -50,17 +50,22 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         Binding("down", "to_results", "Results", id="search.to-results", show=False),
     ]
 
-    def __init__(self, api: EngineClient, query: str = "") -> None:
+    def __init__(self, api: EngineClient, query: str = "", *, scope: str = "mine") -> None:
         super().__init__()
         self.api = api
         self.initial = query
+        self.scope = scope  # "all": a supervisor searching every agent's interactions
         self.results: list[InteractionSummary] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="search-dialog"):
             yield Input(
                 self.initial,
-                placeholder="Search my interactions: client, email, subject, campaign",
+                placeholder=(
+                    "Search all interactions: client, email, subject, campaign"
+                    if self.scope == "all"
+                    else "Search my interactions: client, email, subject, campaign"
+                ),
                 id="search-input",
             )
             yield DataTable[Text](id="search-results", cursor_type="row", zebra_stripes=True)
@@ -81,7 +86,7 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         if not query.strip():
             return query, []
         await asyncio.sleep(DEBOUNCE)
-        return query, await self.api.search(query.strip())
+        return query, await self.api.search(query.strip(), scope=self.scope)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

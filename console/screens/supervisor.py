@@ -2,8 +2,10 @@
 
 One `monitor()` snapshot when the screen opens (and after a reconnect); from then on only
 `AgentChanged` and `QueueChanged` events change the tables. Time columns tick locally.
-On the selected agent (the manual's "Actions with agents"): `p` pauses them (no new
-interactions until resumed, `p` again) and `L` logs them out (their console leaves).
+On the selected agent (the manual's "Actions with agents"): `s` watches their live
+interaction (its thread reloads as messages come and go), `p` pauses them (no new
+interactions until resumed, `p` again) and `L` logs them out (their console leaves). `/`
+searches every agent's interactions, open and closed, and opens one read only.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from engine.api.schemas import (
     AgentChanged,
     AgentRow,
     Event,
+    InteractionChanged,
+    InteractionSummary,
+    MessageChanged,
     MonitorSnapshot,
     QueueChanged,
     QueueRow,
@@ -31,14 +36,17 @@ from engine.api.schemas import (
 from ..widgets.banner import EngineBanner
 from ..widgets.monitor import AgentGrid, QueueTable
 from .base import ModeScreen
+from .thread_screen import ThreadScreen
 
 
 class SupervisorScreen(ModeScreen):
     MODE = "supervisor"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
-        Binding("p", "pause", "Pause/resume", id="supervisor.pause"),
-        Binding("L", "log_out_agent", "Log out agent", id="supervisor.log-out-agent"),
+        Binding("s", "spy", "Spy", id="supervisor.spy"),
+        Binding("slash", "search", "Search", id="supervisor.search"),
+        Binding("p", "pause", "Pause", id="supervisor.pause"),
+        Binding("L", "log_out_agent", "Log out", id="supervisor.log-out-agent"),
         Binding("ctrl+r", "refresh", "Refresh", id="supervisor.refresh"),
     ]
 
@@ -74,6 +82,13 @@ class SupervisorScreen(ModeScreen):
 
     def handle_event(self, event: Event) -> None:
         match event:
+            case (
+                MessageChanged(interaction_id=changed)
+                | InteractionChanged(interaction=InteractionSummary(id=changed))
+            ):
+                watched = self.app.screen
+                if isinstance(watched, ThreadScreen) and watched.interaction_id == changed:
+                    watched.load()
             case AgentChanged(agent=agent):
                 self.query_one(AgentGrid).upsert(agent)
                 self._titles()
@@ -103,6 +118,41 @@ class SupervisorScreen(ModeScreen):
             return None
         key = grid.coordinate_to_cell_key(grid.cursor_coordinate).row_key.value
         return grid.get(key or "")
+
+    def action_spy(self) -> None:
+        agent = self.selected_agent()
+        if agent is not None:
+            self.spy_on(agent)
+
+    @work(exclusive=True, group="spy", exit_on_error=False)
+    async def spy_on(self, agent: AgentRow) -> None:
+        assigned = await self.client.interactions(scope="all", state="assigned")
+        theirs = [i for i in assigned if i.agent == agent.username]
+        name = one_line(agent.display_name or agent.username, 30)
+        if not theirs:
+            self.notify(f"{name} has no open interaction.", markup=False)
+        elif len(theirs) == 1:
+            self.watch(theirs[0].id, name)
+        else:
+            from .spy import InteractionPicker
+
+            def picked(interaction_id: int | None) -> None:
+                if interaction_id is not None:
+                    self.watch(interaction_id, name)
+
+            self.app.push_screen(InteractionPicker(name, theirs), picked)
+
+    def watch(self, interaction_id: int, agent_name: str) -> None:
+        self.app.push_screen(ThreadScreen(self.client, interaction_id, spying=agent_name))
+
+    def action_search(self) -> None:
+        from .search import SearchScreen
+
+        def chosen(item: InteractionSummary | None) -> None:
+            if item is not None:
+                self.app.push_screen(ThreadScreen(self.client, item.id))
+
+        self.app.push_screen(SearchScreen(self.client, scope="all"), chosen)
 
     def action_pause(self) -> None:
         agent = self.selected_agent()

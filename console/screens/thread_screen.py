@@ -1,6 +1,8 @@
-"""A thread opened from search that is not in my inbox (closed ones): read only.
+"""A thread opened read only: from an agent's search (closed ones), a supervisor's search of
+the recordings, or a supervisor spying on an agent's live interaction.
 
-Only reading and saving attachments are offered; replying belongs to open interactions.
+Only reading and saving attachments are offered; replying belongs to the interaction's agent.
+A live thread (`spying`) is reloaded by its mode screen when the engine says it changed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
+from engine.api.sanitize import one_line
 from engine.api.schemas import InteractionDetail
 from engine.client.client import EngineClient
 
@@ -28,10 +31,11 @@ class ThreadScreen(Screen[None]):
         Binding("v", "save_attachment", "Save attachment", id="thread.save-attachment"),
     ]
 
-    def __init__(self, api: EngineClient, interaction_id: int) -> None:
+    def __init__(self, api: EngineClient, interaction_id: int, *, spying: str = "") -> None:
         super().__init__()
         self.api = api
         self.interaction_id = interaction_id
+        self.spying = spying  # the agent whose live interaction this is, for the title
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -39,7 +43,11 @@ class ThreadScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.sub_title = f"Interaction #{self.interaction_id} (read only)"
+        self.sub_title = (
+            f"Watching {one_line(self.spying, 30)} · interaction #{self.interaction_id} (live)"
+            if self.spying
+            else f"Interaction #{self.interaction_id} (read only)"
+        )
         self.load()
         self.query_one(ThreadView).messages.focus()
 
