@@ -6,6 +6,8 @@ the pause alone; resuming hands them what waited; a logged-out agent's console l
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from console.screens.agent import AgentScreen
@@ -90,8 +92,9 @@ async def test_the_agent_hears_who_logged_them_out(world: World) -> None:
 
 
 async def test_supervisor_watches_a_live_interaction_and_searches_the_recordings(
-    world: World,
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # recordings go to ~/Downloads, else ~
     async with world.client("agent1") as agent:
         await agent.set_status("free")
         world.dovecot.append(world.mailbox, customer_mail(7))
@@ -122,3 +125,11 @@ async def test_supervisor_watches_a_live_interaction_and_searches_the_recordings
             await pilot.press("down", "enter")
             await until(pilot, lambda: isinstance(supervisor_app.screen, ThreadScreen))
             await until(pilot, lambda: "This is question 7." in screen_text(supervisor_app))
+            await pilot.press("w")
+            await until(pilot, lambda: list(tmp_path.glob("interaction-*.txt")) != [])
+    [written] = tmp_path.glob("interaction-*.txt")
+    assert written.name == f"interaction-{item.id} Question 7.txt"
+    text = written.read_text()
+    assert text.startswith(f"Postdesk interaction #{item.id} · Support · assigned\n")
+    assert text.index("This is question 7.") < text.index("Answer from the agent, live.")
+    assert "→ Out · " in text and "Agent: agent1" in text

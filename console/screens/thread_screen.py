@@ -7,6 +7,7 @@ A live thread (`spying`) is reloaded by its mode screen when the engine says it 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from textual import work
@@ -29,6 +30,7 @@ class ThreadScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,q", "back", "Back", id="thread.back"),
         Binding("v", "save_attachment", "Save attachment", id="thread.save-attachment"),
+        Binding("w", "write_recording", "Write to file", id="thread.write-recording"),
     ]
 
     def __init__(self, api: EngineClient, interaction_id: int, *, spying: str = "") -> None:
@@ -71,6 +73,26 @@ class ThreadScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+    def action_write_recording(self) -> None:
+        """The thread as a text file in the downloads (or home) directory, to print or file;
+        never over an existing file."""
+        detail = self.query_one(ThreadView).detail
+        if detail is None:
+            return
+        self.write_recording(detail)
+
+    @work(group="recording", exit_on_error=False)
+    async def write_recording(self, detail: InteractionDetail) -> None:
+        from ..recording import recording, recording_name
+        from ..savefile import save_bytes
+        from .save_attachment import default_directory
+
+        data = recording(detail).encode()
+        path = await asyncio.to_thread(
+            save_bytes, default_directory(), recording_name(detail), data
+        )
+        self.notify(f"Written to {path}", markup=False, timeout=8)
 
     def action_save_attachment(self) -> None:
         thread = self.query_one(ThreadView)
