@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from console.screens.agent import AgentScreen
+from console.screens.chat import ChatScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.search import SearchScreen
 from console.screens.supervisor import SupervisorScreen
 from console.screens.thread_screen import ThreadScreen
 from console.widgets.monitor import AgentGrid
-from engine.api.schemas import LoggedOut
+from engine.api.schemas import AgentChanged, ChatSaid, LoggedOut, UserIn
 from engine.client import Forbidden, Invalid, NotFound
 from tests.console_helpers import console_for, screen_text, type_text, until
 from tests.engine_fixtures import World, eventually
@@ -133,3 +134,65 @@ async def test_supervisor_watches_a_live_interaction_and_searches_the_recordings
     assert text.startswith(f"Postdesk interaction #{item.id} · Support · assigned\n")
     assert text.index("This is question 7.") < text.index("Answer from the agent, live.")
     assert "→ Out · " in text and "Agent: agent1" in text
+
+
+async def test_chat_between_a_supervisor_and_an_agent_is_private_and_kept(world: World) -> None:
+    await world.operator.add_user(
+        UserIn(username="super2", display_name="Super2", roles=["supervisor"])
+    )
+    async with (
+        world.client("agent1") as agent,
+        world.client("super1") as supervisor,
+        world.client("super2") as other,
+    ):
+        heard = other.events()
+        assert type(await anext(heard)).__name__ == "Hello"
+        line = await supervisor.say("agent1", "Need help with \\x1b[2J that refund?")
+        assert (line.sender, line.recipient, line.sender_name) == ("super1", "agent1", "Super1")
+        await agent.say("super1", "Yes please")
+        history = await agent.chat("super1")
+        assert [(x.sender, x.text) for x in history] == [
+            ("super1", "Need help with \\x1b[2J that refund?"),
+            ("agent1", "Yes please"),
+        ]
+        with pytest.raises(Forbidden):
+            await other.say("super1", "supervisors do not chat here")
+        with pytest.raises(Invalid):
+            await agent.say("super1", "   ")
+        # Another supervisor's stream never carried the private lines.
+        await agent.set_status("free")  # an event every supervisor gets, after the chat
+        event = await anext(heard)
+        while not isinstance(event, AgentChanged):
+            assert not isinstance(event, ChatSaid), event
+            event = await anext(heard)
+        await heard.aclose()
+
+
+async def test_a_supervisor_chats_with_the_agent_on_screen(world: World) -> None:
+    agent_app = console_for(world.engine, "agent1", "agent")
+    async with agent_app.run_test(size=(80, 24), notifications=True) as agent_pilot:
+        await until(agent_pilot, lambda: isinstance(agent_app.screen, AgentScreen))
+        supervisor_app = console_for(world.engine, "super1", "supervisor")
+        async with supervisor_app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: isinstance(supervisor_app.screen, SupervisorScreen))
+            grid = supervisor_app.screen.query_one(AgentGrid)
+            await until(pilot, lambda: grid.row_count == 1, what="agent1 in the grid")
+            await pilot.press("c")
+            await until(pilot, lambda: isinstance(supervisor_app.screen, ChatScreen))
+            await type_text(pilot, "Call me when free\n")
+            await until(pilot, lambda: "You: Call me when free" in screen_text(supervisor_app))
+
+            await until(
+                agent_pilot,
+                lambda: "Super1: Call me when free" in screen_text(agent_app),
+                what="the toast on the agent's screen",
+            )
+            await agent_pilot.press("M")
+            await until(agent_pilot, lambda: isinstance(agent_app.screen, ChatScreen))
+            await until(agent_pilot, lambda: "Super1: Call me when free" in screen_text(agent_app))
+            await type_text(agent_pilot, "On it\n")
+            await until(
+                pilot,
+                lambda: "Agent1: On it" in screen_text(supervisor_app),
+                what="the answer in the supervisor's open chat",
+            )

@@ -75,6 +75,7 @@ class AgentScreen(AgentFlows):
             show=False,
         ),
         Binding("O", "sort_reverse", "Reverse sort", id="agent.sort-reverse", show=False),
+        Binding("M", "answer_chat", "Answer chat", id="agent.answer-chat", show=False),
         # The thread has its own `z`; this one works while the inbox beside it has focus.
         Binding(
             "z",

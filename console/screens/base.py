@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from engine.api.sanitize import one_line
-from engine.api.schemas import Event, Hello, LoggedOut, Me
+from engine.api.schemas import ChatLine, ChatSaid, Event, Hello, LoggedOut, Me
 from engine.client.client import EngineClient
 
 from ..bridge import pump_events
@@ -68,7 +68,44 @@ class ModeScreen(Screen[None]):
         if isinstance(message.event, LoggedOut) and message.event.username == self.me.username:
             self.logged_out(message.event.by)
             return
+        if isinstance(message.event, ChatSaid):
+            self.chat_line(message.event.line)
+            return
         self.handle_event(message.event)
+
+    # ---- chat between supervisors and agents ----
+    chat_peer: tuple[str, str] | None = None  # who last wrote to me: (username, name)
+
+    def chat_line(self, line: ChatLine) -> None:
+        """Into the open chat with that person; else the bell and a toast."""
+        from .chat import ChatScreen
+
+        other = line.recipient if line.sender == self.me.username else line.sender
+        screen = self.app.screen
+        if isinstance(screen, ChatScreen) and screen.peer == other:
+            screen.add(line)
+            return
+        if line.sender == self.me.username:
+            return
+        self.chat_peer = (line.sender, line.sender_name)
+        self.app.bell()
+        self.notify(
+            f"{one_line(line.sender_name, 30)}: {one_line(line.text, 120)} (M answers)",
+            title="Chat",
+            markup=False,
+            timeout=15,
+        )
+
+    def open_chat(self, username: str, name: str) -> None:
+        from .chat import ChatScreen
+
+        self.app.push_screen(ChatScreen(self.client, self.me.username, username, name))
+
+    def action_answer_chat(self) -> None:
+        if self.chat_peer is None:
+            self.notify("Nobody has written to you yet.", markup=False)
+            return
+        self.open_chat(*self.chat_peer)
 
     def logged_out(self, by: str) -> None:
         """A supervisor logged this user out: leave (the demo goes back to its switcher)."""

@@ -3,9 +3,9 @@
 One `monitor()` snapshot when the screen opens (and after a reconnect); from then on only
 `AgentChanged` and `QueueChanged` events change the tables. Time columns tick locally.
 On the selected agent (the manual's "Actions with agents"): `s` watches their live
-interaction (its thread reloads as messages come and go), `p` pauses them (no new
-interactions until resumed, `p` again) and `L` logs them out (their console leaves). `/`
-searches every agent's interactions, open and closed, and opens one read only.
+interaction (its thread reloads as messages come and go), `c` chats with them, `p` pauses
+them (no new interactions until resumed, `p` again) and `L` logs them out (their console
+leaves). `/` searches every agent's interactions, open and closed, and opens one read only.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ class SupervisorScreen(ModeScreen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
         Binding("s", "spy", "Spy", id="supervisor.spy"),
+        Binding("c", "chat", "Chat", id="supervisor.chat"),
+        Binding("M", "answer_chat", "Answer chat", id="supervisor.answer-chat", show=False),
         Binding("slash", "search", "Search", id="supervisor.search"),
         Binding("p", "pause", "Pause", id="supervisor.pause"),
         Binding("L", "log_out_agent", "Log out", id="supervisor.log-out-agent"),
@@ -118,6 +120,11 @@ class SupervisorScreen(ModeScreen):
             return None
         key = grid.coordinate_to_cell_key(grid.cursor_coordinate).row_key.value
         return grid.get(key or "")
+
+    def action_chat(self) -> None:
+        agent = self.selected_agent()
+        if agent is not None:
+            self.open_chat(agent.username, agent.display_name or agent.username)
 
     def action_spy(self) -> None:
         agent = self.selected_agent()

@@ -488,6 +488,22 @@ class QuarantineDetail(QuarantineOut, kw_only=True):
     raw: str  # the stored bytes decoded as UTF-8 with replacement: untrusted, sanitise
 
 
+class ChatIn(Schema, kw_only=True):
+    """A line of the chat between a supervisor and an agent (the manual's "Chat with agent")."""
+
+    to: str
+    text: Annotated[str, Meta(min_length=1, max_length=2000)]
+
+
+class ChatLine(Schema, kw_only=True):
+    id: int
+    sender: str
+    sender_name: str
+    recipient: str
+    text: str  # untrusted (typed by a person): sanitise before display
+    at: datetime
+
+
 class RetryOut(Schema, kw_only=True):
     quarantine_id: int
     ingested: bool
@@ -531,6 +547,12 @@ class Hello(_Event, tag="hello", kw_only=True):
     username: str
 
 
+class ChatSaid(_Event, tag="chat", kw_only=True):
+    """A chat line, sent to its sender and its recipient only (not to other supervisors)."""
+
+    line: ChatLine
+
+
 class LoggedOut(_Event, tag="logout", kw_only=True):
     """A supervisor ended this agent's session: the agent's consoles leave."""
 
@@ -538,7 +560,9 @@ class LoggedOut(_Event, tag="logout", kw_only=True):
     by: str  # the supervisor's display name
 
 
-Event = Hello | InteractionChanged | AgentChanged | QueueChanged | MessageChanged | LoggedOut
+Event = (
+    Hello | InteractionChanged | AgentChanged | QueueChanged | MessageChanged | LoggedOut | ChatSaid
+)
 
 
 def decode_event(line: bytes | str) -> Event:

@@ -22,6 +22,8 @@ from engine.api.schemas import (
     CampaignOut,
     CampaignPatch,
     CcBccIn,
+    ChatIn,
+    ChatLine,
     ConnectionReport,
     DraftIn,
     Event,
@@ -212,6 +214,14 @@ class EngineClient:
 
     async def resume_agent(self, username: str) -> AgentRow:
         return await self._call("POST", f"/agents/{quote(username, safe='')}/resume", AgentRow)
+
+    async def chat(self, username: str) -> list[ChatLine]:
+        """The last lines between me and `username` (a supervisor and an agent), oldest first."""
+        query = urlencode({"with": username}, quote_via=quote)
+        return await self._call("GET", f"/chat?{query}", list[ChatLine])
+
+    async def say(self, username: str, text: str) -> ChatLine:
+        return await self._call("POST", "/chat", ChatLine, ChatIn(to=username, text=text))
 
     async def log_out_agent(self, username: str) -> AgentRow:
         """The agent's consoles leave; the agent is Offline (supervisors)."""

@@ -30,6 +30,7 @@ from data.models import (
     AgentStatus,
     BlacklistEntry,
     Campaign,
+    ChatMessage,
     Interaction,
     InteractionState,
     Membership,
@@ -42,6 +43,9 @@ from engine.api.schemas import (
     CampaignIn,
     CampaignPatch,
     CcBccIn,
+    ChatIn,
+    ChatLine,
+    ChatSaid,
     DraftIn,
     Event,
     ForwardIn,
@@ -167,6 +171,8 @@ class ApiServer:
         r.add_post("/api/v1/agents/{username}/pause", self.post_pause)
         r.add_post("/api/v1/agents/{username}/resume", self.post_resume)
         r.add_post("/api/v1/agents/{username}/logout", self.post_logout)
+        r.add_get("/api/v1/chat", self.get_chat)
+        r.add_post("/api/v1/chat", self.post_chat)
         r.add_get("/api/v1/users", self.get_users)
         r.add_post("/api/v1/users", self.post_user)
         r.add_patch("/api/v1/users/{username}", self.patch_user)
@@ -352,6 +358,72 @@ class ApiServer:
         self.engine.bus.publish(LoggedOut(username=agent.username, by=by))
         await self.engine.work.set_status(agent.id, AgentStatus.OFFLINE, by=supervisor.id)
         return await self._agent_row(agent.id)
+
+    # ---- chat between supervisors and agents ----
+    @staticmethod
+    def _may_chat(me: User, other: User) -> bool:
+        """Supervisors write to agents and agents to supervisors; nobody else chats here."""
+        mine, theirs = set(me.roles), set(other.roles)
+        return ("supervisor" in mine and "agent" in theirs) or (
+            "agent" in mine and "supervisor" in theirs
+        )
+
+    async def _chat_peer(self, request: web.Request, username: str) -> tuple[User, User]:
+        caller = request[CALLER]
+        async with self.engine.db.session() as session:
+            me = await session.get_one(User, caller.require_user())
+            other = await session.scalar(select(User).where(User.username == username))
+        if other is None:
+            raise NotFound(f"no user {username!r}")
+        if not self._may_chat(me, other):
+            raise Forbidden("chat is between supervisors and agents")
+        return me, other
+
+    @staticmethod
+    def _chat_line(line: ChatMessage, sender: User, recipient: User) -> ChatLine:
+        return ChatLine(
+            id=line.id,
+            sender=sender.username,
+            sender_name=sender.display_name or sender.username,
+            recipient=recipient.username,
+            text=line.text,
+            at=line.at,
+        )
+
+    async def get_chat(self, request: web.Request) -> web.Response:
+        """The last 200 lines between the caller and `with`, oldest first."""
+        me, other = await self._chat_peer(request, request.query.get("with", ""))
+        pair = {me.id, other.id}
+        async with self.engine.db.session() as session:
+            rows = (
+                await session.execute(
+                    select(ChatMessage)
+                    .where(ChatMessage.from_user_id.in_(pair), ChatMessage.to_user_id.in_(pair))
+                    .order_by(ChatMessage.id.desc())
+                    .limit(200)
+                )
+            ).scalars()
+            by_id = {me.id: me, other.id: other}
+            lines = [
+                self._chat_line(r, by_id[r.from_user_id], by_id[r.to_user_id])
+                for r in reversed(list(rows))
+                if r.from_user_id != r.to_user_id
+            ]
+        return json_response(lines)
+
+    async def post_chat(self, request: web.Request) -> web.Response:
+        body = await parse_body(request, ChatIn)
+        me, other = await self._chat_peer(request, body.to)
+        text = body.text.strip()
+        if not text:
+            raise Invalid("text: say something")
+        async with self.engine.db.session() as session, session.begin():
+            row = ChatMessage(from_user_id=me.id, to_user_id=other.id, text=text)
+            session.add(row)
+            await session.flush()
+            line = self._chat_line(row, me, other)
+        self.engine.bus.publish(ChatSaid(line=line))
+        return json_response(line, status=201)
 
     # ---- interactions ----
     async def list_interactions(self, request: web.Request) -> web.Response:
@@ -709,6 +781,8 @@ class ApiServer:
             stopping.cancel()
 
     def _allowed(self, caller: Caller, event: Event) -> bool:
+        if isinstance(event, ChatSaid):  # private, other supervisors included
+            return caller.username in (event.line.sender, event.line.recipient)
         if "supervisor" in caller.roles or "admin" in caller.roles:
             return True
         match event:
