@@ -43,10 +43,12 @@ async def pump_events(
     """Run until cancelled: forward events to `target`, reconnecting when the stream drops."""
     delays = backoff_delays()
     lost = False
+    connected_once = False
     while True:
         try:
-            async for event in client.events():
+            async for event in client.events(resume=connected_once):
                 if isinstance(event, Hello):
+                    connected_once = True
                     # The stream works again: the next outage starts from the short delay.
                     delays = backoff_delays()
                     if lost:

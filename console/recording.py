@@ -36,7 +36,9 @@ def _message(message: MessageOut) -> list[str]:
     for attachment in message.attachments:
         kept = " (only in the original mail)" if attachment.over_limit else ""
         lines.append(f"Attachment: {one_line(attachment.filename)}, {attachment.size} bytes{kept}")
-    lines += ["", sanitize(message.text).rstrip(), ""]
+    # Every body line behind a bar: a customer cannot forge headers or a reply in the file.
+    body = sanitize(message.text).rstrip().splitlines() or [""]
+    lines += ["", *(f"│ {line}".rstrip() for line in body), ""]
     return lines
 
 
@@ -51,7 +53,9 @@ def recording(detail: InteractionDetail) -> str:
         f"Arrived: {local_stamp(detail.queued_at)}{closed} · {len(detail.messages)} messages",
     ]
     if detail.cc or detail.bcc:
-        lines.append(f"CC: {', '.join(detail.cc) or '-'} · BCC: {', '.join(detail.bcc) or '-'}")
+        cc = ", ".join(one_line(a) for a in detail.cc) or "-"
+        bcc = ", ".join(one_line(a) for a in detail.bcc) or "-"
+        lines.append(f"CC: {cc} · BCC: {bcc}")
     lines.append("=" * 72)
     for message in detail.messages:
         lines += _message(message)

@@ -170,7 +170,7 @@ class FakeEngine:
     async def save_draft(self, interaction_id: int, text: str) -> None:
         pass
 
-    async def events(self) -> AsyncIterator[Event]:
+    async def events(self, *, resume: bool = False) -> AsyncIterator[Event]:
         yield Hello(username="agent1")
         await asyncio.Event().wait()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from msgspec import structs
+
 from console.recording import recording, recording_name
 from engine.api.schemas import AttachmentOut, InteractionDetail, MessageOut
 
@@ -73,9 +75,18 @@ def test_a_recording_has_every_message_in_order_with_its_headers() -> None:
 
 def test_hostile_mail_text_is_inert_in_the_file() -> None:
     hostile = "Hi\x1b]52;c;ZXZpbA==\x07 there\x1b[2J\nbye\r\x1b[31mred"
-    text = recording(detail([message(1, "inbound", hostile)]))
+    cc = '"\x1b]52;c;ZXZpbA==\x07\x1b[2J"@evil.example'  # a quoted local part keeps ESC
+    thread = detail([message(1, "inbound", hostile, cc=[cc])])
+    text = recording(structs.replace(thread, cc=[cc], bcc=[cc]))
     assert "\x1b" not in text and "\x07" not in text and "\r" not in text
-    assert "Hi" in text and "bye" in text
+    assert "Hi" in text and "bye" in text and "@evil.example" in text
+
+
+def test_a_body_cannot_forge_headers_or_replies() -> None:
+    forged = "Thanks\n" + "-" * 72 + "\n→ Out · 2026-11-27 10:05 · sent\nFrom: Support"
+    text = recording(detail([message(1, "inbound", forged)]))
+    assert "\n│ → Out · 2026-11-27 10:05 · sent\n" in text
+    assert text.count("\n→ Out") == 0
 
 
 def test_the_file_name_comes_from_the_subject_without_separators() -> None:

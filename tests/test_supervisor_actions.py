@@ -10,15 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from console.app import PostdeskApp
 from console.screens.agent import AgentScreen
 from console.screens.chat import ChatScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.search import SearchScreen
 from console.screens.supervisor import SupervisorScreen
+from console.screens.switcher import SwitcherScreen
 from console.screens.thread_screen import ThreadScreen
 from console.widgets.monitor import AgentGrid
 from engine.api.schemas import AgentChanged, ChatSaid, LoggedOut, UserIn
-from engine.client import Forbidden, Invalid, NotFound
+from engine.client import EngineClient, Forbidden, Invalid, NotFound
 from tests.console_helpers import console_for, screen_text, type_text, until
 from tests.engine_fixtures import World, eventually
 from tests.test_reconnect import customer_mail
@@ -84,6 +86,7 @@ async def test_the_agent_hears_who_logged_them_out(world: World) -> None:
     async with world.client("agent1") as agent, world.client("super1") as supervisor:
         seen = agent.events()
         assert type(await anext(seen)).__name__ == "Hello"
+        await eventually(agent.me, lambda me: me.status == "free", what="agent1 free")
         await supervisor.log_out_agent("agent1")
         event = await anext(seen)
         while not isinstance(event, LoggedOut):
@@ -196,3 +199,64 @@ async def test_a_supervisor_chats_with_the_agent_on_screen(world: World) -> None
                 lambda: "Agent1: On it" in screen_text(supervisor_app),
                 what="the answer in the supervisor's open chat",
             )
+
+
+async def test_a_pause_outlives_the_console_and_a_log_out_its_reconnection(world: World) -> None:
+    async with world.client("agent1") as agent, world.client("super1") as supervisor:
+        stream = agent.events()
+        await anext(stream)
+        await eventually(agent.me, lambda me: me.status == "free", what="agent1 free")
+        await supervisor.pause_agent("agent1")
+        with pytest.raises(Invalid, match="already paused"):
+            await supervisor.pause_agent("agent1")
+        await stream.aclose()  # the console leaves while paused...
+        await eventually(agent.me, lambda me: me.status == "offline", what="offline")
+        stream = agent.events()  # ...and comes back: still paused
+        await anext(stream)
+        await eventually(agent.me, lambda me: me.status == "paused", what="paused again")
+        await supervisor.resume_agent("agent1")
+
+        await supervisor.log_out_agent("agent1")
+        await stream.aclose()
+        with pytest.raises(Invalid, match="logged out by Super1"):
+            await agent.set_status("free")
+        # A console that was only reconnecting learns it was logged out, and stays Offline.
+        resumed = agent.events(resume=True)
+        await anext(resumed)
+        assert isinstance(await anext(resumed), LoggedOut)
+        await resumed.aclose()
+        # Opening a console anew is logging in again.
+        fresh = agent.events()
+        await anext(fresh)
+        await eventually(agent.me, lambda me: me.status == "free", what="logged in again")
+        await fresh.aclose()
+
+
+async def test_a_supervisor_cannot_act_on_themselves(world: World) -> None:
+    await world.operator.add_user(
+        UserIn(username="both", display_name="Both", roles=["agent", "supervisor"])
+    )
+    async with world.client("both") as both:
+        stream = both.events()
+        await anext(stream)
+        await eventually(both.me, lambda me: me.status == "free", what="free")
+        with pytest.raises(Invalid, match="that is you"):
+            await both.pause_agent("both")
+        with pytest.raises(Invalid, match="that is you"):
+            await both.log_out_agent("both")
+        await stream.aclose()
+
+
+async def test_in_the_demo_a_logged_out_agent_goes_back_to_the_switcher(world: World) -> None:
+    app = PostdeskApp(
+        lambda user: EngineClient(world.engine.socket_path, act_as=user),
+        switch_users=[("agent1", "Agent1: works the queue"), ("super1", "Super1")],
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SwitcherScreen), what="switcher")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="agent mode")
+        async with world.client("agent1") as agent, world.client("super1") as supervisor:
+            await eventually(agent.me, lambda me: me.status == "free", what="agent1 free")
+            await supervisor.log_out_agent("agent1")
+        await until(pilot, lambda: isinstance(app.screen, SwitcherScreen), what="back")

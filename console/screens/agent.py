@@ -331,7 +331,9 @@ class AgentScreen(AgentFlows):
                 shown = self.wide or self.has_class("-thread-open")
                 return shown and bool(self.thread.check_action("toggle_quotes", ()))
             case "free":
-                return self.me.status != "free"
+                return self.me.status not in ("free", "paused")
+            case "break":
+                return self.me.status != "paused"  # a supervisor's pause: only they resume
         return True
 
     def action_back(self) -> None:

@@ -276,7 +276,8 @@ class AgentFlows(ModeScreen):
             if not yes:
                 return
             if getattr(self.app, "switch_users", None):
-                self.app.run_action("switch_user")  # the demo: back to its user picker
+                # The demo: back to its user picker (run_action is a coroutine).
+                self.app.call_later(self.app.run_action, "switch_user")
             else:
                 self.app.exit()
 

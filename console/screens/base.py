@@ -65,8 +65,10 @@ class ModeScreen(Screen[None]):
         if isinstance(message.event, Hello):
             self.refresh_data()
             return
-        if isinstance(message.event, LoggedOut) and message.event.username == self.me.username:
-            self.logged_out(message.event.by)
+        if isinstance(message.event, LoggedOut):
+            # Only the agent side leaves: the same person's supervisor console stays.
+            if message.event.username == self.me.username and self.MODE == "agent":
+                self.logged_out(message.event.by)
             return
         if isinstance(message.event, ChatSaid):
             self.chat_line(message.event.line)
@@ -112,7 +114,7 @@ class ModeScreen(Screen[None]):
         text = f"{one_line(by, 40)} logged you out of Postdesk."
         if getattr(self.app, "switch_users", None):
             self.app.notify(text, severity="warning", markup=False)
-            self.app.run_action("switch_user")
+            self.app.call_later(self.app.run_action, "switch_user")
         else:
             self.app.exit(return_code=0, message=text)
 

@@ -47,7 +47,7 @@ class SupervisorScreen(ModeScreen):
         Binding("c", "chat", "Chat", id="supervisor.chat"),
         Binding("M", "answer_chat", "Answer chat", id="supervisor.answer-chat", show=False),
         Binding("slash", "search", "Search", id="supervisor.search"),
-        Binding("p", "pause", "Pause", id="supervisor.pause"),
+        Binding("p", "pause", "Pause/resume", id="supervisor.pause"),
         Binding("L", "log_out_agent", "Log out", id="supervisor.log-out-agent"),
         Binding("ctrl+r", "refresh", "Refresh", id="supervisor.refresh"),
     ]
@@ -70,6 +70,12 @@ class SupervisorScreen(ModeScreen):
 
     def refresh_data(self) -> None:
         self.load_monitor()
+        for watched in self.watched_threads():  # back after an outage: catch up
+            watched.load()
+
+    def watched_threads(self) -> list[ThreadScreen]:
+        """Threads open above this screen, even under a dialog, so none falls behind."""
+        return [s for s in self.app.screen_stack if isinstance(s, ThreadScreen)]
 
     @work(exclusive=True, group="monitor", exit_on_error=False)
     async def load_monitor(self) -> MonitorSnapshot:
@@ -88,9 +94,9 @@ class SupervisorScreen(ModeScreen):
                 MessageChanged(interaction_id=changed)
                 | InteractionChanged(interaction=InteractionSummary(id=changed))
             ):
-                watched = self.app.screen
-                if isinstance(watched, ThreadScreen) and watched.interaction_id == changed:
-                    watched.load()
+                for watched in self.watched_threads():
+                    if watched.interaction_id == changed:
+                        watched.load()
             case AgentChanged(agent=agent):
                 self.query_one(AgentGrid).upsert(agent)
                 self._titles()

@@ -286,8 +286,10 @@ class EngineClient:
         return await self._call("POST", f"/quarantine/{quarantine_id}/retry", RetryOut)
 
     # ---- events ----
-    async def events(self) -> AsyncIterator[Event]:
-        """Yield engine events until the connection drops (then EngineUnavailable)."""
-        async with aclosing(self._transport.messages("/api/v1/events")) as messages:
+    async def events(self, *, resume: bool = False) -> AsyncIterator[Event]:
+        """Yield engine events until the connection drops (then EngineUnavailable).
+        `resume`: the same console reconnecting (an agent logged out meanwhile is told)."""
+        path = "/api/v1/events?resume=1" if resume else "/api/v1/events"
+        async with aclosing(self._transport.messages(path)) as messages:
             async for message in messages:
                 yield decode_event(message)

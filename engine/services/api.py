@@ -84,6 +84,9 @@ ACT_AS_HEADER = "X-Postdesk-User"
 ALL_ROLES = ["admin", "supervisor", "agent"]
 M = TypeVar("M", bound=Schema)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Status reasons the engine writes itself, and reads back when the agent's console returns.
+PAUSED_BY = "paused by "
+LOGGED_OUT_BY = "logged out by "
 EVENT_HEARTBEAT = 20.0  # an empty line on a quiet event stream this often (the client's SILENCE)
 EVENT_CHECK = 1.0  # how soon a console that left is noticed (and its agent made Offline)
 
@@ -136,6 +139,15 @@ async def parse_body(request: web.Request, schema: type[M]) -> M:
         return decode(await request.read(), schema)
     except SchemaError as exc:
         raise Invalid(str(exc)) from exc
+
+
+def _supervised_status(user: User) -> str | None:
+    """Why an agent may not change their own status now: a supervisor decided it."""
+    if user.status == AgentStatus.PAUSED:
+        return f"{user.status_reason or 'a supervisor paused you'}: only a supervisor resumes you"
+    if user.status == AgentStatus.OFFLINE and user.status_reason.startswith(LOGGED_OUT_BY):
+        return f"{user.status_reason}: open the console again to work"
+    return None
 
 
 class ApiServer:
@@ -301,13 +313,9 @@ class ApiServer:
         reason = body.reason if body.status == "break" else ""
         if body.status == "break":
             await self.engine.break_reasons.check(reason)
-        async with self.engine.db.session() as session:
-            user = await session.get_one(User, caller.require_user())
-        if user.status == AgentStatus.PAUSED:
-            raise Conflict(
-                f"{user.status_reason or 'a supervisor paused you'}: only a supervisor resumes you"
-            )
-        await self.engine.work.set_status(caller.require_user(), AgentStatus(body.status), reason)
+        await self.engine.work.set_status(
+            caller.require_user(), AgentStatus(body.status), reason, unless=_supervised_status
+        )
         return await self.get_me(request)
 
     # ---- supervisors acting on an agent (the manual's "Actions with agents") ----
@@ -323,6 +331,8 @@ class ApiServer:
             )
         if agent is None or "agent" not in agent.roles:
             raise NotFound(f"no agent {username!r}")
+        if caller.user_id == agent.id:
+            raise Conflict("that is you: another supervisor can do it")
         return agent, supervisor or User(username=caller.username, display_name=caller.username)
 
     async def _agent_row(self, agent_id: int) -> web.Response:
@@ -332,13 +342,16 @@ class ApiServer:
 
     async def post_pause(self, request: web.Request) -> web.Response:
         """No new interactions for the agent until a supervisor resumes them; the ones they
-        have stay theirs, and they cannot leave the pause themselves."""
+        have stay theirs, and they cannot leave the pause themselves (nor by closing their
+        console: they come back Paused)."""
         agent, supervisor = await self._agent_for(request)
         if agent.status == AgentStatus.OFFLINE:
             raise Conflict(f"{agent.username} is not logged in")
+        if agent.status == AgentStatus.PAUSED:
+            raise Conflict(f"{agent.username} is already paused ({agent.status_reason})")
         by = supervisor.display_name or supervisor.username
         await self.engine.work.set_status(
-            agent.id, AgentStatus.PAUSED, f"paused by {by}", by=supervisor.id
+            agent.id, AgentStatus.PAUSED, PAUSED_BY + by, by=supervisor.id
         )
         return await self._agent_row(agent.id)
 
@@ -354,9 +367,14 @@ class ApiServer:
         """The agent's consoles leave and the agent is Offline: no new interactions until
         they open a console again. What they were typing is kept as drafts."""
         agent, supervisor = await self._agent_for(request)
+        if agent.status == AgentStatus.OFFLINE:
+            raise Conflict(f"{agent.username} is not logged in")
         by = supervisor.display_name or supervisor.username
+        # Offline first (the router hands them nothing more), then their consoles are told.
+        await self.engine.work.set_status(
+            agent.id, AgentStatus.OFFLINE, LOGGED_OUT_BY + by, by=supervisor.id
+        )
         self.engine.bus.publish(LoggedOut(username=agent.username, by=by))
-        await self.engine.work.set_status(agent.id, AgentStatus.OFFLINE, by=supervisor.id)
         return await self._agent_row(agent.id)
 
     # ---- chat between supervisors and agents ----
@@ -737,7 +755,7 @@ class ApiServer:
                 # cannot miss a change made in between.
                 await stream.write(encode(Hello(username=caller.username)) + b"\n")
                 if is_agent:
-                    await self._agent_connected(caller)
+                    await self._agent_connected(caller, resuming=request.query.get("resume") == "1")
                 await self._relay(request, stream, caller, sub)
         except ConnectionError:
             pass  # the console went away mid-write
@@ -796,13 +814,23 @@ class ApiServer:
                 return username == caller.username
         return False
 
-    async def _agent_connected(self, caller: Caller) -> None:
-        # An agent whose console is open is logged in: offline agents come back Free.
+    async def _agent_connected(self, caller: Caller, *, resuming: bool = False) -> None:
+        """An agent whose console is open is logged in: Offline agents come back Free, those
+        paused when their console left come back Paused, and a console only reconnecting
+        (`resume=1`) after a supervisor logged its agent out hears of it now and leaves."""
         user_id = caller.require_user()
         self._agent_connections[user_id] = self._agent_connections.get(user_id, 0) + 1
         async with self.engine.db.session() as session:
-            status = (await session.get_one(User, user_id)).status
-        if status == AgentStatus.OFFLINE:
+            user = await session.get_one(User, user_id)
+            status, reason = user.status, user.status_reason
+        if status != AgentStatus.OFFLINE:
+            return
+        if reason.startswith(LOGGED_OUT_BY) and resuming:
+            by = reason.removeprefix(LOGGED_OUT_BY)
+            self.engine.bus.publish(LoggedOut(username=caller.username, by=by))
+        elif reason.startswith(PAUSED_BY):
+            await self.engine.work.set_status(user_id, AgentStatus.PAUSED, reason)
+        else:
             await self.engine.work.set_status(user_id, AgentStatus.FREE)
 
     async def _agent_disconnected(self, caller: Caller) -> None:
@@ -810,4 +838,9 @@ class ApiServer:
         left = self._agent_connections.get(user_id, 1) - 1
         self._agent_connections[user_id] = left
         if left <= 0 and not self.engine.stopping:
-            await self.engine.work.set_status(user_id, AgentStatus.OFFLINE)
+            async with self.engine.db.session() as session:
+                user = await session.get_one(User, user_id)
+                paused = user.status == AgentStatus.PAUSED
+                reason = user.status_reason if paused or user.status == AgentStatus.OFFLINE else ""
+            # A pause outlives the console: it is taken up again when the agent comes back.
+            await self.engine.work.set_status(user_id, AgentStatus.OFFLINE, reason)

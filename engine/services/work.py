@@ -44,10 +44,20 @@ class Work:
         self.wake_outbox = wake_outbox
 
     async def set_status(
-        self, user_id: int, status: AgentStatus, reason: str = "", by: int | None = None
+        self,
+        user_id: int,
+        status: AgentStatus,
+        reason: str = "",
+        by: int | None = None,
+        *,
+        unless: Callable[[User], str | None] | None = None,
     ) -> None:
+        """`unless(user)` is asked in the same transaction: a message refuses the change
+        (say, the agent was paused a moment before their own Free arrived)."""
         async with self.db.session() as session, session.begin():
             user = await session.get_one(User, user_id)
+            if unless is not None and (refusal := unless(user)) is not None:
+                raise Conflict(refusal)
             if user.status == status and user.status_reason == reason:
                 return
             user.status = status
