@@ -110,7 +110,9 @@ class Engine:
         self.confirmations = Confirmations(self.db, self.blobs, self.notifier, self.outbox.kick)
         self.ingestor.on_new_customer = self.confirmations.for_new_interactions
         self.router = Router(self.db, self.notifier)
-        self.work = Work(self.db, self.blobs, self.notifier, self.outbox.kick)
+        self.work = Work(
+            self.db, self.blobs, self.notifier, self.outbox.kick, self.router.status_lock
+        )
         self.admin = Admin(self.db, self.secrets, self.campaign_changed)
         self.break_reasons = BreakReasons(self.db)
         self.agent_mail = AgentMail(

@@ -126,6 +126,7 @@ async def test_supervisor_watches_a_live_interaction_and_searches_the_recordings
             await until(pilot, lambda: isinstance(supervisor_app.screen, SearchScreen))
             await type_text(pilot, "Question 7")
             await until(pilot, lambda: "1 found" in screen_text(supervisor_app), what="found")
+            assert "agent1" in screen_text(supervisor_app)  # whose interaction it is
             await pilot.press("down", "enter")
             await until(pilot, lambda: isinstance(supervisor_app.screen, ThreadScreen))
             await until(pilot, lambda: "This is question 7." in screen_text(supervisor_app))

@@ -42,6 +42,9 @@ def column_widths(width: int) -> dict[str, int]:
     }
 
 
+AGENT_WIDTH = 10
+
+
 class SearchScreen(ModalScreen[InteractionSummary | None]):
     """`#search-input` over `#search-results` (rows keyed by interaction id)."""
 
@@ -109,18 +112,26 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         table.clear(columns=True)
         for key, label in (("state", ""), ("campaign", "Campaign"), ("client", "Client")):
             table.add_column(Text(label), key=key, width=widths[key])
+        agents = self.scope == "all"  # a supervisor sees whose interaction each row is
+        if agents:
+            widths["subject"] = max(10, widths["subject"] - AGENT_WIDTH - 1)
+            table.add_column(Text("Agent"), key="agent", width=AGENT_WIDTH)
         table.add_column(Text("Subject"), key="subject", width=widths["subject"])
         table.add_column(Text("Last"), key="when", width=widths["when"])
         for item in self.results:
             is_open = item.state != "closed"
-            table.add_row(
+            cells = [
                 Text("open" if is_open else "closed", style="green" if is_open else "dim"),
                 Text(one_line(item.campaign_name, widths["campaign"])),
                 Text(one_line(item.client_name.strip() or item.client_email, widths["client"])),
+            ]
+            if agents:
+                cells.append(Text(one_line(item.agent or "—", AGENT_WIDTH)))
+            cells += [
                 Text(one_line(item.subject or "(no subject)", widths["subject"])),
                 Text(local_stamp(item.last_message_at), style="dim"),
-                key=str(item.id),
-            )
+            ]
+            table.add_row(*cells, key=str(item.id))
 
     def show(self, query: str, results: list[InteractionSummary]) -> None:
         self.results = results

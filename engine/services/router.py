@@ -33,6 +33,9 @@ class Router:
         self.notifier = notifier
         self.sweep_seconds = sweep_seconds
         self._wake = asyncio.Event()
+        # Held while assigning, and by every change of an agent's status: an agent paused
+        # (or gone on break) while the router works is not handed mail read as Free.
+        self.status_lock = asyncio.Lock()
         notifier.on_new_work.append(self.kick)
 
     def kick(self) -> None:
@@ -56,6 +59,10 @@ class Router:
         Capacity is computed first, so a long queue with nobody free costs two small
         queries, and only as many queued interactions are loaded as can be placed.
         """
+        async with self.status_lock:
+            return await self._assign_all()
+
+    async def _assign_all(self) -> list[tuple[int, int]]:
         assigned: list[tuple[int, int]] = []
         async with self.db.session() as session, session.begin():
             free_rows = await session.execute(

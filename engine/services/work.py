@@ -6,6 +6,7 @@ Each action commits, then announces itself through the notifier; replies are bui
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -36,12 +37,18 @@ from engine.services.outgoing import (
 
 class Work:
     def __init__(
-        self, db: Database, blobs: BlobStore, notifier: Notifier, wake_outbox: Callable[[], None]
+        self,
+        db: Database,
+        blobs: BlobStore,
+        notifier: Notifier,
+        wake_outbox: Callable[[], None],
+        status_lock: asyncio.Lock | None = None,
     ) -> None:
         self.db = db
         self.blobs = blobs
         self.notifier = notifier
         self.wake_outbox = wake_outbox
+        self.status_lock = status_lock or asyncio.Lock()  # the router's (see Router)
 
     async def set_status(
         self,
@@ -54,7 +61,7 @@ class Work:
     ) -> None:
         """`unless(user)` is asked in the same transaction: a message refuses the change
         (say, the agent was paused a moment before their own Free arrived)."""
-        async with self.db.session() as session, session.begin():
+        async with self.status_lock, self.db.session() as session, session.begin():
             user = await session.get_one(User, user_id)
             if unless is not None and (refusal := unless(user)) is not None:
                 raise Conflict(refusal)
