@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.filesize import decimal
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,8 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static
 
-from engine.api.sanitize import one_line
-
+from ..widgets.dialog_error import DialogError
 from ..widgets.path_picker import PathPicker
 
 
@@ -51,7 +49,7 @@ class AttachScreen(ModalScreen[Path | None]):
             yield Label("Attach a file", classes="dialog-title")
             yield Static(limit_text(self.max_bytes), id="attach-limit", markup=False)
             yield PathPicker(self.start, dirs_only=False)
-            yield Static("", id="attach-error", classes="dialog-error", markup=False)
+            yield DialogError(id="attach-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Attach", id="attach-ok", variant="primary", compact=True)
                 yield Button("Cancel", id="attach-cancel", compact=True)
@@ -65,9 +63,7 @@ class AttachScreen(ModalScreen[Path | None]):
         if problem is None:
             self.dismiss(path)
             return
-        error = self.query_one("#attach-error", Static)
-        error.update(Text(one_line(problem, 200)))
-        error.add_class("-shown")
+        self.query_one("#attach-error", DialogError).say(problem)
 
     @on(PathPicker.Chosen)
     def _chosen(self, event: PathPicker.Chosen) -> None:

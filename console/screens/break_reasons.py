@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,10 +16,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static, TextArea
 from textual.worker import Worker, WorkerState
 
-from engine.api.sanitize import one_line
 from engine.client.client import EngineClient, Invalid
 
 from ..messages import WorkerFailed
+from ..widgets.dialog_error import DialogError
 
 _NAMED_ENTRY = re.compile(r"break reason (\d+)")
 
@@ -50,7 +49,7 @@ class BreakReasonsForm(ModalScreen[list[str] | None]):
             yield TextArea(
                 "\n".join(self.reasons), id="reasons-text", soft_wrap=False, show_line_numbers=True
             )
-            yield Static("", id="reasons-error", classes="dialog-error", markup=False)
+            yield DialogError(id="reasons-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", id="reasons-save", variant="primary", compact=True)
                 yield Button("Cancel", id="reasons-cancel", compact=True)
@@ -76,9 +75,7 @@ class BreakReasonsForm(ModalScreen[list[str] | None]):
         )
 
     def show_error(self, message: str) -> None:
-        error = self.query_one("#reasons-error", Static)
-        error.update(Text(one_line(message, 300)))
-        error.set_class(bool(message), "-shown")
+        self.query_one("#reasons-error", DialogError).say(message)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select
 from textual.worker import Worker, WorkerState
 
 from engine.api.sanitize import one_line
@@ -27,6 +27,7 @@ from engine.api.schemas import CampaignIn, CampaignOut, CampaignPatch, TemplateO
 from engine.client.client import EngineClient, Invalid
 
 from ..messages import WorkerFailed
+from ..widgets.dialog_error import DialogError
 from ..widgets.form import FormField
 from .confirm import ConfirmScreen
 
@@ -149,7 +150,7 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
                     yield Label(section, classes="form-section")
                     for spec in specs:
                         yield from self.field(spec)
-            yield Static("", id="campaign-error", classes="dialog-error", markup=False)
+            yield DialogError(id="campaign-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", id="campaign-save", variant="primary", compact=True)
                 yield Button("Cancel", id="campaign-cancel", compact=True)
@@ -330,13 +331,11 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
     def clear_errors(self) -> None:
         for field in self.query(FormField):
             field.clear_error()
-        self.query_one("#campaign-error", Static).set_class(False, "-shown")
+        self.query_one("#campaign-error", DialogError).say("")
 
     def show_error(self, message: str) -> None:
         """Under the field the message names when there is one, and always at the bottom."""
-        error = self.query_one("#campaign-error", Static)
-        error.update(Text(f"Not saved: {one_line(message, 300)}"))
-        error.set_class(True, "-shown")
+        self.query_one("#campaign-error", DialogError).say(f"Not saved: {message}")
         key = message.split(":", 1)[0].split(" ", 1)[0].strip()
         if key not in SPECS:
             return

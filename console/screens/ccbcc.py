@@ -20,6 +20,7 @@ from engine.api.schemas import InteractionDetail
 from engine.client.client import EngineClient, Invalid
 
 from ..messages import WorkerFailed
+from ..widgets.dialog_error import DialogError
 from ..widgets.form import FormField, field_for_error
 
 
@@ -47,7 +48,7 @@ class CcBccScreen(ModalScreen[InteractionDetail | None]):
             )
             yield FormField("CC", input_id="cc", value=", ".join(self.detail.cc))
             yield FormField("BCC", input_id="bcc", value=", ".join(self.detail.bcc))
-            yield Static("", id="ccbcc-error", classes="dialog-error", markup=False)
+            yield DialogError(id="ccbcc-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", id="ccbcc-save", variant="primary", compact=True)
                 yield Button("Cancel", id="ccbcc-cancel", compact=True)
@@ -79,9 +80,7 @@ class CcBccScreen(ModalScreen[InteractionDetail | None]):
         )
 
     def show_error(self, message: str) -> None:
-        error = self.query_one("#ccbcc-error", Static)
-        error.update(Text(one_line(message, 300)))
-        error.set_class(bool(message), "-shown")
+        self.query_one("#ccbcc-error", DialogError).say(message)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

@@ -22,6 +22,7 @@ from engine.client.client import EngineClient, EngineError
 
 from ..messages import WorkerFailed
 from ..timefmt import local_stamp
+from ..widgets.dialog_error import DialogError
 
 
 def line_text(line: ChatLine, me: str) -> Text:
@@ -52,7 +53,7 @@ class ChatScreen(ModalScreen[None]):
             yield Label(Text(f"Chat with {one_line(self.peer_name, 40)}"), classes="dialog-title")
             yield VerticalScroll(id="chat-log")
             yield Input(placeholder="Type a message, Enter sends", id="chat-input", max_length=2000)
-            yield Static("", id="chat-error", classes="dialog-error", markup=False)
+            yield DialogError(id="chat-error")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -101,9 +102,7 @@ class ChatScreen(ModalScreen[None]):
             self.app.post_message(WorkerFailed(worker, worker.error))
 
     def show_error(self, message: str) -> None:
-        error = self.query_one("#chat-error", Static)
-        error.update(Text(one_line(message, 300)))
-        error.set_class(bool(message), "-shown")
+        self.query_one("#chat-error", DialogError).say(message)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -22,6 +22,7 @@ from engine.api.schemas import CampaignOut, UserOut
 from engine.client.client import EngineClient, Invalid, NotFound
 
 from ..messages import WorkerFailed
+from ..widgets.dialog_error import DialogError
 
 
 def _entry(user: UserOut) -> tuple[Text, str]:
@@ -64,7 +65,7 @@ class MembersScreen(ModalScreen[CampaignOut | None]):
                 with Vertical(classes="members-column"):
                     yield Label("Members", classes="pane-title")
                     yield SelectionList[str](id="members-members", compact=True)
-            yield Static("", id="members-error", classes="dialog-error", markup=False)
+            yield DialogError(id="members-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add →", id="members-add", variant="primary", compact=True)
                 yield Button("← Remove", id="members-remove", compact=True)
@@ -133,9 +134,7 @@ class MembersScreen(ModalScreen[CampaignOut | None]):
             self.show_error(f"Not saved: {getattr(worker.error, 'message', worker.error)}")
 
     def show_error(self, message: str) -> None:
-        error = self.query_one("#members-error", Static)
-        error.update(Text(one_line(message, 300)))
-        error.set_class(bool(message), "-shown")
+        self.query_one("#members-error", DialogError).say(message)
 
     @on(Button.Pressed, "#members-close")
     def action_close(self) -> None:

@@ -27,6 +27,7 @@ from engine.client.client import EngineClient
 
 from ..messages import WorkerFailed
 from ..savefile import UnsafeFilename, save_bytes
+from ..widgets.dialog_error import DialogError
 from ..widgets.path_picker import PathPicker
 
 
@@ -76,7 +77,7 @@ class SaveAttachmentScreen(ModalScreen[Path | None]):
             )
             yield Static("into the directory:", classes="dialog-note", markup=False)
             yield PathPicker(self.directory, dirs_only=True)
-            yield Static("", id="save-error", classes="dialog-error", markup=False)
+            yield DialogError(id="save-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", id="save-ok", variant="primary", compact=True)
                 yield Button("Cancel", id="save-cancel", compact=True)
@@ -94,9 +95,7 @@ class SaveAttachmentScreen(ModalScreen[Path | None]):
         return self.attachments[index] if index is not None else None
 
     def show_error(self, message: str) -> None:
-        error = self.query_one("#save-error", Static)
-        error.update(Text(one_line(message, 300)))
-        error.set_class(bool(message), "-shown")
+        self.query_one("#save-error", DialogError).say(message)
 
     @on(OptionList.OptionSelected, "#attachment-list")
     def _picked(self) -> None:

@@ -32,6 +32,7 @@ from engine.client.client import EngineClient, Invalid
 
 from ..editor import EditorFailed, edit_text
 from ..messages import WorkerFailed
+from ..widgets.dialog_error import DialogError
 from ..widgets.form import FormField
 from .confirm import ConfirmScreen
 
@@ -109,7 +110,7 @@ class TemplateForm(ModalScreen[TemplateOut | None]):
                     markup=False,
                 )
             yield TextArea(t.body_text if t else "", id="tf-body", soft_wrap=True)
-            yield Static("", id="template-form-error", classes="dialog-error", markup=False)
+            yield DialogError(id="template-form-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", id="tf-save", variant="primary", compact=True)
                 yield Button("Cancel", id="tf-cancel", compact=True)
@@ -177,9 +178,7 @@ class TemplateForm(ModalScreen[TemplateOut | None]):
                 field.input.focus()
 
     def show_error(self, message: str) -> None:
-        error = self.query_one("#template-form-error", Static)
-        error.update(Text(one_line(message, 300)))
-        error.set_class(bool(message), "-shown")
+        self.query_one("#template-form-error", DialogError).say(message)
 
     def action_edit(self) -> None:
         try:
@@ -238,7 +237,7 @@ class TemplatesScreen(ModalScreen[None]):
                 "n new · Enter edit · d delete · Esc close", classes="dialog-note", markup=False
             )
             yield DataTable(id="templates-table", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="templates-error", classes="dialog-error", markup=False)
+            yield DialogError(id="templates-error")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -303,9 +302,7 @@ class TemplatesScreen(ModalScreen[None]):
         self.show(await self.api.templates(), selected)
 
     def show_error(self, message: str) -> None:
-        error = self.query_one("#templates-error", Static)
-        error.update(Text(one_line(message, 300)))
-        error.set_class(bool(message), "-shown")
+        self.query_one("#templates-error", DialogError).say(message)
 
     def action_delete(self) -> None:
         self.show_error("")

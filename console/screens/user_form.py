@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Label
 from textual.worker import Worker, WorkerState
 
 from engine.api.sanitize import one_line
@@ -22,6 +22,7 @@ from engine.api.schemas import Role, UserIn, UserOut, UserPatch, convert
 from engine.client.client import EngineClient, Invalid
 
 from ..messages import WorkerFailed
+from ..widgets.dialog_error import DialogError
 from ..widgets.form import FormField
 from .confirm import ConfirmScreen
 
@@ -75,7 +76,7 @@ class UserForm(ModalScreen[UserOut | None]):
                 id="uf-screen_monitoring_allowed",
                 compact=True,
             )
-            yield Static("", id="user-error", classes="dialog-error", markup=False)
+            yield DialogError(id="user-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", id="user-save", variant="primary", compact=True)
                 yield Button("Cancel", id="user-cancel", compact=True)
@@ -129,9 +130,7 @@ class UserForm(ModalScreen[UserOut | None]):
             self.show_error(getattr(error, "message", str(error)))
 
     def show_error(self, message: str) -> None:
-        error = self.query_one("#user-error", Static)
-        error.update(Text(f"Not saved: {one_line(message, 300)}"))
-        error.set_class(True, "-shown")
+        self.query_one("#user-error", DialogError).say(f"Not saved: {message}")
         key = message.split(":", 1)[0].strip()
         for field in self.query(FormField):
             if field.input_id == f"uf-{key}":
