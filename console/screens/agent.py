@@ -32,6 +32,7 @@ from engine.api.schemas import (
 )
 from engine.client.client import EngineClient
 
+from ..settle import settled
 from ..widgets.banner import EngineBanner
 from ..widgets.inbox import InboxTable
 from ..widgets.status_bar import StatusBar
@@ -191,6 +192,7 @@ class AgentScreen(AgentFlows):
                 self._inbox_loaded = True
                 self.inbox.replace(items)
                 self._count()
+                self.call_after_refresh(settled)
                 if known is not None:
                     self.announce([item for item in items if item.id not in known])
             case "me" | "status", Me() as me:
