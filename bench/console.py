@@ -114,6 +114,15 @@ def probe_minimal_start() -> dict[str, float]:
         table = app.query_one(DataTable)
         return table.row_count == INTERACTIONS and _visible(app, table)
 
+    return _run_until_painted(app, painted, times)
+
+
+def _run_until_painted(
+    app: Any, painted: Callable[[], bool], times: dict[str, float]
+) -> dict[str, float]:
+    """Run `app` headless until the first frame where `painted()` holds; its moment is
+    `times["painted"]`."""
+
     def done(moment: float) -> None:
         times.setdefault("painted", moment)
         app.exit()
@@ -140,13 +149,7 @@ def probe_postdesk_start(socket: str) -> dict[str, float]:
         times.setdefault("agent screen", time.monotonic())
         return screen.inbox.row_count == INTERACTIONS and _visible(app, screen.inbox)
 
-    def done(moment: float) -> None:
-        times.setdefault("painted", moment)
-        app.exit()
-
-    _watch_paint(app, painted, done)
-    app.run(headless=True, size=SIZE)
-    return times
+    return _run_until_painted(app, painted, times)
 
 
 def probe_command_start(home: str) -> dict[str, float]:

@@ -83,7 +83,7 @@ class Settings(msgspec.Struct, kw_only=True):
 def _path(kind: type, value: Any) -> Any:
     if kind is Path and isinstance(value, str):
         return Path(value).expanduser()
-    raise NotImplementedError(f"no conversion to {kind}")
+    raise NotImplementedError(f"no conversion to {kind}")  # msgspec's "not mine" for a dec_hook
 
 
 def settings_for(data_dir: Path | None) -> Settings:

@@ -103,6 +103,9 @@ async def test_supervisor_watches_a_live_interaction_and_searches_the_recordings
         await agent.set_status("free")
         world.dovecot.append(world.mailbox, customer_mail(7))
         [item] = await eventually(agent.interactions, lambda rows: len(rows) == 1)
+        theirs = await world.operator.interactions(scope="all", agent="agent1")
+        assert [i.id for i in theirs] == [item.id]
+        assert await world.operator.interactions(scope="all", agent="super1") == []
         supervisor_app = console_for(world.engine, "super1", "supervisor")
         async with supervisor_app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: isinstance(supervisor_app.screen, SupervisorScreen))

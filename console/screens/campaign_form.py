@@ -24,11 +24,10 @@ from textual.worker import Worker, WorkerState
 
 from engine.api.sanitize import one_line
 from engine.api.schemas import CampaignIn, CampaignOut, CampaignPatch, TemplateOut, convert
-from engine.client.client import EngineClient, Invalid
+from engine.client.client import EngineClient
 
-from ..messages import WorkerFailed
 from ..widgets.dialog_error import DialogError
-from ..widgets.form import FormField
+from ..widgets.form import FormField, refusal
 from .confirm import ConfirmScreen
 
 Kind = Literal["text", "number", "password", "check", "choice"]
@@ -322,11 +321,7 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
             self.dismiss(worker.result)
         elif event.state is WorkerState.ERROR and worker.error is not None:
             self.saving = False
-            error = worker.error
-            message = getattr(error, "message", str(error))
-            if not isinstance(error, Invalid | ValueError):
-                self.app.post_message(WorkerFailed(worker, error))
-            self.show_error(message)
+            self.show_error(refusal(self.app, worker))
 
     def clear_errors(self) -> None:
         for field in self.query(FormField):

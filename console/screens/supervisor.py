@@ -139,8 +139,7 @@ class SupervisorScreen(ModeScreen):
 
     @work(exclusive=True, group="spy", exit_on_error=False)
     async def spy_on(self, agent: AgentRow) -> None:
-        assigned = await self.client.interactions(scope="all", state="assigned")
-        theirs = [i for i in assigned if i.agent == agent.username]
+        theirs = await self.client.interactions(scope="all", state="assigned", agent=agent.username)
         name = one_line(agent.display_name or agent.username, 30)
         if not theirs:
             self.notify(f"{name} has no open interaction.", markup=False)

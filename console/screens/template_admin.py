@@ -33,7 +33,7 @@ from engine.client.client import EngineClient, Invalid
 from ..editor import EditorFailed, edit_text
 from ..messages import WorkerFailed
 from ..widgets.dialog_error import DialogError
-from ..widgets.form import FormField
+from ..widgets.form import FormField, field_named, refusal
 from .confirm import ConfirmScreen
 
 KINDS = ("reply", "signature", "confirmation", "dialer")
@@ -167,14 +167,10 @@ class TemplateForm(ModalScreen[TemplateOut | None]):
             self.dismiss(worker.result)
         elif event.state is WorkerState.ERROR and worker.error is not None:
             self.saving = False
-            error = worker.error
-            if not isinstance(error, Invalid | ValueError):
-                self.app.post_message(WorkerFailed(worker, error))
-            message = getattr(error, "message", str(error))
+            message = refusal(self.app, worker)
             self.show_error(f"Not saved: {message}")
-            if message.startswith("name:"):
-                field = self.query_one("#tf-name-field", FormField)
-                field.show_error(message.removeprefix("name:").strip())
+            if (field := field_named(self.query(FormField), message)) is not None:
+                field.show_error(message.split(":", 1)[-1].strip())
                 field.input.focus()
 
     def show_error(self, message: str) -> None:

@@ -19,11 +19,10 @@ from textual.worker import Worker, WorkerState
 
 from engine.api.sanitize import one_line
 from engine.api.schemas import Role, UserIn, UserOut, UserPatch, convert
-from engine.client.client import EngineClient, Invalid
+from engine.client.client import EngineClient
 
-from ..messages import WorkerFailed
 from ..widgets.dialog_error import DialogError
-from ..widgets.form import FormField
+from ..widgets.form import FormField, field_named, refusal
 from .confirm import ConfirmScreen
 
 ROLES: list[tuple[Role, str]] = [
@@ -124,18 +123,13 @@ class UserForm(ModalScreen[UserOut | None]):
             self.dismiss(worker.result)
         elif event.state is WorkerState.ERROR and worker.error is not None:
             self.saving = False
-            error = worker.error
-            if not isinstance(error, Invalid | ValueError):
-                self.app.post_message(WorkerFailed(worker, error))
-            self.show_error(getattr(error, "message", str(error)))
+            self.show_error(refusal(self.app, worker))
 
     def show_error(self, message: str) -> None:
         self.query_one("#user-error", DialogError).say(f"Not saved: {message}")
-        key = message.split(":", 1)[0].strip()
-        for field in self.query(FormField):
-            if field.input_id == f"uf-{key}":
-                field.show_error(message.split(":", 1)[-1].strip())
-                field.input.focus()
+        if (field := field_named(self.query(FormField), message)) is not None:
+            field.show_error(message.split(":", 1)[-1].strip())
+            field.input.focus()
 
     @on(Button.Pressed, "#user-cancel")
     def action_cancel(self) -> None:

@@ -10,11 +10,15 @@ import re
 from collections.abc import Iterable
 
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
+from textual.worker import Worker
 
 from engine.api.sanitize import one_line
+from engine.client.client import Invalid
+
+from ..messages import WorkerFailed
 
 _SEPARATORS = re.compile(r"[,;]")
 
@@ -95,16 +99,34 @@ class FormField(Vertical):
         self.remove_class("-error")
 
 
-def field_for_error(fields: Iterable[FormField], message: str) -> FormField | None:
-    """The field an engine error is about: `cc: invalid address: 'bob@'` names its field
-    first; otherwise the field holding the entry the message quotes."""
-    fields = list(fields)
+def field_named(fields: Iterable[FormField], message: str) -> FormField | None:
+    """The field an engine error names first (`cc: invalid address: 'bob@'`), by its label
+    or by the wire name its input id ends with (`display_name: ...` for `#uf-display_name`)."""
     head = message.split(":", 1)[0].strip().lower()
     for field in fields:
-        if field.label.lower() == head:
+        if field.label.lower() == head or field.input_id.lower().endswith(f"-{head}"):
             return field
+    return None
+
+
+def field_for_error(fields: Iterable[FormField], message: str) -> FormField | None:
+    """The field an engine error is about: the one it names, otherwise the field holding the
+    entry the message quotes."""
+    fields = list(fields)
+    if (named := field_named(fields, message)) is not None:
+        return named
     for field in fields:
         entries = (entry.strip() for entry in _SEPARATORS.split(field.input.value))
         if any(entry and entry in message for entry in entries):
             return field
     return None
+
+
+def refusal(app: App[object], worker: Worker[object]) -> str:
+    """What a failed save says. Refusals of what was typed (the engine's `Invalid`, or a
+    struct that did not fit here) are the form's to show; anything else is also reported to
+    the app, which owns the one place that turns failures into notifications."""
+    error = worker.error
+    if error is not None and not isinstance(error, Invalid | ValueError):
+        app.post_message(WorkerFailed(worker, error))
+    return str(getattr(error, "message", error))

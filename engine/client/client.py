@@ -123,9 +123,11 @@ class EngineClient:
 
     # ---- interactions ----
     async def interactions(
-        self, *, scope: str = "mine", state: str | None = None
+        self, *, scope: str = "mine", state: str | None = None, agent: str | None = None
     ) -> list[InteractionSummary]:
+        """`agent`: with scope "all", only that agent's (supervisors)."""
         query = {"scope": scope} | ({"state": state} if state else {})
+        query |= {"agent": agent} if agent else {}
         return await self._call(
             "GET", f"/interactions?{urlencode(query, quote_via=quote)}", list[InteractionSummary]
         )

@@ -380,12 +380,7 @@ class Admin:
 
     async def add_member(self, campaign_name: str, username: str) -> CampaignOut:
         async with self.db.session() as session, session.begin():
-            campaign = await session.scalar(select(Campaign).where(Campaign.name == campaign_name))
-            if campaign is None:
-                raise NotFound(f"no campaign {campaign_name!r}")
-            user = await session.scalar(select(User).where(User.username == username))
-            if user is None:
-                raise NotFound(f"no user {username!r}")
+            campaign, user = await _campaign_and_user(session, campaign_name, username)
             exists = await session.scalar(
                 select(Membership.id).where(
                     Membership.campaign_id == campaign.id, Membership.user_id == user.id
@@ -399,18 +394,25 @@ class Admin:
         """The user gets no new interactions of the campaign; those already assigned stay
         with them to finish (taking them away mid-reply would lose the agent's work)."""
         async with self.db.session() as session, session.begin():
-            campaign = await session.scalar(select(Campaign).where(Campaign.name == campaign_name))
-            if campaign is None:
-                raise NotFound(f"no campaign {campaign_name!r}")
-            user = await session.scalar(select(User).where(User.username == username))
-            if user is None:
-                raise NotFound(f"no user {username!r}")
+            campaign, user = await _campaign_and_user(session, campaign_name, username)
             await session.execute(
                 delete(Membership).where(
                     Membership.campaign_id == campaign.id, Membership.user_id == user.id
                 )
             )
         return await self.campaign(campaign_name)
+
+
+async def _campaign_and_user(
+    session: AsyncSession, campaign_name: str, username: str
+) -> tuple[Campaign, User]:
+    campaign = await session.scalar(select(Campaign).where(Campaign.name == campaign_name))
+    if campaign is None:
+        raise NotFound(f"no campaign {campaign_name!r}")
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return campaign, user
 
 
 async def _campaigns_using(session: AsyncSession, template_id: int) -> str:

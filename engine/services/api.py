@@ -451,6 +451,8 @@ class ApiServer:
         conditions: list[ColumnElement[bool]] = []
         if scope == "all":
             caller.require("supervisor", "admin")
+            if agent := request.query.get("agent"):  # one agent's, for a supervisor watching
+                conditions.append(Interaction.agent.has(User.username == agent))
         elif scope == "mine":
             caller.require("agent")
             conditions.append(Interaction.agent_id == caller.require_user())
