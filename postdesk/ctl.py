@@ -24,6 +24,7 @@ from engine.api.sanitize import one_line, sanitize
 from engine.api.schemas import (
     CampaignIn,
     CampaignPatch,
+    ConnectionReport,
     Schema,
     SchemaError,
     TemplateIn,
@@ -260,10 +261,34 @@ def _template_from_args(args: argparse.Namespace) -> TemplateIn:
     return convert(fields, TemplateIn)
 
 
+def report_lines(report: ConnectionReport, *, utf8: bool = True) -> list[str]:
+    """The connection test as the admin console shows it: `IMAP  ✓ resolve ✓ connect ✗ login`,
+    the server's reason on the next line."""
+    yes, no = ("✓", "✗") if utf8 else ("+", "x")
+    verdict = "connected" if report.ok else "not connected"
+    lines = [f"{one_line(report.campaign, 50)}: {verdict}"]
+    for check in report.checks:
+        steps = [f"{yes} {step}" for step in check.passed]
+        if check.step == "skipped":
+            steps.append("- not used")
+        elif check.ok:
+            steps.append(f"{yes} ok")
+        else:
+            steps.append(f"{no} {check.step}")
+        lines.append(f"{check.service.upper():<5} " + " ".join(steps))
+        if check.detail:
+            lines.append("      " + one_line(check.detail, 300))
+    return lines
+
+
 def _print(result: Any, as_json: bool) -> None:
     payload: Any = to_builtins(result) if isinstance(result, Schema | list) else result
     if as_json:
         print(json.dumps(payload, indent=2))
+        return
+    if isinstance(result, ConnectionReport):
+        utf8 = "utf" in (sys.stdout.encoding or "").lower()
+        print("\n".join(report_lines(result, utf8=utf8)))
         return
     # Plain output goes to a terminal: every value is untrusted text (mail, names).
     rows = payload if isinstance(payload, list) else [payload]
@@ -384,4 +409,6 @@ def run_ctl(settings: Settings, args: argparse.Namespace) -> int:
     except BrokenPipeError:
         # `postdesk ctl ... | head`: the reader left; that is not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if isinstance(result, ConnectionReport) and not result.ok:
+        return 1  # a failed connection test fails the command, so scripts can check it
     return 0

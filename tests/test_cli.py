@@ -26,6 +26,7 @@ import pytest
 from data.secrets import SecretBox
 from engine.client import EngineClient
 from postdesk.cli import build_parser
+from tests.servers import DovecotServer, SmtpSink, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 IMAP_PASSWORD = "imap-Pw-7f3a9c"
@@ -572,3 +573,58 @@ def test_a_password_can_come_from_standard_input(tmp_path: Path) -> None:
     assert stored and b"s3cret" not in stored  # encrypted at rest
     cleared = piped("campaign", "set", "Support", "--smtp-password", "", text="")
     assert cleared["smtp_password_set"] is False
+
+
+# ---- campaign test ----
+
+
+def test_campaign_test_prints_the_steps_and_fails_when_a_server_does(
+    engine: RunningEngine, dovecot: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    """As the admin console shows it (`IMAP  ✓ resolve ✓ connect ✗ login` and the reason), and
+    a failed test is a failed command, so a provisioning script stops there."""
+    ctl = ("--data-dir", engine.home, "ctl")
+    box = dovecot.new_mailbox("ctltest")
+    servers = [
+        *("--inbound", "imap", "--imap-host", dovecot.host, "--imap-port", str(dovecot.port)),
+        *("--imap-security", "plain", "--imap-username", box.user),
+        *("--smtp-host", smtp_sink.host, "--smtp-port", str(smtp_sink.port)),
+        *("--smtp-security", "plain"),
+    ]
+    for name, password in (("Good", box.password), ("BadLogin", "wrong-password")):
+        address = f"{name.lower()}@example.test"
+        ok(*ctl, "campaign", "add", "--name", name, "--email-address", address, *servers,
+           "--imap-password", password)  # fmt: skip
+    closed = str(free_port())
+    ok(*ctl, "campaign", "set", "BadLogin", "--smtp-port", closed)
+
+    good = run(*ctl, "campaign", "test", "Good")
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.splitlines() == [
+        "Good: connected",
+        "IMAP  ✓ resolve ✓ connect ✓ login ✓ mailbox ✓ ok",
+        "      logged in",
+        "SMTP  ✓ resolve ✓ connect ✓ ok",
+        "      ready to send",
+    ], good.stdout
+
+    bad = run(*ctl, "campaign", "test", "BadLogin")
+    assert bad.returncode == 1, bad.stdout
+    assert "Traceback" not in bad.stderr, bad.stderr
+    lines = bad.stdout.splitlines()
+    assert lines[:2] == ["BadLogin: not connected", "IMAP  ✓ resolve ✓ connect ✗ login"], lines
+    assert "authentication failed" in lines[2].lower(), lines  # the server's reason, indented
+    assert lines[3] == "SMTP  ✓ resolve ✗ connect", lines
+    assert "ConnectionCheck" not in bad.stdout and "[{" not in bad.stdout  # no Python repr
+
+    # --json keeps the structure, and the exit status still says it failed.
+    as_json = run(*ctl, "campaign", "test", "BadLogin", "--json")
+    assert as_json.returncode == 1
+    report = json.loads(as_json.stdout)
+    assert report["ok"] is False
+    assert [(c["service"], c["step"], c["ok"]) for c in report["checks"]] == [
+        ("imap", "login", False),
+        ("smtp", "connect", False),
+    ]
+    assert report["checks"][0]["passed"] == ["resolve", "connect"]
+    assert smtp_sink.messages == []
