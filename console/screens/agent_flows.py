@@ -11,6 +11,7 @@ together they would add tens of milliseconds to every console's cold start (benc
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -22,6 +23,10 @@ from ..widgets.inbox import InboxTable
 from ..widgets.message import newest_inbound
 from ..widgets.thread import ThreadView
 from .base import ModeScreen
+from .compose_drafts import DraftKey, Kept
+
+if TYPE_CHECKING:
+    from .compose_base import ComposeScreen
 
 
 def summary_of(detail: InteractionDetail) -> InteractionSummary:
@@ -38,6 +43,19 @@ class AgentFlows(ModeScreen):
     )
     drafts: dict[int, str]
     limits: LimitsOut | None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kept: dict[DraftKey, Kept] = {}
+
+    def keep(self, key: DraftKey, screen: ComposeScreen, what: str, key_name: str) -> None:
+        """After Esc: keep what was typed in `screen` (or forget a draft emptied back to
+        where it started), and say how to get back to it."""
+        if screen.left is None or not screen.changed:
+            self.kept.pop(key, None)
+            return
+        self.kept[key] = screen.left
+        self.notify(f"{what} kept as a draft: {key_name} opens it again", markup=False)
 
     @property
     def inbox(self) -> InboxTable:
@@ -104,6 +122,7 @@ class AgentFlows(ModeScreen):
     ) -> None:
         from .compose import ReplyScreen
 
+        key: DraftKey = ("reply", detail.id)
         screen = ReplyScreen(
             self.client,
             client=detail.client_name.strip() or detail.client_email,
@@ -115,13 +134,20 @@ class AgentFlows(ModeScreen):
             max_attachment_bytes=self.max_bytes,
             on_draft=lambda text: self.persist_draft(detail.id, text),
             start_in_editor=editor,
+            kept=self.kept.get(key),
         )
 
         def done(result: InteractionDetail | None) -> None:
             if result is None:
                 if screen.body != self.draft_of(detail):
                     self.persist_draft(detail.id, screen.body)
+                # The text is the engine's draft; the files chosen stay here.
+                if screen.left is not None and screen.left.uploads:
+                    self.kept[key] = Kept(uploads=screen.left.uploads)
+                else:
+                    self.kept.pop(key, None)
                 return
+            self.kept.pop(key, None)
             self.drafts[detail.id] = ""
             self.show_detail(result)
             self.notify("Reply queued")
@@ -140,13 +166,22 @@ class AgentFlows(ModeScreen):
             self.notify("There is no message to forward.", severity="warning")
             return
 
+        key: DraftKey = ("forward", detail.id, message.id)
+
         def done(result: InteractionDetail | None) -> None:
-            if result is not None:
-                self.show_detail(result)
-                self.notify("Forward queued")
+            if result is None:
+                self.keep(key, screen, "Forward", "f on the same message")
+                return
+            self.kept.pop(key, None)
+            self.show_detail(result)
+            self.notify("Forward queued")
 
         screen = ForwardScreen(
-            self.client, detail=detail, message=message, max_attachment_bytes=self.max_bytes
+            self.client,
+            detail=detail,
+            message=message,
+            max_attachment_bytes=self.max_bytes,
+            kept=self.kept.get(key),
         )
         self.app.push_screen(screen, done)
 
@@ -175,12 +210,20 @@ class AgentFlows(ModeScreen):
     def flow_start_from(self, detail: InteractionDetail) -> None:
         message = self.message_of(detail)
         self.open_new(
+            key=("new", detail.id, message.id if message is not None else None),
             campaign=detail.campaign_name,
             subject=message.subject if message is not None else detail.subject,
             body=message.text if message is not None else "",
         )
 
-    def open_new(self, *, campaign: str | None = None, subject: str = "", body: str = "") -> None:
+    def open_new(
+        self,
+        *,
+        key: DraftKey = ("new",),
+        campaign: str | None = None,
+        subject: str = "",
+        body: str = "",
+    ) -> None:
         from .new_interaction import NewInteractionScreen
 
         campaigns = self.my_campaigns()
@@ -190,7 +233,11 @@ class AgentFlows(ModeScreen):
 
         def done(result: InteractionDetail | None) -> None:
             if result is None:
+                self.keep(
+                    key, screen, "New message", "s on the same message" if len(key) > 1 else "c"
+                )
                 return
+            self.kept.pop(key, None)
             if result.state == "assigned" and result.agent == self.me.username:
                 self.inbox.upsert(summary_of(result))
             self.notify(f"Interaction #{result.id} started")
@@ -202,6 +249,7 @@ class AgentFlows(ModeScreen):
             subject=subject,
             body=body,
             max_attachment_bytes=self.max_bytes,
+            kept=self.kept.get(key),
         )
         self.app.push_screen(screen, done)
 
@@ -282,6 +330,14 @@ class AgentFlows(ModeScreen):
                 self.app.exit()
 
         question = Text("Log out? You will be Offline and get no new interactions.")
+        # Replies are drafts in the engine; forwards and new messages only in this console.
+        unsent = [key for key in self.kept if key[0] != "reply"]
+        if unsent:
+            noun = "draft" if len(unsent) == 1 else "drafts"
+            question.append(
+                f"\n\n{len(unsent)} unsent forward or new-message {noun} will be lost.",
+                style="bold yellow",
+            )
         self.app.push_screen(ConfirmScreen(question, yes="Log out"), done)
 
     def action_close(self) -> None:

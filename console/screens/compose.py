@@ -17,6 +17,7 @@ from engine.api.schemas import InteractionDetail
 from engine.client.client import EngineClient
 
 from .compose_base import ComposeScreen, labelled
+from .compose_drafts import Kept
 
 _RE = re.compile(r"^\s*re\s*:", re.IGNORECASE)
 
@@ -45,6 +46,7 @@ class ReplyScreen(ComposeScreen):
         max_attachment_bytes: int | None = None,
         on_draft: Callable[[str], None] | None = None,
         start_in_editor: bool = False,
+        kept: Kept | None = None,
     ) -> None:
         super().__init__(
             api,
@@ -52,6 +54,7 @@ class ReplyScreen(ComposeScreen):
             interaction_id=interaction_id,
             max_attachment_bytes=max_attachment_bytes,
             on_draft=on_draft,
+            kept=kept,
         )
         self.client_label = client
         self.to = to

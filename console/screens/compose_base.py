@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from rich.text import Text
@@ -34,6 +35,7 @@ from ..messages import WorkerFailed
 from ..widgets.form import FormField, field_for_error
 from ..widgets.uploads import UploadList
 from .attach import AttachScreen
+from .compose_drafts import Kept, restore_fields, typed
 from .confirm import ConfirmScreen
 from .templates import TemplatePicker
 
@@ -79,10 +81,17 @@ class ComposeScreen(ModalScreen[InteractionDetail | None]):
         interaction_id: int | None = None,
         max_attachment_bytes: int | None = None,
         on_draft: Callable[[str], None] | None = None,
+        kept: Kept | None = None,
     ) -> None:
         super().__init__()
         self.api = api
-        self.draft = draft
+        self.opening_body = draft
+        self.draft = kept.body if kept is not None and kept.body is not None else draft
+        self.kept = kept
+        # What the screen held when it opened, and when the agent left it with Esc: the
+        # caller keeps the latter as a draft when they differ.
+        self.pristine = Kept()
+        self.left: Kept | None = None
         self.interaction_id = interaction_id
         self.max_attachment_bytes = max_attachment_bytes
         self.on_draft = on_draft
@@ -103,7 +112,10 @@ class ComposeScreen(ModalScreen[InteractionDetail | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="compose-dialog"):
-            yield Label(self.title_text(), id="compose-title", markup=False)
+            title = self.title_text()
+            if self.kept is not None:
+                title.append("  (your draft, as you left it)", style="dim")
+            yield Label(title, id="compose-title", markup=False)
             yield from self.compose_fields()
             yield TextArea(
                 self.draft,
@@ -119,9 +131,21 @@ class ComposeScreen(ModalScreen[InteractionDetail | None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.pristine = typed(self, [])
+        if self.pristine.body is not None:
+            self.pristine = replace(self.pristine, body=self.opening_body)
+        if self.kept is not None:
+            restore_fields(self, self.kept)
+            for upload in self.kept.uploads:
+                self.uploads.add(upload)
         area = self.body_area
         area.move_cursor(area.document.end)
         self.initial_focus().focus()
+
+    @property
+    def changed(self) -> bool:
+        """Whether the agent left something worth keeping (meaningful once `left` is set)."""
+        return self.left is not None and self.left != self.pristine
 
     def initial_focus(self) -> Widget:
         """Where typing starts (subclasses with address fields start there)."""
@@ -288,4 +312,5 @@ class ComposeScreen(ModalScreen[InteractionDetail | None]):
         if self._draft_timer is not None:
             self._draft_timer.stop()
         self.draft = self.body_area.text
+        self.left = typed(self, self.uploads.uploads)
         self.dismiss(None)

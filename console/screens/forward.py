@@ -23,6 +23,7 @@ from engine.client.client import EngineClient
 from ..timefmt import local_stamp
 from ..widgets.form import FormField
 from .compose_base import ComposeScreen, labelled
+from .compose_drafts import Kept
 
 _FORWARD_PREFIX = re.compile(r"^(?:fwd?\s*:\s*)+", re.IGNORECASE)
 
@@ -69,12 +70,14 @@ class ForwardScreen(ComposeScreen):
         message: MessageOut,
         max_attachment_bytes: int | None = None,
         on_draft: Callable[[str], None] | None = None,
+        kept: Kept | None = None,
     ) -> None:
         super().__init__(
             api,
             interaction_id=detail.id,
             max_attachment_bytes=max_attachment_bytes,
             on_draft=on_draft,
+            kept=kept,
         )
         self.detail = detail
         self.message = message

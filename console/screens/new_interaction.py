@@ -18,6 +18,7 @@ from engine.client.client import EngineClient
 
 from ..widgets.form import FormField
 from .compose_base import ComposeScreen
+from .compose_drafts import Kept
 
 
 class NewInteractionScreen(ComposeScreen):
@@ -34,8 +35,9 @@ class NewInteractionScreen(ComposeScreen):
         subject: str = "",
         body: str = "",
         max_attachment_bytes: int | None = None,
+        kept: Kept | None = None,
     ) -> None:
-        super().__init__(api, draft=body, max_attachment_bytes=max_attachment_bytes)
+        super().__init__(api, draft=body, max_attachment_bytes=max_attachment_bytes, kept=kept)
         self.campaigns = list(campaigns)
         self.campaign = campaign if campaign in self.campaigns else None
         if self.campaign is None and len(self.campaigns) == 1:
