@@ -870,7 +870,10 @@ I am out of the office until 10 February with no access to email.
 def test_out_of_office_with_auto_submitted() -> None:
     result = run(OUT_OF_OFFICE)
     assert result.kind == "auto_reply"
-    assert result.reasons == ["Auto-Submitted: auto-replied"]
+    assert result.reasons == [
+        "Auto-Submitted: auto-replied",
+        "auto-reply subject: Out of office: Re: Your ticket #5",
+    ]
     assert result.never_auto_answer is True
     assert result.bounce is None and result.complaint is None
 
@@ -898,7 +901,10 @@ I am on leave. For urgent matters contact the front desk.
 
 def test_exchange_oof_with_auto_response_suppress() -> None:
     result = run(EXCHANGE_OOF)
-    assert (result.kind, result.reasons) == ("auto_reply", ["X-Auto-Response-Suppress: All"])
+    assert (result.kind, result.reasons) == (
+        "auto_reply",
+        ["X-Auto-Response-Suppress: All", "auto-reply subject: Automatic reply: Your ticket #6"],
+    )
 
 
 MAILING_LIST = crlf("""\

@@ -8,12 +8,21 @@ undeliverable), not in an agent's queue as a new customer interaction.
 
 What is read: RFC 3834 ``Auto-Submitted`` (anything but ``no``) and the vendor ``X-Autoreply``,
 ``X-Autorespond``, ``X-Auto-Response-Suppress``, ``Precedence`` and ``X-Loop`` headers; the
-RFC 2369/2919 list headers; a null return path; daemon and no-reply sender names; Message-IDs
-and senders in our own domains; RFC 3464 delivery reports, RFC 5965 feedback (ARF) reports, and
-the plain-text bounces of Postfix, Exim, qmail, Gmail and Exchange, with the original message's
-Message-ID taken from the returned copy.  When several signals are present the most specific
-kind wins, in the order complaint, bounce, own, list, auto_reply, customer; ``reasons`` lists
-every signal found.
+RFC 2369/2919 list headers; a null return path; daemon, list-manager, gateway and no-reply
+sender names; "Automatic reply:" subjects in many languages; Message-IDs and senders in our own
+domains; RFC 3464 delivery reports, RFC 5965 feedback (ARF) reports, and the plain-text bounces
+of Postfix, Exim, qmail, Gmail, Exchange, GroupWise, Domino and others, with the original
+message's Message-ID taken from the returned copy.  When several signals are present the most
+specific kind wins, in the order complaint, bounce, own, list, auto_reply, customer;
+``reasons`` lists every signal found.
+
+Wording alone never makes a mail automated: people write "Re: delivery of my order failed" or
+"Question about your out of office policy".  Notices that are not reports (plain-text bounces,
+antivirus, list moderation and loop notices, complaints sent as plain mail with the original
+attached, as Hotmail's are) count only when the sender also looks like a machine: a header
+above, a null sender, ``X-Failed-Recipients``, or a sender name such as ``administrator@`` or
+"Mail Delivery System" that is too weak to decide alone.  Subjects are matched at their start,
+so a person's "Re:" or "Fwd:" of a bounce stays a person's mail.
 
 Everything is pure and total.  Decoded top-level headers and the body text come from the
 :class:`~engine.domain.mime.ParsedMessage`.  Reports need the part structure it flattens, so
@@ -117,13 +126,38 @@ _ADDR = rf"{_ADDR_CHARS}{{1,{_MAX_TOKEN}}}@{_ADDR_CHARS}{{1,{_MAX_TOKEN}}}"
 # Only at a token start, so that a long run of junk is scanned once, not once per character.
 _ANY_ADDR = re.compile(rf"(?<!{_ADDR_CHARS})({_ADDR})")
 
+# Local parts only machines use: alone they make a mail automated.  Besides daemons and
+# no-reply names: list managers (Mailman's -bounces/-owner/-request/-admin, Majordomo's
+# owner-), Exchange's NDR sender (MicrosoftExchange + 32 hex digits) and mail gateways'
+# antivirus senders.  Plain "admin", "owner" or "request" stay people: small firms write from them.
 _AUTOMATED_LOCAL = re.compile(
-    r"(?:mailer[-_.]?daemon|postmaster|no[-_.]?reply|do[-_.]?not[-_.]?reply|bounces?)"
+    r"(?:mailer[-_.]?daemon|mail[-_.]?daemon|post[-_.]?master|no[-_.]?reply|do[-_.]?not[-_.]?reply"
+    r"|bounces?|owner-[^@]+|mailman|majordomo|listserv|sympa|ezmlm"
+    r"|microsoftexchange[0-9a-f]{32}"
+    r"|mail[-_.]?scanner|anti[-_.]?virus|virus[-_.]?(?:alert|warning|scan|scanner|wall|check)s?"
+    r"|av[-_.]?(?:gateway|alert|scan)s?|amavisd?|scanmail|puremessage|interscan|mailsweeper)"
     r"(?:[-_.+].*)?"
-    r"|.*[-_.]no[-_.]?reply",
+    r"|.*[-_.]no[-_.]?reply"
+    r"|.+-(?:admin|bounces?|owner|request)(?:\+.*)?",
     re.I | re.S,
 )
-_DAEMON_LOCAL = re.compile(r"mailer[-_.]?daemon|postmaster", re.I)
+_DAEMON_LOCAL = re.compile(r"mailer[-_.]?daemon|mail[-_.]?daemon|post[-_.]?master", re.I)
+# Local parts and display names that only *suggest* a machine: they count as evidence only
+# next to the wording of a notice (a bounce, an antivirus or moderation notice, a complaint).
+_MACHINE_LOCAL = re.compile(
+    r"(?:^|[-_.])(?:administrator|sysadmin|system|root|gateway|scanner|mailsystem|mailadmin"
+    r"|mailrouter|alerts?|staff|abuse|fbl|feedback(?:loop)?|jmrp|scomp|complaints?|arf"
+    r"|quarantine|security|notifications?)(?:$|[-_.+])",
+    re.I,
+)
+_MACHINE_NAME = re.compile(
+    r"mail delivery (?:sub)?system|mail(?:er)?[- _]?daemon|(?:mail|system) administrator"
+    r"|post ?master|mail system|mail router|microsoft (?:outlook|exchange)|content[- ]filter"
+    r"|mail gateway|anti-?virus|virus (?:alert|scanner|wall)|mail ?scanner|(?:e-?)?mail security",
+    re.I,
+)
+# A null sender also hides behind a display name ("Mail Delivery System <>").
+_NULL_ADDRESS = re.compile(r"(?:^|[\s\"])<\s*>\s*$")
 
 _AUTOREPLY_HEADERS = {
     "x-autoreply": "X-Autoreply",
@@ -172,17 +206,35 @@ _BOUNCE_BODY_PHRASES = (
     "the following addresses had permanent fatal errors",
     "message could not be delivered",
 )
-_BOUNCE_SUBJECT_PHRASES = (
-    "undelivered mail returned to sender",
-    "delivery status notification (failure)",
-    "delivery status notification (delay)",
-    "mail delivery failed",
-    "delayed mail (still being retried)",
-    "failure notice",
-    "undeliverable:",
-    "returned mail:",
-    "delivery failure",
-    "warning: message",
+# Bounce subjects as the mail systems write them, matched at the start only: a person's
+# "Re: delivery of my order failed" or "Fwd: Undeliverable: ..." is no bounce (and a subject
+# alone never is one either: see _read_plain_bounce).
+_BOUNCE_SUBJECT = re.compile(
+    r"(?:undelivered mail returned to sender|undeliver(?:able|ed)\b|delivery status notification"
+    r"|mail delivery failed|delayed mail|failure notice|returned mail\b|delivery failure"
+    r"|delivery notification|message status - undeliverable|warning: (?:message|could not send)"
+    r"|(?:mail|message|e-?mail) (?:could not|couldn't|cannot|can't|was not|not) (?:be )?delivered"
+    r"|non-?deliver(?:able|y)|delivery (?:has )?(?:failed|delayed)|mail system error"
+    r"|unzustellbar|nicht zustellbar|zustellung fehlgeschlagen|benachrichtigung zum übermittlung"
+    r"|non remis|non distribuable|échec de (?:la )?(?:remise|livraison|distribution)"
+    r"|notification d'état de remise|(?:message|courrier) non (?:remis|délivré|distribué)"
+    r"|no se puede entregar|no entregado|mensaje no entregado|error de entrega"
+    r"|notificación de estado de entrega|impossibile recapitare|non recapitabile|mancato recapito"
+    r"|messaggio non recapitato|onbestelbaar|niet bezorgd|kan niet worden bezorgd"
+    r"|não é possível entregar|mensagem não entregue|falha na entrega|kan inte levereras"
+    r"|olevererbart|kan ikke leveres|toimittamaton|niedostarczalne|nie można dostarczyć"
+    r"|nedoručiteln|недоставля|не доставлено|недоставленное|配信不能|配送失敗|无法投递|退信|未送达)"
+)
+# The same news in the bounce's own words, anywhere before the returned copy (lower-case,
+# whitespace squashed); generic wording is safe because a machine sender must be shown too.
+_BOUNCE_BODY = re.compile(
+    r"\b(?:message|mail|e-?mail)\b[^.\n]{0,160}?\b(?:could not|couldn't|cannot|can't|was not"
+    r"|wasn't) (?:be |been )?delivered"
+    r"|was undeliverable|failed recipients|not listed in (?:the )?(?:domino directory|public name)"
+    r"|konnte nicht (?:an [^.\n]{1,160} )?zugestellt werden|n'a pas pu être (?:remis|distribué)"
+    r"|no se pudo entregar|non è stato possibile recapitare|kon niet worden bezorgd"
+    r"|não foi possível entregar|kunde inte levereras|nie można dostarczyć"
+    r"|не может быть доставлено|не удалось доставить"
 )
 _DELAY_PHRASES = (
     "has been delayed",
@@ -192,9 +244,61 @@ _DELAY_PHRASES = (
     "will continue to try",
     "still being retried",
     "has not yet been delivered",
+    "delivery delayed",
+    "verzögert",
+    "différée",
+    "retrasad",
+    "ritardat",
+    "vertraagd",
+)
+
+# Other machine notices: each needs its wording *and* some sign of a machine (see _notices).
+_ANTIVIRUS_SUBJECT = re.compile(
+    r"^(?:\[virus[^\]]*\]|virus (?:warning|alert|found|detected|notification|notice)\b"
+    r"|warning: e-?mail viruses? detected|anti-?virus (?:alert|notification|warning)"
+    r"|banned contents? alert|virenwarnung|virus gefunden|alerte virus|virus détecté"
+    r"|virus encontrado|virus rilevato)"
+    r"|\bvirus\b.* in (?:mail|message|e-?mail) from you\b|\bdetected an? virus\b"
+)
+_ANTIVIRUS_BODY = re.compile(
+    r"virus name:|\bvirus: |infected with|(?:has been|was|were) quarantined|in quarantäne"
+    r"|virus was (?:found|detected)|contained a virus|banned (?:content|attachment)"
+    r"|mis en quarantaine|virenscanner"
+)
+_MODERATION = re.compile(
+    r"awaits? (?:the )?moderator(?:'s)? approval|held for (?:moderation|approval)"
+    r"|is being held (?:until|for)|list moderator|pending moderat|wartet auf (?:die )?freigabe"
+    r"|attend l'approbation|approbation du modérateur|moderation request"
+)
+_LOOP = re.compile(
+    r"mail loop|loop detected|appears to be looping|x-loop header|boucle de messagerie"
+    r"|boucle détectée|schleife erkannt"
+)
+_COMPLAINT_WORDING = re.compile(
+    r"complaint about (?:a |the |this )?message|e-?mail abuse report|\babuse report\b"
+    r"|spam (?:report|complaint)|junk (?:mail )?report|feedback loop"
+    r"|marked (?:the attached message |this message |it )?as (?:junk|spam)"
+    r"|reported (?:it |this message )?as (?:junk|spam)"
+)
+# Microsoft's complaint loop (JMRP) puts the complaining address on the returned copy.
+_HOTMAIL_RECIPIENT = "x-hmxmroriginalrecipient"
+# "Automatic reply:" and its translations: no person starts a subject like that.
+_AUTO_REPLY_SUBJECT = re.compile(
+    r"(?:auto(?:matic)?[- ]?(?:reply|response|answer)|out of (?:the )?office(?: auto-?reply)?"
+    r"|automatische antwort|abwesenheitsnotiz|abwesenheitsmeldung|réponse automatique"
+    r"|respuesta automática|risposta automatica|automatisch antwoord|resposta automática"
+    r"|autosvar|automatisk svar|automaattinen vastaus|odpowiedź automatyczna"
+    r"|automatická odpověď|автоматический ответ|автоответ|自动回复|自動回覆|自動返信|自動応答"
+    r"|자동 회신|otomatik yanıt|αυτόματη απάντηση)\s*[:：]"
+)
+# Without the colon it could be a person's subject ("Out of office hours support?", "Out of
+# office next week, please reschedule"): only the bare phrase or "... until <when>" counts.
+_AWAY_SUBJECT = re.compile(
+    r"(?:out of (?:the )?office|ooo)\b\s*(?:$|[(\[]|until\b|till\b|back\b|returning\b)"
 )
 _COPY_MARKER = re.compile(
-    r"^[ \t]*(?:-{2,}[^\n-][^\n]*\b(?:original|copy of|returned message|headers? of)\b[^\n]*"
+    r"^[ \t]*(?:-{2,}[^\n-][^\n]*\b(?:original|copy of|returned (?:message|mail)|headers? of)\b"
+    r"[^\n]*"
     r"|original message headers:?[^\n]*)$",
     re.I | re.M,
 )
@@ -203,6 +307,7 @@ _RECIPIENT_PATTERNS = (
     re.compile(rf"recipients? failed permanently:\s*<?({_ADDR})", re.I),
     re.compile(rf"recipients? has been delayed:\s*<?({_ADDR})", re.I),
     re.compile(rf"following address(?:\(es\))? failed:\s*<?({_ADDR})", re.I),
+    re.compile(rf"(?:undeliverable|not delivered) to(?: the following)?:?\s*<?({_ADDR})", re.I),
     re.compile(rf"^[ \t]*<({_ADDR})>", re.M),
     re.compile(rf"^[ \t]*({_ADDR})[ \t]*$", re.M),
 )
@@ -232,7 +337,9 @@ _ADDRESS_UNKNOWN = re.compile(
     r"user unknown|unknown user|no such (?:user|recipient|mailbox|address)|does not exist"
     r"|doesn't exist|recipient address rejected|recipient not found|unknown recipient"
     r"|invalid recipient|mailbox not found|mailbox unavailable|no mailbox here"
-    r"|address rejected|account (?:has been )?disabled"
+    r"|address rejected|account (?:has been )?disabled|user not found|not listed in (?:the )?"
+    r"(?:domino directory|public name)|recipnotfound|benutzer unbekannt|utilisateur inconnu"
+    r"|usuario desconocido|utente sconosciuto|unknown address"
 )
 _PERMANENT = re.compile(r"permanent(?:ly)? (?:error|failure|fatal)|failed permanently")
 
@@ -287,6 +394,8 @@ def classify(
     if _REPORT_TYPE.search(raw) and (top := tree.get()) is not None:
         report = _find_report(top)
     text = parsed.text[:_MAX_SCAN]
+    headers_found = list(_header_signals(parsed, addresses))
+    evidence = bool(headers_found) or _machine_sender(parsed)
 
     # A readable report has said what it is (a delivery, a read receipt): its human-readable
     # part is not second-guessed.  Without one, or with an unreadable delivery report, the
@@ -305,15 +414,20 @@ def classify(
         else:
             shown = _quote(report.kind) or "(none)"
             found.append(("auto_reply", f"machine-generated report (report-type {shown})"))
-    if read_text:
+    if read_text and evidence:
         plain = _read_plain_bounce(
             parsed, text, lambda: report.parts if report is not None else _all_parts(tree.get())
         )
         if plain is not None:
             bounce, why = plain
             found.append(("bounce", why))
-
-    found.extend(_header_signals(parsed, addresses))
+        elif report is None and (mixed := _read_mixed_complaint(parsed, text, raw, tree)):
+            complaint, why = mixed
+            found.append(("complaint", why))
+    if evidence:
+        found.extend(_notices(parsed, text))
+    found.extend(headers_found)
+    found.extend(_auto_reply_subject(parsed))
     found.extend(("own", reason) for reason in _own_signals(parsed, domains, addresses))
 
     kinds = {kind for kind, _ in found}
@@ -326,6 +440,80 @@ def classify(
         bounce=bounce if kind == "bounce" else None,
         complaint=complaint if kind == "complaint" else None,
     )
+
+
+# --- machine notices that are not reports ---------------------------------------------------
+
+
+def _machine_sender(parsed: ParsedMessage) -> bool:
+    """Whether the sender looks like a machine without being sure enough to say so alone."""
+    headers = parsed.headers
+    if "x-failed-recipients" in headers or "x-ms-exchange-message-is-ndr" in headers:
+        return True
+    if parsed.from_ is None:
+        return bool(_NULL_ADDRESS.search(headers.get("from", "")[:_MAX_TOKEN]))
+    local = parsed.from_.email.rpartition("@")[0] or parsed.from_.email
+    return bool(
+        _DAEMON_LOCAL.search(local[:_MAX_TOKEN])
+        or _MACHINE_LOCAL.search(local[:_MAX_TOKEN])
+        or _MACHINE_NAME.search(parsed.from_.name[:_MAX_TOKEN])
+    )
+
+
+def _squashed_subject(parsed: ParsedMessage) -> str:
+    return _WHITESPACE.sub(" ", parsed.subject[: _MAX_TOKEN * 4]).strip().casefold()
+
+
+def _notices(parsed: ParsedMessage, text: str) -> Iterator[tuple[Kind, str]]:
+    """Antivirus, list moderation and list loop notices (the sender is known to be a machine)."""
+    subject = _squashed_subject(parsed)
+    body = _WHITESPACE.sub(" ", _failure_section(text)[:_MAX_SCAN]).casefold()
+    found = _ANTIVIRUS_SUBJECT.search(subject) or _ANTIVIRUS_BODY.search(body)
+    if found:
+        yield "auto_reply", f"antivirus notice: {_quote(found.group(0))}"
+    found = _MODERATION.search(subject) or _MODERATION.search(body)
+    if found:
+        yield "list", f"list moderation notice: {_quote(found.group(0))}"
+    found = _LOOP.search(subject) or _LOOP.search(body)
+    if found:
+        yield "list", f"mail loop notice: {_quote(found.group(0))}"
+
+
+def _auto_reply_subject(parsed: ParsedMessage) -> Iterator[tuple[Kind, str]]:
+    """Out-of-office replies whose server added no header saying so."""
+    subject = _squashed_subject(parsed)
+    if _AUTO_REPLY_SUBJECT.match(subject):
+        yield "auto_reply", f"auto-reply subject: {_quote(parsed.subject)}"
+        return
+    if _AWAY_SUBJECT.match(subject):
+        yield "auto_reply", f"out-of-office subject: {_quote(parsed.subject)}"
+
+
+def _read_mixed_complaint(
+    parsed: ParsedMessage, text: str, raw: bytes, tree: _LazyTree
+) -> tuple[Complaint, str] | None:
+    """An abuse complaint sent as plain mail with the original attached (Hotmail's JMRP).
+
+    Needs the wording of a complaint and the reported message enclosed; the sender is
+    already known to look like a machine.
+    """
+    if b"rfc822" not in raw[: _MAX_SCAN * 10]:
+        return None
+    found = _COMPLAINT_WORDING.search(_squashed_subject(parsed)) or _COMPLAINT_WORDING.search(
+        _WHITESPACE.sub(" ", text[: _MAX_DIAGNOSTIC * 4]).casefold()
+    )
+    if found is None:
+        return None
+    original = _original_headers(_all_parts(tree.get()))
+    if original is None:
+        return None
+    complaint = Complaint(
+        feedback_type="abuse",
+        original_recipient=_address(_field(original, _HOTMAIL_RECIPIENT))
+        or _first_address(_field(original, "to")),
+        original_message_id=_message_id(_field(original, "message-id")),
+    )
+    return complaint, f"abuse complaint without a feedback report: {_quote(found.group(0))}"
 
 
 # --- header signals ------------------------------------------------------------------------
@@ -365,7 +553,7 @@ def _header_signals(parsed: ParsedMessage, addresses: set[str]) -> Iterator[tupl
             yield "list", f"{label}: {_quote(value) or '(empty)'}"
     if _is_null_path(headers.get("return-path")):
         yield "auto_reply", "Return-Path: <> (null sender)"
-    if parsed.from_ is None and _is_null_path(headers.get("from")):
+    if parsed.from_ is None and _NULL_ADDRESS.search(headers.get("from", "")[:_MAX_TOKEN]):
         yield "auto_reply", "From: <> (null sender)"
     sender = parsed.from_.email if parsed.from_ is not None else ""
     local = sender.rpartition("@")[0] if "@" in sender else sender
@@ -768,23 +956,15 @@ def _read_plain_bounce(
 ) -> tuple[Bounce, str] | None:
     headers = parsed.headers
     sender = parsed.from_.email if parsed.from_ is not None else headers.get("from", "")
-    local = sender.rpartition("@")[0] if "@" in sender else sender
-    from_system = (
-        bool(_DAEMON_LOCAL.search(local[:_MAX_TOKEN]))
-        or _is_null_path(headers.get("return-path"))
-        or (parsed.from_ is None and _is_null_path(headers.get("from")))
-        or "x-failed-recipients" in headers
-    )
-    if not from_system:
-        return None
     section = _failure_section(text)
     lowered = _WHITESPACE.sub(" ", section.lower())  # phrases wrap at any word
-    subject = parsed.subject[:_MAX_TOKEN].lower()
-    phrase = next((p for p in _BOUNCE_BODY_PHRASES if p in lowered), None) or next(
-        (p for p in _BOUNCE_SUBJECT_PHRASES if p in subject), None
-    )
+    subject = _squashed_subject(parsed)
+    phrase = next((p for p in _BOUNCE_BODY_PHRASES if p in lowered), None)
     if phrase is None:
-        return None
+        found = _BOUNCE_SUBJECT.match(subject) or _BOUNCE_BODY.search(lowered)
+        if found is None:
+            return None
+        phrase = found.group(0)
 
     delayed = "delayed" in subject or any(p in lowered or p in subject for p in _DELAY_PHRASES)
     action = "delayed" if delayed else "failed"
