@@ -168,6 +168,12 @@ def test_envelope_recipients_dedupes_case_insensitively() -> None:
         ("=?utf-8?q?J=C3=B6rg?= <j@x.org>", [Address("j@x.org", "Jörg")]),
         ("Jörg <j@müller.de>", [Address("j@müller.de", "Jörg")]),
         ("root@localhost", [Address("root@localhost")]),
+        # Valid RFC 5322 / RFC 6531 local parts (issue 9, item 6).
+        ('"a b"@example.org', [Address('"a b"@example.org')]),
+        ('"system administrator"@example.com', [Address('"system administrator"@example.com')]),
+        ("jörg@example.org", [Address("jörg@example.org")]),
+        # A pasted encoded word only ever names someone; it never becomes an address.
+        ("=?utf-8?q?a@evil.example?= <j@x.org>", [Address("j@x.org", "a@evil.example")]),
     ],
 )
 def test_parse_address_list_valid(text: str, expected: list[Address]) -> None:
@@ -182,14 +188,18 @@ def test_parse_address_list_valid(text: str, expected: list[Address]) -> None:
         ("@example.org", "@example.org"),
         ("ann@example", "ann@example"),
         ("a b@example.org", "a b@example.org"),
-        ('"a b"@example.org', '"a b"@example.org'),
         ("good@example.org, broken", "broken"),
         ("good@example.org; <x@y.org> <z@y.org>", "<x@y.org> <z@y.org>"),
         ("Team: a@example.org", "Team: a@example.org"),
         ("alice@example.org)<bob@example.org>", "alice@example.org)<bob@example.org>"),
         ("ann@-bad-.org", "ann@-bad-.org"),
         ("ann@1.2.3.4", "ann@1.2.3.4"),
-        ("jörg@example.org", "jörg@example.org"),
+        ('"unterminated@example.org', '"unterminated@example.org'),
+        (
+            "=?utf-8?q?x=0D=0ABcc:_v@bank.example?= <j@x.org>",
+            "=?utf-8?q?x=0D=0ABcc:_v@bank.example?= <j@x.org>",
+        ),
+        ("=?utf-8?q?victim?=@bank.example", "=?utf-8?q?victim?=@bank.example"),
         ("ann@example.org\r\nBcc: x@y.org", "ann@example.org\r\nBcc: x@y.org"),
     ],
 )

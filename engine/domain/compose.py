@@ -6,15 +6,17 @@ place that tests can pin down without a mail server.
 
 Decisions:
 
-* Header values are checked for CR, LF and NUL before they reach ``email``: Python 3.11
-  does not reliably refuse them (CVE-2024-6923), and a refusal is better than a repair.
-* Subjects and other free-text headers are encoded by ``email.header.Header`` when they
-  are not ASCII; the default folder can drop a space at a fold between encoded words.
-* In-Reply-To and References use a header class that folds only between ids.  The
-  default policy turns an id longer than a line into RFC 2047 encoded words, which
-  breaks threading in every client.
+* Every header value is made by ``engine.domain.header_values``, never parsed by the stdlib:
+  Python 3.11 decodes encoded words in a value it is handed and folds decoded CR/LF onto the
+  wire.  Values are checked after any decoding, and the finished message is read back and
+  compared with what was meant (``engine.domain.verify_message``) before anyone stores it.
+* Addresses may have quoted local parts (``"system administrator"@example.com``) and,
+  with SMTPUTF8, non-ASCII local parts; such a message is generated with UTF-8 headers and
+  :func:`needs_smtputf8` tells the outbox to ask the server for SMTPUTF8.
+* In-Reply-To and References fold only between ids.  The default policy turns an id longer
+  than a line into RFC 2047 encoded words, which breaks threading in every client.
 * Ids for In-Reply-To/References come from strangers' mail; ones that are not plausible
-  msg-ids (spaces, brackets, non-ASCII) are dropped rather than failing the reply.
+  msg-ids (spaces, brackets, non-ASCII, encoded words) are dropped rather than failing.
 * ``forward_subject`` writes ``FWD:``, as the product manual specifies; every client
   recognises it (``Fwd:``, ``FW:`` and ``FWD:`` are all collapsed into one).
 """
@@ -22,20 +24,29 @@ Decisions:
 from __future__ import annotations
 
 import re
-import sys
 import time
+import unicodedata
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from email import policy as email_policy
 from email import utils as email_utils
-from email.header import Header
-from email.headerregistry import Address as HeaderAddress
-from email.headerregistry import AddressHeader, BaseHeader, HeaderRegistry, UnstructuredHeader
+from email.errors import NonASCIILocalPartDefect
+from email.headerregistry import AddressHeader, BaseHeader
 from email.message import EmailMessage
-from email.policy import Policy
 
-from engine.domain.mime import Address
+from engine.domain.header_values import (
+    HeaderInjectionError,
+    address_header,
+    check_header_value,
+    disposition_value,
+    encode_phrase,
+    id_list_header,
+    text_header,
+    untrusted_text,
+)
+from engine.domain.mime import Address, mask_encoded_words, unmask_display_name
+from engine.domain.verify_message import Expected, verify_message
 
 __all__ = [
     "AddressError",
@@ -46,15 +57,12 @@ __all__ = [
     "format_address",
     "forward_subject",
     "make_message_id",
+    "needs_smtputf8",
     "parse_address_list",
     "quote_history",
     "references_for_reply",
     "reply_subject",
 ]
-
-
-class HeaderInjectionError(ValueError):
-    """A header name or value would break out of its header line."""
 
 
 class AddressError(ValueError):
@@ -64,11 +72,15 @@ class AddressError(ValueError):
 # Enough ancestry for any client to thread; more only bloats every reply.
 MAX_REFERENCES = 20
 
-_INJECTION_CHARS = {"\r": "CR", "\n": "LF", "\x00": "NUL"}
 _HEADER_NAME = re.compile(r"[!-9;-~]+")
 _MSG_ID = re.compile(r"[!-;=?-~]+")  # printable ASCII without "<" and ">"
+# Local parts: a dot-atom or a quoted string (RFC 5322), UTF-8 beyond ASCII (RFC 6531).
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u00a0-\ud7ff\ue000-\U0010ffff]"
+_LOCAL_DOT_ATOM = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*")
+_LOCAL_QUOTED = re.compile(r'"(?:[ !#-\[\]-~\u00a0-\ud7ff\ue000-\U0010ffff]|\\[ -~])*"')
 _DOMAIN_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_UNSAFE_NAME = re.compile(r"[\u2028\u2029]")
 _CONTENT_TYPE = re.compile(r"([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*)/([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*)")
 _REPLY_PREFIX = re.compile(r"^(?:re(?:\[\d+\]|\(\d+\))?\s*:\s*)+", re.IGNORECASE | re.ASCII)
 _FORWARD_PREFIX = re.compile(r"^(?:fwd?\s*:\s*)+", re.IGNORECASE | re.ASCII)
@@ -93,68 +105,10 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-class _MessageIdListHeader(UnstructuredHeader, BaseHeader):
-    """Unstructured header that folds between ids and never encodes them."""
-
-    def fold(self, *, policy: Policy) -> str:
-        limit = policy.max_line_length or sys.maxsize
-        lines: list[str] = []
-        line = f"{self.name}:"
-        has_id = False
-        for token in str(self).split():
-            if has_id and len(line) + 1 + len(token) > limit:
-                lines.append(line)
-                line = ""
-            line = f"{line} {token}"
-            has_id = True
-        lines.append(line)
-        return policy.linesep.join(lines) + policy.linesep
-
-
-class _TextHeader(UnstructuredHeader, BaseHeader):
-    """Unstructured header whose non-ASCII text survives folding intact.
-
-    CPython's folder can put a space between two encoded words, where RFC 2047 says it
-    is ignored, so a long non-ASCII subject could come back with two words glued
-    together.  The older ``email.header.Header`` encoder keeps spaces inside the words.
-    """
-
-    def fold(self, *, policy: Policy) -> str:
-        value = str(self)
-        if value.isascii() or getattr(policy, "utf8", False):
-            return super().fold(policy=policy)
-        try:
-            encoded = Header(value, "utf-8", header_name=self.name).encode(
-                linesep=policy.linesep, maxlinelen=policy.max_line_length or 0
-            )
-        except UnicodeEncodeError:
-            # Lone surrogates cannot be UTF-8; the stdlib folder writes them as unknown-8bit.
-            return super().fold(policy=policy)
-        return f"{self.name}: {encoded}{policy.linesep}"
-
-
-class _UniqueTextHeader(_TextHeader):
-    max_count = 1
-
-
-def _registry() -> HeaderRegistry:
-    registry = HeaderRegistry(default_class=_TextHeader)
-    registry.map_to_type("subject", _UniqueTextHeader)
-    registry.map_to_type("in-reply-to", _MessageIdListHeader)
-    registry.map_to_type("references", _MessageIdListHeader)
-    return registry
-
-
-# CRLF line endings because the bytes go to SMTP and IMAP APPEND as they are.
-_POLICY = email_policy.SMTP.clone(header_factory=_registry())
-
-
-def check_header_value(name: str, value: str) -> str:
-    """Return ``value`` unchanged, or raise if it contains CR, LF or NUL."""
-    for char, label in _INJECTION_CHARS.items():
-        if char in value:
-            raise HeaderInjectionError(f"header {name!r} contains {label}")
-    return value
+# CRLF line endings because the bytes go to SMTP and IMAP APPEND as they are; UTF-8
+# headers only for a message to or from an internationalised local part (SMTPUTF8).
+_POLICY = email_policy.SMTP
+_POLICY_UTF8 = email_policy.SMTPUTF8
 
 
 def _check_header_name(name: str) -> str:
@@ -214,39 +168,60 @@ def _split_entries(text: str) -> list[str]:
     return [entry.strip() for entry in entries if entry.strip()]
 
 
+def _local_part_ok(local: str) -> bool:
+    if not local or len(local.encode("utf-8", "surrogatepass")) > 64 or "=?" in local:
+        return False
+    # No controls, format characters (bidi overrides) or separators hide in an address.
+    if any(unicodedata.category(c)[0] in "CZ" and c != " " for c in local):
+        return False
+    return bool(_LOCAL_DOT_ATOM.fullmatch(local) or _LOCAL_QUOTED.fullmatch(local))
+
+
 def _wire_addr_spec(addr_spec: str) -> str | None:
     """``addr_spec`` with an IDNA domain if Postdesk can send to it, else None.
 
-    Non-ASCII local parts need SMTPUTF8, which Postdesk does not speak, so they are
-    refused; non-ASCII domains are fine once IDNA-encoded.
+    The local part is a dot-atom or a quoted string, in ASCII or (for SMTPUTF8) UTF-8;
+    non-ASCII domains are fine once IDNA-encoded.
     """
     local, at, domain = addr_spec.rpartition("@")
-    if not (at and local and local.isascii() and len(local) <= 64 and len(addr_spec) <= 254):
-        return None
-    if any(char.isspace() for char in addr_spec) or _CONTROLS.search(addr_spec):
+    if not (at and len(addr_spec) <= 254 and _local_part_ok(local)):
         return None
     ascii_domain = _ascii_domain(domain)
     return f"{local}@{ascii_domain}" if ascii_domain else None
+
+
+def needs_smtputf8(addresses: Iterable[str]) -> bool:
+    """True when one of these envelope addresses has a non-ASCII local part."""
+    return any(not address.isascii() for address in addresses)
 
 
 def _parse_entry(entry: str) -> Address:
     bad = AddressError(f"invalid address: {entry!r}")
     if _CONTROLS.search(entry):
         raise bad
+    # As for received mail: the structure is read with encoded words masked, so a pasted
+    # encoded word can only ever be a display name, checked once decoded.
+    masked, words, tag = mask_encoded_words(entry)
     try:
-        header = email_policy.default.header_factory("to", entry)
+        header = email_policy.default.header_factory("to", masked)
     except Exception as exc:
         raise bad from exc
     if not isinstance(header, AddressHeader) or not isinstance(header, BaseHeader):
         raise bad
-    if header.defects:
+    # A UTF-8 local part is a defect to the stdlib and valid with SMTPUTF8 (RFC 6531).
+    if any(not isinstance(d, NonASCIILocalPartDefect) for d in header.defects):
         raise bad
     if len(header.addresses) != 1 or any(g.display_name is not None for g in header.groups):
         raise bad
     (parsed,) = header.addresses
     if not parsed.username or _wire_addr_spec(parsed.addr_spec) is None:
         raise bad
-    return Address(email=parsed.addr_spec, name=parsed.display_name)
+    if words and tag in parsed.addr_spec:  # RFC 2047 5: never an encoded word in an addr-spec
+        raise bad
+    name = unmask_display_name(parsed.display_name, words, tag)
+    if name is None or _CONTROLS.search(name) or _UNSAFE_NAME.search(name):
+        raise bad
+    return Address(email=parsed.addr_spec, name=name)
 
 
 def parse_address_list(text: str) -> list[Address]:
@@ -258,34 +233,26 @@ def parse_address_list(text: str) -> list[Address]:
     return [_parse_entry(entry) for entry in _split_entries(text)]
 
 
-def _header_address(addr: Address, role: str) -> HeaderAddress:
+def _wire_entry(addr: Address, role: str) -> tuple[str, str]:
+    """``(display name, wire addr-spec)`` for a header, or raise naming the role."""
     check_header_value(role, addr.name)
     check_header_value(role, addr.email)
-    wire = _wire_addr_spec(addr.email)
+    wire = _wire_addr_spec(addr.email.strip())
     if wire is None:
         raise AddressError(f"invalid {role} address: {addr.email!r}")
-    try:
-        return HeaderAddress(display_name=addr.name, addr_spec=wire)
-    except Exception as exc:
-        raise AddressError(f"invalid {role} address: {addr.email!r}") from exc
+    return addr.name, wire
 
 
 def format_address(addr: Address) -> str:
-    """RFC 5322 form of ``addr``; non-ASCII names become RFC 2047 encoded words."""
-    check_header_value("address", addr.name)
-    check_header_value("address", addr.email)
-    addr_spec = _wire_addr_spec(addr.email) or addr.email
-    try:
-        return email_utils.formataddr((addr.name, addr_spec))
-    except UnicodeEncodeError:
-        # A non-ASCII local part has no ASCII form (it needs SMTPUTF8): leave it as UTF-8.
-        return str(HeaderAddress(display_name=addr.name, addr_spec=addr_spec))
+    """RFC 5322 form of ``addr``; names that are not plain ASCII become encoded words."""
+    name, wire = _wire_entry(addr, "address")
+    return f"{encode_phrase(name)} <{wire}>" if name else wire
 
 
 def _clean_subject(subject: str) -> str:
-    # A decoded subject may hold line breaks or controls; collapsing them here means a
-    # reply to such a mail is sendable instead of tripping the injection check.
-    return " ".join(_CONTROLS.sub(" ", subject).split())
+    # A decoded subject may hold line breaks, controls or bidi overrides; cleaning it here
+    # means a reply to such a mail is sendable and reads as what it says.
+    return untrusted_text(subject)
 
 
 def reply_subject(subject: str) -> str:
@@ -313,7 +280,8 @@ def _bare_id(message_id: str) -> str | None:
     bare = message_id.strip()
     if bare.startswith("<") and bare.endswith(">"):
         bare = bare[1:-1].strip()
-    return bare if _MSG_ID.fullmatch(bare) else None
+    # "=?" would make the id look like an encoded word to a lenient reader.
+    return bare if _MSG_ID.fullmatch(bare) and "=?" not in bare else None
 
 
 def references_for_reply(parent_message_id: str | None, parent_references: list[str]) -> list[str]:
@@ -339,7 +307,10 @@ def references_for_reply(parent_message_id: str | None, parent_references: list[
 def _thread_ids(name: str, ids: Iterable[str]) -> list[str]:
     bracketed: list[str] = []
     for message_id in ids:
-        check_header_value(name, message_id)
+        # Stored ids never hold a line break, so one here is an attempt, not a quirk;
+        # other implausible ids from strangers' mail are dropped.
+        if any(char in message_id for char in "\r\n\x00"):
+            check_header_value(name, message_id)
         bare = _bare_id(message_id)
         if bare and f"<{bare}>" not in bracketed:
             bracketed.append(f"<{bare}>")
@@ -355,7 +326,7 @@ def _own_message_id(message_id: str) -> str:
 
 
 def _add_attachment(msg: EmailMessage, filename: str, content_type: str, data: bytes) -> None:
-    check_header_value("attachment filename", filename)
+    disposition = disposition_value(filename)
     match = _CONTENT_TYPE.fullmatch(content_type.strip())
     if match is None:
         raise ValueError(f"invalid attachment content type: {content_type!r}")
@@ -364,10 +335,19 @@ def _add_attachment(msg: EmailMessage, filename: str, content_type: str, data: b
         # message/* parts may not be base64-encoded (RFC 2046 5.2.1); send a mail that is
         # 7-bit clean as it is and anything else as an opaque file.
         if data.isascii() and all(len(line) <= 998 for line in data.splitlines()):
-            msg.add_attachment(data, maintype, subtype, cte="7bit", filename=filename)
-            return
-        maintype, subtype = "application", "octet-stream"
-    msg.add_attachment(data, maintype, subtype, filename=filename)
+            msg.add_attachment(data, maintype, subtype, cte="7bit", disposition="attachment")
+        else:
+            msg.add_attachment(data, "application", "octet-stream", disposition="attachment")
+    else:
+        msg.add_attachment(data, maintype, subtype, disposition="attachment")
+    # The name is written by header_values, never by the stdlib's parameter parser, which
+    # would decode an encoded word inside a quoted filename.
+    parts = msg.get_payload()
+    part = parts[-1] if isinstance(parts, list) else None
+    if not isinstance(part, EmailMessage):
+        raise ValueError("attachment part was not created")
+    del part["Content-Disposition"]
+    part["Content-Disposition"] = disposition
 
 
 def build_message(
@@ -390,47 +370,62 @@ def build_message(
 
     Message ids may be given with or without angle brackets.  ``attachments`` are
     ``(filename, content_type, data)``.  ``date`` must be timezone-aware (default: now).
+    The result has been serialised and read back: it carries exactly the headers set
+    here, with exactly these values (:class:`HeaderInjectionError` otherwise).
     """
-    sender = _header_address(from_, "From")
+    sender = _wire_entry(from_, "From")
     recipients = {
-        "To": [_header_address(a, "To") for a in to],
-        "Cc": [_header_address(a, "Cc") for a in cc],
+        "To": [_wire_entry(a, "To") for a in to],
+        "Cc": [_wire_entry(a, "Cc") for a in cc],
     }
-    for addr in bcc:
-        _header_address(addr, "Bcc")
+    bcc_entries = [_wire_entry(addr, "Bcc") for addr in bcc]
     if not (to or cc or bcc):
         raise AddressError("message has no recipients")
     if date is None:
         date = datetime.now(UTC)
     elif date.tzinfo is None:
         raise ValueError("date must be timezone-aware")
+    every_address = [sender[1], *(w for e in recipients.values() for _, w in e)]
+    utf8 = needs_smtputf8([*every_address, *(w for _, w in bcc_entries)])
 
-    msg = EmailMessage(policy=_POLICY)
-    msg["From"] = sender
-    for name, addresses in recipients.items():
-        if addresses:
-            msg[name] = addresses
-    msg["Subject"] = check_header_value("Subject", subject)
+    msg = EmailMessage(policy=_POLICY_UTF8 if utf8 else _POLICY)
+    msg["From"] = address_header("From", [sender], format_address(from_))
+    for name, entries in recipients.items():
+        if entries:
+            msg[name] = address_header(name, entries, ", ".join(w for _, w in entries))
+    msg["Subject"] = text_header("Subject", subject)
     msg["Date"] = email_utils.format_datetime(date)
     msg["Message-ID"] = _own_message_id(message_id)
     parent = _thread_ids("In-Reply-To", [in_reply_to] if in_reply_to else [])
     if parent:
-        msg["In-Reply-To"] = parent[0]
+        msg["In-Reply-To"] = id_list_header("In-Reply-To", parent[:1])
     ancestry = _thread_ids("References", references or [])
     if ancestry:
-        msg["References"] = " ".join(ancestry)
+        msg["References"] = id_list_header("References", ancestry)
     for name, value in (extra_headers or {}).items():
         _check_header_name(name)
         lowered = name.lower()
         if lowered in _MANAGED_HEADERS or lowered.startswith("content-"):
             raise ValueError(f"header {name!r} is set by build_message itself")
-        msg[name] = check_header_value(name, value)
+        msg[name] = text_header(name, value)
 
     msg.set_content(text)
     if html is not None:
         msg.add_alternative(html, subtype="html")
     for filename, content_type, data in attachments or []:
         _add_attachment(msg, filename, content_type, data)
+    verify_message(
+        msg,
+        Expected(
+            subject=subject,
+            addresses={
+                "from": [sender],
+                "to": recipients["To"],
+                "cc": recipients["Cc"],
+            },
+            filenames=[filename for filename, _, _ in attachments or []],
+        ),
+    )
     return msg
 
 

@@ -40,6 +40,7 @@ import email.header
 import email.utils
 import functools
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,7 +57,9 @@ __all__ = [
     "ParsedAttachment",
     "ParsedMessage",
     "html_to_text",
+    "mask_encoded_words",
     "parse_message",
+    "unmask_display_name",
 ]
 
 
@@ -489,7 +492,53 @@ class _Headers:
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+# Anything a lenient decoder might take for an encoded word (RFC 2047 2, without its
+# length limit); masked before address headers are parsed, see _addresses_from.
+_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[^?\s]*\?.*?\?=")
+_MASK = re.compile(r"pdew([0-9a-f]{8})x([0-9]+)z")
+
+
+def mask_encoded_words(value: str) -> tuple[str, list[str], str]:
+    """``value`` with each encoded word replaced by a plain atom, the words, the atoms' tag."""
+    words: list[str] = []
+    tag = f"{zlib.crc32(value.encode('utf-8', 'surrogatepass')):08x}"
+
+    def atom(match: re.Match[str]) -> str:
+        words.append(match.group())
+        return f"pdew{tag}x{len(words) - 1}z"
+
+    return _ENCODED_WORD.sub(atom, value), words, tag
+
+
+def unmask_display_name(text: str, words: list[str], tag: str) -> str | None:
+    """``text`` with the encoded words put back and decoded; None if one is not ours."""
+
+    def word(match: re.Match[str]) -> str:
+        if match.group(1) != tag or int(match.group(2)) >= len(words):
+            raise LookupError(match.group())
+        return words[int(match.group(2))]
+
+    try:
+        restored = _MASK.sub(word, text)
+    except LookupError:
+        return None
+    if not words:
+        return restored
+    try:
+        return str(email.header.make_header(email.header.decode_header(restored)))
+    except Exception:
+        return restored
+
+
 def _addresses_from(name: str, raw: str, parse: _HeaderParser = _parse_header) -> list[Address]:
+    """The mailboxes of an address header, read from its structure alone.
+
+    A display name may be an encoded word that decodes to anything, including CR/LF and
+    ``Bcc: victim@bank.example``; decoding before parsing would turn that into an address.
+    So encoded words are masked as plain atoms, the structure is parsed, an addr-spec
+    that contains one is dropped (RFC 2047 5: never in an addr-spec), and only display
+    names are decoded afterwards.
+    """
     simple = _simple_mailboxes(_unfold_for_policy(raw)) if _kind(name) == _ADDRESS else None
     if simple is not None:
         return [
@@ -497,22 +546,23 @@ def _addresses_from(name: str, raw: str, parse: _HeaderParser = _parse_header) -
             for a in simple
             if a.addr_spec not in _NO_ADDRESS
         ]
-    header = parse(name, raw)
+    masked, words, tag = mask_encoded_words(_unfold_for_policy(_without_ew_gaps(raw)))
+    pairs: list[tuple[str, str]] = []
+    header = parse(name, masked)
     if isinstance(header, AddressHeader):
         try:
-            return [
-                Address(email=_single_line(a.addr_spec), name=_single_line(a.display_name))
-                for a in header.addresses
-                if a.addr_spec not in _NO_ADDRESS
-            ]
+            pairs = [(a.display_name, a.addr_spec) for a in header.addresses]
         except Exception:
-            pass
-    decoded = _decode_header("subject", raw, parse)  # unstructured: decode words, no grammar
-    return [
-        Address(email=addr, name=display)
-        for display, addr in email.utils.getaddresses([decoded])
-        if addr not in _NO_ADDRESS
-    ]
+            pairs = []
+    else:
+        pairs = email.utils.getaddresses([masked])
+    found: list[Address] = []
+    for display, addr_spec in pairs:
+        if addr_spec in _NO_ADDRESS or _MASK.search(addr_spec) or "=?" in addr_spec:
+            continue
+        decoded = unmask_display_name(display, words, tag)
+        found.append(Address(email=_single_line(addr_spec), name=_single_line(decoded or "")))
+    return found
 
 
 def _message_ids(value: str) -> list[str]:

@@ -21,12 +21,17 @@ from data.blobs import BlobStore
 from data.db import Database
 from data.models import Campaign, Direction, Interaction, Message, MessageState, Security
 from data.secrets import SecretBox
+from engine.domain.compose import needs_smtputf8
 from engine.services.notify import Notifier
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
 GIVE_UP_AFTER = 30  # attempts: about a day at the capped backoff
+
+
+def _utf8_addresses(addresses: list[str]) -> str:
+    return ", ".join(a for a in addresses if not a.isascii()) or "the sender"
 
 
 def _describe(exc: BaseException) -> str:
@@ -236,8 +241,15 @@ class Outbox:
             message = await session.get_one(Message, message_id)
             raw = self.blobs.get(message.raw_sha256)
             recipients = list(dict.fromkeys([*message.to, *message.cc, *message.bcc]))
+        # An internationalised local part (RFC 6531) needs the server's SMTPUTF8.
+        options = ["SMTPUTF8"] if needs_smtputf8([campaign.email_address, *recipients]) else []
         try:
-            refused, _reply = await smtp.sendmail(campaign.email_address, recipients, raw)
+            refused, _reply = await smtp.sendmail(
+                campaign.email_address, recipients, raw, mail_options=options
+            )
+        except aiosmtplib.SMTPNotSupported as exc:
+            # The server will not take this message however often it is tried.
+            return f"not sent: {exc} (needed for {_utf8_addresses(recipients)})", True, True
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             error = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)

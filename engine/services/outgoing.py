@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import policy
 from html import escape
 
 from sqlalchemy import select
@@ -37,6 +36,7 @@ from engine.domain.compose import (
     references_for_reply,
     reply_subject,
 )
+from engine.domain.header_values import untrusted_text
 from engine.domain.mime import Address, html_to_text
 from engine.domain.templates import render
 from engine.domain.threading import with_subject_token
@@ -173,6 +173,11 @@ def queue_message(
     """Build, store and queue one message on `interaction`; returns the new row."""
     now = datetime.now(UTC)
     message_id = make_message_id(campaign.domain)
+    # Names of files that came with a customer's mail (forwards) are a stranger's text.
+    files = [
+        FileRef(untrusted_text(f.filename) or "attachment", f.content_type, f.sha256, f.size)
+        for f in outgoing.files
+    ]
     references = (
         references_for_reply(parent.message_id or None, parent.references) if parent else []
     )
@@ -189,12 +194,13 @@ def queue_message(
             in_reply_to=parent.message_id if parent and parent.message_id else None,
             references=references,
             extra_headers=outgoing.extra_headers,
-            attachments=[(f.filename, f.content_type, blobs.get(f.sha256)) for f in outgoing.files],
+            attachments=[(f.filename, f.content_type, blobs.get(f.sha256)) for f in files],
             date=now,
         )
     except (HeaderInjectionError, AddressError) as exc:
         raise Invalid(str(exc)) from exc
-    digest = blobs.put(email.as_bytes(policy=policy.SMTP))
+    # The message's own policy: UTF-8 headers when an address needs SMTPUTF8.
+    digest = blobs.put(email.as_bytes())
     message = Message(
         interaction=interaction,
         direction=Direction.OUTBOUND,
@@ -217,7 +223,7 @@ def queue_message(
         created_at=now,
     )
     session.add(message)
-    for f in outgoing.files:
+    for f in files:
         session.add(
             Attachment(
                 message=message,
@@ -246,7 +252,7 @@ def queue_reply(
         campaign,
         interaction,
         outgoing,
-        to=[Address(interaction.client_email, interaction.client_name)],
+        to=[Address(interaction.client_email, untrusted_text(interaction.client_name))],
         cc=[Address(a, "") for a in interaction.cc],
         bcc=[Address(a, "") for a in interaction.bcc],
         subject=with_subject_token(
