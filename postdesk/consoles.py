@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engine.client import EngineClient, EngineError, EngineUnavailable
 from engine.config import Settings
+from postdesk.access import check_own_data_dir, denied
 from postdesk.cli import configure_logging
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,10 @@ async def _reachable(settings: Settings) -> bool:
     async with EngineClient(settings.socket) as probe:
         try:
             await probe.me()
-        except EngineUnavailable:
+        except EngineUnavailable as exc:
+            refused = denied(exc, settings.socket)
+            if refused is not None:
+                raise refused from exc
             return False
         except EngineError:
             return True  # it answered, only not for us: the console will say why
@@ -45,6 +49,7 @@ async def _console(settings: Settings, mode: str | None, act_as: str | None) -> 
     if not await _reachable(settings):
         from engine.engine import Engine
 
+        check_own_data_dir(settings.home, settings.socket)
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         configure_logging(False, settings.home / "engine.log")
         engine = Engine(settings)

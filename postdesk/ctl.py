@@ -35,6 +35,7 @@ from engine.api.schemas import (
 )
 from engine.client import EngineClient, EngineError, EngineUnavailable
 from engine.config import Settings
+from postdesk.access import check_own_data_dir, denied
 
 
 class CtlInputError(Exception):
@@ -355,13 +356,18 @@ async def _ctl(settings: Settings, args: argparse.Namespace) -> Any:
     client = EngineClient(settings.socket, act_as=args.act_as)
     try:
         return await _dispatch(client, args)
-    except EngineUnavailable:
+    except EngineUnavailable as exc:
+        refused = denied(exc, settings.socket)
+        if refused is not None:
+            raise refused from exc
         if settings.socket.exists() and _engine_lock_held(settings):
             raise
     finally:
         await client.close()
     # No engine: run one without mail services just for this command.
     from engine.engine import Engine, EngineAlreadyRunning
+
+    check_own_data_dir(settings.home, settings.socket)
 
     engine = Engine(settings, run_mail=False)
     try:
