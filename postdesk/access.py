@@ -71,9 +71,31 @@ def denied(exc: EngineUnavailable, socket: Path) -> EngineError | None:
     return None
 
 
-def check_own_data_dir(home: Path, socket: Path) -> None:
+def check_socket_group(group: str) -> None:
+    """Before an engine starts: it can hand its socket to `group` only as a member of it."""
+    if not group:
+        return
+    try:
+        gid = grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise EngineError(
+            f"POSTDESK_SOCKET_GROUP={group}: there is no such group "
+            f"(create it: groupadd --system {group})"
+        ) from None
+    if os.geteuid() == 0 or gid == os.getegid() or gid in os.getgroups():
+        return
+    user = _user()
+    raise EngineError(
+        f"the engine runs as {user}, who is not in the socket group {group} and so cannot give "
+        f"it the socket: usermod -aG {group} {user} (or SupplementaryGroups={group} in the "
+        "systemd unit), then start the engine again"
+    )
+
+
+def check_own_data_dir(home: Path, socket: Path, group: str = "") -> None:
     """Before running an engine in-process: the data dir must be ours to write, else the
     installation's engine is simply not running and a second one must not start."""
+    check_socket_group(group)
     target = home if home.exists() else next((p for p in home.parents if p.exists()), home)
     try:
         owner_uid = target.stat().st_uid

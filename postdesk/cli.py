@@ -119,8 +119,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _run_engine(settings: Settings) -> int:
+    from engine.client import EngineError
     from engine.engine import Engine, EngineAlreadyRunning
+    from postdesk.access import check_socket_group
 
+    try:
+        check_socket_group(settings.socket_group)
+    except EngineError as exc:
+        print(f"postdesk: {exc.message}", file=sys.stderr)
+        return 1
     try:
         await Engine(settings).serve_forever()
     except EngineAlreadyRunning as exc:

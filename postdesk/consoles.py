@@ -49,7 +49,7 @@ async def _console(settings: Settings, mode: str | None, act_as: str | None) -> 
     if not await _reachable(settings):
         from engine.engine import Engine
 
-        check_own_data_dir(settings.home, settings.socket)
+        check_own_data_dir(settings.home, settings.socket, settings.socket_group)
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         configure_logging(False, settings.home / "engine.log")
         engine = Engine(settings)

@@ -367,7 +367,7 @@ async def _ctl(settings: Settings, args: argparse.Namespace) -> Any:
     # No engine: run one without mail services just for this command.
     from engine.engine import Engine, EngineAlreadyRunning
 
-    check_own_data_dir(settings.home, settings.socket)
+    check_own_data_dir(settings.home, settings.socket, settings.socket_group)
 
     engine = Engine(settings, run_mail=False)
     try:

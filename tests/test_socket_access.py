@@ -160,3 +160,17 @@ def test_no_engine_and_a_data_dir_not_ours_starts_no_engine(
     assert files() == before  # no database, key or socket of a second engine
     if os.geteuid() != 0:
         os.chmod(home, 0o711)
+
+
+def test_an_engine_without_its_socket_group_says_so(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [postdesk(), "--data-dir", str(tmp_path / "home"), "engine"],
+        env=env(POSTDESK_SOCKET_GROUP="no-such-postdesk-group"),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "POSTDESK_SOCKET_GROUP=no-such-postdesk-group: there is no such group" in proc.stderr
+    assert not (tmp_path / "home" / "run" / "engine.sock").exists()
