@@ -40,6 +40,10 @@ class Settings(msgspec.Struct, kw_only=True):
     idle_seconds: float = 25 * 60.0  # re-issue IDLE before servers drop it (RFC 2177: 29 min)
     outbox_retry_base: float = 30.0
     max_attachment_bytes: int = 25 * 1024 * 1024  # per file an agent attaches
+    # The control API: complete request headers must arrive this soon after a connection is
+    # accepted (or its last answer sent), and one OS user holds at most this many connections.
+    header_timeout: float = 5.0
+    max_connections_per_uid: int = 64
     # Per attachment of received mail. A larger one is not stored as a blob of its own: it
     # stays in the raw message (always kept) and is listed as over the limit.
     max_inbound_attachment_bytes: int = 50 * 1024 * 1024

@@ -10,12 +10,8 @@ here, whatever the console shows.
 from __future__ import annotations
 
 import asyncio
-import grp
 import logging
-import os
-import pwd
 import socket
-import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-from aiohttp import web
+from aiohttp import HttpVersion10, HttpVersion11, web
 from sqlalchemy import ColumnElement, or_, select
 
 from data.models import (
@@ -74,6 +70,15 @@ from engine.bus import Subscription
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from engine.services import views
 from engine.services.conntest import check_campaign
+from engine.services.listener import (
+    GatedUnixSite,
+    ListenerLimits,
+    Refusal,
+    is_operator,
+    os_user_name,
+    peer_credentials,
+    raise_descriptor_limit,
+)
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -118,16 +123,14 @@ def peer_uid(request: web.Request) -> int:
     sock = request.transport.get_extra_info("socket") if request.transport else None
     if sock is None or sock.family != socket.AF_UNIX:
         raise Forbidden("the control API only accepts local Unix-socket callers")
-    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return int(uid)
+    return peer_credentials(sock)[1]
 
 
-def os_user_name(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return f"uid{uid}"
+def not_a_user(os_name: str) -> str:
+    return (
+        f"OS user {os_name!r} is not a Postdesk user; an admin can add it with "
+        f"'postdesk ctl user add {os_name}'"
+    )
 
 
 def json_response(model: Schema | list[Any], status: int = 200) -> web.Response:
@@ -154,7 +157,7 @@ class ApiServer:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.app = web.Application(
-            middlewares=[self._errors, self._identify],
+            middlewares=[self._http1_only, self._errors, self._identify],
             # Uploads carry files up to the attachment limit; JSON bodies up to ~4 MB of text.
             client_max_size=max(engine.settings.max_attachment_bytes, 4 * 1024 * 1024) + 65536,
         )
@@ -209,13 +212,23 @@ class ApiServer:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists() or path.is_symlink():
             path.unlink()
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        settings = self.engine.settings
+        limits = ListenerLimits(
+            header_timeout=settings.header_timeout,
+            max_connections_per_uid=settings.max_connections_per_uid,
+        )
+        raise_descriptor_limit()
+        self._runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            handle_signals=False,
+            # aiohttp closes a connection whose handler still waits for a request when this
+            # timer fires (armed at the hand-over and after each response): our header timeout.
+            keepalive_timeout=limits.header_timeout,
+        )
         await self._runner.setup()
-        site = web.UnixSite(self._runner, str(path))
-        await site.start()
-        os.chmod(path, 0o660)
-        if group:
-            os.chown(path, -1, grp.getgrnam(group).gr_gid)
+        self.site = GatedUnixSite(self._runner, path, self._admission, limits=limits, group=group)
+        await self.site.start()
 
     async def stop(self) -> None:
         self._stopping.set()  # ends every event stream
@@ -223,7 +236,26 @@ class ApiServer:
             await self._runner.cleanup()
             self._runner = None
 
+    async def _admission(self, uid: int) -> Refusal | None:
+        """Right after accept: only operators and OS users who are Postdesk users may talk."""
+        if is_operator(uid):
+            return None
+        os_name = os_user_name(uid)
+        async with self.engine.db.session() as session:
+            known = await session.scalar(select(User.id).where(User.username == os_name))
+        return None if known is not None else Refusal(403, "Forbidden", not_a_user(os_name))
+
     # ---- middlewares ----
+    @web.middleware
+    async def _http1_only(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """HTTP/1.0 and 1.1 only: aiohttp answers `GET /path` (HTTP/0.9, no headers at all)
+        and `HTTP/2.0` request lines as if they were HTTP/1.1."""
+        if request.version not in (HttpVersion10, HttpVersion11):
+            refused = web.json_response({"error": "the engine speaks HTTP/1.1 only"}, status=505)
+            refused.force_close()
+            return refused
+        return await handler(request)
+
     @web.middleware
     async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
@@ -247,7 +279,7 @@ class ApiServer:
     async def _caller(self, request: web.Request) -> Caller:
         uid = peer_uid(request)
         os_name = os_user_name(uid)
-        operator = uid in (0, os.getuid())
+        operator = is_operator(uid)
         act_as = request.headers.get(ACT_AS_HEADER, "")
         if act_as and not operator:
             raise Forbidden(f"OS user {os_name} may not act as another user")
@@ -260,10 +292,7 @@ class ApiServer:
             raise NotFound(f"no Postdesk user {act_as!r}")
         if operator:
             return Caller(os_name, None, os_name, tuple(ALL_ROLES), True)
-        raise Forbidden(
-            f"OS user {os_name!r} is not a Postdesk user; an admin can add it with "
-            f"'postdesk ctl user add {os_name}'"
-        )
+        raise Forbidden(not_a_user(os_name))
 
     # ---- identity and status ----
     async def get_me(self, request: web.Request) -> web.Response:
