@@ -13,6 +13,7 @@ import fcntl
 import logging
 import os
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO
@@ -40,6 +41,18 @@ from engine.services.router import Router
 from engine.services.work import Work
 
 log = logging.getLogger(__name__)
+
+# A service that ran this long before failing had recovered: its backoff starts again.
+RAN_WELL_SECONDS = 60.0
+
+
+def restart_wait(delay: float, ran_for: float) -> float:
+    """Seconds to wait before restarting a service that failed after ``ran_for`` seconds.
+
+    ``delay`` is the backoff earned by earlier failures; a service that had been running
+    well for a while starts afresh, so one failure a day never waits the full minute.
+    """
+    return 1.0 if ran_for >= RAN_WELL_SECONDS else delay
 
 
 class EngineAlreadyRunning(RuntimeError):
@@ -146,6 +159,7 @@ class Engine:
     async def _supervised(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
         delay = 1.0
         while not self.stopping:
+            started = time.monotonic()
             try:
                 await factory()
                 delay = 1.0
@@ -158,6 +172,7 @@ class Engine:
                     # failed otherwise: stop rather than retry forever under a stopper.
                     raise asyncio.CancelledError from exc
                 self.service_errors[name] = f"{exc.__class__.__name__}: {exc}"
+                delay = restart_wait(delay, time.monotonic() - started)
                 log.warning("service %s failed (%s); restarting in %.0fs", name, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)

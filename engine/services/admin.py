@@ -37,6 +37,7 @@ from engine.api.schemas import (
     as_roles,
 )
 from engine.domain.compose import AddressError, parse_address_list
+from engine.domain.header_values import HeaderInjectionError, check_header_value
 from engine.errors import Conflict, Invalid, NotFound
 
 
@@ -435,6 +436,10 @@ def _validate_campaign(data: CampaignIn | Campaign) -> None:
         parse_address_list(data.email_address)
     except AddressError as exc:
         raise Invalid(f"email_address: {exc}") from exc
+    try:
+        check_header_value("from_name", data.from_name or "")
+    except HeaderInjectionError as exc:
+        raise Invalid(f"from_name: {exc}; a name is one line of text") from exc
     if data.receive_emails and data.inbound == "imap" and not data.imap_host:
         raise Invalid("imap_host: required when the campaign receives mail over IMAP")
     if data.receive_emails and data.inbound == "maildir" and not data.maildir_path:

@@ -29,6 +29,7 @@ from data.models import (
 )
 from engine.api.schemas import ForwardIn, NewInteractionIn, RenderOut, UploadOut
 from engine.domain.compose import forward_subject
+from engine.domain.header_values import untrusted_text
 from engine.domain.mime import Address
 from engine.domain.templates import render
 from engine.domain.threading import with_subject_token
@@ -53,13 +54,13 @@ def forwarded_text(added: str, original: Message) -> str:
     )
     header = [
         "---------- Forwarded message ----------",
-        f"From: {sender}",
+        f"From: {untrusted_text(sender)}",
         f"Date: {original.created_at:%a, %d %b %Y %H:%M %Z}",
-        f"Subject: {original.subject}",
-        f"To: {', '.join(original.to)}",
+        f"Subject: {untrusted_text(original.subject)}",
+        f"To: {untrusted_text(', '.join(original.to))}",
     ]
     if original.cc:
-        header.append(f"Cc: {', '.join(original.cc)}")
+        header.append(f"Cc: {untrusted_text(', '.join(original.cc))}")
     top = added.rstrip() + "\n\n" if added.strip() else ""
     return top + "\n".join(header) + "\n\n" + original.text.rstrip() + "\n"
 
@@ -97,7 +98,8 @@ class AgentMail:
 
     # ---- files ----
     async def upload(self, filename: str, content_type: str, data: bytes) -> UploadOut:
-        name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+        # Bidi overrides (U+202E "exe.pdf") and controls never make it into a name we send.
+        name = untrusted_text(filename.replace("\\", "/").rsplit("/", 1)[-1])
         if not name or name in (".", "..") or any(ord(c) < 32 for c in name):
             raise Invalid(f"not a usable file name: {filename!r}")
         if len(data) > self.max_attachment_bytes:
@@ -140,7 +142,9 @@ class AgentMail:
     async def forward(self, user_id: int, interaction_id: int, data: ForwardIn) -> int:
         to, cc, bcc = _recipients(data.to, data.cc, data.bcc)
         async with self.db.session() as session, session.begin():
-            interaction = await session.get_one(Interaction, interaction_id)
+            interaction = await session.get(Interaction, interaction_id)
+            if interaction is None:
+                raise NotFound(f"no interaction {interaction_id}")
             if interaction.agent_id != user_id:
                 raise Forbidden(f"interaction {interaction_id} is not assigned to you")
             query = (
@@ -184,7 +188,8 @@ class AgentMail:
                 bcc=bcc,
                 subject=forward_subject(original.subject or interaction.subject),
             )
-            interaction.last_message_at = datetime.now(UTC)
+            # The client is still waiting: a forward asks someone else, it answers nobody,
+            # so the interaction's waiting time (last_message_at) stays where it was.
             await session.flush()
             new_id = message.id
         self.notifier.message_added(interaction_id, new_id)

@@ -4,6 +4,13 @@ Sent only for a new customer interaction: the ingestor never calls this for auto
 bounces, lists or our own mail. Blacklisted addresses and our own addresses get nothing, and no
 sender gets more than `limit` confirmations in `window`, so two auto-responders can never ping
 each other for long. The answer carries `Auto-Submitted: auto-replied` (RFC 3834).
+
+Anyone can put any address in From, so an automatic answer is a way to aim our mail at a
+stranger: it goes to the sender alone (never to the CCs of the mail it answers), and a
+campaign sends at most `campaign_limit` of them per `window` however many senders there are.
+Whatever is copied from the customer's mail into it (name, subject) is cleaned of controls
+and bidi overrides first. One confirmation that cannot be built is logged and skipped; it
+never stops the others or the mailbox that received the mail.
 """
 
 from __future__ import annotations
@@ -17,9 +24,13 @@ from sqlalchemy import func, select
 from data.blobs import BlobStore
 from data.db import Database
 from data.models import BlacklistEntry, Campaign, Interaction, Message, Template
+from engine.domain.compose import reply_subject
+from engine.domain.header_values import untrusted_text
+from engine.domain.mime import Address
 from engine.domain.templates import render
+from engine.domain.threading import with_subject_token
 from engine.services.notify import Notifier
-from engine.services.outgoing import Outgoing, queue_reply
+from engine.services.outgoing import Outgoing, queue_message
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +44,7 @@ class Confirmations:
         wake_outbox: Callable[[], None],
         *,
         limit: int = 3,
+        campaign_limit: int = 200,
         window: timedelta = timedelta(minutes=10),
     ) -> None:
         self.db = db
@@ -40,6 +52,7 @@ class Confirmations:
         self.notifier = notifier
         self.wake_outbox = wake_outbox
         self.limit = limit
+        self.campaign_limit = campaign_limit
         self.window = window
 
     async def for_new_interactions(self, campaign_id: int, interaction_ids: list[int]) -> None:
@@ -50,7 +63,15 @@ class Confirmations:
         if not wanted:
             return
         for interaction_id in interaction_ids:
-            await self.maybe_send(interaction_id)
+            try:
+                await self.maybe_send(interaction_id)
+            except Exception as exc:  # one bad confirmation must not stop the others
+                log.warning(
+                    "confirmation for interaction %s not sent: %s: %s",
+                    interaction_id,
+                    exc.__class__.__name__,
+                    exc,
+                )
 
     async def maybe_send(self, interaction_id: int) -> int | None:
         """Queue the confirmation for this new interaction if it is due; its message id."""
@@ -85,6 +106,24 @@ class Confirmations:
                     self.window,
                 )
                 return None
+            campaign_recent = await session.scalar(
+                select(func.count(Message.id))
+                .join(Interaction)
+                .where(
+                    Message.kind == "confirmation",
+                    Interaction.campaign_id == campaign.id,
+                    Message.created_at >= since,
+                )
+            )
+            if (campaign_recent or 0) >= self.campaign_limit:
+                log.warning(
+                    "confirmation to %s skipped: campaign %s sent %s in the last %s",
+                    address,
+                    campaign.name,
+                    campaign_recent,
+                    self.window,
+                )
+                return None
             template = await session.get(Template, campaign.confirmation_template_id)
             if template is None:
                 return None
@@ -94,21 +133,21 @@ class Confirmations:
                 .order_by(Message.id)
                 .limit(1)
             )
+            name = untrusted_text(interaction.client_name)
             text = render(
                 template.body_text,
                 {
-                    "name": interaction.client_name or address,
-                    "email": address,
+                    "name": name or untrusted_text(address),
+                    "email": untrusted_text(address),
                     "campaign": campaign.name,
-                    "subject": interaction.subject,
+                    "subject": untrusted_text(interaction.subject),
                 },
             ).text
-            message = queue_reply(
+            message = queue_message(
                 session,
                 self.blobs,
                 campaign,
                 interaction,
-                parent,
                 Outgoing(
                     text=text,
                     kind="confirmation",
@@ -117,6 +156,14 @@ class Confirmations:
                         "X-Auto-Response-Suppress": "All",
                     },
                 ),
+                to=[Address(interaction.client_email, name)],
+                cc=[],
+                bcc=[],
+                subject=with_subject_token(
+                    reply_subject(interaction.subject or (parent.subject if parent else "")),
+                    interaction.id,
+                ),
+                parent=parent,
             )
             await session.flush()
             new_id = message.id

@@ -1,0 +1,327 @@
+"""Header injection through encoded words, and sender spoofing through encoded names.
+
+Every path on which a stranger's (or an agent's) text becomes a header of our mail, end to
+end: the mail arrives in Dovecot, the engine ingests it, an agent (or nobody: the automatic
+confirmation) answers, and what reaches the SMTP sink has exactly the headers we set, with
+the customer's text shown literally, one level decoded, never two.  Then a property test
+over arbitrary (double-)encoded words, also sent to a real SMTP server.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.utils import make_msgid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.api.schemas import ForwardIn, NewInteractionIn
+from engine.client import EngineClient, Invalid
+from engine.domain.compose import HeaderInjectionError, build_message
+from engine.domain.mime import Address, parse_message
+from tests.engine_fixtures import World, eventually
+from tests.servers import ReceivedMail, SmtpSink, start_smtp_sink
+from tests.test_automation import enable_confirmation
+
+# Each decodes (one level) to a line break followed by a header of the attacker's choice.
+EVIL_WORDS = [
+    "=?utf-8?q?hi=0D=0AReply-To:_pay@evil.example?=",
+    "=?UTF-8?B?aGkNCkJjYzogdmljdGltQGJhbmsuZXhhbXBsZQ==?=",  # hi\r\nBcc: victim@bank.example
+    "=?iso-8859-1?q?x=0ASubject:_second?=",
+    "=?utf-8?q?a=0D=0A=0D=0A<b>body</b>?=",  # ends the header block
+    "=?utf-8?q?=C2=85X-Evil:_nel?=",  # NEL, which str.splitlines() breaks on
+]
+
+# The headers any message of ours may carry at the top level.
+OURS = {
+    "from",
+    "to",
+    "cc",
+    "subject",
+    "date",
+    "message-id",
+    "in-reply-to",
+    "references",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "auto-submitted",
+    "x-auto-response-suppress",
+}
+
+
+def double_encoded(word: str) -> str:
+    """``word`` wrapped in one more encoded word, as a sender double-encodes a header."""
+    return f"=?utf-8?b?{__import__('base64').b64encode(word.encode()).decode()}?="
+
+
+def assert_only_our_headers(mail: ReceivedMail) -> None:
+    top = Counter(name.lower() for name in mail.message.keys())
+    assert set(top) <= OURS, f"headers we did not set: {set(top) - OURS}"
+    assert all(count == 1 for count in top.values()), top
+    for line in mail.raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+        assert not line.lower().startswith((b"reply-to", b"bcc", b"x-evil")), line
+    assert b"evil.example" not in b" ".join(mail.rcpt_tos and [r.encode() for r in mail.rcpt_tos])
+    assert "victim@bank.example" not in mail.rcpt_tos
+
+
+def inbound(
+    *,
+    subject: str = "Question",
+    from_: str = "Carol Customer <carol@example.net>",
+    cc: str | None = None,
+    filename: str | None = None,
+) -> bytes:
+    lines = [
+        f"From: {from_}",
+        "To: support@postdesk.test",
+        f"Subject: {subject}",
+        f"Message-ID: {make_msgid(domain='example.net')}",
+        "MIME-Version: 1.0",
+    ]
+    if cc:
+        lines.append(f"Cc: {cc}")
+    if filename is None:
+        lines += ["Content-Type: text/plain; charset=utf-8", "", "Hello, please help.", ""]
+    else:
+        lines += [
+            'Content-Type: multipart/mixed; boundary="b1"',
+            "",
+            "--b1",
+            "Content-Type: text/plain; charset=utf-8",
+            "",
+            "See attached.",
+            "--b1",
+            f'Content-Type: application/pdf; name="{filename}"',
+            f'Content-Disposition: attachment; filename="{filename}"',
+            "Content-Transfer-Encoding: base64",
+            "",
+            "JVBERi0xLjQ=",
+            "--b1--",
+            "",
+        ]
+    return "\r\n".join(lines).encode()
+
+
+async def assigned(world: World, agent: EngineClient, raw: bytes) -> int:
+    world.dovecot.append(world.mailbox, raw)
+    await agent.set_status("free")
+    [row] = await eventually(agent.interactions, lambda rows: len(rows) == 1, what="assigned")
+    return row.id
+
+
+@pytest.mark.parametrize("word", EVIL_WORDS)
+async def test_a_double_encoded_subject_is_answered_literally(world: World, word: str) -> None:
+    async with world.client("agent1") as agent:
+        interaction_id = await assigned(world, agent, inbound(subject=double_encoded(word)))
+        detail = await agent.interaction(interaction_id)
+        assert detail.subject == word  # one level decoded, shown as it came
+        await agent.reply(interaction_id, "We are on it.")
+        await agent.forward(interaction_id, ForwardIn(to="billing@example.org"))
+        reply, forward = await world.sink.await_count(2)
+    for mail in (reply, forward):
+        assert_only_our_headers(mail)
+        assert word in str(mail.message["Subject"])  # the reader sees the text, not its decoding
+    assert reply.rcpt_tos == ["carol@example.net"]
+    assert forward.rcpt_tos == ["billing@example.org"]
+
+
+async def test_the_automatic_confirmation_to_a_double_encoded_subject_injects_nothing(
+    world: World,
+) -> None:
+    await enable_confirmation(world)
+    for n, word in enumerate(EVIL_WORDS):
+        raw = inbound(
+            subject=double_encoded(word),
+            from_=f"Customer {n} <c{n}@example.net>",
+            cc="Third Party <third@example.org>, other@example.com",
+        )
+        world.dovecot.append(world.mailbox, raw)
+    received = await world.sink.await_count(len(EVIL_WORDS))
+    for mail in received:
+        assert_only_our_headers(mail)
+        # An automatic answer goes to the sender alone, never to the CCs (item 4).
+        assert len(mail.rcpt_tos) == 1 and mail.rcpt_tos[0].startswith("c")
+        assert mail.message["Cc"] is None
+        assert mail.message["Auto-Submitted"] == "auto-replied"
+    assert sorted(m.rcpt_tos[0] for m in received) == sorted(
+        f"c{n}@example.net" for n in range(len(EVIL_WORDS))
+    )
+
+
+async def test_a_double_encoded_display_name_stays_a_name(world: World) -> None:
+    word = EVIL_WORDS[1]
+    async with world.client("agent1") as agent:
+        raw = inbound(from_=f"{double_encoded(word)} <carol@example.net>")
+        interaction_id = await assigned(world, agent, raw)
+        await agent.reply(interaction_id, "Hello")
+        [reply] = await world.sink.await_count(1)
+    assert_only_our_headers(reply)
+    assert reply.rcpt_tos == ["carol@example.net"]
+    # Read as RFC 2047 says (CPython keeps the space between encoded words in names).
+    assert parse_message(reply.raw).to == [Address("carol@example.net", word)]
+
+
+async def test_a_double_encoded_attachment_name_is_forwarded_literally(world: World) -> None:
+    word = EVIL_WORDS[0]
+    async with world.client("agent1") as agent:
+        raw = inbound(filename=double_encoded(word) + ".pdf")
+        interaction_id = await assigned(world, agent, raw)
+        await agent.forward(interaction_id, ForwardIn(to="billing@example.org"))
+        [forward] = await world.sink.await_count(1)
+    assert_only_our_headers(forward)
+    [part] = list(forward.message.iter_attachments())
+    assert part.get_filename() == word + ".pdf"
+    assert set(k.lower() for k in part.keys()) <= {
+        "content-type",
+        "content-transfer-encoding",
+        "content-disposition",
+        "mime-version",
+    }
+
+
+async def test_an_agent_typed_encoded_word_goes_out_as_typed(world: World) -> None:
+    word = EVIL_WORDS[0]
+    async with world.client("agent1") as agent:
+        detail = await agent.new_interaction(
+            NewInteractionIn(
+                campaign="Support", to="dana@example.com", cc="", subject=word, body="Hi"
+            )
+        )
+        upload = await agent.upload(word + ".txt", b"notes", "text/plain")
+        await agent.reply(detail.id, "Files", uploads=[upload.token])
+        new, reply = await world.sink.await_count(2)
+    for mail in (new, reply):
+        assert_only_our_headers(mail)
+        assert mail.rcpt_tos == ["dana@example.com"]
+        assert word in str(mail.message["Subject"])
+    [part] = list(reply.message.iter_attachments())
+    assert part.get_filename() == word + ".txt"
+
+
+async def test_agent_text_that_breaks_a_header_line_is_refused_with_nothing_sent(
+    world: World,
+) -> None:
+    async with world.client("agent1") as agent:
+        for subject in ("a\x0bb", "a\x0cb", "a\x1cb", "a\x85b", "a\u2028b", "a\u2029b"):
+            with pytest.raises(Invalid):
+                await agent.new_interaction(
+                    NewInteractionIn(
+                        campaign="Support", to="dana@example.com", cc="", subject=subject, body=""
+                    )
+                )
+    assert world.sink.messages == []
+
+
+async def test_a_spoofed_sender_hidden_in_an_encoded_name_joins_nothing(world: World) -> None:
+    """Item 2: the victim's thread is not joined and the victim gets no mail from us."""
+    await enable_confirmation(world)
+    victim = inbound(from_="Victim <victim@bank.example>", subject="My account")
+    world.dovecot.append(world.mailbox, victim)
+    [first] = await world.sink.await_count(1)
+    assert first.rcpt_tos == ["victim@bank.example"]
+    [row] = await eventually(
+        lambda: world.operator.interactions(scope="all"), lambda rows: len(rows) == 1
+    )
+    spoof = inbound(
+        from_="=?utf-8?q?x=0D=0ABcc:_victim@bank.example?= <attacker@evil.example>",
+        subject=f"Re: My account [#{row.id}]",
+    )
+    world.dovecot.append(world.mailbox, spoof)
+    rows = await eventually(
+        lambda: world.operator.interactions(scope="all"), lambda rows: len(rows) == 2
+    )
+    attacker = next(r for r in rows if r.id != row.id)
+    assert attacker.client_email == "attacker@evil.example"
+    victim_thread = await world.operator.interaction(row.id)
+    assert len(victim_thread.messages) == 2  # the victim's mail and our confirmation only
+    second = (await world.sink.await_count(2))[1]
+    assert second.rcpt_tos == ["attacker@evil.example"]
+
+
+# -- property: arbitrary (double-)encoded words, built and sent to a real SMTP server --------
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30)
+
+
+@st.composite
+def encoded_words(draw: st.DrawFn) -> str:
+    inner = draw(_TEXT)
+    word = f"=?utf-8?{draw(st.sampled_from('bq'))}?"
+    if word.endswith("b?"):
+        word += __import__("base64").b64encode(inner.encode()).decode()
+    else:
+        word += "".join(f"={b:02X}" for b in inner.encode())
+    word += "?="
+    return double_encoded(word) if draw(st.booleans()) else word
+
+
+_PIECES = st.lists(st.one_of(encoded_words(), _TEXT), max_size=4).map(" ".join)
+
+
+@pytest.fixture(scope="module")
+def module_sink() -> Iterator[SmtpSink]:
+    sink = start_smtp_sink()
+    try:
+        yield sink
+    finally:
+        sink.stop()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(subject=_PIECES, name=_PIECES, filename=_PIECES)
+def test_whatever_the_words_the_sink_gets_exactly_our_headers(
+    module_sink: SmtpSink, subject: str, name: str, filename: str
+) -> None:
+    try:
+        msg = build_message(
+            from_=Address("desk@example.com", "Desk"),
+            to=[Address("ann@example.org", name)],
+            cc=[],
+            bcc=[Address("audit@example.org")],
+            subject=subject,
+            text="Body\n",
+            message_id="<own@example.com>",
+            attachments=[(filename or "file", "text/plain", b"x")],
+            date=datetime(2026, 1, 2, tzinfo=UTC),
+        )
+    except HeaderInjectionError:
+        return  # refused before anything was stored or sent: that is allowed
+    raw = msg.as_bytes()
+    module_sink.clear()
+    with smtplib.SMTP(module_sink.host, module_sink.port) as client:
+        client.sendmail("desk@example.com", ["ann@example.org", "audit@example.org"], raw)
+    [mail] = module_sink.wait_for(1)
+    got = message_from_bytes(mail.raw, policy=policy.compat32)
+    assert sorted(k.lower() for k in got.keys()) == sorted(
+        ["from", "to", "subject", "date", "message-id", "mime-version", "content-type"]
+    )
+    parsed = parse_message(mail.raw)
+    assert [a.email for a in parsed.to] == ["ann@example.org"]
+    assert parsed.from_ is not None and parsed.from_.email == "desk@example.com"
+    assert " ".join(parsed.subject.split()) == " ".join(subject.split())
+    assert b"audit@" not in mail.raw
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    words=st.lists(encoded_words(), min_size=1, max_size=3),
+    local=st.sampled_from(["carol", "c.r", '"a b"']),
+    form=st.sampled_from(["{n} <{a}>", '"{n}" <{a}>', "{n} {a}", "{a} ({n})", "{n}, {a}"]),
+)
+def test_received_addresses_come_from_the_structure_only(
+    words: list[str], local: str, form: str
+) -> None:
+    """Whatever the encoded words decode to (CR/LF, Bcc:, other addresses), the only
+    address read is the one written outside them."""
+    address = f"{local}@example.net"
+    header = form.format(n=" ".join(words), a=address)
+    raw = f"From: {header}\r\nTo: {header}\r\nCc: {header}\r\nSubject: s\r\n\r\nb\r\n"
+    parsed = parse_message(raw.encode())
+    found = [a.email for a in [parsed.from_, *parsed.to, *parsed.cc] if a is not None]
+    assert set(found) <= {address}, (header, found)
