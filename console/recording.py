@@ -32,6 +32,8 @@ def _message(message: MessageOut) -> list[str]:
         lines.append("To: " + ", ".join(one_line(a) for a in message.to))
     if message.cc:
         lines.append("Cc: " + ", ".join(one_line(a) for a in message.cc))
+    if message.bcc:
+        lines.append("Bcc: " + ", ".join(one_line(a) for a in message.bcc))
     lines.append(f"Subject: {one_line(message.subject)}")
     for attachment in message.attachments:
         kept = " (only in the original mail)" if attachment.over_limit else ""

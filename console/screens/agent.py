@@ -244,7 +244,11 @@ class AgentScreen(AgentFlows):
             case MessageChanged(interaction_id=interaction_id, agent=agent, message=message):
                 if interaction_id == self.thread.interaction_id:
                     self.thread.upsert_message(message)
-                self.inbox.touch(interaction_id, message.created_at)
+                # Only the client's mail moves the waiting time here; what we send moves it
+                # (a reply) or not (a forward) by the engine's rule, in the summary that
+                # follows this event.
+                if message.direction == "inbound":
+                    self.inbox.touch(interaction_id, message.created_at)
                 if message.state == "failed" and agent == self.me.username:
                     self.notify(
                         one_line(message.error or "delivery failed", 200),

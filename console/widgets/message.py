@@ -1,4 +1,4 @@
-"""One message of a thread: direction, sender, date, CC, delivery state, attachments, body.
+"""One message of a thread: direction, sender, date, recipients, delivery state, attachments, body.
 
 All text in a message came from strangers, so it goes through `engine.api.sanitize` into
 `rich.text.Text` and the widget is built with `markup=False`. The quoted history that ends most
@@ -29,6 +29,10 @@ STATE_STYLES = {
     "sent": "green",
     "failed": "bold red",
 }
+
+
+# The first word of an outgoing message's line, by the kind the engine gave it.
+OUT_LABELS = {"forward": "→ Fwd", "confirmation": "→ Auto"}
 
 
 def _sender(message: MessageOut) -> str:
@@ -70,7 +74,10 @@ def message_text(message: MessageOut, *, expanded: bool = False, body: Body | No
     caller already has it."""
     inbound = message.direction == "inbound"
     text = Text()
-    text.append("← In " if inbound else "→ Out", style="bold cyan" if inbound else "bold magenta")
+    if inbound:
+        text.append("← In ", style="bold cyan")
+    else:
+        text.append(OUT_LABELS.get(message.kind, "→ Out"), style="bold magenta")
     text.append("  ")
     text.append(one_line(_sender(message)), style="bold")
     moment = message.created_at if inbound else (message.sent_at or message.created_at)
@@ -78,10 +85,18 @@ def message_text(message: MessageOut, *, expanded: bool = False, body: Body | No
     if not inbound:
         text.append("  ")
         text.append(message.state, style=STATE_STYLES.get(message.state, ""))
-    if message.cc:
-        text.append("\n")
-        text.append("CC ", style="bold")
-        text.append(one_line(", ".join(message.cc)))
+    # Whom an outgoing message went to tells a forward to a third party from an answer to
+    # the client; a received one was to us, so only its CC says something.
+    recipients = (
+        [("CC", message.cc)]
+        if inbound
+        else [("To", message.to), ("CC", message.cc), ("BCC", message.bcc)]
+    )
+    for label, addresses in recipients:
+        if addresses:
+            text.append("\n")
+            text.append(f"{label:<4}", style="bold")
+            text.append(one_line(", ".join(addresses)))
     if message.state == "failed" and message.error:
         text.append("\n")
         text.append("Error ", style="bold red")

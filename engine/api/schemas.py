@@ -347,8 +347,11 @@ class MessageOut(Schema, kw_only=True):
     sent_at: datetime | None
     error: str
     attachments: list[AttachmentOut] = field(default_factory=list)
-    # customer, auto_reply, bounce, complaint, list or own: automated mail is shown apart
+    # Inbound: customer, auto_reply, bounce, complaint, list or own (automated mail is shown
+    # apart); outbound: reply, forward, new, confirmation or dialer.
     kind: str = "customer"
+    # Outbound only (a received mail's BCC is not in it): whom we sent a blind copy.
+    bcc: list[str] = field(default_factory=list)
 
 
 class InteractionSummary(Schema, kw_only=True):

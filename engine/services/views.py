@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from data.models import (
     Campaign,
+    Direction,
     Interaction,
     InteractionState,
     Membership,
@@ -143,6 +144,7 @@ def message_out(message: Message) -> MessageOut:
             for a in message.attachments
         ],
         kind=message.kind,
+        bcc=message.bcc if message.direction is Direction.OUTBOUND else [],
     )
 
 
