@@ -39,6 +39,10 @@ class Settings(msgspec.Struct, kw_only=True):
     poll_seconds: float = 30.0  # IMAP poll interval when the server lacks IDLE
     idle_seconds: float = 25 * 60.0  # re-issue IDLE before servers drop it (RFC 2177: 29 min)
     outbox_retry_base: float = 30.0
+    # An empty line on a console's event stream after this long without sending it anything;
+    # the hello tells the console, which gives the engine up after 1.5 times as long (5 s more
+    # at least).
+    event_heartbeat: float = 20.0
     max_attachment_bytes: int = 25 * 1024 * 1024  # per file an agent attaches
     # The control API: complete request headers must arrive this soon after a connection is
     # accepted (or its last answer sent), and one OS user holds at most this many connections.

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -23,8 +23,8 @@ from tests.servers import DovecotServer, Mailbox, SmtpSink
 T = TypeVar("T")
 
 
-def engine_settings(home: Path) -> Settings:
-    return Settings(home=home, poll_seconds=0.5, outbox_retry_base=0.2)
+def engine_settings(home: Path, **changes: Any) -> Settings:
+    return Settings(home=home, poll_seconds=0.5, outbox_retry_base=0.2, **changes)
 
 
 @pytest.fixture

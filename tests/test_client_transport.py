@@ -378,20 +378,19 @@ async def test_an_upload_over_the_limit_is_refused_in_the_engines_words(
 
 
 async def test_a_quiet_event_stream_stays_open_on_heartbeats(
-    operator: EngineClient, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, operator: EngineClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The engine writes an empty line when it has nothing to say; the client only gives up
-    when even those stop."""
+    """The engine writes an empty line when it has nothing to say, as often as its hello
+    says; the client only gives up when even those stop."""
     import engine.client.transport as transport
-    import engine.services.api as api
 
-    monkeypatch.setattr(api, "EVENT_HEARTBEAT", 0.2)
-    monkeypatch.setattr(api, "EVENT_CHECK", 0.05)
-    monkeypatch.setattr(transport, "SILENCE", 0.6)
+    engine.settings.event_heartbeat = 0.2
+    monkeypatch.setattr(transport, "LATE", 0.4)  # silent for 0.6 s: lost
     events = operator.events()
-    assert isinstance(await anext(events), Hello)
+    hello = await anext(events)
+    assert isinstance(hello, Hello) and hello.heartbeat == 0.2
     waiting = asyncio.ensure_future(anext(events))
-    await asyncio.sleep(2.0)  # more than three times SILENCE, with heartbeats only
+    await asyncio.sleep(2.0)  # more than three times the silence limit, with heartbeats only
     assert not waiting.done()
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -401,10 +400,11 @@ async def test_a_quiet_event_stream_stays_open_on_heartbeats(
 async def test_an_event_stream_that_falls_silent_is_lost(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A stream that started and then stops sending (not even heartbeats) is a lost engine."""
+    """A stream that started and then stops sending (not even the heartbeats its hello
+    announced) is a lost engine."""
     import engine.client.transport as transport
 
-    monkeypatch.setattr(transport, "SILENCE", 0.3)
+    monkeypatch.setattr(transport, "LATE", 0.1)  # a 0.2 s heartbeat: silent for 0.3 s
     finished = asyncio.Event()
 
     async def head_then_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -413,7 +413,7 @@ async def test_an_event_stream_that_falls_silent_is_lost(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n"
         )
-        hello = encode(Hello(username="x")) + b"\n"
+        hello = encode(Hello(username="x", heartbeat=0.2)) + b"\n"
         writer.write(b"%x\r\n%s\r\n" % (len(hello), hello))
         await writer.drain()
         await finished.wait()

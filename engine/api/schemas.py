@@ -548,6 +548,9 @@ class Hello(_Event, tag="hello", kw_only=True):
     """First event of every stream: from here on nothing is missed, so (re)load now."""
 
     username: str
+    # Seconds: the engine writes an empty line after this long without an event for this
+    # console, so a stream silent for longer than that has lost its engine. 0: not said.
+    heartbeat: float = 0.0
 
 
 class ChatSaid(_Event, tag="chat", kw_only=True):

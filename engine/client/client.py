@@ -28,6 +28,7 @@ from engine.api.schemas import (
     DraftIn,
     Event,
     ForwardIn,
+    Hello,
     InteractionDetail,
     InteractionSummary,
     LimitsOut,
@@ -292,6 +293,10 @@ class EngineClient:
         """Yield engine events until the connection drops (then EngineUnavailable).
         `resume`: the same console reconnecting (an agent logged out meanwhile is told)."""
         path = "/api/v1/events?resume=1" if resume else "/api/v1/events"
-        async with aclosing(self._transport.messages(path)) as messages:
+        heartbeat = 0.0  # until the hello says how often the engine writes on a quiet stream
+        async with aclosing(self._transport.messages(path, lambda: heartbeat)) as messages:
             async for message in messages:
-                yield decode_event(message)
+                event = decode_event(message)
+                if isinstance(event, Hello):
+                    heartbeat = event.heartbeat
+                yield event

@@ -5,8 +5,9 @@ aiohttp's client (with attrs, yarl, multidict, ...) cost about 240 ms of the con
 start, and a WebSocket client another 45 ms. Everything is framed by h11, a sans-I/O HTTP/1.1
 state machine (Content-Length and chunked bodies), over asyncio streams. The event stream is
 one long GET whose chunked body carries one JSON event per line (NDJSON); the engine writes
-an empty line when it has been quiet for `HEARTBEAT` seconds, so a stream silent for
-`SILENCE` seconds is a lost engine. The engine's server stays aiohttp.
+an empty line when it has sent this console nothing for the heartbeat interval its hello
+names, so a stream silent for longer than `silence_for` that interval (`SILENCE` until the
+hello) is a lost engine. The engine's server stays aiohttp.
 
 One Unix connection per request (`Connection: close`): connecting to a local socket costs
 microseconds, and calls that the console's workers make at the same time never share a
@@ -17,7 +18,7 @@ engine going away mid-call, becomes `EngineUnavailable`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -29,8 +30,18 @@ from engine.client.errors import EngineUnavailable, error_for
 HOST = "postdesk"  # any name will do on a Unix socket; HTTP/1.1 requires one
 READ_SIZE = 256 * 1024
 MAX_MESSAGE = 4 * 1024 * 1024  # largest event line
-HEARTBEAT = 20.0  # the engine writes an empty line after this long without an event...
+HEARTBEAT = 20.0  # the engine's default: an empty line after this long without an event...
 SILENCE = HEARTBEAT * 1.5  # ...so a stream silent this long has lost its engine
+LATE = 5.0  # seconds a loaded machine may delay a heartbeat, whatever the interval
+
+
+def silence_for(heartbeat: float) -> float:
+    """How long a stream whose engine announced `heartbeat` (0: did not) may say nothing:
+    a heartbeat and a half, and never less than one plus `LATE`. A short interval (tests,
+    a tuned engine) must not turn a few busy seconds into a lost engine."""
+    if heartbeat <= 0:
+        return SILENCE
+    return max(heartbeat * 1.5, heartbeat + LATE)
 
 
 @dataclass(frozen=True)
@@ -106,11 +117,19 @@ class UnixTransport:
             writer.transport.abort()
 
     # ---- event stream ----
-    async def messages(self, target: str) -> AsyncGenerator[str, None]:
+    async def messages(
+        self, target: str, heartbeat: Callable[[], float] = lambda: 0.0
+    ) -> AsyncGenerator[str, None]:
         """Yield the lines of the event stream until it ends, then raise EngineUnavailable.
 
-        A refused stream raises the error for its status (Forbidden, NotFound, ...).
+        `heartbeat()`: the engine's heartbeat interval, asked before each read (the caller
+        learns it from the first event; 0 until then). A refused stream raises the error for
+        its status (Forbidden, NotFound, ...).
         """
+
+        def limit() -> float:
+            return silence_for(heartbeat())
+
         try:
             async with asyncio.timeout(self.timeout):
                 reader, writer = await asyncio.open_unix_connection(str(self.socket_path))
@@ -118,11 +137,11 @@ class UnixTransport:
             raise EngineUnavailable(f"event stream lost: {exc}") from exc
         self._writers.add(writer)
         try:
-            async for line in self._lines(reader, writer, target):
+            async for line in self._lines(reader, writer, target, limit):
                 yield line
         except TimeoutError as exc:
             raise EngineUnavailable(
-                f"event stream lost: the engine sent nothing for {SILENCE:g} s"
+                f"event stream lost: the engine sent nothing for {limit():g} s"
             ) from exc
         except (OSError, h11.RemoteProtocolError) as exc:
             if writer in self._hung_up:
@@ -134,7 +153,11 @@ class UnixTransport:
             writer.transport.abort()
 
     async def _lines(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, target: str
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        target: str,
+        silence: Callable[[], float],
     ) -> AsyncGenerator[str, None]:
         conn = h11.Connection(h11.CLIENT)
         headers = [("Host", HOST), ("Accept", "application/x-ndjson"), *self.headers]
@@ -146,7 +169,7 @@ class UnixTransport:
         while True:
             event = conn.next_event()
             if event is h11.NEED_DATA:
-                async with asyncio.timeout(self.timeout if not status else SILENCE):
+                async with asyncio.timeout(self.timeout if not status else silence()):
                     conn.receive_data(await reader.read(READ_SIZE))
             elif isinstance(event, h11.Response):
                 status = event.status_code

@@ -92,7 +92,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Status reasons the engine writes itself, and reads back when the agent's console returns.
 PAUSED_BY = "paused by "
 LOGGED_OUT_BY = "logged out by "
-EVENT_HEARTBEAT = 20.0  # an empty line on a quiet event stream this often (the client's SILENCE)
 EVENT_CHECK = 1.0  # how soon a console that left is noticed (and its agent made Offline)
 
 
@@ -773,7 +772,8 @@ class ApiServer:
     # ---- events ----
     async def events(self, request: web.Request) -> web.StreamResponse:
         """One JSON event per line (NDJSON) in a chunked body that lasts as long as the
-        console; an empty line after `EVENT_HEARTBEAT` quiet seconds tells it we are alive."""
+        console; an empty line after `event_heartbeat` seconds in which this console was sent
+        nothing tells it we are alive (the hello says how often, so it knows when to worry)."""
         caller = request[CALLER]
         stream = web.StreamResponse(
             headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"}
@@ -784,7 +784,10 @@ class ApiServer:
             async with self.engine.bus.subscribe() as sub:
                 # Subscribed first, then hello: a console that loads its data on hello
                 # cannot miss a change made in between.
-                await stream.write(encode(Hello(username=caller.username)) + b"\n")
+                hello = Hello(
+                    username=caller.username, heartbeat=self.engine.settings.event_heartbeat
+                )
+                await stream.write(encode(hello) + b"\n")
                 if is_agent:
                     await self._agent_connected(caller, resuming=request.query.get("resume") == "1")
                 await self._relay(request, stream, caller, sub)
@@ -798,34 +801,40 @@ class ApiServer:
     async def _relay(
         self, request: web.Request, stream: web.StreamResponse, caller: Caller, sub: Subscription
     ) -> None:
+        # The heartbeat is due after a quiet period of what *this console* was sent: events it
+        # may not see do not count. Counting them kept an idle agent's stream silent for as
+        # long as other agents were busy, until its client gave the engine up for lost.
+        loop = asyncio.get_running_loop()
+        heartbeat = self.engine.settings.event_heartbeat
+        last_write = loop.time()
         stopping = asyncio.create_task(self._stopping.wait())
         try:
-            quiet = 0.0
             while True:
+                wait = min(EVENT_CHECK, max(last_write + heartbeat - loop.time(), 0.0))
                 getter = asyncio.create_task(sub.get())
                 done, _ = await asyncio.wait(
-                    {getter, stopping}, timeout=EVENT_CHECK, return_when=asyncio.FIRST_COMPLETED
+                    {getter, stopping}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
                 )
                 if stopping in done:
                     getter.cancel()
                     return
-                if getter not in done:
-                    getter.cancel()
-                    # A console that left is only noticed by looking: nothing is read from it.
-                    transport = request.transport
-                    if transport is None or transport.is_closing():
+                if getter in done:
+                    event = getter.result()
+                    if event is None:  # the bus closed: the engine is stopping
                         return
-                    quiet += EVENT_CHECK
-                    if quiet >= EVENT_HEARTBEAT:
-                        quiet = 0.0
-                        await stream.write(b"\n")
-                    continue
-                event = getter.result()
-                if event is None:  # the bus closed: the engine is stopping
+                    if self._allowed(caller, event):
+                        await stream.write(encode(event) + b"\n")
+                        last_write = loop.time()
+                else:
+                    getter.cancel()
+                # A console that left is only noticed by looking (nothing is read from it), also
+                # while a flow of events it may not see keeps this loop from ever timing out.
+                transport = request.transport
+                if transport is None or transport.is_closing():
                     return
-                quiet = 0.0
-                if self._allowed(caller, event):
-                    await stream.write(encode(event) + b"\n")
+                if loop.time() - last_write >= heartbeat:
+                    await stream.write(b"\n")
+                    last_write = loop.time()
         finally:
             stopping.cancel()
 
