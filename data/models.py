@@ -463,6 +463,19 @@ class BlacklistEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class BouncingAddress(Base):
+    """An address a hard bounce said is unusable: dialers skip it (it is no complaint, so it
+    is not blacklisted: the person may still write to us, and we may answer)."""
+
+    __tablename__ = "bouncing_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Rating(Base):
     __tablename__ = "ratings"
 

@@ -675,3 +675,90 @@ def corpus(per_class: int = 40, seed: int = 9) -> Iterator[Sample]:
     for make in HUMAN.values():
         for n in range(per_class * 5):
             yield make(_Gen(rng, n))
+
+
+# --- single reports for the effect tests ------------------------------------------------------
+
+
+def delivery_report(
+    original_id: str,
+    recipient: str,
+    *,
+    action: str = "failed",
+    status: str = "5.1.1",
+    diagnostic: str = "550 5.1.1 Recipient address rejected: User unknown",
+    to: str = DESK,
+) -> bytes:
+    """An RFC 3464 report (Postfix's layout) about our message ``original_id`` (no brackets)."""
+    subject = (
+        "Delayed Mail (still being retried)"
+        if action == "delayed"
+        else ("Undelivered Mail Returned to Sender")
+    )
+    return _crlf(
+        "Return-Path: <>\n"
+        "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n"
+        f"To: {to}\nSubject: {subject}\n"
+        f"Message-ID: <{random.getrandbits(64):x}@mx.example.net>\n"
+        "Auto-Submitted: auto-replied\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="R"\n\n'
+        "--R\nContent-Type: text/plain\n\nThis is the mail system at host mx.example.net.\n\n"
+        "--R\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n"
+        f"Final-Recipient: rfc822; {recipient}\nAction: {action}\nStatus: {status}\n"
+        f"Diagnostic-Code: smtp; {diagnostic}\n\n"
+        "--R\nContent-Type: text/rfc822-headers\n\n"
+        f"From: {to}\nTo: {recipient}\nMessage-ID: <{original_id}>\nSubject: Re: Order 42\n\n"
+        "--R--\n",
+        "\r\n",
+    )
+
+
+def arf_complaint(original_id: str, recipient: str, *, to: str = DESK) -> bytes:
+    """An RFC 5965 abuse report about our message."""
+    return _crlf(
+        f"From: abuse@isp.example\nTo: {to}\nSubject: Abuse report\n"
+        f"Message-ID: <{random.getrandbits(64):x}@isp.example>\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=feedback-report; boundary="F"\n\n'
+        "--F\nContent-Type: text/plain\n\nThis is an abuse report.\n"
+        "--F\nContent-Type: message/feedback-report\n\n"
+        f"Feedback-Type: abuse\nUser-Agent: Test/1.0\nVersion: 1\nOriginal-Rcpt-To: {recipient}\n"
+        "\n--F\nContent-Type: text/rfc822-headers\n\n"
+        f"From: {to}\nTo: {recipient}\nMessage-ID: <{original_id}>\n\n--F--\n",
+        "\r\n",
+    )
+
+
+def sample_of(name: str, seed: int = 1) -> Sample:
+    """One variant of an automated class, e.g. ``sample_of("bounce-groupwise")``."""
+    return AUTOMATED[name](_Gen(random.Random(seed), 0))
+
+
+def hotmail_complaint(original_id: str, recipient: str, *, to: str = DESK) -> bytes:
+    """Hotmail's complaint: plain multipart/mixed, the original attached, no feedback report."""
+    return _crlf(
+        f"From: staff@hotmail.com\nTo: {to}\nSubject: complaint about message from 203.0.113.5\n"
+        f"Message-ID: <{random.getrandbits(64):x}@hotmail.com>\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="H"\n\n'
+        "--H\nContent-Type: text/plain\n\nThis is an email abuse report for an email message "
+        "received from IP 203.0.113.5 on Mon, 03 Feb 2025 10:00:00 -0800.\n"
+        "--H\nContent-Type: message/rfc822\n\n"
+        f"X-HmXmrOriginalRecipient: <{recipient}>\nFrom: {to}\nTo: {recipient}\n"
+        f"Message-ID: <{original_id}>\nSubject: Re: Order 42\n\nHello.\n--H--\n",
+        "\r\n",
+    )
+
+
+def failed_recipients_bounce(recipient: str, *, to: str = DESK) -> bytes:
+    """Exim's bounce with nothing of the original left: only X-Failed-Recipients names it."""
+    return _crlf(
+        "Return-path: <>\n"
+        f"X-Failed-Recipients: {recipient}\n"
+        "From: Mail Delivery System <Mailer-Daemon@smtp.example.org>\n"
+        f"To: {to}\nSubject: Mail delivery failed: returning message to sender\n"
+        f"Message-ID: <{random.getrandbits(64):x}@smtp.example.org>\n\n"
+        "This message was created automatically by mail delivery software.\n\n"
+        "A message that you sent could not be delivered to one or more of its\n"
+        "recipients. This is a permanent error. The following address(es) failed:\n\n"
+        f"  {recipient}\n    550 5.1.1 <{recipient}>: Recipient address rejected: User unknown\n",
+        "\r\n",
+    )

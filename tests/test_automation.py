@@ -149,6 +149,7 @@ async def test_bounce_fails_our_message_and_complaint_blacklists(world: World) -
         assert "5.1.1" in failed.error and "Recipient address rejected" in failed.error
         assert bounced.messages[-1].kind == "bounce"  # filed on the interaction, visible
         assert len(await world.operator.interactions(scope="all")) == 1
+        assert await world.operator.blacklist() == []  # a bounce is no complaint
 
         world.dovecot.append(world.mailbox, abuse_report(f"<{ours.message_id}>"))
         blacklist = await eventually(

@@ -85,11 +85,15 @@ class Bounce:
 
 @dataclass(frozen=True, slots=True)
 class Complaint:
-    """An RFC 5965 abuse report: ``original_recipient`` is the address that complained."""
+    """An abuse report: ``original_recipient`` is the address that complained.
+
+    ``arf`` is false for a complaint sent as plain mail with the original attached (Hotmail's).
+    """
 
     feedback_type: str
     original_recipient: str | None
     original_message_id: str | None
+    arf: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -512,6 +516,7 @@ def _read_mixed_complaint(
         original_recipient=_address(_field(original, _HOTMAIL_RECIPIENT))
         or _first_address(_field(original, "to")),
         original_message_id=_message_id(_field(original, "message-id")),
+        arf=False,
     )
     return complaint, f"abuse complaint without a feedback report: {_quote(found.group(0))}"
 

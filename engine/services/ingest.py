@@ -10,7 +10,12 @@ the inbound size limit gets no blob of its own (its row says so): the raw messag
 A batch is decided in memory first (duplicates, threads, classification), then written with
 a few multi-row INSERTs: new interactions, new messages, their attachments. The ORM unit of
 work is kept for the rare rows that change (an existing interaction a reply joins, our own
-message a bounce reports, blacklist and quarantine entries).
+message a bounce reports, blacklist, bouncing-address and quarantine entries).
+
+A bounce or complaint is linked to the message of ours it reports by the returned copy's
+Message-ID, then In-Reply-To/References, then, for a bounce that names only the failed
+address (X-Failed-Recipients), the last message this campaign sent to that address. What it
+then does to the message and the address is `engine.domain.feedback.effects`.
 """
 
 from __future__ import annotations
@@ -20,10 +25,10 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from data.blobs import BlobStore
@@ -31,6 +36,7 @@ from data.db import Database
 from data.models import (
     Attachment,
     BlacklistEntry,
+    BouncingAddress,
     Campaign,
     Direction,
     Interaction,
@@ -41,6 +47,7 @@ from data.models import (
     Quarantine,
 )
 from engine.domain.classify import Classification, classify
+from engine.domain.feedback import effects
 from engine.domain.mime import MimeError, ParsedMessage, parse_message
 from engine.domain.threading import find_subject_token, is_participant, thread_candidates
 from engine.services.notify import Notifier
@@ -50,6 +57,8 @@ log = logging.getLogger(__name__)
 _INTERACTIONS: Table = Interaction.__table__  # type: ignore[assignment]
 _MESSAGES: Table = Message.__table__  # type: ignore[assignment]
 _ATTACHMENTS: Table = Attachment.__table__  # type: ignore[assignment]
+# How far back a bounce naming only the failed address (X-Failed-Recipients) may reach.
+_BOUNCE_WINDOW = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -288,6 +297,9 @@ class _Batch:
         self.outbound: dict[str, Message] = {}  # our sent mail, by Message-ID
         self.by_token: dict[int, Interaction] = {}  # interactions named by [#id] tokens
         self.blacklisted: set[str] = set()
+        self.bouncing: dict[str, BouncingAddress] = {}
+        # The last message sent to an address, for bounces that name only the address.
+        self.last_sent_to: dict[str, Message] = {}
         self.now = datetime.now(UTC)
         self.new_interactions: list[_NewInteraction] = []
         self.new_messages: list[_NewMessage] = []
@@ -353,15 +365,57 @@ class _Batch:
             for message, interaction in sent:
                 self.outbound[message.message_id] = message
                 self.by_message_id.setdefault(message.message_id, interaction)
-        complainers = [a for p in parsed if (a := _complainer(p.classification)) is not None]
-        if complainers:
+        unlinked = {
+            address
+            for p in parsed
+            if isinstance(p.parsed, ParsedMessage)
+            and (address := _reported_address(p.classification)) is not None
+            and not any(
+                mid in self.outbound
+                for mid in (
+                    _reported_id(p.classification),
+                    *thread_candidates(p.parsed.in_reply_to, p.parsed.references),
+                )
+            )
+        }
+        if unlinked:
+            # Bounces come within days; an older message is not what a bare address means.
+            newest = (
+                select(func.max(Message.id))
+                .join(Interaction)
+                .where(
+                    Interaction.campaign_id == self.campaign.id,
+                    func.lower(Interaction.client_email).in_(unlinked),
+                    Message.direction == Direction.OUTBOUND,
+                    Message.state.in_([MessageState.SENT, MessageState.FAILED]),
+                    Message.sent_at >= self.now - _BOUNCE_WINDOW,
+                )
+                .group_by(func.lower(Interaction.client_email))
+            )
+            latest = await self.session.execute(
+                select(Message, Interaction).join(Interaction).where(Message.id.in_(newest))
+            )
+            for message, interaction in latest:
+                self.last_sent_to[interaction.client_email.lower()] = message
+                self.by_message_id.setdefault(message.message_id, interaction)
+        # Every address a report could name: the complainers and whoever we sent to.
+        addresses = {a for p in parsed if (a := _reported_address(p.classification))} | {
+            a.lower()
+            for m in (*self.outbound.values(), *self.last_sent_to.values())
+            for a in (*m.to, *m.cc, *m.bcc)
+        }
+        if addresses:
             self.blacklisted = set(
                 (
                     await self.session.execute(
-                        select(BlacklistEntry.email).where(BlacklistEntry.email.in_(complainers))
+                        select(BlacklistEntry.email).where(BlacklistEntry.email.in_(addresses))
                     )
                 ).scalars()
             )
+            marked = await self.session.execute(
+                select(BouncingAddress).where(BouncingAddress.email.in_(addresses))
+            )
+            self.bouncing = {b.email: b for b in marked.scalars()}
 
     def add(self, item: Prepared) -> _Pending:
         parsed = item.parsed
@@ -389,7 +443,7 @@ class _Batch:
         matched: _Thread | None
         linked: _Thread | None
         if kind in ("bounce", "complaint"):
-            matched, linked = self._report(classification, pending), None
+            matched, linked = self._report(classification, parsed, pending), None
         else:
             matched, linked = self._thread_of(parsed, sender)
         interaction: _Thread
@@ -514,29 +568,47 @@ class _Batch:
         if attachments:
             await self.session.execute(insert(_ATTACHMENTS), attachments)
 
-    def _report(self, classification: Classification | None, pending: _Pending) -> _Thread | None:
-        """Apply a bounce or complaint to the message it reports; its interaction, if known."""
+    def _report(
+        self, classification: Classification | None, parsed: ParsedMessage, pending: _Pending
+    ) -> _Thread | None:
+        """Apply a bounce or complaint to what it reports; the interaction it belongs to."""
         if classification is None:
             return None
-        original = self.outbound.get(_reported_id(classification) or "")
-        bounce = classification.bounce
-        if bounce is not None and original is not None:
-            detail = " ".join(x for x in (bounce.status, bounce.diagnostic) if x).strip()
-            if bounce.hard:
+        original = self._reported_message(classification, parsed)
+        sent_to = None if original is None else [*original.to, *original.cc, *original.bcc]
+        effect = effects(classification, sent_to)
+        if original is not None and effect.message_error:
+            if effect.fail_message:
                 original.state = MessageState.FAILED
-                original.error = f"bounced: {detail or 'permanent failure'}"
-            else:
-                original.error = f"delivery delayed or soft bounce: {detail or 'temporary'}"
+                original.error = effect.message_error
+            elif original.state != MessageState.FAILED:
+                original.error = effect.message_error  # a later delay notice undoes no failure
             pending.changed_outbound.append(original)
-        complainer = _complainer(classification)
-        if complainer is None and original is not None and original.to:
-            complainer = original.to[0].lower()
-        if complainer and complainer not in self.blacklisted:
-            self.blacklisted.add(complainer)
-            self.session.add(BlacklistEntry(email=complainer, reason="complaint (RFC 5965)"))
+        if effect.blacklist and effect.blacklist not in self.blacklisted:
+            self.blacklisted.add(effect.blacklist)
+            self.session.add(BlacklistEntry(email=effect.blacklist, reason=effect.blacklist_reason))
+        if effect.bouncing:
+            entry = self.bouncing.get(effect.bouncing)
+            if entry is None:
+                entry = BouncingAddress(email=effect.bouncing, created_at=self.now)
+                self.bouncing[effect.bouncing] = entry
+                self.session.add(entry)
+            entry.reason = effect.bouncing_reason
+            entry.updated_at = self.now
         if original is None:
             return None
         return self.by_message_id.get(original.message_id)
+
+    def _reported_message(
+        self, classification: Classification, parsed: ParsedMessage
+    ) -> Message | None:
+        """Our message a bounce or complaint is about, if it can be told."""
+        reported = _reported_id(classification)
+        for mid in (reported, *thread_candidates(parsed.in_reply_to, parsed.references)):
+            if mid and mid in self.outbound:
+                return self.outbound[mid]
+        address = _reported_address(classification)
+        return self.last_sent_to.get(address) if address else None
 
     def _thread_of(
         self, parsed: ParsedMessage, sender: str
@@ -573,11 +645,17 @@ def _reported_id(classification: Classification | None) -> str | None:
     return None
 
 
-def _complainer(classification: Classification | None) -> str | None:
-    if classification is None or classification.complaint is None:
+def _reported_address(classification: Classification | None) -> str | None:
+    """The address a bounce failed for or a complaint came from, lower-case."""
+    if classification is None:
         return None
-    address = classification.complaint.original_recipient
-    return address.strip().lower() if address else None
+    if classification.bounce is not None:
+        address = classification.bounce.recipient
+    elif classification.complaint is not None:
+        address = classification.complaint.original_recipient
+    else:
+        return None
+    return address.strip().lower() if address and address.strip() else None
 
 
 async def _checkpoint(session: AsyncSession, campaign_id: int, position: Position) -> None:
