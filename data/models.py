@@ -464,8 +464,8 @@ class BlacklistEntry(Base):
 
 
 class BouncingAddress(Base):
-    """An address a hard bounce said is unusable: dialers skip it (it is no complaint, so it
-    is not blacklisted: the person may still write to us, and we may answer)."""
+    """An address a hard bounce said is unusable, for dialers to skip.  A bounce is no
+    complaint, so the address is not blacklisted: the person may still write, and be answered."""
 
     __tablename__ = "bouncing_addresses"
 

@@ -1206,6 +1206,24 @@ _FRAGMENTS = st.sampled_from(
         b" folded continuation\r\n",
         b"The error that the other server returned was:\r\n",
         b"550-5.1.1 x\r\n",
+        # The notices that are not reports (issue 9): their triggers, broken up and mixed.
+        b"From: post_master@gw.example.net\r\n",
+        b"From: Mail Delivery System <>\r\n",
+        b"From: users-admin@lists.example.org\r\n",
+        b"From: Administrator <administrator@\xff>\r\n",
+        b"X-HmXmrOriginalRecipient: <\r\n",
+        b"X-HmXmrOriginalRecipient: <a@b>\r\n",
+        b"Subject: Automatic reply:\r\n",
+        b"Subject: =?utf-8?b?0JDQstGC0L7QvtGC0LLQtdGC?=:\r\n",
+        b"Subject: Message status - undeliverable\r\n",
+        b"Subject: VIRUS (x) IN MAIL FROM YOU\r\n",
+        b"Subject: Out of office\r\n",
+        b"This is an email abuse report\r\n",
+        b"awaits moderator approval\r\n",
+        b"Mail loop detected\r\n",
+        b"The message that you sent was undeliverable to the following:\r\n",
+        b"Your message could not be delivered\r\n",
+        b"-------- Returned Mail --------\r\n",
     ]
 )
 

@@ -6,8 +6,8 @@ rules, as pure functions of the classification and of what we sent:
 
 - A complaint (an RFC 5965 report, or an abuse report sent as plain mail) blacklists the
   address that complained: nothing is sent to it again.  Our message is left as it is.
-- A hard bounce fails our message and marks the address as *bouncing* (dialers skip it); it
-  is not a complaint, so the address is not blacklisted.
+- A hard bounce fails our message and marks the address as *bouncing*, for dialers to skip;
+  it is not a complaint, so the address is not blacklisted.
 - A soft bounce (full mailbox, greylisting) or a delay notice only notes it on our message.
 - A bounce that names none of our messages does nothing: anybody can send a bounce, and an
   address must not be marked on a stranger's word.  For the same reason the address marked
