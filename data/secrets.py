@@ -1,7 +1,10 @@
 """Secrets at rest: mailbox passwords are Fernet-encrypted with a key file kept at mode 0600.
 
-The key lives in the config dir, apart from the database, so a copied database alone does not
-reveal the passwords of the campaigns' mailboxes.
+A copy of the database (or of a data dir) reveals the mailbox passwords only together with the
+key, so an installation keeps the key outside the data dir: `POSTDESK_KEY_FILE` (for example
+/etc/postdesk/secret.key) or a systemd credential (`LoadCredential=postdesk.key:...`, found in
+`$CREDENTIALS_DIRECTORY`; see engine/config.py). Without either, the key is created beside the
+database (`<data dir>/secret.key`), which suits a demo or a single-person installation.
 """
 
 from __future__ import annotations
@@ -29,10 +32,20 @@ class SecretBox:
                     f"key file {self.key_file} is readable by others (mode {mode:o}); "
                     f"run: chmod 600 {self.key_file}"
                 )
-            return self.key_file.read_bytes().strip()
-        self.key_file.parent.mkdir(parents=True, exist_ok=True)
+            key = self.key_file.read_bytes().strip()
+            try:
+                Fernet(key)
+            except ValueError as exc:
+                raise SecretError(f"{self.key_file} is not a Postdesk key file: {exc}") from exc
+            return key
         key = Fernet.generate_key()
-        fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            self.key_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:
+            raise SecretError(
+                f"no key file at {self.key_file}, and none can be made: {exc}"
+            ) from exc
         with os.fdopen(fd, "wb") as fh:
             fh.write(key)
         return key
@@ -47,5 +60,8 @@ class SecretBox:
             return self._fernet.decrypt(token).decode("utf-8")
         except InvalidToken as exc:
             raise SecretError(
-                f"cannot decrypt a stored secret with {self.key_file}: wrong key file?"
+                f"cannot decrypt the stored mailbox passwords with the key {self.key_file}: "
+                "they were encrypted with another key (a data dir copied or restored without "
+                "its key?); restore that key (POSTDESK_KEY_FILE, or the postdesk.key systemd "
+                "credential) or enter the campaign's passwords again"
             ) from exc

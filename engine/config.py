@@ -2,7 +2,8 @@
 
 One data dir holds everything of one installation: the SQLite database, the blob store, the
 runtime socket and (unless told otherwise) the secrets key, so a throwaway demo or test is a
-throwaway directory.
+throwaway directory. A real installation keeps the key elsewhere (`key_file`, or a systemd
+credential), so that a copy of the data dir does not carry the mailbox passwords' key.
 
 Every field can be set as `POSTDESK_<FIELD>` (e.g. `POSTDESK_POLL_SECONDS=10`); values given
 in code or as flags win over the environment. A msgspec struct rather than pydantic-settings:
@@ -20,6 +21,9 @@ import msgspec
 import platformdirs
 
 ENV_PREFIX = "POSTDESK_"
+# The secrets key as a systemd credential (`LoadCredential=postdesk.key:/etc/postdesk/...`):
+# systemd hands it to the engine alone, in $CREDENTIALS_DIRECTORY, outside the data dir.
+KEY_CREDENTIAL = "postdesk.key"
 
 
 def default_data_dir() -> Path:
@@ -33,7 +37,9 @@ class SettingsError(ValueError):
 class Settings(msgspec.Struct, kw_only=True):
     home: Path = msgspec.field(default_factory=default_data_dir)
     database_url: str = ""  # empty: SQLite in the data dir
-    key_file: Path | None = None  # empty: <home>/secret.key
+    # Empty: $CREDENTIALS_DIRECTORY/postdesk.key when systemd passes one, else <home>/secret.key
+    # (where a copy of the data dir takes the key along with the passwords it protects).
+    key_file: Path | None = None
     socket_path: Path | None = None  # empty: <home>/run/engine.sock
     socket_group: str = ""  # OS group given access to the socket (mode 0660)
     poll_seconds: float = 30.0  # IMAP poll interval when the server lacks IDLE
@@ -69,7 +75,12 @@ class Settings(msgspec.Struct, kw_only=True):
             raise SettingsError(
                 f"{ENV_PREFIX}{name.upper()}={data.get(name)!r}: {message.lower()}"
             ) from exc
-        return msgspec.structs.replace(loaded, **given)
+        settings = msgspec.structs.replace(loaded, **given)
+        if settings.key_file is None and (credentials := env.get("CREDENTIALS_DIRECTORY")):
+            credential = Path(credentials) / KEY_CREDENTIAL
+            if credential.is_file():
+                settings = msgspec.structs.replace(settings, key_file=credential)
+        return settings
 
     @property
     def db_url(self) -> str:

@@ -18,12 +18,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from data.blobs import BlobStore
 from data.db import Database
 from data.models import AgentStatus, Campaign, InboundTransport, User
-from data.secrets import SecretBox
+from data.secrets import SecretBox, SecretError
 from engine.bus import EventBus
 from engine.config import Settings
 from engine.services.admin import Admin
@@ -104,6 +104,7 @@ class Engine:
             )
         self.blobs = BlobStore(self.settings.blob_dir)
         self.secrets = SecretBox(self.settings.key)
+        await self._check_key()
         self.bus = EventBus()
         self.notifier = Notifier(self.db, self.bus)
         self.outbox = Outbox(
@@ -149,6 +150,23 @@ class Engine:
             for campaign_id in ids:
                 await self.campaign_changed(campaign_id)
         log.info("engine started on %s", self.settings.socket)
+
+    async def _check_key(self) -> None:
+        """A data dir copied or restored without its key still starts (its mail can be read),
+        and says once, plainly, why its mailboxes cannot log in."""
+        async with self.db.session() as session:
+            stored = await session.scalar(
+                select(func.coalesce(Campaign.imap_password_enc, Campaign.smtp_password_enc))
+                .where(
+                    (Campaign.imap_password_enc.is_not(None))
+                    | (Campaign.smtp_password_enc.is_not(None))
+                )
+                .limit(1)
+            )
+        try:
+            self.secrets.decrypt(stored)
+        except SecretError as exc:
+            log.error("%s", exc)
 
     def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
         old = self._tasks.pop(name, None)

@@ -71,12 +71,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _private_log(path: Path) -> logging.Handler:
+    """A log file only its owner reads, like the rest of the data dir: logs name customers,
+    agents and mailboxes. One written before logs were private is made so."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        if os.fstat(fd).st_uid == os.geteuid():
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    return logging.FileHandler(path)
+
+
 def configure_logging(verbose: bool, log_file: Path | None = None) -> None:
     level = logging.DEBUG if verbose else logging.INFO
     handler: logging.Handler = logging.StreamHandler(sys.stderr)
     if log_file is not None:
         try:
-            handler = logging.FileHandler(log_file)
+            handler = _private_log(log_file)
         except OSError:  # no data dir yet, or not ours to write: log only problems, to stderr
             level = logging.WARNING
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -119,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _run_engine(settings: Settings) -> int:
+    from data.secrets import SecretError
     from engine.client import EngineError
     from engine.engine import Engine, EngineAlreadyRunning
     from postdesk.access import check_socket_group
@@ -130,7 +143,7 @@ async def _run_engine(settings: Settings) -> int:
         return 1
     try:
         await Engine(settings).serve_forever()
-    except EngineAlreadyRunning as exc:
+    except (EngineAlreadyRunning, SecretError) as exc:
         print(f"postdesk: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -16,7 +16,7 @@ import aioimaplib
 import aiosmtplib
 
 from data.models import Campaign, InboundTransport, Security
-from data.secrets import SecretBox
+from data.secrets import SecretBox, SecretError
 from engine.api.schemas import ConnectionCheck, ConnectionReport
 from engine.services.imap import ImapAccount, ImapError, connect
 from engine.services.outbox import tls_context
@@ -94,12 +94,16 @@ async def check_imap(campaign: Campaign, secrets: SecretBox) -> ConnectionCheck:
     steps = _steps(campaign.imap_security, mailbox=True)
     if problem := await _resolve(host, port):
         return _check("imap", steps, "resolve", problem)
+    try:
+        password = secrets.decrypt(campaign.imap_password_enc)
+    except SecretError as exc:
+        return _check("imap", steps, "login", str(exc))
     account = ImapAccount(
         host=host,
         port=port,
         security=campaign.imap_security,
         username=campaign.imap_username or campaign.email_address,
-        password=secrets.decrypt(campaign.imap_password_enc),
+        password=password,
         folder=campaign.imap_folder or "INBOX",
         tls_verify=campaign.tls_verify,
     )
@@ -130,6 +134,10 @@ async def check_smtp(campaign: Campaign, secrets: SecretBox) -> ConnectionCheck:
     steps = _steps(campaign.smtp_security, login=bool(campaign.smtp_username))
     if problem := await _resolve(host, port):
         return _check("smtp", steps, "resolve", problem)
+    try:
+        password = secrets.decrypt(campaign.smtp_password_enc)
+    except SecretError as exc:
+        return _check("smtp", steps, "login", str(exc))
     smtp = aiosmtplib.SMTP(
         hostname=host,
         port=port,
@@ -151,9 +159,7 @@ async def check_smtp(campaign: Campaign, secrets: SecretBox) -> ConnectionCheck:
     try:
         if campaign.smtp_username:
             try:
-                await smtp.login(
-                    campaign.smtp_username, secrets.decrypt(campaign.smtp_password_enc)
-                )
+                await smtp.login(campaign.smtp_username, password)
             except aiosmtplib.SMTPException as exc:
                 return _check("smtp", steps, "login", str(exc))
         return _check("smtp", steps, "done", "ready to send")

@@ -20,7 +20,7 @@ from sqlalchemy import or_, select, update
 from data.blobs import BlobStore
 from data.db import Database
 from data.models import Campaign, Direction, Interaction, Message, MessageState, Security
-from data.secrets import SecretBox
+from data.secrets import SecretBox, SecretError
 from engine.domain.compose import needs_smtputf8
 from engine.services.notify import Notifier
 
@@ -147,7 +147,13 @@ class Outbox:
     async def _send_campaign(self, campaign_id: int, ids: list[int]) -> None:
         async with self.db.session() as session:
             campaign = await session.get_one(Campaign, campaign_id)
+        try:
             password = self.secrets.decrypt(campaign.smtp_password_enc)
+        except SecretError as exc:
+            # This campaign's mail waits for its password; the others' goes on.
+            for message_id in ids:
+                await self._record(message_id, str(exc), permanent=False)
+            return
         smtp = aiosmtplib.SMTP(
             hostname=campaign.smtp_host,
             port=campaign.smtp_port,
@@ -201,12 +207,17 @@ class Outbox:
                 .scalars()
                 .all()
             )
+        try:
+            password = self.secrets.decrypt(campaign.imap_password_enc)
+        except SecretError as exc:
+            log.warning("not copied to %s: %s", campaign.imap_sent_folder, exc)
+            return
         account = ImapAccount(
             host=campaign.imap_host,
             port=campaign.imap_port,
             security=campaign.imap_security,
             username=campaign.imap_username or campaign.email_address,
-            password=self.secrets.decrypt(campaign.imap_password_enc),
+            password=password,
             folder=campaign.imap_sent_folder,
             tls_verify=campaign.tls_verify,
         )
