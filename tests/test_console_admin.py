@@ -275,15 +275,10 @@ async def test_admin_adds_and_changes_users_in_a_form(
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "at least one role" in screen_text(app), what="the refusal")
         form.query_one("#uf-role-admin", Checkbox).value = True
-        form.query_one("#uf-screen_monitoring_allowed", Checkbox).value = True
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="saved")
     sam = next(u for u in await operator.users() if u.username == "sam")
-    assert (sam.display_name, sam.roles, sam.screen_monitoring_allowed) == (
-        "Sam Lee",
-        ["admin"],
-        True,
-    )
+    assert (sam.display_name, sam.roles) == ("Sam Lee", ["admin"])
 
 
 async def test_a_user_patch_changes_only_what_it_names(operator: EngineClient) -> None:

@@ -137,6 +137,7 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
         self.initial = initial_values(campaign)
         self.saving = False
         self.created: CampaignOut | None = None  # added by this form, whatever happens next
+        self.error_key = ""  # the field the bottom error line is about
 
     # ---- layout ----
 
@@ -327,19 +328,31 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
         for field in self.query(FormField):
             field.clear_error()
         self.query_one("#campaign-error", DialogError).say("")
+        self.error_key = ""
 
     def show_error(self, message: str) -> None:
-        """Under the field the message names when there is one, and always at the bottom."""
+        """Under the field the message names when there is one, and always at the bottom
+        (the field may be scrolled out of sight)."""
         self.query_one("#campaign-error", DialogError).say(f"Not saved: {message}")
         key = message.split(":", 1)[0].split(" ", 1)[0].strip()
         if key not in SPECS:
             return
+        self.error_key = key
         target = self.query_one(f"#cf-{key}")
         if isinstance(target, Input):
             field = self.query_one(f"#cf-{key}-field", FormField)
             field.show_error(message.split(":", 1)[-1].strip())
         target.focus()
         target.scroll_visible()
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _edited(self, event: Input.Changed | Select.Changed | Checkbox.Changed) -> None:
+        # The bottom line goes with the field's own error once that field is edited.
+        if self.error_key and event.control.id == f"cf-{self.error_key}":
+            self.query_one("#campaign-error", DialogError).say("")
+            self.error_key = ""
 
     # ---- leaving ----
 

@@ -1,9 +1,14 @@
 """Admin: a Postdesk user, to add one or change one.
 
 A user is an OS login name (the engine recognises people by the uid their console connects
-with), a display name, roles, and whether supervisors may view their screen. The login name
-is fixed once added. The engine checks everything; its refusal names the field and the form
-shows it there, keeping what was typed.
+with), a display name and roles. The login name is fixed once added. The engine checks
+everything; its refusal names the field and the form shows it there (once), keeping what was
+typed.
+
+Whether supervisors may view a user's screen is stored (`ctl user set --screen-monitoring`)
+but not offered here: nothing shows a screen yet (issue 15, live view), and a box that does
+nothing would promise privacy decisions the console does not act on. The form never sends
+it, so saving keeps what is stored.
 """
 
 from __future__ import annotations
@@ -67,14 +72,6 @@ class UserForm(ModalScreen[UserOut | None]):
             roles = set(self.user.roles) if self.user else {"agent"}
             for role, label in ROLES:
                 yield Checkbox(label, role in roles, id=f"uf-role-{role}", compact=True)
-            yield Label("Supervision", classes="form-section")
-            allowed = self.user.screen_monitoring_allowed if self.user else False
-            yield Checkbox(
-                "Supervisors may view this user's screen",
-                allowed,
-                id="uf-screen_monitoring_allowed",
-                compact=True,
-            )
             yield DialogError(id="user-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", id="user-save", variant="primary", compact=True)
@@ -105,12 +102,7 @@ class UserForm(ModalScreen[UserOut | None]):
         self.run_worker(self.submit(), group="save", exit_on_error=False)
 
     async def submit(self) -> UserOut:
-        monitoring = self.query_one("#uf-screen_monitoring_allowed", Checkbox).value
-        fields = {
-            "display_name": self.text("display_name"),
-            "roles": self.roles,
-            "screen_monitoring_allowed": monitoring,
-        }
+        fields = {"display_name": self.text("display_name"), "roles": self.roles}
         if self.user is None:
             return await self.api.add_user(
                 convert({"username": self.text("username")} | fields, UserIn)
@@ -126,10 +118,13 @@ class UserForm(ModalScreen[UserOut | None]):
             self.show_error(refusal(self.app, worker))
 
     def show_error(self, message: str) -> None:
-        self.query_one("#user-error", DialogError).say(f"Not saved: {message}")
+        """Under the field the refusal names, else in the dialog's error line: one place."""
         if (field := field_named(self.query(FormField), message)) is not None:
+            self.query_one("#user-error", DialogError).say("")
             field.show_error(message.split(":", 1)[-1].strip())
             field.input.focus()
+        else:
+            self.query_one("#user-error", DialogError).say(f"Not saved: {message}")
 
     @on(Button.Pressed, "#user-cancel")
     def action_cancel(self) -> None:

@@ -98,6 +98,12 @@ class FormField(Vertical):
     def clear_error(self) -> None:
         self.remove_class("-error")
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        # Once the value is edited the refusal no longer describes it; a wrong one is said
+        # again on the next save.
+        if event.input is self.input:
+            self.clear_error()
+
 
 def field_named(fields: Iterable[FormField], message: str) -> FormField | None:
     """The field an engine error names first (`cc: invalid address: 'bob@'`), by its label

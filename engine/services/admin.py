@@ -433,9 +433,14 @@ def _validate_campaign(data: CampaignIn | Campaign) -> None:
     """Rules across fields, for a new campaign and for one after a patch (nothing is saved
     when they fail). Each message starts with the field to fix, for the admin's form."""
     try:
-        parse_address_list(data.email_address)
+        addresses = parse_address_list(data.email_address)
     except AddressError as exc:
         raise Invalid(f"email_address: {exc}") from exc
+    # The campaign's own mailbox: one bare address (the name shown to clients is from_name).
+    if len(addresses) != 1 or addresses[0].email.lower() != data.email_address.strip().lower():
+        raise Invalid(
+            f"email_address: one address like support@example.com, not {data.email_address!r}"
+        )
     try:
         check_header_value("from_name", data.from_name or "")
     except HeaderInjectionError as exc:
