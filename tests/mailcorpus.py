@@ -242,6 +242,41 @@ _DOMINO = _bounce(
 )
 
 
+def _gateway_body(g: _Gen, rcpt: str) -> str:
+    return g.pick(
+        [
+            # IMail
+            f"Invalid final delivery userid: {rcpt}\n",
+            # Lotus Notes SMTP MTA
+            f"------- Failure Reasons  --------\n\nUser not listed in public Name & Address "
+            f"Book\n{rcpt}\n",
+            # MailMarshal
+            "Your message:\n   From:    desk@example.com\n   Subject: Your ticket #41\n\n"
+            "Could not be delivered because of\n\n550 5.1.1 User unknown\n\n"
+            f"The following recipients were affected: \n    {rcpt}\n",
+            # m-FILTER (Japanese)
+            "このメールは「m-FILTER」が自動的に生成して送信しています。\n"
+            f"以下のメールアドレスへの送信に失敗しました。\n{rcpt}\n\n"
+            f"-------server message\n550 5.1.1 <{rcpt}>: Recipient address rejected: "
+            "User unknown in local recipient table\n",
+        ]
+    )
+
+
+_GATEWAYS = _bounce(
+    "bounce-other-gateways",
+    [
+        '"Postmaster" <postmaster@{host}>',
+        "POSTMASTER <postmaster@{host}>",
+        "Mail Administrator <mailadmin@{host}>",
+        "System Administrator <administrator@{host}>",
+    ],
+    ["Undeliverable Mail", "Undeliverable message", "failure notice", "Undeliverable Mail: Hi"],
+    _gateway_body,
+    structures=("inline", "rfc822"),
+)
+
+
 def _exim(g: _Gen) -> Sample:
     """Exim's wording with the headers that usually give it away missing or mangled."""
     rcpt, mid, host = g.rcpt(), g.our_id(), g.pick(_HOSTS)
@@ -655,6 +690,7 @@ AUTOMATED: dict[str, Callable[[_Gen], Sample]] = {
     "bounce-could-not-be-delivered": _COULD_NOT,
     "bounce-delivery-failure": _DOMINO,
     "bounce-exim-unusual": _exim,
+    "bounce-other-gateways": _GATEWAYS,
     "bounce-multilingual": _ndr_multilingual,
     "antivirus-notice": _antivirus,
     "list-moderation": _moderation,

@@ -43,6 +43,8 @@ def test_bounces_and_complaints_name_our_message_and_the_address(name: str) -> N
     for sample in (s for s in SAMPLES if s.name == name):
         result = run(sample)
         if result.bounce is not None:
+            # Every bounce of the corpus reports an unknown user: the address is unusable.
+            assert (result.bounce.action, result.bounce.hard) == ("failed", True)
             found = (result.bounce.original_message_id, result.bounce.recipient)
         else:
             assert result.complaint is not None

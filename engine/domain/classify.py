@@ -303,7 +303,7 @@ _AWAY_SUBJECT = re.compile(
 _COPY_MARKER = re.compile(
     r"^[ \t]*(?:-{2,}[^\n-][^\n]*\b(?:original|copy of|returned (?:message|mail)|headers? of)\b"
     r"[^\n]*"
-    r"|original message headers:?[^\n]*)$",
+    r"|original message headers:?[^\n]*|original message follows\.?)$",
     re.I | re.M,
 )
 _RECIPIENT_PATTERNS = (
@@ -343,7 +343,7 @@ _ADDRESS_UNKNOWN = re.compile(
     r"|invalid recipient|mailbox not found|mailbox unavailable|no mailbox here"
     r"|address rejected|account (?:has been )?disabled|user not found|not listed in (?:the )?"
     r"(?:domino directory|public name)|recipnotfound|benutzer unbekannt|utilisateur inconnu"
-    r"|usuario desconocido|utente sconosciuto|unknown address"
+    r"|usuario desconocido|utente sconosciuto|unknown address|invalid (?:final delivery )?userid"
 )
 _PERMANENT = re.compile(r"permanent(?:ly)? (?:error|failure|fatal)|failed permanently")
 
