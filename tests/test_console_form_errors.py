@@ -12,7 +12,7 @@ from console.screens.campaign_form import CampaignForm
 from console.screens.user_form import UserForm
 from console.widgets.form import FormField
 from engine.api.schemas import CampaignIn, UserIn, UserPatch
-from engine.client import EngineClient, Invalid
+from engine.client import EngineClient, Forbidden, Invalid
 from engine.engine import Engine
 from tests.console_helpers import console_for, screen_text, type_text, until
 
@@ -102,3 +102,14 @@ async def test_user_form_shows_an_error_once_and_keeps_screen_monitoring(
     assert by_name["ana"].display_name == "Ana A"
     assert by_name["ana"].screen_monitoring_allowed
     assert not by_name["ben"].screen_monitoring_allowed
+
+
+async def test_an_operator_is_told_in_words_why_chat_needs_a_user(
+    operator: EngineClient,
+) -> None:
+    await operator.add_user(UserIn(username="ana", display_name="Ana", roles=["agent"]))
+    with pytest.raises(Forbidden) as refused:
+        await operator.say("ana", "hello")
+    said = refused.value.message
+    assert "engine's operator" in said and "postdesk --as" in said
+    assert "header" not in said.lower() and "X-Postdesk" not in said

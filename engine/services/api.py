@@ -109,8 +109,10 @@ class Caller:
 
     def require_user(self) -> int:
         if self.user_id is None:
+            # Said to a person at a console (a supervisor's chat line), not to a programmer.
             raise Forbidden(
-                "this action needs a Postdesk user; operators pass the X-Postdesk-User header"
+                f"this needs a Postdesk user, and {self.os_user} is the engine's operator, not"
+                " one of them: start the console as a user with `postdesk --as LOGIN`"
             )
         return self.user_id
 
