@@ -254,6 +254,10 @@ def _gateway_body(g: _Gen, rcpt: str) -> str:
             "Your message:\n   From:    desk@example.com\n   Subject: Your ticket #41\n\n"
             "Could not be delivered because of\n\n550 5.1.1 User unknown\n\n"
             f"The following recipients were affected: \n    {rcpt}\n",
+            # Verizon's gateway (the subject is only "Re: <ours>")
+            "Error: Invalid user address\n\nError message below:\n"
+            "550 - Requested action not taken: no such user here\n\nMessage details:\n"
+            f"  Subject: Your ticket #41\n  MAIL FROM: {DESK}\n  RCPT TO: {rcpt}\n",
             # m-FILTER (Japanese)
             "このメールは「m-FILTER」が自動的に生成して送信しています。\n"
             f"以下のメールアドレスへの送信に失敗しました。\n{rcpt}\n\n"
@@ -268,10 +272,17 @@ _GATEWAYS = _bounce(
     [
         '"Postmaster" <postmaster@{host}>',
         "POSTMASTER <postmaster@{host}>",
+        "post_master@{host}",
         "Mail Administrator <mailadmin@{host}>",
         "System Administrator <administrator@{host}>",
     ],
-    ["Undeliverable Mail", "Undeliverable message", "failure notice", "Undeliverable Mail: Hi"],
+    [
+        "Undeliverable Mail",
+        "Undeliverable message",
+        "failure notice",
+        "Undeliverable Mail: Hi",
+        "Re: Your ticket #41",
+    ],
     _gateway_body,
     structures=("inline", "rfc822"),
 )

@@ -235,6 +235,11 @@ _BOUNCE_BODY = re.compile(
     r"\b(?:message|mail|e-?mail)\b[^.\n]{0,160}?\b(?:could not|couldn't|cannot|can't|was not"
     r"|wasn't) (?:be |been )?delivered"
     r"|was undeliverable|failed recipients|not listed in (?:the )?(?:domino directory|public name)"
+    r"|invalid (?:user|recipient) address|requested action not taken|transcript of session follows"
+    r"|following addresses had (?:permanent fatal errors|delivery (?:problems|errors))"
+    r"|failure reasons|non-delivered information|invalid final delivery userid"
+    r"|could not be delivered because|following recipients were affected"
+    r"|送信に失敗しました|送信できませんでした|配信できませんでした"
     r"|konnte nicht (?:an [^.\n]{1,160} )?zugestellt werden|n'a pas pu être (?:remis|distribué)"
     r"|no se pudo entregar|non è stato possibile recapitare|kon niet worden bezorgd"
     r"|não foi possível entregar|kunde inte levereras|nie można dostarczyć"
@@ -301,8 +306,8 @@ _AWAY_SUBJECT = re.compile(
     r"(?:out of (?:the )?office|ooo)\b\s*(?:$|[(\[]|until\b|till\b|back\b|returning\b)"
 )
 _COPY_MARKER = re.compile(
-    r"^[ \t]*(?:-{2,}[^\n-][^\n]*\b(?:original|copy of|returned (?:message|mail)|headers? of)\b"
-    r"[^\n]*"
+    r"^[ \t]*(?:-{2,}[^\n-][^\n]*"
+    r"\b(?:original|copy of|returned (?:message|mail)|unsent message|headers? of)\b[^\n]*"
     r"|original message headers:?[^\n]*|original message follows\.?)$",
     re.I | re.M,
 )
@@ -312,6 +317,7 @@ _RECIPIENT_PATTERNS = (
     re.compile(rf"recipients? has been delayed:\s*<?({_ADDR})", re.I),
     re.compile(rf"following address(?:\(es\))? failed:\s*<?({_ADDR})", re.I),
     re.compile(rf"(?:undeliverable|not delivered) to(?: the following)?:?\s*<?({_ADDR})", re.I),
+    re.compile(rf"^[ \t]*rcpt to:[ \t]*<?({_ADDR})", re.I | re.M),
     re.compile(rf"^[ \t]*<({_ADDR})>", re.M),
     re.compile(rf"^[ \t]*({_ADDR})[ \t]*$", re.M),
 )
