@@ -76,6 +76,10 @@ SUBJECTS = [
 ]
 
 
+# Mail the desk must see through (see DemoWorld.stranger_writes).
+STRANGERS = ["away", "bounce", "tricky"]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -114,6 +118,8 @@ class DemoWorld:
         # Enough for both simulated agents' caps and a few left waiting for the human.
         for _ in range(11):
             self.customer_writes()
+        for kind in STRANGERS:
+            self.stranger_writes(kind)
         self.tasks = [
             asyncio.create_task(self._customers()),
             asyncio.create_task(self._answers()),
@@ -199,16 +205,65 @@ class DemoWorld:
         msg.set_content(body.format(n=n))
         self._deliver(msg)
 
+    def stranger_writes(self, kind: str | None = None) -> None:
+        """Mail that must not fool the desk: an out-of-office and a bounce (filed, never in a
+        queue, never answered) and a customer whose double-encoded subject tries to add
+        headers to our answers (it reads as the literal text, and answers carry only ours)."""
+        n = self._next()
+        day = format_datetime(datetime.now(UTC))
+        kind = kind or self.rng.choice(STRANGERS)
+        if kind == "away":
+            lines = [
+                "From: Jane Roe <jane.roe@example.org>",
+                "Subject: Automatic reply: your message",
+                "X-Auto-Response-Suppress: All",
+                "",
+                "I am out of the office until Monday.",
+            ]
+        elif kind == "bounce":
+            lines = [
+                "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>",
+                "Subject: Mail delivery failed: returning message to sender",
+                "",
+                "This message was created automatically by mail delivery software.",
+                "A message that you sent could not be delivered to one or more of its",
+                "recipients. This is a permanent error.",
+                "  nobody@example.net: mailbox unavailable",
+            ]
+        else:
+            # =?utf-8?q?Refund=0D=0ABcc:_all@example.com?= encoded once more.
+            tricky = "=?utf-8?b?PT91dGYtOD9xP1JlZnVuZD0wRD0wQUJjYzpfYWxsQGV4YW1wbGUuY29tPz0=?="
+            lines = [
+                "From: Tom Trickster <tom@example.com>",
+                f"Subject: {tricky}",
+                "",
+                "Please refund me. (My subject tries to add a Bcc to your answer.)",
+            ]
+        head = [
+            "To: Postdesk Support <support@postdesk.example>",
+            f"Date: {day}",
+            f"Message-ID: <stranger.{n}.{time.time_ns()}@example.org>",
+            "MIME-Version: 1.0",
+            "Content-Type: text/plain; charset=utf-8",
+        ]
+        self._deliver_bytes(("\r\n".join(lines[:2] + head + lines[2:]) + "\r\n").encode())
+
     def _deliver(self, msg: EmailMessage) -> None:
+        self._deliver_bytes(msg.as_bytes())
+
+    def _deliver_bytes(self, raw: bytes) -> None:
         name = f"{time.time():.6f}.{self._next()}.demo"
         tmp = self.maildir / "tmp" / name
-        tmp.write_bytes(msg.as_bytes())
+        tmp.write_bytes(raw)
         tmp.rename(self.maildir / "new" / name)
 
     async def _customers(self) -> None:
         while True:
             await asyncio.sleep(self.rng.uniform(6, 14) * self.pace)
-            self.customer_writes()
+            if self.rng.random() < 0.2:
+                self.stranger_writes()
+            else:
+                self.customer_writes()
 
     async def _answers(self) -> None:
         """Some customers answer our replies, threaded by In-Reply-To and References."""
