@@ -325,3 +325,29 @@ def test_received_addresses_come_from_the_structure_only(
     parsed = parse_message(raw.encode())
     found = [a.email for a in [parsed.from_, *parsed.to, *parsed.cc] if a is not None]
     assert set(found) <= {address}, (header, found)
+
+
+def test_a_bounce_names_a_failed_recipient_only_from_the_header_structure() -> None:
+    """X-Failed-Recipients is read like an address header: an encoded word in it (which
+    could decode to anyone) names nobody; a plain address is still read."""
+    from engine.domain.classify import classify
+
+    for value, expected in (
+        ("=?utf-8?q?victim@bank.example?=", None),
+        ("=?utf-8?q?x?= <=?utf-8?q?victim?=@bank.example>", None),
+        ("carol@example.net", "carol@example.net"),
+    ):
+        raw = (
+            "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n"
+            "To: support@postdesk.test\r\n"
+            f"X-Failed-Recipients: {value}\r\n"
+            "Subject: Mail delivery failed: returning message to sender\r\n\r\n"
+            "This message was created automatically by mail delivery software.\r\n"
+            "A message that you sent could not be delivered. This is a permanent error.\r\n"
+        ).encode()
+        result = classify(raw, parse_message(raw), our_domains=set(), our_addresses=set())
+        assert result.kind == "bounce" and result.bounce is not None
+        recipient = result.bounce.recipient
+        assert recipient is None or "victim" not in recipient, value
+        if expected:
+            assert recipient == expected

@@ -922,7 +922,7 @@ def _read_dsn(parts: list[Message], parsed: ParsedMessage, text: str) -> tuple[B
     recipient = (
         _address(_field(chosen, "final-recipient"))
         or _address(_field(chosen, "original-recipient"))
-        or _first_address(parsed.headers.get("x-failed-recipients"))
+        or next(iter(parsed.failed_recipients), None)
     )
     original_id = _original_message_id(parts, text, parsed)
     bounce = Bounce(
@@ -981,9 +981,7 @@ def _read_plain_bounce(
     action = "delayed" if delayed else "failed"
     diagnostic = _plain_diagnostic(section)
     status = _enhanced(diagnostic or section, _ENHANCED_TEXT)
-    recipient = _first_address(headers.get("x-failed-recipients")) or _plain_recipient(
-        section, sender
-    )
+    recipient = next(iter(parsed.failed_recipients), None) or _plain_recipient(section, sender)
     # With a code the server's own text decides; without one the bounce's wording may
     # ("This is a permanent error", "Technical details of temporary failure").
     decisive = status is not None or _basic_class(diagnostic.lower()) != ""

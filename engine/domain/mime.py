@@ -103,6 +103,8 @@ class ParsedMessage:
     html: str | None
     attachments: list[ParsedAttachment]
     headers: dict[str, str]
+    # X-Failed-Recipients read like an address header: from its structure, never decoded.
+    failed_recipients: list[str] = field(default_factory=list)
 
 
 # The null sender of bounces ("MAILER-DAEMON <>") is not somebody to reply to.
@@ -799,6 +801,9 @@ def _parse(raw: bytes) -> ParsedMessage:
         html=html,
         attachments=bodies.attachments,
         headers=decoded_headers,
+        failed_recipients=[
+            a.email for a in headers.addresses("x-failed-recipients") if "@" in a.email
+        ],
     )
 
 
