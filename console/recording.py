@@ -24,6 +24,8 @@ def _message(message: MessageOut) -> list[str]:
     state = "" if inbound else f" · {message.state}"
     if message.state == "failed" and message.error:
         state += f": {one_line(message.error, 200)}"
+    elif not inbound and message.state != "sent" and message.error:
+        state += f", not sent yet: {one_line(message.error, 200)}"
     lines = [
         f"{'← In ' if inbound else '→ Out'} · {local_stamp(message.created_at)}{state}",
         f"From: {_address(message.from_name, message.from_email)}",

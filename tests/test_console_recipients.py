@@ -7,10 +7,17 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+from console.app import PostdeskApp
 from console.screens.agent import AgentScreen
+from console.widgets.message import MessageView, message_text
 from engine.api.schemas import ForwardIn, InteractionSummary
 from tests.console_helpers import console_for, screen_text, until
 from tests.engine_fixtures import World
+
+
+def thread_text(app: PostdeskApp) -> str:
+    """Every message the thread holds, as drawn (scrolled into view or not)."""
+    return "\n".join(message_text(view.message).plain for view in app.screen.query(MessageView))
 
 
 def customer_mail(subject: str, body: str) -> bytes:
@@ -70,11 +77,37 @@ async def test_forward_shows_its_recipients_and_keeps_the_client_waiting(world: 
 
             await agent.reply(item.id, "We are on it.")
             await world.sink.await_count(2, timeout=20)
-            await until(pilot, lambda: "We are on it." in screen_text(app), what="the reply")
-            assert "To  carol@example.net" in screen_text(app)
+            await until(pilot, lambda: "We are on it." in thread_text(app), what="the reply")
+            assert "To  carol@example.net" in thread_text(app)
             # A reply answers the client: the waiting time starts again.
             await until(
                 pilot,
                 lambda: (s := shown()) is not None and s.last_message_at > item.last_message_at,
                 what="the waiting time reset by the reply",
+            )
+
+
+async def test_a_message_the_server_puts_off_says_why_until_it_is_sent(world: World) -> None:
+    world.sink.fail_next(6, "451 4.7.1 greylisted, try again later", stage="data")
+    world.dovecot.append(world.mailbox, customer_mail("Parcel", "Where is it?"))
+    async with world.client("agent1") as agent:
+        app = console_for(world.engine, "agent1", "agent")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: "Parcel" in screen_text(app), what="the inbox")
+            [item] = await agent.interactions()
+            await pilot.press("enter")
+            await until(pilot, lambda: "Where is it?" in screen_text(app), what="the thread")
+            await agent.reply(item.id, "On its way.")
+            await until(
+                pilot,
+                lambda: "Not sent yet" in (t := thread_text(app)) and "451 4.7.1 greylisted" in t,
+                what="why the reply is still in the outbox",
+            )
+            assert "next at" in thread_text(app)
+            await world.sink.await_count(1, timeout=60)
+            await until(
+                pilot,
+                lambda: "Not sent yet" not in (t := thread_text(app)) and " sent" in t,
+                timeout=30,
+                what="the reply sent, the reason gone",
             )

@@ -68,6 +68,18 @@ def fold_line(folded: Folded, *, expanded: bool) -> Text:
     )
 
 
+def held_back(message: MessageOut) -> Text:
+    """Why an outgoing message is still in the outbox (the server put it off) and when it is
+    tried again: without it a message merely says `queued` for hours."""
+    tries = "1 try" if message.attempts == 1 else f"{message.attempts} tries"
+    text = Text("\n")
+    text.append("Not sent yet ", style="bold yellow")
+    when = f", next at {local_stamp(message.next_attempt_at)}" if message.next_attempt_at else ""
+    text.append(f"({tries}{when}): ", style="yellow")
+    text.append(one_line(message.error, 300), style="yellow")
+    return text
+
+
 def message_text(message: MessageOut, *, expanded: bool = False, body: Body | None = None) -> Text:
     """One message: direction, sender, date, CC, delivery state, attachments, body (with its
     quoted history folded unless `expanded`). `body` is `message_body(message)` when the
@@ -101,6 +113,8 @@ def message_text(message: MessageOut, *, expanded: bool = False, body: Body | No
         text.append("\n")
         text.append("Error ", style="bold red")
         text.append(one_line(message.error), style="red")
+    elif not inbound and message.state != "sent" and message.error:
+        text.append_text(held_back(message))
     for attachment in message.attachments:
         text.append("\n")
         text.append("Attached ", style="bold")

@@ -352,6 +352,10 @@ class MessageOut(Schema, kw_only=True):
     kind: str = "customer"
     # Outbound only (a received mail's BCC is not in it): whom we sent a blind copy.
     bcc: list[str] = field(default_factory=list)
+    # Outbound still queued: how often the server put it off (`error` says why) and when the
+    # outbox tries again.
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
 
 
 class InteractionSummary(Schema, kw_only=True):

@@ -145,6 +145,8 @@ def message_out(message: Message) -> MessageOut:
         ],
         kind=message.kind,
         bcc=message.bcc if message.direction is Direction.OUTBOUND else [],
+        attempts=message.attempts,
+        next_attempt_at=message.next_attempt_at,
     )
 
 
