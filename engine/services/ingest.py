@@ -46,6 +46,7 @@ from data.models import (
     MessageState,
     Quarantine,
 )
+from engine import failpoints
 from engine.domain.classify import Classification, classify
 from engine.domain.feedback import effects
 from engine.domain.mime import MimeError, ParsedMessage, parse_message
@@ -142,6 +143,9 @@ class Ingestor:
             await session.flush()
             results = [p.result() for p in pending]
             changed = [m.id for p in pending for m in p.changed_outbound]
+            failpoints.reached("ingest-before-commit")
+        # Committed: the mail is safe, but not yet flagged, routed, announced or confirmed.
+        failpoints.reached("ingest-committed")
         for result in results:
             if result.quarantined:
                 log.warning("quarantined a mail of campaign %s", campaign_id)
