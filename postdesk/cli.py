@@ -93,7 +93,8 @@ def configure_logging(verbose: bool, log_file: Path | None = None) -> None:
             level = logging.WARNING
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    for noisy in ("aioimaplib", "aiosqlite", "asyncio", "mail.log"):
+    # alembic.runtime.plugins: seven "setup plugin" lines on every engine start.
+    for noisy in ("aioimaplib", "aiosqlite", "asyncio", "mail.log", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
