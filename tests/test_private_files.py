@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from engine.api.schemas import CampaignIn, MessageOut, NewInteractionIn, UserIn
 from engine.client import EngineClient
 from engine.config import Settings
 from engine.engine import Engine
+from tests.engine_fixtures import eventually
 from tests.servers import DovecotServer, SmtpSink
 
 NOT_DECRYPTED = "cannot decrypt the stored mailbox passwords with the key"
@@ -136,3 +138,58 @@ async def test_the_key_comes_from_a_systemd_credential(
         home=home,
     )
     assert chosen.key == Path("/etc/postdesk/k")
+
+
+async def test_a_password_that_cannot_be_decrypted_holds_up_only_its_own_campaign(
+    tmp_path: Path, smtp_sink: SmtpSink
+) -> None:
+    """On a data dir copied without its key, mail of a campaign that logs in to its SMTP
+    server waits, saying why; mail of a campaign that needs no password still goes out."""
+    home, key = tmp_path / "home", tmp_path / "etc-postdesk" / "secret.key"
+    server = {"smtp_host": smtp_sink.host, "smtp_port": smtp_sink.port, "smtp_security": "plain"}
+    engine = Engine(Settings.from_env({"POSTDESK_KEY_FILE": str(key)}, home=home))
+    await engine.start()
+    try:
+        async with EngineClient(engine.socket_path) as operator:
+            await operator.add_user(UserIn(username="agent1", roles=["agent"]))
+            for name, login in (("Locked", {"smtp_username": "relay"}), ("Open", {})):
+                await operator.add_campaign(
+                    CampaignIn(
+                        name=name,
+                        email_address=f"{name.lower()}@postdesk.test",
+                        receive_emails=False,
+                        smtp_password="relay-secret" if login else "",
+                        **server,
+                        **login,
+                    )
+                )
+                await operator.add_member(name, "agent1")
+    finally:
+        await engine.stop()
+
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(home, copy, ignore=shutil.ignore_patterns("run"))
+    settings = Settings.from_env({}, home=copy, outbox_retry_base=0.2)
+    engine = Engine(settings)
+    await engine.start()
+    try:
+        async with EngineClient(engine.socket_path, act_as="agent1") as agent:
+            locked = await agent.new_interaction(
+                NewInteractionIn(campaign="Locked", to="a@example.org", subject="One", body="1")
+            )
+            await agent.new_interaction(
+                NewInteractionIn(campaign="Open", to="b@example.org", subject="Two", body="2")
+            )
+            [sent] = await smtp_sink.await_count(1)
+            assert sent.rcpt_tos == ["b@example.org"]
+
+            async def locked_message() -> MessageOut:
+                return (await agent.interaction(locked.id)).messages[-1]
+
+            waiting = await eventually(
+                locked_message, lambda m: NOT_DECRYPTED in m.error, what="the reason it waits"
+            )
+            assert waiting.state == "queued"
+    finally:
+        await engine.stop()
+    assert len(smtp_sink.messages) == 1
