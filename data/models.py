@@ -506,6 +506,8 @@ class ChatMessage(Base):
     to_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the recipient saw it in an open chat; until then their next console tells them.
+    read_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class BreakReason(Base):

@@ -30,6 +30,7 @@ from engine.services.admin import Admin
 from engine.services.agent_mail import AgentMail
 from engine.services.api import ApiServer
 from engine.services.breaks import BreakReasons
+from engine.services.chat import Chat
 from engine.services.confirm import Confirmations
 from engine.services.imap import ImapMailbox
 from engine.services.ingest import Ingestor
@@ -129,6 +130,7 @@ class Engine:
         )
         self.admin = Admin(self.db, self.secrets, self.campaign_changed)
         self.break_reasons = BreakReasons(self.db)
+        self.chat = Chat(self.db, self.bus)
         self.agent_mail = AgentMail(
             self.db,
             self.blobs,

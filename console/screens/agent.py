@@ -77,6 +77,14 @@ class AgentScreen(AgentFlows):
         ),
         Binding("O", "sort_reverse", "Reverse sort", id="agent.sort-reverse", show=False),
         Binding("M", "answer_chat", "Answer chat", id="agent.answer-chat", show=False),
+        Binding(
+            "H",
+            "raise_hand",
+            "Raise hand",
+            tooltip="Chat with a supervisor of your campaigns, or any supervisor on duty",
+            id="agent.raise-hand",
+            show=False,
+        ),
         # The thread has its own `z`; this one works while the inbox beside it has focus.
         Binding(
             "z",

@@ -32,6 +32,7 @@ class ModeScreen(Screen[None]):
         super().__init__()
         self.client = client
         self.me = me
+        self._chat_told: set[int] = set()  # chat lines a toast already announced
 
     def on_mount(self) -> None:
         # Textual runs this after a subclass's own on_mount: subclasses must not call it.
@@ -64,6 +65,7 @@ class ModeScreen(Screen[None]):
     def on_engine_event(self, message: EngineEvent) -> None:
         if isinstance(message.event, Hello):
             self.refresh_data()
+            self.unread_chat()
             return
         if isinstance(message.event, LoggedOut):
             # Only the agent side leaves: the same person's supervisor console stays.
@@ -81,14 +83,23 @@ class ModeScreen(Screen[None]):
     def chat_line(self, line: ChatLine) -> None:
         """Into the open chat with that person; else the bell and a toast."""
         from .chat import ChatScreen
+        from .hand import ANY
 
         other = line.recipient if line.sender == self.me.username else line.sender
         screen = self.app.screen
+        if (
+            isinstance(screen, ChatScreen)
+            and screen.peer == ANY
+            and line.recipient == self.me.username
+        ):
+            screen.become(line.sender, line.sender_name)  # the first answer to a raised hand
+            return
         if isinstance(screen, ChatScreen) and screen.peer == other:
             screen.add(line)
             return
-        if line.sender == self.me.username:
+        if line.sender == self.me.username or line.id in self._chat_told:
             return
+        self._chat_told.add(line.id)
         self.chat_peer = (line.sender, line.sender_name)
         self.app.bell()
         self.notify(
@@ -98,10 +109,41 @@ class ModeScreen(Screen[None]):
             timeout=15,
         )
 
+    @work(exclusive=True, group="chat-unread", exit_on_error=False)
+    async def unread_chat(self) -> None:
+        """Lines sent while this console was away: told now, one toast per person."""
+        last: dict[str, ChatLine] = {}
+        count: dict[str, int] = {}
+        for line in await self.client.unread_chat():
+            if line.id not in self._chat_told:
+                self._chat_told.add(line.id)
+                last[line.sender] = line
+                count[line.sender] = count.get(line.sender, 0) + 1
+        for sender, line in last.items():
+            self.chat_peer = (sender, line.sender_name)
+            lines = f"{count[sender]} chat lines" if count[sender] > 1 else "a chat line"
+            self.app.bell()
+            self.notify(
+                f"{one_line(line.sender_name, 30)} sent you {lines} while you were away, "
+                f"last: {one_line(line.text, 100)} (M answers)",
+                title="Chat",
+                markup=False,
+                timeout=30,
+            )
+
     def open_chat(self, username: str, name: str) -> None:
         from .chat import ChatScreen
 
         self.app.push_screen(ChatScreen(self.client, self.me.username, username, name))
+
+    def action_raise_hand(self) -> None:
+        from .hand import HandScreen
+
+        def chosen(peer: tuple[str, str] | None) -> None:
+            if peer is not None:
+                self.open_chat(*peer)
+
+        self.app.push_screen(HandScreen(self.client), chosen)
 
     def action_answer_chat(self) -> None:
         if self.chat_peer is None:

@@ -2,7 +2,10 @@
 
 The history with that person, then a line to type; Enter sends. New lines arrive as engine
 events: the mode screen hands them to an open chat with that person, or rings the bell and
-shows a toast when none is open. Lines are typed by people: shown as text, never as markup.
+shows a toast when none is open. What an open chat shows is read; the rest waits for the
+person's next console. An agent's raised hand to any supervisor on duty (`ANY`) goes to each
+of them, and the chat carries on with whoever answers first. Lines are typed by people: shown
+as text, never as markup.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from engine.client.client import EngineClient, EngineError
 from ..messages import WorkerFailed
 from ..timefmt import local_stamp
 from ..widgets.dialog_error import DialogError
+from .hand import ANY
 
 
 def line_text(line: ChatLine, me: str) -> Text:
@@ -50,20 +54,38 @@ class ChatScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="chat-dialog"):
-            yield Label(Text(f"Chat with {one_line(self.peer_name, 40)}"), classes="dialog-title")
+            yield Label(self.title_text(), classes="dialog-title", id="chat-title")
             yield VerticalScroll(id="chat-log")
             yield Input(placeholder="Type a message, Enter sends", id="chat-input", max_length=2000)
             yield DialogError(id="chat-error")
+            yield Static("", id="chat-note", classes="dialog-note", markup=False)
         yield Footer(compact=True)
 
+    def title_text(self) -> Text:
+        if self.peer == ANY:
+            return Text("Raise your hand: any supervisor on duty")
+        return Text(f"Chat with {one_line(self.peer_name, 40)}")
+
     def on_mount(self) -> None:
+        self.query_one("#chat-note", Static).display = False
         self.query_one("#chat-input", Input).focus()
-        self.load()
+        if self.peer != ANY:
+            self.load()
 
     @work(exclusive=True, group="history", exit_on_error=False)
     async def load(self) -> None:
+        # The engine counts the lines it returns here as read.
         for line in await self.api.chat(self.peer):
             self.add(line)
+
+    def become(self, peer: str, peer_name: str) -> None:
+        """A supervisor answered the raised hand: the chat goes on with them."""
+        self.peer, self.peer_name = peer, peer_name
+        self.query_one("#chat-title", Label).update(self.title_text())
+        self.query_one("#chat-note", Static).display = False
+        self.shown.clear()
+        self.query_one("#chat-log", VerticalScroll).remove_children()
+        self.load()
 
     def add(self, line: ChatLine) -> None:
         """Show a line once (the history and its event may both bring it)."""
@@ -73,6 +95,12 @@ class ChatScreen(ModalScreen[None]):
         log = self.query_one("#chat-log", VerticalScroll)
         log.mount(Static(line_text(line, self.me), classes="chat-line", markup=False))
         log.scroll_end(animate=False)
+        if line.sender == self.peer:
+            self.mark_read()
+
+    @work(exclusive=True, group="read", exit_on_error=False)
+    async def mark_read(self) -> None:
+        await self.api.chat_read(self.peer)
 
     @on(Input.Submitted, "#chat-input")
     def send(self, event: Input.Submitted) -> None:
@@ -85,6 +113,16 @@ class ChatScreen(ModalScreen[None]):
     @work(group="say", exit_on_error=False)
     async def say(self, text: str) -> None:
         self.pending = text
+        if self.peer == ANY:
+            lines = await self.api.raise_hand(text)
+            self.add(lines[0])  # the same words went to each of them
+            told = ", ".join(one_line(line.recipient, 20) for line in lines)
+            self.pending = ""
+            self.show_error("")
+            note = self.query_one("#chat-note", Static)
+            note.update(Text(f"Told {told}: whoever answers first carries on here."))
+            note.display = True
+            return
         self.add(await self.api.say(self.peer, text))
         self.pending = ""
         self.show_error("")

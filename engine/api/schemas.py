@@ -511,6 +511,26 @@ class ChatLine(Schema, kw_only=True):
     at: datetime
 
 
+class HandIn(Schema, kw_only=True):
+    """An agent's raised hand: a line to every supervisor of their campaigns on duty."""
+
+    text: Annotated[str, Meta(min_length=1, max_length=2000)]
+
+
+class ChatReadIn(Schema, kw_only=True):
+    """The caller has seen every line `peer` sent them (a chat with them is open)."""
+
+    peer: str
+
+
+class ChatSupervisor(Schema, kw_only=True):
+    """A supervisor an agent may raise a hand to; on duty: their console is open."""
+
+    username: str
+    display_name: str  # untrusted (typed by an admin): sanitise before display
+    on_duty: bool
+
+
 class RetryOut(Schema, kw_only=True):
     quarantine_id: int
     ingested: bool

@@ -24,10 +24,13 @@ from engine.api.schemas import (
     CcBccIn,
     ChatIn,
     ChatLine,
+    ChatReadIn,
+    ChatSupervisor,
     ConnectionReport,
     DraftIn,
     Event,
     ForwardIn,
+    HandIn,
     Hello,
     InteractionDetail,
     InteractionSummary,
@@ -225,6 +228,21 @@ class EngineClient:
 
     async def say(self, username: str, text: str) -> ChatLine:
         return await self._call("POST", "/chat", ChatLine, ChatIn(to=username, text=text))
+
+    async def unread_chat(self) -> list[ChatLine]:
+        """Lines sent to me that no open chat has shown me (e.g. while I was away)."""
+        return await self._call("GET", "/chat/unread", list[ChatLine])
+
+    async def chat_read(self, username: str) -> None:
+        await self._do("POST", "/chat/read", ChatReadIn(peer=username))
+
+    async def chat_supervisors(self) -> list[ChatSupervisor]:
+        """The supervisors I may raise a hand to, and whether each is on duty."""
+        return await self._call("GET", "/chat/supervisors", list[ChatSupervisor])
+
+    async def raise_hand(self, text: str) -> list[ChatLine]:
+        """A line to every supervisor of my campaigns on duty (one ChatLine each)."""
+        return await self._call("POST", "/chat/hand", list[ChatLine], HandIn(text=text))
 
     async def log_out_agent(self, username: str) -> AgentRow:
         """The agent's consoles leave; the agent is Offline (supervisors)."""

@@ -26,7 +26,6 @@ from data.models import (
     AgentStatus,
     BlacklistEntry,
     Campaign,
-    ChatMessage,
     Interaction,
     InteractionState,
     Membership,
@@ -40,11 +39,12 @@ from engine.api.schemas import (
     CampaignPatch,
     CcBccIn,
     ChatIn,
-    ChatLine,
+    ChatReadIn,
     ChatSaid,
     DraftIn,
     Event,
     ForwardIn,
+    HandIn,
     Hello,
     InteractionChanged,
     LimitsOut,
@@ -165,6 +165,7 @@ class ApiServer:
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
         self._agent_connections: dict[int, int] = {}
+        self._supervisor_connections: dict[int, int] = {}  # on duty: a raised hand reaches them
         r = self.app.router
         r.add_get("/api/v1/me", self.get_me)
         r.add_post("/api/v1/me/status", self.post_status)
@@ -189,6 +190,10 @@ class ApiServer:
         r.add_post("/api/v1/agents/{username}/logout", self.post_logout)
         r.add_get("/api/v1/chat", self.get_chat)
         r.add_post("/api/v1/chat", self.post_chat)
+        r.add_get("/api/v1/chat/unread", self.get_chat_unread)
+        r.add_post("/api/v1/chat/read", self.post_chat_read)
+        r.add_get("/api/v1/chat/supervisors", self.get_chat_supervisors)
+        r.add_post("/api/v1/chat/hand", self.post_hand)
         r.add_get("/api/v1/users", self.get_users)
         r.add_post("/api/v1/users", self.post_user)
         r.add_patch("/api/v1/users/{username}", self.patch_user)
@@ -407,71 +412,45 @@ class ApiServer:
         self.engine.bus.publish(LoggedOut(username=agent.username, by=by))
         return await self._agent_row(agent.id)
 
-    # ---- chat between supervisors and agents ----
-    @staticmethod
-    def _may_chat(me: User, other: User) -> bool:
-        """Supervisors write to agents and agents to supervisors; nobody else chats here."""
-        mine, theirs = set(me.roles), set(other.roles)
-        return ("supervisor" in mine and "agent" in theirs) or (
-            "agent" in mine and "supervisor" in theirs
-        )
-
-    async def _chat_peer(self, request: web.Request, username: str) -> tuple[User, User]:
-        caller = request[CALLER]
-        async with self.engine.db.session() as session:
-            me = await session.get_one(User, caller.require_user())
-            other = await session.scalar(select(User).where(User.username == username))
-        if other is None:
-            raise NotFound(f"no user {username!r}")
-        if not self._may_chat(me, other):
-            raise Forbidden("chat is between supervisors and agents")
-        return me, other
-
-    @staticmethod
-    def _chat_line(line: ChatMessage, sender: User, recipient: User) -> ChatLine:
-        return ChatLine(
-            id=line.id,
-            sender=sender.username,
-            sender_name=sender.display_name or sender.username,
-            recipient=recipient.username,
-            text=line.text,
-            at=line.at,
-        )
-
+    # ---- chat between supervisors and agents (rules in services/chat.py) ----
     async def get_chat(self, request: web.Request) -> web.Response:
         """The last 200 lines between the caller and `with`, oldest first."""
-        me, other = await self._chat_peer(request, request.query.get("with", ""))
-        pair = {me.id, other.id}
-        async with self.engine.db.session() as session:
-            rows = (
-                await session.execute(
-                    select(ChatMessage)
-                    .where(ChatMessage.from_user_id.in_(pair), ChatMessage.to_user_id.in_(pair))
-                    .order_by(ChatMessage.id.desc())
-                    .limit(200)
-                )
-            ).scalars()
-            by_id = {me.id: me, other.id: other}
-            lines = [
-                self._chat_line(r, by_id[r.from_user_id], by_id[r.to_user_id])
-                for r in reversed(list(rows))
-                if r.from_user_id != r.to_user_id
-            ]
+        caller = request[CALLER]
+        lines = await self.engine.chat.history(caller.require_user(), request.query.get("with", ""))
         return json_response(lines)
 
     async def post_chat(self, request: web.Request) -> web.Response:
         body = await parse_body(request, ChatIn)
-        me, other = await self._chat_peer(request, body.to)
-        text = body.text.strip()
-        if not text:
-            raise Invalid("text: say something")
-        async with self.engine.db.session() as session, session.begin():
-            row = ChatMessage(from_user_id=me.id, to_user_id=other.id, text=text)
-            session.add(row)
-            await session.flush()
-            line = self._chat_line(row, me, other)
-        self.engine.bus.publish(ChatSaid(line=line))
+        line = await self.engine.chat.say(request[CALLER].require_user(), body.to, body.text)
         return json_response(line, status=201)
+
+    async def get_chat_unread(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        if caller.user_id is None:  # an operator as nobody: nobody writes to them
+            return json_response([])
+        return json_response(await self.engine.chat.unread(caller.user_id))
+
+    async def post_chat_read(self, request: web.Request) -> web.Response:
+        body = await parse_body(request, ChatReadIn)
+        await self.engine.chat.mark_read(request[CALLER].require_user(), body.peer)
+        return web.json_response({})
+
+    def _on_duty(self) -> set[int]:
+        return {user_id for user_id, n in self._supervisor_connections.items() if n > 0}
+
+    async def get_chat_supervisors(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        caller.require("agent")
+        return json_response(
+            await self.engine.chat.supervisors(caller.require_user(), self._on_duty())
+        )
+
+    async def post_hand(self, request: web.Request) -> web.Response:
+        caller = request[CALLER]
+        caller.require("agent")
+        body = await parse_body(request, HandIn)
+        lines = await self.engine.chat.raise_hand(caller.require_user(), body.text, self._on_duty())
+        return json_response(lines, status=201)
 
     # ---- interactions ----
     async def list_interactions(self, request: web.Request) -> web.Response:
@@ -782,6 +761,8 @@ class ApiServer:
         )
         await stream.prepare(request)
         is_agent = caller.user_id is not None and "agent" in caller.roles
+        supervisor = caller.user_id if "supervisor" in caller.roles else None
+        on_duty, counted = self._supervisor_connections, False
         try:
             async with self.engine.bus.subscribe() as sub:
                 # Subscribed first, then hello: a console that loads its data on hello
@@ -792,10 +773,15 @@ class ApiServer:
                 await stream.write(encode(hello) + b"\n")
                 if is_agent:
                     await self._agent_connected(caller, resuming=request.query.get("resume") == "1")
+                if supervisor is not None:
+                    on_duty[supervisor] = on_duty.get(supervisor, 0) + 1
+                    counted = True
                 await self._relay(request, stream, caller, sub)
         except ConnectionError:
             pass  # the console went away mid-write
         finally:
+            if counted and supervisor is not None:
+                on_duty[supervisor] -= 1
             if is_agent:
                 await self._agent_disconnected(caller)
         return stream
