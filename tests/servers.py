@@ -928,6 +928,7 @@ class SmtpSink:
         *,
         tls: TlsFiles | None = None,
         implicit_tls: bool = False,
+        smtputf8: bool = True,
     ) -> None:
         if implicit_tls and tls is None:
             raise ValueError("implicit_tls needs tls= (the certificate to present)")
@@ -950,7 +951,7 @@ class SmtpSink:
             hostname=host,
             port=self.port,
             ready_timeout=10.0,
-            enable_SMTPUTF8=True,
+            enable_SMTPUTF8=smtputf8,
             **tls_options,  # type: ignore[arg-type]
         )
         self._started = False
@@ -1081,11 +1082,12 @@ def start_smtp_sink(
     *,
     tls: TlsFiles | None = None,
     implicit_tls: bool = False,
+    smtputf8: bool = True,
 ) -> SmtpSink:
     """Start an ``SmtpSink`` on ``host`` (a free port unless given) and return it.
 
     ``tls``: require STARTTLS with that certificate; add ``implicit_tls=True`` for SMTPS.
     """
-    sink = SmtpSink(host, port, tls=tls, implicit_tls=implicit_tls)
+    sink = SmtpSink(host, port, tls=tls, implicit_tls=implicit_tls, smtputf8=smtputf8)
     sink.start()
     return sink

@@ -13,6 +13,7 @@ from engine.api.schemas import CampaignPatch
 from engine.client import Invalid
 from engine.engine import RAN_WELL_SECONDS, restart_wait
 from tests.engine_fixtures import World, eventually
+from tests.servers import start_smtp_sink
 from tests.test_automation import enable_confirmation
 
 
@@ -131,3 +132,30 @@ async def test_a_strangers_controls_and_bidi_never_reach_our_mail(world: World) 
 def test_a_service_that_ran_well_starts_its_backoff_afresh() -> None:
     assert restart_wait(32.0, ran_for=RAN_WELL_SECONDS + 1) == 1.0
     assert restart_wait(32.0, ran_for=0.5) == 32.0
+
+
+async def test_a_server_without_smtputf8_fails_an_international_address_once_with_the_reason(
+    world: World,
+) -> None:
+    """The campaign's server does not offer SMTPUTF8: the reply to jörg@ is not retried
+    forever as if the server were busy; it fails at once, saying what was missing."""
+    plain = start_smtp_sink(smtputf8=False)
+    try:
+        await world.operator.update_campaign(
+            "Support", CampaignPatch(smtp_host=plain.host, smtp_port=plain.port)
+        )
+        async with world.client("agent1") as agent:
+            world.dovecot.append(world.mailbox, mail("Jörg <jörg@example.org>"))
+            await agent.set_status("free")
+            [row] = await eventually(agent.interactions, lambda rows: len(rows) == 1)
+            await agent.reply(row.id, "Hallo")
+            detail = await eventually(
+                lambda: agent.interaction(row.id),
+                lambda d: d.messages[-1].state == "failed",
+                what="the reply failed",
+            )
+        assert "SMTPUTF8" in detail.messages[-1].error
+        assert "jörg@example.org" in detail.messages[-1].error
+        assert plain.messages == []
+    finally:
+        plain.stop()
