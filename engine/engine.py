@@ -32,6 +32,7 @@ from engine.services.api import ApiServer
 from engine.services.breaks import BreakReasons
 from engine.services.chat import Chat
 from engine.services.confirm import Confirmations
+from engine.services.health import MailboxBoard
 from engine.services.imap import ImapMailbox
 from engine.services.ingest import Ingestor
 from engine.services.maildir import MaildirMailbox
@@ -107,6 +108,7 @@ class Engine:
         self.secrets = SecretBox(self.settings.key)
         await self._check_key()
         self.bus = EventBus()
+        self.mailboxes = MailboxBoard(self.bus)
         self.notifier = Notifier(self.db, self.bus)
         self.outbox = Outbox(
             self.db,
@@ -170,13 +172,24 @@ class Engine:
         except SecretError as exc:
             log.error("%s", exc)
 
-    def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
+    def supervise(
+        self,
+        name: str,
+        factory: Callable[[], Awaitable[None]],
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
         old = self._tasks.pop(name, None)
         if old is not None:
             old.cancel()
-        self._tasks[name] = asyncio.create_task(self._supervised(name, factory), name=name)
+        task = self._supervised(name, factory, on_error)
+        self._tasks[name] = asyncio.create_task(task, name=name)
 
-    async def _supervised(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
+    async def _supervised(
+        self,
+        name: str,
+        factory: Callable[[], Awaitable[None]],
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
         delay = 1.0
         while not self.stopping:
             started = time.monotonic()
@@ -192,6 +205,8 @@ class Engine:
                     # failed otherwise: stop rather than retry forever under a stopper.
                     raise asyncio.CancelledError from exc
                 self.service_errors[name] = f"{exc.__class__.__name__}: {exc}"
+                if on_error is not None:
+                    on_error(str(exc) or exc.__class__.__name__)
                 delay = restart_wait(delay, time.monotonic() - started)
                 log.warning("service %s failed (%s); restarting in %.0fs", name, exc, delay)
                 await asyncio.sleep(delay)
@@ -207,9 +222,21 @@ class Engine:
         if not self.run_mail:
             return
         async with self.db.session() as session:
-            campaign = await session.get_one(Campaign, campaign_id)
-        if not (campaign.enabled and campaign.receive_emails):
+            campaign = await session.get(Campaign, campaign_id)
+        if campaign is None:
+            self.mailboxes.forget(campaign_id)
             return
+        if not (campaign.enabled and campaign.receive_emails):
+            self.mailboxes.set(campaign_id, campaign.name, "off")
+            return
+        self.mailboxes.set(campaign_id, campaign.name, "connecting")
+
+        def connected() -> None:
+            self.mailboxes.connected(campaign_id)
+
+        def failed(error: str) -> None:
+            self.mailboxes.failed(campaign_id, error)
+
         if campaign.inbound == InboundTransport.IMAP:
             imap = ImapMailbox(
                 campaign_id,
@@ -218,11 +245,14 @@ class Engine:
                 self.ingestor,
                 poll_seconds=self.settings.poll_seconds,
                 idle_seconds=self.settings.idle_seconds,
+                on_connected=connected,
             )
-            self.supervise(name, imap.run)
+            self.supervise(name, imap.run, failed)
         elif campaign.inbound == InboundTransport.MAILDIR:
-            maildir = MaildirMailbox(campaign_id, Path(campaign.maildir_path), self.ingestor)
-            self.supervise(name, maildir.run)
+            maildir = MaildirMailbox(
+                campaign_id, Path(campaign.maildir_path), self.ingestor, on_connected=connected
+            )
+            self.supervise(name, maildir.run, failed)
 
     async def stop(self) -> None:
         self.stopping = True

@@ -217,6 +217,8 @@ async def test_admin_moves_agents_between_the_agents_and_members_columns(
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="admin mode")
         await until(pilot, lambda: "carla" in screen_text(app), what="the campaign's members")
+        # The users table too: the dialog offers the users the screen has loaded.
+        await until(pilot, lambda: "Carla" in screen_text(app), what="the users")
         await pilot.press("m")
         await until(pilot, lambda: isinstance(app.screen, MembersScreen), what="members")
         screen = app.screen

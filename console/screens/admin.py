@@ -19,10 +19,20 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 from textual.worker import Worker
 
 from engine.api.sanitize import one_line
-from engine.api.schemas import AgentChanged, CampaignOut, ConnectionReport, Event, Me, UserOut
+from engine.api.schemas import (
+    AgentChanged,
+    CampaignOut,
+    ConnectionReport,
+    Event,
+    MailboxChanged,
+    MailboxHealth,
+    Me,
+    UserOut,
+)
 from engine.client.client import EngineClient
 
 from ..widgets.banner import EngineBanner
+from ..widgets.mailboxes import mailbox_cell
 from .base import ModeScreen
 from .break_reasons import BreakReasonsForm
 
@@ -52,6 +62,7 @@ class AdminScreen(ModeScreen):
         self.reasons: list[str] = []
         self.campaigns: dict[str, CampaignOut] = {}
         self.users: list[UserOut] = []
+        self.mailboxes: dict[int, MailboxHealth] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -72,6 +83,7 @@ class AdminScreen(ModeScreen):
         campaigns = self.query_one("#campaigns", DataTable)
         for label, key in [
             ("Name", "name"),
+            ("Mailbox", "mailbox"),
             ("Address", "address"),
             ("Inbound", "inbound"),
             ("SMTP host", "smtp"),
@@ -91,12 +103,24 @@ class AdminScreen(ModeScreen):
 
     def refresh_data(self) -> None:
         self.load_campaigns()
+        self.load_mailboxes()
         self.load_users()
         self.load_reasons()
 
     @work(exclusive=True, group="campaigns", exit_on_error=False)
     async def load_campaigns(self) -> list[CampaignOut]:
         return await self.client.campaigns()
+
+    @work(exclusive=True, group="mailboxes", exit_on_error=False)
+    async def load_mailboxes(self) -> list[MailboxHealth]:
+        return await self.client.mailboxes()
+
+    def show_mailbox(self, row: MailboxHealth) -> None:
+        self.mailboxes[row.campaign_id] = row
+        table = self.query_one("#campaigns", DataTable)
+        if str(row.campaign_id) in table.rows:
+            cell = mailbox_cell(row, error_width=28)  # the address and servers stay in sight
+            table.update_cell(str(row.campaign_id), "mailbox", cell, update_width=True)
 
     @work(exclusive=True, group="users", exit_on_error=False)
     async def load_users(self) -> list[UserOut]:
@@ -222,6 +246,7 @@ class AdminScreen(ModeScreen):
                 name = c.name if c.enabled else f"{c.name} (disabled)"
                 table.add_row(
                     _cell(name, 30),
+                    mailbox_cell(self.mailboxes.get(c.id), error_width=28),
                     _cell(c.email_address, 40),
                     _cell(inbound),
                     _cell(smtp, 40),
@@ -230,6 +255,9 @@ class AdminScreen(ModeScreen):
                 )
             if result:
                 table.move_cursor(row=min(selected, len(result) - 1))
+        elif worker.group == "mailboxes":
+            for row in result:
+                self.show_mailbox(row)
         elif worker.group == "users":
             self.users = result
             table = self.query_one("#users", DataTable)
@@ -248,6 +276,8 @@ class AdminScreen(ModeScreen):
         return Text(status.capitalize())
 
     def handle_event(self, event: Event) -> None:
+        if isinstance(event, MailboxChanged):
+            self.show_mailbox(event.mailbox)
         if isinstance(event, AgentChanged):
             users = self.query_one("#users", DataTable)
             if event.agent.username in users.rows:

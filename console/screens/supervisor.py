@@ -27,6 +27,8 @@ from engine.api.schemas import (
     Event,
     InteractionChanged,
     InteractionSummary,
+    MailboxChanged,
+    MailboxHealth,
     MessageChanged,
     MonitorSnapshot,
     QueueChanged,
@@ -34,6 +36,7 @@ from engine.api.schemas import (
 )
 
 from ..widgets.banner import EngineBanner
+from ..widgets.mailboxes import MailboxLine
 from ..widgets.monitor import AgentGrid, QueueTable
 from .base import ModeScreen
 from .thread_screen import ThreadScreen
@@ -55,6 +58,7 @@ class SupervisorScreen(ModeScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield EngineBanner()
+        yield MailboxLine()
         with Container(id="monitor-body"):
             with Vertical(id="agents-pane", classes="pane"):
                 yield Label("Agents", classes="pane-title", id="agents-title")
@@ -70,6 +74,7 @@ class SupervisorScreen(ModeScreen):
 
     def refresh_data(self) -> None:
         self.load_monitor()
+        self.load_mailboxes()
         for watched in self.watched_threads():  # back after an outage: catch up
             watched.load()
 
@@ -81,7 +86,13 @@ class SupervisorScreen(ModeScreen):
     async def load_monitor(self) -> MonitorSnapshot:
         return await self.client.monitor()
 
+    @work(exclusive=True, group="mailboxes", exit_on_error=False)
+    async def load_mailboxes(self) -> list[MailboxHealth]:
+        return await self.client.mailboxes()
+
     def worker_done(self, worker: Worker[Any], result: Any) -> None:
+        if worker.group == "mailboxes" and isinstance(result, list):
+            self.query_one(MailboxLine).replace(result)
         if worker.group == "agent-action" and isinstance(result, AgentRow):
             self.query_one(AgentGrid).upsert(result)  # the event follows; no waiting for it
         if worker.group == "monitor" and isinstance(result, MonitorSnapshot):
@@ -102,6 +113,8 @@ class SupervisorScreen(ModeScreen):
                 self._titles()
             case QueueChanged(queue=queue, total=total):
                 self.show_queue(queue, total)
+            case MailboxChanged(mailbox=row):
+                self.query_one(MailboxLine).upsert(row)
 
     def show_queue(self, queue: list[QueueRow], total: int) -> None:
         # The engine sends the longest-waiting rows only; the title says how many wait.

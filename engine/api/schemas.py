@@ -470,6 +470,17 @@ class QueueRow(Schema, kw_only=True):
     queued_at: datetime
 
 
+class MailboxHealth(Schema, kw_only=True):
+    """Whether a campaign's mailbox is being read: "connected", "connecting", "failing"
+    (the engine retries; `error` says why) or "off" (disabled, or it receives no mail)."""
+
+    campaign_id: int
+    campaign_name: str
+    state: Literal["connected", "connecting", "failing", "off"]
+    since: datetime  # in this state since
+    error: str = ""  # the last failure, in the server's or the system's words
+
+
 class MonitorSnapshot(Schema, kw_only=True):
     agents: list[AgentRow]
     queue: list[QueueRow]  # the longest-waiting ones, at most QUEUE_VIEW_LIMIT
@@ -583,6 +594,12 @@ class ChatSaid(_Event, tag="chat", kw_only=True):
     line: ChatLine
 
 
+class MailboxChanged(_Event, tag="mailbox", kw_only=True):
+    """A campaign's mailbox connected, failed or was turned off (supervisors and admins)."""
+
+    mailbox: MailboxHealth
+
+
 class LoggedOut(_Event, tag="logout", kw_only=True):
     """A supervisor ended this agent's session: the agent's consoles leave."""
 
@@ -591,7 +608,14 @@ class LoggedOut(_Event, tag="logout", kw_only=True):
 
 
 Event = (
-    Hello | InteractionChanged | AgentChanged | QueueChanged | MessageChanged | LoggedOut | ChatSaid
+    Hello
+    | InteractionChanged
+    | AgentChanged
+    | QueueChanged
+    | MessageChanged
+    | LoggedOut
+    | ChatSaid
+    | MailboxChanged
 )
 
 

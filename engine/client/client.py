@@ -37,6 +37,7 @@ from engine.api.schemas import (
     LimitsOut,
     Me,
     MemberIn,
+    MailboxHealth,
     MonitorSnapshot,
     NewInteractionIn,
     QuarantineDetail,
@@ -213,6 +214,10 @@ class EngineClient:
     # ---- supervision ----
     async def monitor(self) -> MonitorSnapshot:
         return await self._call("GET", "/monitor", MonitorSnapshot)
+
+    async def mailboxes(self) -> list[MailboxHealth]:
+        """Whether each campaign's mailbox is being read (supervisors and admins)."""
+        return await self._call("GET", "/mailboxes", list[MailboxHealth])
 
     async def pause_agent(self, username: str) -> AgentRow:
         """No new interactions for the agent until resumed (supervisors)."""

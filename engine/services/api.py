@@ -185,6 +185,7 @@ class ApiServer:
         r.add_get("/api/v1/break-reasons", self.get_break_reasons)
         r.add_put("/api/v1/break-reasons", self.put_break_reasons)
         r.add_get("/api/v1/monitor", self.get_monitor)
+        r.add_get("/api/v1/mailboxes", self.get_mailboxes)
         r.add_post("/api/v1/agents/{username}/pause", self.post_pause)
         r.add_post("/api/v1/agents/{username}/resume", self.post_resume)
         r.add_post("/api/v1/agents/{username}/logout", self.post_logout)
@@ -647,6 +648,10 @@ class ApiServer:
                 agents=await views.agent_rows(session), queue=shown, queue_total=total
             )
         return json_response(snapshot)
+
+    async def get_mailboxes(self, request: web.Request) -> web.Response:
+        request[CALLER].require("supervisor", "admin")
+        return json_response(self.engine.mailboxes.all())
 
     # ---- administration ----
     async def get_users(self, request: web.Request) -> web.Response:

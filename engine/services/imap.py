@@ -332,8 +332,10 @@ class ImapMailbox:
         *,
         poll_seconds: float = 30.0,
         idle_seconds: float = 25 * 60.0,
+        on_connected: Callable[[], None] | None = None,
     ) -> None:
         self.campaign_id = campaign_id
+        self.on_connected = on_connected  # told each time the folder is open (health.py)
         self.db = db
         self.secrets = secrets
         self.ingestor = ingestor
@@ -374,6 +376,8 @@ class ImapMailbox:
             match = _UIDVALIDITY.search(b" ".join(bytes(x) for x in response.lines))
             uidvalidity = int(match.group(1)) if match else 0
             idle_ok = client.has_capability("IDLE")
+            if self.on_connected is not None:
+                self.on_connected()
             while True:
                 await self.fetch_new(client, account.folder, uidvalidity)
                 # Python 3.11's wait_for (inside aioimaplib) can swallow a cancellation that

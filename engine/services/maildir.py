@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.services.ingest import Ingestor, Position
@@ -23,9 +24,16 @@ def ensure_maildir(path: Path) -> None:
 
 class MaildirMailbox:
     def __init__(
-        self, campaign_id: int, path: Path, ingestor: Ingestor, *, poll_seconds: float = 0.5
+        self,
+        campaign_id: int,
+        path: Path,
+        ingestor: Ingestor,
+        *,
+        poll_seconds: float = 0.5,
+        on_connected: Callable[[], None] | None = None,
     ) -> None:
         self.campaign_id = campaign_id
+        self.on_connected = on_connected  # told after each scan that worked (health.py)
         self.path = path
         self.ingestor = ingestor
         self.poll_seconds = poll_seconds
@@ -34,6 +42,8 @@ class MaildirMailbox:
         ensure_maildir(self.path)
         while True:
             await self.ingest_new()
+            if self.on_connected is not None:
+                self.on_connected()
             await asyncio.sleep(self.poll_seconds)
 
     async def ingest_new(self) -> int:

@@ -1,0 +1,81 @@
+"""A campaign whose mailbox cannot be read says so where people look, not only in the log by
+id: the admin's campaign list and the supervisor's monitor, live. Against a real engine and
+Dovecot."""
+
+from __future__ import annotations
+
+from msgspec import structs
+from textual.widgets import DataTable
+
+from console.screens.admin import AdminScreen
+from console.screens.supervisor import SupervisorScreen
+from engine.api.schemas import CampaignPatch, MailboxHealth, UserIn
+from tests.console_helpers import console_for, screen_text, until
+from tests.engine_fixtures import World, eventually
+
+
+def by_name(rows: list[MailboxHealth]) -> dict[str, MailboxHealth]:
+    return {row.campaign_name: row for row in rows}
+
+
+async def test_a_failing_mailbox_is_shown_to_supervisors_and_admins(world: World) -> None:
+    operator = world.operator
+    broken = world.dovecot.new_mailbox("broken")
+    await operator.add_campaign(
+        structs.replace(
+            broken.campaign("Billing", email_address="billing@postdesk.test"),
+            imap_password="not-the-password",
+        )
+    )
+    rows = await eventually(
+        operator.mailboxes,
+        lambda rows: (
+            {r.campaign_name: r.state for r in rows}
+            == {"Billing": "failing", "Support": "connected"}
+        ),
+        what="Billing failing, Support connected",
+    )
+    assert by_name(rows)["Billing"].error  # the server's words, for whoever fixes it
+    # Agents do not hear of it.
+    async with world.client("agent1") as agent:
+        try:
+            await agent.mailboxes()
+        except PermissionError:
+            pass
+        else:
+            raise AssertionError("an agent read the mailboxes' health")
+
+    app = console_for(world.engine, "super1", "supervisor")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SupervisorScreen), what="monitor")
+        await until(
+            pilot,
+            lambda: "Billing ✗ failing" in screen_text(app),
+            what="the failing mailbox on the monitor",
+        )
+        assert "✓ 1 connected" in screen_text(app)
+        # Turned off by an admin meanwhile: the monitor follows without a reload.
+        await operator.update_campaign("Billing", CampaignPatch(receive_emails=False))
+        await until(
+            pilot, lambda: "failing" not in screen_text(app), what="the monitor updated live"
+        )
+        assert "✓ Support" in screen_text(app)
+
+    await operator.update_campaign("Billing", CampaignPatch(receive_emails=True))
+    await operator.add_user(UserIn(username="ada", display_name="Ada", roles=["admin"]))
+    app = console_for(world.engine, "ada", "admin")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="admin mode")
+        table = app.screen.query_one("#campaigns", DataTable)
+
+        def cell(name: str) -> str:
+            key = next(k for k, c in app.screen.campaigns.items() if c.name == name)
+            return str(table.get_cell(key, "mailbox"))
+
+        await until(
+            pilot,
+            lambda: len(table.rows) == 2 and cell("Billing").startswith("✗ failing"),
+            what="Billing failing in the campaign list",
+        )
+        assert cell("Support") == "✓ connected"
+        assert "✗ failing" in screen_text(app)
