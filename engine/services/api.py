@@ -71,6 +71,7 @@ from engine.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from engine.services import views
 from engine.services.conntest import check_campaign
 from engine.services.listener import (
+    HTTP_LOG,
     GatedUnixSite,
     ListenerLimits,
     Refusal,
@@ -232,6 +233,7 @@ class ApiServer:
             # aiohttp closes a connection whose handler still waits for a request when this
             # timer fires (armed at the hand-over and after each response): our header timeout.
             keepalive_timeout=limits.header_timeout,
+            logger=HTTP_LOG,
         )
         await self._runner.setup()
         self.site = GatedUnixSite(self._runner, path, self._admission, limits=limits, group=group)

@@ -11,8 +11,9 @@ connections pass a gate before aiohttp sees a byte:
 - each uid holds at most `max_connections_per_uid` connections; operators (root and the
   engine's own OS user, who own the data dir anyway; the demo runs every console as one uid)
   are not counted against a limit;
-- accept errors are logged at most once per interval, with the count of those suppressed, and
-  accepting pauses until a connection closes or a moment has passed;
+- accept errors, and aiohttp's tracebacks for malformed requests, are logged at most once per
+  interval, with the count of those dropped; accepting pauses until a connection closes or a
+  moment has passed;
 - complete request headers must arrive within `header_timeout` seconds of the hand-over (and of
   each response on a kept-alive connection): aiohttp's keep-alive timer closes a connection
   whose handler is still waiting for a request, never one whose request is being answered, so
@@ -35,6 +36,7 @@ import pwd
 import resource
 import socket
 import struct
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +44,13 @@ from pathlib import Path
 from aiohttp import web
 
 log = logging.getLogger(__name__)
+ACCEPT_LOG = logging.getLogger(f"{__name__}.accept")
+# aiohttp's own log of the connections it serves (a malformed request logs a traceback).
+HTTP_LOG = logging.getLogger(f"{__name__}.http")
 
 # What a full descriptor table (or kernel memory) looks like to accept(): wait for a close.
 OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+ACCEPT_BATCH = 128  # connections accepted per turn of the event loop, so others get a turn
 ACCEPT_PAUSE = 0.5  # seconds before accepting again when no connection closed meanwhile
 LINGER = 1.0  # how long a refused peer may take to read its refusal before we hang up
 DESCRIPTOR_CEILING = 1 << 20  # an unlimited hard limit is raised to this, not to infinity
@@ -73,8 +79,10 @@ class Refusal:
 class ListenerLimits:
     header_timeout: float = 5.0
     max_connections_per_uid: int = 64
-    accept_error_interval: float = 60.0  # at most one accept error logged per interval
-    backlog: int = 128
+    log_interval: float = 60.0  # a recurring error caused by peers is logged once per interval
+    # Connections the kernel queues before we accept them: a burst beyond it fails at once on
+    # the client's side (EAGAIN on a Unix socket), so make room (Linux caps it at somaxconn).
+    backlog: int = 1024
 
 
 def os_user_name(uid: int) -> str:
@@ -96,44 +104,40 @@ def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
     return int(pid), int(uid), int(gid)
 
 
-def over_limit(uid: int, os_name: str, held: int, limits: ListenerLimits) -> Refusal | None:
+def over_limit(uid: int, held: int, limits: ListenerLimits) -> Refusal | None:
     """The refusal for one more connection of `uid` while it holds `held`, if it is one."""
     if is_operator(uid) or held < limits.max_connections_per_uid:
         return None
     return Refusal(
         503,
         "Service Unavailable",
-        f"OS user {os_name!r} already holds {held} connections to the engine "
+        f"OS user {os_user_name(uid)!r} already holds {held} connections to the engine "
         f"(the limit is {limits.max_connections_per_uid}); close some consoles",
     )
 
 
-class RateLimitedLog:
-    """Logs a recurring error at most once per `interval`, saying how many were not logged."""
+class OncePerInterval(logging.Filter):
+    """Lets a recurring record (same message template) through at most once per `interval`;
+    the next one let through says how many were dropped meanwhile. A peer that can cause a log
+    line at will must not be able to fill the disk with it."""
 
-    def __init__(self, what: str, interval: float, clock: Callable[[], float]) -> None:
-        self.what = what
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
         self.interval = interval
         self.clock = clock
-        self.suppressed = 0
-        self._next = float("-inf")
+        self._next: dict[str, float] = {}
+        self._dropped: dict[str, int] = {}
 
-    def note(self, exc: BaseException) -> None:
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = str(record.msg)
         now = self.clock()
-        if now < self._next:
-            self.suppressed += 1
-            return
-        self._next = now + self.interval
-        if self.suppressed:
-            log.error(
-                "%s: %s (%d more since the last report, not logged)",
-                self.what,
-                exc,
-                self.suppressed,
-            )
-        else:
-            log.error("%s: %s", self.what, exc)
-        self.suppressed = 0
+        if now < self._next.get(key, float("-inf")):
+            self._dropped[key] = self._dropped.get(key, 0) + 1
+            return False
+        self._next[key] = now + self.interval
+        if dropped := self._dropped.pop(key, 0):
+            record.msg = f"{record.msg} ({dropped} more like it since, not logged)"
+        return True
 
 
 def raise_descriptor_limit() -> int:
@@ -200,9 +204,7 @@ class GatedUnixSite(web.BaseSite):
         self._held: dict[int, int] = {}  # open connections per uid
         self._admitting: set[asyncio.Task[None]] = set()
         self._resume: asyncio.TimerHandle | None = None
-        self.accept_errors = RateLimitedLog(
-            f"accepting connections on {path}", limits.accept_error_interval, self._loop.time
-        )
+        self._quiet = OncePerInterval(limits.log_interval, self._loop.time)
 
     @property
     def name(self) -> str:
@@ -213,6 +215,8 @@ class GatedUnixSite(web.BaseSite):
 
     async def start(self) -> None:
         await super().start()
+        for logger in (ACCEPT_LOG, HTTP_LOG):
+            logger.addFilter(self._quiet)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.bind(str(self._path))
@@ -238,13 +242,15 @@ class GatedUnixSite(web.BaseSite):
         for task in list(self._admitting):
             task.cancel()
         await asyncio.gather(*self._admitting, return_exceptions=True)
+        for logger in (ACCEPT_LOG, HTTP_LOG):
+            logger.removeFilter(self._quiet)
         await super().stop()
 
     # ---- accepting ----
     def _accept_ready(self) -> None:
         sock = self._sock
         assert sock is not None
-        for _ in range(self._limits.backlog):
+        for _ in range(ACCEPT_BATCH):
             try:
                 conn, _address = sock.accept()
             except (BlockingIOError, InterruptedError):
@@ -252,7 +258,7 @@ class GatedUnixSite(web.BaseSite):
             except ConnectionAbortedError:
                 continue
             except OSError as exc:
-                self.accept_errors.note(exc)
+                ACCEPT_LOG.error("accepting connections on %s: %s", self._path, exc)
                 # Linux keeps reporting the socket readable: stop looking until a descriptor
                 # is freed (a connection closes) or a moment has passed.
                 self._pause_accepting()
@@ -280,8 +286,12 @@ class GatedUnixSite(web.BaseSite):
         except OSError:  # the peer is already gone
             conn.close()
             return
-        self._held[uid] = self._held.get(uid, 0) + 1
-        task = self._loop.create_task(self._admit(conn, uid))
+        held = self._held.get(uid, 0)
+        # Decided here, in accept order: connections accepted in one batch must not all count
+        # each other before any of them is looked at.
+        refusal = over_limit(uid, held, self._limits)
+        self._held[uid] = held + 1
+        task = self._loop.create_task(self._admit(conn, uid, refusal))
         self._admitting.add(task)
         task.add_done_callback(self._admitting.discard)
 
@@ -293,10 +303,9 @@ class GatedUnixSite(web.BaseSite):
             self._held.pop(uid, None)
         self._resume_accepting()  # a descriptor is free again
 
-    async def _admit(self, conn: socket.socket, uid: int) -> None:
+    async def _admit(self, conn: socket.socket, uid: int, refusal: Refusal | None) -> None:
         handed_over = False
         try:
-            refusal = over_limit(uid, os_user_name(uid), self._held[uid] - 1, self._limits)
             if refusal is None:
                 refusal = await self._admission(uid)
             if refusal is not None:
