@@ -441,12 +441,19 @@ class DialerRecord(Base):
 
 
 class UploadedFile(Base):
-    """A file uploaded for dialer lists; its token is what a CSV row names."""
+    """A file uploaded to be attached; its token is what a reply, forward or new mail names.
+
+    It belongs to whoever uploaded it: another user who learns the token cannot attach it.
+    Operators uploading as nobody in particular (`uploader_id` None) get a token nobody can use.
+    """
 
     __tablename__ = "uploaded_files"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
+    uploader_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), default=None
+    )
     filename: Mapped[str] = mapped_column(String(500))
     content_type: Mapped[str] = mapped_column(String(200), default="application/octet-stream")
     size: Mapped[int] = mapped_column(Integer, default=0)

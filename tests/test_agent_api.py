@@ -16,7 +16,7 @@ from engine.api.schemas import (
     UserIn,
     UserPatch,
 )
-from engine.client import EngineClient, Forbidden, Invalid
+from engine.client import EngineClient, Forbidden, Invalid, NotFound
 from tests.engine_fixtures import World, eventually
 
 
@@ -142,7 +142,7 @@ async def test_template_render_attachment_access_and_limits(world: World) -> Non
         detail = await agent.interaction(interaction_id)
         [attachment] = detail.messages[0].attachments
         assert await agent.attachment(attachment.id) == b"%PDF-1.4 invoice"
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):  # as if it did not exist (tests/test_owner_only.py)
             await other.attachment(attachment.id)
         limits = await agent.limits()
         assert limits.max_attachment_bytes > 0 and "Lunch" in limits.break_reasons

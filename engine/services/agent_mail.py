@@ -97,7 +97,10 @@ class AgentMail:
         self.max_attachment_bytes = max_attachment_bytes
 
     # ---- files ----
-    async def upload(self, filename: str, content_type: str, data: bytes) -> UploadOut:
+    async def upload(
+        self, uploader_id: int | None, filename: str, content_type: str, data: bytes
+    ) -> UploadOut:
+        """Keep a file for `uploader_id` to attach; the token works for them alone."""
         # Bidi overrides (U+202E "exe.pdf") and controls never make it into a name we send.
         name = untrusted_text(filename.replace("\\", "/").rsplit("/", 1)[-1])
         if not name or name in (".", "..") or any(ord(c) < 32 for c in name):
@@ -113,6 +116,7 @@ class AgentMail:
             session.add(
                 UploadedFile(
                     token=token,
+                    uploader_id=uploader_id,
                     filename=name,
                     content_type=content_type,
                     size=len(data),
@@ -121,22 +125,28 @@ class AgentMail:
             )
         return UploadOut(token=token, filename=name, size=len(data), content_type=content_type)
 
-    async def attachment(self, attachment_id: int) -> tuple[Attachment, int, bytes]:
-        """The attachment, its interaction id and its bytes."""
+    async def attachment(
+        self, attachment_id: int, viewer_id: int | None, *, sees_all: bool
+    ) -> tuple[Attachment, bytes]:
+        """The attachment and its bytes, when `viewer_id` may see its interaction (its agent,
+        or anyone when `sees_all`). One they may not see is answered exactly like one that
+        does not exist: ids are sequential, and a difference would tell which exist (and an
+        over-limit one its name and size)."""
         async with self.db.session() as session:
             found = (
                 await session.execute(
-                    select(Attachment, Message.interaction_id)
-                    .join(Message)
+                    select(Attachment, Interaction.agent_id)
+                    .join(Message, Attachment.message_id == Message.id)
+                    .join(Interaction, Message.interaction_id == Interaction.id)
                     .where(Attachment.id == attachment_id)
                 )
             ).first()
-        if found is None:
-            raise NotFound(f"no attachment {attachment_id}")
-        attachment, interaction_id = found
+        if found is None or not (sees_all or (found[1] is not None and found[1] == viewer_id)):
+            raise NotFound("no such attachment")
+        attachment = found[0]
         if attachment.over_limit:
             raise Conflict(_over_limit(attachment))
-        return attachment, interaction_id, self.blobs.get(attachment.sha256)
+        return attachment, self.blobs.get(attachment.sha256)
 
     # ---- forward and new interactions ----
     async def forward(self, user_id: int, interaction_id: int, data: ForwardIn) -> int:
@@ -168,7 +178,7 @@ class AgentMail:
             if too_large := next((a for a in carried if a.over_limit), None):
                 raise Invalid(_over_limit(too_large))
             files = [FileRef(a.filename, a.content_type, a.sha256, a.size) for a in carried]
-            files += await uploaded_files(session, data.uploads)
+            files += await uploaded_files(session, data.uploads, uploader_id=user_id)
             campaign = await session.get_one(Campaign, interaction.campaign_id)
             composed = await compose_body(
                 session,
@@ -230,7 +240,7 @@ class AgentMail:
             composed = await compose_body(
                 session, campaign, data.body, interaction=interaction, agent_id=user_id
             )
-            files = await uploaded_files(session, data.uploads)
+            files = await uploaded_files(session, data.uploads, uploader_id=user_id)
             queue_message(
                 session,
                 self.blobs,

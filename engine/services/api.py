@@ -588,16 +588,20 @@ class ApiServer:
             raise Invalid(f"the file is larger than the {limit} bytes limit")
         data = await request.read()
         uploaded = await self.engine.agent_mail.upload(
-            request.query.get("filename", ""), request.query.get("content_type", ""), data
+            request[CALLER].user_id,
+            request.query.get("filename", ""),
+            request.query.get("content_type", ""),
+            data,
         )
         return json_response(uploaded, status=201)
 
     async def get_attachment(self, request: web.Request) -> web.StreamResponse:
         caller = request[CALLER]
-        attachment, interaction_id, data = await self.engine.agent_mail.attachment(
-            int(request.match_info["id"])
+        attachment, data = await self.engine.agent_mail.attachment(
+            int(request.match_info["id"]),
+            caller.user_id,
+            sees_all="supervisor" in caller.roles or "admin" in caller.roles,
         )
-        await self._visible(caller, interaction_id)
         return web.Response(
             body=data,
             content_type="application/octet-stream",

@@ -130,11 +130,21 @@ async def compose_body(
     return Body(text, f"<html><body>{html}</body></html>")
 
 
-async def uploaded_files(session: AsyncSession, tokens: list[str]) -> list[FileRef]:
+async def uploaded_files(
+    session: AsyncSession, tokens: list[str], *, uploader_id: int
+) -> list[FileRef]:
+    """The files behind upload tokens, only those `uploader_id` uploaded: someone else's token
+    is answered like an unknown one, so it neither attaches nor tells that it exists."""
     if not tokens:
         return []
     rows = (
-        (await session.execute(select(UploadedFile).where(UploadedFile.token.in_(tokens))))
+        (
+            await session.execute(
+                select(UploadedFile).where(
+                    UploadedFile.token.in_(tokens), UploadedFile.uploader_id == uploader_id
+                )
+            )
+        )
         .scalars()
         .all()
     )

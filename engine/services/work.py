@@ -139,7 +139,11 @@ class Work:
                 campaign,
                 interaction,
                 parent,
-                composed.outgoing("reply", user_id, await uploaded_files(session, uploads or [])),
+                composed.outgoing(
+                    "reply",
+                    user_id,
+                    await uploaded_files(session, uploads or [], uploader_id=user_id),
+                ),
             )
             interaction.last_message_at = now
             interaction.unread = False
