@@ -19,8 +19,9 @@ from textual import work
 from engine.api.sanitize import one_line
 from engine.api.schemas import InteractionDetail, InteractionSummary, LimitsOut, MessageOut
 
+from ..timefmt import local_stamp
 from ..widgets.inbox import InboxTable
-from ..widgets.message import newest_inbound
+from ..widgets.message import newest_inbound, unanswered
 from ..widgets.thread import ThreadView
 from .base import ModeScreen
 from .compose_drafts import DraftKey, Kept
@@ -346,10 +347,16 @@ class AgentFlows(ModeScreen):
     def flow_close(self, detail: InteractionDetail) -> None:
         from .confirm import ConfirmScreen
 
+        client = one_line(detail.client_name.strip() or detail.client_email, 50)
         question = Text("Close the interaction with ")
-        question.append(one_line(detail.client_name.strip() or detail.client_email, 50), "bold")
+        question.append(client, "bold")
         question.append("?\n")
         question.append(one_line(detail.subject, 60), style="dim")
+        shown = self.thread.interaction_id == detail.id
+        messages = self.thread.all_messages if shown else detail.messages
+        if (waiting := unanswered(messages)) is not None:
+            question.append(f"\n\n{client} has had no answer", style="bold yellow")
+            question.append(f" to their mail of {local_stamp(waiting.created_at)}.")
         draft = self.draft_of(detail).strip()
         if draft:
             question.append("\n\nYour reply was never sent: ", style="bold yellow")
@@ -360,4 +367,5 @@ class AgentFlows(ModeScreen):
             if yes:
                 self.close_interaction(detail.id)
 
-        self.app.push_screen(ConfirmScreen(question, yes="Close"), done)
+        yes = "Close unanswered" if waiting is not None else "Close"
+        self.app.push_screen(ConfirmScreen(question, yes=yes), done)

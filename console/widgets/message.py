@@ -52,6 +52,23 @@ def newest_inbound(messages: Sequence[MessageOut]) -> MessageOut | None:
     return (inbound or messages or [None])[-1]
 
 
+# What answers the client: an agent's reply or the first message of an interaction they
+# started. A forward asks someone else, a confirmation is automatic, a failed one never left.
+ANSWERS = frozenset({"reply", "new"})
+
+
+def unanswered(messages: Sequence[MessageOut]) -> MessageOut | None:
+    """The client's oldest message that no answer has followed yet (None: all answered)."""
+    waiting: MessageOut | None = None
+    for message in messages:
+        if message.direction == "inbound":
+            if message.kind == "customer" and waiting is None:
+                waiting = message
+        elif message.kind in ANSWERS and message.state != "failed":
+            waiting = None
+    return waiting
+
+
 def message_body(message: MessageOut) -> Body:
     """The sanitised body, and its quoted history split off when there is one to fold."""
     body = sanitize(message.text.strip("\n"))

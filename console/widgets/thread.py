@@ -290,6 +290,12 @@ class ThreadView(Vertical, can_focus=False):
             self.detail = structs.replace(self.detail, draft=text)
             self.query_one(ThreadHeader).update(header_text(self.detail))
 
+    @property
+    def all_messages(self) -> list[MessageOut]:
+        """Every message of the shown thread, oldest first, with those that arrived or
+        changed since it was loaded (`detail` is as loaded)."""
+        return list(self._messages.values())
+
     def upsert_message(self, message: MessageOut) -> None:
         """Add a new message at the end, or update one (e.g. its delivery state)."""
         self._upsert(message)

@@ -1,0 +1,56 @@
+"""Closing an interaction whose client never got an answer says so before it is closed; once
+answered (a forward does not count) the question is the plain one. Against a real engine,
+Dovecot and SMTP sink."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from console.app import PostdeskApp
+from console.screens.agent import AgentScreen
+from console.screens.confirm import ConfirmScreen
+from engine.api.schemas import ForwardIn
+from tests.console_helpers import console_for, screen_text, until
+from tests.engine_fixtures import World
+
+
+def customer_mail(subject: str, body: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "Carol Customer <carol@example.net>"
+    msg["To"] = "Support <support@postdesk.test>"
+    msg["Subject"] = subject
+    msg["Message-ID"] = make_msgid(domain="example.net")
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+async def close_question(pilot: object, app: PostdeskApp) -> str:
+    await pilot.press("x")  # type: ignore[attr-defined]
+    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="close?")  # type: ignore[arg-type]
+    text = screen_text(app)
+    await pilot.press("n")  # type: ignore[attr-defined]
+    await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="kept open")  # type: ignore[arg-type]
+    return text
+
+
+async def test_closing_an_unanswered_interaction_says_so(world: World) -> None:
+    world.dovecot.append(world.mailbox, customer_mail("Broken kettle", "It sparks."))
+    async with world.client("agent1") as agent:
+        app = console_for(world.engine, "agent1", "agent")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: "Broken kettle" in screen_text(app), what="the inbox")
+            [item] = await agent.interactions()
+            await pilot.press("enter")
+            await until(pilot, lambda: "It sparks." in screen_text(app), what="the thread")
+            assert "Carol Customer has had no answer" in await close_question(pilot, app)
+
+            await agent.forward(item.id, ForwardIn(to="dave@example.org", text="Look?"))
+            await until(pilot, lambda: "Look?" in screen_text(app), what="the forward")
+            assert "Carol Customer has had no answer" in await close_question(pilot, app)
+
+            await agent.reply(item.id, "We are on it.")
+            await until(pilot, lambda: "We are on it." in screen_text(app), what="the reply")
+            question = await close_question(pilot, app)
+            assert "Close the interaction with" in question
+            assert "no answer" not in question
