@@ -18,6 +18,8 @@ from engine.api.schemas import (
     ForwardIn,
     Hello,
     InteractionChanged,
+    NewInteractionIn,
+    RenderIn,
     SchemaError,
     UserIn,
     decode,
@@ -28,6 +30,7 @@ from engine.config import Settings, SettingsError
 from tests.test_cli import cli_env, postdesk_script
 
 CAMPAIGN = b'"name": "Support", "email_address": "support@example.com"'
+NEW = b'{"campaign": "Support", "to": "ana@example.com", "subject": '
 
 
 def refusal(body: bytes, schema: type[object]) -> str:
@@ -53,6 +56,9 @@ def refusal(body: bytes, schema: type[object]) -> str:
         (b'{"username": "ana\\n"}', UserIn, "username: must be a login name"),  # `$` would pass it
         (b'{"service_level_seconds": "soon"}', CampaignPatch, "service_level_seconds: must be"),
         (b'{"name": "Support"', CampaignIn, "body: not valid JSON"),
+        (b'{"from_name": "x\\r\\nBcc: v@x"}', CampaignPatch, "from_name: must be one line"),
+        (NEW + b'"a\\u0085b"}', NewInteractionIn, "subject: must be one line of text"),
+        (b'{"template_id": 9223372036854775808}', RenderIn, "template_id: must be at most"),
     ],
 )
 def test_a_refused_body_names_its_field_in_words(

@@ -55,6 +55,30 @@ Addresses = Annotated[str, Meta(min_length=3)]  # one or more addresses, comma-s
 # An OS login name (agents are recognised by their uid's name). `\Z`, not `$`: msgspec
 # searches with Python's `re`, where `$` also matches before a final newline.
 LOGIN_NAME = r"^[a-z_][a-z0-9_.-]*\Z"
+# Text that becomes one line of a mail header or a name on a screen (subjects, names, file
+# names, servers): none of the characters that break a line once the mail library has
+# decoded it (CR, LF, NUL, every other C0/C1 control; VT, FF, FS-US, NEL, U+2028 and U+2029
+# are where str.splitlines, and so the library's folder, breaks lines), and no bidi control
+# that would make the line read other than it is. The compose layer refuses them as well;
+# refusing them here tells the person at once, under the field, instead of a send failing.
+_LINE_BREAKERS = r"\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029"
+_BIDI_CONTROLS = r"\u200e\u200f\u202a-\u202e\u2066-\u2069"
+ONE_LINE = rf"^[^{_LINE_BREAKERS}{_BIDI_CONTROLS}]*\Z"
+# A media type as an attachment's Content-Type: `type/subtype` restricted names (RFC 6838
+# 4.2, within RFC 2045's tokens), no parameters, and never multipart (a file has no parts
+# and no boundary). The same rule the message builder applies, so an accepted upload never
+# fails later, when it is sent. Empty: application/octet-stream.
+MEDIA_TYPE = (
+    r"(?i)^(?:(?!multipart/)[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126})?\Z"
+)
+# Row ids are 64-bit signed integers in the database; a larger number names nothing.
+ID_MAX = 2**63 - 1
+
+Id = Annotated[int, Meta(ge=1, le=ID_MAX)]
+OneLine = Annotated[str, Meta(pattern=ONE_LINE)]
+Name = Annotated[str, Meta(min_length=1, max_length=100, pattern=ONE_LINE)]
+DisplayName = Annotated[str, Meta(max_length=200, pattern=ONE_LINE)]
+EmailAddress = Annotated[str, Meta(min_length=3, max_length=320, pattern=ONE_LINE)]
 
 S = TypeVar("S")
 
@@ -123,6 +147,14 @@ _PHRASES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
         "must be a login name: lower-case letters, digits, '.', '_' or '-', "
         "not starting with a digit",
     ),
+    (
+        re.compile(r"Expected `str` matching regex " + re.escape(repr(ONE_LINE))),
+        "must be one line of text: no line breaks, control characters or bidi controls",
+    ),
+    (
+        re.compile(r"Expected `str` matching regex " + re.escape(repr(MEDIA_TYPE))),
+        "must be a media type such as text/plain or application/pdf (type/subtype)",
+    ),
     (re.compile(r"Expected `str` matching regex (.*)"), r"must match \1"),
     (re.compile(r"Expected `array` of length >= (\d+)"), r"must have at least \1 entry"),
     (re.compile(r"Expected `int` >= (-?\d+)"), r"must be at least \1"),
@@ -170,7 +202,7 @@ class Me(Schema, kw_only=True):
 
 class UserIn(Schema, kw_only=True):
     username: Annotated[str, Meta(min_length=1, max_length=64, pattern=LOGIN_NAME)]
-    display_name: Annotated[str, Meta(max_length=200)] = ""
+    display_name: DisplayName = ""
     roles: list[Role] = field(default_factory=lambda: list[Role](["agent"]))
     screen_monitoring_allowed: bool = False
 
@@ -191,30 +223,30 @@ class UserPatch(Schema, omit_defaults=True, kw_only=True):
     """What an admin changes on a user; left out (None) stays. The login name never changes:
     it is how the engine recognises the person's OS account."""
 
-    display_name: Annotated[str, Meta(max_length=200)] | None = None
+    display_name: DisplayName | None = None
     roles: Annotated[list[Role], Meta(min_length=1)] | None = None
     screen_monitoring_allowed: bool | None = None
 
 
 class CampaignIn(Schema, kw_only=True):
-    name: Annotated[str, Meta(min_length=1, max_length=100)]
-    email_address: Annotated[str, Meta(min_length=3, max_length=320)]
-    from_name: str = ""
+    name: Name
+    email_address: EmailAddress
+    from_name: OneLine = ""
     enabled: bool = True
     receive_emails: bool = True
     inbound: Inbound = "imap"
-    imap_host: str = ""
+    imap_host: OneLine = ""
     imap_port: Port = 993
     imap_security: Security = "tls"
-    imap_username: str = ""
+    imap_username: OneLine = ""
     imap_password: str = ""
-    imap_folder: str = "INBOX"
-    imap_sent_folder: str = ""  # when set, a copy of every sent mail is appended there
-    maildir_path: str = ""
-    smtp_host: str = ""
+    imap_folder: OneLine = "INBOX"
+    imap_sent_folder: OneLine = ""  # when set, a copy of every sent mail is appended there
+    maildir_path: OneLine = ""
+    smtp_host: OneLine = ""
     smtp_port: Port = 587
     smtp_security: Security = "starttls"
-    smtp_username: str = ""
+    smtp_username: OneLine = ""
     smtp_password: str = ""
     tls_verify: bool = True
     max_interactions_per_agent: PerAgent = 5
@@ -228,23 +260,23 @@ class CampaignPatch(Schema, omit_defaults=True, kw_only=True):
     Passwords are write-only: left out, the saved one stays; "" removes it (a server that
     needs no login)."""
 
-    email_address: Annotated[str, Meta(min_length=3, max_length=320)] | None = None
-    from_name: str | None = None
+    email_address: EmailAddress | None = None
+    from_name: OneLine | None = None
     enabled: bool | None = None
     receive_emails: bool | None = None
     inbound: Inbound | None = None
-    imap_host: str | None = None
+    imap_host: OneLine | None = None
     imap_port: Port | None = None
     imap_security: Security | None = None
-    imap_username: str | None = None
+    imap_username: OneLine | None = None
     imap_password: str | None = None
-    imap_folder: str | None = None
-    imap_sent_folder: str | None = None
-    maildir_path: str | None = None
-    smtp_host: str | None = None
+    imap_folder: OneLine | None = None
+    imap_sent_folder: OneLine | None = None
+    maildir_path: OneLine | None = None
+    smtp_host: OneLine | None = None
     smtp_port: Port | None = None
     smtp_security: Security | None = None
-    smtp_username: str | None = None
+    smtp_username: OneLine | None = None
     smtp_password: str | None = None
     tls_verify: bool | None = None
     max_interactions_per_agent: PerAgent | None = None
@@ -256,7 +288,7 @@ class CampaignPatch(Schema, omit_defaults=True, kw_only=True):
 
 
 class TemplateIn(Schema, kw_only=True):
-    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    name: Name
     campaign: str | None = None  # None: offered in every campaign
     kind: Literal["reply", "signature", "confirmation", "dialer"] = "reply"
     body_text: str = ""
@@ -389,6 +421,13 @@ class ReplyIn(Schema, kw_only=True):
     uploads: list[str] = field(default_factory=list)  # tokens from POST /uploads
 
 
+class UploadQuery(Schema, kw_only=True):
+    """The query of `POST /uploads` (the body is the file itself)."""
+
+    filename: Annotated[str, Meta(min_length=1, max_length=255, pattern=ONE_LINE)]
+    content_type: Annotated[str, Meta(pattern=MEDIA_TYPE)] = ""
+
+
 class UploadOut(Schema, kw_only=True):
     token: str
     filename: str
@@ -408,8 +447,8 @@ class ForwardIn(Schema, kw_only=True):
     cc: str = ""
     bcc: str = ""
     text: LongText = ""  # added above the forwarded message
-    message_id: int | None = None  # the message to forward; default: the newest inbound one
-    attachment_ids: list[int] | None = None  # originals to carry; None: all of them
+    message_id: Id | None = None  # the message to forward; default: the newest inbound one
+    attachment_ids: list[Id] | None = None  # originals to carry; None: all of them
     uploads: list[str] = field(default_factory=list)
 
 
@@ -418,7 +457,7 @@ class NewInteractionIn(Schema, kw_only=True):
     to: Addresses
     cc: str = ""
     bcc: str = ""
-    subject: Annotated[str, Meta(max_length=998)]
+    subject: Annotated[str, Meta(max_length=998, pattern=ONE_LINE)]
     body: LongText = ""
     uploads: list[str] = field(default_factory=list)
 
@@ -428,8 +467,8 @@ class DraftIn(Schema, kw_only=True):
 
 
 class RenderIn(Schema, kw_only=True):
-    template_id: int
-    interaction_id: int | None = None
+    template_id: Id
+    interaction_id: Id | None = None
 
 
 class RenderOut(Schema, kw_only=True):
