@@ -54,3 +54,33 @@ async def test_closing_an_unanswered_interaction_says_so(world: World) -> None:
             question = await close_question(pilot, app)
             assert "Close the interaction with" in question
             assert "no answer" not in question
+
+
+async def test_mail_arriving_in_the_open_thread_is_read_there(world: World) -> None:
+    world.dovecot.append(world.mailbox, customer_mail("Broken kettle", "It sparks."))
+    async with world.client("agent1") as agent:
+        app = console_for(world.engine, "agent1", "agent")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: "Broken kettle" in screen_text(app), what="the inbox")
+            screen = app.screen
+            assert isinstance(screen, AgentScreen)
+            [item] = await agent.interactions()
+            await pilot.press("enter")
+            await until(pilot, lambda: "It sparks." in screen_text(app), what="the thread")
+            await until(pilot, lambda: not screen.inbox.get(item.id).unread, what="read")
+
+            follow_up = customer_mail(f"Re: Broken kettle [#{item.id}]", "Now it smokes.")
+            world.dovecot.append(world.mailbox, follow_up)
+            await until(pilot, lambda: "Now it smokes." in screen_text(app), what="it arrives")
+            [after] = await agent.interactions()
+            assert after.message_count == 2
+            await until(
+                pilot,
+                lambda: not screen.inbox.get(item.id).unread,
+                what="no unread marker on the thread being read",
+            )
+            await pilot.press("escape")  # back to the inbox
+            await until(pilot, lambda: not screen.reading, what="the inbox")
+            assert "•" not in screen_text(app)
+        [after] = await agent.interactions()
+        assert not after.unread

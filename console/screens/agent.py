@@ -242,7 +242,13 @@ class AgentScreen(AgentFlows):
         match event:
             case InteractionChanged(interaction=item):
                 if item.agent == self.me.username and item.state == "assigned":
-                    new = self.inbox.get(item.id) is None
+                    old = self.inbox.get(item.id)
+                    new = old is None
+                    if item.unread and old is not None and not old.unread and self._shown(item.id):
+                        # Mail arriving in the thread the agent has open is read as it lands:
+                        # the engine is told (it reloads the thread) and no marker appears.
+                        self.load_thread(item.id)
+                        item = structs.replace(item, unread=False)
                     self.inbox.upsert(item)
                     self._count()
                     if new:
@@ -273,6 +279,12 @@ class AgentScreen(AgentFlows):
                         status_since=agent.status_since,
                     )
                 )
+
+    def _shown(self, interaction_id: int) -> bool:
+        """Whether the agent has this interaction's thread in front of them."""
+        if self.thread.interaction_id != interaction_id:
+            return False
+        return self.reading or (self.wide and self.inbox.current_id == interaction_id)
 
     def announce(self, items: list[InteractionSummary]) -> None:
         """Ring the bell and show a toast for interactions just assigned to me. Those I
