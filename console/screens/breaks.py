@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList
+from textual.widgets import Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
 from engine.api.sanitize import one_line
@@ -44,6 +44,7 @@ class BreakPicker(ModalScreen[str | None]):
         with Vertical(id="break-dialog"):
             yield Label("Take a break", classes="dialog-title")
             yield OptionList(*self._options(), id="break-reasons")
+        yield Footer(compact=True)
 
     @staticmethod
     def _distinct(reasons: Sequence[str]) -> list[str]:

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -28,6 +28,7 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(id="confirm-buttons"):
                 yield Button(self.yes, id="confirm-yes", variant="error")
                 yield Button("No", id="confirm-no")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#confirm-no", Button).focus()

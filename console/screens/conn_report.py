@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Footer, Label, Static
 
 from engine.api.sanitize import one_line
 from engine.api.schemas import ConnectionCheck, ConnectionReport
@@ -55,6 +55,7 @@ class ConnectionReportScreen(ModalScreen[None]):
                 yield Static(check_text(check), classes="report-check", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", id="report-close", variant="primary", compact=True)
+        yield Footer(compact=True)
 
     @on(Button.Pressed, "#report-close")
     def action_close(self) -> None:

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList
+from textual.widgets import Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
 from engine.api.sanitize import one_line
@@ -35,6 +35,7 @@ class InteractionPicker(ModalScreen[int | None]):
                 line.append("  " + one_line(item.subject or "(no subject)", 40))
                 options.append(Option(line, id=str(item.id)))
             yield OptionList(*options, id="spy-options")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(OptionList).highlighted = 0
