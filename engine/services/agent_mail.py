@@ -111,7 +111,10 @@ class AgentMail:
             )
         digest = self.blobs.put(data)
         token = secrets.token_urlsafe(24)
-        content_type = content_type or "application/octet-stream"
+        # A file has no parts and no boundary: one labelled multipart (the system's type for
+        # some voice-message files is) goes out as the opaque bytes it is.
+        if not content_type or content_type.lower().startswith("multipart/"):
+            content_type = "application/octet-stream"
         async with self.db.session() as session, session.begin():
             session.add(
                 UploadedFile(
