@@ -32,6 +32,7 @@ from engine.api.schemas import (
 from engine.client.client import EngineClient
 
 from ..widgets.banner import EngineBanner
+from ..widgets.empty import EmptyNote
 from ..widgets.mailboxes import mailbox_cell
 from .base import ModeScreen
 from .break_reasons import BreakReasonsForm
@@ -70,7 +71,12 @@ class AdminScreen(ModeScreen):
         yield Static(NOTE, id="admin-note", markup=False)
         with Vertical(id="campaigns-pane", classes="pane"):
             yield Label("Campaigns", classes="pane-title")
-            yield DataTable(id="campaigns", cursor_type="row", zebra_stripes=True)
+            campaigns = EmptyNote(id="campaigns", cursor_type="row", zebra_stripes=True)
+            campaigns.say_when_empty(
+                "No campaign yet. A campaign is one support address: the mailbox Postdesk"
+                " reads and the server it sends with. a adds one; t tests its servers."
+            )
+            yield campaigns
         with Vertical(id="users-pane", classes="pane"):
             yield Label("Users", classes="pane-title")
             yield DataTable(id="users", cursor_type="row", zebra_stripes=True)

@@ -12,6 +12,7 @@ import asyncio
 from typing import Any
 
 from msgspec import structs
+from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -38,6 +39,26 @@ from ..widgets.inbox import InboxTable
 from ..widgets.status_bar import StatusBar
 from ..widgets.thread import ThreadView
 from .agent_flows import AgentFlows, summary_of
+
+
+def inbox_note(me: Me) -> Text:
+    """What an empty inbox says: what comes here, and what to do about it now."""
+    if not me.campaigns:
+        return Text(
+            "Your inbox is empty: you are not a member of any campaign yet, so no mail comes"
+            " to you. An admin adds you to one (admin console, m)."
+        )
+    campaigns = ", ".join(one_line(name, 30) for name in sorted(me.campaigns))
+    note = Text()
+    note.append("Nothing waiting for you. ", style="bold")
+    if me.status == "break":
+        note.append("You are on a break, so no new mail comes to you: a makes you Free.")
+    elif me.status == "paused":
+        note.append("A supervisor paused you: new mail comes again when they resume you.")
+    else:
+        note.append(f"Mail to {campaigns} comes here as it arrives; Enter opens it, r replies.")
+    note.append(" c writes to a client; / searches earlier interactions.", style="dim")
+    return note
 
 
 class AgentScreen(AgentFlows):
@@ -143,6 +164,7 @@ class AgentScreen(AgentFlows):
         bar = self.query_one(StatusBar)
         bar.status, bar.reason, bar.status_since = me.status, me.status_reason, me.status_since
         bar.display_name = me.display_name
+        self.inbox.say_when_empty(inbox_note(me))
         self.refresh_bindings()  # `a` Free and `b` Break follow the status
 
     # ---- loading ----

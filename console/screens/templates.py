@@ -33,6 +33,16 @@ def matches(template: TemplateOut, query: str) -> bool:
     return all(word in haystack for word in words)
 
 
+# Shown while the engine has none to offer: what a template is and where one comes from.
+NO_TEMPLATES = Text.assemble(
+    ("No templates yet.\n\n", "bold"),
+    "A template is a text an admin writes once (admin console, T) for answers given often; "
+    "Ctrl+T puts it where your cursor is, with ${name}, ${subject} and the like filled in "
+    "from this interaction.\n\n",
+    ("Esc goes back to your message.", "dim"),
+)
+
+
 class TemplatePicker(ModalScreen[RenderOut | None]):
     """`#template-filter` over `#template-list`, `#template-preview` beside it."""
 
@@ -104,7 +114,14 @@ class TemplatePicker(ModalScreen[RenderOut | None]):
             self.options.add_option(Option(label, id=str(template.id)))
         if shown:
             self.options.highlighted = 0
-        self.preview(shown[0] if shown else None)
+            self.preview(shown[0])
+        elif self.templates:
+            note = Text("No template matches “")
+            note.append(one_line(query, 40), style="bold")
+            note.append("”. Shorten the filter to see the others.")
+            self.query_one("#template-preview", Static).update(note)
+        else:
+            self.query_one("#template-preview", Static).update(NO_TEMPLATES)
 
     def preview(self, template: TemplateOut | None) -> None:
         self.query_one("#template-preview", Static).update(

@@ -32,6 +32,7 @@ from engine.api.sanitize import one_line
 from engine.api.schemas import InteractionSummary
 
 from ..timefmt import as_utc, since
+from .empty import EmptyNote
 from .inbox_columns import (
     ARROWS,
     LABELS,
@@ -47,7 +48,7 @@ from .inbox_columns import (
 from .inbox_columns import inbox_order as inbox_order  # the default order, for callers
 
 
-class InboxTable(DataTable[Text]):
+class InboxTable(EmptyNote):
     """Rows keyed by interaction id (as str); cursor on whole rows."""
 
     @dataclass

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from engine.api.sanitize import one_line
 from engine.api.schemas import AgentRow, QueueRow
 
 from ..timefmt import as_utc, since
+from .empty import EmptyNote
 from .status_bar import STATUS_COLOURS
 
 
@@ -22,7 +22,7 @@ def _right(value: object, style: str = "") -> Text:
     return Text(str(value), style=style, justify="right")
 
 
-class AgentGrid(DataTable[Text]):
+class AgentGrid(EmptyNote):
     """`#agents`: status, agent, active, completed, time in state."""
 
     def __init__(self, *, id: str = "agents") -> None:  # noqa: A002
@@ -35,6 +35,10 @@ class AgentGrid(DataTable[Text]):
         self.add_column(Text("Active", justify="right"), width=6, key="active")
         self.add_column(Text("Done", justify="right"), width=6, key="completed")
         self.add_column(Text("In state", justify="right"), width=8, key="since")
+        self.say_when_empty(
+            "No agents yet. An agent is a user with the agent role who is a member of a"
+            " campaign: an admin adds both (admin console, u and m)."
+        )
         self.set_interval(1, self.tick)
 
     def replace(self, agents: Iterable[AgentRow]) -> None:
@@ -77,7 +81,7 @@ class AgentGrid(DataTable[Text]):
         }
 
 
-class QueueTable(DataTable[Text]):
+class QueueTable(EmptyNote):
     """`#queue`: client email, campaign, time on hold; oldest first."""
 
     def __init__(self, *, id: str = "queue") -> None:  # noqa: A002
@@ -88,6 +92,10 @@ class QueueTable(DataTable[Text]):
         self.add_column(Text("Client"), width=30, key="client")
         self.add_column(Text("Campaign"), width=16, key="campaign")
         self.add_column(Text("On hold", justify="right"), width=8, key="hold")
+        self.say_when_empty(
+            "No one is waiting. Mail that no agent can take yet (all busy, on a break or"
+            " offline) is listed here, longest waiting first."
+        )
         self.set_interval(1, self.tick)
 
     def replace(self, queue: Iterable[QueueRow]) -> None:
