@@ -90,7 +90,7 @@ async def test_forward_left_with_esc_comes_back_whole_and_sends(
 
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, ForwardScreen), what="forward again")
-        assert "your draft" in screen_text(app)
+        assert "(draft)" in screen_text(app)
         assert value(app, "forward-to") == "dave@example.org"
         assert value(app, "forward-cc") == "frank@example.org"
         assert value(app, "forward-bcc") == ""
@@ -105,7 +105,7 @@ async def test_forward_left_with_esc_comes_back_whole_and_sends(
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, ForwardScreen), what="a new forward")
         assert value(app, "forward-to") == "" and body(app) == "" and uploaded(app) == []
-        assert "your draft" not in screen_text(app)
+        assert "(draft)" not in screen_text(app)
 
     sent = received.message
     assert sorted(received.rcpt_tos) == ["dave@example.org", "frank@example.org"]
@@ -148,7 +148,7 @@ async def test_new_interaction_left_with_esc_is_kept_until_emptied(world: World)
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, NewInteractionScreen), what="empty")
         assert value(app, "new-to") == "" and body(app) == ""
-        assert "your draft" not in screen_text(app)
+        assert "(draft)" not in screen_text(app)
         await leave(pilot, app)
         await pilot.press("Q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="log out?")

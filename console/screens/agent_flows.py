@@ -332,7 +332,12 @@ class AgentFlows(ModeScreen):
 
         question = Text("Log out? You will be Offline and get no new interactions.")
         # Replies are drafts in the engine; forwards and new messages only in this console.
-        unsent = [key for key in self.kept if key[0] != "reply"]
+        # (A forward of an interaction that has left the inbox cannot be reopened anyway.)
+        unsent = [
+            key
+            for key in self.kept
+            if key[0] == "new" or (key[0] == "forward" and key[1] in self.inbox.order)
+        ]
         if unsent:
             noun = "draft" if len(unsent) == 1 else "drafts"
             question.append(

@@ -114,7 +114,7 @@ class ComposeScreen(ModalScreen[InteractionDetail | None]):
         with Vertical(id="compose-dialog"):
             title = self.title_text()
             if self.kept is not None:
-                title.append("  (your draft, as you left it)", style="dim")
+                title.append("  (draft)", style="dim")
             yield Label(title, id="compose-title", markup=False)
             yield from self.compose_fields()
             yield TextArea(
