@@ -351,3 +351,70 @@ def test_a_bounce_names_a_failed_recipient_only_from_the_header_structure() -> N
         assert recipient is None or "victim" not in recipient, value
         if expected:
             assert recipient == expected
+
+
+# -- what a review of the fix found (each failed before its fix) ----------------------------
+
+
+def test_an_encoded_word_with_spaces_in_its_charset_never_makes_an_address() -> None:
+    """The stdlib decodes "=?x y?q?...?=" too (with an ASCII fallback), even in an addr-spec."""
+    for header in (
+        "=?x y?q?victim?=@=?x y?q?bank.example?=",
+        "Ann <=? utf-8?q?victim?=@bank.example>",
+        "=?utf-8 ?q?victim@bank.example?=",
+        "x <a@=?x\ty?q?bank.example?=>",
+    ):
+        raw = f"From: {header}\r\nCc: {header}\r\nSubject: [#42] hi\r\n\r\nb\r\n".encode()
+        parsed = parse_message(raw)
+        for found in [parsed.from_, *parsed.cc]:
+            assert found is None or "bank.example" not in found.email, (header, found)
+
+
+def test_a_megabyte_of_unclosed_encoded_words_is_read() -> None:
+    """One hostile header must not stall a mailbox: the masking is linear (it was quadratic,
+    ~15 minutes for this header)."""
+    header = "=?a?b?x" * 150_000
+    raw = f"From: {header} <a@example.net>\r\nTo: {header}\r\n\r\nb\r\n".encode()
+    assert parse_message(raw).from_ is not None
+
+
+def _reply(**overrides: object) -> bytes:
+    kwargs: dict[str, object] = {
+        "from_": Address("desk@example.com", "Desk"),
+        "to": [Address("ann@example.org", "Ann")],
+        "cc": [],
+        "bcc": [],
+        "subject": "Hello",
+        "text": "Body\n",
+        "message_id": "<own@example.com>",
+        "date": datetime(2026, 1, 2, tzinfo=UTC),
+    }
+    kwargs.update(overrides)
+    return build_message(**kwargs).as_bytes()  # type: ignore[arg-type]
+
+
+def test_a_forwarded_mail_with_lf_line_ends_and_a_body_with_nul_are_sent() -> None:
+    attached = b"From: a@example.org\nSubject: inner\n\nline one\nline two\n"
+    raw = _reply(
+        text="quoted: AB\x00CD\n",
+        attachments=[("inner.eml", "message/rfc822", attached)],
+    )
+    assert b"\x00" not in raw
+    assert b"line one\r\nline two" in raw
+    [part] = [p for p in message_from_bytes(raw, policy=policy.default).iter_attachments()]
+    assert part.get_content_type() == "message/rfc822"
+
+
+def test_no_header_line_is_longer_than_998_and_no_fold_is_blank() -> None:
+    raw = _reply(
+        subject="x" * 1200 + "   end   ",
+        to=[Address("ann@example.org", "y" * 1100)],
+        attachments=[('"quoted"', "text/plain", b"x")],
+        references=["<" + "a" * 950 + "@example.org>", "<ok@example.org>"],
+    )
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    assert all(line.strip() for line in head.split(b"\r\n"))
+    parsed = parse_message(raw)
+    assert parsed.subject.startswith("x" * 1200) and parsed.to[0].name == "y" * 1100
+    assert parsed.references == ["ok@example.org"]

@@ -219,7 +219,7 @@ def _parse_entry(entry: str) -> Address:
     if words and tag in parsed.addr_spec:  # RFC 2047 5: never an encoded word in an addr-spec
         raise bad
     name = unmask_display_name(parsed.display_name, words, tag)
-    if name is None or _CONTROLS.search(name) or _UNSAFE_NAME.search(name):
+    if _CONTROLS.search(name) or _UNSAFE_NAME.search(name):
         raise bad
     return Address(email=parsed.addr_spec, name=name)
 
@@ -280,8 +280,10 @@ def _bare_id(message_id: str) -> str | None:
     bare = message_id.strip()
     if bare.startswith("<") and bare.endswith(">"):
         bare = bare[1:-1].strip()
-    # "=?" would make the id look like an encoded word to a lenient reader.
-    return bare if _MSG_ID.fullmatch(bare) and "=?" not in bare else None
+    # "=?" would make the id look like an encoded word to a lenient reader; an id that
+    # cannot fit on a header line (998) is no id anyone made.
+    plausible = _MSG_ID.fullmatch(bare) and "=?" not in bare and len(bare) <= 900
+    return bare if plausible else None
 
 
 def references_for_reply(parent_message_id: str | None, parent_references: list[str]) -> list[str]:
@@ -333,8 +335,11 @@ def _add_attachment(msg: EmailMessage, filename: str, content_type: str, data: b
     maintype, subtype = match.group(1).lower(), match.group(2).lower()
     if maintype == "message":
         # message/* parts may not be base64-encoded (RFC 2046 5.2.1); send a mail that is
-        # 7-bit clean as it is and anything else as an opaque file.
-        if data.isascii() and all(len(line) <= 998 for line in data.splitlines()):
+        # 7-bit clean as it is (with CRLF line ends: a parsed or uploaded mail often has LF)
+        # and anything else as an opaque file.
+        lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+        if data.isascii() and b"\x00" not in data and all(len(line) <= 998 for line in lines):
+            data = b"\r\n".join(lines)
             msg.add_attachment(data, maintype, subtype, cte="7bit", disposition="attachment")
         else:
             msg.add_attachment(data, "application", "octet-stream", disposition="attachment")
@@ -409,9 +414,11 @@ def build_message(
             raise ValueError(f"header {name!r} is set by build_message itself")
         msg[name] = text_header(name, value)
 
-    msg.set_content(text)
+    # A NUL means nothing in mail text and may not go on the wire; a customer's NUL would
+    # otherwise make every quoting reply and forward of their mail unsendable.
+    msg.set_content(text.replace("\x00", ""))
     if html is not None:
-        msg.add_alternative(html, subtype="html")
+        msg.add_alternative(html.replace("\x00", ""), subtype="html")
     for filename, content_type, data in attachments or []:
         _add_attachment(msg, filename, content_type, data)
     verify_message(

@@ -98,21 +98,35 @@ class PreparedHeader(str):
         return f"{self.name}: " + self._wire.replace("\r\n", linesep) + linesep
 
 
-def _fold_words(first_width: int, words: list[str], separator: str = " ") -> str:
-    """Join ``words`` with ``separator``, breaking lines (CRLF + space) before 78 columns."""
+def _fold_words(first_width: int, words: list[str]) -> str:
+    """Join ``words`` with spaces, breaking lines (CRLF + space) before 78 columns.
+
+    Lines break only before a word that is not empty, so runs of spaces never leave a
+    continuation line of whitespace alone (RFC 5322 3.2.2).
+    """
     lines: list[str] = []
-    line = ""
+    line: str | None = None
     width = first_width
     for word in words:
-        candidate = f"{line}{separator}{word}" if line else word
-        if line and width + len(candidate) > _MAX_LINE:
-            lines.append(line + separator.rstrip())
+        if line is None:
+            line = word
+        elif word and line and width + len(line) + 1 + len(word) > _MAX_LINE:
+            lines.append(line)
             line = word
             width = 1
         else:
-            line = candidate
-    lines.append(line)
+            line = f"{line} {word}"
+    lines.append(line or "")
     return "\r\n ".join(lines)
+
+
+# A word longer than this cannot be folded onto a line of 998; it is encoded instead,
+# since encoded words may be split anywhere.
+_LONGEST_WORD = 900
+
+
+def _foldable(value: str) -> bool:
+    return all(len(word) <= _LONGEST_WORD for word in value.split(" "))
 
 
 def _encoded(name: str, value: str) -> str:
@@ -123,7 +137,7 @@ def _encoded(name: str, value: str) -> str:
 def text_header(name: str, value: str) -> PreparedHeader:
     """An unstructured header (Subject, our own extra headers) carrying ``value`` exactly."""
     check_header_value(name, value)
-    if is_plain(value):
+    if is_plain(value) and _foldable(value):
         wire = _fold_words(len(name) + 2, value.split(" ")) if value else ""
     else:
         wire = _encoded(name, value)
@@ -136,7 +150,7 @@ _ATOM_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*")
 def encode_phrase(value: str) -> str:
     """A display name in wire form: as it is, quoted, or as our own encoded words."""
     check_header_value("display name", value)
-    if not is_plain(value):
+    if not (is_plain(value) and _foldable(value)):
         # Our own encoded words, one line: the caller folds between them.
         return " ".join(_encoded("To", value).split())
     if _ATOM_PHRASE.fullmatch(value) and value.strip() == value and "  " not in value:

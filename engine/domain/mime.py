@@ -494,9 +494,11 @@ class _Headers:
         return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-# Anything a lenient decoder might take for an encoded word (RFC 2047 2, without its
-# length limit); masked before address headers are parsed, see _addresses_from.
-_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[^?\s]*\?.*?\?=")
+# What the stdlib decodes as an encoded word: "=?", then up to the first "?=", split by "?"
+# into charset, encoding and text, whitespace allowed anywhere (it decodes "=?x y?q?a?="
+# with an ASCII fallback, even inside an addr-spec). No part may hold "?", which also keeps
+# the search linear: a lazy ".*?" made a header of unclosed "=?" quadratic.
+_ENCODED_WORD = re.compile(r"=\?[^?]*\?[^?]*\?[^?]*\?=")
 _MASK = re.compile(r"pdew([0-9a-f]{8})x([0-9]+)z")
 
 
@@ -512,18 +514,15 @@ def mask_encoded_words(value: str) -> tuple[str, list[str], str]:
     return _ENCODED_WORD.sub(atom, value), words, tag
 
 
-def unmask_display_name(text: str, words: list[str], tag: str) -> str | None:
-    """``text`` with the encoded words put back and decoded; None if one is not ours."""
+def unmask_display_name(text: str, words: list[str], tag: str) -> str:
+    """``text`` with the encoded words put back and decoded."""
 
     def word(match: re.Match[str]) -> str:
         if match.group(1) != tag or int(match.group(2)) >= len(words):
-            raise LookupError(match.group())
+            return match.group()  # text that merely looks like our mask: keep it
         return words[int(match.group(2))]
 
-    try:
-        restored = _MASK.sub(word, text)
-    except LookupError:
-        return None
+    restored = _MASK.sub(word, text)
     if not words:
         return restored
     try:
@@ -562,9 +561,18 @@ def _addresses_from(name: str, raw: str, parse: _HeaderParser = _parse_header) -
     for display, addr_spec in pairs:
         if addr_spec in _NO_ADDRESS or _MASK.search(addr_spec) or "=?" in addr_spec:
             continue
+        if not _written_out(addr_spec, masked):
+            continue  # made by some decoding, not written by the sender
         decoded = unmask_display_name(display, words, tag)
-        found.append(Address(email=_single_line(addr_spec), name=_single_line(decoded or "")))
+        found.append(Address(email=_single_line(addr_spec), name=_single_line(decoded)))
     return found
+
+
+def _written_out(addr_spec: str, masked: str) -> bool:
+    """Whether the local part and domain stand in the header as written (a second line of
+    defence: whatever the parser decodes, an address is only what the sender wrote)."""
+    local, _, domain = addr_spec.rpartition("@")
+    return local.strip('"') in masked and domain in masked
 
 
 def _message_ids(value: str) -> list[str]:
