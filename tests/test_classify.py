@@ -1243,3 +1243,23 @@ def test_hostile_sizes_stay_fast(chunk: bytes) -> None:
         b"This is the qmail-send program\r\n" + body + b"\r\n" + body.replace(b"\n", b"")
     )
     check(raw)
+
+
+def test_a_report_part_is_read_in_its_declared_charset() -> None:
+    """One MIME toolkit: report parts decode like bodies (declared charset, then fallbacks),
+    not as UTF-8-or-windows-1252 whatever they say."""
+    import base64
+    import email
+
+    from engine.domain.classify.parts import text_of_part
+
+    words = "Сообщение не может быть доставлено"
+    for charset in ("koi8-r", "cp1251", "utf-8"):
+        raw = (
+            f"Content-Type: text/plain; charset={charset}\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n"
+            + base64.b64encode(words.encode(charset)).decode()
+            + "\r\n"
+        ).encode()
+        part = email.message_from_bytes(raw, policy=email.policy.compat32)
+        assert text_of_part(part).strip() == words, charset

@@ -54,6 +54,7 @@ import html2text
 __all__ = [
     "Address",
     "MimeError",
+    "decode_text",
     "ParsedAttachment",
     "ParsedMessage",
     "html_to_text",
@@ -161,6 +162,11 @@ def _codec_name(charset: str | None) -> str | None:
     except (LookupError, ValueError):
         return None
     return _SUPERSETS.get(name, name)
+
+
+def decode_text(data: bytes, charset: str | None) -> str:
+    """Text of ``data`` in ``charset`` or the fallbacks above; never fails."""
+    return _decode_bytes(data, charset)
 
 
 def _decode_bytes(data: bytes, charset: str | None) -> str:

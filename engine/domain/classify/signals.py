@@ -1,0 +1,158 @@
+"""Signals outside any report: headers (RFC 3834, vendor auto-reply and list headers), a
+null return path, machine sender names, auto-reply subjects, our own mail, and notices
+(antivirus, list moderation and loops) that count only from a machine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from engine.domain.classify.kinds import Kind
+from engine.domain.classify.patterns import (
+    ANTIVIRUS_BODY,
+    ANTIVIRUS_SUBJECT,
+    AUTO_REPLY_SUBJECT,
+    AUTOMATED_LOCAL,
+    AUTOREPLY_HEADERS,
+    AWAY_SUBJECT,
+    DAEMON_LOCAL,
+    LIST_HEADERS,
+    LOOP,
+    MACHINE_LOCAL,
+    MACHINE_NAME,
+    MAX_SCAN,
+    MAX_TOKEN,
+    MODERATION,
+    NEGATIVE_VALUES,
+    NULL_ADDRESS,
+    PRECEDENCE_AUTO,
+    SUPPRESS_TOKENS,
+    WHITESPACE,
+)
+from engine.domain.classify.plain import failure_section
+from engine.domain.classify.values import first_token, quoted, squashed_subject
+from engine.domain.mime import ParsedMessage
+
+
+def machine_sender(parsed: ParsedMessage) -> bool:
+    """Whether the sender looks like a machine without being sure enough to say so alone."""
+    headers = parsed.headers
+    if "x-failed-recipients" in headers or "x-ms-exchange-message-is-ndr" in headers:
+        return True
+    if parsed.from_ is None:
+        return bool(NULL_ADDRESS.search(headers.get("from", "")[:MAX_TOKEN]))
+    local = parsed.from_.email.rpartition("@")[0] or parsed.from_.email
+    return bool(
+        DAEMON_LOCAL.search(local[:MAX_TOKEN])
+        or MACHINE_LOCAL.search(local[:MAX_TOKEN])
+        or MACHINE_NAME.search(parsed.from_.name[:MAX_TOKEN])
+    )
+
+
+def machine_notices(parsed: ParsedMessage, text: str) -> Iterator[tuple[Kind, str]]:
+    """Antivirus, list moderation and list loop notices (the sender is known to be a machine)."""
+    subject = squashed_subject(parsed)
+    body = WHITESPACE.sub(" ", failure_section(text)[:MAX_SCAN]).casefold()
+    found = ANTIVIRUS_SUBJECT.search(subject) or ANTIVIRUS_BODY.search(body)
+    if found:
+        yield "auto_reply", f"antivirus notice: {quoted(found.group(0))}"
+    found = MODERATION.search(subject) or MODERATION.search(body)
+    if found:
+        yield "list", f"list moderation notice: {quoted(found.group(0))}"
+    found = LOOP.search(subject) or LOOP.search(body)
+    if found:
+        yield "list", f"mail loop notice: {quoted(found.group(0))}"
+
+
+def auto_reply_subject(parsed: ParsedMessage) -> Iterator[tuple[Kind, str]]:
+    """Out-of-office replies whose server added no header saying so."""
+    subject = squashed_subject(parsed)
+    if AUTO_REPLY_SUBJECT.match(subject):
+        yield "auto_reply", f"auto-reply subject: {quoted(parsed.subject)}"
+        return
+    if AWAY_SUBJECT.match(subject):
+        yield "auto_reply", f"out-of-office subject: {quoted(parsed.subject)}"
+
+
+def header_signals(parsed: ParsedMessage, addresses: set[str]) -> Iterator[tuple[Kind, str]]:
+    headers = parsed.headers
+    auto_submitted = headers.get("auto-submitted")
+    if auto_submitted is not None:
+        token = first_token(auto_submitted)
+        if token != "no":
+            yield "auto_reply", f"Auto-Submitted: {quoted(token) or '(empty)'}"
+    for name, label in AUTOREPLY_HEADERS.items():
+        value = headers.get(name)
+        if value is not None and value.strip().lower() not in NEGATIVE_VALUES:
+            yield "auto_reply", f"{label}: {quoted(value) or '(empty)'}"
+    precedence = first_token(headers.get("precedence", ""))
+    if precedence == "list":
+        yield "list", "Precedence: list"
+    elif precedence in PRECEDENCE_AUTO:
+        yield "auto_reply", f"Precedence: {precedence}"
+    x_loop = headers.get("x-loop")
+    if x_loop is not None:
+        yield "auto_reply", f"X-Loop: {quoted(x_loop) or '(empty)'}"
+        lowered = x_loop.lower()
+        for address in sorted(addresses):
+            if address in lowered:
+                yield "own", f"X-Loop names our address {quoted(address)}"
+    suppress = headers.get("x-auto-response-suppress")
+    if suppress is not None:
+        tokens = {t.lower() for t in re.split(r"[\s,;]+", suppress[:MAX_SCAN]) if t}
+        if tokens & SUPPRESS_TOKENS:
+            yield "auto_reply", f"X-Auto-Response-Suppress: {quoted(suppress)}"
+    for name, label in LIST_HEADERS.items():
+        value = headers.get(name)
+        if value is not None:
+            yield "list", f"{label}: {quoted(value) or '(empty)'}"
+    if _is_null_path(headers.get("return-path")):
+        yield "auto_reply", "Return-Path: <> (null sender)"
+    if parsed.from_ is None and NULL_ADDRESS.search(headers.get("from", "")[:MAX_TOKEN]):
+        yield "auto_reply", "From: <> (null sender)"
+    sender = parsed.from_.email if parsed.from_ is not None else ""
+    local = sender.rpartition("@")[0] if "@" in sender else sender
+    if local and AUTOMATED_LOCAL.fullmatch(local[:MAX_TOKEN]):
+        yield "auto_reply", f"automated sender address: {quoted(sender)}"
+
+
+def own_signals(parsed: ParsedMessage, domains: set[str], addresses: set[str]) -> Iterator[str]:
+    message_id = parsed.message_id or ""
+    if "@" in message_id:
+        domain = _clean_domain(message_id.rpartition("@")[2])
+        if _in_domains(domain, domains):
+            yield f"Message-ID in our domain: {quoted(domain)}"
+    if parsed.from_ is not None:
+        sender = parsed.from_.email.strip().lower()
+        domain = _clean_domain(sender.rpartition("@")[2]) if "@" in sender else ""
+        if sender in addresses:
+            yield f"sender is our own address: {quoted(sender)}"
+        elif _in_domains(domain, domains):
+            yield f"sender in our domain: {quoted(domain)}"
+
+
+def normalise_domains(domains: Iterable[str]) -> set[str]:
+    out: set[str] = set()
+    for domain in domains:
+        clean = _clean_domain(domain.lstrip("@"))
+        if not clean:
+            continue
+        out.add(clean)
+        try:
+            out.add(clean.encode("idna").decode("ascii"))
+        except UnicodeError:
+            pass
+    return out
+
+
+def _clean_domain(domain: str) -> str:
+    return domain.strip().strip("<>[]").rstrip(".").lower()
+
+
+def _in_domains(domain: str, domains: set[str]) -> bool:
+    return bool(domain) and any(domain == d or domain.endswith("." + d) for d in domains)
+
+
+def _is_null_path(value: str | None) -> bool:
+    return value is not None and "".join(value.split()) == "<>"
