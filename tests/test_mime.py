@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.domain import header_fastpath as fast
 from engine.domain import mime
 from engine.domain.mime import (
     Address,
@@ -453,10 +454,10 @@ def test_stdlib_email_corpus() -> None:
 def _policy_default_only() -> Iterator[None]:
     with mock.patch.multiple(
         mime,
-        _PARSE_POLICY=policy.default,
-        _simple_text=lambda kind, value: None,
-        _simple_mailboxes=lambda value: None,
-        _simple_date=lambda value: None,
+        PARSE_POLICY=policy.default,
+        simple_text=lambda kind, value: None,
+        simple_mailboxes=lambda value: None,
+        simple_date=lambda value: None,
     ):
         yield
 
@@ -564,10 +565,10 @@ def test_typical_headers_skip_the_grammar() -> None:
     parts = [msg, *msg.get_payload()]
     for part in parts:
         for name, value in part.raw_items():
-            unfolded = mime._unfold_for_policy(value)
-            assert mime._simple_text(mime._kind(name), unfolded) is not None, (name, value)
-    assert mime._simple_mailboxes("Customer 7 <customer7@example.net>") is not None
-    assert mime._simple_date("Fri, 27 Nov 2026 09:00:00 +0000") is not None
+            unfolded = fast.unfold_for_policy(value)
+            assert fast.simple_text(fast.header_kind(name), unfolded) is not None, (name, value)
+    assert fast.simple_mailboxes("Customer 7 <customer7@example.net>") is not None
+    assert fast.simple_date("Fri, 27 Nov 2026 09:00:00 +0000") is not None
 
 
 _FAST_HEADER_NAMES = st.sampled_from(
@@ -666,15 +667,15 @@ def _policy_default_reading(name: str, value: str) -> tuple[object, object]:
 def test_fast_header_values_match_policy_default(name: str, value: str) -> None:
     expected_str, expected_extra = _policy_default_reading(name, value)
     try:
-        got: object = mime._header_str(name, value)
+        got: object = fast._header_str(name, value)
     except Exception as exc:
         got = ("raises", type(exc))
     assert got == expected_str
-    kind = mime._kind(name)
-    unfolded = mime._unfold_for_policy(value)
-    if kind == mime._ADDRESS and (mailboxes := mime._simple_mailboxes(unfolded)) is not None:
+    kind = fast.header_kind(name)
+    unfolded = fast.unfold_for_policy(value)
+    if kind == fast.ADDRESS and (mailboxes := fast.simple_mailboxes(unfolded)) is not None:
         assert [(a.display_name, a.addr_spec) for a in mailboxes] == expected_extra
-    if kind == mime._DATE and (date := mime._simple_date(unfolded)) is not None:
+    if kind == fast.DATE and (date := fast.simple_date(unfolded)) is not None:
         assert date[1] == expected_extra
 
 

@@ -12,10 +12,8 @@ module only chooses the body, classifies attachments and supplies fallbacks wher
 stdlib gives up.  ``policy.default`` runs every header it is asked for through a full RFC
 5322 grammar, which is most of the cost of parsing a message, so header values simple
 enough to read without it (plain text, ``Name <a@b.example>``, ``text/plain;
-charset=utf-8``, ``<id@host>``, RFC 5322 dates) are decoded here to exactly what the
-grammar would give, and only the rest goes through ``policy.default``.  Short values are
-remembered: the stdlib reads Content-Type about eight times per message, and the same
-values recur from message to message.
+charset=utf-8``, ``<id@host>``, RFC 5322 dates) are decoded by ``header_fastpath`` to
+exactly what the grammar would give, and only the rest goes through ``policy.default``.
 
 Charset fallback order for bodies and raw 8-bit headers: the declared charset (upgraded to
 its common superset, e.g. ISO-8859-1 -> windows-1252, GB2312 -> GB18030, as browsers do),
@@ -38,18 +36,27 @@ import codecs
 import email
 import email.header
 import email.utils
-import functools
 import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import headerregistry as hr
 from email import policy
 from email.headerregistry import AddressHeader, DateHeader
 from email.message import Message
 
 import html2text
+
+from engine.domain.header_fastpath import (
+    ADDRESS,
+    DATE,
+    PARSE_POLICY,
+    header_kind,
+    simple_date,
+    simple_mailboxes,
+    simple_text,
+    unfold_for_policy,
+)
 
 __all__ = [
     "Address",
@@ -196,212 +203,6 @@ def _unfold(value: str) -> str:
     return _FOLD.sub("", value).replace("\r", "").replace("\n", "")
 
 
-# --- Header values without the RFC 5322 grammar --------------------------------------
-#
-# Each function below returns exactly what ``policy.default.header_fetch_parse`` would
-# give for a value (its str, addresses or datetime), or None when the value is not in the
-# small, strict subset whose result is known without running the grammar: no encoded
-# words, no comments, no quoted pairs, no groups or routes, no 8-bit characters in
-# structured headers.  None means "ask policy.default"; it never means "invalid".
-# tests/test_mime.py compares every one of them with policy.default.
-
-_TEXT, _ADDRESS, _DATE, _CONTENT_TYPE, _DISPOSITION, _TOKEN_VALUE, _VERSION, _MSG_ID = range(8)
-_KIND_OF_CLASS: dict[type, int] = {
-    hr.UnstructuredHeader: _TEXT,
-    hr.UniqueUnstructuredHeader: _TEXT,
-    hr.AddressHeader: _ADDRESS,
-    hr.UniqueAddressHeader: _ADDRESS,
-    hr.SingleAddressHeader: _ADDRESS,
-    hr.UniqueSingleAddressHeader: _ADDRESS,
-    hr.DateHeader: _DATE,
-    hr.UniqueDateHeader: _DATE,
-    hr.ContentTypeHeader: _CONTENT_TYPE,
-    hr.ContentDispositionHeader: _DISPOSITION,
-    hr.ContentTransferEncodingHeader: _TOKEN_VALUE,
-    hr.MIMEVersionHeader: _VERSION,
-    hr.MessageIDHeader: _MSG_ID,
-}
-# The registry policy.default itself consults, so a name maps to the class it would use.
-_FACTORY = policy.default.header_factory
-_REGISTRY = _FACTORY if isinstance(_FACTORY, hr.HeaderRegistry) else None
-
-_ATEXT = r"[!#$%&'*+\-/0-9=?A-Z^_`a-z{|}~]"
-_DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
-_QUOTED = r'"([ \t!#-\[\]-~]*)"'  # no quoted pairs: the content is the value
-_SIMPLE_MAILBOX = re.compile(
-    rf"[ \t]*(?:({_DOT_ATOM})@({_DOT_ATOM})"
-    rf"|(?:({_ATEXT}+(?:[ \t]+{_ATEXT}+)*)|{_QUOTED})?[ \t]*<({_DOT_ATOM})@({_DOT_ATOM})>)[ \t]*"
-)
-_MIME_TOKEN = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"
-_SIMPLE_CONTENT_TYPE = re.compile(rf"[ \t]*{_MIME_TOKEN}[ \t]*/[ \t]*{_MIME_TOKEN}[ \t]*")
-_SIMPLE_TOKEN = re.compile(rf"[ \t]*{_MIME_TOKEN}[ \t]*")
-_SIMPLE_PARAMETER = re.compile(
-    r"[ \t]*([!#$&+\-.0-9A-Z^_`a-z{|}~]+)[ \t]*=[ \t]*"
-    rf"(?:([!#$%&+\-.0-9A-Z^_`a-z{{|}}~]+)|{_QUOTED})[ \t]*"
-)
-_SIMPLE_VERSION = re.compile(r"[ \t]*[0-9]+[ \t]*\.[ \t]*[0-9]+[ \t]*")
-_SIMPLE_MSG_ID = re.compile(rf"[ \t]*<{_DOT_ATOM}@{_DOT_ATOM}>[ \t]*")
-# Headers whose str is the value itself when the whole value matches.
-_VERBATIM_IF_SIMPLE = {
-    _TOKEN_VALUE: _SIMPLE_TOKEN,
-    _VERSION: _SIMPLE_VERSION,
-    _MSG_ID: _SIMPLE_MSG_ID,
-}
-
-
-def _kind(name: str) -> int | None:
-    # Header names come from senders: only short ones are remembered, so a mail with huge
-    # names cannot pin memory (real names are short and few).
-    return _known_kind(name) if len(name) <= 64 else _compute_kind(name)
-
-
-def _compute_kind(name: str) -> int | None:
-    if _REGISTRY is None:
-        return None
-    return _KIND_OF_CLASS.get(_REGISTRY.registry.get(name.lower(), _REGISTRY.default_class))
-
-
-_known_kind = functools.lru_cache(maxsize=512)(_compute_kind)
-
-
-def _simple_mailboxes(value: str) -> list[hr.Address] | None:
-    """The addresses of a comma-separated list of plain mailboxes."""
-    if not value.isascii() or "=?" in value:
-        return None
-    found: list[hr.Address] = []
-    pos = 0
-    while True:
-        m = _SIMPLE_MAILBOX.match(value, pos)
-        if m is None:
-            return None
-        if m.group(1) is not None:
-            found.append(hr.Address(username=m.group(1), domain=m.group(2)))
-        else:
-            # The grammar joins the words of a phrase with one space.
-            atoms, quoted = m.group(3), m.group(4)
-            name = " ".join(atoms.split()) if atoms is not None else quoted or ""
-            found.append(hr.Address(name, m.group(5), m.group(6)))
-        pos = m.end()
-        if pos == len(value):
-            return found
-        if value[pos] != ",":
-            return None
-        pos += 1
-
-
-def _simple_parameterized(head: re.Pattern[str], value: str) -> str | None:
-    """A Content-Type or -Disposition: the head as written, parameters re-rendered."""
-    m = head.match(value)
-    if m is None:
-        return None
-    pos = m.end()
-    if pos == len(value):
-        return value
-    if value[pos] != ";":
-        return None
-    params: dict[str, str] = {}
-    pos += 1
-    while value[pos:].strip(" \t"):
-        p = _SIMPLE_PARAMETER.match(value, pos)
-        if p is None or p.group(1) in params:
-            return None
-        token, quoted = p.group(2), p.group(3)
-        params[p.group(1)] = token if token is not None else quoted
-        pos = p.end()
-        if pos == len(value):
-            break
-        if value[pos] != ";":
-            return None
-        pos += 1
-    rendered = "; ".join(f'{name}="{v}"' if v else name for name, v in params.items())
-    return value[: m.end()] + ";" + (" " + rendered if rendered else "")
-
-
-def _simple_date(value: str) -> tuple[str, datetime | None] | None:
-    """What DateHeader makes of a value: (str, datetime), both computed as it does."""
-    if _SURROGATE.search(value):
-        return None
-    if not value:
-        return "", None
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except ValueError:
-        return value, None
-    except Exception:
-        return None  # policy.default raises here too; let it
-    try:
-        return email.utils.format_datetime(parsed), parsed
-    except Exception:
-        return None
-
-
-# Values up to this long are remembered: the same Content-Type, MIME-Version or To is read
-# several times per message (the stdlib asks for Content-Type about eight times) and recurs
-# from message to message. Longer values are not kept, so hostile headers cannot fill memory.
-_REMEMBERED_VALUE = 200
-
-
-def _simple_text(kind: int | None, value: str) -> str | None:
-    """str() of policy.default's header object for an unfolded value, if simple."""
-    if len(value) <= _REMEMBERED_VALUE:
-        return _remembered_simple_text(kind, value)
-    return _compute_simple_text(kind, value)
-
-
-def _compute_simple_text(kind: int | None, value: str) -> str | None:
-    if kind is None or "=?" in value or _SURROGATE.search(value):
-        return None
-    if kind == _TEXT:
-        return value  # without encoded words, unstructured text is kept verbatim
-    if kind == _DATE:
-        date = _simple_date(value)
-        return None if date is None else date[0]
-    if not value.isascii():
-        return None
-    if kind == _ADDRESS:
-        mailboxes = _simple_mailboxes(value)
-        return None if mailboxes is None else ", ".join(str(a) for a in mailboxes)
-    if kind == _CONTENT_TYPE:
-        return _simple_parameterized(_SIMPLE_CONTENT_TYPE, value)
-    if kind == _DISPOSITION:
-        return _simple_parameterized(_SIMPLE_TOKEN, value)
-    return value if _VERBATIM_IF_SIMPLE[kind].fullmatch(value) else None
-
-
-_remembered_simple_text = functools.lru_cache(maxsize=1024)(_compute_simple_text)
-
-
-def _unfold_for_policy(value: str) -> str:
-    # What EmailPolicy.header_fetch_parse does first: drop every CR and LF.
-    return value.replace("\r", "").replace("\n", "")
-
-
-def _header_str(name: str, value: str) -> str:
-    """str(policy.default.header_fetch_parse(name, value)), raising what that raises."""
-    simple = _simple_text(_kind(name), _unfold_for_policy(value))
-    if simple is not None:
-        return simple
-    return str(policy.default.header_fetch_parse(name, value))
-
-
-class _StrHeaderPolicy(policy.EmailPolicy):
-    """policy.default, except that a fetched header is the str of its header object.
-
-    ``Message.get_content_type``, ``get_param``, ``get_filename``, ``get_payload`` and the
-    feed parser only ever use the str of a header, so structure and payloads come out as
-    with policy.default, without parsing headers that are simple.  Messages are still
-    serialised with an explicit policy (see :func:`_message_bytes`).
-    """
-
-    def header_fetch_parse(self, name: str, value: str) -> str:
-        if hasattr(value, "name"):  # a header object set by the program, not parsed
-            return value
-        return _header_str(name, value)
-
-
-_PARSE_POLICY: policy.EmailPolicy = _StrHeaderPolicy()
-
-
 def _without_ew_gaps(raw: str) -> str:
     # RFC 2047 6.2: whitespace between adjacent encoded words is not part of the text.
     # CPython keeps it inside display names, so a long name folded into several words
@@ -422,7 +223,7 @@ _HeaderParser = Callable[[str, str], object | None]
 
 def _header_text(name: str, raw: str, parse: _HeaderParser = _parse_header) -> str | None:
     """str of what :func:`_parse_header` gives, None where that is None."""
-    simple = _simple_text(_kind(name), _unfold_for_policy(_without_ew_gaps(raw)))
+    simple = simple_text(header_kind(name), unfold_for_policy(_without_ew_gaps(raw)))
     if simple is not None:
         return simple
     header = parse(name, raw)
@@ -485,8 +286,8 @@ class _Headers:
         raw = self.first("date")
         if raw is None:
             return None
-        simple = _simple_date(_unfold_for_policy(_without_ew_gaps(raw)))
-        if simple is not None and _kind("date") == _DATE:
+        simple = simple_date(unfold_for_policy(_without_ew_gaps(raw)))
+        if simple is not None and header_kind("date") == DATE:
             value = simple[1]
         else:
             header = self._parse("date", raw)
@@ -546,14 +347,14 @@ def _addresses_from(name: str, raw: str, parse: _HeaderParser = _parse_header) -
     that contains one is dropped (RFC 2047 5: never in an addr-spec), and only display
     names are decoded afterwards.
     """
-    simple = _simple_mailboxes(_unfold_for_policy(raw)) if _kind(name) == _ADDRESS else None
+    simple = simple_mailboxes(unfold_for_policy(raw)) if header_kind(name) == ADDRESS else None
     if simple is not None:
         return [
             Address(email=_single_line(a.addr_spec), name=_single_line(a.display_name))
             for a in simple
             if a.addr_spec not in _NO_ADDRESS
         ]
-    masked, words, tag = mask_encoded_words(_unfold_for_policy(_without_ew_gaps(raw)))
+    masked, words, tag = mask_encoded_words(unfold_for_policy(_without_ew_gaps(raw)))
     pairs: list[tuple[str, str]] = []
     header = parse(name, masked)
     if isinstance(header, AddressHeader):
@@ -784,7 +585,7 @@ def _is_empty_message(msg: Message) -> bool:
 
 
 def _parse(raw: bytes) -> ParsedMessage:
-    msg = email.message_from_bytes(raw, policy=_PARSE_POLICY)
+    msg = email.message_from_bytes(raw, policy=PARSE_POLICY)
     if _is_empty_message(msg):
         raise MimeError("input has neither headers nor a body")
     headers = _Headers(msg)
