@@ -1,9 +1,9 @@
 """The engine's IMAP response reader makes the same calls as aioimaplib's, however data arrives.
 
-`engine.services.imap._Protocol` replaces aioimaplib's line splitting (which copied the rest of
-every received chunk per line) with an offset. Both readers are fed the same server responses,
-cut into chunks at arbitrary places, and must leave the same responses behind. The real-server
-tests (ingest, reconnect, UIDVALIDITY, TLS) run on it too.
+`engine.services.imap_protocol.ResponseReader` replaces aioimaplib's line splitting (which
+copied the rest of every received chunk per line) with an offset. Both readers are fed the same
+server responses, cut into chunks at arbitrary places, and must leave the same responses
+behind. The real-server tests (ingest, reconnect, UIDVALIDITY, TLS) run on it too.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import aioimaplib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.services import imap
+from engine.services import imap_protocol
 
 # Message bodies that look like protocol to a careless reader: literal markers at line ends,
 # tagged OK lines, unbalanced parentheses, bare CR and LF, an empty body.
@@ -55,7 +55,7 @@ async def run_fetch(
 ) -> tuple[str, list[tuple[str, bytes]]]:
     protocol.connection_made(_Transport())
     protocol.state = aioimaplib.SELECTED
-    command = imap._BulkFetch(
+    command = imap_protocol.BulkFetch(
         "A1", "1:*", "(UID BODY.PEEK[])", loop=asyncio.get_running_loop(), timeout=None
     )
     task = asyncio.ensure_future(protocol.execute(command))
@@ -81,7 +81,7 @@ def test_responses_read_in_any_chunks_equal_aioimaplibs(
 
     async def both() -> None:
         loop = asyncio.get_running_loop()
-        ours = await run_fetch(imap._Protocol(loop, None), response, cuts)
+        ours = await run_fetch(imap_protocol.ResponseReader(loop, None), response, cuts)
         theirs = await run_fetch(aioimaplib.IMAP4ClientProtocol(loop, None), response, cuts)
         assert ours == theirs
         assert ours[0] == "OK"

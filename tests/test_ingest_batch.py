@@ -38,7 +38,7 @@ from engine.api.schemas import CampaignIn
 from engine.client import EngineClient
 from engine.config import Settings
 from engine.engine import Engine
-from engine.services import imap
+from engine.services import imap, imap_protocol
 from engine.services.ingest import Ingested, Position
 from tests.engine_fixtures import eventually
 from tests.servers import DovecotServer
@@ -514,8 +514,8 @@ def test_blobs_of_the_old_two_level_layout_are_still_read_and_not_stored_twice(
 
 
 def test_uid_sets_and_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert imap._uid_set([1, 2, 3, 7, 9, 10]) == "1:3,7,9:10"
-    assert imap._uid_set([5]) == "5"
+    assert imap_protocol.uid_set([1, 2, 3, 7, 9, 10]) == "1:3,7,9:10"
+    assert imap_protocol.uid_set([5]) == "5"
     monkeypatch.setattr(imap, "FETCH_BATCH", 4)
     uids = list(range(1, 11))
     assert imap._batches(uids, set()) == [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]]
@@ -524,7 +524,7 @@ def test_uid_sets_and_batches(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_bulk_fetch_times_out_only_after_inactivity() -> None:
     loop = asyncio.get_running_loop()
-    command = imap._BulkFetch("A1", "1:*", "(UID BODY.PEEK[])", loop=loop, timeout=0.2)
+    command = imap_protocol.BulkFetch("A1", "1:*", "(UID BODY.PEEK[])", loop=loop, timeout=0.2)
     for _ in range(8):  # 0.4 s of steady progress: longer than the timeout, but never idle
         await asyncio.sleep(0.05)
         command.append_to_resp(b"1 FETCH (UID 1 BODY[] {3}")
