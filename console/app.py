@@ -21,9 +21,9 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 import console
-from engine.api.sanitize import one_line
 from engine.api.schemas import Me
 from engine.client.client import EngineClient, EngineError, EngineUnavailable
+from engine.text.sanitize import one_line
 
 from .config import ConsoleConfig
 from .hangup import hung_up, terminal_fd

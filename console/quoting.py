@@ -16,7 +16,7 @@ The policy, kept narrow so that nothing the customer wrote is hidden:
   or when fewer than `MIN_LINES` lines would go (the fold line would save nothing).
 * A forwarded message ("---------- Forwarded message ---------") is content, not history.
 
-Callers pass sanitised text (see `engine.api.sanitize`): line breaks are `\\n` only.
+Callers pass sanitised text (see `engine.text.sanitize`): line breaks are `\\n` only.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ sanitiser as the screen, so `cat`-ing the file cannot drive the terminal either.
 
 from __future__ import annotations
 
-from engine.api.sanitize import one_line, sanitize
 from engine.api.schemas import InteractionDetail, MessageOut
+from engine.text.sanitize import one_line, sanitize
 
 from .timefmt import local_stamp
 

@@ -20,7 +20,6 @@ from typing import Any
 
 from msgspec.structs import fields
 
-from engine.api.sanitize import one_line, sanitize
 from engine.api.schemas import (
     CampaignIn,
     CampaignPatch,
@@ -35,6 +34,7 @@ from engine.api.schemas import (
 )
 from engine.client import EngineClient, EngineError, EngineUnavailable
 from engine.config import Settings
+from engine.text.sanitize import one_line, sanitize
 from postdesk.access import check_own_data_dir, denied
 
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
-from engine.api.sanitize import one_line, safe_text, sanitize
+from engine.text.sanitize import one_line, safe_text, sanitize
 
 BIDI_CONTROLS = frozenset(
     [chr(c) for c in range(0x202A, 0x202F)]

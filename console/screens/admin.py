@@ -18,7 +18,6 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Label, Static
 from textual.worker import Worker
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import (
     AgentChanged,
     CampaignOut,
@@ -30,6 +29,7 @@ from engine.api.schemas import (
     UserOut,
 )
 from engine.client.client import EngineClient
+from engine.text.sanitize import one_line
 
 from ..widgets.banner import EngineBanner
 from ..widgets.empty import EmptyNote

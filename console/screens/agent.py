@@ -20,7 +20,6 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Header
 from textual.worker import Worker
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import (
     AgentChanged,
     Event,
@@ -32,6 +31,7 @@ from engine.api.schemas import (
     MessageChanged,
 )
 from engine.client.client import EngineClient
+from engine.text.sanitize import one_line
 
 from ..settle import settled
 from ..widgets.banner import EngineBanner

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import work
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import InteractionDetail, InteractionSummary, LimitsOut, MessageOut
+from engine.text.sanitize import one_line
 
 from ..timefmt import local_stamp
 from ..widgets.inbox import InboxTable

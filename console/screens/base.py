@@ -14,9 +14,9 @@ from textual import work
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import ChatLine, ChatSaid, Event, Hello, LoggedOut, Me
 from engine.client.client import EngineClient
+from engine.text.sanitize import one_line
 
 from ..bridge import pump_events
 from ..messages import EngineBack, EngineEvent, EngineLost, WorkerFailed

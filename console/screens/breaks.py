@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
-from engine.api.sanitize import one_line
+from engine.text.sanitize import one_line
 
 # The id of the one option when no reasons are defined. Reasons hold no control characters
 # (the engine refuses them), so none can be mistaken for this one.

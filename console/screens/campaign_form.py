@@ -22,9 +22,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select
 from textual.worker import Worker, WorkerState
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import CampaignIn, CampaignOut, CampaignPatch, TemplateOut, convert
 from engine.client.client import EngineClient
+from engine.text.sanitize import one_line
 
 from ..widgets.dialog_error import DialogError
 from ..widgets.form import FormField, refusal

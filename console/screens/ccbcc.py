@@ -15,9 +15,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import InteractionDetail
 from engine.client.client import EngineClient, Invalid
+from engine.text.sanitize import one_line
 
 from ..messages import WorkerFailed
 from ..widgets.dialog_error import DialogError

@@ -19,9 +19,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from engine.api.sanitize import one_line, sanitize
 from engine.api.schemas import ChatLine
 from engine.client.client import EngineClient, EngineError
+from engine.text.sanitize import one_line, sanitize
 
 from ..messages import WorkerFailed
 from ..timefmt import local_stamp

@@ -12,9 +12,9 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Static
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import InteractionDetail
 from engine.client.client import EngineClient
+from engine.text.sanitize import one_line
 
 from .compose_base import ComposeScreen, labelled
 from .compose_drafts import Kept

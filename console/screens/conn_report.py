@@ -14,8 +14,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import ConnectionCheck, ConnectionReport
+from engine.text.sanitize import one_line
 
 
 def check_text(check: ConnectionCheck) -> Text:

@@ -16,9 +16,9 @@ from textual.widget import Widget
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from engine.api.sanitize import one_line, safe_text
 from engine.api.schemas import ForwardIn, InteractionDetail, MessageOut
 from engine.client.client import EngineClient
+from engine.text.sanitize import one_line, safe_text
 
 from ..timefmt import local_stamp
 from ..widgets.form import FormField

@@ -17,9 +17,9 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import ChatSupervisor
 from engine.client.client import EngineClient
+from engine.text.sanitize import one_line
 
 from ..messages import WorkerFailed
 from ..widgets.dialog_error import DialogError

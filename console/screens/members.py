@@ -17,9 +17,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, SelectionList, Static
 from textual.worker import Worker, WorkerState
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import CampaignOut, UserOut
 from engine.client.client import EngineClient, Invalid, NotFound
+from engine.text.sanitize import one_line
 
 from ..messages import WorkerFailed
 from ..widgets.dialog_error import DialogError

@@ -21,9 +21,9 @@ from textual.widgets import Button, Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import AttachmentOut
 from engine.client.client import EngineClient
+from engine.text.sanitize import one_line
 
 from ..messages import WorkerFailed
 from ..savefile import UnsafeFilename, save_bytes

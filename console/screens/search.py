@@ -18,9 +18,9 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import InteractionSummary
 from engine.client.client import EngineClient
+from engine.text.sanitize import one_line
 
 from ..messages import WorkerFailed
 from ..timefmt import local_stamp

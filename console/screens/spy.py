@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import InteractionSummary
+from engine.text.sanitize import one_line
 
 
 class InteractionPicker(ModalScreen[int | None]):

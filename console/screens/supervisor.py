@@ -20,7 +20,6 @@ from textual.containers import Container, Vertical
 from textual.widgets import Footer, Header, Label
 from textual.worker import Worker
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import (
     AgentChanged,
     AgentRow,
@@ -34,6 +33,7 @@ from engine.api.schemas import (
     QueueChanged,
     QueueRow,
 )
+from engine.text.sanitize import one_line
 
 from ..widgets.banner import EngineBanner
 from ..widgets.mailboxes import MailboxLine

@@ -20,7 +20,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from engine.api.sanitize import one_line
+from engine.text.sanitize import one_line
 
 MODES = ("agent", "supervisor", "admin")
 MODE_HELP = {

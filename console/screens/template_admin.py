@@ -19,7 +19,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Label, Select, Static, TextArea
 from textual.worker import Worker, WorkerState
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import (
     TEMPLATE_VARIABLE,
     TEMPLATE_VARIABLES,
@@ -29,6 +28,7 @@ from engine.api.schemas import (
     convert,
 )
 from engine.client.client import EngineClient, Invalid
+from engine.text.sanitize import one_line
 
 from ..editor import EditorFailed, edit_text
 from ..messages import WorkerFailed

@@ -18,9 +18,9 @@ from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from engine.api.sanitize import one_line, safe_text
 from engine.api.schemas import RenderOut, TemplateOut
 from engine.client.client import EngineClient
+from engine.text.sanitize import one_line, safe_text
 
 from ..messages import WorkerFailed
 

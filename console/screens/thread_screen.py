@@ -17,9 +17,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import InteractionDetail
 from engine.client.client import EngineClient
+from engine.text.sanitize import one_line
 
 from ..messages import WorkerFailed
 from ..widgets.thread import ThreadView

@@ -9,7 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from engine.api.sanitize import one_line
+from engine.text.sanitize import one_line
 
 
 class DialogError(Static):

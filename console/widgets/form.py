@@ -15,8 +15,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 from textual.worker import Worker
 
-from engine.api.sanitize import one_line
 from engine.client.client import Invalid
+from engine.text.sanitize import one_line
 
 from ..messages import WorkerFailed
 

@@ -28,8 +28,8 @@ from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import InteractionSummary
+from engine.text.sanitize import one_line
 
 from ..timefmt import as_utc, since
 from .empty import EmptyNote

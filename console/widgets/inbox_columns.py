@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping
 
 from rich.text import Text
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import InteractionSummary
+from engine.text.sanitize import one_line
 
 from ..timefmt import as_utc
 

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual.widgets import Static
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import MailboxHealth
+from engine.text.sanitize import one_line
 
 from ..timefmt import local_stamp
 

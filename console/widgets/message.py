@@ -1,6 +1,6 @@
 """One message of a thread: direction, sender, date, recipients, delivery state, attachments, body.
 
-All text in a message came from strangers, so it goes through `engine.api.sanitize` into
+All text in a message came from strangers, so it goes through `engine.text.sanitize` into
 `rich.text.Text` and the widget is built with `markup=False`. The quoted history that ends most
 replies (see `console.quoting`) is folded into one dim line until the agent unfolds it.
 """
@@ -17,8 +17,8 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import Static
 
-from engine.api.sanitize import one_line, sanitize
 from engine.api.schemas import MessageOut
+from engine.text.sanitize import one_line, sanitize
 
 from ..quoting import Folded, split_history
 from ..timefmt import local_stamp

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 
 from rich.text import Text
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import AgentRow, QueueRow
+from engine.text.sanitize import one_line
 
 from ..timefmt import as_utc, since
 from .empty import EmptyNote

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from engine.api.sanitize import one_line
+from engine.text.sanitize import one_line
 
 from ..timefmt import since
 

@@ -1,6 +1,6 @@
 """The thread of one interaction: a fixed header, then every message, scrollable.
 
-All text in an interaction came from strangers, so it goes through `engine.api.sanitize`
+All text in an interaction came from strangers, so it goes through `engine.text.sanitize`
 into `rich.text.Text` and every Static here is built with `markup=False`.
 
 The quoted history that ends most replies (see `console.quoting`) is folded into one dim
@@ -27,8 +27,8 @@ from textual.events import Click
 from textual.message import Message
 from textual.widgets import Static
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import AttachmentOut, InteractionDetail, MessageOut
+from engine.text.sanitize import one_line
 
 from .message import MessageView, newest_inbound
 

@@ -13,8 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
-from engine.api.sanitize import one_line
 from engine.api.schemas import UploadOut
+from engine.text.sanitize import one_line
 
 
 def upload_label(upload: UploadOut, width: int = 60) -> Text:

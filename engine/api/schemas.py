@@ -2,7 +2,7 @@
 
 Consoles import only this module and `engine.client`; the engine validates every request with
 these structs, so one definition keeps both sides honest. Text in these structs is untrusted
-(it comes from mail); consoles must pass it through `engine.api.sanitize` before display.
+(it comes from mail); consoles must pass it through `engine.text.sanitize` before display.
 
 They are msgspec structs rather than pydantic models: a console imports them at start, and
 msgspec costs ~12 ms there against ~170 ms for pydantic and the models (the console's cold
@@ -21,6 +21,8 @@ from typing import Annotated, Any, Literal, TypeVar, cast
 import msgspec
 from msgspec import Meta, Struct, field
 
+# The template-variable syntax and names belong to the domain; consoles read them from here.
+
 QUEUE_VIEW_LIMIT = 200  # waiting rows sent to supervisors; the total is sent apart
 
 Role = Literal["agent", "supervisor", "admin"]
@@ -30,20 +32,6 @@ Inbound = Literal["imap", "maildir", "none"]
 InteractionState = Literal["queued", "assigned", "closed"]
 Direction = Literal["inbound", "outbound"]
 MessageState = Literal["received", "queued", "sending", "sent", "failed"]
-
-# Template variables: `${name}` is filled with the client's name (else address), `${email}` the
-# client's address, `${agent}` the agent's name, `${campaign}` and `${subject}`; any other is
-# left as typed and reported, so consoles can warn before it reaches a client.
-TEMPLATE_VARIABLES = ("name", "email", "agent", "campaign", "subject")
-TEMPLATE_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
-# Per template kind: a confirmation goes out before any agent is involved; dialer mail is
-# filled from its list's CSV columns, which only the list knows (None: not checked here).
-TEMPLATE_VARIABLES_BY_KIND: dict[str, tuple[str, ...] | None] = {
-    "reply": TEMPLATE_VARIABLES,
-    "signature": TEMPLATE_VARIABLES,
-    "confirmation": ("name", "email", "campaign", "subject"),
-    "dialer": None,
-}
 
 Port = Annotated[int, Meta(ge=1, le=65535)]
 PerAgent = Annotated[int, Meta(ge=1, le=1000)]

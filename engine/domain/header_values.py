@@ -30,7 +30,7 @@ import urllib.parse
 from email.header import Header
 from email.policy import Policy
 
-from engine.api.sanitize import one_line
+from engine.text.sanitize import one_line
 
 __all__ = [
     "HeaderInjectionError",

@@ -25,7 +25,7 @@ space.  Whitespace between adjacent encoded words is dropped before parsing (RFC
 6.2), which CPython fails to do inside display names.  ``text`` is the plain-text body;
 when there is none, or it is blank next to an HTML body, it is derived from the HTML.
 
-Returned strings are *not* sanitised for the terminal; that is ``engine.api.sanitize``'s
+Returned strings are *not* sanitised for the terminal; that is ``engine.text.sanitize``'s
 job at display time.  Attachment filenames are reduced to a bare name without control
 characters, but code that writes them to disk must still confine them itself.
 """

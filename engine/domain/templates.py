@@ -10,7 +10,22 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine.api.schemas import TEMPLATE_VARIABLE as VARIABLE  # one syntax, shared with consoles
+from engine.text.variables import (
+    TEMPLATE_VARIABLE,
+    TEMPLATE_VARIABLES,
+    TEMPLATE_VARIABLES_BY_KIND,
+)
+
+__all__ = [
+    "TEMPLATE_VARIABLE",
+    "TEMPLATE_VARIABLES",
+    "TEMPLATE_VARIABLES_BY_KIND",
+    "Rendered",
+    "render",
+]
+
+# One syntax, shared with the consoles.
+VARIABLE = TEMPLATE_VARIABLE
 
 
 @dataclass(frozen=True)
