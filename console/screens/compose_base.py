@@ -26,9 +26,10 @@ from textual.widget import Widget
 from textual.widgets import Footer, Label, Static, TextArea
 from textual.worker import Worker, WorkerState
 
-from engine.api.schemas import TEMPLATE_VARIABLE, InteractionDetail, RenderOut, UploadOut
+from engine.api.schemas import InteractionDetail, RenderOut, UploadOut
 from engine.client.client import EngineClient, EngineError, Invalid
 from engine.text.sanitize import one_line
+from engine.text.variables import TEMPLATE_VARIABLE
 
 from ..editor import EditorFailed, edit_text
 from ..messages import WorkerFailed

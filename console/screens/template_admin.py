@@ -19,16 +19,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Label, Select, Static, TextArea
 from textual.worker import Worker, WorkerState
 
-from engine.api.schemas import (
+from engine.api.schemas import TemplateIn, TemplateOut, convert
+from engine.client.client import EngineClient, Invalid
+from engine.text.sanitize import one_line
+from engine.text.variables import (
     TEMPLATE_VARIABLE,
     TEMPLATE_VARIABLES,
     TEMPLATE_VARIABLES_BY_KIND,
-    TemplateIn,
-    TemplateOut,
-    convert,
 )
-from engine.client.client import EngineClient, Invalid
-from engine.text.sanitize import one_line
 
 from ..editor import EditorFailed, edit_text
 from ..messages import WorkerFailed
