@@ -7,6 +7,7 @@ operator (the test process's own OS user) acting as the Postdesk users they crea
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from engine.api.schemas import CampaignOut, UserIn
+from engine.api.schemas import CampaignOut, CampaignPatch, TemplateIn, UserIn
 from engine.client import EngineClient
 from engine.config import Settings
 from engine.engine import Engine
@@ -114,3 +115,28 @@ async def world(
     engine: Engine, operator: EngineClient, dovecot: DovecotServer, smtp_sink: SmtpSink
 ) -> World:
     return await provision(engine, operator, dovecot, smtp_sink)
+
+
+async def enable_confirmation(world: World) -> None:
+    await world.operator.add_template(
+        TemplateIn(
+            name="Got it",
+            campaign="Support",
+            kind="confirmation",
+            body_text="Hello ${name}, we received your mail about ${subject}.",
+        )
+    )
+    campaign = await world.operator.update_campaign(
+        "Support", CampaignPatch(confirmation_enabled=True, confirmation_template="Got it")
+    )
+    assert campaign.confirmation_template == "Got it" and campaign.confirmation_enabled
+
+
+def stored_message_ids(engine: Engine) -> list[str]:
+    """Message-IDs of every stored message, straight from the database (WAL: safe to read)."""
+    db = engine.settings.home / "postdesk.db"
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        return [row[0] for row in conn.execute("SELECT message_id FROM messages ORDER BY id")]
+    finally:
+        conn.close()

@@ -10,24 +10,8 @@ import asyncio
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from engine.api.schemas import CampaignPatch, TemplateIn
-from tests.engine_fixtures import World, eventually
-from tests.test_pipeline import customer_mail
-
-
-async def enable_confirmation(world: World) -> None:
-    await world.operator.add_template(
-        TemplateIn(
-            name="Got it",
-            campaign="Support",
-            kind="confirmation",
-            body_text="Hello ${name}, we received your mail about ${subject}.",
-        )
-    )
-    campaign = await world.operator.update_campaign(
-        "Support", CampaignPatch(confirmation_enabled=True, confirmation_template="Got it")
-    )
-    assert campaign.confirmation_template == "Got it" and campaign.confirmation_enabled
+from tests.engine_fixtures import World, enable_confirmation, eventually
+from tests.mail_factory import abuse_report, customer_mail, delivery_status_notification
 
 
 async def settle(world: World, interactions: int) -> None:
@@ -88,42 +72,6 @@ async def test_auto_replies_lists_and_noreply_get_no_answer_and_no_agent(world: 
         kinds = {(await world.operator.interaction(r.id)).messages[0].kind for r in rows}
         assert kinds == {"auto_reply", "list"}
     assert world.sink.messages == []
-
-
-def delivery_status_notification(original_id: str) -> bytes:
-    return (
-        "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\n"
-        "To: support@postdesk.test\r\n"
-        "Subject: Undelivered Mail Returned to Sender\r\n"
-        f"Message-ID: {make_msgid(domain='mx.example.net')}\r\n"
-        "MIME-Version: 1.0\r\n"
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n'
-        "\r\n--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
-        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
-        "Reporting-MTA: dns; mx.example.net\r\n\r\n"
-        "Final-Recipient: rfc822; carol@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-        "Diagnostic-Code: smtp; 550 5.1.1 <carol@example.net>: Recipient address rejected\r\n"
-        "\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-        f"From: support@postdesk.test\r\nTo: carol@example.net\r\nMessage-ID: {original_id}\r\n"
-        "Subject: Re: Broken invoice\r\n\r\n--B--\r\n"
-    ).encode()
-
-
-def abuse_report(original_id: str) -> bytes:
-    return (
-        "From: abuse@isp.example\r\nTo: support@postdesk.test\r\n"
-        "Subject: Abuse report\r\n"
-        f"Message-ID: {make_msgid(domain='isp.example')}\r\n"
-        "MIME-Version: 1.0\r\n"
-        'Content-Type: multipart/report; report-type=feedback-report; boundary="F"\r\n'
-        "\r\n--F\r\nContent-Type: text/plain\r\n\r\nThis is an abuse report.\r\n"
-        "--F\r\nContent-Type: message/feedback-report\r\n\r\n"
-        "Feedback-Type: abuse\r\nUser-Agent: Test/1.0\r\nVersion: 1\r\n"
-        "Original-Rcpt-To: carol@example.net\r\n"
-        "\r\n--F\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-        f"From: support@postdesk.test\r\nTo: carol@example.net\r\nMessage-ID: {original_id}\r\n"
-        "\r\n--F--\r\n"
-    ).encode()
 
 
 async def test_bounce_fails_our_message_and_complaint_blacklists(world: World) -> None:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import sysconfig
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +24,7 @@ import pytest
 from data.secrets import SecretBox
 from engine.client import EngineClient
 from postdesk.cli import build_parser
+from tests.cli_helpers import cli_env, postdesk_script
 from tests.servers import DovecotServer, SmtpSink, free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,23 +33,6 @@ SMTP_PASSWORD = "smtp-Pw-2b8e41"
 FILE_IMAP_PASSWORD = "file-imap-Pw-5d1c07"
 FILE_SMTP_PASSWORD = "file-smtp-Pw-9e6a33"
 PASSWORDS = (IMAP_PASSWORD, SMTP_PASSWORD, FILE_IMAP_PASSWORD, FILE_SMTP_PASSWORD)
-
-
-def postdesk_script() -> Path:
-    script = Path(sysconfig.get_path("scripts")) / "postdesk"
-    if not script.is_file():
-        raise RuntimeError(
-            f"the `postdesk` console script is missing at {script}: install the project into "
-            "this environment first (`uv sync`, then run the tests with `uv run pytest`)"
-        )
-    return script
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without any POSTDESK_* setting that could redirect the data."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTDESK_")}
-    env.update(extra)
-    return env
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

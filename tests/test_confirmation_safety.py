@@ -12,9 +12,8 @@ import pytest
 from engine.api.schemas import CampaignPatch
 from engine.client import Invalid
 from engine.engine import RAN_WELL_SECONDS, restart_wait
-from tests.engine_fixtures import World, eventually
+from tests.engine_fixtures import World, enable_confirmation, eventually
 from tests.servers import start_smtp_sink
-from tests.test_automation import enable_confirmation
 
 
 def mail(from_: str, subject: str = "Question", *, cc: str | None = None, n: int = 0) -> bytes:

@@ -14,8 +14,8 @@ from engine.client import EngineClient
 from engine.engine import Engine
 from tests.console_helpers import console_for, screen_text, type_text, until
 from tests.engine_fixtures import engine_settings, provision
+from tests.mail_factory import customer_mail
 from tests.servers import DovecotServer, SmtpSink
-from tests.test_pipeline import customer_mail
 
 
 async def test_reply_survives_an_engine_restart(

@@ -24,9 +24,8 @@ from engine.api.schemas import ForwardIn, NewInteractionIn
 from engine.client import EngineClient, Invalid
 from engine.domain.compose import HeaderInjectionError, build_message
 from engine.domain.mime import Address, parse_message
-from tests.engine_fixtures import World, eventually
+from tests.engine_fixtures import World, enable_confirmation, eventually
 from tests.servers import ReceivedMail, SmtpSink, start_smtp_sink
-from tests.test_automation import enable_confirmation
 
 # Each decodes (one level) to a line break followed by a header of the attacker's choice.
 EVIL_WORDS = [

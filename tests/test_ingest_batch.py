@@ -41,8 +41,8 @@ from engine.engine import Engine
 from engine.services import imap, imap_protocol
 from engine.services.ingest import Ingested, Position
 from tests.engine_fixtures import eventually
+from tests.mail_factory import abuse_report, delivery_status_notification
 from tests.servers import DovecotServer
-from tests.test_automation import abuse_report, delivery_status_notification
 
 OUR_REPLY = "reply-1@postdesk.test"  # the Message-ID of a reply we sent to Carol
 

@@ -17,8 +17,8 @@ from engine.api.schemas import CampaignPatch, UserIn
 from engine.client import EngineClient
 from engine.engine import Engine
 from tests.engine_fixtures import World, engine_settings, eventually
+from tests.mail_factory import customer_mail
 from tests.servers import DovecotServer, SmtpSink
-from tests.test_pipeline import customer_mail
 
 
 async def assigned_interaction(world: World, agent: EngineClient) -> int:

@@ -9,19 +9,7 @@ import pytest
 
 from engine.client import EngineClient, Forbidden, NotFound
 from tests.engine_fixtures import World, eventually
-
-
-def customer_mail(subject: str, body: str, *, in_reply_to: str | None = None) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = "Carol Customer <carol@example.net>"
-    msg["To"] = "support@postdesk.test"
-    msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain="example.net")
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-        msg["References"] = in_reply_to
-    msg.set_content(body)
-    return msg.as_bytes()
+from tests.mail_factory import customer_mail
 
 
 async def test_mail_in_reply_out_answer_threads_back(world: World) -> None:

@@ -11,9 +11,7 @@ idling on its connection when that happens (IDLE), which is where a mailbox spen
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal
 
@@ -22,28 +20,9 @@ import pytest
 from engine.api.schemas import CampaignPatch
 from engine.client import EngineClient
 from engine.engine import Engine
-from tests.engine_fixtures import eventually, provision
+from tests.engine_fixtures import eventually, provision, stored_message_ids
+from tests.mail_factory import numbered_mail
 from tests.servers import DovecotServer, SmtpSink, free_port, start_dovecot
-
-
-def customer_mail(n: int) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = f"Customer {n} <c{n}@example.net>"
-    msg["To"] = "support@postdesk.test"
-    msg["Subject"] = f"Question {n}"
-    msg["Message-ID"] = f"<reconnect-{n}@example.net>"
-    msg.set_content(f"This is question {n}.")
-    return msg.as_bytes()
-
-
-def stored_message_ids(engine: Engine) -> list[str]:
-    """Message-IDs of every stored message, straight from the database (WAL: safe to read)."""
-    db = engine.settings.home / "postdesk.db"
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        return [row[0] for row in conn.execute("SELECT message_id FROM messages ORDER BY id")]
-    finally:
-        conn.close()
 
 
 @pytest.mark.parametrize("outage", ["stop", "kill"])
@@ -60,7 +39,7 @@ async def test_mailbox_reconnects_after_imap_server_restart(
     try:
         world = await provision(engine, operator, dovecot, smtp_sink)
         key = f"mailbox:{world.campaign.id}"
-        dovecot.append(world.mailbox, customer_mail(1))
+        dovecot.append(world.mailbox, numbered_mail(1))
         await eventually(
             lambda: operator.interactions(scope="all"),
             lambda rows: len(rows) == 1,
@@ -78,7 +57,7 @@ async def test_mailbox_reconnects_after_imap_server_restart(
         down = time.monotonic()
         dovecot = start_dovecot(base_dir, port=port)
         assert dovecot.port == port
-        dovecot.append(world.mailbox, customer_mail(2))
+        dovecot.append(world.mailbox, numbered_mail(2))
         assert dovecot.count(world.mailbox) == 2  # the first one survived the restart
 
         rows = await eventually(
@@ -114,7 +93,7 @@ async def test_a_campaign_saved_many_times_in_a_row_restarts_its_mailbox_each_ti
     for n in range(100):  # the mailbox's own settings: each save reconnects it
         folder = CampaignPatch(imap_folder="INBOX", from_name=f"Team {n}")
         await operator.update_campaign(world.campaign.name, folder)
-    dovecot.append(world.mailbox, customer_mail(1))
+    dovecot.append(world.mailbox, numbered_mail(1))
     await eventually(
         lambda: operator.interactions(scope="all"),
         lambda rows: len(rows) == 1,

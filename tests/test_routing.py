@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from engine.api.schemas import UserIn
 from engine.domain.routing import AgentLoad, choose_agent
 from tests.engine_fixtures import World, eventually
-from tests.test_pipeline import customer_mail
+from tests.mail_factory import customer_mail
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -27,7 +27,7 @@ from engine.api.schemas import (
     encode,
 )
 from engine.config import Settings, SettingsError
-from tests.test_cli import cli_env, postdesk_script
+from tests.cli_helpers import cli_env, postdesk_script
 
 CAMPAIGN = b'"name": "Support", "email_address": "support@example.com"'
 NEW = b'{"campaign": "Support", "to": "ana@example.com", "subject": '

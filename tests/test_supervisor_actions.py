@@ -23,7 +23,7 @@ from engine.api.schemas import AgentChanged, ChatSaid, LoggedOut, UserIn
 from engine.client import EngineClient, Forbidden, Invalid, NotFound
 from tests.console_helpers import console_for, screen_text, type_text, until
 from tests.engine_fixtures import World, eventually
-from tests.test_reconnect import customer_mail
+from tests.mail_factory import numbered_mail
 
 
 async def test_a_paused_agent_gets_no_new_mail_until_resumed(world: World) -> None:
@@ -34,7 +34,7 @@ async def test_a_paused_agent_gets_no_new_mail_until_resumed(world: World) -> No
         with pytest.raises(Invalid, match="only a supervisor resumes you"):
             await agent.set_status("free")
 
-        world.dovecot.append(world.mailbox, customer_mail(1))
+        world.dovecot.append(world.mailbox, numbered_mail(1))
         await eventually(
             lambda: world.operator.interactions(scope="all"),
             lambda rows: len(rows) == 1 and rows[0].state == "queued",
@@ -101,7 +101,7 @@ async def test_supervisor_watches_a_live_interaction_and_searches_the_recordings
     monkeypatch.setenv("HOME", str(tmp_path))  # recordings go to ~/Downloads, else ~
     async with world.client("agent1") as agent:
         await agent.set_status("free")
-        world.dovecot.append(world.mailbox, customer_mail(7))
+        world.dovecot.append(world.mailbox, numbered_mail(7))
         [item] = await eventually(agent.interactions, lambda rows: len(rows) == 1)
         theirs = await world.operator.interactions(scope="all", agent="agent1")
         assert [i.id for i in theirs] == [item.id]

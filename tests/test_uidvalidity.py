@@ -9,9 +9,9 @@ from pathlib import Path
 
 from engine.client import EngineClient
 from engine.engine import Engine
-from tests.engine_fixtures import eventually, provision
+from tests.engine_fixtures import eventually, provision, stored_message_ids
+from tests.mail_factory import numbered_mail
 from tests.servers import SmtpSink, free_port, start_dovecot
-from tests.test_reconnect import customer_mail, stored_message_ids
 
 
 async def test_uidvalidity_change_rescans_without_duplicates(
@@ -23,7 +23,7 @@ async def test_uidvalidity_change_rescans_without_duplicates(
     try:
         world = await provision(engine, operator, dovecot, smtp_sink)
         for n in (1, 2):
-            dovecot.append(world.mailbox, customer_mail(n))
+            dovecot.append(world.mailbox, numbered_mail(n))
         await eventually(lambda: operator.interactions(scope="all"), lambda rows: len(rows) == 2)
         subprocess.run(
             [
@@ -44,7 +44,7 @@ async def test_uidvalidity_change_rescans_without_duplicates(
         # Restarted so the engine reconnects and SELECTs again, seeing the new UIDVALIDITY.
         dovecot.stop()
         dovecot = start_dovecot(base_dir, port=port)
-        dovecot.append(world.mailbox, customer_mail(3))
+        dovecot.append(world.mailbox, numbered_mail(3))
         await eventually(
             lambda: operator.interactions(scope="all"),
             lambda rows: len(rows) == 3,
