@@ -485,6 +485,8 @@ def report(figures: dict[str, Any], runs: int, opens: int) -> None:
         f"all: {', '.join(f'{t * 1000:.0f}' for t in thread['postdesk'])})"
     )
     print(f"  ratio:           {postdesk_open / minimal_open:6.2f}x minimal")
+    print(f"target console-cold-start: {postdesk / minimal:.2f} x (goal <= 1.5)")
+    print(f"target thread-open: {postdesk_open * 1000:.0f} ms (goal < 100)")
 
 
 def main() -> None:

@@ -110,6 +110,7 @@ def main() -> None:
     print(f"mbsync:   {mbsync_seconds:7.2f} s  {n / mbsync_seconds:8.0f} msg/s")
     print(f"postdesk: {postdesk_seconds:7.2f} s  {n / postdesk_seconds:8.0f} msg/s")
     print(f"ratio:    {mbsync_seconds / postdesk_seconds:.2f}x mbsync (target >= 0.5x)")
+    print(f"target ingest-vs-mbsync: {mbsync_seconds / postdesk_seconds:.2f} x (goal >= 0.5)")
 
 
 if __name__ == "__main__":
