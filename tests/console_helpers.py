@@ -6,7 +6,11 @@ import asyncio
 from collections.abc import Callable
 
 from textual.app import App
+from textual.message_pump import MessagePump
+from textual.messages import Prompt
 from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.worker import WorkerState
 
 from console.app import PostdeskApp
 from engine.client import EngineClient
@@ -22,15 +26,106 @@ def screen_text(app: App[object]) -> str:
 async def until(
     pilot: Pilot[object], check: Callable[[], bool], *, timeout: float = 20.0, what: str = ""
 ) -> None:
-    """Let the app run until `check()` holds; fail with the screen if it never does."""
+    """Let the app run until `check()` holds and the screen on top is ready (composed and
+    mounted: a screen is current as soon as it is pushed, before it has any widgets to query
+    or type into); fail with the screen if that never happens."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not check():
+    while not (check() and pilot.app.screen.is_mounted):
         if loop.time() > deadline:
             raise AssertionError(
                 f"timed out waiting for {what or check}; screen:\n{screen_text(pilot.app)}"
             )
         await pilot.pause(0.05)
+
+
+def _nodes(app: App[object]) -> list[MessagePump]:
+    nodes: list[MessagePump] = [app]
+    for screen in app.screen_stack:
+        nodes.extend(screen.walk_children(with_self=True))
+    return nodes
+
+
+async def _drain(nodes: list[MessagePump]) -> None:
+    """Return once each node has handled every message it had when called: a callback
+    queued behind them runs only after they are all done (not merely taken off the queue)."""
+    pending = 0
+    drained = asyncio.Event()
+
+    def one_done() -> None:
+        nonlocal pending
+        pending -= 1
+        if pending == 0:
+            drained.set()
+
+    for node in nodes:
+        if node.call_later(one_done):
+            pending += 1
+    if pending:
+        await drained.wait()
+
+
+def _waiting(node: MessagePump) -> bool:
+    """Not mounted yet, or messages to handle. A `Prompt` alone is only a wake-up (idle
+    processing asked for): one can stay queued behind a pump that is already idle."""
+    queued = node._message_queue.values  # type: ignore[attr-defined]
+    return not node.is_mounted or any(not isinstance(m, Prompt) for m in queued)
+
+
+def _unpainted(screen: Screen[object]) -> bool:
+    return bool(
+        screen._layout_required
+        or screen._scroll_required
+        or screen._repaint_required
+        or screen._recompose_required
+        or screen._dirty_widgets
+    )
+
+
+async def settle(pilot: Pilot[object], *, workers: bool = True, timeout: float = 20.0) -> None:
+    """Wait until the app has done everything it was asked so far: every message of the app
+    and of the widgets of its screens handled, every screen mounted, and no worker pending or
+    running but the event bridge (it runs as long as its screen). A condition, where
+    `pilot.pause()` waits until the process *looks* idle by its CPU time (or for a fixed
+    time), which a loaded machine fools both ways. Use it before asserting what the app did,
+    or did not do. `workers=False`: a test holds a worker back on purpose; do not wait for
+    workers."""
+    app = pilot.app
+    busy = (WorkerState.PENDING, WorkerState.RUNNING)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        nodes = _nodes(app)
+        try:
+            async with asyncio.timeout(max(deadline - loop.time(), 0.01)):
+                await _drain(nodes)
+        except TimeoutError:
+            pass
+        if _unpainted(app.screen):
+            # What the screen's refresh timer does next, as `pilot.pause()` does: the timer
+            # only starts when the screen handles an idle event, which can wait for the next
+            # message to reach the screen.
+            app.screen._on_timer_update()
+        unpainted = _unpainted(app.screen)
+        working = [w for w in app.workers if workers and w.state in busy and w.group != "bridge"]
+        if not unpainted and not working and not any(_waiting(n) for n in nodes):
+            return
+        if loop.time() > deadline:
+            waiting = [n for n in nodes if _waiting(n)]
+            raise AssertionError(
+                f"the app never settled (workers: {working}, unpainted: {unpainted}, "
+                f"waiting: {waiting[:5]}); screen:\n{screen_text(app)}"
+            )
+        await asyncio.sleep(0.01)
+
+
+async def press(pilot: Pilot[object], *keys: str, workers: bool = True) -> None:
+    """Press each key once the app has settled from the one before (see `settle`): Pilot's
+    own press returns when the process looks idle, which under load can be before the key
+    was handled."""
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot, workers=workers)
 
 
 async def type_text(pilot: Pilot[object], text: str) -> None:

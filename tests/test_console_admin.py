@@ -21,7 +21,7 @@ from console.widgets.form import FormField
 from engine.api.schemas import CampaignPatch, TemplateIn, UserIn, UserPatch
 from engine.client import EngineClient, Invalid, NotFound
 from engine.engine import Engine
-from tests.console_helpers import console_for, screen_text, until
+from tests.console_helpers import console_for, press, screen_text, settle, until
 from tests.servers import DovecotServer, SmtpSink
 
 
@@ -143,7 +143,7 @@ async def test_a_refused_field_is_pointed_out_and_what_was_typed_stays(
 
         fill(form, imap_port=str(dovecot.port), imap_password="wrong-password")
         choose(form, inbound="maildir")
-        await pilot.pause()
+        await settle(pilot)
         assert not form.query_one("#cf-imap_host-field").display  # IMAP rows hide for a Maildir
         await pilot.press("ctrl+s")
         maildir = form.query_one("#cf-maildir_path-field", FormField)
@@ -176,7 +176,7 @@ async def test_a_refused_field_is_pointed_out_and_what_was_typed_stays(
         fill(form, from_name="Someone Else")
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
-        await pilot.press("n")
+        await press(pilot, "n")
         assert app.screen is form and form.query_one("#cf-from_name", Input).value == "Someone Else"
 
     saved = (await operator.campaigns())[0]

@@ -29,7 +29,7 @@ from engine.api.schemas import (
     InteractionDetail,
     InteractionSummary,
 )
-from tests.console_helpers import screen_text, until
+from tests.console_helpers import press, screen_text, settle, until
 from tests.test_console_snapshots import THREAD, FakeEngine
 
 NOW = datetime.now(UTC)
@@ -133,7 +133,7 @@ async def test_header_click_sorts_and_clicking_again_reverses() -> None:
                 item(3, minutes=1, client="Bob"),
             ]
         )
-        await pilot.pause()
+        await settle(pilot)
         assert inbox.order == [2, 3, 1]
         assert inbox.sorted_by == ("waiting", False)
         assert label(inbox, "waiting") == "Waiting ▲"
@@ -161,13 +161,13 @@ async def test_cursor_stays_on_top_until_the_agent_moves_it() -> None:
     async with Host(inbox).run_test(size=(100, 12)) as pilot:
         for n, minutes in enumerate([40, 30, 20, 10], start=1):
             inbox.upsert(item(n, minutes=minutes, unread=True))
-            await pilot.pause()
+            await settle(pilot)
         assert inbox.order == [4, 3, 2, 1]
         assert inbox.cursor_row == 0 and inbox.current_id == 4
 
         await pilot.press("down")  # the agent picks interaction 3
         inbox.upsert(item(5, minutes=0, unread=True))
-        await pilot.pause()
+        await settle(pilot)
         assert inbox.order == [5, 4, 3, 2, 1]
         assert inbox.current_id == 3
 
@@ -175,7 +175,7 @@ async def test_cursor_stays_on_top_until_the_agent_moves_it() -> None:
             inbox.discard(n)
         inbox.upsert(item(6, minutes=9, unread=True))
         inbox.upsert(item(7, minutes=8, unread=True))
-        await pilot.pause()
+        await settle(pilot)
         assert inbox.current_id == 7
 
 
@@ -183,15 +183,15 @@ async def test_a_row_read_under_the_cursor_stays_put() -> None:
     inbox = InboxTable()
     async with Host(inbox).run_test(size=(100, 12)) as pilot:
         inbox.replace([item(1, minutes=5, unread=True), item(2, minutes=9, unread=True)])
-        await pilot.pause()
+        await settle(pilot)
         assert inbox.current_id == 1
         inbox.upsert(item(1, minutes=5, unread=False))  # the thread pane read it
-        await pilot.pause()
+        await settle(pilot)
         assert inbox.order == [1, 2] and inbox.current_id == 1
         assert inbox.get_row("1")[0].plain == " "  # no unread marker any more
         assert inbox.get_row("2")[0].plain == "•"
         inbox.upsert(item(3, minutes=1))  # the next rebuild puts it in its place
-        await pilot.pause()
+        await settle(pilot)
         assert inbox.order == [2, 3, 1]
 
 
@@ -202,21 +202,21 @@ async def test_sort_survives_live_updates_and_keeps_the_cursor() -> None:
             [item(1, minutes=5, client="Dora"), item(2, minutes=7, client="Bea", unread=True)]
         )
         inbox.sort_by("client")
-        await pilot.pause()
+        await settle(pilot)
         assert inbox.order == [2, 1]
         inbox.move_cursor(row=1)  # Dora
-        await pilot.pause()
+        await settle(pilot)
 
         inbox.upsert(item(3, minutes=0, client="Ada", unread=True))  # a new assignment
         inbox.upsert(item(4, minutes=1, client="Cleo"))
         inbox.touch(2, NOW)  # new mail changes nothing in a client order
-        await pilot.pause()
+        await settle(pilot)
         assert inbox.sorted_by == ("client", False)
         assert inbox.order == [3, 2, 4, 1]
         assert inbox.current_id == 1
 
         inbox.upsert(item(1, minutes=5, client="Aaron"))  # renamed: moves, cursor follows
-        await pilot.pause()
+        await settle(pilot)
         assert inbox.order == [1, 3, 2, 4]
         assert inbox.current_id == 1 and inbox.cursor_row == 0
 
@@ -269,7 +269,7 @@ async def test_cursor_on_the_first_row_after_loading(size: tuple[int, int]) -> N
     app, _engine, _bells = live_app()
     async with app.run_test(size=size) as pilot:
         screen = await loaded(pilot, app)
-        await pilot.pause(0.2)  # wide: the thread of the top row loads beside it
+        await settle(pilot)  # wide: the thread of the top row loads beside it
         assert screen.inbox.cursor_row == 0
         assert screen.inbox.current_id == screen.inbox.order[0] == 1
 
@@ -280,30 +280,30 @@ async def test_o_cycles_the_sort_and_shift_o_reverses_it() -> None:
         screen = await loaded(pilot, app)
         inbox = screen.inbox
         assert inbox.order == [1, 2, 3]  # unread Carol, then 47m, 2h10m
-        await pilot.press("o")
+        await press(pilot, "o")
         assert inbox.sorted_by == ("waiting", True)
         assert inbox.order == [3, 2, 1]  # the longest wait first
         assert "Waiting ▼" in screen_text(app)
-        await pilot.press("o")
+        await press(pilot, "o")
         assert inbox.sorted_by == ("campaign", False)
         assert "Campaign ▲" in screen_text(app)
-        await pilot.press("o")
+        await press(pilot, "o")
         assert inbox.sorted_by == ("client", False)
         assert inbox.order == [1, 3, 2]  # Carol Customer, client3@example.net, Dan Buyer
-        await pilot.press("O")
+        await press(pilot, "O")
         assert inbox.sorted_by == ("client", True)
         assert inbox.order == [2, 3, 1]
         assert "Client ▼" in screen_text(app)
-        await pilot.press("o", "o")
+        await press(pilot, "o", "o")
         assert inbox.sorted_by == ("waiting", False)
         assert inbox.order == [1, 2, 3]
 
         # Reading a thread full width, the inbox keys rest until Escape.
         await pilot.press("enter")
         await until(pilot, lambda: screen.has_class("-thread-open"), what="the thread")
-        await pilot.press("o")
+        await press(pilot, "o")
         assert inbox.sorted_by == ("waiting", False)
-        await pilot.press("escape", "o")
+        await press(pilot, "escape", "o")
         assert inbox.sorted_by == ("waiting", True)
 
 
@@ -313,7 +313,7 @@ async def test_new_assignment_rings_and_toasts_and_keeps_the_sort() -> None:
         screen = await loaded(pilot, app)
         inbox = screen.inbox
         await pilot.press("o", "o", "o")  # by client
-        await pilot.press("down")  # client3@example.net
+        await press(pilot, "down")  # client3@example.net
         assert inbox.current_id == 3
         assert noise == []  # loading the inbox is no news
 

@@ -21,7 +21,7 @@ from console.screens.agent import AgentScreen
 from console.screens.ccbcc import CcBccScreen
 from console.screens.compose import ReplyScreen
 from console.screens.help import HelpScreen
-from tests.console_helpers import screen_text, until
+from tests.console_helpers import press, screen_text, until
 from tests.test_console_snapshots import FakeEngine, agent_app
 
 
@@ -69,7 +69,7 @@ async def test_palette_offers_the_screen_keys_and_help_lists_them() -> None:
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
         text = screen_text(app)
         assert "New from message" in text and "Save attachment" in text
-        await pilot.press("escape")
+        await press(pilot, "escape")
         assert isinstance(app.screen, AgentScreen)
 
 

@@ -23,6 +23,7 @@ from textual.widgets import Input, TextArea
 from console.app import PostdeskApp
 from engine.api.schemas import (
     AttachmentOut,
+    ChatLine,
     Event,
     Hello,
     InteractionDetail,
@@ -34,7 +35,7 @@ from engine.api.schemas import (
     TemplateOut,
     convert,
 )
-from tests.console_helpers import screen_text, until
+from tests.console_helpers import screen_text, settle, until
 
 SENT = datetime(2025, 3, 1, 11, 30, tzinfo=UTC)
 SIZES = [(80, 24), (160, 48)]
@@ -170,6 +171,9 @@ class FakeEngine:
     async def save_draft(self, interaction_id: int, text: str) -> None:
         pass
 
+    async def unread_chat(self) -> list[ChatLine]:
+        return []
+
     async def events(self, *, resume: bool = False) -> AsyncIterator[Event]:
         yield Hello(username="agent1")
         await asyncio.Event().wait()
@@ -197,13 +201,13 @@ def steps(*keys: str, text: str = "") -> Callable[[Pilot[None]], object]:
         await until(pilot, lambda: "Order 1234 missing" in screen_text(app), what="the inbox")
         for key in keys:
             await pilot.press(key)
-            await pilot.pause(0.1)
+            await settle(pilot)
         if text:
             await pilot.press(*text)
         for widget in app.screen.query("Input, TextArea"):
             assert isinstance(widget, Input | TextArea)
             widget.cursor_blink = False
-        await pilot.pause(0.1)
+        await settle(pilot)
 
     return run
 

@@ -19,7 +19,7 @@ from console.screens.thread_screen import ThreadScreen
 from console.widgets.form import FormField
 from console.widgets.status_bar import StatusBar
 from engine.client import EngineClient
-from tests.console_helpers import console_for, screen_text, type_text, until
+from tests.console_helpers import console_for, press, screen_text, settle, type_text, until
 from tests.engine_fixtures import World, eventually
 from tests.test_console_compose import customer_mail, open_thread
 
@@ -103,7 +103,7 @@ async def test_search_as_you_type_opens_closed_read_only_and_open_in_the_inbox(
         await until(pilot, lambda: "Sparks again." in screen_text(app), what="its thread")
         assert "read only" in screen_text(app)
         await pilot.press("r")  # no reply in a closed thread
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, ThreadScreen)
         await pilot.press("escape")
 
@@ -228,7 +228,7 @@ async def test_break_reason_under_the_cursor_survives_the_reload(
         # The list the console started with (the engine's defaults).
         shown = [o.prompt.plain for o in picker.options]  # type: ignore[union-attr]
         assert shown[:3] == ["Lunch", "Coffee", "Meeting"]
-        await pilot.press("down", "down")
+        await press(pilot, "down", "down", workers=False)  # the reload is held back
         assert highlighted() == "Meeting"
 
         # The admin reorders the list; the reload lands while the agent is on "Meeting".
@@ -261,7 +261,7 @@ async def test_the_wide_preview_of_a_new_assignment_leaves_it_unread(world: Worl
             screen = app.screen
             assert isinstance(screen, AgentScreen)
             await until(pilot, lambda: screen.thread.interaction_id is not None, what="a preview")
-            await pilot.pause(0.3)
+            await settle(pilot)
             rows = await agent.interactions()
             assert [r.unread for r in rows] == [True, True]
 

@@ -29,6 +29,7 @@ from engine.api.schemas import (
     QueueRow,
     convert,
 )
+from tests.console_helpers import press, settle
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 EVIL = "\x1b]52;c;ZXZpbA==\x07[bold]x[/bold]"
@@ -202,29 +203,29 @@ async def test_inbox_sorts_and_follows_the_cursor() -> None:
         inbox.replace(
             [summary(1, minutes=1), summary(2, unread=True, minutes=30), summary(3, minutes=10)]
         )
-        await pilot.pause()
+        await settle(pilot)
         assert inbox.order == [2, 1, 3]
         assert inbox.row_count == 3
 
         inbox.move_cursor(row=2)  # interaction 3
-        await pilot.pause()
+        await settle(pilot)
         assert inbox.current_id == 3
 
         inbox.upsert(summary(3, unread=True, minutes=0))  # new mail: goes to the top
-        await pilot.pause()
+        await settle(pilot)
         assert inbox.order == [3, 2, 1]
         assert inbox.current_id == 3
 
         inbox.upsert(summary(4, minutes=20))
-        await pilot.pause()
+        await settle(pilot)
         assert inbox.order == [3, 2, 1, 4]
         inbox.touch(4, NOW)  # a newer message moves it up among the read ones
         inbox.touch(1, NOW - timedelta(hours=1))  # an older one changes nothing
-        await pilot.pause()
+        await settle(pilot)
         assert inbox.order == [3, 2, 4, 1]
 
         inbox.discard(3)
-        await pilot.pause()
+        await settle(pilot)
         assert inbox.order == [2, 4, 1]
         assert inbox.current_id == 2
         assert len(inbox) == 3
@@ -234,7 +235,7 @@ async def test_inbox_cells_are_inert_text() -> None:
     inbox = InboxTable()
     async with Host(inbox).run_test(size=(120, 10)) as pilot:
         inbox.replace([summary(1, unread=True, subject=EVIL)])
-        await pilot.pause()
+        await settle(pilot)
         screen = rendered(inbox)
         assert "[bold]x[/bold]" in screen
         assert "\x1b" not in screen and "ZXZpbA" not in screen
@@ -247,7 +248,7 @@ async def test_thread_view_renders_untrusted_text_inert() -> None:
     item = structs.replace(item, client_name="[red]Mallory[/red]")
     async with Host(thread).run_test(size=(100, 30)) as pilot:
         thread.show(detail(item, [message(1, text=f"Hi {EVIL}")]))
-        await pilot.pause()
+        await settle(pilot)
         header = rendered(thread.query_one("#thread-header"))
         assert "Campaign" in header and "Sales" in header
         assert "Client" in header and "c5@example.com" in header
@@ -262,15 +263,15 @@ async def test_thread_view_updates_messages_in_place() -> None:
     thread = ThreadView()
     async with Host(thread).run_test(size=(100, 30)) as pilot:
         thread.show(detail(summary(5), [message(1)]))
-        await pilot.pause()
+        await settle(pilot)
         thread.upsert_message(message(2, direction="outbound", state="queued", text="Reply"))
-        await pilot.pause()
+        await settle(pilot)
         thread.upsert_message(message(2, direction="outbound", state="sent", text="Reply"))
-        await pilot.pause()
+        await settle(pilot)
         assert len(thread.messages.children) == 2
         assert "sent" in rendered(thread) and "queued" not in rendered(thread)
         thread.show(None)
-        await pilot.pause()
+        await settle(pilot)
         assert thread.interaction_id is None
         assert len(thread.messages.children) == 0
 
@@ -305,7 +306,7 @@ async def test_agent_grid_and_queue_key_rows() -> None:
                 ),
             ]
         )
-        await pilot.pause()
+        await settle(pilot)
         assert grid.row_count == 1
         assert grid.get("bob") is not None and grid.get("bob").status == "break"
         assert "[b]Bob[/b]" in rendered(grid) and "Break" in rendered(grid)
@@ -317,7 +318,7 @@ async def test_status_bar_shows_status_and_time() -> None:
     async with Host(bar).run_test(size=(80, 3)) as pilot:
         bar.status, bar.status_since = "free", datetime.now(UTC) - timedelta(minutes=3)
         bar.display_name = "Alice [i]"
-        await pilot.pause()
+        await settle(pilot)
         assert "Free 3m" in rendered(bar)
         assert "Alice [i]" in rendered(bar)
 
@@ -327,11 +328,11 @@ async def test_banner_shows_only_while_lost() -> None:
     async with Host(banner).run_test(size=(80, 3)) as pilot:
         assert not banner.display or not banner.lost
         banner.show_lost("socket gone")
-        await pilot.pause()
+        await settle(pilot)
         assert banner.lost and banner.display
         assert "Engine connection lost" in rendered(banner)
         banner.show_back()
-        await pilot.pause()
+        await settle(pilot)
         assert not banner.lost
 
 
@@ -362,12 +363,12 @@ async def test_reply_screen_sends_and_returns_the_detail_or_none() -> None:
             interaction_id=7,
         )
         app.push_screen(screen, results.append)
-        await pilot.pause()
+        await settle(pilot)
         assert app.screen.query_one("#reply-body", TextArea).has_focus
         await pilot.press(*"Bob")
         await pilot.press("ctrl+s")
-        await pilot.pause()
-        await pilot.pause()
+        await settle(pilot)
+        await settle(pilot)
         assert api.sent == [(7, "Hi Bob", False, [])]
         assert [r.id if r else None for r in results] == [7]
 
@@ -379,9 +380,9 @@ async def test_reply_screen_sends_and_returns_the_detail_or_none() -> None:
             interaction_id=7,
         )
         app.push_screen(screen, results.append)
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press(*"draft", "escape")
-        await pilot.pause()
+        await settle(pilot)
         assert results[-1] is None
         assert screen.body == "draft"  # the caller keeps it as a draft
 
@@ -402,7 +403,7 @@ async def test_thread_view_folds_quoted_history() -> None:
     thread = ThreadView()
     async with Host(thread).run_test(size=(100, 30)) as pilot:
         thread.show(detail(summary(5), [message(1, text=QUOTED), message(2, text="Plain")]))
-        await pilot.pause()
+        await settle(pilot)
         first, second = thread.messages.children
         assert isinstance(first, MessageView) and isinstance(second, MessageView)
         assert first.has_history and not second.has_history
@@ -416,7 +417,7 @@ async def test_thread_view_folds_quoted_history() -> None:
         shown = rendered(thread)
         assert "▾ 5 quoted lines (z to hide)" in shown
         assert "Sales <sales@example.com> wrote:" in shown and "> Tracking: 1234" in shown
-        await pilot.press("z")
+        await press(pilot, "z")
         assert "Tracking: 1234" not in rendered(thread)
 
         # A click on the fold line toggles it (the line carries an @click action).
@@ -429,18 +430,18 @@ async def test_thread_view_folds_quoted_history() -> None:
         await pilot.press("z")
         thread.upsert_message(message(3, text="Another"))
         thread.show(detail(summary(5), [message(1, text=QUOTED), message(3, text="Another")]))
-        await pilot.pause()
+        await settle(pilot)
         assert first.expanded
 
         # With no message focused, z folds or unfolds them all.
         thread.messages.focus()
-        await pilot.press("z")
+        await press(pilot, "z")
         assert not first.expanded
-        await pilot.press("z")
+        await press(pilot, "z")
         assert first.expanded
         # Another interaction starts folded.
         thread.show(detail(summary(6), [message(4, text=QUOTED)]))
-        await pilot.pause()
+        await settle(pilot)
         (fresh,) = thread.messages.children
         assert isinstance(fresh, MessageView) and not fresh.expanded
 
@@ -449,10 +450,10 @@ async def test_thread_view_offers_z_only_with_quoted_history() -> None:
     thread = ThreadView()
     async with Host(thread).run_test(size=(100, 30)) as pilot:
         thread.show(detail(summary(5), [message(1, text="Plain")]))
-        await pilot.pause()
+        await settle(pilot)
         assert thread.check_action("toggle_quotes", ()) is False
         thread.upsert_message(message(2, text=QUOTED))
-        await pilot.pause()
+        await settle(pilot)
         assert thread.check_action("toggle_quotes", ()) is True
 
 
@@ -486,7 +487,7 @@ async def test_long_thread_mounts_the_newest_messages_then_earlier_ones() -> Non
     thread = ThreadView()
     async with Host(thread).run_test(size=(100, 30)) as pilot:
         thread.show(long_thread(1))
-        await pilot.pause()
+        await settle(pilot)
         earlier, *views = thread.messages.children
         assert isinstance(earlier, EarlierMessages)
         # The newest messages, enough to fill two screens (each is 6 lines here): not all.
@@ -500,16 +501,16 @@ async def test_long_thread_mounts_the_newest_messages_then_earlier_ones() -> Non
         assert [a.filename for a in thread.attachments] == ["old.pdf"]
         assert thread.current_message is not None and thread.current_message.id == 1044
         thread.upsert_message(message(1003, text="changed"))
-        await pilot.pause()
+        await settle(pilot)
         assert len(mounted(thread)) == first
 
         earlier.focus()
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         assert mounted(thread) == [1000 + n for n in range(45 - first - PAGE, 45)]
         assert f"▴ {45 - first - PAGE} earlier messages" in rendered(earlier)
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         assert mounted(thread) == [1000 + n for n in range(45)]
         assert not any(isinstance(c, EarlierMessages) for c in thread.messages.children)
         focused = pilot.app.focused
@@ -521,27 +522,27 @@ async def test_scrolling_up_to_the_top_mounts_earlier_messages_in_place() -> Non
     thread = ThreadView()
     async with Host(thread).run_test(size=(100, 30)) as pilot:
         thread.show(long_thread(2))
-        await pilot.pause()
+        await settle(pilot)
         scroll = thread.messages
         scroll.focus()
         oldest = scroll.children[1]
         assert isinstance(oldest, MessageView)
         while scroll.scroll_y > 0:
             await pilot.press("pageup")
-            await pilot.pause()
+            await settle(pilot)
         first = len(mounted(thread))
         on_screen = oldest.virtual_region.y - scroll.scroll_y
         await pilot.press("up")  # past the top
-        await pilot.pause()
-        await pilot.pause()
+        await settle(pilot)
+        await settle(pilot)
         assert len(mounted(thread)) == first + PAGE
         # The message that was at the top stays there; the new ones are above it.
         assert scroll.scroll_y > 0
         assert oldest.virtual_region.y - scroll.scroll_y == on_screen
 
         await pilot.press("home")  # everything, and to the very top
-        await pilot.pause()
-        await pilot.pause()
+        await settle(pilot)
+        await settle(pilot)
         assert len(mounted(thread)) == 45 and scroll.scroll_y == 0
 
 
@@ -551,11 +552,11 @@ async def test_toggling_all_quotes_reaches_messages_mounted_later() -> None:
         item = long_thread(3)
         texts = [structs.replace(m, text=QUOTED) for m in item.messages]
         thread.show(structs.replace(item, messages=texts))
-        await pilot.pause()
+        await settle(pilot)
         thread.messages.focus()
         await pilot.press("z")
         thread.show_earlier(everything=True)
-        await pilot.pause()
+        await settle(pilot)
         views = [c for c in thread.messages.children if isinstance(c, MessageView)]
         assert len(views) == 45 and all(view.expanded for view in views)
 
@@ -566,16 +567,16 @@ async def test_another_thread_reuses_the_message_views() -> None:
         first = long_thread(4)
         quoted = message(4044, text=QUOTED, direction="outbound", state="failed")
         thread.show(structs.replace(first, messages=[*first.messages[:-1], quoted]))
-        await pilot.pause()
+        await settle(pilot)
         views = [c for c in thread.messages.children if isinstance(c, MessageView)]
         newest = views[-1]
         assert newest.has_class("-outbound", "-failed")
         newest.focus()
-        await pilot.press("z")
+        await press(pilot, "z")
         assert newest.expanded
 
         thread.show(long_thread(5, count=30))
-        await pilot.pause()
+        await settle(pilot)
         again = [c for c in thread.messages.children if isinstance(c, MessageView)]
         # The same widgets, showing the other thread (its messages are shorter than the
         # outgoing one with its To line, so more of them may fit: those are added).
@@ -588,16 +589,16 @@ async def test_another_thread_reuses_the_message_views() -> None:
         assert f"▴ {30 - len(again)} earlier messages" in rendered(earlier)
 
         thread.show(detail(summary(6), [message(6001, text="Short")]))
-        await pilot.pause()
+        await settle(pilot)
         (only,) = thread.messages.children
         assert only is views[-1] and "Short" in rendered(only)
 
         thread.show(long_thread(7))
-        await pilot.pause()
+        await settle(pilot)
         assert mounted(thread)[-1] == 7044 and thread.messages.children[-1] is only
         assert isinstance(thread.messages.children[0], EarlierMessages)
         thread.show(None)
-        await pilot.pause()
+        await settle(pilot)
         assert len(thread.messages.children) == 0
 
 
@@ -616,8 +617,8 @@ async def test_thread_opens_on_the_start_of_the_clients_last_message() -> None:
     app = Host(thread)
     async with app.run_test(size=(80, 24)) as pilot:
         thread.show(detail(summary(5), messages))
-        await pilot.pause()
-        await pilot.pause()
+        await settle(pilot)
+        await settle(pilot)
         text = screen_text(app)
         assert "Line 1 of my question." in text, text
         assert "An older message." not in text  # scrolled to it, not to the top
@@ -649,7 +650,7 @@ async def test_message_view_splits_the_body_once_per_text(
         view.action_toggle_quotes()
         view.action_toggle_quotes()
         view.show(message(1, text=QUOTED, state="sent", direction="outbound"), expanded=True)
-        await pilot.pause()
+        await settle(pilot)
         assert len(calls) == 1  # refolds and state updates reuse the split
         assert isinstance(view.content, Text) and "> Tracking: 1234" in view.content.plain
         view.show(message(2, text="Plain"))
@@ -672,7 +673,7 @@ async def test_message_view_with_a_hostile_long_line_builds_at_once() -> None:
         assert time.perf_counter() - started < 0.5
         assert view.has_history
         await app.mount(view)
-        await pilot.pause()
+        await settle(pilot)
         shown = view.content.plain  # type: ignore[union-attr]
         assert "\nschrieb:x schrieb:x " in shown and "▾ 3 quoted lines" in shown
 
@@ -687,7 +688,7 @@ async def test_break_picker_keeps_the_reason_across_a_reload() -> None:
     from textual.widgets import OptionList
 
     from console.screens.breaks import BreakPicker
-    from tests.console_helpers import until
+    from tests.console_helpers import press, until
 
     # Each picker asks the engine once; the answer arrives when the test says so.
     lists = [["Team huddle", "Meeting", "Lunch"], ["Team huddle", "Lunch"]]
@@ -709,12 +710,12 @@ async def test_break_picker_keeps_the_reason_across_a_reload() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = BreakPicker(["Lunch", "Coffee", "Meeting"], reload)
         app.push_screen(screen, results.append)
-        await pilot.pause()
+        await settle(pilot, workers=False)
         picker = screen.query_one("#break-reasons", OptionList)
         coffee = picker.get_option_at_index(1)
 
         # The agent moves to "Meeting"; the engine's list arrives reordered: still "Meeting".
-        await pilot.press("down", "down")
+        await press(pilot, "down", "down", workers=False)
         assert highlighted(picker) == "Meeting"
         release[0].set()
         await until(pilot, lambda: screen.reasons == lists[0], what="the engine's list")
@@ -730,9 +731,9 @@ async def test_break_picker_keeps_the_reason_across_a_reload() -> None:
         # A reason that went away leaves the cursor at the top.
         screen = BreakPicker(["Lunch", "Meeting"], reload)
         app.push_screen(screen, results.append)
-        await pilot.pause()
+        await settle(pilot, workers=False)
         picker = screen.query_one("#break-reasons", OptionList)
-        await pilot.press("down")
+        await press(pilot, "down", workers=False)
         assert highlighted(picker) == "Meeting"
         release[1].set()
         await until(pilot, lambda: screen.reasons == lists[1], what="the shorter list")
