@@ -15,6 +15,7 @@ from textual.worker import WorkerState
 from console.app import PostdeskApp
 from engine.client import EngineClient
 from engine.engine import Engine
+from tests.patience import PATIENCE
 
 
 def screen_text(app: App[object]) -> str:
@@ -24,7 +25,7 @@ def screen_text(app: App[object]) -> str:
 
 
 async def until(
-    pilot: Pilot[object], check: Callable[[], bool], *, timeout: float = 20.0, what: str = ""
+    pilot: Pilot[object], check: Callable[[], bool], *, timeout: float = PATIENCE, what: str = ""
 ) -> None:
     """Let the app run until `check()` holds and the screen on top is ready (composed and
     mounted: a screen is current as soon as it is pushed, before it has any widgets to query
@@ -82,7 +83,7 @@ def _unpainted(screen: Screen[object]) -> bool:
     )
 
 
-async def settle(pilot: Pilot[object], *, workers: bool = True, timeout: float = 20.0) -> None:
+async def settle(pilot: Pilot[object], *, workers: bool = True, timeout: float = PATIENCE) -> None:
     """Wait until the app has done everything it was asked so far: every message of the app
     and of the widgets of its screens handled, every screen mounted, and no worker pending or
     running but the event bridge (it runs as long as its screen). A condition, where

@@ -19,6 +19,7 @@ from engine.api.schemas import CampaignOut, CampaignPatch, TemplateIn, UserIn
 from engine.client import EngineClient
 from engine.config import Settings
 from engine.engine import Engine
+from tests.patience import PATIENCE
 from tests.servers import DovecotServer, Mailbox, SmtpSink
 
 T = TypeVar("T")
@@ -48,7 +49,7 @@ async def eventually(
     probe: Callable[[], Awaitable[T]],
     until: Callable[[T], bool],
     *,
-    timeout: float = 20.0,
+    timeout: float = PATIENCE,
     what: str = "condition",
 ) -> T:
     """Poll `probe` until `until(result)` holds; fail with the last result if it never does."""

@@ -71,6 +71,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.patience import PATIENCE
+
 if TYPE_CHECKING:
     from engine.api.schemas import CampaignIn
 
@@ -1017,7 +1019,7 @@ class SmtpSink:
                 )
             return list(self._messages)
 
-    async def await_count(self, count: int, timeout: float = 10.0) -> list[ReceivedMail]:
+    async def await_count(self, count: int, timeout: float = PATIENCE) -> list[ReceivedMail]:
         """Async ``wait_for``: polls with ``asyncio.sleep`` so the caller's loop keeps running."""
         deadline = time.monotonic() + timeout
         while True:

@@ -109,7 +109,7 @@ async def test_reply_with_history_template_warning_and_signature(world: World) -
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirmation")
         assert "${order}, ${when}" in screen_text(app)
         await pilot.press("y")
-        received = (await world.sink.await_count(1, timeout=20))[0]
+        received = (await world.sink.await_count(1))[0]
         await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="back to inbox")
 
     [interaction] = await world.operator.interactions(scope="all")
@@ -192,7 +192,7 @@ async def test_editor_attachments_and_draft_survive_quitting(
             assert uploads(app)[0].filename == kept.name
 
             await pilot.press("ctrl+s")
-            received = (await world.sink.await_count(1, timeout=20))[0]
+            received = (await world.sink.await_count(1))[0]
             await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="sent")
         assert (await agent.interaction(item.id)).draft == ""
 
@@ -232,7 +232,7 @@ async def test_forward_to_several_with_a_carried_attachment(world: World) -> Non
         )
         carried.deselect(carried.get_option_at_index(1).value)  # photo.jpg
         await pilot.press("ctrl+s")
-        received = (await world.sink.await_count(1, timeout=20))[0]
+        received = (await world.sink.await_count(1))[0]
         await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="sent")
 
     sent = received.message
@@ -277,7 +277,7 @@ async def test_new_interaction_and_start_from_a_message(world: World) -> None:
         await pilot.press("tab")
         await type_text(pilot, "Here it is.")
         await pilot.press("ctrl+s")
-        received = (await world.sink.await_count(1, timeout=20))[0]
+        received = (await world.sink.await_count(1))[0]
         await until(pilot, lambda: "Your quote" in screen_text(app), what="it in my inbox")
 
     sent = received.message

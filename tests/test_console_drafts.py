@@ -98,7 +98,7 @@ async def test_forward_left_with_esc_comes_back_whole_and_sends(
         assert photo not in app.screen.query_one("#forward-files", SelectionList).selected
         assert uploaded(app) == ["note.txt"]
         await pilot.press("ctrl+s")
-        received = (await world.sink.await_count(1, timeout=20))[0]
+        received = (await world.sink.await_count(1))[0]
         await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="sent")
 
         # Sent: the next forward starts empty.
@@ -174,6 +174,6 @@ async def test_reply_left_with_esc_keeps_its_files(world: World, tmp_path: Path)
         await until(pilot, lambda: isinstance(app.screen, ReplyScreen), what="reply again")
         assert body(app) == "Attached." and uploaded(app) == ["quote.pdf"]
         await pilot.press("ctrl+s")
-        received = (await world.sink.await_count(1, timeout=20))[0]
+        received = (await world.sink.await_count(1))[0]
         await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="sent")
     assert {p.get_filename() for p in received.message.iter_attachments()} == {"quote.pdf"}

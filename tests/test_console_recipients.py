@@ -52,7 +52,7 @@ async def test_forward_shows_its_recipients_and_keeps_the_client_waiting(world: 
                     text="Can you look?",
                 ),
             )
-            await world.sink.await_count(1, timeout=20)
+            await world.sink.await_count(1)
             await until(pilot, lambda: "Can you look?" in screen_text(app), what="the forward")
             text = screen_text(app)
             assert "→ Fwd" in text
@@ -76,7 +76,7 @@ async def test_forward_shows_its_recipients_and_keeps_the_client_waiting(world: 
             assert after.last_message_at == item.last_message_at
 
             await agent.reply(item.id, "We are on it.")
-            await world.sink.await_count(2, timeout=20)
+            await world.sink.await_count(2)
             await until(pilot, lambda: "We are on it." in thread_text(app), what="the reply")
             assert "To  carol@example.net" in thread_text(app)
             # A reply answers the client: the waiting time starts again.

@@ -47,7 +47,7 @@ async def test_reply_survives_an_engine_restart(
             await engine.start()
             await until(pilot, lambda: not banner.lost, timeout=30, what="reconnection")
             await pilot.press("ctrl+s")
-            received = await smtp_sink.await_count(1, timeout=20)
+            received = await smtp_sink.await_count(1)
             assert received[0].message["Subject"].startswith("Re: Refund please [#")
             content = received[0].message.get_body(("plain",)).get_content()
             assert content.startswith("Your refund is on its way")

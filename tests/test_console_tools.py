@@ -58,7 +58,7 @@ async def test_cc_bcc_form_shows_the_bad_address_inline_then_reply_carries_them(
         await until(pilot, lambda: isinstance(app.screen, ReplyScreen), what="reply")
         await type_text(pilot, "Booked.")
         await pilot.press("ctrl+s")
-        received = (await world.sink.await_count(1, timeout=20))[0]
+        received = (await world.sink.await_count(1))[0]
 
     assert sorted(received.rcpt_tos) == [
         "audit@example.net",
