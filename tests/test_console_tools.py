@@ -49,6 +49,10 @@ async def test_cc_bcc_form_shows_the_bad_address_inline_then_reply_carries_them(
 
         cc.value = "team@example.net"
         form.query_one("#bcc", Input).value = "audit@example.net"
+        # The error line goes as soon as the field changes, and the button moves up with it:
+        # click where it is once the form has laid itself out again, as a person would.
+        await until(pilot, lambda: not field.has_error, what="the error cleared")
+        await settle(pilot)
         await pilot.click("#ccbcc-save")
         await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="saved")
         await until(pilot, lambda: "audit@example.net" in screen_text(app), what="BCC shown")
