@@ -36,6 +36,10 @@ OUT_LABELS = {"forward": "→ Fwd", "confirmation": "→ Auto"}
 
 
 def _sender(message: MessageOut) -> str:
+    # Our own mail always comes from the campaign's address: its name says enough, and the
+    # header line (direction, sender, date, state) then fits 80 columns.
+    if message.direction == "outbound" and message.from_name.strip():
+        return message.from_name
     if message.from_name.strip():
         return f"{message.from_name} <{message.from_email}>"
     return message.from_email
