@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.worker import WorkerState
 
 from console.app import PostdeskApp
+from console.screens.agent import AgentScreen
 from engine.client import EngineClient
 from engine.engine import Engine
 from tests.patience import PATIENCE
@@ -136,3 +137,13 @@ async def type_text(pilot: Pilot[object], text: str) -> None:
 
 def console_for(engine: Engine, username: str, mode: str) -> PostdeskApp:
     return PostdeskApp(lambda _u: EngineClient(engine.socket_path, act_as=username), mode=mode)
+
+
+async def open_thread(pilot: Pilot[None], app: PostdeskApp, subject: str, text: str) -> AgentScreen:
+    """Wait for `subject` in the inbox, open it, wait for `text` in the thread."""
+    await until(pilot, lambda: subject in screen_text(app), what=f"{subject!r} in the inbox")
+    screen = app.screen
+    assert isinstance(screen, AgentScreen)
+    await pilot.press("enter")
+    await until(pilot, lambda: text in screen_text(app), what=f"{text!r} in the thread")
+    return screen

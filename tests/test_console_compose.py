@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import stat
 from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Button, Input, SelectionList, TextArea
 
 from console.app import PostdeskApp
@@ -23,34 +21,9 @@ from console.screens.new_interaction import NewInteractionScreen
 from console.screens.templates import TemplatePicker
 from console.widgets.uploads import UploadList, UploadRow
 from engine.api.schemas import CampaignPatch, TemplateIn, UploadOut
-from tests.console_helpers import console_for, screen_text, type_text, until
+from tests.console_helpers import console_for, open_thread, screen_text, type_text, until
 from tests.engine_fixtures import World, eventually
-
-
-def customer_mail(
-    subject: str, body: str, *, files: dict[str, bytes] | None = None, cc: str = ""
-) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = "Carol Customer <carol@example.net>"
-    msg["To"] = "Support <support@postdesk.test>"
-    if cc:
-        msg["Cc"] = cc
-    msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain="example.net")
-    msg.set_content(body)
-    for name, data in (files or {}).items():
-        msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
-    return msg.as_bytes()
-
-
-async def open_thread(pilot: Pilot[None], app: PostdeskApp, subject: str, text: str) -> AgentScreen:
-    """Wait for `subject` in the inbox, open it, wait for `text` in the thread."""
-    await until(pilot, lambda: subject in screen_text(app), what=f"{subject!r} in the inbox")
-    screen = app.screen
-    assert isinstance(screen, AgentScreen)
-    await pilot.press("enter")
-    await until(pilot, lambda: text in screen_text(app), what=f"{text!r} in the thread")
-    return screen
+from tests.mail_factory import customer_mail
 
 
 def body_of(app: PostdeskApp) -> TextArea:

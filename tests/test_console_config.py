@@ -17,9 +17,9 @@ from console.screens.agent import AgentScreen
 from console.screens.compose import ReplyScreen
 from console.screens.help import HelpScreen
 from engine.client import EngineClient
-from tests.console_helpers import screen_text, until
+from tests.console_helpers import open_thread, screen_text, until
 from tests.engine_fixtures import World
-from tests.test_console_compose import customer_mail, open_thread
+from tests.mail_factory import customer_mail
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -30,7 +30,7 @@ from engine.api.schemas import (
     InteractionSummary,
 )
 from tests.console_helpers import press, screen_text, settle, until
-from tests.test_console_snapshots import THREAD, FakeEngine
+from tests.fake_engine import THREAD, FakeEngine
 
 NOW = datetime.now(UTC)
 

@@ -22,7 +22,7 @@ from console.screens.ccbcc import CcBccScreen
 from console.screens.compose import ReplyScreen
 from console.screens.help import HelpScreen
 from tests.console_helpers import press, screen_text, until
-from tests.test_console_snapshots import FakeEngine, agent_app
+from tests.fake_engine import FakeEngine, agent_app
 
 
 def console_screens() -> list[type]:

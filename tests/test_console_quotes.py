@@ -14,7 +14,7 @@ from console.widgets.message import MessageView
 from console.widgets.thread import ThreadView
 from engine.api.schemas import InteractionDetail
 from tests.console_helpers import screen_text, until
-from tests.test_console_snapshots import THREAD, FakeEngine, message
+from tests.fake_engine import THREAD, FakeEngine, message
 
 REPLY = (
     "Thanks, it came today!\n"

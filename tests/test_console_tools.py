@@ -19,9 +19,17 @@ from console.screens.thread_screen import ThreadScreen
 from console.widgets.form import FormField
 from console.widgets.status_bar import StatusBar
 from engine.client import EngineClient
-from tests.console_helpers import console_for, press, screen_text, settle, type_text, until
+from tests.console_helpers import (
+    console_for,
+    open_thread,
+    press,
+    screen_text,
+    settle,
+    type_text,
+    until,
+)
 from tests.engine_fixtures import World, eventually
-from tests.test_console_compose import customer_mail, open_thread
+from tests.mail_factory import customer_mail
 
 
 async def test_cc_bcc_form_shows_the_bad_address_inline_then_reply_carries_them(
