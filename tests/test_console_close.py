@@ -4,25 +4,13 @@ Dovecot and SMTP sink."""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.utils import make_msgid
-
 from console.app import PostdeskApp
 from console.screens.agent import AgentScreen
 from console.screens.confirm import ConfirmScreen
 from engine.api.schemas import ForwardIn
 from tests.console_helpers import console_for, screen_text, until
 from tests.engine_fixtures import World
-
-
-def customer_mail(subject: str, body: str) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = "Carol Customer <carol@example.net>"
-    msg["To"] = "Support <support@postdesk.test>"
-    msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain="example.net")
-    msg.set_content(body)
-    return msg.as_bytes()
+from tests.mail_factory import customer_mail
 
 
 async def close_question(pilot: object, app: PostdeskApp) -> str:

@@ -5,8 +5,6 @@ is opened the way a person opens it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from email.message import EmailMessage
-from email.utils import make_msgid
 
 from textual.app import App
 from textual.pilot import Pilot
@@ -18,16 +16,7 @@ from console.screens.supervisor import SupervisorScreen
 from engine.api.schemas import UserIn
 from tests.console_helpers import console_for, screen_text, until
 from tests.engine_fixtures import World
-
-
-def customer_mail(subject: str, body: str) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = "Carol Customer <carol@example.net>"
-    msg["To"] = "Support <support@postdesk.test>"
-    msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain="example.net")
-    msg.set_content(body)
-    return msg.as_bytes()
+from tests.mail_factory import customer_mail
 
 
 def last_line(app: App[object]) -> str:

@@ -4,30 +4,18 @@ waiting time alone. Against a real engine, Dovecot and SMTP sink."""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.utils import make_msgid
-
 from console.app import PostdeskApp
 from console.screens.agent import AgentScreen
 from console.widgets.message import MessageView, message_text
 from engine.api.schemas import ForwardIn, InteractionSummary
 from tests.console_helpers import console_for, screen_text, until
 from tests.engine_fixtures import World
+from tests.mail_factory import customer_mail
 
 
 def thread_text(app: PostdeskApp) -> str:
     """Every message the thread holds, as drawn (scrolled into view or not)."""
     return "\n".join(message_text(view.message).plain for view in app.screen.query(MessageView))
-
-
-def customer_mail(subject: str, body: str) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = "Carol Customer <carol@example.net>"
-    msg["To"] = "Support <support@postdesk.test>"
-    msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain="example.net")
-    msg.set_content(body)
-    return msg.as_bytes()
 
 
 async def test_forward_shows_its_recipients_and_keeps_the_client_waiting(world: World) -> None:

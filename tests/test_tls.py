@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +26,7 @@ from engine.client import EngineClient
 from engine.engine import Engine
 from engine.services.outbox import tls_context
 from tests.engine_fixtures import engine_settings, eventually
+from tests.mail_factory import customer_mail
 from tests.servers import (
     CertAuthority,
     DovecotServer,
@@ -101,16 +100,6 @@ async def engine(trust_test_ca: Path, tmp_path: Path) -> AsyncIterator[Engine]:
         yield eng
     finally:
         await eng.stop()
-
-
-def customer_mail(subject: str, body: str) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = "Carol Customer <carol@example.net>"
-    msg["To"] = "support@postdesk.test"
-    msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain="example.net")
-    msg.set_content(body)
-    return msg.as_bytes()
 
 
 async def add_campaign(
