@@ -8,5 +8,14 @@ from engine.client.client import (
     Invalid,
     NotFound,
 )
+from engine.client.errors import Conflict
 
-__all__ = ["EngineClient", "EngineError", "EngineUnavailable", "Forbidden", "Invalid", "NotFound"]
+__all__ = [
+    "Conflict",
+    "EngineClient",
+    "EngineError",
+    "EngineUnavailable",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+]

@@ -10,10 +10,12 @@ import json
 class EngineError(Exception):
     """Root of every error the client raises."""
 
-    def __init__(self, message: str, status: int = 0) -> None:
+    def __init__(self, message: str, status: int = 0, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        # The request field the engine's refusal is about (its wire name), when it is one.
+        self.field = field
 
 
 class EngineUnavailable(EngineError, ConnectionError):
@@ -32,12 +34,16 @@ class Invalid(EngineError, ValueError):
     pass
 
 
+class Conflict(Invalid):
+    """The request clashes with what exists (a name taken, a template in use): 409."""
+
+
 _BY_STATUS: dict[int, type[EngineError]] = {
     401: Forbidden,
     403: Forbidden,
     404: NotFound,
     400: Invalid,
-    409: Invalid,
+    409: Conflict,
     422: Invalid,
 }
 
@@ -50,4 +56,6 @@ def error_for(status: int, body: bytes) -> EngineError:
     except ValueError:
         payload = None
     message = payload.get("error", text) if isinstance(payload, dict) else text
-    return _BY_STATUS.get(status, EngineError)(str(message), status)
+    field = payload.get("field") if isinstance(payload, dict) else None
+    error_class = _BY_STATUS.get(status, EngineError)
+    return error_class(str(message), status, field if isinstance(field, str) else None)

@@ -297,7 +297,8 @@ class ApiServer:
         try:
             return await handler(request)
         except ServiceError as exc:
-            return web.json_response({"error": str(exc)}, status=exc.status)
+            body = {"error": str(exc)} | ({"field": exc.field} if exc.field else {})
+            return web.json_response(body, status=exc.status)
         except web.HTTPException:
             raise
         except NoResultFound:
