@@ -494,13 +494,16 @@ class QueueRow(Schema, kw_only=True):
     queued_at: datetime
 
 
+MailboxState = Literal["connected", "connecting", "failing", "off"]
+
+
 class MailboxHealth(Schema, kw_only=True):
     """Whether a campaign's mailbox is being read: "connected", "connecting", "failing"
     (the engine retries; `error` says why) or "off" (disabled, or it receives no mail)."""
 
     campaign_id: int
     campaign_name: str
-    state: Literal["connected", "connecting", "failing", "off"]
+    state: MailboxState
     since: datetime  # in this state since
     error: str = ""  # the last failure, in the server's or the system's words
 

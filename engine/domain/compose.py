@@ -40,8 +40,8 @@ from engine.domain.header_values import (
     address_header,
     check_header_value,
     disposition_value,
-    encode_phrase,
     id_list_header,
+    mailbox,
     text_header,
     untrusted_text,
 )
@@ -245,8 +245,7 @@ def _wire_entry(addr: Address, role: str) -> tuple[str, str]:
 
 def format_address(addr: Address) -> str:
     """RFC 5322 form of ``addr``; names that are not plain ASCII become encoded words."""
-    name, wire = _wire_entry(addr, "address")
-    return f"{encode_phrase(name)} <{wire}>" if name else wire
+    return mailbox(*_wire_entry(addr, "address"))
 
 
 def _clean_subject(subject: str) -> str:
@@ -390,14 +389,14 @@ def build_message(
         date = datetime.now(UTC)
     elif date.tzinfo is None:
         raise ValueError("date must be timezone-aware")
-    every_address = [sender[1], *(w for e in recipients.values() for _, w in e)]
-    utf8 = needs_smtputf8([*every_address, *(w for _, w in bcc_entries)])
+    every_entry = [sender, *recipients["To"], *recipients["Cc"], *bcc_entries]
+    utf8 = needs_smtputf8(wire for _, wire in every_entry)
 
     msg = EmailMessage(policy=_POLICY_UTF8 if utf8 else _POLICY)
-    msg["From"] = address_header("From", [sender], format_address(from_))
+    msg["From"] = address_header("From", [sender])
     for name, entries in recipients.items():
         if entries:
-            msg[name] = address_header(name, entries, ", ".join(w for _, w in entries))
+            msg[name] = address_header(name, entries)
     msg["Subject"] = text_header("Subject", subject)
     msg["Date"] = email_utils.format_datetime(date)
     msg["Message-ID"] = _own_message_id(message_id)

@@ -35,9 +35,12 @@ from engine.text.sanitize import one_line
 __all__ = [
     "HeaderInjectionError",
     "PreparedHeader",
+    "address_header",
     "check_header_value",
     "disposition_value",
-    "encode_phrase",
+    "id_list_header",
+    "is_plain",
+    "mailbox",
     "text_header",
     "untrusted_text",
 ]
@@ -147,7 +150,12 @@ def text_header(name: str, value: str) -> PreparedHeader:
 _ATOM_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*")
 
 
-def encode_phrase(value: str) -> str:
+def _quoted(value: str) -> str:
+    """The inside of an RFC 5322 quoted string: backslash and double quote escaped."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _encode_phrase(value: str) -> str:
     """A display name in wire form: as it is, quoted, or as our own encoded words."""
     check_header_value("display name", value)
     if not (is_plain(value) and _foldable(value)):
@@ -155,21 +163,28 @@ def encode_phrase(value: str) -> str:
         return " ".join(_encoded("To", value).split())
     if _ATOM_PHRASE.fullmatch(value) and value.strip() == value and "  " not in value:
         return value
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f'"{_quoted(value)}"'
 
 
-def address_header(name: str, entries: list[tuple[str, str]], text: str) -> PreparedHeader:
-    """An address header from ``(display name, wire addr-spec)`` pairs; ``text`` is its str."""
+def mailbox(display: str, addr_spec: str) -> str:
+    """One mailbox in wire form: ``addr-spec``, or ``name <addr-spec>`` with the name as it
+    is, quoted, or as our own encoded words."""
+    check_header_value("address", addr_spec)
+    return f"{_encode_phrase(display)} <{addr_spec}>" if display else addr_spec
+
+
+def address_header(name: str, entries: list[tuple[str, str]]) -> PreparedHeader:
+    """An address header from ``(display name, wire addr-spec)`` pairs."""
     words: list[str] = []
     for index, (display, addr_spec) in enumerate(entries):
-        check_header_value(name, addr_spec)
-        entry = f"{encode_phrase(display)} <{addr_spec}>" if display else addr_spec
+        entry = mailbox(display, addr_spec)
         # Folding may happen at any space: between words of a phrase, inside a quoted
         # string, between encoded words and between entries (RFC 5322 FWS).
         entry_words = entry.split(" ")
         if index < len(entries) - 1:
             entry_words[-1] += ","
         words.extend(entry_words)
+    text = ", ".join(f"{display} <{spec}>" if display else spec for display, spec in entries)
     return PreparedHeader(name, text, _fold_words(len(name) + 2, words))
 
 
@@ -186,7 +201,7 @@ def disposition_value(filename: str) -> PreparedHeader:
     """``Content-Disposition: attachment`` naming ``filename`` so every client shows it as is."""
     check_header_value("attachment filename", filename)
     text = f"attachment; filename={filename}"
-    quoted = filename.replace("\\", "\\\\").replace('"', '\\"')
+    quoted = _quoted(filename)
     if is_plain(filename) and len(quoted) <= 60:
         return PreparedHeader("Content-Disposition", text, f'attachment; filename="{quoted}"')
     # RFC 2231: percent-encoded UTF-8, split into numbered sections that fit on a line.

@@ -173,10 +173,6 @@ def _codec_name(charset: str | None) -> str | None:
 
 def decode_text(data: bytes, charset: str | None) -> str:
     """Text of ``data`` in ``charset`` or the fallbacks above; never fails."""
-    return _decode_bytes(data, charset)
-
-
-def _decode_bytes(data: bytes, charset: str | None) -> str:
     declared = _codec_name(charset)
     candidates = [declared] if declared else []
     candidates.extend(c for c in _FALLBACK_CHARSETS if c != declared)
@@ -196,7 +192,7 @@ def _repair(text: str) -> str:
         data = text.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
         return _SURROGATE.sub("\ufffd", text)
-    return _decode_bytes(data, None)
+    return decode_text(data, None)
 
 
 def _unfold(value: str) -> str:
@@ -439,7 +435,7 @@ def _charset(part: Message) -> str | None:
 
 
 def _text_of(part: Message) -> str:
-    return _decode_bytes(_payload_bytes(part), _charset(part)).replace("\r\n", "\n")
+    return decode_text(_payload_bytes(part), _charset(part)).replace("\r\n", "\n")
 
 
 def _clean_filename(name: str | None) -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from engine.api.schemas import MailboxChanged, MailboxHealth
+from engine.api.schemas import MailboxChanged, MailboxHealth, MailboxState
 from engine.bus import EventBus
 
 
@@ -28,7 +28,7 @@ class MailboxBoard:
     def get(self, campaign_id: int) -> MailboxHealth | None:
         return self._rows.get(campaign_id)
 
-    def set(self, campaign_id: int, name: str, state: str, error: str = "") -> None:
+    def set(self, campaign_id: int, name: str, state: MailboxState, error: str = "") -> None:
         """Record `state` (see `MailboxHealth`); publish only what changed."""
         old = self._rows.get(campaign_id)
         if old is not None and (old.state, old.error, old.campaign_name) == (state, error, name):
@@ -37,7 +37,7 @@ class MailboxBoard:
         row = MailboxHealth(
             campaign_id=campaign_id,
             campaign_name=name,
-            state=state,  # type: ignore[arg-type]  # one of the Literal's values, by caller
+            state=state,
             since=since,
             error=error,
         )
