@@ -18,19 +18,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from data.blobs import BlobStore
 from data.db import Database
 from data.models import BlacklistEntry, Campaign, Interaction, Message, Template
-from engine.domain.compose import reply_subject
 from engine.domain.header_values import untrusted_text
-from engine.domain.mime import Address
 from engine.domain.templates import render
-from engine.domain.threading import with_subject_token
 from engine.services.notify import Notifier
-from engine.services.outgoing import Outgoing, queue_message
+from engine.services.outgoing import Outgoing, queue_reply
 
 log = logging.getLogger(__name__)
 
@@ -89,16 +88,8 @@ class Confirmations:
             ):
                 return None
             since = datetime.now(UTC) - self.window
-            recent = await session.scalar(
-                select(func.count(Message.id))
-                .join(Interaction)
-                .where(
-                    Message.kind == "confirmation",
-                    Interaction.client_email == address,
-                    Message.created_at >= since,
-                )
-            )
-            if (recent or 0) >= self.limit:
+            recent = await _confirmations_since(session, since, Interaction.client_email == address)
+            if recent >= self.limit:
                 log.info(
                     "confirmation to %s skipped: %s sent in the last %s",
                     address,
@@ -106,16 +97,10 @@ class Confirmations:
                     self.window,
                 )
                 return None
-            campaign_recent = await session.scalar(
-                select(func.count(Message.id))
-                .join(Interaction)
-                .where(
-                    Message.kind == "confirmation",
-                    Interaction.campaign_id == campaign.id,
-                    Message.created_at >= since,
-                )
+            campaign_recent = await _confirmations_since(
+                session, since, Interaction.campaign_id == campaign.id
             )
-            if (campaign_recent or 0) >= self.campaign_limit:
+            if campaign_recent >= self.campaign_limit:
                 log.warning(
                     "confirmation to %s skipped: campaign %s sent %s in the last %s",
                     address,
@@ -143,11 +128,12 @@ class Confirmations:
                     "subject": untrusted_text(interaction.subject),
                 },
             ).text
-            message = queue_message(
+            message = queue_reply(
                 session,
                 self.blobs,
                 campaign,
                 interaction,
+                parent,
                 Outgoing(
                     text=text,
                     kind="confirmation",
@@ -156,17 +142,20 @@ class Confirmations:
                         "X-Auto-Response-Suppress": "All",
                     },
                 ),
-                to=[Address(interaction.client_email, name)],
-                cc=[],
-                bcc=[],
-                subject=with_subject_token(
-                    reply_subject(interaction.subject or (parent.subject if parent else "")),
-                    interaction.id,
-                ),
-                parent=parent,
+                copies=False,
             )
             await session.flush()
             new_id = message.id
         self.notifier.message_added(interaction_id, new_id)
         self.wake_outbox()
         return new_id
+
+
+async def _confirmations_since(session: AsyncSession, since: datetime, *where: Any) -> int:
+    """How many confirmations went out since `since` to the interactions `where` picks."""
+    count = await session.scalar(
+        select(func.count(Message.id))
+        .join(Interaction)
+        .where(Message.kind == "confirmation", Message.created_at >= since, *where)
+    )
+    return count or 0

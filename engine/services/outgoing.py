@@ -253,9 +253,12 @@ def queue_reply(
     interaction: Interaction,
     parent: Message | None,
     outgoing: Outgoing,
+    *,
+    copies: bool = True,
 ) -> Message:
     """Queue `outgoing` to the client as an answer to `parent`, with the interaction's CC/BCC
-    (the manual: a reply always uses the values saved in the CC/BCC form)."""
+    (the manual: a reply always uses the values saved in the CC/BCC form). `copies=False`:
+    to the client alone, as every automatic answer goes (anyone can put anyone in CC)."""
     return queue_message(
         session,
         blobs,
@@ -263,8 +266,8 @@ def queue_reply(
         interaction,
         outgoing,
         to=[Address(interaction.client_email, untrusted_text(interaction.client_name))],
-        cc=[Address(a, "") for a in interaction.cc],
-        bcc=[Address(a, "") for a in interaction.bcc],
+        cc=[Address(a, "") for a in interaction.cc] if copies else [],
+        bcc=[Address(a, "") for a in interaction.bcc] if copies else [],
         subject=with_subject_token(
             reply_subject(interaction.subject or (parent.subject if parent else "")),
             interaction.id,
