@@ -4,6 +4,8 @@ Dovecot and SMTP sink."""
 
 from __future__ import annotations
 
+from textual.pilot import Pilot
+
 from console.app import PostdeskApp
 from console.screens.agent import AgentScreen
 from console.screens.confirm import ConfirmScreen
@@ -13,12 +15,12 @@ from tests.engine_fixtures import World
 from tests.mail_factory import customer_mail
 
 
-async def close_question(pilot: object, app: PostdeskApp) -> str:
-    await pilot.press("x")  # type: ignore[attr-defined]
-    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="close?")  # type: ignore[arg-type]
+async def close_question(pilot: Pilot[object], app: PostdeskApp) -> str:
+    await pilot.press("x")
+    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="close?")
     text = screen_text(app)
-    await pilot.press("n")  # type: ignore[attr-defined]
-    await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="kept open")  # type: ignore[arg-type]
+    await pilot.press("n")
+    await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="kept open")
     return text
 
 

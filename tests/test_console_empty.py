@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from textual.app import App
+
 from console.screens.admin import AdminScreen
 from console.screens.agent import AgentScreen
 from console.screens.breaks import BreakPicker
@@ -18,9 +20,9 @@ from tests.console_helpers import console_for, screen_text, until
 from tests.engine_fixtures import World
 
 
-def said(app: object) -> str:
+def said(app: App[object]) -> str:
     """The screen's words with line wrapping undone."""
-    return re.sub(r"\s+", " ", screen_text(app))  # type: ignore[arg-type]
+    return re.sub(r"\s+", " ", screen_text(app))
 
 
 async def test_an_empty_inbox_says_what_comes_there(world: World) -> None:
