@@ -31,6 +31,7 @@ from engine.api.schemas import (
 from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
+from ..widgets import fitted_table
 from ..widgets.banner import EngineBanner
 from ..widgets.empty import EmptyNote
 from ..widgets.mailboxes import mailbox_cell
@@ -38,6 +39,22 @@ from .base import ModeScreen
 from .break_reasons import BreakReasonsForm
 
 NOTE = "Enter (or e) edits the selected campaign or user.  Ctrl+R reloads."
+
+
+CAMPAIGN_COLUMNS = [
+    ("Name", "name"),
+    ("Mailbox", "mailbox"),
+    ("Address", "address"),
+    ("Inbound", "inbound"),
+    ("SMTP host", "smtp"),
+    ("Members", "members"),
+]
+USER_COLUMNS = [
+    ("Username", "username"),
+    ("Name", "name"),
+    ("Roles", "roles"),
+    ("Status", "status"),
+]
 
 
 def _cell(value: str, width: int | None = None) -> Text:
@@ -87,23 +104,8 @@ class AdminScreen(ModeScreen):
 
     def on_mount(self) -> None:
         campaigns = self.query_one("#campaigns", DataTable)
-        for label, key in [
-            ("Name", "name"),
-            ("Mailbox", "mailbox"),
-            ("Address", "address"),
-            ("Inbound", "inbound"),
-            ("SMTP host", "smtp"),
-            ("Members", "members"),
-        ]:
-            campaigns.add_column(Text(label), key=key)
-        users = self.query_one("#users", DataTable)
-        for label, key in [
-            ("Username", "username"),
-            ("Name", "name"),
-            ("Roles", "roles"),
-            ("Status", "status"),
-        ]:
-            users.add_column(Text(label), key=key)
+        fitted_table.fill(campaigns, CAMPAIGN_COLUMNS, [])
+        fitted_table.fill(self.query_one("#users", DataTable), USER_COLUMNS, [])
         # ModeScreen.on_mount runs after this one (Textual calls each class's handler).
         campaigns.focus()
 
@@ -126,7 +128,7 @@ class AdminScreen(ModeScreen):
         table = self.query_one("#campaigns", DataTable)
         if str(row.campaign_id) in table.rows:
             cell = mailbox_cell(row, error_width=28)  # the address and servers stay in sight
-            table.update_cell(str(row.campaign_id), "mailbox", cell, update_width=True)
+            fitted_table.set_cell(table, CAMPAIGN_COLUMNS, str(row.campaign_id), "mailbox", cell)
 
     @work(exclusive=True, group="users", exit_on_error=False)
     async def load_users(self) -> list[UserOut]:
@@ -244,21 +246,8 @@ class AdminScreen(ModeScreen):
         elif worker.group == "campaigns":
             table = self.query_one("#campaigns", DataTable)
             selected = table.cursor_row
-            table.clear()
             self.campaigns = {str(c.id): c for c in result}
-            for c in result:
-                inbound = c.inbound if c.receive_emails else f"{c.inbound} (off)"
-                smtp = f"{c.smtp_host}:{c.smtp_port}" if c.smtp_host else "—"
-                name = c.name if c.enabled else f"{c.name} (disabled)"
-                table.add_row(
-                    _cell(name, 30),
-                    mailbox_cell(self.mailboxes.get(c.id), error_width=28),
-                    _cell(c.email_address, 40),
-                    _cell(inbound),
-                    _cell(smtp, 40),
-                    _cell(", ".join(c.members), 40),
-                    key=str(c.id),
-                )
+            fitted_table.fill(table, CAMPAIGN_COLUMNS, [self._campaign_row(c) for c in result])
             if result:
                 table.move_cursor(row=min(selected, len(result) - 1))
         elif worker.group == "mailboxes":
@@ -266,16 +255,33 @@ class AdminScreen(ModeScreen):
                 self.show_mailbox(row)
         elif worker.group == "users":
             self.users = result
-            table = self.query_one("#users", DataTable)
-            table.clear()
-            for u in result:
-                table.add_row(
-                    _cell(u.username),
-                    _cell(u.display_name, 40),
-                    _cell(", ".join(u.roles)),
-                    self._status(u.status),
-                    key=u.username,
+            rows = [
+                (
+                    u.username,
+                    [
+                        _cell(u.username),
+                        _cell(u.display_name, 40),
+                        _cell(", ".join(u.roles)),
+                        self._status(u.status),
+                    ],
                 )
+                for u in result
+            ]
+            fitted_table.fill(self.query_one("#users", DataTable), USER_COLUMNS, rows)
+
+    def _campaign_row(self, c: CampaignOut) -> tuple[str, list[Text]]:
+        inbound = c.inbound if c.receive_emails else f"{c.inbound} (off)"
+        smtp = f"{c.smtp_host}:{c.smtp_port}" if c.smtp_host else "—"
+        name = c.name if c.enabled else f"{c.name} (disabled)"
+        cells = [
+            _cell(name, 30),
+            mailbox_cell(self.mailboxes.get(c.id), error_width=28),
+            _cell(c.email_address, 40),
+            _cell(inbound),
+            _cell(smtp, 40),
+            _cell(", ".join(c.members), 40),
+        ]
+        return str(c.id), cells
 
     @staticmethod
     def _status(status: str) -> Text:
@@ -286,8 +292,8 @@ class AdminScreen(ModeScreen):
             self.show_mailbox(event.mailbox)
         if isinstance(event, AgentChanged):
             users = self.query_one("#users", DataTable)
-            if event.agent.username in users.rows:
-                users.update_cell(event.agent.username, "status", self._status(event.agent.status))
+            status = self._status(event.agent.status)
+            fitted_table.set_cell(users, USER_COLUMNS, event.agent.username, "status", status)
 
     def action_refresh(self) -> None:
         self.refresh_data()

@@ -30,12 +30,14 @@ from engine.text.variables import (
 
 from ..editor import EditorFailed, edit_text
 from ..messages import WorkerFailed
+from ..widgets import fitted_table
 from ..widgets.dialog_error import DialogError
 from ..widgets.form import FormField, field_named, refusal
 from .confirm import ConfirmScreen
 
 KINDS = ("reply", "signature", "confirmation", "dialer")
 EVERY_CAMPAIGN = ""
+TEMPLATE_COLUMNS = [("Name", "name"), ("Campaign", "campaign"), ("Kind", "kind"), ("Text", "text")]
 
 
 def unknown_variables(text: str, kind: str) -> list[str]:
@@ -236,13 +238,7 @@ class TemplatesScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#templates-table", DataTable)
-        for label, key in [
-            ("Name", "name"),
-            ("Campaign", "campaign"),
-            ("Kind", "kind"),
-            ("Text", "text"),
-        ]:
-            table.add_column(Text(label), key=key)
+        fitted_table.fill(table, TEMPLATE_COLUMNS, [])
         table.focus()
         self.load()
 
@@ -253,16 +249,20 @@ class TemplatesScreen(ModalScreen[None]):
     def show(self, templates: list[TemplateOut], selected: int | None = None) -> None:
         table = self.query_one("#templates-table", DataTable)
         row = table.cursor_row
-        table.clear()
         self.templates = {str(t.id): t for t in templates}
-        for t in templates:
-            table.add_row(
-                Text(one_line(t.name, 30)),
-                Text(one_line(t.campaign or "(every)", 20)),
-                Text(t.kind),
-                Text(one_line(t.body_text, 60), style="dim"),
-                key=str(t.id),
+        rows = [
+            (
+                str(t.id),
+                [
+                    Text(one_line(t.name, 30)),
+                    Text(one_line(t.campaign or "(every)", 20)),
+                    Text(t.kind),
+                    Text(one_line(t.body_text, 60), style="dim"),
+                ],
             )
+            for t in templates
+        ]
+        fitted_table.fill(table, TEMPLATE_COLUMNS, rows)
         if selected is not None and str(selected) in self.templates:
             table.move_cursor(row=table.get_row_index(str(selected)))
         elif templates:
