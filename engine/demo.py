@@ -34,7 +34,7 @@ from data.models import (
 from engine.api.schemas import CampaignIn, Role, UserIn
 from engine.domain.mime import parse_message
 from engine.engine import Engine
-from engine.services.maildir import ensure_maildir
+from engine.services.inbound.maildir import ensure_maildir
 
 log = logging.getLogger(__name__)
 

@@ -26,21 +26,21 @@ from data.models import AgentStatus, Campaign, InboundTransport, User
 from data.secrets import SecretBox, SecretError
 from engine.bus import EventBus
 from engine.config import Settings
-from engine.services.admin import Admin
-from engine.services.agent_mail import AgentMail
-from engine.services.api import ApiServer
-from engine.services.breaks import BreakReasons
-from engine.services.chat import Chat
-from engine.services.confirm import Confirmations
-from engine.services.health import MailboxBoard
-from engine.services.imap import ImapMailbox
-from engine.services.ingest import Ingestor
-from engine.services.maildir import MaildirMailbox
+from engine.server.app import ApiServer
+from engine.services.admin.records import Admin
+from engine.services.inbound.imap import ImapMailbox
+from engine.services.inbound.ingest import Ingestor
+from engine.services.inbound.mailbox_health import MailboxBoard
+from engine.services.inbound.maildir import MaildirMailbox
+from engine.services.inbound.quarantine import QuarantineService
 from engine.services.notify import Notifier
-from engine.services.outbox import Outbox
-from engine.services.quarantine import QuarantineService
-from engine.services.router import Router
-from engine.services.work import Work
+from engine.services.outbound.agent_mail import AgentMail
+from engine.services.outbound.confirmations import Confirmations
+from engine.services.outbound.outbox import Outbox
+from engine.services.people.break_reasons import BreakReasons
+from engine.services.people.chat import Chat
+from engine.services.work.interactions import Work
+from engine.services.work.router import Router
 
 log = logging.getLogger(__name__)
 

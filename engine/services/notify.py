@@ -18,7 +18,7 @@ from data.db import Database
 from data.models import Interaction, Message, User
 from engine.api.schemas import AgentChanged, InteractionChanged, MessageChanged, QueueChanged
 from engine.bus import EventBus
-from engine.services import views
+from engine.services import queries
 
 
 class Notifier:
@@ -91,7 +91,7 @@ class Notifier:
                         MessageChanged(
                             interaction_id=interaction.id,
                             agent=interaction.agent.username if interaction.agent else None,
-                            message=views.message_out(message),
+                            message=queries.message_out(message),
                         )
                     )
             if interactions:
@@ -107,7 +107,7 @@ class Notifier:
                     .scalars()
                     .all()
                 )
-                for summary in await views.summaries(session, rows_i):
+                for summary in await queries.summaries(session, rows_i):
                     self.bus.publish(InteractionChanged(interaction=summary))
             if agents:
                 users = (
@@ -118,7 +118,7 @@ class Notifier:
                     )
                 ).scalars()
                 for user in users:
-                    self.bus.publish(AgentChanged(agent=await views.agent_row(session, user)))
+                    self.bus.publish(AgentChanged(agent=await queries.agent_row(session, user)))
             if queue:
-                shown, total = await views.queue_rows(session)
+                shown, total = await queries.queue_rows(session)
                 self.bus.publish(QueueChanged(queue=shown, total=total))

@@ -27,7 +27,7 @@ from data.models import (
 from engine.domain.compose import quote_history
 from engine.errors import Conflict, Forbidden
 from engine.services.notify import Notifier
-from engine.services.outgoing import (
+from engine.services.outbound.outgoing import (
     compose_body,
     parse_addresses,
     queue_reply,

@@ -29,7 +29,7 @@ from data.models import BlacklistEntry, Campaign, Interaction, Message, Template
 from engine.domain.header_values import untrusted_text
 from engine.domain.templates import render
 from engine.services.notify import Notifier
-from engine.services.outgoing import Outgoing, queue_reply
+from engine.services.outbound.outgoing import Outgoing, queue_reply
 
 log = logging.getLogger(__name__)
 

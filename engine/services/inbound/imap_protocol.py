@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import aioimaplib
 
 from data.models import Security
-from engine.services.outbox import tls_context
+from engine.services.outbound.outbox import tls_context
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -72,9 +72,7 @@ from engine.api.schemas import (
 )
 from engine.bus import Subscription
 from engine.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
-from engine.services import views
-from engine.services.conntest import check_campaign
-from engine.services.listener import (
+from engine.server.listener import (
     HTTP_LOG,
     GatedUnixSite,
     ListenerLimits,
@@ -84,6 +82,8 @@ from engine.services.listener import (
     peer_credentials,
     raise_descriptor_limit,
 )
+from engine.services import queries
+from engine.services.admin.connection_test import check_campaign
 
 if TYPE_CHECKING:
     from engine.engine import Engine
@@ -413,7 +413,7 @@ class ApiServer:
     async def _agent_row(self, agent_id: int) -> web.Response:
         async with self.engine.db.session() as session:
             user = await session.get_one(User, agent_id, populate_existing=True)
-            return json_response(await views.agent_row(session, user))
+            return json_response(await queries.agent_row(session, user))
 
     async def post_pause(self, request: web.Request) -> web.Response:
         """No new interactions for the agent until a supervisor resumes them; the ones they
@@ -520,7 +520,7 @@ class ApiServer:
                 )
             )
         async with self.engine.db.session() as session:
-            return json_response(await views.summaries_where(session, *conditions))
+            return json_response(await queries.summaries_where(session, *conditions))
 
     async def _visible(self, caller: Caller, interaction_id: int) -> None:
         async with self.engine.db.session() as session:
@@ -545,7 +545,7 @@ class ApiServer:
             if mine:
                 await self.engine.work.mark_read(caller.user_id, interaction_id)
         async with self.engine.db.session() as session:
-            return json_response(await views.detail(session, interaction_id))
+            return json_response(await queries.detail(session, interaction_id))
 
     async def post_reply(self, request: web.Request) -> web.Response:
         caller = request[CALLER]
@@ -560,11 +560,11 @@ class ApiServer:
             uploads=body.uploads,
         )
         async with self.engine.db.session() as session:
-            return json_response(await views.detail(session, interaction_id))
+            return json_response(await queries.detail(session, interaction_id))
 
     async def _detail(self, interaction_id: int) -> web.Response:
         async with self.engine.db.session() as session:
-            return json_response(await views.detail(session, interaction_id))
+            return json_response(await queries.detail(session, interaction_id))
 
     async def put_cc(self, request: web.Request) -> web.Response:
         caller = request[CALLER]
@@ -616,7 +616,7 @@ class ApiServer:
             )
             order = {interaction_id: n for n, interaction_id in enumerate(ids)}
             rows = sorted(rows, key=lambda r: order[r.id])
-            return json_response(await views.summaries(session, rows))
+            return json_response(await queries.summaries(session, rows))
 
     async def post_upload(self, request: web.Request) -> web.Response:
         request[CALLER].require("agent", "admin")
@@ -678,15 +678,15 @@ class ApiServer:
         interaction_id = path_id(request, "interaction")
         await self.engine.work.close(caller.require_user(), interaction_id)
         async with self.engine.db.session() as session:
-            return json_response(await views.summary_of(session, interaction_id))
+            return json_response(await queries.summary_of(session, interaction_id))
 
     # ---- supervision ----
     async def get_monitor(self, request: web.Request) -> web.Response:
         request[CALLER].require("supervisor", "admin")
         async with self.engine.db.session() as session:
-            shown, total = await views.queue_rows(session)
+            shown, total = await queries.queue_rows(session)
             snapshot = MonitorSnapshot(
-                agents=await views.agent_rows(session), queue=shown, queue_total=total
+                agents=await queries.agent_rows(session), queue=shown, queue_total=total
             )
         return json_response(snapshot)
 
@@ -741,7 +741,7 @@ class ApiServer:
             return json_response(await self.engine.admin.templates())
         caller.require("agent")
         async with self.engine.db.session() as session:
-            mine = await views.working_campaigns(session, caller.require_user())
+            mine = await queries.working_campaigns(session, caller.require_user())
         return json_response(await self.engine.admin.templates(sorted(mine)))
 
     async def post_template(self, request: web.Request) -> web.Response:

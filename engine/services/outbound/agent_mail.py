@@ -34,9 +34,9 @@ from engine.domain.mime import Address
 from engine.domain.templates import render
 from engine.domain.threading import with_subject_token
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
-from engine.services import views
+from engine.services import queries
 from engine.services.notify import Notifier
-from engine.services.outgoing import (
+from engine.services.outbound.outgoing import (
     FileRef,
     compose_body,
     parse_addresses,
@@ -297,7 +297,7 @@ class AgentMail:
                 raise NotFound(f"no template {template_id}")
             user = await session.get(User, user_id) if user_id is not None else None
             if user is not None and template.campaign_id is not None:
-                if template.campaign_id not in await views.working_campaigns(session, user.id):
+                if template.campaign_id not in await queries.working_campaigns(session, user.id):
                     raise Forbidden("that template belongs to a campaign you are not in")
             interaction = None
             if interaction_id is not None:

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from data.db import Database
 from data.models import Campaign, MailboxCheckpoint
 from data.secrets import SecretBox
-from engine.services.imap_protocol import (
+from engine.services.inbound.imap_protocol import (
     BulkFetch,
     ImapAccount,
     ImapError,
@@ -34,7 +34,7 @@ from engine.services.imap_protocol import (
     unless_lost,
     watch_connection,
 )
-from engine.services.ingest import Ingestor, Position, Prepared
+from engine.services.inbound.ingest import Ingestor, Position, Prepared
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

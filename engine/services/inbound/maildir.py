@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.services.ingest import Ingestor, Position
+from engine.services.inbound.ingest import Ingestor, Position
 
 log = logging.getLogger(__name__)
 

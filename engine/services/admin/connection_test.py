@@ -18,8 +18,8 @@ import aiosmtplib
 from data.models import Campaign, InboundTransport, Security
 from data.secrets import SecretBox, SecretError
 from engine.api.schemas import ConnectionCheck, ConnectionReport
-from engine.services.imap_protocol import ImapAccount, ImapError, connect
-from engine.services.outbox import tls_context
+from engine.services.inbound.imap_protocol import ImapAccount, ImapError, connect
+from engine.services.outbound.outbox import tls_context
 
 TIMEOUT = 15.0
 

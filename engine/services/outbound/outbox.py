@@ -199,7 +199,7 @@ class Outbox:
         Best effort: the mail has already left, so a failure here is logged, not retried.
         """
         # Imported here: the IMAP module uses this module's TLS settings (an import cycle).
-        from engine.services.imap_protocol import ImapAccount, ImapError, connect
+        from engine.services.inbound.imap_protocol import ImapAccount, ImapError, connect
 
         async with self.db.session() as session:
             digests = (
