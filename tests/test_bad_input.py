@@ -47,8 +47,8 @@ from engine.api.schemas import (
 from engine.client import EngineClient, Invalid, NotFound
 from engine.config import Settings
 from engine.engine import Engine
-from engine.services.api import ACT_AS_HEADER, ApiServer
-from engine.services.ingest import Position
+from engine.server.app import ACT_AS_HEADER, ApiServer
+from engine.services.inbound.ingest import Position
 from tests.engine_fixtures import World, engine_settings
 from tests.servers import start_smtp_sink
 

@@ -11,7 +11,7 @@ from engine.client import EngineClient
 from engine.client.client import Forbidden, Invalid
 from engine.engine import Engine
 from engine.errors import Invalid as ServiceInvalid
-from engine.services.breaks import clean_reasons
+from engine.services.people.break_reasons import clean_reasons
 from tests.engine_fixtures import engine_settings
 
 

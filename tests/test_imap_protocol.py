@@ -1,6 +1,6 @@
 """The engine's IMAP response reader makes the same calls as aioimaplib's, however data arrives.
 
-`engine.services.imap_protocol.ResponseReader` replaces aioimaplib's line splitting (which
+`engine.services.inbound.imap_protocol.ResponseReader` replaces aioimaplib's line splitting (which
 copied the rest of every received chunk per line) with an offset. Both readers are fed the same
 server responses, cut into chunks at arbitrary places, and must leave the same responses
 behind. The real-server tests (ingest, reconnect, UIDVALIDITY, TLS) run on it too.
@@ -14,7 +14,7 @@ import aioimaplib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.services import imap_protocol
+from engine.services.inbound import imap_protocol
 
 # Message bodies that look like protocol to a careless reader: literal markers at line ends,
 # tagged OK lines, unbalanced parentheses, bare CR and LF, an empty body.

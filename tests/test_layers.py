@@ -41,7 +41,7 @@ def in_package(name: str, package: str) -> bool:
 
 
 def test_engine_and_data_do_not_load_the_console_or_textual() -> None:
-    loaded = loaded_after_importing("engine.engine", "engine.services.api", "data.models")
+    loaded = loaded_after_importing("engine.engine", "engine.server.app", "data.models")
     leaks = [m for m in loaded if in_package(m, "textual") or in_package(m, "console")]
     assert leaks == [], f"the engine side loaded UI modules: {leaks}"
 

@@ -31,7 +31,7 @@ from engine.client import EngineClient, EngineUnavailable
 from engine.client.transport import UnixTransport
 from engine.config import Settings
 from engine.engine import Engine
-from engine.services.listener import ListenerLimits, Refusal, over_limit
+from engine.server.listener import ListenerLimits, Refusal, over_limit
 from tests.engine_fixtures import eventually
 
 NOBODY = pwd.getpwnam("nobody")
@@ -164,7 +164,7 @@ async def test_malformed_requests_do_not_fill_the_log(
             assert (await operator.me()).operator
     finally:
         await engine.stop()
-    logged = [r for r in caplog.records if r.name.startswith("engine.services.listener")]
+    logged = [r for r in caplog.records if r.name.startswith("engine.server.listener")]
     assert len(logged) == 1, [r.getMessage() for r in logged]
 
 

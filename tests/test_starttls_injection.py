@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from data.models import Security
-from engine.services.imap import ImapAccount, ImapError, connect
+from engine.services.inbound.imap import ImapAccount, ImapError, connect
 
 
 async def rogue_imap(extra: bytes, *, separately: bool) -> asyncio.Server:

@@ -1,7 +1,7 @@
 """Mail over TLS with certificate verification on, against real Dovecot and aiosmtpd servers.
 
 The servers present certificates from a throwaway CA. The engine builds its contexts with
-``ssl.create_default_context()`` (``engine.services.outbox.tls_context``), which reads the
+``ssl.create_default_context()`` (``engine.services.outbound.outbox.tls_context``), which reads the
 ``SSL_CERT_FILE`` variable every time it is called, so pointing that variable at the test CA
 makes the engine trust exactly that CA: nothing in the engine is switched off or patched.
 
@@ -24,7 +24,7 @@ import pytest
 from engine.api.schemas import CampaignIn, CampaignOut, UserIn
 from engine.client import EngineClient
 from engine.engine import Engine
-from engine.services.outbox import tls_context
+from engine.services.outbound.outbox import tls_context
 from tests.engine_fixtures import engine_settings, eventually
 from tests.mail_factory import customer_mail
 from tests.servers import (
