@@ -12,10 +12,15 @@ a few multi-row INSERTs: new interactions, new messages, their attachments. The 
 work is kept for the rare rows that change (an existing interaction a reply joins, our own
 message a bounce reports, blacklist, bouncing-address and quarantine entries).
 
-A bounce or complaint is linked to the message of ours it reports by the returned copy's
-Message-ID, then In-Reply-To/References, then, for a bounce that names only the failed
-address (X-Failed-Recipients), the last message this campaign sent to that address. What it
-then does to the message and the address is `engine.domain.feedback.effects`.
+What each mail does (the thread it joins, a reopen, automated mail filed closed, a bounce
+failing our message or a complaint blacklisting its address, the CC following the last mail)
+is decided by `engine.domain.inbound.decide` from plain values; this module looks up what the
+decision reads (the interactions a batch's headers name, our sent messages, the last message
+sent to an address a bounce names alone) and carries the decision out.
+
+Over ~500 lines: the batch's parsing and blob writes, its lookups, its in-memory rows and its
+multi-row INSERTs are the state of one transaction and are read together; `prepare_batch`
+(the blob side) is the natural piece to move out next.
 """
 
 from __future__ import annotations
@@ -23,10 +28,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,9 +53,18 @@ from data.models import (
 )
 from engine import failpoints
 from engine.domain.classify import Classification, classify
-from engine.domain.feedback import effects
+from engine.domain.inbound import (
+    Action,
+    Decision,
+    Known,
+    Sent,
+    Thread,
+    decide,
+    reported_address,
+    reported_id,
+)
 from engine.domain.mime import MimeError, ParsedMessage, parse_message
-from engine.domain.threading import find_subject_token, is_participant, thread_candidates
+from engine.domain.threading import find_subject_token, thread_candidates
 from engine.services.notify import Notifier
 
 log = logging.getLogger(__name__)
@@ -307,6 +321,13 @@ class _Batch:
         self.now = datetime.now(UTC)
         self.new_interactions: list[_NewInteraction] = []
         self.new_messages: list[_NewMessage] = []
+        # What `decide` reads: views of the indexes above, which grow as the batch is added.
+        self.known: Known[_Thread, Message] = Known(
+            threads=_Views(self.by_message_id, _thread_view),
+            by_token=_Views(self.by_token, _thread_view),
+            outbound=_Views(self.outbound, _sent_view),
+            last_sent_to=_Views(self.last_sent_to, _sent_view),
+        )
 
     async def load(self, parsed: list[Prepared]) -> None:
         digests = [p.digest for p in parsed]
@@ -336,7 +357,7 @@ class _Batch:
                     Message.message_id.in_(candidates),
                 )
             )
-            self.by_message_id = {mid: interaction for mid, interaction in threads}
+            self.by_message_id.update((mid, interaction) for mid, interaction in threads)
         # A reply whose client dropped the threading headers still carries our subject token.
         tokens = {
             token
@@ -350,14 +371,14 @@ class _Batch:
                     Interaction.id.in_(tokens), Interaction.campaign_id == self.campaign.id
                 )
             )
-            self.by_token = {i.id: i for i in found.scalars()}
+            self.by_token.update((i.id, i) for i in found.scalars())
         # Bounces and complaints name one of our messages; our own mail looping back is
         # recognised by its Message-ID in our outbox.
         ours = {
             mid
             for p in parsed
             if isinstance(p.parsed, ParsedMessage)
-            for mid in (_reported_id(p.classification), p.parsed.message_id)
+            for mid in (reported_id(p.classification), p.parsed.message_id)
             if mid
         } | candidates
         if ours:
@@ -373,11 +394,11 @@ class _Batch:
             address
             for p in parsed
             if isinstance(p.parsed, ParsedMessage)
-            and (address := _reported_address(p.classification)) is not None
+            and (address := reported_address(p.classification)) is not None
             and not any(
                 mid in self.outbound
                 for mid in (
-                    _reported_id(p.classification),
+                    reported_id(p.classification),
                     *thread_candidates(p.parsed.in_reply_to, p.parsed.references),
                 )
             )
@@ -403,7 +424,7 @@ class _Batch:
                 self.last_sent_to[interaction.client_email.lower()] = message
                 self.by_message_id.setdefault(message.message_id, interaction)
         # Every address a report could name: the complainers and whoever we sent to.
-        addresses = {a for p in parsed if (a := _reported_address(p.classification))} | {
+        addresses = {a for p in parsed if (a := reported_address(p.classification))} | {
             a.lower()
             for m in (*self.outbound.values(), *self.last_sent_to.values())
             for a in (*m.to, *m.cc, *m.bcc)
@@ -438,31 +459,21 @@ class _Batch:
             return _Pending(duplicate_of=self.known_digests[item.digest])
         sender = parsed.from_.email.lower() if parsed.from_ else ""
         sender_name = parsed.from_.name if parsed.from_ else ""
-        cc = [a.email.lower() for a in parsed.cc if a.email.lower() != self.own_address]
-        classification = item.classification
-        kind = classification.kind if classification else "customer"
-        if parsed.message_id and parsed.message_id in self.outbound:
-            kind = "own"  # our own mail came back (a forwarding loop, a BCC to ourselves)
+        decision = decide(parsed, item.classification, self.known, own_address=self.own_address)
         pending = _Pending()
-        matched: _Thread | None
-        linked: _Thread | None
-        if kind in ("bounce", "complaint"):
-            matched, linked = self._report(classification, parsed, pending), None
-        else:
-            matched, linked = self._thread_of(parsed, sender)
+        self._apply_report(decision, pending)
         interaction: _Thread
-        if matched is None:
-            automated = kind != "customer"
-            # Automated mail is kept and searchable, but never queued for an agent.
+        if decision.thread is None:
             interaction = _NewInteraction(
                 client_email=sender,
-                cc=cc,
-                state=InteractionState.CLOSED if automated else InteractionState.QUEUED,
-                unread=not automated,
+                cc=list(decision.cc or ()),
+                # Automated mail is kept and searchable, but never queued for an agent.
+                state=InteractionState.QUEUED if decision.queued else InteractionState.CLOSED,
+                unread=decision.queued,
                 queued_at=self.now,
-                closed_at=self.now if automated else None,
+                closed_at=None if decision.queued else self.now,
                 last_message_at=self.now,
-                linked=linked,
+                linked=decision.linked,
                 row={
                     "campaign_id": self.campaign.id,
                     "direction": Direction.INBOUND,
@@ -474,17 +485,18 @@ class _Batch:
             )
             self.new_interactions.append(interaction)
         else:
-            interaction = matched
-            if kind == "customer":
-                # The manual's rule: the interaction's CC follows the last received message.
-                interaction.cc = cc
+            interaction = decision.thread
+            if decision.cc is not None:
+                interaction.cc = list(decision.cc)
+            if decision.action in (Action.JOIN, Action.REOPEN):
                 interaction.unread = True
                 interaction.last_message_at = self.now
-                if interaction.state == InteractionState.CLOSED:
-                    interaction.state = InteractionState.QUEUED
-                    interaction.agent_id = None
-                    interaction.queued_at = self.now
-                    interaction.closed_at = None
+            if decision.action is Action.REOPEN:
+                interaction.state = InteractionState.QUEUED
+                interaction.agent_id = None
+                interaction.queued_at = self.now
+                interaction.closed_at = None
+        kind = decision.kind
         message = _NewMessage(
             interaction,
             kind,
@@ -524,8 +536,31 @@ class _Batch:
         if parsed.message_id:
             self.by_message_id[parsed.message_id] = interaction
         pending.interaction, pending.message = interaction, message
-        pending.new_interaction = matched is None
+        pending.new_interaction = decision.thread is None
         return pending
+
+    def _apply_report(self, decision: Decision[_Thread, Message], pending: _Pending) -> None:
+        """Carry out what a bounce or complaint does to our message and its address."""
+        original = decision.reported
+        if original is not None:
+            if decision.fail_reported:
+                original.state = MessageState.FAILED
+            if decision.reported_error is not None:
+                original.error = decision.reported_error
+            pending.changed_outbound.append(original)
+        if decision.blacklist and decision.blacklist not in self.blacklisted:
+            self.blacklisted.add(decision.blacklist)
+            self.session.add(
+                BlacklistEntry(email=decision.blacklist, reason=decision.blacklist_reason)
+            )
+        if decision.bouncing:
+            entry = self.bouncing.get(decision.bouncing)
+            if entry is None:
+                entry = BouncingAddress(email=decision.bouncing, created_at=self.now)
+                self.bouncing[decision.bouncing] = entry
+                self.session.add(entry)
+            entry.reason = decision.bouncing_reason
+            entry.updated_at = self.now
 
     async def write(self) -> None:
         """Insert the batch's new rows, a table at a time, in source order.
@@ -572,94 +607,40 @@ class _Batch:
         if attachments:
             await self.session.execute(insert(_ATTACHMENTS), attachments)
 
-    def _report(
-        self, classification: Classification | None, parsed: ParsedMessage, pending: _Pending
-    ) -> _Thread | None:
-        """Apply a bounce or complaint to what it reports; the interaction it belongs to."""
-        if classification is None:
-            return None
-        original = self._reported_message(classification, parsed)
-        sent_to = None if original is None else [*original.to, *original.cc, *original.bcc]
-        effect = effects(classification, sent_to)
-        if original is not None and effect.message_error:
-            if effect.fail_message:
-                original.state = MessageState.FAILED
-                original.error = effect.message_error
-            elif original.state != MessageState.FAILED:
-                original.error = effect.message_error  # a later delay notice undoes no failure
-            pending.changed_outbound.append(original)
-        if effect.blacklist and effect.blacklist not in self.blacklisted:
-            self.blacklisted.add(effect.blacklist)
-            self.session.add(BlacklistEntry(email=effect.blacklist, reason=effect.blacklist_reason))
-        if effect.bouncing:
-            entry = self.bouncing.get(effect.bouncing)
-            if entry is None:
-                entry = BouncingAddress(email=effect.bouncing, created_at=self.now)
-                self.bouncing[effect.bouncing] = entry
-                self.session.add(entry)
-            entry.reason = effect.bouncing_reason
-            entry.updated_at = self.now
-        if original is None:
-            return None
-        return self.by_message_id.get(original.message_id)
 
-    def _reported_message(
-        self, classification: Classification, parsed: ParsedMessage
-    ) -> Message | None:
-        """Our message a bounce or complaint is about, if it can be told."""
-        reported = _reported_id(classification)
-        for mid in (reported, *thread_candidates(parsed.in_reply_to, parsed.references)):
-            if mid and mid in self.outbound:
-                return self.outbound[mid]
-        address = _reported_address(classification)
-        return self.last_sent_to.get(address) if address else None
-
-    def _thread_of(
-        self, parsed: ParsedMessage, sender: str
-    ) -> tuple[_Thread | None, _Thread | None]:
-        """(the interaction to join, or else an interaction the new one is linked to).
-
-        A sender who is neither the client nor a CC participant never joins silently: a
-        known hole in other helpdesks lets anyone who saw a Message-ID read a thread.
-        """
-        linked: _Thread | None = None
-        for mid in thread_candidates(parsed.in_reply_to, parsed.references):
-            interaction = self.by_message_id.get(mid)
-            if interaction is None:
-                continue
-            if is_participant(sender, interaction.client_email, interaction.cc):
-                return interaction, None
-            linked = linked or interaction
-        token = find_subject_token(parsed.subject)
-        by_token = self.by_token.get(token) if token is not None else None
-        if by_token is not None:
-            if is_participant(sender, by_token.client_email, by_token.cc):
-                return by_token, None
-            linked = linked or by_token
-        return None, linked
+_S = TypeVar("_S")
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
-def _reported_id(classification: Classification | None) -> str | None:
-    if classification is None:
-        return None
-    if classification.bounce is not None:
-        return classification.bounce.original_message_id
-    if classification.complaint is not None:
-        return classification.complaint.original_message_id
-    return None
+class _Views(Mapping[_K, _V], Generic[_K, _S, _V]):
+    """A live index of the batch, read as the domain's plain values (made when looked up)."""
+
+    def __init__(self, source: dict[_K, _S], view: Callable[[_S], _V]) -> None:
+        self.source = source
+        self.view = view
+
+    def __getitem__(self, key: _K) -> _V:
+        return self.view(self.source[key])
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.source
+
+    def __iter__(self) -> Iterator[_K]:
+        return iter(self.source)
+
+    def __len__(self) -> int:
+        return len(self.source)
 
 
-def _reported_address(classification: Classification | None) -> str | None:
-    """The address a bounce failed for or a complaint came from, lower-case."""
-    if classification is None:
-        return None
-    if classification.bounce is not None:
-        address = classification.bounce.recipient
-    elif classification.complaint is not None:
-        address = classification.complaint.original_recipient
-    else:
-        return None
-    return address.strip().lower() if address and address.strip() else None
+def _thread_view(interaction: _Thread) -> Thread[_Thread]:
+    closed = interaction.state == InteractionState.CLOSED
+    return Thread(interaction, interaction.client_email, tuple(interaction.cc), closed)
+
+
+def _sent_view(message: Message) -> Sent[Message]:
+    recipients = (*message.to, *message.cc, *message.bcc)
+    return Sent(message, message.message_id, recipients, message.state == MessageState.FAILED)
 
 
 async def _checkpoint(session: AsyncSession, campaign_id: int, position: Position) -> None:
