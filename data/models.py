@@ -141,6 +141,17 @@ class User(Base):
     status_reason: Mapped[str] = mapped_column(String(100), default="")
     status_since: Mapped[datetime] = mapped_column(default=utcnow)
     screen_monitoring_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A supervisor's decisions the agent cannot undo themselves. A pause lasts until a
+    # supervisor resumes the agent, across their consoles closing; a log-out until the agent
+    # opens a console again. `*_by_id` is None when an operator did it (`postdesk ctl`).
+    paused_at: Mapped[datetime | None] = mapped_column(default=None)
+    paused_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    logged_out_at: Mapped[datetime | None] = mapped_column(default=None)
+    logged_out_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
     api_token_hash: Mapped[str | None] = mapped_column(String(128), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -515,6 +526,23 @@ class ChatMessage(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     # When the recipient saw it in an open chat; until then their next console tells them.
     read_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ConsoleSession(Base):
+    """One open console event stream. Presence is kept here, not in an engine's memory, so
+    that every engine node sharing the database sees who is at a console: each node renews
+    `seen_at` of its own streams, and a stream not seen for a while belongs to a node that
+    died (its agents are then Offline)."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    node: Mapped[str] = mapped_column(String(200), index=True)
+    as_agent: Mapped[bool] = mapped_column(Boolean, default=False)
+    as_supervisor: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class BreakReason(Base):

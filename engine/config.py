@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from socket import gethostname
 from typing import Any
 
 import msgspec
@@ -57,6 +58,10 @@ class Settings(msgspec.Struct, kw_only=True):
     # Per attachment of received mail. A larger one is not stored as a blob of its own: it
     # stays in the raw message (always kept) and is listed as over the limit.
     max_inbound_attachment_bytes: int = 50 * 1024 * 1024
+    # This engine among those sharing a database (empty: host name and data dir). Each renews
+    # its consoles' presence every `presence_beat` seconds; one silent for three beats is gone.
+    node_name: str = ""
+    presence_beat: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **given: Any) -> Settings:
@@ -81,6 +86,10 @@ class Settings(msgspec.Struct, kw_only=True):
             if credential.is_file():
                 settings = msgspec.structs.replace(settings, key_file=credential)
         return settings
+
+    @property
+    def node(self) -> str:
+        return self.node_name or f"{gethostname()}:{self.home}"
 
     @property
     def db_url(self) -> str:

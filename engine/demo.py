@@ -310,7 +310,7 @@ class DemoWorld:
     async def _bots(self) -> None:
         bot_ids = list(await self._bot_ids())
         for bot in bot_ids:
-            await self.engine.work.set_status(bot, AgentStatus.FREE)
+            await self.engine.presence.set_status(bot, AgentStatus.FREE)
         while True:
             await asyncio.sleep(self.rng.uniform(4, 9) * self.pace)
             bot = self.rng.choice(bot_ids)
@@ -340,6 +340,6 @@ class DemoWorld:
                 await self.engine.work.close(bot, interaction_id)
             elif self.rng.random() < 0.25:
                 status = AgentStatus.BREAK if self.rng.random() < 0.5 else AgentStatus.FREE
-                await self.engine.work.set_status(
+                await self.engine.presence.set_status(
                     bot, status, "Coffee" if status == "break" else ""
                 )

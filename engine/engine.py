@@ -18,11 +18,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from data.blobs import BlobStore
 from data.db import Database
-from data.models import AgentStatus, Campaign, InboundTransport, User
+from data.models import Campaign, InboundTransport
 from data.secrets import SecretBox, SecretError
 from engine.bus import EventBus
 from engine.config import Settings
@@ -39,6 +39,9 @@ from engine.services.outbound.confirmations import Confirmations
 from engine.services.outbound.outbox import Outbox
 from engine.services.people.break_reasons import BreakReasons
 from engine.services.people.chat import Chat
+from engine.services.people.identity import Identity
+from engine.services.people.presence import Presence
+from engine.services.queries import Queries
 from engine.services.work.interactions import Work
 from engine.services.work.router import Router
 
@@ -127,12 +130,23 @@ class Engine:
         self.confirmations = Confirmations(self.db, self.blobs, self.notifier, self.outbox.kick)
         self.ingestor.on_new_customer = self.confirmations.for_new_interactions
         self.router = Router(self.db, self.notifier)
-        self.work = Work(
-            self.db, self.blobs, self.notifier, self.outbox.kick, self.router.status_lock
+        self.work = Work(self.db, self.blobs, self.notifier, self.outbox.kick)
+        self.admin = Admin(
+            self.db, self.secrets, self.campaign_changed, on_member_added=self.router.kick
         )
-        self.admin = Admin(self.db, self.secrets, self.campaign_changed)
         self.break_reasons = BreakReasons(self.db)
-        self.chat = Chat(self.db, self.bus)
+        self.identity = Identity(self.db)
+        self.queries = Queries(self.db)
+        self.presence = Presence(
+            self.db,
+            self.notifier,
+            self.break_reasons,
+            node=self.settings.node,
+            status_lock=self.router.status_lock,
+            beat=self.settings.presence_beat,
+            on_free=self.router.kick,
+        )
+        self.chat = Chat(self.db, self.notifier, self.presence)
         self.agent_mail = AgentMail(
             self.db,
             self.blobs,
@@ -140,12 +154,12 @@ class Engine:
             self.outbox.kick,
             max_attachment_bytes=self.settings.max_attachment_bytes,
         )
-        # No console is connected yet, so nobody can be working: routing waits for them.
-        async with self.db.session() as session, session.begin():
-            await session.execute(update(User).values(status=AgentStatus.OFFLINE))
-        self.api = ApiServer(self)
-        await self.api.start(self.settings.socket, self.settings.socket_group)
+        # No console of this node is connected yet: routing waits for the agents to come.
+        await self.presence.start()
+        self.server = ApiServer(self)
+        await self.server.start(self.settings.socket, self.settings.socket_group)
         self.supervise("notifier", self.notifier.run)
+        self.supervise("presence", self.presence.run)
         if self.run_mail:
             self.supervise("router", self.router.run)
             self.supervise("outbox", self.outbox.run)
@@ -262,8 +276,8 @@ class Engine:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        if hasattr(self, "api"):
-            await self.api.stop()
+        if hasattr(self, "server"):
+            await self.server.stop()
             self.bus.close()
             await self.db.close()
         if self._lock_file is not None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy.exc import NoResultFound
+
 # "name: ..." or "attachment_ids.0: ...": a wire name, then a colon and a space.
 _LEADING_FIELD = re.compile(r"([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): ")
 
@@ -39,3 +41,8 @@ class Forbidden(ServiceError, PermissionError):
 
 class Conflict(ServiceError):
     status = 409
+
+
+# A row a service read with `get_one` was not there (it went away after its check). Named here
+# so that the server answers it as a 404 without importing the database library.
+MissingRow = NoResultFound

@@ -204,7 +204,7 @@ async def test_an_os_user_who_is_no_postdesk_user_is_refused_right_after_accept(
     assert answer.startswith(b"HTTP/1.1 403 "), answer[:300]
     assert b"'nobody' is not a Postdesk user" in answer
     assert b"postdesk ctl user add nobody" in answer
-    assert shared_engine.api.site.held(NOBODY.pw_uid) == 0  # nothing kept for it
+    assert shared_engine.server.site.held(NOBODY.pw_uid) == 0  # nothing kept for it
 
 
 def _hold_connections(path: Path, count: int, limit: int) -> bytes:
@@ -249,7 +249,7 @@ async def test_one_os_user_holds_at_most_its_share_of_connections(shared_engine:
         assert (await operator.me()).operator
 
         async def held() -> int:
-            return shared_engine.api.site.held(NOBODY.pw_uid)
+            return shared_engine.server.site.held(NOBODY.pw_uid)
 
         # Its connections closed, nobody may connect again.
         await eventually(held, lambda n: n == 0, what="the engine to let go of the connections")

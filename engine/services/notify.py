@@ -16,7 +16,13 @@ from sqlalchemy.orm import selectinload
 
 from data.db import Database
 from data.models import Interaction, Message, User
-from engine.api.schemas import AgentChanged, InteractionChanged, MessageChanged, QueueChanged
+from engine.api.schemas import (
+    AgentChanged,
+    Event,
+    InteractionChanged,
+    MessageChanged,
+    QueueChanged,
+)
 from engine.bus import EventBus
 from engine.services import queries
 
@@ -31,6 +37,7 @@ class Notifier:
         self._messages: set[int] = set()
         self._agents: set[int] = set()
         self._queue = False
+        self._ready: list[Event] = []
         self._dirty = asyncio.Event()
 
     def _wake(self) -> None:
@@ -60,6 +67,12 @@ class Notifier:
         self._agents.add(user_id)
         self._wake()
 
+    def announce(self, event: Event) -> None:
+        """An event complete in itself (a chat line, a log-out): published with the next
+        batch, after the changes reported before it (a logged-out agent is Offline first)."""
+        self._ready.append(event)
+        self._dirty.set()
+
     async def run(self) -> None:
         while True:
             await self._dirty.wait()
@@ -72,6 +85,7 @@ class Notifier:
         interactions, self._interactions = self._interactions, set()
         agents, self._agents = self._agents, set()
         queue, self._queue = self._queue, False
+        ready, self._ready = self._ready, []
         if not self.bus.has_subscribers:
             return  # nobody is watching: a console loads fresh data when it connects
         async with self.db.session() as session:
@@ -122,3 +136,5 @@ class Notifier:
             if queue:
                 shown, total = await queries.queue_rows(session)
                 self.bus.publish(QueueChanged(queue=shown, total=total))
+        for event in ready:
+            self.bus.publish(event)

@@ -1,15 +1,19 @@
-"""Turn database rows into API schemas, with the few aggregate queries the views need."""
+"""The read models: database rows turned into API schemas, with the aggregate queries the
+screens need. Functions take a session (services call them inside their transactions); the
+`Queries` service opens its own, for the server's reads."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from msgspec.structs import asdict
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
+from data.db import Database
 from data.models import (
+    BlacklistEntry,
     Campaign,
     Direction,
     Interaction,
@@ -22,11 +26,16 @@ from engine.api.schemas import (
     QUEUE_VIEW_LIMIT,
     AgentRow,
     AttachmentOut,
+    BlacklistOut,
     InteractionDetail,
     InteractionSummary,
+    Me,
     MessageOut,
+    MonitorSnapshot,
     QueueRow,
+    as_roles,
 )
+from engine.errors import Forbidden, Invalid, NotFound
 
 
 async def message_counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
@@ -239,3 +248,106 @@ async def working_campaigns(session: AsyncSession, user_id: int) -> set[int]:
         Interaction.agent_id == user_id, Interaction.state == InteractionState.ASSIGNED
     )
     return set((await session.execute(members.union(assigned))).scalars())
+
+
+class Queries:
+    """What the consoles read, each in one session, visibility checked where it applies."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def me(self, user_id: int, *, operator: bool) -> Me:
+        async with self.db.session() as session:
+            user = await session.get_one(User, user_id, populate_existing=True)
+            campaigns = (
+                await session.execute(
+                    select(Campaign.name).join(Membership).where(Membership.user_id == user_id)
+                )
+            ).scalars()
+            return Me(
+                username=user.username,
+                display_name=user.display_name,
+                roles=as_roles(user.roles),
+                status=user.status.value,
+                status_reason=user.status_reason,
+                status_since=user.status_since,
+                operator=operator,
+                campaigns=sorted(campaigns),
+            )
+
+    async def interactions(
+        self, *, agent_id: int | None, agent: str | None, state: str | None
+    ) -> list[InteractionSummary]:
+        """One agent's list (`agent_id`: open ones and every closed one unless a `state` is
+        asked), or everyone's (`agent_id` None), optionally one `agent`'s by login."""
+        conditions: list[ColumnElement[bool]] = []
+        if agent_id is not None:
+            conditions.append(Interaction.agent_id == agent_id)
+        elif agent:
+            conditions.append(Interaction.agent.has(User.username == agent))
+        if state:
+            try:
+                conditions.append(Interaction.state == InteractionState(state))
+            except ValueError as exc:
+                raise Invalid(f"unknown state {state!r}", field="state") from exc
+        elif agent_id is not None:
+            conditions.append(
+                or_(
+                    Interaction.state == InteractionState.ASSIGNED,
+                    Interaction.closed_at.is_not(None),
+                )
+            )
+        async with self.db.session() as session:
+            return await summaries_where(session, *conditions)
+
+    async def check_visible(
+        self, interaction_id: int, user_id: int | None, *, sees_all: bool
+    ) -> None:
+        """Supervisors and admins see every interaction; an agent only those assigned to them."""
+        async with self.db.session() as session:
+            row = (
+                await session.execute(
+                    select(Interaction.agent_id).where(Interaction.id == interaction_id)
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"no interaction {interaction_id}")
+        agent_id = row[0]
+        if not sees_all and (agent_id is None or agent_id != user_id):
+            raise Forbidden(f"interaction {interaction_id} is not yours")
+
+    async def detail(self, interaction_id: int) -> InteractionDetail:
+        async with self.db.session() as session:
+            return await detail(session, interaction_id)
+
+    async def summary(self, interaction_id: int) -> InteractionSummary:
+        async with self.db.session() as session:
+            return await summary_of(session, interaction_id)
+
+    async def in_order(self, ids: Sequence[int]) -> list[InteractionSummary]:
+        """Summaries of `ids` (a search's results), in that order."""
+        async with self.db.session() as session:
+            rows = (
+                (await session.execute(select(Interaction).where(Interaction.id.in_(ids))))
+                .scalars()
+                .all()
+            )
+            order = {interaction_id: n for n, interaction_id in enumerate(ids)}
+            return await summaries(session, sorted(rows, key=lambda r: order[r.id]))
+
+    async def monitor(self) -> MonitorSnapshot:
+        async with self.db.session() as session:
+            shown, total = await queue_rows(session)
+            return MonitorSnapshot(agents=await agent_rows(session), queue=shown, queue_total=total)
+
+    async def working_campaigns(self, user_id: int) -> set[int]:
+        async with self.db.session() as session:
+            return await working_campaigns(session, user_id)
+
+    async def blacklist(self) -> list[BlacklistOut]:
+        async with self.db.session() as session:
+            rows = await session.execute(select(BlacklistEntry).order_by(BlacklistEntry.email))
+            return [
+                BlacklistOut(email=b.email, reason=b.reason, created_at=b.created_at)
+                for b in rows.scalars()
+            ]

@@ -29,6 +29,7 @@ from engine.api.schemas import (
     CampaignIn,
     CampaignOut,
     CampaignPatch,
+    ConnectionReport,
     TemplateIn,
     TemplateOut,
     UserIn,
@@ -39,6 +40,8 @@ from engine.api.schemas import (
 from engine.domain.compose import AddressError, parse_address_list
 from engine.domain.header_values import HeaderInjectionError, check_header_value
 from engine.errors import Conflict, Invalid, NotFound
+from engine.services import queries
+from engine.services.admin.connection_test import check_campaign
 
 
 def user_out(user: User) -> UserOut:
@@ -125,10 +128,12 @@ class Admin:
         db: Database,
         secrets: SecretBox,
         on_campaign_change: Callable[[int], Awaitable[None]],
+        on_member_added: Callable[[], None] = lambda: None,
     ) -> None:
         self.db = db
         self.secrets = secrets
         self.on_campaign_change = on_campaign_change
+        self.on_member_added = on_member_added  # the router's kick: queued mail may go to them
 
     async def users(self) -> list[UserOut]:
         async with self.db.session() as session:
@@ -312,6 +317,23 @@ class Admin:
             rows = await session.execute(query)
             return [_template_out(t, name) for t, name in rows]
 
+    async def templates_for(self, user_id: int | None, *, sees_all: bool) -> list[TemplateOut]:
+        """Supervisors and admins see every template; an agent those of the campaigns they
+        work in, and the global ones."""
+        if sees_all or user_id is None:
+            return await self.templates()
+        async with self.db.session() as session:
+            mine = await queries.working_campaigns(session, user_id)
+        return await self.templates(sorted(mine))
+
+    async def test_campaign(self, name: str) -> ConnectionReport:
+        """Log in to the campaign's mail servers as the engine would, step by step."""
+        async with self.db.session() as session:
+            campaign = await session.scalar(select(Campaign).where(Campaign.name == name))
+        if campaign is None:
+            raise NotFound(f"no campaign {name!r}")
+        return await check_campaign(campaign, self.secrets)
+
     async def add_template(self, data: TemplateIn) -> TemplateOut:
         async with self.db.session() as session, session.begin():
             template = Template()
@@ -389,6 +411,7 @@ class Admin:
             )
             if exists is None:
                 session.add(Membership(campaign_id=campaign.id, user_id=user.id))
+        self.on_member_added()
         return await self.campaign(campaign_name)
 
     async def remove_member(self, campaign_name: str, username: str) -> CampaignOut:

@@ -11,7 +11,6 @@ waits, unread, until their next console shows it.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, select, update
@@ -20,16 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from data.db import Database
 from data.models import ChatMessage, Membership, User
 from engine.api.schemas import ChatLine, ChatSaid, ChatSupervisor
-from engine.bus import EventBus
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.services.notify import Notifier
+from engine.services.people.presence import Presence
 
 HISTORY = 200  # lines of a chat a console loads
 
 
 class Chat:
-    def __init__(self, db: Database, bus: EventBus) -> None:
+    def __init__(self, db: Database, notifier: Notifier, presence: Presence) -> None:
         self.db = db
-        self.bus = bus
+        self.notifier = notifier
+        self.presence = presence  # who is on duty: a raised hand reaches them
 
     # ---- who may chat with whom ----
     async def _supervisors_of(self, session: AsyncSession, agent: User) -> list[User]:
@@ -142,7 +143,8 @@ class Chat:
             .values(read_at=datetime.now(UTC))
         )
 
-    async def supervisors(self, agent_id: int, on_duty: Collection[int]) -> list[ChatSupervisor]:
+    async def supervisors(self, agent_id: int) -> list[ChatSupervisor]:
+        on_duty = await self.presence.on_duty()
         async with self.db.session() as session:
             agent = await session.get_one(User, agent_id)
             return [
@@ -163,14 +165,13 @@ class Chat:
             session.add(row)
             await session.flush()
             line = _line(row, me, other)
-        self.bus.publish(ChatSaid(line=line))
+        self.notifier.announce(ChatSaid(line=line))
         return line
 
-    async def raise_hand(
-        self, agent_id: int, text: str, on_duty: Collection[int]
-    ) -> list[ChatLine]:
+    async def raise_hand(self, agent_id: int, text: str) -> list[ChatLine]:
         """One line to each supervisor of the agent's campaigns who is on duty."""
         text = _text(text)
+        on_duty = await self.presence.on_duty()
         async with self.db.session() as session, session.begin():
             agent = await session.get_one(User, agent_id)
             if "agent" not in agent.roles:
@@ -186,7 +187,7 @@ class Chat:
             await session.flush()
             lines = [_line(row, agent, s) for row, s in zip(rows, present, strict=True)]
         for line in lines:
-            self.bus.publish(ChatSaid(line=line))
+            self.notifier.announce(ChatSaid(line=line))
         return lines
 
 

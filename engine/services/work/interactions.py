@@ -1,4 +1,5 @@
-"""What agents do to their work: change status, reply, close. Role checks happen in the API.
+"""What agents do to their work: open, reply, copies, drafts, close. Role checks happen in the
+server; status changes are `people.presence`'s.
 
 Each action commits, then announces itself through the notifier; replies are built in full
 (headers, threading, body) here and stored in the outbox before anything is sent.
@@ -6,7 +7,6 @@ Each action commits, then announces itself through the notifier; replies are bui
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -15,15 +15,13 @@ from sqlalchemy import select
 from data.blobs import BlobStore
 from data.db import Database
 from data.models import (
-    AgentStateChange,
-    AgentStatus,
     Campaign,
     Direction,
     Interaction,
     InteractionState,
     Message,
-    User,
 )
+from engine.api.schemas import InteractionDetail
 from engine.domain.compose import quote_history
 from engine.errors import Conflict, Forbidden
 from engine.services.notify import Notifier
@@ -33,6 +31,7 @@ from engine.services.outbound.outgoing import (
     queue_reply,
     uploaded_files,
 )
+from engine.services.queries import Queries
 
 
 class Work:
@@ -42,38 +41,12 @@ class Work:
         blobs: BlobStore,
         notifier: Notifier,
         wake_outbox: Callable[[], None],
-        status_lock: asyncio.Lock | None = None,
     ) -> None:
         self.db = db
         self.blobs = blobs
         self.notifier = notifier
         self.wake_outbox = wake_outbox
-        self.status_lock = status_lock or asyncio.Lock()  # the router's (see Router)
-
-    async def set_status(
-        self,
-        user_id: int,
-        status: AgentStatus,
-        reason: str = "",
-        by: int | None = None,
-        *,
-        unless: Callable[[User], str | None] | None = None,
-    ) -> None:
-        """`unless(user)` is asked in the same transaction: a message refuses the change
-        (say, the agent was paused a moment before their own Free arrived)."""
-        async with self.status_lock, self.db.session() as session, session.begin():
-            user = await session.get_one(User, user_id)
-            if unless is not None and (refusal := unless(user)) is not None:
-                raise Conflict(refusal)
-            if user.status == status and user.status_reason == reason:
-                return
-            user.status = status
-            user.status_reason = reason
-            user.status_since = datetime.now(UTC)
-            session.add(
-                AgentStateChange(user_id=user_id, status=status, reason=reason, changed_by_id=by)
-            )
-        self.notifier.agent_changed(user_id)
+        self.queries = Queries(db)
 
     async def _own_interaction(self, user_id: int, interaction_id: int) -> Interaction:
         async with self.db.session() as session:
@@ -81,6 +54,22 @@ class Work:
         if interaction is None or interaction.agent_id != user_id:
             raise Forbidden(f"interaction {interaction_id} is not assigned to you")
         return interaction
+
+    async def open(
+        self, viewer_id: int | None, interaction_id: int, *, sees_all: bool, read: bool = True
+    ) -> InteractionDetail:
+        """The thread as a console shows it. An agent opening their own interaction has read
+        it, unless `read` is False: a preview they did not ask for (a pane following a new
+        assignment) leaves it unread."""
+        await self.queries.check_visible(interaction_id, viewer_id, sees_all=sees_all)
+        if viewer_id is not None and read:
+            async with self.db.session() as session:
+                owner = await session.scalar(
+                    select(Interaction.agent_id).where(Interaction.id == interaction_id)
+                )
+            if owner == viewer_id:
+                await self.mark_read(viewer_id, interaction_id)
+        return await self.queries.detail(interaction_id)
 
     async def mark_read(self, user_id: int, interaction_id: int) -> None:
         interaction = await self._own_interaction(user_id, interaction_id)

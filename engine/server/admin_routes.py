@@ -1,0 +1,139 @@
+"""Routes of the admin console and `postdesk ctl`: users, campaigns (and their connection
+test), members, templates, break reasons and the quarantine.
+
+Each route checks the role, decodes, calls one service and encodes the answer."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from engine.api.schemas import (
+    BreakReasonList,
+    CampaignIn,
+    CampaignPatch,
+    MemberIn,
+    TemplateIn,
+    UserIn,
+    UserPatch,
+)
+from engine.server.caller import CALLER
+from engine.server.http import engine_of, json_response, parse_body, path_id
+
+routes = web.RouteTableDef()
+
+
+# ---- users ----
+@routes.get("/api/v1/users")
+async def get_users(request: web.Request) -> web.Response:
+    request[CALLER].require("admin", "supervisor")
+    return json_response(await engine_of(request).admin.users())
+
+
+@routes.post("/api/v1/users")
+async def post_user(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, UserIn)
+    return json_response(await engine_of(request).admin.add_user(body), status=201)
+
+
+@routes.patch("/api/v1/users/{username}")
+async def patch_user(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, UserPatch)
+    username = request.match_info["username"]
+    return json_response(await engine_of(request).admin.patch_user(username, body))
+
+
+# ---- campaigns and their members ----
+@routes.get("/api/v1/campaigns")
+async def get_campaigns(request: web.Request) -> web.Response:
+    request[CALLER].require("admin", "supervisor")
+    return json_response(await engine_of(request).admin.campaigns())
+
+
+@routes.post("/api/v1/campaigns")
+async def post_campaign(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, CampaignIn)
+    return json_response(await engine_of(request).admin.add_campaign(body), status=201)
+
+
+@routes.patch("/api/v1/campaigns/{name}")
+async def patch_campaign(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, CampaignPatch)
+    name = request.match_info["name"]
+    return json_response(await engine_of(request).admin.patch_campaign(name, body))
+
+
+@routes.post("/api/v1/campaigns/{name}/test")
+async def post_campaign_test(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    return json_response(await engine_of(request).admin.test_campaign(request.match_info["name"]))
+
+
+@routes.post("/api/v1/members")
+async def post_member(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, MemberIn)
+    return json_response(await engine_of(request).admin.add_member(body.campaign, body.username))
+
+
+@routes.delete("/api/v1/members")
+async def delete_member(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, MemberIn)
+    campaign = await engine_of(request).admin.remove_member(body.campaign, body.username)
+    return json_response(campaign)
+
+
+# ---- templates and break reasons ----
+@routes.post("/api/v1/templates")
+async def post_template(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, TemplateIn)
+    return json_response(await engine_of(request).admin.add_template(body), status=201)
+
+
+@routes.put("/api/v1/templates/{id:\\d+}")
+async def put_template(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, TemplateIn)
+    template_id = path_id(request, "template")
+    return json_response(await engine_of(request).admin.replace_template(template_id, body))
+
+
+@routes.delete("/api/v1/templates/{id:\\d+}")
+async def delete_template(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    await engine_of(request).admin.delete_template(path_id(request, "template"))
+    return web.Response(status=204)
+
+
+@routes.put("/api/v1/break-reasons")
+async def put_break_reasons(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, BreakReasonList)
+    names = await engine_of(request).break_reasons.replace(body.reasons)
+    return json_response(BreakReasonList(reasons=names))
+
+
+# ---- quarantine ----
+@routes.get("/api/v1/quarantine")
+async def get_quarantine(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    return json_response(await engine_of(request).quarantine.list())
+
+
+@routes.get("/api/v1/quarantine/{id:\\d+}")
+async def get_quarantined(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    found = await engine_of(request).quarantine.show(path_id(request, "quarantined mail"))
+    return json_response(found)
+
+
+@routes.post("/api/v1/quarantine/{id:\\d+}/retry")
+async def post_retry(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    retried = await engine_of(request).quarantine.retry(path_id(request, "quarantined mail"))
+    return json_response(retried)

@@ -1,0 +1,32 @@
+"""Which events a console may see: supervisors and admins everything but other people's chat;
+an agent only what is about them (their interactions, their messages, their own row, their
+log-out) and their own chat lines."""
+
+from __future__ import annotations
+
+from engine.api.schemas import (
+    AgentChanged,
+    ChatSaid,
+    Event,
+    InteractionChanged,
+    LoggedOut,
+    MessageChanged,
+)
+from engine.server.caller import Caller
+
+
+def may_see(caller: Caller, event: Event) -> bool:
+    if isinstance(event, ChatSaid):  # private, other supervisors included
+        return caller.username in (event.line.sender, event.line.recipient)
+    if caller.sees_all:
+        return True
+    match event:
+        case InteractionChanged(interaction=item):
+            return item.agent == caller.username
+        case MessageChanged(agent=agent):
+            return agent == caller.username
+        case AgentChanged(agent=row):
+            return row.username == caller.username
+        case LoggedOut(username=username):
+            return username == caller.username
+    return False

@@ -1,0 +1,95 @@
+"""`GET /api/v1/events`: the stream of events a console lives on, one JSON event per line
+(NDJSON) in a chunked body that lasts as long as the console. An empty line after
+`event_heartbeat` seconds in which this console was sent nothing tells it we are alive (the
+hello says how often, so it knows when to worry). The stream is also the console's presence:
+opening it logs an agent in, and the last one closing logs them out (`people.presence`)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from engine.api.schemas import Hello, encode
+from engine.bus import Subscription
+from engine.server.caller import CALLER, Caller
+from engine.server.event_filter import may_see
+from engine.server.http import engine_of
+
+routes = web.RouteTableDef()
+EVENT_CHECK = 1.0  # how soon a console that left is noticed (and its agent made Offline)
+STOPPING = web.AppKey("stopping", asyncio.Event)
+
+
+@routes.get("/api/v1/events")
+async def events(request: web.Request) -> web.StreamResponse:
+    caller = request[CALLER]
+    engine = engine_of(request)
+    stream = web.StreamResponse(
+        headers={"Content-Type": "application/x-ndjson", "Cache-Control": "no-store"}
+    )
+    await stream.prepare(request)
+    session_id: int | None = None
+    try:
+        async with engine.bus.subscribe() as sub:
+            # Subscribed first, then hello: a console that loads its data on hello
+            # cannot miss a change made in between.
+            hello = Hello(username=caller.username, heartbeat=engine.settings.event_heartbeat)
+            await stream.write(encode(hello) + b"\n")
+            if caller.user_id is not None:
+                session_id, missed = await engine.presence.opened(
+                    caller.user_id,
+                    agent="agent" in caller.roles,
+                    supervisor="supervisor" in caller.roles,
+                    resuming=request.query.get("resume") == "1",
+                )
+                if missed is not None:  # this console reconnected after a log-out: it leaves
+                    await stream.write(encode(missed) + b"\n")
+            await _relay(request, stream, caller, sub)
+    except ConnectionError:
+        pass  # the console went away mid-write
+    finally:
+        if session_id is not None:
+            await engine.presence.closed(session_id, engine_stopping=engine.stopping)
+    return stream
+
+
+async def _relay(
+    request: web.Request, stream: web.StreamResponse, caller: Caller, sub: Subscription
+) -> None:
+    # The heartbeat is due after a quiet period of what *this console* was sent: events it
+    # may not see do not count. Counting them kept an idle agent's stream silent for as
+    # long as other agents were busy, until its client gave the engine up for lost.
+    loop = asyncio.get_running_loop()
+    heartbeat = engine_of(request).settings.event_heartbeat
+    last_write = loop.time()
+    stopping = asyncio.create_task(request.app[STOPPING].wait())
+    try:
+        while True:
+            wait = min(EVENT_CHECK, max(last_write + heartbeat - loop.time(), 0.0))
+            getter = asyncio.create_task(sub.get())
+            done, _ = await asyncio.wait(
+                {getter, stopping}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+            )
+            if stopping in done:
+                getter.cancel()
+                return
+            if getter in done:
+                event = getter.result()
+                if event is None:  # the bus closed: the engine is stopping
+                    return
+                if may_see(caller, event):
+                    await stream.write(encode(event) + b"\n")
+                    last_write = loop.time()
+            else:
+                getter.cancel()
+            # A console that left is only noticed by looking (nothing is read from it), also
+            # while a flow of events it may not see keeps this loop from ever timing out.
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                return
+            if loop.time() - last_write >= heartbeat:
+                await stream.write(b"\n")
+                last_write = loop.time()
+    finally:
+        stopping.cancel()

@@ -1,0 +1,291 @@
+"""Who is at a console, and every change of an agent's status: their own, and a supervisor's
+pause, resume and log-out (the manual's "Actions with agents").
+
+Presence is kept in the database (`console_sessions`), one row per open event stream, so that
+engine nodes sharing a database can all see it: each node renews `seen_at` of its own streams
+every `beat` seconds, in one statement, and a stream not renewed for `3 * beat` belonged to a
+node that died; it is removed and its agent, if they have no other console, goes Offline.
+The rules of who may change what are in `engine.domain.presence`; this module reads the
+agent's standing, asks there, writes the change and its history, and reports it to the
+notifier after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from data.db import Database
+from data.models import AgentStateChange, AgentStatus, ConsoleSession, User
+from engine.api.schemas import AgentRow, LoggedOut
+from engine.domain import presence as rules
+from engine.errors import Conflict, NotFound
+from engine.services import queries
+from engine.services.notify import Notifier
+from engine.services.people.break_reasons import BreakReasons
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a Postdesk user, or an operator acting as nobody (`user_id` None)."""
+
+    user_id: int | None
+    username: str
+
+
+def standing(user: User) -> rules.Standing:
+    return rules.Standing(
+        username=user.username,
+        status=user.status.value,
+        reason=user.status_reason,
+        paused=user.paused_at is not None,
+        logged_out=user.logged_out_at is not None,
+    )
+
+
+class Presence:
+    def __init__(
+        self,
+        db: Database,
+        notifier: Notifier,
+        break_reasons: BreakReasons,
+        *,
+        node: str,
+        status_lock: asyncio.Lock,
+        beat: float = 10.0,
+        on_free: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.db = db
+        self.notifier = notifier
+        self.break_reasons = break_reasons
+        self.node = node
+        self.status_lock = status_lock  # the router's: no mail goes to an agent mid-change
+        self.beat = beat
+        self.on_free = on_free  # the router's kick: a resumed agent may take waiting mail
+        self._open: set[int] = set()
+
+    # ---- status ----
+    async def set_status(
+        self,
+        user_id: int,
+        status: AgentStatus,
+        reason: str = "",
+        by: int | None = None,
+        *,
+        unless: Callable[[User], str | None] | None = None,
+        paused: bool | None = None,
+        logged_out: bool | None = None,
+    ) -> None:
+        """Write a status and its history. `unless(user)` is asked in the same transaction: a
+        message refuses the change (say, the agent was paused a moment before their own Free
+        arrived). `paused` / `logged_out` set or clear a supervisor's decision (None: kept)."""
+        async with self.status_lock, self.db.session() as session, session.begin():
+            user = await session.get_one(User, user_id, populate_existing=True)
+            if unless is not None and (refusal := unless(user)) is not None:
+                raise Conflict(refusal)
+            now = datetime.now(UTC)
+            if paused is not None:
+                user.paused_at, user.paused_by_id = (now, by) if paused else (None, None)
+            if logged_out is not None:
+                user.logged_out_at, user.logged_out_by_id = (
+                    (now, by) if logged_out else (None, None)
+                )
+            if user.status == status and user.status_reason == reason:
+                return
+            user.status = status
+            user.status_reason = reason
+            user.status_since = now
+            session.add(
+                AgentStateChange(user_id=user_id, status=status, reason=reason, changed_by_id=by)
+            )
+        self.notifier.agent_changed(user_id)
+
+    async def _write(
+        self,
+        user_id: int,
+        change: rules.Change,
+        by: int | None = None,
+        *,
+        paused: bool | None = None,
+        logged_out: bool | None = None,
+    ) -> None:
+        status = AgentStatus(change.status)
+        await self.set_status(
+            user_id, status, change.reason, by, paused=paused, logged_out=logged_out
+        )
+
+    async def agent_sets(self, user_id: int, status: str, reason: str) -> None:
+        """The agent's own change (Free, Break with a reason), unless a supervisor decided."""
+        change = rules.own_change(status, reason)
+        if change.status == "break":
+            await self.break_reasons.check(change.reason)
+        await self.set_status(
+            user_id,
+            AgentStatus(change.status),
+            change.reason,
+            unless=lambda user: rules.own_change_refusal(standing(user)),
+        )
+
+    # ---- supervisors acting on an agent ----
+    async def _agent_and_by(self, actor: Actor, username: str) -> tuple[User, str]:
+        async with self.db.session() as session:
+            agent = await session.scalar(select(User).where(User.username == username))
+            me = await session.get(User, actor.user_id) if actor.user_id is not None else None
+        if agent is None or "agent" not in agent.roles:
+            raise NotFound(f"no agent {username!r}")
+        if actor.user_id == agent.id:
+            raise Conflict("that is you: another supervisor can do it")
+        by = (me.display_name or me.username) if me is not None else actor.username
+        return agent, by
+
+    async def pause(self, actor: Actor, username: str) -> AgentRow:
+        """No new interactions for the agent until a supervisor resumes them; the ones they
+        have stay theirs, and they cannot leave the pause themselves (nor by closing their
+        console: they come back Paused)."""
+        agent, by = await self._agent_and_by(actor, username)
+        change = rules.pause(standing(agent), by)
+        if isinstance(change, str):
+            raise Conflict(change)
+        await self._write(agent.id, change, by=actor.user_id, paused=True)
+        return await self.agent_row(agent.id)
+
+    async def resume(self, actor: Actor, username: str) -> AgentRow:
+        agent, _ = await self._agent_and_by(actor, username)
+        change = rules.resume(standing(agent))
+        if isinstance(change, str):
+            raise Conflict(change)
+        await self._write(agent.id, change, by=actor.user_id, paused=False)
+        self.on_free()
+        return await self.agent_row(agent.id)
+
+    async def log_out(self, actor: Actor, username: str) -> AgentRow:
+        """The agent's consoles leave and the agent is Offline: no new interactions until
+        they open a console again. What they were typing is kept as drafts."""
+        agent, by = await self._agent_and_by(actor, username)
+        change = rules.log_out(standing(agent), by)
+        if isinstance(change, str):
+            raise Conflict(change)
+        # Offline first (the router hands them nothing more), then their consoles are told.
+        await self._write(agent.id, change, by=actor.user_id, paused=False, logged_out=True)
+        self.notifier.announce(LoggedOut(username=agent.username, by=by))
+        return await self.agent_row(agent.id)
+
+    async def agent_row(self, user_id: int) -> AgentRow:
+        async with self.db.session() as session:
+            user = await session.get_one(User, user_id, populate_existing=True)
+            return await queries.agent_row(session, user)
+
+    # ---- consoles coming and going ----
+    async def opened(
+        self, user_id: int, *, agent: bool, supervisor: bool, resuming: bool = False
+    ) -> tuple[int, LoggedOut | None]:
+        """A console's event stream opened: its session (to close with `closed`), and the
+        log-out it missed, which that console alone must hear (the others heard it then)."""
+        async with self.db.session() as session, session.begin():
+            row = ConsoleSession(
+                user_id=user_id, node=self.node, as_agent=agent, as_supervisor=supervisor
+            )
+            session.add(row)
+            await session.flush()
+            session_id = row.id
+            user = await session.get_one(User, user_id, populate_existing=True)
+            opening = rules.console_opened(standing(user), resuming=resuming)
+            logged_out_by = await self._logged_out_by(session, user)
+        self._open.add(session_id)
+        if not agent:
+            return session_id, None
+        if opening.tell_logged_out:
+            return session_id, LoggedOut(username=user.username, by=logged_out_by)
+        if opening.change is not None:
+            await self._write(user_id, opening.change, logged_out=False)
+        return session_id, None
+
+    async def closed(self, session_id: int, *, engine_stopping: bool = False) -> None:
+        self._open.discard(session_id)
+        if engine_stopping:
+            return  # the row goes when this node starts again (`start`)
+        async with self.db.session() as session, session.begin():
+            row = await session.get(ConsoleSession, session_id)
+            if row is None:
+                return
+            await session.delete(row)
+            user_id, was_agent = row.user_id, row.as_agent
+        if was_agent:
+            await self._offline_unless_at_a_console(user_id)
+
+    async def _offline_unless_at_a_console(self, user_id: int) -> None:
+        async with self.db.session() as session:
+            others = await session.scalar(
+                select(ConsoleSession.id)
+                .where(ConsoleSession.user_id == user_id, ConsoleSession.as_agent)
+                .limit(1)
+            )
+            user = await session.get_one(User, user_id, populate_existing=True)
+        if others is None:
+            await self._write(user_id, rules.last_console_closed(standing(user)))
+
+    @staticmethod
+    async def _logged_out_by(session: AsyncSession, user: User) -> str:
+        if user.logged_out_by_id is None:
+            return user.status_reason.removeprefix(rules.LOGGED_OUT_BY) or "an operator"
+        by = await session.get(User, user.logged_out_by_id)
+        return (by.display_name or by.username) if by is not None else "a supervisor"
+
+    async def on_duty(self) -> set[int]:
+        """Supervisors with a console open on any node: a raised hand reaches them."""
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(ConsoleSession.user_id)
+                .where(ConsoleSession.as_supervisor, ConsoleSession.seen_at >= self._fresh())
+                .distinct()
+            )
+            return set(rows.scalars())
+
+    # ---- the node's heartbeat ----
+    def _fresh(self) -> datetime:
+        return datetime.now(UTC) - timedelta(seconds=3 * self.beat)
+
+    async def start(self) -> None:
+        """No console of this node is connected yet: streams it left behind (a crash) go, and
+        agents at no console of any node are Offline, their supervisors' decisions kept."""
+        async with self.db.session() as session, session.begin():
+            await session.execute(delete(ConsoleSession).where(ConsoleSession.node == self.node))
+            present = select(ConsoleSession.user_id).where(ConsoleSession.as_agent)
+            await session.execute(
+                update(User)
+                .where(User.status != AgentStatus.OFFLINE, User.id.not_in(present))
+                .values(status=AgentStatus.OFFLINE)
+            )
+
+    async def run(self) -> None:
+        """Renew this node's streams; remove those of nodes that stopped renewing theirs."""
+        while True:
+            await asyncio.sleep(self.beat)
+            await self.renew()
+
+    async def renew(self) -> None:
+        async with self.db.session() as session, session.begin():
+            if self._open:
+                await session.execute(
+                    update(ConsoleSession)
+                    .where(ConsoleSession.id.in_(self._open))
+                    .values(seen_at=datetime.now(UTC))
+                )
+            stale = (
+                await session.execute(
+                    delete(ConsoleSession)
+                    .where(ConsoleSession.seen_at < self._fresh())
+                    .returning(ConsoleSession.user_id, ConsoleSession.as_agent)
+                )
+            ).all()
+        for user_id in {user_id for user_id, as_agent in stale if as_agent}:
+            log.warning("a console of user %s was lost with its engine node", user_id)
+            await self._offline_unless_at_a_console(user_id)
