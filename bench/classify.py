@@ -26,7 +26,7 @@ OUR_ADDRESSES = {"desk@example.com"}
 def outcome(sample: Sample) -> tuple[str, str]:
     """(kind, problem) where problem is "", "fn", "fp", "wrong kind" or "unlinked"."""
     parsed = parse_message(sample.raw)
-    result = classify(sample.raw, parsed, our_domains=set(), our_addresses=OUR_ADDRESSES)
+    result = classify(sample.raw, parsed, our_addresses=OUR_ADDRESSES)
     if result.kind not in sample.kinds:
         if sample.automated:
             return result.kind, "fn" if result.kind == "customer" else "wrong kind"

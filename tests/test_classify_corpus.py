@@ -18,7 +18,7 @@ SAMPLES = list(corpus(per_class=40))
 
 def run(sample: Sample) -> Classification:
     parsed = parse_message(sample.raw)
-    return classify(sample.raw, parsed, our_domains=set(), our_addresses={"desk@example.com"})
+    return classify(sample.raw, parsed, our_addresses={"desk@example.com"})
 
 
 def describe(sample: Sample, result: Classification) -> str:

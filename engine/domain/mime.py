@@ -25,6 +25,17 @@ space.  Whitespace between adjacent encoded words is dropped before parsing (RFC
 6.2), which CPython fails to do inside display names.  ``text`` is the plain-text body;
 when there is none, or it is blank next to an HTML body, it is derived from the HTML.
 
+One part of a MIME tree is read with the part toolkit below (:func:`content_type`,
+:func:`content_param`, :func:`subparts`, :func:`payload_bytes`, :func:`part_text`, and
+:func:`message_tree` for the tree itself): never raising, transfer encoding undone by the
+stdlib's tolerant decoders, text in the declared charset and the fallbacks above.  The parser
+reads bodies with it and ``classify`` its report parts, so a part reads the same wherever it
+is read.
+
+Over ~500 lines because it is still the whole toolkit in one module (parser, header reading,
+part toolkit); the header reading (``_Headers``, encoded words, addresses, ids) or the part
+toolkit are the cuts to make next, each into a module of its own.
+
 Returned strings are *not* sanitised for the terminal; that is ``engine.text.sanitize``'s
 job at display time.  Attachment filenames are reduced to a bare name without control
 characters, but code that writes them to disk must still confine them itself.
@@ -61,12 +72,19 @@ from engine.domain.header_fastpath import (
 __all__ = [
     "Address",
     "MimeError",
-    "decode_text",
     "ParsedAttachment",
     "ParsedMessage",
+    "content_charset",
+    "content_param",
+    "content_type",
+    "decode_text",
     "html_to_text",
     "mask_encoded_words",
+    "message_tree",
     "parse_message",
+    "part_text",
+    "payload_bytes",
+    "subparts",
     "unmask_display_name",
 ]
 
@@ -171,17 +189,33 @@ def _codec_name(charset: str | None) -> str | None:
     return _SUPERSETS.get(name, name)
 
 
-def decode_text(data: bytes, charset: str | None) -> str:
-    """Text of ``data`` in ``charset`` or the fallbacks above; never fails."""
+def decode_text(data: bytes, charset: str | None, *, truncated: bool = False) -> str:
+    """Text of ``data`` in ``charset`` or the fallbacks above; never fails.
+
+    ``truncated`` says that ``data`` was cut from something longer: a character cut in two
+    at its end is dropped instead of failing the charset (and falling back to the next).
+    """
     declared = _codec_name(charset)
     candidates = [declared] if declared else []
     candidates.extend(c for c in _FALLBACK_CHARSETS if c != declared)
     for candidate in candidates:
         try:
-            return data.decode(candidate)
+            return _decoded(data, candidate, truncated)
         except Exception:
             continue
     return data.decode("latin-1")
+
+
+def _decoded(data: bytes, codec: str, truncated: bool) -> str:
+    if not truncated:
+        return data.decode(codec)
+    # bytes.decode refuses codecs that are not text encodings (a charset="base64" or "zlib"
+    # label); their incremental decoders would not.
+    data[:0].decode(codec)
+    text = codecs.getincrementaldecoder(codec)().decode(data, final=False)
+    if not isinstance(text, str):
+        raise LookupError(codec)
+    return text
 
 
 def _repair(text: str) -> str:
@@ -392,14 +426,21 @@ def _message_ids(value: str) -> list[str]:
     return unique
 
 
-@dataclass
-class _Bodies:
-    texts: list[str] = field(default_factory=list)
-    htmls: list[str] = field(default_factory=list)
-    attachments: list[ParsedAttachment] = field(default_factory=list)
+# --- One part of a MIME tree, read tolerantly: the parser above and classify's report readers
+# both use these, so a part reads the same wherever it is read.  None of them raises.
 
 
-def _content_type(part: Message) -> str:
+def message_tree(raw: bytes) -> Message | None:
+    """The stdlib's MIME tree of ``raw`` with header text as it came (``compat32``), or None
+    when even that fails; for readers of the part structure :class:`ParsedMessage` flattens."""
+    try:
+        return email.message_from_bytes(bytes(raw), policy=policy.compat32)
+    except Exception:
+        return None
+
+
+def content_type(part: Message) -> str:
+    """The media type, lower-case; ``application/octet-stream`` when it cannot be read."""
     try:
         ctype = part.get_content_type()
     except Exception:
@@ -407,14 +448,37 @@ def _content_type(part: Message) -> str:
     return ctype if "/" in ctype else "application/octet-stream"
 
 
-def _disposition(part: Message) -> str | None:
+def content_param(part: Message, name: str) -> str:
+    """A Content-Type parameter (RFC 2231 continuations joined), stripped; "" if unreadable."""
     try:
-        return part.get_content_disposition()
+        value = part.get_param(name)
+        if value is None:
+            return ""
+        return str(email.utils.collapse_rfc2231_value(value)).strip()
+    except Exception:
+        return ""
+
+
+def content_charset(part: Message) -> str | None:
+    """The declared charset, lower-case, or None."""
+    try:
+        return part.get_content_charset()
     except Exception:
         return None
 
 
-def _payload_bytes(part: Message) -> bytes:
+def subparts(part: Message) -> list[Message]:
+    """The parts directly inside a multipart; none for any other part (an enclosed message/*
+    is somebody else's mail, not a part of this one)."""
+    if not content_type(part).startswith("multipart/"):
+        return []
+    payload = _raw_payload(part)
+    return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
+
+
+def payload_bytes(part: Message) -> bytes:
+    """A leaf part's content with the transfer encoding undone (the stdlib's tolerant
+    decoding: bad base64 padding is repaired, undecodable data comes back as it was)."""
     try:
         data = part.get_payload(decode=True)
     except Exception:
@@ -427,15 +491,75 @@ def _payload_bytes(part: Message) -> bytes:
     return b""
 
 
-def _charset(part: Message) -> str | None:
+def part_text(part: Message, *, limit: int | None = None) -> str:
+    """A part's content as text: transfer encoding undone, then decoded in the declared
+    charset or the fallbacks of :func:`decode_text`, CRLF read as LF.  Never fails.
+
+    A message/* part the parser opened (message/rfc822, message/delivery-status, ...) reads
+    as the header lines of each enclosed message or field block, as they came, followed by
+    its body when that is not itself multipart.  ``limit`` bounds the characters returned,
+    and the bytes decoded to what that many characters can take.
+    """
+    payload = _raw_payload(part)
+    if isinstance(payload, list):
+        text = "\n\n".join(_opened_text(p) for p in payload if isinstance(p, Message))
+        data = _transfer_decoded(text, part)
+    else:
+        data = payload_bytes(part)
+    truncated = limit is not None and len(data) > limit * 4
+    if limit is not None:
+        data = data[: limit * 4]  # four bytes a character: UTF-8, UTF-16, GB18030 all fit
+    text = decode_text(data, content_charset(part), truncated=truncated)
+    text = text.replace("\r\n", "\n")
+    return text if limit is None else text[:limit]
+
+
+def _opened_text(msg: Message) -> str:
     try:
-        return part.get_content_charset()
+        lines = [f"{name}: {value}" for name, value in msg.raw_items()]
+    except Exception:
+        lines = []
+    body = _raw_payload(msg)
+    if isinstance(body, str) and body.strip():
+        lines.extend(["", body])
+    return "\n".join(lines)
+
+
+def _transfer_decoded(text: str, part: Message) -> bytes:
+    """``text`` (an opened message/* part written back) with the part's transfer encoding
+    undone: message/global-delivery-status may come base64-encoded (RFC 6533), and the
+    parser then opens the encoded lines as if they were fields."""
+    leaf = Message()
+    try:
+        encoding = str(part.get("content-transfer-encoding", "")).strip()
+        if encoding:
+            leaf["Content-Transfer-Encoding"] = encoding
+    except Exception:
+        pass
+    leaf.set_payload(text)
+    return payload_bytes(leaf)
+
+
+def _raw_payload(part: Message) -> object:
+    try:
+        payload: object = part.get_payload()
     except Exception:
         return None
+    return payload
 
 
-def _text_of(part: Message) -> str:
-    return decode_text(_payload_bytes(part), _charset(part)).replace("\r\n", "\n")
+@dataclass
+class _Bodies:
+    texts: list[str] = field(default_factory=list)
+    htmls: list[str] = field(default_factory=list)
+    attachments: list[ParsedAttachment] = field(default_factory=list)
+
+
+def _disposition(part: Message) -> str | None:
+    try:
+        return part.get_content_disposition()
+    except Exception:
+        return None
 
 
 def _clean_filename(name: str | None) -> str | None:
@@ -477,7 +601,7 @@ def _embedded_message_data(part: Message) -> tuple[bytes, str]:
             raw_subject = _Headers(inner[0]).decoded("subject")
             subject = raw_subject or ""
         return b"".join(_message_bytes(p) for p in inner), subject
-    return _payload_bytes(part), ""
+    return payload_bytes(part), ""
 
 
 def _content_id(part: Message) -> str | None:
@@ -488,14 +612,6 @@ def _content_id(part: Message) -> str | None:
     found = _BRACKETED_ID.findall(value)
     cid = "".join((found[0] if found else value).split())
     return cid or None
-
-
-def _raw_payload(part: Message) -> object:
-    try:
-        payload: object = part.get_payload()
-    except Exception:
-        return None
-    return payload
 
 
 def _default_filename(ctype: str, subject: str, index: int) -> str:
@@ -517,7 +633,7 @@ def _make_attachment(
     if ctype.startswith("message/"):
         data, subject = _embedded_message_data(part)
     else:
-        data = _payload_bytes(part)
+        data = payload_bytes(part)
     content_id = _content_id(part)
     disposition = _disposition(part)
     return ParsedAttachment(
@@ -532,7 +648,7 @@ def _make_attachment(
 def _walk(part: Message, out: _Bodies, depth: int) -> None:
     if depth > _MAX_DEPTH:
         return
-    ctype = _content_type(part)
+    ctype = content_type(part)
     payload = _raw_payload(part)
     if ctype.startswith("message/"):
         out.attachments.append(
@@ -550,10 +666,10 @@ def _walk(part: Message, out: _Bodies, depth: int) -> None:
     filename = _filename(part)
     is_body = _disposition(part) != "attachment" and filename is None
     if is_body and ctype == "text/html":
-        out.htmls.append(_text_of(part))
+        out.htmls.append(part_text(part))
     elif is_body and (ctype == "text/plain" or ctype.startswith("multipart/")):
         # A multipart with no usable boundary arrives as one string: show it as text.
-        out.texts.append(_text_of(part))
+        out.texts.append(part_text(part))
     else:
         out.attachments.append(_make_attachment(part, ctype, filename, len(out.attachments) + 1))
 
@@ -577,7 +693,7 @@ def _walk_alternative(children: list[Message], out: _Bodies, depth: int) -> None
 
 
 def _is_empty_message(msg: Message) -> bool:
-    return not msg.keys() and not _payload_bytes(msg).strip()
+    return not msg.keys() and not payload_bytes(msg).strip()
 
 
 def _parse(raw: bytes) -> ParsedMessage:

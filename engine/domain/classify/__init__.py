@@ -9,12 +9,12 @@ undeliverable), not in an agent's queue as a new customer interaction.
 What is read: RFC 3834 ``Auto-Submitted`` (anything but ``no``) and the vendor ``X-Autoreply``,
 ``X-Autorespond``, ``X-Auto-Response-Suppress``, ``Precedence`` and ``X-Loop`` headers; the
 RFC 2369/2919 list headers; a null return path; daemon, list-manager, gateway and no-reply
-sender names; "Automatic reply:" subjects in many languages; Message-IDs and senders in our own
-domains; RFC 3464 delivery reports, RFC 5965 feedback (ARF) reports, and the plain-text bounces
-of Postfix, Exim, qmail, Gmail, Exchange, GroupWise, Domino and others, with the original
-message's Message-ID taken from the returned copy.  When several signals are present the most
-specific kind wins, in the order complaint, bounce, own, list, auto_reply, customer;
-``reasons`` lists every signal found.
+sender names; "Automatic reply:" subjects in many languages; a sender or ``X-Loop`` naming one
+of the campaigns' own addresses; RFC 3464 delivery reports, RFC 5965 feedback (ARF) reports,
+and the plain-text bounces of Postfix, Exim, qmail, Gmail, Exchange, GroupWise, Domino and
+others, with the original message's Message-ID taken from the returned copy.  When several
+signals are present the most specific kind wins, in the order complaint, bounce, own, list,
+auto_reply, customer; ``reasons`` lists every signal found.
 
 Wording alone never makes a mail automated: people write "Re: delivery of my order failed" or
 "Question about your out of office policy".  Notices that are not reports (plain-text bounces,
@@ -26,8 +26,9 @@ so a person's "Re:" or "Fwd:" of a bounce stays a person's mail.
 
 Everything is pure and total.  Decoded top-level headers and the body text come from the
 :class:`~engine.domain.mime.ParsedMessage`.  Reports need the part structure it flattens, so
-the MIME tree is read again from the raw bytes with the stdlib (``compat32``, which keeps
-header text as it came), but only where it can matter: when the bytes name a
+the MIME tree is read again from the raw bytes (``mime.message_tree``, the stdlib's
+``compat32`` tree, which keeps header text as it came) and its parts with mime's tolerant,
+charset-aware helpers, but only where it can matter: when the bytes name a
 ``multipart/report`` at all, or when a plain-text bounce is searched for the returned
 original.  Most mail is neither and is parsed once.  Malformed or hostile reports degrade to
 ``auto_reply`` (a report is machine mail even when it is unreadable) with a reason saying what
@@ -36,6 +37,8 @@ was missing; nothing but a programming error raises.  Reasons quote header value
 """
 
 from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
 
 from engine.domain.classify.arf import read_complaint, read_mixed_complaint
 from engine.domain.classify.dsn import read_dsn
@@ -48,7 +51,6 @@ from engine.domain.classify.signals import (
     header_signals,
     machine_notices,
     machine_sender,
-    normalise_domains,
     own_signals,
 )
 from engine.domain.classify.values import is_hard_bounce, quoted
@@ -65,14 +67,23 @@ __all__ = [
 
 
 def classify(
-    raw: bytes, parsed: ParsedMessage, *, our_domains: set[str], our_addresses: set[str]
+    raw: bytes,
+    parsed: ParsedMessage,
+    *,
+    our_addresses: AbstractSet[str],
+    our_domains: AbstractSet[str] = frozenset(),
 ) -> Classification:
     """Classify one inbound message; ``parsed`` must be ``parse_message(raw)``.
 
-    ``our_domains`` are the domains only Postdesk sends from (subdomains count, as Message-ID
-    host names are often the sending host's); ``our_addresses`` the campaigns' own addresses.
+    ``our_addresses`` are the campaigns' own addresses.  No domain is Postdesk's alone (a
+    campaign's address and its Message-IDs share the company's domain, and an internal
+    helpdesk's customers write from it too), so our own mail coming back is recognised by its
+    Message-ID among the messages we sent (``engine.domain.inbound``), not here by domain.
+    ``our_domains`` is still accepted, empty, for callers not yet updated; anything in it is
+    a caller expecting what is no longer done, a programming error that raises ValueError.
     """
-    domains = normalise_domains(our_domains)
+    if our_domains:
+        raise ValueError("classify reads no domains: our own mail is known by its Message-ID")
     addresses = {a.strip().lower() for a in our_addresses if a.strip()}
     found: list[tuple[Kind, str]] = []
     bounce: Bounce | None = None
@@ -118,7 +129,7 @@ def classify(
         found.extend(machine_notices(parsed, text))
     found.extend(headers_found)
     found.extend(auto_reply_subject(parsed))
-    found.extend(("own", reason) for reason in own_signals(parsed, domains, addresses))
+    found.extend(("own", reason) for reason in own_signals(parsed, addresses))
 
     kinds = {kind for kind, _ in found}
     kind: Kind = next((k for k in PRECEDENCE if k in kinds), "customer")

@@ -10,11 +10,9 @@ from engine.domain.classify.kinds import Complaint
 from engine.domain.classify.parts import (
     LazyTree,
     all_parts,
-    content_type_of,
-    field_blocks,
     field_value,
     original_headers,
-    text_of_part,
+    part_fields,
 )
 from engine.domain.classify.patterns import (
     COMPLAINT_TYPES,
@@ -32,7 +30,7 @@ from engine.domain.classify.values import (
     read_message_id,
     squashed_subject,
 )
-from engine.domain.mime import ParsedMessage
+from engine.domain.mime import ParsedMessage, content_type
 
 
 def read_mixed_complaint(
@@ -66,8 +64,8 @@ def read_mixed_complaint(
 def read_complaint(parts: list[Message]) -> tuple[Complaint | None, str]:
     fields: list[tuple[str, str]] = []
     for part in parts:
-        if content_type_of(part) == "message/feedback-report":
-            for block in field_blocks(text_of_part(part)):
+        if content_type(part) == "message/feedback-report":
+            for block in part_fields(part):
                 fields.extend(block)
     feedback_type = first_token(field_value(fields, "feedback-type") or "")
     if not feedback_type:

@@ -6,11 +6,9 @@ from email.message import Message
 
 from engine.domain.classify.kinds import Bounce
 from engine.domain.classify.parts import (
-    content_type_of,
-    field_blocks,
     field_value,
     original_message_id,
-    text_of_part,
+    part_fields,
 )
 from engine.domain.classify.patterns import (
     DELIVERY_STATUS_TYPES,
@@ -28,14 +26,14 @@ from engine.domain.classify.values import (
     read_address,
     strip_type,
 )
-from engine.domain.mime import ParsedMessage
+from engine.domain.mime import ParsedMessage, content_type
 
 
 def read_dsn(parts: list[Message], parsed: ParsedMessage, text: str) -> tuple[Bounce | None, str]:
     recipients: list[list[tuple[str, str]]] = []
     for part in parts:
-        if content_type_of(part) in DELIVERY_STATUS_TYPES:
-            for block in field_blocks(text_of_part(part)):
+        if content_type(part) in DELIVERY_STATUS_TYPES:
+            for block in part_fields(part):
                 keys = {key for key, _ in block}
                 if keys & {"final-recipient", "original-recipient", "action", "status"}:
                     recipients.append(block)

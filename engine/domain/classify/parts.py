@@ -1,17 +1,14 @@
-"""The MIME structure of a report, read again from the raw bytes only when it can matter,
-with the transfer encoding undone and the declared charset honoured.
+"""The MIME structure of a report, read again from the raw bytes only when it can matter.
+
+Parts are read with mime's toolkit (:func:`~engine.domain.mime.part_text` and its
+neighbours), so a report part decodes like a body: transfer encoding undone, declared
+charset honoured, then mime's fallbacks.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import email
-import email.utils
-import quopri
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email import policy
 from email.message import Message
 
 from engine.domain.classify.kinds import Kind
@@ -24,20 +21,20 @@ from engine.domain.classify.patterns import (
     ORIGINAL_TYPES,
 )
 from engine.domain.classify.values import read_message_id
-from engine.domain.mime import ParsedMessage, decode_text
+from engine.domain.mime import (
+    ParsedMessage,
+    content_param,
+    content_type,
+    message_tree,
+    part_text,
+    subparts,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Report:
     kind: str
     parts: list[Message]
-
-
-def _safe_parse(raw: bytes) -> Message | None:
-    try:
-        return email.message_from_bytes(bytes(raw), policy=policy.compat32)
-    except Exception:
-        return None
 
 
 class LazyTree:
@@ -52,42 +49,15 @@ class LazyTree:
     def get(self) -> Message | None:
         if not self._parsed:
             self._parsed = True
-            self._tree = _safe_parse(self._raw)
+            self._tree = message_tree(self._raw)
             if self._tree is None:
                 self._found.insert(0, ("customer", "could not read the MIME structure"))
         return self._tree
 
 
-def content_type_of(part: Message) -> str:
-    try:
-        return part.get_content_type()
-    except Exception:
-        return "application/octet-stream"
-
-
-def _param(part: Message, name: str) -> str:
-    try:
-        value = part.get_param(name)
-        if value is None:
-            return ""
-        return str(email.utils.collapse_rfc2231_value(value)).strip().lower()
-    except Exception:
-        return ""
-
-
-def _children(part: Message) -> list[Message]:
-    if not content_type_of(part).startswith("multipart/"):
-        return []
-    try:
-        payload = part.get_payload()
-    except Exception:
-        return []
-    return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
-
-
 def _descendants(part: Message, depth: int = 0) -> Iterator[Message]:
     """Parts below ``part``, never inside an enclosed message (that is somebody else's mail)."""
-    for child in _children(part):
+    for child in subparts(part):
         yield child
         if depth < MAX_DEPTH:
             yield from _descendants(child, depth + 1)
@@ -100,15 +70,15 @@ def all_parts(tree: Message | None) -> list[Message]:
 def find_report(tree: Message) -> Report | None:
     """The multipart/report at the top, or just inside a top-level mixed/signed wrapper."""
     candidates = [tree]
-    if content_type_of(tree) in ("multipart/mixed", "multipart/signed"):
-        candidates.extend(_children(tree))
+    if content_type(tree) in ("multipart/mixed", "multipart/signed"):
+        candidates.extend(subparts(tree))
     for part in candidates:
-        if content_type_of(part) != "multipart/report":
+        if content_type(part) != "multipart/report":
             continue
         parts = list(_descendants(part))
-        kind = _param(part, "report-type")
+        kind = content_param(part, "report-type").lower()
         if kind in ("", "global-delivery-status"):
-            types = {content_type_of(p) for p in parts}
+            types = {content_type(p) for p in parts}
             if types & DELIVERY_STATUS_TYPES:
                 kind = "delivery-status"
             elif "message/feedback-report" in types:
@@ -117,60 +87,9 @@ def find_report(tree: Message) -> Report | None:
     return None
 
 
-def _to_bytes(text: str) -> bytes:
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace")
-
-
-def _message_text(msg: Message) -> str:
-    try:
-        lines = [f"{name}: {value}" for name, value in msg.raw_items()]
-    except Exception:
-        lines = []
-    try:
-        body = msg.get_payload()
-    except Exception:
-        body = None
-    if isinstance(body, str) and body.strip():
-        lines.extend(["", body])
-    return "\n".join(lines)
-
-
-def text_of_part(part: Message) -> str:
-    """A leaf or message/* part's content as text, transfer encoding undone."""
-    try:
-        payload = part.get_payload()
-    except Exception:
-        return ""
-    if isinstance(payload, list):
-        # message/delivery-status arrives as one pseudo-message per block of fields.
-        text = "\n\n".join(_message_text(p) for p in payload if isinstance(p, Message))
-    elif isinstance(payload, str):
-        text = payload
-    else:
-        return ""
-    data = _to_bytes(text[: MAX_SCAN * 2])
-    try:
-        encoding = str(part.get("content-transfer-encoding", "")).strip().lower()
-    except Exception:
-        encoding = ""
-    if encoding == "base64":
-        try:
-            data = base64.b64decode(data)
-        except (binascii.Error, ValueError):
-            pass
-    elif encoding == "quoted-printable":
-        data = quopri.decodestring(data)
-    try:
-        charset = part.get_content_charset()
-    except Exception:
-        charset = None
-    # mime's decoding: the declared charset (or its common superset), then UTF-8, then
-    # windows-1252; a report in KOI8-R or Shift_JIS reads as written, not as mojibake.
-    text = decode_text(data[:MAX_SCAN], charset)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+def part_fields(part: Message) -> list[list[tuple[str, str]]]:
+    """The field blocks of a report part (delivery status, feedback report, headers)."""
+    return field_blocks(part_text(part, limit=MAX_SCAN))
 
 
 def field_blocks(text: str) -> list[list[tuple[str, str]]]:
@@ -183,7 +102,8 @@ def field_blocks(text: str) -> list[list[tuple[str, str]]]:
             blocks.append([(name, " ".join(pieces).strip()) for name, pieces in current])
             current.clear()
 
-    for line in text[:MAX_SCAN].split("\n"):
+    # part_text has read CRLF as LF; a CR left alone ends a line too.
+    for line in text[:MAX_SCAN].replace("\r", "\n").split("\n"):
         if not line.strip():
             close()
         elif line[0] in " \t" and current:
@@ -201,8 +121,8 @@ def field_value(block: list[tuple[str, str]], name: str) -> str | None:
 def original_headers(parts: list[Message]) -> list[tuple[str, str]] | None:
     """The header fields of the returned or reported original message, if it is enclosed."""
     for part in parts:
-        if content_type_of(part) in ORIGINAL_TYPES:
-            blocks = field_blocks(text_of_part(part))
+        if content_type(part) in ORIGINAL_TYPES:
+            blocks = part_fields(part)
             if blocks:
                 return blocks[0]
     return None

@@ -1,12 +1,13 @@
 """Signals outside any report: headers (RFC 3834, vendor auto-reply and list headers), a
-null return path, machine sender names, auto-reply subjects, our own mail, and notices
+null return path, machine sender names, auto-reply subjects, our own addresses, and notices
 (antivirus, list moderation and loops) that count only from a machine.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 
 from engine.domain.classify.kinds import Kind
 from engine.domain.classify.patterns import (
@@ -75,7 +76,9 @@ def auto_reply_subject(parsed: ParsedMessage) -> Iterator[tuple[Kind, str]]:
         yield "auto_reply", f"out-of-office subject: {quoted(parsed.subject)}"
 
 
-def header_signals(parsed: ParsedMessage, addresses: set[str]) -> Iterator[tuple[Kind, str]]:
+def header_signals(
+    parsed: ParsedMessage, addresses: AbstractSet[str]
+) -> Iterator[tuple[Kind, str]]:
     headers = parsed.headers
     auto_submitted = headers.get("auto-submitted")
     if auto_submitted is not None:
@@ -117,41 +120,11 @@ def header_signals(parsed: ParsedMessage, addresses: set[str]) -> Iterator[tuple
         yield "auto_reply", f"automated sender address: {quoted(sender)}"
 
 
-def own_signals(parsed: ParsedMessage, domains: set[str], addresses: set[str]) -> Iterator[str]:
-    message_id = parsed.message_id or ""
-    if "@" in message_id:
-        domain = _clean_domain(message_id.rpartition("@")[2])
-        if _in_domains(domain, domains):
-            yield f"Message-ID in our domain: {quoted(domain)}"
+def own_signals(parsed: ParsedMessage, addresses: AbstractSet[str]) -> Iterator[str]:
     if parsed.from_ is not None:
         sender = parsed.from_.email.strip().lower()
-        domain = _clean_domain(sender.rpartition("@")[2]) if "@" in sender else ""
         if sender in addresses:
             yield f"sender is our own address: {quoted(sender)}"
-        elif _in_domains(domain, domains):
-            yield f"sender in our domain: {quoted(domain)}"
-
-
-def normalise_domains(domains: Iterable[str]) -> set[str]:
-    out: set[str] = set()
-    for domain in domains:
-        clean = _clean_domain(domain.lstrip("@"))
-        if not clean:
-            continue
-        out.add(clean)
-        try:
-            out.add(clean.encode("idna").decode("ascii"))
-        except UnicodeError:
-            pass
-    return out
-
-
-def _clean_domain(domain: str) -> str:
-    return domain.strip().strip("<>[]").rstrip(".").lower()
-
-
-def _in_domains(domain: str, domains: set[str]) -> bool:
-    return bool(domain) and any(domain == d or domain.endswith("." + d) for d in domains)
 
 
 def _is_null_path(value: str | None) -> bool:
