@@ -118,8 +118,7 @@ async def test_the_console_flags_it_and_offers_only_what_can_be_saved_or_forward
 
     from console.screens.forward import ForwardScreen
     from console.screens.save_attachment import SaveAttachmentScreen
-    from tests.console_helpers import console_for, screen_text, until
-    from tests.test_console_compose import open_thread
+    from tests.console_helpers import console_for, open_thread, screen_text, until
 
     world.dovecot.append(world.mailbox, mail_with_two_attachments())
     app = console_for(engine, "agent1", "agent")

@@ -9,6 +9,9 @@ msgspec costs ~12 ms there against ~170 ms for pydantic and the models (the cons
 start is measured by `bench/console`). Constructing a struct does not validate it; decoding
 does, so the engine checks every request body by decoding it (`decode`), and so does the
 client with every answer.
+
+One module over 500 lines on purpose: it is the whole wire contract, read top to bottom by
+whoever changes either side, and a console imports it whole at start anyway.
 """
 
 from __future__ import annotations
