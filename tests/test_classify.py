@@ -1015,16 +1015,6 @@ def test_bounce_from_our_own_relay_is_still_a_bounce() -> None:
     assert not [r for r in result.reasons if "our domain" in r]
 
 
-def test_our_domains_is_accepted_empty_and_refused_otherwise() -> None:
-    """The keyword stays for callers not yet updated; a caller that still hands domains in
-    expects what classify no longer does, and learns so at once."""
-    raw = crlf("From: a@example.net\nMessage-ID: <1@xn--bcher-kva.example>\n\nhi\n")
-    parsed = parse_message(raw)
-    assert classify(raw, parsed, our_domains=set(), our_addresses=set()).kind == "customer"
-    with pytest.raises(ValueError, match="no domains"):
-        classify(raw, parsed, our_domains={"bücher.example"}, our_addresses=set())
-
-
 @pytest.mark.parametrize(
     ("header", "reason", "kind"),
     [

@@ -21,7 +21,7 @@ CAROL = "carol@example.net"
 
 
 def classified(raw: bytes) -> Classification:
-    return classify(raw, parse_message(raw), our_domains=set(), our_addresses={"desk@example.com"})
+    return classify(raw, parse_message(raw), our_addresses={"desk@example.com"})
 
 
 def test_a_delayed_4_4_7_notice_only_notes_the_delay_on_our_message() -> None:

@@ -344,7 +344,7 @@ def test_a_bounce_names_a_failed_recipient_only_from_the_header_structure() -> N
             "This message was created automatically by mail delivery software.\r\n"
             "A message that you sent could not be delivered. This is a permanent error.\r\n"
         ).encode()
-        result = classify(raw, parse_message(raw), our_domains=set(), our_addresses=set())
+        result = classify(raw, parse_message(raw), our_addresses=set())
         assert result.kind == "bounce" and result.bounce is not None
         recipient = result.bounce.recipient
         assert recipient is None or "victim" not in recipient, value

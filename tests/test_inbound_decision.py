@@ -55,7 +55,7 @@ def mail(
 
 def read(raw: bytes) -> tuple[ParsedMessage, Classification]:
     parsed = parse_message(raw)
-    return parsed, classify(raw, parsed, our_domains=set(), our_addresses={DESK})
+    return parsed, classify(raw, parsed, our_addresses={DESK})
 
 
 def decision(raw: bytes, known: Known_ | None = None) -> Decision[str, str]:

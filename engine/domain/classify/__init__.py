@@ -71,7 +71,6 @@ def classify(
     parsed: ParsedMessage,
     *,
     our_addresses: AbstractSet[str],
-    our_domains: AbstractSet[str] = frozenset(),
 ) -> Classification:
     """Classify one inbound message; ``parsed`` must be ``parse_message(raw)``.
 
@@ -79,11 +78,7 @@ def classify(
     campaign's address and its Message-IDs share the company's domain, and an internal
     helpdesk's customers write from it too), so our own mail coming back is recognised by its
     Message-ID among the messages we sent (``engine.domain.inbound``), not here by domain.
-    ``our_domains`` is still accepted, empty, for callers not yet updated; anything in it is
-    a caller expecting what is no longer done, a programming error that raises ValueError.
     """
-    if our_domains:
-        raise ValueError("classify reads no domains: our own mail is known by its Message-ID")
     addresses = {a.strip().lower() for a in our_addresses if a.strip()}
     found: list[tuple[Kind, str]] = []
     bounce: Bounce | None = None

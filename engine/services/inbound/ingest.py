@@ -207,7 +207,7 @@ def prepare_batch(
             ]
             # Our own mail is recognised by its Message-ID in our outbox (see _Batch), not by
             # domain: an internal helpdesk's customers share the company's domain.
-            classification = classify(raw, parsed, our_domains=set(), our_addresses=ours)
+            classification = classify(raw, parsed, our_addresses=ours)
             prepared.append(Prepared(digest, parsed, position, attachments, classification))
         # All the batch's blobs behind one durability barrier: every one is on disk before
         # any row naming it can commit.
