@@ -1245,7 +1245,7 @@ def test_a_report_part_is_read_in_its_declared_charset() -> None:
     import base64
     import email
 
-    from engine.domain.mime import part_text
+    from engine.domain.mime_parts import part_text
 
     words = "Сообщение не может быть доставлено"
     for charset in ("koi8-r", "cp1251", "utf-8"):

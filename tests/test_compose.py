@@ -25,7 +25,8 @@ from engine.domain.compose import (
     references_for_reply,
     reply_subject,
 )
-from engine.domain.mime import Address, parse_message
+from engine.domain.mime import parse_message
+from engine.domain.mime_headers import Address
 
 # Display names as people type them: no controls or line separators.
 _NAME_CHARS = st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Zs"])

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from engine.api.schemas import ForwardIn, NewInteractionIn
 from engine.client import EngineClient, Invalid
 from engine.domain.compose import HeaderInjectionError, build_message
-from engine.domain.mime import Address, parse_message
+from engine.domain.mime import parse_message
+from engine.domain.mime_headers import Address
 from tests.engine_fixtures import World, enable_confirmation, eventually
 from tests.servers import ReceivedMail, SmtpSink, start_smtp_sink
 

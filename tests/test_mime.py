@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from email import policy
+from email.headerregistry import AddressHeader, DateHeader
 from email.message import EmailMessage
 from pathlib import Path
 from unittest import mock
@@ -17,14 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.domain import header_fastpath as fast
-from engine.domain import mime
+from engine.domain import mime, mime_headers
 from engine.domain.mime import (
-    Address,
     MimeError,
     ParsedMessage,
     html_to_text,
     parse_message,
 )
+from engine.domain.mime_headers import Address
 
 STDLIB_EMAIL_CORPUS = Path(email.__file__).parent.parent / "test" / "test_email" / "data"
 
@@ -452,12 +453,14 @@ def test_stdlib_email_corpus() -> None:
 
 @contextmanager
 def _policy_default_only() -> Iterator[None]:
-    with mock.patch.multiple(
-        mime,
-        PARSE_POLICY=policy.default,
-        simple_text=lambda kind, value: None,
-        simple_mailboxes=lambda value: None,
-        simple_date=lambda value: None,
+    with (
+        mock.patch.object(mime, "PARSE_POLICY", policy.default),
+        mock.patch.multiple(
+            mime_headers,
+            simple_text=lambda kind, value: None,
+            simple_mailboxes=lambda value: None,
+            simple_date=lambda value: None,
+        ),
     ):
         yield
 
@@ -652,12 +655,12 @@ def _policy_default_reading(name: str, value: str) -> tuple[object, object]:
         header = policy.default.header_fetch_parse(name, value)
     except Exception as exc:
         return ("raises", type(exc)), None
-    if isinstance(header, mime.AddressHeader):
+    if isinstance(header, AddressHeader):
         try:
             return str(header), [(a.display_name, a.addr_spec) for a in header.addresses]
         except Exception as exc:
             return str(header), ("raises", type(exc))
-    if isinstance(header, mime.DateHeader):
+    if isinstance(header, DateHeader):
         return str(header), header.datetime
     return str(header), None
 

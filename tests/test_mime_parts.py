@@ -13,7 +13,7 @@ from unittest import mock
 import pytest
 
 from engine.domain import mime
-from engine.domain.mime import (
+from engine.domain.mime_parts import (
     content_charset,
     content_param,
     content_type,

@@ -45,7 +45,7 @@ from engine.domain.header_values import (
     text_header,
     untrusted_text,
 )
-from engine.domain.mime import Address, mask_encoded_words, unmask_display_name
+from engine.domain.mime_headers import Address, mask_encoded_words, unmask_display_name
 from engine.domain.verify_message import Expected, verify_message
 
 __all__ = [

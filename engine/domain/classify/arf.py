@@ -30,7 +30,8 @@ from engine.domain.classify.values import (
     read_message_id,
     squashed_subject,
 )
-from engine.domain.mime import ParsedMessage, content_type
+from engine.domain.mime import ParsedMessage
+from engine.domain.mime_parts import content_type
 
 
 def read_mixed_complaint(

@@ -26,7 +26,8 @@ from engine.domain.classify.values import (
     read_address,
     strip_type,
 )
-from engine.domain.mime import ParsedMessage, content_type
+from engine.domain.mime import ParsedMessage
+from engine.domain.mime_parts import content_type
 
 
 def read_dsn(parts: list[Message], parsed: ParsedMessage, text: str) -> tuple[Bounce | None, str]:

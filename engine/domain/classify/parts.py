@@ -21,8 +21,8 @@ from engine.domain.classify.patterns import (
     ORIGINAL_TYPES,
 )
 from engine.domain.classify.values import read_message_id
-from engine.domain.mime import (
-    ParsedMessage,
+from engine.domain.mime import ParsedMessage
+from engine.domain.mime_parts import (
     content_param,
     content_type,
     message_tree,

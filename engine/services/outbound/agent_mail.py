@@ -30,7 +30,7 @@ from data.models import (
 from engine.api.schemas import ForwardIn, NewInteractionIn, RenderOut, UploadOut
 from engine.domain.compose import forward_subject
 from engine.domain.header_values import untrusted_text
-from engine.domain.mime import Address
+from engine.domain.mime_headers import Address
 from engine.domain.templates import render
 from engine.domain.threading import with_subject_token
 from engine.errors import Conflict, Forbidden, Invalid, NotFound

@@ -37,7 +37,8 @@ from engine.domain.compose import (
     reply_subject,
 )
 from engine.domain.header_values import untrusted_text
-from engine.domain.mime import Address, html_to_text
+from engine.domain.mime import html_to_text
+from engine.domain.mime_headers import Address
 from engine.domain.templates import render
 from engine.domain.threading import with_subject_token
 from engine.errors import Invalid, NotFound
