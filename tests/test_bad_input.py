@@ -48,7 +48,7 @@ from engine.client import EngineClient, Invalid, NotFound
 from engine.config import Settings
 from engine.engine import Engine
 from engine.server.app import ACT_AS_HEADER, ApiServer
-from engine.services.inbound.ingest import Position
+from engine.services.inbound.prepare import Position
 from tests.engine_fixtures import World, engine_settings
 from tests.servers import start_smtp_sink
 

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 import data.blobs
-import engine.services.inbound.ingest as ingest_module
+import engine.services.inbound.prepare as ingest_module
 from data.blobs import BlobStore
 from data.models import (
     Attachment,
@@ -39,7 +39,8 @@ from engine.client import EngineClient
 from engine.config import Settings
 from engine.engine import Engine
 from engine.services.inbound import imap, imap_protocol
-from engine.services.inbound.ingest import Ingested, Position
+from engine.services.inbound.ingest import Ingested
+from engine.services.inbound.prepare import Position
 from tests.engine_fixtures import eventually
 from tests.mail_factory import abuse_report, delivery_status_notification
 from tests.servers import DovecotServer

@@ -34,7 +34,8 @@ from engine.services.inbound.imap_protocol import (
     unless_lost,
     watch_connection,
 )
-from engine.services.inbound.ingest import Ingestor, Position, Prepared
+from engine.services.inbound.ingest import Ingestor
+from engine.services.inbound.prepare import Position, Prepared
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

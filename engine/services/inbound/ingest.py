@@ -1,11 +1,11 @@
-"""Store inbound mail: blobs, rows and mailbox checkpoint in a single transaction.
+"""Store inbound mail: message rows and mailbox checkpoint in a single transaction.
 
 Both IMAP and Maildir transports call `Ingestor.ingest` (or the batch form). The raw bytes and
-attachments are written to the blob store first (idempotent, durable when `prepare` returns),
-then the message rows, their attachments, the threading decisions and the checkpoint commit
-together; only after the commit is the mail routed or announced. A crash at any point
-therefore either leaves nothing (the mail is fetched again) or everything. An attachment over
-the inbound size limit gets no blob of its own (its row says so): the raw message holds it.
+attachments are written to the blob store first, by `engine.services.inbound.prepare`
+(idempotent, durable when `prepare` returns), then the message rows, their attachments, the
+threading decisions and the checkpoint commit together here; only after the commit is the mail
+routed or announced. A crash at any point therefore either leaves nothing (the mail is fetched
+again) or everything.
 
 A batch is decided in memory first (duplicates, threads, classification), then written with
 a few multi-row INSERTs: new interactions, new messages, their attachments. The ORM unit of
@@ -18,20 +18,19 @@ is decided by `engine.domain.inbound.decide` from plain values; this module look
 decision reads (the interactions a batch's headers name, our sent messages, the last message
 sent to an address a bounce names alone) and carries the decision out.
 
-Over ~500 lines: the batch's parsing and blob writes, its lookups, its in-memory rows and its
-multi-row INSERTs are the state of one transaction and are read together; `prepare_batch`
-(the blob side) is the natural piece to move out next.
+Over ~500 lines (about 620) because the batch's lookups, its in-memory rows and its multi-row
+INSERTs are the state of one transaction (`_Batch`) and are read together; the lookups
+(`_Batch.load`, what `decide` reads) are the piece to move out next if it grows.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,7 +51,6 @@ from data.models import (
     Quarantine,
 )
 from engine import failpoints
-from engine.domain.classify import Classification, classify
 from engine.domain.inbound import (
     Action,
     Decision,
@@ -63,8 +61,9 @@ from engine.domain.inbound import (
     reported_address,
     reported_id,
 )
-from engine.domain.mime import MimeError, ParsedMessage, parse_message
+from engine.domain.mime import ParsedMessage
 from engine.domain.threading import find_subject_token, thread_candidates
+from engine.services.inbound.prepare import Position, Prepared, prepare_batch
 from engine.services.notify import Notifier
 
 log = logging.getLogger(__name__)
@@ -74,15 +73,6 @@ _MESSAGES: Table = Message.__table__  # type: ignore[assignment]
 _ATTACHMENTS: Table = Attachment.__table__  # type: ignore[assignment]
 # How far back a bounce naming only the failed address (X-Failed-Recipients) may reach.
 _BOUNCE_WINDOW = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class Position:
-    """Where a mail sits in its source, committed as the mailbox checkpoint."""
-
-    folder: str
-    uidvalidity: int = 0
-    uid: int = 0
 
 
 @dataclass(frozen=True)
@@ -175,60 +165,6 @@ class Ingestor:
         if new_customers and self.on_new_customer is not None:
             await self.on_new_customer(campaign_id, new_customers)
         return results
-
-
-def prepare_batch(
-    blobs: BlobStore,
-    items: list[tuple[bytes, Position]],
-    ours: set[str],
-    max_attachment_bytes: int,
-) -> list[Prepared]:
-    """Parse and classify mails, and store their blobs (raw and attachments) durably.
-
-    An attachment over `max_attachment_bytes` is not written as a blob of its own: the raw
-    message holding it is always stored, so nothing is lost, and its row records its size,
-    content hash and that it was over the limit.
-    """
-    prepared: list[Prepared] = []
-    batch = blobs.batch(len(items))
-    try:
-        for raw, position in items:
-            digest = batch.write(raw)  # a mail that cannot be parsed is kept too
-            try:
-                parsed = parse_message(raw)
-            except MimeError as exc:
-                prepared.append(Prepared(digest, str(exc) or exc.__class__.__name__, position))
-                continue
-            attachments = [
-                StoredAttachment(hashlib.sha256(a.data).hexdigest(), over_limit=True)
-                if len(a.data) > max_attachment_bytes
-                else StoredAttachment(batch.write(a.data))
-                for a in parsed.attachments
-            ]
-            # Our own mail is recognised by its Message-ID in our outbox (see _Batch), not by
-            # domain: an internal helpdesk's customers share the company's domain.
-            classification = classify(raw, parsed, our_addresses=ours)
-            prepared.append(Prepared(digest, parsed, position, attachments, classification))
-        # All the batch's blobs behind one durability barrier: every one is on disk before
-        # any row naming it can commit.
-        batch.commit()
-    finally:
-        batch.abort()  # what was written, after a failure; a no-op once committed
-    return prepared
-
-
-class StoredAttachment(NamedTuple):
-    digest: str  # the content's sha256, also when no blob was written
-    over_limit: bool = False  # too large for a blob of its own: only in the raw message
-
-
-@dataclass
-class Prepared:
-    digest: str
-    parsed: ParsedMessage | str  # str: why it could not be parsed
-    position: Position
-    attachments: list[StoredAttachment] = field(default_factory=list)
-    classification: Classification | None = None
 
 
 @dataclass(eq=False)

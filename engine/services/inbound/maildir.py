@@ -12,7 +12,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.services.inbound.ingest import Ingestor, Position
+from engine.services.inbound.ingest import Ingestor
+from engine.services.inbound.prepare import Position
 
 log = logging.getLogger(__name__)
 

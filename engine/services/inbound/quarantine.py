@@ -16,7 +16,8 @@ from data.models import Campaign, Quarantine
 from engine.api.schemas import QuarantineDetail, QuarantineOut, RetryOut
 from engine.domain.mime import MimeError, parse_message
 from engine.errors import NotFound
-from engine.services.inbound.ingest import Ingestor, Position
+from engine.services.inbound.ingest import Ingestor
+from engine.services.inbound.prepare import Position
 
 
 class QuarantineService:
