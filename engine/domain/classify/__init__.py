@@ -26,7 +26,7 @@ so a person's "Re:" or "Fwd:" of a bounce stays a person's mail.
 
 Everything is pure and total.  Decoded top-level headers and the body text come from the
 :class:`~engine.domain.mime.ParsedMessage`.  Reports need the part structure it flattens, so
-the MIME tree is read again from the raw bytes (``mime.message_tree``, the stdlib's
+the MIME tree is read again from the raw bytes (``mime_parts.message_tree``, the stdlib's
 ``compat32`` tree, which keeps header text as it came) and its parts with mime's tolerant,
 charset-aware helpers, but only where it can matter: when the bytes name a
 ``multipart/report`` at all, or when a plain-text bounce is searched for the returned

@@ -1,6 +1,6 @@
 """The MIME structure of a report, read again from the raw bytes only when it can matter.
 
-Parts are read with mime's toolkit (:func:`~engine.domain.mime.part_text` and its
+Parts are read with mime's toolkit (:func:`~engine.domain.mime_parts.part_text` and its
 neighbours), so a report part decodes like a body: transfer encoding undone, declared
 charset honoured, then mime's fallbacks.
 """
