@@ -1,7 +1,8 @@
 """Admin: the break reasons agents choose from, edited as one list (one reason per line).
 
-The engine checks the whole list and names the first bad line; the form stays open with the
-text as typed until it is right, so nothing the admin wrote is lost to a refusal.
+The engine checks the whole list and names the first bad entry (`reasons.2` in the refusal's
+`field`), which the form selects; the form stays open with the text as typed until it is
+right, so nothing the admin wrote is lost to a refusal.
 """
 
 from __future__ import annotations
@@ -20,8 +21,21 @@ from engine.client.client import EngineClient, Invalid
 
 from ..messages import WorkerFailed
 from ..widgets.dialog_error import DialogError
+from ..widgets.form import refusal_text, refused_field
 
+_ENTRY_FIELD = re.compile(r"reasons\.(\d+)")
+# The engine's own checks of the list (empty, too long, a repeat) do not give a `field` yet;
+# until they do (`reasons.<index>`), their "break reason <n>" (counted from 1) is read.
 _NAMED_ENTRY = re.compile(r"break reason (\d+)")
+
+
+def entry_refused(error: BaseException | None) -> int | None:
+    """Which entry of the list a refusal is about (from 0), if it is about one."""
+    if (field := refused_field(error)) is not None:
+        entry = _ENTRY_FIELD.fullmatch(field)
+        return int(entry.group(1)) if entry is not None else None
+    named = _NAMED_ENTRY.search(refusal_text(error))
+    return int(named.group(1)) - 1 if named is not None else None
 
 
 class BreakReasonsForm(ModalScreen[list[str] | None]):
@@ -83,25 +97,23 @@ class BreakReasonsForm(ModalScreen[list[str] | None]):
             self.dismiss(worker.result)
         elif event.state is WorkerState.ERROR and worker.error is not None:
             self.saving = False
-            message = getattr(worker.error, "message", str(worker.error))
+            message = refusal_text(worker.error)
             if not isinstance(worker.error, Invalid):
                 self.app.post_message(WorkerFailed(worker, worker.error))
             self.show_error(f"Not saved: {message}")
-            self.point_at(message)
+            self.point_at(entry_refused(worker.error))
 
-    def point_at(self, message: str) -> None:
-        """Put the cursor on the line the engine named (it counts non-empty lines)."""
+    def point_at(self, entry: int | None) -> None:
+        """Put the cursor on the line of the entry refused (entries are the non-empty lines,
+        counted from 0), or at least in the text."""
         area = self.query_one("#reasons-text", TextArea)
         area.focus()
-        named = _NAMED_ENTRY.search(message)
-        if named is None:
+        if entry is None:
             return
-        wanted = int(named.group(1))
         lines = area.text.splitlines()
         numbered = [i for i, line in enumerate(lines) if line.strip()]
-        if 0 < wanted <= len(numbered):
-            row = numbered[wanted - 1]
-            area.select_line(row)
+        if 0 <= entry < len(numbered):
+            area.select_line(numbered[entry])
 
     @on(Button.Pressed, "#reasons-cancel")
     def action_cancel(self) -> None:

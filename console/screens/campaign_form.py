@@ -2,10 +2,11 @@
 
 The manual's campaign screen: the mailbox it reads (IMAP, a Maildir, or none), the SMTP account
 it sends with, the limits routing applies, the signature and the confirmation auto-reply.
-The engine checks everything; its refusal names the field (`imap_port: must be at most
-65535`) and the form puts the message under that field and moves the cursor there, keeping
-what the admin typed. Passwords are write-only: the form shows whether one is saved and sends
-one only when the admin typed it.
+The engine checks everything; its refusal names the field it is about in `field` (`imap_port`
+for `imap_port: must be at most 65535`; the form's fields are the wire's, by key) and the form
+puts the message under that field and moves the cursor there, keeping what the admin typed.
+Passwords are write-only: the form shows whether one is saved and sends one only when the
+admin typed it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
 from ..widgets.dialog_error import DialogError
-from ..widgets.form import FormField, refusal
+from ..widgets.form import FormField, refusal, refused_field, said_under
 from .confirm import ConfirmScreen
 
 Kind = Literal["text", "number", "password", "check", "choice"]
@@ -263,20 +264,20 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
         entered = self.entered()
         return {key: value for key, value in entered.items() if value != self.initial[key]}
 
-    def problem(self) -> str | None:
-        """What the form can tell before asking the engine: a name, an address and numbers
-        left empty."""
+    def problem(self) -> tuple[str, str] | None:
+        """What the form can tell before asking the engine, as (field, what is wrong): a
+        name, an address and numbers left empty."""
         entered = self.entered()
         for key in REQUIRED:
             if not entered[key]:
-                return f"{key}: required"
+                return key, "required"
         if entered["confirmation_enabled"] and not entered["confirmation_template"]:
-            return "confirmation_template: choose the template auto-confirmation sends"
+            return "confirmation_template", "choose the template auto-confirmation sends"
         for key, spec in SPECS.items():
             if spec.kind != "number" or entered[key] is not None:
                 continue
             if self.query_one(f"#cf-{key}-field").display:  # hidden rows are not sent
-                return f"{key}: a whole number is needed"
+                return key, "a whole number is needed"
         return None
 
     # ---- saving ----
@@ -287,7 +288,8 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
             return
         self.clear_errors()
         if (problem := self.problem()) is not None:
-            self.show_error(problem)
+            key, wrong = problem
+            self.show_error(f"{key}: {wrong}", key)
             return
         if self.campaign is not None and not self.changes():
             self.dismiss(None)
@@ -322,7 +324,7 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
             self.dismiss(worker.result)
         elif event.state is WorkerState.ERROR and worker.error is not None:
             self.saving = False
-            self.show_error(refusal(self.app, worker))
+            self.show_error(refusal(self.app, worker), refused_field(worker.error))
 
     def clear_errors(self) -> None:
         for field in self.query(FormField):
@@ -330,18 +332,16 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
         self.query_one("#campaign-error", DialogError).say("")
         self.error_key = ""
 
-    def show_error(self, message: str) -> None:
-        """Under the field the message names when there is one, and always at the bottom
-        (the field may be scrolled out of sight)."""
+    def show_error(self, message: str, field: str | None) -> None:
+        """Under the field the refusal is about (its wire name, `field`) when the form has
+        it, and always at the bottom (the field may be scrolled out of sight)."""
         self.query_one("#campaign-error", DialogError).say(f"Not saved: {message}")
-        key = message.split(":", 1)[0].split(" ", 1)[0].strip()
-        if key not in SPECS:
+        if field is None or field not in SPECS:
             return
-        self.error_key = key
-        target = self.query_one(f"#cf-{key}")
+        self.error_key = field
+        target = self.query_one(f"#cf-{field}")
         if isinstance(target, Input):
-            field = self.query_one(f"#cf-{key}-field", FormField)
-            field.show_error(message.split(":", 1)[-1].strip())
+            self.query_one(f"#cf-{field}-field", FormField).show_error(said_under(message, field))
         target.focus()
         target.scroll_visible()
 

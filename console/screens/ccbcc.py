@@ -1,7 +1,7 @@
 """`C`: the interaction's CC and BCC, as the next messages will carry them.
 
-Saving sends both lists to the engine; an address it refuses is named under its field and
-the form stays open.
+Saving sends both lists to the engine; an address it refuses is named under the field the
+refusal is about (its `field`: `cc` or `bcc`) and the form stays open.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from engine.text.sanitize import one_line
 
 from ..messages import WorkerFailed
 from ..widgets.dialog_error import DialogError
-from ..widgets.form import FormField, field_for_error
+from ..widgets.form import FormField, place_error, refusal_text
 
 
 class CcBccScreen(ModalScreen[InteractionDetail | None]):
@@ -88,18 +88,11 @@ class CcBccScreen(ModalScreen[InteractionDetail | None]):
             self.dismiss(worker.result)
         elif event.state is WorkerState.ERROR and worker.error is not None:
             self.saving = False
-            message = getattr(worker.error, "message", str(worker.error))
-            if isinstance(worker.error, Invalid):
-                field = self.field_naming(message)
-                if field is not None:
-                    field.show_error(message)
-                    field.input.focus()
-                    return
+            fields = (self.field("cc"), self.field("bcc"))
+            if isinstance(worker.error, Invalid) and place_error(fields, worker.error) is not None:
+                return
             self.app.post_message(WorkerFailed(worker, worker.error))
-            self.show_error(f"Not saved: {message}")
-
-    def field_naming(self, message: str) -> FormField | None:
-        return field_for_error((self.field("cc"), self.field("bcc")), message)
+            self.show_error(f"Not saved: {refusal_text(worker.error)}")
 
     @on(Button.Pressed, "#ccbcc-cancel")
     def action_cancel(self) -> None:

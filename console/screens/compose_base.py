@@ -33,7 +33,7 @@ from engine.text.variables import TEMPLATE_VARIABLE
 
 from ..editor import EditorFailed, edit_text
 from ..messages import WorkerFailed
-from ..widgets.form import FormField, field_for_error
+from ..widgets.form import FormField, place_error, refusal_text
 from ..widgets.uploads import UploadList
 from .attach import AttachScreen
 from .compose_drafts import Kept, restore_fields, typed
@@ -240,16 +240,11 @@ class ComposeScreen(ModalScreen[InteractionDetail | None]):
         self.run_worker(self.submit(), group="send", exit_on_error=False)
 
     def send_failed(self, error: BaseException) -> None:
-        message = getattr(error, "message", str(error))
-        if isinstance(error, Invalid) and (field := self.field_naming(message)) is not None:
-            field.show_error(message)
-            field.input.focus()
+        """A refusal about one of the screen's fields (its `field`: `to`, `cc`, `bcc`,
+        `subject`) goes under it; anything else to the error line."""
+        if isinstance(error, Invalid) and place_error(self.fields(), error) is not None:
             return
-        self.show_error(f"Not sent: {message}")
-
-    def field_naming(self, message: str) -> FormField | None:
-        """The field holding the address the engine's error names."""
-        return field_for_error(self.fields(), message)
+        self.show_error(f"Not sent: {refusal_text(error)}")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

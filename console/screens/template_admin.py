@@ -32,12 +32,21 @@ from ..editor import EditorFailed, edit_text
 from ..messages import WorkerFailed
 from ..widgets import fitted_table
 from ..widgets.dialog_error import DialogError
-from ..widgets.form import FormField, field_named, refusal
+from ..widgets.form import FormField, place_error, refusal, refused_field
 from .confirm import ConfirmScreen
 
 KINDS = ("reply", "signature", "confirmation", "dialer")
 EVERY_CAMPAIGN = ""
 TEMPLATE_COLUMNS = [("Name", "name"), ("Campaign", "campaign"), ("Kind", "kind"), ("Text", "text")]
+# The fields of a template the form edits with something other than a FormField: a refusal
+# about one of them (`campaign: template 'Sig' is the signature of 'Support'`) is said in
+# the error line and the cursor goes there.
+CONTROLS = {
+    "campaign": "#tf-campaign",
+    "kind": "#tf-kind",
+    "body_text": "#tf-body",
+    "body_html": "#tf-body",
+}
 
 
 def unknown_variables(text: str, kind: str) -> list[str]:
@@ -167,11 +176,10 @@ class TemplateForm(ModalScreen[TemplateOut | None]):
             self.dismiss(worker.result)
         elif event.state is WorkerState.ERROR and worker.error is not None:
             self.saving = False
-            message = refusal(self.app, worker)
-            self.show_error(f"Not saved: {message}")
-            if (field := field_named(self.query(FormField), message)) is not None:
-                field.show_error(message.split(":", 1)[-1].strip())
-                field.input.focus()
+            self.show_error(f"Not saved: {refusal(self.app, worker)}")
+            if place_error(self.query(FormField), worker.error) is None:
+                if (control := CONTROLS.get(refused_field(worker.error) or "")) is not None:
+                    self.query_one(control).focus()
 
     def show_error(self, message: str) -> None:
         self.query_one("#template-form-error", DialogError).say(message)

@@ -2,8 +2,8 @@
 
 A user is an OS login name (the engine recognises people by the uid their console connects
 with), a display name and roles. The login name is fixed once added. The engine checks
-everything; its refusal names the field and the form shows it there (once), keeping what was
-typed.
+everything; its refusal names the field it is about (`field`) and the form shows it there
+(once), keeping what was typed.
 
 Whether supervisors may view a user's screen is stored (`ctl user set --screen-monitoring`)
 but not offered here: nothing shows a screen yet (issue 15, live view), and a box that does
@@ -27,7 +27,7 @@ from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
 from ..widgets.dialog_error import DialogError
-from ..widgets.form import FormField, field_named, refusal
+from ..widgets.form import FormField, place_error, refusal
 from .confirm import ConfirmScreen
 
 ROLES: list[tuple[Role, str]] = [
@@ -96,7 +96,7 @@ class UserForm(ModalScreen[UserOut | None]):
         for field in self.query(FormField):
             field.clear_error()
         if not self.roles:
-            self.show_error("roles: give the user at least one role")
+            self.show_error("Not saved: roles: give the user at least one role")
             return
         self.saving = True
         self.run_worker(self.submit(), group="save", exit_on_error=False)
@@ -115,16 +115,15 @@ class UserForm(ModalScreen[UserOut | None]):
             self.dismiss(worker.result)
         elif event.state is WorkerState.ERROR and worker.error is not None:
             self.saving = False
-            self.show_error(refusal(self.app, worker))
+            message = refusal(self.app, worker)
+            # Under the field the refusal is about, else in the dialog's error line: one place.
+            if place_error(self.query(FormField), worker.error) is not None:
+                self.show_error("")
+            else:
+                self.show_error(f"Not saved: {message}")
 
     def show_error(self, message: str) -> None:
-        """Under the field the refusal names, else in the dialog's error line: one place."""
-        if (field := field_named(self.query(FormField), message)) is not None:
-            self.query_one("#user-error", DialogError).say("")
-            field.show_error(message.split(":", 1)[-1].strip())
-            field.input.focus()
-        else:
-            self.query_one("#user-error", DialogError).say(f"Not saved: {message}")
+        self.query_one("#user-error", DialogError).say(message)
 
     @on(Button.Pressed, "#user-cancel")
     def action_cancel(self) -> None:

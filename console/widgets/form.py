@@ -1,12 +1,15 @@
 """One labelled, one-line form field with room for an error under it.
 
-Errors from the engine (`Invalid`: "not an address: bob@") are shown where the agent is
-typing, not only in a toast that disappears; the form stays open until it is right.
+Errors from the engine (`Invalid`: "cc: invalid address: 'bob@'") are shown where the agent
+is typing, not only in a toast that disappears; the form stays open until it is right. The
+refusal says which field it is about in its `field` (the wire name, `cc`); each form field
+knows the wire name it edits, so `place_error` finds it without reading the message. A
+refusal about no field, or about one the form does not show, goes to the form's own error
+line.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from rich.text import Text
@@ -15,16 +18,21 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 from textual.worker import Worker
 
+from engine.api.schemas import SchemaError
 from engine.client.client import Invalid
+from engine.errors import ServiceError
 from engine.text.sanitize import one_line
 
 from ..messages import WorkerFailed
 
-_SEPARATORS = re.compile(r"[,;]")
-
 
 class FormField(Vertical):
-    """`label  [input]` on one line; `#<input id>-error` below it, hidden until set."""
+    """`label  [input]` on one line; `#<input id>-error` below it, hidden until set.
+
+    `wire_name` is the request field it edits, the one a refusal names in `field`; by
+    default what follows the input id's last "-" (`uf-display_name`: `display_name`,
+    `forward-to`: `to`, `cc`: `cc`).
+    """
 
     DEFAULT_CSS = """
     FormField {
@@ -59,10 +67,12 @@ class FormField(Vertical):
         value: str = "",
         placeholder: str = "",
         disabled: bool = False,
+        wire_name: str | None = None,
     ) -> None:
         super().__init__(id=f"{input_id}-field")
         self.label = label
         self.input_id = input_id
+        self.wire_name = wire_name or input_id.rpartition("-")[2]
         self.value = value
         self.placeholder = placeholder
         self.read_only = disabled
@@ -105,27 +115,49 @@ class FormField(Vertical):
             self.clear_error()
 
 
-def field_named(fields: Iterable[FormField], message: str) -> FormField | None:
-    """The field an engine error names first (`cc: invalid address: 'bob@'`), by its label
-    or by the wire name its input id ends with (`display_name: ...` for `#uf-display_name`)."""
-    head = message.split(":", 1)[0].strip().lower()
-    for field in fields:
-        if field.label.lower() == head or field.input_id.lower().endswith(f"-{head}"):
-            return field
+def refused_field(error: BaseException | None) -> str | None:
+    """The wire name of the field a refusal is about, or None when it is about no one field.
+
+    The engine says it in the error's `field`. A struct the form could not even build here
+    (`convert` raising `SchemaError`, which carries no `field` yet) is the refusal the
+    engine would have sent for it: its field is read by the engine's own rule.
+    """
+    field = getattr(error, "field", None)
+    if isinstance(field, str) and field:
+        return field
+    if isinstance(error, SchemaError):
+        return ServiceError(str(error)).field
     return None
 
 
-def field_for_error(fields: Iterable[FormField], message: str) -> FormField | None:
-    """The field an engine error is about: the one it names, otherwise the field holding the
-    entry the message quotes."""
-    fields = list(fields)
-    if (named := field_named(fields, message)) is not None:
-        return named
-    for field in fields:
-        entries = (entry.strip() for entry in _SEPARATORS.split(field.input.value))
-        if any(entry and entry in message for entry in entries):
-            return field
-    return None
+def refusal_text(error: BaseException | None) -> str:
+    """What a refusal says: the engine's message, else the exception's text."""
+    return str(getattr(error, "message", error))
+
+
+def said_under(message: str, field: str) -> str:
+    """The message as shown under its field: without the field's wire name in front
+    (`imap_port: must be at most 65535` under "IMAP port" reads `must be at most 65535`)."""
+    return message.removeprefix(f"{field}: ")
+
+
+def field_for(fields: Iterable[FormField], field: str | None) -> FormField | None:
+    """The form field editing the wire field `field`, or None: no field, or none such in
+    this form."""
+    if field is None:
+        return None
+    return next((f for f in fields if f.wire_name == field), None)
+
+
+def place_error(fields: Iterable[FormField], error: BaseException | None) -> FormField | None:
+    """Show a refusal under the field it is about and move the cursor there; the field, or
+    None when the form has no such field (the caller says it in its general error line)."""
+    wire = refused_field(error)
+    if wire is None or (field := field_for(fields, wire)) is None:
+        return None
+    field.show_error(said_under(refusal_text(error), wire))
+    field.input.focus()
+    return field
 
 
 def refusal(app: App[object], worker: Worker[object]) -> str:
@@ -135,4 +167,4 @@ def refusal(app: App[object], worker: Worker[object]) -> str:
     error = worker.error
     if error is not None and not isinstance(error, Invalid | ValueError):
         app.post_message(WorkerFailed(worker, error))
-    return str(getattr(error, "message", error))
+    return refusal_text(error)
