@@ -22,6 +22,10 @@ async def test_a_refusal_carries_its_field_and_a_clash_is_a_conflict(
         await operator.add_user(UserIn(username="ana", roles=["agent"]))
     assert clash.value.status == 409
     assert isinstance(clash.value, Invalid)  # a refused request, as before
+    assert clash.value.field == "username"  # the user form puts it under Login
+    with pytest.raises(Invalid) as refused:
+        await operator.set_break_reasons(["Lunch", "", "Coffee"])
+    assert refused.value.field == "reasons.1"  # the second line of the list
 
     await operator.add_campaign(
         CampaignIn(
@@ -31,6 +35,11 @@ async def test_a_refusal_carries_its_field_and_a_clash_is_a_conflict(
             receive_emails=False,
         )
     )
+    with pytest.raises(Conflict) as clash:
+        await operator.add_campaign(
+            CampaignIn(name="Support", email_address="b@example.com", smtp_host="127.0.0.1")
+        )
+    assert clash.value.field == "name"
     with pytest.raises(Invalid) as refused:
         await operator.update_campaign("Support", CampaignPatch(from_name="Desk\r\nBcc: x@y.z"))
     assert refused.value.field == "from_name"

@@ -24,18 +24,13 @@ from ..widgets.dialog_error import DialogError
 from ..widgets.form import refusal_text, refused_field
 
 _ENTRY_FIELD = re.compile(r"reasons\.(\d+)")
-# The engine's own checks of the list (empty, too long, a repeat) do not give a `field` yet;
-# until they do (`reasons.<index>`), their "break reason <n>" (counted from 1) is read.
-_NAMED_ENTRY = re.compile(r"break reason (\d+)")
 
 
 def entry_refused(error: BaseException | None) -> int | None:
     """Which entry of the list a refusal is about (from 0), if it is about one."""
-    if (field := refused_field(error)) is not None:
-        entry = _ENTRY_FIELD.fullmatch(field)
-        return int(entry.group(1)) if entry is not None else None
-    named = _NAMED_ENTRY.search(refusal_text(error))
-    return int(named.group(1)) - 1 if named is not None else None
+    field = refused_field(error)
+    entry = _ENTRY_FIELD.fullmatch(field) if field is not None else None
+    return int(entry.group(1)) if entry is not None else None
 
 
 class BreakReasonsForm(ModalScreen[list[str] | None]):

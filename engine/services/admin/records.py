@@ -156,7 +156,7 @@ class Admin:
                     )
                     session.add(user)
             except IntegrityError as exc:
-                raise Conflict(f"user {data.username!r} already exists") from exc
+                raise Conflict(f"user {data.username!r} already exists", field="username") from exc
         return await self.user(data.username)
 
     async def patch_user(self, username: str, patch: UserPatch) -> UserOut:
@@ -242,7 +242,7 @@ class Admin:
                     await session.flush()
                     campaign_id = campaign.id
             except IntegrityError as exc:
-                raise Conflict(f"campaign {data.name!r} already exists") from exc
+                raise Conflict(f"campaign {data.name!r} already exists", field="name") from exc
         await self.on_campaign_change(campaign_id)
         return await self.campaign(data.name)
 

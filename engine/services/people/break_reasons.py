@@ -22,20 +22,28 @@ MAX_LENGTH = 40
 def clean_reasons(names: list[str]) -> list[str]:
     """The list as stored, or `Invalid` naming the first bad entry (1-based, as shown)."""
     if len(names) > MAX_REASONS:
-        raise Invalid(f"at most {MAX_REASONS} break reasons, got {len(names)}")
+        raise Invalid(f"at most {MAX_REASONS} break reasons, got {len(names)}", field="reasons")
     cleaned: list[str] = []
     seen: dict[str, int] = {}
     for number, raw in enumerate(names, start=1):
         name = raw.strip()
         if not name:
-            raise Invalid(f"break reason {number} is empty")
+            raise Invalid(f"break reason {number} is empty", field=f"reasons.{number - 1}")
         if any(unicodedata.category(ch).startswith("C") for ch in name):
-            raise Invalid(f"break reason {number} contains a control character")
+            raise Invalid(
+                f"break reason {number} contains a control character", field=f"reasons.{number - 1}"
+            )
         if len(name) > MAX_LENGTH:
-            raise Invalid(f"break reason {number} is longer than {MAX_LENGTH} characters")
+            raise Invalid(
+                f"break reason {number} is longer than {MAX_LENGTH} characters",
+                field=f"reasons.{number - 1}",
+            )
         key = name.casefold()
         if key in seen:
-            raise Invalid(f"break reason {number} repeats reason {seen[key]} ({name!r})")
+            raise Invalid(
+                f"break reason {number} repeats reason {seen[key]} ({name!r})",
+                field=f"reasons.{number - 1}",
+            )
         seen[key] = number
         cleaned.append(name)
     return cleaned
@@ -63,6 +71,9 @@ class BreakReasons:
         """An agent's reason must be on the list; with no list, a break has no reason."""
         names = await self.names()
         if not names and reason:
-            raise Invalid("no break reasons are defined: take a break without one")
+            raise Invalid("no break reasons are defined: take a break without one", field="reason")
         if names and reason not in names:
-            raise Invalid(f"{reason!r} is not a break reason; choose one of: {', '.join(names)}")
+            raise Invalid(
+                f"{reason!r} is not a break reason; choose one of: {', '.join(names)}",
+                field="reason",
+            )
