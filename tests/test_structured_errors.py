@@ -37,7 +37,12 @@ async def test_a_refusal_carries_its_field_and_a_clash_is_a_conflict(
     )
     with pytest.raises(Conflict) as clash:
         await operator.add_campaign(
-            CampaignIn(name="Support", email_address="b@example.com", smtp_host="127.0.0.1")
+            CampaignIn(
+                name="Support",
+                email_address="b@example.com",
+                smtp_host="127.0.0.1",
+                receive_emails=False,
+            )
         )
     assert clash.value.field == "name"
     with pytest.raises(Invalid) as refused:
