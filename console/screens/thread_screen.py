@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -21,7 +21,7 @@ from engine.api.schemas import InteractionDetail
 from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
-from ..messages import WorkerFailed
+from ..messages import ThreadLoaded, WorkerFailed
 from ..widgets.thread import ThreadView
 from .save_attachment import SaveAttachmentScreen
 
@@ -54,16 +54,19 @@ class ThreadScreen(Screen[None]):
         self.query_one(ThreadView).messages.focus()
 
     @work(exclusive=True, group="thread", exit_on_error=False)
-    async def load(self) -> InteractionDetail:
-        return await self.api.interaction(self.interaction_id)
+    async def load(self) -> None:
+        thread = self.query_one(ThreadView)
+        self.post_message(ThreadLoaded(thread, await self.api.interaction(self.interaction_id)))
+
+    @on(ThreadLoaded, "#readonly-thread")
+    def _loaded(self, message: ThreadLoaded) -> None:
+        message.thread.show(message.detail)
+        if message.detail.state == "closed":
+            self.sub_title = f"Interaction #{self.interaction_id} · closed (read only)"
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.SUCCESS and isinstance(worker.result, InteractionDetail):
-            self.query_one(ThreadView).show(worker.result)
-            if worker.result.state == "closed":
-                self.sub_title = f"Interaction #{self.interaction_id} · closed (read only)"
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.app.post_message(WorkerFailed(worker, worker.error))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from msgspec import structs
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -89,8 +90,15 @@ class EarlierMessages(Static, can_focus=True):
         Binding("enter", "show_more", "Earlier messages", id="thread.earlier-messages"),
     ]
 
+    @dataclass
     class Requested(Message):
         """The agent asked for the next page of older messages."""
+
+        earlier: EarlierMessages
+
+        @property
+        def control(self) -> EarlierMessages:
+            return self.earlier
 
     def __init__(self) -> None:
         super().__init__(markup=False)
@@ -104,7 +112,7 @@ class EarlierMessages(Static, can_focus=True):
         self.action_show_more()
 
     def action_show_more(self) -> None:
-        self.post_message(self.Requested())
+        self.post_message(self.Requested(self))
 
 
 class MessageScroll(VerticalScroll):
@@ -113,13 +121,20 @@ class MessageScroll(VerticalScroll):
 
     @dataclass
     class WantsOlder(Message):
+        """Show older messages: the next page, or `everything`."""
+
+        scroll: MessageScroll
         everything: bool = False
+
+        @property
+        def control(self) -> MessageScroll:
+            return self.scroll
 
     def _at_top(self) -> None:
         # Checked before a key scrolls (its scroll lands after the next refresh); the wheel
         # scrolls at once, so reaching the top with it counts too.
         if self.scroll_target_y <= 0:
-            self.post_message(self.WantsOlder())
+            self.post_message(self.WantsOlder(self))
 
     def on_mouse_scroll_up(self) -> None:
         self._at_top()
@@ -133,7 +148,7 @@ class MessageScroll(VerticalScroll):
         super().action_page_up()
 
     def action_scroll_home(self) -> None:
-        self.post_message(self.WantsOlder(everything=True))
+        self.post_message(self.WantsOlder(self, everything=True))
         super().action_scroll_home()
 
 
@@ -357,11 +372,13 @@ class ThreadView(Vertical, can_focus=False):
         scroll.call_after_refresh(place)
         self.refresh_bindings()
 
-    def on_earlier_messages_requested(self, event: EarlierMessages.Requested) -> None:
+    @on(EarlierMessages.Requested)
+    def _earlier_requested(self, event: EarlierMessages.Requested) -> None:
         event.stop()
         self.show_earlier(keep_place=False)
 
-    def on_message_scroll_wants_older(self, event: MessageScroll.WantsOlder) -> None:
+    @on(MessageScroll.WantsOlder, "#thread-messages")
+    def _wants_older(self, event: MessageScroll.WantsOlder) -> None:
         event.stop()
         self.show_earlier(everything=event.everything)
 
@@ -392,7 +409,8 @@ class ThreadView(Vertical, can_focus=False):
             # Reading the end, the history just unfolded below it is what comes next.
             scroll.scroll_end(animate=False, immediate=False)
 
-    def on_message_view_quotes_toggled(self, event: MessageView.QuotesToggled) -> None:
+    @on(MessageView.QuotesToggled)
+    def _quotes_toggled(self, event: MessageView.QuotesToggled) -> None:
         event.stop()
         if event.expanded:
             self._expanded.add(event.view.message.id)
