@@ -2,66 +2,55 @@
 
 Below 100 columns only the inbox shows; Enter opens the thread full width and Escape goes
 back (the `-narrow` / `-thread-open` classes drive the layout in textual.tcss). The inbox is
-loaded once and then kept current from engine events; nothing polls. The mail actions
-(reply, forward, search, …) open modals and live in `agent_flows`.
+loaded once and then kept current from engine events; nothing polls.
+
+Each worker here posts a typed message when the engine answers (`console/messages.py`),
+handled below with `@on`. The mail actions (reply, forward, close, search, …) are flows, one
+module each in `console/flows/`: the actions here only bind them to their keys.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from functools import partial
 
 from msgspec import structs
-from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header
-from textual.worker import Worker
 
 from engine.api.schemas import (
-    AgentChanged,
     Event,
-    InteractionChanged,
     InteractionDetail,
-    InteractionSummary,
     LimitsOut,
     Me,
-    MessageChanged,
 )
 from engine.client.client import EngineClient
-from engine.text.sanitize import one_line
 
+from ..messages import (
+    DetailFetched,
+    InboxLoaded,
+    InteractionClosed,
+    LimitsLoaded,
+    MeLoaded,
+    ThreadLoaded,
+)
 from ..settle import settled
 from ..widgets.banner import EngineBanner
-from ..widgets.inbox import InboxTable
+from ..widgets.inbox import InboxTable, summary_of
 from ..widgets.status_bar import StatusBar
 from ..widgets.thread import ThreadView
-from .agent_flows import AgentFlows, summary_of
+from . import agent_events
+from .base import ModeScreen
+from .compose_drafts import KeptDrafts
+
+Flow = Callable[[InteractionDetail], None]  # goes on with the highlighted interaction
 
 
-def inbox_note(me: Me) -> Text:
-    """What an empty inbox says: what comes here, and what to do about it now."""
-    if not me.campaigns:
-        return Text(
-            "Your inbox is empty: you are not a member of any campaign yet, so no mail comes"
-            " to you. An admin adds you to one (admin console, m)."
-        )
-    campaigns = ", ".join(one_line(name, 30) for name in sorted(me.campaigns))
-    note = Text()
-    note.append("Nothing waiting for you. ", style="bold")
-    if me.status == "break":
-        note.append("You are on a break, so no new mail comes to you: a makes you Free.")
-    elif me.status == "paused":
-        note.append("A supervisor paused you: new mail comes again when they resume you.")
-    else:
-        note.append(f"Mail to {campaigns} comes here as it arrives; Enter opens it, r replies.")
-    note.append(" c writes to a client; / searches earlier interactions.", style="dim")
-    return note
-
-
-class AgentScreen(AgentFlows):
+class AgentScreen(ModeScreen):
     MODE = "agent"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     # At 80 columns the footer has room for about 68 cells: the keys shown below, in this
@@ -126,11 +115,16 @@ class AgentScreen(AgentFlows):
         ),
     ]
 
+    NEEDS_INTERACTION = frozenset(
+        {"reply", "forward", "cc_bcc", "start_from", "save_attachment", "close"}
+    )
+
     def __init__(self, client: EngineClient, me: Me) -> None:
         super().__init__(client, me)
-        self.drafts: dict[int, str] = {}
+        self.drafts: dict[int, str] = {}  # the unsent reply by interaction, as typed here
+        self.kept = KeptDrafts()  # forwards and new interactions left with Esc
         self.limits: LimitsOut | None = None
-        self._draft_lock = asyncio.Lock()
+        self.draft_lock = asyncio.Lock()  # the reply's draft is saved in the order typed
         self._inbox_loaded = False
 
     def compose(self) -> ComposeResult:
@@ -164,10 +158,10 @@ class AgentScreen(AgentFlows):
         bar = self.query_one(StatusBar)
         bar.status, bar.reason, bar.status_since = me.status, me.status_reason, me.status_since
         bar.display_name = me.display_name
-        self.inbox.say_when_empty(inbox_note(me))
+        self.inbox.say_when_empty(agent_events.inbox_note(me))
         self.refresh_bindings()  # `a` Free and `b` Break follow the status
 
-    # ---- loading ----
+    # ---- loading: each worker posts what it got ----
     def refresh_data(self) -> None:
         self.load_inbox()
         self.load_me()
@@ -176,67 +170,70 @@ class AgentScreen(AgentFlows):
             self.load_thread(current, read=False)
 
     @work(exclusive=True, group="inbox", exit_on_error=False)
-    async def load_inbox(self) -> list[InteractionSummary]:
-        return await self.client.interactions(scope="mine", state="assigned")
-
-    @work(exclusive=True, group="me", exit_on_error=False)
-    async def load_me(self) -> Me:
-        return await self.client.me()
-
-    @work(exclusive=True, group="limits", exit_on_error=False)
-    async def load_limits(self) -> LimitsOut:
-        return await self.client.limits()
-
-    @work(exclusive=True, group="thread", exit_on_error=False)
-    async def load_thread(self, interaction_id: int, *, read: bool = True) -> InteractionDetail:
-        """Fetch the thread; `read=False` for a preview the agent did not ask for."""
-        return await self.client.interaction(interaction_id, mark_read=read)
-
-    @work(exclusive=True, group="status", exit_on_error=False)
-    async def set_status(self, status: str, reason: str = "") -> Me:
-        return await self.client.set_status(status, reason)
-
-    # Commands are not exclusive: cancelling one in flight would leave its outcome unknown.
-    def close_interaction(self, interaction_id: int) -> None:
-        self.run_worker(
-            self.client.close_interaction(interaction_id), group="close", exit_on_error=False
+    async def load_inbox(self) -> None:
+        self.post_message(
+            InboxLoaded(await self.client.interactions(scope="mine", state="assigned"))
         )
 
-    def persist_draft(self, interaction_id: int, text: str) -> None:
-        """Keep the unsent reply here and in the engine (in the order typed)."""
-        self.drafts[interaction_id] = text
-        if self.thread.interaction_id == interaction_id:
-            self.thread.set_draft(text)
+    @work(exclusive=True, group="me", exit_on_error=False)
+    async def load_me(self) -> None:
+        self.post_message(MeLoaded(await self.client.me()))
 
-        async def save() -> None:
-            async with self._draft_lock:
-                await self.client.save_draft(interaction_id, text)
+    @work(exclusive=True, group="limits", exit_on_error=False)
+    async def load_limits(self) -> None:
+        self.post_message(LimitsLoaded(await self.client.limits()))
 
-        self.run_worker(save(), group="draft", exit_on_error=False)
+    @work(exclusive=True, group="thread", exit_on_error=False)
+    async def load_thread(self, interaction_id: int, *, read: bool = True) -> None:
+        """Fetch the thread; `read=False` for a preview the agent did not ask for."""
+        thread = self.thread
+        detail = await self.client.interaction(interaction_id, mark_read=read)
+        self.post_message(ThreadLoaded(thread, detail))
 
-    def worker_done(self, worker: Worker[Any], result: Any) -> None:
-        match worker.group, result:
-            case "inbox", list() as items:
-                # A reload (the engine came back) brings what was assigned in between.
-                known = set(self.inbox.order) if self._inbox_loaded else None
-                self._inbox_loaded = True
-                self.inbox.replace(items)
-                self._count()
-                self.call_after_refresh(settled)
-                if known is not None:
-                    self.announce([item for item in items if item.id not in known])
-            case "me" | "status", Me() as me:
-                self.show_me(me)
-            case "limits", LimitsOut() as limits:
-                self.limits = limits
-            case "thread", InteractionDetail() as detail:
-                self.show_detail(detail)
-            case "fetch", (str() as action, InteractionDetail() as detail, tuple() as args):
-                self.show_detail(detail)
-                self.run_flow(action, detail, args)
-            case "close", InteractionSummary() as summary:
-                self.drop(summary.id)
-                self.notify("Interaction closed")
+    @work(exclusive=True, group="status", exit_on_error=False)
+    async def set_status(self, status: str, reason: str = "") -> None:
+        self.post_message(MeLoaded(await self.client.set_status(status, reason)))
+
+    # Commands are not exclusive: cancelling one in flight would leave its outcome unknown.
+    @work(group="close", exit_on_error=False)
+    async def close_interaction(self, interaction_id: int) -> None:
+        thread = self.thread
+        summary = await self.client.close_interaction(interaction_id)
+        self.post_message(InteractionClosed(thread, summary))
+
+    @on(InboxLoaded)
+    def _inbox_arrived(self, message: InboxLoaded) -> None:
+        items = message.items
+        # A reload (the engine came back) brings what was assigned in between.
+        known = set(self.inbox.order) if self._inbox_loaded else None
+        self._inbox_loaded = True
+        self.inbox.replace(items)
+        self.count_open()
+        self.call_after_refresh(settled)
+        if known is not None:
+            agent_events.announce(self, [item for item in items if item.id not in known])
+
+    @on(MeLoaded)
+    def _me_arrived(self, message: MeLoaded) -> None:
+        self.show_me(message.me)
+
+    @on(LimitsLoaded)
+    def _limits_arrived(self, message: LimitsLoaded) -> None:
+        self.limits = message.limits
+
+    @on(ThreadLoaded, "#thread")
+    def _thread_arrived(self, message: ThreadLoaded) -> None:
+        self.show_detail(message.detail)
+
+    @on(DetailFetched, "#thread")
+    def _detail_arrived(self, message: DetailFetched) -> None:
+        self.show_detail(message.detail)
+        message.flow(message.detail)
+
+    @on(InteractionClosed, "#thread")
+    def _closed(self, message: InteractionClosed) -> None:
+        self.drop(message.summary.id)
+        self.notify("Interaction closed")
 
     def show_detail(self, detail: InteractionDetail) -> None:
         # The engine's copy of the draft counts until the agent types here.
@@ -254,74 +251,14 @@ class AgentScreen(AgentFlows):
         if self.thread.interaction_id == interaction_id:
             self.thread.show(None)
             self.action_back()
-        self._count()
+        self.count_open()
 
-    def _count(self) -> None:
+    def count_open(self) -> None:
         self.query_one(StatusBar).open_count = len(self.inbox)
 
-    # ---- events ----
+    # ---- events (agent_events.py) ----
     def handle_event(self, event: Event) -> None:
-        match event:
-            case InteractionChanged(interaction=item):
-                if item.agent == self.me.username and item.state == "assigned":
-                    old = self.inbox.get(item.id)
-                    new = old is None
-                    if item.unread and old is not None and not old.unread and self._shown(item.id):
-                        # Mail arriving in the thread the agent has open is read as it lands:
-                        # the engine is told (it reloads the thread) and no marker appears.
-                        self.load_thread(item.id)
-                        item = structs.replace(item, unread=False)
-                    self.inbox.upsert(item)
-                    self._count()
-                    if new:
-                        self.announce([item])
-                elif self.inbox.get(item.id) is not None:
-                    self.drop(item.id)
-            case MessageChanged(interaction_id=interaction_id, agent=agent, message=message):
-                if interaction_id == self.thread.interaction_id:
-                    self.thread.upsert_message(message)
-                # Only the client's mail moves the waiting time here; what we send moves it
-                # (a reply) or not (a forward) by the engine's rule, in the summary that
-                # follows this event.
-                if message.direction == "inbound":
-                    self.inbox.touch(interaction_id, message.created_at)
-                if message.state == "failed" and agent == self.me.username:
-                    self.notify(
-                        one_line(message.error or "delivery failed", 200),
-                        title="Message not delivered",
-                        severity="error",
-                        markup=False,
-                    )
-            case AgentChanged(agent=agent) if agent.username == self.me.username:
-                self.show_me(
-                    structs.replace(
-                        self.me,
-                        status=agent.status,
-                        status_reason=agent.status_reason,
-                        status_since=agent.status_since,
-                    )
-                )
-
-    def _shown(self, interaction_id: int) -> bool:
-        """Whether the agent has this interaction's thread in front of them."""
-        if self.thread.interaction_id != interaction_id:
-            return False
-        return self.reading or (self.wide and self.inbox.current_id == interaction_id)
-
-    def announce(self, items: list[InteractionSummary]) -> None:
-        """Ring the bell and show a toast for interactions just assigned to me. Those I
-        started myself are read already: they make no noise."""
-        waiting = [item for item in items if item.unread]
-        if not waiting:
-            return
-        self.app.bell()
-        if len(waiting) == 1:
-            item = waiting[0]
-            client = one_line(item.client_name.strip() or item.client_email, 40)
-            subject = one_line(item.subject or "(no subject)", 60)
-            self.notify(f"{client}: {subject}", title="New interaction", markup=False)
-        else:
-            self.notify(f"{len(waiting)} new interactions in your inbox", markup=False)
+        agent_events.handle(self, event)
 
     def on_resize(self, event: events.Resize) -> None:
         # Narrow to wide: the thread pane appears and should match the highlighted row.
@@ -403,3 +340,72 @@ class AgentScreen(AgentFlows):
 
     def action_free(self) -> None:
         self.set_status("free")
+
+    # ---- the flows (console/flows/), given the highlighted interaction's detail ----
+    def with_detail(self, flow: Flow) -> None:
+        """Run `flow` with the highlighted interaction's detail: at once when the thread
+        pane shows it, else once `fetch_for` has loaded it."""
+        interaction_id = self.inbox.current_id
+        if interaction_id is None:
+            return
+        detail = self.thread.detail
+        if detail is not None and detail.id == interaction_id:
+            flow(detail)
+        else:
+            self.fetch_for(flow, interaction_id)
+
+    @work(exclusive=True, group="fetch", exit_on_error=False)
+    async def fetch_for(self, flow: Flow, interaction_id: int) -> None:
+        thread = self.thread
+        detail = await self.client.interaction(interaction_id)
+        self.post_message(DetailFetched(thread, detail, flow))
+
+    def action_reply(self, with_history: bool = False, editor: bool = False) -> None:
+        from ..flows.reply import reply
+
+        self.with_detail(partial(reply, self, with_history=with_history, editor=editor))
+
+    def action_forward(self) -> None:
+        from ..flows.forward import forward
+
+        self.with_detail(partial(forward, self))
+
+    def action_cc_bcc(self) -> None:
+        from ..flows.cc_bcc import cc_bcc
+
+        self.with_detail(partial(cc_bcc, self))
+
+    def action_new(self) -> None:
+        from ..flows.new_interaction import new_interaction
+
+        new_interaction(self)
+
+    def action_start_from(self) -> None:
+        from ..flows.new_interaction import start_from
+
+        self.with_detail(partial(start_from, self))
+
+    def action_save_attachment(self) -> None:
+        from ..flows.save_attachment import save_attachment
+
+        self.with_detail(partial(save_attachment, self))
+
+    def action_close(self) -> None:
+        from ..flows.close import close
+
+        self.with_detail(partial(close, self))
+
+    def action_search(self) -> None:
+        from ..flows.search import search
+
+        search(self)
+
+    def action_break(self) -> None:
+        from ..flows.status import take_break
+
+        take_break(self)
+
+    def action_log_out(self) -> None:
+        from ..flows.status import log_out
+
+        log_out(self)

@@ -10,15 +10,19 @@ or a new interaction from the same place brings it all back, so Esc is never a l
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
 from textual.widgets import Input, Select, SelectionList, TextArea
 from textual.widgets.select import InvalidSelectValueError
 
 from engine.api.schemas import UploadOut
+
+if TYPE_CHECKING:
+    from .compose_base import ComposeScreen
 
 # Whose draft it is: ("forward", interaction id, message id), ("new",) for `c`,
 # ("new", interaction id, message id) for `s`, ("reply", interaction id) for a reply's files.
@@ -35,6 +39,34 @@ class Kept:
 
     def without_body(self) -> Kept:
         return replace(self, body=None)
+
+
+class KeptDrafts:
+    """The agent's kept drafts, by whose draft it is (`DraftKey`), while their console runs."""
+
+    def __init__(self) -> None:
+        self._kept: dict[DraftKey, Kept] = {}
+
+    def __iter__(self) -> Iterator[DraftKey]:
+        return iter(self._kept)
+
+    def get(self, key: DraftKey) -> Kept | None:
+        return self._kept.get(key)
+
+    def put(self, key: DraftKey, kept: Kept) -> None:
+        self._kept[key] = kept
+
+    def forget(self, key: DraftKey) -> None:
+        self._kept.pop(key, None)
+
+    def left(self, key: DraftKey, screen: ComposeScreen) -> bool:
+        """After Esc: keep what was typed in `screen` (or forget a draft emptied back to
+        where it started). Whether something was kept."""
+        if screen.left is None or not screen.changed:
+            self.forget(key)
+            return False
+        self._kept[key] = screen.left
+        return True
 
 
 def typed(screen: Screen[Any], uploads: list[UploadOut]) -> Kept:

@@ -28,7 +28,7 @@ from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 
-from engine.api.schemas import InteractionSummary
+from engine.api.schemas import InteractionDetail, InteractionSummary
 from engine.text.sanitize import one_line
 
 from ..timefmt import as_utc, since
@@ -46,6 +46,13 @@ from .inbox_columns import (
     sorted_items,
 )
 from .inbox_columns import inbox_order as inbox_order  # the default order, for callers
+
+
+def summary_of(detail: InteractionDetail) -> InteractionSummary:
+    """The inbox row of an interaction, from its detail."""
+    return InteractionSummary(
+        **{k: getattr(detail, k) for k in InteractionSummary.__struct_fields__}
+    )
 
 
 class InboxTable(EmptyNote):
