@@ -6,7 +6,7 @@ tests that create tables from the models and break every existing installation o
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
 from data.db import Database, sqlite_url
-from data.models import Attachment, Base, BreakReason
+from data.models import Attachment, Base, BreakReason, Campaign, Interaction
 
 
 async def test_migrated_database_matches_the_models(tmp_path: Path) -> None:
@@ -42,7 +42,18 @@ async def test_an_installation_with_data_upgrades_without_losing_any(tmp_path: P
     from data.db import alembic_config
 
     db = Database(sqlite_url(tmp_path / "old.db"))
-    tables = ["users", "campaigns", "interactions", "messages", "attachments", "quarantine"]
+    # memberships and schedules: a migration that rebuilds `campaigns` or `users` must not
+    # cascade into the rows that reference them.
+    tables = [
+        "users",
+        "campaigns",
+        "memberships",
+        "schedules",
+        "interactions",
+        "messages",
+        "attachments",
+        "quarantine",
+    ]
 
     def at_0003(connection: Connection) -> None:
         cfg = alembic_config()
@@ -73,6 +84,8 @@ async def test_an_installation_with_data_upgrades_without_losing_any(tmp_path: P
                     row[column.name] = []
                 elif python_type is bytes:
                     row[column.name] = b"raw"
+                elif python_type is time:
+                    row[column.name] = time(9, 30)
                 else:
                     row[column.name] = f"{name}.{column.name}"[: column.type.length or 100]
             connection.execute(insert(table).values(**row))
@@ -98,6 +111,8 @@ async def test_an_installation_with_data_upgrades_without_losing_any(tmp_path: P
                 await conn.execute(select(func.count()).select_from(BreakReason))
             ).scalar_one()
             over_limit = (await conn.execute(select(Attachment.over_limit))).scalars().all()
+            zones = (await conn.execute(select(Campaign.time_zone))).scalars().all()
+            held = (await conn.execute(select(Interaction.overflow))).scalars().all()
     finally:
         await db.close()
     assert all(len(before[name]) == 1 for name in tables)
@@ -106,4 +121,5 @@ async def test_an_installation_with_data_upgrades_without_losing_any(tmp_path: P
         new = [row[: len(old[0])] for row in after[name]]  # new columns are added at the end
         assert new == old, name
     assert over_limit == [False]
+    assert zones == ["UTC"] and held == [False]
     assert reasons == 5
