@@ -227,6 +227,29 @@ class Campaign(Base):
     confirmation_template: Mapped[Template | None] = relationship(
         foreign_keys=[confirmation_template_id], lazy="joined", post_update=True
     )
+    # Loaded only when asked for (selectinload): the router and ingest never need them.
+    schedules: Mapped[list[Schedule]] = relationship(
+        foreign_keys="Schedule.campaign_id",
+        order_by="(Schedule.weekday, Schedule.start)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="raise",
+    )
+    schedule_exceptions: Mapped[list[ScheduleException]] = relationship(
+        order_by="(ScheduleException.day, ScheduleException.start)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="raise",
+    )
+    overflow_campaign: Mapped[Campaign | None] = relationship(
+        foreign_keys=[overflow_campaign_id], remote_side="Campaign.id", lazy="raise"
+    )
+    out_of_hours_template: Mapped[Template | None] = relationship(
+        foreign_keys=[out_of_hours_template_id], post_update=True, lazy="raise"
+    )
+    busy_template: Mapped[Template | None] = relationship(
+        foreign_keys=[busy_template_id], post_update=True, lazy="raise"
+    )
 
     @property
     def domain(self) -> str:

@@ -171,3 +171,12 @@ def test_parsers() -> None:
         with pytest.raises(ScheduleError) as bad_zone:
             zone(name)
         assert bad_zone.value.field == "time_zone"
+
+
+def test_exceptions_alone_leave_every_other_day_open() -> None:
+    s = WeeklySchedule("UTC", (), (DayException(date(2026, 12, 25)),))
+    assert is_open(s, datetime(2026, 12, 24, 23, 59, tzinfo=UTC))
+    assert not is_open(s, datetime(2026, 12, 25, 12, tzinfo=UTC))
+    assert next_change(s, datetime(2026, 12, 25, 12, tzinfo=UTC)) == datetime(
+        2026, 12, 26, tzinfo=UTC
+    )

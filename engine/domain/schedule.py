@@ -1,6 +1,7 @@
 """When a campaign is open: weekly windows in its time zone, and dated exceptions.
 
-A campaign with no window at all is always open (nothing configured, nothing changes). Windows
+A campaign with no window at all is always open (nothing configured, nothing changes); one
+with exceptions only is open all day on every other date. Windows
 are wall-clock times in the campaign's zone, `start` inclusive and `end` exclusive; an `end`
 at or before `start` runs past midnight into the next day (22:00-06:00), and `00:00` as an end
 is midnight. An exception replaces the whole of its date: no hours means closed all day (a
@@ -121,6 +122,8 @@ def _day_hours(schedule: WeeklySchedule, day: date) -> list[tuple[time, time | N
     exception = schedule._by_day.get(day)
     if exception is not None:
         pairs = list(exception.hours)
+    elif not schedule.windows:  # exceptions only: every other day is open all day
+        return [(_MIDNIGHT, None)]
     else:
         pairs = [(w.start, w.end) for w in schedule.windows if w.weekday == day.weekday()]
     hours: list[tuple[time, time | None]] = [
