@@ -204,3 +204,37 @@ async def test_queue_limit_overflows_to_another_campaign(world: World) -> None:
 async def _sent_kinds(world: World) -> str:
     """The text of every mail the world received from us."""
     return "\n".join(m.raw.decode("utf-8", "replace") for m in world.sink.messages)
+
+
+async def test_ctl_campaign_schedule_edits_the_lists(world: World) -> None:
+    import argparse
+
+    from postdesk.ctl import _edit_schedule
+
+    def args(**given: object) -> argparse.Namespace:
+        base: dict[str, object] = {
+            "name": "Support",
+            "time_zone": None,
+            "add": [],
+            "remove": [],
+            "clear": False,
+            "exceptions": [],
+            "unexcept": [],
+        }
+        return argparse.Namespace(**(base | given))
+
+    view = await _edit_schedule(
+        world.operator,
+        args(
+            time_zone="America/Montevideo",
+            add=["mon-fri 09:00-18:00", "sat 10:00-13:00"],
+            exceptions=["2026-12-25 closed Christmas"],
+        ),
+    )
+    assert view["windows"] == ["mon-fri 09:00-18:00", "sat 10:00-13:00"]
+    assert view["exceptions"] == ["2026-12-25 closed Christmas"]
+    view = await _edit_schedule(world.operator, args(remove=["wed 09:00-18:00"]))
+    assert view["windows"] == ["mon-tue,thu-fri 09:00-18:00", "sat 10:00-13:00"]
+    assert view["time_zone"] == "America/Montevideo"
+    view = await _edit_schedule(world.operator, args(clear=True, unexcept=["2026-12-25"]))
+    assert view["windows"] == ["always open"] and view["exceptions"] == []
