@@ -10,11 +10,12 @@ it with the database as a whole.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -193,6 +194,18 @@ class Campaign(Base):
     # Parameters from the manual's advanced settings
     max_interactions_per_agent: Mapped[int] = mapped_column(Integer, default=5)
     max_interactions_in_queue: Mapped[int] = mapped_column(Integer, default=0)  # 0: unlimited
+    # Over the limit new interactions go to this campaign's queue; None: held as overflow.
+    overflow_campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), default=None
+    )
+    busy_template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("templates.id", use_alter=True, ondelete="SET NULL"), default=None
+    )
+    # Schedules: the zone of its windows (rows of `schedules`) and exceptions.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    out_of_hours_template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("templates.id", use_alter=True, ondelete="SET NULL"), default=None
+    )
     signature_template_id: Mapped[int | None] = mapped_column(
         ForeignKey("templates.id", use_alter=True, ondelete="SET NULL"), default=None
     )
@@ -214,6 +227,29 @@ class Campaign(Base):
     confirmation_template: Mapped[Template | None] = relationship(
         foreign_keys=[confirmation_template_id], lazy="joined", post_update=True
     )
+    # Loaded only when asked for (selectinload): the router and ingest never need them.
+    schedules: Mapped[list[Schedule]] = relationship(
+        foreign_keys="Schedule.campaign_id",
+        order_by="(Schedule.weekday, Schedule.start)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="raise",
+    )
+    schedule_exceptions: Mapped[list[ScheduleException]] = relationship(
+        order_by="(ScheduleException.day, ScheduleException.start)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="raise",
+    )
+    overflow_campaign: Mapped[Campaign | None] = relationship(
+        foreign_keys=[overflow_campaign_id], remote_side="Campaign.id", lazy="raise"
+    )
+    out_of_hours_template: Mapped[Template | None] = relationship(
+        foreign_keys=[out_of_hours_template_id], post_update=True, lazy="raise"
+    )
+    busy_template: Mapped[Template | None] = relationship(
+        foreign_keys=[busy_template_id], post_update=True, lazy="raise"
+    )
 
     @property
     def domain(self) -> str:
@@ -234,7 +270,22 @@ class Schedule(Base):
     )
     weekday: Mapped[int] = mapped_column(Integer)
     start: Mapped[time] = mapped_column(Time)
-    end: Mapped[time] = mapped_column(Time)
+    end: Mapped[time] = mapped_column(Time)  # at or before start: runs past midnight
+
+
+class ScheduleException(Base):
+    """A dated exception to a campaign's weekly windows: closed all day (no hours, a
+    holiday) or open only during its hours. Several rows of one day are several windows."""
+
+    __tablename__ = "schedule_exceptions"
+    __table_args__ = (Index("ix_schedule_exceptions_campaign_day", "campaign_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    start: Mapped[time | None] = mapped_column(Time, default=None)  # None: closed all day
+    end: Mapped[time | None] = mapped_column(Time, default=None)
+    note: Mapped[str] = mapped_column(String(200), default="")
 
 
 class Membership(Base):
@@ -268,6 +319,7 @@ class Interaction(Base):
     __table_args__ = (
         Index("ix_interactions_queue", "campaign_id", "state", "queued_at"),
         Index("ix_interactions_agent", "agent_id", "state"),
+        Index("ix_interactions_overflow", "overflow", "campaign_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -285,6 +337,8 @@ class Interaction(Base):
     cc: Mapped[list[str]] = mapped_column(JSON, default=list)
     bcc: Mapped[list[str]] = mapped_column(JSON, default=list)
     unread: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Queued but held back: its campaign's queue was full when it came (queue limit).
+    overflow: Mapped[bool] = mapped_column(Boolean, default=False)
     linked_interaction_id: Mapped[int | None] = mapped_column(
         ForeignKey("interactions.id", ondelete="SET NULL"), default=None
     )

@@ -15,15 +15,26 @@ import os
 import sys
 import tomllib
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from msgspec.structs import fields
 
+from engine.api.schedule_text import (
+    ScheduleTextError,
+    exception_text,
+    parse_days,
+    parse_exception,
+    parse_window,
+    window_text,
+)
 from engine.api.schemas import (
     CampaignIn,
+    CampaignOut,
     CampaignPatch,
     ConnectionReport,
+    ScheduleWindow,
     Schema,
     SchemaError,
     TemplateIn,
@@ -105,6 +116,8 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     cadd = campaign.add_parser("add", help="add a campaign from flags or a TOML file")
     cadd.add_argument("--file", type=Path, help="TOML file with the campaign's fields")
     for info in fields(CampaignIn):
+        if info.name in _SCHEDULE_LISTS:
+            continue  # `ctl campaign schedule`
         flag = "--" + info.name.replace("_", "-")
         if info.type is bool:
             cadd.add_argument(
@@ -116,6 +129,8 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     cset = campaign.add_parser("set", help="change some fields of a campaign")
     cset.add_argument("name")
     for info in fields(CampaignPatch):
+        if info.name in _SCHEDULE_LISTS:
+            continue
         flag = "--" + info.name.replace("_", "-")
         if info.type == bool | None:
             cset.add_argument(
@@ -124,6 +139,30 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         else:
             cset.add_argument(flag, dest=info.name, default=None)
 
+    csched = campaign.add_parser(
+        "schedule",
+        help="show or change its opening hours: time zone, weekly windows, dated exceptions",
+    )
+    csched.add_argument("name")
+    csched.add_argument("--time-zone", help="IANA name, e.g. Europe/Madrid")
+    csched.add_argument(
+        "--add", action="append", default=[], metavar="WINDOW", help="e.g. 'mon-fri 09:00-17:00'"
+    )
+    csched.add_argument(
+        "--remove", action="append", default=[], metavar="WINDOW", help="those days at those hours"
+    )
+    csched.add_argument("--clear", action="store_true", help="remove every weekly window")
+    csched.add_argument(
+        "--except",
+        dest="exceptions",
+        action="append",
+        default=[],
+        metavar="DAY",
+        help="'2026-12-25 closed Christmas' or '2026-12-24 09:00-13:00' (replaces that day's)",
+    )
+    csched.add_argument(
+        "--unexcept", action="append", default=[], metavar="DATE", help="drop a date's exception"
+    )
     ctest = campaign.add_parser("test", help="log in to its IMAP and SMTP servers, step by step")
     ctest.add_argument("name")
 
@@ -321,6 +360,7 @@ async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("campaign", "list"): client.campaigns,
         ("campaign", "set"): lambda: client.update_campaign(args.name, _patch_from_args(args)),
         ("campaign", "test"): lambda: client.test_campaign(args.name),
+        ("campaign", "schedule"): lambda: _edit_schedule(client, args),
         ("template", "add"): lambda: client.add_template(_template_from_args(args)),
         ("template", "list"): client.templates,
         ("template", "remove"): lambda: _removed(client.delete_template(args.id), args.id),
@@ -337,6 +377,62 @@ async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("quarantine", "retry"): lambda: client.retry_quarantined(args.id),
     }
     return await calls[(group, action)]()
+
+
+_SCHEDULE_LISTS = {"schedule", "schedule_exceptions"}
+
+
+async def _edit_schedule(client: EngineClient, args: argparse.Namespace) -> Any:
+    """Read the campaign's schedule, apply the flags, save the whole of it; no flag: show."""
+    [campaign] = [c for c in await client.campaigns() if c.name == args.name] or [None]
+    if campaign is None:
+        raise CtlInputError(f"no campaign {args.name!r}")
+    try:
+        windows = [] if args.clear else _expand(campaign.schedule)
+        for text in args.remove:
+            gone = _expand([parse_window(text)])
+            windows = [w for w in windows if w not in gone]
+        for text in args.add:
+            windows += [w for w in _expand([parse_window(text)]) if w not in windows]
+        exceptions = list(campaign.schedule_exceptions)
+        drop = {date.fromisoformat(d.strip()) for d in args.unexcept}
+        new = [parse_exception(text) for text in args.exceptions]
+        drop |= {e.day for e in new}
+        exceptions = [e for e in exceptions if e.day not in drop] + new
+    except (ScheduleTextError, ValueError) as exc:
+        raise CtlInputError(str(exc)) from exc
+    changed = args.clear or args.add or args.remove or args.exceptions or args.unexcept
+    if not changed and not args.time_zone:
+        return _schedule_view(campaign)
+    patch = CampaignPatch(
+        time_zone=args.time_zone,
+        schedule=_regroup(windows) if changed else None,
+        schedule_exceptions=sorted(exceptions, key=lambda e: e.day) if changed else None,
+    )
+    return _schedule_view(await client.update_campaign(args.name, patch))
+
+
+def _expand(windows: list[ScheduleWindow]) -> list[tuple[str, str, str]]:
+    return [(day, w.start, w.end) for w in windows for day in w.days]
+
+
+def _regroup(rows: list[tuple[str, str, str]]) -> list[ScheduleWindow]:
+    hours: dict[tuple[str, str], list[str]] = {}
+    for day, start, end in rows:
+        hours.setdefault((start, end), []).append(day)
+    return [
+        ScheduleWindow(days=parse_days(",".join(days)), start=start, end=end)
+        for (start, end), days in hours.items()
+    ]
+
+
+def _schedule_view(campaign: CampaignOut) -> dict[str, Any]:
+    return {
+        "campaign": campaign.name,
+        "time_zone": campaign.time_zone,
+        "windows": [window_text(w) for w in campaign.schedule] or ["always open"],
+        "exceptions": [exception_text(e) for e in campaign.schedule_exceptions],
+    }
 
 
 async def _edit_reasons(client: EngineClient, *, add: str = "", remove: str = "") -> list[str]:

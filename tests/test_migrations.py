@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
 from data.db import Database, sqlite_url
-from data.models import Attachment, Base, BreakReason
+from data.models import Attachment, Base, BreakReason, Campaign, Interaction
 
 
 async def test_migrated_database_matches_the_models(tmp_path: Path) -> None:
@@ -111,6 +111,8 @@ async def test_an_installation_with_data_upgrades_without_losing_any(tmp_path: P
                 await conn.execute(select(func.count()).select_from(BreakReason))
             ).scalar_one()
             over_limit = (await conn.execute(select(Attachment.over_limit))).scalars().all()
+            zones = (await conn.execute(select(Campaign.time_zone))).scalars().all()
+            held = (await conn.execute(select(Interaction.overflow))).scalars().all()
     finally:
         await db.close()
     assert all(len(before[name]) == 1 for name in tables)
@@ -119,4 +121,5 @@ async def test_an_installation_with_data_upgrades_without_losing_any(tmp_path: P
         new = [row[: len(old[0])] for row in after[name]]  # new columns are added at the end
         assert new == old, name
     assert over_limit == [False]
+    assert zones == ["UTC"] and held == [False]
     assert reasons == 5

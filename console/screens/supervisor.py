@@ -23,6 +23,7 @@ from textual.worker import Worker
 from engine.api.schemas import (
     AgentChanged,
     AgentRow,
+    CampaignState,
     Event,
     InteractionChanged,
     InteractionSummary,
@@ -59,6 +60,7 @@ class SupervisorScreen(ModeScreen):
         yield Header()
         yield EngineBanner()
         yield MailboxLine()
+        yield Label("", id="campaign-states")
         with Container(id="monitor-body"):
             with Vertical(id="agents-pane", classes="pane"):
                 yield Label("Agents", classes="pane-title", id="agents-title")
@@ -98,6 +100,7 @@ class SupervisorScreen(ModeScreen):
         if worker.group == "monitor" and isinstance(result, MonitorSnapshot):
             self.query_one(AgentGrid).replace(result.agents)
             self.show_queue(result.queue, result.queue_total)
+            self.show_campaigns(result.campaigns)
 
     def handle_event(self, event: Event) -> None:
         match event:
@@ -111,8 +114,9 @@ class SupervisorScreen(ModeScreen):
             case AgentChanged(agent=agent):
                 self.query_one(AgentGrid).upsert(agent)
                 self._titles()
-            case QueueChanged(queue=queue, total=total):
+            case QueueChanged(queue=queue, total=total, campaigns=campaigns):
                 self.show_queue(queue, total)
+                self.show_campaigns(campaigns)
             case MailboxChanged(mailbox=row):
                 self.query_one(MailboxLine).upsert(row)
 
@@ -121,6 +125,23 @@ class SupervisorScreen(ModeScreen):
         self.queue_total = total
         self.query_one(QueueTable).replace(queue)
         self._titles()
+
+    def show_campaigns(self, campaigns: list[CampaignState]) -> None:
+        """One line: each campaign in or out of schedule, and what it holds over its limit."""
+        line = Text()
+        for state in campaigns:
+            if line:
+                line.append("  ")
+            line.append(one_line(state.name, 24))
+            if state.in_schedule:
+                line.append(" ● in schedule", style="green")
+            else:
+                line.append(" ○ out of schedule", style="yellow")
+            if state.overflow:
+                line.append(f", {state.overflow} overflow", style="bold red")
+        label = self.query_one("#campaign-states", Label)
+        label.update(line)
+        label.display = bool(campaigns)
 
     def _titles(self) -> None:
         grid = self.query_one(AgentGrid)

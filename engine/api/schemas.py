@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar, cast
 
 import msgspec
@@ -40,6 +40,10 @@ Port = Annotated[int, Meta(ge=1, le=65535)]
 PerAgent = Annotated[int, Meta(ge=1, le=1000)]
 NotNegative = Annotated[int, Meta(ge=0)]
 Positive = Annotated[int, Meta(ge=1)]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+HourMinute = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]\Z")]  # 00:00-23:59
+MaybeHourMinute = Annotated[str, Meta(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9])?\Z")]
+TimeZoneName = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+/-]+\Z")]
 LongText = Annotated[str, Meta(max_length=1_000_000)]
 Addresses = Annotated[str, Meta(min_length=3)]  # one or more addresses, comma-separated
 
@@ -216,6 +220,28 @@ class UserPatch(Schema, omit_defaults=True, kw_only=True):
     screen_monitoring_allowed: bool | None = None
 
 
+class ScheduleWindow(Schema, kw_only=True):
+    """Open on these days from `start` until `end` in the campaign's time zone; an end at or
+    before the start runs past midnight (22:00-06:00), "00:00" as an end is midnight."""
+
+    days: Annotated[list[Weekday], Meta(min_length=1, max_length=7)]
+    start: HourMinute
+    end: HourMinute
+
+
+class ScheduleExceptionIn(Schema, kw_only=True):
+    """A date that does not follow the weekly windows: closed all day (no start and end, a
+    holiday) or open only from `start` to `end` (special opening hours)."""
+
+    day: date
+    start: MaybeHourMinute = ""
+    end: MaybeHourMinute = ""
+    note: Annotated[str, Meta(max_length=200, pattern=ONE_LINE)] = ""
+
+
+MAX_SCHEDULE_ROWS = 500
+
+
 class CampaignIn(Schema, kw_only=True):
     name: Name
     email_address: EmailAddress
@@ -240,6 +266,13 @@ class CampaignIn(Schema, kw_only=True):
     max_interactions_per_agent: PerAgent = 5
     max_interactions_in_queue: NotNegative = 0
     service_level_seconds: Positive = 3600
+    time_zone: TimeZoneName = "UTC"
+    schedule: Annotated[list[ScheduleWindow], Meta(max_length=MAX_SCHEDULE_ROWS)] = field(
+        default_factory=list
+    )  # no window: always open
+    schedule_exceptions: Annotated[
+        list[ScheduleExceptionIn], Meta(max_length=MAX_SCHEDULE_ROWS)
+    ] = field(default_factory=list)
 
 
 class CampaignPatch(Schema, omit_defaults=True, kw_only=True):
@@ -273,6 +306,16 @@ class CampaignPatch(Schema, omit_defaults=True, kw_only=True):
     signature_template: str | None = None  # a template name; "" removes it
     confirmation_enabled: bool | None = None
     confirmation_template: str | None = None  # a template name; "" removes it
+    # Schedules: each list given replaces the whole list ([] removes every window).
+    time_zone: TimeZoneName | None = None
+    schedule: Annotated[list[ScheduleWindow], Meta(max_length=MAX_SCHEDULE_ROWS)] | None = None
+    schedule_exceptions: (
+        Annotated[list[ScheduleExceptionIn], Meta(max_length=MAX_SCHEDULE_ROWS)] | None
+    ) = None
+    out_of_hours_template: str | None = None  # a template name; "" removes it
+    # Queue limit: where interactions over max_interactions_in_queue go ("": held as overflow)
+    overflow_campaign: str | None = None
+    busy_template: str | None = None  # a template name; "" removes it
 
 
 class TemplateIn(Schema, kw_only=True):
@@ -335,6 +378,12 @@ class CampaignOut(Schema, kw_only=True):
     confirmation_enabled: bool = False
     confirmation_template: str | None = None
     members: list[str] = field(default_factory=list)
+    time_zone: str = "UTC"
+    schedule: list[ScheduleWindow] = field(default_factory=list)
+    schedule_exceptions: list[ScheduleExceptionIn] = field(default_factory=list)
+    out_of_hours_template: str | None = None
+    overflow_campaign: str | None = None  # None: held as overflow in its own queue
+    busy_template: str | None = None
 
 
 class MemberIn(Schema, kw_only=True):
@@ -511,10 +560,20 @@ class MailboxHealth(Schema, kw_only=True):
     error: str = ""  # the last failure, in the server's or the system's words
 
 
+class CampaignState(Schema, kw_only=True):
+    """A campaign as the supervisor sees it: open or not now, and how many are held."""
+
+    name: str
+    in_schedule: bool = True
+    overflow: int = 0  # interactions held over the queue limit
+    next_change: datetime | None = None  # when in_schedule flips (None: not soon)
+
+
 class MonitorSnapshot(Schema, kw_only=True):
     agents: list[AgentRow]
     queue: list[QueueRow]  # the longest-waiting ones, at most QUEUE_VIEW_LIMIT
     queue_total: int
+    campaigns: list[CampaignState] = field(default_factory=list)
 
 
 class BlacklistOut(Schema, kw_only=True):
@@ -599,6 +658,7 @@ class AgentChanged(_Event, tag="agent", kw_only=True):
 class QueueChanged(_Event, tag="queue", kw_only=True):
     queue: list[QueueRow]  # the longest-waiting ones, at most QUEUE_VIEW_LIMIT
     total: int
+    campaigns: list[CampaignState] = field(default_factory=list)
 
 
 class MessageChanged(_Event, tag="message", kw_only=True):

@@ -9,15 +9,17 @@ mails costs a handful of queue snapshots, not 500. The router is woken at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from data.db import Database
 from data.models import Interaction, Message, User
 from engine.api.schemas import (
     AgentChanged,
+    CampaignState,
     Event,
     InteractionChanged,
     MessageChanged,
@@ -33,6 +35,8 @@ class Notifier:
         self.bus = bus
         self.batch_delay = batch_delay
         self.on_new_work: list[Callable[[], None]] = []  # the router's kick
+        # In schedule / overflow per campaign, sent with every queue event (set by the engine).
+        self.campaign_states: Callable[[AsyncSession], Awaitable[list[CampaignState]]] | None = None
         self._interactions: set[int] = set()
         self._messages: set[int] = set()
         self._agents: set[int] = set()
@@ -62,6 +66,12 @@ class Notifier:
         """One of our sent messages changed (e.g. a bounce marked it failed)."""
         self._messages.add(message_row_id)
         self._wake()
+
+    def queue_changed(self) -> None:
+        """The queue's picture changed without any one interaction changing (a campaign
+        opened or closed, held interactions entered the queue)."""
+        self._queue = True
+        self._dirty.set()
 
     def agent_changed(self, user_id: int) -> None:
         self._agents.add(user_id)
@@ -135,6 +145,7 @@ class Notifier:
                     self.bus.publish(AgentChanged(agent=await queries.agent_row(session, user)))
             if queue:
                 shown, total = await queries.queue_rows(session)
-                self.bus.publish(QueueChanged(queue=shown, total=total))
+                states = await self.campaign_states(session) if self.campaign_states else []
+                self.bus.publish(QueueChanged(queue=shown, total=total, campaigns=states))
         for event in ready:
             self.bus.publish(event)

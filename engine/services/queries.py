@@ -4,7 +4,7 @@ screens need. Functions take a session (services call them inside their transact
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from msgspec.structs import asdict
 from sqlalchemy import ColumnElement, func, or_, select
@@ -27,6 +27,7 @@ from engine.api.schemas import (
     AgentRow,
     AttachmentOut,
     BlacklistOut,
+    CampaignState,
     InteractionDetail,
     InteractionSummary,
     Me,
@@ -223,7 +224,7 @@ async def queue_rows(session: AsyncSession) -> tuple[list[QueueRow], int]:
     rows = await session.execute(
         select(Interaction.id, Campaign.name, Interaction.client_email, Interaction.queued_at)
         .join(Campaign)
-        .where(Interaction.state == InteractionState.QUEUED)
+        .where(Interaction.state == InteractionState.QUEUED, Interaction.overflow.is_(False))
         .order_by(Interaction.queued_at, Interaction.id)
         .limit(QUEUE_VIEW_LIMIT)
     )
@@ -234,7 +235,9 @@ async def queue_rows(session: AsyncSession) -> tuple[list[QueueRow], int]:
     if len(shown) < QUEUE_VIEW_LIMIT:
         return shown, len(shown)
     total = await session.scalar(
-        select(func.count(Interaction.id)).where(Interaction.state == InteractionState.QUEUED)
+        select(func.count(Interaction.id)).where(
+            Interaction.state == InteractionState.QUEUED, Interaction.overflow.is_(False)
+        )
     )
     return shown, int(total or 0)
 
@@ -253,8 +256,13 @@ async def working_campaigns(session: AsyncSession, user_id: int) -> set[int]:
 class Queries:
     """What the consoles read, each in one session, visibility checked where it applies."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self,
+        db: Database,
+        campaign_states: Callable[[AsyncSession], Awaitable[list[CampaignState]]] | None = None,
+    ) -> None:
         self.db = db
+        self.campaign_states = campaign_states
 
     async def me(self, user_id: int, *, operator: bool) -> Me:
         async with self.db.session() as session:
@@ -338,7 +346,10 @@ class Queries:
     async def monitor(self) -> MonitorSnapshot:
         async with self.db.session() as session:
             shown, total = await queue_rows(session)
-            return MonitorSnapshot(agents=await agent_rows(session), queue=shown, queue_total=total)
+            states = await self.campaign_states(session) if self.campaign_states else []
+            return MonitorSnapshot(
+                agents=await agent_rows(session), queue=shown, queue_total=total, campaigns=states
+            )
 
     async def working_campaigns(self, user_id: int) -> set[int]:
         async with self.db.session() as session:

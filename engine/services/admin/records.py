@@ -7,6 +7,7 @@ a campaign restart its mailbox service through the `on_campaign_change` hook.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from msgspec.structs import asdict
 from sqlalchemy import delete, select
@@ -42,6 +43,13 @@ from engine.domain.header_values import HeaderInjectionError, check_header_value
 from engine.errors import Conflict, Invalid, NotFound
 from engine.services import queries
 from engine.services.admin.connection_test import check_campaign
+from engine.services.admin.schedule_edit import (
+    check_time_zone,
+    exceptions_out,
+    set_exceptions,
+    set_windows,
+    windows_out,
+)
 
 
 def user_out(user: User) -> UserOut:
@@ -92,8 +100,36 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
         if campaign.confirmation_template
         else None,
         members=sorted(m.user.username for m in campaign.memberships),
+        time_zone=campaign.time_zone,
+        schedule=windows_out(campaign.schedules),
+        schedule_exceptions=exceptions_out(campaign.schedule_exceptions),
+        out_of_hours_template=campaign.out_of_hours_template.name
+        if campaign.out_of_hours_template
+        else None,
+        overflow_campaign=campaign.overflow_campaign.name if campaign.overflow_campaign else None,
+        busy_template=campaign.busy_template.name if campaign.busy_template else None,
     )
 
+
+# What campaign_out reads beyond the campaign row.
+_CAMPAIGN_DETAIL = (
+    selectinload(Campaign.memberships).selectinload(Membership.user),
+    selectinload(Campaign.schedules),
+    selectinload(Campaign.schedule_exceptions),
+    selectinload(Campaign.overflow_campaign),
+    selectinload(Campaign.out_of_hours_template),
+    selectinload(Campaign.busy_template),
+)
+
+
+# What the router reads: a change may open a campaign or make room in its queue.
+ROUTING_FIELDS = {
+    "time_zone",
+    "schedule",
+    "schedule_exceptions",
+    "max_interactions_in_queue",
+    "enabled",
+}
 
 # What the campaign's mailbox task reads when it starts: changing one of these reconnects it.
 MAILBOX_FIELDS = {
@@ -187,9 +223,7 @@ class Admin:
     async def campaigns(self) -> list[CampaignOut]:
         async with self.db.session() as session:
             rows = await session.execute(
-                select(Campaign)
-                .options(selectinload(Campaign.memberships).selectinload(Membership.user))
-                .order_by(Campaign.name)
+                select(Campaign).options(*_CAMPAIGN_DETAIL).order_by(Campaign.name)
             )
             return [campaign_out(c) for c in rows.scalars()]
 
@@ -198,7 +232,8 @@ class Admin:
             campaign = await session.scalar(
                 select(Campaign)
                 .where(Campaign.name == name)
-                .options(selectinload(Campaign.memberships).selectinload(Membership.user))
+                .options(*_CAMPAIGN_DETAIL)
+                .execution_options(populate_existing=True)
             )
             if campaign is None:
                 raise NotFound(f"no campaign {name!r}")
@@ -237,7 +272,12 @@ class Admin:
                         max_interactions_per_agent=data.max_interactions_per_agent,
                         max_interactions_in_queue=data.max_interactions_in_queue,
                         service_level_seconds=data.service_level_seconds,
+                        time_zone=check_time_zone(data.time_zone),
+                        schedules=[],
+                        schedule_exceptions=[],
                     )
+                    set_windows(campaign, data.schedule)
+                    set_exceptions(campaign, data.schedule_exceptions)
                     session.add(campaign)
                     await session.flush()
                     campaign_id = campaign.id
@@ -250,9 +290,16 @@ class Admin:
         changes = {k: v for k, v in asdict(patch).items() if v is not None}
         given = set(changes)
         async with self.db.session() as session, session.begin():
-            campaign = await session.scalar(select(Campaign).where(Campaign.name == name))
+            campaign = await session.scalar(
+                select(Campaign)
+                .where(Campaign.name == name)
+                .options(
+                    selectinload(Campaign.schedules), selectinload(Campaign.schedule_exceptions)
+                )
+            )
             if campaign is None:
                 raise NotFound(f"no campaign {name!r}")
+            await self._apply_schedule_and_limit(session, campaign, changes)
             for field in ("signature_template", "confirmation_template"):
                 if field in changes:
                     template_name = changes.pop(field)
@@ -282,7 +329,46 @@ class Admin:
             campaign_id = campaign.id
         if MAILBOX_FIELDS & given:
             await self.on_campaign_change(campaign_id)  # reconnect with the new settings
+        if ROUTING_FIELDS & given:
+            self.on_member_added()  # the router: a campaign may have opened, or its queue room
         return await self.campaign(name)
+
+    async def _apply_schedule_and_limit(
+        self, session: AsyncSession, campaign: Campaign, changes: dict[str, Any]
+    ) -> None:
+        """Take the schedule and queue-limit fields out of `changes` and apply them."""
+        if "time_zone" in changes:
+            campaign.time_zone = check_time_zone(changes.pop("time_zone"))
+        if "schedule" in changes:
+            set_windows(campaign, changes.pop("schedule"))
+        if "schedule_exceptions" in changes:
+            set_exceptions(campaign, changes.pop("schedule_exceptions"))
+        for field in ("out_of_hours_template", "busy_template"):
+            if field in changes:
+                template_name = changes.pop(field)
+                template = None
+                if template_name:
+                    try:
+                        template = await self._template_for(session, campaign, template_name)
+                    except NotFound as exc:
+                        raise NotFound(str(exc), field=field) from exc
+                setattr(campaign, f"{field}_id", template.id if template else None)
+        if "overflow_campaign" in changes:
+            target_name = changes.pop("overflow_campaign")
+            target_id = None
+            if target_name:
+                target_id = await session.scalar(
+                    select(Campaign.id).where(Campaign.name == target_name)
+                )
+                if target_id is None:
+                    raise NotFound(f"no campaign {target_name!r}", field="overflow_campaign")
+                if target_id == campaign.id:
+                    raise Invalid(
+                        "overflow_campaign: a campaign cannot overflow into itself; leave it"
+                        " empty to hold the overflow in its own queue",
+                        field="overflow_campaign",
+                    )
+            campaign.overflow_campaign_id = target_id
 
     async def _template_for(self, session: AsyncSession, campaign: Campaign, name: str) -> Template:
         """The campaign's own template of that name, else the global one."""
