@@ -58,8 +58,26 @@ class Database:
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
 
-        async with self.engine.begin() as conn:
-            await conn.run_sync(run)
+        async with self.engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # A batch migration rebuilds a table by copy, drop and rename; with foreign
+                # keys on, the drop would first delete (ON DELETE CASCADE) every row that
+                # refers to the table: a rebuilt `campaigns` would take its interactions and
+                # members with it. SQLite ignores this pragma inside a transaction.
+                await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                await conn.commit()
+            try:
+                async with conn.begin():
+                    await conn.run_sync(run)
+                    if sqlite:
+                        broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                        if broken:
+                            raise RuntimeError(f"migration left broken references: {broken}")
+            finally:
+                if sqlite:
+                    await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    await conn.commit()
 
     async def close(self) -> None:
         await self.engine.dispose()
