@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from msgspec.structs import asdict
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from data.db import Database
 from data.models import (
+    Availability,
     Campaign,
+    Delivery,
     InboundTransport,
     Membership,
     Security,
@@ -30,6 +32,8 @@ from engine.api.schemas import (
     CampaignOut,
     CampaignPatch,
     ConnectionReport,
+    MemberOut,
+    MemberPatch,
     TemplateIn,
     TemplateOut,
     UserIn,
@@ -92,6 +96,12 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
         if campaign.confirmation_template
         else None,
         members=sorted(m.user.username for m in campaign.memberships),
+        availability=campaign.availability.value,
+        delivery=campaign.delivery.value,
+        member_settings=[
+            MemberOut(username=m.user.username, position=m.position, penalty=m.penalty)
+            for m in sorted(campaign.memberships, key=lambda m: (m.position, m.user_id))
+        ],
     )
 
 
@@ -109,6 +119,10 @@ MAILBOX_FIELDS = {
     "maildir_path",
     "tls_verify",
 }
+
+
+# What the router reads: changing one may let waiting mail go (or stop it being pushed).
+ROUTING_FIELDS = {"availability", "delivery", "max_interactions_per_agent", "enabled"}
 
 
 def _template_out(template: Template, campaign: str | None) -> TemplateOut:
@@ -237,6 +251,8 @@ class Admin:
                         max_interactions_per_agent=data.max_interactions_per_agent,
                         max_interactions_in_queue=data.max_interactions_in_queue,
                         service_level_seconds=data.service_level_seconds,
+                        availability=Availability(data.availability),
+                        delivery=Delivery(data.delivery),
                     )
                     session.add(campaign)
                     await session.flush()
@@ -274,6 +290,10 @@ class Admin:
             for field in ("imap_security", "smtp_security"):
                 if field in changes:
                     changes[field] = Security(changes[field])
+            if "availability" in changes:
+                changes["availability"] = Availability(changes["availability"])
+            if "delivery" in changes:
+                changes["delivery"] = Delivery(changes["delivery"])
             for field, value in changes.items():
                 setattr(campaign, field, value)
             _validate_campaign(campaign)
@@ -282,6 +302,8 @@ class Admin:
             campaign_id = campaign.id
         if MAILBOX_FIELDS & given:
             await self.on_campaign_change(campaign_id)  # reconnect with the new settings
+        if ROUTING_FIELDS & given:
+            self.on_member_added()  # the router applies the new strategy to what waits
         return await self.campaign(name)
 
     async def _template_for(self, session: AsyncSession, campaign: Campaign, name: str) -> Template:
@@ -410,9 +432,46 @@ class Admin:
                 )
             )
             if exists is None:
-                session.add(Membership(campaign_id=campaign.id, user_id=user.id))
+                last = await session.scalar(
+                    select(func.max(Membership.position)).where(
+                        Membership.campaign_id == campaign.id
+                    )
+                )
+                session.add(
+                    Membership(campaign_id=campaign.id, user_id=user.id, position=(last or 0) + 1)
+                )
         self.on_member_added()
         return await self.campaign(campaign_name)
+
+    async def patch_member(self, patch: MemberPatch) -> CampaignOut:
+        """A member's penalty, or their place in the campaign's order: the members from
+        that place on move down one, and the order is renumbered 1, 2, 3..."""
+        async with self.db.session() as session, session.begin():
+            campaign, user = await _campaign_and_user(session, patch.campaign, patch.username)
+            members = list(
+                (
+                    await session.execute(
+                        select(Membership)
+                        .where(Membership.campaign_id == campaign.id)
+                        .order_by(Membership.position, Membership.user_id)
+                    )
+                ).scalars()
+            )
+            member = next((m for m in members if m.user_id == user.id), None)
+            if member is None:
+                raise NotFound(
+                    f"username: {user.username!r} is not a member of {campaign.name!r}",
+                    field="username",
+                )
+            if patch.penalty is not None:
+                member.penalty = patch.penalty
+            if patch.position is not None:
+                members.remove(member)
+                members.insert(min(patch.position, len(members) + 1) - 1, member)
+                for number, m in enumerate(members, start=1):
+                    m.position = number
+        self.on_member_added()
+        return await self.campaign(patch.campaign)
 
     async def remove_member(self, campaign_name: str, username: str) -> CampaignOut:
         """The user gets no new interactions of the campaign; those already assigned stay
