@@ -16,11 +16,13 @@ import sys
 import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from msgspec.structs import fields
 
 from engine.api.schemas import (
+    Availability,
+    Delivery,
     CampaignIn,
     CampaignPatch,
     ConnectionReport,
@@ -36,6 +38,13 @@ from engine.client import EngineClient, EngineError, EngineUnavailable
 from engine.config import Settings
 from engine.text.sanitize import one_line, sanitize
 from postdesk.access import check_own_data_dir, denied
+
+
+# The routing strategies (docs/strategies.md), offered by name in `campaign add|set`.
+STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
+    "availability": get_args(Availability),
+    "delivery": get_args(Delivery),
+}
 
 
 class CtlInputError(Exception):
@@ -111,7 +120,9 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                 flag, dest=info.name, default=None, action=argparse.BooleanOptionalAction
             )
         else:
-            cadd.add_argument(flag, dest=info.name, default=None)
+            cadd.add_argument(
+                flag, dest=info.name, default=None, choices=STRATEGY_CHOICES.get(info.name)
+            )
     campaign.add_parser("list", help="list campaigns")
     cset = campaign.add_parser("set", help="change some fields of a campaign")
     cset.add_argument("name")
@@ -122,7 +133,9 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                 flag, dest=info.name, default=None, action=argparse.BooleanOptionalAction
             )
         else:
-            cset.add_argument(flag, dest=info.name, default=None)
+            cset.add_argument(
+                flag, dest=info.name, default=None, choices=STRATEGY_CHOICES.get(info.name)
+            )
 
     ctest = campaign.add_parser("test", help="log in to its IMAP and SMTP servers, step by step")
     ctest.add_argument("name")
@@ -158,6 +171,13 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     madd = member.add_parser("add", help="add a user to a campaign")
     madd.add_argument("campaign")
     madd.add_argument("username")
+    mset = member.add_parser(
+        "set", help="a member's penalty (0-100, weighted-random) and place in the order"
+    )
+    mset.add_argument("campaign")
+    mset.add_argument("username")
+    mset.add_argument("--penalty", type=int, default=None, help="0-100: higher, fewer mails")
+    mset.add_argument("--position", type=int, default=None, help="1 = first (linear, round-robin)")
     mremove = member.add_parser(
         "remove", help="remove a user from a campaign (assigned interactions stay theirs)"
     )
@@ -326,6 +346,9 @@ async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("template", "remove"): lambda: _removed(client.delete_template(args.id), args.id),
         ("blacklist", "list"): client.blacklist,
         ("member", "add"): lambda: client.add_member(args.campaign, args.username),
+        ("member", "set"): lambda: client.set_member(
+            args.campaign, args.username, penalty=args.penalty, position=args.position
+        ),
         ("member", "remove"): lambda: client.remove_member(args.campaign, args.username),
         ("break-reason", "list"): client.break_reasons,
         ("break-reason", "add"): lambda: _edit_reasons(client, add=args.name),
