@@ -22,6 +22,7 @@ from engine.api.schemas import (
     InteractionSummary,
     LimitsOut,
     Me,
+    PickQueue,
 )
 
 if TYPE_CHECKING:
@@ -122,3 +123,17 @@ class InteractionClosed(Message, bubble=False):
     @property
     def control(self) -> ThreadView:
         return self.thread
+
+
+@dataclass
+class PickQueueLoaded(Message, bubble=False):
+    """What waits in the agent's pick-mode campaigns, (re)loaded."""
+
+    queue: PickQueue
+
+
+@dataclass
+class InteractionTaken(Message, bubble=False):
+    """The engine gave the agent the interaction they took from a pick-mode queue."""
+
+    summary: InteractionSummary

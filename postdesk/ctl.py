@@ -22,10 +22,10 @@ from msgspec.structs import fields
 
 from engine.api.schemas import (
     Availability,
-    Delivery,
     CampaignIn,
     CampaignPatch,
     ConnectionReport,
+    Delivery,
     Schema,
     SchemaError,
     TemplateIn,
@@ -38,7 +38,6 @@ from engine.client import EngineClient, EngineError, EngineUnavailable
 from engine.config import Settings
 from engine.text.sanitize import one_line, sanitize
 from postdesk.access import check_own_data_dir, denied
-
 
 # The routing strategies (docs/strategies.md), offered by name in `campaign add|set`.
 STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
