@@ -29,6 +29,7 @@ from engine.api.schemas import (
     LimitsOut,
     MailboxHealth,
     Me,
+    PickQueue,
     RenderOut,
     TemplateOut,
     UploadOut,
@@ -295,3 +296,17 @@ class SearchFound(Message, bubble=False):
 
     query: str
     results: list[InteractionSummary]
+
+
+@dataclass
+class PickQueueLoaded(Message, bubble=False):
+    """What waits in the agent's pick-mode campaigns, (re)loaded."""
+
+    queue: PickQueue
+
+
+@dataclass
+class InteractionTaken(Message, bubble=False):
+    """The engine gave the agent the interaction they took from a pick-mode queue."""
+
+    summary: InteractionSummary

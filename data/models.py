@@ -93,9 +93,24 @@ class InboundTransport(enum.StrEnum):
     NONE = "none"
 
 
-class Strategy(enum.StrEnum):
-    LEAST_ACTIVE = "least_active"
-    ROUND_ROBIN = "round_robin"
+class Availability(enum.StrEnum):
+    """Who may receive a campaign's interactions (engine/domain/routing.py)."""
+
+    ONE = "one"
+    UP_TO_MAX = "up-to-max"
+    PICK_ONE = "pick-one"
+    PICK_MANY = "pick-many"
+
+
+class Delivery(enum.StrEnum):
+    """In what order a campaign's agents are chosen (engine/domain/routing.py)."""
+
+    LEAST_ACTIVE = "least-active"
+    ROUND_ROBIN = "round-robin"
+    LINEAR = "linear"
+    WEIGHTED_RANDOM = "weighted-random"
+    LEAST_RECENT = "least-recent"
+    FEWEST_COMPLETED = "fewest-completed"
 
 
 class InteractionState(enum.StrEnum):
@@ -169,7 +184,14 @@ class Campaign(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     receive_emails: Mapped[bool] = mapped_column(Boolean, default=True)
     service_level_seconds: Mapped[int] = mapped_column(Integer, default=3600)
-    strategy: Mapped[Strategy] = mapped_column(_enum(Strategy), default=Strategy.LEAST_ACTIVE)
+    availability: Mapped[Availability] = mapped_column(
+        _enum(Availability), default=Availability.UP_TO_MAX
+    )
+    delivery: Mapped[Delivery] = mapped_column(_enum(Delivery), default=Delivery.LEAST_ACTIVE)
+    # Round-robin goes on after the member who got the campaign's last interaction.
+    round_robin_last_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
     from_name: Mapped[str] = mapped_column(String(200), default="")
     email_address: Mapped[str] = mapped_column(String(320))
     # Inbound
@@ -295,6 +317,12 @@ class Membership(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # 0..100: under weighted-random, the higher the penalty the fewer interactions.
+    penalty: Mapped[int] = mapped_column(Integer, default=0)
+    # The member's order on the campaign (linear, round-robin): new members go last.
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # When the router or a take last gave this member one of the campaign's interactions.
+    last_assigned_at: Mapped[datetime | None] = mapped_column(default=None)
 
     campaign: Mapped[Campaign] = relationship(back_populates="memberships")
     user: Mapped[User] = relationship(back_populates="memberships")

@@ -149,6 +149,9 @@ class DemoWorld:
                 smtp_port=self.smtp_port,
                 smtp_security="plain",
                 max_interactions_per_agent=4,
+                # Mail takes turns between the members in their order (the bots, and Ana
+                # when she is Free): the admin's campaign form shows the strategy.
+                delivery="round-robin",
             )
         )
         for username in ["ana", *(b for b, _ in BOTS)]:

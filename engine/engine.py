@@ -43,6 +43,7 @@ from engine.services.people.identity import Identity
 from engine.services.people.presence import Presence
 from engine.services.queries import Queries
 from engine.services.work.interactions import Work
+from engine.services.work.pick import Picking
 from engine.services.work.router import Router
 from engine.services.work.schedules import Schedules
 
@@ -137,6 +138,7 @@ class Engine:
         self.ingestor.on_new_customer = self.confirmations.for_new_interactions
         self.router = Router(self.db, self.notifier, schedules=self.schedules)
         self.work = Work(self.db, self.blobs, self.notifier, self.outbox.kick)
+        self.picking = Picking(self.db, self.notifier)
         self.admin = Admin(
             self.db, self.secrets, self.campaign_changed, on_member_added=self.router.kick
         )

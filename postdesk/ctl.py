@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from msgspec.structs import fields
 
@@ -30,10 +30,12 @@ from engine.api.schedule_text import (
     window_text,
 )
 from engine.api.schemas import (
+    Availability,
     CampaignIn,
     CampaignOut,
     CampaignPatch,
     ConnectionReport,
+    Delivery,
     ScheduleWindow,
     Schema,
     SchemaError,
@@ -47,6 +49,12 @@ from engine.client import EngineClient, EngineError, EngineUnavailable
 from engine.config import Settings
 from engine.text.sanitize import one_line, sanitize
 from postdesk.access import check_own_data_dir, denied
+
+# The routing strategies (docs/strategies.md), offered by name in `campaign add|set`.
+STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
+    "availability": get_args(Availability),
+    "delivery": get_args(Delivery),
+}
 
 
 class CtlInputError(Exception):
@@ -124,7 +132,9 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                 flag, dest=info.name, default=None, action=argparse.BooleanOptionalAction
             )
         else:
-            cadd.add_argument(flag, dest=info.name, default=None)
+            cadd.add_argument(
+                flag, dest=info.name, default=None, choices=STRATEGY_CHOICES.get(info.name)
+            )
     campaign.add_parser("list", help="list campaigns")
     cset = campaign.add_parser("set", help="change some fields of a campaign")
     cset.add_argument("name")
@@ -137,7 +147,9 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
                 flag, dest=info.name, default=None, action=argparse.BooleanOptionalAction
             )
         else:
-            cset.add_argument(flag, dest=info.name, default=None)
+            cset.add_argument(
+                flag, dest=info.name, default=None, choices=STRATEGY_CHOICES.get(info.name)
+            )
 
     csched = campaign.add_parser(
         "schedule",
@@ -197,6 +209,13 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     madd = member.add_parser("add", help="add a user to a campaign")
     madd.add_argument("campaign")
     madd.add_argument("username")
+    mset = member.add_parser(
+        "set", help="a member's penalty (0-100, weighted-random) and place in the order"
+    )
+    mset.add_argument("campaign")
+    mset.add_argument("username")
+    mset.add_argument("--penalty", type=int, default=None, help="0-100: higher, fewer mails")
+    mset.add_argument("--position", type=int, default=None, help="1 = first (linear, round-robin)")
     mremove = member.add_parser(
         "remove", help="remove a user from a campaign (assigned interactions stay theirs)"
     )
@@ -366,6 +385,9 @@ async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("template", "remove"): lambda: _removed(client.delete_template(args.id), args.id),
         ("blacklist", "list"): client.blacklist,
         ("member", "add"): lambda: client.add_member(args.campaign, args.username),
+        ("member", "set"): lambda: client.set_member(
+            args.campaign, args.username, penalty=args.penalty, position=args.position
+        ),
         ("member", "remove"): lambda: client.remove_member(args.campaign, args.username),
         ("break-reason", "list"): client.break_reasons,
         ("break-reason", "add"): lambda: _edit_reasons(client, add=args.name),

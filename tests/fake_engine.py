@@ -26,6 +26,7 @@ from engine.api.schemas import (
     LimitsOut,
     Me,
     MessageOut,
+    PickQueue,
     RenderOut,
     TemplateOut,
     convert,
@@ -153,6 +154,9 @@ class FakeEngine:
 
     async def limits(self) -> LimitsOut:
         return LimitsOut(max_attachment_bytes=10_000_000, break_reasons=["Lunch", "Training"])
+
+    async def pick_queue(self) -> PickQueue:
+        return PickQueue(campaigns=[], waiting=[], total=0)  # no pick-mode campaign
 
     async def templates(self) -> list[TemplateOut]:
         return TEMPLATES

@@ -35,6 +35,14 @@ Inbound = Literal["imap", "maildir", "none"]
 InteractionState = Literal["queued", "assigned", "closed"]
 Direction = Literal["inbound", "outbound"]
 MessageState = Literal["received", "queued", "sending", "sent", "failed"]
+# A campaign's routing strategy (engine/domain/routing.py, docs/strategies.md): who may
+# receive, and in what order members are chosen.
+Availability = Literal["one", "up-to-max", "pick-one", "pick-many"]
+Delivery = Literal[
+    "least-active", "round-robin", "linear", "weighted-random", "least-recent", "fewest-completed"
+]
+Penalty = Annotated[int, Meta(ge=0, le=100)]
+Position = Annotated[int, Meta(ge=1, le=100_000)]
 
 Port = Annotated[int, Meta(ge=1, le=65535)]
 PerAgent = Annotated[int, Meta(ge=1, le=1000)]
@@ -273,6 +281,8 @@ class CampaignIn(Schema, kw_only=True):
     schedule_exceptions: Annotated[
         list[ScheduleExceptionIn], Meta(max_length=MAX_SCHEDULE_ROWS)
     ] = field(default_factory=list)
+    availability: Availability = "up-to-max"
+    delivery: Delivery = "least-active"
 
 
 class CampaignPatch(Schema, omit_defaults=True, kw_only=True):
@@ -303,6 +313,8 @@ class CampaignPatch(Schema, omit_defaults=True, kw_only=True):
     max_interactions_per_agent: PerAgent | None = None
     max_interactions_in_queue: NotNegative | None = None
     service_level_seconds: Positive | None = None
+    availability: Availability | None = None
+    delivery: Delivery | None = None
     signature_template: str | None = None  # a template name; "" removes it
     confirmation_enabled: bool | None = None
     confirmation_template: str | None = None  # a template name; "" removes it
@@ -384,11 +396,40 @@ class CampaignOut(Schema, kw_only=True):
     out_of_hours_template: str | None = None
     overflow_campaign: str | None = None  # None: held as overflow in its own queue
     busy_template: str | None = None
+    availability: Availability = "up-to-max"
+    delivery: Delivery = "least-active"
+    # The members in their order on the campaign, with their penalty.
+    member_settings: list[MemberOut] = field(default_factory=list)
 
 
 class MemberIn(Schema, kw_only=True):
     campaign: str
     username: str
+
+
+class MemberOut(Schema, kw_only=True):
+    username: str
+    position: int
+    penalty: int
+
+
+class MemberPatch(Schema, omit_defaults=True, kw_only=True):
+    """A member's routing settings on one campaign; left out (None) stays. A new position
+    moves the member there and the others after it down one."""
+
+    campaign: str
+    username: str
+    penalty: Penalty | None = None
+    position: Position | None = None
+
+
+class PickQueue(Schema, kw_only=True):
+    """What waits in the caller's pick-mode campaigns (`campaigns`; empty: none), the
+    longest waiting first (at most QUEUE_VIEW_LIMIT; `total` counts them all)."""
+
+    campaigns: list[str]
+    waiting: list[InteractionSummary]
+    total: int
 
 
 class AttachmentOut(Schema, kw_only=True):
@@ -655,6 +696,11 @@ class AgentChanged(_Event, tag="agent", kw_only=True):
     agent: AgentRow
 
 
+class PickQueueChanged(_Event, tag="pick-queue", kw_only=True):
+    """Something entered or left the queue of a pick-mode campaign: its agents reload what
+    they may take (`GET /pick`). It names nothing, so every agent may hear it."""
+
+
 class QueueChanged(_Event, tag="queue", kw_only=True):
     queue: list[QueueRow]  # the longest-waiting ones, at most QUEUE_VIEW_LIMIT
     total: int
@@ -702,6 +748,7 @@ Event = (
     | InteractionChanged
     | AgentChanged
     | QueueChanged
+    | PickQueueChanged
     | MessageChanged
     | LoggedOut
     | ChatSaid

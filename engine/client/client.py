@@ -38,8 +38,10 @@ from engine.api.schemas import (
     MailboxHealth,
     Me,
     MemberIn,
+    MemberPatch,
     MonitorSnapshot,
     NewInteractionIn,
+    PickQueue,
     QuarantineDetail,
     QuarantineOut,
     RenderIn,
@@ -211,6 +213,15 @@ class EngineClient:
     async def close_interaction(self, interaction_id: int) -> InteractionSummary:
         return await self._call("POST", f"/interactions/{interaction_id}/close", InteractionSummary)
 
+    async def pick_queue(self) -> PickQueue:
+        """What waits in my pick-mode campaigns (none: `campaigns` is empty)."""
+        return await self._call("GET", "/pick", PickQueue)
+
+    async def take(self, interaction_id: int) -> InteractionSummary:
+        """Take a waiting interaction of a pick-mode campaign; `Conflict` when another agent
+        took it first (or I am at the campaign's limit)."""
+        return await self._call("POST", f"/interactions/{interaction_id}/take", InteractionSummary)
+
     # ---- supervision ----
     async def monitor(self) -> MonitorSnapshot:
         return await self._call("GET", "/monitor", MonitorSnapshot)
@@ -292,6 +303,18 @@ class EngineClient:
     async def add_member(self, campaign: str, username: str) -> CampaignOut:
         body = MemberIn(campaign=campaign, username=username)
         return await self._call("POST", "/members", CampaignOut, body)
+
+    async def set_member(
+        self,
+        campaign: str,
+        username: str,
+        *,
+        penalty: int | None = None,
+        position: int | None = None,
+    ) -> CampaignOut:
+        """A member's penalty (0-100) and place in the campaign's order."""
+        body = MemberPatch(campaign=campaign, username=username, penalty=penalty, position=position)
+        return await self._call("PATCH", "/members", CampaignOut, body)
 
     async def remove_member(self, campaign: str, username: str) -> CampaignOut:
         """No new interactions of the campaign for the user; assigned ones stay theirs."""

@@ -1,6 +1,6 @@
 """Which events a console may see: supervisors and admins everything but other people's chat;
 an agent only what is about them (their interactions, their messages, their own row, their
-log-out) and their own chat lines."""
+log-out), their own chat lines, and the cue that a pick-mode queue changed."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from engine.api.schemas import (
     InteractionChanged,
     LoggedOut,
     MessageChanged,
+    PickQueueChanged,
 )
 from engine.server.caller import Caller
 
@@ -29,4 +30,6 @@ def may_see(caller: Caller, event: Event) -> bool:
             return row.username == caller.username
         case LoggedOut(username=username):
             return username == caller.username
+        case PickQueueChanged():  # names nothing: a cue to reload what one may take
+            return "agent" in caller.roles
     return False

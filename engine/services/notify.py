@@ -23,9 +23,11 @@ from engine.api.schemas import (
     Event,
     InteractionChanged,
     MessageChanged,
+    PickQueueChanged,
     QueueChanged,
 )
 from engine.bus import EventBus
+from engine.domain.routing import is_pick
 from engine.services import queries
 
 
@@ -133,6 +135,9 @@ class Notifier:
                 )
                 for summary in await queries.summaries(session, rows_i):
                     self.bus.publish(InteractionChanged(interaction=summary))
+                # Agents who take their work themselves reload what waits for them.
+                if any(is_pick(row.campaign.availability.value) for row in rows_i):
+                    self.bus.publish(PickQueueChanged())
             if agents:
                 users = (
                     await session.execute(

@@ -10,14 +10,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from msgspec.structs import asdict
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from data.db import Database
 from data.models import (
+    Availability,
     Campaign,
+    Delivery,
     InboundTransport,
     Membership,
     Security,
@@ -31,6 +33,8 @@ from engine.api.schemas import (
     CampaignOut,
     CampaignPatch,
     ConnectionReport,
+    MemberOut,
+    MemberPatch,
     TemplateIn,
     TemplateOut,
     UserIn,
@@ -108,6 +112,12 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
         else None,
         overflow_campaign=campaign.overflow_campaign.name if campaign.overflow_campaign else None,
         busy_template=campaign.busy_template.name if campaign.busy_template else None,
+        availability=campaign.availability.value,
+        delivery=campaign.delivery.value,
+        member_settings=[
+            MemberOut(username=m.user.username, position=m.position, penalty=m.penalty)
+            for m in sorted(campaign.memberships, key=lambda m: (m.position, m.user_id))
+        ],
     )
 
 
@@ -122,12 +132,16 @@ _CAMPAIGN_DETAIL = (
 )
 
 
-# What the router reads: a change may open a campaign or make room in its queue.
+# What the router reads: a change may open a campaign, make room in its queue, or let
+# waiting mail go under a new strategy (or stop it being pushed).
 ROUTING_FIELDS = {
     "time_zone",
     "schedule",
     "schedule_exceptions",
     "max_interactions_in_queue",
+    "max_interactions_per_agent",
+    "availability",
+    "delivery",
     "enabled",
 }
 
@@ -275,6 +289,8 @@ class Admin:
                         time_zone=check_time_zone(data.time_zone),
                         schedules=[],
                         schedule_exceptions=[],
+                        availability=Availability(data.availability),
+                        delivery=Delivery(data.delivery),
                     )
                     set_windows(campaign, data.schedule)
                     set_exceptions(campaign, data.schedule_exceptions)
@@ -321,6 +337,10 @@ class Admin:
             for field in ("imap_security", "smtp_security"):
                 if field in changes:
                     changes[field] = Security(changes[field])
+            if "availability" in changes:
+                changes["availability"] = Availability(changes["availability"])
+            if "delivery" in changes:
+                changes["delivery"] = Delivery(changes["delivery"])
             for field, value in changes.items():
                 setattr(campaign, field, value)
             _validate_campaign(campaign)
@@ -330,7 +350,7 @@ class Admin:
         if MAILBOX_FIELDS & given:
             await self.on_campaign_change(campaign_id)  # reconnect with the new settings
         if ROUTING_FIELDS & given:
-            self.on_member_added()  # the router: a campaign may have opened, or its queue room
+            self.on_member_added()  # the router looks again at what waits
         return await self.campaign(name)
 
     async def _apply_schedule_and_limit(
@@ -496,9 +516,46 @@ class Admin:
                 )
             )
             if exists is None:
-                session.add(Membership(campaign_id=campaign.id, user_id=user.id))
+                last = await session.scalar(
+                    select(func.max(Membership.position)).where(
+                        Membership.campaign_id == campaign.id
+                    )
+                )
+                session.add(
+                    Membership(campaign_id=campaign.id, user_id=user.id, position=(last or 0) + 1)
+                )
         self.on_member_added()
         return await self.campaign(campaign_name)
+
+    async def patch_member(self, patch: MemberPatch) -> CampaignOut:
+        """A member's penalty, or their place in the campaign's order: the members from
+        that place on move down one, and the order is renumbered 1, 2, 3..."""
+        async with self.db.session() as session, session.begin():
+            campaign, user = await _campaign_and_user(session, patch.campaign, patch.username)
+            members = list(
+                (
+                    await session.execute(
+                        select(Membership)
+                        .where(Membership.campaign_id == campaign.id)
+                        .order_by(Membership.position, Membership.user_id)
+                    )
+                ).scalars()
+            )
+            member = next((m for m in members if m.user_id == user.id), None)
+            if member is None:
+                raise NotFound(
+                    f"username: {user.username!r} is not a member of {campaign.name!r}",
+                    field="username",
+                )
+            if patch.penalty is not None:
+                member.penalty = patch.penalty
+            if patch.position is not None:
+                members.remove(member)
+                members.insert(min(patch.position, len(members) + 1) - 1, member)
+                for number, m in enumerate(members, start=1):
+                    m.position = number
+        self.on_member_added()
+        return await self.campaign(patch.campaign)
 
     async def remove_member(self, campaign_name: str, username: str) -> CampaignOut:
         """The user gets no new interactions of the campaign; those already assigned stay
