@@ -1,5 +1,6 @@
-"""Which events a console may see: supervisors and admins everything but other people's chat;
-an agent only what is about them (their interactions, their messages, their own row, their
+"""Which events a console may see: supervisors and admins everything but other people's chat
+(the statistics, the queue and mailbox health are theirs alone); an agent only what is about
+them (their interactions, their messages, their own row, their
 log-out) and their own chat lines."""
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from engine.api.schemas import (
     Event,
     InteractionChanged,
     LoggedOut,
+    MailboxChanged,
     MessageChanged,
+    QueueChanged,
+    StatsChanged,
 )
 from engine.server.caller import Caller
 
@@ -21,6 +25,8 @@ def may_see(caller: Caller, event: Event) -> bool:
     if caller.sees_all:
         return True
     match event:
+        case StatsChanged() | QueueChanged() | MailboxChanged():
+            return False
         case InteractionChanged(interaction=item):
             return item.agent == caller.username
         case MessageChanged(agent=agent):

@@ -31,7 +31,10 @@ async def events(request: web.Request) -> web.StreamResponse:
     await stream.prepare(request)
     session_id: int | None = None
     try:
-        async with engine.bus.subscribe() as sub:
+        # Only what this caller may see is queued for this stream: the rest never wakes it.
+        async with engine.bus.subscribe(
+            lambda event: may_see(caller, event), sees_all=caller.sees_all
+        ) as sub:
             # Subscribed first, then hello: a console that loads its data on hello
             # cannot miss a change made in between.
             hello = Hello(username=caller.username, heartbeat=engine.settings.event_heartbeat)
