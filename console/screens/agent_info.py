@@ -30,8 +30,9 @@ def facts(info: AgentInfo) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    state = Text(f"● {STATE_LABELS.get(row.state, row.state)}")
-    state.stylize(STATE_COLOURS.get(row.state, "dim"))
+    name = row.state or row.status
+    state = Text(f"● {STATE_LABELS.get(name, name)}")
+    state.stylize(STATE_COLOURS.get(name, "dim"))
     if row.status_reason:
         state.append(f" ({one_line(row.status_reason, 40)})", style="dim")
     table.add_row("Login", one_line(info.username, 40))

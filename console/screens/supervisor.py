@@ -61,7 +61,9 @@ class SupervisorScreen(ModeScreen):
         Binding("L", "log_out_agent", "Log out", id="supervisor.log-out-agent"),
         Binding("i", "info", "Info", id="supervisor.info"),
         Binding("l", "limit", "Limit", id="supervisor.limit"),
-        Binding("ctrl+r", "refresh", "Refresh", id="supervisor.refresh"),
+        # Live from events, so rarely needed: in help (?) and the palette, not the footer,
+        # which needs the room at 80 columns.
+        Binding("ctrl+r", "refresh", "Refresh", id="supervisor.refresh", show=False),
     ]
 
     def compose(self) -> ComposeResult:

@@ -26,6 +26,7 @@ STATE_LABELS = {
     "free_on_break": "Free on break",
     "busy_on_break": "Busy on break",
     "paused": "Paused",
+    "break": "Break",  # a status, for an engine that sends no state
 }
 STATE_COLOURS = {
     "free": "green",
@@ -33,6 +34,7 @@ STATE_COLOURS = {
     "free_on_break": "yellow",
     "busy_on_break": "yellow",
     "paused": "magenta",
+    "break": "yellow",
 }
 
 
@@ -106,8 +108,9 @@ class AgentGrid(EmptyNote):
             self.update_cell(username, "since", _right(since(agent.status_since)))
 
     def _cells(self, agent: AgentRow) -> dict[str, Text]:
-        colour = STATE_COLOURS.get(agent.state, "dim")
-        status = STATE_LABELS.get(agent.state, agent.state)
+        state = agent.state or agent.status
+        colour = STATE_COLOURS.get(state, "dim")
+        status = STATE_LABELS.get(state, state)
         name = agent.display_name.strip() or agent.username
         label = Text(one_line(name, 22))
         if agent.status_reason:

@@ -491,7 +491,7 @@ class AgentRow(Schema, kw_only=True):
     status_since: datetime
     active: int
     completed: int  # closed today (UTC day), inbound and outbound
-    state: AgentState = "offline"
+    state: AgentState | None = None  # None from an engine that does not derive it
     completed_in: int = 0
     completed_out: int = 0
     campaigns: list[str] = []
