@@ -42,7 +42,7 @@ class Notifier:
         bus: EventBus,
         *,
         batch_delay: float = 0.05,
-        stats_interval: float = 1.0,
+        stats_interval: float = 2.0,
         stats_refresh: float = 15.0,
     ) -> None:
         self.db = db

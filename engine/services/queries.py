@@ -196,11 +196,15 @@ async def detail(session: AsyncSession, interaction_id: int) -> InteractionDetai
     )
 
 
-def _active_counts() -> Subquery:
+def _active_counts(*only: ColumnElement[bool]) -> Subquery:
     """Interactions each agent holds now (through the index on state: few rows are open)."""
     return (
         select(Interaction.agent_id.label("agent_id"), func.count().label("n"))
-        .where(Interaction.state == InteractionState.ASSIGNED, Interaction.agent_id.is_not(None))
+        .where(
+            Interaction.state == InteractionState.ASSIGNED,
+            Interaction.agent_id.is_not(None),
+            *only,
+        )
         .group_by(Interaction.agent_id)
         .subquery("active_counts")
     )
@@ -218,18 +222,23 @@ async def agent_rows(
     queries whatever the number of agents, never one per agent."""
     now = now or datetime.now(UTC)
     day_start, day_end = stats.day_bounds(now)
-    active = _active_counts()
+    wanted = None if user_ids is None else list(user_ids)
+    # A few agents (the notifier's batch): their own rows, through the index on agent_id.
+    mine = () if wanted is None else (Interaction.agent_id.in_(wanted),)
+    active = _active_counts(*mine)
     done = (
         select(
             Interaction.agent_id.label("agent_id"),
             _count_if(Interaction.direction == Direction.INBOUND).label("n_in"),
             _count_if(Interaction.direction == Direction.OUTBOUND).label("n_out"),
         )
+        # closed_at is set only while closed (a reopened one loses it). No condition on the
+        # state: SQLite would pick the state index and read every closed interaction ever.
         .where(
             Interaction.closed_at >= day_start,
             Interaction.closed_at < day_end,
-            Interaction.state == InteractionState.CLOSED,
             Interaction.agent_id.is_not(None),
+            *mine,
         )
         .group_by(Interaction.agent_id)
         .subquery("done_today")
@@ -251,10 +260,9 @@ async def agent_rows(
         .order_by(User.username)
     )
     campaigns_of = select(Membership.user_id, Campaign.name).join(Campaign)
-    if user_ids is None:
+    if wanted is None:
         query = query.where(User.id.in_(select(Membership.user_id)))
     else:  # these users, members or not (an agent's own row reaches their console)
-        wanted = list(user_ids)
         query = query.where(User.id.in_(wanted))
         campaigns_of = campaigns_of.where(Membership.user_id.in_(wanted))
     names: dict[int, list[str]] = {}
