@@ -348,6 +348,11 @@ class Interaction(Base):
         Index("ix_interactions_queue", "campaign_id", "state", "queued_at"),
         Index("ix_interactions_agent", "agent_id", "state"),
         Index("ix_interactions_overflow", "overflow", "campaign_id"),
+        # The statistics read today's rows and the open ones through these, never a scan.
+        Index("ix_interactions_waiting", "state", "queued_at"),
+        Index("ix_interactions_created_at", "created_at"),
+        Index("ix_interactions_closed_at", "closed_at"),
+        Index("ix_interactions_first_response_at", "first_response_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -376,6 +381,15 @@ class Interaction(Base):
     assigned_at: Mapped[datetime | None] = mapped_column(default=None)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Service level (docs/statistics.md). Written when it happens, by the engine: the
+    # deadline when a customer's mail opens the interaction (arrival + the campaign's service
+    # level then), the first answer an agent sends and how long after arrival it came, and
+    # the time agents held it (assignment to close, summed over every assignment). Seconds
+    # are stored, not derived in SQL, so averages read the same on SQLite and PostgreSQL.
+    service_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_response_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_response_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    handling_seconds: Mapped[int] = mapped_column(Integer, default=0)
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="interaction", order_by="Message.id"

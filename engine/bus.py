@@ -25,9 +25,12 @@ END = None  # what a subscriber receives when it is dropped or the bus closes
 
 
 class Subscription:
-    def __init__(self, maxsize: int, accepts: Accepts | None = None) -> None:
+    def __init__(
+        self, maxsize: int, accepts: Accepts | None = None, *, sees_all: bool = False
+    ) -> None:
         self.maxsize = maxsize
         self.accepts = accepts
+        self.sees_all = sees_all  # a supervisor's or admin's: the statistics are for them
         self.overflowed = False
         self._events: deque[Event | None] = deque()
         self._waiter: asyncio.Future[None] | None = None
@@ -81,6 +84,11 @@ class EventBus:
     def has_subscribers(self) -> bool:
         return bool(self._subs)
 
+    @property
+    def has_supervisors(self) -> bool:
+        """Someone who sees everything is listening: worth counting the statistics for."""
+        return any(sub.sees_all for sub in self._subs)
+
     def publish(self, event: Event) -> None:
         for sub in list(self._subs):
             if sub.accepts is not None and not sub.accepts(event):
@@ -95,9 +103,12 @@ class EventBus:
             sub._put(event)
 
     @asynccontextmanager
-    async def subscribe(self, accepts: Accepts | None = None) -> AsyncIterator[Subscription]:
-        """A subscription to the events `accepts` (all when None) published from now on."""
-        sub = Subscription(self._maxsize, accepts)
+    async def subscribe(
+        self, accepts: Accepts | None = None, *, sees_all: bool = False
+    ) -> AsyncIterator[Subscription]:
+        """A subscription to the events `accepts` (all when None) published from now on;
+        `sees_all` for a supervisor's or admin's stream."""
+        sub = Subscription(self._maxsize, accepts, sees_all=sees_all)
         self._subs.add(sub)
         try:
             yield sub

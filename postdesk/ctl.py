@@ -15,7 +15,7 @@ import os
 import sys
 import tomllib
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, get_args
 
@@ -30,6 +30,7 @@ from engine.api.schedule_text import (
     window_text,
 )
 from engine.api.schemas import (
+    AgentRow,
     Availability,
     CampaignIn,
     CampaignOut,
@@ -39,6 +40,7 @@ from engine.api.schemas import (
     ScheduleWindow,
     Schema,
     SchemaError,
+    StatsOut,
     TemplateIn,
     UserIn,
     UserPatch,
@@ -226,12 +228,48 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     ilist = interaction.add_parser("list", help="list interactions")
     ilist.add_argument("--state", choices=["queued", "assigned", "closed"], default=None)
 
+    stats = groups.add_parser(
+        "stats",
+        parents=parents,
+        help="campaign statistics (service level, answers, completed) over a period",
+        description="Interactions that arrived, were answered or closed in the period; "
+        "both ends default to today (UTC). Dates are UTC days, --to included.",
+    )
+    stats.add_argument("--from", dest="since", type=_day_or_moment, default=None)
+    stats.add_argument("--to", dest="until", type=_day_or_moment, default=None)
+    stats.set_defaults(action="show")
+
+    agent = group("agent", "agents as the supervisor's grid shows them")
+    agent.add_parser("list", help="every member of a campaign: state, active, completed today")
+
     quarantine = group("quarantine", "inbound mail that could not be parsed or stored")
     quarantine.add_parser("list", help="list quarantined mail")
     qshow = quarantine.add_parser("show", help="show one, with its raw text (sanitised)")
     qshow.add_argument("id", type=int)
     qretry = quarantine.add_parser("retry", help="ingest it again (after a fix)")
     qretry.add_argument("id", type=int)
+
+
+def _day_or_moment(text: str) -> datetime:
+    """A UTC day (`2026-03-04`) or an ISO moment with its offset."""
+    try:
+        if "T" not in text and " " not in text:
+            return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def _stats(client: EngineClient, args: argparse.Namespace) -> StatsOut:
+    until = args.until
+    if until is not None and until.time() == time() and until.tzinfo is UTC:
+        until += timedelta(days=1)  # --to a day: that day included
+    return await client.stats(args.since, until)
+
+
+async def _agents(client: EngineClient) -> list[AgentRow]:
+    return (await client.monitor()).agents
 
 
 class _Leaves:
@@ -345,6 +383,24 @@ def _print(result: Any, as_json: bool) -> None:
     if as_json:
         print(json.dumps(payload, indent=2))
         return
+    if isinstance(result, StatsOut):
+        print(f"since={result.since.isoformat()}  until={result.until.isoformat()}")
+        for row in result.campaigns:
+            percent = "-" if row.sl_percent is None else f"{row.sl_percent:.1f}"
+            first = row.avg_first_response_seconds
+            parts = [
+                f"campaign={one_line(row.name)}",
+                f"waiting={row.waiting}",
+                f"active={row.active}",
+                f"answered={row.answered}",
+                f"sl%={percent} ({row.sl_within}/{row.sl_counted} in {row.service_level_seconds}s)",
+                f"avg_first_response={'-' if first is None else f'{first:.0f}s'}",
+                f"completed_in={row.completed_in}",
+                f"completed_out={row.completed_out}",
+                *(f"{k}={v}" for k, v in row.agents.items()),
+            ]
+            print("  ".join(parts))
+        return
     if isinstance(result, ConnectionReport):
         utf8 = "utf" in (sys.stdout.encoding or "").lower()
         print("\n".join(report_lines(result, utf8=utf8)))
@@ -394,6 +450,8 @@ async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("break-reason", "remove"): lambda: _edit_reasons(client, remove=args.name),
         ("break-reason", "set"): lambda: client.set_break_reasons(args.names),
         ("interaction", "list"): lambda: client.interactions(scope="all", state=args.state),
+        ("stats", "show"): lambda: _stats(client, args),
+        ("agent", "list"): lambda: _agents(client),
         ("quarantine", "list"): client.quarantine,
         ("quarantine", "show"): lambda: client.quarantined(args.id),
         ("quarantine", "retry"): lambda: client.retry_quarantined(args.id),

@@ -30,6 +30,9 @@ QUEUE_VIEW_LIMIT = 200  # waiting rows sent to supervisors; the total is sent ap
 
 Role = Literal["agent", "supervisor", "admin"]
 AgentStatus = Literal["offline", "free", "break", "paused"]
+# What the grid shows (the manual's states), derived by the engine from the status and work.
+AgentState = Literal["offline", "free", "busy", "free_on_break", "busy_on_break", "paused"]
+Level = Literal["ok", "warning", "critical"]
 Security = Literal["tls", "starttls", "plain"]
 Inbound = Literal["imap", "maildir", "none"]
 InteractionState = Literal["queued", "assigned", "closed"]
@@ -577,7 +580,11 @@ class AgentRow(Schema, kw_only=True):
     status_reason: str
     status_since: datetime
     active: int
-    completed: int
+    completed: int  # closed today (UTC day), inbound and outbound
+    state: AgentState | None = None  # None from an engine that does not derive it
+    completed_in: int = 0
+    completed_out: int = 0
+    campaigns: list[str] = []
 
 
 class QueueRow(Schema, kw_only=True):
@@ -585,6 +592,69 @@ class QueueRow(Schema, kw_only=True):
     campaign_name: str
     client_email: str
     queued_at: datetime
+
+
+class CampaignStats(Schema, kw_only=True):
+    """One campaign's row of the statistics panel, over a period (live: today, UTC day).
+
+    `sl_within / sl_counted` is the service level (docs/statistics.md); `sl_percent` is None
+    while nothing counts. Waiting, longest wait, agents and active are now, whatever the
+    period. The thresholds come along so a console colours waits as they grow."""
+
+    campaign_id: int
+    name: str
+    service_level_seconds: int
+    warning_seconds: int
+    critical_seconds: int
+    waiting: int
+    oldest_queued_at: datetime | None
+    agents: dict[AgentState, int]  # members in each state (every state present)
+    active: int
+    answered: int  # first answers an agent gave in the period
+    sl_within: int
+    sl_counted: int
+    sl_percent: float | None
+    sl_level: Level  # how the SL% cell is coloured (the longest wait against the thresholds)
+    avg_first_response_seconds: float | None
+    completed_in: int
+    completed_out: int
+
+
+class StatsQuery(Schema, kw_only=True):
+    """`GET /stats?since=&until=`: interactions that arrived (and answers and closes that
+    happened) in [since, until); both default to today (UTC day)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class StatsOut(Schema, kw_only=True):
+    since: datetime
+    until: datetime
+    at: datetime  # when it was counted (what "still waiting past the deadline" is against)
+    campaigns: list[CampaignStats]
+
+
+class StatusChangeOut(Schema, kw_only=True):
+    status: AgentStatus
+    reason: str
+    at: datetime
+    by: str | None  # who changed it when not the agent (a supervisor, the engine)
+
+
+class AgentInfo(Schema, kw_only=True):
+    """The manual's "Info" window about one agent, today (UTC day)."""
+
+    username: str
+    display_name: str
+    roles: list[Role]
+    campaigns: list[str]
+    row: AgentRow
+    history: list[StatusChangeOut]  # today's changes, oldest first
+    active: list[InteractionSummary]
+    avg_handling_seconds: float | None  # of the interactions they closed today
+    logged_in_seconds: float  # today, in any status but Offline
+    screen_monitoring_allowed: bool
 
 
 MailboxState = Literal["connected", "connecting", "failing", "off"]
@@ -615,6 +685,7 @@ class MonitorSnapshot(Schema, kw_only=True):
     queue: list[QueueRow]  # the longest-waiting ones, at most QUEUE_VIEW_LIMIT
     queue_total: int
     campaigns: list[CampaignState] = field(default_factory=list)
+    stats: StatsOut | None = None  # the campaign statistics panel, today
 
 
 class BlacklistOut(Schema, kw_only=True):
@@ -707,6 +778,12 @@ class QueueChanged(_Event, tag="queue", kw_only=True):
     campaigns: list[CampaignState] = field(default_factory=list)
 
 
+class StatsChanged(_Event, tag="stats", kw_only=True):
+    """Today's campaign statistics, counted again (supervisors and admins only)."""
+
+    stats: StatsOut
+
+
 class MessageChanged(_Event, tag="message", kw_only=True):
     """A message was added to an interaction or its delivery state changed."""
 
@@ -749,6 +826,7 @@ Event = (
     | AgentChanged
     | QueueChanged
     | PickQueueChanged
+    | StatsChanged
     | MessageChanged
     | LoggedOut
     | ChatSaid

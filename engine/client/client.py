@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote, urlencode
 
 from engine.api.schemas import (
+    AgentInfo,
     AgentRow,
     BlacklistOut,
     BreakReasonList,
@@ -49,6 +51,7 @@ from engine.api.schemas import (
     ReplyIn,
     RetryOut,
     Schema,
+    StatsOut,
     StatusIn,
     TemplateIn,
     TemplateOut,
@@ -225,6 +228,16 @@ class EngineClient:
     # ---- supervision ----
     async def monitor(self) -> MonitorSnapshot:
         return await self._call("GET", "/monitor", MonitorSnapshot)
+
+    async def stats(self, since: datetime | None = None, until: datetime | None = None) -> StatsOut:
+        """Campaign statistics over [since, until) (default: today, UTC day)."""
+        query = {k: v.isoformat() for k, v in (("since", since), ("until", until)) if v}
+        tail = f"?{urlencode(query, quote_via=quote)}" if query else ""
+        return await self._call("GET", f"/stats{tail}", StatsOut)
+
+    async def agent_info(self, username: str) -> AgentInfo:
+        """The manual's "Info" about an agent (supervisors and admins)."""
+        return await self._call("GET", f"/agents/{quote(username, safe='')}/info", AgentInfo)
 
     async def mailboxes(self) -> list[MailboxHealth]:
         """Whether each campaign's mailbox is being read (supervisors and admins)."""

@@ -428,6 +428,12 @@ class _Batch:
                     "client_name": sender_name,
                     "subject": parsed.subject,
                     "created_at": self.now,
+                    # The service level this mail is held to, fixed as it arrives.
+                    "service_due_at": (
+                        self.now + timedelta(seconds=self.campaign.service_level_seconds)
+                        if decision.queued
+                        else None
+                    ),
                 },
             )
             self.new_interactions.append(interaction)
