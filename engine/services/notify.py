@@ -36,7 +36,7 @@ from engine.api.schemas import (
 from engine.bus import EventBus
 from engine.domain.routing import is_pick
 from engine.domain.statistics import day_bounds
-from engine.services import queries
+from engine.services import queries, statistics
 
 
 class Notifier:
@@ -192,7 +192,7 @@ class Notifier:
                 self._stats_at = loop.time()
                 now = self.clock()
                 since, until = day_bounds(now)
-                counted = await queries.campaign_stats(session, since, until, now)
+                counted = await statistics.campaign_stats(session, since, until, now)
                 self.bus.publish(StatsChanged(stats=counted))
         for event in ready:
             self.bus.publish(event)

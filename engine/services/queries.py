@@ -8,13 +8,12 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from msgspec.structs import asdict
-from sqlalchemy import ColumnElement, Subquery, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Subquery, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
 from data.db import Database
 from data.models import (
-    AgentStateChange,
     BlacklistEntry,
     Campaign,
     Direction,
@@ -28,11 +27,9 @@ from engine.api.schemas import (
     QUEUE_VIEW_LIMIT,
     AgentInfo,
     AgentRow,
-    AgentState,
     AttachmentOut,
     BlacklistOut,
     CampaignState,
-    CampaignStats,
     InteractionDetail,
     InteractionSummary,
     Me,
@@ -40,11 +37,11 @@ from engine.api.schemas import (
     MonitorSnapshot,
     QueueRow,
     StatsOut,
-    StatusChangeOut,
     as_roles,
 )
 from engine.domain import statistics as stats
 from engine.errors import Forbidden, Invalid, NotFound
+from engine.services import statistics
 
 
 async def message_counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
@@ -197,7 +194,7 @@ async def detail(session: AsyncSession, interaction_id: int) -> InteractionDetai
     )
 
 
-def _active_counts(*only: ColumnElement[bool]) -> Subquery:
+def active_counts(*only: ColumnElement[bool]) -> Subquery:
     """Interactions each agent holds now (through the index on state: few rows are open)."""
     return (
         select(Interaction.agent_id.label("agent_id"), func.count().label("n"))
@@ -211,7 +208,7 @@ def _active_counts(*only: ColumnElement[bool]) -> Subquery:
     )
 
 
-def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     # SUM(CASE ...), not COUNT(*) FILTER: the same on SQLite and PostgreSQL.
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -226,12 +223,12 @@ async def agent_rows(
     wanted = None if user_ids is None else list(user_ids)
     # A few agents (the notifier's batch): their own rows, through the index on agent_id.
     mine = () if wanted is None else (Interaction.agent_id.in_(wanted),)
-    active = _active_counts(*mine)
+    active = active_counts(*mine)
     done = (
         select(
             Interaction.agent_id.label("agent_id"),
-            _count_if(Interaction.direction == Direction.INBOUND).label("n_in"),
-            _count_if(Interaction.direction == Direction.OUTBOUND).label("n_out"),
+            count_if(Interaction.direction == Direction.INBOUND).label("n_in"),
+            count_if(Interaction.direction == Direction.OUTBOUND).label("n_out"),
         )
         # closed_at is set only while closed (a reopened one loses it). No condition on the
         # state: SQLite would pick the state index and read every closed interaction ever.
@@ -430,7 +427,7 @@ class Queries:
                 queue=shown,
                 queue_total=total,
                 campaigns=states,
-                stats=await campaign_stats(session, day_start, day_end, now),
+                stats=await statistics.campaign_stats(session, day_start, day_end, now),
             )
 
     async def working_campaigns(self, user_id: int) -> set[int]:
@@ -450,205 +447,10 @@ class Queries:
         now = self.clock()
         day_start, day_end = stats.day_bounds(now)
         async with self.db.session() as session:
-            return await campaign_stats(session, since or day_start, until or day_end, now)
+            return await statistics.campaign_stats(
+                session, since or day_start, until or day_end, now
+            )
 
     async def agent_info(self, username: str) -> AgentInfo:
         async with self.db.session() as session:
-            return await agent_info(session, username, self.clock())
-
-
-async def campaign_stats(
-    session: AsyncSession, since: datetime, until: datetime, now: datetime
-) -> StatsOut:
-    """Every campaign's row of the statistics panel in two queries, whatever the number of
-    campaigns, agents or interactions: the interactions counted in one grouped query that
-    reads only open ones and those of the period (each term of its OR has its own index),
-    the members' states in another."""
-    if until <= since:
-        raise Invalid("the period ends before it starts", field="until")
-    i = Interaction
-    arrived = and_(i.created_at >= since, i.created_at < until)
-    answered = and_(i.first_response_at >= since, i.first_response_at < until)
-    closed = and_(i.closed_at >= since, i.closed_at < until)
-    queued = i.state == InteractionState.QUEUED
-    # The same rule as engine.domain.statistics.outcome, counted in SQL.
-    within = and_(arrived, i.service_due_at.is_not(None), i.first_response_at <= i.service_due_at)
-    counted = and_(
-        arrived,
-        i.service_due_at.is_not(None),
-        or_(
-            i.first_response_at.is_not(None),
-            and_(i.state != InteractionState.CLOSED, i.service_due_at <= now),
-        ),
-    )
-    done = and_(closed, i.state == InteractionState.CLOSED, i.agent_id.is_not(None))
-    sums = (
-        select(
-            i.campaign_id.label("campaign_id"),
-            _count_if(queued).label("waiting"),
-            func.min(case((queued, i.queued_at))).label("oldest"),
-            _count_if(i.state == InteractionState.ASSIGNED).label("active"),
-            _count_if(answered).label("answered"),
-            func.sum(case((answered, i.first_response_seconds))).label("first_total"),
-            _count_if(within).label("within"),
-            _count_if(counted).label("counted"),
-            _count_if(and_(done, i.direction == Direction.INBOUND)).label("done_in"),
-            _count_if(and_(done, i.direction == Direction.OUTBOUND)).label("done_out"),
-        )
-        .where(
-            or_(
-                i.state.in_((InteractionState.QUEUED, InteractionState.ASSIGNED)),
-                arrived,
-                answered,
-                closed,
-            )
-        )
-        .group_by(i.campaign_id)
-        .subquery("sums")
-    )
-    rows = await session.execute(
-        select(
-            Campaign.id,
-            Campaign.name,
-            Campaign.service_level_seconds,
-            Campaign.threshold_warning_seconds,
-            Campaign.threshold_critical_seconds,
-            *(
-                func.coalesce(sums.c[name], 0)
-                for name in ("waiting", "active", "answered", "within", "counted")
-            ),
-            sums.c.oldest,
-            sums.c.first_total,
-            func.coalesce(sums.c.done_in, 0),
-            func.coalesce(sums.c.done_out, 0),
-        )
-        .outerjoin(sums, sums.c.campaign_id == Campaign.id)
-        .order_by(Campaign.name)
-    )
-    states = await _member_states(session)
-    out: list[CampaignStats] = []
-    for (
-        cid,
-        name,
-        level_seconds,
-        warning,
-        critical,
-        waiting,
-        active,
-        answered_n,
-        within_n,
-        counted_n,
-        oldest,
-        first_total,
-        done_in,
-        done_out,
-    ) in rows:
-        oldest_at = _as_utc(oldest)
-        longest = (now - oldest_at).total_seconds() if oldest_at is not None else None
-        level = stats.ServiceLevel(within_n, counted_n)
-        out.append(
-            CampaignStats(
-                campaign_id=cid,
-                name=name,
-                service_level_seconds=level_seconds,
-                warning_seconds=warning,
-                critical_seconds=critical,
-                waiting=waiting,
-                oldest_queued_at=oldest_at,
-                agents=states.get(cid) or dict.fromkeys(stats.AGENT_STATES, 0),
-                active=active,
-                answered=answered_n,
-                sl_within=within_n,
-                sl_counted=counted_n,
-                sl_percent=level.percent,
-                sl_level=stats.service_level_level(longest, warning, critical),
-                avg_first_response_seconds=stats.average(first_total, answered_n),
-                completed_in=done_in,
-                completed_out=done_out,
-            )
-        )
-    return StatsOut(since=since, until=until, at=now, campaigns=out)
-
-
-def _as_utc(value: datetime | str | None) -> datetime | None:
-    # MIN() over a CASE loses the column's type on SQLite: the text comes back as it is.
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-async def _member_states(session: AsyncSession) -> dict[int, dict[AgentState, int]]:
-    """How many members of each campaign are in each state, in one query."""
-    active = _active_counts()
-    rows = await session.execute(
-        select(Membership.campaign_id, User.status, func.coalesce(active.c.n, 0))
-        .join(User, User.id == Membership.user_id)
-        .outerjoin(active, active.c.agent_id == User.id)
-    )
-    tally: dict[int, dict[AgentState, int]] = {}
-    for campaign_id, status, n_active in rows:
-        counts = tally.setdefault(campaign_id, dict.fromkeys(stats.AGENT_STATES, 0))
-        counts[stats.agent_state(status.value, n_active)] += 1
-    return tally
-
-
-async def agent_info(session: AsyncSession, username: str, now: datetime) -> AgentInfo:
-    """The manual's "Info" about one agent: a handful of queries, all about that agent."""
-    user = await session.scalar(
-        select(User).where(User.username == username).execution_options(populate_existing=True)
-    )
-    if user is None or "agent" not in user.roles:
-        raise NotFound(f"no agent {username!r}")
-    day_start, day_end = stats.day_bounds(now)
-    row = await agent_row(session, user)
-    by = aliased(User)
-    changes = (
-        await session.execute(
-            select(AgentStateChange, by.username)
-            .outerjoin(by, by.id == AgentStateChange.changed_by_id)
-            .where(AgentStateChange.user_id == user.id, AgentStateChange.at >= day_start)
-            .order_by(AgentStateChange.at, AgentStateChange.id)
-        )
-    ).all()
-    before = await session.scalar(
-        select(AgentStateChange.status)
-        .where(AgentStateChange.user_id == user.id, AgentStateChange.at < day_start)
-        .order_by(AgentStateChange.at.desc(), AgentStateChange.id.desc())
-        .limit(1)
-    )
-    handling = (
-        await session.execute(
-            select(func.sum(Interaction.handling_seconds), func.count()).where(
-                Interaction.agent_id == user.id,
-                Interaction.state == InteractionState.CLOSED,
-                Interaction.closed_at >= day_start,
-                Interaction.closed_at < day_end,
-            )
-        )
-    ).one()
-    return AgentInfo(
-        username=user.username,
-        display_name=user.display_name,
-        roles=as_roles(user.roles),
-        campaigns=row.campaigns,
-        row=row,
-        history=[
-            StatusChangeOut(status=c.status.value, reason=c.reason, at=c.at, by=by_name)
-            for c, by_name in changes
-        ],
-        active=await summaries_where(
-            session,
-            Interaction.agent_id == user.id,
-            Interaction.state == InteractionState.ASSIGNED,
-        ),
-        avg_handling_seconds=stats.average(handling[0], handling[1]),
-        logged_in_seconds=stats.logged_in_seconds(
-            before.value if before is not None else None,
-            [stats.StatusSpan(c.status.value, c.at) for c, _ in changes],
-            day_start,
-            now,
-        ),
-        screen_monitoring_allowed=user.screen_monitoring_allowed,
-    )
+            return await statistics.agent_info(session, username, self.clock())
