@@ -228,6 +228,11 @@ async def test_break_reason_under_the_cursor_survives_the_reload(
         await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="the agent screen")
         bar = app.screen.query_one(StatusBar)
         await until(pilot, lambda: bar.status == "free", what="Free on opening")
+        agent_screen = app.screen
+        assert isinstance(agent_screen, AgentScreen)
+        # The limits (with the reasons) load beside the inbox at start; only then does the
+        # console know a list to open the picker with.
+        await until(pilot, lambda: agent_screen.limits is not None, what="the limits")
         await pilot.press("b")
         await until(pilot, lambda: isinstance(app.screen, BreakPicker), what="break reasons")
         picker = app.screen.query_one("#break-reasons", OptionList)
