@@ -310,3 +310,13 @@ class InteractionTaken(Message, bubble=False):
     """The engine gave the agent the interaction they took from a pick-mode queue."""
 
     summary: InteractionSummary
+
+
+# ---- the campaign form's (screens/campaign_form.py)
+
+
+@dataclass
+class CampaignSaved(Message, bubble=False):
+    """The engine saved the campaign in the form (added or changed) as `campaign`."""
+
+    campaign: CampaignOut
