@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.worker import Worker
 
 from engine.api.schemas import (
+    AgentRow,
     CampaignOut,
     ChatLine,
     ChatSupervisor,
@@ -29,6 +30,7 @@ from engine.api.schemas import (
     LimitsOut,
     MailboxHealth,
     Me,
+    MonitorSnapshot,
     PickQueue,
     RenderOut,
     TemplateOut,
@@ -310,3 +312,31 @@ class InteractionTaken(Message, bubble=False):
     """The engine gave the agent the interaction they took from a pick-mode queue."""
 
     summary: InteractionSummary
+
+
+# ---- the campaign form's (screens/campaign_form.py)
+
+
+@dataclass
+class CampaignSaved(Message, bubble=False):
+    """The engine saved the campaign in the form (added or changed) as `campaign`."""
+
+    campaign: CampaignOut
+
+
+# ---- the supervisor screen's (screens/supervisor.py)
+
+
+@dataclass
+class MonitorLoaded(Message, bubble=False):
+    """The whole monitor, (re)loaded: agents, the queue, campaign states and statistics."""
+
+    snapshot: MonitorSnapshot
+
+
+@dataclass
+class AgentActedOn(Message, bubble=False):
+    """The engine paused, resumed or logged out an agent at the supervisor's request:
+    `agent`, their row now (the event follows)."""
+
+    agent: AgentRow

@@ -19,6 +19,7 @@ from console.app import PostdeskApp
 from engine.api.schemas import (
     AgentRow,
     AttachmentOut,
+    CampaignState,
     CampaignStats,
     ChatLine,
     Event,
@@ -267,7 +268,12 @@ def monitor_snapshot() -> MonitorSnapshot:
     ]  # fmt: skip
     now = datetime.now(UTC)
     stats = StatsOut(since=now, until=now, at=now, campaigns=campaigns)
-    return MonitorSnapshot(agents=agents, queue=queue, queue_total=3, stats=stats)
+    # Billing is out of its schedule and holds two over its queue limit.
+    states = [
+        CampaignState(name="Billing", in_schedule=False, overflow=2),
+        CampaignState(name="Support"),
+    ]
+    return MonitorSnapshot(agents=agents, queue=queue, queue_total=3, campaigns=states, stats=stats)
 
 
 class FakeSupervisorEngine(FakeEngine):

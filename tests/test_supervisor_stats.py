@@ -67,7 +67,7 @@ async def test_the_panel_follows_the_work_and_limits_the_monitor(world: World) -
         await settle(pilot)
         assert grid.limit is None
         # By mouse: clicking a campaign's row limits to it, clicking it again lifts it.
-        await pilot.click(CampaignStatsTable, offset=(3, 1 + panel.get_row_index(str(other.id))))
+        await pilot.click(CampaignStatsTable, offset=(1, 1 + panel.get_row_index(str(other.id))))
         await settle(pilot)
         assert grid.limit == "Billing"
         assert app.screen.query_one(QueueTable).row_count == 0

@@ -2,10 +2,9 @@
 
 A mode screen runs one bridge worker for as long as it is mounted (Textual cancels it when
 the screen goes away) and refetches its data when the engine comes back. Its workers post
-typed messages with what they found (`console/messages.py`), handled with `@on`; only the
-supervisor screen still takes worker results through the `worker_done` hook, which stays
-until it posts messages too. Worker failures are forwarded to the app, which owns the one
-place that turns them into notifications.
+typed messages with what they found (`console/messages.py`), handled with `@on`. Worker
+failures are forwarded to the app, which owns the one place that turns them into
+notifications.
 """
 
 from __future__ import annotations
@@ -48,10 +47,6 @@ class ModeScreen(Screen[None]):
 
     def handle_event(self, event: Event) -> None:
         """React to one engine event."""
-
-    def worker_done(self, worker: Worker[Any], result: Any) -> None:
-        """A worker of this screen returned `result` (the supervisor screen's way; the others
-        post typed messages instead)."""
 
     def worker_failed(self, worker: Worker[Any], error: BaseException) -> None:
         """A worker of this screen failed (the app has already been told)."""
@@ -171,8 +166,6 @@ class ModeScreen(Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.SUCCESS:
-            self.worker_done(worker, worker.result)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.app.post_message(WorkerFailed(worker, worker.error))
             self.worker_failed(worker, worker.error)

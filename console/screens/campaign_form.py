@@ -1,21 +1,22 @@
 """Admin: one email campaign in a form, to add it or change it.
 
 The manual's campaign screen: the mailbox it reads (IMAP, a Maildir, or none), the SMTP account
-it sends with, the limits routing applies, the signature and the confirmation auto-reply.
+it sends with, the limits routing applies and where mail over the queue limit goes, the
+schedule (time zone, weekly hours and dated exceptions, `+` adds and `-` removes a row), the
+signature and the automatic answers. Fields and their order: `campaign_fields.py`.
 The engine checks everything; its refusal names the field it is about in `field` (`imap_port`
 for `imap_port: must be at most 65535`; the form's fields are the wire's, by key) and the form
 puts the message under that field and moves the cursor there, keeping what the admin typed.
 Passwords are write-only: the form shows whether one is saved and sends one only when the
-admin typed it.
+admin typed it. Workers post what they found (`console/messages.py`), handled with `@on`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -23,114 +24,49 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select
 from textual.worker import Worker, WorkerState
 
-from engine.api.schemas import (
-    Availability,
-    CampaignIn,
-    CampaignOut,
-    CampaignPatch,
-    Delivery,
-    TemplateOut,
-    convert,
+from engine.api.schedule_text import (
+    exception_text,
+    parse_exception,
+    parse_window,
+    window_text,
 )
+from engine.api.schemas import CampaignIn, CampaignOut, CampaignPatch, convert
 from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
+from ..messages import CampaignSaved, CampaignsLoaded, TemplatesLoaded
 from ..widgets.dialog_error import DialogError
 from ..widgets.form import FormField, refusal, refused_field, said_under
+from ..widgets.row_list import RowList
+from .campaign_fields import (
+    AFTER_CREATE,
+    HOLD,
+    NEW_ONLY,
+    NO_TEMPLATE,
+    REQUIRED,
+    SECTIONS,
+    SPECS,
+    TEMPLATE_KINDS,
+    Spec,
+    initial_values,
+    time_zone_problem,
+)
 from .confirm import ConfirmScreen
 
-Kind = Literal["text", "number", "password", "check", "choice"]
-NO_TEMPLATE = ""
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One field of the form: its wire name, its label and how it is edited."""
-
-    key: str
-    label: str
-    kind: Kind = "text"
-    choices: tuple[str, ...] = ()
-    placeholder: str = ""
-    section: str = ""  # "imap" / "maildir": shown only for that inbound transport
-
-
-SECTIONS: list[tuple[str, list[Spec]]] = [
-    (
-        "Campaign",
-        [
-            Spec("name", "Name"),
-            Spec("email_address", "Address", placeholder="support@example.com"),
-            Spec("from_name", "From name", placeholder="shown to clients, e.g. Acme Support"),
-            Spec("enabled", "Enabled", "check"),
-        ],
+ROWS = {
+    "schedule": dict(
+        parse=parse_window,
+        show=window_text,
+        example="mon-fri 09:00-17:00",
+        empty="none: always open",
     ),
-    (
-        "Receiving",
-        [
-            Spec("receive_emails", "Receive mail", "check"),
-            Spec("inbound", "From", "choice", ("imap", "maildir", "none")),
-            Spec("imap_host", "IMAP host", placeholder="imap.example.com", section="imap"),
-            Spec("imap_port", "IMAP port", "number", section="imap"),
-            Spec(
-                "imap_security", "IMAP security", "choice", ("tls", "starttls", "plain"), "", "imap"
-            ),
-            Spec("imap_username", "IMAP user", placeholder="default: the address", section="imap"),
-            Spec("imap_password", "IMAP password", "password", section="imap"),
-            Spec("imap_folder", "IMAP folder", section="imap"),
-            Spec("imap_sent_folder", "Sent folder", placeholder="none: no copy", section="imap"),
-            Spec("maildir_path", "Maildir", placeholder="/var/mail/support", section="maildir"),
-        ],
+    "schedule_exceptions": dict(
+        parse=parse_exception,
+        show=exception_text,
+        example="2026-12-25 closed Christmas",
+        empty="none",
     ),
-    (
-        "Sending",
-        [
-            Spec("smtp_host", "SMTP host", placeholder="smtp.example.com"),
-            Spec("smtp_port", "SMTP port", "number"),
-            Spec("smtp_security", "SMTP security", "choice", ("tls", "starttls", "plain")),
-            Spec("smtp_username", "SMTP user", placeholder="none: no login"),
-            Spec("smtp_password", "SMTP password", "password"),
-            Spec("tls_verify", "Verify TLS", "check"),
-        ],
-    ),
-    (
-        "Routing",
-        [
-            Spec("availability", "Who receives", "choice", get_args(Availability)),
-            Spec("delivery", "Order", "choice", get_args(Delivery)),
-            Spec("max_interactions_per_agent", "Max per agent", "number"),
-            Spec("max_interactions_in_queue", "Max in queue", "number", placeholder="0: no limit"),
-            Spec("service_level_seconds", "SLA (seconds)", "number"),
-        ],
-    ),
-    (
-        "Replies",
-        [
-            Spec("signature_template", "Signature", "choice"),
-            Spec("confirmation_enabled", "Auto-confirm", "check"),
-            Spec("confirmation_template", "Confirmation", "choice"),
-        ],
-    ),
-]
-SPECS = {spec.key: spec for _title, specs in SECTIONS for spec in specs}
-TEMPLATE_KINDS = {"signature_template": "signature", "confirmation_template": "confirmation"}
-# Only when adding: a campaign keeps its name (the inbox, the recordings and scripts use it).
-NEW_ONLY = {"name"}
-REQUIRED = ("name", "email_address", "smtp_host")
-
-
-def initial_values(campaign: CampaignOut | None) -> dict[str, Any]:
-    """What each field shows first: the campaign as saved, or the defaults of a new one."""
-    source: Any = campaign if campaign is not None else CampaignIn(name="", email_address="")
-    values = {key: getattr(source, key, None) for key in SPECS}
-    for key, value in values.items():
-        if isinstance(value, str) and SPECS[key].kind == "text":
-            values[key] = value.strip()  # as the form reads them back
-    values["imap_password"] = values["smtp_password"] = ""
-    for key in TEMPLATE_KINDS:
-        values[key] = values[key] or NO_TEMPLATE
-    values["confirmation_enabled"] = bool(values["confirmation_enabled"])
-    return values
+}
 
 
 class CampaignForm(ModalScreen[CampaignOut | None]):
@@ -172,13 +108,20 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
         classes = f"campaign-row section-{spec.section}" if spec.section else "campaign-row"
         if spec.kind == "check":
             yield Checkbox(spec.label, bool(value), id=f"cf-{spec.key}", compact=True)
+        elif spec.kind == "rows":
+            rows = RowList(
+                spec.label, list_id=f"cf-{spec.key}", values=value, wire_name=spec.key,
+                **ROWS[spec.key],  # type: ignore[arg-type]
+            )  # fmt: skip
+            rows.add_class(*classes.split())
+            yield rows
         elif spec.kind == "choice":
             with Horizontal(id=f"cf-{spec.key}-field", classes=f"choice-row {classes}"):
                 yield Label(spec.label, markup=False)
                 options: list[tuple[Text, str]] = [(Text(c), c) for c in spec.choices]
-                if spec.key in TEMPLATE_KINDS:
+                if spec.key in TEMPLATE_KINDS or spec.key == "overflow_campaign":
                     # Names are typed by admins: shown as text, never as markup.
-                    options = [(Text("(none)"), NO_TEMPLATE)]
+                    options = [self.nothing(spec.key)]
                     if value:
                         options.append((Text(one_line(value, 60)), value))
                 yield Select(
@@ -202,6 +145,13 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
             field.add_class(*classes.split())
             yield field
 
+    @staticmethod
+    def nothing(key: str) -> tuple[Text, str]:
+        """The first choice of a picker of names: none, or hold in this queue."""
+        if key == "overflow_campaign":
+            return Text("(hold in this queue)"), HOLD
+        return Text("(none)"), NO_TEMPLATE
+
     def password_hint(self, key: str) -> str:
         saved = self.campaign is not None and getattr(self.campaign, f"{key}_set", False)
         return "saved; type to replace" if saved else "none"
@@ -214,24 +164,43 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
         self.show_sections()
         first = "email_address" if self.campaign is not None else "name"
         self.query_one(f"#cf-{first}", Input).focus()
-        self.run_worker(self.api.templates(), group="templates", exit_on_error=False)
+        self.load_templates()
+        self.load_campaigns()
 
-    def offer_templates(self, templates: list[TemplateOut]) -> None:
-        """Fill the signature and confirmation pickers with the templates that may serve:
-        this campaign's own and the global ones, of the matching kind."""
+    # ---- what the pickers offer: each worker posts what it got ----
+    @work(exclusive=True, group="templates", exit_on_error=False)
+    async def load_templates(self) -> None:
+        self.post_message(TemplatesLoaded(await self.api.templates()))
+
+    @work(exclusive=True, group="campaigns", exit_on_error=False)
+    async def load_campaigns(self) -> None:
+        self.post_message(CampaignsLoaded(await self.api.campaigns()))
+
+    @on(TemplatesLoaded)
+    def offer_templates(self, message: TemplatesLoaded) -> None:
+        """Fill the template pickers with the templates that may serve: this campaign's own
+        and the global ones, of the matching kind."""
         own = self.campaign.name if self.campaign else None
         for key, kind in TEMPLATE_KINDS.items():
-            select: Select[str] = self.query_one(f"#cf-{key}", Select)
-            names = sorted(
-                {t.name for t in templates if t.kind == kind and t.campaign in (None, own)}
-            )
-            current = select.value if isinstance(select.value, str) else NO_TEMPLATE
-            if current and current not in names:
-                names.append(current)
-            select.set_options(
-                [(Text("(none)"), NO_TEMPLATE), *((Text(one_line(n, 60)), n) for n in names)]
-            )
-            select.value = current
+            names = {
+                t.name for t in message.templates if t.kind == kind and t.campaign in (None, own)
+            }
+            self.offer(key, names)
+
+    @on(CampaignsLoaded)
+    def offer_campaigns(self, message: CampaignsLoaded) -> None:
+        """Overflow goes to another campaign, never to this one."""
+        own = self.campaign.name if self.campaign else None
+        self.offer("overflow_campaign", {c.name for c in message.campaigns if c.name != own})
+
+    def offer(self, key: str, names: set[str]) -> None:
+        select: Select[str] = self.query_one(f"#cf-{key}", Select)
+        current = select.value if isinstance(select.value, str) else NO_TEMPLATE
+        choices = sorted(names)
+        if current and current not in choices:
+            choices.append(current)
+        select.set_options([self.nothing(key), *((Text(one_line(n, 60)), n) for n in choices)])
+        select.value = current
 
     def section_shown(self, section: str) -> bool:
         receiving = self.query_one("#cf-receive_emails", Checkbox).value
@@ -246,6 +215,15 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
             for row in self.query(f".section-{section}"):
                 row.display = shown
 
+    @on(Input.Changed, "#cf-time_zone")
+    def check_time_zone(self, event: Input.Changed) -> None:
+        """Said while typing: the engine would refuse the same names."""
+        field = self.query_one("#cf-time_zone-field", FormField)
+        if (wrong := time_zone_problem(event.value.strip())) is not None:
+            field.show_error(wrong)
+        else:
+            field.clear_error()
+
     # ---- values ----
 
     def entered(self) -> dict[str, Any]:
@@ -255,6 +233,9 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
         for key, spec in SPECS.items():
             if spec.section and not self.section_shown(spec.section):
                 values[key] = self.initial[key]
+                continue
+            if spec.kind == "rows":
+                values[key] = list(self.query_one(f"#cf-{key}-field", RowList).values)
                 continue
             widget = self.query_one(f"#cf-{key}")
             if isinstance(widget, Checkbox):
@@ -276,7 +257,7 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
 
     def problem(self) -> tuple[str, str] | None:
         """What the form can tell before asking the engine, as (field, what is wrong): a
-        name, an address and numbers left empty."""
+        name, an address and numbers left empty, a time zone that is none."""
         entered = self.entered()
         for key in REQUIRED:
             if not entered[key]:
@@ -288,6 +269,15 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
                 continue
             if self.query_one(f"#cf-{key}-field").display:  # hidden rows are not sent
                 return key, "a whole number is needed"
+        if (wrong := time_zone_problem(entered["time_zone"])) is not None:
+            return "time_zone", wrong
+        return None
+
+    def add_typed_rows(self) -> tuple[str, str] | None:
+        """A row typed but not added yet is meant: added now, or (field, why not)."""
+        for rows in self.query(RowList):
+            if rows.entry.value.strip() and not rows.add_typed():
+                return rows.wire_name, rows.error
         return None
 
     # ---- saving ----
@@ -297,7 +287,7 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
         if self.saving:
             return
         self.clear_errors()
-        if (problem := self.problem()) is not None:
+        if (problem := self.add_typed_rows() or self.problem()) is not None:
             key, wrong = problem
             self.show_error(f"{key}: {wrong}", key)
             return
@@ -305,15 +295,20 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
             self.dismiss(None)
             return
         self.saving = True
-        self.run_worker(self.submit(), group="save", exit_on_error=False)
+        self.submit()
 
-    async def submit(self) -> CampaignOut:
+    @work(exclusive=True, group="save", exit_on_error=False)
+    async def submit(self) -> None:
+        self.post_message(CampaignSaved(await self.save()))
+
+    async def save(self) -> CampaignOut:
         if self.campaign is None:
             values = {k: v for k, v in self.entered().items() if v is not None}
-            # Templates are a campaign's settings, not part of creating one: set right after.
-            replies = {k: values.pop(k) for k in (*TEMPLATE_KINDS, "confirmation_enabled")}
+            # Templates and the overflow campaign are a campaign's settings, not part of
+            # creating one: set right after.
+            after = {k: values.pop(k) for k in AFTER_CREATE}
             created = await self.api.add_campaign(convert(values, CampaignIn))
-            chosen = {k: v for k, v in replies.items() if v}
+            chosen = {k: v for k, v in after.items() if v}
             if not chosen:
                 return created
             # From here on the campaign exists: should setting its replies be refused, the
@@ -324,21 +319,25 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
         patch = convert(self.changes(), CampaignPatch)
         return await self.api.update_campaign(self.campaign.name, patch)
 
+    @on(CampaignSaved)
+    def _saved(self, message: CampaignSaved) -> None:
+        self.dismiss(message.campaign)
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if worker.group == "templates":
-            if event.state is WorkerState.SUCCESS and isinstance(worker.result, list):
-                self.offer_templates(worker.result)
+        if event.state is not WorkerState.ERROR or worker.error is None:
             return
-        if event.state is WorkerState.SUCCESS and isinstance(worker.result, CampaignOut):
-            self.dismiss(worker.result)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if worker.group == "save":
             self.saving = False
             self.show_error(refusal(self.app, worker), refused_field(worker.error))
+        # A picker that could not be filled keeps what it shows: nothing to say here.
 
     def clear_errors(self) -> None:
         for field in self.query(FormField):
-            field.clear_error()
+            if field.id != "cf-time_zone-field":  # said while typing, until it is right
+                field.clear_error()
+        for rows in self.query(RowList):
+            rows.clear_error()
         self.query_one("#campaign-error", DialogError).say("")
         self.error_key = ""
 
@@ -346,21 +345,35 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
         """Under the field the refusal is about (its wire name, `field`) when the form has
         it, and always at the bottom (the field may be scrolled out of sight)."""
         self.query_one("#campaign-error", DialogError).say(f"Not saved: {message}")
-        if field is None or field not in SPECS:
+        # `schedule.2.start`: the third weekly window's; shown under the list of windows.
+        key = field.partition(".")[0] if field else None
+        if key is None or key not in SPECS:
             return
-        self.error_key = field
-        target = self.query_one(f"#cf-{field}")
+        self.error_key = key
+        if SPECS[key].kind == "rows":
+            rows = self.query_one(f"#cf-{key}-field", RowList)
+            rows.show_error(said_under(message, field or key))
+            rows.rows.focus() if rows.values else rows.entry.focus()
+            rows.scroll_visible()
+            return
+        target = self.query_one(f"#cf-{key}")
         if isinstance(target, Input):
-            self.query_one(f"#cf-{field}-field", FormField).show_error(said_under(message, field))
+            self.query_one(f"#cf-{key}-field", FormField).show_error(said_under(message, key))
         target.focus()
         target.scroll_visible()
 
     @on(Input.Changed)
     @on(Select.Changed)
     @on(Checkbox.Changed)
-    def _edited(self, event: Input.Changed | Select.Changed | Checkbox.Changed) -> None:
+    @on(RowList.Changed)
+    def _edited(
+        self, event: Input.Changed | Select.Changed | Checkbox.Changed | RowList.Changed
+    ) -> None:
         # The bottom line goes with the field's own error once that field is edited.
-        if self.error_key and event.control.id == f"cf-{self.error_key}":
+        if self.error_key and event.control.id in (
+            f"cf-{self.error_key}",
+            f"cf-{self.error_key}-field",
+        ):
             self.query_one("#campaign-error", DialogError).say("")
             self.error_key = ""
 

@@ -3,9 +3,10 @@ actions on an agent.
 
 One `monitor()` snapshot when the screen opens (and after a reconnect); from then on only
 `AgentChanged`, `QueueChanged` and `StatsChanged` events change the tables. Time columns
-tick locally. `l` limits grid and queue to one campaign (each press the next, then all
-again), as does choosing a campaign's row in the statistics; `i` shows the selected agent's
-information (the manual's "Info").
+tick locally; whether each campaign is in its schedule and what it holds over its queue
+limit are columns of the statistics panel. `l` limits grid and queue to one campaign (each
+press the next, then all again), as does choosing a campaign's row in the statistics; `i`
+shows the selected agent's information (the manual's "Info").
 On the selected agent (the manual's "Actions with agents"): `s` watches their live
 interaction (its thread reloads as messages come and go), `c` chats with them, `p` pauses
 them (no new interactions until resumed, `p` again) and `L` logs them out (their console
@@ -14,15 +15,12 @@ leaves). `/` searches every agent's interactions, open and closed, and opens one
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.widgets import Footer, Header, Label
-from textual.worker import Worker
 
 from engine.api.schemas import (
     AgentChanged,
@@ -32,9 +30,7 @@ from engine.api.schemas import (
     InteractionChanged,
     InteractionSummary,
     MailboxChanged,
-    MailboxHealth,
     MessageChanged,
-    MonitorSnapshot,
     QueueChanged,
     QueueRow,
     StatsChanged,
@@ -42,6 +38,7 @@ from engine.api.schemas import (
 )
 from engine.text.sanitize import one_line
 
+from ..messages import AgentActedOn, MailboxesLoaded, MonitorLoaded
 from ..widgets.banner import EngineBanner
 from ..widgets.campaign_stats import CampaignStatsTable
 from ..widgets.mailboxes import MailboxLine
@@ -71,7 +68,6 @@ class SupervisorScreen(ModeScreen):
         yield Header()
         yield EngineBanner()
         yield MailboxLine()
-        yield Label("", id="campaign-states")
         yield CampaignStatsTable()
         with Container(id="monitor-body"):
             with Vertical(id="agents-pane", classes="pane"):
@@ -96,25 +92,31 @@ class SupervisorScreen(ModeScreen):
         """Threads open above this screen, even under a dialog, so none falls behind."""
         return [s for s in self.app.screen_stack if isinstance(s, ThreadScreen)]
 
+    # ---- loading: each worker posts what it got, handled below with `@on` ----
     @work(exclusive=True, group="monitor", exit_on_error=False)
-    async def load_monitor(self) -> MonitorSnapshot:
-        return await self.client.monitor()
+    async def load_monitor(self) -> None:
+        self.post_message(MonitorLoaded(await self.client.monitor()))
 
     @work(exclusive=True, group="mailboxes", exit_on_error=False)
-    async def load_mailboxes(self) -> list[MailboxHealth]:
-        return await self.client.mailboxes()
+    async def load_mailboxes(self) -> None:
+        self.post_message(MailboxesLoaded(await self.client.mailboxes()))
 
-    def worker_done(self, worker: Worker[Any], result: Any) -> None:
-        if worker.group == "mailboxes" and isinstance(result, list):
-            self.query_one(MailboxLine).replace(result)
-        if worker.group == "agent-action" and isinstance(result, AgentRow):
-            self.query_one(AgentGrid).upsert(result)  # the event follows; no waiting for it
-        if worker.group == "monitor" and isinstance(result, MonitorSnapshot):
-            if result.stats is not None:
-                self.show_stats(result.stats)
-            self.query_one(AgentGrid).replace(result.agents)
-            self.show_queue(result.queue, result.queue_total)
-            self.show_campaigns(result.campaigns)
+    @on(MonitorLoaded)
+    def _monitor_arrived(self, message: MonitorLoaded) -> None:
+        snapshot = message.snapshot
+        if snapshot.stats is not None:
+            self.show_stats(snapshot.stats)
+        self.query_one(AgentGrid).replace(snapshot.agents)
+        self.show_queue(snapshot.queue, snapshot.queue_total)
+        self.show_campaigns(snapshot.campaigns)
+
+    @on(MailboxesLoaded)
+    def _mailboxes_arrived(self, message: MailboxesLoaded) -> None:
+        self.query_one(MailboxLine).replace(message.mailboxes)
+
+    @on(AgentActedOn)
+    def _acted_on(self, message: AgentActedOn) -> None:
+        self.query_one(AgentGrid).upsert(message.agent)  # the event follows; no waiting for it
 
     def handle_event(self, event: Event) -> None:
         match event:
@@ -143,21 +145,9 @@ class SupervisorScreen(ModeScreen):
         self._titles()
 
     def show_campaigns(self, campaigns: list[CampaignState]) -> None:
-        """One line: each campaign in or out of schedule, and what it holds over its limit."""
-        line = Text()
-        for state in campaigns:
-            if line:
-                line.append("  ")
-            line.append(one_line(state.name, 24))
-            if state.in_schedule:
-                line.append(" ● in schedule", style="green")
-            else:
-                line.append(" ○ out of schedule", style="yellow")
-            if state.overflow:
-                line.append(f", {state.overflow} overflow", style="bold red")
-        label = self.query_one("#campaign-states", Label)
-        label.update(line)
-        label.display = bool(campaigns)
+        """Each campaign in or out of schedule, and what it holds over its limit: columns of
+        the statistics panel."""
+        self.query_one(CampaignStatsTable).show_states(campaigns)
 
     def show_stats(self, stats: StatsOut) -> None:
         panel = self.query_one(CampaignStatsTable)
@@ -288,10 +278,11 @@ class SupervisorScreen(ModeScreen):
 
         self.app.push_screen(ConfirmScreen(question, yes="Log out"), answered)
 
-    def act_on(self, agent: AgentRow, action: str) -> None:
+    @work(group="agent-action", exit_on_error=False)
+    async def act_on(self, agent: AgentRow, action: str) -> None:
         calls = {
             "pause": self.client.pause_agent,
             "resume": self.client.resume_agent,
             "logout": self.client.log_out_agent,
         }
-        self.run_worker(calls[action](agent.username), group="agent-action", exit_on_error=False)
+        self.post_message(AgentActedOn(await calls[action](agent.username)))

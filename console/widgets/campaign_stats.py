@@ -2,7 +2,9 @@
 
 Rows come from the engine (`StatsOut`, today in UTC) and are replaced whole when it counts
 again; the longest wait ticks locally and takes the campaign's threshold colours as it grows.
-Choosing a row (Enter, a click) limits the grid and the queue to that campaign.
+Choosing a row (Enter, a click) limits the grid and the queue to that campaign. Whether each
+campaign is in its schedule and how many it holds over its queue limit come with the queue
+(`CampaignState`), not with the statistics: `show_states` sets those two columns.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import UTC, datetime
 from rich.text import Text
 from textual.message import Message
 
-from engine.api.schemas import CampaignStats, Level, StatsOut
+from engine.api.schemas import CampaignState, CampaignStats, Level, StatsOut
 from engine.text.sanitize import one_line
 
 from ..timefmt import as_utc, format_duration, since
@@ -45,8 +47,9 @@ def _duration(seconds: float | None) -> str:
 
 
 class CampaignStatsTable(EmptyNote):
-    """`#campaign-stats`: waiting, longest wait, agents, active, answered, SL%, first response,
-    completed in/out, per campaign, today."""
+    """`#campaign-stats`: in or out of schedule, waiting, held over the queue limit, longest
+    wait, agents, active, answered, SL%, first response, completed in/out, per campaign,
+    today."""
 
     @dataclass
     class Chosen(Message):
@@ -59,21 +62,25 @@ class CampaignStatsTable(EmptyNote):
         def control(self) -> CampaignStatsTable:
             return self.table
 
+    # Eleven columns in 80 cells (each column has a cell of padding either side).
     COLUMNS = (
-        ("campaign", "Campaign", 14, False),
+        ("open", "", 1, False),
+        ("campaign", "Campaign", 10, False),
         ("waiting", "Wait", 4, True),
+        ("overflow", "Ovf", 3, True),
         ("longest", "Longest", 7, True),
         ("agents", "Fr/Bu/Br/Of", 11, True),
-        ("active", "Act", 4, True),
+        ("active", "Act", 3, True),
         ("answered", "Ans", 4, True),
-        ("sl", "SL%", 5, True),
+        ("sl", "SL%", 3, True),
         ("first", "1st", 6, True),
-        ("done", "In/Out", 7, True),
+        ("done", "In/Out", 6, True),
     )
 
     def __init__(self, *, id: str = "campaign-stats") -> None:  # noqa: A002
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self._rows: dict[str, CampaignStats] = {}
+        self._states: dict[str, CampaignState] = {}  # by campaign name
 
     def on_mount(self) -> None:
         for key, label, width, right in self.COLUMNS:
@@ -105,6 +112,24 @@ class CampaignStatsTable(EmptyNote):
         if keep in self._rows:
             self.move_cursor(row=list(self._rows).index(keep), scroll=False)
 
+    def show_states(self, states: list[CampaignState]) -> None:
+        """In or out of schedule and the overflow count of each campaign, as the queue says."""
+        self._states = {state.name: state for state in states}
+        for key, row in self._rows.items():
+            self.update_cell(key, "open", self._open(row))
+            self.update_cell(key, "overflow", self._overflow(row))
+
+    def _open(self, row: CampaignStats) -> Text:
+        state = self._states.get(row.name)
+        if state is None:
+            return Text("")
+        return Text("●", style="green") if state.in_schedule else Text("○", style="bold yellow")
+
+    def _overflow(self, row: CampaignStats) -> Text:
+        state = self._states.get(row.name)
+        held = state.overflow if state is not None else 0
+        return _right(held, "bold red") if held else _right("-", "dim")
+
     def _key_at_cursor(self) -> str | None:
         if not 0 <= self.cursor_row < len(self._rows):
             return None
@@ -127,8 +152,10 @@ class CampaignStatsTable(EmptyNote):
         agents = f"{a.get('free', 0)}/{a.get('busy', 0)}/{on_break}/{a.get('offline', 0)}"
         percent = "-" if row.sl_percent is None else f"{row.sl_percent:.0f}"
         return {
-            "campaign": Text(one_line(row.name, 14)),
+            "open": self._open(row),
+            "campaign": Text(one_line(row.name, 10)),
             "waiting": _right(row.waiting, "bold" if row.waiting else "dim"),
+            "overflow": self._overflow(row),
             "longest": self._longest(row),
             "agents": _right(agents),
             "active": _right(row.active),
