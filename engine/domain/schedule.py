@@ -79,7 +79,7 @@ def zone(name: str) -> ZoneInfo:
         raise ScheduleError(f"time_zone: not a time zone name: {name!r}", field="time_zone")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "Europe" is a directory
         raise ScheduleError(
             f"time_zone: unknown time zone {name!r} (e.g. Europe/Madrid, America/Montevideo)",
             field="time_zone",
