@@ -13,7 +13,7 @@ import random
 import socket
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -31,7 +31,14 @@ from data.models import (
     TemplateKind,
     User,
 )
-from engine.api.schemas import CampaignIn, Role, UserIn
+from engine.api.schemas import (
+    CampaignIn,
+    CampaignPatch,
+    Role,
+    ScheduleWindow,
+    UserIn,
+    Weekday,
+)
 from engine.domain.mime import parse_message
 from engine.engine import Engine
 from engine.services.inbound.maildir import ensure_maildir
@@ -78,6 +85,13 @@ SUBJECTS = [
 
 # Mail the desk must see through (see DemoWorld.stranger_writes).
 STRANGERS = ["away", "bounce", "tricky"]
+# A second campaign whose opening hours the demo moves, so a newcomer sees a campaign close
+# for the night and open again within a minute: mail waits while it is closed, is routed
+# when it opens, and the monitor's panel marks it in and out of schedule.
+NIGHT = "Night desk"
+NIGHT_ADDRESS = "night@postdesk.example"
+NIGHT_CYCLE = 40.0  # seconds open, then as long closed
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def free_port() -> int:
@@ -103,6 +117,7 @@ class DemoWorld:
         self.engine = engine
         self.root = root
         self.maildir = root / "maildir"
+        self.night_maildir = root / "night-maildir"
         self.pace = pace
         self.rng = random.Random(7)
         self.tasks: list[asyncio.Task[None]] = []
@@ -110,6 +125,7 @@ class DemoWorld:
 
     async def start(self) -> None:
         ensure_maildir(self.maildir)
+        ensure_maildir(self.night_maildir)
         self.sink = _Sink()
         self.smtp_port = free_port()
         self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.smtp_port)
@@ -124,6 +140,7 @@ class DemoWorld:
             asyncio.create_task(self._customers()),
             asyncio.create_task(self._answers()),
             asyncio.create_task(self._bots()),
+            asyncio.create_task(self._night()),
         ]
 
     async def stop(self) -> None:
@@ -156,6 +173,21 @@ class DemoWorld:
         )
         for username in ["ana", *(b for b, _ in BOTS)]:
             await admin.add_member("Support", username)
+        await admin.add_campaign(
+            CampaignIn(
+                name=NIGHT,
+                email_address=NIGHT_ADDRESS,
+                from_name="Postdesk Night Desk",
+                inbound="maildir",
+                maildir_path=str(self.night_maildir),
+                smtp_host="127.0.0.1",
+                smtp_port=self.smtp_port,
+                smtp_security="plain",
+                max_interactions_per_agent=4,
+                schedule=self._night_hours(open_now=False),
+            )
+        )
+        await admin.add_member(NIGHT, BOTS[1][0])
         async with self.engine.db.session() as session, session.begin():
             campaign = await session.scalar(select(Campaign).where(Campaign.name == "Support"))
             assert campaign is not None
@@ -251,14 +283,54 @@ class DemoWorld:
         ]
         self._deliver_bytes(("\r\n".join(lines[:2] + head + lines[2:]) + "\r\n").encode())
 
-    def _deliver(self, msg: EmailMessage) -> None:
-        self._deliver_bytes(msg.as_bytes())
+    def _deliver(self, msg: EmailMessage, maildir: Path | None = None) -> None:
+        self._deliver_bytes(msg.as_bytes(), maildir)
 
-    def _deliver_bytes(self, raw: bytes) -> None:
+    def _deliver_bytes(self, raw: bytes, maildir: Path | None = None) -> None:
+        box = maildir or self.maildir
         name = f"{time.time():.6f}.{self._next()}.demo"
-        tmp = self.maildir / "tmp" / name
+        tmp = box / "tmp" / name
         tmp.write_bytes(raw)
-        tmp.rename(self.maildir / "new" / name)
+        tmp.rename(box / "new" / name)
+
+    # ---- the night desk: a campaign closing and opening ----
+    @staticmethod
+    def _night_hours(*, open_now: bool) -> list[ScheduleWindow]:
+        """Today's window: around now when open, one that ended an hour ago when closed."""
+        now = datetime.now(UTC)
+        start, end = (now - timedelta(hours=1), now + timedelta(hours=1))
+        if not open_now:
+            start, end = now - timedelta(hours=3), now - timedelta(hours=1)
+        return [
+            ScheduleWindow(
+                days=[WEEKDAYS[start.weekday()]],
+                start=start.strftime("%H:%M"),
+                end=end.strftime("%H:%M"),
+            )
+        ]
+
+    def night_customer_writes(self) -> None:
+        name, address = self.rng.choice(CUSTOMERS)
+        n = self._next()
+        msg = EmailMessage()
+        msg["From"] = f"{name} <{address}>"
+        msg["To"] = f"Postdesk Night Desk <{NIGHT_ADDRESS}>"
+        msg["Subject"] = f"Urgent after hours #{n}"
+        msg["Date"] = format_datetime(datetime.now(UTC))
+        msg["Message-ID"] = make_msgid(domain=address.split("@")[1])
+        msg.set_content(f"Hello, our shop's card reader stopped working (case {n}).")
+        self._deliver(msg, self.night_maildir)
+
+    async def _night(self) -> None:
+        """Closed, with mail arriving and waiting; then open, and it is routed."""
+        open_now = False
+        while True:
+            for _ in range(2):
+                self.night_customer_writes()
+                await asyncio.sleep(NIGHT_CYCLE / 2 * self.pace)
+            open_now = not open_now
+            hours = self._night_hours(open_now=open_now)
+            await self.engine.admin.patch_campaign(NIGHT, CampaignPatch(schedule=hours))
 
     async def _customers(self) -> None:
         while True:
