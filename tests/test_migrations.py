@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
 from data.db import Database, sqlite_url
-from data.models import Attachment, Base, BreakReason
+from data.models import Attachment, Base, BlacklistEntry, BreakReason, Campaign
 
 
 async def test_migrated_database_matches_the_models(tmp_path: Path) -> None:
@@ -42,7 +42,16 @@ async def test_an_installation_with_data_upgrades_without_losing_any(tmp_path: P
     from data.db import alembic_config
 
     db = Database(sqlite_url(tmp_path / "old.db"))
-    tables = ["users", "campaigns", "interactions", "messages", "attachments", "quarantine"]
+    tables = [
+        "users",
+        "campaigns",
+        "interactions",
+        "messages",
+        "attachments",
+        "quarantine",
+        "ratings",
+        "blacklist",
+    ]
 
     def at_0003(connection: Connection) -> None:
         cfg = alembic_config()
@@ -98,6 +107,8 @@ async def test_an_installation_with_data_upgrades_without_losing_any(tmp_path: P
                 await conn.execute(select(func.count()).select_from(BreakReason))
             ).scalar_one()
             over_limit = (await conn.execute(select(Attachment.over_limit))).scalars().all()
+            track = (await conn.execute(select(Campaign.track_replies))).scalars().all()
+            sources = (await conn.execute(select(BlacklistEntry.source))).scalars().all()
     finally:
         await db.close()
     assert all(len(before[name]) == 1 for name in tables)
@@ -106,4 +117,6 @@ async def test_an_installation_with_data_upgrades_without_losing_any(tmp_path: P
         new = [row[: len(old[0])] for row in after[name]]  # new columns are added at the end
         assert new == old, name
     assert over_limit == [False]
+    assert track == [False]  # 0013: no tracking image unless the admin asks for one
+    assert sources == ["complaint"]  # 0013: every entry before sources was a complaint
     assert reasons == 5

@@ -67,6 +67,9 @@ OneLine = Annotated[str, Meta(pattern=ONE_LINE)]
 Name = Annotated[str, Meta(min_length=1, max_length=100, pattern=ONE_LINE)]
 DisplayName = Annotated[str, Meta(max_length=200, pattern=ONE_LINE)]
 EmailAddress = Annotated[str, Meta(min_length=3, max_length=320, pattern=ONE_LINE)]
+# The campaign's "Motivation to qualify": one line above a reply's rating links.
+Motivation = Annotated[str, Meta(max_length=200, pattern=ONE_LINE)]
+ThanksText = Annotated[str, Meta(max_length=2000)]
 
 S = TypeVar("S")
 
@@ -240,6 +243,12 @@ class CampaignIn(Schema, kw_only=True):
     max_interactions_per_agent: PerAgent = 5
     max_interactions_in_queue: NotNegative = 0
     service_level_seconds: Positive = 3600
+    # The manual's "Enable qualification": replies carry rating links under this text
+    # ("Motivation to qualify"); the page thanks with `qualification_thanks`.
+    qualification_enabled: bool = False
+    qualification_motivation: Motivation = ""
+    qualification_thanks: ThanksText = ""
+    track_replies: bool = False  # a tracking image in every reply (seen time and count)
 
 
 class CampaignPatch(Schema, omit_defaults=True, kw_only=True):
@@ -273,6 +282,10 @@ class CampaignPatch(Schema, omit_defaults=True, kw_only=True):
     signature_template: str | None = None  # a template name; "" removes it
     confirmation_enabled: bool | None = None
     confirmation_template: str | None = None  # a template name; "" removes it
+    qualification_enabled: bool | None = None
+    qualification_motivation: Motivation | None = None
+    qualification_thanks: ThanksText | None = None
+    track_replies: bool | None = None
 
 
 class TemplateIn(Schema, kw_only=True):
@@ -335,6 +348,10 @@ class CampaignOut(Schema, kw_only=True):
     confirmation_enabled: bool = False
     confirmation_template: str | None = None
     members: list[str] = field(default_factory=list)
+    qualification_enabled: bool = False
+    qualification_motivation: str = ""
+    qualification_thanks: str = ""
+    track_replies: bool = False
 
 
 class MemberIn(Schema, kw_only=True):
@@ -376,6 +393,12 @@ class MessageOut(Schema, kw_only=True):
     # outbox tries again.
     attempts: int = 0
     next_attempt_at: datetime | None = None
+    # Outbound with a public token: the customer's rating (1-5), and how often its tracking
+    # image was fetched (first at `seen_at`); see docs/web.md for what that number means.
+    rating: int | None = None
+    rated_at: datetime | None = None
+    seen_count: int = 0
+    seen_at: datetime | None = None
 
 
 class InteractionSummary(Schema, kw_only=True):
@@ -521,6 +544,37 @@ class BlacklistOut(Schema, kw_only=True):
     email: str
     reason: str
     created_at: datetime
+    source: str = ""  # complaint, unsubscribe-link, one-click
+    campaign: str | None = None
+
+
+class RatingOut(Schema, kw_only=True):
+    """One customer rating of one outgoing message (`ctl ratings`, its CSV)."""
+
+    rated_at: datetime
+    score: int
+    campaign: str
+    agent: str | None
+    interaction_id: int
+    message_id: int
+    client_email: str
+
+
+class AgentRatings(Schema, kw_only=True):
+    """Ratings of one agent's replies: how many, and their average."""
+
+    agent: str
+    display_name: str
+    count: int
+    average: float
+
+
+class RatingsQuery(Schema, kw_only=True):
+    """Which ratings: of one campaign, from and before a date (UTC, inclusive-exclusive)."""
+
+    campaign: OneLine = ""
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 class QuarantineOut(Schema, kw_only=True):

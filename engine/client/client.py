@@ -15,6 +15,7 @@ from typing import TypeVar
 from urllib.parse import quote, urlencode
 
 from engine.api.schemas import (
+    AgentRatings,
     AgentRow,
     BlacklistOut,
     BreakReasonList,
@@ -42,6 +43,7 @@ from engine.api.schemas import (
     NewInteractionIn,
     QuarantineDetail,
     QuarantineOut,
+    RatingOut,
     RenderIn,
     RenderOut,
     ReplyIn,
@@ -301,6 +303,23 @@ class EngineClient:
     async def blacklist(self) -> list[BlacklistOut]:
         return await self._call("GET", "/blacklist", list[BlacklistOut])
 
+    # ---- ratings (customers' scores of replies, from the public web service) ----
+    async def ratings(
+        self, *, campaign: str = "", since: str = "", until: str = ""
+    ) -> list[RatingOut]:
+        """Ratings, oldest first; `since`/`until` are ISO dates or times (UTC)."""
+        return await self._call(
+            "GET", "/ratings" + _ratings_query(campaign, since, until), list[RatingOut]
+        )
+
+    async def agent_ratings(
+        self, *, campaign: str = "", since: str = "", until: str = ""
+    ) -> list[AgentRatings]:
+        """Count and average of each agent's rated replies."""
+        return await self._call(
+            "GET", "/ratings/agents" + _ratings_query(campaign, since, until), list[AgentRatings]
+        )
+
     # ---- quarantine ----
     async def quarantine(self) -> list[QuarantineOut]:
         return await self._call("GET", "/quarantine", list[QuarantineOut])
@@ -323,3 +342,9 @@ class EngineClient:
                 if isinstance(event, Hello):
                     heartbeat = event.heartbeat
                 yield event
+
+
+def _ratings_query(campaign: str, since: str, until: str) -> str:
+    given = {"campaign": campaign, "since": since, "until": until}
+    query = urlencode({k: v for k, v in given.items() if v}, quote_via=quote)
+    return f"?{query}" if query else ""

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from engine.api.schemas import RatingsQuery
 from engine.server.caller import CALLER
-from engine.server.http import engine_of, json_response
+from engine.server.http import engine_of, json_response, parse_query
 from engine.services.people.presence import Actor
 
 routes = web.RouteTableDef()
@@ -30,6 +31,20 @@ async def get_mailboxes(request: web.Request) -> web.Response:
 async def get_blacklist(request: web.Request) -> web.Response:
     request[CALLER].require("admin", "supervisor")
     return json_response(await engine_of(request).queries.blacklist())
+
+
+@routes.get("/api/v1/ratings")
+async def get_ratings(request: web.Request) -> web.Response:
+    request[CALLER].require("admin", "supervisor")
+    wanted = parse_query(request, RatingsQuery)
+    return json_response(await engine_of(request).ratings.listing(wanted))
+
+
+@routes.get("/api/v1/ratings/agents")
+async def get_agent_ratings(request: web.Request) -> web.Response:
+    request[CALLER].require("admin", "supervisor")
+    wanted = parse_query(request, RatingsQuery)
+    return json_response(await engine_of(request).ratings.by_agent(wanted))
 
 
 def _supervisor(request: web.Request) -> Actor:

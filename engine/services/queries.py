@@ -20,6 +20,8 @@ from data.models import (
     InteractionState,
     Membership,
     Message,
+    MessageLink,
+    Rating,
     User,
 )
 from engine.api.schemas import (
@@ -179,11 +181,34 @@ async def detail(session: AsyncSession, interaction_id: int) -> InteractionDetai
         .order_by(Message.id)
         .execution_options(populate_existing=True)
     )
+    messages = [message_out(m) for m in result.scalars()]
+    # What customers did with our mail on the public web service (engine/web/).
+    ratings = {
+        message_id: (score, at)
+        for message_id, score, at in await session.execute(
+            select(Rating.message_id, Rating.score, Rating.created_at)
+            .join(Message, Rating.message_id == Message.id)
+            .where(Message.interaction_id == interaction_id)
+        )
+    }
+    seen = {
+        message_id: (count, at)
+        for message_id, count, at in await session.execute(
+            select(MessageLink.message_id, MessageLink.seen_count, MessageLink.first_seen_at)
+            .join(Message, MessageLink.message_id == Message.id)
+            .where(Message.interaction_id == interaction_id, MessageLink.seen_count > 0)
+        )
+    }
+    for message in messages:
+        if message.id in ratings:
+            message.rating, message.rated_at = ratings[message.id]
+        if message.id in seen:
+            message.seen_count, message.seen_at = seen[message.id]
     return InteractionDetail(
         **asdict(base),
         cc=interaction.cc,
         bcc=interaction.bcc,
-        messages=[message_out(m) for m in result.scalars()],
+        messages=messages,
         draft=interaction.draft,
     )
 
@@ -346,8 +371,18 @@ class Queries:
 
     async def blacklist(self) -> list[BlacklistOut]:
         async with self.db.session() as session:
-            rows = await session.execute(select(BlacklistEntry).order_by(BlacklistEntry.email))
+            rows = await session.execute(
+                select(BlacklistEntry, Campaign.name)
+                .outerjoin(Campaign, BlacklistEntry.campaign_id == Campaign.id)
+                .order_by(BlacklistEntry.email)
+            )
             return [
-                BlacklistOut(email=b.email, reason=b.reason, created_at=b.created_at)
-                for b in rows.scalars()
+                BlacklistOut(
+                    email=b.email,
+                    reason=b.reason,
+                    created_at=b.created_at,
+                    source=b.source,
+                    campaign=campaign,
+                )
+                for b, campaign in rows
             ]

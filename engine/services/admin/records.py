@@ -92,6 +92,10 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
         if campaign.confirmation_template
         else None,
         members=sorted(m.user.username for m in campaign.memberships),
+        qualification_enabled=campaign.qualification_enabled,
+        qualification_motivation=campaign.qualification_motivation,
+        qualification_thanks=campaign.qualification_thanks,
+        track_replies=campaign.track_replies,
     )
 
 
@@ -237,6 +241,10 @@ class Admin:
                         max_interactions_per_agent=data.max_interactions_per_agent,
                         max_interactions_in_queue=data.max_interactions_in_queue,
                         service_level_seconds=data.service_level_seconds,
+                        qualification_enabled=data.qualification_enabled,
+                        qualification_motivation=data.qualification_motivation,
+                        qualification_thanks=data.qualification_thanks,
+                        track_replies=data.track_replies,
                     )
                     session.add(campaign)
                     await session.flush()

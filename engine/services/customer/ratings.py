@@ -1,0 +1,76 @@
+"""Ratings as people read them: the list (`ctl ratings`, its CSV) and per agent."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, func, select
+
+from data.db import Database
+from data.models import Campaign, Interaction, Rating, User
+from engine.api.schemas import AgentRatings, RatingOut, RatingsQuery
+
+
+def _within(wanted: RatingsQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if wanted.campaign:
+        conditions.append(Campaign.name == wanted.campaign)
+    if wanted.since is not None:
+        conditions.append(Rating.created_at >= wanted.since)
+    if wanted.until is not None:
+        conditions.append(Rating.created_at < wanted.until)
+    return conditions
+
+
+class Ratings:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def listing(self, wanted: RatingsQuery) -> list[RatingOut]:
+        query = (
+            select(
+                Rating.created_at,
+                Rating.score,
+                Campaign.name,
+                User.username,
+                Rating.interaction_id,
+                Rating.message_id,
+                Interaction.client_email,
+            )
+            .join(Campaign, Rating.campaign_id == Campaign.id)
+            .join(Interaction, Rating.interaction_id == Interaction.id)
+            .outerjoin(User, Rating.agent_id == User.id)
+            .order_by(Rating.created_at, Rating.id)
+        )
+        async with self.db.session() as session:
+            rows = await session.execute(query.where(*_within(wanted)))
+            return [
+                RatingOut(
+                    rated_at=at,
+                    score=score,
+                    campaign=campaign,
+                    agent=agent,
+                    interaction_id=interaction_id or 0,
+                    message_id=message_id,
+                    client_email=client,
+                )
+                for at, score, campaign, agent, interaction_id, message_id, client in rows
+            ]
+
+    async def by_agent(self, wanted: RatingsQuery) -> list[AgentRatings]:
+        query = (
+            select(User.username, User.display_name, func.count(Rating.id), func.avg(Rating.score))
+            .join(User, Rating.agent_id == User.id)
+            .join(Campaign, Rating.campaign_id == Campaign.id)
+            .group_by(User.id, User.username, User.display_name)
+            .order_by(User.username)
+        )
+        async with self.db.session() as session:
+            rows = await session.execute(query.where(*_within(wanted)))
+            return [
+                AgentRatings(
+                    agent=username,
+                    display_name=name,
+                    count=count,
+                    average=round(float(average), 2),
+                )
+                for username, name, count, average in rows
+            ]
