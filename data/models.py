@@ -521,6 +521,8 @@ class MessageLink(Base):
     seen_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    message: Mapped[Message] = relationship()
+
 
 class Rating(Base):
     """A customer's score (1-5) of one outgoing message; rating it again replaces it. The
