@@ -19,7 +19,6 @@ from tests.web_helpers import (
     parts,
     rating_links,
     replied,
-    web_world,  # noqa: F401 - the fixture
 )
 
 SECURITY = {
