@@ -5,11 +5,15 @@ answers 429, the tracking image counts, and one-click unsubscribe works without 
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import secrets
 
 import aiohttp
 
 from engine.api.schemas import ForwardIn
+from tests.cli_helpers import cli_env, postdesk_script
 from tests.engine_fixtures import eventually
 from tests.web_helpers import (
     MOTIVATION,
@@ -228,4 +232,41 @@ async def test_one_click_unsubscribe_needs_no_page_and_the_page_needs_one_click(
         "carol@example.net",
         "one-click",
         "Support",
+    )
+
+
+async def test_ctl_exports_ratings_as_csv(web_world: WebWorld) -> None:
+    world = web_world.world
+    interaction_id, mail = await replied(world)
+    async with aiohttp.ClientSession() as http:
+        token = rating_links(parts(mail)[0])[5].rsplit("/", 2)[-2]
+        async with http.post(f"{web_world.base_url}/r/{token}", data={"score": "5"}) as resp:
+            assert resp.status == 200
+
+    async def ctl(*args: str) -> str:
+        process = await asyncio.create_subprocess_exec(
+            str(postdesk_script()),
+            "ctl",
+            *args,
+            "--data-dir",
+            str(world.engine.settings.home),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=cli_env(),
+        )
+        out, err = await process.communicate()
+        assert process.returncode == 0, err.decode()
+        return out.decode()
+
+    rows = list(csv.reader(io.StringIO(await ctl("ratings", "--csv"))))
+    assert rows[0][:3] == ["rated_at", "score", "campaign"]
+    assert rows[1][1:5] == ["5", "Support", "agent1", str(interaction_id)]
+    assert rows[1][6] == "carol@example.net"
+    per_agent = list(csv.reader(io.StringIO(await ctl("ratings", "--by-agent", "--csv"))))
+    assert per_agent == [
+        ["agent", "display_name", "count", "average"],
+        ["agent1", "Agent1", "1", "5.0"],
+    ]
+    assert await ctl("ratings", "--campaign", "Other", "--csv") == (
+        "rated_at,score,campaign,agent,interaction_id,message_id,client_email\n"
     )
