@@ -101,6 +101,16 @@ SECTIONS: list[tuple[str, list[Spec]]] = [
             Spec("confirmation_template", "Confirmation", "choice"),
         ],
     ),
+    (
+        # The manual's "Enable qualification", "Motivation to qualify", "Thanks for rating".
+        "Rating",
+        [
+            Spec("qualification_enabled", "Ask for rating", "check"),
+            Spec("qualification_motivation", "Motivation", placeholder="How did we do?"),
+            Spec("qualification_thanks", "Thanks text", placeholder="shown after rating"),
+            Spec("track_replies", "Seen image", "check"),
+        ],
+    ),
 ]
 SPECS = {spec.key: spec for _title, specs in SECTIONS for spec in specs}
 TEMPLATE_KINDS = {"signature_template": "signature", "confirmation_template": "confirmation"}
@@ -119,7 +129,8 @@ def initial_values(campaign: CampaignOut | None) -> dict[str, Any]:
     values["imap_password"] = values["smtp_password"] = ""
     for key in TEMPLATE_KINDS:
         values[key] = values[key] or NO_TEMPLATE
-    values["confirmation_enabled"] = bool(values["confirmation_enabled"])
+    for key in ("confirmation_enabled", "qualification_enabled", "track_replies"):
+        values[key] = bool(values[key])
     return values
 
 
