@@ -10,10 +10,13 @@ web processes sharing it with the engine; `busy_timeout` orders the writers).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from data.db import Database
@@ -49,6 +52,9 @@ class SchemaBehind(RuntimeError):
 class CustomerFeedback:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._seen_waiting: list[tuple[str, asyncio.Future[bool]]] = []
+        self._seen_wake = asyncio.Event()
+        self._seen_task: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, url: str) -> CustomerFeedback:
@@ -64,6 +70,10 @@ class CustomerFeedback:
         return cls(db)
 
     async def close(self) -> None:
+        if self._seen_task is not None:
+            self._seen_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._seen_task
         await self.db.close()
 
     async def _message(self, token: str) -> tuple[MessageLink, Message, Campaign] | None:
@@ -129,20 +139,56 @@ class CustomerFeedback:
     # ---- seen ----
 
     async def seen(self, token: str) -> bool:
-        """Count one fetch of the tracking image; the first one's time is kept."""
+        """Count one fetch of the tracking image (the first one's time is kept); True once it
+        is committed, False for a token that is not ours.
+
+        Fetches are committed in groups: whatever arrives while one transaction commits goes
+        into the next, so a burst of image fetches costs a few commits instead of one each,
+        and still no fetch is answered before it is on disk."""
         if not is_token(token):
             return False
+        if self._seen_task is None or self._seen_task.done():
+            self._seen_task = asyncio.create_task(self._count_seen(), name="seen")
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._seen_waiting.append((token, done))
+        self._seen_wake.set()
+        return await done
+
+    async def _count_seen(self) -> None:
+        while True:
+            await self._seen_wake.wait()
+            self._seen_wake.clear()
+            batch, self._seen_waiting = self._seen_waiting, []
+            if not batch:
+                continue
+            try:
+                known = await self._commit_seen(Counter(token for token, _ in batch))
+            except Exception as exc:  # the waiting requests fail; the counter goes on
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for token, done in batch:
+                if not done.done():
+                    done.set_result(token in known)
+
+    async def _commit_seen(self, counts: Counter[str]) -> set[str]:
+        """One statement for the whole group: each token's count goes up by its fetches,
+        and the tokens that exist come back (RETURNING: SQLite 3.35, PostgreSQL)."""
         now = datetime.now(UTC)
+        added = case(counts, value=MessageLink.token, else_=0)
         async with self.db.session() as session, session.begin():
-            changed = await session.execute(
+            known = await session.execute(
                 update(MessageLink)
-                .where(MessageLink.token == token)
+                .where(MessageLink.token.in_(list(counts)))
                 .values(
-                    seen_count=MessageLink.seen_count + 1,
+                    seen_count=MessageLink.seen_count + added,
                     first_seen_at=func.coalesce(MessageLink.first_seen_at, now),
                 )
+                .returning(MessageLink.token)
+                .execution_options(synchronize_session=False)
             )
-        return bool(getattr(changed, "rowcount", 0))
+            return set(known.scalars())
 
     # ---- unsubscribe ----
 
