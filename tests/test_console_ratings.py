@@ -39,3 +39,24 @@ def test_a_rated_and_seen_reply_says_so() -> None:
 def test_a_reply_nobody_rated_or_saw_shows_neither() -> None:
     shown = message_text(reply()).plain
     assert "Rated" not in shown and "Seen" not in shown
+
+
+def test_the_agent_grid_shows_each_agents_average_rating() -> None:
+    from console.widgets.monitor import AgentGrid
+    from engine.api.schemas import AgentRow
+
+    row = AgentRow(
+        username="ben",
+        display_name="Ben",
+        status="free",
+        status_reason="",
+        status_since=AT,
+        active=1,
+        completed=3,
+        rating_count=4,
+        rating_average=4.25,
+    )
+    grid = AgentGrid()
+    assert grid._cells(row)["rating"].plain == "4.2"
+    row.rating_average, row.rating_count = None, 0
+    assert grid._cells(row)["rating"].plain == "-"

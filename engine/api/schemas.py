@@ -511,6 +511,9 @@ class AgentRow(Schema, kw_only=True):
     status_since: datetime
     active: int
     completed: int
+    # Customers' ratings of the agent's replies (all time): how many, their average.
+    rating_count: int = 0
+    rating_average: float | None = None
 
 
 class QueueRow(Schema, kw_only=True):

@@ -220,6 +220,11 @@ async def agent_row(session: AsyncSession, user: User) -> AgentRow:
         .group_by(Interaction.state)
     )
     by_state = {state: n for state, n in counts}
+    rated, average = (
+        await session.execute(
+            select(func.count(Rating.id), func.avg(Rating.score)).where(Rating.agent_id == user.id)
+        )
+    ).one()
     return AgentRow(
         username=user.username,
         display_name=user.display_name,
@@ -228,6 +233,8 @@ async def agent_row(session: AsyncSession, user: User) -> AgentRow:
         status_since=user.status_since,
         active=by_state.get(InteractionState.ASSIGNED, 0),
         completed=by_state.get(InteractionState.CLOSED, 0),
+        rating_count=rated,
+        rating_average=round(float(average), 1) if rated else None,
     )
 
 
