@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import random
 import secrets
 
 import aiohttp
@@ -270,3 +271,48 @@ async def test_ctl_exports_ratings_as_csv(web_world: WebWorld) -> None:
     assert await ctl("ratings", "--campaign", "Other", "--csv") == (
         "rated_at,score,campaign,agent,interaction_id,message_id,client_email\n"
     )
+
+
+async def test_no_input_to_any_route_is_a_server_error(web_world: WebWorld) -> None:
+    world = web_world.world
+    _interaction_id, mail = await replied(world)
+    token = rating_links(parts(mail)[0])[2].rsplit("/", 2)[-2]
+    rng = random.Random(12)
+    tails = [
+        "",
+        "/",
+        "/thanks",
+        "/3",
+        "/%ff",
+        "/%00",
+        "/..",
+        ".gif",
+        "/6",
+        "/-1",
+        "/1e3",
+        "/" + "9" * 40,
+    ]
+    paths = [f"/{kind}/{tok}{tail}" for kind in "rpu" for tok in (token, "x", "") for tail in tails]
+    paths += ["/" + "".join(rng.choice("abc/%.?&=#") for _ in range(30)) for _ in range(20)]
+    bodies: list[tuple[bytes, str]] = [
+        (b"", "application/x-www-form-urlencoded"),
+        (b"score=3&score=4", "application/x-www-form-urlencoded"),
+        (b"score=%ff%fe", "application/x-www-form-urlencoded"),
+        (b"\xff\xfe\x00", "application/x-www-form-urlencoded"),
+        (b"--x\r\nbroken", "multipart/form-data; boundary=x"),
+        (b"--x\r\n", "multipart/form-data"),
+        (b'{"score": 3}', "application/json"),
+        (b"List-Unsubscribe=One-Click", "text/plain"),
+        (b"s" * 40_000, "application/x-www-form-urlencoded"),
+        (bytes(rng.randrange(256) for _ in range(300)), "application/octet-stream"),
+    ]
+    base = web_world.base_url
+    async with aiohttp.ClientSession() as http:
+        for path in paths:
+            for method in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"):
+                body, kind = rng.choice(bodies)
+                async with http.request(
+                    method, base + path, data=body, headers={"Content-Type": kind}
+                ) as resp:
+                    assert resp.status < 500, (method, path, body[:40])
+    assert await world.operator.blacklist() == []
