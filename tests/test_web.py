@@ -10,12 +10,16 @@ import csv
 import io
 import random
 import secrets
+from pathlib import Path
 
 import aiohttp
 
+from data.db import Database, sqlite_url
 from engine.api.schemas import ForwardIn
 from tests.cli_helpers import cli_env, postdesk_script
 from tests.engine_fixtures import eventually
+from tests.patience import PATIENCE
+from tests.servers import free_port
 from tests.web_helpers import (
     MOTIVATION,
     THANKS,
@@ -316,3 +320,40 @@ async def test_no_input_to_any_route_is_a_server_error(web_world: WebWorld) -> N
                 ) as resp:
                     assert resp.status < 500, (method, path, body[:40])
     assert await world.operator.blacklist() == []
+
+
+async def test_postdesk_web_runs_apart_and_waits_for_the_engines_schema(tmp_path: Path) -> None:
+    """`postdesk web` is its own process on the shared database; it never migrates it, so on a
+    data dir the engine has not upgraded it refuses to start, saying why."""
+    home = tmp_path / "home"
+    home.mkdir()
+    port = free_port()
+    env = cli_env(POSTDESK_WEB_BIND=f"127.0.0.1:{port}")
+    command = [str(postdesk_script()), "web", "--data-dir", str(home)]
+    refused = await asyncio.create_subprocess_exec(
+        *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    _out, err = await asyncio.wait_for(refused.communicate(), PATIENCE)
+    assert refused.returncode == 1 and b"start the engine once" in err
+
+    db = Database(sqlite_url(home / "postdesk.db"))
+    await db.upgrade()  # what the engine does when it starts
+    await db.close()
+    served = await asyncio.create_subprocess_exec(
+        *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+
+        async def answer() -> int:
+            try:
+                async with aiohttp.ClientSession() as http:
+                    async with http.get(f"http://127.0.0.1:{port}/api/v1/me") as resp:
+                        return resp.status
+            except aiohttp.ClientConnectionError:
+                return 0
+
+        assert await eventually(answer, lambda status: status != 0, what="listening") == 404
+    finally:
+        served.terminate()
+        await served.wait()
+    assert served.returncode == 0  # SIGTERM stops it cleanly
