@@ -93,6 +93,7 @@ class Settings(msgspec.Struct, kw_only=True):
                 f"{ENV_PREFIX}{name.upper()}={data.get(name)!r}: {message.lower()}"
             ) from exc
         settings = msgspec.structs.replace(loaded, **given)
+        settings.web_host_port  # noqa: B018 - a malformed POSTDESK_WEB_BIND stops the command
         if settings.key_file is None and (credentials := env.get("CREDENTIALS_DIRECTORY")):
             credential = Path(credentials) / KEY_CREDENTIAL
             if credential.is_file():

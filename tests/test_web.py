@@ -25,6 +25,7 @@ from tests.web_helpers import (
     THANKS,
     WebWorld,
     anchors,
+    dialer_message,
     parts,
     rating_links,
     replied,
@@ -220,24 +221,32 @@ async def test_one_click_unsubscribe_needs_no_page_and_the_page_needs_one_click(
     web_world: WebWorld,
 ) -> None:
     world = web_world.world
-    _interaction_id, mail = await replied(world)
-    token = rating_links(parts(mail)[0])[1].rsplit("/", 2)[-2]
-    url = f"{web_world.base_url}/u/{token}"
+    interaction_id, mail = await replied(world)
+    reply_token = rating_links(parts(mail)[0])[1].rsplit("/", 2)[-2]
+    base = web_world.base_url
     async with aiohttp.ClientSession() as http:
-        async with http.get(url) as resp:  # the confirm page: a GET changes nothing
+        # A reply has no unsubscribe link, and its token unsubscribes no one.
+        async with http.post(f"{base}/u/{reply_token}", data={"confirm": "1"}) as resp:
+            assert resp.status == 404
+        first = await dialer_message(world.engine, interaction_id, "Carol@Example.net")
+        second = await dialer_message(world.engine, interaction_id, "dan@example.org")
+        async with http.get(f"{base}/u/{first}") as resp:  # the page: a GET changes nothing
             assert resp.status == 200 and 'id="send"' in await resp.text()
+            assert_secure(resp)
         assert await world.operator.blacklist() == []
         # RFC 8058: what a mailbox provider's server sends, no Origin, no page wanted.
-        async with http.post(url, data={"List-Unsubscribe": "One-Click"}) as resp:
+        async with http.post(f"{base}/u/{first}", data={"List-Unsubscribe": "One-Click"}) as resp:
             assert resp.status == 200 and await resp.text() == ""
-        async with http.get(url) as resp:
+        async with http.get(f"{base}/u/{first}") as resp:
             assert "You are unsubscribed" in await resp.text()
-    [entry] = await world.operator.blacklist()
-    assert (entry.email, entry.source, entry.campaign) == (
-        "carol@example.net",
-        "one-click",
-        "Support",
-    )
+        # The page's button, one click.
+        async with http.post(f"{base}/u/{second}", data={"confirm": "1"}) as resp:
+            assert resp.status == 200 and "You are unsubscribed" in await resp.text()
+    entries = {e.email: (e.source, e.campaign) for e in await world.operator.blacklist()}
+    assert entries == {
+        "carol@example.net": ("one-click", "Support"),
+        "dan@example.org": ("unsubscribe-link", "Support"),
+    }
 
 
 async def test_ctl_exports_ratings_as_csv(web_world: WebWorld) -> None:

@@ -86,6 +86,26 @@ async def replied(world: World, body: str = "Your parcel left today.") -> tuple[
     return row.id, mails[-1]
 
 
+async def dialer_message(engine: Engine, interaction_id: int, to: str) -> str:
+    """A sent dialer mail to `to` with its token, as the dialer (issue 13) will store one;
+    written straight to the database, since no dialer sends yet."""
+    from data.models import Direction, Message, MessageState
+    from engine.services.customer.links import keep_token, new_token
+
+    token = new_token()
+    async with engine.db.session() as session, session.begin():
+        message = Message(
+            interaction_id=interaction_id,
+            direction=Direction.OUTBOUND,
+            state=MessageState.SENT,
+            kind="dialer",
+            to=[to],
+        )
+        session.add(message)
+        keep_token(session, message, token)
+    return token
+
+
 def parts(mail: ReceivedMail) -> tuple[str, str]:
     """The text and HTML parts of a received mail."""
     text = mail.message.get_body(("plain",))
