@@ -17,6 +17,7 @@ import os
 import sys
 import tomllib
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from engine.api.schemas import (
     AgentRatings,
     CampaignIn,
     CampaignPatch,
+    CampaignRatings,
     ConnectionReport,
     RatingOut,
     Schema,
@@ -155,11 +157,13 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="customers' ratings of replies (from the public web service)",
     )
     ratings.add_argument("--csv", action="store_true", help="as CSV, for a spreadsheet")
-    ratings.add_argument(
-        "--by-agent", action="store_true", help="count and average per agent instead"
-    )
+    per = ratings.add_mutually_exclusive_group()
+    per.add_argument("--by-agent", action="store_true", help="count and average per agent")
+    per.add_argument("--by-campaign", action="store_true", help="count and average per campaign")
     ratings.add_argument("--campaign", default="", help="only this campaign's")
-    ratings.add_argument("--since", default="", help="from this date or time (UTC, ISO 8601)")
+    ratings.add_argument(
+        "--since", default="", help="from this date or time (UTC, ISO 8601), or 'today'"
+    )
     ratings.add_argument("--until", default="", help="before this date or time (UTC)")
 
     reasons = group("break-reason", "the reasons agents choose from when they take a break")
@@ -335,18 +339,34 @@ def _csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+def _moment(given: str) -> str:
+    """`today`, a date (midnight UTC) or a time as the API takes it (RFC 3339)."""
+    if given == "today":
+        given = datetime.now(UTC).date().isoformat()
+    return f"{given}T00:00:00Z" if len(given) == 10 else given
+
+
 async def _ratings(client: EngineClient, args: argparse.Namespace) -> Any:
-    wanted = {"campaign": args.campaign, "since": args.since, "until": args.until}
-    rows: list[Any] = await (
-        client.agent_ratings(**wanted) if args.by_agent else client.ratings(**wanted)
-    )
+    wanted = {
+        "campaign": args.campaign,
+        "since": _moment(args.since),
+        "until": _moment(args.until),
+    }
+    schema: Any
+    if args.by_agent:
+        rows: list[Any] = await client.agent_ratings(**wanted)
+        schema = AgentRatings
+    elif args.by_campaign:
+        rows = await client.campaign_ratings(**wanted)
+        schema = CampaignRatings
+    else:
+        rows = await client.ratings(**wanted)
+        schema = RatingOut
     if not args.csv:
         return rows
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    names = list(
-        (AgentRatings if args.by_agent else RatingOut).__struct_fields__  # type: ignore[attr-defined]
-    )
+    names = list(schema.__struct_fields__)
     writer.writerow(names)
     for row in rows:
         writer.writerow([_csv_cell(getattr(row, name)) for name in names])

@@ -281,6 +281,13 @@ async def test_ctl_exports_ratings_as_csv(web_world: WebWorld) -> None:
         ["agent", "display_name", "count", "average"],
         ["agent1", "Agent1", "1", "5.0"],
     ]
+    campaigns = list(csv.reader(io.StringIO(await ctl("ratings", "--by-campaign", "--csv"))))
+    assert campaigns == [["campaign", "count", "average"], ["Support", "1", "5.0"]]
+    today = await ctl("ratings", "--by-campaign", "--since", "today", "--csv")
+    assert today.splitlines()[1:] == ["Support,1,5.0"]
+    later = await ctl("ratings", "--since", "2999-01-01", "--csv")
+    assert later.count("\n") == 1  # the header alone
+    assert await world.operator.ratings(since="2000-01-01T00:00:00") != []  # no offset: UTC
     assert await ctl("ratings", "--campaign", "Other", "--csv") == (
         "rated_at,score,campaign,agent,interaction_id,message_id,client_email\n"
     )

@@ -572,6 +572,14 @@ class AgentRatings(Schema, kw_only=True):
     average: float
 
 
+class CampaignRatings(Schema, kw_only=True):
+    """A campaign's statistics of ratings in a period: how many, their average."""
+
+    campaign: str
+    count: int
+    average: float
+
+
 class RatingsQuery(Schema, kw_only=True):
     """Which ratings: of one campaign, from and before a date (UTC, inclusive-exclusive)."""
 

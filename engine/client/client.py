@@ -22,6 +22,7 @@ from engine.api.schemas import (
     CampaignIn,
     CampaignOut,
     CampaignPatch,
+    CampaignRatings,
     CcBccIn,
     ChatIn,
     ChatLine,
@@ -310,6 +311,16 @@ class EngineClient:
         """Ratings, oldest first; `since`/`until` are ISO dates or times (UTC)."""
         return await self._call(
             "GET", "/ratings" + _ratings_query(campaign, since, until), list[RatingOut]
+        )
+
+    async def campaign_ratings(
+        self, *, campaign: str = "", since: str = "", until: str = ""
+    ) -> list[CampaignRatings]:
+        """Count and average of each campaign's ratings in the period."""
+        return await self._call(
+            "GET",
+            "/ratings/campaigns" + _ratings_query(campaign, since, until),
+            list[CampaignRatings],
         )
 
     async def agent_ratings(

@@ -47,6 +47,13 @@ async def get_agent_ratings(request: web.Request) -> web.Response:
     return json_response(await engine_of(request).ratings.by_agent(wanted))
 
 
+@routes.get("/api/v1/ratings/campaigns")
+async def get_campaign_ratings(request: web.Request) -> web.Response:
+    request[CALLER].require("admin", "supervisor")
+    wanted = parse_query(request, RatingsQuery)
+    return json_response(await engine_of(request).ratings.by_campaign(wanted))
+
+
 def _supervisor(request: web.Request) -> Actor:
     caller = request[CALLER]
     caller.require("supervisor")

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import ColumnElement, func, select
 
 from data.db import Database
 from data.models import Campaign, Interaction, Rating, User
-from engine.api.schemas import AgentRatings, RatingOut, RatingsQuery
+from engine.api.schemas import AgentRatings, CampaignRatings, RatingOut, RatingsQuery
+
+
+def _utc(moment: datetime) -> datetime:
+    """A time without an offset is UTC (as the API documents)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _within(wanted: RatingsQuery) -> list[ColumnElement[bool]]:
@@ -14,9 +21,9 @@ def _within(wanted: RatingsQuery) -> list[ColumnElement[bool]]:
     if wanted.campaign:
         conditions.append(Campaign.name == wanted.campaign)
     if wanted.since is not None:
-        conditions.append(Rating.created_at >= wanted.since)
+        conditions.append(Rating.created_at >= _utc(wanted.since))
     if wanted.until is not None:
-        conditions.append(Rating.created_at < wanted.until)
+        conditions.append(Rating.created_at < _utc(wanted.until))
     return conditions
 
 
@@ -73,4 +80,18 @@ class Ratings:
                     average=round(float(average), 2),
                 )
                 for username, name, count, average in rows
+            ]
+
+    async def by_campaign(self, wanted: RatingsQuery) -> list[CampaignRatings]:
+        query = (
+            select(Campaign.name, func.count(Rating.id), func.avg(Rating.score))
+            .join(Campaign, Rating.campaign_id == Campaign.id)
+            .group_by(Campaign.id, Campaign.name)
+            .order_by(Campaign.name)
+        )
+        async with self.db.session() as session:
+            rows = await session.execute(query.where(*_within(wanted)))
+            return [
+                CampaignRatings(campaign=name, count=count, average=round(float(average), 2))
+                for name, count, average in rows
             ]
