@@ -1,10 +1,12 @@
 """App-wide Textual messages: engine events and connection state turned into messages, and
-what the mode screens' workers found.
+what the screens' workers found.
 
 The bridge worker posts the first to the screen that owns it; widgets never see the client.
 Workers post the others to their screen when the engine answers, instead of returning a
-result to be told apart by the worker's group. Widget-specific messages live in the widget
-that sends them.
+result to be told apart by the worker's group. A worker whose failure its screen tells apart
+from the others' also posts a typed failure, then raises: the screen's generic worker handler
+still forwards the failure to the app, which turns it into one notification. Widget-specific
+messages live in the widget that sends them.
 """
 
 from __future__ import annotations
@@ -17,11 +19,21 @@ from textual.message import Message
 from textual.worker import Worker
 
 from engine.api.schemas import (
+    CampaignOut,
+    ChatLine,
+    ChatSupervisor,
+    ConnectionReport,
     Event,
     InteractionDetail,
     InteractionSummary,
     LimitsOut,
+    MailboxHealth,
     Me,
+    PickQueue,
+    RenderOut,
+    TemplateOut,
+    UploadOut,
+    UserOut,
 )
 
 if TYPE_CHECKING:
@@ -122,3 +134,179 @@ class InteractionClosed(Message, bubble=False):
     @property
     def control(self) -> ThreadView:
         return self.thread
+
+
+# ---- what the admin screen's workers found (screens/admin.py)
+
+
+@dataclass
+class CampaignsLoaded(Message, bubble=False):
+    """Every campaign, (re)loaded."""
+
+    campaigns: list[CampaignOut]
+
+
+@dataclass
+class MailboxesLoaded(Message, bubble=False):
+    """The health of every campaign's mailbox, (re)loaded."""
+
+    mailboxes: list[MailboxHealth]
+
+
+@dataclass
+class UsersLoaded(Message, bubble=False):
+    """Every user, (re)loaded."""
+
+    users: list[UserOut]
+
+
+@dataclass
+class BreakReasonsLoaded(Message, bubble=False):
+    """The break reasons agents choose from, (re)loaded."""
+
+    reasons: list[str]
+
+
+@dataclass
+class CampaignTested(Message, bubble=False):
+    """What testing a campaign's mail servers found."""
+
+    report: ConnectionReport
+
+
+# ---- templates: the picker's (screens/templates.py), the admin's (screens/template_admin.py)
+
+
+@dataclass
+class TemplatesLoaded(Message, bubble=False):
+    """The templates, (re)loaded; `selected`: the one to put the cursor on, if any."""
+
+    templates: list[TemplateOut]
+    selected: int | None = None
+
+
+@dataclass
+class TemplatesNotLoaded(Message, bubble=False):
+    """Loading the templates failed with `error`."""
+
+    error: BaseException
+
+
+@dataclass
+class TemplateRendered(Message, bubble=False):
+    """A template filled in by the engine for the interaction being written."""
+
+    rendered: RenderOut
+
+
+@dataclass
+class TemplateSaved(Message, bubble=False):
+    """The engine saved a template (added or replaced) as `template`."""
+
+    template: TemplateOut
+
+
+@dataclass
+class TemplateDeleted(Message, bubble=False):
+    """The engine deleted `template`."""
+
+    template: TemplateOut
+
+
+@dataclass
+class TemplateNotDeleted(Message, bubble=False):
+    """Deleting a template (or reloading the list after it) failed with `error`."""
+
+    error: BaseException
+
+
+# ---- writing mail (screens/compose_base.py)
+
+
+@dataclass
+class MailSent(Message, bubble=False):
+    """The engine accepted the message being written: `detail`, the interaction now."""
+
+    detail: InteractionDetail
+
+
+@dataclass
+class MailNotSent(Message, bubble=False):
+    """Sending failed with `error` (the message stays on screen)."""
+
+    error: BaseException
+
+
+@dataclass
+class FileUploaded(Message, bubble=False):
+    """A chosen file is with the engine, to go with the message."""
+
+    upload: UploadOut
+
+
+@dataclass
+class FileNotUploaded(Message, bubble=False):
+    """Uploading a chosen file failed with `error`."""
+
+    error: BaseException
+
+
+# ---- chat and raised hands (screens/chat.py, screens/hand.py), searching (screens/search.py)
+
+
+@dataclass
+class ChatHistoryLoaded(Message, bubble=False):
+    """The chat so far with `peer` (the engine counts these lines as read)."""
+
+    peer: str
+    lines: list[ChatLine]
+
+
+@dataclass
+class ChatLineSent(Message, bubble=False):
+    """The engine took a chat line: `line`, as the other person gets it."""
+
+    line: ChatLine
+
+
+@dataclass
+class HandRaised(Message, bubble=False):
+    """A raised hand went to every supervisor on duty: one line each, the same words."""
+
+    lines: list[ChatLine]
+
+
+@dataclass
+class ChatLineNotSent(Message, bubble=False):
+    """Sending a chat line failed (the line goes back where it was typed)."""
+
+    error: BaseException
+
+
+@dataclass
+class SupervisorsLoaded(Message, bubble=False):
+    """The supervisors an agent may raise a hand to."""
+
+    supervisors: list[ChatSupervisor]
+
+
+@dataclass
+class SearchFound(Message, bubble=False):
+    """What the engine found for `query` (an empty query finds nothing, unasked)."""
+
+    query: str
+    results: list[InteractionSummary]
+
+
+@dataclass
+class PickQueueLoaded(Message, bubble=False):
+    """What waits in the agent's pick-mode campaigns, (re)loaded."""
+
+    queue: PickQueue
+
+
+@dataclass
+class InteractionTaken(Message, bubble=False):
+    """The engine gave the agent the interaction they took from a pick-mode queue."""
+
+    summary: InteractionSummary

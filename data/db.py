@@ -58,8 +58,25 @@ class Database:
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
 
-        async with self.engine.begin() as conn:
-            await conn.run_sync(run)
+        if self.engine.dialect.name != "sqlite":
+            async with self.engine.begin() as conn:
+                await conn.run_sync(run)
+            return
+        # SQLite alters a table by copying it and dropping the old one; with foreign keys on,
+        # that drop deletes (or nulls) every row referencing it. SQLite's own procedure: keys
+        # off outside the transaction, the migrations, a foreign key check before commit.
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await conn.commit()
+            try:
+                async with conn.begin():
+                    await conn.run_sync(run)
+                    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"migration left broken references: {broken[:5]}")
+            finally:
+                await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await conn.commit()
 
     async def at_head(self) -> bool:
         """True when the database has every migration this code knows (other processes

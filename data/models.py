@@ -10,11 +10,12 @@ it with the database as a whole.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -92,9 +93,24 @@ class InboundTransport(enum.StrEnum):
     NONE = "none"
 
 
-class Strategy(enum.StrEnum):
-    LEAST_ACTIVE = "least_active"
-    ROUND_ROBIN = "round_robin"
+class Availability(enum.StrEnum):
+    """Who may receive a campaign's interactions (engine/domain/routing.py)."""
+
+    ONE = "one"
+    UP_TO_MAX = "up-to-max"
+    PICK_ONE = "pick-one"
+    PICK_MANY = "pick-many"
+
+
+class Delivery(enum.StrEnum):
+    """In what order a campaign's agents are chosen (engine/domain/routing.py)."""
+
+    LEAST_ACTIVE = "least-active"
+    ROUND_ROBIN = "round-robin"
+    LINEAR = "linear"
+    WEIGHTED_RANDOM = "weighted-random"
+    LEAST_RECENT = "least-recent"
+    FEWEST_COMPLETED = "fewest-completed"
 
 
 class InteractionState(enum.StrEnum):
@@ -168,7 +184,14 @@ class Campaign(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     receive_emails: Mapped[bool] = mapped_column(Boolean, default=True)
     service_level_seconds: Mapped[int] = mapped_column(Integer, default=3600)
-    strategy: Mapped[Strategy] = mapped_column(_enum(Strategy), default=Strategy.LEAST_ACTIVE)
+    availability: Mapped[Availability] = mapped_column(
+        _enum(Availability), default=Availability.UP_TO_MAX
+    )
+    delivery: Mapped[Delivery] = mapped_column(_enum(Delivery), default=Delivery.LEAST_ACTIVE)
+    # Round-robin goes on after the member who got the campaign's last interaction.
+    round_robin_last_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
     from_name: Mapped[str] = mapped_column(String(200), default="")
     email_address: Mapped[str] = mapped_column(String(320))
     # Inbound
@@ -193,6 +216,18 @@ class Campaign(Base):
     # Parameters from the manual's advanced settings
     max_interactions_per_agent: Mapped[int] = mapped_column(Integer, default=5)
     max_interactions_in_queue: Mapped[int] = mapped_column(Integer, default=0)  # 0: unlimited
+    # Over the limit new interactions go to this campaign's queue; None: held as overflow.
+    overflow_campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), default=None
+    )
+    busy_template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("templates.id", use_alter=True, ondelete="SET NULL"), default=None
+    )
+    # Schedules: the zone of its windows (rows of `schedules`) and exceptions.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    out_of_hours_template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("templates.id", use_alter=True, ondelete="SET NULL"), default=None
+    )
     signature_template_id: Mapped[int | None] = mapped_column(
         ForeignKey("templates.id", use_alter=True, ondelete="SET NULL"), default=None
     )
@@ -216,6 +251,29 @@ class Campaign(Base):
     confirmation_template: Mapped[Template | None] = relationship(
         foreign_keys=[confirmation_template_id], lazy="joined", post_update=True
     )
+    # Loaded only when asked for (selectinload): the router and ingest never need them.
+    schedules: Mapped[list[Schedule]] = relationship(
+        foreign_keys="Schedule.campaign_id",
+        order_by="(Schedule.weekday, Schedule.start)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="raise",
+    )
+    schedule_exceptions: Mapped[list[ScheduleException]] = relationship(
+        order_by="(ScheduleException.day, ScheduleException.start)",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="raise",
+    )
+    overflow_campaign: Mapped[Campaign | None] = relationship(
+        foreign_keys=[overflow_campaign_id], remote_side="Campaign.id", lazy="raise"
+    )
+    out_of_hours_template: Mapped[Template | None] = relationship(
+        foreign_keys=[out_of_hours_template_id], post_update=True, lazy="raise"
+    )
+    busy_template: Mapped[Template | None] = relationship(
+        foreign_keys=[busy_template_id], post_update=True, lazy="raise"
+    )
 
     @property
     def domain(self) -> str:
@@ -236,7 +294,22 @@ class Schedule(Base):
     )
     weekday: Mapped[int] = mapped_column(Integer)
     start: Mapped[time] = mapped_column(Time)
-    end: Mapped[time] = mapped_column(Time)
+    end: Mapped[time] = mapped_column(Time)  # at or before start: runs past midnight
+
+
+class ScheduleException(Base):
+    """A dated exception to a campaign's weekly windows: closed all day (no hours, a
+    holiday) or open only during its hours. Several rows of one day are several windows."""
+
+    __tablename__ = "schedule_exceptions"
+    __table_args__ = (Index("ix_schedule_exceptions_campaign_day", "campaign_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    start: Mapped[time | None] = mapped_column(Time, default=None)  # None: closed all day
+    end: Mapped[time | None] = mapped_column(Time, default=None)
+    note: Mapped[str] = mapped_column(String(200), default="")
 
 
 class Membership(Base):
@@ -246,6 +319,12 @@ class Membership(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # 0..100: under weighted-random, the higher the penalty the fewer interactions.
+    penalty: Mapped[int] = mapped_column(Integer, default=0)
+    # The member's order on the campaign (linear, round-robin): new members go last.
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # When the router or a take last gave this member one of the campaign's interactions.
+    last_assigned_at: Mapped[datetime | None] = mapped_column(default=None)
 
     campaign: Mapped[Campaign] = relationship(back_populates="memberships")
     user: Mapped[User] = relationship(back_populates="memberships")
@@ -270,6 +349,12 @@ class Interaction(Base):
     __table_args__ = (
         Index("ix_interactions_queue", "campaign_id", "state", "queued_at"),
         Index("ix_interactions_agent", "agent_id", "state"),
+        Index("ix_interactions_overflow", "overflow", "campaign_id"),
+        # The statistics read today's rows and the open ones through these, never a scan.
+        Index("ix_interactions_waiting", "state", "queued_at"),
+        Index("ix_interactions_created_at", "created_at"),
+        Index("ix_interactions_closed_at", "closed_at"),
+        Index("ix_interactions_first_response_at", "first_response_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -287,6 +372,8 @@ class Interaction(Base):
     cc: Mapped[list[str]] = mapped_column(JSON, default=list)
     bcc: Mapped[list[str]] = mapped_column(JSON, default=list)
     unread: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Queued but held back: its campaign's queue was full when it came (queue limit).
+    overflow: Mapped[bool] = mapped_column(Boolean, default=False)
     linked_interaction_id: Mapped[int | None] = mapped_column(
         ForeignKey("interactions.id", ondelete="SET NULL"), default=None
     )
@@ -296,6 +383,15 @@ class Interaction(Base):
     assigned_at: Mapped[datetime | None] = mapped_column(default=None)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Service level (docs/statistics.md). Written when it happens, by the engine: the
+    # deadline when a customer's mail opens the interaction (arrival + the campaign's service
+    # level then), the first answer an agent sends and how long after arrival it came, and
+    # the time agents held it (assignment to close, summed over every assignment). Seconds
+    # are stored, not derived in SQL, so averages read the same on SQLite and PostgreSQL.
+    service_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_response_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_response_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    handling_seconds: Mapped[int] = mapped_column(Integer, default=0)
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="interaction", order_by="Message.id"

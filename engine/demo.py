@@ -164,6 +164,9 @@ class DemoWorld:
                 smtp_port=self.smtp_port,
                 smtp_security="plain",
                 max_interactions_per_agent=4,
+                # Mail takes turns between the members in their order (the bots, and Ana
+                # when she is Free): the admin's campaign form shows the strategy.
+                delivery="round-robin",
                 qualification_enabled=True,
                 qualification_motivation="How did we do? One click rates this answer:",
                 qualification_thanks=(

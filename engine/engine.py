@@ -44,7 +44,9 @@ from engine.services.people.identity import Identity
 from engine.services.people.presence import Presence
 from engine.services.queries import Queries
 from engine.services.work.interactions import Work
+from engine.services.work.pick import Picking
 from engine.services.work.router import Router
+from engine.services.work.schedules import Schedules
 
 log = logging.getLogger(__name__)
 
@@ -128,18 +130,24 @@ class Engine:
             max_attachment_bytes=self.settings.max_inbound_attachment_bytes,
         )
         self.quarantine = QuarantineService(self.db, self.blobs, self.ingestor)
-        self.confirmations = Confirmations(self.db, self.blobs, self.notifier, self.outbox.kick)
+        # The one clock of opening hours (tests move `schedules.clock` across an edge).
+        self.schedules = Schedules(self.db)
+        self.notifier.campaign_states = self.schedules.states
+        self.confirmations = Confirmations(
+            self.db, self.blobs, self.notifier, self.outbox.kick, schedules=self.schedules
+        )
         self.ingestor.on_new_customer = self.confirmations.for_new_interactions
-        self.router = Router(self.db, self.notifier)
+        self.router = Router(self.db, self.notifier, schedules=self.schedules)
         self.work = Work(
             self.db, self.blobs, self.notifier, self.outbox.kick, web_url=self.settings.web_url
         )
+        self.picking = Picking(self.db, self.notifier)
         self.admin = Admin(
             self.db, self.secrets, self.campaign_changed, on_member_added=self.router.kick
         )
         self.break_reasons = BreakReasons(self.db)
         self.identity = Identity(self.db)
-        self.queries = Queries(self.db)
+        self.queries = Queries(self.db, self.schedules.states)
         self.ratings = Ratings(self.db)
         self.presence = Presence(
             self.db,

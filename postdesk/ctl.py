@@ -17,21 +17,35 @@ import os
 import sys
 import tomllib
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from msgspec.structs import fields
 
+from engine.api.schedule_text import (
+    ScheduleTextError,
+    exception_text,
+    parse_days,
+    parse_exception,
+    parse_window,
+    window_text,
+)
 from engine.api.schemas import (
     AgentRatings,
+    AgentRow,
+    Availability,
     CampaignIn,
+    CampaignOut,
     CampaignPatch,
     CampaignRatings,
     ConnectionReport,
+    Delivery,
     RatingOut,
+    ScheduleWindow,
     Schema,
     SchemaError,
+    StatsOut,
     TemplateIn,
     UserIn,
     UserPatch,
@@ -42,6 +56,12 @@ from engine.client import EngineClient, EngineError, EngineUnavailable
 from engine.config import Settings
 from engine.text.sanitize import one_line, sanitize
 from postdesk.access import check_own_data_dir, denied
+
+# The routing strategies (docs/strategies.md), offered by name in `campaign add|set`.
+STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
+    "availability": get_args(Availability),
+    "delivery": get_args(Delivery),
+}
 
 
 class CtlInputError(Exception):
@@ -111,25 +131,57 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     cadd = campaign.add_parser("add", help="add a campaign from flags or a TOML file")
     cadd.add_argument("--file", type=Path, help="TOML file with the campaign's fields")
     for info in fields(CampaignIn):
+        if info.name in _SCHEDULE_LISTS:
+            continue  # `ctl campaign schedule`
         flag = "--" + info.name.replace("_", "-")
         if info.type is bool:
             cadd.add_argument(
                 flag, dest=info.name, default=None, action=argparse.BooleanOptionalAction
             )
         else:
-            cadd.add_argument(flag, dest=info.name, default=None)
+            cadd.add_argument(
+                flag, dest=info.name, default=None, choices=STRATEGY_CHOICES.get(info.name)
+            )
     campaign.add_parser("list", help="list campaigns")
     cset = campaign.add_parser("set", help="change some fields of a campaign")
     cset.add_argument("name")
     for info in fields(CampaignPatch):
+        if info.name in _SCHEDULE_LISTS:
+            continue
         flag = "--" + info.name.replace("_", "-")
         if info.type == bool | None:
             cset.add_argument(
                 flag, dest=info.name, default=None, action=argparse.BooleanOptionalAction
             )
         else:
-            cset.add_argument(flag, dest=info.name, default=None)
+            cset.add_argument(
+                flag, dest=info.name, default=None, choices=STRATEGY_CHOICES.get(info.name)
+            )
 
+    csched = campaign.add_parser(
+        "schedule",
+        help="show or change its opening hours: time zone, weekly windows, dated exceptions",
+    )
+    csched.add_argument("name")
+    csched.add_argument("--time-zone", help="IANA name, e.g. Europe/Madrid")
+    csched.add_argument(
+        "--add", action="append", default=[], metavar="WINDOW", help="e.g. 'mon-fri 09:00-17:00'"
+    )
+    csched.add_argument(
+        "--remove", action="append", default=[], metavar="WINDOW", help="those days at those hours"
+    )
+    csched.add_argument("--clear", action="store_true", help="remove every weekly window")
+    csched.add_argument(
+        "--except",
+        dest="exceptions",
+        action="append",
+        default=[],
+        metavar="DAY",
+        help="'2026-12-25 closed Christmas' or '2026-12-24 09:00-13:00' (replaces that day's)",
+    )
+    csched.add_argument(
+        "--unexcept", action="append", default=[], metavar="DATE", help="drop a date's exception"
+    )
     ctest = campaign.add_parser("test", help="log in to its IMAP and SMTP servers, step by step")
     ctest.add_argument("name")
 
@@ -179,6 +231,13 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     madd = member.add_parser("add", help="add a user to a campaign")
     madd.add_argument("campaign")
     madd.add_argument("username")
+    mset = member.add_parser(
+        "set", help="a member's penalty (0-100, weighted-random) and place in the order"
+    )
+    mset.add_argument("campaign")
+    mset.add_argument("username")
+    mset.add_argument("--penalty", type=int, default=None, help="0-100: higher, fewer mails")
+    mset.add_argument("--position", type=int, default=None, help="1 = first (linear, round-robin)")
     mremove = member.add_parser(
         "remove", help="remove a user from a campaign (assigned interactions stay theirs)"
     )
@@ -189,12 +248,48 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     ilist = interaction.add_parser("list", help="list interactions")
     ilist.add_argument("--state", choices=["queued", "assigned", "closed"], default=None)
 
+    stats = groups.add_parser(
+        "stats",
+        parents=parents,
+        help="campaign statistics (service level, answers, completed) over a period",
+        description="Interactions that arrived, were answered or closed in the period; "
+        "both ends default to today (UTC). Dates are UTC days, --to included.",
+    )
+    stats.add_argument("--from", dest="since", type=_day_or_moment, default=None)
+    stats.add_argument("--to", dest="until", type=_day_or_moment, default=None)
+    stats.set_defaults(action="show")
+
+    agent = group("agent", "agents as the supervisor's grid shows them")
+    agent.add_parser("list", help="every member of a campaign: state, active, completed today")
+
     quarantine = group("quarantine", "inbound mail that could not be parsed or stored")
     quarantine.add_parser("list", help="list quarantined mail")
     qshow = quarantine.add_parser("show", help="show one, with its raw text (sanitised)")
     qshow.add_argument("id", type=int)
     qretry = quarantine.add_parser("retry", help="ingest it again (after a fix)")
     qretry.add_argument("id", type=int)
+
+
+def _day_or_moment(text: str) -> datetime:
+    """A UTC day (`2026-03-04`) or an ISO moment with its offset."""
+    try:
+        if "T" not in text and " " not in text:
+            return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def _stats(client: EngineClient, args: argparse.Namespace) -> StatsOut:
+    until = args.until
+    if until is not None and until.time() == time() and until.tzinfo is UTC:
+        until += timedelta(days=1)  # --to a day: that day included
+    return await client.stats(args.since, until)
+
+
+async def _agents(client: EngineClient) -> list[AgentRow]:
+    return (await client.monitor()).agents
 
 
 class _Leaves:
@@ -311,6 +406,24 @@ def _print(result: Any, as_json: bool) -> None:
     if as_json:
         print(json.dumps(payload, indent=2))
         return
+    if isinstance(result, StatsOut):
+        print(f"since={result.since.isoformat()}  until={result.until.isoformat()}")
+        for row in result.campaigns:
+            percent = "-" if row.sl_percent is None else f"{row.sl_percent:.1f}"
+            first = row.avg_first_response_seconds
+            parts = [
+                f"campaign={one_line(row.name)}",
+                f"waiting={row.waiting}",
+                f"active={row.active}",
+                f"answered={row.answered}",
+                f"sl%={percent} ({row.sl_within}/{row.sl_counted} in {row.service_level_seconds}s)",
+                f"avg_first_response={'-' if first is None else f'{first:.0f}s'}",
+                f"completed_in={row.completed_in}",
+                f"completed_out={row.completed_out}",
+                *(f"{k}={v}" for k, v in row.agents.items()),
+            ]
+            print("  ".join(parts))
+        return
     if isinstance(result, ConnectionReport):
         utf8 = "utf" in (sys.stdout.encoding or "").lower()
         print("\n".join(report_lines(result, utf8=utf8)))
@@ -394,22 +507,84 @@ async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("campaign", "list"): client.campaigns,
         ("campaign", "set"): lambda: client.update_campaign(args.name, _patch_from_args(args)),
         ("campaign", "test"): lambda: client.test_campaign(args.name),
+        ("campaign", "schedule"): lambda: _edit_schedule(client, args),
         ("template", "add"): lambda: client.add_template(_template_from_args(args)),
         ("template", "list"): client.templates,
         ("template", "remove"): lambda: _removed(client.delete_template(args.id), args.id),
         ("blacklist", "list"): client.blacklist,
         ("member", "add"): lambda: client.add_member(args.campaign, args.username),
+        ("member", "set"): lambda: client.set_member(
+            args.campaign, args.username, penalty=args.penalty, position=args.position
+        ),
         ("member", "remove"): lambda: client.remove_member(args.campaign, args.username),
         ("break-reason", "list"): client.break_reasons,
         ("break-reason", "add"): lambda: _edit_reasons(client, add=args.name),
         ("break-reason", "remove"): lambda: _edit_reasons(client, remove=args.name),
         ("break-reason", "set"): lambda: client.set_break_reasons(args.names),
         ("interaction", "list"): lambda: client.interactions(scope="all", state=args.state),
+        ("stats", "show"): lambda: _stats(client, args),
+        ("agent", "list"): lambda: _agents(client),
         ("quarantine", "list"): client.quarantine,
         ("quarantine", "show"): lambda: client.quarantined(args.id),
         ("quarantine", "retry"): lambda: client.retry_quarantined(args.id),
     }
     return await calls[(group, action)]()
+
+
+_SCHEDULE_LISTS = {"schedule", "schedule_exceptions"}
+
+
+async def _edit_schedule(client: EngineClient, args: argparse.Namespace) -> Any:
+    """Read the campaign's schedule, apply the flags, save the whole of it; no flag: show."""
+    [campaign] = [c for c in await client.campaigns() if c.name == args.name] or [None]
+    if campaign is None:
+        raise CtlInputError(f"no campaign {args.name!r}")
+    try:
+        windows = [] if args.clear else _expand(campaign.schedule)
+        for text in args.remove:
+            gone = _expand([parse_window(text)])
+            windows = [w for w in windows if w not in gone]
+        for text in args.add:
+            windows += [w for w in _expand([parse_window(text)]) if w not in windows]
+        exceptions = list(campaign.schedule_exceptions)
+        drop = {date.fromisoformat(d.strip()) for d in args.unexcept}
+        new = [parse_exception(text) for text in args.exceptions]
+        drop |= {e.day for e in new}
+        exceptions = [e for e in exceptions if e.day not in drop] + new
+    except (ScheduleTextError, ValueError) as exc:
+        raise CtlInputError(str(exc)) from exc
+    changed = args.clear or args.add or args.remove or args.exceptions or args.unexcept
+    if not changed and not args.time_zone:
+        return _schedule_view(campaign)
+    patch = CampaignPatch(
+        time_zone=args.time_zone,
+        schedule=_regroup(windows) if changed else None,
+        schedule_exceptions=sorted(exceptions, key=lambda e: e.day) if changed else None,
+    )
+    return _schedule_view(await client.update_campaign(args.name, patch))
+
+
+def _expand(windows: list[ScheduleWindow]) -> list[tuple[str, str, str]]:
+    return [(day, w.start, w.end) for w in windows for day in w.days]
+
+
+def _regroup(rows: list[tuple[str, str, str]]) -> list[ScheduleWindow]:
+    hours: dict[tuple[str, str], list[str]] = {}
+    for day, start, end in rows:
+        hours.setdefault((start, end), []).append(day)
+    return [
+        ScheduleWindow(days=parse_days(",".join(days)), start=start, end=end)
+        for (start, end), days in hours.items()
+    ]
+
+
+def _schedule_view(campaign: CampaignOut) -> dict[str, Any]:
+    return {
+        "campaign": campaign.name,
+        "time_zone": campaign.time_zone,
+        "windows": [window_text(w) for w in campaign.schedule] or ["always open"],
+        "exceptions": [exception_text(e) for e in campaign.schedule_exceptions],
+    }
 
 
 async def _edit_reasons(client: EngineClient, *, add: str = "", remove: str = "") -> list[str]:

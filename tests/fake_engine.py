@@ -17,16 +17,23 @@ from msgspec import structs
 
 from console.app import PostdeskApp
 from engine.api.schemas import (
+    AgentRow,
     AttachmentOut,
+    CampaignStats,
     ChatLine,
     Event,
     Hello,
     InteractionDetail,
     InteractionSummary,
     LimitsOut,
+    MailboxHealth,
     Me,
     MessageOut,
+    MonitorSnapshot,
+    PickQueue,
+    QueueRow,
     RenderOut,
+    StatsOut,
     TemplateOut,
     convert,
 )
@@ -154,6 +161,9 @@ class FakeEngine:
     async def limits(self) -> LimitsOut:
         return LimitsOut(max_attachment_bytes=10_000_000, break_reasons=["Lunch", "Training"])
 
+    async def pick_queue(self) -> PickQueue:
+        return PickQueue(campaigns=[], waiting=[], total=0)  # no pick-mode campaign
+
     async def templates(self) -> list[TemplateOut]:
         return TEMPLATES
 
@@ -174,3 +184,118 @@ class FakeEngine:
 
 def agent_app() -> PostdeskApp:
     return PostdeskApp(lambda _user: FakeEngine(), mode="agent")  # type: ignore[arg-type,return-value]
+
+
+# ---- the supervisor's monitor (snapshots of the statistics panel) ----
+
+
+def _agent(username: str, name: str, state: str, active: int, done: tuple[int, int]) -> AgentRow:
+    status = {"busy": "free", "free_on_break": "break", "busy_on_break": "break"}.get(state, state)
+    return AgentRow(
+        username=username,
+        display_name=name,
+        status=status,  # type: ignore[arg-type]
+        status_reason="Lunch" if status == "break" else "",
+        status_since=ago(12),
+        active=active,
+        completed=sum(done),
+        state=state,  # type: ignore[arg-type]
+        completed_in=done[0],
+        completed_out=done[1],
+        campaigns=["Support"] if username != "dora" else ["Billing"],
+    )
+
+
+def _campaign(
+    campaign_id: int, name: str, waiting: int, oldest: int | None, **numbers: object
+) -> CampaignStats:
+    values: dict[str, object] = {
+        "campaign_id": campaign_id,
+        "name": name,
+        "service_level_seconds": 3600,
+        "warning_seconds": 300,
+        "critical_seconds": 900,
+        "waiting": waiting,
+        "oldest_queued_at": ago(oldest) if oldest is not None else None,
+        "agents": {"free": 0, "busy": 0, "free_on_break": 0, "busy_on_break": 0}
+        | {"paused": 0, "offline": 0},
+        "active": 0,
+        "answered": 0,
+        "sl_within": 0,
+        "sl_counted": 0,
+        "sl_percent": None,
+        "sl_level": "ok",
+        "avg_first_response_seconds": None,
+        "completed_in": 0,
+        "completed_out": 0,
+    }
+    values.update(numbers)
+    return convert(values, CampaignStats)
+
+
+def monitor_snapshot() -> MonitorSnapshot:
+    agents = [
+        _agent("ana", "Ana Alvarez", "busy", 3, (7, 1)),
+        _agent("ben", "Ben Bauer", "free", 0, (4, 0)),
+        _agent("carla", "Carla Conti", "busy_on_break", 1, (2, 2)),
+        _agent("dora", "Dora Dahl", "offline", 0, (0, 0)),
+    ]
+    queue = [
+        QueueRow(interaction_id=31, campaign_name="Support", client_email="late@example.net",
+                 queued_at=ago(16)),
+        QueueRow(interaction_id=32, campaign_name="Support", client_email="slow@example.net",
+                 queued_at=ago(6)),
+        QueueRow(interaction_id=40, campaign_name="Billing", client_email="new@example.org",
+                 queued_at=ago(1)),
+    ]  # fmt: skip
+    campaigns = [
+        _campaign(
+            2, "Billing", 1, 1,
+            agents={"free": 0, "busy": 0, "free_on_break": 0, "busy_on_break": 0,
+                    "paused": 0, "offline": 1},
+            answered=3, sl_within=3, sl_counted=3, sl_percent=100.0,
+            avg_first_response_seconds=95.0, completed_in=2,
+        ),
+        _campaign(
+            1, "Support", 2, 16,
+            agents={"free": 1, "busy": 1, "free_on_break": 0, "busy_on_break": 1,
+                    "paused": 0, "offline": 0},
+            active=4, answered=18, sl_within=15, sl_counted=20, sl_percent=75.0,
+            sl_level="critical", avg_first_response_seconds=1510.0, completed_in=13,
+            completed_out=3,
+        ),
+    ]  # fmt: skip
+    now = datetime.now(UTC)
+    stats = StatsOut(since=now, until=now, at=now, campaigns=campaigns)
+    return MonitorSnapshot(agents=agents, queue=queue, queue_total=3, stats=stats)
+
+
+class FakeSupervisorEngine(FakeEngine):
+    """The calls the supervisor's monitor makes."""
+
+    async def me(self) -> Me:
+        return Me(
+            username="sam",
+            display_name="Sam Supervisor",
+            roles=["supervisor"],
+            status="offline",
+            status_reason="",
+            status_since=ago(3),
+            campaigns=[],
+        )
+
+    async def monitor(self) -> MonitorSnapshot:
+        return monitor_snapshot()
+
+    async def mailboxes(self) -> list[MailboxHealth]:
+        return [
+            MailboxHealth(campaign_id=1, campaign_name="Support", state="connected", since=SENT)
+        ]
+
+    async def events(self, *, resume: bool = False) -> AsyncIterator[Event]:
+        yield Hello(username="sam")
+        await asyncio.Event().wait()
+
+
+def supervisor_app() -> PostdeskApp:
+    return PostdeskApp(lambda _user: FakeSupervisorEngine(), mode="supervisor")  # type: ignore[arg-type,return-value]

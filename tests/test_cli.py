@@ -612,3 +612,62 @@ def test_campaign_test_prints_the_steps_and_fails_when_a_server_does(
     ]
     assert report["checks"][0]["passed"] == ["resolve", "connect"]
     assert smtp_sink.messages == []
+
+
+def test_strategies_and_member_settings(tmp_path: Path) -> None:
+    """`campaign add|set` offer the strategies by name; `member set` the penalty and order."""
+    home = tmp_path / "home"
+    ctl = ("--data-dir", home, "ctl")
+    for name in ("ana", "bo"):
+        ok(*ctl, "user", "add", name)
+    toml_file = tmp_path / "sales.toml"
+    toml_file.write_text(SALES_TOML)
+    added = ok_json(*ctl, "campaign", "add", "--file", toml_file, "--delivery", "linear", "--json")
+    assert (added["availability"], added["delivery"]) == ("up-to-max", "linear")
+    changed = ok_json(
+        *ctl, "campaign", "set", "Sales", "--availability", "pick-many", "--delivery",
+        "weighted-random", "--json",
+    )  # fmt: skip
+    assert (changed["availability"], changed["delivery"]) == ("pick-many", "weighted-random")
+    fails(*ctl, "campaign", "set", "Sales", "--delivery", "ringall", expect="invalid choice")
+    ok(*ctl, "member", "add", "Sales", "ana")
+    ok(*ctl, "member", "add", "Sales", "bo")
+    campaign = ok_json(
+        *ctl, "member", "set", "Sales", "bo", "--position", "1", "--penalty", "40", "--json"
+    )
+    assert campaign["member_settings"] == [
+        {"username": "bo", "position": 1, "penalty": 40},
+        {"username": "ana", "position": 2, "penalty": 0},
+    ]
+    fails(*ctl, "member", "set", "Sales", "ana", "--penalty", "101", expect="penalty")
+
+
+# ---- statistics ----
+
+
+def test_stats_and_agent_states(engine: RunningEngine) -> None:
+    home = engine.home
+    ok("--data-dir", home, "ctl", "user", "add", "ana", "--name", "Ana A")
+    ok(
+        "--data-dir", home, "ctl", "campaign", "add", "--name", "Sales",
+        "--email-address", "sales@example.com", "--inbound", "none", "--smtp-host", "localhost",
+    )  # fmt: skip
+    ok("--data-dir", home, "ctl", "member", "add", "Sales", "ana")
+    today = ok_json("--data-dir", home, "ctl", "stats", "--json")
+    (sales,) = today["campaigns"]
+    assert sales["name"] == "Sales" and sales["sl_percent"] is None
+    assert sales["agents"]["offline"] == 1 and sales["waiting"] == 0
+    ranged = ok_json(
+        "--data-dir", home, "ctl", "stats", "--from", "2026-01-01", "--to", "2026-01-31", "--json"
+    )
+    assert (ranged["since"], ranged["until"]) == (
+        "2026-01-01T00:00:00Z",
+        "2026-02-01T00:00:00Z",
+    )
+    text = ok("--data-dir", home, "ctl", "stats")
+    assert "campaign=Sales" in text and "sl%=- (0/0 in 3600s)" in text
+    fails("--data-dir", home, "ctl", "stats", "--from", "2026-02-01", "--to", "2026-01-01",
+          expect="ends before it starts")  # fmt: skip
+    fails("--data-dir", home, "ctl", "stats", "--from", "yesterday", expect="not a date")
+    (ana,) = ok_json("--data-dir", home, "ctl", "agent", "list", "--json")
+    assert (ana["username"], ana["state"], ana["campaigns"]) == ("ana", "offline", ["Sales"])

@@ -95,7 +95,7 @@ async def test_every_footer_fits_80_columns(world: World) -> None:
         await until(pilot, lambda: isinstance(app.screen, SupervisorScreen), what="monitor")
         await until(pilot, lambda: "Agent1" in screen_text(app), what="the agents")
         problems += await footer_problems(pilot, app)
-        for keys in (["c"], ["slash"]):
+        for keys in (["c"], ["slash"], ["i"]):
             problems += await visit(pilot, app, keys, ["escape"])
 
     await world.operator.add_user(UserIn(username="ada", display_name="Ada", roles=["admin"]))

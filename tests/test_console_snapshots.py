@@ -17,7 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
 from tests.console_helpers import screen_text, settle, until
-from tests.fake_engine import agent_app
+from tests.fake_engine import agent_app, supervisor_app
 
 SIZES = [(80, 24), (160, 48)]
 
@@ -67,3 +67,17 @@ def test_agent_screens(
     snap_compare: Callable[..., bool], scene: str, size: tuple[int, int]
 ) -> None:
     assert snap_compare(agent_app(), terminal_size=size, run_before=SCENES[scene])
+
+
+async def _monitor_ready(pilot: Pilot[None]) -> None:
+    await until(pilot, lambda: "Carla Conti" in screen_text(pilot.app), what="the monitor")
+    await settle(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_supervisor_monitor_with_statistics(
+    snap_compare: Callable[..., bool], size: tuple[int, int]
+) -> None:
+    """The statistics panel over the grid and the queue: Support's longest wait (16 min) and
+    its SL% past the critical threshold in red, a 6-minute wait in yellow."""
+    assert snap_compare(supervisor_app(), terminal_size=size, run_before=_monitor_ready)

@@ -6,7 +6,7 @@ tests that create tables from the models and break every existing installation o
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
 from data.db import Database, sqlite_url
-from data.models import Attachment, Base, BlacklistEntry, BreakReason, Campaign
+from data.models import Attachment, Base, BlacklistEntry, BreakReason, Campaign, Interaction
 
 
 async def test_migrated_database_matches_the_models(tmp_path: Path) -> None:
@@ -33,18 +33,27 @@ async def test_migrated_database_matches_the_models(tmp_path: Path) -> None:
     assert diff == []
 
 
+# Columns a migration replaced on purpose: 0011 turned `strategy` into availability + delivery.
+DROPPED = {"campaigns": ("strategy",)}
+
+
 async def test_an_installation_with_data_upgrades_without_losing_any(tmp_path: Path) -> None:
     """Rows written under revision 0003 (the first release's schema) survive every later
-    migration unchanged, and the new columns and tables get their defaults."""
+    migration unchanged, and the new columns and tables get their defaults. Only the columns
+    a migration replaced on purpose (`DROPPED`) are gone."""
     from alembic import command
     from sqlalchemy import JSON, MetaData, func, insert, select
 
     from data.db import alembic_config
 
     db = Database(sqlite_url(tmp_path / "old.db"))
+    # memberships and schedules: a migration that rebuilds `campaigns` or `users` must not
+    # cascade into the rows that reference them.
     tables = [
         "users",
         "campaigns",
+        "memberships",
+        "schedules",
         "interactions",
         "messages",
         "attachments",
@@ -58,11 +67,11 @@ async def test_an_installation_with_data_upgrades_without_losing_any(tmp_path: P
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "0003")
 
-    def fill(connection: Connection) -> dict[str, list[tuple[object, ...]]]:
+    def fill(connection: Connection) -> dict[str, list[dict[str, object]]]:
         """One row per table with every column set; required foreign keys point at row 1."""
         meta = MetaData()
         meta.reflect(connection, only=tables)
-        written: dict[str, list[tuple[object, ...]]] = {}
+        written: dict[str, list[dict[str, object]]] = {}
         for name in tables:
             table = meta.tables[name]
             row: dict[str, object] = {}
@@ -82,17 +91,19 @@ async def test_an_installation_with_data_upgrades_without_losing_any(tmp_path: P
                     row[column.name] = []
                 elif python_type is bytes:
                     row[column.name] = b"raw"
+                elif python_type is time:
+                    row[column.name] = time(9, 30)
                 else:
                     row[column.name] = f"{name}.{column.name}"[: column.type.length or 100]
             connection.execute(insert(table).values(**row))
-            written[name] = [tuple(r) for r in connection.execute(select(table))]
+            written[name] = [dict(r._mapping) for r in connection.execute(select(table))]
         return written
 
-    def read(connection: Connection) -> dict[str, list[tuple[object, ...]]]:
+    def read(connection: Connection) -> dict[str, list[dict[str, object]]]:
         meta = MetaData()
         meta.reflect(connection, only=tables)
         return {
-            name: [tuple(r) for r in connection.execute(select(meta.tables[name]))]
+            name: [dict(r._mapping) for r in connection.execute(select(meta.tables[name]))]
             for name in tables
         }
 
@@ -109,14 +120,104 @@ async def test_an_installation_with_data_upgrades_without_losing_any(tmp_path: P
             over_limit = (await conn.execute(select(Attachment.over_limit))).scalars().all()
             track = (await conn.execute(select(Campaign.track_replies))).scalars().all()
             sources = (await conn.execute(select(BlacklistEntry.source))).scalars().all()
+            zones = (await conn.execute(select(Campaign.time_zone))).scalars().all()
+            held = (await conn.execute(select(Interaction.overflow))).scalars().all()
     finally:
         await db.close()
     assert all(len(before[name]) == 1 for name in tables)
     for name in tables:
-        old = before[name]
-        new = [row[: len(old[0])] for row in after[name]]  # new columns are added at the end
+        old = [
+            {k: v for k, v in row.items() if k not in DROPPED.get(name, ())} for row in before[name]
+        ]
+        new = [{k: row[k] for k in old[0]} for row in after[name]]
         assert new == old, name
     assert over_limit == [False]
     assert track == [False]  # 0013: no tracking image unless the admin asks for one
     assert sources == ["complaint"]  # 0013: every entry before sources was a complaint
+    assert zones == ["UTC"] and held == [False]
     assert reasons == 5
+
+
+async def test_the_old_strategy_becomes_availability_and_delivery(tmp_path: Path) -> None:
+    """0011: least_active -> up-to-max + least-active, round_robin -> up-to-max + round-robin;
+    existing members keep the order they were added in."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from data.db import alembic_config
+
+    db = Database(sqlite_url(tmp_path / "strategy.db"))
+
+    def at_0010(connection: Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0010")
+
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(at_0010)
+            await conn.execute(
+                text(
+                    "INSERT INTO users (id, username, display_name, roles, status,"
+                    " status_reason, status_since, screen_monitoring_allowed, created_at)"
+                    " VALUES (:id, :u, '', '[]', 'offline', '', '2026-01-01', 0, '2026-01-01')"
+                ),
+                [{"id": 1, "u": "ann"}, {"id": 2, "u": "bob"}],
+            )
+            columns = (await conn.execute(text("PRAGMA table_info(campaigns)"))).all()
+            names = [c[1] for c in columns if c[1] != "id"]
+            for campaign_id, strategy in ((1, "least_active"), (2, "round_robin")):
+                values = {n: 0 for n in names}
+                values.update(
+                    {n: f"{n}{campaign_id}" for n in names if "name" in n or "email" in n}
+                )
+                values.update(
+                    strategy=strategy,
+                    inbound="imap",
+                    imap_security="tls",
+                    smtp_security="tls",
+                    created_at="2026-01-01",
+                    imap_password_enc=None,
+                    smtp_password_enc=None,
+                    signature_template_id=None,
+                    confirmation_template_id=None,
+                    out_of_hours_template_id=None,
+                    busy_template_id=None,
+                    overflow_campaign_id=None,
+                    time_zone="UTC",
+                )
+                await conn.execute(
+                    text(
+                        f"INSERT INTO campaigns (id, {', '.join(names)})"
+                        f" VALUES ({campaign_id}, {', '.join(':' + n for n in names)})"
+                    ),
+                    values,
+                )
+            await conn.execute(
+                text(
+                    "INSERT INTO memberships (id, campaign_id, user_id) VALUES"
+                    " (5, 2, 2), (9, 2, 1), (7, 1, 1)"
+                )
+            )
+        await db.upgrade()
+        async with db.engine.connect() as conn:
+            campaigns = (
+                await conn.execute(
+                    text("SELECT id, availability, delivery FROM campaigns ORDER BY id")
+                )
+            ).all()
+            members = (
+                await conn.execute(
+                    text(
+                        "SELECT campaign_id, user_id, position, penalty FROM memberships"
+                        " ORDER BY campaign_id, position"
+                    )
+                )
+            ).all()
+    finally:
+        await db.close()
+    assert [tuple(c) for c in campaigns] == [
+        (1, "up-to-max", "least-active"),
+        (2, "up-to-max", "round-robin"),
+    ]
+    assert [tuple(m) for m in members] == [(1, 1, 1, 0), (2, 2, 1, 0), (2, 1, 2, 0)]

@@ -9,6 +9,7 @@ binds the keys and calls them.
     x       close (wrap-up)                               close.py
     /       search earlier interactions                   search.py
     b Q     break, log out                                status.py
+    t       take from a pick-mode campaign's queue        pick.py
 
 A flow is a function of the agent screen and, for most, of the highlighted interaction's
 detail (its draft, CC/BCC, messages and attachments): it opens a modal and handles what the

@@ -4,11 +4,12 @@ Campaigns are added (`a`) and changed (Enter or `e`) in a form, their mail serve
 (`t`) and their members chosen (`m`); users are added (`u`) and changed (Enter on the users
 table) in a form; templates are listed, written and deleted (`T`); the break reasons agents
 choose from are edited as a list (`b`).
+
+Each worker here posts a typed message when the engine answers (`console/messages.py`),
+handled with `@on`.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -16,12 +17,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Label, Static
-from textual.worker import Worker
 
 from engine.api.schemas import (
     AgentChanged,
     CampaignOut,
-    ConnectionReport,
     Event,
     MailboxChanged,
     MailboxHealth,
@@ -31,6 +30,13 @@ from engine.api.schemas import (
 from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
+from ..messages import (
+    BreakReasonsLoaded,
+    CampaignsLoaded,
+    CampaignTested,
+    MailboxesLoaded,
+    UsersLoaded,
+)
 from ..widgets import fitted_table
 from ..widgets.banner import EngineBanner
 from ..widgets.empty import EmptyNote
@@ -115,13 +121,58 @@ class AdminScreen(ModeScreen):
         self.load_users()
         self.load_reasons()
 
+    # ---- loading: each worker posts what it got, handled below with `@on` ----
     @work(exclusive=True, group="campaigns", exit_on_error=False)
-    async def load_campaigns(self) -> list[CampaignOut]:
-        return await self.client.campaigns()
+    async def load_campaigns(self) -> None:
+        self.post_message(CampaignsLoaded(await self.client.campaigns()))
 
     @work(exclusive=True, group="mailboxes", exit_on_error=False)
-    async def load_mailboxes(self) -> list[MailboxHealth]:
-        return await self.client.mailboxes()
+    async def load_mailboxes(self) -> None:
+        self.post_message(MailboxesLoaded(await self.client.mailboxes()))
+
+    @work(exclusive=True, group="users", exit_on_error=False)
+    async def load_users(self) -> None:
+        self.post_message(UsersLoaded(await self.client.users()))
+
+    @work(exclusive=True, group="reasons", exit_on_error=False)
+    async def load_reasons(self) -> None:
+        self.post_message(BreakReasonsLoaded(await self.client.break_reasons()))
+
+    @on(CampaignsLoaded)
+    def _campaigns_arrived(self, message: CampaignsLoaded) -> None:
+        campaigns = message.campaigns
+        table = self.query_one("#campaigns", DataTable)
+        selected = table.cursor_row
+        self.campaigns = {str(c.id): c for c in campaigns}
+        fitted_table.fill(table, CAMPAIGN_COLUMNS, [self._campaign_row(c) for c in campaigns])
+        if campaigns:
+            table.move_cursor(row=min(selected, len(campaigns) - 1))
+
+    @on(MailboxesLoaded)
+    def _mailboxes_arrived(self, message: MailboxesLoaded) -> None:
+        for row in message.mailboxes:
+            self.show_mailbox(row)
+
+    @on(UsersLoaded)
+    def _users_arrived(self, message: UsersLoaded) -> None:
+        self.users = message.users
+        rows = [
+            (
+                u.username,
+                [
+                    _cell(u.username),
+                    _cell(u.display_name, 40),
+                    _cell(", ".join(u.roles)),
+                    self._status(u.status),
+                ],
+            )
+            for u in message.users
+        ]
+        fitted_table.fill(self.query_one("#users", DataTable), USER_COLUMNS, rows)
+
+    @on(BreakReasonsLoaded)
+    def _reasons_arrived(self, message: BreakReasonsLoaded) -> None:
+        self.show_reasons(message.reasons)
 
     def show_mailbox(self, row: MailboxHealth) -> None:
         self.mailboxes[row.campaign_id] = row
@@ -129,14 +180,6 @@ class AdminScreen(ModeScreen):
         if str(row.campaign_id) in table.rows:
             cell = mailbox_cell(row, error_width=28)  # the address and servers stay in sight
             fitted_table.set_cell(table, CAMPAIGN_COLUMNS, str(row.campaign_id), "mailbox", cell)
-
-    @work(exclusive=True, group="users", exit_on_error=False)
-    async def load_users(self) -> list[UserOut]:
-        return await self.client.users()
-
-    @work(exclusive=True, group="reasons", exit_on_error=False)
-    async def load_reasons(self) -> list[str]:
-        return await self.client.break_reasons()
 
     def show_reasons(self, reasons: list[str]) -> None:
         self.reasons = reasons
@@ -233,41 +276,14 @@ class AdminScreen(ModeScreen):
             self.test_campaign(campaign.name)
 
     @work(exclusive=True, group="test", exit_on_error=False)
-    async def test_campaign(self, name: str) -> ConnectionReport:
-        return await self.client.test_campaign(name)
+    async def test_campaign(self, name: str) -> None:
+        self.post_message(CampaignTested(await self.client.test_campaign(name)))
 
-    def worker_done(self, worker: Worker[Any], result: Any) -> None:
-        if worker.group == "test":
-            from .conn_report import ConnectionReportScreen
+    @on(CampaignTested)
+    def _tested(self, message: CampaignTested) -> None:
+        from .conn_report import ConnectionReportScreen
 
-            self.app.push_screen(ConnectionReportScreen(result))
-        elif worker.group == "reasons":
-            self.show_reasons(result)
-        elif worker.group == "campaigns":
-            table = self.query_one("#campaigns", DataTable)
-            selected = table.cursor_row
-            self.campaigns = {str(c.id): c for c in result}
-            fitted_table.fill(table, CAMPAIGN_COLUMNS, [self._campaign_row(c) for c in result])
-            if result:
-                table.move_cursor(row=min(selected, len(result) - 1))
-        elif worker.group == "mailboxes":
-            for row in result:
-                self.show_mailbox(row)
-        elif worker.group == "users":
-            self.users = result
-            rows = [
-                (
-                    u.username,
-                    [
-                        _cell(u.username),
-                        _cell(u.display_name, 40),
-                        _cell(", ".join(u.roles)),
-                        self._status(u.status),
-                    ],
-                )
-                for u in result
-            ]
-            fitted_table.fill(self.query_one("#users", DataTable), USER_COLUMNS, rows)
+        self.app.push_screen(ConnectionReportScreen(message.report))
 
     def _campaign_row(self, c: CampaignOut) -> tuple[str, list[Text]]:
         inbound = c.inbound if c.receive_emails else f"{c.inbound} (off)"

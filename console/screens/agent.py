@@ -27,6 +27,7 @@ from engine.api.schemas import (
     InteractionDetail,
     LimitsOut,
     Me,
+    PickQueue,
 )
 from engine.client.client import EngineClient
 
@@ -34,8 +35,10 @@ from ..messages import (
     DetailFetched,
     InboxLoaded,
     InteractionClosed,
+    InteractionTaken,
     LimitsLoaded,
     MeLoaded,
+    PickQueueLoaded,
     ThreadLoaded,
 )
 from ..settle import settled
@@ -104,6 +107,15 @@ class AgentScreen(ModeScreen):
             id="agent.toggle-quotes",
             show=False,
         ),
+        # aerc's and neomutt's `t` marks a message as one's own; here it takes one.
+        Binding(
+            "t",
+            "pick",
+            "Take from queue",
+            tooltip="The waiting queue of your pick-mode campaigns: take the highlighted one",
+            id="agent.pick",
+            show=False,
+        ),
         Binding("ctrl+r", "refresh", "Refresh", id="agent.refresh", show=False),
         Binding(
             "Q",
@@ -126,6 +138,7 @@ class AgentScreen(ModeScreen):
         self.limits: LimitsOut | None = None
         self.draft_lock = asyncio.Lock()  # the reply's draft is saved in the order typed
         self._inbox_loaded = False
+        self.pick_queue: PickQueue | None = None  # None until loaded
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -166,6 +179,7 @@ class AgentScreen(ModeScreen):
         self.load_inbox()
         self.load_me()
         self.load_limits()
+        self.load_pick_queue()
         if (current := self.thread.interaction_id) is not None:
             self.load_thread(current, read=False)
 
@@ -182,6 +196,14 @@ class AgentScreen(ModeScreen):
     @work(exclusive=True, group="limits", exit_on_error=False)
     async def load_limits(self) -> None:
         self.post_message(LimitsLoaded(await self.client.limits()))
+
+    @work(exclusive=True, group="pick", exit_on_error=False)
+    async def load_pick_queue(self) -> None:
+        self.post_message(PickQueueLoaded(await self.client.pick_queue()))
+
+    @work(group="take", exit_on_error=False)
+    async def take(self, interaction_id: int) -> None:
+        self.post_message(InteractionTaken(await self.client.take(interaction_id)))
 
     @work(exclusive=True, group="thread", exit_on_error=False)
     async def load_thread(self, interaction_id: int, *, read: bool = True) -> None:
@@ -212,6 +234,23 @@ class AgentScreen(ModeScreen):
         self.call_after_refresh(settled)
         if known is not None:
             agent_events.announce(self, [item for item in items if item.id not in known])
+
+    @on(PickQueueLoaded)
+    def _pick_queue_arrived(self, message: PickQueueLoaded) -> None:
+        from .pick import PickScreen
+
+        self.pick_queue = message.queue
+        if isinstance(self.app.screen, PickScreen):
+            self.app.screen.show(message.queue)
+
+    @on(InteractionTaken)
+    def _taken(self, message: InteractionTaken) -> None:
+        summary = message.summary
+        self.inbox.upsert(summary)
+        self.count_open()
+        self.inbox.focus()
+        self.notify("It is yours now", title="Taken", markup=False)
+        self.load_pick_queue()
 
     @on(MeLoaded)
     def _me_arrived(self, message: MeLoaded) -> None:
@@ -404,6 +443,11 @@ class AgentScreen(ModeScreen):
         from ..flows.status import take_break
 
         take_break(self)
+
+    def action_pick(self) -> None:
+        from ..flows.pick import pick
+
+        pick(self)
 
     def action_log_out(self) -> None:
         from ..flows.status import log_out

@@ -17,6 +17,7 @@ from engine.api.schemas import (
     InteractionSummary,
     Me,
     MessageChanged,
+    PickQueueChanged,
 )
 from engine.text.sanitize import one_line
 
@@ -77,6 +78,9 @@ def handle(screen: AgentScreen, event: Event) -> None:
                     severity="error",
                     markup=False,
                 )
+        case PickQueueChanged():
+            if screen.pick_queue is None or screen.pick_queue.campaigns:
+                screen.load_pick_queue()
         case AgentChanged(agent=row) if row.username == screen.me.username:
             screen.show_me(
                 structs.replace(

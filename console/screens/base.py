@@ -1,8 +1,10 @@
 """What every mode screen shares: the client session, the event bridge and the banner.
 
 A mode screen runs one bridge worker for as long as it is mounted (Textual cancels it when
-the screen goes away), refetches its data when the engine comes back, and hands worker
-results to `worker_done`. Worker failures are forwarded to the app, which owns the one
+the screen goes away) and refetches its data when the engine comes back. Its workers post
+typed messages with what they found (`console/messages.py`), handled with `@on`; only the
+supervisor screen still takes worker results through the `worker_done` hook, which stays
+until it posts messages too. Worker failures are forwarded to the app, which owns the one
 place that turns them into notifications.
 """
 
@@ -48,7 +50,8 @@ class ModeScreen(Screen[None]):
         """React to one engine event."""
 
     def worker_done(self, worker: Worker[Any], result: Any) -> None:
-        """A worker of this screen returned `result`."""
+        """A worker of this screen returned `result` (the supervisor screen's way; the others
+        post typed messages instead)."""
 
     def worker_failed(self, worker: Worker[Any], error: BaseException) -> None:
         """A worker of this screen failed (the app has already been told)."""

@@ -12,7 +12,7 @@ admin typed it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from rich.text import Text
 from textual import on
@@ -23,7 +23,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select
 from textual.worker import Worker, WorkerState
 
-from engine.api.schemas import CampaignIn, CampaignOut, CampaignPatch, TemplateOut, convert
+from engine.api.schemas import (
+    Availability,
+    CampaignIn,
+    CampaignOut,
+    CampaignPatch,
+    Delivery,
+    TemplateOut,
+    convert,
+)
 from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
@@ -88,6 +96,8 @@ SECTIONS: list[tuple[str, list[Spec]]] = [
     (
         "Routing",
         [
+            Spec("availability", "Who receives", "choice", get_args(Availability)),
+            Spec("delivery", "Order", "choice", get_args(Delivery)),
             Spec("max_interactions_per_agent", "Max per agent", "number"),
             Spec("max_interactions_in_queue", "Max in queue", "number", placeholder="0: no limit"),
             Spec("service_level_seconds", "SLA (seconds)", "number"),

@@ -5,7 +5,8 @@ events: the mode screen hands them to an open chat with that person, or rings th
 shows a toast when none is open. What an open chat shows is read; the rest waits for the
 person's next console. An agent's raised hand to any supervisor on duty (`ANY`) goes to each
 of them, and the chat carries on with whoever answers first. Lines are typed by people: shown
-as text, never as markup.
+as text, never as markup. The workers post what the engine answered (`console/messages.py`),
+handled with `@on`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from engine.api.schemas import ChatLine
 from engine.client.client import EngineClient, EngineError
 from engine.text.sanitize import one_line, sanitize
 
-from ..messages import WorkerFailed
+from ..messages import (
+    ChatHistoryLoaded,
+    ChatLineNotSent,
+    ChatLineSent,
+    HandRaised,
+    WorkerFailed,
+)
 from ..timefmt import local_stamp
 from ..widgets.dialog_error import DialogError
 from .hand import ANY
@@ -75,7 +82,14 @@ class ChatScreen(ModalScreen[None]):
     @work(exclusive=True, group="history", exit_on_error=False)
     async def load(self) -> None:
         # The engine counts the lines it returns here as read.
-        for line in await self.api.chat(self.peer):
+        peer = self.peer
+        self.post_message(ChatHistoryLoaded(peer, await self.api.chat(peer)))
+
+    @on(ChatHistoryLoaded)
+    def _history(self, message: ChatHistoryLoaded) -> None:
+        if message.peer != self.peer:
+            return  # asked before the chat went on with someone else (`become`)
+        for line in message.lines:
             self.add(line)
 
     def become(self, peer: str, peer_name: str) -> None:
@@ -113,28 +127,44 @@ class ChatScreen(ModalScreen[None]):
     @work(group="say", exit_on_error=False)
     async def say(self, text: str) -> None:
         self.pending = text
-        if self.peer == ANY:
-            lines = await self.api.raise_hand(text)
-            self.add(lines[0])  # the same words went to each of them
-            told = ", ".join(one_line(line.recipient, 20) for line in lines)
-            self.pending = ""
-            self.show_error("")
-            note = self.query_one("#chat-note", Static)
-            note.update(Text(f"Told {told}: whoever answers first carries on here."))
-            note.display = True
-            return
-        self.add(await self.api.say(self.peer, text))
+        try:
+            if self.peer == ANY:
+                self.post_message(HandRaised(await self.api.raise_hand(text)))
+            else:
+                self.post_message(ChatLineSent(await self.api.say(self.peer, text)))
+        except Exception as error:
+            self.post_message(ChatLineNotSent(error))
+            raise
+
+    @on(ChatLineSent)
+    def _sent(self, message: ChatLineSent) -> None:
+        self.add(message.line)
         self.pending = ""
         self.show_error("")
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if event.state is not WorkerState.ERROR or worker.error is None:
-            return
-        if worker.group == "say" and self.pending:
+    @on(HandRaised)
+    def _hand_raised(self, message: HandRaised) -> None:
+        lines = message.lines
+        self.add(lines[0])  # the same words went to each of them
+        told = ", ".join(one_line(line.recipient, 20) for line in lines)
+        self.pending = ""
+        self.show_error("")
+        note = self.query_one("#chat-note", Static)
+        note.update(Text(f"Told {told}: whoever answers first carries on here."))
+        note.display = True
+
+    @on(ChatLineNotSent)
+    def _not_sent(self, message: ChatLineNotSent) -> None:
+        if self.pending:
             field = self.query_one("#chat-input", Input)
             field.value = self.pending + (" " + field.value if field.value else "")
             self.pending = ""  # nothing typed is lost: it is back in the line, to send again
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # A line not sent was put back first (`ChatLineNotSent`).
+        worker = event.worker
+        if event.state is not WorkerState.ERROR or worker.error is None:
+            return
         self.show_error(f"Not sent: {getattr(worker.error, 'message', worker.error)}")
         if not isinstance(worker.error, EngineError):
             self.app.post_message(WorkerFailed(worker, worker.error))

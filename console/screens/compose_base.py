@@ -6,17 +6,22 @@ accepted, or None when cancelled. It sends by itself and stays open when the eng
 nothing typed is lost. Templates (ctrl+t) are inserted at the cursor; `${variables}` they
 leave unfilled are named in a warning line and confirmed before sending. Files (ctrl+a)
 are uploaded as soon as they are chosen and listed, removable, above the footer.
+
+Sending and uploading run as workers that post what came of them (`MailSent`, `MailNotSent`,
+`FileUploaded`, `FileNotUploaded` in `console/messages.py`), handled with `@on`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import mimetypes
+from abc import ABCMeta, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -26,13 +31,19 @@ from textual.widget import Widget
 from textual.widgets import Footer, Label, Static, TextArea
 from textual.worker import Worker, WorkerState
 
-from engine.api.schemas import InteractionDetail, RenderOut, UploadOut
+from engine.api.schemas import InteractionDetail, RenderOut
 from engine.client.client import EngineClient, EngineError, Invalid
 from engine.text.sanitize import one_line
 from engine.text.variables import TEMPLATE_VARIABLE
 
 from ..editor import EditorFailed, edit_text
-from ..messages import WorkerFailed
+from ..messages import (
+    FileNotUploaded,
+    FileUploaded,
+    MailNotSent,
+    MailSent,
+    WorkerFailed,
+)
 from ..widgets.form import FormField, place_error, refusal_text
 from ..widgets.uploads import UploadList
 from .attach import AttachScreen
@@ -60,8 +71,13 @@ def shown_inline_only(error: BaseException) -> bool:
     return isinstance(error, OSError) and not isinstance(error, EngineError)
 
 
-class ComposeScreen(ModalScreen[InteractionDetail | None]):
-    """Base of the reply, forward and new-interaction screens."""
+class _AbstractScreen(ABCMeta, type(ModalScreen)):  # type: ignore[misc]
+    """Textual's screen metaclass with `abc`'s: a screen class can have abstract methods."""
+
+
+class ComposeScreen(ModalScreen[InteractionDetail | None], metaclass=_AbstractScreen):
+    """Base of the reply, forward and new-interaction screens: each says what `submit`
+    sends (an abstract method: the base alone cannot be opened)."""
 
     BODY_ID = "compose-body"
     BODY_PLACEHOLDER = "Write your message here."
@@ -202,8 +218,9 @@ class ComposeScreen(ModalScreen[InteractionDetail | None]):
             return "The message is empty."
         return None
 
+    @abstractmethod
     async def submit(self) -> InteractionDetail:
-        raise NotImplementedError
+        """Ask the engine to send what the screen holds; its answer: the interaction now."""
 
     def fields(self) -> list[FormField]:
         return list(self.query(FormField))
@@ -237,7 +254,25 @@ class ComposeScreen(ModalScreen[InteractionDetail | None]):
             self._draft_timer.stop()
         self.sending = True
         self.show_error("")
-        self.run_worker(self.submit(), group="send", exit_on_error=False)
+        self.run_worker(self._submitted(), group="send", exit_on_error=False)
+
+    async def _submitted(self) -> None:
+        try:
+            detail = await self.submit()
+        except Exception as error:
+            self.post_message(MailNotSent(error))
+            raise
+        self.post_message(MailSent(detail))
+
+    @on(MailSent)
+    def _sent(self, message: MailSent) -> None:
+        self.sent = True
+        self.dismiss(message.detail)
+
+    @on(MailNotSent)
+    def _not_sent(self, message: MailNotSent) -> None:
+        self.sending = False
+        self.send_failed(message.error)
 
     def send_failed(self, error: BaseException) -> None:
         """A refusal about one of the screen's fields (its `field`: `to`, `cc`, `bcc`,
@@ -247,22 +282,11 @@ class ComposeScreen(ModalScreen[InteractionDetail | None]):
         self.show_error(f"Not sent: {refusal_text(error)}")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # What the screen says about a failure came first, as a typed message.
         worker = event.worker
-        if event.state is WorkerState.SUCCESS:
-            if worker.group == "send" and isinstance(worker.result, InteractionDetail):
-                self.sent = True
-                self.dismiss(worker.result)
-            elif worker.group == "upload" and isinstance(worker.result, UploadOut):
-                self.uploads.add(worker.result)
-                self.show_error("")
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             if not shown_inline_only(worker.error):
                 self.app.post_message(WorkerFailed(worker, worker.error))
-            if worker.group == "send":
-                self.sending = False
-                self.send_failed(worker.error)
-            elif worker.group == "upload":
-                self.show_error(f"Not attached: {getattr(worker.error, 'message', worker.error)}")
 
     # ---- templates, files, editor ----
     def action_template(self) -> None:
@@ -280,14 +304,28 @@ class ComposeScreen(ModalScreen[InteractionDetail | None]):
         def chosen(path: Path | None) -> None:
             if path is not None:
                 self.show_error(f"Attaching {one_line(path.name, 60)}…")
-                self.run_worker(self._upload(path), group="upload", exit_on_error=False)
+                self.run_worker(self._uploaded(path), group="upload", exit_on_error=False)
 
         self.app.push_screen(AttachScreen(self.max_attachment_bytes), chosen)
 
-    async def _upload(self, path: Path) -> UploadOut:
-        data = await asyncio.to_thread(path.read_bytes)
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return await self.api.upload(path.name, data, content_type)
+    async def _uploaded(self, path: Path) -> None:
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            upload = await self.api.upload(path.name, data, content_type)
+        except Exception as error:
+            self.post_message(FileNotUploaded(error))
+            raise
+        self.post_message(FileUploaded(upload))
+
+    @on(FileUploaded)
+    def _uploaded_file(self, message: FileUploaded) -> None:
+        self.uploads.add(message.upload)
+        self.show_error("")
+
+    @on(FileNotUploaded)
+    def _not_uploaded(self, message: FileNotUploaded) -> None:
+        self.show_error(f"Not attached: {getattr(message.error, 'message', message.error)}")
 
     def action_edit(self) -> None:
         area = self.body_area

@@ -21,7 +21,7 @@ from engine.api.schemas import ChatSupervisor
 from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
-from ..messages import WorkerFailed
+from ..messages import SupervisorsLoaded, WorkerFailed
 from ..widgets.dialog_error import DialogError
 
 ANY = "*"  # not a login name: the engine refuses it as one
@@ -48,8 +48,12 @@ class HandScreen(ModalScreen[tuple[str, str] | None]):
         self.load()
 
     @work(exclusive=True, group="supervisors", exit_on_error=False)
-    async def load(self) -> list[ChatSupervisor]:
-        return await self.api.chat_supervisors()
+    async def load(self) -> None:
+        self.post_message(SupervisorsLoaded(await self.api.chat_supervisors()))
+
+    @on(SupervisorsLoaded)
+    def _loaded(self, message: SupervisorsLoaded) -> None:
+        self.show(message.supervisors)
 
     def show(self, supervisors: list[ChatSupervisor]) -> None:
         present = sum(s.on_duty for s in supervisors)
@@ -80,9 +84,7 @@ class HandScreen(ModalScreen[tuple[str, str] | None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.SUCCESS and isinstance(worker.result, list):
-            self.show(worker.result)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.query_one(DialogError).say(str(getattr(worker.error, "message", worker.error)))
             self.app.post_message(WorkerFailed(worker, worker.error))
 

@@ -4,6 +4,11 @@ Tick agents on the left (Space) and Add (`+`) moves them to the campaign; tick m
 right and Remove (`-`) takes them off. A removed member gets no new interactions of the
 campaign and keeps the ones already assigned, to finish them. Every change is the engine's
 answer, shown as it saved it.
+
+Members are listed in their order on the campaign, with their penalty: the highlighted one's
+order and penalty are edited in the row below the columns (Enter or Ctrl+S sets them). The
+order counts for the `linear` and `round-robin` strategies, the penalty (0-100) for
+`weighted-random` (docs/strategies.md).
 """
 
 from __future__ import annotations
@@ -14,10 +19,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Label, SelectionList, Static
+from textual.widgets import Button, Footer, Input, Label, SelectionList, Static
 from textual.worker import Worker, WorkerState
 
-from engine.api.schemas import CampaignOut, UserOut
+from engine.api.schemas import CampaignOut, MemberOut, UserOut
 from engine.client.client import EngineClient, Invalid, NotFound
 from engine.text.sanitize import one_line
 
@@ -30,6 +35,18 @@ def _entry(user: UserOut) -> tuple[Text, str]:
     return Text(one_line(name, 34)), user.username
 
 
+def _member_entry(member: MemberOut, user: UserOut | None) -> tuple[Text, str]:
+    """`2. ana (Ana A)  p40`: the order, the name, the penalty when there is one."""
+    text = Text(f"{member.position}. ")
+    name = member.username
+    if user is not None and user.display_name:
+        name = f"{name} ({user.display_name})"
+    text.append(one_line(name, 26))
+    if member.penalty:
+        text.append(f"  p{member.penalty}", style="dim")
+    return text, member.username
+
+
 class MembersScreen(ModalScreen[CampaignOut | None]):
     """Returns the campaign as last saved (None when nothing changed)."""
 
@@ -37,6 +54,14 @@ class MembersScreen(ModalScreen[CampaignOut | None]):
     BINDINGS = [
         Binding("plus", "add", "Add", id="members.add"),
         Binding("minus", "remove", "Remove", id="members.remove"),
+        Binding(
+            "ctrl+s",
+            "set_member",
+            "Set order/penalty",
+            tooltip="Give the highlighted member the order and penalty typed below",
+            id="members.set",
+            priority=True,
+        ),
         Binding("escape", "close", "Close", id="members.close"),
     ]
 
@@ -54,7 +79,8 @@ class MembersScreen(ModalScreen[CampaignOut | None]):
             yield Label(Text(title), classes="dialog-title")
             yield Static(
                 "Space ticks, + adds, - removes. New members get the campaign's mail from "
-                "now on; a removed member keeps what is already assigned.",
+                "now on; a removed member keeps what is already assigned. Members stand in "
+                "their order; pN is a penalty (fewer mails under weighted-random).",
                 classes="dialog-note",
                 markup=False,
             )
@@ -65,6 +91,13 @@ class MembersScreen(ModalScreen[CampaignOut | None]):
                 with Vertical(classes="members-column"):
                     yield Label("Members", classes="pane-title")
                     yield SelectionList[str](id="members-members", compact=True)
+            with Horizontal(id="members-settings"):
+                yield Label("Member:", id="members-who", markup=False)
+                yield Label("Order", markup=False)
+                yield Input(id="members-position", type="integer", compact=True)
+                yield Label("Penalty", markup=False)
+                yield Input(id="members-penalty", type="integer", compact=True)
+                yield Button("Set", id="members-set", compact=True)
             yield DialogError(id="members-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add →", id="members-add", variant="primary", compact=True)
@@ -85,11 +118,66 @@ class MembersScreen(ModalScreen[CampaignOut | None]):
         right.clear_options()
         left.add_options([_entry(u) for u in self.agents if u.username not in members])
         by_name = {u.username: u for u in self.agents}
-        for name in campaign.members:  # members without the agent role are listed too
-            user = by_name.get(name)
-            right.add_option(_entry(user) if user else (Text(one_line(name, 34)), name))
+        settings = campaign.member_settings or [
+            MemberOut(username=name, position=n, penalty=0)
+            for n, name in enumerate(campaign.members, start=1)
+        ]
+        for member in settings:  # members without the agent role are listed too
+            right.add_option(_member_entry(member, by_name.get(member.username)))
         for column in (left, right):  # so the first Space ticks the top row
             column.highlighted = 0 if column.option_count else None
+        self.show_settings()
+
+    def member(self) -> MemberOut | None:
+        """The highlighted member, as the engine saved them."""
+        right = self.query_one("#members-members", SelectionList)
+        if right.highlighted is None:
+            return None
+        name = right.get_option_at_index(right.highlighted).value
+        return next((m for m in self.campaign.member_settings if m.username == name), None)
+
+    @on(SelectionList.SelectionHighlighted, "#members-members")
+    def show_settings(self) -> None:
+        member = self.member()
+        who = member.username if member else "none"
+        self.query_one("#members-who", Label).update(Text(f"{one_line(who, 16)}:"))
+        self.query_one("#members-position", Input).value = str(member.position) if member else ""
+        self.query_one("#members-penalty", Input).value = str(member.penalty) if member else ""
+
+    @on(Button.Pressed, "#members-set")
+    @on(Input.Submitted, "#members-position, #members-penalty")
+    def action_set_member(self) -> None:
+        member = self.member()
+        if member is None:
+            self.show_error("Highlight a member on the right first.")
+            return
+        if self.busy:
+            return
+        try:
+            position = int(self.query_one("#members-position", Input).value)
+            penalty = int(self.query_one("#members-penalty", Input).value)
+        except ValueError:
+            self.show_error("Order and penalty are whole numbers (penalty 0-100).")
+            return
+        self.show_error("")
+        self.busy = True
+        self.run_worker(
+            self.apply_settings(member.username, position, penalty),
+            group="members",
+            exit_on_error=False,
+        )
+
+    async def apply_settings(self, username: str, position: int, penalty: int) -> CampaignOut:
+        campaign = await self.api.set_member(
+            self.campaign.name, username, penalty=penalty, position=position
+        )
+        self.changed = True
+        self.show(campaign)
+        right = self.query_one("#members-members", SelectionList)
+        for index in range(right.option_count):  # stay on the member just set
+            if right.get_option_at_index(index).value == username:
+                right.highlighted = index
+        return campaign
 
     @on(Button.Pressed, "#members-add")
     def action_add(self) -> None:

@@ -2,7 +2,8 @@
 
 Each keystroke restarts one exclusive worker that waits 150 ms before asking the engine, so
 a burst of typing costs one query and an old answer never overwrites a newer one. Enter (or
-a click) returns the chosen interaction; the agent screen opens it.
+a click) returns the chosen interaction; the agent screen opens it. The worker posts what was
+found (`SearchFound`), handled with `@on`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from engine.api.schemas import InteractionSummary
 from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
-from ..messages import WorkerFailed
+from ..messages import SearchFound, WorkerFailed
 from ..timefmt import local_stamp
 
 DEBOUNCE = 0.15
@@ -85,18 +86,22 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         self.search(event.value)
 
     @work(exclusive=True, group="search", exit_on_error=False)
-    async def search(self, query: str) -> tuple[str, list[InteractionSummary]]:
+    async def search(self, query: str) -> None:
         if not query.strip():
-            return query, []
+            self.post_message(SearchFound(query, []))
+            return
         await asyncio.sleep(DEBOUNCE)
-        return query, await self.api.search(query.strip(), scope=self.scope)
+        self.post_message(
+            SearchFound(query, await self.api.search(query.strip(), scope=self.scope))
+        )
+
+    @on(SearchFound)
+    def _found(self, message: SearchFound) -> None:
+        self.show(message.query, message.results)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.SUCCESS and isinstance(worker.result, tuple):
-            query, results = worker.result
-            self.show(query, results)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.app.post_message(WorkerFailed(worker, worker.error))
             self.status(f"Search failed: {getattr(worker.error, 'message', worker.error)}")
 

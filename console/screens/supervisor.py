@@ -1,7 +1,11 @@
-"""Supervisor mode: the live agent grid and the waiting queue, and actions on an agent.
+"""Supervisor mode: the campaign statistics, the live agent grid and the waiting queue, and
+actions on an agent.
 
 One `monitor()` snapshot when the screen opens (and after a reconnect); from then on only
-`AgentChanged` and `QueueChanged` events change the tables. Time columns tick locally.
+`AgentChanged`, `QueueChanged` and `StatsChanged` events change the tables. Time columns
+tick locally. `l` limits grid and queue to one campaign (each press the next, then all
+again), as does choosing a campaign's row in the statistics; `i` shows the selected agent's
+information (the manual's "Info").
 On the selected agent (the manual's "Actions with agents"): `s` watches their live
 interaction (its thread reloads as messages come and go), `c` chats with them, `p` pauses
 them (no new interactions until resumed, `p` again) and `L` logs them out (their console
@@ -13,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
@@ -23,6 +27,7 @@ from textual.worker import Worker
 from engine.api.schemas import (
     AgentChanged,
     AgentRow,
+    CampaignState,
     Event,
     InteractionChanged,
     InteractionSummary,
@@ -32,10 +37,13 @@ from engine.api.schemas import (
     MonitorSnapshot,
     QueueChanged,
     QueueRow,
+    StatsChanged,
+    StatsOut,
 )
 from engine.text.sanitize import one_line
 
 from ..widgets.banner import EngineBanner
+from ..widgets.campaign_stats import CampaignStatsTable
 from ..widgets.mailboxes import MailboxLine
 from ..widgets.monitor import AgentGrid, QueueTable
 from .base import ModeScreen
@@ -50,15 +58,21 @@ class SupervisorScreen(ModeScreen):
         Binding("c", "chat", "Chat", id="supervisor.chat"),
         Binding("M", "answer_chat", "Answer chat", id="supervisor.answer-chat", show=False),
         Binding("slash", "search", "Search", id="supervisor.search"),
-        Binding("p", "pause", "Pause/resume", id="supervisor.pause"),
+        Binding("p", "pause", "Pause", id="supervisor.pause"),
         Binding("L", "log_out_agent", "Log out", id="supervisor.log-out-agent"),
-        Binding("ctrl+r", "refresh", "Refresh", id="supervisor.refresh"),
+        Binding("i", "info", "Info", id="supervisor.info"),
+        Binding("l", "limit", "Limit", id="supervisor.limit"),
+        # Live from events, so rarely needed: in help (?) and the palette, not the footer,
+        # which needs the room at 80 columns.
+        Binding("ctrl+r", "refresh", "Refresh", id="supervisor.refresh", show=False),
     ]
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield EngineBanner()
         yield MailboxLine()
+        yield Label("", id="campaign-states")
+        yield CampaignStatsTable()
         with Container(id="monitor-body"):
             with Vertical(id="agents-pane", classes="pane"):
                 yield Label("Agents", classes="pane-title", id="agents-title")
@@ -96,8 +110,11 @@ class SupervisorScreen(ModeScreen):
         if worker.group == "agent-action" and isinstance(result, AgentRow):
             self.query_one(AgentGrid).upsert(result)  # the event follows; no waiting for it
         if worker.group == "monitor" and isinstance(result, MonitorSnapshot):
+            if result.stats is not None:
+                self.show_stats(result.stats)
             self.query_one(AgentGrid).replace(result.agents)
             self.show_queue(result.queue, result.queue_total)
+            self.show_campaigns(result.campaigns)
 
     def handle_event(self, event: Event) -> None:
         match event:
@@ -111,8 +128,11 @@ class SupervisorScreen(ModeScreen):
             case AgentChanged(agent=agent):
                 self.query_one(AgentGrid).upsert(agent)
                 self._titles()
-            case QueueChanged(queue=queue, total=total):
+            case QueueChanged(queue=queue, total=total, campaigns=campaigns):
                 self.show_queue(queue, total)
+                self.show_campaigns(campaigns)
+            case StatsChanged(stats=stats):
+                self.show_stats(stats)
             case MailboxChanged(mailbox=row):
                 self.query_one(MailboxLine).upsert(row)
 
@@ -122,13 +142,81 @@ class SupervisorScreen(ModeScreen):
         self.query_one(QueueTable).replace(queue)
         self._titles()
 
+    def show_campaigns(self, campaigns: list[CampaignState]) -> None:
+        """One line: each campaign in or out of schedule, and what it holds over its limit."""
+        line = Text()
+        for state in campaigns:
+            if line:
+                line.append("  ")
+            line.append(one_line(state.name, 24))
+            if state.in_schedule:
+                line.append(" ● in schedule", style="green")
+            else:
+                line.append(" ○ out of schedule", style="yellow")
+            if state.overflow:
+                line.append(f", {state.overflow} overflow", style="bold red")
+        label = self.query_one("#campaign-states", Label)
+        label.update(line)
+        label.display = bool(campaigns)
+
+    def show_stats(self, stats: StatsOut) -> None:
+        panel = self.query_one(CampaignStatsTable)
+        panel.replace(stats)
+        queue = self.query_one(QueueTable)
+        if queue.thresholds != (thresholds := panel.thresholds()):
+            queue.thresholds = thresholds
+            queue.tick()
+
     def _titles(self) -> None:
         grid = self.query_one(AgentGrid)
-        self.query_one("#agents-title", Label).update(f"Agents ({grid.row_count})")
+        limit = grid.limit
+        where = "" if limit is None else f" in {one_line(limit, 20)}"
+        self.query_one("#agents-title", Label).update(Text(f"Agents{where} ({grid.row_count})"))
         shown = self.query_one(QueueTable).row_count
-        total = max(getattr(self, "queue_total", shown), shown)
-        more = f", longest {shown} shown" if total > shown else ""
-        self.query_one("#queue-title", Label).update(f"Waiting queue ({total}{more})")
+        if limit is None:
+            total = max(getattr(self, "queue_total", shown), shown)
+            more = f", longest {shown} shown" if total > shown else ""
+        else:
+            waiting = {c.name: c.waiting for c in self.query_one(CampaignStatsTable).campaigns}
+            total = max(waiting.get(limit, shown), shown)
+            more = f", longest {shown} shown" if total > shown else ""
+        self.query_one("#queue-title", Label).update(Text(f"Waiting queue{where} ({total}{more})"))
+
+    # ---- limiting to one campaign ----
+    def limit_to(self, campaign: str | None) -> None:
+        self.query_one(AgentGrid).limit_to(campaign)
+        self.query_one(QueueTable).limit_to(campaign)
+        self._titles()
+
+    def action_limit(self) -> None:
+        """Each press limits to the next campaign, after the last one to all of them."""
+        names = [c.name for c in self.query_one(CampaignStatsTable).campaigns]
+        current = self.query_one(AgentGrid).limit
+        if not names:
+            return
+        if current not in names:
+            self.limit_to(names[0])
+        else:
+            following = names.index(current) + 1
+            self.limit_to(names[following] if following < len(names) else None)
+
+    @on(CampaignStatsTable.Chosen)
+    def campaign_chosen(self, event: CampaignStatsTable.Chosen) -> None:
+        same = event.campaign == self.query_one(AgentGrid).limit
+        self.limit_to(None if same else event.campaign)
+
+    # ---- the selected agent ----
+    def action_info(self) -> None:
+        agent = self.selected_agent()
+        if agent is not None:
+            self.show_info(agent.username)
+
+    @work(exclusive=True, group="agent-info", exit_on_error=False)
+    async def show_info(self, username: str) -> None:
+        from .agent_info import AgentInfoScreen
+
+        info = await self.client.agent_info(username)
+        self.app.push_screen(AgentInfoScreen(info))
 
     def action_refresh(self) -> None:
         self.refresh_data()

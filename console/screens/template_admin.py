@@ -3,7 +3,8 @@
 A list (`n` new, Enter edit, `d` delete) and a form: name, campaign (or every campaign), kind
 and the text with its `${variables}`. The form names the variables the engine fills and warns
 about any other before saving, since an agent would send it unfilled. Deleting a template a
-campaign signs or confirms with is refused by the engine with the campaign's name.
+campaign signs or confirms with is refused by the engine with the campaign's name. The workers
+post what came of their calls (`console/messages.py`), handled with `@on`.
 """
 
 from __future__ import annotations
@@ -29,10 +30,17 @@ from engine.text.variables import (
 )
 
 from ..editor import EditorFailed, edit_text
-from ..messages import WorkerFailed
+from ..messages import (
+    TemplateDeleted,
+    TemplateNotDeleted,
+    TemplateSaved,
+    TemplatesLoaded,
+    TemplatesNotLoaded,
+    WorkerFailed,
+)
 from ..widgets import fitted_table
 from ..widgets.dialog_error import DialogError
-from ..widgets.form import FormField, place_error, refusal, refused_field
+from ..widgets.form import FormField, place_error, refusal, refusal_text, refused_field
 from .confirm import ConfirmScreen
 
 KINDS = ("reply", "signature", "confirmation", "dialer")
@@ -164,17 +172,21 @@ class TemplateForm(ModalScreen[TemplateOut | None]):
         self.saving = True
         self.run_worker(self.submit(values), group="save", exit_on_error=False)
 
-    async def submit(self, values: dict[str, Any]) -> TemplateOut:
+    async def submit(self, values: dict[str, Any]) -> None:
         data = convert(values, TemplateIn)
         if self.template is None:
-            return await self.api.add_template(data)
-        return await self.api.replace_template(self.template.id, data)
+            saved = await self.api.add_template(data)
+        else:
+            saved = await self.api.replace_template(self.template.id, data)
+        self.post_message(TemplateSaved(saved))
+
+    @on(TemplateSaved)
+    def _saved(self, message: TemplateSaved) -> None:
+        self.dismiss(message.template)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.SUCCESS and isinstance(worker.result, TemplateOut):
-            self.dismiss(worker.result)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.saving = False
             self.show_error(f"Not saved: {refusal(self.app, worker)}")
             if place_error(self.query(FormField), worker.error) is None:
@@ -250,9 +262,50 @@ class TemplatesScreen(ModalScreen[None]):
         table.focus()
         self.load()
 
+    # ---- loading and deleting: each worker posts what it got, handled below with `@on` ----
     @work(exclusive=True, group="load", exit_on_error=False)
-    async def load(self) -> list[TemplateOut]:
-        return await self.api.templates()
+    async def load(self, selected: int | None = None) -> None:
+        """The templates, the cursor on `selected` (a template just saved) if given."""
+        try:
+            templates = await self.api.templates()
+        except Exception as error:
+            self.post_message(TemplatesNotLoaded(error))
+            raise
+        self.post_message(TemplatesLoaded(templates, selected))
+
+    @work(exclusive=True, group="delete", exit_on_error=False)
+    async def delete(self, template: TemplateOut) -> None:
+        try:
+            await self.api.delete_template(template.id)
+            self.post_message(TemplateDeleted(template))
+            templates = await self.api.templates()
+        except Exception as error:
+            self.post_message(TemplateNotDeleted(error))
+            raise
+        self.post_message(TemplatesLoaded(templates))
+
+    @on(TemplatesLoaded)
+    def _loaded(self, message: TemplatesLoaded) -> None:
+        self.show(message.templates, message.selected)
+
+    @on(TemplateDeleted)
+    def _deleted(self, message: TemplateDeleted) -> None:
+        self.notify(f"Template {one_line(message.template.name, 40)} deleted.", markup=False)
+
+    @on(TemplatesNotLoaded)
+    def _not_loaded(self, message: TemplatesNotLoaded) -> None:
+        self.show_error(refusal_text(message.error))
+
+    @on(TemplateNotDeleted)
+    def _not_deleted(self, message: TemplateNotDeleted) -> None:
+        self.show_error(f"Not deleted: {refusal_text(message.error)}")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is WorkerState.ERROR and worker.error is not None:
+            # Invalid: e.g. still a campaign's signature; the screen says so, no toast.
+            if not isinstance(worker.error, Invalid):
+                self.app.post_message(WorkerFailed(worker, worker.error))
 
     def show(self, templates: list[TemplateOut], selected: int | None = None) -> None:
         table = self.query_one("#templates-table", DataTable)
@@ -295,13 +348,9 @@ class TemplatesScreen(ModalScreen[None]):
         def saved(result: TemplateOut | None) -> None:
             if result is not None:
                 self.notify(f"Template {one_line(result.name, 40)} saved.", markup=False)
-                self.reload(result.id)
+                self.load(result.id)
 
         self.app.push_screen(TemplateForm(self.api, self.campaigns, template), saved)
-
-    @work(exclusive=True, group="load", exit_on_error=False)
-    async def reload(self, selected: int | None = None) -> None:
-        self.show(await self.api.templates(), selected)
 
     def show_error(self, message: str) -> None:
         self.query_one("#templates-error", DialogError).say(message)
@@ -318,24 +367,6 @@ class TemplatesScreen(ModalScreen[None]):
 
         question = Text(f"Delete the template {one_line(template.name, 40)}?")
         self.app.push_screen(ConfirmScreen(question, yes="Delete"), answered)
-
-    @work(exclusive=True, group="delete", exit_on_error=False)
-    async def delete(self, template: TemplateOut) -> None:
-        await self.api.delete_template(template.id)
-        self.notify(f"Template {one_line(template.name, 40)} deleted.", markup=False)
-        self.show(await self.api.templates())
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if event.state is WorkerState.SUCCESS and worker.group == "load":
-            if isinstance(worker.result, list):
-                self.show(worker.result)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
-            error = worker.error
-            message = getattr(error, "message", str(error))
-            if not isinstance(error, Invalid):  # Invalid: e.g. still a campaign's signature
-                self.app.post_message(WorkerFailed(worker, error))
-            self.show_error(f"Not deleted: {message}" if worker.group == "delete" else message)
 
     def action_close(self) -> None:
         self.dismiss(None)

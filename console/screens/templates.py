@@ -3,7 +3,8 @@
 Choosing a template asks the engine to render it for the interaction (client name, agent,
 campaign…); the modal returns the engine's `RenderOut`, whose `unknown` lists the
 `${variables}` it could not fill. Only reply templates are offered: signatures and
-confirmations are the engine's business.
+confirmations are the engine's business. The workers post what they got
+(`TemplatesLoaded`, `TemplateRendered`), handled with `@on`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from engine.api.schemas import RenderOut, TemplateOut
 from engine.client.client import EngineClient
 from engine.text.sanitize import one_line, safe_text
 
-from ..messages import WorkerFailed
+from ..messages import TemplateRendered, TemplatesLoaded, WorkerFailed
 
 OFFERED_KINDS = ("reply",)
 
@@ -77,23 +78,27 @@ class TemplatePicker(ModalScreen[RenderOut | None]):
         self.query_one("#template-status", Static).update(Text(one_line(text, 200)))
 
     @work(exclusive=True, group="templates", exit_on_error=False)
-    async def load(self) -> list[TemplateOut]:
-        return await self.api.templates()
+    async def load(self) -> None:
+        self.post_message(TemplatesLoaded(await self.api.templates()))
 
     @work(exclusive=True, group="render", exit_on_error=False)
-    async def fill(self, template_id: int) -> RenderOut:
-        return await self.api.render_template(template_id, self.interaction_id)
+    async def fill(self, template_id: int) -> None:
+        rendered = await self.api.render_template(template_id, self.interaction_id)
+        self.post_message(TemplateRendered(rendered))
+
+    @on(TemplatesLoaded)
+    def _loaded(self, message: TemplatesLoaded) -> None:
+        self.templates = [t for t in message.templates if t.kind in OFFERED_KINDS]
+        self.set_status("" if self.templates else "No templates for your campaigns.")
+        self.show_matches()
+
+    @on(TemplateRendered)
+    def _rendered(self, message: TemplateRendered) -> None:
+        self.dismiss(message.rendered)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.SUCCESS:
-            if worker.group == "templates" and isinstance(worker.result, list):
-                self.templates = [t for t in worker.result if t.kind in OFFERED_KINDS]
-                self.set_status("" if self.templates else "No templates for your campaigns.")
-                self.show_matches()
-            elif worker.group == "render" and isinstance(worker.result, RenderOut):
-                self.dismiss(worker.result)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.app.post_message(WorkerFailed(worker, worker.error))
             self.set_status(f"Failed: {getattr(worker.error, 'message', worker.error)}")
 

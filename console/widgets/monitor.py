@@ -1,7 +1,8 @@
 """Supervisor tables: the live agent grid and the waiting queue.
 
 Rows are keyed by username / interaction id so events update them in place. Time columns
-tick from a local 1 s timer; nothing here polls the engine.
+tick from a local 1 s timer; nothing here polls the engine. Both can be limited to one
+campaign (`limit`); the queue colours a wait by its campaign's thresholds (`thresholds`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,27 @@ from engine.api.schemas import AgentRow, QueueRow
 from engine.text.sanitize import one_line
 
 from ..timefmt import as_utc, since
+from .campaign_stats import LEVEL_STYLES, wait_level, waited
 from .empty import EmptyNote
-from .status_bar import STATUS_COLOURS
+
+# The manual's states, as the engine derives them (AgentRow.state).
+STATE_LABELS = {
+    "offline": "Offline",
+    "free": "Free",
+    "busy": "Busy",
+    "free_on_break": "Free on break",
+    "busy_on_break": "Busy on break",
+    "paused": "Paused",
+    "break": "Break",  # a status, for an engine that sends no state
+}
+STATE_COLOURS = {
+    "free": "green",
+    "busy": "cyan",
+    "free_on_break": "yellow",
+    "busy_on_break": "yellow",
+    "paused": "magenta",
+    "break": "yellow",
+}
 
 
 def _right(value: object, style: str = "") -> Text:
@@ -27,11 +47,13 @@ class AgentGrid(EmptyNote):
 
     def __init__(self, *, id: str = "agents") -> None:  # noqa: A002
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self._agents: dict[str, AgentRow] = {}
+        self._agents: dict[str, AgentRow] = {}  # every agent, shown or not
+        self._shown: set[str] = set()  # those with a row (the campaign limit)
+        self._limit: str | None = None
 
     def on_mount(self) -> None:
-        self.add_column(Text("Status"), width=9, key="status")
-        self.add_column(Text("Agent"), width=24, key="agent")
+        self.add_column(Text("Status"), width=15, key="status")
+        self.add_column(Text("Agent"), width=22, key="agent")
         self.add_column(Text("Active", justify="right"), width=6, key="active")
         self.add_column(Text("Done", justify="right"), width=6, key="completed")
         self.add_column(Text("Rating", justify="right"), width=6, key="rating")
@@ -45,34 +67,56 @@ class AgentGrid(EmptyNote):
     def replace(self, agents: Iterable[AgentRow]) -> None:
         self.clear()
         self._agents = {}
+        self._shown = set()
         for agent in sorted(agents, key=lambda a: (a.display_name or a.username).lower()):
             self.upsert(agent)
 
+    def limit_to(self, campaign: str | None) -> None:
+        """Show only the members of `campaign` (None: everyone)."""
+        self._limit = campaign
+        self.replace(list(self._agents.values()))
+
+    def _wanted(self, agent: AgentRow) -> bool:
+        return self._limit is None or self._limit in agent.campaigns
+
     def upsert(self, agent: AgentRow) -> None:
-        known = agent.username in self._agents
+        shown = self._shown
+        known = agent.username in shown
         self._agents[agent.username] = agent
+        if not self._wanted(agent):
+            if known:
+                self.remove_row(agent.username)
+                shown.discard(agent.username)
+            return
         cells = self._cells(agent)
+        shown.add(agent.username)
         if known:
             for key, cell in cells.items():
                 self.update_cell(agent.username, key, cell)
         else:
             self.add_row(*cells.values(), key=agent.username)
 
+    @property
+    def limit(self) -> str | None:
+        return self._limit
+
     def get(self, username: str) -> AgentRow | None:
         return self._agents.get(username)
 
     def tick(self) -> None:
-        for username, agent in self._agents.items():
+        for username in self._shown:
+            agent = self._agents[username]
             self.update_cell(username, "since", _right(since(agent.status_since)))
 
     def _cells(self, agent: AgentRow) -> dict[str, Text]:
-        colour = STATUS_COLOURS.get(agent.status, "dim")
-        status = agent.status.capitalize()
+        state = agent.state or agent.status
+        colour = STATE_COLOURS.get(state, "dim")
+        status = STATE_LABELS.get(state, state)
         name = agent.display_name.strip() or agent.username
-        label = Text(one_line(name, 24))
+        label = Text(one_line(name, 22))
         if agent.status_reason:
             label.append(f" ({one_line(agent.status_reason)})", style="dim")
-            label.truncate(24, overflow="ellipsis")
+            label.truncate(22, overflow="ellipsis")
         return {
             "status": Text(f"● {status}", style=colour),
             "agent": label,
@@ -92,6 +136,9 @@ class QueueTable(EmptyNote):
     def __init__(self, *, id: str = "queue") -> None:  # noqa: A002
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self._rows: list[QueueRow] = []
+        self._all: list[QueueRow] = []
+        self._limit: str | None = None
+        self.thresholds: dict[str, tuple[int, int]] = {}  # campaign: (warning, critical)
 
     def on_mount(self) -> None:
         self.add_column(Text("Client"), width=30, key="client")
@@ -103,16 +150,26 @@ class QueueTable(EmptyNote):
         )
         self.set_interval(1, self.tick)
 
+    def limit_to(self, campaign: str | None) -> None:
+        self._limit = campaign
+        self.replace(self._all)
+
+    def _hold(self, row: QueueRow) -> Text:
+        warning, critical = self.thresholds.get(row.campaign_name, (0, 0))
+        level = wait_level(waited(row.queued_at), warning, critical)
+        return _right(since(row.queued_at), LEVEL_STYLES[level])
+
     def replace(self, queue: Iterable[QueueRow]) -> None:
         """The engine sends the whole queue on every change: swap the rows, keep the cursor."""
         keep = self._rows[self.cursor_row].interaction_id if self._valid_cursor() else None
-        self._rows = sorted(queue, key=lambda row: as_utc(row.queued_at))
+        self._all = sorted(queue, key=lambda row: as_utc(row.queued_at))
+        self._rows = [r for r in self._all if self._limit in (None, r.campaign_name)]
         self.clear()
         for row in self._rows:
             self.add_row(
                 Text(one_line(row.client_email, 30)),
                 Text(one_line(row.campaign_name, 16)),
-                _right(since(row.queued_at)),
+                self._hold(row),
                 key=str(row.interaction_id),
             )
         ids = [row.interaction_id for row in self._rows]
@@ -128,4 +185,4 @@ class QueueTable(EmptyNote):
 
     def tick(self) -> None:
         for row in self._rows:
-            self.update_cell(str(row.interaction_id), "hold", _right(since(row.queued_at)))
+            self.update_cell(str(row.interaction_id), "hold", self._hold(row))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar, cast
 
 import msgspec
@@ -30,16 +30,31 @@ QUEUE_VIEW_LIMIT = 200  # waiting rows sent to supervisors; the total is sent ap
 
 Role = Literal["agent", "supervisor", "admin"]
 AgentStatus = Literal["offline", "free", "break", "paused"]
+# What the grid shows (the manual's states), derived by the engine from the status and work.
+AgentState = Literal["offline", "free", "busy", "free_on_break", "busy_on_break", "paused"]
+Level = Literal["ok", "warning", "critical"]
 Security = Literal["tls", "starttls", "plain"]
 Inbound = Literal["imap", "maildir", "none"]
 InteractionState = Literal["queued", "assigned", "closed"]
 Direction = Literal["inbound", "outbound"]
 MessageState = Literal["received", "queued", "sending", "sent", "failed"]
+# A campaign's routing strategy (engine/domain/routing.py, docs/strategies.md): who may
+# receive, and in what order members are chosen.
+Availability = Literal["one", "up-to-max", "pick-one", "pick-many"]
+Delivery = Literal[
+    "least-active", "round-robin", "linear", "weighted-random", "least-recent", "fewest-completed"
+]
+Penalty = Annotated[int, Meta(ge=0, le=100)]
+Position = Annotated[int, Meta(ge=1, le=100_000)]
 
 Port = Annotated[int, Meta(ge=1, le=65535)]
 PerAgent = Annotated[int, Meta(ge=1, le=1000)]
 NotNegative = Annotated[int, Meta(ge=0)]
 Positive = Annotated[int, Meta(ge=1)]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+HourMinute = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]\Z")]  # 00:00-23:59
+MaybeHourMinute = Annotated[str, Meta(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9])?\Z")]
+TimeZoneName = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+/-]+\Z")]
 LongText = Annotated[str, Meta(max_length=1_000_000)]
 Addresses = Annotated[str, Meta(min_length=3)]  # one or more addresses, comma-separated
 
@@ -219,6 +234,28 @@ class UserPatch(Schema, omit_defaults=True, kw_only=True):
     screen_monitoring_allowed: bool | None = None
 
 
+class ScheduleWindow(Schema, kw_only=True):
+    """Open on these days from `start` until `end` in the campaign's time zone; an end at or
+    before the start runs past midnight (22:00-06:00), "00:00" as an end is midnight."""
+
+    days: Annotated[list[Weekday], Meta(min_length=1, max_length=7)]
+    start: HourMinute
+    end: HourMinute
+
+
+class ScheduleExceptionIn(Schema, kw_only=True):
+    """A date that does not follow the weekly windows: closed all day (no start and end, a
+    holiday) or open only from `start` to `end` (special opening hours)."""
+
+    day: date
+    start: MaybeHourMinute = ""
+    end: MaybeHourMinute = ""
+    note: Annotated[str, Meta(max_length=200, pattern=ONE_LINE)] = ""
+
+
+MAX_SCHEDULE_ROWS = 500
+
+
 class CampaignIn(Schema, kw_only=True):
     name: Name
     email_address: EmailAddress
@@ -243,6 +280,15 @@ class CampaignIn(Schema, kw_only=True):
     max_interactions_per_agent: PerAgent = 5
     max_interactions_in_queue: NotNegative = 0
     service_level_seconds: Positive = 3600
+    time_zone: TimeZoneName = "UTC"
+    schedule: Annotated[list[ScheduleWindow], Meta(max_length=MAX_SCHEDULE_ROWS)] = field(
+        default_factory=list
+    )  # no window: always open
+    schedule_exceptions: Annotated[
+        list[ScheduleExceptionIn], Meta(max_length=MAX_SCHEDULE_ROWS)
+    ] = field(default_factory=list)
+    availability: Availability = "up-to-max"
+    delivery: Delivery = "least-active"
     # The manual's "Enable qualification": replies carry rating links under this text
     # ("Motivation to qualify"); the page thanks with `qualification_thanks`.
     qualification_enabled: bool = False
@@ -279,9 +325,21 @@ class CampaignPatch(Schema, omit_defaults=True, kw_only=True):
     max_interactions_per_agent: PerAgent | None = None
     max_interactions_in_queue: NotNegative | None = None
     service_level_seconds: Positive | None = None
+    availability: Availability | None = None
+    delivery: Delivery | None = None
     signature_template: str | None = None  # a template name; "" removes it
     confirmation_enabled: bool | None = None
     confirmation_template: str | None = None  # a template name; "" removes it
+    # Schedules: each list given replaces the whole list ([] removes every window).
+    time_zone: TimeZoneName | None = None
+    schedule: Annotated[list[ScheduleWindow], Meta(max_length=MAX_SCHEDULE_ROWS)] | None = None
+    schedule_exceptions: (
+        Annotated[list[ScheduleExceptionIn], Meta(max_length=MAX_SCHEDULE_ROWS)] | None
+    ) = None
+    out_of_hours_template: str | None = None  # a template name; "" removes it
+    # Queue limit: where interactions over max_interactions_in_queue go ("": held as overflow)
+    overflow_campaign: str | None = None
+    busy_template: str | None = None  # a template name; "" removes it
     qualification_enabled: bool | None = None
     qualification_motivation: Motivation | None = None
     qualification_thanks: ThanksText | None = None
@@ -348,6 +406,16 @@ class CampaignOut(Schema, kw_only=True):
     confirmation_enabled: bool = False
     confirmation_template: str | None = None
     members: list[str] = field(default_factory=list)
+    time_zone: str = "UTC"
+    schedule: list[ScheduleWindow] = field(default_factory=list)
+    schedule_exceptions: list[ScheduleExceptionIn] = field(default_factory=list)
+    out_of_hours_template: str | None = None
+    overflow_campaign: str | None = None  # None: held as overflow in its own queue
+    busy_template: str | None = None
+    availability: Availability = "up-to-max"
+    delivery: Delivery = "least-active"
+    # The members in their order on the campaign, with their penalty.
+    member_settings: list[MemberOut] = field(default_factory=list)
     qualification_enabled: bool = False
     qualification_motivation: str = ""
     qualification_thanks: str = ""
@@ -357,6 +425,31 @@ class CampaignOut(Schema, kw_only=True):
 class MemberIn(Schema, kw_only=True):
     campaign: str
     username: str
+
+
+class MemberOut(Schema, kw_only=True):
+    username: str
+    position: int
+    penalty: int
+
+
+class MemberPatch(Schema, omit_defaults=True, kw_only=True):
+    """A member's routing settings on one campaign; left out (None) stays. A new position
+    moves the member there and the others after it down one."""
+
+    campaign: str
+    username: str
+    penalty: Penalty | None = None
+    position: Position | None = None
+
+
+class PickQueue(Schema, kw_only=True):
+    """What waits in the caller's pick-mode campaigns (`campaigns`; empty: none), the
+    longest waiting first (at most QUEUE_VIEW_LIMIT; `total` counts them all)."""
+
+    campaigns: list[str]
+    waiting: list[InteractionSummary]
+    total: int
 
 
 class AttachmentOut(Schema, kw_only=True):
@@ -510,7 +603,11 @@ class AgentRow(Schema, kw_only=True):
     status_reason: str
     status_since: datetime
     active: int
-    completed: int
+    completed: int  # closed today (UTC day), inbound and outbound
+    state: AgentState | None = None  # None from an engine that does not derive it
+    completed_in: int = 0
+    completed_out: int = 0
+    campaigns: list[str] = []
     # Customers' ratings of the agent's replies (all time): how many, their average.
     rating_count: int = 0
     rating_average: float | None = None
@@ -521,6 +618,69 @@ class QueueRow(Schema, kw_only=True):
     campaign_name: str
     client_email: str
     queued_at: datetime
+
+
+class CampaignStats(Schema, kw_only=True):
+    """One campaign's row of the statistics panel, over a period (live: today, UTC day).
+
+    `sl_within / sl_counted` is the service level (docs/statistics.md); `sl_percent` is None
+    while nothing counts. Waiting, longest wait, agents and active are now, whatever the
+    period. The thresholds come along so a console colours waits as they grow."""
+
+    campaign_id: int
+    name: str
+    service_level_seconds: int
+    warning_seconds: int
+    critical_seconds: int
+    waiting: int
+    oldest_queued_at: datetime | None
+    agents: dict[AgentState, int]  # members in each state (every state present)
+    active: int
+    answered: int  # first answers an agent gave in the period
+    sl_within: int
+    sl_counted: int
+    sl_percent: float | None
+    sl_level: Level  # how the SL% cell is coloured (the longest wait against the thresholds)
+    avg_first_response_seconds: float | None
+    completed_in: int
+    completed_out: int
+
+
+class StatsQuery(Schema, kw_only=True):
+    """`GET /stats?since=&until=`: interactions that arrived (and answers and closes that
+    happened) in [since, until); both default to today (UTC day)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class StatsOut(Schema, kw_only=True):
+    since: datetime
+    until: datetime
+    at: datetime  # when it was counted (what "still waiting past the deadline" is against)
+    campaigns: list[CampaignStats]
+
+
+class StatusChangeOut(Schema, kw_only=True):
+    status: AgentStatus
+    reason: str
+    at: datetime
+    by: str | None  # who changed it when not the agent (a supervisor, the engine)
+
+
+class AgentInfo(Schema, kw_only=True):
+    """The manual's "Info" window about one agent, today (UTC day)."""
+
+    username: str
+    display_name: str
+    roles: list[Role]
+    campaigns: list[str]
+    row: AgentRow
+    history: list[StatusChangeOut]  # today's changes, oldest first
+    active: list[InteractionSummary]
+    avg_handling_seconds: float | None  # of the interactions they closed today
+    logged_in_seconds: float  # today, in any status but Offline
+    screen_monitoring_allowed: bool
 
 
 MailboxState = Literal["connected", "connecting", "failing", "off"]
@@ -537,10 +697,21 @@ class MailboxHealth(Schema, kw_only=True):
     error: str = ""  # the last failure, in the server's or the system's words
 
 
+class CampaignState(Schema, kw_only=True):
+    """A campaign as the supervisor sees it: open or not now, and how many are held."""
+
+    name: str
+    in_schedule: bool = True
+    overflow: int = 0  # interactions held over the queue limit
+    next_change: datetime | None = None  # when in_schedule flips (None: not soon)
+
+
 class MonitorSnapshot(Schema, kw_only=True):
     agents: list[AgentRow]
     queue: list[QueueRow]  # the longest-waiting ones, at most QUEUE_VIEW_LIMIT
     queue_total: int
+    campaigns: list[CampaignState] = field(default_factory=list)
+    stats: StatsOut | None = None  # the campaign statistics panel, today
 
 
 class BlacklistOut(Schema, kw_only=True):
@@ -661,9 +832,21 @@ class AgentChanged(_Event, tag="agent", kw_only=True):
     agent: AgentRow
 
 
+class PickQueueChanged(_Event, tag="pick-queue", kw_only=True):
+    """Something entered or left the queue of a pick-mode campaign: its agents reload what
+    they may take (`GET /pick`). It names nothing, so every agent may hear it."""
+
+
 class QueueChanged(_Event, tag="queue", kw_only=True):
     queue: list[QueueRow]  # the longest-waiting ones, at most QUEUE_VIEW_LIMIT
     total: int
+    campaigns: list[CampaignState] = field(default_factory=list)
+
+
+class StatsChanged(_Event, tag="stats", kw_only=True):
+    """Today's campaign statistics, counted again (supervisors and admins only)."""
+
+    stats: StatsOut
 
 
 class MessageChanged(_Event, tag="message", kw_only=True):
@@ -707,6 +890,8 @@ Event = (
     | InteractionChanged
     | AgentChanged
     | QueueChanged
+    | PickQueueChanged
+    | StatsChanged
     | MessageChanged
     | LoggedOut
     | ChatSaid

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote, urlencode
 
 from engine.api.schemas import (
+    AgentInfo,
     AgentRatings,
     AgentRow,
     BlacklistOut,
@@ -40,8 +42,10 @@ from engine.api.schemas import (
     MailboxHealth,
     Me,
     MemberIn,
+    MemberPatch,
     MonitorSnapshot,
     NewInteractionIn,
+    PickQueue,
     QuarantineDetail,
     QuarantineOut,
     RatingOut,
@@ -50,6 +54,7 @@ from engine.api.schemas import (
     ReplyIn,
     RetryOut,
     Schema,
+    StatsOut,
     StatusIn,
     TemplateIn,
     TemplateOut,
@@ -214,9 +219,28 @@ class EngineClient:
     async def close_interaction(self, interaction_id: int) -> InteractionSummary:
         return await self._call("POST", f"/interactions/{interaction_id}/close", InteractionSummary)
 
+    async def pick_queue(self) -> PickQueue:
+        """What waits in my pick-mode campaigns (none: `campaigns` is empty)."""
+        return await self._call("GET", "/pick", PickQueue)
+
+    async def take(self, interaction_id: int) -> InteractionSummary:
+        """Take a waiting interaction of a pick-mode campaign; `Conflict` when another agent
+        took it first (or I am at the campaign's limit)."""
+        return await self._call("POST", f"/interactions/{interaction_id}/take", InteractionSummary)
+
     # ---- supervision ----
     async def monitor(self) -> MonitorSnapshot:
         return await self._call("GET", "/monitor", MonitorSnapshot)
+
+    async def stats(self, since: datetime | None = None, until: datetime | None = None) -> StatsOut:
+        """Campaign statistics over [since, until) (default: today, UTC day)."""
+        query = {k: v.isoformat() for k, v in (("since", since), ("until", until)) if v}
+        tail = f"?{urlencode(query, quote_via=quote)}" if query else ""
+        return await self._call("GET", f"/stats{tail}", StatsOut)
+
+    async def agent_info(self, username: str) -> AgentInfo:
+        """The manual's "Info" about an agent (supervisors and admins)."""
+        return await self._call("GET", f"/agents/{quote(username, safe='')}/info", AgentInfo)
 
     async def mailboxes(self) -> list[MailboxHealth]:
         """Whether each campaign's mailbox is being read (supervisors and admins)."""
@@ -295,6 +319,18 @@ class EngineClient:
     async def add_member(self, campaign: str, username: str) -> CampaignOut:
         body = MemberIn(campaign=campaign, username=username)
         return await self._call("POST", "/members", CampaignOut, body)
+
+    async def set_member(
+        self,
+        campaign: str,
+        username: str,
+        *,
+        penalty: int | None = None,
+        position: int | None = None,
+    ) -> CampaignOut:
+        """A member's penalty (0-100) and place in the campaign's order."""
+        body = MemberPatch(campaign=campaign, username=username, penalty=penalty, position=position)
+        return await self._call("PATCH", "/members", CampaignOut, body)
 
     async def remove_member(self, campaign: str, username: str) -> CampaignOut:
         """No new interactions of the campaign for the user; assigned ones stay theirs."""

@@ -12,6 +12,7 @@ from engine.api.schemas import (
     CampaignIn,
     CampaignPatch,
     MemberIn,
+    MemberPatch,
     TemplateIn,
     UserIn,
     UserPatch,
@@ -77,6 +78,13 @@ async def post_member(request: web.Request) -> web.Response:
     request[CALLER].require("admin")
     body = await parse_body(request, MemberIn)
     return json_response(await engine_of(request).admin.add_member(body.campaign, body.username))
+
+
+@routes.patch("/api/v1/members")
+async def patch_member(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, MemberPatch)
+    return json_response(await engine_of(request).admin.patch_member(body))
 
 
 @routes.delete("/api/v1/members")

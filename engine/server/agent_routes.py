@@ -1,5 +1,6 @@
 """Routes an agent's console uses: who am I and my status, my interactions and what I do with
-them (reply, copies, drafts, forward, new, close), search, uploads, attachments, templates.
+them (reply, copies, drafts, forward, new, close), what waits in pick-mode campaigns and
+taking from it, search, uploads, attachments, templates.
 
 Each route checks the role, decodes, calls one service and encodes the answer."""
 
@@ -169,6 +170,23 @@ async def post_close(request: web.Request) -> web.Response:
     interaction_id = path_id(request, "interaction")
     engine = engine_of(request)
     await engine.work.close(caller.require_user(), interaction_id)
+    return json_response(await engine.queries.summary(interaction_id))
+
+
+@routes.get("/api/v1/pick")
+async def get_pick(request: web.Request) -> web.Response:
+    caller = request[CALLER]
+    caller.require("agent")
+    return json_response(await engine_of(request).picking.queue(caller.require_user()))
+
+
+@routes.post(INTERACTION + "/take")
+async def post_take(request: web.Request) -> web.Response:
+    caller = request[CALLER]
+    caller.require("agent")
+    interaction_id = path_id(request, "interaction")
+    engine = engine_of(request)
+    await engine.picking.take(caller.require_user(), interaction_id)
     return json_response(await engine.queries.summary(interaction_id))
 
 

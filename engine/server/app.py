@@ -8,7 +8,6 @@ route of `agent_routes`, `supervisor_routes`, `chat_routes`, `admin_routes` or
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -55,8 +54,6 @@ class ApiServer:
             client_max_size=max(engine.settings.max_attachment_bytes, 4 * 1024 * 1024) + 65536,
         )
         self.app[ENGINE] = engine
-        self._stopping = asyncio.Event()
-        self.app[event_stream.STOPPING] = self._stopping
         for table in ROUTES:
             self.app.router.add_routes(table)
         self._runner: web.AppRunner | None = None
@@ -85,7 +82,7 @@ class ApiServer:
         await self.site.start()
 
     async def stop(self) -> None:
-        self._stopping.set()  # ends every event stream
+        self.engine.bus.close()  # ends every event stream
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

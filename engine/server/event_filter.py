@@ -1,6 +1,7 @@
-"""Which events a console may see: supervisors and admins everything but other people's chat;
-an agent only what is about them (their interactions, their messages, their own row, their
-log-out) and their own chat lines."""
+"""Which events a console may see: supervisors and admins everything but other people's chat
+(the statistics, the queue and mailbox health are theirs alone); an agent only what is about
+them (their interactions, their messages, their own row, their log-out), their own chat
+lines, and the cue that a pick-mode queue changed."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from engine.api.schemas import (
     Event,
     InteractionChanged,
     LoggedOut,
+    MailboxChanged,
     MessageChanged,
+    PickQueueChanged,
+    QueueChanged,
+    StatsChanged,
 )
 from engine.server.caller import Caller
 
@@ -21,6 +26,8 @@ def may_see(caller: Caller, event: Event) -> bool:
     if caller.sees_all:
         return True
     match event:
+        case StatsChanged() | QueueChanged() | MailboxChanged():
+            return False
         case InteractionChanged(interaction=item):
             return item.agent == caller.username
         case MessageChanged(agent=agent):
@@ -29,4 +36,6 @@ def may_see(caller: Caller, event: Event) -> bool:
             return row.username == caller.username
         case LoggedOut(username=username):
             return username == caller.username
+        case PickQueueChanged():  # names nothing: a cue to reload what one may take
+            return "agent" in caller.roles
     return False

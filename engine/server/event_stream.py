@@ -12,13 +12,12 @@ from aiohttp import web
 
 from engine.api.schemas import Hello, encode
 from engine.bus import Subscription
-from engine.server.caller import CALLER, Caller
+from engine.server.caller import CALLER
 from engine.server.event_filter import may_see
 from engine.server.http import engine_of
 
 routes = web.RouteTableDef()
 EVENT_CHECK = 1.0  # how soon a console that left is noticed (and its agent made Offline)
-STOPPING = web.AppKey("stopping", asyncio.Event)
 
 
 @routes.get("/api/v1/events")
@@ -31,11 +30,13 @@ async def events(request: web.Request) -> web.StreamResponse:
     await stream.prepare(request)
     session_id: int | None = None
     try:
-        async with engine.bus.subscribe() as sub:
-            # Subscribed first, then hello: a console that loads its data on hello
-            # cannot miss a change made in between.
-            hello = Hello(username=caller.username, heartbeat=engine.settings.event_heartbeat)
-            await stream.write(encode(hello) + b"\n")
+        async with engine.bus.subscribe(
+            lambda event: may_see(caller, event), sees_all=caller.sees_all
+        ) as sub:
+            # Subscribed first, then present, then hello: a console that loads its data on
+            # hello cannot miss a change made in between, and finds itself logged in (an
+            # agent Free, a supervisor on duty for raised hands).
+            missed = None
             if caller.user_id is not None:
                 session_id, missed = await engine.presence.opened(
                     caller.user_id,
@@ -43,9 +44,11 @@ async def events(request: web.Request) -> web.StreamResponse:
                     supervisor="supervisor" in caller.roles,
                     resuming=request.query.get("resume") == "1",
                 )
-                if missed is not None:  # this console reconnected after a log-out: it leaves
-                    await stream.write(encode(missed) + b"\n")
-            await _relay(request, stream, caller, sub)
+            hello = Hello(username=caller.username, heartbeat=engine.settings.event_heartbeat)
+            await stream.write(encode(hello) + b"\n")
+            if missed is not None:  # this console reconnected after a log-out: it leaves
+                await stream.write(encode(missed) + b"\n")
+            await _relay(request, stream, sub)
     except ConnectionError:
         pass  # the console went away mid-write
     finally:
@@ -54,42 +57,24 @@ async def events(request: web.Request) -> web.StreamResponse:
     return stream
 
 
-async def _relay(
-    request: web.Request, stream: web.StreamResponse, caller: Caller, sub: Subscription
-) -> None:
-    # The heartbeat is due after a quiet period of what *this console* was sent: events it
-    # may not see do not count. Counting them kept an idle agent's stream silent for as
-    # long as other agents were busy, until its client gave the engine up for lost.
+async def _relay(request: web.Request, stream: web.StreamResponse, sub: Subscription) -> None:
+    # The heartbeat is due after a quiet period of what *this console* was sent: the bus
+    # hands it only the events it may see, so others' busy work never keeps it silent.
     loop = asyncio.get_running_loop()
     heartbeat = engine_of(request).settings.event_heartbeat
     last_write = loop.time()
-    stopping = asyncio.create_task(request.app[STOPPING].wait())
-    try:
-        while True:
-            wait = min(EVENT_CHECK, max(last_write + heartbeat - loop.time(), 0.0))
-            getter = asyncio.create_task(sub.get())
-            done, _ = await asyncio.wait(
-                {getter, stopping}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
-            )
-            if stopping in done:
-                getter.cancel()
+    while True:
+        wait = min(EVENT_CHECK, max(last_write + heartbeat - loop.time(), 0.0))
+        got, event = await sub.next(wait)
+        if got:
+            if event is None:  # dropped as too slow, or the engine is stopping
                 return
-            if getter in done:
-                event = getter.result()
-                if event is None:  # the bus closed: the engine is stopping
-                    return
-                if may_see(caller, event):
-                    await stream.write(encode(event) + b"\n")
-                    last_write = loop.time()
-            else:
-                getter.cancel()
-            # A console that left is only noticed by looking (nothing is read from it), also
-            # while a flow of events it may not see keeps this loop from ever timing out.
-            transport = request.transport
-            if transport is None or transport.is_closing():
-                return
-            if loop.time() - last_write >= heartbeat:
-                await stream.write(b"\n")
-                last_write = loop.time()
-    finally:
-        stopping.cancel()
+            await stream.write(encode(event) + b"\n")
+            last_write = loop.time()
+        # A console that left is only noticed by looking (nothing is read from it).
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return
+        if loop.time() - last_write >= heartbeat:
+            await stream.write(b"\n")
+            last_write = loop.time()

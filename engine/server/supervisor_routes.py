@@ -1,4 +1,5 @@
-"""Routes a supervisor's console uses: the live grid and queue, mailbox health, the blacklist,
+"""Routes a supervisor's console uses: the live grid and queue, the campaign statistics and an
+agent's information window, mailbox health, the blacklist,
 and the actions on an agent (pause, resume, log out: the manual's "Actions with agents").
 
 Each route checks the role, decodes, calls one service and encodes the answer."""
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from engine.api.schemas import RatingsQuery
+from engine.api.schemas import RatingsQuery, StatsQuery
 from engine.server.caller import CALLER
 from engine.server.http import engine_of, json_response, parse_query
 from engine.services.people.presence import Actor
@@ -19,6 +20,21 @@ routes = web.RouteTableDef()
 async def get_monitor(request: web.Request) -> web.Response:
     request[CALLER].require("supervisor", "admin")
     return json_response(await engine_of(request).queries.monitor())
+
+
+@routes.get("/api/v1/stats")
+async def get_stats(request: web.Request) -> web.Response:
+    request[CALLER].require("supervisor", "admin")
+    query = parse_query(request, StatsQuery)
+    return json_response(await engine_of(request).queries.stats(query.since, query.until))
+
+
+@routes.get("/api/v1/agents/{username}/info")
+async def get_agent_info(request: web.Request) -> web.Response:
+    request[CALLER].require("supervisor", "admin")
+    return json_response(
+        await engine_of(request).queries.agent_info(request.match_info["username"])
+    )
 
 
 @routes.get("/api/v1/mailboxes")

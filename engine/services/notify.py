@@ -4,35 +4,63 @@ Services report what changed (an interaction, a message, an agent) right after t
 transaction ends, so a console never hears of a change that was rolled back. The reports are
 collected and published by one background task in small batches: a burst of 500 ingested
 mails costs a handful of queue snapshots, not 500. The router is woken at once.
+
+Today's campaign statistics are counted again (one read model, a fixed number of queries)
+after changes, at most once per `stats_interval`, and every `stats_refresh` even when nothing
+changed (a mail still waiting crosses its deadline with no event); only while a supervisor
+or admin is listening, and only to them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from data.db import Database
-from data.models import Interaction, Message, User
+from data.models import Interaction, Message
 from engine.api.schemas import (
     AgentChanged,
+    CampaignState,
     Event,
     InteractionChanged,
     MessageChanged,
+    PickQueueChanged,
     QueueChanged,
+    StatsChanged,
 )
 from engine.bus import EventBus
-from engine.services import queries
+from engine.domain.routing import is_pick
+from engine.domain.statistics import day_bounds
+from engine.services import queries, statistics
 
 
 class Notifier:
-    def __init__(self, db: Database, bus: EventBus, *, batch_delay: float = 0.05) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bus: EventBus,
+        *,
+        batch_delay: float = 0.05,
+        stats_interval: float = 2.0,
+        stats_refresh: float = 15.0,
+    ) -> None:
         self.db = db
         self.bus = bus
         self.batch_delay = batch_delay
+        self.stats_interval = stats_interval
+        self.stats_refresh = stats_refresh
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self._stats = False
+        self._stats_at = float("-inf")
+        self._stats_timer = False
         self.on_new_work: list[Callable[[], None]] = []  # the router's kick
+        # In schedule / overflow per campaign, sent with every queue event (set by the engine).
+        self.campaign_states: Callable[[AsyncSession], Awaitable[list[CampaignState]]] | None = None
         self._interactions: set[int] = set()
         self._messages: set[int] = set()
         self._agents: set[int] = set()
@@ -51,6 +79,7 @@ class Notifier:
         self._interactions.add(interaction_id)
         self._agents.update(a for a in agents if a is not None)
         self._queue = self._queue or queue
+        self._stats = True
         self._wake()
 
     def message_added(self, interaction_id: int, message_row_id: int | None) -> None:
@@ -63,8 +92,19 @@ class Notifier:
         self._messages.add(message_row_id)
         self._wake()
 
+    def queue_changed(self) -> None:
+        """The queue's picture changed without any one interaction changing (a campaign
+        opened or closed, held interactions entered the queue)."""
+        self._queue = True
+        self._dirty.set()
+
+    def _stats_due(self) -> None:
+        self._stats_timer = False
+        self._dirty.set()
+
     def agent_changed(self, user_id: int) -> None:
         self._agents.add(user_id)
+        self._stats = True
         self._wake()
 
     def announce(self, event: Event) -> None:
@@ -75,7 +115,10 @@ class Notifier:
 
     async def run(self) -> None:
         while True:
-            await self._dirty.wait()
+            try:
+                await asyncio.wait_for(self._dirty.wait(), timeout=self.stats_refresh)
+            except TimeoutError:
+                self._stats = True  # waits grow and deadlines pass with no event
             await asyncio.sleep(self.batch_delay)
             self._dirty.clear()
             await self.flush()
@@ -88,6 +131,17 @@ class Notifier:
         ready, self._ready = self._ready, []
         if not self.bus.has_subscribers:
             return  # nobody is watching: a console loads fresh data when it connects
+        loop = asyncio.get_running_loop()
+        stats = self._stats and self.bus.has_supervisors
+        wait = self._stats_at + self.stats_interval - loop.time()
+        if stats and wait > 0:
+            # Counted a moment ago: once more when the interval is over, not per batch.
+            if not self._stats_timer:
+                self._stats_timer = True
+                loop.call_later(wait, self._stats_due)
+            stats = False
+        else:
+            self._stats = False  # counted now, or nobody to tell (a monitor opening reads)
         async with self.db.session() as session:
             if messages:
                 rows = await session.execute(
@@ -123,18 +177,22 @@ class Notifier:
                 )
                 for summary in await queries.summaries(session, rows_i):
                     self.bus.publish(InteractionChanged(interaction=summary))
+                # Agents who take their work themselves reload what waits for them.
+                if any(is_pick(row.campaign.availability.value) for row in rows_i):
+                    self.bus.publish(PickQueueChanged())
             if agents:
-                users = (
-                    await session.execute(
-                        select(User)
-                        .where(User.id.in_(agents))
-                        .execution_options(populate_existing=True)
-                    )
-                ).scalars()
-                for user in users:
-                    self.bus.publish(AgentChanged(agent=await queries.agent_row(session, user)))
+                # One read for the whole batch (was one query per agent).
+                for row in await queries.agent_rows(session, user_ids=agents):
+                    self.bus.publish(AgentChanged(agent=row))
             if queue:
                 shown, total = await queries.queue_rows(session)
-                self.bus.publish(QueueChanged(queue=shown, total=total))
+                states = await self.campaign_states(session) if self.campaign_states else []
+                self.bus.publish(QueueChanged(queue=shown, total=total, campaigns=states))
+            if stats:
+                self._stats_at = loop.time()
+                now = self.clock()
+                since, until = day_bounds(now)
+                counted = await statistics.campaign_stats(session, since, until, now)
+                self.bus.publish(StatsChanged(stats=counted))
         for event in ready:
             self.bus.publish(event)

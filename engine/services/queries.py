@@ -4,10 +4,11 @@ screens need. Functions take a session (services call them inside their transact
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime
 
 from msgspec.structs import asdict
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Subquery, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
@@ -20,24 +21,29 @@ from data.models import (
     InteractionState,
     Membership,
     Message,
-    MessageLink,
     Rating,
     User,
 )
 from engine.api.schemas import (
     QUEUE_VIEW_LIMIT,
+    AgentInfo,
     AgentRow,
     AttachmentOut,
     BlacklistOut,
+    CampaignState,
     InteractionDetail,
     InteractionSummary,
     Me,
     MessageOut,
     MonitorSnapshot,
     QueueRow,
+    StatsOut,
     as_roles,
 )
+from engine.domain import statistics as stats
 from engine.errors import Forbidden, Invalid, NotFound
+from engine.services import statistics
+from engine.services.customer.ratings import with_customer_feedback
 
 
 async def message_counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
@@ -182,28 +188,7 @@ async def detail(session: AsyncSession, interaction_id: int) -> InteractionDetai
         .execution_options(populate_existing=True)
     )
     messages = [message_out(m) for m in result.scalars()]
-    # What customers did with our mail on the public web service (engine/web/).
-    ratings = {
-        message_id: (score, at)
-        for message_id, score, at in await session.execute(
-            select(Rating.message_id, Rating.score, Rating.created_at)
-            .join(Message, Rating.message_id == Message.id)
-            .where(Message.interaction_id == interaction_id)
-        )
-    }
-    seen = {
-        message_id: (count, at)
-        for message_id, count, at in await session.execute(
-            select(MessageLink.message_id, MessageLink.seen_count, MessageLink.first_seen_at)
-            .join(Message, MessageLink.message_id == Message.id)
-            .where(Message.interaction_id == interaction_id, MessageLink.seen_count > 0)
-        )
-    }
-    for message in messages:
-        if message.id in ratings:
-            message.rating, message.rated_at = ratings[message.id]
-        if message.id in seen:
-            message.seen_count, message.seen_at = seen[message.id]
+    await with_customer_feedback(session, interaction_id, messages)
     return InteractionDetail(
         **asdict(base),
         cc=interaction.cc,
@@ -213,41 +198,129 @@ async def detail(session: AsyncSession, interaction_id: int) -> InteractionDetai
     )
 
 
+def active_counts(*only: ColumnElement[bool]) -> Subquery:
+    """Interactions each agent holds now (through the index on state: few rows are open)."""
+    return (
+        select(Interaction.agent_id.label("agent_id"), func.count().label("n"))
+        .where(
+            Interaction.state == InteractionState.ASSIGNED,
+            Interaction.agent_id.is_not(None),
+            *only,
+        )
+        .group_by(Interaction.agent_id)
+        .subquery("active_counts")
+    )
+
+
+def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    # SUM(CASE ...), not COUNT(*) FILTER: the same on SQLite and PostgreSQL.
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+async def agent_rows(
+    session: AsyncSession, *, now: datetime | None = None, user_ids: Iterable[int] | None = None
+) -> list[AgentRow]:
+    """The grid's rows (every member of a campaign, or only `user_ids`): a fixed number of
+    queries whatever the number of agents, never one per agent."""
+    now = now or datetime.now(UTC)
+    day_start, day_end = stats.day_bounds(now)
+    wanted = None if user_ids is None else list(user_ids)
+    # A few agents (the notifier's batch): their own rows, through the index on agent_id.
+    mine = () if wanted is None else (Interaction.agent_id.in_(wanted),)
+    active = active_counts(*mine)
+    done = (
+        select(
+            Interaction.agent_id.label("agent_id"),
+            count_if(Interaction.direction == Direction.INBOUND).label("n_in"),
+            count_if(Interaction.direction == Direction.OUTBOUND).label("n_out"),
+        )
+        # closed_at is set only while closed (a reopened one loses it). No condition on the
+        # state: SQLite would pick the state index and read every closed interaction ever.
+        .where(
+            Interaction.closed_at >= day_start,
+            Interaction.closed_at < day_end,
+            Interaction.agent_id.is_not(None),
+            *mine,
+        )
+        .group_by(Interaction.agent_id)
+        .subquery("done_today")
+    )
+    # Customers' ratings of the agent's replies (all time), from the public web service.
+    rated = (
+        select(
+            Rating.agent_id.label("agent_id"),
+            func.count(Rating.id).label("n"),
+            func.avg(Rating.score).label("average"),
+        )
+        .where(
+            Rating.agent_id.is_not(None),
+            *(() if wanted is None else (Rating.agent_id.in_(wanted),)),
+        )
+        .group_by(Rating.agent_id)
+        .subquery("rated")
+    )
+    query = (
+        select(
+            User.id,
+            User.username,
+            User.display_name,
+            User.status,
+            User.status_reason,
+            User.status_since,
+            func.coalesce(active.c.n, 0),
+            func.coalesce(done.c.n_in, 0),
+            func.coalesce(done.c.n_out, 0),
+            func.coalesce(rated.c.n, 0),
+            rated.c.average,
+        )
+        .outerjoin(active, active.c.agent_id == User.id)
+        .outerjoin(done, done.c.agent_id == User.id)
+        .outerjoin(rated, rated.c.agent_id == User.id)
+        .order_by(User.username)
+    )
+    campaigns_of = select(Membership.user_id, Campaign.name).join(Campaign)
+    if wanted is None:
+        query = query.where(User.id.in_(select(Membership.user_id)))
+    else:  # these users, members or not (an agent's own row reaches their console)
+        query = query.where(User.id.in_(wanted))
+        campaigns_of = campaigns_of.where(Membership.user_id.in_(wanted))
+    names: dict[int, list[str]] = {}
+    for user_id, name in await session.execute(campaigns_of.order_by(Campaign.name)):
+        names.setdefault(user_id, []).append(name)
+    return [
+        AgentRow(
+            username=username,
+            display_name=display_name,
+            status=status.value,
+            status_reason=reason,
+            status_since=since,
+            active=n_active,
+            completed=n_in + n_out,
+            state=stats.agent_state(status.value, n_active),
+            completed_in=n_in,
+            completed_out=n_out,
+            campaigns=names.get(user_id, []),
+            rating_count=n_rated,
+            rating_average=round(float(average), 1) if n_rated else None,
+        )
+        for (
+            user_id,
+            username,
+            display_name,
+            status,
+            reason,
+            since,
+            n_active,
+            n_in,
+            n_out,
+            n_rated,
+            average,
+        ) in await session.execute(query)
+    ]
+
+
 async def agent_row(session: AsyncSession, user: User) -> AgentRow:
-    counts = await session.execute(
-        select(Interaction.state, func.count(Interaction.id))
-        .where(Interaction.agent_id == user.id)
-        .group_by(Interaction.state)
-    )
-    by_state = {state: n for state, n in counts}
-    rated, average = (
-        await session.execute(
-            select(func.count(Rating.id), func.avg(Rating.score)).where(Rating.agent_id == user.id)
-        )
-    ).one()
-    return AgentRow(
-        username=user.username,
-        display_name=user.display_name,
-        status=user.status.value,
-        status_reason=user.status_reason,
-        status_since=user.status_since,
-        active=by_state.get(InteractionState.ASSIGNED, 0),
-        completed=by_state.get(InteractionState.CLOSED, 0),
-        rating_count=rated,
-        rating_average=round(float(average), 1) if rated else None,
-    )
-
-
-async def agent_rows(session: AsyncSession) -> list[AgentRow]:
-    agents = (
-        await session.execute(
-            select(User)
-            .where(User.id.in_(select(Membership.user_id)))
-            .order_by(User.username)
-            .execution_options(populate_existing=True)
-        )
-    ).scalars()
-    return [await agent_row(session, u) for u in agents]
+    return (await agent_rows(session, user_ids=[user.id]))[0]
 
 
 async def queue_rows(session: AsyncSession) -> tuple[list[QueueRow], int]:
@@ -255,7 +328,7 @@ async def queue_rows(session: AsyncSession) -> tuple[list[QueueRow], int]:
     rows = await session.execute(
         select(Interaction.id, Campaign.name, Interaction.client_email, Interaction.queued_at)
         .join(Campaign)
-        .where(Interaction.state == InteractionState.QUEUED)
+        .where(Interaction.state == InteractionState.QUEUED, Interaction.overflow.is_(False))
         .order_by(Interaction.queued_at, Interaction.id)
         .limit(QUEUE_VIEW_LIMIT)
     )
@@ -266,7 +339,9 @@ async def queue_rows(session: AsyncSession) -> tuple[list[QueueRow], int]:
     if len(shown) < QUEUE_VIEW_LIMIT:
         return shown, len(shown)
     total = await session.scalar(
-        select(func.count(Interaction.id)).where(Interaction.state == InteractionState.QUEUED)
+        select(func.count(Interaction.id)).where(
+            Interaction.state == InteractionState.QUEUED, Interaction.overflow.is_(False)
+        )
     )
     return shown, int(total or 0)
 
@@ -285,8 +360,15 @@ async def working_campaigns(session: AsyncSession, user_id: int) -> set[int]:
 class Queries:
     """What the consoles read, each in one session, visibility checked where it applies."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self,
+        db: Database,
+        campaign_states: Callable[[AsyncSession], Awaitable[list[CampaignState]]] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.db = db
+        self.campaign_states = campaign_states
+        self.clock = clock or (lambda: datetime.now(UTC))  # tests move "now" (day bounds)
 
     async def me(self, user_id: int, *, operator: bool) -> Me:
         async with self.db.session() as session:
@@ -368,9 +450,18 @@ class Queries:
             return await summaries(session, sorted(rows, key=lambda r: order[r.id]))
 
     async def monitor(self) -> MonitorSnapshot:
+        now = self.clock()
+        day_start, day_end = stats.day_bounds(now)
         async with self.db.session() as session:
             shown, total = await queue_rows(session)
-            return MonitorSnapshot(agents=await agent_rows(session), queue=shown, queue_total=total)
+            states = await self.campaign_states(session) if self.campaign_states else []
+            return MonitorSnapshot(
+                agents=await agent_rows(session, now=now),
+                queue=shown,
+                queue_total=total,
+                campaigns=states,
+                stats=await statistics.campaign_stats(session, day_start, day_end, now),
+            )
 
     async def working_campaigns(self, user_id: int) -> set[int]:
         async with self.db.session() as session:
@@ -393,3 +484,16 @@ class Queries:
                 )
                 for b, campaign in rows
             ]
+
+    # ---- statistics (docs/statistics.md) ----
+    async def stats(self, since: datetime | None, until: datetime | None) -> StatsOut:
+        now = self.clock()
+        day_start, day_end = stats.day_bounds(now)
+        async with self.db.session() as session:
+            return await statistics.campaign_stats(
+                session, since or day_start, until or day_end, now
+            )
+
+    async def agent_info(self, username: str) -> AgentInfo:
+        async with self.db.session() as session:
+            return await statistics.agent_info(session, username, self.clock())

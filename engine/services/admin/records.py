@@ -7,16 +7,19 @@ a campaign restart its mailbox service through the `on_campaign_change` hook.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from msgspec.structs import asdict
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from data.db import Database
 from data.models import (
+    Availability,
     Campaign,
+    Delivery,
     InboundTransport,
     Membership,
     Security,
@@ -30,6 +33,8 @@ from engine.api.schemas import (
     CampaignOut,
     CampaignPatch,
     ConnectionReport,
+    MemberOut,
+    MemberPatch,
     TemplateIn,
     TemplateOut,
     UserIn,
@@ -42,6 +47,13 @@ from engine.domain.header_values import HeaderInjectionError, check_header_value
 from engine.errors import Conflict, Invalid, NotFound
 from engine.services import queries
 from engine.services.admin.connection_test import check_campaign
+from engine.services.admin.schedule_edit import (
+    check_time_zone,
+    exceptions_out,
+    set_exceptions,
+    set_windows,
+    windows_out,
+)
 
 
 def user_out(user: User) -> UserOut:
@@ -92,12 +104,50 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
         if campaign.confirmation_template
         else None,
         members=sorted(m.user.username for m in campaign.memberships),
+        time_zone=campaign.time_zone,
+        schedule=windows_out(campaign.schedules),
+        schedule_exceptions=exceptions_out(campaign.schedule_exceptions),
+        out_of_hours_template=campaign.out_of_hours_template.name
+        if campaign.out_of_hours_template
+        else None,
+        overflow_campaign=campaign.overflow_campaign.name if campaign.overflow_campaign else None,
+        busy_template=campaign.busy_template.name if campaign.busy_template else None,
+        availability=campaign.availability.value,
+        delivery=campaign.delivery.value,
+        member_settings=[
+            MemberOut(username=m.user.username, position=m.position, penalty=m.penalty)
+            for m in sorted(campaign.memberships, key=lambda m: (m.position, m.user_id))
+        ],
         qualification_enabled=campaign.qualification_enabled,
         qualification_motivation=campaign.qualification_motivation,
         qualification_thanks=campaign.qualification_thanks,
         track_replies=campaign.track_replies,
     )
 
+
+# What campaign_out reads beyond the campaign row.
+_CAMPAIGN_DETAIL = (
+    selectinload(Campaign.memberships).selectinload(Membership.user),
+    selectinload(Campaign.schedules),
+    selectinload(Campaign.schedule_exceptions),
+    selectinload(Campaign.overflow_campaign),
+    selectinload(Campaign.out_of_hours_template),
+    selectinload(Campaign.busy_template),
+)
+
+
+# What the router reads: a change may open a campaign, make room in its queue, or let
+# waiting mail go under a new strategy (or stop it being pushed).
+ROUTING_FIELDS = {
+    "time_zone",
+    "schedule",
+    "schedule_exceptions",
+    "max_interactions_in_queue",
+    "max_interactions_per_agent",
+    "availability",
+    "delivery",
+    "enabled",
+}
 
 # What the campaign's mailbox task reads when it starts: changing one of these reconnects it.
 MAILBOX_FIELDS = {
@@ -191,9 +241,7 @@ class Admin:
     async def campaigns(self) -> list[CampaignOut]:
         async with self.db.session() as session:
             rows = await session.execute(
-                select(Campaign)
-                .options(selectinload(Campaign.memberships).selectinload(Membership.user))
-                .order_by(Campaign.name)
+                select(Campaign).options(*_CAMPAIGN_DETAIL).order_by(Campaign.name)
             )
             return [campaign_out(c) for c in rows.scalars()]
 
@@ -202,7 +250,8 @@ class Admin:
             campaign = await session.scalar(
                 select(Campaign)
                 .where(Campaign.name == name)
-                .options(selectinload(Campaign.memberships).selectinload(Membership.user))
+                .options(*_CAMPAIGN_DETAIL)
+                .execution_options(populate_existing=True)
             )
             if campaign is None:
                 raise NotFound(f"no campaign {name!r}")
@@ -241,11 +290,18 @@ class Admin:
                         max_interactions_per_agent=data.max_interactions_per_agent,
                         max_interactions_in_queue=data.max_interactions_in_queue,
                         service_level_seconds=data.service_level_seconds,
+                        time_zone=check_time_zone(data.time_zone),
+                        schedules=[],
+                        schedule_exceptions=[],
+                        availability=Availability(data.availability),
+                        delivery=Delivery(data.delivery),
                         qualification_enabled=data.qualification_enabled,
                         qualification_motivation=data.qualification_motivation,
                         qualification_thanks=data.qualification_thanks,
                         track_replies=data.track_replies,
                     )
+                    set_windows(campaign, data.schedule)
+                    set_exceptions(campaign, data.schedule_exceptions)
                     session.add(campaign)
                     await session.flush()
                     campaign_id = campaign.id
@@ -258,9 +314,16 @@ class Admin:
         changes = {k: v for k, v in asdict(patch).items() if v is not None}
         given = set(changes)
         async with self.db.session() as session, session.begin():
-            campaign = await session.scalar(select(Campaign).where(Campaign.name == name))
+            campaign = await session.scalar(
+                select(Campaign)
+                .where(Campaign.name == name)
+                .options(
+                    selectinload(Campaign.schedules), selectinload(Campaign.schedule_exceptions)
+                )
+            )
             if campaign is None:
                 raise NotFound(f"no campaign {name!r}")
+            await self._apply_schedule_and_limit(session, campaign, changes)
             for field in ("signature_template", "confirmation_template"):
                 if field in changes:
                     template_name = changes.pop(field)
@@ -282,6 +345,10 @@ class Admin:
             for field in ("imap_security", "smtp_security"):
                 if field in changes:
                     changes[field] = Security(changes[field])
+            if "availability" in changes:
+                changes["availability"] = Availability(changes["availability"])
+            if "delivery" in changes:
+                changes["delivery"] = Delivery(changes["delivery"])
             for field, value in changes.items():
                 setattr(campaign, field, value)
             _validate_campaign(campaign)
@@ -290,7 +357,46 @@ class Admin:
             campaign_id = campaign.id
         if MAILBOX_FIELDS & given:
             await self.on_campaign_change(campaign_id)  # reconnect with the new settings
+        if ROUTING_FIELDS & given:
+            self.on_member_added()  # the router looks again at what waits
         return await self.campaign(name)
+
+    async def _apply_schedule_and_limit(
+        self, session: AsyncSession, campaign: Campaign, changes: dict[str, Any]
+    ) -> None:
+        """Take the schedule and queue-limit fields out of `changes` and apply them."""
+        if "time_zone" in changes:
+            campaign.time_zone = check_time_zone(changes.pop("time_zone"))
+        if "schedule" in changes:
+            set_windows(campaign, changes.pop("schedule"))
+        if "schedule_exceptions" in changes:
+            set_exceptions(campaign, changes.pop("schedule_exceptions"))
+        for field in ("out_of_hours_template", "busy_template"):
+            if field in changes:
+                template_name = changes.pop(field)
+                template = None
+                if template_name:
+                    try:
+                        template = await self._template_for(session, campaign, template_name)
+                    except NotFound as exc:
+                        raise NotFound(str(exc), field=field) from exc
+                setattr(campaign, f"{field}_id", template.id if template else None)
+        if "overflow_campaign" in changes:
+            target_name = changes.pop("overflow_campaign")
+            target_id = None
+            if target_name:
+                target_id = await session.scalar(
+                    select(Campaign.id).where(Campaign.name == target_name)
+                )
+                if target_id is None:
+                    raise NotFound(f"no campaign {target_name!r}", field="overflow_campaign")
+                if target_id == campaign.id:
+                    raise Invalid(
+                        "overflow_campaign: a campaign cannot overflow into itself; leave it"
+                        " empty to hold the overflow in its own queue",
+                        field="overflow_campaign",
+                    )
+            campaign.overflow_campaign_id = target_id
 
     async def _template_for(self, session: AsyncSession, campaign: Campaign, name: str) -> Template:
         """The campaign's own template of that name, else the global one."""
@@ -418,9 +524,46 @@ class Admin:
                 )
             )
             if exists is None:
-                session.add(Membership(campaign_id=campaign.id, user_id=user.id))
+                last = await session.scalar(
+                    select(func.max(Membership.position)).where(
+                        Membership.campaign_id == campaign.id
+                    )
+                )
+                session.add(
+                    Membership(campaign_id=campaign.id, user_id=user.id, position=(last or 0) + 1)
+                )
         self.on_member_added()
         return await self.campaign(campaign_name)
+
+    async def patch_member(self, patch: MemberPatch) -> CampaignOut:
+        """A member's penalty, or their place in the campaign's order: the members from
+        that place on move down one, and the order is renumbered 1, 2, 3..."""
+        async with self.db.session() as session, session.begin():
+            campaign, user = await _campaign_and_user(session, patch.campaign, patch.username)
+            members = list(
+                (
+                    await session.execute(
+                        select(Membership)
+                        .where(Membership.campaign_id == campaign.id)
+                        .order_by(Membership.position, Membership.user_id)
+                    )
+                ).scalars()
+            )
+            member = next((m for m in members if m.user_id == user.id), None)
+            if member is None:
+                raise NotFound(
+                    f"username: {user.username!r} is not a member of {campaign.name!r}",
+                    field="username",
+                )
+            if patch.penalty is not None:
+                member.penalty = patch.penalty
+            if patch.position is not None:
+                members.remove(member)
+                members.insert(min(patch.position, len(members) + 1) - 1, member)
+                for number, m in enumerate(members, start=1):
+                    m.position = number
+        self.on_member_added()
+        return await self.campaign(patch.campaign)
 
     async def remove_member(self, campaign_name: str, username: str) -> CampaignOut:
         """The user gets no new interactions of the campaign; those already assigned stay

@@ -5,10 +5,39 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from data.db import Database
-from data.models import Campaign, Interaction, Rating, User
-from engine.api.schemas import AgentRatings, CampaignRatings, RatingOut, RatingsQuery
+from data.models import Campaign, Interaction, Message, MessageLink, Rating, User
+from engine.api.schemas import AgentRatings, CampaignRatings, MessageOut, RatingOut, RatingsQuery
+
+
+async def with_customer_feedback(
+    session: AsyncSession, interaction_id: int, messages: list[MessageOut]
+) -> None:
+    """Fill in what customers did with the interaction's outgoing mail on the public web
+    service: the rating (and when), and the tracking image's count (and first time)."""
+    ratings = {
+        message_id: (score, at)
+        for message_id, score, at in await session.execute(
+            select(Rating.message_id, Rating.score, Rating.created_at)
+            .join(Message, Rating.message_id == Message.id)
+            .where(Message.interaction_id == interaction_id)
+        )
+    }
+    seen = {
+        message_id: (count, at)
+        for message_id, count, at in await session.execute(
+            select(MessageLink.message_id, MessageLink.seen_count, MessageLink.first_seen_at)
+            .join(Message, MessageLink.message_id == Message.id)
+            .where(Message.interaction_id == interaction_id, MessageLink.seen_count > 0)
+        )
+    }
+    for message in messages:
+        if message.id in ratings:
+            message.rating, message.rated_at = ratings[message.id]
+        if message.id in seen:
+            message.seen_count, message.seen_at = seen[message.id]
 
 
 def _utc(moment: datetime) -> datetime:

@@ -65,6 +65,7 @@ from engine.domain.mime import ParsedMessage
 from engine.domain.threading import find_subject_token, thread_candidates
 from engine.services.inbound.prepare import Position, Prepared, prepare_batch
 from engine.services.notify import Notifier
+from engine.services.work.overflow import apply_queue_limit
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,9 @@ class Ingestor:
         self.notifier = notifier
         # An attachment larger than this gets no blob of its own (see `prepare_batch`).
         self.max_attachment_bytes = max_attachment_bytes
-        # Called after the commit for each new customer interaction (confirmation mail).
-        self.on_new_customer: Callable[[int, list[int]], Awaitable[object]] | None = None
+        # Called after the commit for the new customer interactions (automatic answers), with
+        # those that overflowed the campaign's queue limit.
+        self.on_new_customer: Callable[[int, list[int], set[int]], Awaitable[object]] | None = None
 
     async def ingest(self, campaign_id: int, raw: bytes, position: Position) -> Ingested:
         return (await self.ingest_batch(campaign_id, [(raw, position)]))[0]
@@ -147,6 +149,15 @@ class Ingestor:
             await session.flush()
             results = [p.result() for p in pending]
             changed = [m.id for p in pending for m in p.changed_outbound]
+            overflowed = await apply_queue_limit(
+                session,
+                batch.campaign,
+                [
+                    r.interaction_id
+                    for r in results
+                    if r.new_customer_interaction and r.interaction_id
+                ],
+            )
             failpoints.reached("ingest-before-commit")
         # Committed: the mail is safe, but not yet flagged, routed, announced or confirmed.
         failpoints.reached("ingest-committed")
@@ -163,7 +174,7 @@ class Ingestor:
             if r.new_customer_interaction and r.interaction_id is not None
         ]
         if new_customers and self.on_new_customer is not None:
-            await self.on_new_customer(campaign_id, new_customers)
+            await self.on_new_customer(campaign_id, new_customers, overflowed)
         return results
 
 
@@ -417,6 +428,12 @@ class _Batch:
                     "client_name": sender_name,
                     "subject": parsed.subject,
                     "created_at": self.now,
+                    # The service level this mail is held to, fixed as it arrives.
+                    "service_due_at": (
+                        self.now + timedelta(seconds=self.campaign.service_level_seconds)
+                        if decision.queued
+                        else None
+                    ),
                 },
             )
             self.new_interactions.append(interaction)

@@ -23,6 +23,7 @@ from data.models import (
 )
 from engine.api.schemas import InteractionDetail
 from engine.domain.compose import quote_history
+from engine.domain.statistics import elapsed_seconds
 from engine.errors import Conflict, Forbidden
 from engine.services.customer.links import keep_token, reply_footer
 from engine.services.notify import Notifier
@@ -153,6 +154,9 @@ class Work:
             interaction.last_message_at = now
             interaction.unread = False
             interaction.draft = ""
+            if interaction.first_response_at is None and interaction.service_due_at is not None:
+                interaction.first_response_at = now  # the customer's first answer
+                interaction.first_response_seconds = elapsed_seconds(interaction.created_at, now)
             await session.flush()
             new_id = message.id
         self.notifier.message_added(interaction_id, new_id)
@@ -183,5 +187,7 @@ class Work:
             row = await session.get_one(Interaction, interaction_id)
             row.state = InteractionState.CLOSED
             row.closed_at = datetime.now(UTC)
+            # Summed over every assignment: a reopened interaction adds its second handling.
+            row.handling_seconds += elapsed_seconds(row.assigned_at, row.closed_at)
             row.unread = False
         self.notifier.interaction_changed(interaction_id, agents=(user_id,))

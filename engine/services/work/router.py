@@ -2,36 +2,83 @@
 
 The router is woken whenever work appears or an agent frees up, and also sweeps every few
 seconds so nothing waits on a lost wake-up. Each assignment commits before it is announced.
+
+Who gets which interaction is the campaign's strategy (`engine/domain/routing.py`): its
+availability says who may receive, its delivery in what order members are chosen. A pass
+reads the free members of every campaign once, with what the strategies need, and keeps them
+current in memory as it assigns. Campaigns in a pick mode are skipped: their agents take work
+themselves (`engine/services/work/pick.py`).
+
+A campaign out of its schedule keeps its queue and gets nothing routed; the router sleeps no
+longer than until the next opening or closing of any campaign, and announces the change so
+supervisors see it. Interactions held over a campaign's queue limit enter its queue, oldest
+first, as soon as it has room (`engine/domain/queue_limit.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from data.db import Database
 from data.models import (
     AgentStatus,
+    Availability,
     Campaign,
+    Delivery,
     Interaction,
     InteractionState,
     Membership,
     User,
 )
-from engine.domain.routing import AgentLoad, choose_agent
+from engine.domain import queue_limit
+from engine.domain.routing import PICK_MODES, AgentLoad, assigned, capacity, choose_agent
+from engine.domain.schedule import ScheduleError, is_open, next_change
 from engine.services.notify import Notifier
+from engine.services.work.schedules import Schedules
 
 log = logging.getLogger(__name__)
 
 
+class _Campaign:
+    """One campaign during a pass: its strategy and its free members, kept current."""
+
+    def __init__(self, cap: int, availability: str, delivery: str, last: int | None) -> None:
+        self.cap = cap
+        self.availability = availability
+        self.delivery = delivery
+        self.last_user_id = last
+        self.after: tuple[int, int] | None = None  # round-robin: the last one's place
+        self.members: dict[int, AgentLoad] = {}
+        self.membership_ids: dict[int, int] = {}
+
+    def room(self) -> int:
+        limit = capacity(self.availability, self.cap)
+        return sum(max(0, limit - m.active) for m in self.members.values())
+
+
 class Router:
-    def __init__(self, db: Database, notifier: Notifier, sweep_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        notifier: Notifier,
+        sweep_seconds: float = 5.0,
+        schedules: Schedules | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         self.db = db
         self.notifier = notifier
         self.sweep_seconds = sweep_seconds
+        self.schedules = schedules or Schedules(db)
+        self.next_schedule_change: datetime | None = None  # the earliest of every campaign
+        self._open: dict[int, bool] = {}  # as last seen, to announce a change once
+        self.rng = rng or random.Random()  # weighted-random; tests seed it
         self._wake = asyncio.Event()
         # Held while assigning, and by every change of an agent's status: an agent paused
         # (or gone on break) while the router works is not handed mail read as Free.
@@ -46,12 +93,19 @@ class Router:
             try:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the
                 # cancellation of Engine.stop() when a wake-up lands at the same time.
-                async with asyncio.timeout(self.sweep_seconds):
+                async with asyncio.timeout(self.sleep_seconds()):
                     await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()
             await self.assign_all()
+
+    def sleep_seconds(self) -> float:
+        """Until the next sweep, or the next opening or closing if that comes first."""
+        if self.next_schedule_change is None:
+            return self.sweep_seconds
+        due = (self.next_schedule_change - self.schedules.now()).total_seconds()
+        return min(self.sweep_seconds, max(0.0, due) + 0.001)
 
     async def assign_all(self) -> list[tuple[int, int]]:
         """Assign what can be assigned now; returns (interaction id, agent id) pairs.
@@ -63,45 +117,23 @@ class Router:
             return await self._assign_all()
 
     async def _assign_all(self) -> list[tuple[int, int]]:
-        assigned: list[tuple[int, int]] = []
+        assigned_pairs: list[tuple[int, int]] = []
         async with self.db.session() as session, session.begin():
-            free_rows = await session.execute(
-                select(
-                    Membership.campaign_id,
-                    User.id,
-                    User.status_since,
-                    Campaign.max_interactions_per_agent,
-                )
-                .join(User, Membership.user_id == User.id)
-                .join(Campaign, Membership.campaign_id == Campaign.id)
-                .where(User.status == AgentStatus.FREE, Campaign.enabled)
-            )
-            free: dict[int, list[tuple[int, datetime]]] = {}
-            caps: dict[int, int] = {}
-            for campaign_id, user_id, since, cap in free_rows:
-                free.setdefault(campaign_id, []).append((user_id, since))
-                caps[campaign_id] = cap
-            if not free:
-                return []
-            active_rows = await session.execute(
-                select(Interaction.agent_id, Interaction.campaign_id, func.count(Interaction.id))
-                .where(
-                    Interaction.state == InteractionState.ASSIGNED,
-                    Interaction.campaign_id.in_(free),
-                )
-                .group_by(Interaction.agent_id, Interaction.campaign_id)
-            )
-            active: dict[tuple[int, int], int] = {
-                (agent_id, campaign_id): n
-                for agent_id, campaign_id, n in active_rows
-                if agent_id is not None
+            admitted = await _admit_overflow(session)
+            closed = await self._closed_campaigns(session)
+            campaigns = {
+                campaign_id: state
+                for campaign_id, state in (await self._free_members(session)).items()
+                if campaign_id not in closed  # out of schedule: its queue waits the opening
             }
+            if not campaigns:
+                if admitted:
+                    self.notifier.queue_changed()
+                return []
             now = datetime.now(UTC)
-            for campaign_id, members in free.items():
-                room = sum(
-                    max(0, caps[campaign_id] - active.get((uid, campaign_id), 0))
-                    for uid, _since in members
-                )
+            touched: dict[int, datetime] = {}  # membership id -> last assigned
+            for campaign_id, state in campaigns.items():
+                room = state.room()
                 if room == 0:
                     continue
                 queued = (
@@ -111,6 +143,7 @@ class Router:
                             .where(
                                 Interaction.campaign_id == campaign_id,
                                 Interaction.state == InteractionState.QUEUED,
+                                Interaction.overflow.is_(False),
                             )
                             .order_by(Interaction.queued_at, Interaction.id)
                             .limit(room)
@@ -121,21 +154,205 @@ class Router:
                 )
                 for interaction in queued:
                     choice = choose_agent(
-                        [
-                            AgentLoad(uid, active.get((uid, campaign_id), 0), since)
-                            for uid, since in members
-                        ],
-                        caps[campaign_id],
+                        list(state.members.values()),
+                        state.cap,
+                        availability=state.availability,
+                        delivery=state.delivery,
+                        after=state.after,
+                        rng=self.rng,
                     )
                     if choice is None:
                         break
                     interaction.state = InteractionState.ASSIGNED
                     interaction.agent_id = choice.user_id
                     interaction.assigned_at = now
-                    key = (choice.user_id, campaign_id)
-                    active[key] = active.get(key, 0) + 1
-                    assigned.append((interaction.id, choice.user_id))
-        for interaction_id, agent_id in assigned:
+                    state.members[choice.user_id] = assigned(choice, now)
+                    state.after = choice.order
+                    state.last_user_id = choice.user_id
+                    touched[state.membership_ids[choice.user_id]] = now
+                    assigned_pairs.append((interaction.id, choice.user_id))
+                if state.delivery == Delivery.ROUND_ROBIN and queued:
+                    await session.execute(
+                        update(Campaign)
+                        .where(Campaign.id == campaign_id)
+                        .values(round_robin_last_user_id=state.last_user_id)
+                    )
+            if touched:
+                await session.execute(
+                    update(Membership),
+                    [{"id": mid, "last_assigned_at": at} for mid, at in touched.items()],
+                )
+            if assigned_pairs:
+                admitted += await _admit_overflow(session)  # the queue has room again
+        if admitted:
+            self.notifier.queue_changed()
+            self.kick()  # route the newly admitted on the next pass
+        for interaction_id, agent_id in assigned_pairs:
             log.info("interaction %s assigned to agent %s", interaction_id, agent_id)
             self.notifier.interaction_changed(interaction_id, agents=(agent_id,))
-        return assigned
+        return assigned_pairs
+
+    async def _closed_campaigns(self, session: AsyncSession) -> set[int]:
+        """Campaigns out of schedule now; remembers the next change to wake for it."""
+        now = self.schedules.now()
+        book = await self.schedules.load(session)
+        closed: set[int] = set()
+        changes: list[datetime] = []
+        states: dict[int, bool] = {}
+        for campaign_id, schedule in book.items():
+            try:
+                open_now = is_open(schedule, now)
+                change = next_change(schedule, now)
+            except ScheduleError:
+                log.warning("campaign %s: unknown time zone, routed as always open", campaign_id)
+                continue
+            states[campaign_id] = open_now
+            if not open_now:
+                closed.add(campaign_id)
+            if change is not None:
+                changes.append(change)
+        self.next_schedule_change = min(changes, default=None)
+        if states != self._open:
+            self._open = states
+            self.notifier.queue_changed()  # supervisors see in / out of schedule
+        return closed
+
+    async def _free_members(self, session: AsyncSession) -> dict[int, _Campaign]:
+        """Every pushing campaign's free members with what its strategy needs: one query
+        for the members, one for their open work, and one each only for campaigns whose
+        strategy remembers the last member (round-robin) or counts today's closed work."""
+        rows = await session.execute(
+            select(
+                Membership.campaign_id,
+                Membership.id,
+                User.id,
+                User.status_since,
+                Membership.position,
+                Membership.penalty,
+                Membership.last_assigned_at,
+                Campaign.max_interactions_per_agent,
+                Campaign.availability,
+                Campaign.delivery,
+                Campaign.round_robin_last_user_id,
+            )
+            .join(User, Membership.user_id == User.id)
+            .join(Campaign, Membership.campaign_id == Campaign.id)
+            .where(
+                User.status == AgentStatus.FREE,
+                Campaign.enabled,
+                Campaign.availability.not_in([Availability(m) for m in PICK_MODES]),
+            )
+        )
+        campaigns: dict[int, _Campaign] = {}
+        for (
+            campaign_id,
+            membership_id,
+            user_id,
+            since,
+            position,
+            penalty,
+            last_at,
+            cap,
+            availability,
+            delivery,
+            last_user,
+        ) in rows:
+            state = campaigns.get(campaign_id)
+            if state is None:
+                state = campaigns[campaign_id] = _Campaign(
+                    cap, availability.value, delivery.value, last_user
+                )
+            state.members[user_id] = AgentLoad(
+                user_id, 0, since, position, penalty, last_at, completed_today=0
+            )
+            state.membership_ids[user_id] = membership_id
+        if not campaigns:
+            return campaigns
+        active_rows = await session.execute(
+            select(Interaction.agent_id, Interaction.campaign_id, func.count(Interaction.id))
+            .where(
+                Interaction.state == InteractionState.ASSIGNED,
+                Interaction.campaign_id.in_(campaigns),
+            )
+            .group_by(Interaction.agent_id, Interaction.campaign_id)
+        )
+        for agent_id, campaign_id, n in active_rows:
+            member = campaigns[campaign_id].members.get(agent_id or 0)
+            if agent_id is not None and member is not None:
+                campaigns[campaign_id].members[agent_id] = replace(member, active=n)
+        remembering = {
+            cid: s.last_user_id
+            for cid, s in campaigns.items()
+            if s.delivery == Delivery.ROUND_ROBIN and s.last_user_id is not None
+        }
+        if remembering:
+            # The last one's place on the campaign, whether or not they are free now.
+            places = await session.execute(
+                select(Membership.campaign_id, Membership.position, Membership.user_id).where(
+                    Membership.campaign_id.in_(remembering),
+                    Membership.user_id.in_(set(remembering.values())),
+                )
+            )
+            for campaign_id, position, user_id in places:
+                if remembering[campaign_id] == user_id:
+                    campaigns[campaign_id].after = (position, user_id)
+        counting = [cid for cid, s in campaigns.items() if s.delivery == Delivery.FEWEST_COMPLETED]
+        if counting:
+            midnight = datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
+            closed = await session.execute(
+                select(Interaction.agent_id, Interaction.campaign_id, func.count(Interaction.id))
+                .where(
+                    Interaction.campaign_id.in_(counting),
+                    Interaction.state == InteractionState.CLOSED,
+                    Interaction.closed_at >= midnight,
+                )
+                .group_by(Interaction.agent_id, Interaction.campaign_id)
+            )
+            for agent_id, campaign_id, n in closed:
+                member = campaigns[campaign_id].members.get(agent_id or 0)
+                if agent_id is not None and member is not None:
+                    campaigns[campaign_id].members[agent_id] = replace(member, completed_today=n)
+        return campaigns
+
+
+async def _admit_overflow(session: AsyncSession) -> int:
+    """Let held interactions into their queues where there is room, oldest first."""
+    held = (
+        await session.execute(
+            select(Interaction.campaign_id, func.count(Interaction.id))
+            .where(Interaction.overflow, Interaction.state == InteractionState.QUEUED)
+            .group_by(Interaction.campaign_id)
+        )
+    ).all()
+    admitted = 0
+    for campaign_id, n_held in held:
+        limit = await session.scalar(
+            select(Campaign.max_interactions_in_queue).where(Campaign.id == campaign_id)
+        )
+        queued = await session.scalar(
+            select(func.count(Interaction.id)).where(
+                Interaction.campaign_id == campaign_id,
+                Interaction.state == InteractionState.QUEUED,
+                Interaction.overflow.is_(False),
+            )
+        )
+        load = queue_limit.QueueLoad(int(queued or 0), int(n_held), int(limit or 0))
+        n = queue_limit.room(load)
+        if n <= 0:
+            continue
+        oldest = (
+            select(Interaction.id)
+            .where(
+                Interaction.campaign_id == campaign_id,
+                Interaction.state == InteractionState.QUEUED,
+                Interaction.overflow,
+            )
+            .order_by(Interaction.queued_at, Interaction.id)
+            .limit(n)
+        )
+        await session.execute(
+            update(Interaction).where(Interaction.id.in_(oldest)).values(overflow=False)
+        )
+        admitted += n
+        log.info("campaign %s: %s held interactions entered the queue", campaign_id, n)
+    return admitted
