@@ -16,6 +16,7 @@ import aiohttp
 
 from data.db import Database, sqlite_url
 from engine.api.schemas import ForwardIn
+from engine.web.limits import client_key
 from tests.cli_helpers import cli_env, postdesk_script
 from tests.engine_fixtures import eventually
 from tests.patience import PATIENCE
@@ -373,3 +374,15 @@ async def test_postdesk_web_runs_apart_and_waits_for_the_engines_schema(tmp_path
         served.terminate()
         await served.wait()
     assert served.returncode == 0  # SIGTERM stops it cleanly
+
+
+def test_the_client_key_is_the_address_or_its_ipv6_64() -> None:
+    trusted = frozenset({"127.0.0.1"})
+    assert client_key("203.0.113.9", "", trusted) == "203.0.113.9"
+    assert client_key("2001:db8:1:2:3:4:5:6", "", trusted) == "2001:db8:1:2::/64"
+    assert client_key("::ffff:203.0.113.9", "", trusted) == "203.0.113.9"
+    # A proxy we trust: the right-most address it did not add itself is the client's.
+    assert client_key("127.0.0.1", "1.2.3.4, 198.51.100.7", trusted) == "198.51.100.7"
+    # Anyone else's X-Forwarded-For is the client's own invention.
+    assert client_key("203.0.113.9", "198.51.100.7", trusted) == "203.0.113.9"
+    assert client_key(None, "", trusted) == "?"

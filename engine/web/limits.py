@@ -23,6 +23,8 @@ def client_key(peer: str | None, forwarded_for: str, trusted: frozenset[str]) ->
             address = hop
             if hop not in trusted:
                 break
+    if "." in address and ":" not in address and address.replace(".", "").isdigit():
+        return address  # IPv4, the common case, as it is
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
