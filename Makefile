@@ -1,12 +1,13 @@
 # Postdesk: the two commands of the quick start, `make demo` and `make test`, each doing all of
-# its own set-up on a fresh machine (uv from pip when missing; Dovecot from apt for the tests).
+# its own set-up on a fresh machine (uv from pip when missing; Dovecot and Chromium from apt for
+# the tests).
 
 SHELL := /bin/bash
 PYTHON ?= python3
 # uv on PATH, else the copy pip installs into this Python (`python3 -m uv`).
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 
-.PHONY: demo test lint typecheck layers pytest bench sync uv dovecot clean
+.PHONY: demo test lint typecheck layers pytest bench sync uv dovecot chromium clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || { \
@@ -17,6 +18,10 @@ sync: uv
 
 dovecot:
 	@bash scripts/ensure-dovecot.sh
+
+# The browser test of the public web service (tests/test_web_browser.py) drives Chromium.
+chromium:
+	@bash scripts/ensure-chromium.sh
 
 demo: sync
 	@$(UV) run postdesk demo
@@ -31,7 +36,7 @@ typecheck: sync
 layers: sync
 	$(UV) run lint-imports
 
-pytest: sync dovecot
+pytest: sync dovecot chromium
 	$(UV) run pytest -q
 
 test: lint typecheck layers pytest
@@ -39,6 +44,7 @@ test: lint typecheck layers pytest
 bench: sync dovecot
 	@bash scripts/ensure-mbsync.sh
 	$(UV) run python -m bench.ingest
+	$(UV) run python -m bench.web
 
 # Console cold start and a 200-message thread against minimal Textual apps (no mail servers).
 .PHONY: bench-console

@@ -78,5 +78,18 @@ class Database:
                 await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
                 await conn.commit()
 
+    async def at_head(self) -> bool:
+        """True when the database has every migration this code knows (other processes
+        than the engine check this and wait for the engine to upgrade it)."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        def current(connection: Connection) -> set[str]:
+            return set(MigrationContext.configure(connection).get_current_heads())
+
+        heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(current) == heads
+
     async def close(self) -> None:
         await self.engine.dispose()

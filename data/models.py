@@ -234,6 +234,8 @@ class Campaign(Base):
     qualification_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     qualification_motivation: Mapped[str] = mapped_column(String(200), default="")
     qualification_thanks: Mapped[str] = mapped_column(Text, default="")
+    # A tracking image in every reply's HTML part (first seen time and count per message).
+    track_replies: Mapped[bool] = mapped_column(Boolean, default=False)
     threshold_warning_seconds: Mapped[int] = mapped_column(Integer, default=300)
     threshold_critical_seconds: Mapped[int] = mapped_column(Integer, default=900)
     confirmation_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -576,6 +578,13 @@ class BlacklistEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     reason: Mapped[str] = mapped_column(String(200), default="")
+    # How it got here: "complaint" (ARF report), "unsubscribe-link" (the page),
+    # "one-click" (RFC 8058 POST by a mailbox provider), "" for entries made before sources.
+    source: Mapped[str] = mapped_column(String(32), default="")
+    # The campaign whose mail the unsubscribe came from (None: not from a link).
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), default=None
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -592,12 +601,46 @@ class BouncingAddress(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class MessageLink(Base):
+    """The public token of one outgoing message: what its rating, tracking-image and
+    unsubscribe links carry. A random id (not derived from anything), so a token tells nothing
+    and no two are related; looked up here by the public web service. Seen counts live here."""
+
+    __tablename__ = "message_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    )
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    first_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    seen_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[Message] = relationship()
+
+
 class Rating(Base):
+    """A customer's score (1-5) of one outgoing message; rating it again replaces it. The
+    interaction, agent and campaign are copied at rating time so reports need no joins through
+    messages that may since have moved on."""
+
     __tablename__ = "ratings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    )
     score: Mapped[int] = mapped_column(Integer)
+    interaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), default=None, index=True
+    )
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), default=None, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -62,6 +62,18 @@ class Settings(msgspec.Struct, kw_only=True):
     # its consoles' presence every `presence_beat` seconds; one silent for three beats is gone.
     node_name: str = ""
     presence_beat: float = 10.0
+    # The public web service (`postdesk web`): rating pages, tracking image, unsubscribe.
+    # `web_bind` is where it listens (host:port); `web_base_url` is how customers reach it,
+    # the start of every link put in mail (https://feedback.example.com behind a TLS proxy;
+    # empty: http://<web_bind>, fine for a demo only). Several processes may serve one base
+    # URL behind a reverse proxy; each limits a client address to `web_rate` requests per
+    # second with bursts of `web_burst`. The client address is the peer's, or the last one in
+    # X-Forwarded-For when the peer is one of `web_trusted_proxies` (comma-separated IPs).
+    web_bind: str = "127.0.0.1:8025"
+    web_base_url: str = ""
+    web_rate: float = 5.0
+    web_burst: int = 20
+    web_trusted_proxies: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **given: Any) -> Settings:
@@ -81,6 +93,7 @@ class Settings(msgspec.Struct, kw_only=True):
                 f"{ENV_PREFIX}{name.upper()}={data.get(name)!r}: {message.lower()}"
             ) from exc
         settings = msgspec.structs.replace(loaded, **given)
+        settings.web_host_port  # noqa: B018 - a malformed POSTDESK_WEB_BIND stops the command
         if settings.key_file is None and (credentials := env.get("CREDENTIALS_DIRECTORY")):
             credential = Path(credentials) / KEY_CREDENTIAL
             if credential.is_file():
@@ -102,6 +115,22 @@ class Settings(msgspec.Struct, kw_only=True):
     @property
     def key(self) -> Path:
         return self.key_file or self.home / "secret.key"
+
+    @property
+    def web_host_port(self) -> tuple[str, int]:
+        """`web_bind` split; `[::1]:8025` for IPv6. A malformed value is a SettingsError."""
+        host, _, port = self.web_bind.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(f"{ENV_PREFIX}WEB_BIND={self.web_bind!r}: give host:port")
+        return host.strip("[]"), int(port)
+
+    @property
+    def web_url(self) -> str:
+        """The public base URL of the web service, without a trailing slash."""
+        if self.web_base_url:
+            return self.web_base_url.rstrip("/")
+        host, port = self.web_host_port
+        return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
 
     @property
     def blob_dir(self) -> Path:

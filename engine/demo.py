@@ -2,7 +2,9 @@
 
 Customers write in through a local Maildir, replies leave through a local SMTP sink (aiosmtpd),
 some customers answer back (threaded by In-Reply-To), and two simulated agents work their share
-of the queue, so the agent inbox and the supervisor grid are alive within seconds.
+of the queue, so the agent inbox and the supervisor grid are alive within seconds. Customers
+also open replies (the tracking image) and rate some of them on the public web service, the
+real one (`postdesk demo` runs it beside the engine): the page's GET, then its button's POST.
 """
 
 from __future__ import annotations
@@ -10,15 +12,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
@@ -83,6 +89,11 @@ SUBJECTS = [
 ]
 
 
+RATING_LINK = re.compile(r"(https?://[^\s\"'<>]+/r/[A-Za-z0-9_-]{22})/([1-5])")
+PIXEL = re.compile(r'<img src="(https?://[^"]+/p/[A-Za-z0-9_-]{22}\.gif)"')
+# How the simulated customers rate: mostly content, sometimes not.
+SCORE_WEIGHTS = {1: 1, 2: 1, 3: 2, 4: 4, 5: 5}
+
 # Mail the desk must see through (see DemoWorld.stranger_writes).
 STRANGERS = ["away", "bounce", "tricky"]
 # A second campaign whose opening hours the demo moves, so a newcomer sees a campaign close
@@ -105,10 +116,13 @@ class _Sink:
 
     def __init__(self) -> None:
         self.received: asyncio.Queue[bytes] = asyncio.Queue()
+        self.to_rate: asyncio.Queue[bytes] = asyncio.Queue()
         self.loop = asyncio.get_running_loop()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.loop.call_soon_threadsafe(self.received.put_nowait, bytes(envelope.content))
+        content = bytes(envelope.content)
+        self.loop.call_soon_threadsafe(self.received.put_nowait, content)
+        self.loop.call_soon_threadsafe(self.to_rate.put_nowait, content)
         return "250 OK"
 
 
@@ -139,6 +153,7 @@ class DemoWorld:
         self.tasks = [
             asyncio.create_task(self._customers()),
             asyncio.create_task(self._answers()),
+            asyncio.create_task(self._ratings()),
             asyncio.create_task(self._bots()),
             asyncio.create_task(self._night()),
         ]
@@ -169,6 +184,13 @@ class DemoWorld:
                 # Mail takes turns between the members in their order (the bots, and Ana
                 # when she is Free): the admin's campaign form shows the strategy.
                 delivery="round-robin",
+                qualification_enabled=True,
+                qualification_motivation="How did we do? One click rates this answer:",
+                qualification_thanks=(
+                    "Thank you for rating our answer.\nEvery rating is read by the Support "
+                    "team lead."
+                ),
+                track_replies=True,
             )
         )
         for username in ["ana", *(b for b, _ in BOTS)]:
@@ -373,6 +395,38 @@ class DemoWorld:
                 + "\n".join("> " + line for line in sent.text.splitlines()[:6])
             )
             self._deliver(answer)
+
+    async def _ratings(self) -> None:
+        """Customers open most replies (their mail client fetches the tracking image) and
+        rate some: the rating link's page (a GET, which records nothing), then its button."""
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+            while True:
+                raw = await self.sink.to_rate.get()
+                mail = message_from_bytes(raw, policy=email_policy.default)
+                text = "".join(
+                    str(part.get_content())
+                    for part in mail.walk()
+                    if part.get_content_type() in ("text/plain", "text/html")
+                )
+                pixel = PIXEL.search(text)
+                links = {int(m[2]): m[1] for m in RATING_LINK.finditer(text)}
+                if not (pixel or links):
+                    continue
+                await asyncio.sleep(self.rng.uniform(1, 4) * self.pace)
+                try:
+                    if pixel and self.rng.random() < 0.8:
+                        async with http.get(pixel[1]) as resp:
+                            await resp.read()
+                    if links and self.rng.random() < 0.7:
+                        scores = list(SCORE_WEIGHTS)
+                        score = self.rng.choices(scores, [SCORE_WEIGHTS[s] for s in scores])[0]
+                        page = links[score]
+                        async with http.get(f"{page}/{score}") as resp:
+                            await resp.read()
+                        async with http.post(page, data={"score": str(score)}) as resp:
+                            await resp.read()
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    log.info("demo customer could not reach the web service: %s", exc)
 
     # ---- simulated agents ----
     async def _bot_ids(self) -> Iterator[int]:

@@ -28,6 +28,7 @@ from engine.bus import EventBus
 from engine.config import Settings
 from engine.server.app import ApiServer
 from engine.services.admin.records import Admin
+from engine.services.customer.ratings import Ratings
 from engine.services.inbound.imap import ImapMailbox
 from engine.services.inbound.ingest import Ingestor
 from engine.services.inbound.mailbox_health import MailboxBoard
@@ -137,7 +138,9 @@ class Engine:
         )
         self.ingestor.on_new_customer = self.confirmations.for_new_interactions
         self.router = Router(self.db, self.notifier, schedules=self.schedules)
-        self.work = Work(self.db, self.blobs, self.notifier, self.outbox.kick)
+        self.work = Work(
+            self.db, self.blobs, self.notifier, self.outbox.kick, web_url=self.settings.web_url
+        )
         self.picking = Picking(self.db, self.notifier)
         self.admin = Admin(
             self.db, self.secrets, self.campaign_changed, on_member_added=self.router.kick
@@ -145,6 +148,7 @@ class Engine:
         self.break_reasons = BreakReasons(self.db)
         self.identity = Identity(self.db)
         self.queries = Queries(self.db, self.schedules.states)
+        self.ratings = Ratings(self.db)
         self.presence = Presence(
             self.db,
             self.notifier,

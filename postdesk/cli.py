@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="run the engine in the foreground (SIGINT/SIGTERM stops it)",
     )
+    sub.add_parser(
+        "web",
+        parents=[common],
+        help="run the public web service (rating pages, tracking image, unsubscribe): "
+        "POSTDESK_WEB_BIND, POSTDESK_WEB_BASE_URL",
+    )
     for mode in ("agent", "supervisor", "admin"):
         p = sub.add_parser(mode, parents=[common], help=f"open the {mode} console")
         p.add_argument(
@@ -111,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     if command == "engine":
         configure_logging(args.verbose)
         return asyncio.run(_run_engine(settings))
+    if command == "web":
+        configure_logging(args.verbose)
+        return asyncio.run(_run_web(settings))
     if command == "demo":
         from postdesk.demo import run_demo
 
@@ -129,6 +138,30 @@ def main(argv: list[str] | None = None) -> int:
     from postdesk.consoles import run_console
 
     return run_console(settings, mode=mode, act_as=getattr(args, "act_as", None))
+
+
+async def _run_web(settings: Settings) -> int:
+    """The public web service in this process, apart from the engine: see docs/web.md."""
+    from engine.config import SettingsError
+    from engine.services.customer.feedback import CustomerFeedback, SchemaBehind
+    from engine.web.app import serve
+
+    try:
+        host, port = settings.web_host_port
+        feedback = await CustomerFeedback.open(settings.db_url)
+    except (SettingsError, SchemaBehind) as exc:
+        print(f"postdesk: {exc}", file=sys.stderr)
+        return 1
+    await serve(
+        feedback,
+        host=host,
+        port=port,
+        base_url=settings.web_url,
+        rate=settings.web_rate,
+        burst=settings.web_burst,
+        trusted=settings.web_trusted_proxies,
+    )
+    return 0
 
 
 async def _run_engine(settings: Settings) -> int:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import getpass
+import io
 import json
 import os
 import sys
@@ -30,13 +32,16 @@ from engine.api.schedule_text import (
     window_text,
 )
 from engine.api.schemas import (
+    AgentRatings,
     AgentRow,
     Availability,
     CampaignIn,
     CampaignOut,
     CampaignPatch,
+    CampaignRatings,
     ConnectionReport,
     Delivery,
+    RatingOut,
     ScheduleWindow,
     Schema,
     SchemaError,
@@ -197,6 +202,21 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
     blacklist = group("blacklist", "addresses that never get mail from us")
     blacklist.add_parser("list", help="list blacklisted addresses")
+
+    ratings = groups.add_parser(
+        "ratings",
+        parents=parents,
+        help="customers' ratings of replies (from the public web service)",
+    )
+    ratings.add_argument("--csv", action="store_true", help="as CSV, for a spreadsheet")
+    per = ratings.add_mutually_exclusive_group()
+    per.add_argument("--by-agent", action="store_true", help="count and average per agent")
+    per.add_argument("--by-campaign", action="store_true", help="count and average per campaign")
+    ratings.add_argument("--campaign", default="", help="only this campaign's")
+    ratings.add_argument(
+        "--since", default="", help="from this date or time (UTC, ISO 8601), or 'today'"
+    )
+    ratings.add_argument("--until", default="", help="before this date or time (UTC)")
 
     reasons = group("break-reason", "the reasons agents choose from when they take a break")
     reasons.add_parser("list", help="list them in the order agents see them")
@@ -379,6 +399,9 @@ def report_lines(report: ConnectionReport, *, utf8: bool = True) -> list[str]:
 
 
 def _print(result: Any, as_json: bool) -> None:
+    if isinstance(result, CsvText):
+        sys.stdout.write(result)
+        return
     payload: Any = to_builtins(result) if isinstance(result, Schema | list) else result
     if as_json:
         print(json.dumps(payload, indent=2))
@@ -416,8 +439,57 @@ def _print(result: Any, as_json: bool) -> None:
             print(sanitize(row["raw"]))
 
 
+class CsvText(str):
+    """Output that is already what to print (`ctl ratings --csv`)."""
+
+
+# A spreadsheet runs a cell that starts so as a formula; addresses are a stranger's text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _moment(given: str) -> str:
+    """`today`, a date (midnight UTC) or a time as the API takes it (RFC 3339)."""
+    if given == "today":
+        given = datetime.now(UTC).date().isoformat()
+    return f"{given}T00:00:00Z" if len(given) == 10 else given
+
+
+async def _ratings(client: EngineClient, args: argparse.Namespace) -> Any:
+    wanted = {
+        "campaign": args.campaign,
+        "since": _moment(args.since),
+        "until": _moment(args.until),
+    }
+    schema: Any
+    if args.by_agent:
+        rows: list[Any] = await client.agent_ratings(**wanted)
+        schema = AgentRatings
+    elif args.by_campaign:
+        rows = await client.campaign_ratings(**wanted)
+        schema = CampaignRatings
+    else:
+        rows = await client.ratings(**wanted)
+        schema = RatingOut
+    if not args.csv:
+        return rows
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    names = list(schema.__struct_fields__)
+    writer.writerow(names)
+    for row in rows:
+        writer.writerow([_csv_cell(getattr(row, name)) for name in names])
+    return CsvText(out.getvalue())
+
+
 async def _dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
-    group, action = args.group, args.action
+    group, action = args.group, getattr(args, "action", None)
+    if group == "ratings":
+        return await _ratings(client, args)
     calls: dict[tuple[str, str], Callable[[], Awaitable[Any]]] = {
         ("user", "add"): lambda: client.add_user(
             convert(

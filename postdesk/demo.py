@@ -25,13 +25,23 @@ SWITCH_USERS = [
 async def _demo(root: Path, headless_seconds: float) -> int:
     from console.app import PostdeskApp
     from console.config import load_console_config
-    from engine.demo import DemoWorld
+    from engine.demo import DemoWorld, free_port
     from engine.engine import Engine
+    from engine.services.customer.feedback import CustomerFeedback
+    from engine.web.app import WebService, build_app
 
     configure_logging(False, root / "engine.log")
-    settings = Settings.from_env(home=root / "data")
+    # The public web service on a free loopback port: links in the demo's mail reach it.
+    settings = Settings.from_env(home=root / "data", web_bind=f"127.0.0.1:{free_port()}")
     engine = Engine(settings)
     await engine.start()
+    # In this process for the demo's sake; a real installation runs `postdesk web` apart.
+    feedback = await CustomerFeedback.open(settings.db_url)
+    web = WebService(
+        build_app(feedback, base_url=settings.web_url, rate=settings.web_rate, burst=100)
+    )
+    host, port = settings.web_host_port
+    await web.start(host, port)
     world = DemoWorld(engine, root)
     await world.start()
     try:
@@ -48,6 +58,8 @@ async def _demo(root: Path, headless_seconds: float) -> int:
         return app.return_code or 0
     finally:
         await world.stop()
+        await web.stop()
+        await feedback.close()
         await engine.stop()
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.servers import DovecotServer, SmtpSink, start_dovecot, start_smtp_sink
 
-pytest_plugins = ["tests.engine_fixtures"]
+pytest_plugins = ["tests.engine_fixtures", "tests.web_helpers"]
 
 
 @pytest.fixture(scope="session")

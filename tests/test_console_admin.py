@@ -398,3 +398,33 @@ async def test_names_with_markup_show_as_typed_in_the_forms(
         await until(pilot, lambda: isinstance(app.screen, TemplateForm), what="the form")
         await until(pilot, lambda: "(every campaign)" in screen_text(app), what="its campaign")
         assert hostile in screen_text(app)
+
+
+async def test_admin_turns_on_rating_in_the_campaign_form(
+    engine: Engine, operator: EngineClient, dovecot: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    """The manual's "Enable qualification", "Motivation to qualify" and "Thanks for rating",
+    and the tracking image of replies."""
+    box = dovecot.new_mailbox("rating")
+    await operator.add_campaign(box.campaign("Support", smtp_host=smtp_sink.host))
+    app = await admin_console(engine, operator)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="admin mode")
+        await until(pilot, lambda: "Support" in screen_text(app), what="the campaign")
+        form = await open_form(pilot, app, "enter")
+        assert not form.query_one("#cf-qualification_enabled", Checkbox).value
+        form.query_one("#cf-qualification_enabled", Checkbox).value = True
+        form.query_one("#cf-track_replies", Checkbox).value = True
+        fill(
+            form,
+            qualification_motivation="How did we do?",
+            qualification_thanks="Thanks, it helps us.",
+        )
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="saved")
+    [saved] = await operator.campaigns()
+    assert saved.qualification_enabled and saved.track_replies
+    assert (saved.qualification_motivation, saved.qualification_thanks) == (
+        "How did we do?",
+        "Thanks, it helps us.",
+    )

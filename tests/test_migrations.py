@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
 from data.db import Database, sqlite_url
-from data.models import Attachment, Base, BreakReason, Campaign, Interaction
+from data.models import Attachment, Base, BlacklistEntry, BreakReason, Campaign, Interaction
 
 
 async def test_migrated_database_matches_the_models(tmp_path: Path) -> None:
@@ -58,6 +58,8 @@ async def test_an_installation_with_data_upgrades_without_losing_any(tmp_path: P
         "messages",
         "attachments",
         "quarantine",
+        "ratings",
+        "blacklist",
     ]
 
     def at_0003(connection: Connection) -> None:
@@ -116,6 +118,8 @@ async def test_an_installation_with_data_upgrades_without_losing_any(tmp_path: P
                 await conn.execute(select(func.count()).select_from(BreakReason))
             ).scalar_one()
             over_limit = (await conn.execute(select(Attachment.over_limit))).scalars().all()
+            track = (await conn.execute(select(Campaign.track_replies))).scalars().all()
+            sources = (await conn.execute(select(BlacklistEntry.source))).scalars().all()
             zones = (await conn.execute(select(Campaign.time_zone))).scalars().all()
             held = (await conn.execute(select(Interaction.overflow))).scalars().all()
     finally:
@@ -128,6 +132,8 @@ async def test_an_installation_with_data_upgrades_without_losing_any(tmp_path: P
         new = [{k: row[k] for k in old[0]} for row in after[name]]
         assert new == old, name
     assert over_limit == [False]
+    assert track == [False]  # 0013: no tracking image unless the admin asks for one
+    assert sources == ["complaint"]  # 0013: every entry before sources was a complaint
     assert zones == ["UTC"] and held == [False]
     assert reasons == 5
 

@@ -94,6 +94,16 @@ SECTIONS: list[tuple[str, list[Spec]]] = [
             Spec("confirmation_template", "Confirmation", "choice"),
         ],
     ),
+    (
+        # The manual's "Enable qualification", "Motivation to qualify", "Thanks for rating".
+        "Rating",
+        [
+            Spec("qualification_enabled", "Ask for rating", "check"),
+            Spec("qualification_motivation", "Motivation", placeholder="How did we do?"),
+            Spec("qualification_thanks", "Thanks text", placeholder="shown after rating"),
+            Spec("track_replies", "Seen image", "check"),
+        ],
+    ),
 ]
 SPECS = {spec.key: spec for _title, specs in SECTIONS for spec in specs}
 TEMPLATE_KINDS = {
@@ -122,7 +132,8 @@ def initial_values(campaign: CampaignOut | None) -> dict[str, Any]:
     for key in TEMPLATE_KINDS:
         values[key] = values[key] or NO_TEMPLATE
     values["overflow_campaign"] = values["overflow_campaign"] or HOLD
-    values["confirmation_enabled"] = bool(values["confirmation_enabled"])
+    for key in ("confirmation_enabled", "qualification_enabled", "track_replies"):
+        values[key] = bool(values[key])
     return values
 
 

@@ -101,6 +101,27 @@ def held_back(message: MessageOut) -> Text:
     return text
 
 
+def customer_feedback(message: MessageOut) -> Text:
+    """What the customer did with an outgoing message on the public web service: their
+    rating (1-5, stars) and how often its tracking image was fetched (an image proxy or a
+    privacy feature fetches it too: "seen" is a hint, not proof)."""
+    text = Text("\n")
+    if message.rating is not None:
+        text.append("Rated ", style="bold")
+        stars = "★" * message.rating + "☆" * (5 - message.rating)
+        text.append(f"{stars} {message.rating}/5", style="yellow")
+        if message.rated_at is not None:
+            text.append(f"  {local_stamp(message.rated_at)}", style="dim")
+        if message.seen_count:
+            text.append("   ")
+    if message.seen_count:
+        text.append("Seen ", style="bold")
+        times = "once" if message.seen_count == 1 else f"{message.seen_count} times"
+        first = f", first {local_stamp(message.seen_at)}" if message.seen_at else ""
+        text.append(f"{times}{first}", style="dim")
+    return text
+
+
 def message_text(message: MessageOut, *, expanded: bool = False, body: Body | None = None) -> Text:
     """One message: direction, sender, date, CC, delivery state, attachments, body (with its
     quoted history folded unless `expanded`). `body` is `message_body(message)` when the
@@ -130,6 +151,8 @@ def message_text(message: MessageOut, *, expanded: bool = False, body: Body | No
             text.append("\n")
             text.append(f"{label:<4}", style="bold")
             text.append(one_line(", ".join(addresses)))
+    if not inbound and (message.rating is not None or message.seen_count):
+        text.append_text(customer_feedback(message))
     if message.state == "failed" and message.error:
         text.append("\n")
         text.append("Error ", style="bold red")

@@ -43,7 +43,7 @@ def _right(value: object, style: str = "") -> Text:
 
 
 class AgentGrid(EmptyNote):
-    """`#agents`: status, agent, active, completed, time in state."""
+    """`#agents`: status, agent, active, completed, average rating, time in state."""
 
     def __init__(self, *, id: str = "agents") -> None:  # noqa: A002
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
@@ -56,6 +56,7 @@ class AgentGrid(EmptyNote):
         self.add_column(Text("Agent"), width=22, key="agent")
         self.add_column(Text("Active", justify="right"), width=6, key="active")
         self.add_column(Text("Done", justify="right"), width=6, key="completed")
+        self.add_column(Text("Rating", justify="right"), width=6, key="rating")
         self.add_column(Text("In state", justify="right"), width=8, key="since")
         self.say_when_empty(
             "No agents yet. An agent is a user with the agent role who is a member of a"
@@ -121,6 +122,10 @@ class AgentGrid(EmptyNote):
             "agent": label,
             "active": _right(agent.active, "bold" if agent.active else "dim"),
             "completed": _right(agent.completed),
+            "rating": _right(
+                "-" if agent.rating_average is None else f"{agent.rating_average:.1f}",
+                "dim" if agent.rating_average is None else "yellow",
+            ),
             "since": _right(since(agent.status_since)),
         }
 

@@ -82,6 +82,9 @@ OneLine = Annotated[str, Meta(pattern=ONE_LINE)]
 Name = Annotated[str, Meta(min_length=1, max_length=100, pattern=ONE_LINE)]
 DisplayName = Annotated[str, Meta(max_length=200, pattern=ONE_LINE)]
 EmailAddress = Annotated[str, Meta(min_length=3, max_length=320, pattern=ONE_LINE)]
+# The campaign's "Motivation to qualify": one line above a reply's rating links.
+Motivation = Annotated[str, Meta(max_length=200, pattern=ONE_LINE)]
+ThanksText = Annotated[str, Meta(max_length=2000)]
 
 S = TypeVar("S")
 
@@ -286,6 +289,12 @@ class CampaignIn(Schema, kw_only=True):
     ] = field(default_factory=list)
     availability: Availability = "up-to-max"
     delivery: Delivery = "least-active"
+    # The manual's "Enable qualification": replies carry rating links under this text
+    # ("Motivation to qualify"); the page thanks with `qualification_thanks`.
+    qualification_enabled: bool = False
+    qualification_motivation: Motivation = ""
+    qualification_thanks: ThanksText = ""
+    track_replies: bool = False  # a tracking image in every reply (seen time and count)
 
 
 class CampaignPatch(Schema, omit_defaults=True, kw_only=True):
@@ -331,6 +340,10 @@ class CampaignPatch(Schema, omit_defaults=True, kw_only=True):
     # Queue limit: where interactions over max_interactions_in_queue go ("": held as overflow)
     overflow_campaign: str | None = None
     busy_template: str | None = None  # a template name; "" removes it
+    qualification_enabled: bool | None = None
+    qualification_motivation: Motivation | None = None
+    qualification_thanks: ThanksText | None = None
+    track_replies: bool | None = None
 
 
 class TemplateIn(Schema, kw_only=True):
@@ -403,6 +416,10 @@ class CampaignOut(Schema, kw_only=True):
     delivery: Delivery = "least-active"
     # The members in their order on the campaign, with their penalty.
     member_settings: list[MemberOut] = field(default_factory=list)
+    qualification_enabled: bool = False
+    qualification_motivation: str = ""
+    qualification_thanks: str = ""
+    track_replies: bool = False
 
 
 class MemberIn(Schema, kw_only=True):
@@ -469,6 +486,12 @@ class MessageOut(Schema, kw_only=True):
     # outbox tries again.
     attempts: int = 0
     next_attempt_at: datetime | None = None
+    # Outbound with a public token: the customer's rating (1-5), and how often its tracking
+    # image was fetched (first at `seen_at`); see docs/web.md for what that number means.
+    rating: int | None = None
+    rated_at: datetime | None = None
+    seen_count: int = 0
+    seen_at: datetime | None = None
 
 
 class InteractionSummary(Schema, kw_only=True):
@@ -585,6 +608,9 @@ class AgentRow(Schema, kw_only=True):
     completed_in: int = 0
     completed_out: int = 0
     campaigns: list[str] = []
+    # Customers' ratings of the agent's replies (all time): how many, their average.
+    rating_count: int = 0
+    rating_average: float | None = None
 
 
 class QueueRow(Schema, kw_only=True):
@@ -692,6 +718,45 @@ class BlacklistOut(Schema, kw_only=True):
     email: str
     reason: str
     created_at: datetime
+    source: str = ""  # complaint, unsubscribe-link, one-click
+    campaign: str | None = None
+
+
+class RatingOut(Schema, kw_only=True):
+    """One customer rating of one outgoing message (`ctl ratings`, its CSV)."""
+
+    rated_at: datetime
+    score: int
+    campaign: str
+    agent: str | None
+    interaction_id: int
+    message_id: int
+    client_email: str
+
+
+class AgentRatings(Schema, kw_only=True):
+    """Ratings of one agent's replies: how many, and their average."""
+
+    agent: str
+    display_name: str
+    count: int
+    average: float
+
+
+class CampaignRatings(Schema, kw_only=True):
+    """A campaign's statistics of ratings in a period: how many, their average."""
+
+    campaign: str
+    count: int
+    average: float
+
+
+class RatingsQuery(Schema, kw_only=True):
+    """Which ratings: of one campaign, from and before a date (UTC, inclusive-exclusive)."""
+
+    campaign: OneLine = ""
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 class QuarantineOut(Schema, kw_only=True):

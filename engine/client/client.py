@@ -17,12 +17,14 @@ from urllib.parse import quote, urlencode
 
 from engine.api.schemas import (
     AgentInfo,
+    AgentRatings,
     AgentRow,
     BlacklistOut,
     BreakReasonList,
     CampaignIn,
     CampaignOut,
     CampaignPatch,
+    CampaignRatings,
     CcBccIn,
     ChatIn,
     ChatLine,
@@ -46,6 +48,7 @@ from engine.api.schemas import (
     PickQueue,
     QuarantineDetail,
     QuarantineOut,
+    RatingOut,
     RenderIn,
     RenderOut,
     ReplyIn,
@@ -337,6 +340,33 @@ class EngineClient:
     async def blacklist(self) -> list[BlacklistOut]:
         return await self._call("GET", "/blacklist", list[BlacklistOut])
 
+    # ---- ratings (customers' scores of replies, from the public web service) ----
+    async def ratings(
+        self, *, campaign: str = "", since: str = "", until: str = ""
+    ) -> list[RatingOut]:
+        """Ratings, oldest first; `since`/`until` are ISO dates or times (UTC)."""
+        return await self._call(
+            "GET", "/ratings" + _ratings_query(campaign, since, until), list[RatingOut]
+        )
+
+    async def campaign_ratings(
+        self, *, campaign: str = "", since: str = "", until: str = ""
+    ) -> list[CampaignRatings]:
+        """Count and average of each campaign's ratings in the period."""
+        return await self._call(
+            "GET",
+            "/ratings/campaigns" + _ratings_query(campaign, since, until),
+            list[CampaignRatings],
+        )
+
+    async def agent_ratings(
+        self, *, campaign: str = "", since: str = "", until: str = ""
+    ) -> list[AgentRatings]:
+        """Count and average of each agent's rated replies."""
+        return await self._call(
+            "GET", "/ratings/agents" + _ratings_query(campaign, since, until), list[AgentRatings]
+        )
+
     # ---- quarantine ----
     async def quarantine(self) -> list[QuarantineOut]:
         return await self._call("GET", "/quarantine", list[QuarantineOut])
@@ -359,3 +389,9 @@ class EngineClient:
                 if isinstance(event, Hello):
                     heartbeat = event.heartbeat
                 yield event
+
+
+def _ratings_query(campaign: str, since: str, until: str) -> str:
+    given = {"campaign": campaign, "since": since, "until": until}
+    query = urlencode({k: v for k, v in given.items() if v}, quote_via=quote)
+    return f"?{query}" if query else ""

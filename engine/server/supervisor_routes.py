@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from engine.api.schemas import StatsQuery
+from engine.api.schemas import RatingsQuery, StatsQuery
 from engine.server.caller import CALLER
 from engine.server.http import engine_of, json_response, parse_query
 from engine.services.people.presence import Actor
@@ -47,6 +47,27 @@ async def get_mailboxes(request: web.Request) -> web.Response:
 async def get_blacklist(request: web.Request) -> web.Response:
     request[CALLER].require("admin", "supervisor")
     return json_response(await engine_of(request).queries.blacklist())
+
+
+@routes.get("/api/v1/ratings")
+async def get_ratings(request: web.Request) -> web.Response:
+    request[CALLER].require("admin", "supervisor")
+    wanted = parse_query(request, RatingsQuery)
+    return json_response(await engine_of(request).ratings.listing(wanted))
+
+
+@routes.get("/api/v1/ratings/agents")
+async def get_agent_ratings(request: web.Request) -> web.Response:
+    request[CALLER].require("admin", "supervisor")
+    wanted = parse_query(request, RatingsQuery)
+    return json_response(await engine_of(request).ratings.by_agent(wanted))
+
+
+@routes.get("/api/v1/ratings/campaigns")
+async def get_campaign_ratings(request: web.Request) -> web.Response:
+    request[CALLER].require("admin", "supervisor")
+    wanted = parse_query(request, RatingsQuery)
+    return json_response(await engine_of(request).ratings.by_campaign(wanted))
 
 
 def _supervisor(request: web.Request) -> Actor:

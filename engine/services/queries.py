@@ -21,6 +21,7 @@ from data.models import (
     InteractionState,
     Membership,
     Message,
+    Rating,
     User,
 )
 from engine.api.schemas import (
@@ -42,6 +43,7 @@ from engine.api.schemas import (
 from engine.domain import statistics as stats
 from engine.errors import Forbidden, Invalid, NotFound
 from engine.services import statistics
+from engine.services.customer.ratings import with_customer_feedback
 
 
 async def message_counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
@@ -185,11 +187,13 @@ async def detail(session: AsyncSession, interaction_id: int) -> InteractionDetai
         .order_by(Message.id)
         .execution_options(populate_existing=True)
     )
+    messages = [message_out(m) for m in result.scalars()]
+    await with_customer_feedback(session, interaction_id, messages)
     return InteractionDetail(
         **asdict(base),
         cc=interaction.cc,
         bcc=interaction.bcc,
-        messages=[message_out(m) for m in result.scalars()],
+        messages=messages,
         draft=interaction.draft,
     )
 
@@ -241,6 +245,20 @@ async def agent_rows(
         .group_by(Interaction.agent_id)
         .subquery("done_today")
     )
+    # Customers' ratings of the agent's replies (all time), from the public web service.
+    rated = (
+        select(
+            Rating.agent_id.label("agent_id"),
+            func.count(Rating.id).label("n"),
+            func.avg(Rating.score).label("average"),
+        )
+        .where(
+            Rating.agent_id.is_not(None),
+            *(() if wanted is None else (Rating.agent_id.in_(wanted),)),
+        )
+        .group_by(Rating.agent_id)
+        .subquery("rated")
+    )
     query = (
         select(
             User.id,
@@ -252,9 +270,12 @@ async def agent_rows(
             func.coalesce(active.c.n, 0),
             func.coalesce(done.c.n_in, 0),
             func.coalesce(done.c.n_out, 0),
+            func.coalesce(rated.c.n, 0),
+            rated.c.average,
         )
         .outerjoin(active, active.c.agent_id == User.id)
         .outerjoin(done, done.c.agent_id == User.id)
+        .outerjoin(rated, rated.c.agent_id == User.id)
         .order_by(User.username)
     )
     campaigns_of = select(Membership.user_id, Campaign.name).join(Campaign)
@@ -279,10 +300,22 @@ async def agent_rows(
             completed_in=n_in,
             completed_out=n_out,
             campaigns=names.get(user_id, []),
+            rating_count=n_rated,
+            rating_average=round(float(average), 1) if n_rated else None,
         )
-        for user_id, username, display_name, status, reason, since, n_active, n_in, n_out in (
-            await session.execute(query)
-        )
+        for (
+            user_id,
+            username,
+            display_name,
+            status,
+            reason,
+            since,
+            n_active,
+            n_in,
+            n_out,
+            n_rated,
+            average,
+        ) in await session.execute(query)
     ]
 
 
@@ -436,10 +469,20 @@ class Queries:
 
     async def blacklist(self) -> list[BlacklistOut]:
         async with self.db.session() as session:
-            rows = await session.execute(select(BlacklistEntry).order_by(BlacklistEntry.email))
+            rows = await session.execute(
+                select(BlacklistEntry, Campaign.name)
+                .outerjoin(Campaign, BlacklistEntry.campaign_id == Campaign.id)
+                .order_by(BlacklistEntry.email)
+            )
             return [
-                BlacklistOut(email=b.email, reason=b.reason, created_at=b.created_at)
-                for b in rows.scalars()
+                BlacklistOut(
+                    email=b.email,
+                    reason=b.reason,
+                    created_at=b.created_at,
+                    source=b.source,
+                    campaign=campaign,
+                )
+                for b, campaign in rows
             ]
 
     # ---- statistics (docs/statistics.md) ----

@@ -118,6 +118,10 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
             MemberOut(username=m.user.username, position=m.position, penalty=m.penalty)
             for m in sorted(campaign.memberships, key=lambda m: (m.position, m.user_id))
         ],
+        qualification_enabled=campaign.qualification_enabled,
+        qualification_motivation=campaign.qualification_motivation,
+        qualification_thanks=campaign.qualification_thanks,
+        track_replies=campaign.track_replies,
     )
 
 
@@ -291,6 +295,10 @@ class Admin:
                         schedule_exceptions=[],
                         availability=Availability(data.availability),
                         delivery=Delivery(data.delivery),
+                        qualification_enabled=data.qualification_enabled,
+                        qualification_motivation=data.qualification_motivation,
+                        qualification_thanks=data.qualification_thanks,
+                        track_replies=data.track_replies,
                     )
                     set_windows(campaign, data.schedule)
                     set_exceptions(campaign, data.schedule_exceptions)

@@ -504,7 +504,9 @@ class _Batch:
         if decision.blacklist and decision.blacklist not in self.blacklisted:
             self.blacklisted.add(decision.blacklist)
             self.session.add(
-                BlacklistEntry(email=decision.blacklist, reason=decision.blacklist_reason)
+                BlacklistEntry(
+                    email=decision.blacklist, reason=decision.blacklist_reason, source="complaint"
+                )
             )
         if decision.bouncing:
             entry = self.bouncing.get(decision.bouncing)

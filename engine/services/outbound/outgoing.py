@@ -63,6 +63,15 @@ class Outgoing:
 
 
 @dataclass(frozen=True)
+class Footer:
+    """What goes under the signature of a reply (its rating block), in both parts. `html` is
+    markup we made, every value in it escaped."""
+
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
 class Body:
     text: str
     html: str | None = None  # set when the signature has HTML: multipart/alternative
@@ -97,10 +106,12 @@ async def compose_body(
     interaction: Interaction,
     agent_id: int,
     after: str = "",
+    footer: Footer | None = None,
 ) -> Body:
-    """The body, the campaign's signature under the standard `-- ` line, then `after` (quoted
-    history). With an HTML signature the mail also gets an HTML part showing the same. The
-    signature's `${variables}` are filled like a template's (`Regards, ${agent}`)."""
+    """The body, the campaign's signature under the standard `-- ` line, the `footer` (a
+    reply's rating block), then `after` (quoted history). With an HTML signature or a footer
+    the mail also gets an HTML part showing the same. The signature's `${variables}` are
+    filled like a template's (`Regards, ${agent}`)."""
     template = (
         await session.get(Template, campaign.signature_template_id)
         if campaign.signature_template_id is not None
@@ -119,13 +130,20 @@ async def compose_body(
     text = body.rstrip() + "\n"
     if signature_text:
         text += "\n-- \n" + signature_text + "\n"
+    if footer is not None and footer.text:
+        text += "\n" + footer.text
     if after:
         text += "\n" + after
-    if not signature_html:
+    if not signature_html and footer is None:
         return Body(text)
     pre = '<div style="white-space: pre-wrap">{}</div>'
     html = pre.format(escape(body.rstrip()))
-    html += "<br>-- <br>" + signature_html
+    if signature_html:
+        html += "<br>-- <br>" + signature_html
+    elif signature_text:
+        html += pre.format(escape("-- \n" + signature_text))
+    if footer is not None:
+        html += footer.html
     if after:
         html += pre.format(escape(after))
     return Body(text, f"<html><body>{html}</body></html>")

@@ -25,6 +25,7 @@ from engine.api.schemas import InteractionDetail
 from engine.domain.compose import quote_history
 from engine.domain.statistics import elapsed_seconds
 from engine.errors import Conflict, Forbidden
+from engine.services.customer.links import keep_token, reply_footer
 from engine.services.notify import Notifier
 from engine.services.outbound.outgoing import (
     compose_body,
@@ -42,8 +43,12 @@ class Work:
         blobs: BlobStore,
         notifier: Notifier,
         wake_outbox: Callable[[], None],
+        *,
+        web_url: str = "",
     ) -> None:
         self.db = db
+        # The public web service's base URL: rating and tracking links in replies start so.
+        self.web_url = web_url
         self.blobs = blobs
         self.notifier = notifier
         self.wake_outbox = wake_outbox
@@ -120,8 +125,17 @@ class Work:
                     + "\n"
                     for old in reversed(thread)
                 )
+            # A reply of a campaign that asks for ratings (or tracks replies) carries a token
+            # of its own; forwards, new interactions and confirmations never do.
+            feedback = reply_footer(campaign, self.web_url) if self.web_url else None
             composed = await compose_body(
-                session, campaign, body, interaction=interaction, agent_id=user_id, after=history
+                session,
+                campaign,
+                body,
+                interaction=interaction,
+                agent_id=user_id,
+                after=history,
+                footer=feedback[1] if feedback else None,
             )
             message = queue_reply(
                 session,
@@ -135,6 +149,8 @@ class Work:
                     await uploaded_files(session, uploads or [], uploader_id=user_id),
                 ),
             )
+            if feedback is not None:
+                keep_token(session, message, feedback[0])
             interaction.last_message_at = now
             interaction.unread = False
             interaction.draft = ""
