@@ -209,7 +209,7 @@ async def _sent_kinds(world: World) -> str:
 async def test_ctl_campaign_schedule_edits_the_lists(world: World) -> None:
     import argparse
 
-    from postdesk.ctl import _edit_schedule
+    from postdesk.ctl.commands import _edit_schedule
 
     def args(**given: object) -> argparse.Namespace:
         base: dict[str, object] = {

@@ -1,0 +1,90 @@
+"""How `postdesk ctl` prints: tables and reports for people, `--json` for scripts, CSV that a
+spreadsheet cannot mistake for a formula."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from engine.api.schemas import (
+    ConnectionReport,
+    Schema,
+    StatsOut,
+    to_builtins,
+)
+from engine.text.sanitize import one_line, sanitize
+
+
+def report_lines(report: ConnectionReport, *, utf8: bool = True) -> list[str]:
+    """The connection test as the admin console shows it: `IMAP  ✓ resolve ✓ connect ✗ login`,
+    the server's reason on the next line."""
+    yes, no = ("✓", "✗") if utf8 else ("+", "x")
+    verdict = "connected" if report.ok else "not connected"
+    lines = [f"{one_line(report.campaign, 50)}: {verdict}"]
+    for check in report.checks:
+        steps = [f"{yes} {step}" for step in check.passed]
+        if check.step == "skipped":
+            steps.append("- not used")
+        elif check.ok:
+            steps.append(f"{yes} ok")
+        else:
+            steps.append(f"{no} {check.step}")
+        lines.append(f"{check.service.upper():<5} " + " ".join(steps))
+        if check.detail:
+            lines.append("      " + one_line(check.detail, 300))
+    return lines
+
+
+def print_result(result: Any, as_json: bool) -> None:
+    if isinstance(result, CsvText):
+        sys.stdout.write(result)
+        return
+    payload: Any = to_builtins(result) if isinstance(result, Schema | list) else result
+    if as_json:
+        print(json.dumps(payload, indent=2))
+        return
+    if isinstance(result, StatsOut):
+        print(f"since={result.since.isoformat()}  until={result.until.isoformat()}")
+        for row in result.campaigns:
+            percent = "-" if row.sl_percent is None else f"{row.sl_percent:.1f}"
+            first = row.avg_first_response_seconds
+            parts = [
+                f"campaign={one_line(row.name)}",
+                f"waiting={row.waiting}",
+                f"active={row.active}",
+                f"answered={row.answered}",
+                f"sl%={percent} ({row.sl_within}/{row.sl_counted} in {row.service_level_seconds}s)",
+                f"avg_first_response={'-' if first is None else f'{first:.0f}s'}",
+                f"completed_in={row.completed_in}",
+                f"completed_out={row.completed_out}",
+                *(f"{k}={v}" for k, v in row.agents.items()),
+            ]
+            print("  ".join(parts))
+        return
+    if isinstance(result, ConnectionReport):
+        utf8 = "utf" in (sys.stdout.encoding or "").lower()
+        print("\n".join(report_lines(result, utf8=utf8)))
+        return
+    # Plain output goes to a terminal: every value is untrusted text (mail, names).
+    rows = payload if isinstance(payload, list) else [payload]
+    for row in rows:
+        if not isinstance(row, dict):
+            print(one_line(str(row)))
+            continue
+        print("  ".join(f"{k}={one_line(str(v))}" for k, v in row.items() if k != "raw"))
+        if "raw" in row:
+            print(sanitize(row["raw"]))
+
+
+class CsvText(str):
+    """Output that is already what to print (`ctl ratings --csv`)."""
+
+
+# A spreadsheet runs a cell that starts so as a formula; addresses are a stranger's text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
