@@ -33,147 +33,30 @@ from engine.api.schemas import (
     CampaignOut,
     CampaignPatch,
     ConnectionReport,
-    MemberOut,
     MemberPatch,
     TemplateIn,
     TemplateOut,
     UserIn,
     UserOut,
     UserPatch,
-    as_roles,
 )
-from engine.domain.compose import AddressError, parse_address_list
-from engine.domain.header_values import HeaderInjectionError, check_header_value
 from engine.errors import Conflict, Invalid, NotFound
 from engine.services import queries
+from engine.services.admin.campaign_rules import (
+    CAMPAIGN_DETAIL,
+    MAILBOX_FIELDS,
+    ROUTING_FIELDS,
+    campaign_out,
+    template_out,
+    user_out,
+    validate_campaign,
+)
 from engine.services.admin.connection_test import check_campaign
 from engine.services.admin.schedule_edit import (
     check_time_zone,
-    exceptions_out,
     set_exceptions,
     set_windows,
-    windows_out,
 )
-
-
-def user_out(user: User) -> UserOut:
-    return UserOut(
-        id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        roles=as_roles(user.roles),
-        status=user.status.value,
-        status_reason=user.status_reason,
-        status_since=user.status_since,
-        campaigns=sorted(m.campaign.name for m in user.memberships),
-        screen_monitoring_allowed=user.screen_monitoring_allowed,
-    )
-
-
-def campaign_out(campaign: Campaign) -> CampaignOut:
-    return CampaignOut(
-        id=campaign.id,
-        name=campaign.name,
-        email_address=campaign.email_address,
-        from_name=campaign.from_name,
-        enabled=campaign.enabled,
-        receive_emails=campaign.receive_emails,
-        inbound=campaign.inbound.value,
-        imap_host=campaign.imap_host,
-        imap_port=campaign.imap_port,
-        imap_security=campaign.imap_security.value,
-        imap_username=campaign.imap_username,
-        imap_folder=campaign.imap_folder,
-        imap_sent_folder=campaign.imap_sent_folder,
-        maildir_path=campaign.maildir_path,
-        smtp_host=campaign.smtp_host,
-        smtp_port=campaign.smtp_port,
-        smtp_security=campaign.smtp_security.value,
-        smtp_username=campaign.smtp_username,
-        tls_verify=campaign.tls_verify,
-        imap_password_set=campaign.imap_password_enc is not None,
-        smtp_password_set=campaign.smtp_password_enc is not None,
-        max_interactions_per_agent=campaign.max_interactions_per_agent,
-        max_interactions_in_queue=campaign.max_interactions_in_queue,
-        service_level_seconds=campaign.service_level_seconds,
-        signature_template=campaign.signature_template.name
-        if campaign.signature_template
-        else None,
-        confirmation_enabled=campaign.confirmation_enabled,
-        confirmation_template=campaign.confirmation_template.name
-        if campaign.confirmation_template
-        else None,
-        members=sorted(m.user.username for m in campaign.memberships),
-        time_zone=campaign.time_zone,
-        schedule=windows_out(campaign.schedules),
-        schedule_exceptions=exceptions_out(campaign.schedule_exceptions),
-        out_of_hours_template=campaign.out_of_hours_template.name
-        if campaign.out_of_hours_template
-        else None,
-        overflow_campaign=campaign.overflow_campaign.name if campaign.overflow_campaign else None,
-        busy_template=campaign.busy_template.name if campaign.busy_template else None,
-        availability=campaign.availability.value,
-        delivery=campaign.delivery.value,
-        member_settings=[
-            MemberOut(username=m.user.username, position=m.position, penalty=m.penalty)
-            for m in sorted(campaign.memberships, key=lambda m: (m.position, m.user_id))
-        ],
-        qualification_enabled=campaign.qualification_enabled,
-        qualification_motivation=campaign.qualification_motivation,
-        qualification_thanks=campaign.qualification_thanks,
-        track_replies=campaign.track_replies,
-    )
-
-
-# What campaign_out reads beyond the campaign row.
-_CAMPAIGN_DETAIL = (
-    selectinload(Campaign.memberships).selectinload(Membership.user),
-    selectinload(Campaign.schedules),
-    selectinload(Campaign.schedule_exceptions),
-    selectinload(Campaign.overflow_campaign),
-    selectinload(Campaign.out_of_hours_template),
-    selectinload(Campaign.busy_template),
-)
-
-
-# What the router reads: a change may open a campaign, make room in its queue, or let
-# waiting mail go under a new strategy (or stop it being pushed).
-ROUTING_FIELDS = {
-    "time_zone",
-    "schedule",
-    "schedule_exceptions",
-    "max_interactions_in_queue",
-    "max_interactions_per_agent",
-    "availability",
-    "delivery",
-    "enabled",
-}
-
-# What the campaign's mailbox task reads when it starts: changing one of these reconnects it.
-MAILBOX_FIELDS = {
-    "enabled",
-    "receive_emails",
-    "inbound",
-    "imap_host",
-    "imap_port",
-    "imap_security",
-    "imap_username",
-    "imap_password",
-    "imap_folder",
-    "maildir_path",
-    "tls_verify",
-}
-
-
-def _template_out(template: Template, campaign: str | None) -> TemplateOut:
-    return TemplateOut(
-        id=template.id,
-        name=template.name,
-        campaign=campaign,
-        kind=template.kind.value,
-        body_text=template.body_text,
-        body_html=template.body_html,
-    )
 
 
 class Admin:
@@ -241,7 +124,7 @@ class Admin:
     async def campaigns(self) -> list[CampaignOut]:
         async with self.db.session() as session:
             rows = await session.execute(
-                select(Campaign).options(*_CAMPAIGN_DETAIL).order_by(Campaign.name)
+                select(Campaign).options(*CAMPAIGN_DETAIL).order_by(Campaign.name)
             )
             return [campaign_out(c) for c in rows.scalars()]
 
@@ -250,7 +133,7 @@ class Admin:
             campaign = await session.scalar(
                 select(Campaign)
                 .where(Campaign.name == name)
-                .options(*_CAMPAIGN_DETAIL)
+                .options(*CAMPAIGN_DETAIL)
                 .execution_options(populate_existing=True)
             )
             if campaign is None:
@@ -258,7 +141,7 @@ class Admin:
             return campaign_out(campaign)
 
     async def add_campaign(self, data: CampaignIn) -> CampaignOut:
-        _validate_campaign(data)
+        validate_campaign(data)
         async with self.db.session() as session:
             try:
                 async with session.begin():
@@ -351,7 +234,7 @@ class Admin:
                 changes["delivery"] = Delivery(changes["delivery"])
             for field, value in changes.items():
                 setattr(campaign, field, value)
-            _validate_campaign(campaign)
+            validate_campaign(campaign)
             if campaign.confirmation_enabled and campaign.confirmation_template_id is None:
                 raise Invalid("confirmation_template: required when auto-confirmation is on")
             campaign_id = campaign.id
@@ -429,7 +312,7 @@ class Admin:
                     Template.campaign_id.in_(campaign_ids) | Template.campaign_id.is_(None)
                 )
             rows = await session.execute(query)
-            return [_template_out(t, name) for t, name in rows]
+            return [template_out(t, name) for t, name in rows]
 
     async def templates_for(self, user_id: int | None, *, sees_all: bool) -> list[TemplateOut]:
         """Supervisors and admins see every template; an agent those of the campaigns they
@@ -454,7 +337,7 @@ class Admin:
             await self._fill_template(session, template, data)
             session.add(template)
             await session.flush()
-            return _template_out(template, data.campaign)
+            return template_out(template, data.campaign)
 
     async def replace_template(self, template_id: int, data: TemplateIn) -> TemplateOut:
         """The whole template anew (name, campaign, kind, body); campaigns using it as their
@@ -465,7 +348,7 @@ class Admin:
                 raise NotFound(f"no template {template_id}")
             await self._fill_template(session, template, data)
             await session.flush()
-            return _template_out(template, data.campaign)
+            return template_out(template, data.campaign)
 
     async def delete_template(self, template_id: int) -> None:
         """Refused while a campaign uses it as its signature or confirmation: the campaign
@@ -601,27 +484,3 @@ async def _campaigns_using(session: AsyncSession, template_id: int) -> str:
         )
     ).scalars()
     return ", ".join(repr(name) for name in sorted(names))
-
-
-def _validate_campaign(data: CampaignIn | Campaign) -> None:
-    """Rules across fields, for a new campaign and for one after a patch (nothing is saved
-    when they fail). Each message starts with the field to fix, for the admin's form."""
-    try:
-        addresses = parse_address_list(data.email_address)
-    except AddressError as exc:
-        raise Invalid(f"email_address: {exc}") from exc
-    # The campaign's own mailbox: one bare address (the name shown to clients is from_name).
-    if len(addresses) != 1 or addresses[0].email.lower() != data.email_address.strip().lower():
-        raise Invalid(
-            f"email_address: one address like support@example.com, not {data.email_address!r}"
-        )
-    try:
-        check_header_value("from_name", data.from_name or "")
-    except HeaderInjectionError as exc:
-        raise Invalid(f"from_name: {exc}; a name is one line of text") from exc
-    if data.receive_emails and data.inbound == "imap" and not data.imap_host:
-        raise Invalid("imap_host: required when the campaign receives mail over IMAP")
-    if data.receive_emails and data.inbound == "maildir" and not data.maildir_path:
-        raise Invalid("maildir_path: required when the campaign receives mail from a Maildir")
-    if not data.smtp_host:
-        raise Invalid("smtp_host: required, a campaign must be able to send")
