@@ -143,7 +143,7 @@ class Engine:
         )
         self.picking = Picking(self.db, self.notifier)
         self.admin = Admin(
-            self.db, self.secrets, self.campaign_changed, on_member_added=self.router.kick
+            self.db, self.secrets, self.campaign_changed, on_member_added=self.router.reconsider
         )
         self.break_reasons = BreakReasons(self.db)
         self.identity = Identity(self.db)

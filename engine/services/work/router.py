@@ -78,12 +78,23 @@ class Router:
         self.schedules = schedules or Schedules(db)
         self.next_schedule_change: datetime | None = None  # the earliest of every campaign
         self._open: dict[int, bool] = {}  # as last seen, to announce a change once
+        # Schedules are read again only when they may have changed or matter: at the next
+        # opening or closing, after an admin's change, or when someone is free to take work.
+        # A burst of mail with nobody free (ingest's every batch kicks the router) then costs
+        # no schedule reads.
+        self._closed: set[int] = set()
+        self._schedules_stale = True
         self.rng = rng or random.Random()  # weighted-random; tests seed it
         self._wake = asyncio.Event()
         # Held while assigning, and by every change of an agent's status: an agent paused
         # (or gone on break) while the router works is not handed mail read as Free.
         self.status_lock = asyncio.Lock()
         notifier.on_new_work.append(self.kick)
+
+    def reconsider(self) -> None:
+        """A campaign changed (schedule, limits, strategy, members): read it all again."""
+        self._schedules_stale = True
+        self.kick()
 
     def kick(self) -> None:
         self._wake.set()
@@ -120,11 +131,15 @@ class Router:
         assigned_pairs: list[tuple[int, int]] = []
         async with self.db.session() as session, session.begin():
             admitted = await _admit_overflow(session)
-            closed = await self._closed_campaigns(session)
+            free = await self._free_members(session)
+            due = self.next_schedule_change
+            if free or self._schedules_stale or (due is not None and self.schedules.now() >= due):
+                self._closed = await self._closed_campaigns(session)
+                self._schedules_stale = False
             campaigns = {
                 campaign_id: state
-                for campaign_id, state in (await self._free_members(session)).items()
-                if campaign_id not in closed  # out of schedule: its queue waits the opening
+                for campaign_id, state in free.items()
+                if campaign_id not in self._closed  # out of schedule: waits for the opening
             }
             if not campaigns:
                 if admitted:
