@@ -416,8 +416,9 @@ class Queries:
 
     async def check_visible(
         self, interaction_id: int, user_id: int | None, *, sees_all: bool
-    ) -> None:
-        """Supervisors and admins see every interaction; an agent only those assigned to them."""
+    ) -> int | None:
+        """Supervisors and admins see every interaction; an agent only those assigned to them.
+        Returns the interaction's agent (None: nobody's yet)."""
         async with self.db.session() as session:
             row = (
                 await session.execute(
@@ -429,6 +430,7 @@ class Queries:
         agent_id = row[0]
         if not sees_all and (agent_id is None or agent_id != user_id):
             raise Forbidden(f"interaction {interaction_id} is not yours")
+        return agent_id
 
     async def detail(self, interaction_id: int) -> InteractionDetail:
         async with self.db.session() as session:

@@ -198,12 +198,15 @@ class Presence:
             session_id = row.id
             user = await session.get_one(User, user_id, populate_existing=True)
             opening = rules.console_opened(standing(user), resuming=resuming)
-            logged_out_by = await self._logged_out_by(session, user)
+            missed = None
+            if agent and opening.tell_logged_out:
+                by = await self._logged_out_by(session, user)
+                missed = LoggedOut(username=user.username, by=by)
         self._open.add(session_id)
         if not agent:
             return session_id, None
-        if opening.tell_logged_out:
-            return session_id, LoggedOut(username=user.username, by=logged_out_by)
+        if missed is not None:
+            return session_id, missed
         if opening.change is not None:
             await self._write(user_id, opening.change, logged_out=False)
         return session_id, None

@@ -67,14 +67,9 @@ class Work:
         """The thread as a console shows it. An agent opening their own interaction has read
         it, unless `read` is False: a preview they did not ask for (a pane following a new
         assignment) leaves it unread."""
-        await self.queries.check_visible(interaction_id, viewer_id, sees_all=sees_all)
-        if viewer_id is not None and read:
-            async with self.db.session() as session:
-                owner = await session.scalar(
-                    select(Interaction.agent_id).where(Interaction.id == interaction_id)
-                )
-            if owner == viewer_id:
-                await self.mark_read(viewer_id, interaction_id)
+        owner = await self.queries.check_visible(interaction_id, viewer_id, sees_all=sees_all)
+        if read and viewer_id is not None and owner == viewer_id:
+            await self.mark_read(viewer_id, interaction_id)
         return await self.queries.detail(interaction_id)
 
     async def mark_read(self, user_id: int, interaction_id: int) -> None:
