@@ -143,7 +143,7 @@ class Engine:
         )
         self.picking = Picking(self.db, self.notifier)
         self.admin = Admin(
-            self.db, self.secrets, self.campaign_changed, on_member_added=self.router.reconsider
+            self.db, self.secrets, self.campaign_changed, on_member_added=self._routing_changed
         )
         self.break_reasons = BreakReasons(self.db)
         self.identity = Identity(self.db)
@@ -237,6 +237,12 @@ class Engine:
                 log.warning("service %s failed (%s); restarting in %.0fs", name, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60.0)
+
+    def _routing_changed(self) -> None:
+        """A campaign's routing or members changed: the router reads them again and agents
+        reload what they may hold and take."""
+        self.router.reconsider()
+        self.notifier.campaigns_changed()
 
     async def campaign_changed(self, campaign_id: int) -> None:
         name = f"mailbox:{campaign_id}"

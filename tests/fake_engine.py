@@ -19,6 +19,7 @@ from console.app import PostdeskApp
 from engine.api.schemas import (
     AgentRow,
     AttachmentOut,
+    CampaignLoad,
     CampaignState,
     CampaignStats,
     ChatLine,
@@ -150,7 +151,11 @@ class FakeEngine:
             status="free",
             status_reason="",
             status_since=ago(3),
-            campaigns=["Support"],
+            campaigns=["Billing", "Support"],
+            load=[
+                CampaignLoad(name="Billing", open=0, capacity=5, waiting=2, pick=True),
+                CampaignLoad(name="Support", open=3, capacity=5, waiting=4),
+            ],
         )
 
     async def interactions(self, **_: object) -> list[InteractionSummary]:
@@ -163,7 +168,23 @@ class FakeEngine:
         return LimitsOut(max_attachment_bytes=10_000_000, break_reasons=["Lunch", "Training"])
 
     async def pick_queue(self) -> PickQueue:
-        return PickQueue(campaigns=[], waiting=[], total=0)  # no pick-mode campaign
+        """Billing is a pick-mode campaign: two mails wait there to be taken."""
+        waiting = [
+            structs.replace(
+                summary(n, subject, name, minutes),
+                campaign_id=2,
+                campaign_name="Billing",
+                state="queued",
+                agent=None,
+                assigned_at=None,
+                queued_at=ago(minutes),  # the pick list shows how long each has waited
+            )
+            for n, subject, name, minutes in (
+                (7, "Charged twice in March", "Erin Payer", 9),
+                (8, "VAT number on invoices", "Frank Firm", 4),
+            )
+        ]
+        return PickQueue(campaigns=["Billing"], waiting=waiting, total=2)
 
     async def templates(self) -> list[TemplateOut]:
         return TEMPLATES

@@ -58,6 +58,7 @@ SCENES = {
     "forward": steps("enter", "f", text="dave@example.org"),
     "ccbcc": steps("enter", "C"),
     "templates": steps("enter", "r", "ctrl+t"),
+    "pick": steps("t"),  # Billing's queue, to take from
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -160,6 +161,27 @@ async def test_fewest_completed_today(world: World) -> None:
         # agent2 has one open and none completed; agent1 none open, one completed.
         owners = await one_by_one(world, ["Q2"], done=2)
     assert owners["Q2"] == "agent2"
+
+
+async def test_fewest_completed_counts_the_campaigns_own_day(world: World) -> None:
+    """Work closed before the campaign's local midnight is yesterday's, whatever UTC says."""
+    await add_agents(world, "agent2")
+    await strategy(world, delivery="fewest-completed")
+    async with world.client("agent1") as a1, world.client("agent2") as a2:
+        await go_free(a1, a2)
+        assert (await one_by_one(world, ["Q0"]))["Q0"] == "agent1"
+        (first,) = await a1.interactions(state="assigned")
+        await a1.close_interaction(first.id)  # closed now, by the real clock
+        # An hour later, in a zone whose midnight falls within that hour (and UTC's not).
+        later = datetime.now(UTC) + timedelta(hours=1)
+        if later.hour == 0:
+            later += timedelta(hours=1)
+        offset = -later.hour if later.hour <= 12 else 24 - later.hour  # local 00:xx
+        await strategy(world, time_zone=f"Etc/GMT{-offset:+d}")
+        world.engine.schedules.clock = lambda: later
+        world.engine.router.reconsider()
+        # agent1's close is yesterday there: both have none, agent1 has been free longest.
+        assert (await one_by_one(world, ["Q1"], done=1))["Q1"] == "agent1"
 
 
 # ---- pick modes ----

@@ -171,6 +171,7 @@ class AgentScreen(ModeScreen):
         bar = self.query_one(StatusBar)
         bar.status, bar.reason, bar.status_since = me.status, me.status_reason, me.status_since
         bar.display_name = me.display_name
+        bar.load = tuple(me.load)
         self.inbox.say_when_empty(agent_events.inbox_note(me))
         self.refresh_bindings()  # `a` Free and `b` Break follow the status
 
@@ -293,7 +294,15 @@ class AgentScreen(ModeScreen):
         self.count_open()
 
     def count_open(self) -> None:
-        self.query_one(StatusBar).open_count = len(self.inbox)
+        bar = self.query_one(StatusBar)
+        bar.open_count = len(self.inbox)
+        bar.held = self.inbox.per_campaign()
+
+    def waiting_changed(self, campaign: str, waiting: int) -> None:
+        bar = self.query_one(StatusBar)
+        bar.load = tuple(
+            structs.replace(c, waiting=waiting) if c.name == campaign else c for c in bar.load
+        )
 
     # ---- events (agent_events.py) ----
     def handle_event(self, event: Event) -> None:

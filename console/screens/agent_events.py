@@ -12,12 +12,14 @@ from rich.text import Text
 
 from engine.api.schemas import (
     AgentChanged,
+    CampaignsChanged,
     Event,
     InteractionChanged,
     InteractionSummary,
     Me,
     MessageChanged,
     PickQueueChanged,
+    WaitingChanged,
 )
 from engine.text.sanitize import one_line
 
@@ -81,6 +83,13 @@ def handle(screen: AgentScreen, event: Event) -> None:
         case PickQueueChanged():
             if screen.pick_queue is None or screen.pick_queue.campaigns:
                 screen.load_pick_queue()
+        case WaitingChanged(campaign=campaign, waiting=waiting):
+            screen.waiting_changed(campaign, waiting)
+        case CampaignsChanged():
+            # A campaign turned to a pick mode, changed its maximum, or took me on or off:
+            # what I may hold and take is read again, no Ctrl+R needed.
+            screen.load_me()
+            screen.load_pick_queue()
         case AgentChanged(agent=row) if row.username == screen.me.username:
             screen.show_me(
                 structs.replace(

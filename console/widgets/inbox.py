@@ -179,6 +179,13 @@ class InboxTable(EmptyNote):
     def __len__(self) -> int:
         return len(self._items)
 
+    def per_campaign(self) -> dict[str, int]:
+        """How many interactions each campaign has here."""
+        counts: dict[str, int] = {}
+        for item in self._items.values():
+            counts[item.campaign_name] = counts.get(item.campaign_name, 0) + 1
+        return counts
+
     # ---- rendering ----
     def on_mount(self) -> None:
         self.set_interval(1, self.tick)

@@ -195,6 +195,18 @@ class ErrorOut(Schema, kw_only=True):
     error: str
 
 
+class CampaignLoad(Schema, kw_only=True):
+    """One of an agent's campaigns as the agent sees it: how many of its interactions they
+    hold, how many they may hold at once (the campaign's availability and maximum), and how
+    many customers wait in its queue."""
+
+    name: str
+    open: int
+    capacity: int
+    waiting: int
+    pick: bool = False  # agents take its work themselves (`t`)
+
+
 class Me(Schema, kw_only=True):
     username: str
     display_name: str
@@ -204,6 +216,7 @@ class Me(Schema, kw_only=True):
     status_since: datetime
     operator: bool = False  # the engine's own OS user or root: may act as any user
     campaigns: list[str] = field(default_factory=list)  # campaigns this user is a member of
+    load: list[CampaignLoad] = field(default_factory=list)  # those campaigns, by name
 
 
 class UserIn(Schema, kw_only=True):
@@ -837,6 +850,19 @@ class PickQueueChanged(_Event, tag="pick-queue", kw_only=True):
     they may take (`GET /pick`). It names nothing, so every agent may hear it."""
 
 
+class WaitingChanged(_Event, tag="waiting", kw_only=True):
+    """How many customers wait in one campaign's queue now (sent when it changes): the
+    campaign's members and the supervisors hear it."""
+
+    campaign: str
+    waiting: int
+
+
+class CampaignsChanged(_Event, tag="campaigns", kw_only=True):
+    """A campaign's routing or its members changed (availability, maximum, schedule, who
+    belongs): agents reload what they may hold and take. It names nothing."""
+
+
 class QueueChanged(_Event, tag="queue", kw_only=True):
     queue: list[QueueRow]  # the longest-waiting ones, at most QUEUE_VIEW_LIMIT
     total: int
@@ -891,6 +917,8 @@ Event = (
     | AgentChanged
     | QueueChanged
     | PickQueueChanged
+    | WaitingChanged
+    | CampaignsChanged
     | StatsChanged
     | MessageChanged
     | LoggedOut

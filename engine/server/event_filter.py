@@ -1,12 +1,16 @@
 """Which events a console may see: supervisors and admins everything but other people's chat
 (the statistics, the queue and mailbox health are theirs alone); an agent only what is about
 them (their interactions, their messages, their own row, their log-out), their own chat
-lines, and the cue that a pick-mode queue changed."""
+lines, the waiting counts of their campaigns, and the cues that a pick-mode queue or a
+campaign's routing changed."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from engine.api.schemas import (
     AgentChanged,
+    CampaignsChanged,
     ChatSaid,
     Event,
     InteractionChanged,
@@ -16,11 +20,13 @@ from engine.api.schemas import (
     PickQueueChanged,
     QueueChanged,
     StatsChanged,
+    WaitingChanged,
 )
 from engine.server.caller import Caller
 
 
-def may_see(caller: Caller, event: Event) -> bool:
+def may_see(caller: Caller, event: Event, campaigns: Collection[str] = ()) -> bool:
+    """`campaigns`: the names of the caller's campaigns (whose queues they may count)."""
     if isinstance(event, ChatSaid):  # private, other supervisors included
         return caller.username in (event.line.sender, event.line.recipient)
     if caller.sees_all:
@@ -36,6 +42,8 @@ def may_see(caller: Caller, event: Event) -> bool:
             return row.username == caller.username
         case LoggedOut(username=username):
             return username == caller.username
-        case PickQueueChanged():  # names nothing: a cue to reload what one may take
+        case PickQueueChanged() | CampaignsChanged():  # cues naming nothing: reload
             return "agent" in caller.roles
+        case WaitingChanged(campaign=name):
+            return name in campaigns
     return False

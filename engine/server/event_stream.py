@@ -10,7 +10,7 @@ import asyncio
 
 from aiohttp import web
 
-from engine.api.schemas import Hello, encode
+from engine.api.schemas import CampaignsChanged, Hello, encode
 from engine.bus import Subscription
 from engine.server.caller import CALLER
 from engine.server.event_filter import may_see
@@ -29,10 +29,14 @@ async def events(request: web.Request) -> web.StreamResponse:
     )
     await stream.prepare(request)
     session_id: int | None = None
+    # The agent's campaigns, whose waiting counts this stream carries: read once subscribed
+    # and again whenever a campaign's members change.
+    campaigns: set[str] = set()
     try:
         async with engine.bus.subscribe(
-            lambda event: may_see(caller, event), sees_all=caller.sees_all
+            lambda event: may_see(caller, event, campaigns), sees_all=caller.sees_all
         ) as sub:
+            await _read_campaigns(request, campaigns)
             # Subscribed first, then present, then hello: a console that loads its data on
             # hello cannot miss a change made in between, and finds itself logged in (an
             # agent Free, a supervisor on duty for raised hands).
@@ -48,7 +52,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             await stream.write(encode(hello) + b"\n")
             if missed is not None:  # this console reconnected after a log-out: it leaves
                 await stream.write(encode(missed) + b"\n")
-            await _relay(request, stream, sub)
+            await _relay(request, stream, sub, campaigns)
     except ConnectionError:
         pass  # the console went away mid-write
     finally:
@@ -57,7 +61,17 @@ async def events(request: web.Request) -> web.StreamResponse:
     return stream
 
 
-async def _relay(request: web.Request, stream: web.StreamResponse, sub: Subscription) -> None:
+async def _read_campaigns(request: web.Request, campaigns: set[str]) -> None:
+    caller = request[CALLER]
+    if caller.user_id is not None and "agent" in caller.roles and not caller.sees_all:
+        names = await engine_of(request).queries.member_campaigns(caller.user_id)
+        campaigns.clear()
+        campaigns.update(names)
+
+
+async def _relay(
+    request: web.Request, stream: web.StreamResponse, sub: Subscription, campaigns: set[str]
+) -> None:
     # The heartbeat is due after a quiet period of what *this console* was sent: the bus
     # hands it only the events it may see, so others' busy work never keeps it silent.
     loop = asyncio.get_running_loop()
@@ -69,6 +83,8 @@ async def _relay(request: web.Request, stream: web.StreamResponse, sub: Subscrip
         if got:
             if event is None:  # dropped as too slow, or the engine is stopping
                 return
+            if isinstance(event, CampaignsChanged):
+                await _read_campaigns(request, campaigns)
             await stream.write(encode(event) + b"\n")
             last_write = loop.time()
         # A console that left is only noticed by looking (nothing is read from it).

@@ -25,6 +25,7 @@ from data.db import Database
 from data.models import Interaction, Message
 from engine.api.schemas import (
     AgentChanged,
+    CampaignsChanged,
     CampaignState,
     Event,
     InteractionChanged,
@@ -32,11 +33,13 @@ from engine.api.schemas import (
     PickQueueChanged,
     QueueChanged,
     StatsChanged,
+    WaitingChanged,
 )
 from engine.bus import EventBus
 from engine.domain.routing import is_pick
 from engine.domain.statistics import day_bounds
 from engine.services import queries, statistics
+from engine.services.work import load
 
 
 class Notifier:
@@ -65,6 +68,7 @@ class Notifier:
         self._messages: set[int] = set()
         self._agents: set[int] = set()
         self._queue = False
+        self._waiting: dict[str, int] = {}  # last published, per campaign name
         self._ready: list[Event] = []
         self._dirty = asyncio.Event()
 
@@ -98,6 +102,19 @@ class Notifier:
         self._queue = True
         self._dirty.set()
 
+    def campaigns_changed(self) -> None:
+        """A campaign's routing or members changed: agents reload their load and queue."""
+        self.announce(CampaignsChanged())
+
+    async def _publish_waiting(self, session: AsyncSession) -> None:
+        # Only the campaigns whose count moved: a burst into one campaign wakes its members,
+        # not every agent of every campaign.
+        counts = await load.waiting_by_name(session)
+        for name, waiting in counts.items():
+            if self._waiting.get(name) != waiting:
+                self.bus.publish(WaitingChanged(campaign=name, waiting=waiting))
+        self._waiting = counts
+
     def _stats_due(self) -> None:
         self._stats_timer = False
         self._dirty.set()
@@ -130,6 +147,7 @@ class Notifier:
         queue, self._queue = self._queue, False
         ready, self._ready = self._ready, []
         if not self.bus.has_subscribers:
+            self._waiting = {}  # the next listener loads counts afresh, then hears changes
             return  # nobody is watching: a console loads fresh data when it connects
         loop = asyncio.get_running_loop()
         stats = self._stats and self.bus.has_supervisors
@@ -185,6 +203,7 @@ class Notifier:
                 for row in await queries.agent_rows(session, user_ids=agents):
                     self.bus.publish(AgentChanged(agent=row))
             if queue:
+                await self._publish_waiting(session)
                 shown, total = await queries.queue_rows(session)
                 states = await self.campaign_states(session) if self.campaign_states else []
                 self.bus.publish(QueueChanged(queue=shown, total=total, campaigns=states))

@@ -44,6 +44,7 @@ from engine.domain import statistics as stats
 from engine.errors import Forbidden, Invalid, NotFound
 from engine.services import statistics
 from engine.services.customer.ratings import with_customer_feedback
+from engine.services.work.load import campaign_load, member_campaigns
 
 
 async def message_counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
@@ -373,11 +374,7 @@ class Queries:
     async def me(self, user_id: int, *, operator: bool) -> Me:
         async with self.db.session() as session:
             user = await session.get_one(User, user_id, populate_existing=True)
-            campaigns = (
-                await session.execute(
-                    select(Campaign.name).join(Membership).where(Membership.user_id == user_id)
-                )
-            ).scalars()
+            load = await campaign_load(session, user_id)
             return Me(
                 username=user.username,
                 display_name=user.display_name,
@@ -386,8 +383,13 @@ class Queries:
                 status_reason=user.status_reason,
                 status_since=user.status_since,
                 operator=operator,
-                campaigns=sorted(campaigns),
+                campaigns=[row.name for row in load],
+                load=load,
             )
+
+    async def member_campaigns(self, user_id: int) -> list[str]:
+        async with self.db.session() as session:
+            return await member_campaigns(session, user_id)
 
     async def interactions(
         self, *, agent_id: int | None, agent: str | None, state: str | None

@@ -458,6 +458,7 @@ class Admin:
                     Membership.campaign_id == campaign.id, Membership.user_id == user.id
                 )
             )
+        self.on_member_added()  # the router forgets them; their console drops the campaign
         return await self.campaign(campaign_name)
 
 

@@ -21,7 +21,7 @@ import asyncio
 import logging
 import random
 from dataclasses import replace
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,7 +39,8 @@ from data.models import (
 )
 from engine.domain import queue_limit
 from engine.domain.routing import PICK_MODES, AgentLoad, assigned, capacity, choose_agent
-from engine.domain.schedule import ScheduleError, is_open, next_change
+from engine.domain.schedule import ScheduleError, is_open, next_change, zone
+from engine.domain.statistics import day_bounds
 from engine.services.notify import Notifier
 from engine.services.work.schedules import Schedules
 
@@ -49,8 +50,11 @@ log = logging.getLogger(__name__)
 class _Campaign:
     """One campaign during a pass: its strategy and its free members, kept current."""
 
-    def __init__(self, cap: int, availability: str, delivery: str, last: int | None) -> None:
+    def __init__(
+        self, cap: int, availability: str, delivery: str, last: int | None, time_zone: str
+    ) -> None:
         self.cap = cap
+        self.time_zone = time_zone  # whose midnight starts "today" (fewest-completed)
         self.availability = availability
         self.delivery = delivery
         self.last_user_id = last
@@ -249,6 +253,7 @@ class Router:
                 Campaign.availability,
                 Campaign.delivery,
                 Campaign.round_robin_last_user_id,
+                Campaign.time_zone,
             )
             .join(User, Membership.user_id == User.id)
             .join(Campaign, Membership.campaign_id == Campaign.id)
@@ -271,11 +276,12 @@ class Router:
             availability,
             delivery,
             last_user,
+            time_zone,
         ) in rows:
             state = campaigns.get(campaign_id)
             if state is None:
                 state = campaigns[campaign_id] = _Campaign(
-                    cap, availability.value, delivery.value, last_user
+                    cap, availability.value, delivery.value, last_user, time_zone
                 )
             state.members[user_id] = AgentLoad(
                 user_id, 0, since, position, penalty, last_at, completed_today=0
@@ -311,13 +317,20 @@ class Router:
             for campaign_id, position, user_id in places:
                 if remembering[campaign_id] == user_id:
                     campaigns[campaign_id].after = (position, user_id)
-        counting = [cid for cid, s in campaigns.items() if s.delivery == Delivery.FEWEST_COMPLETED]
-        if counting:
-            midnight = datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
+        # "Today" is the campaign's own day: campaigns grouped by time zone, one query each.
+        counting: dict[str, list[int]] = {}
+        for cid, s in campaigns.items():
+            if s.delivery == Delivery.FEWEST_COMPLETED:
+                counting.setdefault(s.time_zone, []).append(cid)
+        for time_zone, ids in counting.items():
+            try:
+                midnight, _ = day_bounds(self.schedules.now(), zone(time_zone))
+            except ScheduleError:  # refused on save; an old row with a bad name counts UTC
+                midnight, _ = day_bounds(self.schedules.now())
             closed = await session.execute(
                 select(Interaction.agent_id, Interaction.campaign_id, func.count(Interaction.id))
                 .where(
-                    Interaction.campaign_id.in_(counting),
+                    Interaction.campaign_id.in_(ids),
                     Interaction.state == InteractionState.CLOSED,
                     Interaction.closed_at >= midnight,
                 )
