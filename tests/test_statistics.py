@@ -165,3 +165,32 @@ async def test_statistics_are_for_supervisors_and_reach_only_them(world: World) 
         finally:
             for task in tasks:
                 task.cancel()
+
+
+async def test_today_is_each_campaigns_own_day(world: World) -> None:
+    """A campaign in another time zone starts its "today" at its own midnight: work closed
+    an hour before it is yesterday's there, while a UTC campaign still counts the UTC day."""
+    op = world.operator
+    billing = world.dovecot.new_mailbox("billing")
+    await op.add_campaign(billing.campaign("Billing", email_address="billing@postdesk.test"))
+    async with world.client("agent1") as agent, world.client("super1") as supervisor:
+        await agent.set_status("free")
+        world.dovecot.append(world.mailbox, numbered_mail(1))
+        (mine,) = await eventually(agent.interactions, lambda r: len(r) == 1, what="assigned")
+        await agent.close_interaction(mine.id)
+        await eventually(
+            supervisor.stats, lambda s: _support(s).completed_in == 1, what="completed"
+        )
+        # An hour later, in a zone whose midnight falls within that hour (and UTC's not).
+        later = datetime.now(UTC) + timedelta(hours=1)
+        if later.hour == 0:
+            later += timedelta(hours=1)
+        offset = -later.hour if later.hour <= 12 else 24 - later.hour  # local 00:xx
+        await op.update_campaign("Support", CampaignPatch(time_zone=f"Etc/GMT{-offset:+d}"))
+        world.engine.queries.clock = lambda: later
+        out = await supervisor.stats()
+        assert _support(out).completed_in == 0  # yesterday, in Support's own day
+        assert [c.name for c in out.campaigns] == ["Billing", "Support"]  # both zones counted
+        # An explicit period is the period asked, whatever the zones.
+        start, end = rules.day_bounds(datetime.now(UTC))
+        assert _support(await supervisor.stats(start, end)).completed_in == 1

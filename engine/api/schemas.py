@@ -634,7 +634,7 @@ class QueueRow(Schema, kw_only=True):
 
 
 class CampaignStats(Schema, kw_only=True):
-    """One campaign's row of the statistics panel, over a period (live: today, UTC day).
+    """One campaign's row of the statistics panel, over a period (live: today, in the campaign's time zone).
 
     `sl_within / sl_counted` is the service level (docs/statistics.md); `sl_percent` is None
     while nothing counts. Waiting, longest wait, agents and active are now, whatever the
@@ -661,7 +661,7 @@ class CampaignStats(Schema, kw_only=True):
 
 class StatsQuery(Schema, kw_only=True):
     """`GET /stats?since=&until=`: interactions that arrived (and answers and closes that
-    happened) in [since, until); both default to today (UTC day)."""
+    happened) in [since, until); both absent: today, each campaign in its own time zone."""
 
     since: datetime | None = None
     until: datetime | None = None

@@ -37,7 +37,6 @@ from engine.api.schemas import (
 )
 from engine.bus import EventBus
 from engine.domain.routing import is_pick
-from engine.domain.statistics import day_bounds
 from engine.services import queries, statistics
 from engine.services.work import load
 
@@ -209,9 +208,7 @@ class Notifier:
                 self.bus.publish(QueueChanged(queue=shown, total=total, campaigns=states))
             if stats:
                 self._stats_at = loop.time()
-                now = self.clock()
-                since, until = day_bounds(now)
-                counted = await statistics.campaign_stats(session, since, until, now)
+                counted = await statistics.today_stats(session, self.clock())
                 self.bus.publish(StatsChanged(stats=counted))
         for event in ready:
             self.bus.publish(event)

@@ -455,7 +455,6 @@ class Queries:
 
     async def monitor(self) -> MonitorSnapshot:
         now = self.clock()
-        day_start, day_end = stats.day_bounds(now)
         async with self.db.session() as session:
             shown, total = await queue_rows(session)
             states = await self.campaign_states(session) if self.campaign_states else []
@@ -464,7 +463,7 @@ class Queries:
                 queue=shown,
                 queue_total=total,
                 campaigns=states,
-                stats=await statistics.campaign_stats(session, day_start, day_end, now),
+                stats=await statistics.today_stats(session, now),
             )
 
     async def working_campaigns(self, user_id: int) -> set[int]:
@@ -492,8 +491,10 @@ class Queries:
     # ---- statistics (docs/statistics.md) ----
     async def stats(self, since: datetime | None, until: datetime | None) -> StatsOut:
         now = self.clock()
-        day_start, day_end = stats.day_bounds(now)
         async with self.db.session() as session:
+            if since is None and until is None:
+                return await statistics.today_stats(session, now)  # each campaign's own day
+            day_start, day_end = stats.day_bounds(now)
             return await statistics.campaign_stats(
                 session, since or day_start, until or day_end, now
             )

@@ -5,9 +5,9 @@ whatever the number of campaigns, agents or interactions; the arithmetic is in
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -28,13 +28,49 @@ from engine.api.schemas import (
     StatusChangeOut,
     as_roles,
 )
+from engine.domain import schedule
 from engine.domain import statistics as stats
 from engine.errors import Invalid, NotFound
 from engine.services import queries
 
 
+async def today_stats(session: AsyncSession, now: datetime) -> StatsOut:
+    """The live panel: each campaign's "today" is its own day, from midnight in its time
+    zone (a desk in Montevideo does not start a new day at 21:00). One count per distinct
+    zone, usually one."""
+    zones: dict[str, list[int]] = {}
+    for campaign_id, time_zone in await session.execute(select(Campaign.id, Campaign.time_zone)):
+        zones.setdefault(time_zone, []).append(campaign_id)
+    if len(zones) <= 1:
+        since, until = stats.day_bounds(now, _zone(next(iter(zones), "UTC")))
+        return await campaign_stats(session, since, until, now)
+    parts = []
+    for time_zone, ids in zones.items():
+        since, until = stats.day_bounds(now, _zone(time_zone))
+        parts.append(await campaign_stats(session, since, until, now, campaign_ids=ids))
+    rows = sorted((row for part in parts for row in part.campaigns), key=lambda r: r.name)
+    return StatsOut(
+        since=min(part.since for part in parts),
+        until=max(part.until for part in parts),
+        at=now,
+        campaigns=rows,
+    )
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return schedule.zone(name)
+    except schedule.ScheduleError:  # refused on save; an old row with a bad name counts UTC
+        return UTC
+
+
 async def campaign_stats(
-    session: AsyncSession, since: datetime, until: datetime, now: datetime
+    session: AsyncSession,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    *,
+    campaign_ids: list[int] | None = None,
 ) -> StatsOut:
     """Every campaign's row of the statistics panel in two queries, whatever the number of
     campaigns, agents or interactions: the interactions counted in one grouped query that
@@ -58,7 +94,7 @@ async def campaign_stats(
         ),
     )
     done = and_(closed, i.state == InteractionState.CLOSED, i.agent_id.is_not(None))
-    sums = (
+    sums_query = (
         select(
             i.campaign_id.label("campaign_id"),
             queries.count_if(queued).label("waiting"),
@@ -80,8 +116,10 @@ async def campaign_stats(
             )
         )
         .group_by(i.campaign_id)
-        .subquery("sums")
     )
+    if campaign_ids is not None:
+        sums_query = sums_query.where(i.campaign_id.in_(campaign_ids))
+    sums = sums_query.subquery("sums")
     rows = await session.execute(
         select(
             Campaign.id,
@@ -99,6 +137,7 @@ async def campaign_stats(
             func.coalesce(sums.c.done_out, 0),
         )
         .outerjoin(sums, sums.c.campaign_id == Campaign.id)
+        .where(Campaign.id.in_(campaign_ids) if campaign_ids is not None else true())
         .order_by(Campaign.name)
     )
     states = await _member_states(session)
