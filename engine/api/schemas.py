@@ -634,7 +634,8 @@ class QueueRow(Schema, kw_only=True):
 
 
 class CampaignStats(Schema, kw_only=True):
-    """One campaign's row of the statistics panel, over a period (live: today, in the campaign's time zone).
+    """One campaign's row of the statistics panel, over a period (live: today, from midnight
+    in the campaign's time zone).
 
     `sl_within / sl_counted` is the service level (docs/statistics.md); `sl_percent` is None
     while nothing counts. Waiting, longest wait, agents and active are now, whatever the
