@@ -284,7 +284,7 @@ def monitor_snapshot() -> MonitorSnapshot:
                     "paused": 0, "offline": 0},
             active=4, answered=18, sl_within=15, sl_counted=20, sl_percent=75.0,
             sl_level="critical", avg_first_response_seconds=1510.0, completed_in=13,
-            completed_out=3,
+            completed_out=3, rating_count=9, rating_average=4.33,
         ),
     ]  # fmt: skip
     now = datetime.now(UTC)

@@ -29,7 +29,8 @@ from engine.api.schemas import (
     QueueRow,
     convert,
 )
-from tests.console_helpers import press, settle
+from tests.console_helpers import press, screen_text, settle, until
+from tests.fake_engine import supervisor_app
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 EVIL = "\x1b]52;c;ZXZpbA==\x07[bold]x[/bold]"
@@ -741,3 +742,17 @@ async def test_break_picker_keeps_the_reason_across_a_reload() -> None:
         await pilot.press("down", "enter")
         await until(pilot, lambda: len(results) == 2, what="the second choice")
         assert results[-1] == "Lunch"
+
+
+async def test_the_statistics_panel_shows_ratings_where_there_is_room() -> None:
+    """80 cells hold the eleven columns; widened, the panel adds the customers' ratings."""
+    app = supervisor_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "Carla Conti" in screen_text(app), what="the monitor")
+        assert "Rated" not in screen_text(app)
+        await pilot.resize_terminal(160, 48)
+        await until(pilot, lambda: "★4.3 (9)" in screen_text(app), what="the ratings column")
+        assert "Rated" in screen_text(app) and "75" in screen_text(app)  # rows kept
+        await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: "Rated" not in screen_text(app), what="narrow again")
+        assert "Support" in screen_text(app)

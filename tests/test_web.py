@@ -124,6 +124,9 @@ async def test_gets_record_nothing_a_post_records_once_and_a_later_one_replaces_
     assert rating.score == 2
     [per_agent] = await world.operator.agent_ratings()
     assert (per_agent.agent, per_agent.count, per_agent.average) == ("agent1", 1, 2.0)
+    # The supervisor's statistics panel counts today's ratings per campaign.
+    [support] = [c for c in (await world.operator.stats()).campaigns if c.name == "Support"]
+    assert (support.rating_count, support.rating_average) == (1, 2.0)
     async with world.client("agent1") as agent:  # the agent sees it on their thread too
         assert (await agent.interaction(interaction_id)).messages[-1].rating == 2
 

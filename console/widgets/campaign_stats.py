@@ -1,7 +1,8 @@
 """The campaign statistics panel at the top of the supervisor monitor: one row per campaign.
 
-Rows come from the engine (`StatsOut`, today in UTC) and are replaced whole when it counts
-again; the longest wait ticks locally and takes the campaign's threshold colours as it grows.
+Rows come from the engine (`StatsOut`, today in each campaign's time zone) and are replaced
+whole when it counts again; the longest wait ticks locally and takes the campaign's threshold
+colours as it grows.
 Choosing a row (Enter, a click) limits the grid and the queue to that campaign. Whether each
 campaign is in its schedule and how many it holds over its queue limit come with the queue
 (`CampaignState`), not with the statistics: `show_states` sets those two columns.
@@ -46,10 +47,13 @@ def _duration(seconds: float | None) -> str:
     return "-" if seconds is None else format_duration(seconds)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 class CampaignStatsTable(EmptyNote):
     """`#campaign-stats`: in or out of schedule, waiting, held over the queue limit, longest
     wait, agents, active, answered, SL%, first response, completed in/out, per campaign,
-    today."""
+    today; from 100 cells wide, the customers' ratings too (average and count)."""
 
     @dataclass
     class Chosen(Message):
@@ -76,18 +80,37 @@ class CampaignStatsTable(EmptyNote):
         ("first", "1st", 6, True),
         ("done", "In/Out", 6, True),
     )
+    # Only where there is room: 80 cells hold the eleven above and nothing more.
+    WIDE_COLUMNS = (("rating", "Rated", 9, True),)
+    WIDE = 100
 
     def __init__(self, *, id: str = "campaign-stats") -> None:  # noqa: A002
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self._rows: dict[str, CampaignStats] = {}
         self._states: dict[str, CampaignState] = {}  # by campaign name
+        self._wide = False
 
     def on_mount(self) -> None:
-        for key, label, width, right in self.COLUMNS:
-            header = Text(label, justify="right" if right else "left")
-            self.add_column(header, width=width, key=key)
+        self._wide = self.app.size.width >= self.WIDE
+        self._add_columns()
         self.say_when_empty("No campaigns yet: an admin adds them (admin console, n).")
         self.set_interval(1, self.tick)
+
+    def _add_columns(self) -> None:
+        columns = self.COLUMNS + (self.WIDE_COLUMNS if self._wide else ())
+        for key, label, width, right in columns:
+            header = Text(label, justify="right" if right else "left")
+            self.add_column(header, width=width, key=key)
+
+    def on_resize(self) -> None:
+        wide = self.app.size.width >= self.WIDE
+        if wide != self._wide:
+            self._wide = wide
+            rows = StatsOut(since=_EPOCH, until=_EPOCH, at=_EPOCH, campaigns=self.campaigns)
+            self.clear(columns=True)
+            self._rows = {}
+            self._add_columns()
+            self.replace(rows)
 
     @property
     def campaigns(self) -> list[CampaignStats]:
@@ -163,7 +186,13 @@ class CampaignStatsTable(EmptyNote):
             "sl": _right(percent, LEVEL_STYLES[row.sl_level]),
             "first": _right(_duration(row.avg_first_response_seconds)),
             "done": _right(f"{row.completed_in}/{row.completed_out}"),
-        }
+        } | ({"rating": self._rating(row)} if self._wide else {})
+
+    @staticmethod
+    def _rating(row: CampaignStats) -> Text:
+        if row.rating_average is None:
+            return _right("-", "dim")
+        return _right(f"★{row.rating_average:.1f} ({row.rating_count})")
 
     def on_data_table_row_selected(self, event: EmptyNote.RowSelected) -> None:
         event.stop()

@@ -658,6 +658,9 @@ class CampaignStats(Schema, kw_only=True):
     avg_first_response_seconds: float | None
     completed_in: int
     completed_out: int
+    # Customers' ratings given in the period (the public web service): how many, average.
+    rating_count: int = 0
+    rating_average: float | None = None
 
 
 class StatsQuery(Schema, kw_only=True):

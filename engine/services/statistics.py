@@ -18,6 +18,7 @@ from data.models import (
     Interaction,
     InteractionState,
     Membership,
+    Rating,
     User,
 )
 from engine.api.schemas import (
@@ -141,6 +142,7 @@ async def campaign_stats(
         .order_by(Campaign.name)
     )
     states = await _member_states(session)
+    ratings = await _ratings(session, since, until, campaign_ids)
     out: list[CampaignStats] = []
     for (
         cid,
@@ -180,9 +182,29 @@ async def campaign_stats(
                 avg_first_response_seconds=stats.average(first_total, answered_n),
                 completed_in=done_in,
                 completed_out=done_out,
+                rating_count=ratings.get(cid, (0, None))[0],
+                rating_average=ratings.get(cid, (0, None))[1],
             )
         )
     return StatsOut(since=since, until=until, at=now, campaigns=out)
+
+
+async def _ratings(
+    session: AsyncSession, since: datetime, until: datetime, campaign_ids: list[int] | None
+) -> dict[int, tuple[int, float | None]]:
+    """Ratings given in the period, per campaign: how many and their average (one query)."""
+    query = (
+        select(Rating.campaign_id, func.count(Rating.id), func.avg(Rating.score))
+        .where(Rating.created_at >= since, Rating.created_at < until)
+        .group_by(Rating.campaign_id)
+    )
+    if campaign_ids is not None:
+        query = query.where(Rating.campaign_id.in_(campaign_ids))
+    return {
+        campaign_id: (int(n), None if avg is None else round(float(avg), 2))
+        for campaign_id, n, avg in await session.execute(query)
+        if campaign_id is not None
+    }
 
 
 def _as_utc(value: datetime | str | None) -> datetime | None:

@@ -58,6 +58,8 @@ def print_result(result: Any, as_json: bool) -> None:
                 f"avg_first_response={'-' if first is None else f'{first:.0f}s'}",
                 f"completed_in={row.completed_in}",
                 f"completed_out={row.completed_out}",
+                f"ratings={row.rating_count}",
+                f"rating_avg={'-' if row.rating_average is None else row.rating_average}",
                 *(f"{k}={v}" for k, v in row.agents.items()),
             ]
             print("  ".join(parts))
