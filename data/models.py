@@ -669,6 +669,22 @@ class ChatMessage(Base):
     read_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class CustomerEvent(Base):
+    """Something a customer did on the public web service (a rating, an unsubscribe), written
+    in the same transaction as the thing itself. The web service runs apart from the engine
+    (another process, maybe another host), so the engine reads these in id order and tells
+    the consoles: a transactional outbox, nothing told that did not happen, nothing lost."""
+
+    __tablename__ = "customer_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "rating" | "unsubscribe"
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class ConsoleSession(Base):
     """One open console event stream. Presence is kept here, not in an engine's memory, so
     that every engine node sharing the database sees who is at a console: each node renews

@@ -29,6 +29,7 @@ from engine.config import Settings
 from engine.server.app import ApiServer
 from engine.services.admin.records import Admin
 from engine.services.customer.ratings import Ratings
+from engine.services.customer.watch import CustomerEventWatcher
 from engine.services.inbound.imap import ImapMailbox
 from engine.services.inbound.ingest import Ingestor
 from engine.services.inbound.mailbox_health import MailboxBoard
@@ -149,6 +150,7 @@ class Engine:
         self.identity = Identity(self.db)
         self.queries = Queries(self.db, self.schedules.states)
         self.ratings = Ratings(self.db)
+        self.customer_events = CustomerEventWatcher(self.db, self.notifier)
         self.presence = Presence(
             self.db,
             self.notifier,
@@ -172,6 +174,7 @@ class Engine:
         await self.server.start(self.settings.socket, self.settings.socket_group)
         self.supervise("notifier", self.notifier.run)
         self.supervise("presence", self.presence.run)
+        self.supervise("customer-events", self.customer_events.run)
         if self.run_mail:
             self.supervise("router", self.router.run)
             self.supervise("outbox", self.outbox.run)

@@ -15,7 +15,8 @@ from pathlib import Path
 import aiohttp
 
 from data.db import Database, sqlite_url
-from engine.api.schemas import ForwardIn
+from engine.api.schemas import Event, ForwardIn, Hello, MessageChanged, StatsChanged
+from engine.client import EngineClient
 from engine.web.limits import client_key
 from tests.cli_helpers import cli_env, postdesk_script
 from tests.engine_fixtures import eventually
@@ -389,3 +390,51 @@ def test_the_client_key_is_the_address_or_its_ipv6_64() -> None:
     # Anyone else's X-Forwarded-For is the client's own invention.
     assert client_key("203.0.113.9", "198.51.100.7", trusted) == "203.0.113.9"
     assert client_key(None, "", trusted) == "?"
+
+
+async def test_a_rating_reaches_the_consoles_live(web_world: WebWorld) -> None:
+    """The web service runs apart: the engine reads what it wrote and tells the agent's
+    thread and the supervisors' statistics at once, with no reload."""
+    world = web_world.world
+    interaction_id, mail = await replied(world)
+    links = rating_links(parts(mail)[0])
+    token = links[5].rsplit("/", 2)[-2]
+    heard: list[Event] = []
+
+    async def listen(client: EngineClient) -> None:
+        async for event in client.events():
+            heard.append(event)
+
+    async with world.client("agent1") as agent, world.client("super1") as supervisor:
+        tasks = [asyncio.create_task(listen(c)) for c in (agent, supervisor)]
+        try:
+            await eventually(
+                lambda: asyncio.sleep(0, heard),
+                lambda got: sum(isinstance(e, Hello) for e in got) == 2,
+                what="both streams open",
+            )
+            async with aiohttp.ClientSession() as http:
+                action = f"{web_world.base_url}/r/{token}"
+                async with http.post(action, data={"score": "5"}) as resp:
+                    assert resp.status == 200
+            rated = await eventually(
+                lambda: asyncio.sleep(0, heard),
+                lambda got: any(
+                    isinstance(e, MessageChanged) and e.message.rating == 5 for e in got
+                ),
+                what="the rated message on the streams",
+            )
+            changed = [e for e in rated if isinstance(e, MessageChanged) and e.message.rating]
+            assert {e.interaction_id for e in changed} == {interaction_id}
+            await eventually(
+                lambda: asyncio.sleep(0, heard),
+                lambda got: any(
+                    isinstance(e, StatsChanged)
+                    and any(c.rating_count == 1 for c in e.stats.campaigns)
+                    for e in got
+                ),
+                what="the statistics counting the rating",
+            )
+        finally:
+            for task in tasks:
+                task.cancel()

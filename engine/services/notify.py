@@ -38,6 +38,7 @@ from engine.api.schemas import (
 from engine.bus import EventBus
 from engine.domain.routing import is_pick
 from engine.services import queries, statistics
+from engine.services.customer.ratings import fill_customer_feedback
 from engine.services.work import load
 
 
@@ -94,6 +95,13 @@ class Notifier:
         """One of our sent messages changed (e.g. a bounce marked it failed)."""
         self._messages.add(message_row_id)
         self._wake()
+
+    def customer_acted(self, message_id: int, *, counts: bool) -> None:
+        """A customer rated or unsubscribed from one of our messages (the web service):
+        the message's thread shows it, and a rating counts in the statistics."""
+        self._messages.add(message_id)
+        self._stats = self._stats or counts
+        self._dirty.set()
 
     def queue_changed(self) -> None:
         """The queue's picture changed without any one interaction changing (a campaign
@@ -171,12 +179,16 @@ class Notifier:
                     .order_by(Message.id)
                     .execution_options(populate_existing=True)
                 )
-                for message, interaction in rows:
+                changed = [(queries.message_out(m), i) for m, i in rows]
+                # What customers did with our mail (rating, image seen) comes along, so a
+                # console replacing the message does not lose it.
+                await fill_customer_feedback(session, [out for out, _ in changed])
+                for out, interaction in changed:
                     self.bus.publish(
                         MessageChanged(
                             interaction_id=interaction.id,
                             agent=interaction.agent.username if interaction.agent else None,
-                            message=queries.message_out(message),
+                            message=out,
                         )
                     )
             if interactions:

@@ -21,7 +21,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from data.db import Database
-from data.models import BlacklistEntry, Campaign, Interaction, Message, MessageLink, Rating
+from data.models import (
+    BlacklistEntry,
+    Campaign,
+    CustomerEvent,
+    Interaction,
+    Message,
+    MessageLink,
+    Rating,
+)
 from engine.domain.web_links import SCORES, is_token
 
 # Outgoing kinds a customer may rate: answers by a person (the manual: replies only).
@@ -139,6 +147,7 @@ class CustomerFeedback:
                     )
                     if getattr(changed, "rowcount", 0) == 0:
                         session.add(Rating(message_id=message.id, **values))
+                    session.add(CustomerEvent(kind="rating", message_id=message.id))
                 break
             except IntegrityError:
                 continue
@@ -250,6 +259,7 @@ class CustomerFeedback:
                             campaign_id=campaign.id,
                         )
                     )
+                    session.add(CustomerEvent(kind="unsubscribe", message_id=message.id))
         except IntegrityError:
             pass  # listed by someone else in the meantime: the address is off all the same
         return UnsubscribePage(campaign.name, True)

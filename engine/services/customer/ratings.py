@@ -17,6 +17,9 @@ async def with_customer_feedback(
 ) -> None:
     """Fill in what customers did with the interaction's outgoing mail on the public web
     service: the rating (and when), and the tracking image's count (and first time)."""
+    if len(messages) <= 50:  # a few (an event's): by id; a long thread: by interaction
+        await fill_customer_feedback(session, messages)
+        return
     ratings = {
         message_id: (score, at)
         for message_id, score, at in await session.execute(
@@ -31,6 +34,34 @@ async def with_customer_feedback(
             select(MessageLink.message_id, MessageLink.seen_count, MessageLink.first_seen_at)
             .join(Message, MessageLink.message_id == Message.id)
             .where(Message.interaction_id == interaction_id, MessageLink.seen_count > 0)
+        )
+    }
+    for message in messages:
+        if message.id in ratings:
+            message.rating, message.rated_at = ratings[message.id]
+        if message.id in seen:
+            message.seen_count, message.seen_at = seen[message.id]
+
+
+async def fill_customer_feedback(session: AsyncSession, messages: list[MessageOut]) -> None:
+    """`with_customer_feedback` for any messages, by their ids (the notifier's events)."""
+    ids = [m.id for m in messages if m.direction == "outbound"]
+    if not ids:
+        return
+    ratings = {
+        message_id: (score, at)
+        for message_id, score, at in await session.execute(
+            select(Rating.message_id, Rating.score, Rating.created_at).where(
+                Rating.message_id.in_(ids)
+            )
+        )
+    }
+    seen = {
+        message_id: (count, at)
+        for message_id, count, at in await session.execute(
+            select(MessageLink.message_id, MessageLink.seen_count, MessageLink.first_seen_at).where(
+                MessageLink.message_id.in_(ids), MessageLink.seen_count > 0
+            )
         )
     }
     for message in messages:
