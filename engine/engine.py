@@ -182,7 +182,31 @@ class Engine:
                 ids = (await session.execute(select(Campaign.id))).scalars().all()
             for campaign_id in ids:
                 await self.campaign_changed(campaign_id)
+        await self._check_web_url()
         log.info("engine started on %s", self.settings.socket)
+
+    async def _check_web_url(self) -> None:
+        """Rating links built on the listening address (the default) reach nobody outside
+        this machine: say so once, naming the campaigns whose replies carry them."""
+        if self.settings.web_base_url:
+            return
+        async with self.db.session() as session:
+            names = (
+                await session.execute(
+                    select(Campaign.name).where(
+                        Campaign.qualification_enabled | Campaign.track_replies
+                    )
+                )
+            ).scalars()
+            rating = sorted(names)
+        if rating:
+            log.warning(
+                "POSTDESK_WEB_BASE_URL is not set: the links in replies of %s point to %s, which"
+                " customers cannot reach; set it to the web service's public https address"
+                " (docs/web.md)",
+                ", ".join(rating),
+                self.settings.web_url,
+            )
 
     async def _check_key(self) -> None:
         """A data dir copied or restored without its key still starts (its mail can be read),

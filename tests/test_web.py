@@ -8,18 +8,20 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import logging
 import random
 import secrets
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from data.db import Database, sqlite_url
-from engine.api.schemas import Event, ForwardIn, Hello, MessageChanged, StatsChanged
+from engine.api.schemas import CampaignPatch, Event, ForwardIn, Hello, MessageChanged, StatsChanged
 from engine.client import EngineClient
 from engine.web.limits import client_key
 from tests.cli_helpers import cli_env, postdesk_script
-from tests.engine_fixtures import eventually
+from tests.engine_fixtures import World, eventually
 from tests.patience import PATIENCE
 from tests.servers import free_port
 from tests.web_helpers import (
@@ -438,3 +440,19 @@ async def test_a_rating_reaches_the_consoles_live(web_world: WebWorld) -> None:
         finally:
             for task in tasks:
                 task.cancel()
+
+
+async def test_the_engine_warns_when_rating_links_would_point_nowhere(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No public base URL: the links are built on the listening address, which customers
+    cannot reach. The engine says so, naming the campaigns, and says nothing otherwise."""
+    assert not world.engine.settings.web_base_url
+    with caplog.at_level(logging.WARNING, logger="engine.engine"):
+        await world.engine._check_web_url()
+        assert "POSTDESK_WEB_BASE_URL" not in caplog.text  # no campaign carries links
+        await world.operator.update_campaign(
+            "Support", CampaignPatch(qualification_enabled=True, qualification_motivation="Rate")
+        )
+        await world.engine._check_web_url()
+    assert "POSTDESK_WEB_BASE_URL is not set" in caplog.text and "Support" in caplog.text
