@@ -573,18 +573,29 @@ class UploadedFile(Base):
 
 
 class BlacklistEntry(Base):
+    """An address that gets no mail from us: from one campaign (an unsubscribe from its mail)
+    or from every campaign (`campaign_id` None: a complaint, an admin's say). One entry per
+    address and scope."""
+
     __tablename__ = "blacklist"
+    # NULLs differ in a unique constraint: the code checks for an entry for all before
+    # adding one (SQLite writes one transaction at a time); a duplicate would only repeat
+    # what the first says.
+    __table_args__ = (
+        UniqueConstraint("email", "campaign_id", name="uq_blacklist_email_campaign_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
     reason: Mapped[str] = mapped_column(String(200), default="")
     # How it got here: "complaint" (ARF report), "unsubscribe-link" (the page),
-    # "one-click" (RFC 8058 POST by a mailbox provider), "" for entries made before sources.
+    # "one-click" (RFC 8058 POST by a mailbox provider), "mailto" (a mail to the unsubscribe
+    # address), "manual" (an admin), "" for entries made before sources.
     source: Mapped[str] = mapped_column(String(32), default="")
-    # The campaign whose mail the unsubscribe came from (None: not from a link).
+    # The campaign it applies to (an unsubscribe from that campaign's mail); None: all.
     campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("campaigns.id", ondelete="SET NULL"), default=None
-    )
+    )  # a campaign deleted outright: its unsubscribes apply to all (never mail them again)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

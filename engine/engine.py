@@ -28,6 +28,7 @@ from engine.bus import EventBus
 from engine.config import Settings
 from engine.server.app import ApiServer
 from engine.services.admin.records import Admin
+from engine.services.customer.blacklist import Blacklist
 from engine.services.customer.ratings import Ratings
 from engine.services.customer.watch import CustomerEventWatcher
 from engine.services.inbound.imap import ImapMailbox
@@ -150,6 +151,7 @@ class Engine:
         self.identity = Identity(self.db)
         self.queries = Queries(self.db, self.schedules.states)
         self.ratings = Ratings(self.db)
+        self.blacklist = Blacklist(self.db)
         self.customer_events = CustomerEventWatcher(self.db, self.notifier)
         self.presence = Presence(
             self.db,

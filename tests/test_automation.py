@@ -115,3 +115,26 @@ async def test_blacklisted_sender_gets_no_confirmation(world: World) -> None:
     world.dovecot.append(world.mailbox, customer_mail("Hello again", "Hi"))
     await settle(world, 2)
     assert world.sink.messages == []
+
+
+async def test_an_address_blacklisted_for_another_campaign_still_gets_this_ones(
+    world: World,
+) -> None:
+    """An unsubscribe from one campaign's mail stops that campaign's, not the others'."""
+    await enable_confirmation(world)
+    billing = world.dovecot.new_mailbox("billing")
+    await world.operator.add_campaign(
+        billing.campaign("Billing", email_address="billing@postdesk.test")
+    )
+    await world.operator.add_to_blacklist("carol@example.net", campaign="Support")
+    world.dovecot.append(world.mailbox, customer_mail("First", "Hi"))
+    await settle(world, 1)
+    assert world.sink.messages == []  # blocked for Support: no confirmation
+    await world.operator.remove_from_blacklist("carol@example.net", campaign="Support")
+    await world.operator.add_to_blacklist("carol@example.net", campaign="Billing")
+    world.dovecot.append(world.mailbox, customer_mail("Second", "Hi again"))
+    await eventually(
+        lambda: asyncio.sleep(0, world.sink.messages),
+        lambda sent: len(sent) == 1,
+        what="Support's confirmation, Billing's block notwithstanding",
+    )

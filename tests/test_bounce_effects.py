@@ -141,6 +141,7 @@ async def test_a_hotmail_complaint_blacklists_and_leaves_the_message(world: Worl
         message = await after(world, agent, interaction, ours.id)
         [entry] = await world.operator.blacklist()
         assert entry.email == CAROL and entry.reason.startswith("complaint")
+        assert entry.campaign is None  # a complaint stops every campaign's mail
         assert (message.state, message.error) == ("sent", "")
         assert await bouncing(world) == []
         assert len(await world.operator.interactions(scope="all")) == 1

@@ -671,3 +671,38 @@ def test_stats_and_agent_states(engine: RunningEngine) -> None:
     fails("--data-dir", home, "ctl", "stats", "--from", "yesterday", expect="not a date")
     (ana,) = ok_json("--data-dir", home, "ctl", "agent", "list", "--json")
     assert (ana["username"], ana["state"], ana["campaigns"]) == ("ana", "offline", ["Sales"])
+
+
+def test_blacklist_for_one_campaign_or_for_all(engine: RunningEngine) -> None:
+    home = engine.home
+
+    def ctl(*args: str) -> str:
+        return ok("--data-dir", home, "ctl", "blacklist", *args)
+
+    ok("--data-dir", home, "ctl", "campaign", "add", *SUPPORT_FLAGS)
+    ctl("add", "Pat@Example.net", "--reason", "asked on the phone")
+    ctl("add", "lee@example.org", "--campaign", "Support")
+    rows = json.loads(ctl("list", "--json"))
+    assert [(r["email"], r["campaign"], r["source"]) for r in rows] == [
+        ("lee@example.org", "Support", "manual"),
+        ("pat@example.net", None, "manual"),
+    ]
+    assert [r["email"] for r in json.loads(ctl("list", "--search", "PAT", "--json"))] == [
+        "pat@example.net"
+    ]
+    # Once for a scope; an address blocked for all is blocked for each campaign too.
+    fails("--data-dir", home, "ctl", "blacklist", "add", "pat@example.net", expect="already")
+    fails(
+        "--data-dir", home, "ctl", "blacklist", "add", "pat@example.net", "--campaign", "Support",
+        expect="blacklisted for all campaigns already",
+    )  # fmt: skip
+    fails("--data-dir", home, "ctl", "blacklist", "add", "x", expect="email")
+    fails(
+        "--data-dir", home, "ctl", "blacklist", "add", "a@b.c", "--campaign", "Nope",
+        expect="no campaign 'Nope'",
+    )  # fmt: skip
+    # Removed per scope: lee's Support entry is not an entry for all.
+    fails("--data-dir", home, "ctl", "blacklist", "remove", "lee@example.org", expect="not")
+    ctl("remove", "lee@example.org", "--campaign", "Support")
+    ctl("remove", "pat@example.net")
+    assert json.loads(ctl("list", "--json")) == []

@@ -735,7 +735,24 @@ class BlacklistOut(Schema, kw_only=True):
     email: str
     reason: str
     created_at: datetime
-    source: str = ""  # complaint, unsubscribe-link, one-click
+    source: str = ""  # complaint, unsubscribe-link, one-click, mailto, manual
+    campaign: str | None = None  # the one campaign it applies to; None: all campaigns
+
+
+class BlacklistIn(Schema, kw_only=True):
+    """An admin's entry: for one campaign, or (no campaign) for all."""
+
+    email: EmailAddress
+    campaign: str | None = None
+    reason: Annotated[str, Meta(max_length=200, pattern=ONE_LINE)] = ""
+
+
+class BlacklistQuery(Schema, kw_only=True):
+    search: Annotated[str, Meta(max_length=320)] = ""
+
+
+class BlacklistRemove(Schema, kw_only=True):
+    email: EmailAddress
     campaign: str | None = None
 
 

@@ -19,7 +19,9 @@ from engine.api.schemas import (
     AgentInfo,
     AgentRatings,
     AgentRow,
+    BlacklistIn,
     BlacklistOut,
+    BlacklistRemove,
     BreakReasonList,
     CampaignIn,
     CampaignOut,
@@ -337,8 +339,19 @@ class EngineClient:
         body = MemberIn(campaign=campaign, username=username)
         return await self._call("DELETE", "/members", CampaignOut, body)
 
-    async def blacklist(self) -> list[BlacklistOut]:
-        return await self._call("GET", "/blacklist", list[BlacklistOut])
+    async def blacklist(self, search: str = "") -> list[BlacklistOut]:
+        tail = f"?{urlencode({'search': search}, quote_via=quote)}" if search else ""
+        return await self._call("GET", "/blacklist" + tail, list[BlacklistOut])
+
+    async def add_to_blacklist(
+        self, email: str, *, campaign: str | None = None, reason: str = ""
+    ) -> BlacklistOut:
+        """No more mail to `email` from `campaign` (None: from any campaign)."""
+        body = BlacklistIn(email=email, campaign=campaign, reason=reason)
+        return await self._call("POST", "/blacklist", BlacklistOut, body)
+
+    async def remove_from_blacklist(self, email: str, *, campaign: str | None = None) -> None:
+        await self._do("DELETE", "/blacklist", BlacklistRemove(email=email, campaign=campaign))
 
     # ---- ratings (customers' scores of replies, from the public web service) ----
     async def ratings(

@@ -8,6 +8,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from engine.api.schemas import (
+    BlacklistIn,
+    BlacklistRemove,
     BreakReasonList,
     CampaignIn,
     CampaignPatch,
@@ -145,3 +147,19 @@ async def post_retry(request: web.Request) -> web.Response:
     request[CALLER].require("admin")
     retried = await engine_of(request).quarantine.retry(path_id(request, "quarantined mail"))
     return json_response(retried)
+
+
+# ---- the blacklist (listed by supervisors too: supervisor_routes.py) ----
+@routes.post("/api/v1/blacklist")
+async def post_blacklist(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, BlacklistIn)
+    return json_response(await engine_of(request).blacklist.add(body), status=201)
+
+
+@routes.delete("/api/v1/blacklist")
+async def delete_blacklist(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, BlacklistRemove)
+    await engine_of(request).blacklist.remove(body.email, body.campaign)
+    return web.Response(status=204)

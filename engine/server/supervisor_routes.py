@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from engine.api.schemas import RatingsQuery, StatsQuery
+from engine.api.schemas import BlacklistQuery, RatingsQuery, StatsQuery
 from engine.server.caller import CALLER
 from engine.server.http import engine_of, json_response, parse_query
 from engine.services.people.presence import Actor
@@ -46,7 +46,8 @@ async def get_mailboxes(request: web.Request) -> web.Response:
 @routes.get("/api/v1/blacklist")
 async def get_blacklist(request: web.Request) -> web.Response:
     request[CALLER].require("admin", "supervisor")
-    return json_response(await engine_of(request).queries.blacklist())
+    wanted = parse_query(request, BlacklistQuery)
+    return json_response(await engine_of(request).blacklist.entries(wanted.search))
 
 
 @routes.get("/api/v1/ratings")

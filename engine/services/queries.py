@@ -14,7 +14,6 @@ from sqlalchemy.orm import aliased, selectinload
 
 from data.db import Database
 from data.models import (
-    BlacklistEntry,
     Campaign,
     Direction,
     Interaction,
@@ -29,7 +28,6 @@ from engine.api.schemas import (
     AgentInfo,
     AgentRow,
     AttachmentOut,
-    BlacklistOut,
     CampaignState,
     InteractionDetail,
     InteractionSummary,
@@ -469,24 +467,6 @@ class Queries:
     async def working_campaigns(self, user_id: int) -> set[int]:
         async with self.db.session() as session:
             return await working_campaigns(session, user_id)
-
-    async def blacklist(self) -> list[BlacklistOut]:
-        async with self.db.session() as session:
-            rows = await session.execute(
-                select(BlacklistEntry, Campaign.name)
-                .outerjoin(Campaign, BlacklistEntry.campaign_id == Campaign.id)
-                .order_by(BlacklistEntry.email)
-            )
-            return [
-                BlacklistOut(
-                    email=b.email,
-                    reason=b.reason,
-                    created_at=b.created_at,
-                    source=b.source,
-                    campaign=campaign,
-                )
-                for b, campaign in rows
-            ]
 
     # ---- statistics (docs/statistics.md) ----
     async def stats(self, since: datetime | None, until: datetime | None) -> StatsOut:

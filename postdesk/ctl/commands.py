@@ -99,6 +99,11 @@ async def _removed(call: Awaitable[None], what: int) -> dict[str, int]:
     return {"removed": what}
 
 
+async def _unlisted(client: EngineClient, args: argparse.Namespace) -> dict[str, str]:
+    await client.remove_from_blacklist(args.email, campaign=args.campaign)
+    return {"removed": args.email, "campaign": args.campaign or "(all campaigns)"}
+
+
 def _user_patch_from_args(args: argparse.Namespace) -> UserPatch:
     given = {
         "display_name": args.name,
@@ -184,7 +189,11 @@ async def dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("template", "add"): lambda: client.add_template(_template_from_args(args)),
         ("template", "list"): client.templates,
         ("template", "remove"): lambda: _removed(client.delete_template(args.id), args.id),
-        ("blacklist", "list"): client.blacklist,
+        ("blacklist", "list"): lambda: client.blacklist(args.search),
+        ("blacklist", "add"): lambda: client.add_to_blacklist(
+            args.email, campaign=args.campaign, reason=args.reason
+        ),
+        ("blacklist", "remove"): lambda: _unlisted(client, args),
         ("member", "add"): lambda: client.add_member(args.campaign, args.username),
         ("member", "set"): lambda: client.set_member(
             args.campaign, args.username, penalty=args.penalty, position=args.position

@@ -159,8 +159,23 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     tremove.add_argument("id", type=int)
 
-    blacklist = group("blacklist", "addresses that never get mail from us")
-    blacklist.add_parser("list", help="list blacklisted addresses")
+    blacklist = group(
+        "blacklist",
+        "addresses that never get mail from us: from one campaign (an unsubscribe) or from all",
+    )
+    blist = blacklist.add_parser("list", help="list blacklisted addresses and why")
+    blist.add_argument("--search", default="", help="only addresses containing this")
+    badd = blacklist.add_parser("add", help="stop mail to an address")
+    badd.add_argument("email")
+    badd.add_argument(
+        "--campaign", default=None, help="only this campaign's mail (default: every campaign)"
+    )
+    badd.add_argument("--reason", default="", help="why, for whoever reads the list")
+    bremove = blacklist.add_parser("remove", help="allow mail to an address again")
+    bremove.add_argument("email")
+    bremove.add_argument(
+        "--campaign", default=None, help="the entry for this campaign (default: the one for all)"
+    )
 
     ratings = groups.add_parser(
         "ratings",

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from data.db import Database
 from data.models import (
-    BlacklistEntry,
     Campaign,
     CustomerEvent,
     Interaction,
@@ -31,6 +30,7 @@ from data.models import (
     Rating,
 )
 from engine.domain.web_links import SCORES, is_token
+from engine.services.customer import blacklist
 
 # Outgoing kinds a customer may rate: answers by a person (the manual: replies only).
 RATED_KINDS = frozenset({"reply"})
@@ -230,14 +230,12 @@ class CustomerFeedback:
             return None
         _link, message, campaign = found
         async with self.db.session() as session:
-            listed = await session.scalar(
-                select(BlacklistEntry.id).where(BlacklistEntry.email == message.to[0].lower())
-            )
-        return UnsubscribePage(campaign.name, listed is not None)
+            listed = await blacklist.is_blocked(session, message.to[0], campaign.id)
+        return UnsubscribePage(campaign.name, listed)
 
     async def unsubscribe(self, token: str, source: str) -> UnsubscribePage | None:
-        """Put the message's recipient on the blacklist, saying how (`source`) and from which
-        campaign's mail; an address already there stays as it was."""
+        """Put the message's recipient on the blacklist of the campaign whose mail it was,
+        saying how (`source`); an address blocked there already stays as it was."""
         if source not in UNSUBSCRIBE_SOURCES:
             raise ValueError(f"unknown unsubscribe source {source!r}")
         found = await self._message(token)
@@ -247,18 +245,13 @@ class CustomerFeedback:
         email = message.to[0].lower()
         try:
             async with self.db.session() as session, session.begin():
-                listed = await session.scalar(
-                    select(BlacklistEntry.id).where(BlacklistEntry.email == email)
-                )
-                if listed is None:
-                    session.add(
-                        BlacklistEntry(
-                            email=email,
-                            reason=f"unsubscribed from {campaign.name}"[:200],
-                            source=source,
-                            campaign_id=campaign.id,
-                        )
-                    )
+                if await blacklist.block(
+                    session,
+                    email,
+                    campaign_id=campaign.id,
+                    source=source,
+                    reason=f"unsubscribed from {campaign.name}",
+                ):
                     session.add(CustomerEvent(kind="unsubscribe", message_id=message.id))
         except IntegrityError:
             pass  # listed by someone else in the meantime: the address is off all the same

@@ -380,7 +380,11 @@ class _Batch:
             self.blacklisted = set(
                 (
                     await self.session.execute(
-                        select(BlacklistEntry.email).where(BlacklistEntry.email.in_(addresses))
+                        # A complaint blocks every campaign: only entries for all count.
+                        select(BlacklistEntry.email).where(
+                            BlacklistEntry.email.in_(addresses),
+                            BlacklistEntry.campaign_id.is_(None),
+                        )
                     )
                 ).scalars()
             )

@@ -30,9 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from data.blobs import BlobStore
 from data.db import Database
-from data.models import BlacklistEntry, Campaign, Interaction, Message, Template
+from data.models import Campaign, Interaction, Message, Template
 from engine.domain.header_values import untrusted_text
 from engine.domain.templates import render
+from engine.services.customer import blacklist
 from engine.services.notify import Notifier
 from engine.services.outbound.outgoing import Outgoing, queue_reply
 from engine.services.work.schedules import Schedules
@@ -127,9 +128,7 @@ class Confirmations:
             ours = set((await session.execute(select(Campaign.email_address))).scalars())
             if not address or address in {a.lower() for a in ours}:
                 return None
-            if await session.scalar(
-                select(BlacklistEntry.id).where(BlacklistEntry.email == address)
-            ):
+            if await blacklist.is_blocked(session, address, campaign.id):
                 return None
             since = datetime.now(UTC) - self.window
             recent = await _confirmations_since(session, since, Interaction.client_email == address)
