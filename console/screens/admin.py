@@ -78,6 +78,7 @@ class AdminScreen(ModeScreen):
         Binding("u", "add_user", "User+", id="admin.add-user"),
         Binding("T", "templates", "Templates", id="admin.templates"),
         Binding("b", "edit_reasons", "Breaks", id="admin.break-reasons"),
+        Binding("B", "blacklist", "Blacklist", id="admin.blacklist", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="admin.refresh", show=False),
     ]
 
@@ -233,6 +234,12 @@ class AdminScreen(ModeScreen):
 
         names = sorted(c.name for c in self.campaigns.values())
         self.app.push_screen(TemplatesScreen(self.client, names), lambda _: self.load_campaigns())
+
+    def action_blacklist(self) -> None:
+        from .blacklist import BlacklistScreen
+
+        names = sorted(c.name for c in self.campaigns.values())
+        self.app.push_screen(BlacklistScreen(self.client, names))
 
     def action_add_user(self) -> None:
         self.open_user_form(None)

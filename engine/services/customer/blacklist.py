@@ -91,7 +91,7 @@ class Blacklist:
                     email,
                     campaign_id=campaign_id,
                     source=MANUAL,
-                    reason=data.reason or "added by an admin",
+                    reason=data.reason,  # the source says who; the reason says why
                 ):
                     for_all = await is_blocked(session, email, None)
                     scope = "all campaigns" if for_all else data.campaign
