@@ -1,0 +1,109 @@
+"""How a recipient of dialer mail unsubscribes, in each of the three ways mail offers.
+
+- The headers mailbox providers read (RFC 2369 `List-Unsubscribe` with an https and a mailto
+  address, RFC 8058 `List-Unsubscribe-Post: List-Unsubscribe=One-Click`): Gmail and Yahoo
+  require them of bulk senders and show their own "Unsubscribe" button.
+- The link in the body: the dialer's unsubscribe HTML must hold `<a id="unsubscribe_link">`
+  (as the manual specifies); its href is filled with the message's own link.
+- A mail to the mailto address: the campaign's own address with the subject
+  `unsubscribe <token>`; ingest recognises it (`token_of_request`) and it never reaches an
+  agent.
+
+Pure functions: the token is minted and looked up by `engine/services/customer/`.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from html.parser import HTMLParser
+from urllib.parse import quote
+
+from engine.domain.web_links import Links, is_token
+
+LINK_ID = "unsubscribe_link"
+SUBJECT_WORD = "unsubscribe"
+_REQUEST = re.compile(r"\s*unsubscribe\s+([A-Za-z0-9_-]{22})\s*", re.IGNORECASE)
+
+
+class UnsubscribeHtmlError(ValueError):
+    """The dialer's unsubscribe HTML has no (or more than one) `<a id="unsubscribe_link">`."""
+
+
+def mailto(address: str, token: str) -> str:
+    """`mailto:` URL of the unsubscribe mail: to the campaign's address, the token in the
+    subject (a mailbox provider sends it as is, with no body needed)."""
+    return f"mailto:{quote(address, safe='@')}?subject={quote(f'{SUBJECT_WORD} {token}')}"
+
+
+def headers(links: Links, address: str) -> dict[str, str]:
+    """`List-Unsubscribe` (https first: providers prefer it) and the one-click marker."""
+    return {
+        "List-Unsubscribe": f"<{links.unsubscribe}>, <{mailto(address, links.token)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def token_of_request(subject: str) -> str | None:
+    """The token of an unsubscribe mail's subject (`unsubscribe <token>`, any case; what a
+    client adds in front, like `Re:`, is not ours), else None."""
+    found = _REQUEST.fullmatch(subject)
+    if found is None or not is_token(found.group(1)):
+        return None
+    return found.group(1)
+
+
+class _Finder(HTMLParser):
+    """Where each `<a id="unsubscribe_link">` start tag is, as (line, column, its text)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[int, int, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a" and any(name == "id" and value == LINK_ID for name, value in attrs):
+            line, column = self.getpos()
+            self.found.append((line, column, self.get_starttag_text() or ""))
+
+
+def _find(html: str) -> tuple[int, str, list[tuple[str, str | None]]]:
+    finder = _Finder()
+    finder.feed(html)
+    finder.close()
+    if not finder.found:
+        raise UnsubscribeHtmlError(f'the unsubscribe HTML needs a link <a id="{LINK_ID}">…</a>')
+    if len(finder.found) > 1:
+        raise UnsubscribeHtmlError(f'the unsubscribe HTML has more than one id="{LINK_ID}"')
+    line, column, tag = finder.found[0]
+    lines = html.splitlines(keepends=True)
+    offset = sum(len(text) for text in lines[: line - 1]) + column
+    attrs = _Attributes()
+    attrs.feed(tag)
+    return offset, tag, attrs.attrs
+
+
+class _Attributes(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.attrs: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.attrs = attrs
+
+
+def check_html(html: str) -> None:
+    """Refuse unsubscribe HTML without exactly one link to fill (the dialer's form)."""
+    _find(html)
+
+
+def fill_link(html: str, url: str) -> str:
+    """The unsubscribe HTML with its link's href set to `url` (any href it had is replaced;
+    its other attributes are kept, escaped again)."""
+    offset, tag, attrs = _find(html)
+    kept = [(name, value) for name, value in attrs if name != "href"]
+    rebuilt = "<a" + "".join(
+        f' {name}="{escape(value, quote=True)}"' if value is not None else f" {name}"
+        for name, value in kept
+    )
+    rebuilt += f' href="{escape(url, quote=True)}">'
+    return html[:offset] + rebuilt + html[offset + len(tag) :]
