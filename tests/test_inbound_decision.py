@@ -246,3 +246,19 @@ def test_a_bounce_never_marks_an_address_our_message_was_not_sent_to() -> None:
     known = Known_(threads={OURS: OPEN}, outbound={OURS: Sent("ours", OURS, (DAN,), False)})
     found = decision(delivery_report(OURS, CAROL), known)
     assert (found.reported, found.fail_reported, found.bouncing) == ("ours", True, None)
+
+
+def test_a_mail_to_the_unsubscribe_address_unsubscribes_and_is_filed() -> None:
+    token = "AbCdEfGhIjKlMnOpQrStUv"
+    known = Known_(unsubscribe_tokens=frozenset({token}))
+    done = decision(mail(subject=f"unsubscribe {token}"), known)
+    assert (done.action, done.kind, done.unsubscribe, done.queued) == (
+        Action.AUTOMATED,
+        "list",
+        token,
+        False,
+    )
+    # A token that is not one of ours, or a person writing the word: a customer's mail.
+    for subject in ("unsubscribe ZZZZZZZZZZZZZZZZZZZZZZ", "Please unsubscribe me"):
+        other = decision(mail(subject=subject), known)
+        assert (other.action, other.unsubscribe) == (Action.NEW, None)

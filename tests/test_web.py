@@ -22,6 +22,7 @@ from engine.client import EngineClient
 from engine.web.limits import client_key
 from tests.cli_helpers import cli_env, postdesk_script
 from tests.engine_fixtures import World, eventually
+from tests.mail_factory import customer_mail
 from tests.patience import PATIENCE
 from tests.servers import free_port
 from tests.web_helpers import (
@@ -456,3 +457,28 @@ async def test_the_engine_warns_when_rating_links_would_point_nowhere(
         )
         await world.engine._check_web_url()
     assert "POSTDESK_WEB_BASE_URL is not set" in caplog.text and "Support" in caplog.text
+
+
+async def test_a_mail_to_the_unsubscribe_address_unsubscribes_and_reaches_no_agent(
+    web_world: WebWorld,
+) -> None:
+    """The mailto of List-Unsubscribe: the campaign's address, `unsubscribe <token>` as the
+    subject. It blocks that campaign's mail to the message's recipient, once, and is filed;
+    a person who merely writes "unsubscribe" is a customer like any other."""
+    world = web_world.world
+    interaction_id, _mail = await replied(world)
+    token = await dialer_message(world.engine, interaction_id, "Dan@Example.org")
+    world.dovecot.append(world.mailbox, customer_mail(f"unsubscribe {token}", ""))
+    world.dovecot.append(world.mailbox, customer_mail(f"UNSUBSCRIBE {token}", "again"))
+    world.dovecot.append(world.mailbox, customer_mail("unsubscribe AAAAAAAAAAAAAAAAAAAAAA", "?"))
+    rows = await eventually(
+        lambda: world.operator.interactions(scope="all"),
+        lambda rows: len(rows) == 4,
+        what="the three mails stored",
+    )
+    filed = [r for r in rows if r.subject.lower() == f"unsubscribe {token}".lower()]
+    assert len(filed) == 2 and all(r.state == "closed" and r.agent is None for r in filed)
+    [person] = [r for r in rows if r.subject.startswith("unsubscribe AAAA")]
+    assert person.state in ("queued", "assigned")  # an unknown token: a person's mail
+    entries = [(e.email, e.campaign, e.source) for e in await world.operator.blacklist()]
+    assert entries == [("dan@example.org", "Support", "mailto")]  # once, for its campaign

@@ -22,6 +22,9 @@ The rules:
   manual's rule: the last received message decides), and a closed one is queued again.
 - Automated mail (auto-replies, lists, our own) is kept and searchable but never queued for an
   agent: it joins its thread unchanged, or starts a closed interaction.
+- A mail to the unsubscribe address of our dialer mail (subject ``unsubscribe <token>``, the
+  token one of ours) unsubscribes the recipient of that message and is filed as list mail: it
+  never reaches an agent.  A subject that merely says "unsubscribe" is a person's mail.
 
 Threads and messages are the caller's own objects (``ref``), seen through the plain views
 `Thread` and `Sent`; the decision hands the same objects back.
@@ -38,6 +41,7 @@ from engine.domain.classify import Classification, Kind
 from engine.domain.feedback import effects
 from engine.domain.mime import ParsedMessage
 from engine.domain.threading import find_subject_token, is_participant, thread_candidates
+from engine.domain.unsubscribe import token_of_request
 
 __all__ = [
     "Action",
@@ -98,6 +102,8 @@ class Known(Generic[T, M]):
     outbound: Mapping[str, Sent[M]] = field(default_factory=dict)
     # The last message of ours sent to an address (lower-case), for a bounce naming only it.
     last_sent_to: Mapping[str, Sent[M]] = field(default_factory=dict)
+    # Unsubscribe tokens of our dialer messages named by the batch's subjects.
+    unsubscribe_tokens: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,7 @@ class Decision(Generic[T, M]):
     blacklist_reason: str = ""
     bouncing: str | None = None  # an address marked bouncing, lower-case
     bouncing_reason: str = ""
+    unsubscribe: str | None = None  # the token of our message whose recipient unsubscribes
 
     @property
     def queued(self) -> bool:
@@ -139,6 +146,9 @@ def decide(
         kind = "own"
     if kind in ("bounce", "complaint") and classification is not None:
         return _report(mail, classification, known, kind, cc)
+    token = token_of_request(mail.subject)
+    if token is not None and token in known.unsubscribe_tokens:
+        return Decision(Action.AUTOMATED, "list", unsubscribe=token)
     sender = mail.from_.email.lower() if mail.from_ else ""
     thread, linked = _thread_of(mail, sender, known)
     if thread is None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -47,6 +47,7 @@ from data.models import (
     InteractionState,
     MailboxCheckpoint,
     Message,
+    MessageLink,
     MessageState,
     Quarantine,
 )
@@ -63,6 +64,8 @@ from engine.domain.inbound import (
 )
 from engine.domain.mime import ParsedMessage
 from engine.domain.threading import find_subject_token, thread_candidates
+from engine.domain.unsubscribe import token_of_request
+from engine.services.customer.feedback import UNSUBSCRIBE_KINDS
 from engine.services.inbound.prepare import Position, Prepared, prepare_batch
 from engine.services.notify import Notifier
 from engine.services.work.overflow import apply_queue_limit
@@ -262,6 +265,9 @@ class _Batch:
         self.outbound: dict[str, Message] = {}  # our sent mail, by Message-ID
         self.by_token: dict[int, Interaction] = {}  # interactions named by [#id] tokens
         self.blacklisted: set[str] = set()
+        # Unsubscribe mail: token -> (recipient, campaign), and the entries they have.
+        self.unsubscribes: dict[str, tuple[str, int]] = {}
+        self.unsubscribed: set[tuple[str, int | None]] = set()
         self.bouncing: dict[str, BouncingAddress] = {}
         # The last message sent to an address, for bounces that name only the address.
         self.last_sent_to: dict[str, Message] = {}
@@ -392,6 +398,34 @@ class _Batch:
                 select(BouncingAddress).where(BouncingAddress.email.in_(addresses))
             )
             self.bouncing = {b.email: b for b in marked.scalars()}
+        await self._load_unsubscribes(parsed)
+
+    async def _load_unsubscribes(self, parsed: list[Prepared]) -> None:
+        """The dialer messages whose unsubscribe tokens the batch's subjects name, and the
+        entries their recipients have already."""
+        tokens = {
+            token
+            for p in parsed
+            if isinstance(p.parsed, ParsedMessage)
+            and (token := token_of_request(p.parsed.subject)) is not None
+        }
+        if not tokens:
+            return
+        rows = await self.session.execute(
+            select(MessageLink.token, Message.to, Interaction.campaign_id)
+            .join(Message, MessageLink.message_id == Message.id)
+            .join(Interaction, Message.interaction_id == Interaction.id)
+            .where(MessageLink.token.in_(tokens), Message.kind.in_(UNSUBSCRIBE_KINDS))
+        )
+        self.unsubscribes = {token: (to[0].lower(), cid) for token, to, cid in rows if to}
+        emails = {email for email, _ in self.unsubscribes.values()}
+        listed = await self.session.execute(
+            select(BlacklistEntry.email, BlacklistEntry.campaign_id).where(
+                BlacklistEntry.email.in_(emails)
+            )
+        )
+        self.unsubscribed = {(email, cid) for email, cid in listed}
+        self.known = replace(self.known, unsubscribe_tokens=frozenset(self.unsubscribes))
 
     def add(self, item: Prepared) -> _Pending:
         parsed = item.parsed
@@ -413,6 +447,7 @@ class _Batch:
         decision = decide(parsed, item.classification, self.known, own_address=self.own_address)
         pending = _Pending()
         self._apply_report(decision, pending)
+        self._apply_unsubscribe(decision)
         interaction: _Thread
         if decision.thread is None:
             interaction = _NewInteraction(
@@ -495,6 +530,24 @@ class _Batch:
         pending.interaction, pending.message = interaction, message
         pending.new_interaction = decision.thread is None
         return pending
+
+    def _apply_unsubscribe(self, decision: Decision[_Thread, Message]) -> None:
+        """A mail to the unsubscribe address: its token's recipient gets no more mail from
+        the campaign that sent it (once; an entry for all campaigns covers it already)."""
+        if decision.unsubscribe is None:
+            return
+        email, campaign_id = self.unsubscribes[decision.unsubscribe]
+        if {(email, campaign_id), (email, None)} & self.unsubscribed:
+            return
+        self.unsubscribed.add((email, campaign_id))
+        self.session.add(
+            BlacklistEntry(
+                email=email,
+                campaign_id=campaign_id,
+                source="mailto",
+                reason=f"unsubscribed by mail to {self.own_address}"[:200],
+            )
+        )
 
     def _apply_report(self, decision: Decision[_Thread, Message], pending: _Pending) -> None:
         """Carry out what a bounce or complaint does to our message and its address."""
