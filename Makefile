@@ -1,13 +1,13 @@
 # Postdesk: the two commands of the quick start, `make demo` and `make test`, each doing all of
-# its own set-up on a fresh machine (uv from pip when missing; Dovecot and Chromium from apt for
-# the tests).
+# its own set-up on a fresh machine (uv from pip when missing; Dovecot, PostgreSQL and Chromium
+# from apt for the tests).
 
 SHELL := /bin/bash
 PYTHON ?= python3
 # uv on PATH, else the copy pip installs into this Python (`python3 -m uv`).
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 
-.PHONY: demo test lint typecheck layers pytest bench sync uv dovecot chromium clean
+.PHONY: demo test lint typecheck layers pytest bench sync uv dovecot chromium postgresql clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || { \
@@ -18,6 +18,10 @@ sync: uv
 
 dovecot:
 	@bash scripts/ensure-dovecot.sh
+
+# The tests' throwaway PostgreSQL cluster (tests/postgres_server.py) needs the server binaries.
+postgresql:
+	@bash scripts/ensure-postgresql.sh
 
 # The browser test of the public web service (tests/test_web_browser.py) drives Chromium.
 chromium:
@@ -36,7 +40,7 @@ typecheck: sync
 layers: sync
 	$(UV) run lint-imports
 
-pytest: sync dovecot chromium
+pytest: sync dovecot chromium postgresql
 	$(UV) run pytest -q
 
 test: lint typecheck layers pytest

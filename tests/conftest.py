@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.postgres_server import PostgresServer
 from tests.servers import DovecotServer, SmtpSink, start_dovecot, start_smtp_sink
 
 pytest_plugins = ["tests.engine_fixtures", "tests.web_helpers"]
@@ -29,3 +30,13 @@ def smtp_sink() -> Iterator[SmtpSink]:
         yield sink
     finally:
         sink.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster for the whole session; ``postgres.new_database()``."""
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
