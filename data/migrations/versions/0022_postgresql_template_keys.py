@@ -34,6 +34,11 @@ def _missing() -> list[str]:
 
 def upgrade() -> None:
     for column in _missing():
+        # What the key's ON DELETE SET NULL would have done to a template deleted meanwhile.
+        op.execute(
+            f"UPDATE campaigns SET {column} = NULL WHERE {column} IS NOT NULL"
+            f" AND {column} NOT IN (SELECT id FROM templates)"
+        )
         op.create_foreign_key(
             op.f(f"fk_campaigns_{column}_templates"),
             "campaigns",
