@@ -7,6 +7,7 @@ operator (the test process's own OS user) acting as the Postdesk users they crea
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from engine.client import EngineClient
 from engine.config import Settings
 from engine.engine import Engine
 from tests.patience import PATIENCE
+from tests.postgres_server import PostgresServer
 from tests.servers import DovecotServer, Mailbox, SmtpSink
 
 T = TypeVar("T")
@@ -29,9 +31,23 @@ def engine_settings(home: Path, **changes: Any) -> Settings:
     return Settings(home=home, poll_seconds=0.5, outbox_retry_base=0.2, **changes)
 
 
+# `POSTDESK_TEST_DATABASE=postgresql` runs every engine of the tests on a fresh database of
+# the session's throwaway PostgreSQL cluster instead of SQLite in the data dir.
+TEST_DATABASE = os.environ.get("POSTDESK_TEST_DATABASE", "sqlite")
+
+
+def database_for(request: pytest.FixtureRequest) -> dict[str, str]:
+    if TEST_DATABASE == "sqlite":
+        return {}
+    if TEST_DATABASE != "postgresql":
+        raise RuntimeError(f"POSTDESK_TEST_DATABASE={TEST_DATABASE!r}: sqlite or postgresql")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return {"database_url": server.new_database()}
+
+
 @pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
-    eng = Engine(engine_settings(tmp_path / "home"))
+async def engine(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Engine]:
+    eng = Engine(engine_settings(tmp_path / "home", **database_for(request)))
     await eng.start()
     try:
         yield eng
