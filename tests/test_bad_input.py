@@ -468,7 +468,7 @@ async def test_an_upload_with_a_media_type_is_accepted(seeded: Seeded) -> None:
 
 
 @pytest.mark.asyncio(loop_scope="module")
-@pytest.mark.parametrize("number", [2**63, 2**64 - 1, 2**64, 2**70, 10**40])
+@pytest.mark.parametrize("number", [2**31, 2**40, 2**63, 2**64 - 1, 2**64, 2**70, 10**40])
 async def test_an_id_beyond_the_database_range_is_not_found_or_refused_by_field(
     seeded: Seeded, number: int
 ) -> None:

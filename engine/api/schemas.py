@@ -74,8 +74,9 @@ ONE_LINE = rf"^[^{_LINE_BREAKERS}{_BIDI_CONTROLS}]*\Z"
 # 4.2, within RFC 2045's tokens), no parameters. The same rule the message builder applies,
 # so an accepted upload never fails later, when it is sent. Empty: application/octet-stream.
 MEDIA_TYPE = r"(?i)^(?:[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126})?\Z"
-# Row ids are 64-bit signed integers in the database; a larger number names nothing.
-ID_MAX = 2**63 - 1
+# Row ids are INTEGER columns: 64-bit on SQLite but 32-bit on PostgreSQL, so the largest id
+# both can hold is the largest that names anything; a larger number is answered "not found".
+ID_MAX = 2**31 - 1
 
 Id = Annotated[int, Meta(ge=1, le=ID_MAX)]
 OneLine = Annotated[str, Meta(pattern=ONE_LINE)]

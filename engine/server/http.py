@@ -43,7 +43,7 @@ def parse_query(request: web.Request, schema: type[M]) -> M:
 def path_id(request: web.Request, what: str) -> int:
     """The route's `{id}`, read one way for every route.
 
-    Ids are 64-bit signed integers in the database. A number beyond that names nothing, so
+    Ids are at most `ID_MAX` (what every database holds). A number beyond that names nothing, so
     it is answered like any id that does not exist, 404 naming the thing: to the person
     asking it is simply not there, not a malformed request. (The route's `\\d+` also matches
     non-ASCII digits, and `int()` refuses thousands of digits: neither gets that far.)
