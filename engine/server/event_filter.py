@@ -10,6 +10,7 @@ from engine.api.schemas import (
     ChatSaid,
     Event,
     InteractionChanged,
+    InteractionMoved,
     LoggedOut,
     MailboxChanged,
     MessageChanged,
@@ -34,6 +35,8 @@ def may_see(caller: Caller, event: Event) -> bool:
             return agent == caller.username
         case AgentChanged(agent=row):
             return row.username == caller.username
+        case InteractionMoved(from_agent=agent):  # it left them: their console drops it
+            return agent == caller.username
         case LoggedOut(username=username):
             return username == caller.username
         case PickQueueChanged():  # names nothing: a cue to reload what one may take
