@@ -100,6 +100,14 @@ async def test_a_supervisor_reassigns_a_paused_agents_work_from_the_grid(world: 
                 lambda: "1 interaction of Agent1" in screen_text(app),
                 what="the toast",
             )
+            # The grid and the queue follow from events: nothing to reload.
+            await until(
+                pilot,
+                lambda: "Waiting queue (1)" in screen_text(app),
+                what="the queue to show it waiting",
+            )
+            row = grid.get("agent1")
+            assert row is not None and row.active == 0
             await settle(pilot)
     detail = await world.operator.interaction(item.id)
     assert (detail.state, detail.agent) == ("queued", None)

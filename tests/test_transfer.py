@@ -242,10 +242,16 @@ async def test_a_supervisor_reassigns_a_paused_agents_work(world: World) -> None
             await boss.reassign("agent1", interaction_id=999)
         assert missing.value.field == "interaction_id"
 
+        heard = a1.events()  # agent1's console, paused: told it left them
+        assert type(await anext(heard)).__name__ == "Hello"
         one = await boss.reassign(
             "agent1", to_agent="agent2", interaction_id=first.id, note="Ada is ill"
         )
         assert one.moved == [first.id]
+        told = await next_of(heard, InteractionMoved)
+        assert isinstance(told, InteractionMoved)
+        assert (told.interaction_id, told.to_agent, told.by) == (first.id, "agent2", "Super1")
+        await heard.aclose()
         assert [r.id for r in await a2.interactions(state="assigned")] == [first.id]
         rest = await boss.reassign("agent1")
         assert rest.moved == [second.id]
