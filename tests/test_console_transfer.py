@@ -1,10 +1,15 @@
 """Moving work between people in the consoles, at 80x24, against a real engine: an agent
 transfers with `T` (the colleague's console gets it live, with the note in the thread), adds
-a note with `n`, and a supervisor reassigns a paused agent's work with `r` on the grid."""
+a note with `n`; a supervisor reassigns a paused agent's work with `r` on the grid; an admin
+sets the campaign's log-out policy in its form."""
 
 from __future__ import annotations
 
+from textual.widgets import Input, Select
+
+from console.screens.admin import AdminScreen
 from console.screens.agent import AgentScreen
+from console.screens.campaign_form import CampaignForm
 from console.screens.note_input import NoteInput
 from console.screens.reassign import ReassignScreen
 from console.screens.supervisor import SupervisorScreen
@@ -113,3 +118,29 @@ async def test_a_supervisor_reassigns_a_paused_agents_work_from_the_grid(world: 
     assert (detail.state, detail.agent) == ("queued", None)
     [note] = detail.notes
     assert (note.kind, note.author, note.text) == ("reassign", "super1", "Ada went home ill")
+
+
+async def test_the_campaign_form_sets_what_happens_at_log_out(world: World) -> None:
+    await world.operator.add_user(UserIn(username="ada", display_name="Ada", roles=["admin"]))
+    app = console_for(world.engine, "ada", "admin")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="admin mode")
+        await until(pilot, lambda: "Support" in screen_text(app), what="the campaign")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CampaignForm), what="the form")
+        form = app.screen
+        assert form.query_one("#cf-on_logout", Select).value == "keep"
+        assert form.query_one("#cf-requeue_after", Input).value == "15"
+        form.query_one("#cf-on_logout", Select).value = "requeue"
+        form.query_one("#cf-requeue_after", Input).value = "-5"
+        await pilot.press("ctrl+s")
+        await until(
+            pilot,
+            lambda: app.focused is form.query_one("#cf-requeue_after", Input),
+            what="the refusal under the field",
+        )
+        form.query_one("#cf-requeue_after", Input).value = "30"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="saved")
+    [campaign] = await world.operator.campaigns()
+    assert (campaign.on_logout, campaign.requeue_after) == ("requeue", 30)
