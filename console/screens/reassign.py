@@ -22,7 +22,7 @@ from textual.widgets.option_list import Option
 from engine.api.schemas import AgentRow, InteractionSummary
 from engine.text.sanitize import one_line
 
-from .transfer import NOTE_PLACEHOLDER, agent_label, heading
+from .transfer import NOTE_LABEL, NOTE_PLACEHOLDER, agent_label, heading
 
 ALL = "all"
 QUEUE = "queue:"
@@ -51,7 +51,7 @@ class ReassignScreen(ModalScreen[ReassignChoice | None]):
     }
     #reassign-what { height: auto; max-height: 6; }
     #reassign-to { height: auto; max-height: 8; margin-top: 1; }
-    #reassign-note { margin-top: 1; }
+    .reassign-note-label { margin-top: 1; color: $text-muted; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="reassign.cancel")]
 
@@ -69,12 +69,13 @@ class ReassignScreen(ModalScreen[ReassignChoice | None]):
         with Vertical(id="reassign-dialog"):
             yield Label(f"Reassign the work of {name}", classes="dialog-title", markup=False)
             yield Static(
-                "Enter on where it goes moves it · Tab: what, where, note · Esc cancels",
+                "Above what moves, below where to · Enter moves it · Tab · Esc cancels",
                 classes="dialog-note",
                 markup=False,
             )
             yield OptionList(*self._what(), id="reassign-what")
             yield OptionList(*self._to(), id="reassign-to")
+            yield Label(NOTE_LABEL, classes="reassign-note-label", markup=False)
             yield Input(placeholder=NOTE_PLACEHOLDER, id="reassign-note", max_length=4000)
         yield Footer(compact=True)
 

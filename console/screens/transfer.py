@@ -28,7 +28,8 @@ from ..widgets.monitor import STATE_COLOURS, STATE_LABELS
 QUEUE = "queue:"
 AGENT = "agent:"
 CAMPAIGN = "campaign:"
-NOTE_PLACEHOLDER = "Internal note for the next person (optional, never sent)"
+NOTE_LABEL = "Internal note for the next person: optional, never sent to the client"
+NOTE_PLACEHOLDER = "e.g. refund approved; she prefers email"
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class TransferScreen(ModalScreen[TransferChoice | None]):
         background: $surface;
     }
     #transfer-to { height: auto; max-height: 12; }
-    #transfer-note { margin-top: 1; }
+    .transfer-note-label { margin-top: 1; color: $text-muted; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="transfer.cancel")]
 
@@ -83,6 +84,7 @@ class TransferScreen(ModalScreen[TransferChoice | None]):
                 markup=False,
             )
             yield OptionList(*self._options(), id="transfer-to")
+            yield Label(NOTE_LABEL, classes="transfer-note-label", markup=False)
             yield Input(placeholder=NOTE_PLACEHOLDER, id="transfer-note", max_length=4000)
         yield Footer(compact=True)
 
