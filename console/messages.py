@@ -340,3 +340,14 @@ class AgentActedOn(Message, bubble=False):
     `agent`, their row now (the event follows)."""
 
     agent: AgentRow
+
+
+# ---- moving work between people (flows/transfer.py, docs/transfer.md)
+
+
+@dataclass
+class InteractionTransferred(Message, bubble=False):
+    """The engine handed the agent's interaction on to `words` (a colleague, a queue)."""
+
+    summary: InteractionSummary
+    words: str

@@ -236,6 +236,10 @@ class Campaign(Base):
     qualification_thanks: Mapped[str] = mapped_column(Text, default="")
     # A tracking image in every reply's HTML part (first seen time and count per message).
     track_replies: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What happens to an agent's open work when they are logged out (docs/transfer.md):
+    # "keep" (it waits for them) or "requeue" once they have been Offline this many minutes.
+    on_logout: Mapped[str] = mapped_column(String(16), default="keep")
+    requeue_after_minutes: Mapped[int] = mapped_column(Integer, default=15)
     threshold_warning_seconds: Mapped[int] = mapped_column(Integer, default=300)
     threshold_critical_seconds: Mapped[int] = mapped_column(Integer, default=900)
     confirmation_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -721,3 +725,26 @@ class BreakReason(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(40), unique=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InteractionNote(Base):
+    """An internal note on an interaction: written by an agent or a supervisor, or left by a
+    transfer or reassignment (who moved it where, and why). Seen in the thread by agents and
+    supervisors; never part of any mail (replies, forwards and confirmations read messages
+    only). `target` names where a transfer sent it ("Bob", "Sales queue")."""
+
+    __tablename__ = "interaction_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(
+        ForeignKey("interactions.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    kind: Mapped[str] = mapped_column(String(16), default="note")  # note, transfer, reassign
+    target: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship(lazy="joined")

@@ -49,6 +49,7 @@ from engine.services.work.interactions import Work
 from engine.services.work.pick import Picking
 from engine.services.work.router import Router
 from engine.services.work.schedules import Schedules
+from engine.services.work.transfer import Transfers
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,8 @@ class Engine:
             on_free=self.router.kick,
         )
         self.chat = Chat(self.db, self.notifier, self.presence)
+        # Transfers, reassignments and the requeue after a log-out, on the schedules' clock.
+        self.transfers = Transfers(self.db, self.notifier, clock=self.schedules.now)
         self.agent_mail = AgentMail(
             self.db,
             self.blobs,
@@ -180,6 +183,7 @@ class Engine:
         if self.run_mail:
             self.supervise("router", self.router.run)
             self.supervise("outbox", self.outbox.run)
+            self.supervise("requeue", self.transfers.run)
             async with self.db.session() as session:
                 ids = (await session.execute(select(Campaign.id))).scalars().all()
             for campaign_id in ids:

@@ -10,6 +10,8 @@ binds the keys and calls them.
     /       search earlier interactions                   search.py
     b Q     break, log out                                status.py
     t       take from a pick-mode campaign's queue        pick.py
+    T n     transfer (colleague, queue), internal note   transfer.py
+    (sup.)  reassign an absent agent's work (monitor r)  reassign.py
 
 A flow is a function of the agent screen and, for most, of the highlighted interaction's
 detail (its draft, CC/BCC, messages and attachments): it opens a modal and handles what the

@@ -36,6 +36,7 @@ from ..messages import (
     InboxLoaded,
     InteractionClosed,
     InteractionTaken,
+    InteractionTransferred,
     LimitsLoaded,
     MeLoaded,
     PickQueueLoaded,
@@ -116,6 +117,22 @@ class AgentScreen(ModeScreen):
             id="agent.pick",
             show=False,
         ),
+        Binding(
+            "T",
+            "transfer",
+            "Transfer",
+            tooltip="Hand it to a colleague of the campaign or to a queue, with a note",
+            id="agent.transfer",
+            show=False,
+        ),
+        Binding(
+            "n",
+            "note",
+            "Internal note",
+            tooltip="A note in the thread for colleagues and supervisors, never sent",
+            id="agent.note",
+            show=False,
+        ),
         Binding("ctrl+r", "refresh", "Refresh", id="agent.refresh", show=False),
         Binding(
             "Q",
@@ -128,7 +145,7 @@ class AgentScreen(ModeScreen):
     ]
 
     NEEDS_INTERACTION = frozenset(
-        {"reply", "forward", "cc_bcc", "start_from", "save_attachment", "close"}
+        {"reply", "forward", "cc_bcc", "start_from", "save_attachment", "close", "transfer", "note"}
     )
 
     def __init__(self, client: EngineClient, me: Me) -> None:
@@ -274,6 +291,13 @@ class AgentScreen(ModeScreen):
     def _closed(self, message: InteractionClosed) -> None:
         self.drop(message.summary.id)
         self.notify("Interaction closed")
+
+    @on(InteractionTransferred)
+    def _transferred(self, message: InteractionTransferred) -> None:
+        # The engine's `moved` event may have dropped it already (and said so).
+        if self.inbox.get(message.summary.id) is not None:
+            self.drop(message.summary.id)
+            self.notify(f"Handed to {message.words}", title="Transferred", markup=False)
 
     def show_detail(self, detail: InteractionDetail) -> None:
         # The engine's copy of the draft counts until the agent types here.
@@ -442,6 +466,16 @@ class AgentScreen(ModeScreen):
         from ..flows.close import close
 
         self.with_detail(partial(close, self))
+
+    def action_transfer(self) -> None:
+        from ..flows.transfer import transfer
+
+        self.with_detail(partial(transfer, self))
+
+    def action_note(self) -> None:
+        from ..flows.transfer import add_note
+
+        self.with_detail(partial(add_note, self))
 
     def action_search(self) -> None:
         from ..flows.search import search

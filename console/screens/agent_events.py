@@ -15,6 +15,7 @@ from engine.api.schemas import (
     CampaignsChanged,
     Event,
     InteractionChanged,
+    InteractionMoved,
     InteractionSummary,
     Me,
     MessageChanged,
@@ -80,6 +81,14 @@ def handle(screen: AgentScreen, event: Event) -> None:
                     severity="error",
                     markup=False,
                 )
+        case InteractionMoved(interaction_id=moved_id, target=target, by=by):
+            # It left me (a transfer, a supervisor's reassignment): gone from my inbox.
+            if screen.inbox.get(moved_id) is not None:
+                screen.drop(moved_id)
+                mine = by in (screen.me.display_name, screen.me.username)
+                words = one_line(target, 40)
+                text = f"Handed to {words}" if mine else f"Moved to {words} by {one_line(by, 40)}"
+                screen.notify(text, title="Transferred", markup=False)
         case PickQueueChanged():
             if screen.pick_queue is None or screen.pick_queue.campaigns:
                 screen.load_pick_queue()

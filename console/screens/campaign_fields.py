@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from engine.api.schemas import Availability, CampaignIn, CampaignOut, Delivery
+from engine.api.schemas import Availability, CampaignIn, CampaignOut, Delivery, OnLogout
 
 Kind = Literal["text", "number", "password", "check", "choice", "rows"]
 NO_TEMPLATE = ""
@@ -75,6 +75,9 @@ SECTIONS: list[tuple[str, list[Spec]]] = [
             Spec("overflow_campaign", "Over the limit", "choice"),
             Spec("busy_template", "Busy answer", "choice"),
             Spec("service_level_seconds", "SLA (seconds)", "number"),
+            # A logged-out agent's open work (docs/transfer.md): kept, or requeued after N min.
+            Spec("on_logout", "On log-out", "choice", get_args(OnLogout)),
+            Spec("requeue_after", "Requeue after", "number", placeholder="minutes"),
         ],
     ),
     (

@@ -6,7 +6,8 @@ One `monitor()` snapshot when the screen opens (and after a reconnect); from the
 tick locally; whether each campaign is in its schedule and what it holds over its queue
 limit are columns of the statistics panel. `l` limits grid and queue to one campaign (each
 press the next, then all again), as does choosing a campaign's row in the statistics; `i`
-shows the selected agent's information (the manual's "Info").
+shows the selected agent's information (the manual's "Info"); `r` moves a paused or absent
+agent's open work to the queue or a colleague (`console/flows/reassign.py`).
 On the selected agent (the manual's "Actions with agents"): `s` watches their live
 interaction (its thread reloads as messages come and go), `c` chats with them, `p` pauses
 them (no new interactions until resumed, `p` again) and `L` logs them out (their console
@@ -59,6 +60,14 @@ class SupervisorScreen(ModeScreen):
         Binding("L", "log_out_agent", "Log out", id="supervisor.log-out-agent"),
         Binding("i", "info", "Info", id="supervisor.info"),
         Binding("l", "limit", "Limit", id="supervisor.limit"),
+        Binding(
+            "r",
+            "reassign",
+            "Reassign",
+            tooltip="Move a paused or absent agent's open work to the queue or a colleague",
+            id="supervisor.reassign",
+            show=False,
+        ),
         # Live from events, so rarely needed: in help (?) and the palette, not the footer,
         # which needs the room at 80 columns.
         Binding("ctrl+r", "refresh", "Refresh", id="supervisor.refresh", show=False),
@@ -277,6 +286,20 @@ class SupervisorScreen(ModeScreen):
                 self.act_on(agent, "logout")
 
         self.app.push_screen(ConfirmScreen(question, yes="Log out"), answered)
+
+    def action_reassign(self) -> None:
+        agent = self.selected_agent()
+        if agent is None:
+            return
+        from ..flows.reassign import reassign
+
+        grid = self.query_one(AgentGrid)
+        others = [
+            row
+            for row in grid.rows_known()
+            if row.username != agent.username and row.status != "offline"
+        ]
+        reassign(self, agent, others)
 
     @work(group="agent-action", exit_on_error=False)
     async def act_on(self, agent: AgentRow, action: str) -> None:

@@ -103,6 +103,10 @@ class AgentGrid(EmptyNote):
     def get(self, username: str) -> AgentRow | None:
         return self._agents.get(username)
 
+    def rows_known(self) -> list[AgentRow]:
+        """Every agent the grid knows, shown or not (a reassignment may go to any), by name."""
+        return sorted(self._agents.values(), key=lambda row: row.username)
+
     def tick(self) -> None:
         for username in self._shown:
             agent = self._agents[username]

@@ -32,6 +32,7 @@ from engine.api.schemas import AttachmentOut, InteractionDetail, MessageOut
 from engine.text.sanitize import one_line
 
 from .message import MessageView, newest_inbound
+from .note import NoteView
 
 PAGE = 20
 
@@ -177,6 +178,9 @@ class ThreadView(Vertical, can_focus=False):
         self._earlier: EarlierMessages | None = None  # mounted while older ones are hidden
         self._placing = False  # older messages mounted, not yet placed
         self._shown = 0  # counts the threads shown, so a late callback knows it is stale
+        # Internal notes among the messages (transfers, reassignments), placed by time.
+        self._note_views: list[NoteView] = []
+        self._notes_placed: tuple[int, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield ThreadHeader(self.EMPTY, id="thread-header", markup=False)
@@ -224,6 +228,7 @@ class ThreadView(Vertical, can_focus=False):
         if same and detail is not None:
             for message in detail.messages:
                 self._upsert(message)
+            self._place_notes()
             self.refresh_bindings()
             return
         self._messages, self._expanded, self._placing = {}, set(), False
@@ -231,10 +236,37 @@ class ThreadView(Vertical, can_focus=False):
         self._shown += 1
         if detail is None:
             self._views, self._earlier = {}, None
+            self._note_views, self._notes_placed = [], ()
             self.messages.remove_children()
             return
         self._messages = {m.id: m for m in detail.messages}
         self._fill(detail.messages)
+        self._place_notes(again=True)
+
+    def _place_notes(self, *, again: bool = False) -> None:
+        """Mount the thread's internal notes among the mounted messages, each before the
+        first message that came after it; one older than every mounted message waits for
+        the earlier page (it shows when they do). `again`: the messages around them moved."""
+        notes = self.detail.notes if self.detail is not None else []
+        placed = tuple(note.id for note in notes)
+        if not again and placed == self._notes_placed:
+            return
+        self._notes_placed = placed
+        for old in self._note_views:
+            old.remove()
+        self._note_views = []
+        views = list(self._views.values())  # oldest first
+        scroll = self.messages
+        for note in notes:
+            after = next((v for v in views if v.message.created_at > note.created_at), None)
+            if after is not None and after is views[0] and self.hidden_count:
+                continue
+            view = NoteView(note)
+            if after is None:
+                scroll.mount(view)
+            else:
+                scroll.mount(view, before=after)
+            self._note_views.append(view)
 
     def _fill(self, messages: list[MessageOut]) -> None:
         """Views for the newest of `messages`, as many as fill two screens, up to PAGE.
@@ -356,6 +388,7 @@ class ThreadView(Vertical, can_focus=False):
                 views[0].focus(scroll_visible=False)
             self._earlier.remove()
             self._earlier = None
+        self._place_notes(again=True)
         self._placing = True
         shown = self._shown
 

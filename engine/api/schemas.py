@@ -45,6 +45,9 @@ Delivery = Literal[
     "least-active", "round-robin", "linear", "weighted-random", "least-recent", "fewest-completed"
 ]
 Penalty = Annotated[int, Meta(ge=0, le=100)]
+# What happens to a logged-out agent's open work (docs/transfer.md), and after how long.
+OnLogout = Literal["keep", "requeue"]
+RequeueMinutes = Annotated[int, Meta(ge=0, le=10_080)]  # up to a week
 Position = Annotated[int, Meta(ge=1, le=100_000)]
 
 Port = Annotated[int, Meta(ge=1, le=65535)]
@@ -309,6 +312,9 @@ class CampaignIn(Schema, kw_only=True):
     qualification_motivation: Motivation = ""
     qualification_thanks: ThanksText = ""
     track_replies: bool = False  # a tracking image in every reply (seen time and count)
+    # A logged-out agent's open work: kept for them, or back to the queue after N minutes.
+    on_logout: OnLogout = "keep"
+    requeue_after: RequeueMinutes = 15
 
 
 class CampaignPatch(Schema, omit_defaults=True, kw_only=True):
@@ -358,6 +364,8 @@ class CampaignPatch(Schema, omit_defaults=True, kw_only=True):
     qualification_motivation: Motivation | None = None
     qualification_thanks: ThanksText | None = None
     track_replies: bool | None = None
+    on_logout: OnLogout | None = None
+    requeue_after: RequeueMinutes | None = None
 
 
 class TemplateIn(Schema, kw_only=True):
@@ -434,6 +442,8 @@ class CampaignOut(Schema, kw_only=True):
     qualification_motivation: str = ""
     qualification_thanks: str = ""
     track_replies: bool = False
+    on_logout: OnLogout = "keep"
+    requeue_after: int = 15
 
 
 class MemberIn(Schema, kw_only=True):
@@ -531,6 +541,8 @@ class InteractionDetail(InteractionSummary, kw_only=True):
     bcc: list[str]
     messages: list[MessageOut]
     draft: str = ""
+    # Internal notes (transfers, reassignments, notes), oldest first: never sent in mail.
+    notes: list[NoteOut] = field(default_factory=list)
 
 
 class ReplyIn(Schema, kw_only=True):
@@ -933,6 +945,77 @@ class LoggedOut(_Event, tag="logout", kw_only=True):
     by: str  # the supervisor's display name
 
 
+# ---- moving work between people (docs/transfer.md) ----
+
+NoteKind = Literal["note", "transfer", "reassign"]
+NoteText = Annotated[str, Meta(max_length=4000)]
+
+
+class NoteOut(Schema, kw_only=True):
+    """An internal note in a thread: agents and supervisors see it, customers never do."""
+
+    id: int
+    kind: NoteKind
+    author: str | None  # login; None: the engine (a requeue after a log-out)
+    author_name: str  # display name, or "Postdesk"
+    target: str  # where a transfer sent it: an agent's name, "Sales queue"; "" for a note
+    text: str
+    created_at: datetime
+
+
+class NoteIn(Schema, kw_only=True):
+    text: Annotated[str, Meta(min_length=1, max_length=4000)]
+
+
+class TransferIn(Schema, kw_only=True):
+    """Hand an interaction on: to `to_agent` (a member of its campaign, not Offline), to
+    `to_campaign`'s queue, or, with neither, back to its own campaign's queue."""
+
+    to_agent: Annotated[str, Meta(max_length=64, pattern=ONE_LINE)] = ""
+    to_campaign: Annotated[str, Meta(max_length=100, pattern=ONE_LINE)] = ""
+    note: NoteText = ""
+
+
+class TransferAgent(Schema, kw_only=True):
+    username: str
+    display_name: str
+    state: AgentState
+    active: int
+
+
+class TransferTargets(Schema, kw_only=True):
+    """Where an interaction may go: its campaign's members at a console (the owner left
+    out), and every other campaign that receives mail."""
+
+    campaign: str
+    agents: list[TransferAgent]
+    campaigns: list[str]
+
+
+class ReassignIn(Schema, kw_only=True):
+    """A supervisor moves a paused or absent agent's open work: to `to_agent`, or with none
+    to each interaction's campaign queue; one (`interaction_id`) or all of them."""
+
+    to_agent: Annotated[str, Meta(max_length=64, pattern=ONE_LINE)] = ""
+    interaction_id: Id | None = None
+    note: NoteText = ""
+
+
+class ReassignOut(Schema, kw_only=True):
+    moved: list[int]  # the interactions moved, in id order
+
+
+class InteractionMoved(_Event, tag="moved", kw_only=True):
+    """An interaction left `from_agent` (to `to_agent`, or a queue): that agent's console
+    drops it. Sent to them and to supervisors; the new owner hears `interaction`."""
+
+    interaction_id: int
+    from_agent: str
+    to_agent: str | None
+    target: str  # in words: the agent's name or "Support queue"
+    by: str  # who moved it: a display name, or "Postdesk" (a requeue after a log-out)
+
+
 Event = (
     Hello
     | InteractionChanged
@@ -946,6 +1029,7 @@ Event = (
     | LoggedOut
     | ChatSaid
     | MailboxChanged
+    | InteractionMoved
 )
 
 

@@ -47,10 +47,13 @@ from engine.api.schemas import (
     MemberPatch,
     MonitorSnapshot,
     NewInteractionIn,
+    NoteIn,
     PickQueue,
     QuarantineDetail,
     QuarantineOut,
     RatingOut,
+    ReassignIn,
+    ReassignOut,
     RenderIn,
     RenderOut,
     ReplyIn,
@@ -60,6 +63,8 @@ from engine.api.schemas import (
     StatusIn,
     TemplateIn,
     TemplateOut,
+    TransferIn,
+    TransferTargets,
     UploadOut,
     UserIn,
     UserOut,
@@ -391,6 +396,43 @@ class EngineClient:
         return await self._call("POST", f"/quarantine/{quarantine_id}/retry", RetryOut)
 
     # ---- events ----
+    # ---- moving work between people (docs/transfer.md) ----
+    async def transfer_targets(self, interaction_id: int) -> TransferTargets:
+        """Where my interaction may go: members of its campaign at a console, other
+        campaigns that receive mail."""
+        return await self._call("GET", f"/interactions/{interaction_id}/targets", TransferTargets)
+
+    async def transfer(
+        self, interaction_id: int, *, to_agent: str = "", to_campaign: str = "", note: str = ""
+    ) -> InteractionSummary:
+        """Hand it to `to_agent`, to `to_campaign`'s queue, or (neither) back to its own
+        campaign's queue, with an internal note for whoever takes it next."""
+        body = TransferIn(to_agent=to_agent, to_campaign=to_campaign, note=note)
+        return await self._call(
+            "POST", f"/interactions/{interaction_id}/transfer", InteractionSummary, body
+        )
+
+    async def add_note(self, interaction_id: int, text: str) -> InteractionDetail:
+        """An internal note in the thread (never sent in mail)."""
+        return await self._call(
+            "POST", f"/interactions/{interaction_id}/notes", InteractionDetail, NoteIn(text=text)
+        )
+
+    async def reassign(
+        self,
+        username: str,
+        *,
+        to_agent: str = "",
+        interaction_id: int | None = None,
+        note: str = "",
+    ) -> ReassignOut:
+        """A supervisor moves a paused or absent agent's open work (one, or all) to another
+        agent or (no `to_agent`) back to each interaction's campaign queue."""
+        body = ReassignIn(to_agent=to_agent, interaction_id=interaction_id, note=note)
+        return await self._call(
+            "POST", f"/agents/{quote(username, safe='')}/reassign", ReassignOut, body
+        )
+
     async def events(self, *, resume: bool = False) -> AsyncIterator[Event]:
         """Yield engine events until the connection drops (then EngineUnavailable).
         `resume`: the same console reconnecting (an agent logged out meanwhile is told)."""

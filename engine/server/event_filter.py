@@ -14,6 +14,7 @@ from engine.api.schemas import (
     ChatSaid,
     Event,
     InteractionChanged,
+    InteractionMoved,
     LoggedOut,
     MailboxChanged,
     MessageChanged,
@@ -40,6 +41,8 @@ def may_see(caller: Caller, event: Event, campaigns: Collection[str] = ()) -> bo
             return agent == caller.username
         case AgentChanged(agent=row):
             return row.username == caller.username
+        case InteractionMoved(from_agent=agent):  # it left them: their console drops it
+            return agent == caller.username
         case LoggedOut(username=username):
             return username == caller.username
         case PickQueueChanged() | CampaignsChanged():  # cues naming nothing: reload

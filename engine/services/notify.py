@@ -140,7 +140,11 @@ class Notifier:
     async def run(self) -> None:
         while True:
             try:
-                await asyncio.wait_for(self._dirty.wait(), timeout=self.stats_refresh)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows the cancellation
+                # of Engine.stop() when a change lands at the same moment, and the engine's
+                # stop then hangs (seen after a requeue right before a stop).
+                async with asyncio.timeout(self.stats_refresh):
+                    await self._dirty.wait()
             except TimeoutError:
                 self._stats = True  # waits grow and deadlines pass with no event
             await asyncio.sleep(self.batch_delay)

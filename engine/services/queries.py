@@ -17,6 +17,7 @@ from data.models import (
     Campaign,
     Direction,
     Interaction,
+    InteractionNote,
     InteractionState,
     Membership,
     Message,
@@ -34,6 +35,7 @@ from engine.api.schemas import (
     Me,
     MessageOut,
     MonitorSnapshot,
+    NoteOut,
     QueueRow,
     StatsOut,
     as_roles,
@@ -194,7 +196,35 @@ async def detail(session: AsyncSession, interaction_id: int) -> InteractionDetai
         bcc=interaction.bcc,
         messages=messages,
         draft=interaction.draft,
+        notes=await notes_of(session, interaction_id),
     )
+
+
+def note_out(note: InteractionNote) -> NoteOut:
+    author = note.author
+    return NoteOut(
+        id=note.id,
+        kind="transfer"
+        if note.kind == "transfer"
+        else "reassign"
+        if note.kind == "reassign"
+        else "note",
+        author=author.username if author is not None else None,
+        author_name=(author.display_name or author.username) if author is not None else "Postdesk",
+        target=note.target,
+        text=note.text,
+        created_at=note.created_at,
+    )
+
+
+async def notes_of(session: AsyncSession, interaction_id: int) -> list[NoteOut]:
+    """The interaction's internal notes, oldest first (through the index on interaction_id)."""
+    rows = await session.execute(
+        select(InteractionNote)
+        .where(InteractionNote.interaction_id == interaction_id)
+        .order_by(InteractionNote.created_at, InteractionNote.id)
+    )
+    return [note_out(note) for note in rows.scalars()]
 
 
 def active_counts(*only: ColumnElement[bool]) -> Subquery:

@@ -206,6 +206,16 @@ async def dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("interaction", "list"): lambda: client.interactions(scope="all", state=args.state),
         ("stats", "show"): lambda: _stats(client, args),
         ("agent", "list"): lambda: _agents(client),
+        ("interaction", "transfer"): lambda: client.transfer(
+            args.id, to_agent=args.to_agent, to_campaign=args.to_campaign, note=args.note
+        ),
+        ("interaction", "note"): lambda: client.add_note(args.id, args.text),
+        ("agent", "reassign"): lambda: client.reassign(
+            args.username,
+            to_agent=args.to_agent,
+            interaction_id=args.interaction,
+            note=args.note,
+        ),
         ("quarantine", "list"): client.quarantine,
         ("quarantine", "show"): lambda: client.quarantined(args.id),
         ("quarantine", "retry"): lambda: client.retry_quarantined(args.id),

@@ -15,12 +15,14 @@ from engine.api.schemas import (
     CampaignIn,
     CampaignPatch,
     Delivery,
+    OnLogout,
 )
 
 # The routing strategies (docs/strategies.md), offered by name in `campaign add|set`.
 STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
     "availability": get_args(Availability),
     "delivery": get_args(Delivery),
+    "on_logout": get_args(OnLogout),  # a logged-out agent's open work (docs/transfer.md)
 }
 
 # Campaign fields that are lists of rows: set by `campaign schedule`, not by `add|set` flags.
@@ -221,6 +223,21 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     interaction = group("interaction", "interactions")
     ilist = interaction.add_parser("list", help="list interactions")
     ilist.add_argument("--state", choices=["queued", "assigned", "closed"], default=None)
+    itransfer = interaction.add_parser(
+        "transfer",
+        help="hand an open interaction to an agent of its campaign or to a queue",
+        description="Exactly one of --to-agent, --to-queue (its own campaign's) or "
+        "--to-campaign. Agents move their own; --as a supervisor moves anyone's.",
+    )
+    itransfer.add_argument("id", type=int)
+    to = itransfer.add_mutually_exclusive_group(required=True)
+    to.add_argument("--to-agent", default="", metavar="USER", help="a member, not offline")
+    to.add_argument("--to-queue", action="store_true", help="back to its campaign's queue")
+    to.add_argument("--to-campaign", default="", metavar="CAMPAIGN", help="that one's queue")
+    itransfer.add_argument("--note", default="", help="an internal note for the next person")
+    inote = interaction.add_parser("note", help="add an internal note (never sent in mail)")
+    inote.add_argument("id", type=int)
+    inote.add_argument("text")
 
     stats = groups.add_parser(
         "stats",
@@ -235,6 +252,18 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
     agent = group("agent", "agents as the supervisor's grid shows them")
     agent.add_parser("list", help="every member of a campaign: state, active, completed today")
+    areassign = agent.add_parser(
+        "reassign",
+        help="move a paused or absent agent's open interactions to the queue or an agent",
+    )
+    areassign.add_argument("username")
+    dest = areassign.add_mutually_exclusive_group(required=True)
+    dest.add_argument("--to-queue", action="store_true", help="each to its campaign's queue")
+    dest.add_argument("--to-agent", default="", metavar="USER", help="to this agent")
+    areassign.add_argument(
+        "--interaction", type=int, default=None, metavar="ID", help="only this one (default: all)"
+    )
+    areassign.add_argument("--note", default="", help="an internal note for the next person")
 
     quarantine = group("quarantine", "inbound mail that could not be parsed or stored")
     quarantine.add_parser("list", help="list quarantined mail")

@@ -95,6 +95,8 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
         qualification_motivation=campaign.qualification_motivation,
         qualification_thanks=campaign.qualification_thanks,
         track_replies=campaign.track_replies,
+        on_logout="requeue" if campaign.on_logout == "requeue" else "keep",
+        requeue_after=campaign.requeue_after_minutes,
     )
 
 

@@ -182,6 +182,8 @@ class Admin:
                         qualification_motivation=data.qualification_motivation,
                         qualification_thanks=data.qualification_thanks,
                         track_replies=data.track_replies,
+                        on_logout=data.on_logout,
+                        requeue_after_minutes=data.requeue_after,
                     )
                     set_windows(campaign, data.schedule)
                     set_exceptions(campaign, data.schedule_exceptions)
@@ -232,6 +234,8 @@ class Admin:
                 changes["availability"] = Availability(changes["availability"])
             if "delivery" in changes:
                 changes["delivery"] = Delivery(changes["delivery"])
+            if "requeue_after" in changes:  # minutes, as the form and ctl say it
+                changes["requeue_after_minutes"] = changes.pop("requeue_after")
             for field, value in changes.items():
                 setattr(campaign, field, value)
             validate_campaign(campaign)

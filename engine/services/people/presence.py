@@ -265,7 +265,9 @@ class Presence:
             await session.execute(
                 update(User)
                 .where(User.status != AgentStatus.OFFLINE, User.id.not_in(present))
-                .values(status=AgentStatus.OFFLINE)
+                # Offline from now: a campaign that requeues a logged-out agent's work counts
+                # from here, not from when they last went Free (engine/services/work/transfer.py).
+                .values(status=AgentStatus.OFFLINE, status_since=datetime.now(UTC))
             )
 
     async def run(self) -> None:
