@@ -47,6 +47,7 @@ from engine.services.work.interactions import Work
 from engine.services.work.pick import Picking
 from engine.services.work.router import Router
 from engine.services.work.schedules import Schedules
+from engine.services.work.wrapups import Wrapups
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,7 @@ class Engine:
             self.db, self.secrets, self.campaign_changed, on_member_added=self.router.reconsider
         )
         self.break_reasons = BreakReasons(self.db)
+        self.wrapups = Wrapups(self.db)
         self.identity = Identity(self.db)
         self.queries = Queries(self.db, self.schedules.states)
         self.ratings = Ratings(self.db)

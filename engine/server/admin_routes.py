@@ -11,6 +11,7 @@ from engine.api.schemas import (
     BreakReasonList,
     CampaignIn,
     CampaignPatch,
+    DispositionTree,
     MemberIn,
     MemberPatch,
     TemplateIn,
@@ -145,3 +146,18 @@ async def post_retry(request: web.Request) -> web.Response:
     request[CALLER].require("admin")
     retried = await engine_of(request).quarantine.retry(path_id(request, "quarantined mail"))
     return json_response(retried)
+
+
+# ---- a campaign's wrap-up codes (docs/wrapup.md) ----
+@routes.get("/api/v1/campaigns/{name}/dispositions")
+async def get_dispositions(request: web.Request) -> web.Response:
+    request[CALLER].require("admin", "supervisor")
+    return json_response(await engine_of(request).wrapups.tree(request.match_info["name"]))
+
+
+@routes.put("/api/v1/campaigns/{name}/dispositions")
+async def put_dispositions(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, DispositionTree)
+    name = request.match_info["name"]
+    return json_response(await engine_of(request).wrapups.replace(name, body))

@@ -44,6 +44,7 @@ from engine.domain import statistics as stats
 from engine.errors import Forbidden, Invalid, NotFound
 from engine.services import statistics
 from engine.services.customer.ratings import with_customer_feedback
+from engine.services.work import wrapups
 
 
 async def message_counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
@@ -195,6 +196,7 @@ async def detail(session: AsyncSession, interaction_id: int) -> InteractionDetai
         bcc=interaction.bcc,
         messages=messages,
         draft=interaction.draft,
+        wrapups=await wrapups.wrapups_of(session, interaction_id),
     )
 
 
@@ -449,7 +451,12 @@ class Queries:
                 .all()
             )
             order = {interaction_id: n for n, interaction_id in enumerate(ids)}
-            return await summaries(session, sorted(rows, key=lambda r: order[r.id]))
+            found = await summaries(session, sorted(rows, key=lambda r: order[r.id]))
+            # Search results show each one's last wrap-up code (docs/wrapup.md).
+            last = await wrapups.last_dispositions(session, ids)
+            for item in found:
+                item.disposition = last.get(item.id, "")
+            return found
 
     async def monitor(self) -> MonitorSnapshot:
         now = self.clock()
