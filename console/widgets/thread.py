@@ -32,6 +32,7 @@ from engine.api.schemas import AttachmentOut, InteractionDetail, MessageOut
 from engine.text.sanitize import one_line
 
 from .message import MessageView, newest_inbound
+from .wrapups import WrapupsView
 
 PAGE = 20
 
@@ -177,6 +178,7 @@ class ThreadView(Vertical, can_focus=False):
         self._earlier: EarlierMessages | None = None  # mounted while older ones are hidden
         self._placing = False  # older messages mounted, not yet placed
         self._shown = 0  # counts the threads shown, so a late callback knows it is stale
+        self._wrapups: WrapupsView | None = None  # the closes, after the last message
 
     def compose(self) -> ComposeResult:
         yield ThreadHeader(self.EMPTY, id="thread-header", markup=False)
@@ -224,17 +226,34 @@ class ThreadView(Vertical, can_focus=False):
         if same and detail is not None:
             for message in detail.messages:
                 self._upsert(message)
+            self._show_wrapups(detail)
             self.refresh_bindings()
             return
         self._messages, self._expanded, self._placing = {}, set(), False
         self.refresh_bindings()
         self._shown += 1
+        if self._wrapups is not None:
+            self._wrapups.remove()
+            self._wrapups = None
         if detail is None:
             self._views, self._earlier = {}, None
             self.messages.remove_children()
             return
         self._messages = {m.id: m for m in detail.messages}
         self._fill(detail.messages)
+        self._show_wrapups(detail)
+
+    def _show_wrapups(self, detail: InteractionDetail) -> None:
+        """The wrap-ups of the thread, below its last message (docs/wrapup.md)."""
+        if not detail.wrapups:
+            if self._wrapups is not None:
+                self._wrapups.remove()
+                self._wrapups = None
+        elif self._wrapups is None:
+            self._wrapups = WrapupsView(detail.wrapups)
+            self.messages.mount(self._wrapups)
+        else:
+            self._wrapups.show(detail.wrapups)
 
     def _fill(self, messages: list[MessageOut]) -> None:
         """Views for the newest of `messages`, as many as fill two screens, up to PAGE.
@@ -325,7 +344,7 @@ class ThreadView(Vertical, can_focus=False):
         elif not known:
             view = MessageView(message, expanded=message.id in self._expanded)
             self._views[message.id] = view
-            self.messages.mount(view)
+            self.messages.mount(view, before=self._wrapups)
             self.messages.scroll_end(animate=False, immediate=False)
 
     # ---- older messages ----
