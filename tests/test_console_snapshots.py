@@ -58,6 +58,8 @@ SCENES = {
     "forward": steps("enter", "f", text="dave@example.org"),
     "ccbcc": steps("enter", "C"),
     "templates": steps("enter", "r", "ctrl+t"),
+    # The wrap-up dialog (docs/wrapup.md): Sale's level open, a note being typed.
+    "wrapup": steps("enter", "x", "enter", "ctrl+n", text="Wants a quote"),
 }
 
 

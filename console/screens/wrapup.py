@@ -87,7 +87,9 @@ class WrapupScreen(ModalScreen[InteractionSummary | None]):
         if not choices.codes:
             label.display = False
             return
-        label.update("Disposition (required)" if choices.required else "Disposition (optional)")
+        title = Text("Disposition (required)" if choices.required else "Disposition (optional)")
+        title.append("  ↑↓ · enter: open or choose · ⌫: up", style="dim")
+        label.update(title)
         picker = DispositionPicker(choices.codes, id="wrapup-picker")
         self.query_one("#wrapup-dialog").mount(picker, after=label)
         self.call_after_refresh(lambda: picker.query_one("#dispo-filter").focus())
