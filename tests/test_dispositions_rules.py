@@ -12,12 +12,10 @@ from engine.domain.dispositions import (
     DispositionError,
     NodeIn,
     Tree,
-    add_path,
     check_note,
     check_tree,
     choose,
     parse_path,
-    remove_path,
     required,
     show,
 )
@@ -123,17 +121,3 @@ def test_a_tree_with_a_repeated_sibling_or_a_foreign_id_is_refused() -> None:
         deep = node(level, deep)
     with pytest.raises(DispositionError, match="at most 5 levels"):
         check_tree([deep], set())
-
-
-def test_adding_and_removing_paths_as_ctl_does() -> None:
-    tree = add_path([], ("Sale", "Upsell", "Annual"))
-    tree = add_path(tree, ("sale", "New"))
-    assert [n.name for n in tree] == ["Sale"]
-    assert [c.name for c in tree[0].children] == ["Upsell", "New"]
-    tree = remove_path(tree, ("Sale", "Upsell"))
-    assert [c.name for c in tree[0].children] == ["New"]
-    with pytest.raises(DispositionError):
-        remove_path(tree, ("Nope",))
-    # Adding a path through an inactive code makes it active again.
-    again = add_path([node("Sale", code_id=1, active=False)], ("Sale", "New"))
-    assert again[0].active and again[0].id == 1
