@@ -3,7 +3,7 @@
 Campaigns are added (`a`) and changed (Enter or `e`) in a form, their mail servers tested
 (`t`) and their members chosen (`m`); users are added (`u`) and changed (Enter on the users
 table) in a form; templates are listed, written and deleted (`T`); the break reasons agents
-choose from are edited as a list (`b`).
+choose from are edited as a list (`b`); a campaign's wrap-up codes in a tree (`d`).
 
 Each worker here posts a typed message when the engine answers (`console/messages.py`),
 handled with `@on`.
@@ -78,6 +78,7 @@ class AdminScreen(ModeScreen):
         Binding("u", "add_user", "User+", id="admin.add-user"),
         Binding("T", "templates", "Templates", id="admin.templates"),
         Binding("b", "edit_reasons", "Breaks", id="admin.break-reasons"),
+        Binding("d", "dispositions", "Codes", id="admin.dispositions"),
         Binding("ctrl+r", "refresh", "Refresh", id="admin.refresh", show=False),
     ]
 
@@ -269,6 +270,19 @@ class AdminScreen(ModeScreen):
                 self.load_users()
 
         self.app.push_screen(MembersScreen(self.client, campaign, self.users), closed)
+
+    def action_dispositions(self) -> None:
+        """`d`: the selected campaign's wrap-up codes (docs/wrapup.md)."""
+        from .dispositions import DispositionsScreen
+
+        if (campaign := self.selected_campaign()) is None:
+            return
+
+        def saved(result: object) -> None:
+            if result is not None:
+                self.notify(f"Codes of {one_line(campaign.name, 40)} saved.", markup=False)
+
+        self.app.push_screen(DispositionsScreen(self.client, campaign.name), saved)
 
     def action_test_campaign(self) -> None:
         if (campaign := self.selected_campaign()) is not None:
