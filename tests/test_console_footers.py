@@ -74,7 +74,7 @@ async def test_every_footer_fits_80_columns(world: World) -> None:
             (["slash"], ["escape"]),
             (["b"], ["escape"]),
             (["question_mark"], ["escape"]),
-            (["x"], ["n"]),
+            (["x"], ["escape"]),
             (["r", "ctrl+t"], ["escape"]),
             (["r", "ctrl+a"], ["escape"]),
         ]:

@@ -44,7 +44,7 @@ from ..widgets.mailboxes import mailbox_cell
 from .base import ModeScreen
 from .break_reasons import BreakReasonsForm
 
-NOTE = "Enter (or e) edits the selected campaign or user.  Ctrl+R reloads."
+NOTE = "Enter (or e) edits the selected campaign or user. d: codes. Ctrl+R reloads."
 
 
 CAMPAIGN_COLUMNS = [
@@ -78,7 +78,8 @@ class AdminScreen(ModeScreen):
         Binding("u", "add_user", "User+", id="admin.add-user"),
         Binding("T", "templates", "Templates", id="admin.templates"),
         Binding("b", "edit_reasons", "Breaks", id="admin.break-reasons"),
-        Binding("d", "dispositions", "Codes", id="admin.dispositions"),
+        # Not in the footer (it is full at 80 columns): the note above the lists says it.
+        Binding("d", "dispositions", "Wrap-up codes", id="admin.dispositions", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="admin.refresh", show=False),
     ]
 
