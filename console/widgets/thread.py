@@ -178,7 +178,7 @@ class ThreadView(Vertical, can_focus=False):
         self._earlier: EarlierMessages | None = None  # mounted while older ones are hidden
         self._placing = False  # older messages mounted, not yet placed
         self._shown = 0  # counts the threads shown, so a late callback knows it is stale
-        self._wrapups: WrapupsView | None = None  # the closes, after the last message
+        self._wrapups: list[WrapupsView] = []  # the closes, each among the messages by time
 
     def compose(self) -> ComposeResult:
         yield ThreadHeader(self.EMPTY, id="thread-header", markup=False)
@@ -232,9 +232,7 @@ class ThreadView(Vertical, can_focus=False):
         self._messages, self._expanded, self._placing = {}, set(), False
         self.refresh_bindings()
         self._shown += 1
-        if self._wrapups is not None:
-            self._wrapups.remove()
-            self._wrapups = None
+        self._clear_wrapups()
         if detail is None:
             self._views, self._earlier = {}, None
             self.messages.remove_children()
@@ -243,17 +241,21 @@ class ThreadView(Vertical, can_focus=False):
         self._fill(detail.messages)
         self._show_wrapups(detail)
 
+    def _clear_wrapups(self) -> None:
+        for view in self._wrapups:
+            view.remove()
+        self._wrapups = []
+
     def _show_wrapups(self, detail: InteractionDetail) -> None:
-        """The wrap-ups of the thread, below its last message (docs/wrapup.md)."""
-        if not detail.wrapups:
-            if self._wrapups is not None:
-                self._wrapups.remove()
-                self._wrapups = None
-        elif self._wrapups is None:
-            self._wrapups = WrapupsView(detail.wrapups)
-            self.messages.mount(self._wrapups)
-        else:
-            self._wrapups.show(detail.wrapups)
+        """Each close of the thread (docs/wrapup.md) where it happened: before the first
+        shown message that came after it (a reopening mail), else at the end."""
+        self._clear_wrapups()
+        views = list(self._views.values())
+        for wrapup in detail.wrapups:
+            after = next((v for v in views if v.message.created_at > wrapup.closed_at), None)
+            view = WrapupsView([wrapup])
+            self._wrapups.append(view)
+            self.messages.mount(view, before=after)
 
     def _fill(self, messages: list[MessageOut]) -> None:
         """Views for the newest of `messages`, as many as fill two screens, up to PAGE.
@@ -344,7 +346,7 @@ class ThreadView(Vertical, can_focus=False):
         elif not known:
             view = MessageView(message, expanded=message.id in self._expanded)
             self._views[message.id] = view
-            self.messages.mount(view, before=self._wrapups)
+            self.messages.mount(view)
             self.messages.scroll_end(animate=False, immediate=False)
 
     # ---- older messages ----
@@ -389,6 +391,8 @@ class ThreadView(Vertical, can_focus=False):
                 scroll.scroll_to(y=y, animate=False, immediate=True)
 
         scroll.call_after_refresh(place)
+        if self.detail is not None and self.detail.wrapups:
+            self._show_wrapups(self.detail)  # a close may belong among the older ones
         self.refresh_bindings()
 
     @on(EarlierMessages.Requested)

@@ -1,6 +1,6 @@
-"""The wrap-ups of a thread (docs/wrapup.md): each close's disposition, internal note, who
-and when, at the end of the thread, marked internal: they are never part of a mail (the
-engine quotes and forwards messages only).
+"""A close of a thread (docs/wrapup.md): its disposition, internal note, who and when, shown
+among the messages where it happened, marked internal: never part of a mail (the engine
+quotes and forwards messages only).
 
 Notes and code names are people's text: sanitised, shown as plain text, never markup.
 """
@@ -17,7 +17,8 @@ from ..timefmt import local_stamp
 
 
 def wrapups_text(wrapups: list[WrapupOut]) -> Text:
-    text = Text("Wrap-up · internal, never sent to the client", style="bold magenta")
+    text = Text()
+    text.append("Wrap-up · internal, never sent to the client", style="bold magenta")
     for wrapup in wrapups:
         text.append("\n")
         text.append("✔ Closed ", style="bold")
@@ -48,7 +49,7 @@ class WrapupsView(Static):
     """
 
     def __init__(self, wrapups: list[WrapupOut]) -> None:
-        super().__init__(wrapups_text(wrapups), markup=False, id="thread-wrapups")
+        super().__init__(wrapups_text(wrapups), markup=False, classes="thread-wrapup")
 
     def show(self, wrapups: list[WrapupOut]) -> None:
         self.update(wrapups_text(wrapups))
