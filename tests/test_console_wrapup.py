@@ -132,3 +132,31 @@ async def test_the_mouse_chooses_a_code_and_closes(world: World) -> None:
             agent.interactions, lambda rows: rows[0].state == "closed", what="closed"
         )
         assert rows[0].id == item.id
+
+
+async def test_the_supervisor_sees_closes_by_disposition(world: World) -> None:
+    from console.screens.supervisor import SupervisorScreen
+    from console.screens.wrapup_stats import WrapupStatsScreen
+
+    await world.operator.set_dispositions("Support", tree())
+    world.dovecot.append(world.mailbox, customer_mail("Refund", "Money back?"))
+    async with world.client("agent1") as agent:
+        await agent.set_status("free")
+        [item] = await eventually(agent.interactions, lambda rows: len(rows) == 1)
+        await agent.close_interaction(item.id, disposition="Complaint", note="Angry: be kind")
+    app = console_for(world.engine, "super1", "supervisor")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SupervisorScreen), what="monitor")
+        await press(pilot, "w")
+        await until(pilot, lambda: "Complaint" in screen_text(app), what="the counts")
+        assert isinstance(app.screen, WrapupStatsScreen)
+        text = screen_text(app)
+        assert "Closes by disposition, today (UTC)" in text and "100%" in text
+        assert "Angry" not in text  # counts, not notes
+        await press(pilot, "7")
+        await until(pilot, lambda: "the last 7 days" in screen_text(app), what="a week")
+        await pilot.click("#wrapup-stats-30")
+        await until(pilot, lambda: "the last 30 days" in screen_text(app), what="a month")
+        assert "Complaint" in screen_text(app)
+        await press(pilot, "escape")
+        assert isinstance(app.screen, SupervisorScreen)
