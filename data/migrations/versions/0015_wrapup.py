@@ -91,7 +91,11 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_interaction_wrapups_interaction_id"), "interaction_wrapups", ["interaction_id"]
     )
-    op.create_index("ix_interaction_wrapups_closed_at", "interaction_wrapups", ["closed_at"])
+    op.create_index(
+        "ix_interaction_wrapups_closed_at",
+        "interaction_wrapups",
+        ["closed_at", "campaign_id", "disposition_path"],
+    )
 
 
 def downgrade() -> None:

@@ -233,15 +233,20 @@ class Wrapups:
             raise Invalid("the period ends before it starts", field="until")
         w = InteractionWrapup
         async with self.db.session() as session:
+            # Grouped by the campaign's id, named after: the count reads the covering index
+            # on (closed_at, campaign_id, disposition_path) and never the table.
             rows = await session.execute(
-                select(Campaign.name, w.disposition_path, func.count(w.id))
-                .join(Campaign, Campaign.id == w.campaign_id)
+                select(w.campaign_id, w.disposition_path, func.count())
                 .where(w.closed_at >= since, w.closed_at < until)
-                .group_by(Campaign.name, w.disposition_path)
+                .group_by(w.campaign_id, w.disposition_path)
             )
+            names: dict[int | None, str] = {
+                cid: name for cid, name in await session.execute(select(Campaign.id, Campaign.name))
+            }
             per: dict[str, list[DispositionCount]] = {}
-            for name, path, n in rows:
-                per.setdefault(name, []).append(DispositionCount(disposition=path, count=n))
+            for campaign_id, path, n in rows:
+                if (name := names.get(campaign_id)) is not None:
+                    per.setdefault(name, []).append(DispositionCount(disposition=path, count=n))
         return DispositionStats(
             since=since,
             until=until,
