@@ -121,3 +121,26 @@ def test_a_tree_with_a_repeated_sibling_or_a_foreign_id_is_refused() -> None:
         deep = node(level, deep)
     with pytest.raises(DispositionError, match="at most 5 levels"):
         check_tree([deep], set())
+
+
+def test_a_hostile_wrapup_is_shown_as_plain_text() -> None:
+    """Codes and notes are people's text: the thread shows them sanitised, never as markup."""
+    from datetime import UTC, datetime
+
+    from console.widgets.wrapups import wrapups_text
+    from engine.api.schemas import WrapupOut
+
+    shown = wrapups_text(
+        [
+            WrapupOut(
+                disposition="[bold red]Sale[/]",
+                note="line one\n\x1b[2Jwiped?\u202etxet",
+                agent="ana",
+                agent_name="Ana [link=x]",
+                closed_at=datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
+            )
+        ]
+    ).plain
+    assert "[bold red]Sale[/]" in shown and "Ana [link=x]" in shown
+    assert "\x1b" not in shown and "\u202e" not in shown
+    assert "line one\n" in shown
