@@ -177,8 +177,9 @@ class Wrapups:
             except rules.DispositionError as exc:
                 raise _refused(exc) from exc
             # Names are set in two steps: first a name no admin can type (a control
-            # character), so that swapping or moving siblings never meets the unique
-            # constraint half way through; then the real ones.
+            # character; not NUL, which PostgreSQL refuses in text), so that swapping or
+            # moving siblings never meets the unique constraint half way through; then
+            # the real ones.
             final: dict[int, str] = {}
             kept: set[int] = set()
             placed: list[Disposition] = []
@@ -190,7 +191,7 @@ class Wrapups:
                         row = Disposition(campaign_id=campaign.id, name="")
                         session.add(row)
                     row.parent_id, row.position, row.active = parent, position, node.active
-                    row.name = f"\x00{len(kept)}"
+                    row.name = f"\x1f{len(kept)}"
                     await session.flush()
                     kept.add(row.id)
                     placed.append(row)  # held until named: the session keeps weak refs
