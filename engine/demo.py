@@ -40,6 +40,8 @@ from data.models import (
 from engine.api.schemas import (
     CampaignIn,
     CampaignPatch,
+    DispositionNode,
+    DispositionTree,
     Role,
     ScheduleWindow,
     UserIn,
@@ -103,6 +105,49 @@ NIGHT = "Night desk"
 NIGHT_ADDRESS = "night@postdesk.example"
 NIGHT_CYCLE = 40.0  # seconds open, then as long closed
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+DEMO_CODES = {
+    "Support": [
+        "Resolved/First contact",
+        "Resolved/After follow-up",
+        "Sale/Upsell/Annual",
+        "Sale/Upsell/Monthly",
+        "Sale/New customer",
+        "Complaint/Delivery",
+        "Complaint/Billing",
+        "Information only",
+    ],
+    NIGHT: ["Resolved", "Passed to the day team"],
+}
+# Internal notes the bots leave now and then: never in a mail.
+BOT_NOTES = [
+    "Customer is a reseller: check the partner price list next time.",
+    "Called back by phone, all good.",
+    "Asked twice already; be quick next time.",
+]
+
+
+def codes_of(paths: list[str]) -> DispositionTree:
+    """A tree of new codes from paths such as 'Sale/Upsell/Annual'."""
+    roots: list[DispositionNode] = []
+    for path in paths:
+        level = roots
+        for name in path.split("/"):
+            node = next((n for n in level if n.name == name), None)
+            if node is None:
+                node = DispositionNode(name=name)
+                level.append(node)
+            level = node.children
+    return DispositionTree(codes=roots)
+
+
+def leaf_paths(nodes: list[DispositionNode]) -> list[list[str]]:
+    out: list[list[str]] = []
+    for node in nodes:
+        below = leaf_paths(node.children)
+        out += [[node.name, *rest] for rest in below] if below else [[node.name]]
+    return out
 
 
 def free_port() -> int:
@@ -210,6 +255,10 @@ class DemoWorld:
             )
         )
         await admin.add_member(NIGHT, BOTS[1][0])
+        # Wrap-up codes (docs/wrapup.md): the bots close with one, so the thread, the search
+        # results and `ctl stats --dispositions` show them from the first minutes.
+        for name, paths in DEMO_CODES.items():
+            await self.engine.wrapups.replace(name, codes_of(paths))
         async with self.engine.db.session() as session, session.begin():
             campaign = await session.scalar(select(Campaign).where(Campaign.name == "Support"))
             assert campaign is not None
@@ -429,6 +478,14 @@ class DemoWorld:
                     log.info("demo customer could not reach the web service: %s", exc)
 
     # ---- simulated agents ----
+    async def _wrap_up(self, bot: int, interaction_id: int) -> None:
+        """Close as an agent does: one of the campaign's codes, now and then a note."""
+        choices = await self.engine.wrapups.choices(bot, interaction_id)
+        leaves = leaf_paths(choices.codes)
+        code = " > ".join(self.rng.choice(leaves)) if leaves else ""
+        note = self.rng.choice(BOT_NOTES) if self.rng.random() < 0.4 else ""
+        await self.engine.work.close(bot, interaction_id, disposition=code, note=note)
+
     async def _bot_ids(self) -> Iterator[int]:
         async with self.engine.db.session() as session:
             rows = await session.execute(
@@ -466,7 +523,7 @@ class DemoWorld:
                     "let us know if anything else comes up.",
                     with_history=False,
                 )
-                await self.engine.work.close(bot, interaction_id)
+                await self._wrap_up(bot, interaction_id)
             elif self.rng.random() < 0.25:
                 status = AgentStatus.BREAK if self.rng.random() < 0.5 else AgentStatus.FREE
                 await self.engine.presence.set_status(

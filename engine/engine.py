@@ -50,6 +50,7 @@ from engine.services.work.pick import Picking
 from engine.services.work.router import Router
 from engine.services.work.schedules import Schedules
 from engine.services.work.transfer import Transfers
+from engine.services.work.wrapups import Wrapups
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,7 @@ class Engine:
             self.db, self.secrets, self.campaign_changed, on_member_added=self._routing_changed
         )
         self.break_reasons = BreakReasons(self.db)
+        self.wrapups = Wrapups(self.db)
         self.identity = Identity(self.db)
         self.queries = Queries(self.db, self.schedules.states)
         self.ratings = Ratings(self.db)

@@ -23,6 +23,8 @@ from engine.api.schemas import (
     CampaignState,
     CampaignStats,
     ChatLine,
+    DispositionNode,
+    DispositionTree,
     Event,
     Hello,
     InteractionDetail,
@@ -137,6 +139,30 @@ TEMPLATES = [
 ]
 
 
+WRAPUP_CODES = DispositionTree(
+    campaign="Support",
+    codes=[
+        DispositionNode(
+            id=1,
+            name="Sale",
+            children=[
+                DispositionNode(
+                    id=2,
+                    name="Upsell",
+                    children=[
+                        DispositionNode(id=3, name="Annual"),
+                        DispositionNode(id=4, name="Monthly"),
+                    ],
+                ),
+                DispositionNode(id=5, name="New customer"),
+            ],
+        ),
+        DispositionNode(id=6, name="Complaint", children=[DispositionNode(id=7, name="Delivery")]),
+        DispositionNode(id=8, name="Information only"),
+    ],
+)
+
+
 class FakeEngine:
     """The calls the agent console makes, answered from the data above."""
 
@@ -198,6 +224,10 @@ class FakeEngine:
 
     async def unread_chat(self) -> list[ChatLine]:
         return []
+
+    async def close_choices(self, interaction_id: int) -> DispositionTree:
+        """The wrap-up codes of Support (docs/wrapup.md)."""
+        return WRAPUP_CODES
 
     async def events(self, *, resume: bool = False) -> AsyncIterator[Event]:
         yield Hello(username="agent1")

@@ -8,7 +8,7 @@ from textual.pilot import Pilot
 
 from console.app import PostdeskApp
 from console.screens.agent import AgentScreen
-from console.screens.confirm import ConfirmScreen
+from console.screens.wrapup import WrapupScreen
 from engine.api.schemas import ForwardIn
 from tests.console_helpers import console_for, screen_text, until
 from tests.engine_fixtures import World
@@ -17,9 +17,9 @@ from tests.mail_factory import customer_mail
 
 async def close_question(pilot: Pilot[object], app: PostdeskApp) -> str:
     await pilot.press("x")
-    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="close?")
+    await until(pilot, lambda: isinstance(app.screen, WrapupScreen), what="close?")
     text = screen_text(app)
-    await pilot.press("n")
+    await pilot.press("escape")
     await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="kept open")
     return text
 

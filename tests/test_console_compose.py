@@ -19,6 +19,7 @@ from console.screens.confirm import ConfirmScreen
 from console.screens.forward import ForwardScreen
 from console.screens.new_interaction import NewInteractionScreen
 from console.screens.templates import TemplatePicker
+from console.screens.wrapup import WrapupScreen
 from console.widgets.uploads import UploadList, UploadRow
 from engine.api.schemas import CampaignPatch, TemplateIn, UploadOut
 from tests.console_helpers import console_for, open_thread, screen_text, type_text, until
@@ -131,9 +132,10 @@ async def test_editor_attachments_and_draft_survive_quitting(
             await open_thread(pilot, app, "Quote please", "Can I get a quote?")
             assert "Half-written answer" in screen_text(app)  # "Draft" line in the header
             await pilot.press("x")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
+            await until(pilot, lambda: isinstance(app.screen, WrapupScreen), what="wrap-up")
             assert "never sent" in screen_text(app) and "Half-written answer" in screen_text(app)
-            await pilot.press("n")
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, WrapupScreen), what="kept")
             await pilot.press("r")
             await until(pilot, lambda: isinstance(app.screen, ReplyScreen), what="reply")
             assert body_of(app).text == "Half-written answer"

@@ -74,7 +74,7 @@ async def test_every_footer_fits_80_columns(world: World) -> None:
             (["slash"], ["escape"]),
             (["b"], ["escape"]),
             (["question_mark"], ["escape"]),
-            (["x"], ["n"]),
+            (["x"], ["escape"]),
             (["r", "ctrl+t"], ["escape"]),
             (["r", "ctrl+a"], ["escape"]),
         ]:
@@ -95,7 +95,7 @@ async def test_every_footer_fits_80_columns(world: World) -> None:
         await until(pilot, lambda: isinstance(app.screen, SupervisorScreen), what="monitor")
         await until(pilot, lambda: "Agent1" in screen_text(app), what="the agents")
         problems += await footer_problems(pilot, app)
-        for keys in (["c"], ["slash"], ["i"]):
+        for keys in (["c"], ["slash"], ["i"], ["w"]):
             problems += await visit(pilot, app, keys, ["escape"])
 
     await world.operator.add_user(UserIn(username="ada", display_name="Ada", roles=["admin"]))
@@ -104,7 +104,7 @@ async def test_every_footer_fits_80_columns(world: World) -> None:
         await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="admin mode")
         await until(pilot, lambda: "Support" in screen_text(app), what="the campaigns")
         problems += await footer_problems(pilot, app)
-        for keys in (["a"], ["u"], ["T"], ["m"], ["b"], ["t"]):
+        for keys in (["a"], ["u"], ["T"], ["m"], ["b"], ["t"], ["d"]):
             problems += await visit(pilot, app, keys, ["escape"])
         await pilot.press("T")
         await pilot.pause(0.2)

@@ -10,7 +10,7 @@ from textual.message import Message
 
 from console.messages import DetailFetched, InteractionClosed, ThreadLoaded
 from console.screens.agent import AgentScreen
-from console.screens.confirm import ConfirmScreen
+from console.screens.wrapup import WrapupScreen
 from tests.console_helpers import console_for, press, screen_text, until
 from tests.engine_fixtures import World
 from tests.mail_factory import customer_mail
@@ -36,13 +36,13 @@ async def test_closing_from_the_inbox_posts_typed_messages_about_the_thread(
             assert screen.thread.interaction_id is None  # only the inbox shows at 80 columns
 
             await press(pilot, "x")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="close?")
+            await until(pilot, lambda: isinstance(app.screen, WrapupScreen), what="close?")
             [fetched] = [m for m in posted if isinstance(m, DetailFetched)]
             assert fetched.detail.id == item.id
             assert fetched.control is screen.thread and fetched.control.id == "thread"
             assert not [m for m in posted if isinstance(m, ThreadLoaded)]
 
-            await press(pilot, "y")
+            await press(pilot, "ctrl+s")  # the wrap-up dialog closes it (no codes here)
             await until(
                 pilot,
                 lambda: any(isinstance(m, InteractionClosed) for m in posted),

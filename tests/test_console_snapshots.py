@@ -59,6 +59,8 @@ SCENES = {
     "ccbcc": steps("enter", "C"),
     "templates": steps("enter", "r", "ctrl+t"),
     "pick": steps("t"),  # Billing's queue, to take from
+    # The wrap-up dialog (docs/wrapup.md): Sale's level open, a note being typed.
+    "wrapup": steps("enter", "x", "enter", "ctrl+n", text="Wants a quote"),
 }
 
 

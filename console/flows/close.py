@@ -1,5 +1,6 @@
-"""x: close (wrap up) the interaction, after a question that warns when the client's last
-mail has no answer or the agent's reply was never sent. The engine's answer comes back to
+"""x: close (wrap up) the interaction in the wrap-up dialog: the campaign's disposition and
+an internal note (docs/wrapup.md), under warnings when the client's last mail has no answer
+or the agent's reply was never sent. The dialog closes it; the engine's answer comes back to
 the agent screen as an `InteractionClosed` message."""
 
 from __future__ import annotations
@@ -8,10 +9,11 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from engine.api.schemas import InteractionDetail
+from engine.api.schemas import InteractionDetail, InteractionSummary
 from engine.text.sanitize import one_line
 
-from ..screens.confirm import ConfirmScreen
+from ..messages import InteractionClosed
+from ..screens.wrapup import WrapupScreen
 from ..timefmt import local_stamp
 from ..widgets.message import unanswered
 from . import draft_of
@@ -37,9 +39,9 @@ def close(agent: AgentScreen, detail: InteractionDetail) -> None:
         question.append(f"“{one_line(draft, 80)}”", style="italic")
         question.append("\nClosing leaves it unsent.")
 
-    def done(yes: bool | None) -> None:
-        if yes:
-            agent.close_interaction(detail.id)
+    def done(closed: InteractionSummary | None) -> None:
+        if closed is not None:
+            agent.post_message(InteractionClosed(agent.thread, closed))
 
     yes = "Close unanswered" if waiting is not None else "Close"
-    agent.app.push_screen(ConfirmScreen(question, yes=yes), done)
+    agent.app.push_screen(WrapupScreen(agent.client, detail.id, question, yes=yes), done)

@@ -3,7 +3,7 @@
 Campaigns are added (`a`) and changed (Enter or `e`) in a form, their mail servers tested
 (`t`) and their members chosen (`m`); users are added (`u`) and changed (Enter on the users
 table) in a form; templates are listed, written and deleted (`T`); the break reasons agents
-choose from are edited as a list (`b`).
+choose from are edited as a list (`b`); a campaign's wrap-up codes in a tree (`w`).
 
 Each worker here posts a typed message when the engine answers (`console/messages.py`),
 handled with `@on`.
@@ -44,7 +44,7 @@ from ..widgets.mailboxes import mailbox_cell
 from .base import ModeScreen
 from .break_reasons import BreakReasonsForm
 
-NOTE = "Enter (or e) edits the selected campaign or user.  Ctrl+R reloads."
+NOTE = "Enter (or e) edits · w wrap-up codes · B blacklist · Ctrl+R reloads"
 
 
 CAMPAIGN_COLUMNS = [
@@ -79,6 +79,8 @@ class AdminScreen(ModeScreen):
         Binding("T", "templates", "Templates", id="admin.templates"),
         Binding("b", "edit_reasons", "Breaks", id="admin.break-reasons"),
         Binding("B", "blacklist", "Blacklist", id="admin.blacklist", show=False),
+        # Not in the footer (it is full at 80 columns): the note above the lists says it.
+        Binding("w", "dispositions", "Wrap-up codes", id="admin.dispositions", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="admin.refresh", show=False),
     ]
 
@@ -276,6 +278,19 @@ class AdminScreen(ModeScreen):
                 self.load_users()
 
         self.app.push_screen(MembersScreen(self.client, campaign, self.users), closed)
+
+    def action_dispositions(self) -> None:
+        """`w`: the selected campaign's wrap-up codes (docs/wrapup.md)."""
+        from .dispositions import DispositionsScreen
+
+        if (campaign := self.selected_campaign()) is None:
+            return
+
+        def saved(result: object) -> None:
+            if result is not None:
+                self.notify(f"Codes of {one_line(campaign.name, 40)} saved.", markup=False)
+
+        self.app.push_screen(DispositionsScreen(self.client, campaign.name), saved)
 
     def action_test_campaign(self) -> None:
         if (campaign := self.selected_campaign()) is not None:

@@ -234,13 +234,6 @@ class AgentScreen(ModeScreen):
     async def set_status(self, status: str, reason: str = "") -> None:
         self.post_message(MeLoaded(await self.client.set_status(status, reason)))
 
-    # Commands are not exclusive: cancelling one in flight would leave its outcome unknown.
-    @work(group="close", exit_on_error=False)
-    async def close_interaction(self, interaction_id: int) -> None:
-        thread = self.thread
-        summary = await self.client.close_interaction(interaction_id)
-        self.post_message(InteractionClosed(thread, summary))
-
     @on(InboxLoaded)
     def _inbox_arrived(self, message: InboxLoaded) -> None:
         items = message.items

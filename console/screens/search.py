@@ -44,6 +44,13 @@ def column_widths(width: int) -> dict[str, int]:
 
 
 AGENT_WIDTH = 10
+DISPOSITION_WIDTH = 16
+
+
+def tail(text: str, width: int) -> str:
+    """The end of a disposition path (its finest level) when the whole does not fit."""
+    text = one_line(text)
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
 class SearchScreen(ModalScreen[InteractionSummary | None]):
@@ -121,7 +128,13 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         if agents:
             widths["subject"] = max(10, widths["subject"] - AGENT_WIDTH - 1)
             table.add_column(Text("Agent"), key="agent", width=AGENT_WIDTH)
+        # The last close's code (docs/wrapup.md), when any result has one.
+        coded = any(item.disposition for item in self.results)
+        if coded:
+            widths["subject"] = max(10, widths["subject"] - DISPOSITION_WIDTH - 1)
         table.add_column(Text("Subject"), key="subject", width=widths["subject"])
+        if coded:
+            table.add_column(Text("Wrap-up"), key="disposition", width=DISPOSITION_WIDTH)
         table.add_column(Text("Last"), key="when", width=widths["when"])
         for item in self.results:
             is_open = item.state != "closed"
@@ -132,10 +145,10 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
             ]
             if agents:
                 cells.append(Text(one_line(item.agent or "—", AGENT_WIDTH)))
-            cells += [
-                Text(one_line(item.subject or "(no subject)", widths["subject"])),
-                Text(local_stamp(item.last_message_at), style="dim"),
-            ]
+            cells.append(Text(one_line(item.subject or "(no subject)", widths["subject"])))
+            if coded:
+                cells.append(Text(tail(item.disposition, DISPOSITION_WIDTH), style="magenta"))
+            cells.append(Text(local_stamp(item.last_message_at), style="dim"))
             table.add_row(*cells, key=str(item.id))
 
     def show(self, query: str, results: list[InteractionSummary]) -> None:

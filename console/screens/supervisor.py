@@ -12,6 +12,7 @@ On the selected agent (the manual's "Actions with agents"): `s` watches their li
 interaction (its thread reloads as messages come and go), `c` chats with them, `p` pauses
 them (no new interactions until resumed, `p` again) and `L` logs them out (their console
 leaves). `/` searches every agent's interactions, open and closed, and opens one read only.
+`w` shows how interactions were closed: the count per campaign and disposition (wrap-up).
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ class SupervisorScreen(ModeScreen):
             id="supervisor.reassign",
             show=False,
         ),
+        # Not in the footer either (no room at 80 columns): in help (?) and the palette.
+        Binding("w", "wrapups", "Wrap-ups", id="supervisor.wrapups", show=False),
         # Live from events, so rarely needed: in help (?) and the palette, not the footer,
         # which needs the room at 80 columns.
         Binding("ctrl+r", "refresh", "Refresh", id="supervisor.refresh", show=False),
@@ -209,6 +212,12 @@ class SupervisorScreen(ModeScreen):
         agent = self.selected_agent()
         if agent is not None:
             self.show_info(agent.username)
+
+    def action_wrapups(self) -> None:
+        """`w`: closes per campaign and disposition, today or longer (docs/wrapup.md)."""
+        from .wrapup_stats import WrapupStatsScreen
+
+        self.app.push_screen(WrapupStatsScreen(self.client))
 
     @work(exclusive=True, group="agent-info", exit_on_error=False)
     async def show_info(self, username: str) -> None:

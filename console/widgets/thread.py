@@ -33,6 +33,7 @@ from engine.text.sanitize import one_line
 
 from .message import MessageView, newest_inbound
 from .note import NoteView
+from .wrapups import WrapupsView
 
 PAGE = 20
 
@@ -181,6 +182,7 @@ class ThreadView(Vertical, can_focus=False):
         # Internal notes among the messages (transfers, reassignments), placed by time.
         self._note_views: list[NoteView] = []
         self._notes_placed: tuple[int, ...] = ()
+        self._wrapups: list[WrapupsView] = []  # the closes, each among the messages by time
 
     def compose(self) -> ComposeResult:
         yield ThreadHeader(self.EMPTY, id="thread-header", markup=False)
@@ -229,11 +231,13 @@ class ThreadView(Vertical, can_focus=False):
             for message in detail.messages:
                 self._upsert(message)
             self._place_notes()
+            self._show_wrapups(detail)
             self.refresh_bindings()
             return
         self._messages, self._expanded, self._placing = {}, set(), False
         self.refresh_bindings()
         self._shown += 1
+        self._clear_wrapups()
         if detail is None:
             self._views, self._earlier = {}, None
             self._note_views, self._notes_placed = [], ()
@@ -242,6 +246,7 @@ class ThreadView(Vertical, can_focus=False):
         self._messages = {m.id: m for m in detail.messages}
         self._fill(detail.messages)
         self._place_notes(again=True)
+        self._show_wrapups(detail)
 
     def _place_notes(self, *, again: bool = False) -> None:
         """Mount the thread's internal notes among the mounted messages, each before the
@@ -267,6 +272,22 @@ class ThreadView(Vertical, can_focus=False):
             else:
                 scroll.mount(view, before=after)
             self._note_views.append(view)
+
+    def _clear_wrapups(self) -> None:
+        for view in self._wrapups:
+            view.remove()
+        self._wrapups = []
+
+    def _show_wrapups(self, detail: InteractionDetail) -> None:
+        """Each close of the thread (docs/wrapup.md) where it happened: before the first
+        shown message that came after it (a reopening mail), else at the end."""
+        self._clear_wrapups()
+        views = list(self._views.values())
+        for wrapup in detail.wrapups:
+            after = next((v for v in views if v.message.created_at > wrapup.closed_at), None)
+            view = WrapupsView([wrapup])
+            self._wrapups.append(view)
+            self.messages.mount(view, before=after)
 
     def _fill(self, messages: list[MessageOut]) -> None:
         """Views for the newest of `messages`, as many as fill two screens, up to PAGE.
@@ -403,6 +424,8 @@ class ThreadView(Vertical, can_focus=False):
                 scroll.scroll_to(y=y, animate=False, immediate=True)
 
         scroll.call_after_refresh(place)
+        if self.detail is not None and self.detail.wrapups:
+            self._show_wrapups(self.detail)  # a close may belong among the older ones
         self.refresh_bindings()
 
     @on(EarlierMessages.Requested)

@@ -534,6 +534,7 @@ class InteractionSummary(Schema, kw_only=True):
     last_message_at: datetime
     message_count: int
     linked_interaction_id: int | None = None  # a non-participant's mail points here
+    disposition: str = ""  # the last close's code, as search results show it (docs/wrapup.md)
 
 
 class InteractionDetail(InteractionSummary, kw_only=True):
@@ -543,6 +544,7 @@ class InteractionDetail(InteractionSummary, kw_only=True):
     draft: str = ""
     # Internal notes (transfers, reassignments, notes), oldest first: never sent in mail.
     notes: list[NoteOut] = field(default_factory=list)
+    wrapups: list[WrapupOut] = field(default_factory=list)  # internal: never in a mail
 
 
 class ReplyIn(Schema, kw_only=True):
@@ -1014,6 +1016,67 @@ class InteractionMoved(_Event, tag="moved", kw_only=True):
     to_agent: str | None
     target: str  # in words: the agent's name or "Support queue"
     by: str  # who moved it: a display name, or "Postdesk" (a requeue after a log-out)
+
+
+# ---- wrap-up: dispositions and closes (docs/wrapup.md) ----
+DispositionName = Annotated[str, Meta(min_length=1, max_length=60, pattern=ONE_LINE)]
+DispositionPath = Annotated[str, Meta(max_length=400, pattern=ONE_LINE)]
+WrapupNote = Annotated[str, Meta(max_length=4000)]
+
+
+class DispositionNode(Schema, kw_only=True):
+    """One code of a campaign's tree; `id` None in a saved tree: a new code. Its place among
+    its siblings is its order in the list."""
+
+    name: DispositionName
+    id: Id | None = None
+    active: bool = True
+    children: list[DispositionNode] = field(default_factory=list)
+
+
+class DispositionTree(Schema, kw_only=True):
+    """`GET|PUT /campaigns/{name}/dispositions` (admin; the whole tree, inactive codes too)
+    and `GET /interactions/{id}/dispositions` (its agent: the active codes only)."""
+
+    codes: list[DispositionNode] = field(default_factory=list)
+    # Closing asks for a code (when there are active ones); False: a code is optional.
+    required: bool = True
+    campaign: str = ""  # filled in answers
+
+
+class CloseIn(Schema, kw_only=True):
+    """`POST /interactions/{id}/close`: the wrap-up. `disposition` is a path of the
+    campaign's codes (`Sale/Upsell/Annual` or `Sale > Upsell > Annual`)."""
+
+    disposition: DispositionPath = ""
+    note: WrapupNote = ""
+
+
+class WrapupOut(Schema, kw_only=True):
+    disposition: str  # the path as it was at close ("" none)
+    note: str
+    agent: str | None
+    agent_name: str
+    closed_at: datetime
+
+
+class DispositionCount(Schema, kw_only=True):
+    disposition: str  # "" closed without one
+    count: int
+
+
+class CampaignDispositions(Schema, kw_only=True):
+    campaign: str
+    closed: int
+    counts: list[DispositionCount]  # most used first
+
+
+class DispositionStats(Schema, kw_only=True):
+    """`GET /stats/dispositions?since=&until=`: closes in [since, until) per campaign."""
+
+    since: datetime
+    until: datetime
+    campaigns: list[CampaignDispositions]
 
 
 Event = (

@@ -32,7 +32,10 @@ from engine.api.schemas import (
     ChatLine,
     ChatReadIn,
     ChatSupervisor,
+    CloseIn,
     ConnectionReport,
+    DispositionStats,
+    DispositionTree,
     DraftIn,
     Event,
     ForwardIn,
@@ -223,8 +226,14 @@ class EngineClient:
         body = BreakReasonList(reasons=reasons)
         return (await self._call("PUT", "/break-reasons", BreakReasonList, body)).reasons
 
-    async def close_interaction(self, interaction_id: int) -> InteractionSummary:
-        return await self._call("POST", f"/interactions/{interaction_id}/close", InteractionSummary)
+    async def close_interaction(
+        self, interaction_id: int, *, disposition: str = "", note: str = ""
+    ) -> InteractionSummary:
+        """Close with a wrap-up: a path of the campaign's codes and an internal note."""
+        body = CloseIn(disposition=disposition, note=note)
+        return await self._call(
+            "POST", f"/interactions/{interaction_id}/close", InteractionSummary, body
+        )
 
     async def pick_queue(self) -> PickQueue:
         """What waits in my pick-mode campaigns (none: `campaigns` is empty)."""
@@ -394,6 +403,32 @@ class EngineClient:
 
     async def retry_quarantined(self, quarantine_id: int) -> RetryOut:
         return await self._call("POST", f"/quarantine/{quarantine_id}/retry", RetryOut)
+
+    # ---- wrap-up codes (docs/wrapup.md) ----
+    async def close_choices(self, interaction_id: int) -> DispositionTree:
+        """The active codes the agent closing `interaction_id` chooses from."""
+        return await self._call(
+            "GET", f"/interactions/{interaction_id}/dispositions", DispositionTree
+        )
+
+    async def dispositions(self, campaign: str) -> DispositionTree:
+        """A campaign's whole tree of codes, inactive ones too (admins, supervisors)."""
+        path = f"/campaigns/{quote(campaign, safe='')}/dispositions"
+        return await self._call("GET", path, DispositionTree)
+
+    async def set_dispositions(self, campaign: str, tree: DispositionTree) -> DispositionTree:
+        """Save a campaign's whole tree (admin): codes without an id are new ones, codes left
+        out are removed."""
+        path = f"/campaigns/{quote(campaign, safe='')}/dispositions"
+        return await self._call("PUT", path, DispositionTree, tree)
+
+    async def disposition_stats(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> DispositionStats:
+        """Closes per campaign and code over [since, until) (default: today, UTC day)."""
+        query = {k: v.isoformat() for k, v in (("since", since), ("until", until)) if v}
+        tail = f"?{urlencode(query, quote_via=quote)}" if query else ""
+        return await self._call("GET", f"/stats/dispositions{tail}", DispositionStats)
 
     # ---- events ----
     # ---- moving work between people (docs/transfer.md) ----

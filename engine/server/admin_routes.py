@@ -13,6 +13,7 @@ from engine.api.schemas import (
     BreakReasonList,
     CampaignIn,
     CampaignPatch,
+    DispositionTree,
     MemberIn,
     MemberPatch,
     TemplateIn,
@@ -163,3 +164,18 @@ async def delete_blacklist(request: web.Request) -> web.Response:
     body = await parse_body(request, BlacklistRemove)
     await engine_of(request).blacklist.remove(body.email, body.campaign)
     return web.Response(status=204)
+
+
+# ---- a campaign's wrap-up codes (docs/wrapup.md) ----
+@routes.get("/api/v1/campaigns/{name}/dispositions")
+async def get_dispositions(request: web.Request) -> web.Response:
+    request[CALLER].require("admin", "supervisor")
+    return json_response(await engine_of(request).wrapups.tree(request.match_info["name"]))
+
+
+@routes.put("/api/v1/campaigns/{name}/dispositions")
+async def put_dispositions(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, DispositionTree)
+    name = request.match_info["name"]
+    return json_response(await engine_of(request).wrapups.replace(name, body))

@@ -14,6 +14,7 @@ from aiohttp import web
 from engine.api.schemas import (
     BreakReasonList,
     CcBccIn,
+    CloseIn,
     DraftIn,
     ForwardIn,
     LimitsOut,
@@ -168,8 +169,12 @@ async def post_close(request: web.Request) -> web.Response:
     caller = request[CALLER]
     caller.require("agent")
     interaction_id = path_id(request, "interaction")
+    # No body: a close without a wrap-up (refused where the campaign asks for a code).
+    body = await parse_body(request, CloseIn) if request.can_read_body else CloseIn()
     engine = engine_of(request)
-    await engine.work.close(caller.require_user(), interaction_id)
+    await engine.work.close(
+        caller.require_user(), interaction_id, disposition=body.disposition, note=body.note
+    )
     return json_response(await engine.queries.summary(interaction_id))
 
 
@@ -274,3 +279,14 @@ async def get_limits(request: web.Request) -> web.Response:
 async def get_break_reasons(request: web.Request) -> web.Response:
     names = await engine_of(request).break_reasons.names()
     return json_response(BreakReasonList(reasons=names))
+
+
+# ---- wrap-up (docs/wrapup.md) ----
+@routes.get(INTERACTION + "/dispositions")
+async def get_close_choices(request: web.Request) -> web.Response:
+    caller = request[CALLER]
+    caller.require("agent")
+    choices = await engine_of(request).wrapups.choices(
+        caller.require_user(), path_id(request, "interaction")
+    )
+    return json_response(choices)

@@ -96,3 +96,11 @@ async def post_logout(request: web.Request) -> web.Response:
     actor = _supervisor(request)
     row = await engine_of(request).presence.log_out(actor, request.match_info["username"])
     return json_response(row)
+
+
+# ---- wrap-up codes counted (docs/wrapup.md) ----
+@routes.get("/api/v1/stats/dispositions")
+async def get_disposition_stats(request: web.Request) -> web.Response:
+    request[CALLER].require("supervisor", "admin")
+    query = parse_query(request, StatsQuery)
+    return json_response(await engine_of(request).wrapups.stats(query.since, query.until))

@@ -44,6 +44,7 @@ from engine.domain import statistics as stats
 from engine.errors import Forbidden, Invalid, NotFound
 from engine.services import statistics
 from engine.services.customer.ratings import with_customer_feedback
+from engine.services.work import wrapups
 from engine.services.work.load import campaign_load, member_campaigns
 
 
@@ -197,6 +198,7 @@ async def detail(session: AsyncSession, interaction_id: int) -> InteractionDetai
         messages=messages,
         draft=interaction.draft,
         notes=await notes_of(session, interaction_id),
+        wrapups=await wrapups.wrapups_of(session, interaction_id),
     )
 
 
@@ -479,7 +481,12 @@ class Queries:
                 .all()
             )
             order = {interaction_id: n for n, interaction_id in enumerate(ids)}
-            return await summaries(session, sorted(rows, key=lambda r: order[r.id]))
+            found = await summaries(session, sorted(rows, key=lambda r: order[r.id]))
+            # Search results show each one's last wrap-up code (docs/wrapup.md).
+            last = await wrapups.last_dispositions(session, ids)
+            for item in found:
+                item.disposition = last.get(item.id, "")
+            return found
 
     async def monitor(self) -> MonitorSnapshot:
         now = self.clock()

@@ -29,6 +29,7 @@ from engine.api.schemas import (
     CampaignOut,
     CampaignPatch,
     CampaignRatings,
+    DispositionStats,
     RatingOut,
     ScheduleWindow,
     StatsOut,
@@ -38,14 +39,17 @@ from engine.api.schemas import (
     convert,
 )
 from engine.client import EngineClient
+from postdesk.ctl.dispositions import edit_dispositions
 from postdesk.ctl.errors import CtlInputError
 from postdesk.ctl.output import CsvText, csv_cell
 
 
-async def _stats(client: EngineClient, args: argparse.Namespace) -> StatsOut:
+async def _stats(client: EngineClient, args: argparse.Namespace) -> StatsOut | DispositionStats:
     until = args.until
     if until is not None and until.time() == time() and until.tzinfo is UTC:
         until += timedelta(days=1)  # --to a day: that day included
+    if getattr(args, "dispositions", False):
+        return await client.disposition_stats(args.since, until)
     return await client.stats(args.since, until)
 
 
@@ -186,6 +190,7 @@ async def dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("campaign", "set"): lambda: client.update_campaign(args.name, _patch_from_args(args)),
         ("campaign", "test"): lambda: client.test_campaign(args.name),
         ("campaign", "schedule"): lambda: _edit_schedule(client, args),
+        ("campaign", "dispositions"): lambda: edit_dispositions(client, args),
         ("template", "add"): lambda: client.add_template(_template_from_args(args)),
         ("template", "list"): client.templates,
         ("template", "remove"): lambda: _removed(client.delete_template(args.id), args.id),

@@ -9,11 +9,13 @@ from typing import Any
 
 from engine.api.schemas import (
     ConnectionReport,
+    DispositionStats,
     Schema,
     StatsOut,
     to_builtins,
 )
 from engine.text.sanitize import one_line, sanitize
+from postdesk.ctl.dispositions import DispositionView
 
 
 def report_lines(report: ConnectionReport, *, utf8: bool = True) -> list[str]:
@@ -64,6 +66,9 @@ def print_result(result: Any, as_json: bool) -> None:
             ]
             print("  ".join(parts))
         return
+    if isinstance(result, DispositionStats | DispositionView):
+        print("\n".join(disposition_lines(result)))
+        return
     if isinstance(result, ConnectionReport):
         utf8 = "utf" in (sys.stdout.encoding or "").lower()
         print("\n".join(report_lines(result, utf8=utf8)))
@@ -77,6 +82,30 @@ def print_result(result: Any, as_json: bool) -> None:
         print("  ".join(f"{k}={one_line(str(v))}" for k, v in row.items() if k != "raw"))
         if "raw" in row:
             print(sanitize(row["raw"]))
+
+
+def disposition_lines(result: DispositionStats | DispositionView) -> list[str]:
+    """Wrap-up codes (docs/wrapup.md): a campaign's tree as indented paths, or the closes
+    per campaign and code in a period, most used first."""
+    if isinstance(result, DispositionView):
+        asked = "required" if result["required"] else "optional"
+        lines = [f"campaign={one_line(result['campaign'])}  on close a code is {asked}"]
+        for row in result["codes"]:
+            depth = row["path"].count(" > ")
+            name = row["path"].rsplit(" > ", 1)[-1]
+            flag = "" if row["active"] else "  (inactive)"
+            lines.append(f"  {'  ' * depth}{one_line(name)}{flag}")
+        if not result["codes"]:
+            lines.append("  no codes: closing asks for none")
+        return lines
+    lines = [f"since={result.since.isoformat()}  until={result.until.isoformat()}"]
+    for campaign in result.campaigns:
+        lines.append(f"campaign={one_line(campaign.campaign)}  closed={campaign.closed}")
+        for count in campaign.counts:
+            lines.append(f"  {count.count:>6}  {one_line(count.disposition) or '(no code)'}")
+    if not result.campaigns:
+        lines.append("no interaction was closed in the period")
+    return lines
 
 
 class CsvText(str):

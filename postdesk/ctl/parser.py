@@ -145,6 +145,32 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     ctest = campaign.add_parser("test", help="log in to its IMAP and SMTP servers, step by step")
     ctest.add_argument("name")
+    cdispo = campaign.add_parser(
+        "dispositions",
+        help="show or change its wrap-up codes (levels: 'Sale/Upsell/Annual')",
+        description="Codes agents choose from when they close (docs/wrapup.md). With no "
+        "change given, lists them.",
+    )
+    cdispo.add_argument("name")
+    cdispo.add_argument(
+        "--add", action="append", default=[], metavar="PATH", help="add a code (and its levels)"
+    )
+    cdispo.add_argument(
+        "--remove", action="append", default=[], metavar="PATH", help="remove a code and below"
+    )
+    cdispo.add_argument(
+        "--deactivate", action="append", default=[], metavar="PATH", help="hide it from agents"
+    )
+    cdispo.add_argument(
+        "--activate", action="append", default=[], metavar="PATH", help="offer it again"
+    )
+    cdispo.add_argument(
+        "--required",
+        default=None,
+        action=argparse.BooleanOptionalAction,
+        help="whether closing asks for a code (default: yes when there are codes)",
+    )
+    cdispo.add_argument("--list", action="store_true", help="list them (the default)")
 
     template = group("template", "reply, signature and confirmation templates")
     tadd = template.add_parser("add", help="add a template (body from --text or --text-file)")
@@ -248,6 +274,11 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     stats.add_argument("--from", dest="since", type=_day_or_moment, default=None)
     stats.add_argument("--to", dest="until", type=_day_or_moment, default=None)
+    stats.add_argument(
+        "--dispositions",
+        action="store_true",
+        help="closes per campaign and wrap-up code instead (docs/wrapup.md)",
+    )
     stats.set_defaults(action="show")
 
     agent = group("agent", "agents as the supervisor's grid shows them")

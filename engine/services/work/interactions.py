@@ -34,6 +34,7 @@ from engine.services.outbound.outgoing import (
     uploaded_files,
 )
 from engine.services.queries import Queries
+from engine.services.work.wrapups import record_close
 
 
 class Work:
@@ -174,7 +175,12 @@ class Work:
             row = await session.get_one(Interaction, interaction_id)
             row.draft = text
 
-    async def close(self, user_id: int, interaction_id: int) -> None:
+    async def close(
+        self, user_id: int, interaction_id: int, *, disposition: str = "", note: str = ""
+    ) -> None:
+        """Close with a wrap-up (docs/wrapup.md): the campaign's code the agent chose (refused
+        when it asks for one and none is given, or the code is not one of its active ones)
+        and an internal note. Closing a closed interaction again changes nothing."""
         interaction = await self._own_interaction(user_id, interaction_id)
         if interaction.state == InteractionState.CLOSED:
             return
@@ -182,6 +188,7 @@ class Work:
             row = await session.get_one(Interaction, interaction_id)
             row.state = InteractionState.CLOSED
             row.closed_at = datetime.now(UTC)
+            await record_close(session, row, user_id, disposition, note, row.closed_at)
             # Summed over every assignment: a reopened interaction adds its second handling.
             row.handling_seconds += elapsed_seconds(row.assigned_at, row.closed_at)
             row.unread = False
