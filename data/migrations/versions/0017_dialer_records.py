@@ -71,9 +71,7 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dialer_list_attachments")),
-        sa.UniqueConstraint(
-            "list_id", "file_id", name=op.f("uq_dialer_list_attachments_list_id")
-        ),
+        sa.UniqueConstraint("list_id", "file_id", name=op.f("uq_dialer_list_attachments_list_id")),
     )
     op.create_index(
         op.f("ix_dialer_list_attachments_file_id"), "dialer_list_attachments", ["file_id"]

@@ -1,0 +1,130 @@
+"""The variables column of a dialer list's CSV, in both syntaxes the manual gives.
+
+- `"Var1":"value","Var2":"value"`: JSON object members (the braces may be written too);
+  values are strings (a number is taken as its text), escapes as in JSON (`\\"`, `\\n`).
+- `nameVariable1=value:nameVariable2=value`: pairs separated by `:`; a value that holds a
+  `:` (or a `"`) is quoted, `name="10:30"`, with `""` for a quote inside it.
+
+Which one a cell uses is read from its first character: a quote or a brace is the first.
+Names follow the `${name}` syntax of templates (`engine/text/variables.py`), so every
+variable a list defines can be used. A name given twice is refused (which one was meant?).
+Pure: `VariablesError` is the only exception `parse_variables` raises.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+
+from engine.text.variables import TEMPLATE_VARIABLE
+
+__all__ = ["VariablesError", "format_pairs", "parse_variables", "referenced", "undefined"]
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+# One `name=value` pair of the second syntax, and what separates it from the next.
+_PAIR = re.compile(r'\s*([^=:"]*?)\s*=(?:"((?:[^"]|"")*)"|([^:"]*))\s*(:|\Z)')
+_MAX_VARIABLES = 200
+
+
+class VariablesError(ValueError):
+    """A variables cell that cannot be read; the message says what to change."""
+
+
+def parse_variables(text: str) -> dict[str, str]:
+    """The variables of one cell ("" gives none)."""
+    stripped = text.strip()
+    if not stripped:
+        return {}
+    if stripped[0] in '"{':
+        found = _json_pairs(stripped)
+    elif '"' not in stripped:
+        found = _plain_pairs(stripped)
+    else:
+        found = _quoted_pairs(stripped)
+    if len(found) > _MAX_VARIABLES:
+        raise VariablesError(f"more than {_MAX_VARIABLES} variables in one row")
+    variables: dict[str, str] = {}
+    for name, value in found:
+        if not _NAME.fullmatch(name):
+            raise VariablesError(
+                f"{name!r} is not a variable name (letters, digits, _ . -; not starting"
+                " with a digit)"
+            )
+        if name in variables:
+            raise VariablesError(f"variable {name!r} is given twice")
+        variables[name] = value
+    return variables
+
+
+def _json_pairs(text: str) -> list[tuple[str, str]]:
+    body = text if text[0] == "{" else "{" + text + "}"
+    try:
+        pairs = json.loads(body, object_pairs_hook=list)
+    except (ValueError, RecursionError) as exc:
+        raise VariablesError(
+            'variables: write them as "name":"value","name2":"value2" (every name and value'
+            " in double quotes, pairs separated by commas)"
+        ) from exc
+    if not isinstance(pairs, list):
+        raise VariablesError('variables: write them as "name":"value","name2":"value2"')
+    found: list[tuple[str, str]] = []
+    for name, value in pairs:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise VariablesError(f"variable {name!r}: the value must be text in double quotes")
+        found.append((name, value if isinstance(value, str) else json.dumps(value)))
+    return found
+
+
+def _plain_pairs(text: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for part in text.split(":"):
+        name, equals, value = part.partition("=")
+        if not equals:
+            raise VariablesError(
+                f"variables: {part.strip()!r} is not name=value (pairs are name=value separated"
+                ' by ":"; quote a value that holds ":")'
+            )
+        found.append((name.strip(), value.strip()))
+    return found
+
+
+def _quoted_pairs(text: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    at = 0
+    while at < len(text):
+        match = _PAIR.match(text, at)
+        if match is None or match.end() == at:
+            raise VariablesError(
+                f"variables: cannot read {text[at : at + 40]!r} (pairs are name=value separated"
+                ' by ":"; a quoted value is "like:this" with "" for a quote)'
+            )
+        quoted, plain = match[2], match[3]
+        value = quoted.replace('""', '"') if quoted is not None else plain.strip()
+        found.append((match[1], value))
+        at = match.end()
+        if not match[4]:
+            break
+    if at < len(text):
+        raise VariablesError(f"variables: cannot read {text[at : at + 40]!r}")
+    return found
+
+
+def referenced(texts: Iterable[str]) -> set[str]:
+    """Every `${name}` the texts use."""
+    return {m.group(1) for text in texts for m in TEMPLATE_VARIABLE.finditer(text)}
+
+
+def undefined(names: Iterable[str], variables: Mapping[str, str]) -> list[str]:
+    """The names of `names` a row does not define, sorted."""
+    return sorted(n for n in names if n not in variables)
+
+
+def format_pairs(variables: Mapping[str, str]) -> str:
+    """The second syntax, as `parse_variables` reads it back (for the example CSV)."""
+    parts = []
+    for name, value in variables.items():
+        if any(c in value for c in ':;"') or value != value.strip():
+            value = '"' + value.replace('"', '""') + '"'
+        parts.append(f"{name}={value}")
+    return ":".join(parts)

@@ -1,0 +1,341 @@
+"""A dialer's lists: a name, a subject and records imported from a CSV upload.
+
+The upload is streamed to a spool file under the data dir (never held whole in memory) and
+refused past `max_bytes`; its encoding is checked as it arrives. The rows are then read and
+checked by `engine/domain/dialer_csv.py` in a worker thread, a batch at a time, and each
+batch is inserted with one executemany and committed: the database's writer is free between
+batches (other engine work goes on during a large import), and a new list stays inactive
+until its last batch is in, so a dialer never starts on half a file. An import that fails
+half way removes what it inserted. A bad row is reported with its line number and reason;
+a record the dialer cannot send (invalid recipient, undefined `${variable}`) is stored
+failed with the reason, so the report and the dashboard count it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from data.db import Database
+from data.models import (
+    Campaign,
+    Dialer,
+    DialerList,
+    DialerListAttachment,
+    DialerRecord,
+    DialerRecordState,
+    Template,
+    UploadedFile,
+)
+from engine.api.schemas import DialerListOut, DialerListQuery, ImportLine, ImportReport
+from engine.domain.dialer_csv import (
+    Accepted,
+    CsvError,
+    EncodingCheck,
+    ListRules,
+    example_csv,
+    read_list,
+)
+from engine.errors import Conflict, Invalid, NotFound
+from engine.services.dialer.records import find_dialer
+
+__all__ = ["DialerLists", "REPORT_LINES"]
+
+log = logging.getLogger(__name__)
+BATCH_ROWS = 20_000
+REPORT_LINES = 500  # reasons listed per kind; the counts are always whole
+ATTACHMENT_PURPOSE = "dialer"
+
+
+class DialerLists:
+    def __init__(self, db: Database, spool_dir: Path, *, max_bytes: int) -> None:
+        self.db = db
+        self.spool_dir = spool_dir
+        self.max_bytes = max_bytes
+
+    async def lists(self, dialer_name: str) -> list[DialerListOut]:
+        async with self.db.session() as session:
+            dialer = await find_dialer(session, dialer_name)
+            lists = (
+                await session.scalars(
+                    select(DialerList)
+                    .where(DialerList.dialer_id == dialer.id)
+                    .order_by(DialerList.id)
+                )
+            ).all()
+            counts: dict[tuple[int, DialerRecordState], int] = {
+                (list_id, state): n
+                for list_id, state, n in await session.execute(
+                    select(DialerRecord.list_id, DialerRecord.state, func.count())
+                    .where(DialerRecord.list_id.in_([x.id for x in lists]))
+                    .group_by(DialerRecord.list_id, DialerRecord.state)
+                )
+            }
+            return [
+                DialerListOut(
+                    id=x.id,
+                    dialer=dialer.name,
+                    name=x.name,
+                    subject=x.subject,
+                    active=x.active,
+                    records=sum(n for (i, _), n in counts.items() if i == x.id),
+                    pending=counts.get((x.id, DialerRecordState.PENDING), 0),
+                    failed=counts.get((x.id, DialerRecordState.FAILED), 0),
+                    created_at=x.created_at,
+                )
+                for x in lists
+            ]
+
+    @staticmethod
+    def example(campaign: str) -> str:
+        """The example list the screens and `ctl dialer example-csv` offer."""
+        return example_csv(campaign or "Support")
+
+    async def remove(self, list_id: int) -> None:
+        """Refused while its dialer runs with it active (its records may be going out)."""
+        async with self.db.session() as session, session.begin():
+            found = await session.get(DialerList, list_id)
+            if found is None:
+                raise NotFound(f"no dialer list {list_id}")
+            dialer = await session.get_one(Dialer, found.dialer_id)
+            if dialer.running and found.active:
+                raise Conflict(
+                    f"list {found.name!r} is running (dialer {dialer.name!r} is playing it):"
+                    " stop the dialer before removing it"
+                )
+            await session.execute(delete(DialerRecord).where(DialerRecord.list_id == list_id))
+            await session.delete(found)
+
+    # ---- upload ----
+    async def upload(
+        self,
+        dialer_name: str,
+        query: DialerListQuery,
+        chunks: AsyncIterator[bytes],
+        declared_length: int | None = None,
+    ) -> ImportReport:
+        if declared_length is not None and declared_length > self.max_bytes:
+            raise Invalid(self._too_large(), field="file")
+        async with self.db.session() as session:
+            dialer = await find_dialer(session, dialer_name)
+            existing = await session.scalar(
+                select(DialerList).where(
+                    DialerList.dialer_id == dialer.id, DialerList.name == query.name
+                )
+            )
+            rules, token_ids = await self._rules(session, dialer, query, existing)
+        if query.mode == "new" and existing is not None:
+            raise Conflict(
+                f"name: dialer {dialer_name!r} already has a list {query.name!r}; append to it"
+                " (--append) or choose another name",
+                field="name",
+            )
+        if query.mode == "append" and existing is None:
+            raise NotFound(f"name: dialer {dialer_name!r} has no list {query.name!r}", field="name")
+        try:
+            check = EncodingCheck(query.encoding)
+        except CsvError as exc:
+            raise Invalid(str(exc), field="encoding") from exc
+        path = await self._spool(chunks, check)
+        try:
+            return await self._import(dialer, query, existing, rules, token_ids, path, check)
+        finally:
+            path.unlink(missing_ok=True)
+
+    def _too_large(self) -> str:
+        return (
+            f"file: the list is larger than the {self.max_bytes:,} bytes limit"
+            " (POSTDESK_MAX_LIST_BYTES); split it and append the parts"
+        )
+
+    async def _spool(self, chunks: AsyncIterator[bytes], check: EncodingCheck) -> Path:
+        self.spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self.spool_dir / f"list-{secrets.token_hex(8)}.csv"
+        size = 0
+        try:
+            with open(path, "xb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise Invalid(self._too_large(), field="file")
+                    check.feed(chunk)
+                    out.write(chunk)
+            check.finish()
+        except CsvError as exc:
+            path.unlink(missing_ok=True)
+            raise Invalid(f"file: {exc}", field="file") from exc
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        if size == 0:
+            path.unlink(missing_ok=True)
+            raise Invalid("file: the list is empty", field="file")
+        return path
+
+    async def _rules(
+        self,
+        session: AsyncSession,
+        dialer: Dialer,
+        query: DialerListQuery,
+        existing: DialerList | None,
+    ) -> tuple[ListRules, dict[str, int]]:
+        campaign = await session.get_one(Campaign, dialer.campaign_id)
+        template = await session.get(Template, dialer.template_id) if dialer.template_id else None
+        subject = query.subject if existing is None else existing.subject
+        event = (
+            (
+                dialer.event_title,
+                dialer.event_organizer,
+                dialer.event_start_var,
+                dialer.event_end_var,
+            )
+            if dialer.attach_event
+            else ()
+        )
+        token_ids = dict(
+            (
+                await session.execute(
+                    select(UploadedFile.token, UploadedFile.id).where(
+                        UploadedFile.purpose == ATTACHMENT_PURPOSE
+                    )
+                )
+            ).all()
+        )
+        rules = ListRules(
+            campaign=campaign.name,
+            subject=subject,
+            template_texts=(template.body_text, template.body_html) if template else (),
+            event_texts=event,
+            attachment_tokens=frozenset(token_ids),
+        )
+        return rules, token_ids
+
+    async def _import(
+        self,
+        dialer: Dialer,
+        query: DialerListQuery,
+        existing: DialerList | None,
+        rules: ListRules,
+        token_ids: dict[str, int],
+        path: Path,
+        check: EncodingCheck,
+    ) -> ImportReport:
+        async with self.db.session() as session, session.begin():
+            if existing is None:
+                new = DialerList(dialer_id=dialer.id, name=query.name, subject=query.subject)
+                new.active = False  # until its last row is in
+                session.add(new)
+                await session.flush()
+                list_id = new.id
+            else:
+                list_id = existing.id
+            watermark = int(await session.scalar(select(func.max(DialerRecord.id))) or 0)
+        report = ImportReport(
+            dialer=dialer.name,
+            list_name=query.name,
+            list_id=list_id,
+            appended=existing is not None,
+            imported=0,
+            failed=0,
+            rejected=0,
+            failures=[],
+            rejections=[],
+        )
+        used: set[int] = set()
+        try:
+            with open(path, encoding=check.text_codec, newline="") as text:
+                outcomes = read_list(text, rules)
+                done = False
+                while not done:
+                    batch, done = await asyncio.to_thread(_next_batch, outcomes, list_id, report)
+                    for row in batch:
+                        used.update(token_ids[t] for t in row["attachments"])
+                    if batch:
+                        async with self.db.session() as session, session.begin():
+                            await session.execute(insert(DialerRecord), batch)
+            async with self.db.session() as session, session.begin():
+                known = set(
+                    (
+                        await session.scalars(
+                            select(DialerListAttachment.file_id).where(
+                                DialerListAttachment.list_id == list_id
+                            )
+                        )
+                    ).all()
+                )
+                if used - known:
+                    await session.execute(
+                        insert(DialerListAttachment),
+                        [{"list_id": list_id, "file_id": f} for f in sorted(used - known)],
+                    )
+                if existing is None:
+                    made = await session.get_one(DialerList, list_id)
+                    made.active = True
+        except BaseException:
+            await asyncio.shield(self._undo(list_id, existing is None, watermark))
+            raise
+        shown = len(report.failures) + len(report.rejections)
+        report.not_shown = report.failed + report.rejected - shown
+        return report
+
+    async def _undo(self, list_id: int, whole: bool, watermark: int) -> None:
+        """Remove what a failed import inserted: the new list, or the appended records."""
+        try:
+            async with self.db.session() as session, session.begin():
+                await session.execute(
+                    delete(DialerRecord).where(
+                        DialerRecord.list_id == list_id, DialerRecord.id > watermark
+                    )
+                )
+                if whole:
+                    await session.execute(delete(DialerList).where(DialerList.id == list_id))
+        except Exception:
+            log.exception("could not undo the failed import into dialer list %s", list_id)
+
+
+def _next_batch(
+    outcomes: Iterator[Any], list_id: int, report: ImportReport
+) -> tuple[list[dict[str, Any]], bool]:
+    """The next rows to insert, and whether the file is done (in a worker thread: reading
+    and checking is the CPU part)."""
+    rows: list[dict[str, Any]] = []
+    seen = 0
+    pending, failed = DialerRecordState.PENDING, DialerRecordState.FAILED
+    now = datetime.now(UTC)
+    for outcome in islice(outcomes, BATCH_ROWS):
+        seen += 1
+        if type(outcome) is Accepted:
+            error = outcome.error
+            rows.append(
+                {
+                    "list_id": list_id,
+                    "line_number": outcome.line,
+                    "destination": outcome.destination,
+                    "message": outcome.message,
+                    "attachments": outcome.attachments,
+                    "variables": outcome.variables,
+                    "priority": outcome.priority,
+                    "state": failed if error else pending,
+                    "error": error,
+                    "processed_at": now if error else None,
+                }
+            )
+            report.imported += 1
+            if error:
+                report.failed += 1
+                if len(report.failures) < REPORT_LINES:
+                    report.failures.append(ImportLine(line=outcome.line, reason=error))
+        else:
+            report.rejected += 1
+            if len(report.rejections) < REPORT_LINES:
+                report.rejections.append(ImportLine(line=outcome.line, reason=outcome.reason))
+    return rows, seen < BATCH_ROWS
