@@ -27,6 +27,7 @@ import codecs
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 
 from engine.domain.compose import AddressError, parse_address_list
 from engine.domain.dialer_vars import (
@@ -87,7 +88,7 @@ class CsvError(ValueError):
     """The file as a whole cannot be read (its encoding); the message says what to do."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Accepted:
     line: int
     destination: str
@@ -98,7 +99,7 @@ class Accepted:
     error: str = ""  # non-empty: the record is failed with this reason
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Rejected:
     line: int
     reason: str
@@ -218,13 +219,14 @@ def _cells(text: str) -> list[str] | str:
     match = _ROW.match(text)
     if match is None:
         return _why_not(text)
+    groups = match.groups()
     cells = []
-    for n in range(0, len(COLUMNS) * 2, 2):
-        quoted, bare = match.group(n + 1), match.group(n + 2)
-        if quoted is not None:
-            cells.append(quoted.replace('""', '"'))
-        elif bare is not None:
+    for n in range(0, len(groups), 2):
+        quoted, bare = groups[n], groups[n + 1]
+        if bare is not None:
             cells.append(bare)
+        elif quoted is not None:
+            cells.append(quoted.replace('""', '"') if '""' in quoted else quoted)
         else:
             break
     return cells
@@ -252,43 +254,37 @@ def _why_not(text: str) -> str:
 
 def _rows(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
     """(first line number, row text) for every non-blank row; a row with an odd number of
-    quotes continues on the next line. A quote never closed gives up on its row only."""
-    pending: list[str] = []
+    quotes continues on the next line. A quote never closed gives up on its row only: the
+    lines it swallowed are read again as rows of their own."""
+    source: Iterator[str] = iter(lines)
     number = 0
-    source = iter(lines)
-    backlog: list[str] = []  # lines to read again after a row was given up on
-
-    def next_line() -> str | None:
-        if backlog:
-            return backlog.pop()
-        return next(source, None)
-
     while True:
-        line = next_line()
-        if line is None:
-            return
-        number += 1
-        start = number
-        pending = [line]
-        quotes = line.count('"')
-        size = len(line)
-        while quotes % 2 and len(pending) < MAX_ROW_LINES and size < MAX_ROW_CHARS:
-            more = next_line()
-            if more is None:
+        for line in source:
+            number += 1
+            if not line.count('"') % 2:
+                text = line.rstrip("\r\n")
+                if text and not text.isspace():
+                    yield number, text
+                continue
+            start = number
+            pending = [line]
+            quotes, size = line.count('"'), len(line)
+            while quotes % 2 and len(pending) < MAX_ROW_LINES and size < MAX_ROW_CHARS:
+                more = next(source, None)
+                if more is None:
+                    break
+                pending.append(more)
+                quotes += more.count('"')
+                size += len(more)
+            if quotes % 2:
+                yield start, "\x00unclosed"
+                source = chain(pending[1:], source)
+                number = start
                 break
-            pending.append(more)
-            quotes += more.count('"')
-            size += len(more)
-        if quotes % 2:
-            yield start, "\x00unclosed"
-            backlog.extend(reversed(pending[1:]))
-            number = start
-            continue
-        number = start + len(pending) - 1
-        text = "".join(pending) if len(pending) > 1 else line
-        text = text.rstrip("\r\n")
-        if text.strip():
-            yield start, text
+            number = start + len(pending) - 1
+            yield start, "".join(pending).rstrip("\r\n")
+        else:
+            return
 
 
 def read_list(lines: Iterable[str], rules: ListRules) -> Iterator[Accepted | Rejected]:
@@ -299,7 +295,7 @@ def read_list(lines: Iterable[str], rules: ListRules) -> Iterator[Accepted | Rej
     tokens = rules.attachment_tokens
     always = rules._always
     header_names = rules._header
-    template_names = rules._template
+    default_needed = always | rules._template  # a row without a message sends the template
     for line, text in _rows(lines):
         if text == "\x00unclosed":
             yield Rejected(line, "a double quote opened on this line is never closed")
@@ -332,6 +328,8 @@ def read_list(lines: Iterable[str], rules: ListRules) -> Iterator[Accepted | Rej
         priority_text = priority_text.strip()
         if not priority_text:
             priority = DEFAULT_PRIORITY
+        elif priority_text.isascii() and priority_text.isdigit() and len(priority_text) < 10:
+            priority = int(priority_text)
         elif _PRIORITY.fullmatch(priority_text) and (
             PRIORITY_MIN <= (priority := int(priority_text)) <= PRIORITY_MAX
         ):
@@ -368,21 +366,23 @@ def read_list(lines: Iterable[str], rules: ListRules) -> Iterator[Accepted | Rej
                 continue
         else:
             variables = {}
-        errors: list[str] = []
+        error = ""
         destination = recipient(address)
         if destination is None:
             destination = address.strip()[:320]
             shown = destination[:100].encode("unicode_escape").decode("ascii")
-            errors.append(f"not a valid email address: {shown!r}")
-        needed = always | (referenced((message,)) if message else template_names)
+            error = f"not a valid email address: {shown!r}"
+        needed = always | referenced((message,)) if message else default_needed
         if needed:
-            missing = sorted(n for n in needed if n not in variables)
+            missing = [n for n in needed if n not in variables]
             if missing:
-                names = ", ".join("${" + n + "}" for n in missing)
-                errors.append(f"{names} not defined in this row")
-        yield Accepted(
-            line, destination, message, attachments, variables, priority, "; ".join(errors)
-        )
+                names = ", ".join("${" + n + "}" for n in sorted(missing))
+                error = (
+                    f"{error}; {names} not defined in this row"
+                    if error
+                    else (f"{names} not defined in this row")
+                )
+        yield Accepted(line, destination, message, attachments, variables, priority, error)
 
 
 def split_tokens(cell: str) -> list[str]:

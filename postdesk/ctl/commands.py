@@ -38,6 +38,7 @@ from engine.api.schemas import (
     convert,
 )
 from engine.client import EngineClient
+from postdesk.ctl.dialer import dialer_command
 from postdesk.ctl.errors import CtlInputError
 from postdesk.ctl.output import CsvText, csv_cell
 
@@ -163,6 +164,8 @@ async def dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
     group, action = args.group, getattr(args, "action", None)
     if group == "ratings":
         return await _ratings(client, args)
+    if group == "dialer":
+        return await dialer_command(client, args)
     calls: dict[tuple[str, str], Callable[[], Awaitable[Any]]] = {
         ("user", "add"): lambda: client.add_user(
             convert(

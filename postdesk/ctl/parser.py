@@ -16,6 +16,7 @@ from engine.api.schemas import (
     CampaignPatch,
     Delivery,
 )
+from postdesk.ctl.dialer import add_dialer_parser
 
 # The routing strategies (docs/strategies.md), offered by name in `campaign add|set`.
 STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
@@ -227,6 +228,8 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     qshow.add_argument("id", type=int)
     qretry = quarantine.add_parser("retry", help="ingest it again (after a fix)")
     qretry.add_argument("id", type=int)
+
+    add_dialer_parser(group)
 
 
 def _day_or_moment(text: str) -> datetime:
