@@ -183,7 +183,7 @@ class EncodingCheck:
         try:
             text = self._decoder.decode(chunk, final)
         except UnicodeDecodeError as exc:
-            bad = exc.object[exc.start : exc.start + 4]
+            bad = exc.object[exc.start : max(exc.end, exc.start + 1)]
             line = self._line + exc.object[: exc.start].count(b"\n")
             raise CsvError(self._refusal(line, bytes(bad))) from exc
         self._line += text.count("\n")
