@@ -22,6 +22,7 @@ from engine.domain.dialer_csv import (
     EncodingCheck,
     ListRules,
     Rejected,
+    _cells,
     example_csv,
     read_list,
     recipient,
@@ -319,6 +320,11 @@ def test_any_text_gives_rows_or_refusals_never_an_exception(text: str) -> None:
     rules = ListRules(campaign="Support", subject="${a}", attachment_tokens=frozenset({"t"}))
     for outcome in read_list(lines_of(text), rules):
         assert isinstance(outcome, Accepted | Rejected)
+
+
+@given(st.text(st.sampled_from('ab;"\r\n '), max_size=40))
+def test_splitting_a_quoted_row_agrees_with_the_row_pattern(text: str) -> None:
+    assert _cells(text) == _cells(text, fast=False)
 
 
 @given(st.binary(max_size=200), st.integers(1, 9), st.sampled_from(["", "utf-8", "cp1252"]))

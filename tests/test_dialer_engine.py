@@ -342,6 +342,21 @@ async def test_the_subject_and_message_variables_must_be_defined(world: World) -
     assert [r.state for r in await records(world, report.list_id)] == [DialerRecordState.FAILED] * 3
 
 
+async def test_a_longer_list_is_stored_whole_and_in_order(world: World) -> None:
+    """Rows go in by statements of many rows; a list of a few hundred uses full ones and the
+    rest, and every line keeps its values."""
+    await a_dialer(world)
+    rows = "".join(
+        f"Support;u{n}@example.com;;;name=U{n}:city=C{n};{n % 7}\n" for n in range(1, 251)
+    )
+    report = await world.operator.upload_list("News", rows.encode(), name="long")
+    assert (report.imported, report.failed, report.rejected) == (250, 0, 0)
+    stored = await records(world, report.list_id)
+    assert [(r.line_number, r.destination, r.variables["city"], r.priority) for r in stored] == [
+        (n, f"u{n}@example.com", f"C{n}", n % 7) for n in range(1, 251)
+    ]
+
+
 # ---- attachments ----
 async def test_attachments_by_token(world: World) -> None:
     op = world.operator

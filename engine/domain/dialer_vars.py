@@ -19,17 +19,35 @@ from collections.abc import Iterable, Mapping
 
 from engine.text.variables import TEMPLATE_VARIABLE
 
-__all__ = ["VariablesError", "format_pairs", "parse_variables", "referenced", "undefined"]
+__all__ = [
+    "VariablesError",
+    "format_pairs",
+    "parse_variables",
+    "parse_variables_json",
+    "referenced",
+    "undefined",
+]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 # One `name=value` pair of the second syntax, and what separates it from the next.
 _PAIR = re.compile(r'\s*([^=:"]*?)\s*=(?:"((?:[^"]|"")*)"|([^:"]*))\s*(:|\Z)')
-_PLAIN_FAST = re.compile(r'[^\s"]*')
+_PLAIN_FAST = re.compile(r'(?:[^\s"]| )*')  # no quote, no whitespace but inner spaces
 _MAX_VARIABLES = 200
 
 
 class VariablesError(ValueError):
     """A variables cell that cannot be read; the message says what to change."""
+
+
+def parse_variables_json(text: str) -> tuple[dict[str, str], str]:
+    """The variables, and their JSON text when the cell already is it ("" otherwise): the
+    import stores that as it is instead of writing the same JSON again."""
+    stripped = text.strip()
+    if stripped[:1] == '"':
+        quick = _fast(stripped)
+        if quick is not None:
+            return quick, "{" + stripped + "}"
+    return parse_variables(stripped), ""
 
 
 def parse_variables(text: str, *, fast: bool = True) -> dict[str, str]:
@@ -85,7 +103,9 @@ def _fast(text: str) -> dict[str, str] | None:
             if type(value) is not str or (name not in _NAMES_SEEN and not _valid_name(name)):
                 return None
         return found
-    if not _PLAIN_FAST.fullmatch(text):  # spaces are trimmed and quotes read by the others
+    if not _PLAIN_FAST.fullmatch(text) or (
+        " " in text and (" =" in text or "= " in text or " :" in text or ": " in text)
+    ):  # the careful reader trims spaces around names and values, and reads quotes
         return None
     try:
         variables = dict(part.split("=", 1) for part in text.split(":"))
