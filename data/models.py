@@ -532,6 +532,9 @@ class DialerList(Base):
     name: Mapped[str] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(String(1000), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Being filled by an upload (a new list, or the staging list of an append): not a list
+    # yet; one left so by an engine that stopped mid-import is removed at the next start.
+    importing: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

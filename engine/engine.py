@@ -177,6 +177,7 @@ class Engine:
         self.dialer_attachments = DialerAttachments(
             self.db, self.blobs, max_bytes=self.settings.max_attachment_bytes
         )
+        await self.dialer_lists.recover()  # imports this data dir's last engine left half done
         # No console of this node is connected yet: routing waits for the agents to come.
         await self.presence.start()
         self.server = ApiServer(self)

@@ -8,6 +8,12 @@ from __future__ import annotations
 import asyncio
 import codecs
 import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,17 +22,19 @@ from sqlalchemy import select, update
 
 from data.models import Dialer, DialerRecord, DialerRecordState
 from engine.api.schemas import (
+    CampaignIn,
     DialerIn,
     DialerPatch,
     ScheduleWindow,
     SmtpCaps,
     TemplateIn,
 )
-from engine.client import Forbidden, Invalid, NotFound
+from engine.client import EngineClient, EngineUnavailable, Forbidden, Invalid, NotFound
 from engine.client.errors import Conflict
+from engine.engine import Engine
 from postdesk.cli import build_parser
 from postdesk.ctl import run_ctl
-from tests.engine_fixtures import World
+from tests.engine_fixtures import World, engine_settings
 
 UNSUBSCRIBE = '<p>Had enough? <a id="unsubscribe_link">Unsubscribe</a></p>'
 
@@ -458,3 +466,78 @@ async def test_ctl_dialer_commands(
     assert code == 1 and 'must hold a link <a id="unsubscribe_link">' in err
     code, out, _ = await ctl(world, capsys, "list", "--json")
     assert [d["name"] for d in json.loads(out)] == ["News"]
+
+
+# ---- an import the engine dies in ----
+def _engine_process(home: Path, log: Path, crash_at: str = "") -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "POSTDESK_CRASH_AT"}
+    if crash_at:
+        env["POSTDESK_CRASH_AT"] = crash_at
+    with open(log, "ab") as stderr:
+        return subprocess.Popen(
+            [sys.executable, "-m", "postdesk.cli", "--data-dir", str(home), "engine"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env,
+        )
+
+
+def _lists_in(db: Path) -> list[tuple[str, int, int]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT l.name, l.importing, (SELECT COUNT(*) FROM dialer_records r"
+            " WHERE r.list_id = l.id) FROM dialer_lists l ORDER BY l.id"
+        ).fetchall()
+
+
+@pytest.mark.parametrize("append", [False, True])
+async def test_an_import_the_engine_dies_in_leaves_nothing_behind(
+    tmp_path: Path, append: bool
+) -> None:
+    """SIGKILL after the second batch of 20,000 rows is committed: the next start removes the
+    half-imported rows; a list appended to keeps exactly what it had."""
+    home = tmp_path / "home"
+    first = Engine(engine_settings(home), run_mail=False)
+    await first.start()
+    async with EngineClient(first.socket_path) as op:
+        await op.add_campaign(
+            CampaignIn(
+                name="Support", email_address="s@example.com", inbound="none", smtp_host="localhost"
+            )
+        )
+        await op.add_dialer(DialerIn(name="News", campaign="Support"))
+        if append:
+            await op.upload_list("News", b"Support;kept@example.com\n", name="L")
+    await first.stop()
+    db = home / "postdesk.db"
+    rows = "".join(f"Support;u{n}@example.com;;;name=U{n}\n" for n in range(50_000))
+
+    log = tmp_path / "engine.log"
+    dying = _engine_process(home, log, "dialer-import-batch:2")
+    try:
+        socket = home / "run" / "engine.sock"
+        deadline = time.monotonic() + 60
+        while not socket.exists() and dying.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        async with EngineClient(socket) as op:
+            with pytest.raises(EngineUnavailable):
+                await op.upload_list("News", rows.encode(), name="L", append=append)
+        await asyncio.to_thread(dying.wait, 60)
+    finally:
+        if dying.poll() is None:
+            dying.kill()
+    assert dying.returncode == -signal.SIGKILL, log.read_text()[-3000:]
+    half = [(name, importing, count) for name, importing, count in _lists_in(db) if importing]
+    assert len(half) == 1 and half[0][2] == 40_000  # two batches were committed
+
+    again = Engine(engine_settings(home), run_mail=False)
+    await again.start()
+    try:
+        assert _lists_in(db) == ([("L", 0, 1)] if append else [])
+        async with EngineClient(again.socket_path) as op:
+            report = await op.upload_list("News", rows.encode(), name="L", append=append)
+            assert report.imported == 50_000
+            [listed] = await op.dialer_lists("News")
+            assert listed.records == 50_000 + append
+    finally:
+        await again.stop()

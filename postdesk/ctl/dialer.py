@@ -231,7 +231,9 @@ def _row(d: DialerOut) -> dict[str, Any]:
         "campaign": d.campaign,
         "seconds_between": f"{d.seconds_between_messages:g}",
         "schedule": ", ".join(window_text(w) for w in d.schedule) or "any time",
-        "dates": f"{d.starts_on or '...'}..{d.ends_on or '...'}",
+        "dates": f"{d.starts_on or 'any day'} to {d.ends_on or 'any day'}"
+        if d.starts_on or d.ends_on
+        else "any day",
         "time_zone": d.time_zone,
         "template": d.template or "-",
         "account": d.smtp_account,

@@ -1,5 +1,5 @@
 """the email dialer as records: its schedule's zone and dates, SMTP account caps, dialer
-attachments and which lists use them, one list name per dialer
+attachments and which lists use them, one list name per dialer, lists being imported
 
 Revision ID: 0017
 Revises: 0013
@@ -37,6 +37,9 @@ def upgrade() -> None:
         "(SELECT MIN(id) FROM dialer_lists GROUP BY dialer_id, name)"
     )
     with op.batch_alter_table("dialer_lists") as batch:
+        batch.add_column(
+            sa.Column("importing", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
         batch.create_unique_constraint(op.f("uq_dialer_lists_dialer_id"), ["dialer_id", "name"])
     op.create_table(
         "smtp_limits",
@@ -84,6 +87,7 @@ def downgrade() -> None:
     op.drop_table("smtp_limits")
     with op.batch_alter_table("dialer_lists") as batch:
         batch.drop_constraint(op.f("uq_dialer_lists_dialer_id"), type_="unique")
+        batch.drop_column("importing")
     op.drop_column("uploaded_files", "purpose")
     op.drop_column("dialers", "ends_on")
     op.drop_column("dialers", "starts_on")

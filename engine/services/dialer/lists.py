@@ -25,6 +25,7 @@ from itertools import chain, islice
 from pathlib import Path
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from data.db import Database
@@ -38,6 +39,7 @@ from data.models import (
     Template,
     UploadedFile,
 )
+from engine import failpoints
 from engine.api.schemas import DialerListOut, DialerListQuery, ImportLine, ImportReport
 from engine.domain.dialer_csv import (
     Accepted,
@@ -72,7 +74,7 @@ class DialerLists:
             lists = (
                 await session.scalars(
                     select(DialerList)
-                    .where(DialerList.dialer_id == dialer.id)
+                    .where(DialerList.dialer_id == dialer.id, DialerList.importing.is_(False))
                     .order_by(DialerList.id)
                 )
             ).all()
@@ -233,16 +235,29 @@ class DialerLists:
         path: Path,
         check: EncodingCheck,
     ) -> ImportReport:
-        async with self.db.session() as session, session.begin():
-            if existing is None:
-                new = DialerList(dialer_id=dialer.id, name=query.name, subject=query.subject)
-                new.active = False  # until its last row is in
-                session.add(new)
+        # Rows go into a list of their own, marked `importing`: the new list itself, or a
+        # staging list whose records join the existing one in the last transaction. So an
+        # import that fails, is cancelled or dies with the engine (`recover`) leaves nothing.
+        name = (
+            query.name if existing is None else f"{query.name} (importing {secrets.token_hex(4)})"
+        )
+        try:
+            async with self.db.session() as session, session.begin():
+                staging = DialerList(
+                    dialer_id=dialer.id,
+                    name=name,
+                    subject=query.subject if existing is None else existing.subject,
+                    active=False,
+                    importing=True,
+                )
+                session.add(staging)
                 await session.flush()
-                list_id = new.id
-            else:
-                list_id = existing.id
-            watermark = int(await session.scalar(select(func.max(DialerRecord.id))) or 0)
+                staging_id = staging.id
+        except IntegrityError as exc:  # the same name uploaded twice at once
+            raise Conflict(
+                f"name: dialer {dialer.name!r} already has a list {query.name!r}", field="name"
+            ) from exc
+        list_id = staging_id if existing is None else existing.id
         report = ImportReport(
             dialer=dialer.name,
             list_name=query.name,
@@ -258,40 +273,74 @@ class DialerLists:
         try:
             with open(path, encoding=check.text_codec, newline="") as text:
                 outcomes = read_list(text, rules)
-                await self._store(outcomes, list_id, report, token_ids, used)
+                await self._store(outcomes, staging_id, report, token_ids, used)
             async with self.db.session() as session, session.begin():
-                known = set(
-                    (
-                        await session.scalars(
-                            select(DialerListAttachment.file_id).where(
-                                DialerListAttachment.list_id == list_id
-                            )
-                        )
-                    ).all()
-                )
-                if used - known:
-                    await session.execute(
-                        insert(DialerListAttachment),
-                        [{"list_id": list_id, "file_id": f} for f in sorted(used - known)],
-                    )
-                await session.execute(
-                    update(DialerRecord)
-                    .where(
-                        DialerRecord.list_id == list_id,
-                        DialerRecord.id > watermark,
-                        DialerRecord.state == DialerRecordState.FAILED,
-                    )
-                    .values(processed_at=datetime.now(UTC))
-                )
-                if existing is None:
-                    made = await session.get_one(DialerList, list_id)
-                    made.active = True
+                await self._finish(session, staging_id, list_id, used)
+        except IntegrityError as exc:  # its dialer or list went away meanwhile
+            await asyncio.shield(self._undo(staging_id))
+            raise Conflict(
+                f"name: list {query.name!r} or its dialer was removed during the import",
+                field="name",
+            ) from exc
         except BaseException:
-            await asyncio.shield(self._undo(list_id, existing is None, watermark))
+            await asyncio.shield(self._undo(staging_id))
             raise
         shown = len(report.failures) + len(report.rejections)
         report.not_shown = report.failed + report.rejected - shown
         return report
+
+    @staticmethod
+    async def _finish(session: AsyncSession, staging_id: int, list_id: int, used: set[int]) -> None:
+        """The import's last transaction: the rows become the list's."""
+        await session.execute(
+            update(DialerRecord)
+            .where(
+                DialerRecord.list_id == staging_id,
+                DialerRecord.state == DialerRecordState.FAILED,
+            )
+            .values(processed_at=datetime.now(UTC))
+        )
+        if list_id != staging_id:
+            await session.execute(
+                update(DialerRecord)
+                .where(DialerRecord.list_id == staging_id)
+                .values(list_id=list_id)
+            )
+            await session.execute(delete(DialerList).where(DialerList.id == staging_id))
+        else:
+            await session.execute(
+                update(DialerList)
+                .where(DialerList.id == list_id)
+                .values(importing=False, active=True)
+            )
+        known = set(
+            (
+                await session.scalars(
+                    select(DialerListAttachment.file_id).where(
+                        DialerListAttachment.list_id == list_id
+                    )
+                )
+            ).all()
+        )
+        if used - known:
+            await session.execute(
+                insert(DialerListAttachment),
+                [{"list_id": list_id, "file_id": f} for f in sorted(used - known)],
+            )
+
+    async def recover(self) -> int:
+        """At start: lists an import was filling when the engine stopped (a crash, a kill)
+        are removed with their records; their upload never got its report."""
+        async with self.db.session() as session, session.begin():
+            dead = (await session.scalars(select(DialerList.id).where(DialerList.importing))).all()
+            if dead:
+                await session.execute(delete(DialerRecord).where(DialerRecord.list_id.in_(dead)))
+                await session.execute(delete(DialerList).where(DialerList.id.in_(dead)))
+        if dead:
+            log.warning(
+                "removed %d dialer list import(s) the engine stopped in the middle of", len(dead)
+            )
+        return len(dead)
 
     async def _store(
         self,
@@ -317,6 +366,7 @@ class DialerLists:
                     async with self.db.session() as session, session.begin():
                         connection = await session.connection()
                         await _insert_rows(connection, batch)
+                    failpoints.reached("dialer-import-batch")
                 if done:
                     return
         finally:
@@ -324,19 +374,16 @@ class DialerLists:
                 with contextlib.suppress(Exception):
                     await checking
 
-    async def _undo(self, list_id: int, whole: bool, watermark: int) -> None:
-        """Remove what a failed import inserted: the new list, or the appended records."""
+    async def _undo(self, staging_id: int) -> None:
+        """Remove what a failed import stored: its staging list and the records in it."""
         try:
             async with self.db.session() as session, session.begin():
                 await session.execute(
-                    delete(DialerRecord).where(
-                        DialerRecord.list_id == list_id, DialerRecord.id > watermark
-                    )
+                    delete(DialerRecord).where(DialerRecord.list_id == staging_id)
                 )
-                if whole:
-                    await session.execute(delete(DialerList).where(DialerList.id == list_id))
+                await session.execute(delete(DialerList).where(DialerList.id == staging_id))
         except Exception:
-            log.exception("could not undo the failed import into dialer list %s", list_id)
+            log.exception("could not undo the failed import into dialer list %s", staging_id)
 
 
 _RECORD_COLUMNS = (
