@@ -2,31 +2,29 @@
 
 The upload is streamed to a spool file under the data dir (never held whole in memory) and
 refused past `max_bytes`; its encoding is checked as it arrives. The rows are then read and
-checked by `engine/domain/dialer_csv.py` in a worker thread, a batch at a time, and each
-batch is inserted with one executemany and committed: the database's writer is free between
-batches (other engine work goes on during a large import), and a new list stays inactive
-until its last batch is in, so a dialer never starts on half a file. An import that fails
-half way removes what it inserted. A bad row is reported with its line number and reason;
-a record the dialer cannot send (invalid recipient, undefined `${variable}`) is stored
-failed with the reason, so the report and the dashboard count it.
+checked by `engine/domain/dialer_csv.py` in a worker thread, a batch at a time, while the
+batch before is inserted and committed (`import_rows.py`): the database's writer is free
+between batches, so other engine work goes on during a large import. The rows land in a list
+marked `importing` (the new list, or a staging list an append moves into its list in the last
+transaction), so an import lands whole or not at all: a failed or cancelled one is removed at
+once, one the engine died in by `recover` at the next start. A bad row is reported with its
+line number and reason; a record the dialer cannot send (invalid recipient, undefined
+`${variable}`) is stored failed with the reason, so the report and the dashboard count it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import json
 import logging
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from itertools import chain, islice
 from pathlib import Path
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from data.db import Database
 from data.models import (
@@ -40,7 +38,7 @@ from data.models import (
     UploadedFile,
 )
 from engine import failpoints
-from engine.api.schemas import DialerListOut, DialerListQuery, ImportLine, ImportReport
+from engine.api.schemas import DialerListOut, DialerListQuery, ImportReport
 from engine.domain.dialer_csv import (
     Accepted,
     CsvError,
@@ -51,14 +49,12 @@ from engine.domain.dialer_csv import (
     read_list,
 )
 from engine.errors import Conflict, Invalid, NotFound
+from engine.services.dialer.import_rows import insert_rows, next_batch
 from engine.services.dialer.records import find_dialer
 
-__all__ = ["DialerLists", "REPORT_LINES"]
+__all__ = ["ATTACHMENT_PURPOSE", "DialerLists"]
 
 log = logging.getLogger(__name__)
-BATCH_ROWS = 20_000
-ROWS_PER_INSERT = 100  # 900 parameters a statement: within SQLite's and PostgreSQL's limits
-REPORT_LINES = 500  # reasons listed per kind; the counts are always whole
 ATTACHMENT_PURPOSE = "dialer"
 
 
@@ -353,19 +349,19 @@ class DialerLists:
         """Check the next batch in a worker thread while this one is inserted: the rows'
         checks are Python, the insert mostly SQLite, which lets go of the GIL."""
         checking = asyncio.ensure_future(
-            asyncio.to_thread(_next_batch, outcomes, list_id, report, token_ids, used)
+            asyncio.to_thread(next_batch, outcomes, list_id, report, token_ids, used)
         )
         try:
             while True:
                 batch, done = await checking
                 if not done:
                     checking = asyncio.ensure_future(
-                        asyncio.to_thread(_next_batch, outcomes, list_id, report, token_ids, used)
+                        asyncio.to_thread(next_batch, outcomes, list_id, report, token_ids, used)
                     )
                 if batch:
                     async with self.db.session() as session, session.begin():
                         connection = await session.connection()
-                        await _insert_rows(connection, batch)
+                        await insert_rows(connection, batch)
                     failpoints.reached("dialer-import-batch")
                 if done:
                     return
@@ -384,109 +380,3 @@ class DialerLists:
                 await session.execute(delete(DialerList).where(DialerList.id == staging_id))
         except Exception:
             log.exception("could not undo the failed import into dialer list %s", staging_id)
-
-
-_RECORD_COLUMNS = (
-    "list_id",
-    "line_number",
-    "destination",
-    "message",
-    "attachments",
-    "variables",
-    "priority",
-    "state",
-    "error",
-)
-Row = tuple[int, int, str, str, str, str, int, str, str]
-
-
-async def _insert_rows(connection: AsyncConnection, rows: list[Row]) -> None:
-    """Ready values, ROWS_PER_INSERT rows to a statement, one executemany: a million rows
-    through the ORM's or Core's per-row processing cost more than checking them (measured:
-    3-4x the driver's time), and SQLite takes rows twice as fast in multi-row VALUES as one
-    row per statement."""
-    style = connection.dialect.paramstyle
-    if style == "named":  # pragma: no cover - no such driver among ours
-        await connection.execute(
-            insert(DialerRecord.__table__),  # type: ignore[arg-type]
-            [dict(zip(_RECORD_COLUMNS, row, strict=True)) for row in rows],
-        )
-        return
-    whole = len(rows) - len(rows) % ROWS_PER_INSERT
-    if whole:
-        flat = [
-            tuple(chain.from_iterable(rows[at : at + ROWS_PER_INSERT]))
-            for at in range(0, whole, ROWS_PER_INSERT)
-        ]
-        await connection.exec_driver_sql(_insert_sql(style, ROWS_PER_INSERT), flat)
-    if whole < len(rows):
-        rest = rows[whole:]
-        await connection.exec_driver_sql(
-            _insert_sql(style, len(rest)), tuple(chain.from_iterable(rest))
-        )
-
-
-@functools.lru_cache(maxsize=16)
-def _insert_sql(style: str, count: int) -> str:
-    width = len(_RECORD_COLUMNS)
-    if style == "qmark":
-        marks = ["?"] * (width * count)
-    elif style in ("numeric", "numeric_dollar"):
-        sign = ":" if style == "numeric" else "$"
-        marks = [f"{sign}{n}" for n in range(1, width * count + 1)]
-    else:  # format, pyformat
-        marks = ["%s"] * (width * count)
-    values = ", ".join(
-        "(" + ", ".join(marks[at : at + width]) + ")" for at in range(0, len(marks), width)
-    )
-    return (
-        f"INSERT INTO {DialerRecord.__tablename__} ({', '.join(_RECORD_COLUMNS)}) VALUES {values}"
-    )
-
-
-def _next_batch(
-    outcomes: Iterator[Accepted | Rejected],
-    list_id: int,
-    report: ImportReport,
-    token_ids: dict[str, int],
-    used: set[int],
-) -> tuple[list[Row], bool]:
-    """The next rows to insert as the driver takes them, and whether the file is done (in
-    a worker thread: reading and checking is the CPU part)."""
-    rows: list[Row] = []
-    append = rows.append
-    dumps = json.dumps
-    pending, failed = DialerRecordState.PENDING.value, DialerRecordState.FAILED.value
-    seen = 0
-    for outcome in islice(outcomes, BATCH_ROWS):
-        seen += 1
-        if type(outcome) is Accepted:
-            error = outcome.error
-            attachments = outcome.attachments
-            if attachments:
-                used.update(token_ids[t] for t in attachments)
-            append(
-                (
-                    list_id,
-                    outcome.line,
-                    outcome.destination,
-                    outcome.message,
-                    dumps(attachments) if attachments else "[]",
-                    outcome.variables_json
-                    or (dumps(outcome.variables) if outcome.variables else "{}"),
-                    outcome.priority,
-                    failed if error else pending,
-                    error,
-                )
-            )
-            if error:
-                report.failed += 1
-                if len(report.failures) < REPORT_LINES:
-                    report.failures.append(ImportLine(line=outcome.line, reason=error))
-        else:
-            assert isinstance(outcome, Rejected)
-            report.rejected += 1
-            if len(report.rejections) < REPORT_LINES:
-                report.rejections.append(ImportLine(line=outcome.line, reason=outcome.reason))
-    report.imported += len(rows)
-    return rows, seen < BATCH_ROWS
