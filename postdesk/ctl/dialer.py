@@ -248,11 +248,13 @@ def _row(d: DialerOut) -> dict[str, Any]:
 def report_text(report: ImportReport) -> str:
     """The import report for a person: the counts, then each line with its reason."""
     verb = "appended to" if report.appended else "imported into"
+    rows = "row" if report.imported == 1 else "rows"
+    refused = "line" if report.rejected == 1 else "lines"
     lines = [
-        f"{report.imported} rows {verb} list {one_line(report.list_name)!s}"
+        f"{report.imported} {rows} {verb} list {one_line(report.list_name)!s}"
         f" (id {report.list_id}) of dialer {one_line(report.dialer)}:"
         f" {report.imported - report.failed} to send, {report.failed} failed,"
-        f" {report.rejected} lines rejected"
+        f" {report.rejected} {refused} rejected"
     ]
     items = [(i.line, "failed", i.reason) for i in report.failures]
     items += [(i.line, "rejected", i.reason) for i in report.rejections]
