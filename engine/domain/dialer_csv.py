@@ -328,8 +328,7 @@ def read_list(lines: Iterable[str], rules: ListRules) -> Iterator[Accepted | Rej
         if len(cells) < len(COLUMNS):
             cells += [""] * (len(COLUMNS) - len(cells))
         name, address, message, attached, variables_text, priority_text = cells
-        name = name.strip()
-        if name != campaign:
+        if name != campaign and (name := name.strip()) != campaign:
             reason = (
                 "campaign is missing (it is mandatory)"
                 if not name
@@ -337,11 +336,10 @@ def read_list(lines: Iterable[str], rules: ListRules) -> Iterator[Accepted | Rej
             )
             yield Rejected(line, reason)
             continue
-        priority_text = priority_text.strip()
-        if not priority_text:
-            priority = DEFAULT_PRIORITY
-        elif priority_text.isascii() and priority_text.isdigit() and len(priority_text) < 10:
+        if priority_text.isdigit() and priority_text.isascii() and len(priority_text) < 10:
             priority = int(priority_text)
+        elif not (priority_text := priority_text.strip()):
+            priority = DEFAULT_PRIORITY
         elif _PRIORITY.fullmatch(priority_text) and (
             PRIORITY_MIN <= (priority := int(priority_text)) <= PRIORITY_MAX
         ):
@@ -351,8 +349,8 @@ def read_list(lines: Iterable[str], rules: ListRules) -> Iterator[Accepted | Rej
                 line, f"priority: a whole number, lower goes first, not {priority_text[:40]!r}"
             )
             continue
-        attachments = split_tokens(attached) if attached.strip() else []
-        unknown = [t for t in attachments if t not in tokens]
+        attachments = split_tokens(attached) if attached else []
+        unknown = [t for t in attachments if t not in tokens] if attachments else None
         if unknown:
             yield Rejected(
                 line,
@@ -361,15 +359,17 @@ def read_list(lines: Iterable[str], rules: ListRules) -> Iterator[Accepted | Rej
             )
             continue
         variables_json = ""
-        if variables_text.strip():
+        if variables_text:
             try:
                 variables, variables_json = parse_variables_json(variables_text)
             except VariablesError as exc:
                 yield Rejected(line, str(exc))
                 continue
-            unsafe = [
-                n for n in header_names if n in variables and _HEADER_UNSAFE.search(variables[n])
-            ]
+            unsafe = (
+                [n for n in header_names if n in variables and _HEADER_UNSAFE.search(variables[n])]
+                if header_names
+                else None
+            )
             if unsafe:
                 yield Rejected(
                     line,
@@ -380,12 +380,20 @@ def read_list(lines: Iterable[str], rules: ListRules) -> Iterator[Accepted | Rej
         else:
             variables = {}
         error = ""
-        destination = recipient(address)
+        if _FAST_ADDRESS.fullmatch(address) and len(address) <= 254:
+            destination: str | None = address
+        else:
+            destination = recipient(address)
         if destination is None:
             destination = address.strip()[:320]
             shown = destination[:100].encode("unicode_escape").decode("ascii")
             error = f"not a valid email address: {shown!r}"
-        needed = always | referenced((message,)) if message else default_needed
+        if not message:
+            needed = default_needed
+        elif "${" in message:
+            needed = always | referenced((message,))
+        else:
+            needed = always
         if needed:
             missing = [n for n in needed if n not in variables]
             if missing:
