@@ -539,10 +539,12 @@ async def test_an_import_the_engine_dies_in_leaves_nothing_behind(
     half = [(name, importing, count) for name, importing, count in _lists_in(db) if importing]
     assert len(half) == 1 and half[0][2] == 40_000  # two batches were committed
 
+    assert list((home / "spool").glob("*.csv"))  # the upload, spooled when the engine died
     again = Engine(engine_settings(home), run_mail=False)
     await again.start()
     try:
         assert _lists_in(db) == ([("L", 0, 1)] if append else [])
+        assert not list((home / "spool").glob("*.csv"))
         async with EngineClient(again.socket_path) as op:
             report = await op.upload_list("News", rows.encode(), name="L", append=append)
             assert report.imported == 50_000

@@ -339,7 +339,8 @@ class DialerLists:
 
     async def recover(self) -> int:
         """At start: lists an import was filling when the engine stopped (a crash, a kill)
-        are removed with their records; their upload never got its report."""
+        are removed with their records; their upload never got its report. (One engine per
+        database for now: engines sharing one will need to mark whose import a list is.)"""
         async with self.db.session() as session, session.begin():
             dead = (await session.scalars(select(DialerList.id).where(DialerList.importing))).all()
             if dead:
@@ -349,6 +350,8 @@ class DialerLists:
             log.warning(
                 "removed %d dialer list import(s) the engine stopped in the middle of", len(dead)
             )
+        for spooled in self.spool_dir.glob("list-*.csv"):  # their uploads, on disk
+            spooled.unlink(missing_ok=True)
         return len(dead)
 
     async def _store(
