@@ -363,6 +363,7 @@ def test_the_unsubscribe_link_must_be_there_as_an_element() -> None:
         '<a id="unsubscribe_link"></a>',
         '<a id="unsubscribe_link">Stop',
         '<a id="unsubscribe_links">Stop</a>',
+        '<a id="unsubscribe_link">Stop</a> <a id="unsubscribe_link">Again</a>',
     ]:
         assert "unsubscribe_html" in unsubscribe_problem(bad), bad
 

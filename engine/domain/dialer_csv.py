@@ -441,16 +441,16 @@ def example_csv(campaign: str = "Support") -> str:
     rows = [
         ";".join(COLUMNS),
         f'{campaign};ana@example.com;"Hello ${{name}}; your visit is on ${{visit}}.";;'
-        f'"name":"Ana","visit":"2027-01-15T10:30","event_day":"2027-01-20";1',
+        f'"name":"Ana","visit":"2027-01-15 10:30","event_day":"2027-01-20";1',
         f"{campaign};bruno@example.com;;;"
-        + format_pairs({"name": "Bruno", "visit": "2027-01-16T16:00", "event_day": "2027-01-20"})
+        + format_pairs({"name": "Bruno", "visit": "2027-01-16 16:00", "event_day": "2027-01-20"})
         + ";",
         f'{campaign};carla@example.com;"Dear ${{name}},\nsee you at ${{time}}; bring this mail.";;'
         + format_pairs(
             {
                 "name": "Carla; Jr.",
                 "time": "09:15",
-                "visit": "2027-01-17T09:15",
+                "visit": "2027-01-17 09:15",
                 "event_day": "2027-01-20",
             }
         )

@@ -3,7 +3,7 @@ the sender fills in, `<a id="unsubscribe_link">Text to show</a>` (the manual's r
 
 Read with `html.parser` (what a browser would take as that element), never a regex: an id
 in a comment, in another attribute's value or on another element does not count, and the
-link needs text a person can click. Pure."""
+link needs text a person can click. Exactly one: the sender fills one address in. Pure."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ class _LinkFinder(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.links = 0  # complete links with text
+        self.starts = 0  # links opened (with text or not)
         self._depth = 0  # inside the link: nested <a> count
         self._text: list[str] = []
 
@@ -31,6 +32,7 @@ class _LinkFinder(HTMLParser):
         if self._depth:
             self._depth += 1
         elif any(k == "id" and (v or "").strip() == UNSUBSCRIBE_ID for k, v in attrs):
+            self.starts += 1
             self._depth = 1
             self._text = []
 
@@ -50,8 +52,13 @@ def unsubscribe_problem(html: str) -> str:
     finder = _LinkFinder()
     finder.feed(html)
     finder.close()
-    if finder.links:
+    if finder.links == 1 and finder.starts == 1:
         return ""
+    if finder.starts > 1:
+        return (
+            f'unsubscribe_html: {finder.starts} links with id="{UNSUBSCRIBE_ID}"; keep exactly'
+            " one (the dialer fills it with each recipient's unsubscribe address)"
+        )
     return (
         f'unsubscribe_html: must hold a link <a id="{UNSUBSCRIBE_ID}">Text to show</a>'
         " (with text, closed by </a>); the dialer puts each recipient's unsubscribe address in it"
