@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import pickle
 import secrets
 import sys
@@ -399,16 +398,12 @@ class DialerLists:
         """`_store` with the checking in a child process (`check_rows.main`, a plain
         `python -m`: nothing of the engine is forked or re-run): batches arrive through its
         stdout while the previous one is inserted."""
-        # The child imports this very engine package, wherever it was loaded from.
-        root = str(Path(__file__).resolve().parents[3])
-        path_now = os.environ.get("PYTHONPATH", "")
         child = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "engine.services.dialer.check_rows",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            env=os.environ | {"PYTHONPATH": root + (os.pathsep + path_now if path_now else "")},
         )
         assert child.stdin is not None and child.stdout is not None
         try:
