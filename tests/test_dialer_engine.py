@@ -234,13 +234,7 @@ LIST = (
 )
 
 
-@pytest.mark.parametrize("apart", [False, True], ids=["thread", "process"])
-async def test_a_list_imports_good_rows_and_reports_bad_ones_by_line(
-    world: World, apart: bool
-) -> None:
-    """`apart`: checked in a process of its own, as a large file is."""
-    if apart:
-        world.engine.dialer_lists.process_from_bytes = 0
+async def test_a_list_imports_good_rows_and_reports_bad_ones_by_line(world: World) -> None:
     await a_dialer(world)
     report = await world.operator.upload_list(
         "News", LIST.encode(), name="December", subject="News for ${name}"
@@ -356,12 +350,9 @@ async def test_the_subject_and_message_variables_must_be_defined(world: World) -
     assert [r.state for r in await records(world, report.list_id)] == [DialerRecordState.FAILED] * 3
 
 
-@pytest.mark.parametrize("apart", [False, True], ids=["thread", "process"])
-async def test_a_longer_list_is_stored_whole_and_in_order(world: World, apart: bool) -> None:
+async def test_a_longer_list_is_stored_whole_and_in_order(world: World) -> None:
     """Rows go in by statements of many rows; a list of a few hundred uses full ones and the
     rest, and every line keeps its values."""
-    if apart:
-        world.engine.dialer_lists.process_from_bytes = 0
     await a_dialer(world)
     rows = "".join(
         f"Support;u{n}@example.com;;;name=U{n}:city=C{n};{n % 7}\n" for n in range(1, 251)

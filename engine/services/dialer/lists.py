@@ -17,9 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import pickle
 import secrets
-import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,15 +49,13 @@ from engine.domain.dialer_csv import (
     read_list,
 )
 from engine.errors import Conflict, Invalid, NotFound
-from engine.services.dialer.check_rows import next_batch
-from engine.services.dialer.import_rows import insert_rows
+from engine.services.dialer.import_rows import insert_rows, next_batch
 from engine.services.dialer.records import find_dialer
 
 __all__ = ["ATTACHMENT_PURPOSE", "DialerLists"]
 
 log = logging.getLogger(__name__)
 ATTACHMENT_PURPOSE = "dialer"
-PROCESS_FROM_BYTES = 8 * 1024 * 1024
 
 
 class DialerLists:
@@ -67,9 +63,6 @@ class DialerLists:
         self.db = db
         self.spool_dir = spool_dir
         self.max_bytes = max_bytes
-        # A file at least this large is checked in a process of its own (starting one costs
-        # a few tenths of a second; below this, a thread beside the inserts is as fast).
-        self.process_from_bytes = PROCESS_FROM_BYTES
 
     async def lists(self, dialer_name: str) -> list[DialerListOut]:
         async with self.db.session() as session:
@@ -274,15 +267,9 @@ class DialerLists:
         )
         used: set[int] = set()
         try:
-            if path.stat().st_size >= self.process_from_bytes:
-                report, used = await self._store_checked_apart(
-                    path, check.text_codec, rules, staging_id, token_ids, report
-                )
-                report.list_id = list_id
-            else:
-                with open(path, encoding=check.text_codec, newline="") as text:
-                    outcomes = read_list(text, rules)
-                    await self._store(outcomes, staging_id, report, token_ids, used)
+            with open(path, encoding=check.text_codec, newline="") as text:
+                outcomes = read_list(text, rules)
+                await self._store(outcomes, staging_id, report, token_ids, used)
             async with self.db.session() as session, session.begin():
                 await self._finish(session, staging_id, list_id, used)
         except IntegrityError as exc:  # its dialer or list went away meanwhile
@@ -385,53 +372,6 @@ class DialerLists:
             if not checking.done():
                 with contextlib.suppress(Exception):
                     await checking
-
-    async def _store_checked_apart(
-        self,
-        path: Path,
-        codec: str,
-        rules: ListRules,
-        staging_id: int,
-        token_ids: dict[str, int],
-        report: ImportReport,
-    ) -> tuple[ImportReport, set[int]]:
-        """`_store` with the checking in a child process (`check_rows.main`, a plain
-        `python -m`: nothing of the engine is forked or re-run): batches arrive through its
-        stdout while the previous one is inserted."""
-        child = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "engine.services.dialer.check_rows",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        assert child.stdin is not None and child.stdout is not None
-        try:
-            task = (path, codec, rules, staging_id, token_ids, report)
-            child.stdin.write(pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL))
-            await child.stdin.drain()
-            child.stdin.close()
-            while True:
-                try:
-                    size = int.from_bytes(await child.stdout.readexactly(8), "big")
-                    frame = await child.stdout.readexactly(size)
-                except asyncio.IncompleteReadError as exc:
-                    raise RuntimeError(
-                        f"the list checker process ended without a report ({child.returncode})"
-                    ) from exc
-                kind, payload = await asyncio.to_thread(pickle.loads, frame)
-                if kind == "done":
-                    done_report, used = payload
-                    return done_report, used
-                async with self.db.session() as session, session.begin():
-                    connection = await session.connection()
-                    await insert_rows(connection, payload)
-                failpoints.reached("dialer-import-batch")
-        finally:
-            if child.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    child.kill()
-            await child.wait()
 
     async def _undo(self, staging_id: int) -> None:
         """Remove what a failed import stored: its staging list and the records in it."""
