@@ -523,16 +523,25 @@ class Dialer(Base):
     event_end: Mapped[datetime | None] = mapped_column(default=None)
     running: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When it may send: its weekly windows are `schedules` rows (dialer_id), read in this
+    # zone, between these dates (None: no bound; both days included).
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    starts_on: Mapped[date | None] = mapped_column(Date, default=None)
+    ends_on: Mapped[date | None] = mapped_column(Date, default=None)
 
 
 class DialerList(Base):
     __tablename__ = "dialer_lists"
+    __table_args__ = (UniqueConstraint("dialer_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dialer_id: Mapped[int] = mapped_column(ForeignKey("dialers.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(String(1000), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Being filled by an upload (a new list, or the staging list of an append): not a list
+    # yet; one left so by an engine that stopped mid-import is removed at the next start.
+    importing: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -577,6 +586,9 @@ class UploadedFile(Base):
     size: Mapped[int] = mapped_column(Integer, default=0)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "" a file for an agent's mail; "dialer": a dialer attachment, named by its token in a
+    # list's CSV and usable by every admin (not only its uploader).
+    purpose: Mapped[str] = mapped_column(String(16), default="")
 
 
 class BlacklistEntry(Base):
@@ -802,3 +814,37 @@ class InteractionWrapup(Base):
     disposition_path: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
     closed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ---- the email dialer (issue 13) ----
+class SmtpLimit(Base):
+    """Caps an SMTP account's provider imposes, shared by every dialer sending through it.
+
+    The account is the server and login (host, port, username), not a campaign: two campaigns
+    on one account share its caps. 0 means no cap."""
+
+    __tablename__ = "smtp_limits"
+    __table_args__ = (UniqueConstraint("smtp_host", "smtp_port", "smtp_username"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    smtp_host: Mapped[str] = mapped_column(String(255))
+    smtp_port: Mapped[int] = mapped_column(Integer)
+    smtp_username: Mapped[str] = mapped_column(String(320), default="")
+    per_minute: Mapped[int] = mapped_column(Integer, default=0)
+    per_hour: Mapped[int] = mapped_column(Integer, default=0)
+    per_day: Mapped[int] = mapped_column(Integer, default=0)
+    connections: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DialerListAttachment(Base):
+    """A dialer attachment a list's records name: an attachment is removable only while no
+    list uses it, which this answers without reading every record."""
+
+    __tablename__ = "dialer_list_attachments"
+    __table_args__ = (UniqueConstraint("list_id", "file_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("dialer_lists.id", ondelete="CASCADE"))
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("uploaded_files.id", ondelete="RESTRICT"), index=True
+    )

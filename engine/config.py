@@ -51,6 +51,7 @@ class Settings(msgspec.Struct, kw_only=True):
     # at least).
     event_heartbeat: float = 20.0
     max_attachment_bytes: int = 25 * 1024 * 1024  # per file an agent attaches
+    max_list_bytes: int = 512 * 1024 * 1024  # per dialer list CSV upload (streamed to disk)
     # The control API: complete request headers must arrive this soon after a connection is
     # accepted (or its last answer sent), and one OS user holds at most this many connections.
     header_timeout: float = 5.0

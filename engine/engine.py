@@ -31,6 +31,9 @@ from engine.services.admin.records import Admin
 from engine.services.customer.blacklist import Blacklist
 from engine.services.customer.ratings import Ratings
 from engine.services.customer.watch import CustomerEventWatcher
+from engine.services.dialer.attachments import DialerAttachments
+from engine.services.dialer.lists import DialerLists
+from engine.services.dialer.records import Dialers
 from engine.services.inbound.imap import ImapMailbox
 from engine.services.inbound.ingest import Ingestor
 from engine.services.inbound.mailbox_health import MailboxBoard
@@ -175,6 +178,15 @@ class Engine:
             self.outbox.kick,
             max_attachment_bytes=self.settings.max_attachment_bytes,
         )
+        # The email dialer (issue 13): its records, lists and attachments.
+        self.dialers = Dialers(self.db, clock=self.schedules.now)
+        self.dialer_lists = DialerLists(
+            self.db, home / "spool", max_bytes=self.settings.max_list_bytes
+        )
+        self.dialer_attachments = DialerAttachments(
+            self.db, self.blobs, max_bytes=self.settings.max_attachment_bytes
+        )
+        await self.dialer_lists.recover()  # imports this data dir's last engine left half done
         # No console of this node is connected yet: routing waits for the agents to come.
         await self.presence.start()
         self.server = ApiServer(self)

@@ -79,10 +79,11 @@ def test_the_link_is_found_on_any_line_and_in_any_case() -> None:
 @pytest.mark.parametrize(
     ("html", "words"),
     [
-        ("<p>no link</p>", "needs a link"),
-        ('<a id="unsubscribe">x</a>', "needs a link"),
-        ('<!-- <a id="unsubscribe_link"> -->', "needs a link"),
-        ('<a id="unsubscribe_link">a</a><a id="unsubscribe_link">b</a>', "more than one"),
+        ("<p>no link</p>", "must hold a link"),
+        ('<a id="unsubscribe">x</a>', "must hold a link"),
+        ('<!-- <a id="unsubscribe_link"> -->', "must hold a link"),
+        ('<a id="unsubscribe_link"></a>', "with text"),
+        ('<a id="unsubscribe_link">a</a><a id="unsubscribe_link">b</a>', "keep exactly"),
     ],
 )
 def test_html_without_exactly_one_link_is_refused(html: str, words: str) -> None:

@@ -1100,3 +1100,126 @@ def decode_event(line: bytes | str) -> Event:
     """One line of the event stream."""
     event: Event = decode(line, Event)  # type: ignore[arg-type]  # a union is not a type[]
     return event
+
+
+# ---- the email dialer (issue 13): dialers, lists, attachments ----
+SecondsBetween = Annotated[float, Meta(ge=0, le=86_400)]
+Cap = Annotated[int, Meta(ge=0, le=100_000_000)]
+Connections = Annotated[int, Meta(ge=0, le=1000)]
+ListSubject = Annotated[str, Meta(max_length=998, pattern=ONE_LINE)]
+MaybeDate = Annotated[str, Meta(pattern=r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?\Z")]  # "": no bound
+DialerToken = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+\Z")]
+
+
+class SmtpCaps(Schema, kw_only=True):
+    """What a provider lets one SMTP account send (0: no cap); every dialer on the account
+    shares them."""
+
+    per_minute: Cap = 0
+    per_hour: Cap = 0
+    per_day: Cap = 0
+    connections: Connections = 0
+
+
+class DialerIn(Schema, kw_only=True):
+    name: Name
+    campaign: Name  # the email campaign it sends through (its SMTP account and From)
+    seconds_between_messages: SecondsBetween = 1.0  # 0: as fast as the account's caps allow
+    time_zone: TimeZoneName = "UTC"
+    schedule: Annotated[list[ScheduleWindow], Meta(max_length=100)] = field(
+        default_factory=list
+    )  # none: any time of the week
+    starts_on: MaybeDate = ""  # sends from this day (in its time zone), "" no bound
+    ends_on: MaybeDate = ""  # until this day included
+    template: Annotated[str, Meta(max_length=100, pattern=ONE_LINE)] = ""  # a dialer template
+    unsubscribe_html: Annotated[str, Meta(max_length=100_000)] = ""
+    caps: SmtpCaps | None = None  # None: the account's caps stay as they are
+
+
+class DialerPatch(Schema, kw_only=True):
+    """Only the fields given change (None: unchanged; "" clears a template or a date)."""
+
+    name: Name | None = None
+    campaign: Name | None = None
+    seconds_between_messages: SecondsBetween | None = None
+    time_zone: TimeZoneName | None = None
+    schedule: Annotated[list[ScheduleWindow], Meta(max_length=100)] | None = None
+    starts_on: MaybeDate | None = None
+    ends_on: MaybeDate | None = None
+    template: Annotated[str, Meta(max_length=100, pattern=ONE_LINE)] | None = None
+    unsubscribe_html: Annotated[str, Meta(max_length=100_000)] | None = None
+    caps: SmtpCaps | None = None
+
+
+class DialerOut(Schema, kw_only=True):
+    id: int
+    name: str
+    campaign: str
+    seconds_between_messages: float
+    time_zone: str
+    schedule: list[ScheduleWindow]
+    starts_on: str
+    ends_on: str
+    template: str
+    unsubscribe_html: str
+    smtp_account: str  # user@host:port, whose caps these are
+    caps: SmtpCaps
+    running: bool
+    on_schedule: bool  # inside its dates and windows now
+    lists: int
+
+
+class DialerListQuery(Schema, kw_only=True):
+    """The query of `POST /dialers/{name}/lists` (the body is the CSV itself)."""
+
+    name: Name
+    subject: ListSubject = ""
+    mode: Literal["new", "append"] = "new"
+    encoding: Annotated[str, Meta(max_length=40, pattern=r"^[A-Za-z0-9_.-]*\Z")] = ""
+
+
+class DialerListOut(Schema, kw_only=True):
+    id: int
+    dialer: str
+    name: str
+    subject: str
+    active: bool
+    records: int
+    pending: int
+    failed: int
+    created_at: datetime
+
+
+class ImportLine(Schema, kw_only=True):
+    line: int
+    reason: str
+
+
+class ImportReport(Schema, kw_only=True):
+    """What an upload did: rows imported (of which failed, with their reasons) and rows
+    refused, each with its line number; the lists of lines stop after a few hundred."""
+
+    dialer: str
+    list_name: str
+    list_id: int
+    appended: bool
+    imported: int
+    failed: int
+    rejected: int
+    failures: list[ImportLine]
+    rejections: list[ImportLine]
+    not_shown: int = 0  # lines counted above but beyond the lists' length
+
+
+class DialerAttachmentQuery(Schema, kw_only=True):
+    filename: Annotated[str, Meta(min_length=1, max_length=255, pattern=ONE_LINE)]
+    content_type: Annotated[str, Meta(pattern=MEDIA_TYPE)] = ""
+
+
+class DialerAttachmentOut(Schema, kw_only=True):
+    token: str  # what a list's attachments column names
+    filename: str
+    size: int
+    content_type: str
+    created_at: datetime
+    lists: int  # lists whose records name it: removable at 0

@@ -34,6 +34,11 @@ from engine.api.schemas import (
     ChatSupervisor,
     CloseIn,
     ConnectionReport,
+    DialerAttachmentOut,
+    DialerIn,
+    DialerListOut,
+    DialerOut,
+    DialerPatch,
     DispositionStats,
     DispositionTree,
     DraftIn,
@@ -41,6 +46,7 @@ from engine.api.schemas import (
     ForwardIn,
     HandIn,
     Hello,
+    ImportReport,
     InteractionDetail,
     InteractionSummary,
     LimitsOut,
@@ -99,6 +105,7 @@ __all__ = [
 T = TypeVar("T")
 ACT_AS_HEADER = "X-Postdesk-User"
 TIMEOUT = 30.0  # seconds, per call
+UPLOAD_TIMEOUT = 1800.0  # a dialer list of millions of rows is checked and stored meanwhile
 
 
 class EngineClient:
@@ -429,6 +436,76 @@ class EngineClient:
         query = {k: v.isoformat() for k, v in (("since", since), ("until", until)) if v}
         tail = f"?{urlencode(query, quote_via=quote)}" if query else ""
         return await self._call("GET", f"/stats/dispositions{tail}", DispositionStats)
+
+    # ---- the email dialer (issue 13): dialers, lists, attachments ----
+    async def dialers(self) -> list[DialerOut]:
+        return await self._call("GET", "/dialers", list[DialerOut])
+
+    async def add_dialer(self, dialer: DialerIn) -> DialerOut:
+        return await self._call("POST", "/dialers", DialerOut, dialer)
+
+    async def update_dialer(self, name: str, patch: DialerPatch) -> DialerOut:
+        return await self._call("PATCH", f"/dialers/{quote(name, safe='')}", DialerOut, patch)
+
+    async def remove_dialer(self, name: str) -> None:
+        await self._do("DELETE", f"/dialers/{quote(name, safe='')}")
+
+    async def dialer_lists(self, dialer: str) -> list[DialerListOut]:
+        return await self._call(
+            "GET", f"/dialers/{quote(dialer, safe='')}/lists", list[DialerListOut]
+        )
+
+    async def upload_list(
+        self,
+        dialer: str,
+        data: bytes,
+        *,
+        name: str,
+        subject: str = "",
+        append: bool = False,
+        encoding: str = "",
+    ) -> ImportReport:
+        """Import a CSV into a new list of the dialer (or append to one); the report tells
+        what was imported and every refused line with its reason. A large list takes a while
+        to check and store, hence its own, longer timeout."""
+        query = urlencode(
+            {"name": name, "subject": subject, "mode": "append" if append else "new"}
+            | ({"encoding": encoding} if encoding else {}),
+            quote_via=quote,
+        )
+        path = f"/api/v1/dialers/{quote(dialer, safe='')}/lists?{query}"
+        return await self._long_upload(path, data, ImportReport)
+
+    async def remove_dialer_list(self, list_id: int) -> None:
+        await self._do("DELETE", f"/dialer-lists/{list_id}")
+
+    async def dialer_example_csv(self, campaign: str = "") -> str:
+        query = f"?campaign={quote(campaign, safe='')}" if campaign else ""
+        return (await self._send("GET", f"/dialer-example.csv{query}")).body.decode("utf-8")
+
+    async def attach_dialer_file(
+        self, filename: str, data: bytes, content_type: str = ""
+    ) -> DialerAttachmentOut:
+        query = urlencode({"filename": filename, "content_type": content_type}, quote_via=quote)
+        return await self._long_upload(
+            f"/api/v1/dialer-attachments?{query}", data, DialerAttachmentOut
+        )
+
+    async def dialer_attachments(self) -> list[DialerAttachmentOut]:
+        return await self._call("GET", "/dialer-attachments", list[DialerAttachmentOut])
+
+    async def remove_dialer_attachment(self, token: str) -> None:
+        await self._do("DELETE", f"/dialer-attachments/{quote(token, safe='')}")
+
+    async def _long_upload(self, target: str, data: bytes, answer: type[T]) -> T:
+        transport = UnixTransport(self.socket_path, self._transport.headers, timeout=UPLOAD_TIMEOUT)
+        try:
+            resp = await transport.request("POST", target, data, "application/octet-stream")
+        finally:
+            await transport.close()
+        if resp.status >= 400:
+            raise error_for(resp.status, resp.body)
+        return decode(resp.body, answer)
 
     # ---- events ----
     # ---- moving work between people (docs/transfer.md) ----

@@ -93,7 +93,8 @@ class _Attributes(HTMLParser):
 
 def check_html(html: str) -> None:
     """Refuse unsubscribe HTML without exactly one link to fill (the dialer's form)."""
-    _find(html)
+    if problem := unsubscribe_problem(html):
+        raise UnsubscribeHtmlError(problem)
 
 
 def fill_link(html: str, url: str) -> str:
@@ -107,3 +108,59 @@ def fill_link(html: str, url: str) -> str:
     )
     rebuilt += f' href="{escape(url, quote=True)}">'
     return html[:offset] + rebuilt + html[offset + len(tag) :]
+
+
+# ---- the dialer form's check: one link, with text a person can click ----
+
+UNSUBSCRIBE_ID = LINK_ID
+DEFAULT_UNSUBSCRIBE_HTML = (
+    '<p style="font-size:small">You receive this because you are on our list. '
+    f'<a id="{UNSUBSCRIBE_ID}">Unsubscribe</a></p>'
+)
+
+
+class _LinkFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links = 0  # complete links with text
+        self.starts = 0  # links opened (with text or not)
+        self._depth = 0  # inside the link: nested <a> count
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "a":
+            return
+        if self._depth:
+            self._depth += 1
+        elif any(k == "id" and (v or "").strip() == UNSUBSCRIBE_ID for k, v in attrs):
+            self.starts += 1
+            self._depth = 1
+            self._text = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._depth:
+            self._depth -= 1
+            if not self._depth and "".join(self._text).strip():
+                self.links += 1
+
+    def handle_data(self, data: str) -> None:
+        if self._depth:
+            self._text.append(data)
+
+
+def unsubscribe_problem(html: str) -> str:
+    """Why the HTML cannot be the unsubscribe block ("" when it can)."""
+    finder = _LinkFinder()
+    finder.feed(html)
+    finder.close()
+    if finder.links == 1 and finder.starts == 1:
+        return ""
+    if finder.starts > 1:
+        return (
+            f'unsubscribe_html: {finder.starts} links with id="{UNSUBSCRIBE_ID}"; keep exactly'
+            " one (the dialer fills it with each recipient's unsubscribe address)"
+        )
+    return (
+        f'unsubscribe_html: must hold a link <a id="{UNSUBSCRIBE_ID}">Text to show</a>'
+        " (with text, closed by </a>); the dialer puts each recipient's unsubscribe address in it"
+    )

@@ -20,6 +20,7 @@ from engine.server import (
     admin_routes,
     agent_routes,
     chat_routes,
+    dialer_routes,
     event_stream,
     supervisor_routes,
     transfer_routes,
@@ -50,6 +51,7 @@ ROUTES = (
     admin_routes.routes,
     event_stream.routes,
     transfer_routes.routes,
+    dialer_routes.routes,
 )
 
 

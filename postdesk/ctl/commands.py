@@ -39,6 +39,7 @@ from engine.api.schemas import (
     convert,
 )
 from engine.client import EngineClient
+from postdesk.ctl.dialer import dialer_command
 from postdesk.ctl.dispositions import edit_dispositions
 from postdesk.ctl.errors import CtlInputError
 from postdesk.ctl.output import CsvText, csv_cell
@@ -172,6 +173,8 @@ async def dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
     group, action = args.group, getattr(args, "action", None)
     if group == "ratings":
         return await _ratings(client, args)
+    if group == "dialer":
+        return await dialer_command(client, args)
     calls: dict[tuple[str, str], Callable[[], Awaitable[Any]]] = {
         ("user", "add"): lambda: client.add_user(
             convert(

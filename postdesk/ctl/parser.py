@@ -17,6 +17,7 @@ from engine.api.schemas import (
     Delivery,
     OnLogout,
 )
+from postdesk.ctl.dialer import add_dialer_parser
 
 # The routing strategies (docs/strategies.md), offered by name in `campaign add|set`.
 STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
@@ -302,6 +303,8 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     qshow.add_argument("id", type=int)
     qretry = quarantine.add_parser("retry", help="ingest it again (after a fix)")
     qretry.add_argument("id", type=int)
+
+    add_dialer_parser(group)
 
 
 def _day_or_moment(text: str) -> datetime:

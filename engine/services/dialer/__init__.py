@@ -1,0 +1,1 @@
+"""The email dialer: dialers as records, their lists (CSV import) and attachments."""
