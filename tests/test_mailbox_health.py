@@ -52,9 +52,7 @@ async def test_a_failing_mailbox_is_shown_to_supervisors_and_admins(world: World
         # text, so a frame caught mid-layout may hold the line cut short.
         await until(
             pilot,
-            lambda: (
-                "Billing ✗ failing" in (text := screen_text(app)) and "✓ 1 connected" in text
-            ),
+            lambda: "Billing ✗ failing" in (text := screen_text(app)) and "✓ 1 connected" in text,
             what="the failing mailbox and the connected one on the monitor",
         )
         # Turned off by an admin meanwhile: the monitor follows without a reload.
