@@ -31,7 +31,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     session_id: int | None = None
     try:
         async with engine.bus.subscribe(
-            lambda event: may_see(caller, event), sees_all=caller.sees_all
+            lambda event: may_see(caller, event),
+            sees_all=caller.sees_all,
+            username=caller.username,
         ) as sub:
             # Subscribed first, then present, then hello: a console that loads its data on
             # hello cannot miss a change made in between, and finds itself logged in (an
