@@ -84,6 +84,7 @@ class Ingested:
     duplicate: bool = False
     quarantined: bool = False
     new_customer_interaction: bool = False
+    queued: bool = False  # its interaction entered the queue with it (new or reopened)
 
 
 class Ingestor:
@@ -165,7 +166,9 @@ class Ingestor:
             if result.quarantined:
                 log.warning("quarantined a mail of campaign %s", campaign_id)
             elif not result.duplicate and result.interaction_id is not None:
-                self.notifier.message_added(result.interaction_id, result.message_row_id)
+                self.notifier.message_added(
+                    result.interaction_id, result.message_row_id, queue=result.queued
+                )
         for message_id in changed:
             self.notifier.outbound_changed(message_id)
         new_customers = [
@@ -230,6 +233,7 @@ class _Pending:
     new_interaction: bool = False
     duplicate_of: int | _NewMessage | None = None
     quarantined: bool = False
+    queued: bool = False  # its interaction entered the queue (new and queued, or reopened)
     changed_outbound: list[Message] = field(default_factory=list)  # bounced messages of ours
 
     def result(self) -> Ingested:
@@ -247,6 +251,7 @@ class _Pending:
             self.message.id,
             self.new_interaction,
             new_customer_interaction=self.new_interaction and customer,
+            queued=self.queued,
         )
 
 
@@ -490,6 +495,9 @@ class _Batch:
             self.by_message_id[parsed.message_id] = interaction
         pending.interaction, pending.message = interaction, message
         pending.new_interaction = decision.thread is None
+        pending.queued = (decision.thread is None and decision.queued) or (
+            decision.action is Action.REOPEN
+        )
         return pending
 
     def _apply_report(self, decision: Decision[_Thread, Message], pending: _Pending) -> None:
