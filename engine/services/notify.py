@@ -2,8 +2,9 @@
 
 Services report what changed (an interaction, a message, an agent) right after their
 transaction ends, so a console never hears of a change that was rolled back. The reports are
-collected and published by one background task in small batches: a burst of 500 ingested
-mails costs a handful of queue snapshots, not 500. The router is woken at once.
+collected and published by one background task in small batches (the first change at once,
+then at most one batch per `batch_delay`): a burst of 500 ingested mails costs a handful of
+queue snapshots, not 500. The router is woken at once.
 
 The queue is read again only when it changed (an interaction entered or left it: `queue=`
 on each report says whether) and someone who sees it is listening (supervisors, admins);
@@ -127,9 +128,13 @@ class Notifier:
                 await asyncio.wait_for(self._dirty.wait(), timeout=self.stats_refresh)
             except TimeoutError:
                 self._stats = True  # waits grow and deadlines pass with no event
-            await asyncio.sleep(self.batch_delay)
+            # Published at once, then what comes meanwhile is coalesced for `batch_delay`:
+            # a lone assignment no longer waits 50 ms before its agent hears of it, and a
+            # burst still costs one flush per `batch_delay`.
+            await asyncio.sleep(0)  # what the same moment reports joins this batch
             self._dirty.clear()
             await self.flush()
+            await asyncio.sleep(self.batch_delay)
 
     async def flush(self) -> None:
         messages, self._messages = self._messages, set()

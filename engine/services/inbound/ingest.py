@@ -140,7 +140,7 @@ class Ingestor:
 
     async def commit(self, campaign_id: int, prepared: list[Prepared]) -> list[Ingested]:
         """Store a prepared batch in one transaction, with the checkpoint of its last mail."""
-        async with self.db.session() as session, session.begin():
+        async with self.db.writing() as session:
             batch = _Batch(session, await session.get_one(Campaign, campaign_id))
             await batch.load([p for p in prepared if isinstance(p.parsed, ParsedMessage)])
             pending = [batch.add(item) for item in prepared]
