@@ -128,8 +128,8 @@ class SupervisorScreen(ModeScreen):
                     if watched.interaction_id == changed:
                         watched.load()
             case AgentChanged(agent=agent):
-                self.query_one(AgentGrid).upsert(agent)
-                self._titles()
+                if self.query_one(AgentGrid).upsert(agent):  # the count in the title changed
+                    self._titles()
             case QueueChanged(queue=queue, total=total, campaigns=campaigns):
                 self.show_queue(queue, total)
                 self.show_campaigns(campaigns)
