@@ -674,6 +674,7 @@ def report_grid(f: dict[str, Any], seconds: float) -> None:
     for kind, label in (("minimal", "minimal DataTable"), ("postdesk", "postdesk supervisor")):
         one = f[kind]
         share = one["applied"] / one["offered"] if one["offered"] else 0.0
+        nominal = one["applied"] / (GRID_AGENTS * seconds)  # of 2,000 changes a second
         print(
             f"  {label:20} engine {one['engine'] * 100:5.1f} %"
             f"  console {one['console'] * 100:5.1f} %"
@@ -681,12 +682,14 @@ def report_grid(f: dict[str, Any], seconds: float) -> None:
             f" dropped and reloaded {one['reloads']} times)"
         )
         needed[kind] = one["console"]
-        if share < 0.98 or one["reloads"]:
+        if nominal < 0.98 or one["reloads"]:
             # It fell behind (the engine drops a stream that lags 1,000 events and the
-            # console reloads): what it used for the share it applied, scaled to all of them.
-            needed[kind] = one["console"] / max(share, 1e-9)
+            # console reloads), or the engine did not offer 2,000 a second: what it used for
+            # what it applied, scaled to 2,000 changes a second.
+            needed[kind] = one["console"] / max(nominal, 1e-9)
             print(
-                f"  {'':20} FELL BEHIND: applied {share * 100:.0f} %; at that cost, keeping up"
+                f"  {'':20} FELL BEHIND: applied {share * 100:.0f} % of what the engine sent,"
+                f" {nominal * 100:.0f} % of {GRID_AGENTS}/s; at that cost, {GRID_AGENTS}/s"
                 f" would take {needed[kind] * 100:.0f} % of a core"
             )
     print(f"target grid-engine-cpu: {f['postdesk']['engine'] * 100:.0f} % (goal <= 25)")
