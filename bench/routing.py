@@ -365,9 +365,9 @@ def probe_console(socket: str, kind: str, agents: int) -> None:
 
         upsert = AgentGrid.upsert
 
-        def counted(grid: AgentGrid, agent: Any) -> None:
+        def counted(grid: AgentGrid, agent: Any) -> bool:
             applied[0] += 1
-            upsert(grid, agent)
+            return upsert(grid, agent)
 
         AgentGrid.upsert = counted  # type: ignore[method-assign]
         app: Any = PostdeskApp(lambda _user: client(), mode="supervisor")
