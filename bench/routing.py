@@ -135,10 +135,11 @@ def probe_engine(home: str) -> None:
 
         engine.router.assign_all = timed_pass  # type: ignore[method-assign]
         held: list[float] = []  # how long each write transaction held the database
-        writing = engine.db.writing
+        writing = getattr(engine.db, "writing", None)  # None: an engine before write turns
 
         @contextlib.asynccontextmanager
         async def timed_writing(**kwargs: Any) -> Any:
+            assert writing is not None
             async with writing(**kwargs) as session:
                 started = time.monotonic()
                 try:
@@ -146,7 +147,8 @@ def probe_engine(home: str) -> None:
                 finally:
                     held.append(time.monotonic() - started)
 
-        engine.db.writing = timed_writing
+        if writing is not None:
+            engine.db.writing = timed_writing
         _say({"socket": str(engine.socket_path), "pid": os.getpid()})
         flipping: asyncio.Task[None] | None = None
         flips = [0]  # agent changes reported to the notifier so far
