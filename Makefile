@@ -57,3 +57,10 @@ bench-console: sync
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache dist
+
+# Routing latency at 500 agents and the supervisor grid's CPU at 2,000 agents, against a bare
+# event bus and a minimal Textual DataTable (no mail servers; about 5 minutes). Shorter:
+# `uv run python -m bench.routing --seconds 10`.
+.PHONY: bench-routing
+bench-routing: sync
+	$(UV) run python -m bench.routing

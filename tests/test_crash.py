@@ -20,6 +20,7 @@ from typing import Literal, TypeVar
 
 import pytest
 
+from engine.api.schemas import CampaignIn
 from engine.client import EngineClient
 from engine.engine import Engine
 from tests.engine_fixtures import engine_settings
@@ -132,3 +133,66 @@ async def test_sigkill_during_ingest_loses_and_duplicates_nothing(
     assert last_uid == TOTAL
     blobs = home / "blobs"
     assert all((blobs / d[:2] / d).is_file() for d in digests)  # the one-level layout
+
+
+@pytest.mark.parametrize(
+    ("crash_at", "stored_at_crash", "moved_at_crash"),
+    [
+        # Maildir batches as IMAP does (200 files a transaction): the second batch's rows are
+        # written but not committed, the first batch's files are in cur/.
+        ("ingest-before-commit:2", 200, 200),
+        # The second batch committed and its files are still in new/: ingested again after the
+        # restart, as duplicates the content hash skips.
+        ("ingest-committed:2", 400, 200),
+    ],
+)
+async def test_sigkill_during_maildir_ingest_loses_and_duplicates_nothing(
+    tmp_path: Path, crash_at: str, stored_at_crash: int, moved_at_crash: int
+) -> None:
+    maildir = tmp_path / "Maildir"
+    for sub in ("tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True)
+    for n in range(TOTAL):
+        (maildir / "new" / f"{n:04d}.crash").write_bytes(mail(n))
+    home = tmp_path / "home"
+    provisioning = Engine(engine_settings(home), run_mail=False)
+    await provisioning.start()
+    async with EngineClient(provisioning.socket_path) as operator:
+        await operator.add_campaign(
+            CampaignIn(
+                name="Crash",
+                email_address="support@postdesk.test",
+                inbound="maildir",
+                maildir_path=str(maildir),
+                smtp_host="127.0.0.1",
+                smtp_security="plain",
+            )
+        )
+    await provisioning.stop()
+
+    db = home / "postdesk.db"
+    log = tmp_path / "engine.log"
+    first = start_engine(home, log, crash_at)
+    try:
+        first.wait(120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == -signal.SIGKILL, log.read_text()[-3000:]
+    assert stored(db) == (stored_at_crash, stored_at_crash, stored_at_crash)
+    assert len(os.listdir(maildir / "cur")) == moved_at_crash
+    assert len(os.listdir(maildir / "new")) == TOTAL - moved_at_crash
+
+    second = start_engine(home, log)
+    try:
+        wait_until(
+            lambda: not os.listdir(maildir / "new") or False, second, log, 120, "new/ emptied"
+        )
+        time.sleep(1.0)  # anything duplicated would show up now
+        messages, distinct, interactions = stored(db)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(15)
+    assert (messages, distinct, interactions) == (TOTAL, TOTAL, TOTAL), log.read_text()[-2000:]
+    assert second.returncode == 0
+    assert len(os.listdir(maildir / "cur")) == TOTAL

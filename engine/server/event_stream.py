@@ -34,7 +34,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     campaigns: set[str] = set()
     try:
         async with engine.bus.subscribe(
-            lambda event: may_see(caller, event, campaigns), sees_all=caller.sees_all
+            lambda event: may_see(caller, event, campaigns),
+            sees_all=caller.sees_all,
+            username=caller.username,
         ) as sub:
             await _read_campaigns(request, campaigns)
             # Subscribed first, then present, then hello: a console that loads its data on

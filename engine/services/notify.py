@@ -2,8 +2,13 @@
 
 Services report what changed (an interaction, a message, an agent) right after their
 transaction ends, so a console never hears of a change that was rolled back. The reports are
-collected and published by one background task in small batches: a burst of 500 ingested
-mails costs a handful of queue snapshots, not 500. The router is woken at once.
+collected and published by one background task in small batches (the first change at once,
+then at most one batch per `batch_delay`): a burst of 500 ingested mails costs a handful of
+queue snapshots, not 500. The router is woken at once.
+
+The queue is read again only when it changed (an interaction entered or left it: `queue=`
+on each report says whether) and someone who sees it is listening (supervisors, admins);
+it was read on every batch while anyone at all was connected, agents' streams included.
 
 Today's campaign statistics are counted again (one read model, a fixed number of queries)
 after changes, at most once per `stats_interval`, and every `stats_refresh` even when nothing
@@ -86,10 +91,14 @@ class Notifier:
         self._stats = True
         self._wake()
 
-    def message_added(self, interaction_id: int, message_row_id: int | None) -> None:
+    def message_added(
+        self, interaction_id: int, message_row_id: int | None, *, queue: bool = True
+    ) -> None:
+        """`queue`: the message put its interaction in the queue (a new one, a reopened
+        one); a reply joining one that is assigned or still waiting leaves the queue as is."""
         if message_row_id is not None:
             self._messages.add(message_row_id)
-        self.interaction_changed(interaction_id)
+        self.interaction_changed(interaction_id, queue=queue)
 
     def outbound_changed(self, message_row_id: int) -> None:
         """One of our sent messages changed (e.g. a bounce marked it failed)."""
@@ -147,9 +156,13 @@ class Notifier:
                     await self._dirty.wait()
             except TimeoutError:
                 self._stats = True  # waits grow and deadlines pass with no event
-            await asyncio.sleep(self.batch_delay)
+            # Published at once, then what comes meanwhile is coalesced for `batch_delay`:
+            # a lone assignment no longer waits 50 ms before its agent hears of it, and a
+            # burst still costs one flush per `batch_delay`.
+            await asyncio.sleep(0)  # what the same moment reports joins this batch
             self._dirty.clear()
             await self.flush()
+            await asyncio.sleep(self.batch_delay)
 
     async def flush(self) -> None:
         messages, self._messages = self._messages, set()
@@ -161,6 +174,8 @@ class Notifier:
             self._waiting = {}  # the next listener loads counts afresh, then hears changes
             return  # nobody is watching: a console loads fresh data when it connects
         loop = asyncio.get_running_loop()
+        # The queue and the statistics are for supervisors and admins alone.
+        queue = queue and self.bus.has_supervisors
         stats = self._stats and self.bus.has_supervisors
         wait = self._stats_at + self.stats_interval - loop.time()
         if stats and wait > 0:

@@ -87,6 +87,7 @@ class Ingested:
     duplicate: bool = False
     quarantined: bool = False
     new_customer_interaction: bool = False
+    queued: bool = False  # its interaction entered the queue with it (new or reopened)
 
 
 class Ingestor:
@@ -142,7 +143,7 @@ class Ingestor:
 
     async def commit(self, campaign_id: int, prepared: list[Prepared]) -> list[Ingested]:
         """Store a prepared batch in one transaction, with the checkpoint of its last mail."""
-        async with self.db.session() as session, session.begin():
+        async with self.db.writing() as session:
             batch = _Batch(session, await session.get_one(Campaign, campaign_id))
             await batch.load([p for p in prepared if isinstance(p.parsed, ParsedMessage)])
             pending = [batch.add(item) for item in prepared]
@@ -168,7 +169,9 @@ class Ingestor:
             if result.quarantined:
                 log.warning("quarantined a mail of campaign %s", campaign_id)
             elif not result.duplicate and result.interaction_id is not None:
-                self.notifier.message_added(result.interaction_id, result.message_row_id)
+                self.notifier.message_added(
+                    result.interaction_id, result.message_row_id, queue=result.queued
+                )
         for message_id in changed:
             self.notifier.outbound_changed(message_id)
         new_customers = [
@@ -233,6 +236,7 @@ class _Pending:
     new_interaction: bool = False
     duplicate_of: int | _NewMessage | None = None
     quarantined: bool = False
+    queued: bool = False  # its interaction entered the queue (new and queued, or reopened)
     changed_outbound: list[Message] = field(default_factory=list)  # bounced messages of ours
 
     def result(self) -> Ingested:
@@ -250,6 +254,7 @@ class _Pending:
             self.message.id,
             self.new_interaction,
             new_customer_interaction=self.new_interaction and customer,
+            queued=self.queued,
         )
 
 
@@ -529,6 +534,9 @@ class _Batch:
             self.by_message_id[parsed.message_id] = interaction
         pending.interaction, pending.message = interaction, message
         pending.new_interaction = decision.thread is None
+        pending.queued = (decision.thread is None and decision.queued) or (
+            decision.action is Action.REOPEN
+        )
         return pending
 
     def _apply_unsubscribe(self, decision: Decision[_Thread, Message]) -> None:

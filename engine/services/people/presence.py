@@ -87,7 +87,7 @@ class Presence:
         """Write a status and its history. `unless(user)` is asked in the same transaction: a
         message refuses the change (say, the agent was paused a moment before their own Free
         arrived). `paused` / `logged_out` set or clear a supervisor's decision (None: kept)."""
-        async with self.status_lock, self.db.session() as session, session.begin():
+        async with self.status_lock, self.db.writing() as session:
             user = await session.get_one(User, user_id, populate_existing=True)
             if unless is not None and (refusal := unless(user)) is not None:
                 raise Conflict(refusal)
