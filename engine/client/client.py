@@ -8,7 +8,7 @@ looking at HTTP status codes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import aclosing
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +25,8 @@ from engine.api.schemas import (
     CampaignOut,
     CampaignPatch,
     CampaignRatings,
+    CampaignRemoved,
+    CampaignRemoveIn,
     CcBccIn,
     ChatIn,
     ChatLine,
@@ -41,14 +43,17 @@ from engine.api.schemas import (
     LimitsOut,
     MailboxHealth,
     Me,
+    MemberChanges,
     MemberIn,
     MemberPatch,
+    MembersChanged,
     MonitorSnapshot,
     NewInteractionIn,
     PickQueue,
     QuarantineDetail,
     QuarantineOut,
     RatingOut,
+    RemovalPlan,
     RenderIn,
     RenderOut,
     ReplyIn,
@@ -336,6 +341,31 @@ class EngineClient:
         """No new interactions of the campaign for the user; assigned ones stay theirs."""
         body = MemberIn(campaign=campaign, username=username)
         return await self._call("DELETE", "/members", CampaignOut, body)
+
+    # ---- campaign removal and members in bulk ----
+    async def removal_plan(self, name: str) -> RemovalPlan:
+        """The campaign's open interactions, and where they may be moved when it is removed."""
+        return await self._call("GET", f"/campaigns/{quote(name, safe='')}/removal", RemovalPlan)
+
+    async def remove_campaign(self, name: str, *, move_to: str | None = None) -> CampaignRemoved:
+        """Removed softly: its recordings stay searchable; open interactions go to `move_to`
+        (refused without one while it has any)."""
+        body = CampaignRemoveIn(move_to=move_to)
+        path = f"/campaigns/{quote(name, safe='')}/remove"
+        return await self._call("POST", path, CampaignRemoved, body)
+
+    async def change_members(
+        self,
+        *,
+        add: Iterable[tuple[str, str]] = (),
+        remove: Iterable[tuple[str, str]] = (),
+    ) -> MembersChanged:
+        """(campaign, username) pairs added and removed in one transaction, or none."""
+        body = MemberChanges(
+            add=[MemberIn(campaign=c, username=u) for c, u in add],
+            remove=[MemberIn(campaign=c, username=u) for c, u in remove],
+        )
+        return await self._call("POST", "/members/changes", MembersChanged, body)
 
     async def blacklist(self) -> list[BlacklistOut]:
         return await self._call("GET", "/blacklist", list[BlacklistOut])

@@ -99,6 +99,7 @@ async def campaign_stats(
             func.coalesce(sums.c.done_out, 0),
         )
         .outerjoin(sums, sums.c.campaign_id == Campaign.id)
+        .where(Campaign.removed_at.is_(None))  # a removed campaign is in no panel
         .order_by(Campaign.name)
     )
     states = await _member_states(session)
