@@ -149,7 +149,8 @@ class MembersScreen(ModalScreen[CampaignOut | None]):
         self.query_one("#members-agents", SelectionList).focus()
 
     def ticked_campaigns(self) -> list[str]:
-        return list(self.query_one("#members-campaigns", SelectionList).selected)
+        """In name order, as the column lists them (not in the order they were ticked)."""
+        return sorted(self.query_one("#members-campaigns", SelectionList).selected)
 
     @on(SelectionList.SelectedChanged, "#members-campaigns")
     def show(self) -> None:

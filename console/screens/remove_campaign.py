@@ -110,6 +110,11 @@ class RemoveCampaignScreen(ModalScreen[CampaignRemoved | None]):
                 self.show_error("No other campaign to move them to: add one first.")
         self.query_one("#remove-yes", Button).disabled = False
 
+    @on(Select.Changed, "#remove-target")
+    def _target_chosen(self) -> None:
+        if self.target() is not None:
+            self.show_error("")
+
     def target(self) -> str | None:
         value = self.query_one("#remove-target", Select).value
         return value if isinstance(value, str) else None
@@ -125,10 +130,10 @@ class RemoveCampaignScreen(ModalScreen[CampaignRemoved | None]):
             return
         self.show_error("")
         self.busy = True
-        self.remove(move_to)
+        self.send_removal(move_to)
 
     @work(exclusive=True, group="remove", exit_on_error=False)
-    async def remove(self, move_to: str | None) -> None:
+    async def send_removal(self, move_to: str | None) -> None:
         removed = await self.api.remove_campaign(self.campaign_name, move_to=move_to)
         self.post_message(Removed(removed))
 
