@@ -116,7 +116,11 @@ class Notifier:
     async def run(self) -> None:
         while True:
             try:
-                await asyncio.wait_for(self._dirty.wait(), timeout=self.stats_refresh)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation
+                # that lands with a wake-up (a change reported just before Engine.stop()),
+                # and the engine then waits for this task forever.
+                async with asyncio.timeout(self.stats_refresh):
+                    await self._dirty.wait()
             except TimeoutError:
                 self._stats = True  # waits grow and deadlines pass with no event
             await asyncio.sleep(self.batch_delay)
