@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from data.db import Database
@@ -128,23 +128,26 @@ class MemberRecords:
                     )
                 ).all()
             )
+            new_rows = []
             for campaign_name, username in adding:
                 key = (campaigns[campaign_name].id, users[username].id)
                 if key in members:
                     continue
                 last[key[0]] = position = (last.get(key[0]) or 0) + 1
-                session.add(Membership(campaign_id=key[0], user_id=key[1], position=position))
+                new_rows.append({"campaign_id": key[0], "user_id": key[1], "position": position})
                 members.add(key)
-                added += 1
+            if new_rows:  # one executemany: 10,000 pairs in one statement, not 10,000 objects
+                await session.execute(insert(Membership), new_rows)
+            added = len(new_rows)
             gone = [
                 key
                 for key in ((campaigns[c].id, users[u].id) for c, u in removing)
                 if key in members
             ]
-            for campaign_id, user_id in gone:
+            if gone:
                 await session.execute(
                     delete(Membership).where(
-                        Membership.campaign_id == campaign_id, Membership.user_id == user_id
+                        tuple_(Membership.campaign_id, Membership.user_id).in_(gone)
                     )
                 )
             removed = len(gone)
