@@ -34,6 +34,9 @@ async def test_a_removed_campaign_stops_reading_mail_moves_its_work_and_keeps_re
         )
     )
     await operator.add_member("Sales", "agent1")
+    await operator.update_campaign(
+        "Support", CampaignPatch(max_interactions_in_queue=50, overflow_campaign="Sales")
+    )
     # A recording: an interaction of Sales that was worked and closed.
     async with world.client("agent1") as agent:
         done = await agent.new_interaction(
@@ -61,6 +64,10 @@ async def test_a_removed_campaign_stops_reading_mail_moves_its_work_and_keeps_re
 
     removed = await operator.remove_campaign("Sales", move_to="Support")
     assert (removed.moved, removed.moved_to, removed.members) == (1, "Support", ["agent1"])
+    # Support overflowed into Sales: it holds its own overflow now.
+    assert removed.overflow_cleared == ["Support"]
+    (support,) = [c for c in await operator.campaigns() if c.name == "Support"]
+    assert support.overflow_campaign is None
     # The moved mail waits in Support's queue now.
     assert await by_subject(operator, "Where is my quote?") == [("Support", "queued")]
     # Gone from every list: campaigns, the user's campaigns, mailboxes, the monitor's panel.
