@@ -205,6 +205,8 @@ async def test_a_campaign_whose_login_fails_is_not_saved(
         await operator.update_campaign("Right", CampaignPatch(imap_password="not-it"))
     assert refused.value.field == "imap_password"
     assert (await operator.test_campaign("Right")).ok  # the saved password is the right one
+    with pytest.raises(Invalid, match="^imap_host: required"):  # said before any login
+        await operator.update_campaign("Right", CampaignPatch(imap_host=""))
     renamed = await operator.update_campaign("Offline", CampaignPatch(from_name="Offline desk"))
     assert renamed.from_name == "Offline desk"  # not tried: its login did not change
     await operator.update_campaign("Right", CampaignPatch(imap_password="not-it", check=False))

@@ -116,10 +116,13 @@ async def require_login(
 
 
 def login_probe(stored: Campaign) -> Campaign:
-    """A detached copy of what a campaign's login reads, to try a patch on before saving."""
+    """A detached copy of what a campaign's login reads (and the cross-field rules), to try a
+    patch on before saving."""
     return Campaign(
         name=stored.name,
         email_address=stored.email_address,
+        from_name=stored.from_name,
+        maildir_path=stored.maildir_path,
         enabled=stored.enabled,
         receive_emails=stored.receive_emails,
         inbound=stored.inbound,

@@ -281,7 +281,7 @@ class Admin(MemberRecords):
         if stored is None:
             raise NotFound(f"no campaign {name!r}")
         probe = login_probe(stored)
-        for field in LOGIN_FIELDS & set(changes):
+        for field in (LOGIN_FIELDS | {"from_name", "maildir_path"}) & set(changes):
             value = changes[field]
             if field.endswith("_password"):
                 setattr(probe, f"{field}_enc", self.secrets.encrypt(value) if value else None)
@@ -289,6 +289,7 @@ class Admin(MemberRecords):
                 setattr(probe, field, ENUM_FIELDS[field](value))
             else:
                 setattr(probe, field, value)
+        validate_campaign(probe)  # a missing host is said as such, not as a failed login
         await require_login(probe, self.secrets, imap=imap, smtp=smtp)
 
     async def _apply_schedule_and_limit(
