@@ -197,8 +197,10 @@ class MembersScreen(ModalScreen[CampaignOut | None]):
     def show_settings(self) -> None:
         chosen = self.member()
         member = chosen[1] if chosen else None
-        who = member.username if member else "none"
-        self.query_one("#members-who", Label).update(Text(f"{one_line(who, 16)}:"))
+        who = one_line(member.username, 16) if member else "none"
+        if chosen is not None and len(self.ticked_campaigns()) > 1:
+            who = f"{one_line(chosen[0], 12)} {who}"  # whose order: the campaign's
+        self.query_one("#members-who", Label).update(Text(f"{who}:"))
         self.query_one("#members-position", Input).value = str(member.position) if member else ""
         self.query_one("#members-penalty", Input).value = str(member.penalty) if member else ""
 
