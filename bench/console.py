@@ -351,6 +351,7 @@ async def seed(engine: Any) -> tuple[int, int]:
                 inbound="none",
                 smtp_host="127.0.0.1",
                 smtp_security="plain",
+                check=False,  # no SMTP server: the benchmark sends nothing
             )
         )
         await operator.add_member("Support", AGENT)

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -178,9 +179,20 @@ class User(Base):
 
 class Campaign(Base):
     __tablename__ = "campaigns"
+    # A name is unique among live campaigns only: a removed one keeps its name for its
+    # recordings, and a new campaign may take it.
+    __table_args__ = (
+        Index(
+            "uq_campaigns_live_name",
+            "name",
+            unique=True,
+            sqlite_where=text("removed_at IS NULL"),
+            postgresql_where=text("removed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     receive_emails: Mapped[bool] = mapped_column(Boolean, default=True)
     service_level_seconds: Mapped[int] = mapped_column(Integer, default=3600)
@@ -250,6 +262,9 @@ class Campaign(Base):
     # Wrap-up (docs/wrapup.md): closing asks for one of its dispositions when it has any,
     # unless the admin made them optional.
     disposition_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Removed by an admin (soft): no mailbox, no routing, in no list or form; its
+    # interactions and messages stay, searchable under its name.
+    removed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="campaign")
     signature_template: Mapped[Template | None] = relationship(

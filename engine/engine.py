@@ -27,6 +27,7 @@ from data.secrets import SecretBox, SecretError
 from engine.bus import EventBus
 from engine.config import Settings
 from engine.server.app import ApiServer
+from engine.services.admin.campaign_removal import CampaignRemoval
 from engine.services.admin.records import Admin
 from engine.services.customer.blacklist import Blacklist
 from engine.services.customer.ratings import Ratings
@@ -152,6 +153,13 @@ class Engine:
         self.admin = Admin(
             self.db, self.secrets, self.campaign_changed, on_member_added=self._routing_changed
         )
+        self.campaign_removal = CampaignRemoval(
+            self.db,
+            self.notifier,
+            stop_mailbox=self.stop_mailbox,
+            campaign_changed=self.campaign_changed,
+            routing_changed=self._routing_changed,
+        )
         self.break_reasons = BreakReasons(self.db)
         self.wrapups = Wrapups(self.db)
         self.identity = Identity(self.db)
@@ -199,7 +207,15 @@ class Engine:
             self.supervise("outbox", self.outbox.run)
             self.supervise("requeue", self.transfers.run)
             async with self.db.session() as session:
-                ids = (await session.execute(select(Campaign.id))).scalars().all()
+                ids = (
+                    (
+                        await session.execute(
+                            select(Campaign.id).where(Campaign.removed_at.is_(None))
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
             for campaign_id in ids:
                 await self.campaign_changed(campaign_id)
         await self._check_web_url()
@@ -291,18 +307,23 @@ class Engine:
         self.router.reconsider()
         self.notifier.campaigns_changed()
 
-    async def campaign_changed(self, campaign_id: int) -> None:
-        name = f"mailbox:{campaign_id}"
-        old = self._tasks.pop(name, None)
+    async def stop_mailbox(self, campaign_id: int) -> None:
+        """The campaign's mailbox stops reading (its fetch in progress is cancelled: ingest
+        is idempotent, the next start takes it up again)."""
+        old = self._tasks.pop(f"mailbox:{campaign_id}", None)
         if old is not None:
             old.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await old
+
+    async def campaign_changed(self, campaign_id: int) -> None:
+        name = f"mailbox:{campaign_id}"
+        await self.stop_mailbox(campaign_id)
         if not self.run_mail:
             return
         async with self.db.session() as session:
             campaign = await session.get(Campaign, campaign_id)
-        if campaign is None:
+        if campaign is None or campaign.removed_at is not None:
             self.mailboxes.forget(campaign_id)
             return
         if not (campaign.enabled and campaign.receive_emails):

@@ -65,7 +65,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Literal, Self
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -287,9 +287,15 @@ class Mailbox:
     def campaign(
         self, name: str, *, smtp_host: str = LOOPBACK, smtp_port: int = 25, **fields: Any
     ) -> CampaignIn:
-        """A campaign that reads this mailbox over plain IMAP and sends over plain SMTP."""
+        """A campaign that reads this mailbox over plain IMAP and sends over plain SMTP.
+
+        Given no SMTP server (the default loopback:25, where nothing listens), there is no
+        login to try: the campaign is saved unchecked (`check=False`); given one (a sink),
+        the engine tries both logins on save, as for an admin."""
         from engine.api.schemas import CampaignIn
 
+        no_smtp_server = (smtp_host, smtp_port) == (LOOPBACK, 25)
+        fields.setdefault("check", not no_smtp_server)
         return CampaignIn(
             name=name,
             email_address=fields.pop("email_address", "support@postdesk.test"),
@@ -931,6 +937,7 @@ class SmtpSink:
         tls: TlsFiles | None = None,
         implicit_tls: bool = False,
         smtputf8: bool = True,
+        login: tuple[str, str] | None = None,
     ) -> None:
         if implicit_tls and tls is None:
             raise ValueError("implicit_tls needs tls= (the certificate to present)")
@@ -948,6 +955,11 @@ class SmtpSink:
         elif tls is not None:
             tls_options["tls_context"] = tls.server_context()
             tls_options["require_starttls"] = True
+        if login is not None:
+            # AUTH PLAIN/LOGIN offered over plain text too (loopback); a wrong password is
+            # refused (535). Not required for mail: aiosmtpd warns about that without TLS.
+            tls_options["authenticator"] = _Authenticator(*login)
+            tls_options["auth_require_tls"] = False
         self._controller = Controller(
             _SinkHandler(self),
             hostname=host,
@@ -1078,6 +1090,22 @@ class SmtpSink:
             self._cond.notify_all()
 
 
+class _Authenticator:
+    """aiosmtpd's authenticator: one user name and password."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self.username = username.encode()
+        self.password = password.encode()
+
+    def __call__(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: object
+    ) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and (
+            auth_data.login == self.username and auth_data.password == self.password
+        )
+        return AuthResult(success=ok, handled=False)
+
+
 def start_smtp_sink(
     host: str = LOOPBACK,
     port: int | None = None,
@@ -1085,11 +1113,13 @@ def start_smtp_sink(
     tls: TlsFiles | None = None,
     implicit_tls: bool = False,
     smtputf8: bool = True,
+    login: tuple[str, str] | None = None,
 ) -> SmtpSink:
     """Start an ``SmtpSink`` on ``host`` (a free port unless given) and return it.
 
     ``tls``: require STARTTLS with that certificate; add ``implicit_tls=True`` for SMTPS.
+    ``login``: a (user, password) clients must log in with before sending.
     """
-    sink = SmtpSink(host, port, tls=tls, implicit_tls=implicit_tls, smtputf8=smtputf8)
+    sink = SmtpSink(host, port, tls=tls, implicit_tls=implicit_tls, smtputf8=smtputf8, login=login)
     sink.start()
     return sink

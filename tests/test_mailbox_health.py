@@ -62,7 +62,8 @@ async def test_a_failing_mailbox_is_shown_to_supervisors_and_admins(world: World
         )
         assert "✓ Support" in screen_text(app)
 
-    await operator.update_campaign("Billing", CampaignPatch(receive_emails=True))
+    # On again, unchecked: turning receiving on tries the login, and this mailbox must fail.
+    await operator.update_campaign("Billing", CampaignPatch(receive_emails=True, check=False))
     await operator.add_user(UserIn(username="ada", display_name="Ada", roles=["admin"]))
     app = console_for(world.engine, "ada", "admin")
     async with app.run_test(size=(80, 24)) as pilot:

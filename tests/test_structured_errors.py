@@ -33,6 +33,7 @@ async def test_a_refusal_carries_its_field_and_a_clash_is_a_conflict(
             email_address="support@example.com",
             smtp_host="127.0.0.1",
             receive_emails=False,
+            check=False,  # no SMTP server here: nothing is sent from it
         )
     )
     with pytest.raises(Conflict) as clash:

@@ -1,9 +1,10 @@
 """Admin mode: campaigns, users and the break reasons.
 
 Campaigns are added (`a`) and changed (Enter or `e`) in a form, their mail servers tested
-(`t`) and their members chosen (`m`); users are added (`u`) and changed (Enter on the users
-table) in a form; templates are listed, written and deleted (`T`); the break reasons agents
-choose from are edited as a list (`b`); a campaign's wrap-up codes in a tree (`w`).
+(`t`), their members chosen (`m`, several campaigns at once) and removed (`d`); users are
+added (`u`) and changed (Enter on the users table) in a form; templates are listed, written
+and deleted (`T`); the break reasons agents choose from are edited as a list (`b`); a
+campaign's wrap-up codes in a tree (`w`); the blacklist (`B`).
 
 Each worker here posts a typed message when the engine answers (`console/messages.py`),
 handled with `@on`.
@@ -21,6 +22,7 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 from engine.api.schemas import (
     AgentChanged,
     CampaignOut,
+    CampaignRemoved,
     Event,
     MailboxChanged,
     MailboxHealth,
@@ -74,6 +76,7 @@ class AdminScreen(ModeScreen):
         Binding("a", "add_campaign", "Campaign+", id="admin.add-campaign"),
         Binding("e", "edit_campaign", "Edit", id="admin.edit-campaign", show=False),
         Binding("t", "test_campaign", "Test", id="admin.test-campaign"),
+        Binding("d", "remove_campaign", "Remove", id="admin.remove-campaign"),
         Binding("m", "members", "Members", id="admin.members"),
         Binding("u", "add_user", "User+", id="admin.add-user"),
         Binding("T", "templates", "Templates", id="admin.templates"),
@@ -277,7 +280,25 @@ class AdminScreen(ModeScreen):
                 self.load_campaigns()
                 self.load_users()
 
-        self.app.push_screen(MembersScreen(self.client, campaign, self.users), closed)
+        campaigns = list(self.campaigns.values())
+        self.app.push_screen(MembersScreen(self.client, campaign, self.users, campaigns), closed)
+
+    def action_remove_campaign(self) -> None:
+        """`d`, as neomutt deletes: the dialog says what stays and asks where open work goes."""
+        from .remove_campaign import RemoveCampaignScreen
+
+        if (campaign := self.selected_campaign()) is None:
+            return
+
+        def closed(removed: CampaignRemoved | None) -> None:
+            if removed is None:
+                return
+            moved = f"; {removed.moved} open moved to {removed.moved_to}" if removed.moved else ""
+            self.notify(f"Campaign {one_line(removed.campaign, 40)} removed{moved}.", markup=False)
+            self.load_campaigns()
+            self.load_users()
+
+        self.app.push_screen(RemoveCampaignScreen(self.client, campaign.name), closed)
 
     def action_dispositions(self) -> None:
         """`w`: the selected campaign's wrap-up codes (docs/wrapup.md)."""

@@ -69,6 +69,10 @@ ROWS = {
 }
 
 
+# Changing one of these makes the engine try the campaign's login before saving.
+LOGIN_PREFIXES = ("imap_", "smtp_", "receive_emails", "inbound", "tls_verify", "email_address")
+
+
 class CampaignForm(ModalScreen[CampaignOut | None]):
     """Returns the campaign as the engine saved it, or None when cancelled."""
 
@@ -295,6 +299,9 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
             self.dismiss(None)
             return
         self.saving = True
+        if self.campaign is None or any(k.startswith(LOGIN_PREFIXES) for k in self.changes()):
+            # The engine tries the logins before it saves: a slow server takes seconds.
+            self.notify("Trying the mail servers' logins before saving…", markup=False)
         self.submit()
 
     @work(exclusive=True, group="save", exit_on_error=False)

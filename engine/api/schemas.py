@@ -315,6 +315,9 @@ class CampaignIn(Schema, kw_only=True):
     # A logged-out agent's open work: kept for them, or back to the queue after N minutes.
     on_logout: OnLogout = "keep"
     requeue_after: RequeueMinutes = 15
+    # Try the IMAP and SMTP logins before saving (engine/services/admin/login_check.py);
+    # False saves without trying, for servers not reachable yet (`ctl campaign add --no-check`).
+    check: bool = True
 
 
 class CampaignPatch(Schema, omit_defaults=True, kw_only=True):
@@ -366,6 +369,8 @@ class CampaignPatch(Schema, omit_defaults=True, kw_only=True):
     track_replies: bool | None = None
     on_logout: OnLogout | None = None
     requeue_after: RequeueMinutes | None = None
+    # A change to how it logs in is tried first unless this is False (see CampaignIn.check).
+    check: bool | None = None
 
 
 class TemplateIn(Schema, kw_only=True):
@@ -1223,3 +1228,50 @@ class DialerAttachmentOut(Schema, kw_only=True):
     content_type: str
     created_at: datetime
     lists: int  # lists whose records name it: removable at 0
+
+
+# ---- campaign administration: removal, members in bulk ----
+
+
+class RemovalPlan(Schema, kw_only=True):
+    """What removing a campaign involves: its open interactions (waiting, and assigned to an
+    agent) and the live campaigns they may be moved to."""
+
+    campaign: str
+    queued: int
+    assigned: int
+    targets: list[str]
+
+
+class CampaignRemoveIn(Schema, kw_only=True):
+    """Remove a campaign; its open interactions go to `move_to` (required when it has any)."""
+
+    move_to: Name | None = None
+
+
+class CampaignRemoved(Schema, kw_only=True):
+    campaign: str
+    moved: int  # open interactions moved to `moved_to`
+    moved_to: str | None
+    members: list[str]  # who was a member
+    overflow_cleared: list[str]  # campaigns that overflowed into it and now hold their own
+
+
+MAX_MEMBER_PAIRS = 10_000
+
+
+class MemberChanges(Schema, kw_only=True):
+    """Members added and removed in one transaction: every pair is checked first, and one
+    bad pair refuses them all."""
+
+    add: Annotated[list[MemberIn], Meta(max_length=MAX_MEMBER_PAIRS)] = field(default_factory=list)
+    remove: Annotated[list[MemberIn], Meta(max_length=MAX_MEMBER_PAIRS)] = field(
+        default_factory=list
+    )
+
+
+class MembersChanged(Schema, kw_only=True):
+    added: int
+    removed: int
+    unchanged: int  # already a member (add) or not one (remove)
+    campaigns: list[CampaignOut]  # the campaigns named, as saved

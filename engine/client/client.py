@@ -8,7 +8,7 @@ looking at HTTP status codes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import aclosing
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +27,8 @@ from engine.api.schemas import (
     CampaignOut,
     CampaignPatch,
     CampaignRatings,
+    CampaignRemoved,
+    CampaignRemoveIn,
     CcBccIn,
     ChatIn,
     ChatLine,
@@ -52,8 +54,10 @@ from engine.api.schemas import (
     LimitsOut,
     MailboxHealth,
     Me,
+    MemberChanges,
     MemberIn,
     MemberPatch,
+    MembersChanged,
     MonitorSnapshot,
     NewInteractionIn,
     NoteIn,
@@ -63,6 +67,7 @@ from engine.api.schemas import (
     RatingOut,
     ReassignIn,
     ReassignOut,
+    RemovalPlan,
     RenderIn,
     RenderOut,
     ReplyIn,
@@ -373,6 +378,31 @@ class EngineClient:
 
     async def remove_from_blacklist(self, email: str, *, campaign: str | None = None) -> None:
         await self._do("DELETE", "/blacklist", BlacklistRemove(email=email, campaign=campaign))
+
+    # ---- campaign removal and members in bulk ----
+    async def removal_plan(self, name: str) -> RemovalPlan:
+        """The campaign's open interactions, and where they may be moved when it is removed."""
+        return await self._call("GET", f"/campaigns/{quote(name, safe='')}/removal", RemovalPlan)
+
+    async def remove_campaign(self, name: str, *, move_to: str | None = None) -> CampaignRemoved:
+        """Removed softly: its recordings stay searchable; open interactions go to `move_to`
+        (refused without one while it has any)."""
+        body = CampaignRemoveIn(move_to=move_to)
+        path = f"/campaigns/{quote(name, safe='')}/remove"
+        return await self._call("POST", path, CampaignRemoved, body)
+
+    async def change_members(
+        self,
+        *,
+        add: Iterable[tuple[str, str]] = (),
+        remove: Iterable[tuple[str, str]] = (),
+    ) -> MembersChanged:
+        """(campaign, username) pairs added and removed in one transaction, or none."""
+        body = MemberChanges(
+            add=[MemberIn(campaign=c, username=u) for c, u in add],
+            remove=[MemberIn(campaign=c, username=u) for c, u in remove],
+        )
+        return await self._call("POST", "/members/changes", MembersChanged, body)
 
     # ---- ratings (customers' scores of replies, from the public web service) ----
     async def ratings(

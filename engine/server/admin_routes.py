@@ -13,7 +13,9 @@ from engine.api.schemas import (
     BreakReasonList,
     CampaignIn,
     CampaignPatch,
+    CampaignRemoveIn,
     DispositionTree,
+    MemberChanges,
     MemberIn,
     MemberPatch,
     TemplateIn,
@@ -179,3 +181,26 @@ async def put_dispositions(request: web.Request) -> web.Response:
     body = await parse_body(request, DispositionTree)
     name = request.match_info["name"]
     return json_response(await engine_of(request).wrapups.replace(name, body))
+
+
+# ---- campaign removal and members in bulk ----
+@routes.get("/api/v1/campaigns/{name}/removal")
+async def get_campaign_removal(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    name = request.match_info["name"]
+    return json_response(await engine_of(request).campaign_removal.plan(name))
+
+
+@routes.post("/api/v1/campaigns/{name}/remove")
+async def post_campaign_remove(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, CampaignRemoveIn)
+    name = request.match_info["name"]
+    return json_response(await engine_of(request).campaign_removal.remove(name, body.move_to))
+
+
+@routes.post("/api/v1/members/changes")
+async def post_member_changes(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, MemberChanges)
+    return json_response(await engine_of(request).admin.change_members(body))

@@ -139,6 +139,7 @@ async def campaign_stats(
         )
         .outerjoin(sums, sums.c.campaign_id == Campaign.id)
         .where(Campaign.id.in_(campaign_ids) if campaign_ids is not None else true())
+        .where(Campaign.removed_at.is_(None))  # a removed campaign is in no panel
         .order_by(Campaign.name)
     )
     states = await _member_states(session)

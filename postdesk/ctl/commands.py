@@ -29,6 +29,7 @@ from engine.api.schemas import (
     CampaignOut,
     CampaignPatch,
     CampaignRatings,
+    CampaignRemoved,
     DispositionStats,
     RatingOut,
     ScheduleWindow,
@@ -80,7 +81,7 @@ def _patch_from_args(args: argparse.Namespace) -> CampaignPatch:
         for field in CampaignPatch.__struct_fields__
         if getattr(args, field, None) is not None
     }
-    if not data:
+    if not set(data) - {"check"}:
         raise CtlInputError("nothing to change: give at least one --field")
     return convert(data, CampaignPatch, lax=True)
 
@@ -202,11 +203,12 @@ async def dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
             args.email, campaign=args.campaign, reason=args.reason
         ),
         ("blacklist", "remove"): lambda: _unlisted(client, args),
-        ("member", "add"): lambda: client.add_member(args.campaign, args.username),
+        ("member", "add"): lambda: _members(client, args, add=True),
         ("member", "set"): lambda: client.set_member(
             args.campaign, args.username, penalty=args.penalty, position=args.position
         ),
-        ("member", "remove"): lambda: client.remove_member(args.campaign, args.username),
+        ("member", "remove"): lambda: _members(client, args, add=False),
+        ("campaign", "remove"): lambda: _remove_campaign(client, args),
         ("break-reason", "list"): client.break_reasons,
         ("break-reason", "add"): lambda: _edit_reasons(client, add=args.name),
         ("break-reason", "remove"): lambda: _edit_reasons(client, remove=args.name),
@@ -294,3 +296,55 @@ async def _edit_reasons(client: EngineClient, *, add: str = "", remove: str = ""
     if add:
         names.append(add)
     return await client.set_break_reasons(names)
+
+
+# ---- campaign removal and members in bulk ----
+
+
+async def _remove_campaign(client: EngineClient, args: argparse.Namespace) -> CampaignRemoved:
+    """Said before it is done: how many open interactions it has and where they go; asked
+    on a terminal unless --yes."""
+    plan = await client.removal_plan(args.name)
+    open_count = plan.queued + plan.assigned
+    if open_count and args.move_to is None:
+        targets = ", ".join(plan.targets) or "none: add a campaign first"
+        raise CtlInputError(
+            f"campaign {args.name!r} has {plan.queued} waiting and {plan.assigned} assigned "
+            f"interactions: add --move-to CAMPAIGN to move them (one of: {targets})"
+        )
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CtlInputError("add --yes to remove a campaign without being asked")
+        moving = (
+            f"; its {open_count} open interactions go to {args.move_to!r}" if open_count else ""
+        )
+        question = (
+            f"Remove campaign {args.name!r}{moving}? Its mailbox is no longer read; its "
+            "recordings stay searchable. [y/N] "
+        )
+        if input(question).strip().lower() not in ("y", "yes"):
+            raise CtlInputError("not removed")
+    return await client.remove_campaign(args.name, move_to=args.move_to)
+
+
+async def _members(client: EngineClient, args: argparse.Namespace, *, add: bool) -> Any:
+    """One pair as before (the campaign as saved), or every --user on every --campaign in
+    one call (what changed, and the campaigns as saved)."""
+    if not args.campaigns and not args.users:
+        if args.campaign is None or args.username is None:
+            raise CtlInputError("give CAMPAIGN USERNAME, or --campaign and --user (repeatable)")
+        if add:
+            return await client.add_member(args.campaign, args.username)
+        return await client.remove_member(args.campaign, args.username)
+    campaigns = [*([args.campaign] if args.campaign else []), *args.campaigns]
+    users = [*([args.username] if args.username else []), *args.users]
+    if not campaigns or not users:
+        raise CtlInputError("give at least one --campaign and one --user")
+    pairs = [(c, u) for c in campaigns for u in users]
+    changed = await client.change_members(add=pairs if add else (), remove=() if add else pairs)
+    return {
+        "added": changed.added,
+        "removed": changed.removed,
+        "unchanged": changed.unchanged,
+        "campaigns": {c.name: c.members for c in changed.campaigns},
+    }

@@ -172,6 +172,19 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="whether closing asks for a code (default: yes when there are codes)",
     )
     cdispo.add_argument("--list", action="store_true", help="list them (the default)")
+    cremove = campaign.add_parser(
+        "remove",
+        help="remove a campaign (its recordings stay searchable; its mailbox is no longer read)",
+    )
+    cremove.add_argument("name")
+    cremove.add_argument(
+        "--move-to",
+        dest="move_to",
+        default=None,
+        metavar="CAMPAIGN",
+        help="move its open interactions (waiting and assigned) to this campaign",
+    )
+    cremove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     template = group("template", "reply, signature and confirmation templates")
     tadd = template.add_parser("add", help="add a template (body from --text or --text-file)")
@@ -231,9 +244,11 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     rset.add_argument("names", nargs="*")
 
     member = group("member", "campaign members")
-    madd = member.add_parser("add", help="add a user to a campaign")
-    madd.add_argument("campaign")
-    madd.add_argument("username")
+    madd = member.add_parser(
+        "add",
+        help="add users to campaigns: CAMPAIGN USERNAME, or every --user to every --campaign",
+    )
+    _member_pairs(madd)
     mset = member.add_parser(
         "set", help="a member's penalty (0-100, weighted-random) and place in the order"
     )
@@ -242,10 +257,10 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     mset.add_argument("--penalty", type=int, default=None, help="0-100: higher, fewer mails")
     mset.add_argument("--position", type=int, default=None, help="1 = first (linear, round-robin)")
     mremove = member.add_parser(
-        "remove", help="remove a user from a campaign (assigned interactions stay theirs)"
+        "remove",
+        help="remove users from campaigns, as add takes them (assigned interactions stay theirs)",
     )
-    mremove.add_argument("campaign")
-    mremove.add_argument("username")
+    _member_pairs(mremove)
 
     interaction = group("interaction", "interactions")
     ilist = interaction.add_parser("list", help="list interactions")
@@ -305,6 +320,29 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     qretry.add_argument("id", type=int)
 
     add_dialer_parser(group)
+
+
+def _member_pairs(parser: argparse.ArgumentParser) -> None:
+    """`member add|remove CAMPAIGN USERNAME`, or in bulk: every --user on every --campaign,
+    in one transaction (the manual's Members screen, several campaigns and agents at once)."""
+    parser.add_argument("campaign", nargs="?", default=None)
+    parser.add_argument("username", nargs="?", default=None)
+    parser.add_argument(
+        "--campaign",
+        dest="campaigns",
+        action="append",
+        default=[],
+        metavar="CAMPAIGN",
+        help="a campaign (repeatable)",
+    )
+    parser.add_argument(
+        "--user",
+        dest="users",
+        action="append",
+        default=[],
+        metavar="USERNAME",
+        help="a user (repeatable)",
+    )
 
 
 def _day_or_moment(text: str) -> datetime:

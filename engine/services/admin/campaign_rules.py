@@ -4,6 +4,7 @@ that hold before anything is saved."""
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import selectinload
 
 from data.models import (
@@ -98,6 +99,12 @@ def campaign_out(campaign: Campaign) -> CampaignOut:
         on_logout="requeue" if campaign.on_logout == "requeue" else "keep",
         requeue_after=campaign.requeue_after_minutes,
     )
+
+
+def named(name: str) -> ColumnElement[bool]:
+    """The live campaign of that name: a removed one keeps its name for its recordings, and a
+    new campaign may take it (`admin/campaign_removal.py`)."""
+    return (Campaign.name == name) & Campaign.removed_at.is_(None)
 
 
 # What campaign_out reads beyond the campaign row.

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from msgspec.structs import asdict
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -33,7 +33,6 @@ from engine.api.schemas import (
     CampaignOut,
     CampaignPatch,
     ConnectionReport,
-    MemberPatch,
     TemplateIn,
     TemplateOut,
     UserIn,
@@ -47,19 +46,31 @@ from engine.services.admin.campaign_rules import (
     MAILBOX_FIELDS,
     ROUTING_FIELDS,
     campaign_out,
+    named,
     template_out,
     user_out,
     validate_campaign,
 )
 from engine.services.admin.connection_test import check_campaign
+from engine.services.admin.login_check import (
+    IMAP_LOGIN_FIELDS,
+    SMTP_LOGIN_FIELDS,
+    login_probe,
+    require_login,
+    sides_changed,
+)
+from engine.services.admin.members import MemberRecords
 from engine.services.admin.schedule_edit import (
     check_time_zone,
     set_exceptions,
     set_windows,
 )
 
+LOGIN_FIELDS = IMAP_LOGIN_FIELDS | SMTP_LOGIN_FIELDS
+ENUM_FIELDS = {"inbound": InboundTransport, "imap_security": Security, "smtp_security": Security}
 
-class Admin:
+
+class Admin(MemberRecords):
     def __init__(
         self,
         db: Database,
@@ -124,7 +135,10 @@ class Admin:
     async def campaigns(self) -> list[CampaignOut]:
         async with self.db.session() as session:
             rows = await session.execute(
-                select(Campaign).options(*CAMPAIGN_DETAIL).order_by(Campaign.name)
+                select(Campaign)
+                .where(Campaign.removed_at.is_(None))
+                .options(*CAMPAIGN_DETAIL)
+                .order_by(Campaign.name)
             )
             return [campaign_out(c) for c in rows.scalars()]
 
@@ -132,7 +146,7 @@ class Admin:
         async with self.db.session() as session:
             campaign = await session.scalar(
                 select(Campaign)
-                .where(Campaign.name == name)
+                .where(named(name))
                 .options(*CAMPAIGN_DETAIL)
                 .execution_options(populate_existing=True)
             )
@@ -143,50 +157,14 @@ class Admin:
     async def add_campaign(self, data: CampaignIn) -> CampaignOut:
         validate_campaign(data)
         async with self.db.session() as session:
+            if await session.scalar(select(Campaign.id).where(named(data.name))) is not None:
+                raise Conflict(f"campaign {data.name!r} already exists", field="name")
+        campaign = self._new_campaign(data)
+        if data.check:
+            await require_login(campaign, self.secrets)  # before anything is saved
+        async with self.db.session() as session:
             try:
                 async with session.begin():
-                    campaign = Campaign(
-                        name=data.name,
-                        email_address=data.email_address.lower(),
-                        from_name=data.from_name,
-                        enabled=data.enabled,
-                        receive_emails=data.receive_emails,
-                        inbound=InboundTransport(data.inbound),
-                        imap_host=data.imap_host,
-                        imap_port=data.imap_port,
-                        imap_security=Security(data.imap_security),
-                        imap_username=data.imap_username or data.email_address,
-                        imap_password_enc=self.secrets.encrypt(data.imap_password)
-                        if data.imap_password
-                        else None,
-                        imap_folder=data.imap_folder,
-                        imap_sent_folder=data.imap_sent_folder,
-                        maildir_path=data.maildir_path,
-                        smtp_host=data.smtp_host,
-                        smtp_port=data.smtp_port,
-                        smtp_security=Security(data.smtp_security),
-                        smtp_username=data.smtp_username,
-                        smtp_password_enc=self.secrets.encrypt(data.smtp_password)
-                        if data.smtp_password
-                        else None,
-                        tls_verify=data.tls_verify,
-                        max_interactions_per_agent=data.max_interactions_per_agent,
-                        max_interactions_in_queue=data.max_interactions_in_queue,
-                        service_level_seconds=data.service_level_seconds,
-                        time_zone=check_time_zone(data.time_zone),
-                        schedules=[],
-                        schedule_exceptions=[],
-                        availability=Availability(data.availability),
-                        delivery=Delivery(data.delivery),
-                        qualification_enabled=data.qualification_enabled,
-                        qualification_motivation=data.qualification_motivation,
-                        qualification_thanks=data.qualification_thanks,
-                        track_replies=data.track_replies,
-                        on_logout=data.on_logout,
-                        requeue_after_minutes=data.requeue_after,
-                    )
-                    set_windows(campaign, data.schedule)
-                    set_exceptions(campaign, data.schedule_exceptions)
                     session.add(campaign)
                     await session.flush()
                     campaign_id = campaign.id
@@ -195,13 +173,62 @@ class Admin:
         await self.on_campaign_change(campaign_id)
         return await self.campaign(data.name)
 
+    def _new_campaign(self, data: CampaignIn) -> Campaign:
+        campaign = Campaign(
+            name=data.name,
+            email_address=data.email_address.lower(),
+            from_name=data.from_name,
+            enabled=data.enabled,
+            receive_emails=data.receive_emails,
+            inbound=InboundTransport(data.inbound),
+            imap_host=data.imap_host,
+            imap_port=data.imap_port,
+            imap_security=Security(data.imap_security),
+            imap_username=data.imap_username or data.email_address,
+            imap_password_enc=self.secrets.encrypt(data.imap_password)
+            if data.imap_password
+            else None,
+            imap_folder=data.imap_folder,
+            imap_sent_folder=data.imap_sent_folder,
+            maildir_path=data.maildir_path,
+            smtp_host=data.smtp_host,
+            smtp_port=data.smtp_port,
+            smtp_security=Security(data.smtp_security),
+            smtp_username=data.smtp_username,
+            smtp_password_enc=self.secrets.encrypt(data.smtp_password)
+            if data.smtp_password
+            else None,
+            tls_verify=data.tls_verify,
+            max_interactions_per_agent=data.max_interactions_per_agent,
+            max_interactions_in_queue=data.max_interactions_in_queue,
+            service_level_seconds=data.service_level_seconds,
+            time_zone=check_time_zone(data.time_zone),
+            schedules=[],
+            schedule_exceptions=[],
+            availability=Availability(data.availability),
+            delivery=Delivery(data.delivery),
+            qualification_enabled=data.qualification_enabled,
+            qualification_motivation=data.qualification_motivation,
+            qualification_thanks=data.qualification_thanks,
+            track_replies=data.track_replies,
+            on_logout=data.on_logout,
+            requeue_after_minutes=data.requeue_after,
+        )
+        set_windows(campaign, data.schedule)
+        set_exceptions(campaign, data.schedule_exceptions)
+        return campaign
+
     async def patch_campaign(self, name: str, patch: CampaignPatch) -> CampaignOut:
         changes = {k: v for k, v in asdict(patch).items() if v is not None}
+        check = changes.pop("check", True)
         given = set(changes)
+        imap, smtp = sides_changed(given)
+        if check and (imap or smtp):
+            await self._try_login(name, changes, imap=imap, smtp=smtp)
         async with self.db.session() as session, session.begin():
             campaign = await session.scalar(
                 select(Campaign)
-                .where(Campaign.name == name)
+                .where(named(name))
                 .options(
                     selectinload(Campaign.schedules), selectinload(Campaign.schedule_exceptions)
                 )
@@ -248,6 +275,27 @@ class Admin:
             self.on_member_added()  # the router looks again at what waits
         return await self.campaign(name)
 
+    async def _try_login(
+        self, name: str, changes: dict[str, Any], *, imap: bool, smtp: bool
+    ) -> None:
+        """The patch's login fields on a copy of the campaign, tried before any is saved (not
+        in the transaction: a server may take seconds to answer)."""
+        async with self.db.session() as session:
+            stored = await session.scalar(select(Campaign).where(named(name)))
+        if stored is None:
+            raise NotFound(f"no campaign {name!r}")
+        probe = login_probe(stored)
+        for field in (LOGIN_FIELDS | {"from_name", "maildir_path"}) & set(changes):
+            value = changes[field]
+            if field.endswith("_password"):
+                setattr(probe, f"{field}_enc", self.secrets.encrypt(value) if value else None)
+            elif field in ENUM_FIELDS:
+                setattr(probe, field, ENUM_FIELDS[field](value))
+            else:
+                setattr(probe, field, value)
+        validate_campaign(probe)  # a missing host is said as such, not as a failed login
+        await require_login(probe, self.secrets, imap=imap, smtp=smtp)
+
     async def _apply_schedule_and_limit(
         self, session: AsyncSession, campaign: Campaign, changes: dict[str, Any]
     ) -> None:
@@ -272,9 +320,7 @@ class Admin:
             target_name = changes.pop("overflow_campaign")
             target_id = None
             if target_name:
-                target_id = await session.scalar(
-                    select(Campaign.id).where(Campaign.name == target_name)
-                )
+                target_id = await session.scalar(select(Campaign.id).where(named(target_name)))
                 if target_id is None:
                     raise NotFound(f"no campaign {target_name!r}", field="overflow_campaign")
                 if target_id == campaign.id:
@@ -311,6 +357,8 @@ class Admin:
                 .outerjoin(Campaign, Template.campaign_id == Campaign.id)
                 .order_by(Template.name, Template.id)
             )
+            # A removed campaign's own templates went with it (they stay in the database).
+            query = query.where(Template.campaign_id.is_(None) | Campaign.removed_at.is_(None))
             if campaign_ids is not None:
                 query = query.where(
                     Template.campaign_id.in_(campaign_ids) | Template.campaign_id.is_(None)
@@ -330,7 +378,7 @@ class Admin:
     async def test_campaign(self, name: str) -> ConnectionReport:
         """Log in to the campaign's mail servers as the engine would, step by step."""
         async with self.db.session() as session:
-            campaign = await session.scalar(select(Campaign).where(Campaign.name == name))
+            campaign = await session.scalar(select(Campaign).where(named(name)))
         if campaign is None:
             raise NotFound(f"no campaign {name!r}")
         return await check_campaign(campaign, self.secrets)
@@ -373,7 +421,7 @@ class Admin:
     ) -> None:
         campaign_id = None
         if data.campaign:
-            campaign = await session.scalar(select(Campaign).where(Campaign.name == data.campaign))
+            campaign = await session.scalar(select(Campaign).where(named(data.campaign)))
             if campaign is None:
                 raise NotFound(f"campaign: no campaign {data.campaign!r}")
             campaign_id = campaign.id
@@ -402,81 +450,6 @@ class Admin:
         template.body_text = data.body_text
         template.body_html = data.body_html
 
-    async def add_member(self, campaign_name: str, username: str) -> CampaignOut:
-        async with self.db.session() as session, session.begin():
-            campaign, user = await _campaign_and_user(session, campaign_name, username)
-            exists = await session.scalar(
-                select(Membership.id).where(
-                    Membership.campaign_id == campaign.id, Membership.user_id == user.id
-                )
-            )
-            if exists is None:
-                last = await session.scalar(
-                    select(func.max(Membership.position)).where(
-                        Membership.campaign_id == campaign.id
-                    )
-                )
-                session.add(
-                    Membership(campaign_id=campaign.id, user_id=user.id, position=(last or 0) + 1)
-                )
-        self.on_member_added()
-        return await self.campaign(campaign_name)
-
-    async def patch_member(self, patch: MemberPatch) -> CampaignOut:
-        """A member's penalty, or their place in the campaign's order: the members from
-        that place on move down one, and the order is renumbered 1, 2, 3..."""
-        async with self.db.session() as session, session.begin():
-            campaign, user = await _campaign_and_user(session, patch.campaign, patch.username)
-            members = list(
-                (
-                    await session.execute(
-                        select(Membership)
-                        .where(Membership.campaign_id == campaign.id)
-                        .order_by(Membership.position, Membership.user_id)
-                    )
-                ).scalars()
-            )
-            member = next((m for m in members if m.user_id == user.id), None)
-            if member is None:
-                raise NotFound(
-                    f"username: {user.username!r} is not a member of {campaign.name!r}",
-                    field="username",
-                )
-            if patch.penalty is not None:
-                member.penalty = patch.penalty
-            if patch.position is not None:
-                members.remove(member)
-                members.insert(min(patch.position, len(members) + 1) - 1, member)
-                for number, m in enumerate(members, start=1):
-                    m.position = number
-        self.on_member_added()
-        return await self.campaign(patch.campaign)
-
-    async def remove_member(self, campaign_name: str, username: str) -> CampaignOut:
-        """The user gets no new interactions of the campaign; those already assigned stay
-        with them to finish (taking them away mid-reply would lose the agent's work)."""
-        async with self.db.session() as session, session.begin():
-            campaign, user = await _campaign_and_user(session, campaign_name, username)
-            await session.execute(
-                delete(Membership).where(
-                    Membership.campaign_id == campaign.id, Membership.user_id == user.id
-                )
-            )
-        self.on_member_added()  # the router forgets them; their console drops the campaign
-        return await self.campaign(campaign_name)
-
-
-async def _campaign_and_user(
-    session: AsyncSession, campaign_name: str, username: str
-) -> tuple[Campaign, User]:
-    campaign = await session.scalar(select(Campaign).where(Campaign.name == campaign_name))
-    if campaign is None:
-        raise NotFound(f"no campaign {campaign_name!r}")
-    user = await session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise NotFound(f"no user {username!r}")
-    return campaign, user
-
 
 async def _campaigns_using(session: AsyncSession, template_id: int) -> str:
     """The campaigns signing or confirming with the template, as `'A', 'B'` ("" for none)."""
@@ -484,7 +457,8 @@ async def _campaigns_using(session: AsyncSession, template_id: int) -> str:
         await session.execute(
             select(Campaign.name).where(
                 (Campaign.signature_template_id == template_id)
-                | (Campaign.confirmation_template_id == template_id)
+                | (Campaign.confirmation_template_id == template_id),
+                Campaign.removed_at.is_(None),
             )
         )
     ).scalars()

@@ -213,7 +213,11 @@ class AgentMail:
         to, cc, bcc = _recipients(data.to, data.cc, data.bcc)
         now = datetime.now(UTC)
         async with self.db.session() as session, session.begin():
-            campaign = await session.scalar(select(Campaign).where(Campaign.name == data.campaign))
+            campaign = await session.scalar(
+                select(Campaign).where(
+                    Campaign.name == data.campaign, Campaign.removed_at.is_(None)
+                )
+            )
             if campaign is None:
                 raise NotFound(f"no campaign {data.campaign!r}")
             member = await session.scalar(

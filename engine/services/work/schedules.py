@@ -64,7 +64,11 @@ class Schedules:
                 )
             ).all()
         )
-        names = await session.execute(select(Campaign.id, Campaign.name).order_by(Campaign.name))
+        names = await session.execute(
+            select(Campaign.id, Campaign.name)
+            .where(Campaign.removed_at.is_(None))  # a removed campaign is in no panel
+            .order_by(Campaign.name)
+        )
         states = []
         for campaign_id, name in names:
             schedule = book.get(campaign_id)
