@@ -45,6 +45,7 @@ from engine.services.people.chat import Chat
 from engine.services.people.identity import Identity
 from engine.services.people.presence import Presence
 from engine.services.queries import Queries
+from engine.services.recordings.search import RecordingsSearch
 from engine.services.work.interactions import Work
 from engine.services.work.pick import Picking
 from engine.services.work.router import Router
@@ -170,6 +171,7 @@ class Engine:
             self.outbox.kick,
             max_attachment_bytes=self.settings.max_attachment_bytes,
         )
+        self.recordings = RecordingsSearch(self.db)
         # No console of this node is connected yet: routing waits for the agents to come.
         await self.presence.start()
         self.server = ApiServer(self)

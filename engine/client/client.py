@@ -51,6 +51,9 @@ from engine.api.schemas import (
     QuarantineDetail,
     QuarantineOut,
     RatingOut,
+    RecordingChoices,
+    RecordingPage,
+    RecordingQuery,
     RenderIn,
     RenderOut,
     ReplyIn,
@@ -67,6 +70,7 @@ from engine.api.schemas import (
     decode,
     decode_event,
     encode,
+    to_builtins,
 )
 from engine.client.errors import (
     EngineError,
@@ -389,6 +393,22 @@ class EngineClient:
 
     async def retry_quarantined(self, quarantine_id: int) -> RetryOut:
         return await self._call("POST", f"/quarantine/{quarantine_id}/retry", RetryOut)
+
+    # ---- recordings search ----
+    async def recordings(self, query: RecordingQuery) -> RecordingPage:
+        """One page of the recordings matching `query` (an agent's: their own only)."""
+        given = {
+            k: ("1" if v else "0") if isinstance(v, bool) else v
+            for k, v in to_builtins(query).items()
+            if v not in ("", None)
+        }
+        return await self._call(
+            "GET", "/recordings?" + urlencode(given, quote_via=quote), RecordingPage
+        )
+
+    async def recording_choices(self) -> RecordingChoices:
+        """The campaigns and agents the caller may pick in the search's lists."""
+        return await self._call("GET", "/recordings/choices", RecordingChoices)
 
     # ---- events ----
     async def events(self, *, resume: bool = False) -> AsyncIterator[Event]:

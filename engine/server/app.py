@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 from aiohttp import HttpVersion10, HttpVersion11, web
 
 from engine.errors import MissingRow, ServiceError
-from engine.server import admin_routes, agent_routes, chat_routes, event_stream, supervisor_routes
+from engine.server import (
+    admin_routes,
+    agent_routes,
+    chat_routes,
+    event_stream,
+    recordings_routes,
+    supervisor_routes,
+)
 from engine.server.caller import ACT_AS_HEADER, CALLER, identify, not_a_user
 from engine.server.http import ENGINE
 from engine.server.listener import (
@@ -42,6 +49,7 @@ ROUTES = (
     chat_routes.routes,
     admin_routes.routes,
     event_stream.routes,
+    recordings_routes.routes,
 )
 
 

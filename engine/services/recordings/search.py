@@ -1,0 +1,243 @@
+"""The recordings search: every filter of the manual's "Email recordings" (plus the messages'
+text, state and direction), combined, paged with exact counts, sorted.
+
+All query building lives here. What depends on the database is one `Backend`: how "any part
+of the address", "any part of the subject" and "these words in the messages" become
+conditions on `interactions`. `FtsBackend` uses SQLite FTS5 (the tables and triggers of
+migration 0020); `LikeBackend` is the portable scan (PostgreSQL until its tsvector/pg_trgm
+backend exists, and the reference `bench/search.py` measures against). Visibility is
+applied here too, so no caller can forget it: an agent finds only interactions assigned to
+them, supervisors and admins everything.
+
+Paging is by offset: supervisors jump between pages and change the sort, and every page
+shows "41-80 of N", which needs the count anyway; each sort has an index ending in the id,
+so the order is total and a page is a walk of that index, not a sort of all matches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, Integer, column, exists, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
+
+from data.db import Database
+from data.models import Campaign, Direction, Interaction, InteractionState, Message, User
+from engine.api.schemas import (
+    InteractionSummary,
+    RecordingChoices,
+    RecordingPage,
+    RecordingQuery,
+)
+from engine.errors import Invalid
+from engine.services.queries import summaries_where, working_campaigns
+
+# The words of a text as FTS5's unicode61 tokenizer cuts them: letters and digits (not `_`).
+_WORD = re.compile(r"[^\W_]+")
+# A trigram index answers substrings of three characters or more; shorter ones are scanned.
+TRIGRAM = 3
+
+SORTS = {
+    "last": Interaction.last_message_at,
+    "created": Interaction.created_at,
+    "client": Interaction.client_email,
+    "subject": Interaction.subject,
+}
+
+
+def quoted(value: str) -> str:
+    """`value` as one FTS5 string: whatever it holds (`"`, `*`, `NEAR`, `-`, `:`) is text."""
+    return '"' + value.replace('"', '""') + '"'
+
+
+def words(value: str) -> list[str]:
+    return _WORD.findall(value)
+
+
+def like_pattern(value: str) -> str:
+    """`%value%` for LIKE ... ESCAPE '\\': `%` and `_` typed by a person are characters."""
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _like(col: QueryableAttribute[str], value: str) -> ColumnElement[bool]:
+    return col.ilike(like_pattern(value), escape="\\")
+
+
+def _rowids(table: str, match: str, name: str) -> ColumnElement[bool]:
+    """`interactions.id IN (rowids of `table` matching `match`)`; `match` is a bound value."""
+    subquery = (
+        text(f"SELECT rowid FROM {table} WHERE {table} MATCH :{name}")
+        .bindparams(**{name: match})
+        .columns(column("rowid", Integer))
+    )
+    return Interaction.id.in_(subquery)
+
+
+class Backend(Protocol):
+    """How the text filters become conditions on `interactions`."""
+
+    def who(self, needle: str) -> ColumnElement[bool]: ...
+    def subject(self, needle: str) -> ColumnElement[bool]: ...
+    def text(self, value: str) -> ColumnElement[bool]: ...
+
+
+class LikeBackend:
+    """Substring scans: right on every database, slow on a large one."""
+
+    def who(self, needle: str) -> ColumnElement[bool]:
+        return or_(_like(Interaction.client_email, needle), _like(Interaction.client_name, needle))
+
+    def subject(self, needle: str) -> ColumnElement[bool]:
+        return _like(Interaction.subject, needle)
+
+    def text(self, value: str) -> ColumnElement[bool]:
+        terms = words(value) or [value]
+        return exists().where(
+            Message.interaction_id == Interaction.id,
+            *(_like(Message.text, term) for term in terms),
+        )
+
+
+class FtsBackend:
+    """SQLite FTS5: `search_interactions` (trigram) and `search_bodies` (words), whose row
+    ids are interaction ids. Needles too short for trigrams, and a text with no word in it
+    (only punctuation), fall back to the scan: still text, never an error."""
+
+    like = LikeBackend()
+
+    def who(self, needle: str) -> ColumnElement[bool]:
+        if len(needle) < TRIGRAM:
+            return self.like.who(needle)
+        return _rowids(
+            "search_interactions", "{client_email client_name}: " + quoted(needle), "q_who"
+        )
+
+    def subject(self, needle: str) -> ColumnElement[bool]:
+        if len(needle) < TRIGRAM:
+            return self.like.subject(needle)
+        return _rowids("search_interactions", "subject: " + quoted(needle), "q_subject")
+
+    def text(self, value: str) -> ColumnElement[bool]:
+        terms = words(value)
+        if not terms:
+            return self.like.text(value)
+        # Each word quoted: implicit AND, and no word is ever an operator.
+        return _rowids("search_bodies", " ".join(quoted(term) for term in terms), "q_text")
+
+
+def backend_for(dialect: str) -> Backend:
+    return FtsBackend() if dialect == "sqlite" else LikeBackend()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A query turned into conditions, and the order of its results."""
+
+    conditions: list[ColumnElement[bool]]
+    order: list[ColumnElement[object]]
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+async def plan(
+    session: AsyncSession, backend: Backend, query: RecordingQuery, user_id: int | None
+) -> Plan:
+    if query.start and query.end and query.end < query.start:
+        raise Invalid("end: the end date is before the start date", field="end")
+    conditions: list[ColumnElement[bool]] = []
+    if user_id is not None:
+        conditions.append(Interaction.agent_id == user_id)
+    if query.campaign:
+        campaign_id = await session.scalar(
+            select(Campaign.id).where(Campaign.name == query.campaign)
+        )
+        if campaign_id is None:
+            raise Invalid(f"campaign: no campaign named {query.campaign!r}", field="campaign")
+        conditions.append(Interaction.campaign_id == campaign_id)
+    if query.agent:
+        agent_id = await session.scalar(select(User.id).where(User.username == query.agent))
+        if agent_id is None:
+            raise Invalid(f"agent: no user named {query.agent!r}", field="agent")
+        conditions.append(Interaction.agent_id == agent_id)
+    if query.start:
+        conditions.append(Interaction.created_at >= day_start(query.start))
+    if query.end:
+        conditions.append(Interaction.created_at < day_start(query.end + timedelta(days=1)))
+    if query.state == "open":
+        conditions.append(Interaction.state != InteractionState.CLOSED)
+    elif query.state == "closed":
+        conditions.append(Interaction.state == InteractionState.CLOSED)
+    if query.direction:
+        conditions.append(Interaction.direction == Direction(query.direction))
+    if needle := query.email.strip():
+        conditions.append(backend.who(needle))
+    if needle := query.subject.strip():
+        conditions.append(backend.subject(needle))
+    if query.text.strip():
+        conditions.append(backend.text(query.text.strip()))
+    key = SORTS[query.sort]
+    order = [key.desc(), Interaction.id.desc()] if query.descending else [key.asc(), Interaction.id]
+    return Plan(conditions, order)  # type: ignore[arg-type]  # sort keys of several types
+
+
+async def page_ids(session: AsyncSession, found: Plan, page: int, size: int) -> list[int]:
+    statement = (
+        select(Interaction.id)
+        .where(*found.conditions)
+        .order_by(*found.order)
+        .limit(size)
+        .offset((page - 1) * size)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def count(session: AsyncSession, found: Plan) -> int:
+    statement = select(func.count()).select_from(Interaction).where(*found.conditions)
+    return int(await session.scalar(statement) or 0)
+
+
+def in_order(rows: Sequence[InteractionSummary], ids: Sequence[int]) -> list[InteractionSummary]:
+    by_id = {row.id: row for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+class RecordingsSearch:
+    """The service: `search` for the route and `ctl recordings search`, `choices` for the
+    console's pick lists."""
+
+    def __init__(self, db: Database, backend: Backend | None = None) -> None:
+        self.db = db
+        self.backend = backend or backend_for(db.engine.dialect.name)
+
+    async def search(self, query: RecordingQuery, user_id: int | None) -> RecordingPage:
+        """One page of `query`'s matches; `user_id`: an agent's own only (None: everyone's)."""
+        async with self.db.session() as session:
+            found = await plan(session, self.backend, query, user_id)
+            ids = await page_ids(session, found, query.page, query.page_size)
+            total = await count(session, found)
+            rows = await summaries_where(session, Interaction.id.in_(ids), limit=len(ids) or 1)
+        return RecordingPage(
+            total=total, page=query.page, page_size=query.page_size, items=in_order(rows, ids)
+        )
+
+    async def choices(self, user_id: int | None) -> RecordingChoices:
+        """Every campaign and every agent for a supervisor; an agent: their campaigns and
+        themselves (they find nothing of anyone else's anyway)."""
+        async with self.db.session() as session:
+            campaigns = select(Campaign.name).order_by(Campaign.name)
+            users = select(User.username, User.roles).order_by(User.username)
+            if user_id is not None:
+                mine = await working_campaigns(session, user_id)
+                campaigns = campaigns.where(Campaign.id.in_(mine))
+                users = users.where(User.id == user_id)
+            return RecordingChoices(
+                campaigns=list((await session.execute(campaigns)).scalars()),
+                agents=[name for name, roles in await session.execute(users) if "agent" in roles],
+            )
