@@ -4,6 +4,8 @@ sort and visibility rule is asked of `GET /api/v1/recordings` through the real c
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -15,6 +17,7 @@ from engine.api.schemas import NewInteractionIn, RecordingQuery
 from engine.client import EngineClient, Invalid
 from engine.engine import Engine
 from engine.services.recordings.search import quoted
+from tests.cli_helpers import cli_env, postdesk_script
 from tests.engine_fixtures import World, eventually, provision
 
 MAILS = [
@@ -228,3 +231,33 @@ async def test_the_index_follows_replies_sending_and_deletes(recorded: dict) -> 
     assert await ids(op, text="gizmo") == []
     assert await ids(op, email="shop.example") == []
     assert (await op.recordings(q())).total == 3
+
+
+async def ctl(home: object, *args: str) -> tuple[int, str, str]:
+    """`postdesk ctl ...` as a subprocess against the engine this test runs (its loop keeps
+    answering while the command waits)."""
+    proc = await asyncio.create_subprocess_exec(
+        str(postdesk_script()), "--data-dir", str(home), "ctl", *args,
+        env=cli_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_ctl_recordings_search(recorded: dict) -> None:  # type: ignore[type-arg]
+    home = recorded["world"].engine.settings.home
+    code, out, err = await ctl(
+        home, "recordings", "search", "--email", "acme", "--sort", "client", "--json"
+    )
+    assert code == 0, err
+    page = json.loads(out)
+    assert page["total"] == 2
+    assert [row["id"] for row in page["items"]] == [recorded["ana"], recorded["zoe"]]
+    code, out, err = await ctl(
+        home, "recordings", "search", "--text", "kettle", "--state", "closed", "--page-size", "1"
+    )
+    assert code == 0, err
+    assert out.splitlines()[0] == "1-1 of 1 (page 1)"
+    assert f"id={recorded['ana']}" in out and "subject=Refund for order 1001" in out
+    code, out, err = await ctl(home, "recordings", "search", "--campaign", "Nope")
+    assert code != 0 and "Nope" in err and "Traceback" not in err
