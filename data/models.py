@@ -359,6 +359,7 @@ class Interaction(Base):
         Index("ix_interactions_last_message_at", "last_message_at", "id"),
         Index("ix_interactions_client_email", "client_email", "id"),
         Index("ix_interactions_subject", "subject", "id"),
+        Index("ix_interactions_campaign_created", "campaign_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -118,6 +118,11 @@ async def test_each_filter_alone(recorded: dict) -> None:  # type: ignore[type-a
     assert await ids(op, text="KETTLE broken") == [ana]  # every word, any case
     assert await ids(op, text="kettle tracking") == []
     assert await ids(op, text="contract") == [out]  # what an agent sent is searchable
+    # `any` (the `/` box): address, name, subject or the words of the mail
+    assert sorted(await ids(op, any="acme")) == sorted([ana, zoe])
+    assert await ids(op, any="kettle") == [ana]
+    assert await ids(op, any="Renewal") == [out]
+    assert await ids(op, any="acme", email="zoe") == [zoe]
     assert sorted(await ids(op, campaign="Support")) == sorted([ana, bob, zoe, out])
     assert sorted(await ids(op, agent="agent2")) == sorted([zoe, out])
     assert await ids(op, state="closed") == [ana]
@@ -164,6 +169,15 @@ async def test_paging_sorting_and_counts(recorded: dict) -> None:  # type: ignor
     created = await op.recordings(q(sort="created", descending=False, page_size=1))
     assert created.total == 4 and len(created.items) == 1
     assert (await op.recordings(q(page=9))).items == []
+    # Most rows match: the search walks the sort's index and probes the full-text index.
+    walked: list[int] = []
+    for page in (1, 2, 3, 4):
+        result = await op.recordings(
+            q(any="example", page=page, page_size=1, sort="client", descending=False)
+        )
+        assert result.total == 4
+        walked += [row.id for row in result.items]
+    assert walked == [row.id for row in by_client.items]
 
 
 async def test_an_agent_finds_only_their_own(recorded: dict) -> None:  # type: ignore[type-arg]

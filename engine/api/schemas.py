@@ -965,11 +965,12 @@ class RecordingQuery(Schema, kw_only=True):
 
     `start`/`end` are days (UTC), both inclusive, on when the interaction began; `email` is
     any part of the client's address or name, `subject` any part of the subject, `text` words
-    of the messages (each word must appear, in any message of the interaction). Every value
-    is text to look for, never query syntax."""
+    of the messages (each word must appear, in any message of the interaction); `any` is
+    either of the three. Every value is text to look for, never query syntax."""
 
     start: date | None = None
     end: date | None = None
+    any: SearchText = ""  # the `/` box: address, name or subject contain it, or its words
     email: SearchText = ""
     subject: SearchText = ""
     campaign: SearchText = ""  # a campaign's name

@@ -113,6 +113,8 @@ INDEXES = [
     ("ix_interactions_last_message_at", ["last_message_at", "id"]),
     ("ix_interactions_client_email", ["client_email", "id"]),
     ("ix_interactions_subject", ["subject", "id"]),
+    # A campaign's interactions of a period, the commonest plain filter, without a sort.
+    ("ix_interactions_campaign_created", ["campaign_id", "created_at"]),
 ]
 
 
