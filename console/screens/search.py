@@ -37,9 +37,11 @@ HEADER_SORTS = {"client": "client", "subject": "subject", "when": "last"}
 AGENT_WIDTH = 10
 
 
-def column_widths(width: int) -> dict[str, int]:
-    """State, campaign, client and date fixed-ish; the subject gets the rest."""
-    rest = max(0, width - 5 * 2 - 2 - 6 - 16)
+def column_widths(width: int, *, agents: bool) -> dict[str, int]:
+    """State, campaign, client, agent and date fixed-ish; the subject gets the rest. `width`
+    is the table's, scrollbar included; each column pads one cell on both sides."""
+    columns = 6 if agents else 5
+    rest = max(0, width - 2 - 2 * columns - 6 - 16 - (AGENT_WIDTH if agents else 0))
     campaign = max(8, min(14, rest // 6))
     client = max(10, min(26, rest // 3))
     return {
@@ -185,7 +187,10 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
 
     def fill_table(self) -> None:
         table = self.query_one("#search-results", DataTable)
-        widths = column_widths(table.size.width or 76)
+        agents = self.scope == "all"  # a supervisor sees whose interaction each row is
+        # The dialog's width (border and padding off), known before the table is laid out.
+        dialog = self.query_one("#search-dialog")
+        widths = column_widths((dialog.size.width or 80) - 4, agents=agents)
         table.clear(columns=True)
         arrow = " ↓" if self.descending else " ↑"
         sorted_by = {v: k for k, v in HEADER_SORTS.items()}.get(self.sort)
@@ -196,9 +201,7 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         table.add_column(Text(""), key="state", width=widths["state"])
         table.add_column(Text("Campaign"), key="campaign", width=widths["campaign"])
         table.add_column(label("client", "Client"), key="client", width=widths["client"])
-        agents = self.scope == "all"  # a supervisor sees whose interaction each row is
         if agents:
-            widths["subject"] = max(10, widths["subject"] - AGENT_WIDTH - 1)
             table.add_column(Text("Agent"), key="agent", width=AGENT_WIDTH)
         table.add_column(label("subject", "Subject"), key="subject", width=widths["subject"])
         table.add_column(label("when", "Last"), key="when", width=widths["when"])

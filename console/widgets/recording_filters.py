@@ -35,9 +35,10 @@ class RecordingFilters(Vertical):
     RecordingFilters { height: auto; }
     RecordingFilters Horizontal { height: 1; margin-bottom: 0; }
     RecordingFilters Input, RecordingFilters Select { width: 1fr; margin-right: 1; }
-    RecordingFilters #search-start, RecordingFilters #search-end { width: 17; }
-    RecordingFilters #search-state { width: 12; }
-    RecordingFilters #search-direction { width: 14; }
+    RecordingFilters Input { background: $boost; }
+    RecordingFilters #search-start, RecordingFilters #search-end { width: 12; }
+    RecordingFilters #search-state { width: 10; }
+    RecordingFilters #search-direction { width: 11; margin-right: 0; }
     RecordingFilters .-invalid { background: $error 30%; }
     """
 
@@ -62,20 +63,20 @@ class RecordingFilters(Vertical):
             yield field("subject", "Subject")
             yield field("text", "Words in the messages")
         with Horizontal():
-            yield field("start", "From YYYY-MM-DD", restrict=r"[0-9-]*", max_length=10)
-            yield field("end", "To YYYY-MM-DD", restrict=r"[0-9-]*", max_length=10)
-            yield Select[str]([], prompt="Any campaign", id="search-campaign", compact=True)
+            yield field("start", "From date", restrict=r"[0-9-]*", max_length=10)
+            yield field("end", "To date", restrict=r"[0-9-]*", max_length=10)
+            yield Select[str]([], prompt="Campaign", id="search-campaign", compact=True)
             if self.agents:
-                yield Select[str]([], prompt="Any agent", id="search-agent", compact=True)
+                yield Select[str]([], prompt="Agent", id="search-agent", compact=True)
             yield Select[str](
                 [("open", "open"), ("closed", "closed")],
-                prompt="Any state",
+                prompt="State",
                 id="search-state",
                 compact=True,
             )
             yield Select[str](
                 [("inbound", "inbound"), ("outbound", "outbound")],
-                prompt="In and out",
+                prompt="In/out",
                 id="search-direction",
                 compact=True,
             )

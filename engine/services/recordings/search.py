@@ -87,6 +87,12 @@ class Hits:
 
     alternatives: tuple[tuple[str, str], ...]
 
+    @property
+    def cheap_probe(self) -> bool:
+        """A probe of one row costs a seek only for words; a trigram phrase re-reads the
+        doclists of its trigrams (`.co`, `com`: every address) at each probe."""
+        return all(table == "search_bodies" for table, _ in self.alternatives)
+
     def ids_sql(self, params: dict[str, str]) -> str:
         """`SELECT id ...` of the matching interaction ids; binds go into `params`."""
         parts = []
@@ -281,7 +287,7 @@ async def search_page(
         )
         newest = int(await session.scalar(select(func.max(Interaction.id))) or 0)
         walk = page * size * newest / max(hits, 1)  # rows a walk reads before a page is found
-        if walk < hits and (not found.conditions or hits * 4 > newest):
+        if walk < hits and not found.conditions and all(h.cheap_probe for h in found.hits):
             statement = statement.where(*(h.probe() for h in found.hits)).with_hint(
                 Interaction, f"INDEXED BY {SORT_INDEXES[found.sort]}", "sqlite"
             )
