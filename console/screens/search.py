@@ -43,7 +43,7 @@ def column_widths(width: int, *, agents: bool) -> dict[str, int]:
     columns = 6 if agents else 5
     rest = max(0, width - 2 - 2 * columns - 6 - 16 - (AGENT_WIDTH if agents else 0))
     campaign = max(8, min(14, rest // 6))
-    client = max(10, min(26, rest // 3))
+    client = max(10, min(26, rest // 4))
     return {
         "state": 6,
         "campaign": campaign,
