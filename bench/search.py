@@ -277,13 +277,17 @@ async def measure(
     search: RecordingsSearch,
     mixes: list[list[tuple[str, RecordingQuery]]],
     user: Callable[[int], int | None],
+    totals: dict[tuple[int, str], list[int]] | None = None,
 ) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {}
     for n, mix in enumerate(mixes):
         for name, query in mix:
             started = time.perf_counter()
-            await search.search(query, user(n))
+            found = await search.search(query, user(n))
             times.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+            if totals is not None:
+                totals.setdefault((n, name), []).append(found.total)
+                totals[(n, name)].append(found.items[0].id if found.items else 0)
     return times
 
 
@@ -343,8 +347,14 @@ async def run(messages: int, rounds: int, like_rounds: int, keep: Path | None) -
     fts = RecordingsSearch(db, FtsBackend())
     like = RecordingsSearch(db, LikeBackend())
     await measure(fts, mixes[:1], as_user)  # warm the cache for both alike
-    fts_times = await measure(fts, mixes, as_user)
-    like_times = await measure(like, mixes[:like_rounds], as_user)
+    answers: dict[tuple[int, str], list[int]] = {}
+    fts_times = await measure(fts, mixes, as_user, answers)
+    like_times = await measure(like, mixes[:like_rounds], as_user, answers)
+    # Substrings of addresses and subjects: the index must find exactly what the scan finds
+    # (words in bodies differ on purpose: `parcel` is not `parcels`).
+    for (n, name), got in answers.items():
+        if len(got) == 4 and "text" not in name and got[:2] != got[2:]:
+            print(f"MISMATCH {name} (round {n}): fts total/first {got[:2]}, like {got[2:]}")
     await db.close()
 
     print(f"\n{'query':34} {'fts p50':>9} {'fts max':>9} {'like p50':>9}")
