@@ -373,13 +373,44 @@ async def run(messages: int, rounds: int, like_rounds: int, keep: Path | None) -
     print(f"target search-vs-like: {ratio:.0f} x (goal >= 100)")
 
 
+async def ingest_cost(messages: int) -> None:
+    """The same N messages written (executemany, one commit per 20,000) into a database
+    without the search triggers (revision 0019) and one with them (head): the difference is
+    what keeping the index in the writer's transaction costs each message."""
+    took = {}
+    for revision in ("0019", "head"):
+        work = Path(tempfile.mkdtemp(prefix="bench-ingest-cost-"))
+        db = Database(sqlite_url(work / "cost.db"))
+
+        def upgrade(connection: Connection, target: str = revision) -> None:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, target)
+
+        async with db.engine.begin() as conn:
+            await conn.run_sync(upgrade)
+        await db.close()
+        started = time.perf_counter()
+        fill(work / "cost.db", messages, random.Random(15))
+        took[revision] = time.perf_counter() - started
+    extra = (took["head"] - took["0019"]) / messages * 1e6
+    print(f"writing {messages:,} messages: {took['0019']:.1f} s without the index triggers,"
+          f" {took['head']:.1f} s with them: +{extra:.0f} us per message")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=20, help="rounds of the mix, FTS")
     parser.add_argument("--like-rounds", type=int, default=3, help="rounds of the mix, LIKE")
     parser.add_argument("--keep", type=Path, default=None, help="reuse/keep the database here")
+    parser.add_argument(
+        "--ingest-cost", action="store_true", help="only: what the triggers cost per message"
+    )
     args = parser.parse_args()
+    if args.ingest_cost:
+        asyncio.run(ingest_cost(args.messages))
+        return
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
     asyncio.run(run(args.messages, args.rounds, args.like_rounds, args.keep))
