@@ -32,6 +32,8 @@ from engine.api.schemas import (
     Me,
     MonitorSnapshot,
     PickQueue,
+    RecordingChoices,
+    RecordingPage,
     RenderOut,
     TemplateOut,
     UploadOut,
@@ -293,11 +295,18 @@ class SupervisorsLoaded(Message, bubble=False):
 
 
 @dataclass
-class SearchFound(Message, bubble=False):
-    """What the engine found for `query` (an empty query finds nothing, unasked)."""
+class RecordingsFound(Message, bubble=False):
+    """A page of the recordings search for `filters` (the fields as they were sent)."""
 
-    query: str
-    results: list[InteractionSummary]
+    filters: dict[str, object]
+    page: RecordingPage
+
+
+@dataclass
+class RecordingChoicesLoaded(Message, bubble=False):
+    """The campaigns and agents the search's pick lists offer."""
+
+    choices: RecordingChoices
 
 
 @dataclass

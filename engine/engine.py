@@ -49,6 +49,7 @@ from engine.services.people.chat import Chat
 from engine.services.people.identity import Identity
 from engine.services.people.presence import Presence
 from engine.services.queries import Queries
+from engine.services.recordings.search import RecordingsSearch
 from engine.services.work.interactions import Work
 from engine.services.work.pick import Picking
 from engine.services.work.router import Router
@@ -195,6 +196,7 @@ class Engine:
             self.db, self.blobs, max_bytes=self.settings.max_attachment_bytes
         )
         await self.dialer_lists.recover()  # imports this data dir's last engine left half done
+        self.recordings = RecordingsSearch(self.db)
         # No console of this node is connected yet: routing waits for the agents to come.
         await self.presence.start()
         self.server = ApiServer(self)

@@ -36,6 +36,9 @@ from engine.api.schemas import (
     MonitorSnapshot,
     PickQueue,
     QueueRow,
+    RecordingChoices,
+    RecordingPage,
+    RecordingQuery,
     RenderOut,
     StatsOut,
     TemplateOut,
@@ -356,3 +359,84 @@ class FakeSupervisorEngine(FakeEngine):
 
 def supervisor_app() -> PostdeskApp:
     return PostdeskApp(lambda _user: FakeSupervisorEngine(), mode="supervisor")  # type: ignore[arg-type,return-value]
+
+
+# ---- the recordings search (console/screens/search.py) ----
+_CLIENTS = ["Ana Pérez", "Bob Stone", "Carla Conti", "Dan Buyer", "Eve Adams", "Frank Olsen"]
+_TOPICS = ["Order {n} missing", "Refund for order {n}", "Invoice INV-{n}", "Damaged parcel {n}"]
+_AGENTS = ["agent1", "agent2", "carla", "dimitri"]
+_CAMPAIGNS = ["Support", "Billing", "Returns"]
+
+
+def recordings_store(count: int = 1234) -> list[InteractionSummary]:
+    """`count` interactions with fixed dates, one per 97 minutes back from SENT."""
+    rows = []
+    for n in range(1, count + 1):
+        rows.append(
+            InteractionSummary(
+                id=1000 + n,
+                campaign_id=1 + n % len(_CAMPAIGNS),
+                campaign_name=_CAMPAIGNS[n % len(_CAMPAIGNS)],
+                client_email=f"client{n}@example.net",
+                client_name=_CLIENTS[n % len(_CLIENTS)],
+                subject=_TOPICS[n % len(_TOPICS)].format(n=40_000 + n),
+                state="closed" if n % 5 else "assigned",
+                agent=_AGENTS[n % len(_AGENTS)],
+                unread=False,
+                queued_at=SENT - timedelta(minutes=97 * n),
+                assigned_at=SENT - timedelta(minutes=97 * n),
+                closed_at=None,
+                last_message_at=SENT - timedelta(minutes=97 * n - 30),
+                message_count=2,
+            )
+        )
+    return rows
+
+
+class FakeRecordings:
+    """The search's two calls over `recordings_store()`; `asked` keeps every query."""
+
+    def __init__(self) -> None:
+        self.store = recordings_store()
+        self.asked: list[RecordingQuery] = []
+
+    async def recordings(self, query: RecordingQuery) -> RecordingPage:
+        self.asked.append(query)
+        rows = [
+            r
+            for r in self.store
+            if query.any.lower() in (r.subject + " " + r.client_email + r.client_name).lower()
+            and (not query.campaign or r.campaign_name == query.campaign)
+            and (not query.agent or r.agent == query.agent)
+            and (not query.state or (r.state == "closed") == (query.state == "closed"))
+        ]
+        keys = {
+            "last": lambda r: (r.last_message_at, r.id),
+            "created": lambda r: (r.queued_at, r.id),
+            "client": lambda r: (r.client_email, r.id),
+            "subject": lambda r: (r.subject, r.id),
+        }
+        rows.sort(key=keys[query.sort], reverse=query.descending)  # type: ignore[arg-type]
+        start = (query.page - 1) * query.page_size
+        return RecordingPage(
+            total=len(rows),
+            page=query.page,
+            page_size=query.page_size,
+            items=rows[start : start + query.page_size],
+        )
+
+    async def recording_choices(self) -> RecordingChoices:
+        return RecordingChoices(campaigns=sorted(_CAMPAIGNS), agents=sorted(_AGENTS))
+
+
+class FakeSupervisorSearching(FakeRecordings, FakeSupervisorEngine):
+    """A supervisor's console whose engine also answers the recordings search."""
+
+    def __init__(self) -> None:
+        FakeRecordings.__init__(self)
+
+
+def searching_supervisor_app() -> tuple[PostdeskApp, FakeSupervisorSearching]:
+    fake = FakeSupervisorSearching()
+    app = PostdeskApp(lambda _user: fake, mode="supervisor")  # type: ignore[arg-type,return-value]
+    return app, fake

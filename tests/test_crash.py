@@ -52,6 +52,22 @@ def stored(db: Path) -> tuple[int, int, int]:
     return messages, distinct, interactions
 
 
+def index_counts(db: Path) -> tuple[int, int]:
+    """FTS5's own check of both recordings indexes against their content (it raises when
+    they disagree), then how many interactions each finds for words every mail has."""
+    with sqlite3.connect(db, timeout=10) as conn:
+        for table in ("search_interactions", "search_bodies"):
+            conn.execute(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
+        (bodies,) = conn.execute(
+            "SELECT count(*) FROM search_bodies WHERE search_bodies MATCH 'hello'"
+        ).fetchone()
+        (subjects,) = conn.execute(
+            "SELECT count(*) FROM search_interactions"
+            " WHERE search_interactions MATCH 'subject: \"Question number\"'"
+        ).fetchone()
+    return bodies, subjects
+
+
 def start_engine(home: Path, log: Path, crash_at: str = "") -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "POSTDESK_CRASH_AT"}
     if crash_at:
@@ -116,6 +132,8 @@ async def test_sigkill_during_ingest_loses_and_duplicates_nothing(
     assert first.returncode == -signal.SIGKILL, log.read_text()[-3000:]
     at_kill = stored(db)
     assert at_kill == (stored_at_crash, stored_at_crash, stored_at_crash)
+    # The search index commits (or not) with the rows: it never knows more or less.
+    assert index_counts(db) == (stored_at_crash, stored_at_crash)
 
     second = start_engine(home, log)
     try:
@@ -131,6 +149,7 @@ async def test_sigkill_during_ingest_loses_and_duplicates_nothing(
         (last_uid,) = conn.execute("SELECT last_uid FROM mailbox_checkpoints").fetchone()
         digests = [d for (d,) in conn.execute("SELECT raw_sha256 FROM messages")]
     assert last_uid == TOTAL
+    assert index_counts(db) == (TOTAL, TOTAL)
     blobs = home / "blobs"
     assert all((blobs / d[:2] / d).is_file() for d in digests)  # the one-level layout
 

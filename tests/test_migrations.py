@@ -19,12 +19,20 @@ from data.models import Attachment, Base, BlacklistEntry, BreakReason, Campaign,
 from tests.postgres_server import PostgresServer
 
 
+def not_a_search_index(name: str | None, type_: str, _parent: object) -> bool:
+    """The FTS5 tables of migration 0020 (and their shadow tables) have no model: SQLAlchemy
+    cannot declare a virtual table, and only the recordings search reads them."""
+    return not (type_ == "table" and (name or "").startswith("search_"))
+
+
 async def test_migrated_database_matches_the_models(tmp_path: Path) -> None:
     db = Database(sqlite_url(tmp_path / "schema.db"))
     await db.upgrade()
 
     def differences(connection: Connection) -> list[object]:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": not_a_search_index}
+        )
         return list(compare_metadata(context, Base.metadata))
 
     try:

@@ -128,7 +128,7 @@ async def test_supervisor_watches_a_live_interaction_and_searches_the_recordings
             await pilot.press("slash")
             await until(pilot, lambda: isinstance(supervisor_app.screen, SearchScreen))
             await type_text(pilot, "Question 7")
-            await until(pilot, lambda: "1 found" in screen_text(supervisor_app), what="found")
+            await until(pilot, lambda: "1-1 of 1 " in screen_text(supervisor_app), what="found")
             assert "agent1" in screen_text(supervisor_app)  # whose interaction it is
             await pilot.press("down", "enter")
             await until(pilot, lambda: isinstance(supervisor_app.screen, ThreadScreen))

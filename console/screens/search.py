@@ -1,9 +1,11 @@
-"""`/` search: my interactions, open and closed, as I type.
+"""`/` recordings search: every interaction (an agent: their own), filtered, paged, sorted.
 
-Each keystroke restarts one exclusive worker that waits 150 ms before asking the engine, so
-a burst of typing costs one query and an old answer never overwrites a newer one. Enter (or
-a click) returns the chosen interaction; the agent screen opens it. The worker posts what was
-found (`SearchFound`), handled with `@on`.
+The filters are `RecordingFilters`. A search runs on Enter, on a pick, or after a pause in
+typing: each change restarts one exclusive worker that waits `DEBOUNCE` before asking, so a
+burst of typing costs one query and an old answer never overwrites a newer one. Pages move
+with PgDn/PgUp (or n/p in the list); `s` cycles the sort, `S` reverses it, and a click on
+a column header sorts by it (again: reversed). Enter on a row (or Enter in a field whose
+results are shown) returns the interaction; the caller opens it.
 """
 
 from __future__ import annotations
@@ -16,24 +18,32 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Footer, Input, Select, Static
 from textual.worker import Worker, WorkerState
 
-from engine.api.schemas import InteractionSummary
+from engine.api.schemas import InteractionSummary, RecordingPage, RecordingQuery, convert
 from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
-from ..messages import SearchFound, WorkerFailed
+from ..messages import RecordingChoicesLoaded, RecordingsFound, WorkerFailed
 from ..timefmt import local_stamp
+from ..widgets.recording_filters import BadDate, RecordingFilters
 
-DEBOUNCE = 0.15
+DEBOUNCE = 0.35
+PAGE_SIZE = 40
+SORTS = ("last", "created", "client", "subject")
+SORT_NAMES = {"last": "last message", "created": "start", "client": "client", "subject": "subject"}
+HEADER_SORTS = {"client": "client", "subject": "subject", "when": "last"}
+AGENT_WIDTH = 10
 
 
-def column_widths(width: int) -> dict[str, int]:
-    """State, campaign, client and date fixed-ish; the subject gets the rest."""
-    rest = max(0, width - 5 * 2 - 2 - 6 - 16)
+def column_widths(width: int, *, agents: bool) -> dict[str, int]:
+    """State, campaign, client, agent and date fixed-ish; the subject gets the rest. `width`
+    is the table's, scrollbar included; each column pads one cell on both sides."""
+    columns = 6 if agents else 5
+    rest = max(0, width - 2 - 2 * columns - 6 - 16 - (AGENT_WIDTH if agents else 0))
     campaign = max(8, min(14, rest // 6))
-    client = max(10, min(26, rest // 3))
+    client = max(10, min(26, rest // 4))
     return {
         "state": 6,
         "campaign": campaign,
@@ -53,12 +63,26 @@ def tail(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
+def shown_range(page: RecordingPage) -> str:
+    """`41-80 of 1,234`."""
+    if not page.items:
+        return f"none of {page.total:,}" if page.total else "Nothing found"
+    first = (page.page - 1) * page.page_size + 1
+    return f"{first:,}-{first + len(page.items) - 1:,} of {page.total:,}"
+
+
 class SearchScreen(ModalScreen[InteractionSummary | None]):
-    """`#search-input` over `#search-results` (rows keyed by interaction id)."""
+    """Filters over `#search-results` (rows keyed by interaction id) and `#search-status`."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Close", id="search.cancel"),
         Binding("down", "to_results", "Results", id="search.to-results", show=False),
+        Binding("pagedown", "next_page", "Next page", id="search.next-page", priority=True),
+        Binding("pageup", "previous_page", "Prev page", id="search.previous-page", priority=True),
+        Binding("n", "next_page", "Next page", id="search.next", show=False),
+        Binding("p", "previous_page", "Prev page", id="search.previous", show=False),
+        Binding("s", "sort", "Sort", id="search.sort"),
+        Binding("S", "reverse", "Reverse", id="search.reverse", show=False),
     ]
 
     def __init__(self, api: EngineClient, query: str = "", *, scope: str = "mine") -> None:
@@ -67,75 +91,136 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         self.initial = query
         self.scope = scope  # "all": a supervisor searching every agent's interactions
         self.results: list[InteractionSummary] = []
+        self.page = 1
+        self.sort = "last"
+        self.descending = True
+        self.total = 0
+        self.shown: dict[str, object] | None = None  # the filters the table shows
 
     def compose(self) -> ComposeResult:
         with Vertical(id="search-dialog"):
-            yield Input(
-                self.initial,
-                placeholder=(
-                    "Search all interactions: client, email, subject, campaign"
-                    if self.scope == "all"
-                    else "Search my interactions: client, email, subject, campaign"
-                ),
-                id="search-input",
-            )
+            yield RecordingFilters(any_text=self.initial, agents=self.scope == "all")
             yield DataTable[Text](id="search-results", cursor_type="row", zebra_stripes=True)
-            yield Static("Type to search.", id="search-status", markup=False)
+            yield Static("Searching…", id="search-status", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#search-input", Input).focus()
-        if self.initial.strip():
-            self.search(self.initial)
+        self.query_one("#search-any", Input).focus()
+        self.load_choices()
+        self.search(0)
 
-    @on(Input.Changed, "#search-input")
-    def _changed(self, event: Input.Changed) -> None:
-        self.search(event.value)
+    @property
+    def filters(self) -> RecordingFilters:
+        return self.query_one(RecordingFilters)
+
+    # ---- when to search ----
+    @on(Input.Changed, "RecordingFilters Input")
+    def _typed(self) -> None:
+        self.page = 1
+        self.search(DEBOUNCE)
+
+    @on(Select.Changed, "RecordingFilters Select")
+    def _picked(self) -> None:
+        self.page = 1
+        self.search(0)
+
+    @on(Input.Submitted, "RecordingFilters Input")
+    def _entered(self) -> None:
+        try:
+            current = self.filters.values()
+        except BadDate:
+            current = None
+        if current == self.shown and (item := self.current) is not None:
+            self.dismiss(item)  # the results of what is typed are on screen: open one
+        else:
+            self.page = 1
+            self.search(0)
 
     @work(exclusive=True, group="search", exit_on_error=False)
-    async def search(self, query: str) -> None:
-        if not query.strip():
-            self.post_message(SearchFound(query, []))
+    async def search(self, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        try:
+            given = self.filters.values()
+        except BadDate as exc:
+            self.status(f"{'From' if exc.field == 'start' else 'To'}: a date is YYYY-MM-DD")
             return
-        await asyncio.sleep(DEBOUNCE)
-        self.post_message(
-            SearchFound(query, await self.api.search(query.strip(), scope=self.scope))
+        query = convert(
+            {
+                **given,
+                "sort": self.sort,
+                "descending": self.descending,
+                "page": self.page,
+                "page_size": PAGE_SIZE,
+                "mine": self.scope != "all",
+            },
+            RecordingQuery,
         )
+        self.post_message(RecordingsFound(given, await self.api.recordings(query)))
 
-    @on(SearchFound)
-    def _found(self, message: SearchFound) -> None:
-        self.show(message.query, message.results)
+    @work(exclusive=True, group="choices", exit_on_error=False)
+    async def load_choices(self) -> None:
+        self.post_message(RecordingChoicesLoaded(await self.api.recording_choices()))
+
+    @on(RecordingChoicesLoaded)
+    def _choices(self, message: RecordingChoicesLoaded) -> None:
+        with self.prevent(Select.Changed):
+            self.filters.set_choices(message.choices)
+
+    @on(RecordingsFound)
+    def _found(self, message: RecordingsFound) -> None:
+        self.shown = message.filters
+        self.filters.mark(None)
+        self.results = message.page.items
+        self.total = message.page.total
+        self.page = message.page.page
+        self.fill_table()
+        order = "↓" if self.descending else "↑"
+        self.status(
+            f"{shown_range(message.page)} · by {SORT_NAMES[self.sort]} {order}"
+            " · PgDn/PgUp pages · s sort · Enter opens"
+        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state is WorkerState.ERROR and worker.error is not None:
             self.app.post_message(WorkerFailed(worker, worker.error))
+            self.filters.mark(getattr(worker.error, "field", None))
             self.status(f"Search failed: {getattr(worker.error, 'message', worker.error)}")
 
     def status(self, text: str) -> None:
         self.query_one("#search-status", Static).update(Text(one_line(text, 200)))
 
+    # ---- the table ----
     def on_resize(self) -> None:
         self.fill_table()
 
     def fill_table(self) -> None:
         table = self.query_one("#search-results", DataTable)
-        widths = column_widths(table.size.width or 76)
-        table.clear(columns=True)
-        for key, label in (("state", ""), ("campaign", "Campaign"), ("client", "Client")):
-            table.add_column(Text(label), key=key, width=widths[key])
         agents = self.scope == "all"  # a supervisor sees whose interaction each row is
+        # The dialog's width (border and padding off), known before the table is laid out.
+        dialog = self.query_one("#search-dialog")
+        widths = column_widths((dialog.size.width or 80) - 4, agents=agents)
+        table.clear(columns=True)
+        arrow = " ↓" if self.descending else " ↑"
+        sorted_by = {v: k for k, v in HEADER_SORTS.items()}.get(self.sort)
+
+        def label(key: str, name: str) -> Text:
+            return Text(name + (arrow if key == sorted_by else ""))
+
+        table.add_column(Text(""), key="state", width=widths["state"])
+        table.add_column(Text("Campaign"), key="campaign", width=widths["campaign"])
+        table.add_column(label("client", "Client"), key="client", width=widths["client"])
         if agents:
-            widths["subject"] = max(10, widths["subject"] - AGENT_WIDTH - 1)
             table.add_column(Text("Agent"), key="agent", width=AGENT_WIDTH)
         # The last close's code (docs/wrapup.md), when any result has one.
         coded = any(item.disposition for item in self.results)
         if coded:
             widths["subject"] = max(10, widths["subject"] - DISPOSITION_WIDTH - 1)
-        table.add_column(Text("Subject"), key="subject", width=widths["subject"])
+        table.add_column(label("subject", "Subject"), key="subject", width=widths["subject"])
         if coded:
             table.add_column(Text("Wrap-up"), key="disposition", width=DISPOSITION_WIDTH)
-        table.add_column(Text("Last"), key="when", width=widths["when"])
+        table.add_column(label("when", "Last"), key="when", width=widths["when"])
         for item in self.results:
             is_open = item.state != "closed"
             cells = [
@@ -151,25 +236,47 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
             cells.append(Text(local_stamp(item.last_message_at), style="dim"))
             table.add_row(*cells, key=str(item.id))
 
-    def show(self, query: str, results: list[InteractionSummary]) -> None:
-        self.results = results
-        self.fill_table()
-        if not query.strip():
-            self.status("Type to search.")
-        else:
-            found = f"{len(results)} found" if results else "Nothing found"
-            self.status(f"{found} for “{query.strip()}”. Enter opens, ↓ moves to the list.")
+    @on(DataTable.HeaderSelected, "#search-results")
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        sort = HEADER_SORTS.get(str(event.column_key.value))
+        if sort is None:
+            return
+        self.descending = not self.descending if sort == self.sort else sort == "last"
+        self.sort = sort
+        self.page = 1
+        self.search(0)
 
     @property
     def current(self) -> InteractionSummary | None:
         row = self.query_one("#search-results", DataTable).cursor_row
         return self.results[row] if 0 <= row < len(self.results) else None
 
-    @on(Input.Submitted, "#search-input")
     @on(DataTable.RowSelected, "#search-results")
     def _open(self) -> None:
         if (item := self.current) is not None:
             self.dismiss(item)
+
+    # ---- keys ----
+    def action_next_page(self) -> None:
+        if self.page * PAGE_SIZE < self.total:
+            self.page += 1
+            self.search(0)
+
+    def action_previous_page(self) -> None:
+        if self.page > 1:
+            self.page -= 1
+            self.search(0)
+
+    def action_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.descending = self.sort in ("last", "created")  # newest first, A to Z
+        self.page = 1
+        self.search(0)
+
+    def action_reverse(self) -> None:
+        self.descending = not self.descending
+        self.page = 1
+        self.search(0)
 
     def action_to_results(self) -> None:
         self.query_one("#search-results", DataTable).focus()

@@ -1275,3 +1275,50 @@ class MembersChanged(Schema, kw_only=True):
     removed: int
     unchanged: int  # already a member (add) or not one (remove)
     campaigns: list[CampaignOut]  # the campaigns named, as saved
+
+
+# ---- recordings search (engine/services/recordings/search.py; docs/recordings.md) ----
+RECORDING_SORTS = ("last", "created", "client", "subject")
+RECORDING_PAGE_SIZE_MAX = 500
+SearchText = Annotated[str, Meta(max_length=1000, pattern=ONE_LINE)]
+
+
+class RecordingQuery(Schema, kw_only=True):
+    """`GET /recordings?...`: every filter optional, all of them combined (AND).
+
+    `start`/`end` are days (UTC), both inclusive, on when the interaction began; `email` is
+    any part of the client's address or name, `subject` any part of the subject, `text` words
+    of the messages (each word must appear, in any message of the interaction); `any` is
+    either of the three. Every value is text to look for, never query syntax."""
+
+    start: date | None = None
+    end: date | None = None
+    any: SearchText = ""  # the `/` box: address, name or subject contain it, or its words
+    email: SearchText = ""
+    subject: SearchText = ""
+    campaign: SearchText = ""  # a campaign's name
+    agent: SearchText = ""  # an agent's login
+    text: SearchText = ""
+    state: Literal["", "open", "closed"] = ""
+    direction: Literal["", "inbound", "outbound"] = ""
+    sort: Literal["last", "created", "client", "subject"] = "last"
+    descending: bool = True
+    page: Annotated[int, Meta(ge=1, le=1_000_000)] = 1
+    page_size: Annotated[int, Meta(ge=1, le=RECORDING_PAGE_SIZE_MAX)] = 40
+    mine: bool = False  # only the caller's own, even for a supervisor
+
+
+class RecordingPage(Schema, kw_only=True):
+    """One page of matches, in the asked order; `total` counts every match."""
+
+    total: int
+    page: int
+    page_size: int
+    items: list[InteractionSummary]
+
+
+class RecordingChoices(Schema, kw_only=True):
+    """What the pick lists offer this caller: campaigns and agents it may filter on."""
+
+    campaigns: list[str]
+    agents: list[str]

@@ -67,6 +67,9 @@ from engine.api.schemas import (
     RatingOut,
     ReassignIn,
     ReassignOut,
+    RecordingChoices,
+    RecordingPage,
+    RecordingQuery,
     RemovalPlan,
     RenderIn,
     RenderOut,
@@ -86,6 +89,7 @@ from engine.api.schemas import (
     decode,
     decode_event,
     encode,
+    to_builtins,
 )
 from engine.client.errors import (
     EngineError,
@@ -536,6 +540,22 @@ class EngineClient:
         if resp.status >= 400:
             raise error_for(resp.status, resp.body)
         return decode(resp.body, answer)
+
+    # ---- recordings search ----
+    async def recordings(self, query: RecordingQuery) -> RecordingPage:
+        """One page of the recordings matching `query` (an agent's: their own only)."""
+        given = {
+            k: ("1" if v else "0") if isinstance(v, bool) else v
+            for k, v in to_builtins(query).items()
+            if v not in ("", None)
+        }
+        return await self._call(
+            "GET", "/recordings?" + urlencode(given, quote_via=quote), RecordingPage
+        )
+
+    async def recording_choices(self) -> RecordingChoices:
+        """The campaigns and agents the caller may pick in the search's lists."""
+        return await self._call("GET", "/recordings/choices", RecordingChoices)
 
     # ---- events ----
     # ---- moving work between people (docs/transfer.md) ----

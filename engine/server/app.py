@@ -22,6 +22,7 @@ from engine.server import (
     chat_routes,
     dialer_routes,
     event_stream,
+    recordings_routes,
     supervisor_routes,
     transfer_routes,
 )
@@ -52,6 +53,7 @@ ROUTES = (
     event_stream.routes,
     transfer_routes.routes,
     dialer_routes.routes,
+    recordings_routes.routes,
 )
 
 

@@ -32,6 +32,7 @@ from engine.api.schemas import (
     CampaignRemoved,
     DispositionStats,
     RatingOut,
+    RecordingQuery,
     ScheduleWindow,
     StatsOut,
     TemplateIn,
@@ -170,6 +171,23 @@ async def _ratings(client: EngineClient, args: argparse.Namespace) -> Any:
     return CsvText(out.getvalue())
 
 
+def _recording_query(args: argparse.Namespace) -> RecordingQuery:
+    """`--sort -last` is the wire's `sort=last, descending=true`; the engine checks the rest."""
+    fields = ("start", "end", "email", "subject", "campaign", "agent", "text", "state")
+    given = {name: getattr(args, name) for name in fields}
+    return convert(
+        {
+            **given,
+            "direction": args.direction,
+            "sort": args.sort.lstrip("-"),
+            "descending": args.sort.startswith("-"),
+            "page": args.page,
+            "page_size": args.page_size,
+        },
+        RecordingQuery,
+    )
+
+
 async def dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
     group, action = args.group, getattr(args, "action", None)
     if group == "ratings":
@@ -229,6 +247,7 @@ async def dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("quarantine", "list"): client.quarantine,
         ("quarantine", "show"): lambda: client.quarantined(args.id),
         ("quarantine", "retry"): lambda: client.retry_quarantined(args.id),
+        ("recordings", "search"): lambda: client.recordings(_recording_query(args)),
     }
     return await calls[(group, action)]()
 

@@ -10,6 +10,7 @@ from typing import Any
 from engine.api.schemas import (
     ConnectionReport,
     DispositionStats,
+    RecordingPage,
     Schema,
     StatsOut,
     to_builtins,
@@ -73,6 +74,9 @@ def print_result(result: Any, as_json: bool) -> None:
         utf8 = "utf" in (sys.stdout.encoding or "").lower()
         print("\n".join(report_lines(result, utf8=utf8)))
         return
+    if isinstance(result, RecordingPage):
+        print_recordings(result)
+        return
     # Plain output goes to a terminal: every value is untrusted text (mail, names).
     rows = payload if isinstance(payload, list) else [payload]
     for row in rows:
@@ -119,3 +123,22 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def csv_cell(value: Any) -> str:
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def print_recordings(page: RecordingPage) -> None:
+    """`ctl recordings search`: "41-80 of 1,234", then one sanitised line per interaction."""
+    first = (page.page - 1) * page.page_size + 1
+    last = first + len(page.items) - 1
+    shown = f"{first:,}-{last:,}" if page.items else "none"
+    print(f"{shown} of {page.total:,} (page {page.page})")
+    for row in page.items:
+        parts = [
+            f"id={row.id}",
+            f"last={row.last_message_at:%Y-%m-%d %H:%M}",
+            f"state={row.state}",
+            f"campaign={one_line(row.campaign_name)}",
+            f"agent={one_line(row.agent or '-')}",
+            f"client={one_line(row.client_email)}",
+            f"subject={one_line(row.subject, 80)}",
+        ]
+        print("  ".join(parts))

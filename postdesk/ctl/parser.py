@@ -321,6 +321,38 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
     add_dialer_parser(group)
 
+    recordings = group("recordings", "every interaction kept: the supervisors' search")
+    rsearch = recordings.add_parser(
+        "search",
+        help="find interactions by date, address, subject, campaign, agent, text, state",
+        description="Every filter is optional and they combine. Dates are UTC days (both "
+        "included) of when the interaction began; --email and --subject match any part; "
+        "--text needs every word in the messages. Values are text, never query syntax.",
+    )
+    rsearch.add_argument("--from", dest="start", type=_day, default=None, help="YYYY-MM-DD")
+    rsearch.add_argument("--to", dest="end", type=_day, default=None, help="YYYY-MM-DD")
+    for name in ("email", "subject", "campaign", "agent", "text"):
+        rsearch.add_argument(f"--{name}", default="")
+    rsearch.add_argument("--state", choices=["open", "closed"], default="")
+    rsearch.add_argument("--direction", choices=["inbound", "outbound"], default="")
+    rsearch.add_argument(
+        "--sort",
+        choices=[
+            "last",
+            "-last",
+            "created",
+            "-created",
+            "client",
+            "-client",
+            "subject",
+            "-subject",
+        ],
+        default="-last",
+        help="a leading - is newest/last first (default -last: latest message first)",
+    )
+    rsearch.add_argument("--page", type=int, default=1)
+    rsearch.add_argument("--page-size", dest="page_size", type=int, default=40)
+
 
 def _member_pairs(parser: argparse.ArgumentParser) -> None:
     """`member add|remove CAMPAIGN USERNAME`, or in bulk: every --user on every --campaign,
@@ -343,6 +375,13 @@ def _member_pairs(parser: argparse.ArgumentParser) -> None:
         metavar="USERNAME",
         help="a user (repeatable)",
     )
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
 
 
 def _day_or_moment(text: str) -> datetime:

@@ -1,0 +1,116 @@
+"""The recordings search's filter fields: one line of "anything", one of address, subject and
+message text, one of dates and pick lists (campaign, agent, state, direction).
+
+Compact fields (one row each) so the filters and a page of results fit 80x24. The widget only
+holds values; the search screen decides when to ask the engine (on Enter, a pause in typing,
+or a pick)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Select
+
+from engine.api.schemas import RecordingChoices
+
+TEXT_FIELDS = ("any", "email", "subject", "text")
+DATE_FIELDS = ("start", "end")
+PICKS = ("campaign", "agent", "state", "direction")
+
+
+class BadDate(ValueError):
+    """A date field that does not hold a YYYY-MM-DD day; `field` is its wire name."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field}: a date is YYYY-MM-DD")
+        self.field = field
+
+
+class RecordingFilters(Vertical):
+    """Inputs `#search-<field>` and selects `#search-<pick>`, named as the wire's fields."""
+
+    DEFAULT_CSS = """
+    RecordingFilters { height: auto; }
+    RecordingFilters Horizontal { height: 1; margin-bottom: 0; }
+    RecordingFilters Input, RecordingFilters Select { width: 1fr; margin-right: 1; }
+    RecordingFilters Input { background: $boost; }
+    RecordingFilters #search-start, RecordingFilters #search-end { width: 12; }
+    RecordingFilters #search-state { width: 10; }
+    RecordingFilters #search-direction { width: 11; margin-right: 0; }
+    RecordingFilters .-invalid { background: $error 30%; }
+    """
+
+    def __init__(self, *, any_text: str = "", agents: bool = True) -> None:
+        super().__init__(id="search-filters")
+        self.any_text = any_text
+        self.agents = agents  # an agent's own search has no agent to pick
+
+    def compose(self) -> ComposeResult:
+        def field(name: str, hint: str, **extra: object) -> Input:
+            return Input(placeholder=hint, id=f"search-{name}", compact=True, **extra)  # type: ignore[arg-type]
+
+        with Horizontal():
+            yield Input(
+                self.any_text,
+                placeholder="Search: address, name, subject or words of the mail",
+                id="search-any",
+                compact=True,
+            )
+        with Horizontal():
+            yield field("email", "Email or name")
+            yield field("subject", "Subject")
+            yield field("text", "Words in the messages")
+        with Horizontal():
+            yield field("start", "From date", restrict=r"[0-9-]*", max_length=10)
+            yield field("end", "To date", restrict=r"[0-9-]*", max_length=10)
+            yield Select[str]([], prompt="Campaign", id="search-campaign", compact=True)
+            if self.agents:
+                yield Select[str]([], prompt="Agent", id="search-agent", compact=True)
+            yield Select[str](
+                [("open", "open"), ("closed", "closed")],
+                prompt="State",
+                id="search-state",
+                compact=True,
+            )
+            yield Select[str](
+                [("inbound", "inbound"), ("outbound", "outbound")],
+                prompt="In/out",
+                id="search-direction",
+                compact=True,
+            )
+
+    def set_choices(self, choices: RecordingChoices) -> None:
+        self.query_one("#search-campaign", Select).set_options((c, c) for c in choices.campaigns)
+        if self.agents:
+            self.query_one("#search-agent", Select).set_options((a, a) for a in choices.agents)
+
+    def values(self) -> dict[str, object]:
+        """The filled fields as wire values; raises BadDate for a date not yet a day."""
+        given: dict[str, object] = {}
+        for name in TEXT_FIELDS:
+            if text := self.query_one(f"#search-{name}", Input).value.strip():
+                given[name] = text
+        for name in DATE_FIELDS:
+            widget = self.query_one(f"#search-{name}", Input)
+            widget.remove_class("-invalid")
+            if text := widget.value.strip():
+                try:
+                    given[name] = date.fromisoformat(text)
+                except ValueError:
+                    widget.add_class("-invalid")
+                    raise BadDate(name) from None
+        for name in PICKS:
+            for select in self.query(f"#search-{name}").results(Select):
+                if isinstance(select.value, str):
+                    given[name] = select.value
+        return given
+
+    def mark(self, field: str | None) -> None:
+        """Show which field the engine refused (None: none)."""
+        for widget in self.query(".-invalid"):
+            widget.remove_class("-invalid")
+        if field:
+            for widget in self.query(f"#search-{field}"):
+                widget.add_class("-invalid")

@@ -1,0 +1,35 @@
+"""Routes of the recordings search (`GET /api/v1/recordings`, its pick lists).
+
+Any user may search: an agent finds only their own interactions (the service applies it),
+supervisors and admins everyone's unless they ask for `mine`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from engine.api.schemas import RecordingQuery, SchemaError, convert
+from engine.errors import Invalid
+from engine.server.caller import CALLER
+from engine.server.http import engine_of, json_response
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/recordings")
+async def get_recordings(request: web.Request) -> web.Response:
+    caller = request[CALLER]
+    caller.require("agent", "supervisor", "admin")
+    try:  # lax: numbers and booleans arrive as query-string text
+        query = convert(dict(request.query), RecordingQuery, lax=True)
+    except SchemaError as exc:
+        raise Invalid(str(exc)) from exc
+    user_id = None if caller.sees_all and not query.mine else caller.require_user()
+    return json_response(await engine_of(request).recordings.search(query, user_id))
+
+
+@routes.get("/api/v1/recordings/choices")
+async def get_recording_choices(request: web.Request) -> web.Response:
+    caller = request[CALLER]
+    caller.require("agent", "supervisor", "admin")
+    user_id = None if caller.sees_all else caller.require_user()
+    return json_response(await engine_of(request).recordings.choices(user_id))

@@ -1,0 +1,1 @@
+"""Recordings: every interaction kept, found again by supervisors (and agents, their own)."""

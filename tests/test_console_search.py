@@ -1,0 +1,146 @@
+"""The supervisor's recordings search screen on the fake engine (1,234 recordings): filters,
+pages, sort by key and by header click, the debounce; SVG snapshots at 80x24 and 160x48."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Select
+
+from console.screens.search import SearchScreen
+from tests.console_helpers import screen_text, settle, type_text, until
+from tests.fake_engine import recordings_store, searching_supervisor_app
+
+SIZES = [(80, 24), (160, 48)]
+
+
+@pytest.fixture(autouse=True)
+def utc() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "UTC")
+        time.tzset()
+        yield
+    time.tzset()
+
+
+def matching(word: str, state: str = "") -> str:
+    """How many of the fake's recordings a search for `word` finds, as the screen says it."""
+    found = [
+        r
+        for r in recordings_store()
+        if word.lower() in (r.subject + " " + r.client_email + r.client_name).lower()
+        and (not state or (r.state == "closed") == (state == "closed"))
+    ]
+    return f"{len(found):,}"
+
+
+async def open_search(pilot: Pilot[None]) -> SearchScreen:
+    app = pilot.app
+    await until(pilot, lambda: "Carla Conti" in screen_text(app), what="the monitor")
+    await pilot.press("slash")
+    await until(pilot, lambda: isinstance(app.screen, SearchScreen), what="the search")
+    await until(pilot, lambda: "1-40 of 1,234" in screen_text(app), what="the first page")
+    assert isinstance(app.screen, SearchScreen)
+    return app.screen
+
+
+async def test_pages_sort_and_filters() -> None:
+    app, fake = searching_supervisor_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_search(pilot)
+        asked = len(fake.asked)
+        await type_text(pilot, "Refund")
+        await until(pilot, lambda: fake.asked[-1].any == "Refund", what="the search")
+        await until(
+            pilot, lambda: f"of {matching('Refund')}" in screen_text(app), what="the refunds"
+        )
+        # Six keystrokes, fewer searches (one, unless this machine stalls mid-typing for
+        # longer than the debounce), never a search per keystroke.
+        assert len(fake.asked) - asked < 6
+        await pilot.press("pagedown")
+        await until(
+            pilot, lambda: f"41-80 of {matching('Refund')}" in screen_text(app), what="page 2"
+        )
+        await pilot.press("pageup")
+        await until(
+            pilot, lambda: f"1-40 of {matching('Refund')}" in screen_text(app), what="page 1 again"
+        )
+        screen.query_one("#search-state", Select).value = "open"
+        await until(
+            pilot,
+            lambda: f"of {matching('Refund', 'open')}" in screen_text(app),
+            what="the open refunds",
+        )
+        assert fake.asked[-1].state == "open"
+        # sort: the `s` key from the list cycles, a header click sorts by that column
+        table = screen.query_one("#search-results", DataTable)
+        table.focus()
+        await pilot.press("s")
+        await until(pilot, lambda: fake.asked[-1].sort == "created", what="sort by start")
+        assert "by start ↓" in screen_text(app)
+        await pilot.click("#search-results", offset=(20, 0))  # the Client header
+        await until(pilot, lambda: fake.asked[-1].sort == "client", what="sort by client")
+        assert fake.asked[-1].descending is False and "Client ↑" in screen_text(app)
+        await pilot.press("n")
+        await until(pilot, lambda: fake.asked[-1].page == 2, what="n: the next page")
+        campaigns = screen.query_one("#search-campaign", Select)
+        await until(pilot, lambda: any(v == "Billing" for _, v in campaigns._options))
+        campaigns.value = "Billing"
+        await until(pilot, lambda: fake.asked[-1].campaign == "Billing", what="the pick")
+        await settle(pilot)
+        assert (
+            "Billing" in screen_text(app) and "Returns" not in screen_text(app).split("\n", 4)[-1]
+        )
+
+
+async def test_a_bad_date_waits_and_says_so() -> None:
+    app, fake = searching_supervisor_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_search(pilot)
+        asked = len(fake.asked)
+        screen.query_one("#search-start", Input).focus()
+        await type_text(pilot, "2025-02")
+        await until(pilot, lambda: "a date is YYYY-MM-DD" in screen_text(app), what="the hint")
+        assert len(fake.asked) == asked  # nothing asked with half a date
+        await type_text(pilot, "-28")
+        await until(pilot, lambda: len(fake.asked) == asked + 1, what="the search")
+        assert str(fake.asked[-1].start) == "2025-02-28"
+
+
+def scene(pilot_steps: Callable[[Pilot[None], SearchScreen], object]) -> Callable[..., object]:
+    async def run(pilot: Pilot[None]) -> None:
+        screen = await open_search(pilot)
+        await pilot_steps(pilot, screen)  # type: ignore[misc]
+        for widget in screen.query(Input):
+            widget.cursor_blink = False
+        await settle(pilot)
+
+    return run
+
+
+async def _filtered(pilot: Pilot[None], screen: SearchScreen) -> None:
+    await type_text(pilot, "order")
+    await until(
+        pilot, lambda: f"of {matching('order')}" in screen_text(pilot.app), what="the orders"
+    )
+    screen.query_one("#search-state", Select).value = "closed"
+    await until(
+        pilot,
+        lambda: f"of {matching('order', 'closed')}" in screen_text(pilot.app),
+        what="closed orders",
+    )
+    await pilot.press("pagedown")
+    await until(
+        pilot,
+        lambda: f"41-80 of {matching('order', 'closed')}" in screen_text(pilot.app),
+        what="page 2",
+    )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_search_snapshot(snap_compare: Callable[..., bool], size: tuple[int, int]) -> None:
+    app, _ = searching_supervisor_app()
+    assert snap_compare(app, terminal_size=size, run_before=scene(_filtered))
