@@ -27,6 +27,7 @@ from data.secrets import SecretBox, SecretError
 from engine.bus import EventBus
 from engine.config import Settings
 from engine.server.app import ApiServer
+from engine.services.admin.oauth import OAuthService
 from engine.services.admin.records import Admin
 from engine.services.customer.blacklist import Blacklist
 from engine.services.customer.ratings import Ratings
@@ -147,6 +148,10 @@ class Engine:
         self.admin = Admin(
             self.db, self.secrets, self.campaign_changed, on_member_added=self._routing_changed
         )
+        # OAuth2 mailboxes (issue 17): a new grant restarts the campaign's mailbox at once.
+        self.oauth = OAuthService(self.db, self.secrets, self.settings, self.campaign_changed)
+        self.outbox.bearer_for = self.oauth.bearer_for
+        self.admin.oauth = self.oauth
         self.break_reasons = BreakReasons(self.db)
         self.identity = Identity(self.db)
         self.queries = Queries(self.db, self.schedules.states)
@@ -307,6 +312,7 @@ class Engine:
                 poll_seconds=self.settings.poll_seconds,
                 idle_seconds=self.settings.idle_seconds,
                 on_connected=connected,
+                bearer_for=self.oauth.bearer_for,
             )
             self.supervise(name, imap.run, failed)
         elif campaign.inbound == InboundTransport.MAILDIR:
@@ -317,6 +323,8 @@ class Engine:
 
     async def stop(self) -> None:
         self.stopping = True
+        if hasattr(self, "oauth"):
+            await self.oauth.stop()
         for task in self._tasks.values():
             task.cancel()
         for task in self._tasks.values():

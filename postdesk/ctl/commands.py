@@ -38,6 +38,7 @@ from engine.api.schemas import (
     convert,
 )
 from engine.client import EngineClient
+from postdesk.ctl import oauth
 from postdesk.ctl.errors import CtlInputError
 from postdesk.ctl.output import CsvText, csv_cell
 
@@ -186,6 +187,8 @@ async def dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("campaign", "set"): lambda: client.update_campaign(args.name, _patch_from_args(args)),
         ("campaign", "test"): lambda: client.test_campaign(args.name),
         ("campaign", "schedule"): lambda: _edit_schedule(client, args),
+        ("campaign", "oauth"): lambda: oauth.configure(client, args),
+        ("campaign", "authorize"): lambda: oauth.authorize(client, args),
         ("template", "add"): lambda: client.add_template(_template_from_args(args)),
         ("template", "list"): client.templates,
         ("template", "remove"): lambda: _removed(client.delete_template(args.id), args.id),

@@ -16,6 +16,7 @@ from engine.api.schemas import (
     CampaignPatch,
     Delivery,
 )
+from postdesk.ctl.oauth import add_parsers as oauth_parsers
 
 # The routing strategies (docs/strategies.md), offered by name in `campaign add|set`.
 STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
@@ -143,6 +144,7 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     ctest = campaign.add_parser("test", help="log in to its IMAP and SMTP servers, step by step")
     ctest.add_argument("name")
+    oauth_parsers(campaign)  # `campaign oauth|authorize` (issue 17, postdesk/ctl/oauth.py)
 
     template = group("template", "reply, signature and confirmation templates")
     tadd = template.add_parser("add", help="add a template (body from --text or --text-file)")

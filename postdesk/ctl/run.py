@@ -18,6 +18,7 @@ from engine.config import Settings
 from postdesk.access import check_own_data_dir, denied
 from postdesk.ctl.commands import dispatch, read_secrets
 from postdesk.ctl.errors import CtlInputError
+from postdesk.ctl.oauth import failed as oauth_failed
 from postdesk.ctl.output import print_result
 
 
@@ -87,4 +88,6 @@ def run_ctl(settings: Settings, args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if isinstance(result, ConnectionReport) and not result.ok:
         return 1  # a failed connection test fails the command, so scripts can check it
+    if oauth_failed(result, args):
+        return 1  # the device flow was refused or expired
     return 0
