@@ -19,13 +19,19 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from engine.api.schemas import OAuthSettingsIn, OAuthStatus
+from engine.api.schemas import CampaignPatch, OAuthSettingsIn, OAuthStatus
 from engine.client import EngineClient
 from engine.engine import Engine
 from tests.engine_fixtures import World, enable_confirmation, engine_settings, eventually
 from tests.mail_factory import customer_mail
 from tests.oauth_idp import CLIENT_ID, CLIENT_SECRET, IdentityProvider
-from tests.servers import DovecotServer, SmtpSink, start_dovecot, start_smtp_sink
+from tests.servers import (
+    DovecotServer,
+    SmtpSink,
+    make_test_pki,
+    start_dovecot,
+    start_smtp_sink,
+)
 
 
 @pytest.fixture(scope="module")
@@ -203,9 +209,11 @@ async def test_revoked_grant_shows_what_to_do_and_nobody_hammers(
     )
     assert "revoked" in state[1] and "authorize" in state[1]
     asked = idp.requests["refresh_token"]
+    logins = world.dovecot.log_path.read_text().count("imap-login:")
     await world.operator.test_campaign("Support")
     await asyncio.sleep(2.5)  # the mailbox retries with backoff meanwhile (1 s, then 2 s)
-    assert idp.requests["refresh_token"] == asked
+    assert idp.requests["refresh_token"] == asked  # the provider is not asked again
+    assert world.dovecot.log_path.read_text().count("imap-login:") == logins  # nor Dovecot
 
     # Authorising again brings the mailbox back.
     await authorized(world, idp)
@@ -282,3 +290,49 @@ async def test_no_token_in_the_log_the_answers_or_the_status(
     db = (world.engine.settings.home / "postdesk.db").read_bytes()
     for secret in issued:
         assert secret.encode() not in db  # the refresh token is stored encrypted
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_bearer_logins_over_starttls_and_implicit_tls(
+    oauth_engine: Engine,
+    idp: IdentityProvider,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    security: str,
+) -> None:
+    """The token goes only inside TLS: after STARTTLS, or on an implicit-TLS port."""
+    pki = make_test_pki(tmp_path / "pki")
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_cert))  # the engine trusts the test CA
+    implicit = security == "tls"
+    with (
+        start_dovecot(
+            tmp_path / "dc", tls=pki, oauth_introspection_url=idp.introspection_url
+        ) as dovecot,
+        start_smtp_sink(tls=pki, implicit_tls=implicit, oauth_check=idp.check) as sink,
+    ):
+        box = dovecot.new_mailbox("tls")
+        imap_port = dovecot.imaps_port if implicit else dovecot.port
+        assert imap_port is not None
+        fields = box.campaign("Support", smtp_host=sink.host, smtp_port=sink.port)
+        campaign = msgspec.structs.replace(
+            fields,
+            imap_password="",
+            imap_port=imap_port,
+            imap_security=security,
+            smtp_security=security,
+            smtp_username=box.user,
+            receive_emails=False,  # only the connection test logs in here
+        )
+        async with EngineClient(oauth_engine.socket_path) as operator:
+            added = await operator.add_campaign(campaign)
+            world = World(oauth_engine, operator, box, dovecot, sink, added)
+            await authorized(world, idp, "oauthbearer")
+            await operator.update_campaign("Support", CampaignPatch(receive_emails=True))
+            report = await operator.test_campaign("Support")
+            assert report.ok, report
+            assert [c.passed for c in report.checks] == [
+                ["resolve", "token", "connect", "tls", "login", "mailbox"],
+                ["resolve", "token", "connect", "tls", "login"],
+            ]
+        log = dovecot.log_path.read_text()
+        assert f"user=<{box.user}>, method=OAUTHBEARER" in log and "TLS" in log

@@ -123,6 +123,9 @@ class ImapMailbox:
 
     async def run(self) -> None:
         account = await self._account()
+        if account.bearer is not None:
+            # A revoked grant fails here, before the mail server is bothered at all.
+            await account.bearer.token("")
         client = await connect(account)
         lost = watch_connection(client, account)
         try:

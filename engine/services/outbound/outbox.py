@@ -171,6 +171,8 @@ class Outbox:
             timeout=60,
         )
         try:
+            if bearer is not None:
+                await bearer.token("")  # a revoked grant fails before the server is bothered
             await smtp.connect()
             if bearer is not None:
                 user = campaign.smtp_username or campaign.email_address
