@@ -19,8 +19,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from engine.api.schemas import CampaignPatch, OAuthSettingsIn, OAuthStatus
-from engine.client import EngineClient
+from engine.api.schemas import CampaignPatch, OAuthSettingsIn, OAuthStatus, UserIn
+from engine.client import EngineClient, EngineError
+from engine.client.errors import Forbidden, Invalid
 from engine.engine import Engine
 from tests.engine_fixtures import World, enable_confirmation, engine_settings, eventually
 from tests.mail_factory import customer_mail
@@ -336,3 +337,44 @@ async def test_bearer_logins_over_starttls_and_implicit_tls(
             ]
         log = dovecot.log_path.read_text()
         assert f"user=<{box.user}>, method=OAUTHBEARER" in log and "TLS" in log
+
+
+async def test_a_rotated_refresh_token_is_kept(oauth_world: World, idp: IdentityProvider) -> None:
+    """Microsoft hands out a new refresh token with each refresh and the old one stops
+    working: each refresh must use the one before's."""
+    world, oauth = oauth_world, oauth_world.engine.oauth
+    idp.rotate_refresh = True
+    try:
+        await authorized(world, idp)
+        now = oauth.clock()
+        for hours in (1, 2, 3):
+            oauth.clock = lambda hours=hours: now + hours * 3600
+            await oauth.access_token(world.campaign.id)
+        status = await world.operator.oauth_status("Support")
+        assert status.state == "authorized"
+        assert (await world.operator.test_campaign("Support")).ok
+    finally:
+        idp.rotate_refresh = False
+
+
+async def test_only_admins_see_or_start_a_sign_in(
+    oauth_world: World, idp: IdentityProvider
+) -> None:
+    world = oauth_world
+    await world.operator.add_user(UserIn(username="sam", display_name="Sam", roles=["supervisor"]))
+    async with world.client("sam") as sam:
+        with pytest.raises(Forbidden):
+            await sam.oauth_status("Support")
+        with pytest.raises(Forbidden):
+            await sam.authorize("Support")
+        with pytest.raises(Forbidden):
+            await sam.set_oauth("Support", custom(idp))
+    # An endpoint that is no URL is refused under its field; a password campaign cannot start.
+    with pytest.raises(Invalid) as caught:
+        await world.operator.set_oauth(
+            "Support", msgspec.structs.replace(custom(idp), token_url="ftp:/x")
+        )
+    assert caught.value.field == "token_url"
+    with pytest.raises(EngineError) as refused:
+        await world.operator.authorize("Support")
+    assert "choose an OAuth2 provider first" in refused.value.message

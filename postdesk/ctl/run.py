@@ -80,6 +80,9 @@ def run_ctl(settings: Settings, args: argparse.Namespace) -> int:
     except EngineError as exc:
         print(f"postdesk ctl: {exc.message}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C, e.g. while `campaign authorize` waits
+        print("postdesk ctl: interrupted", file=sys.stderr)
+        return 130
     try:
         print_result(result, args.json)
         sys.stdout.flush()
