@@ -177,13 +177,13 @@ def test_authorize_from_the_terminal_then_test_then_revoked(
     status, out, err = authorize(engine, idp, None)
     outputs.extend([out, err])
     assert status == 1, out + err
-    assert "state=denied" in out and "refused" in out
+    assert "state: denied: the sign-in was refused" in out
 
     status, out, err = authorize(engine, idp, box.user)
     outputs.extend([out, err])
     assert status == 0, out + err
     assert idp.verification_uri in out
-    assert "Waiting" in out and "state=authorized" in out
+    assert "Waiting" in out and "state: authorized since" in out
 
     report = ok("campaign", "test", "Support")
     assert report.splitlines()[:2] == [
@@ -201,7 +201,7 @@ def test_authorize_from_the_terminal_then_test_then_revoked(
     assert lines[1] == "IMAP  ✓ resolve ✗ token", lines
     assert "revoked" in lines[2] and "ctl campaign authorize 'Support'" in lines[2], lines
     shown = ok("campaign", "oauth", "Support")
-    assert "state=revoked" in shown
+    assert "state: revoked: the provider refused" in shown and "sign in: postdesk ctl" in shown
 
     engine.stop()
     seen = "\n".join(outputs) + engine.log.read_text()

@@ -108,3 +108,36 @@ def failed(result: object, args: argparse.Namespace) -> bool:
         and isinstance(result, OAuthStatus)
         and not _ENDED.get(result.state, False)
     )
+
+
+_PROVIDER_WORDS = {"google": "Google", "microsoft": "Microsoft 365", "custom": "custom provider"}
+
+
+def status_lines(status: OAuthStatus) -> list[str]:
+    """`ctl campaign oauth|authorize` for a person: how the campaign signs in, and its state
+    with what to do. Every value is shown as one line of plain text (it may come from the
+    provider)."""
+    name = one_line(status.campaign, 60)
+    if status.auth == "password":
+        return [f"{name}: signs in with the campaign's passwords"]
+    provider = _PROVIDER_WORDS.get(status.provider, status.provider)
+    if status.provider == "microsoft":
+        provider += f", tenant {one_line(status.tenant or 'organizations', 80)}"
+    lines = [f"{name}: signs in with OAuth2 ({provider}, {status.mechanism.upper()})"]
+    if status.provider == "custom":
+        lines.append(f"  device URL: {one_line(status.device_url, 200)}")
+        lines.append(f"  token URL:  {one_line(status.token_url, 200)}")
+    if status.scope:
+        lines.append(f"  scope: {one_line(status.scope, 200)}")
+    state = f"state: {status.state}"
+    if status.state == "authorized" and status.authorized_at is not None:
+        state += f" since {status.authorized_at:%Y-%m-%d %H:%M} UTC"
+    elif status.detail:
+        state += f": {one_line(status.detail, 300)}"
+    lines.append(state)
+    if status.state in ("not-authorized", "revoked", "denied", "expired", "failed"):
+        lines.append(f"  sign in: postdesk ctl campaign authorize {status.campaign!r}")
+    if not status.client_configured:
+        variable = f"POSTDESK_OAUTH_{status.provider.upper()}_CLIENT_ID"
+        lines.append(f"  no application configured: set {variable} for the engine")
+    return lines

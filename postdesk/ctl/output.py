@@ -9,11 +9,13 @@ from typing import Any
 
 from engine.api.schemas import (
     ConnectionReport,
+    OAuthStatus,
     Schema,
     StatsOut,
     to_builtins,
 )
 from engine.text.sanitize import one_line, sanitize
+from postdesk.ctl.oauth import status_lines
 
 
 def report_lines(report: ConnectionReport, *, utf8: bool = True) -> list[str]:
@@ -67,6 +69,9 @@ def print_result(result: Any, as_json: bool) -> None:
     if isinstance(result, ConnectionReport):
         utf8 = "utf" in (sys.stdout.encoding or "").lower()
         print("\n".join(report_lines(result, utf8=utf8)))
+        return
+    if isinstance(result, OAuthStatus):  # `campaign oauth|authorize` (issue 17)
+        print("\n".join(status_lines(result)))
         return
     # Plain output goes to a terminal: every value is untrusted text (mail, names).
     rows = payload if isinstance(payload, list) else [payload]

@@ -58,10 +58,9 @@ HTTP_TIMEOUT = 20.0
 _MAX_DETAIL = 300
 
 
-def _reauthorize(name: str) -> str:
+def _reauthorize(name: str, again: str = " again") -> str:
     return (
-        f"authorise the campaign: postdesk ctl campaign authorize {name!r}, "
-        "or Authorize in the admin console's campaign form"
+        f"sign in{again} (ctrl+o in the campaign form, or postdesk ctl campaign authorize {name!r})"
     )
 
 
@@ -367,13 +366,14 @@ class OAuthService:
         if row is None or not row.enabled:
             raise OAuthError(f"campaign {name!r} does not log in with OAuth2")
         if row.state == "revoked":
-            raise GrantRevoked(f"the OAuth2 grant was revoked ({row.detail}); {_reauthorize(name)}")
+            # The action first: a mailbox list shows the start of this line only.
+            raise GrantRevoked(f"OAuth2 grant revoked: {_reauthorize(name)}; {row.detail}")
         try:
             refresh = self.secrets.decrypt(row.refresh_token_enc)
         except SecretError as exc:
             raise OAuthError(str(exc)) from exc
         if not refresh:
-            raise OAuthError(f"campaign {name!r} is not authorised yet; {_reauthorize(name)}")
+            raise OAuthError(f"OAuth2 not authorised yet: {_reauthorize(name, '')}")
         client_id, client_secret = self.client(row.provider)
         if not client_id:
             raise OAuthError(
@@ -403,8 +403,8 @@ class OAuthService:
                 stored.detail = _one_line(f"the provider refused to refresh: {described}", 200)
             log.warning("campaign %s: OAuth2 grant refused for good (%s)", name, described)
             raise GrantRevoked(
-                f"the OAuth2 grant was revoked (the provider refused to refresh: {described}); "
-                f"{_reauthorize(name)}"
+                f"OAuth2 grant revoked: {_reauthorize(name)}; "
+                f"the provider refused to refresh: {described}"
             )
         raise OAuthError(f"token refresh failed: {described}")
 
