@@ -111,5 +111,19 @@ async def test_admin_authorizes_a_campaign_from_the_form(
             snapshot_png(app, tmp_path / "oauth-authorized.png")
             await pilot.press("escape")
             await until(pilot, lambda: isinstance(app.screen, CampaignForm), what="back")
-        status = await operator.oauth_status("Support")
-        assert status.state == "authorized"
+            status = await operator.oauth_status("Support")
+            assert status.state == "authorized"
+
+            # The grant is withdrawn at the provider: the campaign list says what to do.
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="the list")
+            idp.revoke(box.user)
+            idp.expire_access_tokens()
+            assert not (await operator.test_campaign("Support")).ok  # finds out: revoked
+            await oauth_engine.campaign_changed((await operator.campaigns())[0].id)
+            await until(
+                pilot,
+                lambda: "OAuth2 revoked: Authorize" in screen_text(app),
+                what="the revoked grant in the list",
+            )
+            snapshot_png(app, tmp_path / "oauth-revoked-list.png")

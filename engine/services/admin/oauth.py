@@ -59,9 +59,8 @@ _MAX_DETAIL = 300
 
 
 def _reauthorize(name: str, again: str = " again") -> str:
-    return (
-        f"sign in{again} (ctrl+o in the campaign form, or postdesk ctl campaign authorize {name!r})"
-    )
+    where = f"ctrl+o in the campaign form, or postdesk ctl campaign authorize {name!r}"
+    return f"Authorize{again} ({where})"
 
 
 @dataclass
@@ -367,7 +366,7 @@ class OAuthService:
             raise OAuthError(f"campaign {name!r} does not log in with OAuth2")
         if row.state == "revoked":
             # The action first: a mailbox list shows the start of this line only.
-            raise GrantRevoked(f"OAuth2 grant revoked: {_reauthorize(name)}; {row.detail}")
+            raise GrantRevoked(f"OAuth2 revoked: {_reauthorize(name)}; {row.detail}")
         try:
             refresh = self.secrets.decrypt(row.refresh_token_enc)
         except SecretError as exc:
@@ -403,7 +402,7 @@ class OAuthService:
                 stored.detail = _one_line(f"the provider refused to refresh: {described}", 200)
             log.warning("campaign %s: OAuth2 grant refused for good (%s)", name, described)
             raise GrantRevoked(
-                f"OAuth2 grant revoked: {_reauthorize(name)}; "
+                f"OAuth2 revoked: {_reauthorize(name)}; "
                 f"the provider refused to refresh: {described}"
             )
         raise OAuthError(f"token refresh failed: {described}")
