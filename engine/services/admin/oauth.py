@@ -135,6 +135,8 @@ class OAuthService:
         code_expires: datetime | None = None
         if flow is not None and flow.state != "authorized":
             state, detail = flow.state, flow.detail
+            if state != "waiting" and row.state == "authorized":
+                detail += " (the earlier sign-in still works)"
             if flow.state == "waiting":
                 user_code, uri = flow.user_code, flow.verification_uri
                 code_expires = datetime.fromtimestamp(flow.expires_at, UTC)
@@ -183,7 +185,8 @@ class OAuthService:
                 row = CampaignOAuth(campaign_id=campaign.id, refresh_token_enc=None)
                 session.add(row)
             where = (data.provider, data.tenant, data.device_url, data.token_url)
-            if (row.provider, row.tenant, row.device_url, row.token_url) != where:
+            moved = (row.provider, row.tenant, row.device_url, row.token_url) != where
+            if moved:
                 row.refresh_token_enc = None
                 row.state, row.detail, row.authorized_at = "not-authorized", "", None
             row.enabled = data.auth == "oauth2"
@@ -193,6 +196,12 @@ class OAuthService:
             row.changed_at = datetime.now(UTC)
             campaign_id = campaign.id
         self._access.pop(campaign_id, None)
+        flow = self._flows.get(campaign_id)
+        if (moved or data.auth == "password") and flow is not None:
+            # A sign-in still waiting belongs to the old provider: its grant must not land.
+            self._flows.pop(campaign_id, None)
+            if flow.task is not None:
+                flow.task.cancel()
         if self.on_authorized is not None:
             await self.on_authorized(campaign_id)  # the mailbox logs in the new way
         return await self.status(name)
