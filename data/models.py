@@ -868,3 +868,31 @@ class DialerListAttachment(Base):
     file_id: Mapped[int] = mapped_column(
         ForeignKey("uploaded_files.id", ondelete="RESTRICT"), index=True
     )
+
+
+class CampaignOAuth(Base):
+    """How a campaign's mailbox logs in with OAuth2 (issue 17); no row: with passwords.
+
+    One row per campaign, beside `campaigns` rather than in it, so the password-only setups
+    carry nothing of it. `refresh_token_enc` is encrypted like the passwords (SecretBox);
+    access tokens live only in the engine's memory (one hour at most, fetched again after a
+    restart). `state` says whether the grant works: "authorized", "revoked" (the provider
+    refused a refresh for good: someone must authorise again) or "not-authorized"."""
+
+    __tablename__ = "campaign_oauth"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)  # auth = oauth2
+    provider: Mapped[str] = mapped_column(String(20), default="google")
+    tenant: Mapped[str] = mapped_column(String(200), default="")
+    device_url: Mapped[str] = mapped_column(String(1000), default="")
+    token_url: Mapped[str] = mapped_column(String(1000), default="")
+    scope: Mapped[str] = mapped_column(String(1000), default="")
+    mechanism: Mapped[str] = mapped_column(String(20), default="xoauth2")
+    refresh_token_enc: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    state: Mapped[str] = mapped_column(String(20), default="not-authorized")
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    authorized_at: Mapped[datetime | None] = mapped_column(default=None)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)

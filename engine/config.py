@@ -75,6 +75,16 @@ class Settings(msgspec.Struct, kw_only=True):
     web_rate: float = 5.0
     web_burst: int = 20
     web_trusted_proxies: str = ""
+    # OAuth2 mailboxes (docs/oauth.md): the application registered once per installation with
+    # each provider; campaigns choose the provider. Google's "TVs and limited input devices"
+    # clients have a secret; Microsoft's public clients have none. `custom`: any other
+    # provider whose endpoints a campaign types in.
+    oauth_google_client_id: str = ""
+    oauth_google_client_secret: str = ""
+    oauth_microsoft_client_id: str = ""
+    oauth_microsoft_client_secret: str = ""
+    oauth_custom_client_id: str = ""
+    oauth_custom_client_secret: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **given: Any) -> Settings:

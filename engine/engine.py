@@ -28,6 +28,7 @@ from engine.bus import EventBus
 from engine.config import Settings
 from engine.server.app import ApiServer
 from engine.services.admin.campaign_removal import CampaignRemoval
+from engine.services.admin.oauth import OAuthService
 from engine.services.admin.records import Admin
 from engine.services.customer.blacklist import Blacklist
 from engine.services.customer.ratings import Ratings
@@ -161,6 +162,10 @@ class Engine:
             campaign_changed=self.campaign_changed,
             routing_changed=self._routing_changed,
         )
+        # OAuth2 mailboxes (issue 17): a new grant restarts the campaign's mailbox at once.
+        self.oauth = OAuthService(self.db, self.secrets, self.settings, self.campaign_changed)
+        self.outbox.bearer_for = self.oauth.bearer_for
+        self.admin.oauth = self.oauth
         self.break_reasons = BreakReasons(self.db)
         self.wrapups = Wrapups(self.db)
         self.identity = Identity(self.db)
@@ -348,6 +353,7 @@ class Engine:
                 poll_seconds=self.settings.poll_seconds,
                 idle_seconds=self.settings.idle_seconds,
                 on_connected=connected,
+                bearer_for=self.oauth.bearer_for,
             )
             self.supervise(name, imap.run, failed)
         elif campaign.inbound == InboundTransport.MAILDIR:
@@ -358,6 +364,8 @@ class Engine:
 
     async def stop(self) -> None:
         self.stopping = True
+        if hasattr(self, "oauth"):
+            await self.oauth.stop()
         for task in self._tasks.values():
             task.cancel()
         for task in self._tasks.values():

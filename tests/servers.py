@@ -38,6 +38,8 @@ Notes on running Dovecot as root from a pytest temporary directory:
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import datetime
 import email.policy
@@ -45,6 +47,7 @@ import grp
 import imaplib
 import ipaddress
 import itertools
+import json
 import os
 import pwd
 import re
@@ -56,7 +59,7 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -368,8 +371,10 @@ def _dovecot_config(
     ident: _Identity,
     tls: TlsFiles | None = None,
     imaps_port: int = 0,
+    oauth_introspection_url: str | None = None,
 ) -> str:
     mail_root = base_dir / "mail"
+    oauth_mechanisms, oauth_passdb = _oauth_settings(base_dir, oauth_introspection_url)
     if tls is None:
         ssl_settings = "ssl = no"
         imaps_listener = """\
@@ -435,7 +440,7 @@ instance_name = postdesk-test-{port}
 
 {ssl_settings}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth_mechanisms}
 auth_failure_delay = 0
 auth_cache_size = 0
 
@@ -455,7 +460,7 @@ passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {base_dir / "users"}/%u
 }}
-userdb {{
+{oauth_passdb}userdb {{
   driver = static
   args = uid={ident.mail_uid} gid={ident.mail_gid} home={home}
 }}
@@ -476,6 +481,33 @@ service anvil {{
   }}
 }}
 """
+
+
+def _oauth_settings(base_dir: Path, introspection_url: str | None) -> tuple[str, str]:
+    """XOAUTH2/OAUTHBEARER checked by Dovecot's ``oauth2`` passdb (after the passwd-file one,
+    so the test helpers still log in with passwords) against an RFC 7662 introspection URL.
+
+    An empty ``tokeninfo_url`` makes Dovecot 2.3 introspect; ``post`` sends ``token=...``.
+    A token passed to the passwd-file passdb first simply fails there and falls through."""
+    if introspection_url is None:
+        return "", ""
+    conf = base_dir / "dovecot-oauth2.conf.ext"
+    conf.write_text(
+        f"""\
+introspection_mode = post
+introspection_url = {introspection_url}
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+    )
+    passdb = f"""\
+passdb {{
+  driver = oauth2
+  args = {conf}
+}}
+"""
+    return " xoauth2 oauthbearer", passdb
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -748,6 +780,7 @@ def start_dovecot(
     startup_timeout: float = 15.0,
     tls: TlsFiles | None = None,
     port: int | None = None,
+    oauth_introspection_url: str | None = None,
 ) -> DovecotServer:
     """Start a private Dovecot IMAP server configured inside ``base_dir`` on a free port.
 
@@ -755,6 +788,8 @@ def start_dovecot(
     listener on another free port, ``server.imaps_port``. ``port``: bind this imap port instead
     of a free one; with the same ``base_dir`` as a stopped server this restarts it with its
     accounts and mailboxes intact (UIDs and UIDVALIDITY persist in the maildirs).
+    ``oauth_introspection_url``: also accept XOAUTH2 and OAUTHBEARER with bearer tokens that
+    this RFC 7662 endpoint calls active for the user (tests/oauth_idp.py).
 
     Raises ``RuntimeError`` if Dovecot is not installed or does not come up, including the
     tail of its log.
@@ -783,7 +818,9 @@ def start_dovecot(
         assert port is not None
         imaps_port = free_port() if tls is not None else None
         config_path = base_dir / "dovecot.conf"
-        config_path.write_text(_dovecot_config(base_dir, port, ident, tls, imaps_port or 0))
+        config_path.write_text(
+            _dovecot_config(base_dir, port, ident, tls, imaps_port or 0, oauth_introspection_url)
+        )
         log_path = base_dir / "dovecot.log"
         log_path.unlink(missing_ok=True)
         stderr_file = (base_dir / "dovecot.stderr").open("wb")
@@ -853,6 +890,7 @@ class ReceivedMail:
     raw: bytes
     message: EmailMessage = field(repr=False)
     tls_version: str | None = None
+    auth_user: str | None = None  # who logged in with XOAUTH2/OAUTHBEARER (oauth_check sinks)
 
 
 @dataclass(slots=True)
@@ -913,9 +951,70 @@ class _SinkHandler:
                 raw=raw,
                 message=message,
                 tls_version=ssl_object.version() if ssl_object is not None else None,
+                auth_user=session.auth_data if isinstance(session.auth_data, str) else None,
             )
         )
         return "250 2.0.0 OK: queued"
+
+
+class _OAuthSinkHandler(_SinkHandler):
+    """The sink's handler plus AUTH XOAUTH2 and OAUTHBEARER (RFC 7628), each token checked
+    with ``oauth_check`` (the identity provider's introspection rule). A refused token gets
+    the providers' answer: a 334 challenge carrying a JSON error, then 535 once the client
+    has answered it (XOAUTH2: an empty line; OAUTHBEARER: ``%x01``)."""
+
+    def __init__(self, sink: SmtpSink, oauth_check: Callable[[str], str | None]) -> None:
+        super().__init__(sink)
+        self._oauth_check = oauth_check
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        return await self._bearer(server, args, "XOAUTH2")
+
+    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:
+        return await self._bearer(server, args, "OAUTHBEARER")
+
+    async def _bearer(self, server: SMTP, args: list[str], mechanism: str) -> AuthResult:
+        if len(args) > 1:
+            try:
+                blob = base64.b64decode(args[1], validate=True)
+            except binascii.Error:
+                return AuthResult(
+                    success=False, handled=False, message="501 5.5.2 Cannot decode base64"
+                )
+        else:
+            answer = await server.challenge_auth("")
+            if not isinstance(answer, bytes):
+                return AuthResult(success=False, handled=True)
+            blob = answer
+        user, token = _parse_bearer(blob, mechanism)
+        owner = self._oauth_check(token) if token else None
+        self._sink.auth_attempts.append((mechanism, owner is not None and owner == user))
+        if owner is not None and owner == user:
+            return AuthResult(success=True, auth_data=user)
+        error = {"status": "invalid_token" if mechanism == "OAUTHBEARER" else "401"}
+        await server.challenge_auth(json.dumps(error))
+        return AuthResult(
+            success=False, handled=False, message="535 5.7.8 Username and Password not accepted"
+        )
+
+
+def _parse_bearer(blob: bytes, mechanism: str) -> tuple[str, str]:
+    """(user, token) of an XOAUTH2 or OAUTHBEARER initial response; empty when malformed."""
+    text = blob.decode("utf-8", "replace")
+    fields = text.split("\x01")
+    user = token = ""
+    if mechanism == "OAUTHBEARER":
+        gs2 = fields[0].split(",")
+        for part in gs2[1:]:
+            if part.startswith("a="):
+                user = part[2:].replace("=2C", ",").replace("=3D", "=")
+        fields = fields[1:]
+    for item in fields:
+        if item.startswith("user="):
+            user = item[5:]
+        elif item.startswith("auth=Bearer "):
+            token = item[len("auth=Bearer ") :]
+    return user, token
 
 
 class SmtpSink:
@@ -938,6 +1037,7 @@ class SmtpSink:
         implicit_tls: bool = False,
         smtputf8: bool = True,
         login: tuple[str, str] | None = None,
+        oauth_check: Callable[[str], str | None] | None = None,
     ) -> None:
         if implicit_tls and tls is None:
             raise ValueError("implicit_tls needs tls= (the certificate to present)")
@@ -949,6 +1049,8 @@ class SmtpSink:
         self._messages: list[ReceivedMail] = []
         self._failures: list[_Failure] = []
         self._cond = threading.Condition()
+        # (mechanism, accepted) of each XOAUTH2/OAUTHBEARER attempt, in order.
+        self.auth_attempts: list[tuple[str, bool]] = []
         tls_options: dict[str, object] = {}
         if tls is not None and implicit_tls:
             tls_options["ssl_context"] = tls.server_context()
@@ -960,8 +1062,13 @@ class SmtpSink:
             # refused (535). Not required for mail: aiosmtpd warns about that without TLS.
             tls_options["authenticator"] = _Authenticator(*login)
             tls_options["auth_require_tls"] = False
+        handler = (
+            _SinkHandler(self) if oauth_check is None else _OAuthSinkHandler(self, oauth_check)
+        )
+        if oauth_check is not None:
+            tls_options["auth_require_tls"] = False  # the plain-text tests log in too
         self._controller = Controller(
-            _SinkHandler(self),
+            handler,
             hostname=host,
             port=self.port,
             ready_timeout=10.0,
@@ -1114,12 +1221,22 @@ def start_smtp_sink(
     implicit_tls: bool = False,
     smtputf8: bool = True,
     login: tuple[str, str] | None = None,
+    oauth_check: Callable[[str], str | None] | None = None,
 ) -> SmtpSink:
     """Start an ``SmtpSink`` on ``host`` (a free port unless given) and return it.
 
     ``tls``: require STARTTLS with that certificate; add ``implicit_tls=True`` for SMTPS.
     ``login``: a (user, password) clients must log in with before sending.
+    ``oauth_check``: offer AUTH XOAUTH2 and OAUTHBEARER, accepting a token it maps to the user.
     """
-    sink = SmtpSink(host, port, tls=tls, implicit_tls=implicit_tls, smtputf8=smtputf8, login=login)
+    sink = SmtpSink(
+        host,
+        port,
+        tls=tls,
+        implicit_tls=implicit_tls,
+        smtputf8=smtputf8,
+        login=login,
+        oauth_check=oauth_check,
+    )
     sink.start()
     return sink

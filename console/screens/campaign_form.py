@@ -79,6 +79,8 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="campaign.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="campaign.cancel"),
+        # OAuth2 sign-in of the mailbox (issue 17): oauth_screen.py
+        Binding("ctrl+o", "oauth", "Sign-in", id="campaign.oauth", priority=True),
     ]
 
     def __init__(self, api: EngineClient, campaign: CampaignOut | None = None) -> None:
@@ -398,3 +400,12 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
 
         question = Text("Discard the changes to this campaign?")
         self.app.push_screen(ConfirmScreen(question, yes="Discard"), answered)
+
+    # ---- OAuth2 sign-in (issue 17): the mailbox's provider and the device flow ----
+    def action_oauth(self) -> None:
+        if self.campaign is None:
+            self.notify("Save the campaign first, then set how its mailbox signs in.")
+            return
+        from .oauth_screen import OAuthScreen  # only admins who use it pay for the import
+
+        self.app.push_screen(OAuthScreen(self.api, self.campaign.name))

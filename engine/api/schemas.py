@@ -1322,3 +1322,50 @@ class RecordingChoices(Schema, kw_only=True):
 
     campaigns: list[str]
     agents: list[str]
+
+
+# ---- OAuth2 mailboxes (issue 17; docs/oauth.md) ----
+OAuthProvider = Literal["google", "microsoft", "custom"]
+OAuthMechanism = Literal["xoauth2", "oauthbearer"]
+# not-authorized: nobody authorised yet; waiting: a device code is out, the admin signs in;
+# authorized: the grant works; revoked: the provider refused it for good (authorise again);
+# denied/expired: the last device flow was refused or timed out; failed: it broke (detail).
+OAuthState = Literal[
+    "not-authorized", "waiting", "authorized", "revoked", "denied", "expired", "failed"
+]
+
+
+class OAuthSettingsIn(Schema, kw_only=True):
+    """How a campaign's mailbox logs in: with its passwords (`auth="password"`) or with
+    OAuth2 bearer tokens of `provider`. Presets fill the endpoints and scope; `tenant` is
+    Microsoft's (a domain or directory id, "organizations" when empty); a "custom" provider
+    needs its device authorization and token endpoints and the scope typed in."""
+
+    auth: Literal["password", "oauth2"] = "oauth2"
+    provider: OAuthProvider = "google"
+    tenant: OneLine = ""
+    device_url: OneLine = ""
+    token_url: OneLine = ""
+    scope: OneLine = ""
+    mechanism: OAuthMechanism = "xoauth2"
+
+
+class OAuthStatus(Schema, kw_only=True):
+    """A campaign's OAuth2 settings and where its grant stands; never a token. While a device
+    flow runs, `verification_uri` and `user_code` are what the admin types in a browser."""
+
+    campaign: str
+    auth: Literal["password", "oauth2"]
+    provider: OAuthProvider = "google"
+    tenant: str = ""
+    device_url: str = ""
+    token_url: str = ""
+    scope: str = ""
+    mechanism: OAuthMechanism = "xoauth2"
+    client_configured: bool = False  # POSTDESK_OAUTH_<PROVIDER>_CLIENT_ID is set
+    state: OAuthState = "not-authorized"
+    detail: str = ""  # what happened, and what to do about it
+    verification_uri: str = ""
+    user_code: str = ""
+    code_expires_at: datetime | None = None
+    authorized_at: datetime | None = None

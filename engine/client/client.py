@@ -61,6 +61,8 @@ from engine.api.schemas import (
     MonitorSnapshot,
     NewInteractionIn,
     NoteIn,
+    OAuthSettingsIn,
+    OAuthStatus,
     PickQueue,
     QuarantineDetail,
     QuarantineOut,
@@ -606,6 +608,24 @@ class EngineClient:
                 if isinstance(event, Hello):
                     heartbeat = event.heartbeat
                 yield event
+
+    # ---- OAuth2 mailboxes (issue 17) ----
+    async def oauth_status(self, campaign: str) -> OAuthStatus:
+        """How the campaign logs in, and where its OAuth2 grant or device flow stands."""
+        return await self._call("GET", f"/campaigns/{quote(campaign, safe='')}/oauth", OAuthStatus)
+
+    async def set_oauth(self, campaign: str, settings: OAuthSettingsIn) -> OAuthStatus:
+        path = f"/campaigns/{quote(campaign, safe='')}/oauth"
+        return await self._call("PUT", path, OAuthStatus, settings)
+
+    async def authorize(self, campaign: str) -> OAuthStatus:
+        """Start a device flow: the answer holds the address and the code to show."""
+        path = f"/campaigns/{quote(campaign, safe='')}/oauth/authorize"
+        return await self._call("POST", path, OAuthStatus)
+
+    async def cancel_authorize(self, campaign: str) -> OAuthStatus:
+        path = f"/campaigns/{quote(campaign, safe='')}/oauth/authorize"
+        return await self._call("DELETE", path, OAuthStatus)
 
 
 def _ratings_query(campaign: str, since: str, until: str) -> str:

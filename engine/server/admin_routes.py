@@ -18,6 +18,7 @@ from engine.api.schemas import (
     MemberChanges,
     MemberIn,
     MemberPatch,
+    OAuthSettingsIn,
     TemplateIn,
     UserIn,
     UserPatch,
@@ -204,3 +205,30 @@ async def post_member_changes(request: web.Request) -> web.Response:
     request[CALLER].require("admin")
     body = await parse_body(request, MemberChanges)
     return json_response(await engine_of(request).admin.change_members(body))
+
+
+# ---- OAuth2 mailboxes (issue 17): settings, device flow, state; never a token ----
+@routes.get("/api/v1/campaigns/{name}/oauth")
+async def get_campaign_oauth(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    return json_response(await engine_of(request).oauth.status(request.match_info["name"]))
+
+
+@routes.put("/api/v1/campaigns/{name}/oauth")
+async def put_campaign_oauth(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    body = await parse_body(request, OAuthSettingsIn)
+    name = request.match_info["name"]
+    return json_response(await engine_of(request).oauth.configure(name, body))
+
+
+@routes.post("/api/v1/campaigns/{name}/oauth/authorize")
+async def post_campaign_authorize(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    return json_response(await engine_of(request).oauth.authorize(request.match_info["name"]))
+
+
+@routes.delete("/api/v1/campaigns/{name}/oauth/authorize")
+async def delete_campaign_authorize(request: web.Request) -> web.Response:
+    request[CALLER].require("admin")
+    return json_response(await engine_of(request).oauth.cancel(request.match_info["name"]))

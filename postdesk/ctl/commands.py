@@ -41,6 +41,7 @@ from engine.api.schemas import (
     convert,
 )
 from engine.client import EngineClient
+from postdesk.ctl import oauth
 from postdesk.ctl.dialer import dialer_command
 from postdesk.ctl.dispositions import edit_dispositions
 from postdesk.ctl.errors import CtlInputError
@@ -213,6 +214,8 @@ async def dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         ("campaign", "test"): lambda: client.test_campaign(args.name),
         ("campaign", "schedule"): lambda: _edit_schedule(client, args),
         ("campaign", "dispositions"): lambda: edit_dispositions(client, args),
+        ("campaign", "oauth"): lambda: oauth.configure(client, args),
+        ("campaign", "authorize"): lambda: oauth.authorize(client, args),
         ("template", "add"): lambda: client.add_template(_template_from_args(args)),
         ("template", "list"): client.templates,
         ("template", "remove"): lambda: _removed(client.delete_template(args.id), args.id),

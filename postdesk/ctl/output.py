@@ -10,6 +10,7 @@ from typing import Any
 from engine.api.schemas import (
     ConnectionReport,
     DispositionStats,
+    OAuthStatus,
     RecordingPage,
     Schema,
     StatsOut,
@@ -17,6 +18,7 @@ from engine.api.schemas import (
 )
 from engine.text.sanitize import one_line, sanitize
 from postdesk.ctl.dispositions import DispositionView
+from postdesk.ctl.oauth import status_lines
 
 
 def report_lines(report: ConnectionReport, *, utf8: bool = True) -> list[str]:
@@ -76,6 +78,9 @@ def print_result(result: Any, as_json: bool) -> None:
         return
     if isinstance(result, RecordingPage):
         print_recordings(result)
+        return
+    if isinstance(result, OAuthStatus):  # `campaign oauth|authorize` (issue 17)
+        print("\n".join(status_lines(result)))
         return
     # Plain output goes to a terminal: every value is untrusted text (mail, names).
     rows = payload if isinstance(payload, list) else [payload]

@@ -18,6 +18,7 @@ from engine.api.schemas import (
     OnLogout,
 )
 from postdesk.ctl.dialer import add_dialer_parser
+from postdesk.ctl.oauth import add_parsers as oauth_parsers
 
 # The routing strategies (docs/strategies.md), offered by name in `campaign add|set`.
 STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
@@ -185,6 +186,7 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="move its open interactions (waiting and assigned) to this campaign",
     )
     cremove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    oauth_parsers(campaign)  # `campaign oauth|authorize` (issue 17, postdesk/ctl/oauth.py)
 
     template = group("template", "reply, signature and confirmation templates")
     tadd = template.add_parser("add", help="add a template (body from --text or --text-file)")

@@ -18,6 +18,7 @@ from engine.config import Settings
 from postdesk.access import check_own_data_dir, denied
 from postdesk.ctl.commands import dispatch, read_secrets
 from postdesk.ctl.errors import CtlInputError
+from postdesk.ctl.oauth import failed as oauth_failed
 from postdesk.ctl.output import print_result
 
 
@@ -79,6 +80,9 @@ def run_ctl(settings: Settings, args: argparse.Namespace) -> int:
     except EngineError as exc:
         print(f"postdesk ctl: {exc.message}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C, e.g. while `campaign authorize` waits
+        print("postdesk ctl: interrupted", file=sys.stderr)
+        return 130
     try:
         print_result(result, args.json)
         sys.stdout.flush()
@@ -87,4 +91,6 @@ def run_ctl(settings: Settings, args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if isinstance(result, ConnectionReport) and not result.ok:
         return 1  # a failed connection test fails the command, so scripts can check it
+    if oauth_failed(result, args):
+        return 1  # the device flow was refused or expired
     return 0

@@ -5,7 +5,7 @@ create_foreign_key), so on PostgreSQL 0001 made the campaigns table without the 
 signature and confirmation templates; SQLite's table copies had them. Added here where missing.
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022"
-down_revision: str | None = "0020"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import aioimaplib
@@ -18,6 +19,7 @@ import aiosmtplib
 from data.models import Campaign, InboundTransport, Security
 from data.secrets import SecretBox, SecretError
 from engine.api.schemas import ConnectionCheck, ConnectionReport
+from engine.domain.oauth import Bearer
 from engine.services.inbound.imap_protocol import ImapAccount, ImapError, connect
 from engine.services.outbound.outbox import tls_context
 
@@ -170,6 +172,16 @@ async def check_smtp(campaign: Campaign, secrets: SecretBox) -> ConnectionCheck:
             smtp.close()
 
 
-async def check_campaign(campaign: Campaign, secrets: SecretBox) -> ConnectionReport:
+async def check_campaign(
+    campaign: Campaign,
+    secrets: SecretBox,
+    bearer_for: Callable[[int], Awaitable[Bearer | None]] | None = None,
+) -> ConnectionReport:
+    # ---- OAuth2 campaigns (issue 17): token and bearer-login steps, in oauth_check.py ----
+    if bearer_for is not None and (bearer := await bearer_for(campaign.id)) is not None:
+        from engine.services.admin.oauth_check import check_campaign_oauth  # (import cycle)
+
+        return await check_campaign_oauth(campaign, bearer)
+    # ---- end of OAuth2 ----
     imap, smtp = await asyncio.gather(check_imap(campaign, secrets), check_smtp(campaign, secrets))
     return ConnectionReport(campaign=campaign.name, ok=imap.ok and smtp.ok, checks=[imap, smtp])

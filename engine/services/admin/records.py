@@ -60,6 +60,7 @@ from engine.services.admin.login_check import (
     sides_changed,
 )
 from engine.services.admin.members import MemberRecords
+from engine.services.admin.oauth import OAuthService
 from engine.services.admin.schedule_edit import (
     check_time_zone,
     set_exceptions,
@@ -82,6 +83,7 @@ class Admin(MemberRecords):
         self.secrets = secrets
         self.on_campaign_change = on_campaign_change
         self.on_member_added = on_member_added  # the router's kick: queued mail may go to them
+        self.oauth: OAuthService | None = None  # set by the engine: OAuth2 connection tests
 
     async def users(self) -> list[UserOut]:
         async with self.db.session() as session:
@@ -381,7 +383,8 @@ class Admin(MemberRecords):
             campaign = await session.scalar(select(Campaign).where(named(name)))
         if campaign is None:
             raise NotFound(f"no campaign {name!r}")
-        return await check_campaign(campaign, self.secrets)
+        bearer_for = self.oauth.bearer_for if self.oauth is not None else None
+        return await check_campaign(campaign, self.secrets, bearer_for)
 
     async def add_template(self, data: TemplateIn) -> TemplateOut:
         async with self.db.session() as session, session.begin():

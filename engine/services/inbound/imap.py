@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import aioimaplib
@@ -23,6 +23,7 @@ from sqlalchemy import select
 from data.db import Database
 from data.models import Campaign, MailboxCheckpoint
 from data.secrets import SecretBox
+from engine.domain.oauth import Bearer
 from engine.services.inbound.imap_protocol import (
     BulkFetch,
     ImapAccount,
@@ -84,8 +85,10 @@ class ImapMailbox:
         poll_seconds: float = 30.0,
         idle_seconds: float = 25 * 60.0,
         on_connected: Callable[[], None] | None = None,
+        bearer_for: Callable[[int], Awaitable[Bearer | None]] | None = None,
     ) -> None:
         self.campaign_id = campaign_id
+        self.bearer_for = bearer_for  # OAuth2 campaigns log in with tokens (admin/oauth.py)
         self.on_connected = on_connected  # told each time the folder is open (health.py)
         self.db = db
         self.secrets = secrets
@@ -94,6 +97,7 @@ class ImapMailbox:
         self.idle_seconds = idle_seconds
 
     async def _account(self) -> ImapAccount:
+        bearer = await self.bearer_for(self.campaign_id) if self.bearer_for else None
         async with self.db.session() as session:
             c = await session.get_one(Campaign, self.campaign_id)
             return ImapAccount(
@@ -101,9 +105,10 @@ class ImapMailbox:
                 port=c.imap_port,
                 security=c.imap_security,
                 username=c.imap_username or c.email_address,
-                password=self.secrets.decrypt(c.imap_password_enc),
+                password="" if bearer else self.secrets.decrypt(c.imap_password_enc),
                 folder=c.imap_folder or "INBOX",
                 tls_verify=c.tls_verify,
+                bearer=bearer,
             )
 
     async def _checkpoint(self, folder: str) -> tuple[int, int]:
@@ -118,6 +123,9 @@ class ImapMailbox:
 
     async def run(self) -> None:
         account = await self._account()
+        if account.bearer is not None:
+            # A revoked grant fails here, before the mail server is bothered at all.
+            await account.bearer.token("")
         client = await connect(account)
         lost = watch_connection(client, account)
         try:

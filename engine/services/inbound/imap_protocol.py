@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import aioimaplib
 
 from data.models import Security
+from engine.domain.oauth import Bearer, sasl_b64
 from engine.services.outbound.outbox import tls_context
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class ImapAccount:
     password: str
     folder: str
     tls_verify: bool
+    # OAuth2 campaigns: AUTHENTICATE XOAUTH2/OAUTHBEARER with these tokens instead of LOGIN.
+    bearer: Bearer | None = None
 
 
 class ResponseReader(aioimaplib.IMAP4ClientProtocol):  # type: ignore[misc]
@@ -59,6 +62,15 @@ class ResponseReader(aioimaplib.IMAP4ClientProtocol):  # type: ignore[misc]
     starttls_tag: bytes = b""
     starttls_agreed = False
     after_starttls: bytes = b""
+
+    def _continuation(self, line: bytes) -> None:
+        command = self.pending_sync_command
+        if isinstance(command, SaslAuthenticate):
+            # The server refused the token and explains in a challenge (XOAUTH2, RFC 7628
+            # 3.2.3): answer it so the tagged NO follows, instead of waiting for a timeout.
+            self.transport.write(command.abort_line + b"\r\n")
+            return
+        super()._continuation(line)
 
     def data_received(self, d: bytes) -> None:
         if log.isEnabledFor(logging.DEBUG):
@@ -140,17 +152,59 @@ async def connect(account: ImapAccount, timeout: float = 30.0) -> aioimaplib.IMA
             raise ImapError(f"cannot connect to {account.host}:{account.port}: {exc}") from exc
         if account.security == Security.STARTTLS:
             await _starttls(client, account.host, context)
-        response = await client.login(account.username, account.password)
-        if response.result != "OK":
-            raise ImapError(
-                f"login refused for {account.username}: {response_text(response.lines)}"
-            )
+        if account.bearer is not None:
+            await _authenticate(client, account, account.bearer)
+        else:
+            response = await client.login(account.username, account.password)
+            if response.result != "OK":
+                raise ImapError(
+                    f"login refused for {account.username}: {response_text(response.lines)}"
+                )
     except BaseException:
         # Do not leak the socket: the engine retries a failing mailbox forever.
         if client.protocol.transport is not None:
             client.protocol.transport.close()
         raise
     return client
+
+
+class SaslAuthenticate(aioimaplib.Command):  # type: ignore[misc]
+    """AUTHENTICATE with an initial response (RFC 4959); `abort_line` answers an error
+    challenge (empty for XOAUTH2, "%x01" base64-encoded for OAUTHBEARER)."""
+
+    def __init__(self, tag: str, mechanism: str, initial: str, abort_line: bytes, **kw: Any):
+        super().__init__("AUTHENTICATE", tag, mechanism, initial, **kw)
+        self.abort_line = abort_line
+
+
+class BearerRefused(ImapError):
+    """The server refused the OAuth2 access token (twice: a fresh one was tried too)."""
+
+
+async def _authenticate(client: aioimaplib.IMAP4, account: ImapAccount, bearer: Bearer) -> None:
+    """AUTHENTICATE with a bearer token; once more with a fresh token if it is refused."""
+    protocol = client.protocol
+    token = ""
+    for _attempt in range(2):
+        token = await bearer.token(token)  # the second time: a fresh one for the refused one
+        initial = sasl_b64(bearer.mechanism, account.username, token, account.host, account.port)
+        abort = b"" if bearer.mechanism == "xoauth2" else b"AQ=="
+        command = SaslAuthenticate(
+            protocol.new_tag(), bearer.mechanism.upper(), initial, abort, loop=protocol.loop
+        )
+        async with protocol.state_condition:
+            # The token is scrubbed from aioimaplib's debug log along with its base64 form.
+            response = await protocol.execute(command, scrub=initial)
+            if response.result == "OK":
+                protocol.state = aioimaplib.AUTH
+                protocol.state_condition.notify_all()
+                await protocol.capability()  # RFC 3501 6.2.2: they may change after login
+                return
+    raise BearerRefused(
+        f"login refused for {account.username}: the server did not accept the OAuth2 token "
+        f"({response_text(response.lines)}); check that IMAP access is enabled for the "
+        "account and that it is the account that was authorised"
+    )
 
 
 async def _starttls(client: aioimaplib.IMAP4, host: str, context: ssl.SSLContext) -> None:

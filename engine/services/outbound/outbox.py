@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import aioimaplib
@@ -22,7 +23,9 @@ from data.db import Database
 from data.models import Campaign, Direction, Interaction, Message, MessageState, Security
 from data.secrets import SecretBox, SecretError
 from engine.domain.compose import needs_smtputf8
+from engine.domain.oauth import Bearer
 from engine.services.notify import Notifier
+from engine.services.outbound.smtp_oauth import bearer_login
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,8 @@ class Outbox:
         self.notifier = notifier
         self.retry_base = retry_base
         self._wake = asyncio.Event()
+        # OAuth2 campaigns send with bearer tokens (set by the engine: admin/oauth.py).
+        self.bearer_for: Callable[[int], Awaitable[Bearer | None]] | None = None
 
     def kick(self) -> None:
         self._wake.set()
@@ -147,8 +152,9 @@ class Outbox:
     async def _send_campaign(self, campaign_id: int, ids: list[int]) -> None:
         async with self.db.session() as session:
             campaign = await session.get_one(Campaign, campaign_id)
+        bearer = await self.bearer_for(campaign_id) if self.bearer_for else None
         try:
-            password = self.secrets.decrypt(campaign.smtp_password_enc)
+            password = "" if bearer else self.secrets.decrypt(campaign.smtp_password_enc)
         except SecretError as exc:
             # This campaign's mail waits for its password; the others' goes on.
             for message_id in ids:
@@ -165,8 +171,13 @@ class Outbox:
             timeout=60,
         )
         try:
+            if bearer is not None:
+                await bearer.token("")  # a revoked grant fails before the server is bothered
             await smtp.connect()
-            if campaign.smtp_username:
+            if bearer is not None:
+                user = campaign.smtp_username or campaign.email_address
+                await bearer_login(smtp, user, bearer)
+            elif campaign.smtp_username:
                 await smtp.login(campaign.smtp_username, password)
         except (aiosmtplib.SMTPException, OSError) as exc:
             # Cannot even talk to the server: every message waits for the next attempt.
@@ -207,8 +218,9 @@ class Outbox:
                 .scalars()
                 .all()
             )
+        bearer = await self.bearer_for(campaign.id) if self.bearer_for else None
         try:
-            password = self.secrets.decrypt(campaign.imap_password_enc)
+            password = "" if bearer else self.secrets.decrypt(campaign.imap_password_enc)
         except SecretError as exc:
             log.warning("not copied to %s: %s", campaign.imap_sent_folder, exc)
             return
@@ -220,6 +232,7 @@ class Outbox:
             password=password,
             folder=campaign.imap_sent_folder,
             tls_verify=campaign.tls_verify,
+            bearer=bearer,
         )
         try:
             client = await connect(account)

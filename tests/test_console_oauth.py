@@ -1,0 +1,129 @@
+"""The admin console's OAuth2 sign-in (console/screens/oauth_screen.py) at 80x24, against a
+real engine, the loopback identity provider and Dovecot's oauth2 passdb.
+
+From the campaign form (ctrl+o) the admin picks the provider, presses Authorize, reads the
+address and the code on screen, signs in elsewhere, and sees the state turn "authorised"
+without touching anything; a typed-in endpoint that is no URL is refused under its field.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+from textual.widgets import Input, Select
+
+from console.screens.admin import AdminScreen
+from console.screens.campaign_form import CampaignForm
+from console.screens.oauth_screen import OAuthScreen
+from engine.api.schemas import UserIn
+from engine.client import EngineClient
+from engine.engine import Engine
+from tests.console_helpers import console_for, screen_text, settle, until
+from tests.engine_fixtures import engine_settings
+from tests.oauth_idp import CLIENT_ID, CLIENT_SECRET, IdentityProvider
+from tests.servers import DovecotServer, start_dovecot
+
+
+@pytest.fixture
+def idp() -> Iterator[IdentityProvider]:
+    with IdentityProvider(interval=1) as provider:
+        yield provider
+
+
+@pytest.fixture
+def oauth_dovecot(tmp_path: Path, idp: IdentityProvider) -> Iterator[DovecotServer]:
+    server = start_dovecot(tmp_path / "dc", oauth_introspection_url=idp.introspection_url)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def oauth_engine(tmp_path: Path) -> AsyncIterator[Engine]:
+    settings = engine_settings(
+        tmp_path / "home",
+        oauth_custom_client_id=CLIENT_ID,
+        oauth_custom_client_secret=CLIENT_SECRET,
+    )
+    eng = Engine(settings)
+    await eng.start()
+    try:
+        yield eng
+    finally:
+        await eng.stop()
+
+
+def snapshot_png(app: object, path: Path) -> None:
+    """SVG of the screen, as a PNG beside it (to look at what the admin sees)."""
+    svg = app.export_screenshot()  # type: ignore[attr-defined]
+    path.with_suffix(".svg").write_text(svg)
+    subprocess.run(["rsvg-convert", "-o", str(path), str(path.with_suffix(".svg"))], check=False)
+
+
+async def test_admin_authorizes_a_campaign_from_the_form(
+    oauth_engine: Engine, oauth_dovecot: DovecotServer, idp: IdentityProvider, tmp_path: Path
+) -> None:
+    box = oauth_dovecot.new_mailbox("console")
+    async with EngineClient(oauth_engine.socket_path) as operator:
+        await operator.add_user(UserIn(username="ada", display_name="Ada", roles=["admin"]))
+        fields = box.campaign("Support", smtp_username=box.user)
+        await operator.add_campaign(msgspec.structs.replace(fields, imap_password=""))
+        app = console_for(oauth_engine, "ada", "admin")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="admin mode")
+            await until(pilot, lambda: "Support" in screen_text(app), what="the campaign")
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, CampaignForm), what="the form")
+            await pilot.press("ctrl+o")
+            await until(pilot, lambda: isinstance(app.screen, OAuthScreen), what="sign-in")
+            screen = app.screen
+            assert isinstance(screen, OAuthScreen)
+            await until(pilot, lambda: screen.status is not None, what="the status")
+            assert "logs in with the campaign's passwords" in screen_text(app)
+
+            screen.query_one("#oauth-provider", Select).value = "custom"
+            await settle(pilot)
+            screen.query_one("#oauth-device_url", Input).value = "not a url"
+            screen.query_one("#oauth-token_url", Input).value = idp.token_url
+            screen.query_one("#oauth-scope", Input).value = "mail offline_access"
+            await pilot.press("ctrl+s")
+            field = screen.query_one("#oauth-device_url-field")
+            await until(pilot, lambda: field.has_error, what="the refusal")  # type: ignore[attr-defined]
+            assert "device authorization endpoint" in screen_text(app)
+
+            screen.query_one("#oauth-device_url", Input).value = idp.device_url
+            await pilot.press("ctrl+o")
+            await until(pilot, lambda: "Code" in screen_text(app), what="the code")
+            code = idp.wait_for_user_code()
+            text = screen_text(app)
+            assert code in text and idp.verification_uri in text
+            assert "waiting for the sign-in" in text
+            snapshot_png(app, tmp_path / "oauth-waiting.png")
+
+            idp.approve(code, box.user)
+            await until(pilot, lambda: "State: authorised" in screen_text(app), what="done")
+            assert code not in screen_text(app)
+            snapshot_png(app, tmp_path / "oauth-authorized.png")
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, CampaignForm), what="back")
+            status = await operator.oauth_status("Support")
+            assert status.state == "authorized"
+
+            # The grant is withdrawn at the provider: the campaign list says what to do.
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="the list")
+            idp.revoke(box.user)
+            idp.expire_access_tokens()
+            assert not (await operator.test_campaign("Support")).ok  # finds out: revoked
+            await oauth_engine.campaign_changed((await operator.campaigns())[0].id)
+            await until(
+                pilot,
+                lambda: "OAuth2 revoked: Authorize" in screen_text(app),
+                what="the revoked grant in the list",
+            )
+            snapshot_png(app, tmp_path / "oauth-revoked-list.png")
