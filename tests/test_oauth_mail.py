@@ -93,8 +93,11 @@ async def oauth_world(
             smtp_port=oauth_sink.port,
             smtp_username=mailbox.user,
         )
-        # No passwords at all: every login below is with a token.
-        campaign = await operator.add_campaign(msgspec.structs.replace(fields, imap_password=""))
+        # No passwords at all: every login below is with a token. Saved before it is
+        # authorized, so there is nothing to try the logins with yet (check=False).
+        campaign = await operator.add_campaign(
+            msgspec.structs.replace(fields, imap_password="", check=False)
+        )
         yield World(oauth_engine, operator, mailbox, oauth_dovecot, oauth_sink, campaign)
 
 
@@ -323,6 +326,7 @@ async def test_bearer_logins_over_starttls_and_implicit_tls(
             smtp_security=security,
             smtp_username=box.user,
             receive_emails=False,  # only the connection test logs in here
+            check=False,  # saved before it is authorized: nothing to log in with yet
         )
         async with EngineClient(oauth_engine.socket_path) as operator:
             added = await operator.add_campaign(campaign)

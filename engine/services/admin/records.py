@@ -286,6 +286,10 @@ class Admin(MemberRecords):
             stored = await session.scalar(select(Campaign).where(named(name)))
         if stored is None:
             raise NotFound(f"no campaign {name!r}")
+        if self.oauth is not None and await self.oauth.settings_of(stored.id) is not None:
+            # It signs in with OAuth2: its logins are proven by the authorization and tried
+            # with a token by the connection test; there is no password to try here.
+            return
         probe = login_probe(stored)
         for field in (LOGIN_FIELDS | {"from_name", "maildir_path"}) & set(changes):
             value = changes[field]
