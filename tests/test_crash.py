@@ -179,6 +179,7 @@ async def test_sigkill_during_maildir_ingest_loses_and_duplicates_nothing(
     async with EngineClient(provisioning.socket_path) as operator:
         await operator.add_campaign(
             CampaignIn(
+                check=False,  # no SMTP server to log in to here: saved unchecked
                 name="Crash",
                 email_address="support@postdesk.test",
                 inbound="maildir",

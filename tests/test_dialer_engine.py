@@ -502,7 +502,11 @@ async def test_an_import_the_engine_dies_in_leaves_nothing_behind(
     async with EngineClient(first.socket_path) as op:
         await op.add_campaign(
             CampaignIn(
-                name="Support", email_address="s@example.com", inbound="none", smtp_host="localhost"
+                check=False,  # no SMTP server to log in to here: saved unchecked
+                name="Support",
+                email_address="s@example.com",
+                inbound="none",
+                smtp_host="localhost",
             )
         )
         await op.add_dialer(DialerIn(name="News", campaign="Support"))

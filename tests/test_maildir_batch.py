@@ -40,6 +40,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[tuple[Engine, MaildirMailbox, li
         async with EngineClient(engine.socket_path) as operator:
             campaign = await operator.add_campaign(
                 CampaignIn(
+                    check=False,  # no SMTP server to log in to here: saved unchecked
                     name="Local",
                     email_address="support@postdesk.test",
                     inbound="maildir",

@@ -174,7 +174,9 @@ class Notifier:
             self._waiting = {}  # the next listener loads counts afresh, then hears changes
             return  # nobody is watching: a console loads fresh data when it connects
         loop = asyncio.get_running_loop()
-        # The queue and the statistics are for supervisors and admins alone.
+        # Agents hear how many wait in their campaigns whenever the queue moved; the queue's
+        # rows and the statistics are for supervisors and admins alone.
+        waiting = queue
         queue = queue and self.bus.has_supervisors
         stats = self._stats and self.bus.has_supervisors
         wait = self._stats_at + self.stats_interval - loop.time()
@@ -232,8 +234,9 @@ class Notifier:
                 # One read for the whole batch (was one query per agent).
                 for row in await queries.agent_rows(session, user_ids=agents):
                     self.bus.publish(AgentChanged(agent=row))
-            if queue:
+            if waiting:
                 await self._publish_waiting(session)
+            if queue:
                 shown, total = await queries.queue_rows(session)
                 states = await self.campaign_states(session) if self.campaign_states else []
                 self.bus.publish(QueueChanged(queue=shown, total=total, campaigns=states))
