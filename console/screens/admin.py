@@ -46,7 +46,7 @@ from ..widgets.mailboxes import mailbox_cell
 from .base import ModeScreen
 from .break_reasons import BreakReasonsForm
 
-NOTE = "Enter (or e) edits · w wrap-up codes · B blacklist · Ctrl+R reloads"
+NOTE = "Enter (or e) edits · d removes · w wrap-up codes · B blacklist · ? all keys"
 
 
 CAMPAIGN_COLUMNS = [
@@ -76,7 +76,8 @@ class AdminScreen(ModeScreen):
         Binding("a", "add_campaign", "Campaign+", id="admin.add-campaign"),
         Binding("e", "edit_campaign", "Edit", id="admin.edit-campaign", show=False),
         Binding("t", "test_campaign", "Test", id="admin.test-campaign"),
-        Binding("d", "remove_campaign", "Remove", id="admin.remove-campaign"),
+        # Not in the footer (full at 80 columns with `? Help`): the note above the lists says it.
+        Binding("d", "remove_campaign", "Remove", id="admin.remove-campaign", show=False),
         Binding("m", "members", "Members", id="admin.members"),
         Binding("u", "add_user", "User+", id="admin.add-user"),
         Binding("T", "templates", "Templates", id="admin.templates"),
