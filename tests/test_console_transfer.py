@@ -111,8 +111,12 @@ async def test_a_supervisor_reassigns_a_paused_agents_work_from_the_grid(world: 
                 lambda: "Waiting queue (1)" in screen_text(app),
                 what="the queue to show it waiting",
             )
-            row = grid.get("agent1")
-            assert row is not None and row.active == 0
+            # The grid applies agents' changes together, up to 4 times a second.
+            await until(
+                pilot,
+                lambda: (row := grid.get("agent1")) is not None and row.active == 0,
+                what="agent1 holding nothing on the grid",
+            )
             await settle(pilot)
     detail = await world.operator.interaction(item.id)
     assert (detail.state, detail.agent) == ("queued", None)
