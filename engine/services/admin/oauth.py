@@ -70,6 +70,10 @@ class _Access:
     expires_at: float
 
 
+# The states a campaign's row may show before a grant is stored.
+_BEFORE_GRANT = frozenset({"not-authorized", "waiting", "denied", "expired", "failed"})
+
+
 @dataclass
 class _Flow:
     """A running device flow (in memory: the device code is a secret, and short-lived)."""
@@ -79,6 +83,7 @@ class _Flow:
     verification_uri: str = ""
     expires_at: float = 0.0
     detail: str = ""
+    authorized_at: datetime | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
@@ -131,9 +136,17 @@ class OAuthService:
             return OAuthStatus(campaign=campaign.name, auth="password")
         flow = self._flows.get(campaign.id)
         state, detail = row.state, row.detail
+        authorized_at = row.authorized_at
         user_code = uri = ""
         code_expires: datetime | None = None
-        if flow is not None and flow.state != "authorized":
+        if flow is not None and flow.state == "authorized":
+            if row.state in _BEFORE_GRANT:
+                # The row was read a moment before the grant was stored: the flow knows.
+                state, detail = "authorized", ""
+                authorized_at = flow.authorized_at
+            else:
+                self._flows.pop(campaign.id, None)  # the row has caught up and speaks now
+        elif flow is not None:
             state, detail = flow.state, flow.detail
             if state != "waiting" and row.state == "authorized":
                 detail += " (the earlier sign-in still works)"
@@ -155,7 +168,7 @@ class OAuthService:
             verification_uri=uri,
             user_code=user_code,
             code_expires_at=code_expires,
-            authorized_at=row.authorized_at,
+            authorized_at=authorized_at,
         )
 
     async def status(self, name: str) -> OAuthStatus:
@@ -303,7 +316,7 @@ class OAuthService:
                     flow.state, flow.detail = "failed", str(exc)
                     return
                 flow.state, flow.detail = "authorized", ""
-                self._flows.pop(campaign_id, None)
+                flow.authorized_at = datetime.now(UTC)  # kept until a status read sees the row
                 if self.on_authorized is not None:
                     await self.on_authorized(campaign_id)
                 return
