@@ -97,6 +97,8 @@ async def run(campaigns: int, users: int) -> None:
             await op.remove_campaign("Single")
             print(f"remove a campaign with {users} members: "
                   f"{(time.perf_counter() - started) * 1000:.0f} ms")  # fmt: skip
+            # The guide's form, at the end: bulk members against one call per pair, same run.
+            print(f"target members-bulk-vs-single: {per_single / per_bulk:.0f} x (goal >= 10)")
     finally:
         await engine.stop()
         sink.stop()

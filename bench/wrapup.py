@@ -93,6 +93,7 @@ async def main(path: Path, n: int) -> None:
         async with db.session() as session:
             return await wrapups.last_dispositions(session, random.sample(range(1, n), 200))
 
+    ratios: list[tuple[int, float]] = []
     for days in (1, 30):
         since = today - timedelta(days=days - 1)
 
@@ -104,8 +105,12 @@ async def main(path: Path, n: int) -> None:
 
         fast = await timeit(f"stats/dispositions {days} day(s)", fast_call)
         slow = await timeit(f"naive count {days} day(s)", slow_call, runs=3)
-        print(f"target dispositions-{days}d: {slow / fast:.1f}x faster than counting in Python")
+        ratios.append((days, slow / fast))
     await timeit("last code of 200 search results", last_codes)
+    # The guide's form, one line per target, at the end: the grouped query against counting
+    # the same closes in Python, in the same run.
+    for days, ratio in ratios:
+        print(f"target dispositions-{days}d-vs-python: {ratio:.1f} x (goal >= 10)")
     await db.close()
 
 
