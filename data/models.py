@@ -141,7 +141,13 @@ class TemplateKind(enum.StrEnum):
 
 
 class DialerRecordState(enum.StrEnum):
+    """A dialer record's life: pending (queued) -> sending -> sent | failed(reason), or
+    skipped (blacklisted or unsubscribed: not sent, not lost); a sent one may later be seen,
+    rejected (a bounce) or spam (a complaint)."""
+
     PENDING = "pending"
+    SENDING = "sending"
+    SKIPPED = "skipped"
     SENT = "sent"
     FAILED = "failed"
     SEEN = "seen"
@@ -585,6 +591,13 @@ class DialerRecord(Base):
     )
     error: Mapped[str] = mapped_column(Text, default="")
     processed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Chosen before the SMTP transaction (state `sending`); a bounce, complaint, seen image
+    # or answer finds its record by it.
+    rfc_message_id: Mapped[str] = mapped_column(String(998), default="", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    seen_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class UploadedFile(Base):
