@@ -598,6 +598,11 @@ class DialerRecord(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The token of its public links (seen image, unsubscribe; engine/domain/web_links.py),
+    # minted when it is sent.
+    link_token: Mapped[str | None] = mapped_column(
+        String(22), default=None, unique=True, index=True
+    )
 
 
 class UploadedFile(Base):

@@ -36,9 +36,23 @@ def upgrade() -> None:
     op.add_column("dialer_records", sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("dialer_records", sa.Column("seen_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index(op.f("ix_dialer_records_rfc_message_id"), "dialer_records", ["rfc_message_id"])
+    # The token of the record's public links (seen image, unsubscribe), minted when it is
+    # sent; NULL until then, and NULLs never clash in a unique index.
+    op.add_column("dialer_records", sa.Column("link_token", sa.String(length=22), nullable=True))
+    op.create_index(
+        op.f("ix_dialer_records_link_token"), "dialer_records", ["link_token"], unique=True
+    )
 
 
 def downgrade() -> None:
     op.drop_index(op.f("ix_dialer_records_rfc_message_id"), table_name="dialer_records")
-    for column in ("seen_at", "sent_at", "next_attempt_at", "attempts", "rfc_message_id"):
+    op.drop_index(op.f("ix_dialer_records_link_token"), table_name="dialer_records")
+    for column in (
+        "link_token",
+        "seen_at",
+        "sent_at",
+        "next_attempt_at",
+        "attempts",
+        "rfc_message_id",
+    ):
         op.drop_column("dialer_records", column)
