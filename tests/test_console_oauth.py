@@ -128,3 +128,59 @@ async def test_admin_authorizes_a_campaign_from_the_form(
                 what="the revoked grant in the list",
             )
             snapshot_png(app, tmp_path / "oauth-revoked-list.png")
+
+
+async def test_a_new_campaign_is_saved_and_signed_in_from_the_form(
+    oauth_engine: Engine, oauth_dovecot: DovecotServer, idp: IdentityProvider
+) -> None:
+    """A new campaign has no password to try: ctrl+o saves it without the login check and
+    opens the sign-in; the engine then proves its logins with a token."""
+    box = oauth_dovecot.new_mailbox("fresh")
+    async with EngineClient(oauth_engine.socket_path) as operator:
+        await operator.add_user(UserIn(username="ada", display_name="Ada", roles=["admin"]))
+        fields = box.campaign("Fresh", smtp_username=box.user)
+        app = console_for(oauth_engine, "ada", "admin")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="admin mode")
+            await pilot.press("a")
+            await until(pilot, lambda: isinstance(app.screen, CampaignForm), what="the form")
+            form = app.screen
+            for key in ("name", "email_address", "imap_host", "smtp_host", "smtp_username"):
+                form.query_one(f"#cf-{key}", Input).value = str(getattr(fields, key))
+            form.query_one("#cf-imap_port", Input).value = str(fields.imap_port)
+            form.query_one("#cf-smtp_port", Input).value = str(fields.smtp_port)
+            form.query_one("#cf-imap_security", Select).value = fields.imap_security
+            form.query_one("#cf-smtp_security", Select).value = fields.smtp_security
+            form.query_one("#cf-imap_username", Input).value = box.user
+            await settle(pilot)
+
+            # Save without a password: the login check refuses, as for any campaign.
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: "Not saved" in screen_text(app), what="the refusal")
+            assert [c.name for c in await operator.campaigns()] == []
+
+            await pilot.press("ctrl+o")
+            await until(pilot, lambda: isinstance(app.screen, OAuthScreen), what="sign-in")
+            assert [c.name for c in await operator.campaigns()] == ["Fresh"]
+            screen = app.screen
+            assert isinstance(screen, OAuthScreen)
+            await until(pilot, lambda: screen.status is not None, what="the status")
+            screen.query_one("#oauth-provider", Select).value = "custom"
+            await settle(pilot)
+            screen.query_one("#oauth-device_url", Input).value = idp.device_url
+            screen.query_one("#oauth-token_url", Input).value = idp.token_url
+            screen.query_one("#oauth-scope", Input).value = "mail offline_access"
+            await pilot.press("ctrl+o")
+            idp.approve(idp.wait_for_user_code(), box.user)
+            await until(pilot, lambda: "State: authorised" in screen_text(app), what="done")
+            assert (await operator.oauth_status("Fresh")).state == "authorized"
+
+            # Back in the form, which now edits the saved campaign: Save changes it, never
+            # adds it a second time.
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is form, what="back in the form")
+            form.query_one("#cf-from_name", Input).value = "Fresh Support"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="saved")
+            saved = await operator.campaigns()
+            assert [(c.name, c.from_name) for c in saved] == [("Fresh", "Fresh Support")]

@@ -338,7 +338,16 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
             return
         if worker.group == "save":
             self.saving = False
-            self.show_error(refusal(self.app, worker), refused_field(worker.error))
+            field = refused_field(worker.error)
+            self.show_error(refusal(self.app, worker), field)
+            if self.campaign is None and field and field.endswith("_password"):
+                # Gmail and Microsoft 365 refuse passwords: their mailboxes sign in instead.
+                self.notify(
+                    "A Gmail or Microsoft 365 mailbox? ctrl+o saves the campaign and opens "
+                    "its OAuth2 sign-in.",
+                    markup=False,
+                    timeout=8,
+                )
         # A picker that could not be filled keeps what it shows: nothing to say here.
 
     def clear_errors(self) -> None:
@@ -403,9 +412,37 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
 
     # ---- OAuth2 sign-in (issue 17): the mailbox's provider and the device flow ----
     def action_oauth(self) -> None:
-        if self.campaign is None:
-            self.notify("Save the campaign first, then set how its mailbox signs in.")
+        if self.campaign is not None:
+            self.open_sign_in(self.campaign.name)
             return
+        # A new campaign that will sign in with OAuth2 has no password to try: it is saved
+        # without the login check (what `ctl campaign add --no-check` does), then signed in;
+        # the connection test tries it with a token once it is authorised.
+        if self.saving:
+            return
+        self.clear_errors()
+        if (problem := self.add_typed_rows() or self.problem()) is not None:
+            key, wrong = problem
+            self.show_error(f"{key}: {wrong}", key)
+            return
+        self.saving = True
+        self.notify("Saving the campaign to sign its mailbox in with OAuth2…", markup=False)
+        self.save_for_sign_in()
+
+    @work(exclusive=True, group="save", exit_on_error=False)
+    async def save_for_sign_in(self) -> None:
+        values = {k: v for k, v in self.entered().items() if v is not None}
+        for key in AFTER_CREATE:  # templates and overflow: left in the fields for Save
+            values.pop(key, None)
+        created = await self.api.add_campaign(convert({**values, "check": False}, CampaignIn))
+        # From here on the form edits the saved campaign: a later Save changes it (with
+        # whatever templates were chosen) rather than adding it again.
+        self.campaign = self.created = created
+        self.initial = initial_values(created)
+        self.saving = False
+        self.open_sign_in(created.name)
+
+    def open_sign_in(self, name: str) -> None:
         from .oauth_screen import OAuthScreen  # only admins who use it pay for the import
 
-        self.app.push_screen(OAuthScreen(self.api, self.campaign.name))
+        self.app.push_screen(OAuthScreen(self.api, name))
