@@ -8,7 +8,9 @@ without touching anything; a typed-in endpoint that is no URL is refused under i
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from textual.widgets import Input, Select
 from console.screens.admin import AdminScreen
 from console.screens.campaign_form import CampaignForm
 from console.screens.oauth_screen import OAuthScreen
-from engine.api.schemas import UserIn
+from engine.api.schemas import OAuthSettingsIn, UserIn
 from engine.client import EngineClient
 from engine.engine import Engine
 from tests.console_helpers import console_for, screen_text, settle, until
@@ -184,3 +186,41 @@ async def test_a_new_campaign_is_saved_and_signed_in_from_the_form(
             await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="saved")
             saved = await operator.campaigns()
             assert [(c.name, c.from_name) for c in saved] == [("Fresh", "Fresh Support")]
+
+
+async def test_a_waiting_sign_in_is_answered_when_it_ends_not_polled(
+    oauth_engine: Engine, oauth_dovecot: DovecotServer, idp: IdentityProvider
+) -> None:
+    """`oauth_status(wait=...)` holds while the sign-in waits and answers once it ends: the
+    console and `ctl campaign authorize` learn "authorized" without asking every second."""
+    box = oauth_dovecot.new_mailbox("long")
+    async with EngineClient(oauth_engine.socket_path) as operator:
+        fields = box.campaign("Long", smtp_username=box.user)
+        await operator.add_campaign(msgspec.structs.replace(fields, imap_password="", check=False))
+        await operator.set_oauth(
+            "Long",
+            OAuthSettingsIn(
+                auth="oauth2",
+                provider="custom",
+                device_url=idp.device_url,
+                token_url=idp.token_url,
+                scope="mail offline_access",
+            ),
+        )
+        assert (await operator.authorize("Long")).state == "waiting"
+        code = idp.wait_for_user_code()
+
+        started = time.monotonic()
+        pending = asyncio.ensure_future(operator.oauth_status("Long", wait=20))
+        await asyncio.sleep(1.5)
+        assert not pending.done()  # nothing to say yet: no answer every second
+        idp.approve(code, box.user)
+        status = await asyncio.wait_for(pending, 10)
+        waited = time.monotonic() - started
+        assert status.state == "authorized"
+        assert 1.5 <= waited < 6  # the provider is asked once a second; then at once
+
+        # Nothing waiting: answered at once, whatever `wait` says.
+        started = time.monotonic()
+        assert (await operator.oauth_status("Long", wait=20)).state == "authorized"
+        assert time.monotonic() - started < 2

@@ -18,7 +18,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
@@ -35,6 +34,8 @@ PROVIDERS: list[tuple[str, str]] = [
     ("Microsoft 365", "microsoft"),
     ("Other provider", "custom"),
 ]
+# How long one long poll of a waiting sign-in may last (the engine answers sooner when it ends).
+FOLLOW_SECONDS = 20.0
 TEXT_FIELDS = [
     ("tenant", "Tenant", "organizations (or your domain / directory id)"),
     ("device_url", "Device URL", "https://... device authorization endpoint"),
@@ -98,7 +99,7 @@ class OAuthScreen(ModalScreen[None]):
         self.api = api
         self.campaign = campaign
         self.status: OAuthStatus | None = None
-        self._poll: Timer | None = None
+        self._following = False  # a long poll of the waiting sign-in is out
 
     def compose(self) -> ComposeResult:
         with Vertical(id="oauth-dialog"):
@@ -152,12 +153,21 @@ class OAuthScreen(ModalScreen[None]):
                 self.query_one(f"#oauth-{key}", Input).value = getattr(status, key)
         self.query_one("#oauth-state", Static).update(state_text(status))
         self.show_fields()
-        waiting = status.state == "waiting"
-        if waiting and self._poll is None:
-            self._poll = self.set_interval(1.0, self.load)
-        elif not waiting and self._poll is not None:
-            self._poll.stop()
-            self._poll = None
+        if status.state == "waiting" and not self._following:
+            self._following = True
+            self.follow()
+
+    @work(exclusive=True, group="oauth-follow", exit_on_error=False)
+    async def follow(self) -> None:
+        """While the sign-in waits, the engine answers the moment it ends (a long poll):
+        "authorised" shows at once, and nothing is asked every second meanwhile."""
+        try:
+            status = await self.api.oauth_status(self.campaign, wait=FOLLOW_SECONDS)
+            while status.state == "waiting":
+                status = await self.api.oauth_status(self.campaign, wait=FOLLOW_SECONDS)
+        finally:
+            self._following = False
+        self.post_message(OAuthLoaded(status))
 
     @on(Select.Changed, "#oauth-provider")
     def show_fields(self) -> None:

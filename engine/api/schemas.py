@@ -1350,6 +1350,14 @@ class OAuthSettingsIn(Schema, kw_only=True):
     mechanism: OAuthMechanism = "xoauth2"
 
 
+class OAuthStatusQuery(Schema, kw_only=True):
+    """`GET /campaigns/{name}/oauth?wait=N`: while a sign-in waits, answer when it ends (or
+    after N seconds, at most 25), so a screen shows "authorised" the moment it is, without
+    asking every second."""
+
+    wait: Annotated[float, Meta(ge=0, le=25)] = 0
+
+
 class OAuthStatus(Schema, kw_only=True):
     """A campaign's OAuth2 settings and where its grant stands; never a token. While a device
     flow runs, `verification_uri` and `user_code` are what the admin types in a browser."""

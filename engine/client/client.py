@@ -610,9 +610,13 @@ class EngineClient:
                 yield event
 
     # ---- OAuth2 mailboxes (issue 17) ----
-    async def oauth_status(self, campaign: str) -> OAuthStatus:
-        """How the campaign logs in, and where its OAuth2 grant or device flow stands."""
-        return await self._call("GET", f"/campaigns/{quote(campaign, safe='')}/oauth", OAuthStatus)
+    async def oauth_status(self, campaign: str, *, wait: float = 0) -> OAuthStatus:
+        """How the campaign logs in, and where its OAuth2 grant or device flow stands; with
+        `wait` (seconds, at most 25), a sign-in still waiting answers when it ends."""
+        path = f"/campaigns/{quote(campaign, safe='')}/oauth"
+        if wait > 0:
+            path += f"?wait={min(wait, 25):g}"
+        return await self._call("GET", path, OAuthStatus)
 
     async def set_oauth(self, campaign: str, settings: OAuthSettingsIn) -> OAuthStatus:
         path = f"/campaigns/{quote(campaign, safe='')}/oauth"

@@ -19,12 +19,13 @@ from engine.api.schemas import (
     MemberIn,
     MemberPatch,
     OAuthSettingsIn,
+    OAuthStatusQuery,
     TemplateIn,
     UserIn,
     UserPatch,
 )
 from engine.server.caller import CALLER
-from engine.server.http import engine_of, json_response, parse_body, path_id
+from engine.server.http import engine_of, json_response, parse_body, parse_query, path_id
 
 routes = web.RouteTableDef()
 
@@ -211,7 +212,10 @@ async def post_member_changes(request: web.Request) -> web.Response:
 @routes.get("/api/v1/campaigns/{name}/oauth")
 async def get_campaign_oauth(request: web.Request) -> web.Response:
     request[CALLER].require("admin")
-    return json_response(await engine_of(request).oauth.status(request.match_info["name"]))
+    query = parse_query(request, OAuthStatusQuery, lax=True)
+    return json_response(
+        await engine_of(request).oauth.status(request.match_info["name"], wait=query.wait)
+    )
 
 
 @routes.put("/api/v1/campaigns/{name}/oauth")

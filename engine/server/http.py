@@ -33,9 +33,10 @@ async def parse_body(request: web.Request, schema: type[M]) -> M:
         raise Invalid(str(exc)) from exc
 
 
-def parse_query(request: web.Request, schema: type[M]) -> M:
+def parse_query(request: web.Request, schema: type[M], *, lax: bool = False) -> M:
+    """The query string as `schema`; `lax` reads numbers and booleans from their text."""
     try:
-        return convert(dict(request.query), schema)
+        return convert(dict(request.query), schema, lax=lax)
     except SchemaError as exc:
         raise Invalid(str(exc)) from exc
 

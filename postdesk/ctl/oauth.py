@@ -19,7 +19,7 @@ from engine.text.sanitize import one_line
 
 # States a device flow ends in, and whether the command then succeeded.
 _ENDED = {"authorized": True, "denied": False, "expired": False, "failed": False}
-_POLL = 1.0
+_WAIT = 20.0  # seconds one status call may wait for the sign-in to end
 
 
 def add_parsers(campaign: Any) -> None:
@@ -89,8 +89,8 @@ async def authorize(client: EngineClient, args: argparse.Namespace) -> OAuthStat
     shown = status.state
     try:
         while status.state == "waiting":
-            await asyncio.sleep(_POLL)
-            status = await client.oauth_status(args.name)
+            # A long poll: the engine answers the moment the sign-in ends.
+            status = await client.oauth_status(args.name, wait=_WAIT)
             if status.state != shown:
                 shown = status.state
                 if not args.json:

@@ -171,8 +171,15 @@ class OAuthService:
             authorized_at=authorized_at,
         )
 
-    async def status(self, name: str) -> OAuthStatus:
+    async def status(self, name: str, *, wait: float = 0) -> OAuthStatus:
+        """Where the campaign's sign-in stands; with `wait`, a sign-in still waiting is
+        answered when it ends or after `wait` seconds, whichever comes first."""
         campaign, row = await self._campaign(name)
+        flow = self._flows.get(campaign.id)
+        if wait > 0 and flow is not None and flow.state == "waiting" and flow.task is not None:
+            # shield: a console that goes away must not cancel the sign-in itself.
+            await asyncio.wait([asyncio.shield(flow.task)], timeout=wait)
+            campaign, row = await self._campaign(name)
         return self._status(campaign, row)
 
     async def configure(self, name: str, data: OAuthSettingsIn) -> OAuthStatus:
