@@ -137,15 +137,20 @@ def probe_engine(home: str) -> None:
         held: list[float] = []  # how long each write transaction held the database
         writing = getattr(engine.db, "writing", None)  # None: an engine before write turns
 
+        holders: list[tuple[float, float, float, str]] = []  # asked, got, done, who
+
         @contextlib.asynccontextmanager
         async def timed_writing(**kwargs: Any) -> Any:
             assert writing is not None
+            caller = sys._getframe(2).f_code.co_qualname  # who asked for the turn
+            asked = time.monotonic()
             async with writing(**kwargs) as session:
                 started = time.monotonic()
                 try:
                     yield session
                 finally:
                     held.append(time.monotonic() - started)
+                    holders.append((asked, started, time.monotonic(), caller))
 
         if writing is not None:
             engine.db.writing = timed_writing
@@ -162,7 +167,13 @@ def probe_engine(home: str) -> None:
                         _say(len(stamps))
                     case ["stamps"]:
                         _say(
-                            {"committed": stamps, "routed": routed, "passes": passes, "held": held}
+                            {
+                                "committed": stamps,
+                                "routed": routed,
+                                "passes": passes,
+                                "held": held,
+                                "holders": holders,
+                            }
                         )
                     case ["flip", rate]:
                         flipping = asyncio.create_task(_flip(engine, int(rate), flips))
@@ -177,7 +188,16 @@ def probe_engine(home: str) -> None:
                 flipping.cancel()
             await engine.stop()
 
-    asyncio.run(run())
+    profile_to = os.environ.get("POSTDESK_BENCH_PROFILE")
+    if not profile_to:
+        asyncio.run(run())
+        return
+    # Where the engine's CPU goes under this load: `python -m pstats FILE`.
+    import cProfile
+
+    with cProfile.Profile() as profiler:
+        asyncio.run(run())
+    profiler.dump_stats(profile_to)
 
 
 async def _seed(engine: Any, agents: int, campaigns: int, per: int) -> None:
@@ -528,6 +548,7 @@ async def _campaigns(socket: Path, work: Path, inbound: str) -> list[Path]:
                     smtp_host="127.0.0.1",
                     smtp_security="plain",
                     max_interactions_per_agent=50,
+                    check=False,  # no SMTP server: the benchmark sends nothing
                 )
             )
     return maildirs
@@ -569,7 +590,10 @@ async def measure_routing(seconds: float, rate: float, work: Path) -> dict[str, 
     finally:
         await engine.quit()
     stamps, routed, passes = stamped["committed"], stamped["routed"], stamped["passes"]
-    held = stamped["held"]
+    # Only the write turns of the measured window (seeding and logins before it are not).
+    first = min(stamps.values(), default=0.0)
+    holders = [h for h in stamped["holders"] if h[0] >= first]
+    held = [done - got for _asked, got, done, _who in holders] or stamped["held"]
     latencies = [arrivals[i] - stamps[i] for i in arrivals if i in stamps]
     to_route = [routed[i] - stamps[i] for i in routed if i in stamps]
     bus = await Probe.start("bus", "--count", str(total), "--rate", str(rate))
@@ -584,6 +608,7 @@ async def measure_routing(seconds: float, rate: float, work: Path) -> dict[str, 
         "to_route": to_route,
         "passes": passes,
         "held": held,
+        "holders": holders,
         "bus": reference,
         "engine_cpu": engine_cpu,
         "agents_cpu": agents_cpu,
@@ -658,6 +683,15 @@ def report_routing(f: dict[str, Any], seconds: float, rate: float) -> float:
         f"    write transactions: {len(f['held'])}, held p50 {statistics.median(held):.1f} ms,"
         f" p99 {percentile(held, 0.99):.1f} ms, {sum(held) / 1000:.1f} s in all"
     )
+    by_who: dict[str, list[float]] = {}
+    for asked, got, done, who in f.get("holders", []):
+        by_who.setdefault(who, []).extend([(got - asked) * 1000, (done - got) * 1000])
+    for who, pairs in sorted(by_who.items(), key=lambda kv: -sum(kv[1][1::2])):
+        waits, holds = pairs[0::2], pairs[1::2]
+        print(
+            f"      {who}: {len(holds)} turns, held {sum(holds) / 1000:.2f} s"
+            f" (max {max(holds):.0f} ms), waited p99 {percentile(waits, 0.99):.0f} ms"
+        )
     b50, b99 = statistics.median(bus), percentile(bus, 0.99)
     print(f"  bare bus publish -> get():  p50 {b50:.3f} ms, p99 {b99:.3f} ms ({len(bus)} events)")
     if len(ms) < f["total"]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -43,6 +44,8 @@ from engine.domain.schedule import ScheduleError, is_open, next_change, zone
 from engine.domain.statistics import day_bounds
 from engine.services.notify import Notifier
 from engine.services.work.schedules import Schedules
+
+SCHEDULES_RECHECK = 30.0  # seconds: schedules read again at least this often
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +85,14 @@ class Router:
         self.schedules = schedules or Schedules(db)
         self.next_schedule_change: datetime | None = None  # the earliest of every campaign
         self._open: dict[int, bool] = {}  # as last seen, to announce a change once
-        # Schedules are read again only when they may have changed or matter: at the next
-        # opening or closing, after an admin's change, or when someone is free to take work.
-        # A burst of mail with nobody free (ingest's every batch kicks the router) then costs
-        # no schedule reads.
+        # Schedules are read again only when they may have changed: at the next opening or
+        # closing, after an admin's change (`reconsider`), and at most SCHEDULES_RECHECK
+        # seconds after the last read, should a change reach the database another way. A
+        # burst of mail (every ingest batch kicks the router) then costs no schedule reads:
+        # reading and evaluating every campaign's schedule was most of a pass's CPU.
         self._closed: set[int] = set()
         self._schedules_stale = True
+        self._schedules_read_at = 0.0  # time.monotonic() of the last read
         self.rng = rng or random.Random()  # weighted-random; tests seed it
         self._wake = asyncio.Event()
         # Held while assigning, and by every change of an agent's status: an agent paused
@@ -135,11 +140,16 @@ class Router:
         assigned_pairs: list[tuple[int, int]] = []
         async with self.db.writing(urgent=True) as session:
             admitted = await _admit_overflow(session)
-            free = await self._free_members(session)
+            free = await self._free_members(session, await _with_waiting_work(session))
             due = self.next_schedule_change
-            if free or self._schedules_stale or (due is not None and self.schedules.now() >= due):
+            if (
+                self._schedules_stale
+                or (due is not None and self.schedules.now() >= due)
+                or (free and time.monotonic() - self._schedules_read_at >= SCHEDULES_RECHECK)
+            ):
                 self._closed = await self._closed_campaigns(session)
                 self._schedules_stale = False
+                self._schedules_read_at = time.monotonic()
             campaigns = {
                 campaign_id: state
                 for campaign_id, state in free.items()
@@ -223,10 +233,14 @@ class Router:
             self.notifier.queue_changed()  # supervisors see in / out of schedule
         return closed
 
-    async def _free_members(self, session: AsyncSession) -> dict[int, _Campaign]:
-        """Every pushing campaign's free members with what its strategy needs: one query
-        for the members, one for their open work, and one each only for campaigns whose
+    async def _free_members(
+        self, session: AsyncSession, campaign_ids: set[int]
+    ) -> dict[int, _Campaign]:
+        """The free members of these pushing campaigns with what its strategy needs: one
+        query for the members, one for their open work, and one each only for campaigns whose
         strategy remembers the last member (round-robin) or counts today's closed work."""
+        if not campaign_ids:
+            return {}
         rows = await session.execute(
             select(
                 Membership.campaign_id,
@@ -246,6 +260,7 @@ class Router:
             .join(Campaign, Membership.campaign_id == Campaign.id)
             .where(
                 User.status == AgentStatus.FREE,
+                Membership.campaign_id.in_(campaign_ids),
                 Campaign.enabled,
                 Campaign.availability.not_in([Availability(m) for m in PICK_MODES]),
             )
@@ -328,6 +343,24 @@ class Router:
                 if agent_id is not None and member is not None:
                     campaigns[campaign_id].members[agent_id] = replace(member, completed_today=n)
         return campaigns
+
+
+async def _with_waiting_work(session: AsyncSession) -> set[int]:
+    """The campaigns with an interaction queued for routing (not held over a limit).
+
+    A pass reads the free members of these only: reading every free member of every
+    campaign (1,500 rows for 500 agents in 3 campaigns each) for a few mails was most of a
+    pass. One index probe per campaign (`ix_interactions_queue`), however long the queues."""
+    waiting = (
+        select(Interaction.id)
+        .where(
+            Interaction.campaign_id == Campaign.id,
+            Interaction.state == InteractionState.QUEUED,
+            Interaction.overflow.is_(False),
+        )
+        .exists()
+    )
+    return set((await session.execute(select(Campaign.id).where(waiting))).scalars())
 
 
 async def _waiting(session: AsyncSession, rooms: dict[int, int]) -> dict[int, list[Interaction]]:
