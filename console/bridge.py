@@ -18,7 +18,7 @@ from textual.message_pump import MessagePump
 from engine.api.schemas import Hello
 from engine.client.client import EngineClient, EngineUnavailable
 
-from .messages import EngineBack, EngineEvent, EngineLost
+from .messages import EngineBack, EngineEvents, EngineLost
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +44,25 @@ async def pump_events(
     delays = backoff_delays()
     lost = False
     connected_once = False
+    batch: EngineEvents | None = None  # posted, and still open to more events
     while True:
         try:
             async for event in client.events(resume=connected_once):
                 if isinstance(event, Hello):
                     connected_once = True
+                    batch = None  # a new stream: its events come after what is said below
                     # The stream works again: the next outage starts from the short delay.
                     delays = backoff_delays()
                     if lost:
                         lost = False
                         target.post_message(EngineBack())
-                target.post_message(EngineEvent(event))
+                if batch is None or batch.taken:
+                    batch = EngineEvents([])
+                    target.post_message(batch)
+                batch.events.append(event)
         except EngineUnavailable as exc:
             log.info("event stream lost: %s", exc)
+            batch = None  # what follows is said after what came before
             if not lost:
                 lost = True
                 target.post_message(EngineLost(exc.message))

@@ -52,6 +52,16 @@ class EngineEvent(Message):
 
 
 @dataclass
+class EngineEvents(Message):
+    """Events that arrived while the screen was busy, in order: one message for a burst
+    (2,000 agents changing state a second is 2,000 events), not one each. The bridge keeps
+    appending to `events` until the screen takes them (`taken`)."""
+
+    events: list[Event]
+    taken: bool = False
+
+
+@dataclass
 class EngineLost(Message):
     """The event stream dropped; the bridge is reconnecting with backoff."""
 

@@ -20,7 +20,7 @@ from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
 from ..bridge import pump_events
-from ..messages import EngineBack, EngineEvent, EngineLost, WorkerFailed
+from ..messages import EngineBack, EngineEvent, EngineEvents, EngineLost, WorkerFailed
 from ..widgets.banner import EngineBanner
 
 
@@ -60,20 +60,28 @@ class ModeScreen(Screen[None]):
     def banner(self) -> EngineBanner:
         return self.query_one(EngineBanner)
 
+    def on_engine_events(self, message: EngineEvents) -> None:
+        message.taken = True  # events arriving from now on come in the next message
+        for event in message.events:
+            self.engine_event(event)
+
     def on_engine_event(self, message: EngineEvent) -> None:
-        if isinstance(message.event, Hello):
+        self.engine_event(message.event)
+
+    def engine_event(self, event: Event) -> None:
+        if isinstance(event, Hello):
             self.refresh_data()
             self.unread_chat()
             return
-        if isinstance(message.event, LoggedOut):
+        if isinstance(event, LoggedOut):
             # Only the agent side leaves: the same person's supervisor console stays.
-            if message.event.username == self.me.username and self.MODE == "agent":
-                self.logged_out(message.event.by)
+            if event.username == self.me.username and self.MODE == "agent":
+                self.logged_out(event.by)
             return
-        if isinstance(message.event, ChatSaid):
-            self.chat_line(message.event.line)
+        if isinstance(event, ChatSaid):
+            self.chat_line(event.line)
             return
-        self.handle_event(message.event)
+        self.handle_event(event)
 
     # ---- chat between supervisors and agents ----
     chat_peer: tuple[str, str] | None = None  # who last wrote to me: (username, name)
