@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec.structs as structs
+from rich.text import Text
 from textual.app import App, ComposeResult
 
 from console.widgets.monitor import AgentGrid
@@ -54,3 +55,33 @@ async def test_a_state_change_sets_the_cells_that_changed_and_the_tick_only_new_
         assert set_cells in ([], [("a7", "since")])
         assert grid.upsert(agent("newcomer"))  # a new row: the title counts it
         assert grid.row_count == 51
+
+
+async def test_the_tick_sets_the_times_on_screen_and_scrolling_shows_current_ones() -> None:
+    class Monitor(App[None]):
+        def compose(self) -> ComposeResult:
+            yield AgentGrid()
+
+    async with Monitor().run_test(size=(100, 20)) as pilot:
+        grid = pilot.app.query_one(AgentGrid)
+        started = datetime.now(UTC) - timedelta(seconds=30)
+        grid.replace([agent(f"a{n:03}", status_since=started) for n in range(200)])
+        await pilot.pause()
+        set_rows: set[str] = set()
+        update_cell = grid.update_cell
+
+        def counted(row: Any, column: Any, value: Any, **kw: Any) -> None:
+            set_rows.add(str(row))
+            update_cell(row, column, value, **kw)
+
+        grid.update_cell = counted  # type: ignore[method-assign]
+        for row in grid.ordered_rows:  # as if every time were painted a minute ago
+            grid._painted[str(row.key.value)]["since"] = Text("stale")
+        grid.tick()
+        assert set_rows and len(set_rows) <= 21  # the rows on screen, not all 200
+        assert "a000" in set_rows and "a150" not in set_rows
+
+        grid.scroll_to(y=150, animate=False)
+        await pilot.pause()
+        assert "a150" in set_rows  # scrolled into view: its time is set as of now
+        assert str(grid.get_cell("a150", "since")) in ("30s", "31s", "32s")

@@ -120,13 +120,25 @@ class AgentGrid(EmptyNote):
         return sorted(self._agents.values(), key=lambda row: row.username)
 
     def tick(self) -> None:
-        for username in self._shown:
-            agent = self._agents[username]
+        """The times in state of the rows on screen; the others when scrolled into view.
+        (Every row's time every second was 2,000 cells a second at 2,000 agents.)"""
+        rows = self.ordered_rows
+        first = max(0, int(self.scroll_y))
+        for row in rows[first : first + self.size.height + 1]:
+            username = str(row.key.value)
+            agent = self._agents.get(username)
+            if agent is None:
+                continue
             cell = _right(since(agent.status_since))
             painted = self._painted[username]
             if not _same(painted["since"], cell):
                 painted["since"] = cell
                 self.update_cell(username, "since", cell)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self.tick()  # rows scrolled into view show their time as of now
 
     def _cells(self, agent: AgentRow) -> dict[str, Text]:
         state = agent.state or agent.status
