@@ -3,6 +3,11 @@
 Each of IMAP and SMTP is tried the way the engine will use it, and the report says exactly which
 step failed (name resolution, connect, TLS, login, or the mailbox folder), why, in words an
 admin can act on, and which steps passed before it. Nothing is fetched or sent.
+
+A campaign that logs in with OAuth2 takes the same steps with one more, "token" (an access
+token from the provider with the stored grant) before the connection, and its login is
+XOAUTH2/OAUTHBEARER: a revoked grant stops at "token" and says how to authorise again, a
+token the server refuses (even a fresh one) stops at "login". No token is reported.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ import aiosmtplib
 from data.models import Campaign, InboundTransport, Security
 from data.secrets import SecretBox, SecretError
 from engine.api.schemas import ConnectionCheck, ConnectionReport
-from engine.domain.oauth import Bearer
+from engine.domain.oauth import Bearer, OAuthError
 from engine.services.inbound.imap_protocol import ImapAccount, ImapError, connect
 from engine.services.outbound.outbox import tls_context
+from engine.services.outbound.smtp_oauth import bearer_login
 
 TIMEOUT = 15.0
 
@@ -41,9 +47,12 @@ _VERIFY_REASONS = {
 }
 
 
-def _steps(security: Security, *, login: bool = True, mailbox: bool = False) -> list[str]:
-    """The steps of one check, in the order they are tried."""
-    steps = ["resolve", "connect"]
+def _steps(
+    security: Security, *, token: bool = False, login: bool = True, mailbox: bool = False
+) -> list[str]:
+    """The steps of one check, in the order they are tried; `token`: an OAuth2 campaign's
+    access token is fetched first (its login is proven by it)."""
+    steps = ["resolve", "token", "connect"] if token else ["resolve", "connect"]
     if security != Security.PLAIN:
         steps.append("tls")
     if login:
@@ -51,6 +60,15 @@ def _steps(security: Security, *, login: bool = True, mailbox: bool = False) -> 
     if mailbox:
         steps.append("mailbox")
     return steps
+
+
+async def _token_problem(bearer: Bearer) -> str | None:
+    """Why no access token could be had (a revoked grant says what to do), or None."""
+    try:
+        await bearer.token("")
+    except OAuthError as exc:
+        return str(exc)
+    return None
 
 
 def _check(
@@ -89,17 +107,25 @@ def _tls_problem(exc: BaseException, host: str, port: int) -> str | None:
     return None
 
 
-async def check_imap(campaign: Campaign, secrets: SecretBox) -> ConnectionCheck:
+async def check_imap(
+    campaign: Campaign, secrets: SecretBox, bearer: Bearer | None = None
+) -> ConnectionCheck:
+    """IMAP as the mailbox reader uses it: with the password, or with `bearer`'s tokens."""
     if not campaign.receive_emails or campaign.inbound != InboundTransport.IMAP:
         return ConnectionCheck(service="imap", ok=True, step="skipped", detail="not receiving")
     host, port = campaign.imap_host, campaign.imap_port
-    steps = _steps(campaign.imap_security, mailbox=True)
+    steps = _steps(campaign.imap_security, token=bearer is not None, mailbox=True)
     if problem := await _resolve(host, port):
         return _check("imap", steps, "resolve", problem)
-    try:
-        password = secrets.decrypt(campaign.imap_password_enc)
-    except SecretError as exc:
-        return _check("imap", steps, "login", str(exc))
+    password = ""
+    if bearer is not None:
+        if problem := await _token_problem(bearer):
+            return _check("imap", steps, "token", problem)
+    else:
+        try:
+            password = secrets.decrypt(campaign.imap_password_enc)
+        except SecretError as exc:
+            return _check("imap", steps, "login", str(exc))
     account = ImapAccount(
         host=host,
         port=port,
@@ -108,9 +134,12 @@ async def check_imap(campaign: Campaign, secrets: SecretBox) -> ConnectionCheck:
         password=password,
         folder=campaign.imap_folder or "INBOX",
         tls_verify=campaign.tls_verify,
+        bearer=bearer,
     )
     try:
         client = await asyncio.wait_for(connect(account, timeout=TIMEOUT), TIMEOUT * 2)
+    except OAuthError as exc:  # the refresh after a refused token failed
+        return _check("imap", steps, "token", str(exc))
     except (ImapError, OSError, TimeoutError, aioimaplib.AioImapException) as exc:
         if tls := _tls_problem(exc, host, port):
             return _check("imap", steps, "tls", tls)
@@ -123,7 +152,7 @@ async def check_imap(campaign: Campaign, secrets: SecretBox) -> ConnectionCheck:
         if response.result != "OK":
             detail = f"folder {account.folder!r} is missing or not selectable"
             return _check("imap", steps, "mailbox", detail)
-        return _check("imap", steps, "done", "logged in")
+        return _check("imap", steps, "done", "logged in" + (" with OAuth2" if bearer else ""))
     finally:
         try:
             await asyncio.wait_for(client.logout(), 5)
@@ -131,15 +160,25 @@ async def check_imap(campaign: Campaign, secrets: SecretBox) -> ConnectionCheck:
             pass
 
 
-async def check_smtp(campaign: Campaign, secrets: SecretBox) -> ConnectionCheck:
+async def check_smtp(
+    campaign: Campaign, secrets: SecretBox, bearer: Bearer | None = None
+) -> ConnectionCheck:
+    """SMTP as the outbox uses it: with the password (when a user is set), or `bearer`'s
+    tokens (always a login)."""
     host, port = campaign.smtp_host, campaign.smtp_port
-    steps = _steps(campaign.smtp_security, login=bool(campaign.smtp_username))
+    logs_in = bearer is not None or bool(campaign.smtp_username)
+    steps = _steps(campaign.smtp_security, token=bearer is not None, login=logs_in)
     if problem := await _resolve(host, port):
         return _check("smtp", steps, "resolve", problem)
-    try:
-        password = secrets.decrypt(campaign.smtp_password_enc)
-    except SecretError as exc:
-        return _check("smtp", steps, "login", str(exc))
+    password = ""
+    if bearer is not None:
+        if problem := await _token_problem(bearer):
+            return _check("smtp", steps, "token", problem)
+    else:
+        try:
+            password = secrets.decrypt(campaign.smtp_password_enc)
+        except SecretError as exc:
+            return _check("smtp", steps, "login", str(exc))
     smtp = aiosmtplib.SMTP(
         hostname=host,
         port=port,
@@ -159,12 +198,17 @@ async def check_smtp(campaign: Campaign, secrets: SecretBox) -> ConnectionCheck:
             return _check("smtp", steps, "tls", f"TLS failed: {exc}")
         return _check("smtp", steps, "connect", str(exc))
     try:
-        if campaign.smtp_username:
-            try:
+        try:
+            if bearer is not None:
+                user = campaign.smtp_username or campaign.email_address
+                await bearer_login(smtp, user, bearer)
+            elif campaign.smtp_username:
                 await smtp.login(campaign.smtp_username, password)
-            except aiosmtplib.SMTPException as exc:
-                return _check("smtp", steps, "login", str(exc))
-        return _check("smtp", steps, "done", "ready to send")
+        except OAuthError as exc:
+            return _check("smtp", steps, "token", str(exc))
+        except aiosmtplib.SMTPException as exc:
+            return _check("smtp", steps, "login", str(exc))
+        return _check("smtp", steps, "done", "ready to send" + (" (OAuth2)" if bearer else ""))
     finally:
         try:
             await smtp.quit()
@@ -177,11 +221,9 @@ async def check_campaign(
     secrets: SecretBox,
     bearer_for: Callable[[int], Awaitable[Bearer | None]] | None = None,
 ) -> ConnectionReport:
-    # ---- OAuth2 campaigns (issue 17): token and bearer-login steps, in oauth_check.py ----
-    if bearer_for is not None and (bearer := await bearer_for(campaign.id)) is not None:
-        from engine.services.admin.oauth_check import check_campaign_oauth  # (import cycle)
-
-        return await check_campaign_oauth(campaign, bearer)
-    # ---- end of OAuth2 ----
-    imap, smtp = await asyncio.gather(check_imap(campaign, secrets), check_smtp(campaign, secrets))
+    # An OAuth2 campaign (issue 17) is tried with tokens: a "token" step comes first.
+    bearer = await bearer_for(campaign.id) if bearer_for is not None else None
+    imap, smtp = await asyncio.gather(
+        check_imap(campaign, secrets, bearer), check_smtp(campaign, secrets, bearer)
+    )
     return ConnectionReport(campaign=campaign.name, ok=imap.ok and smtp.ok, checks=[imap, smtp])
