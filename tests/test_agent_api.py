@@ -12,6 +12,7 @@ from engine.api.schemas import (
     CampaignPatch,
     ForwardIn,
     NewInteractionIn,
+    RecordingQuery,
     TemplateIn,
     UserIn,
     UserPatch,
@@ -120,10 +121,13 @@ async def test_new_interaction_search_and_draft(world: World) -> None:
         sent = (await world.sink.await_count(1))[0].message
         assert sent["Subject"] == f"Your renewal [#{detail.id}]"
         assert [r.id for r in await agent.interactions()] == [detail.id]
-        for query in ("renewal", "DANA", "example.com", "Support"):
-            assert [r.id for r in await agent.search(query)] == [detail.id], query
-        assert await agent.search("nothing like this") == []
-        assert await agent.search("%") == []  # wildcards are literal
+        for query in ("renewal", "DANA", "example.com"):
+            found = await agent.recordings(RecordingQuery(any=query))
+            assert [r.id for r in found.items] == [detail.id], query
+        in_support = await agent.recordings(RecordingQuery(campaign="Support"))
+        assert [r.id for r in in_support.items] == [detail.id]
+        assert (await agent.recordings(RecordingQuery(any="nothing like this"))).items == []
+        assert (await agent.recordings(RecordingQuery(any="%"))).items == []  # no wildcards
         await agent.save_draft(detail.id, "Half a thought")
         assert (await agent.interaction(detail.id)).draft == "Half a thought"
 

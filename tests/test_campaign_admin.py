@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from msgspec import structs
 
-from engine.api.schemas import CampaignIn, CampaignPatch, NewInteractionIn, UserIn
+from engine.api.schemas import CampaignIn, CampaignPatch, NewInteractionIn, RecordingQuery, UserIn
 from engine.client import Conflict, EngineClient, Invalid, NotFound
 from engine.engine import Engine
 from tests.engine_fixtures import World, eventually
@@ -80,8 +80,8 @@ async def test_a_removed_campaign_stops_reading_mail_moves_its_work_and_keeps_re
         assert [c.name for c in monitor.campaigns] == ["Support"]
         assert monitor.stats is None or [c.name for c in monitor.stats.campaigns] == ["Support"]
         # The recordings still find its interaction, under its name.
-        found = await supervisor.search("Quote for 3 chairs", scope="all")
-        assert [(r.campaign_name, r.state) for r in found] == [("Sales", "closed")]
+        found = await supervisor.recordings(RecordingQuery(subject="Quote for 3 chairs"))
+        assert [(r.campaign_name, r.state) for r in found.items] == [("Sales", "closed")]
     assert f"mailbox:{sales.id}" not in world.engine._tasks
 
     # Its mailbox is no longer read: mail sent to Sales after the removal stays on the server,

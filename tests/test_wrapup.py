@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.api.schemas import DispositionNode, DispositionTree, ForwardIn
+from engine.api.schemas import DispositionNode, DispositionTree, ForwardIn, RecordingQuery
 from engine.client import EngineClient, Forbidden, Invalid
 from tests.engine_fixtures import World, eventually
 from tests.mail_factory import customer_mail
@@ -162,10 +162,10 @@ async def test_closing_asks_for_a_code_of_the_campaign_and_keeps_its_path(world:
         await agent.close_interaction(item, disposition="Other")
         first, second = (await agent.interaction(item)).wrapups
         assert (first.disposition, second.disposition) == ("Sale > Upsell > Annual", "Other")
-        [found] = await agent.search("Order 1")
+        [found] = (await agent.recordings(RecordingQuery(subject="Order 1"))).items
         assert found.disposition == "Other"
         async with world.client("super1") as supervisor:
-            [seen] = await supervisor.search("Order 1", scope="all")
+            [seen] = (await supervisor.recordings(RecordingQuery(subject="Order 1"))).items
             assert seen.disposition == "Other"
             assert len((await supervisor.interaction(item)).wrapups) == 2
 

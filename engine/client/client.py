@@ -210,12 +210,6 @@ class EngineClient:
     async def save_draft(self, interaction_id: int, text: str) -> None:
         await self._do("PUT", f"/interactions/{interaction_id}/draft", DraftIn(text=text))
 
-    async def search(self, query: str, *, scope: str = "mine") -> list[InteractionSummary]:
-        """Campaign name, client email, subject or client name containing `query`."""
-        return await self._call(
-            "GET", f"/search?scope={scope}&q={quote(query, safe='')}", list[InteractionSummary]
-        )
-
     async def upload(self, filename: str, data: bytes, content_type: str = "") -> UploadOut:
         """Send a file for a later reply, forward or new interaction; returns its token."""
         query = urlencode({"filename": filename, "content_type": content_type}, quote_via=quote)

@@ -195,20 +195,6 @@ async def post_take(request: web.Request) -> web.Response:
     return json_response(await engine.queries.summary(interaction_id))
 
 
-@routes.get("/api/v1/search")
-async def get_search(request: web.Request) -> web.Response:
-    caller = request[CALLER]
-    if request.query.get("scope", "mine") == "all":
-        caller.require("supervisor", "admin")
-        user_id = None
-    else:
-        caller.require("agent")
-        user_id = caller.require_user()
-    engine = engine_of(request)
-    ids = await engine.agent_mail.search(request.query.get("q", ""), user_id)
-    return json_response(await engine.queries.in_order(ids))
-
-
 # ---- files and templates ----
 @routes.post("/api/v1/uploads")
 async def post_upload(request: web.Request) -> web.Response:

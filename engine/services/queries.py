@@ -472,22 +472,6 @@ class Queries:
         async with self.db.session() as session:
             return await summary_of(session, interaction_id)
 
-    async def in_order(self, ids: Sequence[int]) -> list[InteractionSummary]:
-        """Summaries of `ids` (a search's results), in that order."""
-        async with self.db.session() as session:
-            rows = (
-                (await session.execute(select(Interaction).where(Interaction.id.in_(ids))))
-                .scalars()
-                .all()
-            )
-            order = {interaction_id: n for n, interaction_id in enumerate(ids)}
-            found = await summaries(session, sorted(rows, key=lambda r: order[r.id]))
-            # Search results show each one's last wrap-up code (docs/wrapup.md).
-            last = await wrapups.last_dispositions(session, ids)
-            for item in found:
-                item.disposition = last.get(item.id, "")
-            return found
-
     async def monitor(self) -> MonitorSnapshot:
         now = self.clock()
         async with self.db.session() as session:

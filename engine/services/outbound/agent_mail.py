@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from data.blobs import BlobStore
@@ -266,32 +266,6 @@ class AgentMail:
         return interaction_id
 
     # ---- search and templates ----
-    async def search(self, query: str, user_id: int | None) -> list[int]:
-        """Interactions whose campaign, client email, subject or client name contain `query`
-        (the agent's own, open and closed; everyone's for `user_id=None`), newest first."""
-        needle = query.strip()
-        if not needle:
-            return []
-        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        statement = (
-            select(Interaction.id)
-            .join(Campaign)
-            .where(
-                or_(
-                    Campaign.name.ilike(pattern, escape="\\"),
-                    Interaction.client_email.ilike(pattern, escape="\\"),
-                    Interaction.subject.ilike(pattern, escape="\\"),
-                    Interaction.client_name.ilike(pattern, escape="\\"),
-                )
-            )
-            .order_by(Interaction.last_message_at.desc())
-            .limit(200)
-        )
-        if user_id is not None:
-            statement = statement.where(Interaction.agent_id == user_id)
-        async with self.db.session() as session:
-            return list((await session.execute(statement)).scalars())
-
     async def render(
         self, user_id: int | None, template_id: int, interaction_id: int | None
     ) -> RenderOut:

@@ -47,6 +47,7 @@ from engine.api.schemas import (
 )
 from engine.errors import Invalid
 from engine.services.queries import summaries_where, working_campaigns
+from engine.services.work import wrapups
 
 # The words of a text as FTS5's unicode61 tokenizer cuts them: letters and digits (not `_`).
 _WORD = re.compile(r"[^\W_]+")
@@ -350,6 +351,10 @@ class RecordingsSearch:
             found = await plan(session, self.backend, query, user_id)
             ids, total = await search_page(session, found, query.page, query.page_size)
             rows = await summaries_where(session, Interaction.id.in_(ids), limit=len(ids) or 1)
+            # Each shows its last wrap-up code, as the manual's recordings list does.
+            last = await wrapups.last_dispositions(session, ids)
+        for row in rows:
+            row.disposition = last.get(row.id, "")
         return RecordingPage(
             total=total, page=query.page, page_size=query.page_size, items=in_order(rows, ids)
         )
