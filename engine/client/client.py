@@ -13,7 +13,7 @@ from contextlib import aclosing
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from engine.api.schemas import (
     AgentInfo,
@@ -70,6 +70,7 @@ from engine.api.schemas import (
     ReassignIn,
     ReassignOut,
     RecordingChoices,
+    RecordingMails,
     RecordingPage,
     RecordingQuery,
     RemovalPlan,
@@ -626,6 +627,21 @@ class EngineClient:
     async def cancel_authorize(self, campaign: str) -> OAuthStatus:
         path = f"/campaigns/{quote(campaign, safe='')}/oauth/authorize"
         return await self._call("DELETE", path, OAuthStatus)
+
+    # ---- recordings: printing and export (issue 15) ----
+    async def recording_pdf(self, interaction_id: int) -> tuple[str, bytes]:
+        """The interaction as a PDF, and the file name the engine suggests."""
+        resp = await self._send("GET", f"/recordings/{interaction_id}/pdf")
+        return unquote(resp.headers.get("x-filename", "")), resp.body
+
+    async def recording_mbox(self, interaction_id: int) -> tuple[str, bytes]:
+        """The interaction's messages as one mbox (mboxrd), and a file name."""
+        resp = await self._send("GET", f"/recordings/{interaction_id}/mbox")
+        return unquote(resp.headers.get("x-filename", "")), resp.body
+
+    async def recording_mails(self, interaction_id: int) -> RecordingMails:
+        """The interaction's messages as stored (`.eml` bytes), oldest first."""
+        return await self._call("GET", f"/recordings/{interaction_id}/mails", RecordingMails)
 
 
 def _ratings_query(campaign: str, since: str, until: str) -> str:
