@@ -8,88 +8,24 @@ The PDF is read back with pypdf: what a reader of the paper would see, as text."
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import mailbox
 from email.header import decode_header, make_header
-from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
 
 from engine.client import EngineClient, Forbidden, NotFound
 from engine.engine import Engine
 from tests.cli_helpers import cli_env, postdesk_script
 from tests.cups_server import QUEUE, CupsServer, cups  # noqa: F401  (fixture)
-from tests.engine_fixtures import World, eventually, provision
-
-# What a customer may write: accents, Greek, Cyrillic, CJK (not in DejaVu Sans), a terminal
-# escape, a bidi override, markup of several kinds, and a line an mbox would take for a
-# new message.
-BODY = (
-    "Bonjour, ma commande n°1001 est arrivée cassée (Zoë, Montréal).\n"
-    "Ελληνικά: καλημέρα. Кириллица: здравствуйте.\n"
-    "中文 here\n"
-    "Colour \x1b[31mred\x1b[0m and \u202eevil\u202c.\n"
-    "[bold]not bold[/bold] <b>not html</b> **not markdown**\n"
-    "From the shop I got nothing.\n"
-)
-REPLY = "We are sorry: a new kettle is on its way.\nFrom now on, tell us directly."
-
-
-def customer_mail() -> bytes:
-    msg = EmailMessage()
-    msg["From"] = "Zoë Quinn <zoe@acme.example>"
-    msg["To"] = "support@postdesk.test"
-    msg["Subject"] = "Commande 1001 cassée"
-    msg["Message-ID"] = make_msgid(domain="acme.example")
-    msg.set_content(BODY)
-    msg.add_attachment(b"%PDF-1.4 receipt", maintype="application", subtype="pdf",
-                       filename="reçu-1001.pdf")  # fmt: skip
-    return msg.as_bytes()
-
-
-def pdf_text(data: bytes) -> str:
-    assert data.startswith(b"%PDF-")
-    reader = PdfReader(io.BytesIO(data))
-    return "\n".join(page.extract_text() for page in reader.pages)
-
-
-def mbox_messages(path: Path) -> list[mailbox.mboxMessage]:
-    box = mailbox.mbox(path, create=False)
-    try:
-        return list(box)
-    finally:
-        box.close()
+from tests.engine_fixtures import World
+from tests.recording_world import mbox_messages, pdf_text, recorded_thread
 
 
 @pytest.fixture
 async def thread(engine: Engine, operator: EngineClient, dovecot, smtp_sink) -> dict:  # type: ignore[no-untyped-def]
-    world: World = await provision(
-        engine, operator, dovecot, smtp_sink, agents=("agent1", "agent2")
-    )
-    agent1, agent2 = world.client("agent1"), world.client("agent2")
-    supervisor = world.client("super1")
-    await agent1.set_status("free")
-    raw = customer_mail()
-    world.dovecot.append(world.mailbox, raw)
-    [row] = await eventually(agent1.interactions, lambda rows: len(rows) == 1, what="assigned")
-    await agent1.reply(row.id, REPLY)
-    await world.sink.await_count(1)
-    await agent1.add_note(row.id, "Customer called too; Ω note")
-    await agent1.close_interaction(row.id, note="kettle replaced")
-    yield {
-        "world": world,
-        "id": row.id,
-        "raw": raw,
-        "agent1": agent1,
-        "agent2": agent2,
-        "supervisor": supervisor,
-    }
-    for client in (agent1, agent2, supervisor):
-        await client.close()
+    async with recorded_thread(engine, operator, dovecot, smtp_sink) as made:
+        yield made
 
 
 async def test_the_pdf_holds_the_headers_every_message_and_the_text_as_text(thread: dict) -> None:  # type: ignore[type-arg]
