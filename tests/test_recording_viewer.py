@@ -5,6 +5,7 @@ the mails as an mbox or a folder of `.eml` files."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -56,9 +57,9 @@ async def test_the_viewer_shows_prints_saves_and_exports(
         await until(pilot, lambda: f"Printer {QUEUE}" in screen_text(app), what="the printer")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ThreadScreen), what="printed")
-        printed = cups.wait_printed(1000)
-        assert "Ελληνικά: καλημέρα." in pdf_text(printed)
         await until(pilot, lambda: f"Sent to {QUEUE}" in screen_text(app), what="the notice")
+        printed = await asyncio.to_thread(cups.wait_printed, 1000)
+        assert "Ελληνικά: καλημέρα." in pdf_text(printed)
 
         # p again, the save choice (below the printers): the PDF lands in ~ (no Downloads).
         await pilot.press("p")

@@ -9,8 +9,9 @@ What DejaVu Sans has no glyph for (CJK, emoji, most Indic scripts) prints as its
 letter.
 
 Lines are broken here, not by fpdf2's `multi_cell`: its line breaker re-measures the line
-for every character (a 200-message thread took 40 s); ours measures each character once
-from the font's width table, and fpdf2 only places ready lines with `cell`.
+for every character (3x slower than all of this module, bench/pdf.py); ours measures each
+character once per style and size, and fpdf2 only places ready lines with `text` (`cell`
+lays each line out again as styled fragments: half the time of a long thread).
 
 Mail text is untrusted. It is printed as text only (no markdown, no HTML), after the same
 sanitiser as the screen (controls, ESC sequences and bidi overrides removed: an RLO would
@@ -38,7 +39,9 @@ SMALL_PT = 8.5
 LINE_MM = 4.4
 MARGIN_MM = 15
 BAR = "│ "
-WORDS = re.compile(r"\S+|\s+")
+# Break opportunities: spaces, and around each `[U+XXXX]` that stands for a missing glyph
+# (a CJK sentence has no spaces, and a code point cut in two reads as nonsense).
+WORDS = re.compile(r"\[U\+[0-9A-F]{4,6}\]|[^\s\[]+|\[|\s+")
 
 
 def stamp(moment: datetime | None) -> str:
@@ -87,33 +90,38 @@ class _Writer:
         self.pdf = pdf
         self.width = pdf.epw
         self.covered = {style: _cmap(pdf, FAMILY.lower() + style) for style in ("", "B")}
-        self.style = ""
-        self.size = BODY_PT
         self._tables: dict[tuple[str, float], dict[str, float]] = {}
+        self.font()
 
     def font(self, style: str = "", size: float = BODY_PT) -> None:
         self.style, self.size = style, size
         self.pdf.set_font(FAMILY, style, size)
+        # One table per style and size, in the document's unit (mm): each character's width,
+        # and each short word's (mail repeats its words: measured once, looked up after).
+        self.widths = self._tables.setdefault((style, size), {})
 
     def printable(self, text: str) -> str:
         """`text` with every character the font lacks written as its code point."""
+        if text.isascii():
+            return text
         covered = self.covered[self.style]
-        if all(ord(ch) in covered for ch in text):
+        if all(ord(ch) in covered for ch in set(text)):
             return text
         return "".join(ch if ord(ch) in covered else f"[U+{ord(ch):04X}]" for ch in text)
 
-    def _widths(self) -> dict[str, float]:
-        # One table per style and size: widths are in the document's unit (mm).
-        return self._tables.setdefault((self.style, self.size), {})
-
     def measure(self, text: str) -> float:
-        widths = self._widths()
-        total = 0.0
-        for ch in text:
-            w = widths.get(ch)
-            if w is None:
-                w = widths[ch] = self.pdf.get_string_width(ch)
-            total += w
+        widths = self.widths
+        known = widths.get(text)
+        if known is not None:
+            return known
+        try:
+            total = sum(map(widths.__getitem__, text))
+        except KeyError:  # a character not measured yet in this style and size
+            for ch in set(text).difference(widths):
+                widths[ch] = self.pdf.get_string_width(ch)
+            total = sum(map(widths.__getitem__, text))
+        if len(text) <= 24:
+            widths[text] = total
         return total
 
     def wrap(self, text: str, width: float) -> Iterator[str]:
@@ -145,6 +153,20 @@ class _Writer:
             line, used = token, w
         yield line
 
+    def _room(self, height: float) -> None:
+        """A new page when a line of `height` would cross the bottom margin."""
+        pdf = self.pdf
+        if pdf.get_y() + height > pdf.page_break_trigger:
+            pdf.add_page()
+            pdf.set_font(FAMILY, self.style, self.size)
+
+    def _put(self, x: float, height: float, text: str) -> None:
+        """`text` on the current line at `x`, the baseline where `cell` would put it.
+        `FPDF.text` places a ready string: none of `cell`'s per-fragment layout."""
+        if text:
+            pdf = self.pdf
+            pdf.text(pdf.l_margin + x, pdf.get_y() + 0.5 * height + 0.3 * pdf.font_size, text)
+
     def lines(self, text: str, *, indent: str = "", style: str = "", size: float = BODY_PT) -> None:
         """Write `text` (already sanitised), each of its lines wrapped, `indent` before each."""
         self.font(style, size)
@@ -154,28 +176,33 @@ class _Writer:
         for paragraph in text.split("\n"):
             printable = self.printable(paragraph.expandtabs(8))
             for piece in self.wrap(printable, self.width - lead):
-                pdf.cell(0, height, indent + piece, new_x="LMARGIN", new_y="NEXT")
+                self._room(height)
+                self._put(0, height, indent + piece)
+                pdf.set_y(pdf.get_y() + height)
 
     def labelled(self, label: str, value: str) -> None:
         """`Label   value` with the value wrapped under itself."""
         pdf = self.pdf
-        self.font("B", SMALL_PT)
         label_w = 24.0
         self.font("", SMALL_PT)
         pieces = list(self.wrap(self.printable(value), self.width - label_w)) or [""]
         for n, piece in enumerate(pieces):
-            self.font("B", SMALL_PT)
-            pdf.cell(label_w, LINE_MM, label if n == 0 else "")
-            self.font("", SMALL_PT)
-            pdf.cell(0, LINE_MM, piece, new_x="LMARGIN", new_y="NEXT")
+            self._room(LINE_MM)
+            if n == 0:
+                self.font("B", SMALL_PT)
+                self._put(0, LINE_MM, self.printable(label))
+                self.font("", SMALL_PT)
+            self._put(label_w, LINE_MM, piece)
+            pdf.set_y(pdf.get_y() + LINE_MM)
 
     def rule(self, *, heavy: bool = False) -> None:
         pdf = self.pdf
-        pdf.ln(1.5)
+        self._room(4)
+        pdf.set_y(pdf.get_y() + 1.5)
         pdf.set_line_width(0.4 if heavy else 0.15)
         pdf.set_draw_color(60 if heavy else 150)
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + self.width, pdf.get_y())
-        pdf.ln(2)
+        pdf.set_y(pdf.get_y() + 2)
 
 
 def _direction(message: MessageOut) -> str:
@@ -207,7 +234,7 @@ def _message(out: _Writer, message: MessageOut, number: int, total: int) -> None
             f"{one_line(attachment.filename)} · {one_line(attachment.content_type)} · "
             f"{attachment.size:,} bytes{kept}",
         )
-    out.pdf.ln(1.5)
+    out.pdf.set_y(out.pdf.get_y() + 1.5)
     body = sanitize(message.text).rstrip()
     if body.strip():
         out.lines(body, indent=BAR)
@@ -245,7 +272,7 @@ def _header(out: _Writer, detail: InteractionDetail, printed: datetime) -> None:
         style="B",
         size=13,
     )
-    out.pdf.ln(1)
+    out.pdf.set_y(out.pdf.get_y() + 1)
     out.labelled("Campaign", one_line(detail.campaign_name))
     out.labelled("Client", one_line(_address(detail.client_name, detail.client_email)))
     out.labelled("Subject", one_line(detail.subject) or "(no subject)")
