@@ -38,7 +38,7 @@ async def test_the_pdf_holds_the_headers_every_message_and_the_text_as_text(thre
         "Client Zoë Quinn <zoe@acme.example>",
         "Agent agent1",
         "State closed",
-        "Messages 2 · 1 attachments",
+        "Messages 2 messages · 1 attachment",
         "1/2 ← Received",
         "2/2 → Sent",
         "reçu-1001.pdf · application/pdf",

@@ -205,6 +205,10 @@ class _Writer:
         pdf.set_y(pdf.get_y() + 2)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def _direction(message: MessageOut) -> str:
     if message.direction == "inbound":
         return "← Received"
@@ -291,7 +295,8 @@ def _header(out: _Writer, detail: InteractionDetail, printed: datetime) -> None:
     attachments = sum(len(m.attachments) for m in detail.messages)
     out.labelled(
         "Messages",
-        f"{len(detail.messages)} · {attachments} attachments · printed {stamp(printed)}",
+        f"{_count(len(detail.messages), 'message')} · {_count(attachments, 'attachment')}"
+        f" · printed {stamp(printed)}",
     )
     out.rule(heavy=True)
 
