@@ -84,3 +84,35 @@ async def test_the_viewer_shows_prints_saves_and_exports(
         names = sorted(p.name for p in folder.iterdir())
         assert len(names) == 2 and names[1].startswith("0002-out-")
         assert (folder / names[1]).read_bytes() == world.sink.messages[0].raw
+
+
+async def test_with_no_printer_the_dialog_says_so_and_saves(
+    thread: dict,  # type: ignore[type-arg]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CUPS installed but no scheduler answering (a server without printing): saving is the
+    one choice, and the dialog says why."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("CUPS_SERVER", str(tmp_path / "no-cupsd.sock"))
+    world = thread["world"]
+    app = console_for(world.engine, "super1", "supervisor")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SupervisorScreen))
+        await pilot.press("slash")
+        await until(pilot, lambda: isinstance(app.screen, SearchScreen))
+        await type_text(pilot, "cassée")
+        await until(pilot, lambda: "1-1 of 1 " in screen_text(app), what="found")
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ThreadScreen))
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, PrintRecordingScreen))
+        await until(
+            pilot, lambda: "no printer here" in screen_text(app), what="the no-printer note"
+        )
+        assert "Printer " not in screen_text(app)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ThreadScreen), what="saved")
+        await until(pilot, lambda: "Saved " in screen_text(app), what="the notice")
+    [saved] = tmp_path.glob("interaction-*.pdf")
+    assert "Bonjour" in pdf_text(saved.read_bytes())
