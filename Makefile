@@ -27,7 +27,7 @@ postgresql:
 chromium:
 	@bash scripts/ensure-chromium.sh
 
-# The printing tests (tests/test_recording_print.py) run their own cupsd with a file queue.
+# The printing tests run their own cupsd with a file queue, and render PDFs with pdftoppm.
 cups:
 	@bash scripts/ensure-cups.sh
 

@@ -4,8 +4,11 @@ could break a PDF string or an mbox stays exactly the text it was."""
 from __future__ import annotations
 
 import mailbox
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+
+from pypdf import PdfReader
 
 from engine.api.schemas import InteractionDetail, MessageOut
 from engine.domain.mbox import MboxEntry, mboxrd, quote_body, separator
@@ -69,3 +72,22 @@ def test_mbox_quotes_from_lines_and_keeps_one_message_each(tmp_path: Path) -> No
         assert [m["Subject"] for m in box] == ["hi", "hi"]
     finally:
         box.close()
+
+
+def test_poppler_renders_every_page_without_a_complaint(tmp_path: Path) -> None:
+    """A second reader than pypdf (the one most Linux viewers and CUPS filters use) takes the
+    file as it is: no syntax error, no missing font, every page drawn with ink on it."""
+    long = "\n".join(f"line {n} Ελληνικά Кириллица 中文" for n in range(150))
+    pdf = tmp_path / "t.pdf"
+    pdf.write_bytes(thread_pdf(detail(long, "short")))
+    done = subprocess.run(
+        ["pdftoppm", "-r", "20", "-gray", str(pdf), str(tmp_path / "page")],
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stderr == b"", done.stderr
+    pages = sorted(tmp_path.glob("page-*.pgm"))
+    assert len(pages) == len(PdfReader(pdf).pages) >= 2
+    for page in pages:
+        pixels = page.read_bytes().split(b"\n", 3)[3]  # P5 header: magic, size, max, data
+        assert min(pixels) < 128, f"{page.name} is blank"
