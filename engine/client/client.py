@@ -117,6 +117,7 @@ __all__ = [
 T = TypeVar("T")
 ACT_AS_HEADER = "X-Postdesk-User"
 TIMEOUT = 30.0  # seconds, per call
+FILE_TIMEOUT = 600.0  # a recording's PDF or mails, made when asked (issue 15)
 UPLOAD_TIMEOUT = 1800.0  # a dialer list of millions of rows is checked and stored meanwhile
 
 
@@ -631,17 +632,30 @@ class EngineClient:
     # ---- recordings: printing and export (issue 15) ----
     async def recording_pdf(self, interaction_id: int) -> tuple[str, bytes]:
         """The interaction as a PDF, and the file name the engine suggests."""
-        resp = await self._send("GET", f"/recordings/{interaction_id}/pdf")
+        resp = await self._long_get(f"/api/v1/recordings/{interaction_id}/pdf")
         return unquote(resp.headers.get("x-filename", "")), resp.body
 
     async def recording_mbox(self, interaction_id: int) -> tuple[str, bytes]:
         """The interaction's messages as one mbox (mboxrd), and a file name."""
-        resp = await self._send("GET", f"/recordings/{interaction_id}/mbox")
+        resp = await self._long_get(f"/api/v1/recordings/{interaction_id}/mbox")
         return unquote(resp.headers.get("x-filename", "")), resp.body
 
     async def recording_mails(self, interaction_id: int) -> RecordingMails:
         """The interaction's messages as stored (`.eml` bytes), oldest first."""
-        return await self._call("GET", f"/recordings/{interaction_id}/mails", RecordingMails)
+        resp = await self._long_get(f"/api/v1/recordings/{interaction_id}/mails")
+        return decode(resp.body, RecordingMails)
+
+    async def _long_get(self, target: str) -> Response:
+        """A file the engine makes on demand: a PDF of thousands of messages takes longer
+        than the 30 s an ordinary call may."""
+        transport = UnixTransport(self.socket_path, self._transport.headers, timeout=FILE_TIMEOUT)
+        try:
+            resp = await transport.request("GET", target, None, None)
+        finally:
+            await transport.close()
+        if resp.status >= 400:
+            raise error_for(resp.status, resp.body)
+        return resp
 
 
 def _ratings_query(campaign: str, since: str, until: str) -> str:
