@@ -4,12 +4,12 @@ the "Email recording viewer").
 fpdf2 (pure Python, maintained, embeds TrueType subsets) with the DejaVu Sans fonts bundled
 in `fonts/` (the files of Debian's fonts-dejavu-core 2.37), so a recording prints the same on
 every machine: accented Latin, Greek, Cyrillic, Hebrew, Arabic letters, box drawing, arrows.
-What DejaVu Sans has no glyph for (CJK, emoji, most Indic scripts) prints as its code point,
-`[U+4E2D]`: the reader sees that something was there and what, never a blank or a wrong
-letter.
+What DejaVu Sans has no glyph for (CJK, Thai, the Indic scripts, most emoji) prints as its
+code point, `[U+4E2D]`: the reader sees that something was there and what, never a blank
+or a wrong letter.
 
 Lines are broken here, not by fpdf2's `multi_cell`: its line breaker re-measures the line
-for every character (3x slower than all of this module, bench/pdf.py); ours measures each
+for every character (8-10x slower than all of this module, bench/pdf.py); ours measures each
 character once per style and size, and fpdf2 only places ready lines with `text` (`cell`
 lays each line out again as styled fragments: half the time of a long thread).
 
