@@ -7,7 +7,7 @@ PYTHON ?= python3
 # uv on PATH, else the copy pip installs into this Python (`python3 -m uv`).
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 
-.PHONY: demo test lint typecheck layers pytest bench sync uv dovecot chromium postgresql clean
+.PHONY: demo test lint typecheck layers pytest bench sync uv dovecot chromium postgresql cups clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || { \
@@ -27,6 +27,10 @@ postgresql:
 chromium:
 	@bash scripts/ensure-chromium.sh
 
+# The printing tests run their own cupsd with a file queue, and render PDFs with pdftoppm.
+cups:
+	@bash scripts/ensure-cups.sh
+
 demo: sync
 	@$(UV) run postdesk demo
 
@@ -40,7 +44,7 @@ typecheck: sync
 layers: sync
 	$(UV) run lint-imports
 
-pytest: sync dovecot chromium postgresql
+pytest: sync dovecot chromium postgresql cups
 	$(UV) run pytest -q
 
 test: lint typecheck layers pytest

@@ -50,6 +50,7 @@ from engine.services.people.chat import Chat
 from engine.services.people.identity import Identity
 from engine.services.people.presence import Presence
 from engine.services.queries import Queries
+from engine.services.recordings.files import RecordingFiles
 from engine.services.recordings.search import RecordingsSearch
 from engine.services.work.interactions import Work
 from engine.services.work.pick import Picking
@@ -202,6 +203,7 @@ class Engine:
         )
         await self.dialer_lists.recover()  # imports this data dir's last engine left half done
         self.recordings = RecordingsSearch(self.db)
+        self.recording_files = RecordingFiles(self.db, self.blobs, self.queries)
         # No console of this node is connected yet: routing waits for the agents to come.
         await self.presence.start()
         self.server = ApiServer(self)

@@ -2,7 +2,9 @@
 the recordings, or a supervisor spying on an agent's live interaction.
 
 Only reading and saving attachments are offered; replying belongs to the interaction's agent.
-A live thread (`spying`) is reloaded by its mode screen when the engine says it changed.
+`p` prints it (a CUPS printer or a PDF saved where the reader chooses), `e` exports its mails
+(an mbox, or `.eml` files). A live thread (`spying`) is reloaded by its mode screen when the
+engine says it changed.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
 from ..messages import ThreadLoaded, WorkerFailed
+from ..widgets.recording_info import RecordingInfo
 from ..widgets.thread import ThreadView
+from .recording_files import ExportRecordingScreen, PrintRecordingScreen
 from .save_attachment import SaveAttachmentScreen
 
 
@@ -31,6 +35,8 @@ class ThreadScreen(Screen[None]):
         Binding("escape,q", "back", "Back", id="thread.back"),
         Binding("v", "save_attachment", "Save attachment", id="thread.save-attachment"),
         Binding("w", "write_recording", "Write to file", id="thread.write-recording"),
+        Binding("p", "print_recording", "Print", id="thread.print"),
+        Binding("e", "export_recording", "Export mails", id="thread.export"),
     ]
 
     def __init__(self, api: EngineClient, interaction_id: int, *, spying: str = "") -> None:
@@ -41,6 +47,7 @@ class ThreadScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield RecordingInfo()
         yield ThreadView(id="readonly-thread")
         yield Footer(compact=True)
 
@@ -61,6 +68,7 @@ class ThreadScreen(Screen[None]):
     @on(ThreadLoaded, "#readonly-thread")
     def _loaded(self, message: ThreadLoaded) -> None:
         message.thread.show(message.detail)
+        self.query_one(RecordingInfo).show(message.detail)
         if message.detail.state == "closed":
             self.sub_title = f"Interaction #{self.interaction_id} · closed (read only)"
 
@@ -111,3 +119,14 @@ class ThreadScreen(Screen[None]):
             ),
             saved,
         )
+
+    # ---- print and export (issue 15): the engine makes the files, a dialog says where ----
+    def _done(self, said: str | None) -> None:
+        if said:
+            self.notify(said, markup=False, timeout=8)
+
+    def action_print_recording(self) -> None:
+        self.app.push_screen(PrintRecordingScreen(self.api, self.interaction_id), self._done)
+
+    def action_export_recording(self) -> None:
+        self.app.push_screen(ExportRecordingScreen(self.api, self.interaction_id), self._done)

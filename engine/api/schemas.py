@@ -1377,3 +1377,21 @@ class OAuthStatus(Schema, kw_only=True):
     user_code: str = ""
     code_expires_at: datetime | None = None
     authorized_at: datetime | None = None
+
+
+# ---- recordings: printing and export (issue 15) ----
+class RecordingMail(Schema, kw_only=True):
+    """One message of a recorded interaction as a file (`GET /recordings/{id}/mails`)."""
+
+    message_id: int  # the message's row, not its Message-ID header
+    direction: Direction
+    name: str  # `0003-in-812.eml`: made by the engine, never from the mail
+    sender: str  # envelope-ish sender for an mbox separator line
+    at: datetime
+    original: bool  # the stored raw bytes; False: rebuilt from the stored fields
+    data: bytes  # base64 in JSON
+
+
+class RecordingMails(Schema, kw_only=True):
+    interaction_id: int
+    mails: list[RecordingMail]

@@ -13,7 +13,7 @@ from contextlib import aclosing
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from engine.api.schemas import (
     AgentInfo,
@@ -70,6 +70,7 @@ from engine.api.schemas import (
     ReassignIn,
     ReassignOut,
     RecordingChoices,
+    RecordingMails,
     RecordingPage,
     RecordingQuery,
     RemovalPlan,
@@ -116,6 +117,7 @@ __all__ = [
 T = TypeVar("T")
 ACT_AS_HEADER = "X-Postdesk-User"
 TIMEOUT = 30.0  # seconds, per call
+FILE_TIMEOUT = 600.0  # a recording's PDF or mails, made when asked (issue 15)
 UPLOAD_TIMEOUT = 1800.0  # a dialer list of millions of rows is checked and stored meanwhile
 
 
@@ -624,6 +626,34 @@ class EngineClient:
     async def cancel_authorize(self, campaign: str) -> OAuthStatus:
         path = f"/campaigns/{quote(campaign, safe='')}/oauth/authorize"
         return await self._call("DELETE", path, OAuthStatus)
+
+    # ---- recordings: printing and export (issue 15) ----
+    async def recording_pdf(self, interaction_id: int) -> tuple[str, bytes]:
+        """The interaction as a PDF, and the file name the engine suggests."""
+        resp = await self._long_get(f"/api/v1/recordings/{interaction_id}/pdf")
+        return unquote(resp.headers.get("x-filename", "")), resp.body
+
+    async def recording_mbox(self, interaction_id: int) -> tuple[str, bytes]:
+        """The interaction's messages as one mbox (mboxrd), and a file name."""
+        resp = await self._long_get(f"/api/v1/recordings/{interaction_id}/mbox")
+        return unquote(resp.headers.get("x-filename", "")), resp.body
+
+    async def recording_mails(self, interaction_id: int) -> RecordingMails:
+        """The interaction's messages as stored (`.eml` bytes), oldest first."""
+        resp = await self._long_get(f"/api/v1/recordings/{interaction_id}/mails")
+        return decode(resp.body, RecordingMails)
+
+    async def _long_get(self, target: str) -> Response:
+        """A file the engine makes on demand: a PDF of thousands of messages takes longer
+        than the 30 s an ordinary call may."""
+        transport = UnixTransport(self.socket_path, self._transport.headers, timeout=FILE_TIMEOUT)
+        try:
+            resp = await transport.request("GET", target, None, None)
+        finally:
+            await transport.close()
+        if resp.status >= 400:
+            raise error_for(resp.status, resp.body)
+        return resp
 
 
 def _ratings_query(campaign: str, since: str, until: str) -> str:

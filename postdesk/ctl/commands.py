@@ -46,6 +46,7 @@ from postdesk.ctl.dialer import dialer_command
 from postdesk.ctl.dispositions import edit_dispositions
 from postdesk.ctl.errors import CtlInputError
 from postdesk.ctl.output import CsvText, csv_cell
+from postdesk.ctl.recording_files import recording_command
 
 
 async def _stats(client: EngineClient, args: argparse.Namespace) -> StatsOut | DispositionStats:
@@ -195,6 +196,8 @@ async def dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         return await _ratings(client, args)
     if group == "dialer":
         return await dialer_command(client, args)
+    if group == "recordings" and action in ("print", "export"):
+        return await recording_command(client, args)
     calls: dict[tuple[str, str], Callable[[], Awaitable[Any]]] = {
         ("user", "add"): lambda: client.add_user(
             convert(

@@ -19,6 +19,7 @@ from engine.api.schemas import (
 )
 from postdesk.ctl.dialer import add_dialer_parser
 from postdesk.ctl.oauth import add_parsers as oauth_parsers
+from postdesk.ctl.recording_files import add_parsers as add_recording_file_parsers
 
 # The routing strategies (docs/strategies.md), offered by name in `campaign add|set`.
 STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
@@ -354,6 +355,7 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     rsearch.add_argument("--page", type=int, default=1)
     rsearch.add_argument("--page-size", dest="page_size", type=int, default=40)
+    add_recording_file_parsers(recordings)  # print, export (issue 15)
 
 
 def _member_pairs(parser: argparse.ArgumentParser) -> None:
