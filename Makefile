@@ -13,8 +13,12 @@ uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || { \
 		echo "installing uv with pip"; $(PYTHON) -m pip install --quiet uv; }
 
+# Bytecode is compiled here, once: where PYTHONDONTWRITEBYTECODE is set (as on our CI
+# machines) Python never caches it, and every engine, console and ctl process compiled all
+# its imports again (importing the engine took 10 s instead of 3 on a loaded machine).
 sync: uv
-	@$(UV) sync --locked --quiet
+	@$(UV) sync --locked --quiet --compile-bytecode
+	@$(UV) run --no-sync python -m compileall -q -j 0 engine data console postdesk >/dev/null
 
 dovecot:
 	@bash scripts/ensure-dovecot.sh

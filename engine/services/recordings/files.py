@@ -26,7 +26,6 @@ from data.models import Message
 from engine.api.schemas import InteractionDetail, RecordingMail, RecordingMails
 from engine.domain.mbox import MboxEntry, mboxrd
 from engine.services.queries import Queries
-from engine.services.recordings.printout import pdf_name, thread_pdf
 from engine.text.sanitize import one_line
 
 log = logging.getLogger(__name__)
@@ -49,6 +48,10 @@ class RecordingFiles:
     ) -> tuple[str, bytes]:
         """The file name and the PDF. Laid out in a thread: a long thread takes a second of
         CPU, which the engine's loop (every console's events) must not wait for."""
+        # Imported on the first print: fpdf2 and its font tools took seconds off every
+        # engine start (and every process that imports the engine) for a rare action.
+        from engine.services.recordings.printout import pdf_name, thread_pdf
+
         detail = await self._detail(interaction_id, viewer_id, sees_all=sees_all)
         return pdf_name(detail), await asyncio.to_thread(thread_pdf, detail)
 
