@@ -16,13 +16,7 @@ if have_chromium; then
     exit 0
 fi
 
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "$HINT" >&2
-    exit 1
-fi
-
-apt-get update
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core
+bash "$(dirname "$0")/apt-install.sh" "$HINT" --no-install-recommends chromium fonts-dejavu-core
 
 if ! have_chromium; then
     echo "chromium was installed but no chromium binary was found. $HINT" >&2

@@ -18,14 +18,13 @@ if have_cups; then
     exit 0
 fi
 
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "$HINT" >&2
-    exit 1
-fi
-
-apt-get update
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+bash "$(dirname "$0")/apt-install.sh" "$HINT" --no-install-recommends \
     cups-daemon cups-client cups-core-drivers poppler-utils
+
+# The system scheduler is not needed: keep it from starting at boot (the tests run their own).
+if command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now cups.service cups.socket cups.path >/dev/null 2>&1 || true
+fi
 
 if ! have_cups; then
     echo "CUPS was installed but cupsd, lp, gziptoany or pdftoppm is missing. $HINT" >&2

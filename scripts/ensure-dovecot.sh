@@ -24,29 +24,7 @@ if have_dovecot && have_imapd; then
     exit 0
 fi
 
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "$HINT" >&2
-    exit 1
-fi
-
-# Deny service starts during installation (invoke-rc.d / deb-systemd-invoke honour
-# policy-rc.d) unless the machine already has its own policy. Exit code 101 = "not allowed".
-readonly POLICY=/usr/sbin/policy-rc.d
-created_policy=0
-if [ ! -e "$POLICY" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$POLICY"
-    chmod 755 "$POLICY"
-    created_policy=1
-fi
-cleanup() {
-    if [ "$created_policy" -eq 1 ]; then
-        rm -f "$POLICY"
-    fi
-}
-trap cleanup EXIT
-
-apt-get update
-DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-imapd
+bash "$(dirname "$0")/apt-install.sh" "$HINT" dovecot-imapd
 
 # The system instance is not needed: disable it at boot and stop it if it did start
 # (it would hold ports 143/993). `dovecot stop` only signals the instance recorded in the

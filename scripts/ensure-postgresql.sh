@@ -17,29 +17,7 @@ if have_postgres; then
     exit 0
 fi
 
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "$HINT" >&2
-    exit 1
-fi
-
-# Deny service starts during installation (invoke-rc.d honours policy-rc.d) unless the
-# machine already has its own policy. Exit code 101 = "not allowed".
-readonly POLICY=/usr/sbin/policy-rc.d
-created_policy=0
-if [ ! -e "$POLICY" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$POLICY"
-    chmod 755 "$POLICY"
-    created_policy=1
-fi
-cleanup() {
-    if [ "$created_policy" -eq 1 ]; then
-        rm -f "$POLICY"
-    fi
-}
-trap cleanup EXIT
-
-apt-get update
-DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql
+bash "$(dirname "$0")/apt-install.sh" "$HINT" postgresql
 
 # The packaged cluster is not needed: keep it from starting at boot (the tests make their own).
 if command -v systemctl >/dev/null 2>&1; then
