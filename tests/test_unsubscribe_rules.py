@@ -16,6 +16,7 @@ from engine.domain.unsubscribe import (
     headers,
     mailto,
     token_of_request,
+    unsubscribe_problem,
 )
 from engine.domain.web_links import Links
 
@@ -89,3 +90,17 @@ def test_the_link_is_found_on_any_line_and_in_any_case() -> None:
 def test_html_without_exactly_one_link_is_refused(html: str, words: str) -> None:
     with pytest.raises(UnsubscribeHtmlError, match=words):
         check_html(html)
+
+
+def test_the_link_the_check_accepts_is_the_link_that_is_filled() -> None:
+    # One parser for both: an id written with spaces around it passes the form's check, so
+    # the link must be found and filled too (two parsers once disagreed on it).
+    html = '<p>Bye? <a id=" unsubscribe_link " href="#">Leave</a></p>'
+    assert unsubscribe_problem(html) == ""
+    filled = fill_link(html, "https://mail.example/u/TOKEN")
+    assert 'href="https://mail.example/u/TOKEN"' in filled and 'href="#"' not in filled
+    # Whatever the check refuses, filling refuses too (never a mail without its link).
+    for bad in ("<p>no link</p>", '<a id="unsubscribe_link"></a>', '<a id="unsubscribe_link">'):
+        assert unsubscribe_problem(bad)
+        with pytest.raises(UnsubscribeHtmlError):
+            fill_link(bad, "https://mail.example/u/TOKEN")

@@ -53,42 +53,45 @@ def token_of_request(subject: str) -> str | None:
     return found.group(1)
 
 
-class _Finder(HTMLParser):
-    """Where each `<a id="unsubscribe_link">` start tag is, as (line, column, its text)."""
+class _Links(HTMLParser):
+    """Every `<a id="unsubscribe_link">` of the HTML: where its start tag is (line, column,
+    the tag's text, its attributes) and whether it holds text a person can click. One parser
+    for the form's check and for filling the link, so both see the same link."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.found: list[tuple[int, int, str]] = []
+        self.starts: list[tuple[int, int, str, list[tuple[str, str | None]]]] = []
+        self.with_text = 0  # complete links with text
+        self._depth = 0  # inside the link: nested <a> count
+        self._text: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a" and any(name == "id" and value == LINK_ID for name, value in attrs):
+        if tag != "a":
+            return
+        if self._depth:
+            self._depth += 1
+        elif any(k == "id" and (v or "").strip() == LINK_ID for k, v in attrs):
             line, column = self.getpos()
-            self.found.append((line, column, self.get_starttag_text() or ""))
+            self.starts.append((line, column, self.get_starttag_text() or "", attrs))
+            self._depth = 1
+            self._text = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._depth:
+            self._depth -= 1
+            if not self._depth and "".join(self._text).strip():
+                self.with_text += 1
+
+    def handle_data(self, data: str) -> None:
+        if self._depth:
+            self._text.append(data)
 
 
-def _find(html: str) -> tuple[int, str, list[tuple[str, str | None]]]:
-    finder = _Finder()
-    finder.feed(html)
-    finder.close()
-    if not finder.found:
-        raise UnsubscribeHtmlError(f'the unsubscribe HTML needs a link <a id="{LINK_ID}">…</a>')
-    if len(finder.found) > 1:
-        raise UnsubscribeHtmlError(f'the unsubscribe HTML has more than one id="{LINK_ID}"')
-    line, column, tag = finder.found[0]
-    lines = html.splitlines(keepends=True)
-    offset = sum(len(text) for text in lines[: line - 1]) + column
-    attrs = _Attributes()
-    attrs.feed(tag)
-    return offset, tag, attrs.attrs
-
-
-class _Attributes(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.attrs: list[tuple[str, str | None]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.attrs = attrs
+def _links(html: str) -> _Links:
+    links = _Links()
+    links.feed(html)
+    links.close()
+    return links
 
 
 def check_html(html: str) -> None:
@@ -100,7 +103,12 @@ def check_html(html: str) -> None:
 def fill_link(html: str, url: str) -> str:
     """The unsubscribe HTML with its link's href set to `url` (any href it had is replaced;
     its other attributes are kept, escaped again)."""
-    offset, tag, attrs = _find(html)
+    links = _links(html)
+    if problem := _problem(links):
+        raise UnsubscribeHtmlError(problem)
+    line, column, tag, attrs = links.starts[0]
+    lines = html.splitlines(keepends=True)
+    offset = sum(len(text) for text in lines[: line - 1]) + column
     kept = [(name, value) for name, value in attrs if name != "href"]
     rebuilt = "<a" + "".join(
         f' {name}="{escape(value, quote=True)}"' if value is not None else f" {name}"
@@ -119,46 +127,18 @@ DEFAULT_UNSUBSCRIBE_HTML = (
 )
 
 
-class _LinkFinder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.links = 0  # complete links with text
-        self.starts = 0  # links opened (with text or not)
-        self._depth = 0  # inside the link: nested <a> count
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag != "a":
-            return
-        if self._depth:
-            self._depth += 1
-        elif any(k == "id" and (v or "").strip() == UNSUBSCRIBE_ID for k, v in attrs):
-            self.starts += 1
-            self._depth = 1
-            self._text = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._depth:
-            self._depth -= 1
-            if not self._depth and "".join(self._text).strip():
-                self.links += 1
-
-    def handle_data(self, data: str) -> None:
-        if self._depth:
-            self._text.append(data)
-
-
 def unsubscribe_problem(html: str) -> str:
     """Why the HTML cannot be the unsubscribe block ("" when it can)."""
-    finder = _LinkFinder()
-    finder.feed(html)
-    finder.close()
-    if finder.links == 1 and finder.starts == 1:
+    return _problem(_links(html))
+
+
+def _problem(links: _Links) -> str:
+    if links.with_text == 1 and len(links.starts) == 1:
         return ""
-    if finder.starts > 1:
+    if len(links.starts) > 1:
         return (
-            f'unsubscribe_html: {finder.starts} links with id="{UNSUBSCRIBE_ID}"; keep exactly'
-            " one (the dialer fills it with each recipient's unsubscribe address)"
+            f'unsubscribe_html: {len(links.starts)} links with id="{UNSUBSCRIBE_ID}"; keep'
+            " exactly one (the dialer fills it with each recipient's unsubscribe address)"
         )
     return (
         f'unsubscribe_html: must hold a link <a id="{UNSUBSCRIBE_ID}">Text to show</a>'
