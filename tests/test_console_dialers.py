@@ -88,7 +88,7 @@ async def test_the_admin_adds_a_dialer_with_every_field(world: World) -> None:
         html.load_text("<p>bye</p>")
         await settle(pilot)
         warning = str(form.query_one("#dlf-unsubscribe-warning").render())
-        assert 'missing <a id="unsubscribe_link">' in warning
+        assert 'needs <a id="unsubscribe_link">' in warning
 
         # The attach schedule, with a start that is no date: the engine's refusal under it.
         attach = form.query_one("#dlf-attach", Checkbox)

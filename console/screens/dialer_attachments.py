@@ -53,6 +53,7 @@ class AttachmentsLoaded(Message, bubble=False):
 
 class DialerAttachmentsScreen(ModalScreen[None]):
     DEFAULT_CSS = """
+    DialerAttachmentsScreen { align: center middle; }
     #dialer-attachments-dialog {
         width: 100%;
         max-width: 120;

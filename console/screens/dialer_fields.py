@@ -43,10 +43,10 @@ EVENT = [
     Spec("event.end", "Ends", f"{DATE_EXAMPLE} or ${{end}}"),
 ]
 CAPS = [
-    Spec("caps.per_minute", "Per minute", "0: no cap", number=True),
-    Spec("caps.per_hour", "Per hour", "0: no cap", number=True),
-    Spec("caps.per_day", "Per day", "0: no cap", number=True),
-    Spec("caps.connections", "Connections", "0: no cap", number=True),
+    Spec("caps.per_minute", "Per minute", "messages", number=True),
+    Spec("caps.per_hour", "Per hour", "messages", number=True),
+    Spec("caps.per_day", "Per day", "messages", number=True),
+    Spec("caps.connections", "Connections", "at once", number=True),
 ]
 TEXT_FIELDS = [*DIALER, *WHEN, *EVENT, *CAPS]
 
@@ -103,7 +103,7 @@ def unsubscribe_warning(html: str) -> str:
     parser.feed(html)
     parser.close()
     if parser.found == 0:
-        return f'missing <a id="{LINK_ID}">…</a>: recipients need a link to unsubscribe'
+        return f'needs <a id="{LINK_ID}">…</a>: the link to unsubscribe'
     if parser.found > 1:
         return f'more than one <a id="{LINK_ID}">: keep one'
     return ""

@@ -69,6 +69,7 @@ class DialerForm(ModalScreen[DialerOut | None]):
     """Returns the dialer as the engine saved it, or None when cancelled."""
 
     DEFAULT_CSS = """
+    DialerForm { align: center middle; }
     #dialer-dialog {
         width: 90;
         max-width: 100%;
@@ -156,7 +157,7 @@ class DialerForm(ModalScreen[DialerOut | None]):
                         self.initial["unsubscribe_html"], id="dlf-unsubscribe", language=None
                     )
                 yield Static(
-                    "empty: the engine's own block · ctrl+e edits it in $EDITOR",
+                    "empty: the engine's default block · ctrl+e: $EDITOR",
                     classes="under",
                     markup=False,
                 )
@@ -170,9 +171,9 @@ class DialerForm(ModalScreen[DialerOut | None]):
                 for spec in EVENT:
                     yield from self.text_field(spec, classes="event-row")
                 yield Label("Caps of the campaign's SMTP account", classes="form-section")
-                account = self.dialer.smtp_account if self.dialer else "the campaign's"
+                account = self.dialer.smtp_account if self.dialer else "that account"
                 yield Static(
-                    f"Shared by every dialer sending through {one_line(account, 60)}.",
+                    f"Shared by all dialers of {one_line(account, 50)} · 0: none",
                     classes="under",
                     markup=False,
                 )

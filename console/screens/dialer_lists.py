@@ -64,6 +64,7 @@ class UploadListForm(ModalScreen[ImportReport | None]):
     engine's import report."""
 
     DEFAULT_CSS = """
+    UploadListForm { align: center middle; }
     #upload-dialog FormField Label, #upload-dialog .choice-row Label { width: 10; }
     #upload-dialog FormField .field-error { padding-left: 10; }
     #upload-dialog .choice-row { height: 1; }
@@ -187,6 +188,7 @@ class UploadListForm(ModalScreen[ImportReport | None]):
 
 class DialerListsScreen(ModalScreen[None]):
     DEFAULT_CSS = """
+    DialerListsScreen { align: center middle; }
     #lists-dialog {
         width: 100%;
         max-width: 130;

@@ -68,6 +68,7 @@ def _when(d: DialerOut) -> str:
 
 class DialersScreen(ModalScreen[None]):
     DEFAULT_CSS = """
+    DialersScreen { align: center middle; }
     #dialers-dialog {
         width: 100%;
         max-width: 150;

@@ -53,6 +53,7 @@ def report_text(report: ImportReport) -> str:
 
 class ImportReportScreen(ModalScreen[None]):
     DEFAULT_CSS = """
+    ImportReportScreen { align: center middle; }
     #import-report-dialog {
         width: 110;
         max-width: 100%;
@@ -116,9 +117,9 @@ class ImportReportScreen(ModalScreen[None]):
         table.add_column(Text("Reason"), key="reason", width=reason_width)
         for n, (line, what, reason) in enumerate(found):
             table.add_row(
-                Text(str(line), justify="right"),
-                Text(what, style="bold red" if what == "rejected" else "yellow"),
-                Text(one_line(reason, 300)),
+                Text(str(line), justify="left"),
+                Text(what, style="bold red" if what == "rejected" else "yellow", justify="left"),
+                Text(one_line(reason, 300), justify="left"),
                 key=str(n),
                 height=None,
             )

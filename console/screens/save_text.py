@@ -28,6 +28,9 @@ from ..widgets.path_picker import PathPicker
 class SaveTextScreen(ModalScreen[Path | None]):
     """`#path-picker` (which directory) and `#st-name` (the file's name)."""
 
+    DEFAULT_CSS = """
+    SaveTextScreen { align: center middle; }
+    """
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="save-text.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="save-text.cancel"),
