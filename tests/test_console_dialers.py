@@ -198,6 +198,7 @@ async def test_lists_upload_with_a_report_and_removal(
         upload.query_one("#ul-name", Input).focus()
         await pilot.press(*"December")
         upload.query_one("#ul-subject", Input).value = "News for ${name}"
+        app.save_screenshot("/tmp/upload-80x24.svg")
         await press(pilot, "ctrl+s")
         await until(
             pilot, lambda: isinstance(app.screen, ImportReportScreen), what="the import report"
@@ -237,9 +238,11 @@ async def test_lists_upload_with_a_report_and_removal(
         assert isinstance(app.screen, ConfirmScreen)
         await press(pilot, "y")
         await until(pilot, lambda: "has 1 list" in screen_text(app), what="the refusal")
+        app.save_screenshot("/tmp/dialers-80x24.svg")
 
         await press(pilot, "l")
         await until(pilot, lambda: "December" in screen_text(app), what="the list again")
+        app.save_screenshot("/tmp/lists-80x24.svg")
         await press(pilot, "d", "y")
         await until(pilot, lambda: "No list yet" in screen_text(app), what="the list removed")
     assert await world.operator.dialer_lists("News") == []
@@ -272,6 +275,7 @@ async def test_attachments_tokens_and_the_example_csv(
         await until(pilot, lambda: f"Token: {stored.token}" in screen_text(app), what="token")
         await press(pilot, "y")
         assert app.clipboard == stored.token
+        app.save_screenshot("/tmp/attachments-80x24.svg")
         await press(pilot, "d", "y")
         await until(pilot, lambda: "No attachment yet" in screen_text(app), what="removed")
         await press(pilot, "escape")

@@ -29,7 +29,6 @@ from engine.client.client import EngineClient, Invalid, NotFound
 from engine.text.sanitize import one_line
 
 from ..messages import WorkerFailed
-from ..timefmt import local_stamp
 from ..widgets import fitted_table
 from ..widgets.dialog_error import DialogError
 from ..widgets.form import refusal_text
@@ -41,7 +40,6 @@ COLUMNS = [
     ("File", "file"),
     ("Size", "size"),
     ("Lists", "lists"),
-    ("Added", "added"),
 ]
 
 
@@ -87,8 +85,7 @@ class DialerAttachmentsScreen(ModalScreen[None]):
         with Vertical(id="dialer-attachments-dialog"):
             yield Label("Dialer attachments", classes="dialog-title")
             yield Static(
-                "A list's attachments column names files by token."
-                " u uploads · y copies the token · d removes · Esc closes",
+                "Lists name files by token · u upload · y copy token · d remove · Esc close",
                 classes="dialog-note",
                 markup=False,
             )
@@ -117,10 +114,9 @@ class DialerAttachmentsScreen(ModalScreen[None]):
                 a.token,
                 [
                     Text(a.token, style="bold"),
-                    Text(one_line(a.filename, 40)),
+                    Text(one_line(a.filename, 30)),
                     Text(decimal(a.size), justify="right"),
                     Text(str(a.lists), justify="right"),
-                    Text(local_stamp(a.created_at)[:16], style="dim"),
                 ],
             )
             for a in message.attachments

@@ -36,8 +36,8 @@ from ..widgets.path_picker import PathPicker
 from .confirm import ConfirmScreen
 from .import_report import ImportReportScreen
 
+# No id column: 80 columns keep the subject in sight (`ctl dialer lists` shows ids).
 COLUMNS = [
-    ("Id", "id"),
     ("List", "name"),
     ("Active", "active"),
     ("Records", "records"),
@@ -46,6 +46,7 @@ COLUMNS = [
     ("Added", "created"),
     ("Subject", "subject"),
 ]
+SUBJECT_WIDTH = 24  # the rest of 80 columns: the whole subject is in the upload's report
 NEW_LIST = ""
 
 
@@ -244,14 +245,13 @@ class DialerListsScreen(ModalScreen[None]):
             (
                 str(x.id),
                 [
-                    Text(str(x.id), justify="right"),
                     Text(one_line(x.name, 30)),
                     Text("yes", style="bold green") if x.active else Text("no", style="dim"),
                     Text(str(x.records), justify="right"),
                     Text(str(x.pending), justify="right"),
                     Text(str(x.failed), justify="right", style="yellow" if x.failed else ""),
-                    Text(local_stamp(x.created_at)[:16], style="dim"),
-                    Text(one_line(x.subject, 50)),
+                    Text(local_stamp(x.created_at)[:10], style="dim"),
+                    Text(one_line(x.subject, SUBJECT_WIDTH)),
                 ],
             )
             for x in message.lists
