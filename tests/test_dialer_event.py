@@ -3,10 +3,15 @@ typed, fixed or `${variable}` dates, turned off, and each bad field refused unde
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 
 from engine.api.schemas import DialerEvent, DialerIn, DialerPatch
 from engine.client import Invalid
+from postdesk.cli import build_parser
+from postdesk.ctl import run_ctl
 from tests.engine_fixtures import World
 
 
@@ -47,3 +52,36 @@ async def test_the_invitation_is_kept_and_refused_by_field(world: World) -> None
     assert off.event is None
     untouched = await op.update_dialer("News", DialerPatch(seconds_between_messages=3))
     assert untouched.event is None
+
+
+async def ctl(world: World, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    args = build_parser().parse_args(["ctl", "dialer", *argv])
+    code = await asyncio.to_thread(run_ctl, world.engine.settings, args)
+    return code, capsys.readouterr().out
+
+
+async def test_ctl_sets_and_removes_the_invitation(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = await ctl(
+        world, capsys, "add", "News", "--campaign", "Support", "--event-title", "Visit",
+        "--event-organizer", "agenda@example.com", "--event-start", "2027-03-14 15:30",
+        "--event-end", "${end}", "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    assert json.loads(out)["event"] == {
+        "attach": True,
+        "title": "Visit",
+        "organizer": "agenda@example.com",
+        "start": "2027-03-14 15:30",
+        "end": "${end}",
+    }
+    code, _ = await ctl(world, capsys, "set", "News", "--event-title", "Visit ${name}")
+    assert code == 0
+    [dialer] = await world.operator.dialers()
+    assert dialer.event is not None and dialer.event.title == "Visit ${name}"
+    assert dialer.event.start == "2027-03-14 15:30"  # kept
+    code, _ = await ctl(world, capsys, "set", "News", "--no-event")
+    assert code == 0
+    [dialer] = await world.operator.dialers()
+    assert dialer.event is None
