@@ -6,9 +6,11 @@ attachment uploaded and its token copied, and the example CSV written where the 
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from textual.widgets import Checkbox, DataTable, Input, Select, TextArea
 
 from console.screens.admin import AdminScreen
@@ -22,6 +24,7 @@ from console.screens.help import HelpScreen
 from console.screens.import_report import ImportReportScreen
 from console.screens.save_text import SaveTextScreen
 from console.widgets.form import FormField
+from data.models import Dialer
 from engine.api.schemas import DialerEvent, DialerIn, SmtpCaps, TemplateIn, UserIn
 from tests.console_helpers import console_for, press, screen_text, settle, until
 from tests.engine_fixtures import World
@@ -141,7 +144,14 @@ async def test_the_admin_adds_a_dialer_with_every_field(world: World) -> None:
     )  # fmt: skip
 
 
-async def test_editing_a_dialer_changes_only_what_was_edited(world: World) -> None:
+async def test_editing_a_dialer_changes_only_what_was_edited(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # $EDITOR for the unsubscribe HTML: a script that rewrites the link's text.
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/>Unsubscribe</>Stop these mails</' \"$1\"\n")
+    editor.chmod(editor.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("VISUAL", str(editor))
     await _admin(world)
     await world.operator.add_dialer(
         DialerIn(name="News", campaign="Support", template="Winter", unsubscribe_html=UNSUBSCRIBE)
@@ -163,11 +173,25 @@ async def test_editing_a_dialer_changes_only_what_was_edited(world: World) -> No
         assert "0" in connections.error  # "must be >= 0"
         connections.input.value = "2"
         _field(form, "seconds_between_messages").input.value = "0"
+        await press(pilot, "ctrl+e")
+        html = form.query_one("#dlf-unsubscribe", TextArea)
+        await until(pilot, lambda: "Stop these mails" in html.text, what="the editor's text")
         await press(pilot, "ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, DialersScreen), what="saved")
+
+        # A running dialer is not removed: the engine's reason is shown.
+        async with world.engine.db.session() as session, session.begin():
+            await session.execute(update(Dialer).values(running=True))
+        await press(pilot, "ctrl+r")
+        dialers = app.screen
+        assert isinstance(dialers, DialersScreen)
+        await until(pilot, lambda: dialers.dialers[0].running, what="shown running")
+        await press(pilot, "d", "y")
+        await until(pilot, lambda: "is running" in screen_text(app), what="the refusal")
     [dialer] = await world.operator.dialers()
     assert dialer.caps.connections == 2 and dialer.seconds_between_messages == 0
-    assert dialer.template == "Winter" and dialer.unsubscribe_html == UNSUBSCRIBE
+    assert dialer.template == "Winter"
+    assert dialer.unsubscribe_html == UNSUBSCRIBE.replace(">Unsubscribe<", ">Stop these mails<")
 
 
 async def test_lists_upload_with_a_report_and_removal(
@@ -180,6 +204,8 @@ async def test_lists_upload_with_a_report_and_removal(
     )
     csv = tmp_path / "december.csv"
     csv.write_bytes(LIST.encode())
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("Support;zoe@example.com;;;name=Zoë:city=São Paulo\n".encode("cp1252"))
     reports = tmp_path / "reports"
     reports.mkdir()
     app = console_for(world.engine, "ada", "admin")
@@ -221,14 +247,19 @@ async def test_lists_upload_with_a_report_and_removal(
         await press(pilot, "escape")
         await until(pilot, lambda: "December" in screen_text(app), what="the list")
 
-        # Appending the same file to it: the report says appended.
+        # Appending a file in another encoding to it: the report says appended.
         await pilot.press("u")
         await until(pilot, lambda: isinstance(app.screen, UploadListForm), what="the form")
         upload = app.screen
         upload.query_one("#ul-into", Select).value = "December"
-        upload.query_one("#path-input", Input).value = str(csv)
+        upload.query_one("#path-input", Input).value = str(latin)
+        upload.query_one("#ul-encoding", Input).value = "cp1252"
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: "appended to list December" in screen_text(app), what="append")
+        await until(
+            pilot,
+            lambda: "1 row appended to list December" in screen_text(app),
+            what="a cp1252 file appended",
+        )
         await press(pilot, "escape")
 
         # The dialer is not removed while it has a list: the engine says why.
