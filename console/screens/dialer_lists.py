@@ -85,6 +85,7 @@ class UploadListForm(ModalScreen[ImportReport | None]):
         self.dialer = dialer
         self.lists = lists
         self.start = start
+        self.picked = start  # the chosen file's directory: the report is saved there first
         self.uploading = False
 
     def compose(self) -> ComposeResult:
@@ -146,6 +147,7 @@ class UploadListForm(ModalScreen[ImportReport | None]):
             self.query_one("#ul-name", Input).focus()
             return
         self.uploading = True
+        self.picked = path.parent
         error.say(f"Uploading {path.name}; a large list takes a while to check…")
         self.upload(
             path,
@@ -266,6 +268,7 @@ class DialerListsScreen(ModalScreen[None]):
     def action_upload(self) -> None:
         def done(report: ImportReport | None) -> None:
             if report is not None:
+                self.directory = form.picked
                 self.load()
                 self.app.push_screen(ImportReportScreen(report, self.directory))
 

@@ -198,14 +198,13 @@ class DialersScreen(ModalScreen[None]):
         self.app.push_screen(DialerAttachmentsScreen(self.api))
 
     def action_example(self) -> None:
-        self.fetch_example()
+        """The example's rows name the highlighted dialer's campaign (any, with none yet)."""
+        dialer = self.selected() if self.dialers else None
+        self.fetch_example(dialer.campaign if dialer else "")
 
     @work(exclusive=True, group="example", exit_on_error=False)
-    async def fetch_example(self) -> None:
-        dialer = self.selected() if self.dialers else None
-        self.post_message(
-            ExampleFetched(await self.api.dialer_example_csv(dialer.campaign if dialer else ""))
-        )
+    async def fetch_example(self, campaign: str) -> None:
+        self.post_message(ExampleFetched(await self.api.dialer_example_csv(campaign)))
 
     @on(ExampleFetched)
     def save_example(self, message: ExampleFetched) -> None:
