@@ -66,6 +66,11 @@ async def test_the_admin_adds_a_dialer_with_every_field(world: World) -> None:
         form = app.screen
         assert isinstance(form, DialerForm)
         await pilot.press(*"Winter news")
+        # Esc with something typed asks before throwing it away; No keeps the form.
+        await press(pilot, "escape")
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "n")
+        assert app.screen is form and _field(form, "name").input.value == "Winter news"
         # The campaign pick list offers the email campaigns; the template list only dialer
         # templates (not the reply template), with a preview of the chosen one.
         campaign = form.query_one("#dlf-campaign", Select)

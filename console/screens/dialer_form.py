@@ -400,10 +400,7 @@ class DialerForm(ModalScreen[DialerOut | None]):
     # ---- leaving ----
     @on(Button.Pressed, "#dialer-cancel")
     def action_cancel(self) -> None:
-        if self.dialer is not None and not self.changes():
-            self.dismiss(None)
-            return
-        if self.dialer is None and not self.entered()["name"]:
+        if not self.changes():  # a new dialer's are the defaults' changes
             self.dismiss(None)
             return
 
