@@ -291,7 +291,9 @@ class DialerForm(ModalScreen[DialerOut | None]):
     @on(TextArea.Changed, "#dlf-unsubscribe")
     def check_unsubscribe(self) -> None:
         warning = unsubscribe_warning(self.query_one("#dlf-unsubscribe", TextArea).text)
-        self.query_one("#dlf-unsubscribe-warning", Static).update(Text(warning))
+        line = self.query_one("#dlf-unsubscribe-warning", Static)
+        line.update(Text(warning))
+        line.display = bool(warning)
         self.query_one("#dlf-unsubscribe-error", Static).remove_class("-shown")
 
     def action_edit_html(self) -> None:
