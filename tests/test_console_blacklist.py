@@ -72,6 +72,11 @@ async def test_the_admin_searches_adds_and_removes_blacklist_entries(world: Worl
         assert "asked not to be mailed" not in screen_text(app)
         await pilot.press("y")  # No has the focus: Enter would keep it
         await until(pilot, lambda: "lee@example.org" not in screen_text(app), what="the entry gone")
+
+        # Esc closes it (a worker method named `remove` once shadowed Widget.remove, so
+        # closing the screen raised instead).
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="back to admin")
     assert {e.email for e in await world.operator.blacklist()} == {
         "pat@example.net",
         "sam@example.com",

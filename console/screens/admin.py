@@ -4,7 +4,8 @@ Campaigns are added (`a`) and changed (Enter or `e`) in a form, their mail serve
 (`t`), their members chosen (`m`, several campaigns at once) and removed (`d`); users are
 added (`u`) and changed (Enter on the users table) in a form; templates are listed, written
 and deleted (`T`); the break reasons agents choose from are edited as a list (`b`); a
-campaign's wrap-up codes in a tree (`w`); the blacklist (`B`).
+campaign's wrap-up codes in a tree (`w`); the blacklist (`B`); the email dialers, their lists
+and attachments (`D`, `dialers.py`).
 
 Each worker here posts a typed message when the engine answers (`console/messages.py`),
 handled with `@on`.
@@ -46,7 +47,7 @@ from ..widgets.mailboxes import mailbox_cell
 from .base import ModeScreen
 from .break_reasons import BreakReasonsForm
 
-NOTE = "Enter (or e) edits · d removes · w wrap-up codes · B blacklist · ? all keys"
+NOTE = "Enter edits · d removes · w wrap-up codes · B blacklist · D dialers · ? keys"
 
 
 CAMPAIGN_COLUMNS = [
@@ -83,6 +84,8 @@ class AdminScreen(ModeScreen):
         Binding("T", "templates", "Templates", id="admin.templates"),
         Binding("b", "edit_reasons", "Breaks", id="admin.break-reasons"),
         Binding("B", "blacklist", "Blacklist", id="admin.blacklist", show=False),
+        # The email dialers (issue 14, docs/dialer.md): in the note, as B is.
+        Binding("D", "dialers", "Dialers", id="admin.dialers", show=False),
         # Not in the footer (it is full at 80 columns): the note above the lists says it.
         Binding("w", "dispositions", "Wrap-up codes", id="admin.dispositions", show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="admin.refresh", show=False),
@@ -246,6 +249,11 @@ class AdminScreen(ModeScreen):
 
         names = sorted(c.name for c in self.campaigns.values())
         self.app.push_screen(BlacklistScreen(self.client, names))
+
+    def action_dialers(self) -> None:
+        from .dialers import DialersScreen
+
+        self.app.push_screen(DialersScreen(self.client))
 
     def action_add_user(self) -> None:
         self.open_user_form(None)

@@ -280,7 +280,7 @@ class BlacklistScreen(ModalScreen[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.remove(entry)
+                self.remove_entry(entry)
 
         question = Text("Allow mail to ")
         question.append(one_line(entry.email, 60), style="bold")
@@ -293,7 +293,7 @@ class BlacklistScreen(ModalScreen[None]):
         self.app.push_screen(ConfirmScreen(question, yes="Remove"), answered)
 
     @work(group="remove", exit_on_error=False)
-    async def remove(self, entry: BlacklistOut) -> None:
+    async def remove_entry(self, entry: BlacklistOut) -> None:
         await self.api.remove_from_blacklist(entry.email, campaign=entry.campaign)
         self.post_message(BlacklistLoaded(await self.api.blacklist(self.search), self.search))
 

@@ -1139,6 +1139,7 @@ class DialerIn(Schema, kw_only=True):
     template: Annotated[str, Meta(max_length=100, pattern=ONE_LINE)] = ""  # a dialer template
     unsubscribe_html: Annotated[str, Meta(max_length=100_000)] = ""
     caps: SmtpCaps | None = None  # None: the account's caps stay as they are
+    event: DialerEvent | None = None  # issue 14: the attach schedule; None: no invitation
 
 
 class DialerPatch(Schema, kw_only=True):
@@ -1154,6 +1155,7 @@ class DialerPatch(Schema, kw_only=True):
     template: Annotated[str, Meta(max_length=100, pattern=ONE_LINE)] | None = None
     unsubscribe_html: Annotated[str, Meta(max_length=100_000)] | None = None
     caps: SmtpCaps | None = None
+    event: DialerEvent | None = None  # issue 14: attach=False turns the invitation off
 
 
 class DialerOut(Schema, kw_only=True):
@@ -1172,6 +1174,7 @@ class DialerOut(Schema, kw_only=True):
     running: bool
     on_schedule: bool  # inside its dates and windows now
     lists: int
+    event: DialerEvent | None = None  # issue 14: None when no invitation is attached
 
 
 class DialerListQuery(Schema, kw_only=True):
@@ -1395,3 +1398,20 @@ class RecordingMail(Schema, kw_only=True):
 class RecordingMails(Schema, kw_only=True):
     interaction_id: int
     mails: list[RecordingMail]
+
+
+# ---- issue 14: the dialer's attach schedule, as the admin console and ctl set it ----
+EventText = Annotated[str, Meta(max_length=500, pattern=ONE_LINE)]
+
+
+class DialerEvent(Schema, kw_only=True):
+    """The iCalendar invitation attached to every message of a dialer (the manual's "attach
+    schedule"): title and organizer may hold `${variables}` of the row; start and end are a
+    fixed "YYYY-MM-DD HH:MM" in the dialer's time zone, or one `${variable}` holding such a
+    date. `attach=False` (in a patch) turns the invitation off."""
+
+    attach: bool = True
+    title: EventText = ""
+    organizer: EventText = ""
+    start: EventText = ""
+    end: EventText = ""

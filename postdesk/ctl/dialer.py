@@ -2,8 +2,8 @@
 
 `add|set|list|remove` dialers; `list-upload` a CSV into a list (prints the import report),
 `lists`, `list-remove`; `attach` a file (prints the token to paste into a CSV),
-`attachments`, `detach`; `example-csv FILE` writes the example list. Every command takes
-`--json`.
+`attachments`, `detach`; `example-csv FILE` writes the example list. `--event-*` set the
+attach schedule (an invitation), `--no-event` removes it. Every command takes `--json`.
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ def _record_options(parser: argparse.ArgumentParser) -> None:
         "--unsubscribe-html", default=None, help='HTML holding <a id="unsubscribe_link">..</a>'
     )
     html.add_argument("--unsubscribe-file", type=Path, default=None, help="read it from a file")
+    _event_options(parser)
     for cap in _CAPS:
         parser.add_argument(
             "--" + cap.replace("_", "-"),
@@ -140,6 +141,8 @@ def _fields(args: argparse.Namespace, current: DialerOut | None) -> dict[str, An
             raise CtlInputError(f"cannot read {args.unsubscribe_file}: {exc}") from exc
     elif args.unsubscribe_html is not None:
         data["unsubscribe_html"] = args.unsubscribe_html
+    if (event := _event(args, current)) is not None:
+        data["event"] = event
     given = {cap: getattr(args, cap) for cap in _CAPS if getattr(args, cap) is not None}
     if given:
         base = current.caps if current is not None else SmtpCaps()
@@ -242,6 +245,9 @@ def _row(d: DialerOut) -> dict[str, Any]:
         "on_schedule": "yes" if d.on_schedule else "no",
         "running": "yes" if d.running else "no",
         "lists": d.lists,
+        "event": f"{d.event.title!r} by {d.event.organizer}, {d.event.start} to {d.event.end}"
+        if d.event is not None
+        else "-",
     }
 
 
@@ -263,3 +269,28 @@ def report_text(report: ImportReport) -> str:
     if report.not_shown:
         lines.append(f"  ... and {report.not_shown} more (see --json for the first ones)")
     return "\n".join(lines) + "\n"
+
+
+# ---- issue 14: the attach schedule (an iCalendar invitation with every message) ----
+_EVENT = ("title", "organizer", "start", "end")
+
+
+def _event_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--event-title", default=None, help="invitation title; ${vars} allowed")
+    parser.add_argument("--event-organizer", default=None, help="its organizer's address")
+    parser.add_argument(
+        "--event-start", default=None, help="'YYYY-MM-DD HH:MM' in its zone, or '${var}'"
+    )
+    parser.add_argument("--event-end", default=None, help="as --event-start")
+    parser.add_argument("--no-event", action="store_true", help="attach no invitation")
+
+
+def _event(args: argparse.Namespace, current: DialerOut | None) -> dict[str, Any] | None:
+    """The `event` field from the --event-* options, on top of the dialer's current one."""
+    if args.no_event:
+        return {"attach": False}
+    given = {k: getattr(args, f"event_{k}") for k in _EVENT if getattr(args, f"event_{k}")}
+    if not given:
+        return None
+    base = current.event if current is not None and current.event is not None else None
+    return {k: given.get(k, getattr(base, k) if base is not None else "") for k in _EVENT}

@@ -34,6 +34,7 @@ from engine.domain.schedule import ScheduleError, WeeklySchedule, Window, parse_
 from engine.domain.unsubscribe import DEFAULT_UNSUBSCRIBE_HTML, unsubscribe_problem
 from engine.errors import Conflict, Invalid, NotFound
 from engine.services.admin.schedule_edit import check_time_zone, windows_out
+from engine.services.dialer.event import apply_event, event_out
 
 __all__ = ["Dialers", "find_dialer"]
 
@@ -91,6 +92,7 @@ class Dialers:
                         unsubscribe_html=self._unsubscribe(data.unsubscribe_html),
                     )
                     self._check_range(dialer)
+                    apply_event(dialer, data.event)
                     dialer.template_id = await self._template_id(session, campaign, data.template)
                     session.add(dialer)
                     await session.flush()
@@ -151,6 +153,8 @@ class Dialers:
                 dialer.template_id = None  # another campaign's template does not follow
         if patch.schedule is not None:
             await self._set_windows(session, dialer.id, patch.schedule)
+        if patch.event is not None:
+            apply_event(dialer, patch.event)
         if patch.caps is not None:
             await self._set_caps(session, campaign, patch.caps)
 
@@ -311,4 +315,5 @@ class Dialers:
             running=dialer.running,
             on_schedule=on_schedule(weekly, dialer.starts_on, dialer.ends_on, self.clock()),
             lists=await self._list_count(session, dialer.id),
+            event=event_out(dialer),
         )
