@@ -4,7 +4,8 @@ Why this exists: a dialer record's later states (seen, rejected, spam) come from
 that run apart (the web service's image, the ingest's bounces and complaints), so the order
 they may take is written once, here, as plain values:
 
-- sent -> seen: the tracking image was fetched (the web service; once).
+- sent -> seen: the tracking image was fetched (the web service; once). Not from `sending`:
+  the sender's own move to `sent` must find the record where it left it.
 - sending | sent | seen -> rejected: a delivery report says the mail was not delivered
   (action failed, hard or soft: the remote server gave up). A delay notice changes nothing:
   the mail may still arrive.

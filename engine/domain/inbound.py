@@ -22,6 +22,9 @@ The rules:
   manual's rule: the last received message decides), and a closed one is queued again.
 - Automated mail (auto-replies, lists, our own) is kept and searchable but never queued for an
   agent: it joins its thread unchanged, or starts a closed interaction.
+- A bounce or complaint naming the Message-ID of a dialer record's mail (dialer mail has no
+  message row) changes that record as `engine.domain.dialer_tracking` says (rejected, spam),
+  and its address as for our messages: the record's address is what the mail was sent to.
 - A mail to the unsubscribe address of our dialer mail (subject ``unsubscribe <token>``, the
   token one of ours) unsubscribes the recipient of that message and is filed as list mail: it
   never reaches an agent.  A subject that merely says "unsubscribe" is a person's mail.
