@@ -17,6 +17,7 @@ import aiohttp
 from sqlalchemy import select, update
 
 from data.models import BouncingAddress, CustomerEvent, DialerRecord, DialerRecordState
+from engine.services.customer.watch import CustomerEventWatcher
 from tests.dialer_helpers import (
     arf_message_id_only,
     arf_with_original,
@@ -323,3 +324,33 @@ async def test_a_complaint_after_a_seen_and_a_bounce_after_a_complaint(web_world
     row = (await record_rows(world, [ann.id]))[ann.id]
     assert row.state == DialerRecordState.SPAM and row.seen_at is not None
     assert [k for k, _ in await events(world)] == ["dialer-seen", "dialer-spam"]
+
+
+async def test_the_watcher_tells_each_dialer_once_per_read_and_survives_a_failing_hook(
+    web_world: WebWorld,
+) -> None:
+    """Many records of one dialer changing is one call for that dialer; a hook that fails is
+    logged and the next dialer is told all the same."""
+    world, base = web_world.world, web_world.base_url
+    news = await sent_records(world, ["a@example.org", "b@example.org", "c@example.org"])
+    [offers] = await sent_records(world, ["d@example.org"], dialer="Offers")
+    async with aiohttp.ClientSession() as http:
+        for record in (*news, *news, offers):
+            async with http.get(f"{base}/p/{record.token}.gif") as resp:
+                assert resp.status == 200
+        async with http.post(f"{base}/u/{news[0].token}", data={"confirm": "1"}) as resp:
+            assert resp.status == 200
+    calls: list[int] = []
+
+    def changed(dialer_id: int) -> None:
+        calls.append(dialer_id)
+        if dialer_id == news[0].dialer_id:
+            raise RuntimeError("the publisher is down")
+
+    # A watcher of its own reading every row from the start (the engine's runs alongside).
+    watcher = CustomerEventWatcher(
+        world.engine.db, world.engine.notifier, dialer_records_changed=changed
+    )
+    assert await watcher.poll() == 5  # four records seen, one unsubscribe
+    assert calls == [news[0].dialer_id, offers.dialer_id]
+    assert await watcher.poll() == 0 and len(calls) == 2  # nothing new: nobody told
