@@ -402,15 +402,12 @@ class _Batch:
                 self.last_sent_to[interaction.client_email.lower()] = message
                 self.by_message_id.setdefault(message.message_id, interaction)
         # Every address a report could name: the complainers and whoever we sent to.
-        addresses = (
-            {a for p in parsed if (a := reported_address(p.classification))}
-            | {
-                a.lower()
-                for m in (*self.outbound.values(), *self.last_sent_to.values())
-                for a in (*m.to, *m.cc, *m.bcc)
-            }
-            | {r.destination.lower() for r in self.dialer.values()}
-        )
+        addresses = {a for p in parsed if (a := reported_address(p.classification))} | {
+            a.lower()
+            for m in (*self.outbound.values(), *self.last_sent_to.values())
+            for a in (*m.to, *m.cc, *m.bcc)
+        }
+        addresses |= {r.destination.lower() for r in self.dialer.values()}
         if addresses:
             self.blacklisted = set(
                 (
