@@ -252,16 +252,17 @@ async def test_bounces_of_every_shape_reject_their_record_and_mark_the_address(
                 .where(DialerRecord.id == record.id)
                 .values(rfc_message_id=sample.original_id)
             )
-    for record, make in zip(shaped, BOUNCES.values(), strict=True):
-        world.dovecot.append(world.mailbox, make(record.message_id, record.destination))
-    for sample in corpus:
-        world.dovecot.append(world.mailbox, sample.raw)
-    world.dovecot.append(
-        world.mailbox,
-        postfix_dsn(delayed.message_id, delayed.destination, action="delayed", status="4.4.7"),
+    mails = [
+        make(r.message_id, r.destination) for r, make in zip(shaped, BOUNCES.values(), strict=True)
+    ]
+    mails += [sample.raw for sample in corpus]
+    mails.append(
+        postfix_dsn(delayed.message_id, delayed.destination, action="delayed", status="4.4.7")
     )
     # A bounce about a mail the dialer never sent (a stranger's word) changes nothing.
-    world.dovecot.append(world.mailbox, postfix_dsn("forged@elsewhere.example", "b9@example.org"))
+    mails.append(postfix_dsn("forged@elsewhere.example", "b9@example.org"))
+    # One MULTIAPPEND: the mailbox gets them at once, as a busy bounce queue delivers them.
+    world.dovecot.append_many(world.mailbox, mails)
     rejected = [*shaped, *from_corpus]
     await filed_closed(world, len(rejected) + 2)
     rows = await record_rows(world, [r.id for r in records])
@@ -288,11 +289,14 @@ async def test_complaints_mark_their_record_spam_and_blacklist_it_everywhere(
 ) -> None:
     heard = hooked(world)
     records = await sent_records(world, [f"c{n}@example.org" for n in range(len(COMPLAINTS) + 1)])
-    for record, make in zip(records[: len(COMPLAINTS)], COMPLAINTS.values(), strict=True):
-        world.dovecot.append(world.mailbox, make(record.message_id, record.destination))
+    mails = [
+        make(record.message_id, record.destination)
+        for record, make in zip(records[: len(COMPLAINTS)], COMPLAINTS.values(), strict=True)
+    ]
     untouched = records[-1]
     # A complaint about something else: no dialer record changes.
-    world.dovecot.append(world.mailbox, arf_message_id_only("other@elsewhere.example", "x@y.z"))
+    mails.append(arf_message_id_only("other@elsewhere.example", "x@y.z"))
+    world.dovecot.append_many(world.mailbox, mails)
     await filed_closed(world, len(COMPLAINTS) + 1)
     rows = await record_rows(world, [r.id for r in records])
     complained = records[: len(COMPLAINTS)]

@@ -62,27 +62,33 @@ async def recipient(session: AsyncSession, token: str) -> Recipient | None:
 async def mark_seen(connection: AsyncConnection, tokens: set[str], now: datetime) -> set[str]:
     """Mark the records of these tokens seen, in the caller's transaction; the tokens that are
     dialer records'. Only a sent record becomes seen, once: a second fetch, a record already
-    rejected or spam, changes nothing (and writes no event)."""
-    changed = (
+    rejected or spam, changes nothing (and writes no event).
+
+    One read finds the tokens and their states, so a repeat fetch (image proxies, every
+    later open) costs that read alone; the records still `sent` are updated on the condition
+    that they still are, so two web processes counting one record's first fetch at once
+    write one change and one event."""
+    found = (
         await connection.execute(
-            update(DialerRecord)
-            .where(
-                DialerRecord.link_token.in_(sorted(tokens)),
-                DialerRecord.state.in_([State(s) for s in SEEN_FROM]),
+            select(DialerRecord.id, DialerRecord.link_token, DialerRecord.state).where(
+                DialerRecord.link_token.in_(sorted(tokens))
             )
-            .values(state=State.SEEN, seen_at=func.coalesce(DialerRecord.seen_at, now))
-            .returning(DialerRecord.id, DialerRecord.link_token)
         )
     ).all()
-    if changed:
-        await connection.execute(
-            insert(CustomerEvent),
-            [{"kind": SEEN, "dialer_record_id": rid, "created_at": now} for rid, _ in changed],
-        )
-    known = {token for _, token in changed if token is not None}
-    if rest := tokens - known:
-        found = await connection.execute(
-            select(DialerRecord.link_token).where(DialerRecord.link_token.in_(sorted(rest)))
-        )
-        known |= {token for token in found.scalars() if token is not None}
-    return known
+    unseen = [rid for rid, _token, state in found if State(state).value in SEEN_FROM]
+    if unseen:
+        changed = (
+            await connection.execute(
+                update(DialerRecord)
+                .where(
+                    DialerRecord.id.in_(unseen),
+                    DialerRecord.state.in_([State(s) for s in SEEN_FROM]),
+                )
+                .values(state=State.SEEN, seen_at=func.coalesce(DialerRecord.seen_at, now))
+                .returning(DialerRecord.id)
+            )
+        ).scalars()
+        events = [{"kind": SEEN, "dialer_record_id": rid, "created_at": now} for rid in changed]
+        if events:
+            await connection.execute(insert(CustomerEvent), events)
+    return {token for _rid, token, _state in found if token is not None}
