@@ -746,11 +746,16 @@ class CustomerEvent(Base):
     __tablename__ = "customer_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # "rating" | "unsubscribe"
+    kind: Mapped[str] = mapped_column(String(20))  # "rating" | "unsubscribe" | "dialer-..."
     message_id: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", ondelete="CASCADE"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The dialer record a "dialer-seen", "dialer-unsubscribe", "dialer-rejected" or
+    # "dialer-spam" row is about (migration 0025; the ingest writes the last two).
+    dialer_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dialer_records.id", ondelete="CASCADE"), default=None
+    )
 
 
 class ConsoleSession(Base):

@@ -22,6 +22,9 @@ The rules:
   manual's rule: the last received message decides), and a closed one is queued again.
 - Automated mail (auto-replies, lists, our own) is kept and searchable but never queued for an
   agent: it joins its thread unchanged, or starts a closed interaction.
+- A bounce or complaint naming the Message-ID of a dialer record's mail (dialer mail has no
+  message row) changes that record as `engine.domain.dialer_tracking` says (rejected, spam),
+  and its address as for our messages: the record's address is what the mail was sent to.
 - A mail to the unsubscribe address of our dialer mail (subject ``unsubscribe <token>``, the
   token one of ours) unsubscribes the recipient of that message and is filed as list mail: it
   never reaches an agent.  A subject that merely says "unsubscribe" is a person's mail.
@@ -38,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from engine.domain.classify import Classification, Kind
+from engine.domain.dialer_tracking import DialerChange, DialerSent, change
 from engine.domain.feedback import effects
 from engine.domain.mime import ParsedMessage
 from engine.domain.threading import find_subject_token, is_participant, thread_candidates
@@ -104,6 +108,8 @@ class Known(Generic[T, M]):
     last_sent_to: Mapping[str, Sent[M]] = field(default_factory=dict)
     # Unsubscribe tokens of our dialer messages named by the batch's subjects.
     unsubscribe_tokens: frozenset[str] = frozenset()
+    # Dialer records by the Message-ID their mail carried (no angle brackets).
+    dialer: Mapping[str, DialerSent] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,7 @@ class Decision(Generic[T, M]):
     bouncing: str | None = None  # an address marked bouncing, lower-case
     bouncing_reason: str = ""
     unsubscribe: str | None = None  # the token of our message whose recipient unsubscribes
+    dialer: DialerChange | None = None  # what a report does to the dialer record it names
 
     @property
     def queued(self) -> bool:
@@ -167,7 +174,14 @@ def _report(
     cc: tuple[str, ...],
 ) -> Decision[T, M]:
     original = _reported_message(mail, classification, known)
-    effect = effects(classification, None if original is None else original.recipients)
+    record = _reported_record(mail, classification, known)
+    # A dialer mail has no message row: the record's address is what it was sent to.
+    sent_to = (
+        original.recipients
+        if original is not None
+        else ((record.destination,) if record is not None else None)
+    )
+    effect = effects(classification, sent_to)
     thread = None if original is None else known.threads.get(original.message_id)
     changed = original is not None and bool(effect.message_error)
     # A later delay notice undoes no failure: the note of a failed message stays.
@@ -184,7 +198,18 @@ def _report(
         blacklist_reason=effect.blacklist_reason,
         bouncing=effect.bouncing,
         bouncing_reason=effect.bouncing_reason,
+        dialer=None if record is None else change(classification, record),
     )
+
+
+def _reported_record(
+    mail: ParsedMessage, classification: Classification, known: Known[T, M]
+) -> DialerSent | None:
+    """The dialer record a bounce or complaint is about: by Message-ID only."""
+    for mid in (reported_id(classification), *thread_candidates(mail.in_reply_to, mail.references)):
+        if mid and (found := known.dialer.get(mid.strip("<>"))) is not None:
+            return found
+    return None
 
 
 def _reported_message(

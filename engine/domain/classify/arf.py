@@ -78,6 +78,9 @@ def read_complaint(parts: list[Message]) -> tuple[Complaint | None, str]:
         feedback_type=feedback_type,
         original_recipient=read_address(field_value(fields, "original-rcpt-to"))
         or first_address(field_value(original, "to")),
-        original_message_id=read_message_id(field_value(original, "message-id")),
+        # The reported message's headers; failing them, the Original-Message-ID field some
+        # reporters put in the report itself (not in RFC 5965, common all the same).
+        original_message_id=read_message_id(field_value(original, "message-id"))
+        or read_message_id(field_value(fields, "original-message-id")),
     )
     return complaint, f"feedback report (RFC 5965): {feedback_type}"

@@ -1,6 +1,10 @@
 """What a customer does on the public web service, recorded against the message whose token
 they hold: a rating (a later one replaces it), the tracking image being seen, an unsubscribe.
 
+A token is a message's (`message_links`, a reply's or an agent's mail) or a dialer record's
+(`dialer_records.link_token`, `engine.services.customer.dialer_tracking`): the image and the
+unsubscribe link work the same for both, and the pages do not tell them apart.
+
 Every method takes the token as it came from the URL and answers None (or False) for anything
 that is not a live token of ours, changing nothing: the web service turns that into one plain
 404, the same for a malformed, forged or deleted token. Each write is one short transaction,
@@ -30,7 +34,7 @@ from data.models import (
     Rating,
 )
 from engine.domain.web_links import SCORES, is_token
-from engine.services.customer import blacklist
+from engine.services.customer import blacklist, dialer_tracking
 
 # Outgoing kinds a customer may rate: answers by a person (the manual: replies only).
 RATED_KINDS = frozenset({"reply"})
@@ -59,6 +63,24 @@ class RatingPage:
 class UnsubscribePage:
     campaign: str
     done: bool  # the address is on the blacklist already
+
+
+@dataclass(frozen=True)
+class _Unsubscriber:
+    """Whom a token unsubscribes from which campaign, and what the event names."""
+
+    email: str
+    campaign_id: int
+    campaign: str
+    message_id: int | None = None
+    dialer_record_id: int | None = None
+
+    def event(self) -> CustomerEvent:
+        if self.dialer_record_id is not None:
+            return CustomerEvent(
+                kind=dialer_tracking.UNSUBSCRIBE, dialer_record_id=self.dialer_record_id
+            )
+        return CustomerEvent(kind="unsubscribe", message_id=self.message_id)
 
 
 class SchemaBehind(RuntimeError):
@@ -220,39 +242,59 @@ class CustomerFeedback:
                 )
                 .returning(MessageLink.token)
             )
-            return set(known.scalars())
+            found = set(known.scalars())
+            # Not a message's: a dialer record's image, marked seen once (same transaction).
+            if rest := set(counts) - found:
+                found |= await dialer_tracking.mark_seen(connection, rest, now)
+            return found
 
     # ---- unsubscribe ----
 
-    async def unsubscribe_page(self, token: str) -> UnsubscribePage | None:
+    async def _unsubscriber(self, token: str) -> _Unsubscriber | None:
+        """The address and campaign of a dialer mail's token (a message's or a record's)."""
         found = await self._message(token)
-        if found is None or found[1].kind not in UNSUBSCRIBE_KINDS or not found[1].to:
+        if found is not None:
+            _link, message, campaign = found
+            if message.kind not in UNSUBSCRIBE_KINDS or not message.to:
+                return None
+            email = message.to[0].lower()
+            return _Unsubscriber(email, campaign.id, campaign.name, message_id=message.id)
+        if not is_token(token):
             return None
-        _link, message, campaign = found
         async with self.db.session() as session:
-            listed = await blacklist.is_blocked(session, message.to[0], campaign.id)
-        return UnsubscribePage(campaign.name, listed)
+            record = await dialer_tracking.recipient(session, token)
+        if record is None:
+            return None
+        return _Unsubscriber(
+            record.email, record.campaign_id, record.campaign, dialer_record_id=record.record_id
+        )
+
+    async def unsubscribe_page(self, token: str) -> UnsubscribePage | None:
+        who = await self._unsubscriber(token)
+        if who is None:
+            return None
+        async with self.db.session() as session:
+            listed = await blacklist.is_blocked(session, who.email, who.campaign_id)
+        return UnsubscribePage(who.campaign, listed)
 
     async def unsubscribe(self, token: str, source: str) -> UnsubscribePage | None:
-        """Put the message's recipient on the blacklist of the campaign whose mail it was,
+        """Put the mail's recipient on the blacklist of the campaign whose mail it was,
         saying how (`source`); an address blocked there already stays as it was."""
         if source not in UNSUBSCRIBE_SOURCES:
             raise ValueError(f"unknown unsubscribe source {source!r}")
-        found = await self._message(token)
-        if found is None or found[1].kind not in UNSUBSCRIBE_KINDS or not found[1].to:
+        who = await self._unsubscriber(token)
+        if who is None:
             return None
-        _link, message, campaign = found
-        email = message.to[0].lower()
         try:
             async with self.db.session() as session, session.begin():
                 if await blacklist.block(
                     session,
-                    email,
-                    campaign_id=campaign.id,
+                    who.email,
+                    campaign_id=who.campaign_id,
                     source=source,
-                    reason=f"unsubscribed from {campaign.name}",
+                    reason=f"unsubscribed from {who.campaign}",
                 ):
-                    session.add(CustomerEvent(kind="unsubscribe", message_id=message.id))
+                    session.add(who.event())
         except IntegrityError:
             pass  # listed by someone else in the meantime: the address is off all the same
-        return UnsubscribePage(campaign.name, True)
+        return UnsubscribePage(who.campaign, True)

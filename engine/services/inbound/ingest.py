@@ -42,6 +42,7 @@ from data.models import (
     BlacklistEntry,
     BouncingAddress,
     Campaign,
+    DialerRecord,
     Direction,
     Interaction,
     InteractionState,
@@ -66,6 +67,7 @@ from engine.domain.mime import ParsedMessage
 from engine.domain.threading import find_subject_token, thread_candidates
 from engine.domain.unsubscribe import token_of_request
 from engine.services.customer.feedback import UNSUBSCRIBE_KINDS
+from engine.services.inbound import dialer_reports
 from engine.services.inbound.prepare import Position, Prepared, prepare_batch
 from engine.services.notify import Notifier
 from engine.services.work.overflow import apply_queue_limit
@@ -273,6 +275,8 @@ class _Batch:
         # Unsubscribe mail: token -> (recipient, campaign), and the entries they have.
         self.unsubscribes: dict[str, tuple[str, int]] = {}
         self.unsubscribed: set[tuple[str, int | None]] = set()
+        self.dialer_unsubscribes: dict[str, int] = {}  # token -> its dialer record
+        self.dialer: dict[str, DialerRecord] = {}  # records reports name, by Message-ID
         self.bouncing: dict[str, BouncingAddress] = {}
         # The last message sent to an address, for bounces that name only the address.
         self.last_sent_to: dict[str, Message] = {}
@@ -285,6 +289,7 @@ class _Batch:
             by_token=_Views(self.by_token, _thread_view),
             outbound=_Views(self.outbound, _sent_view),
             last_sent_to=_Views(self.last_sent_to, _sent_view),
+            dialer=_Views(self.dialer, dialer_reports.view),
         )
 
     async def load(self, parsed: list[Prepared]) -> None:
@@ -348,6 +353,21 @@ class _Batch:
             for message, interaction in sent:
                 self.outbound[message.message_id] = message
                 self.by_message_id.setdefault(message.message_id, interaction)
+        # Dialer mail has no message row: its record is found by its Message-ID.
+        reported = {
+            mid
+            for p in parsed
+            if isinstance(p.parsed, ParsedMessage)
+            and p.classification is not None
+            and p.classification.kind in ("bounce", "complaint")
+            for mid in (
+                reported_id(p.classification),
+                *thread_candidates(p.parsed.in_reply_to, p.parsed.references),
+            )
+            if mid
+        }
+        if reported:
+            self.dialer.update(await dialer_reports.records_by_message_id(self.session, reported))
         unlinked = {
             address
             for p in parsed
@@ -387,6 +407,7 @@ class _Batch:
             for m in (*self.outbound.values(), *self.last_sent_to.values())
             for a in (*m.to, *m.cc, *m.bcc)
         }
+        addresses |= {r.destination.lower() for r in self.dialer.values()}
         if addresses:
             self.blacklisted = set(
                 (
@@ -423,6 +444,12 @@ class _Batch:
             .where(MessageLink.token.in_(tokens), Message.kind.in_(UNSUBSCRIBE_KINDS))
         )
         self.unsubscribes = {token: (to[0].lower(), cid) for token, to, cid in rows if to}
+        found = await dialer_reports.unsubscribe_tokens(
+            self.session, tokens - set(self.unsubscribes)
+        )
+        for token, (email, campaign_id, record_id) in found.items():
+            self.unsubscribes[token] = (email, campaign_id)
+            self.dialer_unsubscribes[token] = record_id
         emails = {email for email, _ in self.unsubscribes.values()}
         listed = await self.session.execute(
             select(BlacklistEntry.email, BlacklistEntry.campaign_id).where(
@@ -556,6 +583,8 @@ class _Batch:
                 reason=f"unsubscribed by mail to {self.own_address}"[:200],
             )
         )
+        if (record_id := self.dialer_unsubscribes.get(decision.unsubscribe)) is not None:
+            dialer_reports.unsubscribed(self.session, record_id)
 
     def _apply_report(self, decision: Decision[_Thread, Message], pending: _Pending) -> None:
         """Carry out what a bounce or complaint does to our message and its address."""
@@ -566,6 +595,9 @@ class _Batch:
             if decision.reported_error is not None:
                 original.error = decision.reported_error
             pending.changed_outbound.append(original)
+        if decision.dialer is not None:
+            [record] = [r for r in self.dialer.values() if r.id == decision.dialer.record_id]
+            dialer_reports.apply(self.session, record, decision.dialer)
         if decision.blacklist and decision.blacklist not in self.blacklisted:
             self.blacklisted.add(decision.blacklist)
             self.session.add(
