@@ -95,6 +95,8 @@ class ImapMailbox:
         self.ingestor = ingestor
         self.poll_seconds = poll_seconds
         self.idle_seconds = idle_seconds
+        self._told_of_new_mail = False  # a higher `* N EXISTS` came with a command's answer
+        self._exists = 0  # the folder's message count as the server last said it
 
     async def _account(self) -> ImapAccount:
         bearer = await self.bearer_for(self.campaign_id) if self.bearer_for else None
@@ -136,11 +138,17 @@ class ImapMailbox:
                 )
             match = _UIDVALIDITY.search(b" ".join(bytes(x) for x in response.lines))
             uidvalidity = int(match.group(1)) if match else 0
+            self._exists = exists_count(response.lines) or 0
             idle_ok = client.has_capability("IDLE")
             if self.on_connected is not None:
                 self.on_connected()
             while True:
+                self._told_of_new_mail = False
                 await self.fetch_new(client, account.folder, uidvalidity)
+                if self._told_of_new_mail:
+                    # Mail came while we fetched: the server said so inside the answer to
+                    # one of our commands, and will not say it again to the IDLE below.
+                    continue
                 # Python 3.11's wait_for (inside aioimaplib) can swallow a cancellation that
                 # lands as a response completes; without this the task would go on to IDLE
                 # for 25 minutes and an admin's save of the campaign would wait on it.
@@ -191,12 +199,14 @@ class ImapMailbox:
         response = await client.uid_search(f"UID {last_uid + 1}:*")
         if response.result != "OK":
             raise ImapError(f"UID SEARCH failed: {response_text(response.lines)}")
+        self._notice_new_mail(response.lines)
         uids = sorted(u for u in search_uids(response.lines) if u > last_uid)
         large: set[int] = set()
         if len(uids) > 1:
             response = await client.uid_search(f"UID {uids[0]}:* LARGER {LARGE_MESSAGE}")
             if response.result != "OK":
                 raise ImapError(f"UID SEARCH failed: {response_text(response.lines)}")
+            self._notice_new_mail(response.lines)
             large = set(search_uids(response.lines))
         stored = 0
         batches = _batches(uids, large)
@@ -267,6 +277,15 @@ class ImapMailbox:
             await asyncio.gather(*preparing, return_exceptions=True)
         return stored
 
+    def _notice_new_mail(self, lines: list[bytes | bytearray]) -> None:
+        # Only a count above the last one is news: some servers repeat the count unasked,
+        # and reading again for each repeat would never rest in IDLE.
+        count = exists_count(lines, self._exists)
+        if count is not None and count > self._exists:
+            self._told_of_new_mail = True
+        if count is not None:
+            self._exists = count
+
     async def _fetch(self, client: aioimaplib.IMAP4, uids: list[int]) -> list[tuple[int, bytes]]:
         protocol = client.protocol
         command = BulkFetch(
@@ -279,6 +298,7 @@ class ImapMailbox:
         response = await protocol.execute(command)
         if response.result != "OK":
             raise ImapError(f"UID FETCH failed: {response_text(response.lines)}")
+        self._notice_new_mail(response.lines)
         found: list[tuple[int, bytes]] = []
         lines = response.lines
         for i, line in enumerate(lines):
@@ -290,6 +310,25 @@ class ImapMailbox:
                 found.append((int(match.group(1)), bytes(lines[i + 1])))
         found.sort()
         return found
+
+
+_COUNT_NEWS = re.compile(rb"(\d+) (EXISTS|EXPUNGE)\s*")
+
+
+def exists_count(lines: list[bytes | bytearray], known: int | None = None) -> int | None:
+    """The folder's message count after a command's answer lines: the last `* N EXISTS`,
+    less one for each `* N EXPUNGE` after it (or after `known`); None when they tell nothing.
+    aioimaplib puts the server's news in the answer of the command it came with; literals
+    are bytearrays."""
+    count = known
+    for line in lines:
+        if isinstance(line, bytearray) or not (match := _COUNT_NEWS.fullmatch(line)):
+            continue
+        if match.group(2) == b"EXISTS":
+            count = int(match.group(1))
+        elif count is not None:
+            count = max(0, count - 1)
+    return count
 
 
 def _cancelling() -> bool:
