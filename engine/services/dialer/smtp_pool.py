@@ -1,0 +1,200 @@
+"""The dialer's SMTP connections: kept open between batches, at most N per account.
+
+An account (host, port, login) allows `connections` at once, shared by every dialer on it
+(a semaphore per account). A batch is spread over the connections; each sends its share one
+SMTP transaction after the other and says, per message, what the server answered:
+
+- `SENT`; `RETRY` (4xx, a dropped connection inside the transaction: the message may or may
+  not have gone, so it is sent again later with the same Message-ID); `FAILED` (5xx, with
+  the server's words); `UNTRIED` (the connection was gone before its transaction began: it
+  waits again without counting an attempt).
+
+Logging in follows the outbox (password or OAuth2 bearer): `engine/services/outbound/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import aiosmtplib
+
+from data.models import Campaign, Security
+from data.secrets import SecretBox, SecretError
+from engine.domain.compose import needs_smtputf8
+from engine.domain.oauth import Bearer
+from engine.services.outbound.outbox import tls_context
+from engine.services.outbound.smtp_oauth import bearer_login
+
+__all__ = ["Account", "Outcome", "Outgoing", "SmtpPool", "account_of"]
+
+log = logging.getLogger(__name__)
+
+Account = tuple[str, int, str]
+IDLE_SECONDS = 30.0  # a connection unused this long is closed
+
+
+def account_of(campaign: Campaign) -> Account:
+    return (campaign.smtp_host.lower(), campaign.smtp_port, campaign.smtp_username)
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    UNTRIED = "untried"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    record_id: int
+    recipient: str
+    raw: bytes
+
+
+class _Connections:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.slots = asyncio.Semaphore(limit)
+        self.idle: list[tuple[aiosmtplib.SMTP, float]] = []
+
+
+class SmtpPool:
+    def __init__(
+        self,
+        secrets: SecretBox,
+        *,
+        default_connections: int = 4,
+        bearer_for: Callable[[int], Awaitable[Bearer | None]] | None = None,
+    ) -> None:
+        self.secrets = secrets
+        self.default_connections = default_connections
+        self.bearer_for = bearer_for
+        self._accounts: dict[Account, _Connections] = {}
+
+    def _of(self, campaign: Campaign, connections: int) -> _Connections:
+        key = account_of(campaign)
+        limit = connections or self.default_connections
+        pool = self._accounts.get(key)
+        if pool is None or pool.limit != limit:
+            pool = _Connections(limit)  # a changed cap takes effect from the next batch
+            self._accounts[key] = pool
+        return pool
+
+    async def send(
+        self, campaign: Campaign, connections: int, messages: Sequence[Outgoing]
+    ) -> dict[int, tuple[Outcome, str]]:
+        """Every message's outcome (and the server's words for a refusal)."""
+        pool = self._of(campaign, connections)
+        shares = max(1, min(pool.limit, len(messages)))
+        parts = [list(messages[i::shares]) for i in range(shares)]
+        results: dict[int, tuple[Outcome, str]] = {}
+        await asyncio.gather(*(self._send_share(pool, campaign, part, results) for part in parts))
+        return results
+
+    async def _send_share(
+        self,
+        pool: _Connections,
+        campaign: Campaign,
+        part: list[Outgoing],
+        results: dict[int, tuple[Outcome, str]],
+    ) -> None:
+        async with pool.slots:
+            smtp: aiosmtplib.SMTP | None = None
+            loop = asyncio.get_running_loop()
+            while pool.idle:
+                candidate, since = pool.idle.pop()
+                if candidate.is_connected and loop.time() - since < IDLE_SECONDS:
+                    smtp = candidate
+                    break
+                candidate.close()
+            for index, item in enumerate(part):
+                if smtp is None:
+                    try:
+                        smtp = await self._connect(campaign)
+                    except (aiosmtplib.SMTPException, OSError, SecretError) as exc:
+                        error = _describe(exc)
+                        for rest in part[index:]:
+                            results[rest.record_id] = (Outcome.UNTRIED, error)
+                        return
+                outcome, error, usable = await _send_one(smtp, campaign, item)
+                results[item.record_id] = (outcome, error)
+                if not usable:
+                    smtp.close()
+                    smtp = None
+            if smtp is not None:
+                pool.idle.append((smtp, loop.time()))
+
+    async def _connect(self, campaign: Campaign) -> aiosmtplib.SMTP:
+        bearer = await self.bearer_for(campaign.id) if self.bearer_for else None
+        password = "" if bearer else self.secrets.decrypt(campaign.smtp_password_enc)
+        smtp = aiosmtplib.SMTP(
+            hostname=campaign.smtp_host,
+            port=campaign.smtp_port,
+            use_tls=campaign.smtp_security == Security.TLS,
+            start_tls=campaign.smtp_security == Security.STARTTLS,
+            tls_context=tls_context(campaign.tls_verify)
+            if campaign.smtp_security != Security.PLAIN
+            else None,
+            timeout=60,
+        )
+        try:
+            await smtp.connect()
+            if bearer is not None:
+                await bearer_login(smtp, campaign.smtp_username or campaign.email_address, bearer)
+            elif campaign.smtp_username:
+                await smtp.login(campaign.smtp_username, password)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def close(self) -> None:
+        for pool in self._accounts.values():
+            for smtp, _ in pool.idle:
+                smtp.close()
+            pool.idle.clear()
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"{exc.code} {exc.message}"
+    return f"{exc.__class__.__name__}: {exc}"
+
+
+async def _reset(smtp: aiosmtplib.SMTP) -> bool:
+    try:
+        await smtp.rset()
+    except (aiosmtplib.SMTPException, OSError):
+        return False
+    return True
+
+
+async def _send_one(
+    smtp: aiosmtplib.SMTP, campaign: Campaign, item: Outgoing
+) -> tuple[Outcome, str, bool]:
+    """(outcome, the server's words, the connection is still usable)."""
+    options = ["SMTPUTF8"] if needs_smtputf8([campaign.email_address, item.recipient]) else []
+    try:
+        await smtp.sendmail(
+            campaign.email_address, [item.recipient], item.raw, mail_options=options
+        )
+    except aiosmtplib.SMTPNotSupported as exc:
+        return Outcome.FAILED, f"not sent: {exc}", True
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        codes = [r.code for r in exc.recipients]
+        error = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+        permanent = all(500 <= c < 600 for c in codes)
+        return (Outcome.FAILED if permanent else Outcome.RETRY), error, await _reset(smtp)
+    except aiosmtplib.SMTPServerDisconnected as exc:
+        return Outcome.RETRY, _describe(exc), False
+    except aiosmtplib.SMTPResponseException as exc:
+        usable = exc.code != 421 and await _reset(smtp)  # 421: the server is closing
+        permanent = 500 <= exc.code < 600
+        return (Outcome.FAILED if permanent else Outcome.RETRY), _describe(exc), usable
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        return Outcome.RETRY, _describe(exc), False
+    return Outcome.SENT, "", True
