@@ -266,11 +266,11 @@ class DialerRunner:
             if not sending:
                 continue
             self._in_flight[dialer_id] = len(sending)
+            recorder = _Recorder(self)
             try:
-                results = await self.pool.send(campaign, caps.connections, sending)
+                await self.pool.send(campaign, caps.connections, sending, recorder.done)
             finally:
                 self._in_flight.pop(dialer_id, None)
-            await self._record(results)
             self.progress.changed(dialer_id)
 
     def _gate(self, campaign: Campaign, caps: Caps) -> AccountGate:
@@ -382,7 +382,9 @@ class DialerRunner:
                     "sent_at": now,
                 }
                 changes.append(change)
-                claimed.outgoing.append(Outgoing(record.id, record.destination, raw))
+                claimed.outgoing.append(
+                    Outgoing(record.id, record.destination, raw, record.attempts)
+                )
             await session.execute(update(DialerRecord), changes)
         return claimed
 
@@ -426,32 +428,54 @@ class DialerRunner:
                 self._files[token] = found
         return found
 
-    async def _record(self, results: dict[int, tuple[Outcome, str]]) -> None:
+    async def _record(self, results: list[tuple[Outgoing, Outcome, str]]) -> None:
         now = self.clock()
+        changes: list[dict[str, object]] = []
+        for item, outcome, error in results:
+            tried = item.attempts + (outcome != Outcome.UNTRIED)
+            change: dict[str, object] = {"id": item.record_id, "attempts": tried}
+            if outcome == Outcome.SENT:
+                change |= {"state": S.SENT, "error": "", "processed_at": now}
+            elif outcome == Outcome.FAILED or tried >= MAX_ATTEMPTS:
+                change |= {"state": S.FAILED, "error": error, "processed_at": now}
+            else:
+                later = now + retry_delay(max(tried, 1), self.retry_base)
+                change |= {"state": S.PENDING, "error": error, "next_attempt_at": later}
+            changes.append(change)
         async with self.db.session() as session, session.begin():
-            attempts = dict(
-                (
-                    await session.execute(
-                        select(DialerRecord.id, DialerRecord.attempts).where(
-                            DialerRecord.id.in_(list(results))
-                        )
-                    )
-                ).all()
-            )
-            changes: list[dict[str, object]] = []
-            for record_id, (outcome, error) in results.items():
-                tried = attempts.get(record_id, 0) + (outcome != Outcome.UNTRIED)
-                change: dict[str, object] = {"id": record_id, "attempts": tried}
-                if outcome == Outcome.SENT:
-                    change |= {"state": S.SENT, "error": "", "processed_at": now}
-                elif outcome == Outcome.FAILED or tried >= MAX_ATTEMPTS:
-                    change |= {"state": S.FAILED, "error": error, "processed_at": now}
-                else:
-                    later = now + retry_delay(max(tried, 1), self.retry_base)
-                    change |= {"state": S.PENDING, "error": error, "next_attempt_at": later}
-                changes.append(change)
-            if changes:
-                await session.execute(update(DialerRecord), changes)
+            await session.execute(update(DialerRecord), changes)
+
+
+class _Recorder:
+    """Group commit of outcomes: each connection waits for its message's outcome to be
+    committed before its next transaction; outcomes that arrive while a commit runs share
+    the next one. So a kill repeats at most one message per connection."""
+
+    def __init__(self, runner: DialerRunner) -> None:
+        self.runner = runner
+        self._waiting: list[tuple[Outgoing, Outcome, str, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def done(self, item: Outgoing, outcome: Outcome, error: str) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, outcome, error, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await future
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await self.runner._record([(i, o, e) for i, o, e, _ in batch])
+            except Exception as exc:
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for *_, future in batch:
+                if not future.done():
+                    future.set_result(None)
 
 
 async def _caps(session: AsyncSession, campaign: Campaign) -> Caps:

@@ -53,6 +53,12 @@ class Outgoing:
     record_id: int
     recipient: str
     raw: bytes
+    attempts: int = 0  # SMTP attempts made before this one
+
+
+# Awaited after each transaction, before the connection starts the next: the outcome is
+# durable before more mail goes, so a kill can repeat only what was inside a transaction.
+Done = Callable[[Outgoing, "Outcome", str], Awaitable[None]]
 
 
 class _Connections:
@@ -85,22 +91,20 @@ class SmtpPool:
         return pool
 
     async def send(
-        self, campaign: Campaign, connections: int, messages: Sequence[Outgoing]
-    ) -> dict[int, tuple[Outcome, str]]:
-        """Every message's outcome (and the server's words for a refusal)."""
+        self, campaign: Campaign, connections: int, messages: Sequence[Outgoing], done: Done
+    ) -> None:
+        """Send every message; `done` hears each one's outcome (and the server's words)."""
         pool = self._of(campaign, connections)
         shares = max(1, min(pool.limit, len(messages)))
         parts = [list(messages[i::shares]) for i in range(shares)]
-        results: dict[int, tuple[Outcome, str]] = {}
-        await asyncio.gather(*(self._send_share(pool, campaign, part, results) for part in parts))
-        return results
+        await asyncio.gather(*(self._send_share(pool, campaign, part, done) for part in parts))
 
     async def _send_share(
         self,
         pool: _Connections,
         campaign: Campaign,
         part: list[Outgoing],
-        results: dict[int, tuple[Outcome, str]],
+        done: Done,
     ) -> None:
         async with pool.slots:
             smtp: aiosmtplib.SMTP | None = None
@@ -118,10 +122,10 @@ class SmtpPool:
                     except (aiosmtplib.SMTPException, OSError, SecretError) as exc:
                         error = _describe(exc)
                         for rest in part[index:]:
-                            results[rest.record_id] = (Outcome.UNTRIED, error)
+                            await done(rest, Outcome.UNTRIED, error)
                         return
                 outcome, error, usable = await _send_one(smtp, campaign, item)
-                results[item.record_id] = (outcome, error)
+                await done(item, outcome, error)
                 if not usable:
                     smtp.close()
                     smtp = None
