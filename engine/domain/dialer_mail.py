@@ -30,7 +30,14 @@ from engine.domain.templates import render
 from engine.domain.unsubscribe import fill_link, headers
 from engine.domain.web_links import Links, pixel_html
 
-__all__ = ["MailSpec", "RecordError", "RecordMail", "body_html", "record_message"]
+__all__ = [
+    "MailSpec",
+    "RecordError",
+    "RecordMail",
+    "body_html",
+    "record_content",
+    "record_message",
+]
 
 INVITATION_NAME = "invitation.ics"
 # Filled once per spec, then the record's URL replaces it: the HTML is parsed once, not per
@@ -80,19 +87,11 @@ def body_html(text: str) -> str:
     return "<div>" + escape(text).replace("\n", "<br>\n") + "</div>"
 
 
-def record_message(
-    spec: MailSpec,
-    record: RecordMail,
-    *,
-    token: str,
-    message_id: str,
-    now: datetime,
-    unsubscribe_marked: str | None = None,
-) -> bytes:
-    """The wire bytes of the record's mail (CRLF), or `RecordError` with the reason.
-
-    `unsubscribe_marked`: `spec.unsubscribe_marked()`, computed once by a caller that sends
-    many records of one spec."""
+def record_content(
+    spec: MailSpec, record: RecordMail, links: Links, unsubscribe_marked: str
+) -> tuple[str, str, str]:
+    """(subject, text, HTML) of the record's mail, links filled; `RecordError` when a
+    `${variable}` is not defined by the row."""
     variables = record.variables
     subject = _filled("subject", spec.subject, variables)
     if record.message:
@@ -107,13 +106,33 @@ def record_message(
             html = body_html(text)
     else:
         text, html = "", body_html("")
-    links = Links(spec.base_url, token)
-    marked = unsubscribe_marked if unsubscribe_marked is not None else spec.unsubscribe_marked()
-    html += marked.replace(escape(_LINK_MARK, quote=True), escape(links.unsubscribe, quote=True))
+    html += unsubscribe_marked.replace(
+        escape(_LINK_MARK, quote=True), escape(links.unsubscribe, quote=True)
+    )
     html += pixel_html(links)
     text = (text.rstrip("\n") + "\n\n" if text else "") + (
         f"To stop receiving these messages: {links.unsubscribe}\n"
     )
+    return subject, text, html
+
+
+def record_message(
+    spec: MailSpec,
+    record: RecordMail,
+    *,
+    token: str,
+    message_id: str,
+    now: datetime,
+    unsubscribe_marked: str | None = None,
+) -> bytes:
+    """The wire bytes of the record's mail (CRLF), or `RecordError` with the reason.
+
+    `unsubscribe_marked`: `spec.unsubscribe_marked()`, computed once by a caller that sends
+    many records of one spec."""
+    variables = record.variables
+    links = Links(spec.base_url, token)
+    marked = unsubscribe_marked if unsubscribe_marked is not None else spec.unsubscribe_marked()
+    subject, text, html = record_content(spec, record, links, marked)
     files = list(record.attachments)
     calendar: bytes | None = None
     if spec.event is not None:

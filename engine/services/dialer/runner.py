@@ -50,7 +50,8 @@ from data.models import (
 )
 from engine.api.schemas import DialerStatus
 from engine.domain.compose import make_message_id
-from engine.domain.dialer_mail import MailSpec, RecordError, RecordMail, record_message
+from engine.domain.dialer_fastmail import MailMaker
+from engine.domain.dialer_mail import MailSpec, RecordError, RecordMail
 from engine.domain.dialer_pacing import MAX_ATTEMPTS, AccountGate, Caps, Pace, retry_delay
 from engine.domain.dialer_schedule import on_schedule
 from engine.domain.invitation import DATE_FORMAT, EventSpec
@@ -106,6 +107,7 @@ class DialerRunner:
         self._gates: dict[Account, AccountGate] = {}
         self._in_flight: dict[int, int] = {}
         self._files: dict[str, tuple[str, str, bytes]] = {}
+        self._makers: dict[MailSpec, MailMaker] = {}
 
     # ---- the engine's side ----
     async def run(self) -> None:
@@ -321,7 +323,9 @@ class DialerRunner:
     async def _claim(
         self, dialer: Dialer, campaign: Campaign, want: int, now: datetime
     ) -> _Claimed | None:
-        async with self.db.session() as session, session.begin():
+        # Read, then make the mails outside any write transaction (the database's writer
+        # stays free), then one write: this dialer's task is the only one that claims.
+        async with self.db.session() as session:
             picked = await self._next_records(session, dialer, want, now)
             if not picked:
                 return None
@@ -345,48 +349,68 @@ class DialerRunner:
             template = (
                 await session.get(Template, dialer.template_id) if dialer.template_id else None
             )
-            specs: dict[int, MailSpec] = {}
-            claimed = _Claimed()
-            domain = campaign.email_address.rpartition("@")[2]
-            changes: list[dict[str, object]] = []
-            for record, lst in picked:
-                spec = specs.get(lst.id)
-                if spec is None:
-                    spec = specs[lst.id] = self._spec(dialer, campaign, template, lst)
-                change: dict[str, object] = {"id": record.id}
-                address = record.destination.lower()
-                if address in blocked or address in bouncing:
-                    why = "blacklisted or unsubscribed" if address in blocked else "bouncing"
-                    change |= {"state": S.SKIPPED, "error": why, "processed_at": now}
-                    changes.append(change)
-                    continue
-                message_id = record.rfc_message_id or make_message_id(domain)
-                token = record.link_token or secrets.token_urlsafe(TOKEN_BYTES)
-                try:
-                    files = [await self._file(session, t) for t in record.attachments]
-                    raw = record_message(
-                        spec,
-                        RecordMail(record.destination, record.message, record.variables, files),
-                        token=token,
-                        message_id=message_id,
-                        now=now,
-                    )
-                except RecordError as exc:
-                    change |= {"state": S.FAILED, "error": str(exc), "processed_at": now}
-                    changes.append(change)
-                    continue
-                change |= {
-                    "state": S.SENDING,
-                    "rfc_message_id": message_id,
-                    "link_token": token,
-                    "sent_at": now,
-                }
+            files: dict[str, tuple[str, str, bytes] | None] = {}
+            for record, _ in picked:
+                for token in record.attachments:
+                    if token not in files:
+                        files[token] = await self._file(session, token)
+        claimed = _Claimed()
+        domain = campaign.email_address.rpartition("@")[2]
+        changes: list[dict[str, object]] = []
+        makers: dict[int, MailMaker] = {}
+        for record, lst in picked:
+            change: dict[str, object] = {"id": record.id}
+            address = record.destination.lower()
+            if address in blocked or address in bouncing:
+                why = "blacklisted or unsubscribed" if address in blocked else "bouncing"
+                change |= {"state": S.SKIPPED, "error": why, "processed_at": now}
                 changes.append(change)
-                claimed.outgoing.append(
-                    Outgoing(record.id, record.destination, raw, record.attempts)
+                continue
+            maker = makers.get(lst.id)
+            if maker is None:
+                maker = makers[lst.id] = self._maker(
+                    self._spec(dialer, campaign, template, lst), now
                 )
+            message_id = record.rfc_message_id or make_message_id(domain)
+            token = record.link_token or secrets.token_urlsafe(TOKEN_BYTES)
+            try:
+                attached = []
+                for name in record.attachments:
+                    found = files.get(name)
+                    if found is None:
+                        raise RecordError(f"attachment {name!r} was removed")
+                    attached.append(found)
+                raw = maker.make(
+                    RecordMail(record.destination, record.message, record.variables, attached),
+                    token=token,
+                    message_id=message_id,
+                    now=now,
+                )
+            except RecordError as exc:
+                change |= {"state": S.FAILED, "error": str(exc), "processed_at": now}
+                changes.append(change)
+                continue
+            change |= {
+                "state": S.SENDING,
+                "rfc_message_id": message_id,
+                "link_token": token,
+                "sent_at": now,
+            }
+            changes.append(change)
+            claimed.outgoing.append(Outgoing(record.id, record.destination, raw, record.attempts))
+            if len(changes) % 50 == 0:
+                await asyncio.sleep(0)  # a large batch lets the engine's other work in
+        async with self.db.session() as session, session.begin():
             await session.execute(update(DialerRecord), changes)
         return claimed
+
+    def _maker(self, spec: MailSpec, now: datetime) -> MailMaker:
+        maker = self._makers.get(spec)
+        if maker is None:
+            if len(self._makers) > 32:
+                self._makers.clear()
+            maker = self._makers[spec] = MailMaker(spec, now)
+        return maker
 
     def _spec(
         self, dialer: Dialer, campaign: Campaign, template: Template | None, lst: DialerList
@@ -417,12 +441,12 @@ class DialerRunner:
             event=event,
         )
 
-    async def _file(self, session: AsyncSession, token: str) -> tuple[str, str, bytes]:
+    async def _file(self, session: AsyncSession, token: str) -> tuple[str, str, bytes] | None:
         found = self._files.get(token)
         if found is None:
             row = await session.scalar(select(UploadedFile).where(UploadedFile.token == token))
             if row is None:
-                raise RecordError(f"attachment {token!r} was removed")
+                return None
             found = (row.filename, row.content_type, self.blobs.get(row.sha256))
             if len(self._files) < 64:
                 self._files[token] = found
