@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from data.blobs import BlobStore
@@ -72,6 +72,32 @@ S = DialerRecordState
 BATCH = 200  # records claimed and recorded per transaction when nothing paces them
 TICK = 0.25  # longest real sleep between looks at the clock (tests move it)
 IDLE = 2.0  # a dialer with nothing to send looks again this often (an append, a retry)
+
+
+_T: Table = DialerRecord.__table__  # type: ignore[assignment]
+_CLAIM = (
+    update(_T)
+    .where(_T.c.id == bindparam("rid"))
+    .values(
+        state=bindparam("state"),
+        error=bindparam("error"),
+        processed_at=bindparam("processed_at"),
+        rfc_message_id=bindparam("rfc_message_id"),
+        link_token=bindparam("link_token"),
+        sent_at=bindparam("sent_at"),
+    )
+)
+_OUTCOME = (
+    update(_T)
+    .where(_T.c.id == bindparam("rid"))
+    .values(
+        state=bindparam("state"),
+        error=bindparam("error"),
+        attempts=bindparam("attempts"),
+        processed_at=bindparam("processed_at"),
+        next_attempt_at=bindparam("next_attempt_at"),
+    )
+)
 
 
 @dataclass
@@ -233,47 +259,75 @@ class DialerRunner:
 
     # ---- one dialer ----
     async def _run_dialer(self, dialer_id: int) -> None:
+        """Claims batch n+1 (reads, makes the mails) while batch n is on the wire: the
+        batches never overlap in records (the one in flight is `sending`)."""
         pace = Pace(0.0)
-        while True:
-            async with self.db.session() as session:
-                dialer = await session.get(Dialer, dialer_id)
-                if dialer is None or not dialer.running:
-                    return
-                campaign = await session.get_one(Campaign, dialer.campaign_id)
-                now = self.clock()
-                scheduled = on_schedule(
-                    await weekly_of(session, dialer), dialer.starts_on, dialer.ends_on, now
-                )
-                caps = await _caps(session, campaign)
-            if not scheduled:
-                self.progress.changed(dialer_id)  # "on schedule" turned
-                await self._sleep(dialer_id, TICK)
-                continue
-            pace.every = dialer.seconds_between_messages
-            gate = self._gate(campaign, caps)
-            wait = max(pace.wait(now), gate.wait(now))
-            if wait > 0:
-                await self._sleep(dialer_id, wait)
-                continue
-            want = 1 if pace.every > 0 else min(self.batch, gate.allowance(now))
-            claimed = await self._claim(dialer, campaign, want, now)
-            if claimed is None:
-                await self._sleep(dialer_id, IDLE)
-                continue
-            sending = claimed.outgoing
-            if sending:
-                gate.took(now, len(sending))
-                pace.took(now)
-            self.progress.changed(dialer_id)
-            if not sending:
-                continue
-            self._in_flight[dialer_id] = len(sending)
-            recorder = _Recorder(self)
-            try:
-                await self.pool.send(campaign, caps.connections, sending, recorder.done)
-            finally:
-                self._in_flight.pop(dialer_id, None)
-            self.progress.changed(dialer_id)
+        was_scheduled: bool | None = None
+        flying: asyncio.Task[None] | None = None
+        try:
+            while True:
+                async with self.db.session() as session:
+                    dialer = await session.get(Dialer, dialer_id)
+                    if dialer is None or not dialer.running:
+                        return
+                    campaign = await session.get_one(Campaign, dialer.campaign_id)
+                    now = self.clock()
+                    scheduled = on_schedule(
+                        await weekly_of(session, dialer), dialer.starts_on, dialer.ends_on, now
+                    )
+                    caps = await _caps(session, campaign)
+                if scheduled != was_scheduled:
+                    was_scheduled = scheduled
+                    self.progress.changed(dialer_id)  # "on schedule" turned
+                if not scheduled:
+                    await self._sleep(dialer_id, TICK)
+                    continue
+                pace.every = dialer.seconds_between_messages
+                gate = self._gate(campaign, caps)
+                wait = max(pace.wait(now), gate.wait(now))
+                if wait > 0:
+                    await self._sleep(dialer_id, wait)
+                    continue
+                want = 1 if pace.every > 0 else min(self.batch, gate.allowance(now))
+                claimed = await self._claim(dialer, campaign, want, now)
+                if claimed is None:
+                    if flying is not None:  # its retries may be due soon: look again after
+                        await flying
+                        flying = None
+                        continue
+                    await self._sleep(dialer_id, IDLE)
+                    continue
+                sending = claimed.outgoing
+                if sending:
+                    gate.took(now, len(sending))
+                    pace.took(now)
+                self.progress.changed(dialer_id)
+                if not sending:
+                    continue
+                if flying is not None:
+                    await flying
+                flying = asyncio.create_task(self._send(dialer_id, campaign, caps, sending))
+        finally:
+            if flying is not None:
+                # Stop: the batch in flight ends its transactions and is recorded.
+                # Cancelled (the engine stops): it is cancelled too; `sending` records
+                # are sent again at the next start.
+                try:
+                    await flying
+                except asyncio.CancelledError:
+                    flying.cancel()
+                    raise
+
+    async def _send(
+        self, dialer_id: int, campaign: Campaign, caps: Caps, sending: list[Outgoing]
+    ) -> None:
+        self._in_flight[dialer_id] = self._in_flight.get(dialer_id, 0) + len(sending)
+        recorder = _Recorder(self)
+        try:
+            await self.pool.send(campaign, caps.connections, sending, recorder.done)
+        finally:
+            self._in_flight[dialer_id] -= len(sending)
+        self.progress.changed(dialer_id)
 
     def _gate(self, campaign: Campaign, caps: Caps) -> AccountGate:
         key = account_of(campaign)
@@ -359,7 +413,15 @@ class DialerRunner:
         changes: list[dict[str, object]] = []
         makers: dict[int, MailMaker] = {}
         for record, lst in picked:
-            change: dict[str, object] = {"id": record.id}
+            change: dict[str, object] = {
+                "rid": record.id,
+                "state": S.FAILED,
+                "error": "",
+                "processed_at": None,
+                "rfc_message_id": record.rfc_message_id,
+                "link_token": record.link_token,
+                "sent_at": record.sent_at,
+            }
             address = record.destination.lower()
             if address in blocked or address in bouncing:
                 why = "blacklisted or unsubscribed" if address in blocked else "bouncing"
@@ -400,8 +462,8 @@ class DialerRunner:
             claimed.outgoing.append(Outgoing(record.id, record.destination, raw, record.attempts))
             if len(changes) % 50 == 0:
                 await asyncio.sleep(0)  # a large batch lets the engine's other work in
-        async with self.db.session() as session, session.begin():
-            await session.execute(update(DialerRecord), changes)
+        async with self.db.writing() as session:
+            await session.execute(_CLAIM, changes)
         return claimed
 
     def _maker(self, spec: MailSpec, now: datetime) -> MailMaker:
@@ -457,17 +519,24 @@ class DialerRunner:
         changes: list[dict[str, object]] = []
         for item, outcome, error in results:
             tried = item.attempts + (outcome != Outcome.UNTRIED)
-            change: dict[str, object] = {"id": item.record_id, "attempts": tried}
+            change: dict[str, object] = {
+                "rid": item.record_id,
+                "attempts": tried,
+                "error": error,
+                "processed_at": now,
+                "next_attempt_at": None,
+            }
             if outcome == Outcome.SENT:
-                change |= {"state": S.SENT, "error": "", "processed_at": now}
+                change["state"] = S.SENT
             elif outcome == Outcome.FAILED or tried >= MAX_ATTEMPTS:
-                change |= {"state": S.FAILED, "error": error, "processed_at": now}
+                change["state"] = S.FAILED
             else:
                 later = now + retry_delay(max(tried, 1), self.retry_base)
-                change |= {"state": S.PENDING, "error": error, "next_attempt_at": later}
+                change |= {"state": S.PENDING, "next_attempt_at": later, "processed_at": None}
             changes.append(change)
-        async with self.db.session() as session, session.begin():
-            await session.execute(update(DialerRecord), changes)
+        # Core executemany, not the ORM's bulk update: this runs once per few messages.
+        async with self.db.writing(urgent=True) as session:
+            await session.execute(_OUTCOME, changes)
 
 
 class _Recorder:

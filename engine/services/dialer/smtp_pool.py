@@ -9,7 +9,8 @@ SMTP transaction after the other and says, per message, what the server answered
   the server's words); `UNTRIED` (the connection was gone before its transaction began: it
   waits again without counting an attempt).
 
-Logging in follows the outbox (password or OAuth2 bearer): `engine/services/outbound/`.
+Password (or no) logins go through the lean pipelining client (`smtp_pipe.py`); OAuth2
+accounts through aiosmtplib with the outbox's bearer login (`engine/services/outbound/`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiosmtplib
 
@@ -26,6 +28,7 @@ from data.models import Campaign, Security
 from data.secrets import SecretBox, SecretError
 from engine.domain.compose import needs_smtputf8
 from engine.domain.oauth import Bearer
+from engine.services.dialer.smtp_pipe import PipeConnection, SmtpReplyError
 from engine.services.outbound.outbox import tls_context
 from engine.services.outbound.smtp_oauth import bearer_login
 
@@ -61,11 +64,69 @@ class Outgoing:
 Done = Callable[[Outgoing, "Outcome", str], Awaitable[None]]
 
 
+class _Conn(Protocol):
+    @property
+    def usable(self) -> bool: ...
+
+    async def deliver(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str]: ...
+
+    async def close(self) -> None: ...
+
+
+class _Pipe:
+    """A connection of the lean pipelining client (password or no login)."""
+
+    def __init__(self, conn: PipeConnection) -> None:
+        self.conn = conn
+
+    @property
+    def usable(self) -> bool:
+        return self.conn.usable
+
+    async def deliver(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str]:
+        utf8 = needs_smtputf8([campaign.email_address, item.recipient])
+        if utf8 and not self.conn.smtputf8:
+            return Outcome.FAILED, "not sent: the server does not offer SMTPUTF8"
+        done = await self.conn.send(campaign.email_address, item.recipient, item.raw, utf8=utf8)
+        if done.sent:
+            return Outcome.SENT, ""
+        if done.lost:
+            # Lost before the content went: it never left. After: it may have.
+            return (Outcome.RETRY if done.maybe_sent else Outcome.UNTRIED), done.text
+        error = f"{done.code} {done.text}"
+        return (Outcome.FAILED if 500 <= done.code < 600 else Outcome.RETRY), error
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+class _Aio:
+    """An aiosmtplib connection (OAuth2 accounts: their login is the outbox's)."""
+
+    def __init__(self, smtp: aiosmtplib.SMTP) -> None:
+        self.smtp = smtp
+        self.ok = True
+
+    @property
+    def usable(self) -> bool:
+        return self.ok and self.smtp.is_connected
+
+    async def deliver(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str]:
+        outcome, error, self.ok = await _send_one(self.smtp, campaign, item)
+        return outcome, error
+
+    async def close(self) -> None:
+        try:
+            await self.smtp.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            self.smtp.close()
+
+
 class _Connections:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.slots = asyncio.Semaphore(limit)
-        self.idle: list[tuple[aiosmtplib.SMTP, float]] = []
+        self.idle: list[tuple[_Conn, float]] = []
 
 
 class SmtpPool:
@@ -107,65 +168,82 @@ class SmtpPool:
         done: Done,
     ) -> None:
         async with pool.slots:
-            smtp: aiosmtplib.SMTP | None = None
+            conn: _Conn | None = None
             loop = asyncio.get_running_loop()
             while pool.idle:
                 candidate, since = pool.idle.pop()
-                if candidate.is_connected and loop.time() - since < IDLE_SECONDS:
-                    smtp = candidate
+                if candidate.usable and loop.time() - since < IDLE_SECONDS:
+                    conn = candidate
                     break
-                candidate.close()
+                await candidate.close()
             for index, item in enumerate(part):
-                if smtp is None:
+                if conn is None:
                     try:
-                        smtp = await self._connect(campaign)
-                    except (aiosmtplib.SMTPException, OSError, SecretError) as exc:
+                        conn = await self._connect(campaign)
+                    except (aiosmtplib.SMTPException, OSError, SecretError, SmtpReplyError) as exc:
                         error = _describe(exc)
                         for rest in part[index:]:
                             await done(rest, Outcome.UNTRIED, error)
                         return
-                outcome, error, usable = await _send_one(smtp, campaign, item)
+                    except TimeoutError:
+                        for rest in part[index:]:
+                            await done(rest, Outcome.UNTRIED, "timed out connecting")
+                        return
+                outcome, error = await conn.deliver(campaign, item)
                 await done(item, outcome, error)
-                if not usable:
-                    smtp.close()
-                    smtp = None
-            if smtp is not None:
-                pool.idle.append((smtp, loop.time()))
+                if not conn.usable:
+                    await conn.close()
+                    conn = None
+            if conn is not None:
+                pool.idle.append((conn, loop.time()))
 
-    async def _connect(self, campaign: Campaign) -> aiosmtplib.SMTP:
+    async def _connect(self, campaign: Campaign) -> _Conn:
         bearer = await self.bearer_for(campaign.id) if self.bearer_for else None
         password = "" if bearer else self.secrets.decrypt(campaign.smtp_password_enc)
+        tls = tls_context(campaign.tls_verify) if campaign.smtp_security != Security.PLAIN else None
+        if bearer is None:
+            return _Pipe(
+                await PipeConnection.open(
+                    campaign.smtp_host,
+                    campaign.smtp_port,
+                    implicit_tls=campaign.smtp_security == Security.TLS,
+                    starttls=campaign.smtp_security == Security.STARTTLS,
+                    tls=tls,
+                    username=campaign.smtp_username,
+                    password=password,
+                )
+            )
         smtp = aiosmtplib.SMTP(
             hostname=campaign.smtp_host,
             port=campaign.smtp_port,
             use_tls=campaign.smtp_security == Security.TLS,
             start_tls=campaign.smtp_security == Security.STARTTLS,
-            tls_context=tls_context(campaign.tls_verify)
-            if campaign.smtp_security != Security.PLAIN
-            else None,
+            tls_context=tls,
             timeout=60,
         )
         try:
             await smtp.connect()
-            if bearer is not None:
-                await bearer_login(smtp, campaign.smtp_username or campaign.email_address, bearer)
-            elif campaign.smtp_username:
-                await smtp.login(campaign.smtp_username, password)
+            await bearer_login(smtp, campaign.smtp_username or campaign.email_address, bearer)
         except BaseException:
             smtp.close()
             raise
-        return smtp
+        return _Aio(smtp)
 
     def close(self) -> None:
         for pool in self._accounts.values():
-            for smtp, _ in pool.idle:
-                smtp.close()
+            for conn, _ in pool.idle:
+                if isinstance(conn, _Pipe):
+                    conn.conn.abort()
+                elif isinstance(conn, _Aio):
+                    conn.smtp.close()
             pool.idle.clear()
 
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return f"{exc.code} {exc.message}"
+    if isinstance(exc, SmtpReplyError):
+        return f"{exc.code} {exc.text}"
     return f"{exc.__class__.__name__}: {exc}"
 
 
