@@ -33,6 +33,7 @@ from engine.services.admin.records import Admin
 from engine.services.customer.blacklist import Blacklist
 from engine.services.customer.ratings import Ratings
 from engine.services.customer.watch import CustomerEventWatcher
+from engine.services.dialer.answers import DialerAnswers
 from engine.services.dialer.attachments import DialerAttachments
 from engine.services.dialer.lists import DialerLists
 from engine.services.dialer.progress import DialerProgressBoard
@@ -215,6 +216,7 @@ class Engine:
             base_url=lambda: self.settings.web_url,
             retry_base=self.settings.outbox_retry_base,
         )
+        self.ingestor.dialer_threads = DialerAnswers(self.dialer_runner, self.blobs).open_threads
         self.recordings = RecordingsSearch(self.db)
         # No console of this node is connected yet: routing waits for the agents to come.
         await self.presence.start()

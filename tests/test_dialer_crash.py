@@ -127,7 +127,7 @@ async def test_a_kill_9_mid_run_sends_every_record_once_but_those_in_flight(
     assert all(before[who] == 1 for who in twice)  # the first copy had arrived before the kill
     for who in twice:  # the second copy is the same message
         ids = {m.message["Message-ID"] for m in mails if m.rcpt_tos[0] == who}
-        assert ids == {in_flight[who]}
+        assert ids == {f"<{in_flight[who]}>"}
     print(
         f"\nkill -9 mid-run: {len(in_flight)} record(s) claimed (sending) at the kill,"
         f" {len(twice)} delivered twice, {RECORDS - len(twice)} once, 0 lost"

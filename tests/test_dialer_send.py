@@ -116,7 +116,7 @@ async def test_records_go_in_priority_then_list_order_with_their_mail(world: Wor
     rows = {r.destination: r for r in await settled(world, report.list_id)}
     assert {r.state for r in rows.values()} == {S.SENT}
     bo = rows["second@example.com"]
-    assert second["Message-ID"] == bo.rfc_message_id and bo.sent_at is not None
+    assert second["Message-ID"] == f"<{bo.rfc_message_id}>" and bo.sent_at is not None
     token = bo.link_token
     assert token and len(token) == 22 and len({r.link_token for r in rows.values()}) == 4
     base = world.engine.settings.web_url
@@ -368,3 +368,36 @@ async def test_play_without_a_list_is_refused(world: World) -> None:
     await a_dialer(world)
     with pytest.raises(Invalid, match="no list"):
         await world.operator.play_dialer("News")
+
+
+async def test_an_answer_threads_into_the_campaign_after_the_mail_we_sent(world: World) -> None:
+    await a_dialer(world)
+    csv = "Support;carol@example.net;;;name=Carol:city=Lima\n"
+    report = await world.operator.upload_list("News", csv.encode(), name="L", subject="Hi ${name}")
+    await world.operator.play_dialer("News")
+    [sent] = await world.sink.await_count(1)
+    [record] = await settled(world, report.list_id)
+    answer = EmailMessage()
+    answer["From"] = "Carol <carol@example.net>"
+    answer["To"] = world.campaign.email_address
+    answer["Subject"] = "Re: Hi Carol"
+    answer["Message-ID"] = "<answer.1@example.net>"
+    answer["In-Reply-To"] = sent.message["Message-ID"]
+    answer["References"] = sent.message["Message-ID"]
+    answer.set_content("Yes please, call me tomorrow.")
+    world.dovecot.append(world.mailbox, answer.as_bytes())
+    async with world.client("super1") as sup:
+        [summary] = await eventually(
+            lambda: sup.interactions(scope="all"),
+            lambda rows: len(rows) == 1,
+            what="the answer's interaction",
+        )
+        detail = await sup.interaction(summary.id, mark_read=False)
+    assert summary.client_email == "carol@example.net" and summary.state == "queued"
+    first, reply = detail.messages
+    assert first.direction == "outbound" and first.subject == "Hi Carol"
+    assert first.text.startswith("Dear Carol, see you in Lima.")
+    assert reply.direction == "inbound" and "call me tomorrow" in reply.text
+    async with world.engine.db.session() as session:
+        stored = await session.get_one(DialerRecord, record.id)
+        assert stored.outgoing_message_id is not None

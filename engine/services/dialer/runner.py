@@ -51,13 +51,19 @@ from data.models import (
 from engine.api.schemas import DialerStatus
 from engine.domain.compose import make_message_id
 from engine.domain.dialer_fastmail import MailMaker
-from engine.domain.dialer_mail import MailSpec, RecordError, RecordMail
+from engine.domain.dialer_mail import (
+    MailSpec,
+    RecordError,
+    RecordMail,
+    record_content,
+    record_message,
+)
 from engine.domain.dialer_pacing import MAX_ATTEMPTS, AccountGate, Caps, Pace, retry_delay
 from engine.domain.dialer_schedule import on_schedule
 from engine.domain.invitation import DATE_FORMAT, EventSpec
 from engine.domain.mime_headers import Address
 from engine.domain.schedule import zone
-from engine.domain.web_links import TOKEN_BYTES
+from engine.domain.web_links import TOKEN_BYTES, Links
 from engine.errors import Invalid
 from engine.services.customer.blacklist import applies
 from engine.services.dialer.progress import DialerProgressBoard, count_progress, weekly_of
@@ -433,7 +439,9 @@ class DialerRunner:
                 maker = makers[lst.id] = self._maker(
                     self._spec(dialer, campaign, template, lst), now
                 )
-            message_id = record.rfc_message_id or make_message_id(domain)
+            # Stored bare, as `messages.message_id` is: bounces and answers name it so.
+            bare = record.rfc_message_id or make_message_id(domain).strip("<>")
+            message_id = f"<{bare}>"
             token = record.link_token or secrets.token_urlsafe(TOKEN_BYTES)
             try:
                 attached = []
@@ -454,7 +462,7 @@ class DialerRunner:
                 continue
             change |= {
                 "state": S.SENDING,
-                "rfc_message_id": message_id,
+                "rfc_message_id": bare,
                 "link_token": token,
                 "sent_at": now,
             }
@@ -465,6 +473,33 @@ class DialerRunner:
         async with self.db.writing() as session:
             await session.execute(_CLAIM, changes)
         return claimed
+
+    async def rebuild(
+        self, session: AsyncSession, record: DialerRecord
+    ) -> tuple[bytes, str, str, str]:
+        """The mail a sent record carried, made again from the record (its Message-ID, token,
+        variables and send time): (wire bytes, subject, text, HTML). For the thread an
+        answer opens (`answers.py`)."""
+        lst = await session.get_one(DialerList, record.list_id)
+        dialer = await session.get_one(Dialer, lst.dialer_id)
+        campaign = await session.get_one(Campaign, dialer.campaign_id)
+        template = await session.get(Template, dialer.template_id) if dialer.template_id else None
+        spec = self._spec(dialer, campaign, template, lst)
+        files = []
+        for name in record.attachments:
+            found = await self._file(session, name)
+            if found is not None:
+                files.append(found)
+        mail = RecordMail(record.destination, record.message, record.variables, files)
+        token = record.link_token or ""
+        sent = record.sent_at or self.clock()
+        raw = record_message(
+            spec, mail, token=token, message_id=f"<{record.rfc_message_id}>", now=sent
+        )
+        subject, text, html = record_content(
+            spec, mail, Links(spec.base_url, token), spec.unsubscribe_marked()
+        )
+        return raw, subject, text, html
 
     def _maker(self, spec: MailSpec, now: datetime) -> MailMaker:
         maker = self._makers.get(spec)
