@@ -6,6 +6,7 @@ stop/play, and the progress events."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
@@ -23,6 +24,8 @@ from engine.api.schemas import (
     TemplateIn,
 )
 from engine.client import EngineClient, Forbidden, Invalid
+from postdesk.cli import build_parser
+from postdesk.ctl import run_ctl
 from tests.engine_fixtures import World, eventually
 from tests.servers import ReceivedMail
 
@@ -401,3 +404,31 @@ async def test_an_answer_threads_into_the_campaign_after_the_mail_we_sent(world:
     async with world.engine.db.session() as session:
         stored = await session.get_one(DialerRecord, record.id)
         assert stored.outgoing_message_id is not None
+
+
+async def test_ctl_dialer_play_status_stop(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await a_dialer(world, seconds_between_messages=3600)  # one now, the next in an hour
+    csv = "Support;a@example.com;;;name=A:city=C\nSupport;b@example.com;;;name=B:city=C\n"
+    await world.operator.upload_list("News", csv.encode(), name="Dec", subject="S")
+
+    async def ctl(*argv: str) -> tuple[int, str, str]:
+        args = build_parser().parse_args(["ctl", "dialer", *argv])
+        code = await asyncio.to_thread(run_ctl, world.engine.settings, args)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    code, out, _ = await ctl("play", "News")
+    assert code == 0 and out.startswith("dialer News: running, on schedule")
+    await world.sink.await_count(1)
+    await eventually(
+        lambda: ctl("status", "News"),
+        lambda got: "2 records, 1 processed, 1 to go; sent 1, failed 0, skipped 0" in got[1],
+        what="the status line",
+    )
+    code, out, _ = await ctl("stop", "News", "--json")
+    status = json.loads(out)
+    assert code == 0 and status["running"] is False and status["lists"][0]["sent"] == 1
+    code, _, err = await ctl("play", "Nope")
+    assert code != 0 and "no dialer 'Nope'" in err
