@@ -432,3 +432,29 @@ async def test_ctl_dialer_play_status_stop(
     assert code == 0 and status["running"] is False and status["lists"][0]["sent"] == 1
     code, _, err = await ctl("play", "Nope")
     assert code != 0 and "no dialer 'Nope'" in err
+
+
+async def test_others_say_records_changed_and_the_event_follows(world: World) -> None:
+    """What the tracking of seen images, bounces and complaints calls after changing records."""
+    await a_dialer(world)
+    csv = "Support;a@example.com;;;name=A:city=C\n"
+    report = await world.operator.upload_list("News", csv.encode(), name="L", subject="S")
+    [record] = await records(world, report.list_id)
+    async with world.engine.db.session() as session, session.begin():
+        await session.execute(
+            update(DialerRecord).where(DialerRecord.id == record.id).values(state=S.SEEN)
+        )
+    got: list[DialerProgress] = []
+    async with world.client("super1") as sup:
+
+        async def listen() -> None:
+            async for event in sup.events():
+                if isinstance(event, DialerProgress):
+                    got.append(event)
+
+        task = asyncio.create_task(listen())
+        await asyncio.sleep(0.3)
+        await world.engine.dialer_progress.records_changed([record.id])
+        await eventually(lambda: asyncio.sleep(0, got), bool, what="a progress event")
+        task.cancel()
+    assert (got[0].seen, got[0].sent, got[0].processed) == (1, 1, 1)

@@ -112,6 +112,22 @@ class DialerProgressBoard:
         self._dirty.add(dialer_id)
         self._wake.set()
 
+    async def records_changed(self, record_ids: Iterable[int]) -> None:
+        """The same, for code that knows records rather than dialers (a seen image, a
+        bounce, a complaint): their dialers' events go out within `interval`."""
+        ids = list(set(record_ids))
+        if not ids:
+            return
+        async with self.db.session() as session:
+            dialers = await session.scalars(
+                select(DialerList.dialer_id)
+                .join(DialerRecord, DialerRecord.list_id == DialerList.id)
+                .where(DialerRecord.id.in_(ids))
+                .distinct()
+            )
+            for dialer_id in dialers:
+                self.changed(dialer_id)
+
     async def run(self) -> None:
         while True:
             await self._wake.wait()
