@@ -249,10 +249,22 @@ class DialerRunner:
                 except Exception:  # a database hiccup must not stop the dialer for good
                     log.exception("dialer %s failed; going on in %.0f s", dialer_id, delay)
                     await asyncio.sleep(delay)
+                    await self._unclaim(dialer_id)
                     delay = min(delay * 2, 60.0)
         finally:
             if self._tasks.get(dialer_id) is asyncio.current_task():
                 del self._tasks[dialer_id]
+
+    async def _unclaim(self, dialer_id: int) -> None:
+        """After a failure mid-batch: its records left `sending` wait again, as after a
+        restart (only those the server had accepted may go twice)."""
+        lists = select(DialerList.id).where(DialerList.dialer_id == dialer_id)
+        async with self.db.writing() as session:
+            await session.execute(
+                update(DialerRecord)
+                .where(DialerRecord.list_id.in_(lists), DialerRecord.state == S.SENDING)
+                .values(state=S.PENDING)
+            )
 
     async def _sleep(self, dialer_id: int, seconds: float) -> None:
         wake = self._wakes[dialer_id]
