@@ -11,7 +11,7 @@ The list's template has three variables; the engine runs in-process with its mai
 (SQLite in a temp data dir). postfix is installed when missing and this runs as root
 (scripts/ensure-postfix.sh); its own mail service is never started.
 
-    uv run python -m bench.dialer [--records 100000] [--connections 8] [--bare 20000]
+    uv run python -m bench.dialer [--records 100000] [--connections 32] [--bare 20000]
 """
 
 from __future__ import annotations
@@ -250,7 +250,7 @@ async def run(records: int, connections: int, bare: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--bare", type=int, default=20_000, help="mails of the bare loop")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

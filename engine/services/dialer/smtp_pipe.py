@@ -177,6 +177,14 @@ class PipeConnection:
 
     async def send(self, sender: str, recipient: str, raw: bytes, *, utf8: bool) -> Transaction:
         """One transaction; never raises for what the server or the network does."""
+        early = await self.start(sender, recipient, raw, utf8=utf8)
+        return early if early is not None else await self.finish()
+
+    async def start(
+        self, sender: str, recipient: str, raw: bytes, *, utf8: bool
+    ) -> Transaction | None:
+        """The envelope and the content, all but the final dot: nothing is delivered yet.
+        None: `finish` delivers it; else the transaction's end (refused, or lost)."""
         result = Transaction()
         p = self._p
         transport = p.transport
@@ -219,17 +227,29 @@ class PipeConnection:
                 if data_code != 354:
                     result.code, result.text = replies[-1]
                     return result
-                body = _DOT.sub(b"..", raw)
-                if not body.endswith(b"\r\n"):
-                    body += b"\r\n"
-                transport.write(body + b".\r\n")
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            return _lost(result, exc, transport)
+        body = _DOT.sub(b"..", raw)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        transport.write(body)
+        return None
+
+    async def finish(self) -> Transaction:
+        """The final dot of a started transaction: from here the server may deliver it."""
+        result = Transaction()
+        p = self._p
+        transport = p.transport
+        if transport is None or not self.usable:
+            result.lost = True  # the dot never went: nothing was delivered
+            return result
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                transport.write(b".\r\n")
                 result.maybe_sent = True
                 code, text = await p.reply()
         except (OSError, ConnectionError, TimeoutError) as exc:
-            result.lost = True
-            result.text = f"{exc.__class__.__name__}: {exc}" if str(exc) else "connection lost"
-            transport.close()
-            return result
+            return _lost(result, exc, transport)
         if 200 <= code < 300:
             result.sent = True
         else:
@@ -253,6 +273,13 @@ class PipeConnection:
     def abort(self) -> None:
         if self._p.transport is not None:
             self._p.transport.close()
+
+
+def _lost(result: Transaction, exc: BaseException, transport: asyncio.Transport) -> Transaction:
+    result.lost = True
+    result.text = f"{exc.__class__.__name__}: {exc}" if str(exc) else "connection lost"
+    transport.close()
+    return result
 
 
 async def _expect(protocol: _Protocol, code: int) -> tuple[int, str]:

@@ -28,7 +28,7 @@ from data.models import Campaign, Security
 from data.secrets import SecretBox, SecretError
 from engine.domain.compose import needs_smtputf8
 from engine.domain.oauth import Bearer
-from engine.services.dialer.smtp_pipe import PipeConnection, SmtpReplyError
+from engine.services.dialer.smtp_pipe import PipeConnection, SmtpReplyError, Transaction
 from engine.services.outbound.outbox import tls_context
 from engine.services.outbound.smtp_oauth import bearer_login
 
@@ -84,20 +84,32 @@ class _Pipe:
         return self.conn.usable
 
     async def deliver(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str]:
+        early = await self.start(campaign, item)
+        return early if early is not None else await self.finish()
+
+    async def start(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str] | None:
+        """All of the transaction but its final dot; None: `finish` ends it."""
         utf8 = needs_smtputf8([campaign.email_address, item.recipient])
         if utf8 and not self.conn.smtputf8:
             return Outcome.FAILED, "not sent: the server does not offer SMTPUTF8"
-        done = await self.conn.send(campaign.email_address, item.recipient, item.raw, utf8=utf8)
-        if done.sent:
-            return Outcome.SENT, ""
-        if done.lost:
-            # Lost before the content went: it never left. After: it may have.
-            return (Outcome.RETRY if done.maybe_sent else Outcome.UNTRIED), done.text
-        error = f"{done.code} {done.text}"
-        return (Outcome.FAILED if 500 <= done.code < 600 else Outcome.RETRY), error
+        done = await self.conn.start(campaign.email_address, item.recipient, item.raw, utf8=utf8)
+        return None if done is None else _outcome(done)
+
+    async def finish(self) -> tuple[Outcome, str]:
+        return _outcome(await self.conn.finish())
 
     async def close(self) -> None:
         await self.conn.close()
+
+
+def _outcome(done: Transaction) -> tuple[Outcome, str]:
+    if done.sent:
+        return Outcome.SENT, ""
+    if done.lost:
+        # Lost before the final dot went: it was not delivered. After: it may have been.
+        return (Outcome.RETRY if done.maybe_sent else Outcome.UNTRIED), done.text
+    error = f"{done.code} {done.text}"
+    return (Outcome.FAILED if 500 <= done.code < 600 else Outcome.RETRY), error
 
 
 class _Aio:
@@ -176,24 +188,47 @@ class SmtpPool:
                     conn = candidate
                     break
                 await candidate.close()
-            for index, item in enumerate(part):
-                if conn is None:
-                    try:
-                        conn = await self._connect(campaign)
-                    except (aiosmtplib.SMTPException, OSError, SecretError, SmtpReplyError) as exc:
-                        error = _describe(exc)
-                        for rest in part[index:]:
-                            await done(rest, Outcome.UNTRIED, error)
-                        return
-                    except TimeoutError:
-                        for rest in part[index:]:
-                            await done(rest, Outcome.UNTRIED, "timed out connecting")
-                        return
-                outcome, error = await conn.deliver(campaign, item)
-                await done(item, outcome, error)
-                if not conn.usable:
-                    await conn.close()
-                    conn = None
+            # The previous message's outcome, being committed while this one's envelope and
+            # content go out; its final dot waits for that commit, so at most one message
+            # per connection is ever accepted by the server and not yet recorded.
+            recording: asyncio.Future[None] | None = None
+            try:
+                for index, item in enumerate(part):
+                    if conn is None:
+                        try:
+                            conn = await self._connect(campaign)
+                        except (
+                            aiosmtplib.SMTPException,
+                            OSError,
+                            SecretError,
+                            SmtpReplyError,
+                            TimeoutError,
+                        ) as exc:
+                            error = _describe(exc) if str(exc) else "timed out connecting"
+                            if recording is not None:
+                                await recording
+                                recording = None
+                            for rest in part[index:]:
+                                await done(rest, Outcome.UNTRIED, error)
+                            return
+                    if isinstance(conn, _Pipe):
+                        ended = await conn.start(campaign, item)
+                        if recording is not None:
+                            await recording
+                            recording = None
+                        outcome, error = ended if ended is not None else await conn.finish()
+                    else:
+                        if recording is not None:
+                            await recording
+                            recording = None
+                        outcome, error = await conn.deliver(campaign, item)
+                    recording = asyncio.ensure_future(done(item, outcome, error))
+                    if not conn.usable:
+                        await conn.close()
+                        conn = None
+            finally:
+                if recording is not None:
+                    await recording
             if conn is not None:
                 pool.idle.append((conn, loop.time()))
 
