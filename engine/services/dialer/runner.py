@@ -208,6 +208,8 @@ class DialerRunner:
             self._wakes[dialer_id].set()
             # The batch in flight ends its SMTP transactions and is recorded, then it stops.
             await asyncio.shield(task)
+        if not any(not t.done() for t in self._tasks.values() if t is not task):
+            await self.pool.release()  # no dialer sends: no connection stays open
         self.progress.changed(dialer_id)
         return await self.status(name)
 

@@ -264,6 +264,13 @@ class SmtpPool:
             raise
         return _Aio(smtp)
 
+    async def release(self) -> None:
+        """Say goodbye (QUIT) on the idle connections: a stopped dialer keeps none open."""
+        for pool in self._accounts.values():
+            idle, pool.idle = pool.idle, []
+            for conn, _ in idle:
+                await conn.close()
+
     def close(self) -> None:
         for pool in self._accounts.values():
             for conn, _ in pool.idle:
