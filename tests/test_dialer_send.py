@@ -14,8 +14,9 @@ import icalendar
 import pytest
 from sqlalchemy import select, update
 
-from data.models import Dialer, DialerRecord, DialerRecordState
+from data.models import DialerRecord, DialerRecordState
 from engine.api.schemas import (
+    DialerEvent,
     DialerIn,
     DialerPatch,
     DialerProgress,
@@ -180,20 +181,24 @@ async def test_attachments_by_token(world: World) -> None:
 
 
 async def test_the_invitation_is_a_calendar_request_and_an_ics(world: World) -> None:
-    await a_dialer(world)
-    async with world.engine.db.session() as session, session.begin():
-        await session.execute(
-            update(Dialer)
-            .where(Dialer.name == "News")
-            .values(
-                attach_event=True,
-                event_title="Visit of ${name}",
-                event_organizer="events@example.com",
-                event_start_var="${when}",
-                event_end=datetime(2027, 3, 14, 20, 0, tzinfo=UTC),  # 17:00 there
-                time_zone="America/Montevideo",
-            )
+    await a_dialer(world, time_zone="America/Montevideo")
+    with pytest.raises(Invalid) as refused:
+        await world.operator.update_dialer(
+            "News", DialerPatch(event=DialerEvent(title="T", start="tomorrow", end="${x}"))
         )
+    assert refused.value.field == "event.start" and "tomorrow" in refused.value.message
+    changed = await world.operator.update_dialer(
+        "News",
+        DialerPatch(
+            event=DialerEvent(
+                title="Visit of ${name}",
+                organizer="events@example.com",
+                start="${when}",
+                end="2027-03-14 17:00",  # fixed, in the dialer's zone
+            )
+        ),
+    )
+    assert changed.event is not None and changed.event.end == "2027-03-14 17:00"
     csv = 'Support;ana@example.com;;;name=Ana:city=X:when="2027-03-14 15:30"\n'
     csv += "Support;bad@example.com;;;name=Bad:city=X:when=tomorrow\n"
     report = await world.operator.upload_list("News", csv.encode(), name="L", subject="Invite")

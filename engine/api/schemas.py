@@ -1161,6 +1161,7 @@ class DialerIn(Schema, kw_only=True):
     template: Annotated[str, Meta(max_length=100, pattern=ONE_LINE)] = ""  # a dialer template
     unsubscribe_html: Annotated[str, Meta(max_length=100_000)] = ""
     caps: SmtpCaps | None = None  # None: the account's caps stay as they are
+    event: DialerEvent | None = None  # the invitation every mail carries (none: no event)
 
 
 class DialerPatch(Schema, kw_only=True):
@@ -1176,6 +1177,7 @@ class DialerPatch(Schema, kw_only=True):
     template: Annotated[str, Meta(max_length=100, pattern=ONE_LINE)] | None = None
     unsubscribe_html: Annotated[str, Meta(max_length=100_000)] | None = None
     caps: SmtpCaps | None = None
+    event: DialerEvent | None = None  # an event with an empty title removes it
 
 
 class DialerOut(Schema, kw_only=True):
@@ -1194,6 +1196,7 @@ class DialerOut(Schema, kw_only=True):
     running: bool
     on_schedule: bool  # inside its dates and windows now
     lists: int
+    event: DialerEvent | None = None
 
 
 class DialerListQuery(Schema, kw_only=True):
@@ -1404,3 +1407,14 @@ class DialerStatus(Schema, kw_only=True):
     on_schedule: bool
     lists: list[DialerProgress]
     sending_now: int = 0  # records inside their SMTP transaction
+
+
+class DialerEvent(Schema, kw_only=True):
+    """The dialer's "attach schedule": an iCalendar invitation in every mail. Title and
+    organizer may hold `${variables}`; start and end are `YYYY-MM-DD HH:MM` in the dialer's
+    time zone, or a `${variable}` of the list holding one."""
+
+    title: Annotated[str, Meta(max_length=500, pattern=ONE_LINE)]
+    organizer: Annotated[str, Meta(max_length=500, pattern=ONE_LINE)] = ""  # "": the campaign
+    start: Annotated[str, Meta(max_length=200, pattern=ONE_LINE)]
+    end: Annotated[str, Meta(max_length=200, pattern=ONE_LINE)]

@@ -115,6 +115,16 @@ def _record_options(parser: argparse.ArgumentParser) -> None:
         "--unsubscribe-html", default=None, help='HTML holding <a id="unsubscribe_link">..</a>'
     )
     html.add_argument("--unsubscribe-file", type=Path, default=None, help="read it from a file")
+    parser.add_argument(
+        "--event-title",
+        default=None,
+        help="attach an invitation with this title (${vars}; '' none)",
+    )
+    parser.add_argument("--event-organizer", default="", help="its organizer (default: campaign)")
+    parser.add_argument(
+        "--event-start", default="", help="'YYYY-MM-DD HH:MM' in the dialer's zone, or ${var}"
+    )
+    parser.add_argument("--event-end", default="", help="as --event-start")
     for cap in _CAPS:
         parser.add_argument(
             "--" + cap.replace("_", "-"),
@@ -147,6 +157,13 @@ def _fields(args: argparse.Namespace, current: DialerOut | None) -> dict[str, An
             raise CtlInputError(f"cannot read {args.unsubscribe_file}: {exc}") from exc
     elif args.unsubscribe_html is not None:
         data["unsubscribe_html"] = args.unsubscribe_html
+    if args.event_title is not None:
+        data["event"] = {
+            "title": args.event_title,
+            "organizer": args.event_organizer,
+            "start": args.event_start,
+            "end": args.event_end,
+        }
     given = {cap: getattr(args, cap) for cap in _CAPS if getattr(args, cap) is not None}
     if given:
         base = current.caps if current is not None else SmtpCaps()
@@ -257,6 +274,7 @@ def _row(d: DialerOut) -> dict[str, Any]:
         "on_schedule": "yes" if d.on_schedule else "no",
         "running": "yes" if d.running else "no",
         "lists": d.lists,
+        "event": f"{d.event.title} ({d.event.start} to {d.event.end})" if d.event else "-",
     }
 
 

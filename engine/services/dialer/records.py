@@ -28,12 +28,19 @@ from data.models import (
     Template,
     TemplateKind,
 )
-from engine.api.schemas import DialerIn, DialerOut, DialerPatch, ScheduleWindow, SmtpCaps
+from engine.api.schemas import (
+    DialerIn,
+    DialerOut,
+    DialerPatch,
+    ScheduleWindow,
+    SmtpCaps,
+)
 from engine.domain.dialer_schedule import check_range, on_schedule
 from engine.domain.schedule import ScheduleError, WeeklySchedule, Window, parse_hhmm
 from engine.domain.unsubscribe import DEFAULT_UNSUBSCRIBE_HTML, unsubscribe_problem
 from engine.errors import Conflict, Invalid, NotFound
 from engine.services.admin.schedule_edit import check_time_zone, windows_out
+from engine.services.dialer.event import event_out, set_event
 
 __all__ = ["Dialers", "find_dialer"]
 
@@ -97,6 +104,8 @@ class Dialers:
                     await self._set_windows(session, dialer.id, data.schedule)
                     if data.caps is not None:
                         await self._set_caps(session, campaign, data.caps)
+                    if data.event is not None:
+                        set_event(dialer, data.event)
             except IntegrityError as exc:
                 raise Conflict(f"dialer {data.name!r} already exists", field="name") from exc
         return await self.get(data.name)
@@ -153,6 +162,8 @@ class Dialers:
             await self._set_windows(session, dialer.id, patch.schedule)
         if patch.caps is not None:
             await self._set_caps(session, campaign, patch.caps)
+        if patch.event is not None:
+            set_event(dialer, patch.event)
 
     async def remove(self, name: str) -> None:
         async with self.db.session() as session, session.begin():
@@ -311,4 +322,5 @@ class Dialers:
             running=dialer.running,
             on_schedule=on_schedule(weekly, dialer.starts_on, dialer.ends_on, self.clock()),
             lists=await self._list_count(session, dialer.id),
+            event=event_out(dialer),
         )
