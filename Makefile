@@ -72,3 +72,10 @@ clean:
 .PHONY: bench-routing
 bench-routing: sync
 	$(UV) run python -m bench.routing
+
+# The email dialer: 100,000 records to postfix's smtp-sink against smtp-source and a bare
+# aiosmtplib loop (installs postfix when missing and root; about a few minutes).
+.PHONY: bench-dialer
+bench-dialer: sync
+	@bash scripts/ensure-postfix.sh
+	$(UV) run python -m bench.dialer

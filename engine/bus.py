@@ -23,6 +23,7 @@ from contextlib import asynccontextmanager
 from engine.api.schemas import (
     AgentChanged,
     ChatSaid,
+    DialerProgress,
     Event,
     InteractionChanged,
     LoggedOut,
@@ -54,6 +55,8 @@ def audience(event: Event) -> tuple[str, ...] | None:
         case ChatSaid(line=line):
             return (line.sender, line.recipient)
         case QueueChanged() | StatsChanged() | MailboxChanged():
+            return ()
+        case DialerProgress():  # supervisors' and admins' (event_filter.may_see)
             return ()
     return None
 

@@ -15,7 +15,7 @@ import random
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
@@ -40,6 +40,8 @@ from data.models import (
 from engine.api.schemas import (
     CampaignIn,
     CampaignPatch,
+    DialerIn,
+    DialerListQuery,
     DispositionNode,
     DispositionTree,
     Role,
@@ -154,6 +156,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# The demo dialer's small list (`DemoWorld._dialer`).
+DIALER_RECIPIENTS = [
+    ("Lucia", "Pereira"),
+    ("Tomas", "Silva"),
+    ("Ines", "Costa"),
+    ("Marco", "Bianchi"),
+    ("Sofia", "Rossi"),
+    ("Jonas", "Berg"),
+    ("Ana", "Lopes"),
+    ("Pablo", "Vega"),
+    ("Nora", "Lind"),
+    ("Diego", "Mora"),
+    ("Elena", "Ruiz"),
+    ("Hugo", "Paz"),
+]
 
 
 class _Sink:
@@ -292,6 +311,45 @@ class DemoWorld:
             campaign.signature_template_id = signature.id
             campaign.confirmation_template_id = confirmation.id
             campaign.confirmation_enabled = True
+        await self._dialer()
+
+    async def _dialer(self) -> None:
+        """A dialer sending a small list through Support, one mail every few seconds: Sam's
+        `ctl dialer status Welcome` (and the dashboard's events) move within a minute, and
+        some recipients answer (`_answers`), which lands in the queue as a thread."""
+        async with self.engine.db.session() as session, session.begin():
+            session.add(
+                Template(
+                    name="Welcome news",
+                    kind=TemplateKind.DIALER,
+                    body_text=(
+                        "Dear ${name},\n\nour new opening hours in ${city} start on Monday."
+                        " Answer this mail if you have a question.\n\nPostdesk Support"
+                    ),
+                )
+            )
+        await self.engine.dialers.add(
+            DialerIn(
+                name="Welcome",
+                campaign="Support",
+                template="Welcome news",
+                seconds_between_messages=4.0 * self.pace,
+            )
+        )
+        cities = ["Montevideo", "Lima", "Rome", "Oslo", "Porto", "Quito"]
+        rows = "".join(
+            f"Support;{first.lower()}.{last.lower()}@example.net;;;"
+            f"name={first}:city={cities[n % len(cities)]};{1 if n < 3 else ''}\n"
+            for n, (first, last) in enumerate(DIALER_RECIPIENTS)
+        )
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield rows.encode()
+
+        await self.engine.dialer_lists.upload(
+            "Welcome", DialerListQuery(name="Opening hours", subject="News for ${name}"), chunks()
+        )
+        await self.engine.dialer_runner.play("Welcome")
 
     # ---- customers ----
     def _next(self) -> int:

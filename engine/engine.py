@@ -33,9 +33,13 @@ from engine.services.admin.records import Admin
 from engine.services.customer.blacklist import Blacklist
 from engine.services.customer.ratings import Ratings
 from engine.services.customer.watch import CustomerEventWatcher
+from engine.services.dialer.answers import DialerAnswers
 from engine.services.dialer.attachments import DialerAttachments
 from engine.services.dialer.lists import DialerLists
+from engine.services.dialer.progress import DialerProgressBoard
 from engine.services.dialer.records import Dialers
+from engine.services.dialer.runner import DialerRunner
+from engine.services.dialer.smtp_pool import SmtpPool
 from engine.services.inbound.imap import ImapMailbox
 from engine.services.inbound.ingest import Ingestor
 from engine.services.inbound.mailbox_health import MailboxBoard
@@ -202,6 +206,21 @@ class Engine:
             self.db, self.blobs, max_bytes=self.settings.max_attachment_bytes
         )
         await self.dialer_lists.recover()  # imports this data dir's last engine left half done
+        # The dialer sends (issue 13): progress events, SMTP connections, the runner.
+        self.dialer_progress = DialerProgressBoard(self.db, self.bus, self.schedules.now)
+        # Seen images, unsubscribes, bounces and complaints change records outside the
+        # runner; the customer-event watcher tells the board, whose event follows.
+        self.customer_events.dialer_records_changed = self.dialer_progress.changed
+        self.dialer_runner = DialerRunner(
+            self.db,
+            self.blobs,
+            SmtpPool(self.secrets, bearer_for=self.oauth.bearer_for),
+            self.dialer_progress,
+            clock=self.schedules.now,
+            base_url=lambda: self.settings.web_url,
+            retry_base=self.settings.outbox_retry_base,
+        )
+        self.ingestor.dialer_threads = DialerAnswers(self.dialer_runner, self.blobs).open_threads
         self.recordings = RecordingsSearch(self.db)
         self.recording_files = RecordingFiles(self.db, self.blobs, self.queries)
         # No console of this node is connected yet: routing waits for the agents to come.
@@ -211,10 +230,12 @@ class Engine:
         self.supervise("notifier", self.notifier.run)
         self.supervise("presence", self.presence.run)
         self.supervise("customer-events", self.customer_events.run)
+        self.supervise("dialer-progress", self.dialer_progress.run)
         if self.run_mail:
             self.supervise("router", self.router.run)
             self.supervise("outbox", self.outbox.run)
             self.supervise("requeue", self.transfers.run)
+            self.supervise("dialer-runner", self.dialer_runner.run)
             async with self.db.session() as session:
                 ids = (
                     (

@@ -4,9 +4,11 @@ engine's database layer reads and writes through asyncpg. Against a real throwaw
 
 from __future__ import annotations
 
+import asyncio
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
 from data.db import Database
 from data.models import Base, BlacklistEntry, Campaign
@@ -36,3 +38,19 @@ async def test_migrations_build_the_models_schema_on_postgresql(postgres: Postgr
         await db.upgrade()  # at head: nothing to do, nothing breaks
     finally:
         await db.close()
+
+
+async def test_nodes_starting_together_migrate_once(postgres: PostgresServer) -> None:
+    """Several engine nodes started at once on one empty database: one migrates, the others
+    wait for it and find the database at head (issue 16: one migrator at a time)."""
+    url = postgres.new_database()
+    nodes = [Database(url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(db.upgrade() for db in nodes))
+        assert all([await db.at_head() for db in nodes])
+        async with nodes[0].session() as session:
+            versions = await session.execute(text("SELECT version_num FROM alembic_version"))
+            assert len(versions.all()) == 1
+    finally:
+        for db in nodes:
+            await db.close()

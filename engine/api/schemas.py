@@ -1084,6 +1084,27 @@ class DispositionStats(Schema, kw_only=True):
     campaigns: list[CampaignDispositions]
 
 
+class DialerProgress(_Event, tag="dialer", kw_only=True):
+    """A dialer's records, counted again after they changed (supervisors and admins only;
+    coalesced: at most a few a second however fast it sends). One per list of the dialer."""
+
+    dialer: str
+    list_id: int
+    list_name: str
+    records: int
+    processed: int  # no longer waiting: sent, failed, skipped, seen, rejected, spam
+    not_processed: int  # pending or sending
+    sent: int  # sent, seen, rejected and spam ones included: they were sent
+    failed: int
+    skipped: int  # blacklisted, unsubscribed or bouncing: not sent, not lost
+    seen: int
+    rejected: int
+    spam: int
+    on_schedule: bool
+    list_active: bool
+    running: bool
+
+
 Event = (
     Hello
     | InteractionChanged
@@ -1098,6 +1119,7 @@ Event = (
     | ChatSaid
     | MailboxChanged
     | InteractionMoved
+    | DialerProgress
 )
 
 
@@ -1415,3 +1437,16 @@ class DialerEvent(Schema, kw_only=True):
     organizer: EventText = ""
     start: EventText = ""
     end: EventText = ""
+
+
+# ---- the email dialer sends (issue 13): play, stop, status ----
+
+
+class DialerStatus(Schema, kw_only=True):
+    """`GET /dialers/{name}/status`, and the answer of play and stop."""
+
+    dialer: str
+    running: bool
+    on_schedule: bool
+    lists: list[DialerProgress]
+    sending_now: int = 0  # records inside their SMTP transaction

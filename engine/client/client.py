@@ -41,6 +41,7 @@ from engine.api.schemas import (
     DialerListOut,
     DialerOut,
     DialerPatch,
+    DialerStatus,
     DispositionStats,
     DispositionTree,
     DraftIn,
@@ -528,6 +529,17 @@ class EngineClient:
 
     async def remove_dialer_attachment(self, token: str) -> None:
         await self._do("DELETE", f"/dialer-attachments/{quote(token, safe='')}")
+
+    # ---- the dialer sends (issue 13): play, stop, status ----
+    async def play_dialer(self, name: str) -> DialerStatus:
+        return await self._call("POST", f"/dialers/{quote(name, safe='')}/play", DialerStatus)
+
+    async def stop_dialer(self, name: str) -> DialerStatus:
+        """Returns once the batch in flight is sent and recorded."""
+        return await self._call("POST", f"/dialers/{quote(name, safe='')}/stop", DialerStatus)
+
+    async def dialer_status(self, name: str) -> DialerStatus:
+        return await self._call("GET", f"/dialers/{quote(name, safe='')}/status", DialerStatus)
 
     async def _long_upload(self, target: str, data: bytes, answer: type[T]) -> T:
         transport = UnixTransport(self.socket_path, self._transport.headers, timeout=UPLOAD_TIMEOUT)

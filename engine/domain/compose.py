@@ -369,8 +369,12 @@ def build_message(
     extra_headers: dict[str, str] | None = None,
     attachments: list[tuple[str, str, bytes]] | None = None,
     date: datetime | None = None,
+    calendar: bytes | None = None,
 ) -> EmailMessage:
     """Assemble an outgoing message; Bcc is validated but never written to a header.
+
+    ``calendar``: an iCalendar invitation (``METHOD:REQUEST``), added as the last
+    alternative (``text/calendar; method=REQUEST``), where Gmail and Outlook look for it.
 
     Message ids may be given with or without angle brackets.  ``attachments`` are
     ``(filename, content_type, data)``.  ``date`` must be timezone-aware (default: now).
@@ -418,6 +422,12 @@ def build_message(
     msg.set_content(text.replace("\x00", ""))
     if html is not None:
         msg.add_alternative(html.replace("\x00", ""), subtype="html")
+    if calendar is not None:
+        if html is None:
+            raise ValueError("an invitation goes with an HTML part (an alternative of it)")
+        msg.add_alternative(
+            calendar.decode("utf-8"), subtype="calendar", params={"method": "REQUEST"}
+        )
     for filename, content_type, data in attachments or []:
         _add_attachment(msg, filename, content_type, data)
     verify_message(

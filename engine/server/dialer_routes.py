@@ -108,3 +108,23 @@ async def delete_attachment(request: web.Request) -> web.Response:
     request[CALLER].require("admin")
     await engine_of(request).dialer_attachments.remove(request.match_info["token"])
     return web.Response(status=204)
+
+
+# ---- the dialer sends (issue 13): play, stop, status (supervisors run them, as the manual's
+# monitoring screen does; admins too) ----
+@routes.post("/api/v1/dialers/{name}/play")
+async def post_play(request: web.Request) -> web.Response:
+    request[CALLER].require("admin", "supervisor")
+    return json_response(await engine_of(request).dialer_runner.play(request.match_info["name"]))
+
+
+@routes.post("/api/v1/dialers/{name}/stop")
+async def post_stop(request: web.Request) -> web.Response:
+    request[CALLER].require("admin", "supervisor")
+    return json_response(await engine_of(request).dialer_runner.stop(request.match_info["name"]))
+
+
+@routes.get("/api/v1/dialers/{name}/status")
+async def get_status(request: web.Request) -> web.Response:
+    request[CALLER].require("admin", "supervisor")
+    return json_response(await engine_of(request).dialer_runner.status(request.match_info["name"]))

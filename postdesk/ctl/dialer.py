@@ -2,8 +2,9 @@
 
 `add|set|list|remove` dialers; `list-upload` a CSV into a list (prints the import report),
 `lists`, `list-remove`; `attach` a file (prints the token to paste into a CSV),
-`attachments`, `detach`; `example-csv FILE` writes the example list. `--event-*` set the
-attach schedule (an invitation), `--no-event` removes it. Every command takes `--json`.
+`attachments`, `detach`; `example-csv FILE` writes the example list; `play`, `stop`,
+`status` run a dialer. `--event-*` set the attach schedule (an invitation),
+`--no-event` removes it. Every command takes `--json`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from engine.api.schemas import (
     DialerIn,
     DialerOut,
     DialerPatch,
+    DialerStatus,
     ImportReport,
     SmtpCaps,
     convert,
@@ -79,6 +81,12 @@ def add_dialer_parser(group: Any) -> None:
     example = dialer.add_parser("example-csv", help="write an example list to FILE")
     example.add_argument("file", type=Path)
     example.add_argument("--campaign", default="", help="the campaign the rows name")
+    for verb, text in (
+        ("play", "start sending (resumes where it stopped)"),
+        ("stop", "stop sending once the messages in flight are sent"),
+        ("status", "what a dialer has sent, per list, and whether it is on schedule"),
+    ):
+        dialer.add_parser(verb, help=text).add_argument("name")
 
 
 def _record_options(parser: argparse.ArgumentParser) -> None:
@@ -220,6 +228,14 @@ async def dialer_command(client: EngineClient, args: argparse.Namespace) -> Any:
         return {"removed": args.token}
     if action == "example-csv":
         return await _example(client, args)
+    if action in ("play", "stop", "status"):
+        call = {
+            "play": client.play_dialer,
+            "stop": client.stop_dialer,
+            "status": client.dialer_status,
+        }[action]
+        status = await call(args.name)
+        return status if args.json else CsvText(status_text(status))
     raise CtlInputError(f"unknown dialer command {action!r}")
 
 
@@ -294,3 +310,23 @@ def _event(args: argparse.Namespace, current: DialerOut | None) -> dict[str, Any
         return None
     base = current.event if current is not None and current.event is not None else None
     return {k: given.get(k, getattr(base, k) if base is not None else "") for k in _EVENT}
+
+
+def status_text(status: DialerStatus) -> str:
+    """A dialer's state and, per list, its records by state."""
+    state = "running" if status.running else "stopped"
+    schedule = "on schedule" if status.on_schedule else "off schedule (waits for its window)"
+    lines = [f"dialer {one_line(status.dialer)}: {state}, {schedule}"]
+    if status.sending_now:
+        lines[0] += f", {status.sending_now} in SMTP now"
+    for p in status.lists:
+        active = "" if p.list_active else " (inactive)"
+        lines.append(
+            f"  list {one_line(p.list_name)} (id {p.list_id}){active}: {p.records} records,"
+            f" {p.processed} processed, {p.not_processed} to go; sent {p.sent}, failed"
+            f" {p.failed}, skipped {p.skipped}, seen {p.seen}, rejected {p.rejected},"
+            f" spam {p.spam}"
+        )
+    if not status.lists:
+        lines.append("  no list")
+    return "\n".join(lines) + "\n"

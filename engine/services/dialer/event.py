@@ -48,10 +48,8 @@ def _moment(text: str, field: str, zone: str) -> tuple[datetime | None, str]:
 
 
 def _organizer(text: str) -> str:
-    if not text:
-        raise Invalid("event.organizer: required (an address, ${variables} allowed)",
-                      field="event.organizer")  # fmt: skip
-    if "${" not in text:
+    """The organizer as given; "" is the campaign's own address (the sender puts it in)."""
+    if text and "${" not in text:
         local, at, domain = text.rpartition("@")
         if not at or not local or "." not in domain or any(c in text for c in " <>,;:\"'"):
             raise Invalid(f"event.organizer: {text!r} is not an address", field="event.organizer")

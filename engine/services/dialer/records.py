@@ -28,7 +28,13 @@ from data.models import (
     Template,
     TemplateKind,
 )
-from engine.api.schemas import DialerIn, DialerOut, DialerPatch, ScheduleWindow, SmtpCaps
+from engine.api.schemas import (
+    DialerIn,
+    DialerOut,
+    DialerPatch,
+    ScheduleWindow,
+    SmtpCaps,
+)
 from engine.domain.dialer_schedule import check_range, on_schedule
 from engine.domain.schedule import ScheduleError, WeeklySchedule, Window, parse_hhmm
 from engine.domain.unsubscribe import DEFAULT_UNSUBSCRIBE_HTML, unsubscribe_problem

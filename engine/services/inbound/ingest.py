@@ -109,6 +109,11 @@ class Ingestor:
         # Called after the commit for the new customer interactions (automatic answers), with
         # those that overflowed the campaign's queue limit.
         self.on_new_customer: Callable[[int, list[int], set[int]], Awaitable[object]] | None = None
+        # Answers to dialer mail: the sent mail's thread is made before threads are looked up
+        # (engine/services/dialer/answers.py, set by the engine).
+        self.dialer_threads: (
+            Callable[[AsyncSession, int, list[tuple[str | None, list[str]]]], Awaitable[int]] | None
+        ) = None
 
     async def ingest(self, campaign_id: int, raw: bytes, position: Position) -> Ingested:
         return (await self.ingest_batch(campaign_id, [(raw, position)]))[0]
@@ -146,6 +151,16 @@ class Ingestor:
     async def commit(self, campaign_id: int, prepared: list[Prepared]) -> list[Ingested]:
         """Store a prepared batch in one transaction, with the checkpoint of its last mail."""
         async with self.db.writing() as session:
+            if self.dialer_threads is not None:
+                await self.dialer_threads(
+                    session,
+                    campaign_id,
+                    [
+                        (p.parsed.in_reply_to, p.parsed.references)
+                        for p in prepared
+                        if isinstance(p.parsed, ParsedMessage)
+                    ],
+                )
             batch = _Batch(session, await session.get_one(Campaign, campaign_id))
             await batch.load([p for p in prepared if isinstance(p.parsed, ParsedMessage)])
             pending = [batch.add(item) for item in prepared]

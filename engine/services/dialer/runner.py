@@ -1,0 +1,634 @@
+"""The dialer sends: play, stop, status, and one task per running dialer.
+
+A running dialer's task repeats: inside its schedule, when its pace and its account's caps
+allow, it claims the next records (priority, then list order), sends them, records what the
+server said. Exactly once, as far as SMTP allows:
+
+1. Claim (one transaction): each record gets its Message-ID and link token (kept when it
+   has them: a retry or a resend is the same message) and the state `sending`; addresses
+   that are blacklisted (for its campaign or all), unsubscribed or bouncing become
+   `skipped`; a record whose mail cannot be made (an undefined `${variable}`, a bad event
+   date) becomes `failed` with the reason. Committed BEFORE any SMTP command.
+2. Send over the account's connections (`smtp_pool.py`).
+3. Record (one transaction): `sent`; `failed` with the server's 5xx text; 4xx back to
+   `pending` with `attempts` and `next_attempt_at` (backoff), failed after MAX_ATTEMPTS.
+
+A kill at any moment leaves at most the claimed batch in `sending`: at the next start they
+are sent again (same Message-ID). Only those whose DATA the server had accepted when the
+engine died arrive twice. Stop lets the batch in flight finish, then the task ends; play
+starts from what is still pending. The engine restarts the dialers that were running.
+
+Pace and caps are read on `clock` (the engine's schedule clock): tests move it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from data.blobs import BlobStore
+from data.db import Database
+from data.models import (
+    BlacklistEntry,
+    BouncingAddress,
+    Campaign,
+    Dialer,
+    DialerList,
+    DialerRecord,
+    DialerRecordState,
+    SmtpLimit,
+    Template,
+    UploadedFile,
+)
+from engine.api.schemas import DialerStatus
+from engine.domain.compose import make_message_id
+from engine.domain.dialer_fastmail import MailMaker
+from engine.domain.dialer_mail import (
+    MailSpec,
+    RecordError,
+    RecordMail,
+    record_content,
+    record_message,
+)
+from engine.domain.dialer_pacing import MAX_ATTEMPTS, AccountGate, Caps, Pace, retry_delay
+from engine.domain.dialer_schedule import on_schedule
+from engine.domain.invitation import DATE_FORMAT, EventSpec
+from engine.domain.mime_headers import Address
+from engine.domain.schedule import zone
+from engine.domain.web_links import TOKEN_BYTES, Links
+from engine.errors import Invalid
+from engine.services.customer.blacklist import applies
+from engine.services.dialer.progress import DialerProgressBoard, count_progress, weekly_of
+from engine.services.dialer.records import find_dialer
+from engine.services.dialer.smtp_pool import Account, Outcome, Outgoing, SmtpPool, account_of
+
+__all__ = ["DialerRunner"]
+
+log = logging.getLogger(__name__)
+S = DialerRecordState
+
+BATCH = 200  # records claimed and recorded per transaction when nothing paces them
+TICK = 0.25  # longest real sleep between looks at the clock (tests move it)
+IDLE = 2.0  # a dialer with nothing to send looks again this often (an append, a retry)
+
+
+_T: Table = DialerRecord.__table__  # type: ignore[assignment]
+_CLAIM = (
+    update(_T)
+    .where(_T.c.id == bindparam("rid"))
+    .values(
+        state=bindparam("state"),
+        error=bindparam("error"),
+        processed_at=bindparam("processed_at"),
+        rfc_message_id=bindparam("rfc_message_id"),
+        link_token=bindparam("link_token"),
+        sent_at=bindparam("sent_at"),
+    )
+)
+_OUTCOME = (
+    update(_T)
+    .where(_T.c.id == bindparam("rid"))
+    .values(
+        state=bindparam("state"),
+        error=bindparam("error"),
+        attempts=bindparam("attempts"),
+        processed_at=bindparam("processed_at"),
+        next_attempt_at=bindparam("next_attempt_at"),
+    )
+)
+
+
+@dataclass
+class _Claimed:
+    outgoing: list[Outgoing] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class DialerRunner:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        pool: SmtpPool,
+        progress: DialerProgressBoard,
+        *,
+        clock: Callable[[], datetime],
+        base_url: Callable[[], str],
+        retry_base: float = 30.0,
+        batch: int = BATCH,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.pool = pool
+        self.progress = progress
+        self.clock = clock
+        self.base_url = base_url  # the public web service's address (links in the mail)
+        self.retry_base = timedelta(seconds=retry_base)
+        self.batch = batch
+        self.active = False  # the engine runs the dialers (not in a run_mail=False engine)
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._wakes: dict[int, asyncio.Event] = {}
+        self._gates: dict[Account, AccountGate] = {}
+        self._in_flight: dict[int, int] = {}
+        self._files: dict[str, tuple[str, str, bytes]] = {}
+        self._makers: dict[MailSpec, MailMaker] = {}
+
+    # ---- the engine's side ----
+    async def run(self) -> None:
+        """At start: records a dead engine left `sending` wait again; running dialers go on."""
+        async with self.db.session() as session, session.begin():
+            resent = await session.execute(
+                update(DialerRecord).where(DialerRecord.state == S.SENDING).values(state=S.PENDING)
+            )
+            running = (await session.scalars(select(Dialer.id).where(Dialer.running))).all()
+        if resent.rowcount:  # type: ignore[attr-defined]
+            log.warning(
+                "%d dialer record(s) were inside their SMTP transaction when the engine stopped:"
+                " sending them again (some may arrive twice)",
+                resent.rowcount,  # type: ignore[attr-defined]
+            )
+        self.active = True
+        try:
+            for dialer_id in running:
+                self._start(dialer_id)
+            await asyncio.Event().wait()
+        finally:
+            self.active = False
+            tasks = list(self._tasks.values())
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._tasks.clear()
+            self.pool.close()
+
+    def kick(self) -> None:
+        """Look again now (the clock moved, a list was added)."""
+        for wake in self._wakes.values():
+            wake.set()
+
+    # ---- play / stop / status ----
+    async def play(self, name: str) -> DialerStatus:
+        async with self.db.session() as session, session.begin():
+            dialer = await find_dialer(session, name)
+            lists = await session.scalar(
+                select(func.count())
+                .select_from(DialerList)
+                .where(DialerList.dialer_id == dialer.id, DialerList.importing.is_(False))
+            )
+            if not lists:
+                raise Invalid(
+                    f"dialer {name!r} has no list to send: upload one first"
+                    " (`ctl dialer list-upload`)"
+                )
+            campaign = await session.get_one(Campaign, dialer.campaign_id)
+            if not campaign.smtp_host:
+                raise Invalid(f"campaign {campaign.name!r} has no SMTP server to send through")
+            dialer.running = True
+            dialer_id = dialer.id
+        if self.active:
+            self._start(dialer_id)
+        self.progress.changed(dialer_id)
+        return await self.status(name)
+
+    async def stop(self, name: str) -> DialerStatus:
+        async with self.db.session() as session, session.begin():
+            dialer = await find_dialer(session, name)
+            dialer.running = False
+            dialer_id = dialer.id
+        task = self._tasks.get(dialer_id)
+        if task is not None:
+            self._wakes[dialer_id].set()
+            # The batch in flight ends its SMTP transactions and is recorded, then it stops.
+            await asyncio.shield(task)
+        if not any(not t.done() for t in self._tasks.values() if t is not task):
+            await self.pool.release()  # no dialer sends: no connection stays open
+        self.progress.changed(dialer_id)
+        return await self.status(name)
+
+    async def status(self, name: str) -> DialerStatus:
+        async with self.db.session() as session:
+            dialer = await find_dialer(session, name)
+            now = self.clock()
+            lists = (await count_progress(session, [dialer.id], now)).get(dialer.id, [])
+            scheduled = on_schedule(
+                await weekly_of(session, dialer), dialer.starts_on, dialer.ends_on, now
+            )
+            return DialerStatus(
+                dialer=dialer.name,
+                running=dialer.running,
+                on_schedule=scheduled,
+                lists=lists,
+                sending_now=self._in_flight.get(dialer.id, 0),
+            )
+
+    def _start(self, dialer_id: int) -> None:
+        task = self._tasks.get(dialer_id)
+        if task is not None and not task.done():
+            self._wakes[dialer_id].set()
+            return
+        self._wakes[dialer_id] = asyncio.Event()
+        self._tasks[dialer_id] = asyncio.create_task(
+            self._guarded(dialer_id), name=f"dialer-{dialer_id}"
+        )
+
+    async def _guarded(self, dialer_id: int) -> None:
+        delay = 1.0
+        try:
+            while True:
+                try:
+                    await self._run_dialer(dialer_id)
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # a database hiccup must not stop the dialer for good
+                    log.exception("dialer %s failed; going on in %.0f s", dialer_id, delay)
+                    await asyncio.sleep(delay)
+                    await self._unclaim(dialer_id)
+                    delay = min(delay * 2, 60.0)
+        finally:
+            if self._tasks.get(dialer_id) is asyncio.current_task():
+                del self._tasks[dialer_id]
+
+    async def _unclaim(self, dialer_id: int) -> None:
+        """After a failure mid-batch: its records left `sending` wait again, as after a
+        restart (only those the server had accepted may go twice)."""
+        lists = select(DialerList.id).where(DialerList.dialer_id == dialer_id)
+        async with self.db.writing() as session:
+            await session.execute(
+                update(DialerRecord)
+                .where(DialerRecord.list_id.in_(lists), DialerRecord.state == S.SENDING)
+                .values(state=S.PENDING)
+            )
+
+    async def _sleep(self, dialer_id: int, seconds: float) -> None:
+        wake = self._wakes[dialer_id]
+        try:
+            async with asyncio.timeout(max(0.0, min(seconds, TICK))):
+                await wake.wait()
+        except TimeoutError:
+            pass
+        wake.clear()
+
+    # ---- one dialer ----
+    async def _run_dialer(self, dialer_id: int) -> None:
+        """Claims batch n+1 (reads, makes the mails) while batch n is on the wire: the
+        batches never overlap in records (the one in flight is `sending`)."""
+        pace = Pace(0.0)
+        was_scheduled: bool | None = None
+        flying: asyncio.Task[None] | None = None
+        try:
+            while True:
+                async with self.db.session() as session:
+                    dialer = await session.get(Dialer, dialer_id)
+                    if dialer is None or not dialer.running:
+                        return
+                    campaign = await session.get_one(Campaign, dialer.campaign_id)
+                    now = self.clock()
+                    scheduled = on_schedule(
+                        await weekly_of(session, dialer), dialer.starts_on, dialer.ends_on, now
+                    )
+                    caps = await _caps(session, campaign)
+                if scheduled != was_scheduled:
+                    was_scheduled = scheduled
+                    self.progress.changed(dialer_id)  # "on schedule" turned
+                if not scheduled:
+                    await self._sleep(dialer_id, TICK)
+                    continue
+                pace.every = dialer.seconds_between_messages
+                gate = self._gate(campaign, caps)
+                wait = max(pace.wait(now), gate.wait(now))
+                if wait > 0:
+                    await self._sleep(dialer_id, wait)
+                    continue
+                want = 1 if pace.every > 0 else min(self.batch, gate.allowance(now))
+                claimed = await self._claim(dialer, campaign, want, now)
+                if claimed is None:
+                    if flying is not None:  # its retries may be due soon: look again after
+                        await flying
+                        flying = None
+                        continue
+                    await self._sleep(dialer_id, IDLE)
+                    continue
+                sending = claimed.outgoing
+                if sending:
+                    gate.took(now, len(sending))
+                    pace.took(now)
+                self.progress.changed(dialer_id)
+                if not sending:
+                    continue
+                if flying is not None:
+                    await flying
+                flying = asyncio.create_task(self._send(dialer_id, campaign, caps, sending))
+        finally:
+            if flying is not None:
+                # Stop: the batch in flight ends its transactions and is recorded.
+                # Cancelled (the engine stops): it is cancelled too; `sending` records
+                # are sent again at the next start.
+                try:
+                    await flying
+                except asyncio.CancelledError:
+                    flying.cancel()
+                    raise
+
+    async def _send(
+        self, dialer_id: int, campaign: Campaign, caps: Caps, sending: list[Outgoing]
+    ) -> None:
+        self._in_flight[dialer_id] = self._in_flight.get(dialer_id, 0) + len(sending)
+        recorder = _Recorder(self)
+        try:
+            await self.pool.send(campaign, caps.connections, sending, recorder.done)
+        finally:
+            self._in_flight[dialer_id] -= len(sending)
+        self.progress.changed(dialer_id)
+
+    def _gate(self, campaign: Campaign, caps: Caps) -> AccountGate:
+        key = account_of(campaign)
+        gate = self._gates.get(key)
+        if gate is None:
+            gate = self._gates[key] = AccountGate(caps)
+        gate.caps = caps  # shared by the account's dialers; a changed cap counts at once
+        return gate
+
+    async def _next_records(
+        self, session: AsyncSession, dialer: Dialer, want: int, now: datetime
+    ) -> list[tuple[DialerRecord, DialerList]]:
+        """The next `want` records: priority, then list, then the list's own order. Each list
+        is read along its (list, state, priority) index; the lists are merged here."""
+        lists = (
+            await session.scalars(
+                select(DialerList)
+                .where(
+                    DialerList.dialer_id == dialer.id,
+                    DialerList.active,
+                    DialerList.importing.is_(False),
+                )
+                .order_by(DialerList.id)
+            )
+        ).all()
+        heads: list[tuple[int, int, int, DialerRecord, DialerList]] = []
+        for lst in lists:
+            rows = (
+                await session.scalars(
+                    select(DialerRecord)
+                    .where(
+                        DialerRecord.list_id == lst.id,
+                        DialerRecord.state == S.PENDING,
+                        or_(
+                            DialerRecord.next_attempt_at.is_(None),
+                            DialerRecord.next_attempt_at <= now,
+                        ),
+                    )
+                    .order_by(DialerRecord.priority, DialerRecord.id)
+                    .limit(want)
+                )
+            ).all()
+            heads.extend((r.priority, lst.id, r.id, r, lst) for r in rows)
+        best = heapq.nsmallest(want, heads, key=lambda h: (h[0], h[1], h[2]))
+        return [(h[3], h[4]) for h in best]
+
+    async def _claim(
+        self, dialer: Dialer, campaign: Campaign, want: int, now: datetime
+    ) -> _Claimed | None:
+        # Read, then make the mails outside any write transaction (the database's writer
+        # stays free), then one write: this dialer's task is the only one that claims.
+        async with self.db.session() as session:
+            picked = await self._next_records(session, dialer, want, now)
+            if not picked:
+                return None
+            addresses = {r.destination.lower() for r, _ in picked}
+            blocked = set(
+                (
+                    await session.scalars(
+                        select(BlacklistEntry.email).where(
+                            BlacklistEntry.email.in_(addresses), applies(campaign.id)
+                        )
+                    )
+                ).all()
+            )
+            bouncing = set(
+                (
+                    await session.scalars(
+                        select(BouncingAddress.email).where(BouncingAddress.email.in_(addresses))
+                    )
+                ).all()
+            )
+            template = (
+                await session.get(Template, dialer.template_id) if dialer.template_id else None
+            )
+            files: dict[str, tuple[str, str, bytes] | None] = {}
+            for record, _ in picked:
+                for token in record.attachments:
+                    if token not in files:
+                        files[token] = await self._file(session, token)
+        claimed = _Claimed()
+        domain = campaign.email_address.rpartition("@")[2]
+        changes: list[dict[str, object]] = []
+        makers: dict[int, MailMaker] = {}
+        for record, lst in picked:
+            change: dict[str, object] = {
+                "rid": record.id,
+                "state": S.FAILED,
+                "error": "",
+                "processed_at": None,
+                "rfc_message_id": record.rfc_message_id,
+                "link_token": record.link_token,
+                "sent_at": record.sent_at,
+            }
+            address = record.destination.lower()
+            if address in blocked or address in bouncing:
+                why = "blacklisted or unsubscribed" if address in blocked else "bouncing"
+                change |= {"state": S.SKIPPED, "error": why, "processed_at": now}
+                changes.append(change)
+                continue
+            maker = makers.get(lst.id)
+            if maker is None:
+                maker = makers[lst.id] = self._maker(
+                    self._spec(dialer, campaign, template, lst), now
+                )
+            # Stored bare, as `messages.message_id` is: bounces and answers name it so.
+            bare = record.rfc_message_id or make_message_id(domain).strip("<>")
+            message_id = f"<{bare}>"
+            token = record.link_token or secrets.token_urlsafe(TOKEN_BYTES)
+            try:
+                attached = []
+                for name in record.attachments:
+                    found = files.get(name)
+                    if found is None:
+                        raise RecordError(f"attachment {name!r} was removed")
+                    attached.append(found)
+                raw = maker.make(
+                    RecordMail(record.destination, record.message, record.variables, attached),
+                    token=token,
+                    message_id=message_id,
+                    now=now,
+                )
+            except RecordError as exc:
+                change |= {"state": S.FAILED, "error": str(exc), "processed_at": now}
+                changes.append(change)
+                continue
+            change |= {
+                "state": S.SENDING,
+                "rfc_message_id": bare,
+                "link_token": token,
+                "sent_at": now,
+            }
+            changes.append(change)
+            claimed.outgoing.append(Outgoing(record.id, record.destination, raw, record.attempts))
+            if len(changes) % 50 == 0:
+                await asyncio.sleep(0)  # a large batch lets the engine's other work in
+        async with self.db.writing() as session:
+            await session.execute(_CLAIM, changes)
+        return claimed
+
+    async def rebuild(
+        self, session: AsyncSession, record: DialerRecord
+    ) -> tuple[bytes, str, str, str]:
+        """The mail a sent record carried, made again from the record (its Message-ID, token,
+        variables and send time): (wire bytes, subject, text, HTML). For the thread an
+        answer opens (`answers.py`)."""
+        lst = await session.get_one(DialerList, record.list_id)
+        dialer = await session.get_one(Dialer, lst.dialer_id)
+        campaign = await session.get_one(Campaign, dialer.campaign_id)
+        template = await session.get(Template, dialer.template_id) if dialer.template_id else None
+        spec = self._spec(dialer, campaign, template, lst)
+        files = []
+        for name in record.attachments:
+            found = await self._file(session, name)
+            if found is not None:
+                files.append(found)
+        mail = RecordMail(record.destination, record.message, record.variables, files)
+        token = record.link_token or ""
+        sent = record.sent_at or self.clock()
+        raw = record_message(
+            spec, mail, token=token, message_id=f"<{record.rfc_message_id}>", now=sent
+        )
+        subject, text, html = record_content(
+            spec, mail, Links(spec.base_url, token), spec.unsubscribe_marked()
+        )
+        return raw, subject, text, html
+
+    def _maker(self, spec: MailSpec, now: datetime) -> MailMaker:
+        maker = self._makers.get(spec)
+        if maker is None:
+            if len(self._makers) > 32:
+                self._makers.clear()
+            maker = self._makers[spec] = MailMaker(spec, now)
+        return maker
+
+    def _spec(
+        self, dialer: Dialer, campaign: Campaign, template: Template | None, lst: DialerList
+    ) -> MailSpec:
+        event = None
+        if dialer.attach_event:
+
+            def fixed(moment: datetime | None) -> str:
+                # Stored in UTC; the invitation reads it in the dialer's zone.
+                local = moment.astimezone(zone(dialer.time_zone)) if moment else None
+                return local.strftime(DATE_FORMAT) if local else ""
+
+            event = EventSpec(
+                title=dialer.event_title,
+                organizer=dialer.event_organizer or campaign.email_address,
+                start=dialer.event_start_var or fixed(dialer.event_start),
+                end=dialer.event_end_var or fixed(dialer.event_end),
+                time_zone=dialer.time_zone,
+            )
+        return MailSpec(
+            sender=Address(campaign.email_address, campaign.from_name),
+            reply_address=campaign.email_address,
+            subject=lst.subject,
+            template_text=template.body_text if template else "",
+            template_html=template.body_html if template else "",
+            unsubscribe_html=dialer.unsubscribe_html,
+            base_url=self.base_url(),
+            event=event,
+        )
+
+    async def _file(self, session: AsyncSession, token: str) -> tuple[str, str, bytes] | None:
+        found = self._files.get(token)
+        if found is None:
+            row = await session.scalar(select(UploadedFile).where(UploadedFile.token == token))
+            if row is None:
+                return None
+            found = (row.filename, row.content_type, self.blobs.get(row.sha256))
+            if len(self._files) < 64:
+                self._files[token] = found
+        return found
+
+    async def _record(self, results: list[tuple[Outgoing, Outcome, str]]) -> None:
+        now = self.clock()
+        changes: list[dict[str, object]] = []
+        for item, outcome, error in results:
+            tried = item.attempts + (outcome != Outcome.UNTRIED)
+            change: dict[str, object] = {
+                "rid": item.record_id,
+                "attempts": tried,
+                "error": error,
+                "processed_at": now,
+                "next_attempt_at": None,
+            }
+            if outcome == Outcome.SENT:
+                change["state"] = S.SENT
+            elif outcome == Outcome.FAILED or tried >= MAX_ATTEMPTS:
+                change["state"] = S.FAILED
+            else:
+                later = now + retry_delay(max(tried, 1), self.retry_base)
+                change |= {"state": S.PENDING, "next_attempt_at": later, "processed_at": None}
+            changes.append(change)
+        # Core executemany, not the ORM's bulk update: this runs once per few messages.
+        async with self.db.writing(urgent=True) as session:
+            await session.execute(_OUTCOME, changes)
+
+
+class _Recorder:
+    """Group commit of outcomes: each connection waits for its message's outcome to be
+    committed before its next transaction; outcomes that arrive while a commit runs share
+    the next one. So a kill repeats at most one message per connection."""
+
+    def __init__(self, runner: DialerRunner) -> None:
+        self.runner = runner
+        self._waiting: list[tuple[Outgoing, Outcome, str, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def done(self, item: Outgoing, outcome: Outcome, error: str) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, outcome, error, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await future
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await self.runner._record([(i, o, e) for i, o, e, _ in batch])
+            except Exception as exc:
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for *_, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+
+async def _caps(session: AsyncSession, campaign: Campaign) -> Caps:
+    host, port, username = account_of(campaign)
+    row = await session.scalar(
+        select(SmtpLimit).where(
+            SmtpLimit.smtp_host == host,
+            SmtpLimit.smtp_port == port,
+            SmtpLimit.smtp_username == username,
+        )
+    )
+    if row is None:
+        return Caps()
+    return Caps(row.per_minute, row.per_hour, row.per_day, row.connections)

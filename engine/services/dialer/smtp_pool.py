@@ -1,0 +1,324 @@
+"""The dialer's SMTP connections: kept open between batches, at most N per account.
+
+An account (host, port, login) allows `connections` at once, shared by every dialer on it
+(a semaphore per account). A batch is spread over the connections; each sends its share one
+SMTP transaction after the other and says, per message, what the server answered:
+
+- `SENT`; `RETRY` (4xx, a dropped connection inside the transaction: the message may or may
+  not have gone, so it is sent again later with the same Message-ID); `FAILED` (5xx, with
+  the server's words); `UNTRIED` (the connection was gone before its transaction began: it
+  waits again without counting an attempt).
+
+Password (or no) logins go through the lean pipelining client (`smtp_pipe.py`); OAuth2
+accounts through aiosmtplib with the outbox's bearer login (`engine/services/outbound/`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiosmtplib
+
+from data.models import Campaign, Security
+from data.secrets import SecretBox, SecretError
+from engine.domain.compose import needs_smtputf8
+from engine.domain.oauth import Bearer
+from engine.services.dialer.smtp_pipe import PipeConnection, SmtpReplyError, Transaction
+from engine.services.outbound.outbox import tls_context
+from engine.services.outbound.smtp_oauth import bearer_login
+
+__all__ = ["Account", "Outcome", "Outgoing", "SmtpPool", "account_of"]
+
+log = logging.getLogger(__name__)
+
+Account = tuple[str, int, str]
+IDLE_SECONDS = 30.0  # a connection unused this long is closed
+
+
+def account_of(campaign: Campaign) -> Account:
+    return (campaign.smtp_host.lower(), campaign.smtp_port, campaign.smtp_username)
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+    UNTRIED = "untried"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    record_id: int
+    recipient: str
+    raw: bytes
+    attempts: int = 0  # SMTP attempts made before this one
+
+
+# Awaited after each transaction, before the connection starts the next: the outcome is
+# durable before more mail goes, so a kill can repeat only what was inside a transaction.
+Done = Callable[[Outgoing, "Outcome", str], Awaitable[None]]
+
+
+class _Conn(Protocol):
+    @property
+    def usable(self) -> bool: ...
+
+    async def deliver(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str]: ...
+
+    async def close(self) -> None: ...
+
+
+class _Pipe:
+    """A connection of the lean pipelining client (password or no login)."""
+
+    def __init__(self, conn: PipeConnection) -> None:
+        self.conn = conn
+
+    @property
+    def usable(self) -> bool:
+        return self.conn.usable
+
+    async def deliver(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str]:
+        early = await self.start(campaign, item)
+        return early if early is not None else await self.finish()
+
+    async def start(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str] | None:
+        """All of the transaction but its final dot; None: `finish` ends it."""
+        utf8 = needs_smtputf8([campaign.email_address, item.recipient])
+        if utf8 and not self.conn.smtputf8:
+            return Outcome.FAILED, "not sent: the server does not offer SMTPUTF8"
+        done = await self.conn.start(campaign.email_address, item.recipient, item.raw, utf8=utf8)
+        return None if done is None else _outcome(done)
+
+    async def finish(self) -> tuple[Outcome, str]:
+        return _outcome(await self.conn.finish())
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+def _outcome(done: Transaction) -> tuple[Outcome, str]:
+    if done.sent:
+        return Outcome.SENT, ""
+    if done.lost:
+        # Lost before the final dot went: it was not delivered. After: it may have been.
+        return (Outcome.RETRY if done.maybe_sent else Outcome.UNTRIED), done.text
+    error = f"{done.code} {done.text}"
+    return (Outcome.FAILED if 500 <= done.code < 600 else Outcome.RETRY), error
+
+
+class _Aio:
+    """An aiosmtplib connection (OAuth2 accounts: their login is the outbox's)."""
+
+    def __init__(self, smtp: aiosmtplib.SMTP) -> None:
+        self.smtp = smtp
+        self.ok = True
+
+    @property
+    def usable(self) -> bool:
+        return self.ok and self.smtp.is_connected
+
+    async def deliver(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str]:
+        outcome, error, self.ok = await _send_one(self.smtp, campaign, item)
+        return outcome, error
+
+    async def close(self) -> None:
+        try:
+            await self.smtp.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            self.smtp.close()
+
+
+class _Connections:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.slots = asyncio.Semaphore(limit)
+        self.idle: list[tuple[_Conn, float]] = []
+
+
+class SmtpPool:
+    def __init__(
+        self,
+        secrets: SecretBox,
+        *,
+        default_connections: int = 4,
+        bearer_for: Callable[[int], Awaitable[Bearer | None]] | None = None,
+    ) -> None:
+        self.secrets = secrets
+        self.default_connections = default_connections
+        self.bearer_for = bearer_for
+        self._accounts: dict[Account, _Connections] = {}
+
+    def _of(self, campaign: Campaign, connections: int) -> _Connections:
+        key = account_of(campaign)
+        limit = connections or self.default_connections
+        pool = self._accounts.get(key)
+        if pool is None or pool.limit != limit:
+            pool = _Connections(limit)  # a changed cap takes effect from the next batch
+            self._accounts[key] = pool
+        return pool
+
+    async def send(
+        self, campaign: Campaign, connections: int, messages: Sequence[Outgoing], done: Done
+    ) -> None:
+        """Send every message; `done` hears each one's outcome (and the server's words)."""
+        pool = self._of(campaign, connections)
+        shares = max(1, min(pool.limit, len(messages)))
+        parts = [list(messages[i::shares]) for i in range(shares)]
+        await asyncio.gather(*(self._send_share(pool, campaign, part, done) for part in parts))
+
+    async def _send_share(
+        self,
+        pool: _Connections,
+        campaign: Campaign,
+        part: list[Outgoing],
+        done: Done,
+    ) -> None:
+        async with pool.slots:
+            conn: _Conn | None = None
+            loop = asyncio.get_running_loop()
+            while pool.idle:
+                candidate, since = pool.idle.pop()
+                if candidate.usable and loop.time() - since < IDLE_SECONDS:
+                    conn = candidate
+                    break
+                await candidate.close()
+            # The previous message's outcome, being committed while this one's envelope and
+            # content go out; its final dot waits for that commit, so at most one message
+            # per connection is ever accepted by the server and not yet recorded.
+            recording: asyncio.Future[None] | None = None
+            try:
+                for index, item in enumerate(part):
+                    if conn is None:
+                        try:
+                            conn = await self._connect(campaign)
+                        except (
+                            aiosmtplib.SMTPException,
+                            OSError,
+                            SecretError,
+                            SmtpReplyError,
+                            TimeoutError,
+                        ) as exc:
+                            error = _describe(exc) if str(exc) else "timed out connecting"
+                            if recording is not None:
+                                await recording
+                                recording = None
+                            for rest in part[index:]:
+                                await done(rest, Outcome.UNTRIED, error)
+                            return
+                    if isinstance(conn, _Pipe):
+                        ended = await conn.start(campaign, item)
+                        if recording is not None:
+                            await recording
+                            recording = None
+                        outcome, error = ended if ended is not None else await conn.finish()
+                    else:
+                        if recording is not None:
+                            await recording
+                            recording = None
+                        outcome, error = await conn.deliver(campaign, item)
+                    recording = asyncio.ensure_future(done(item, outcome, error))
+                    if not conn.usable:
+                        await conn.close()
+                        conn = None
+            finally:
+                if recording is not None:
+                    await recording
+            if conn is not None:
+                pool.idle.append((conn, loop.time()))
+
+    async def _connect(self, campaign: Campaign) -> _Conn:
+        bearer = await self.bearer_for(campaign.id) if self.bearer_for else None
+        password = "" if bearer else self.secrets.decrypt(campaign.smtp_password_enc)
+        tls = tls_context(campaign.tls_verify) if campaign.smtp_security != Security.PLAIN else None
+        if bearer is None:
+            return _Pipe(
+                await PipeConnection.open(
+                    campaign.smtp_host,
+                    campaign.smtp_port,
+                    implicit_tls=campaign.smtp_security == Security.TLS,
+                    starttls=campaign.smtp_security == Security.STARTTLS,
+                    tls=tls,
+                    username=campaign.smtp_username,
+                    password=password,
+                )
+            )
+        smtp = aiosmtplib.SMTP(
+            hostname=campaign.smtp_host,
+            port=campaign.smtp_port,
+            use_tls=campaign.smtp_security == Security.TLS,
+            start_tls=campaign.smtp_security == Security.STARTTLS,
+            tls_context=tls,
+            timeout=60,
+        )
+        try:
+            await smtp.connect()
+            await bearer_login(smtp, campaign.smtp_username or campaign.email_address, bearer)
+        except BaseException:
+            smtp.close()
+            raise
+        return _Aio(smtp)
+
+    async def release(self) -> None:
+        """Say goodbye (QUIT) on the idle connections: a stopped dialer keeps none open."""
+        for pool in self._accounts.values():
+            idle, pool.idle = pool.idle, []
+            for conn, _ in idle:
+                await conn.close()
+
+    def close(self) -> None:
+        for pool in self._accounts.values():
+            for conn, _ in pool.idle:
+                if isinstance(conn, _Pipe):
+                    conn.conn.abort()
+                elif isinstance(conn, _Aio):
+                    conn.smtp.close()
+            pool.idle.clear()
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"{exc.code} {exc.message}"
+    if isinstance(exc, SmtpReplyError):
+        return f"{exc.code} {exc.text}"
+    return f"{exc.__class__.__name__}: {exc}"
+
+
+async def _reset(smtp: aiosmtplib.SMTP) -> bool:
+    try:
+        await smtp.rset()
+    except (aiosmtplib.SMTPException, OSError):
+        return False
+    return True
+
+
+async def _send_one(
+    smtp: aiosmtplib.SMTP, campaign: Campaign, item: Outgoing
+) -> tuple[Outcome, str, bool]:
+    """(outcome, the server's words, the connection is still usable)."""
+    options = ["SMTPUTF8"] if needs_smtputf8([campaign.email_address, item.recipient]) else []
+    try:
+        await smtp.sendmail(
+            campaign.email_address, [item.recipient], item.raw, mail_options=options
+        )
+    except aiosmtplib.SMTPNotSupported as exc:
+        return Outcome.FAILED, f"not sent: {exc}", True
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        codes = [r.code for r in exc.recipients]
+        error = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+        permanent = all(500 <= c < 600 for c in codes)
+        return (Outcome.FAILED if permanent else Outcome.RETRY), error, await _reset(smtp)
+    except aiosmtplib.SMTPServerDisconnected as exc:
+        return Outcome.RETRY, _describe(exc), False
+    except aiosmtplib.SMTPResponseException as exc:
+        usable = exc.code != 421 and await _reset(smtp)  # 421: the server is closing
+        permanent = 500 <= exc.code < 600
+        return (Outcome.FAILED if permanent else Outcome.RETRY), _describe(exc), usable
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        return Outcome.RETRY, _describe(exc), False
+    return Outcome.SENT, "", True
