@@ -29,6 +29,8 @@ from engine.api.schemas import (
     MailboxChanged,
     MessageChanged,
     QueueChanged,
+    ScreenChanged,
+    ScreenWatchers,
     StatsChanged,
 )
 
@@ -55,6 +57,10 @@ def audience(event: Event) -> tuple[str, ...] | None:
             return (line.sender, line.recipient)
         case QueueChanged() | StatsChanged() | MailboxChanged():
             return ()
+        case ScreenWatchers(agent=agent):
+            return (agent,)
+        case ScreenChanged(to=to):
+            return tuple(to)
     return None
 
 
@@ -126,6 +132,10 @@ class EventBus:
     @property
     def has_subscribers(self) -> bool:
         return bool(self._subs)
+
+    def listening(self, username: str) -> bool:
+        """Whether `username` has an event stream open on this engine now."""
+        return username in self._by_user
 
     @property
     def has_supervisors(self) -> bool:

@@ -48,6 +48,7 @@ from engine.services.outbound.outbox import Outbox
 from engine.services.people.break_reasons import BreakReasons
 from engine.services.people.chat import Chat
 from engine.services.people.identity import Identity
+from engine.services.people.monitoring import Monitoring
 from engine.services.people.presence import Presence
 from engine.services.queries import Queries
 from engine.services.recordings.search import RecordingsSearch
@@ -202,6 +203,8 @@ class Engine:
         )
         await self.dialer_lists.recover()  # imports this data dir's last engine left half done
         self.recordings = RecordingsSearch(self.db)
+        self.monitoring = Monitoring(self.db, self.bus)  # screen views, spies, the audit log
+        await self.monitoring.recover()
         # No console of this node is connected yet: routing waits for the agents to come.
         await self.presence.start()
         self.server = ApiServer(self)
@@ -209,6 +212,7 @@ class Engine:
         self.supervise("notifier", self.notifier.run)
         self.supervise("presence", self.presence.run)
         self.supervise("customer-events", self.customer_events.run)
+        self.supervise("monitoring", self.monitoring.run)
         if self.run_mail:
             self.supervise("router", self.router.run)
             self.supervise("outbox", self.outbox.run)

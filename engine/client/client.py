@@ -19,6 +19,7 @@ from engine.api.schemas import (
     AgentInfo,
     AgentRatings,
     AgentRow,
+    AuditRow,
     BlacklistIn,
     BlacklistOut,
     BlacklistRemove,
@@ -46,6 +47,7 @@ from engine.api.schemas import (
     DraftIn,
     Event,
     ForwardIn,
+    FrameAck,
     HandIn,
     Hello,
     ImportReport,
@@ -78,6 +80,7 @@ from engine.api.schemas import (
     ReplyIn,
     RetryOut,
     Schema,
+    ScreenFrame,
     StatsOut,
     StatusIn,
     TemplateIn,
@@ -88,6 +91,8 @@ from engine.api.schemas import (
     UserIn,
     UserOut,
     UserPatch,
+    WatchIn,
+    WatchOut,
     decode,
     decode_event,
     encode,
@@ -626,6 +631,37 @@ class EngineClient:
     async def cancel_authorize(self, campaign: str) -> OAuthStatus:
         path = f"/campaigns/{quote(campaign, safe='')}/oauth/authorize"
         return await self._call("DELETE", path, OAuthStatus)
+
+    # ---- watching agents: screen views, spies, the audit log (issue 15) ----
+    async def watch(
+        self,
+        kind: str,
+        agent: str,
+        *,
+        interaction_id: int | None = None,
+        resume: int | None = None,
+    ) -> WatchOut:
+        """Start watching `agent` (`kind` "screen" or "spy" with `interaction_id`); `resume`:
+        the watch this console held before it reconnected."""
+        body = WatchIn(
+            kind=kind,  # type: ignore[arg-type]  # checked by the engine
+            agent=agent,
+            interaction_id=interaction_id,
+            resume=resume,
+        )
+        return await self._call("POST", "/watches", WatchOut, body)
+
+    async def end_watch(self, watch_id: int) -> None:
+        await self._do("DELETE", f"/watches/{watch_id}")
+
+    async def send_screen(self, frame: ScreenFrame) -> FrameAck:
+        """One frame of this agent's screen, for whoever watches it."""
+        return await self._call("POST", "/me/screen", FrameAck, frame)
+
+    async def audit(self, *, since: str = "", limit: int = 1000) -> list[AuditRow]:
+        given = {"since": since, "limit": str(limit)}
+        query = urlencode({k: v for k, v in given.items() if v}, quote_via=quote)
+        return await self._call("GET", f"/audit?{query}", list[AuditRow])
 
 
 def _ratings_query(campaign: str, since: str, until: str) -> str:
