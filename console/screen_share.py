@@ -206,7 +206,12 @@ class ScreenSharer:
     def _tick(self) -> None:
         if self._sending or not self.watchers:
             return  # the last frame is still on its way: the next tick sends what changed
-        frame = self.frame()
+        try:
+            frame = self.frame()
+        except Exception:  # never fail open: no frame rather than an unmasked one
+            log.exception("could not capture the screen")
+            self._full = True
+            return
         if frame is not None:
             self._sending = True
             self.app.run_worker(self._send(frame), group="screen-share", exit_on_error=False)

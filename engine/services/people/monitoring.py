@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import aliased
 
 from data.db import Database
 from data.models import AuditEntry, Interaction, User
@@ -97,23 +98,25 @@ class Monitoring:
     # ---- start: watches a previous engine left open wait for their watcher to come back ----
     async def recover(self) -> None:
         async with self.db.session() as session:
+            watcher = aliased(User)
             rows = (
                 await session.execute(
-                    select(AuditEntry, User.display_name)
+                    select(AuditEntry, User.display_name, watcher.display_name)
                     .outerjoin(User, User.id == AuditEntry.subject_id)
+                    .outerjoin(watcher, watcher.id == AuditEntry.actor_id)
                     .where(AuditEntry.ended_at.is_(None))
                 )
             ).all()
         now, started = _now(), self.clock()
-        for entry, agent_name in rows:
+        for entry, agent_name, watcher_name in rows:
             kind: WatchKind = "screen" if entry.kind == "screen" else "spy"
             self._watches[entry.id] = Watch(
                 id=entry.id,
                 kind=kind,
                 watcher=entry.actor,
-                watcher_name=entry.actor,
+                watcher_name=(watcher_name or "").strip() or entry.actor,
                 agent=entry.subject,
-                agent_name=agent_name or entry.subject,
+                agent_name=(agent_name or "").strip() or entry.subject,
                 interaction_id=entry.interaction_id,
                 started_at=entry.started_at,
                 gone_since=started,
