@@ -10,12 +10,12 @@ asks the agent's console for every row again); `escape` ends it, which the audit
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label
 
@@ -29,6 +29,9 @@ RESYNC = 2.0  # seconds between asks for every row again, when a change came wit
 
 
 class MirrorScreen(Screen[None]):
+    DEFAULT_CSS = """
+    MirrorScreen #mirror-frame { height: 1fr; }
+    """
     BINDINGS = [Binding("escape,q", "back", "Back", id="mirror.back")]
 
     def __init__(self, client: EngineClient, watch: WatchOut) -> None:
@@ -48,7 +51,8 @@ class MirrorScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label(self._status(), id="mirror-status")
-        yield MirrorView(id="mirror")
+        with Container(id="mirror-frame"):
+            yield MirrorView(id="mirror")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -56,7 +60,7 @@ class MirrorScreen(Screen[None]):
         self.sub_title = f"Screen of {name} (read only)"
         self.view.focus()
 
-    def _status(self, updated: datetime | None = None) -> Text:
+    def _status(self) -> Text:
         name = one_line(self.watching.agent_name, 30)
         text = Text()
         text.append("◉ LIVE ", style="bold red")
@@ -67,14 +71,12 @@ class MirrorScreen(Screen[None]):
             text.append(f" · {width}×{height}", style="dim")
         else:
             text.append(" · waiting for the first picture…", style="dim")
-        if updated is not None:
-            text.append(f" · {updated:%H:%M:%S} UTC", style="dim")
         text.append(" · they see that you watch", style="dim")
         return text
 
     def show(self, frame: ScreenFrame) -> None:
         if self.view.apply(frame):
-            self.query_one("#mirror-status", Label).update(self._status(datetime.now(UTC)))
+            self.query_one("#mirror-status", Label).update(self._status())
             return
         now = time.monotonic()
         if now - self._asked_at >= RESYNC:  # a change to a picture we never had

@@ -69,8 +69,17 @@ class SupervisorScreen(ModeScreen):
         Binding("p", "pause", "Pause", id="supervisor.pause"),
         Binding("L", "log_out_agent", "Log out", id="supervisor.log-out-agent"),
         Binding("i", "info", "Info", id="supervisor.info"),
-        # neomutt's `v` views: the agent's screen, live and read only (console/screens/mirror.py)
-        Binding("v", "view_screen", "View screen", id="supervisor.view-screen"),
+        # neomutt's `v` views: the agent's screen, live and read only (console/screens/mirror.py).
+        # No room in the footer at 80 columns: in help (?), the palette and the Info window's
+        # footer and button.
+        Binding(
+            "v",
+            "view_screen",
+            "View screen",
+            tooltip="The selected agent's screen, live and read only (when they allow it)",
+            id="supervisor.view-screen",
+            show=False,
+        ),
         Binding("l", "limit", "Limit", id="supervisor.limit"),
         Binding(
             "r",

@@ -41,8 +41,17 @@ def parse_style(text: str, cache: dict[str, Style]) -> Style:
 
 
 class MirrorView(ScrollView, can_focus=True):
+    # As large as the agent's screen, framed so the eye sees where it ends; scrolled (both
+    # ways) when this terminal is smaller.
     DEFAULT_CSS = """
-    MirrorView { height: 1fr; width: 1fr; }
+    MirrorView {
+        width: auto;
+        height: auto;
+        max-width: 100%;
+        max-height: 100%;
+        border: round $accent;
+        border-title-align: left;
+    }
     """
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
@@ -66,6 +75,7 @@ class MirrorView(ScrollView, can_focus=True):
             self.rows = [Strip.blank(width) for _ in range(height)]
             self.shown_size = (width, height)
             self.virtual_size = Size(width, height)
+            self.refresh(layout=True)  # its size follows the agent's
         styles = [parse_style(text, self._styles) for text in frame.styles]
         plain = Style()
         for line in frame.lines:
