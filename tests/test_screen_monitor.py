@@ -112,10 +112,19 @@ async def test_supervisor_views_the_agents_screen_as_it_changes(world: World) ->
         sharer = agent_app.screen.screen_share
         assert not sharer.watched and sharer._timer is None  # nothing runs while unwatched
 
+        # From the agent's information window too.
+        await press(pilot, "i")
+        await until(pilot, lambda: isinstance(supervisor_app.screen, AgentInfoScreen))
+        await press(pilot, "v")
+        await until(pilot, lambda: isinstance(supervisor_app.screen, MirrorScreen), what="v")
+        await until(pilot, lambda: "This is question 7." in mirror_text(supervisor_app))
+        await press(pilot, "escape")
+
     rows = await eventually(
-        world.operator.audit, lambda rows: len(rows) == 1 and rows[0].ended_at is not None
+        world.operator.audit,
+        lambda rows: len(rows) == 2 and all(r.ended_at is not None for r in rows),
     )
-    [row] = rows
+    row = rows[-1]  # the first one (newest first)
     assert (row.kind, row.actor, row.subject, row.interaction_id) == (
         "screen",
         "super1",
