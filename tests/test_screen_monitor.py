@@ -312,3 +312,18 @@ async def test_the_view_survives_an_engine_restart(
             await until(agent_pilot, lambda: VIEWED not in screen_text(agent_app))
     finally:
         await engine.stop()
+
+
+async def test_the_view_says_when_the_agents_console_closed(world: World) -> None:
+    await allow(world)
+    async with two_consoles(world) as (agent_app, agent_pilot, supervisor_app, pilot):
+        await press(pilot, "v")
+        await until(pilot, lambda: isinstance(supervisor_app.screen, MirrorScreen))
+        await until(pilot, lambda: "Agent · agent1" in mirror_text(supervisor_app))
+        agent_app.exit()
+        await until(
+            pilot,
+            lambda: "their console is closed" in screen_text(supervisor_app),
+            what="the view to say the agent left",
+        )
+        assert "Agent · agent1" in mirror_text(supervisor_app)  # the last picture stays

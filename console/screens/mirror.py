@@ -19,7 +19,7 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label
 
-from engine.api.schemas import ScreenFrame, WatchOut
+from engine.api.schemas import AgentRow, ScreenFrame, WatchOut
 from engine.client.client import EngineClient, EngineError
 from engine.text.sanitize import one_line
 
@@ -39,6 +39,7 @@ class MirrorScreen(Screen[None]):
         self.client = client
         self.watching = watch
         self._asked_at = 0.0
+        self.away = False  # the agent's console is closed: the picture is the last one
 
     @property
     def agent(self) -> str:
@@ -71,8 +72,18 @@ class MirrorScreen(Screen[None]):
             text.append(f" · {width}×{height}", style="dim")
         else:
             text.append(" · waiting for the first picture…", style="dim")
-        text.append(" · they see that you watch", style="dim")
+        if self.away:
+            text.append(" · their console is closed: its last picture", style="bold yellow")
+        else:
+            text.append(" · they see that you watch", style="dim")
         return text
+
+    def agent_changed(self, row: AgentRow) -> None:
+        """Their console closed: what is shown is the last picture, and says so."""
+        away = row.status == "offline"
+        if away != self.away:
+            self.away = away
+            self.query_one("#mirror-status", Label).update(self._status())
 
     def show(self, frame: ScreenFrame) -> None:
         if self.view.apply(frame):

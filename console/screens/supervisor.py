@@ -170,6 +170,9 @@ class SupervisorScreen(ModeScreen):
                     if watched.interaction_id == changed:
                         watched.load()
             case AgentChanged(agent=agent):
+                for mirror in self.mirrors():
+                    if mirror.agent == agent.username:
+                        mirror.agent_changed(agent)
                 pending = getattr(self, "_pending_agents", None)
                 if pending is None:
                     pending = self._pending_agents = {}
