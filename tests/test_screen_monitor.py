@@ -23,7 +23,7 @@ from console.screens.thread_screen import ThreadScreen
 from console.widgets.banner import EngineBanner
 from console.widgets.monitor import AgentGrid
 from engine.api.schemas import ScreenChanged, UserPatch, encode
-from engine.client import EngineClient, Forbidden, NotFound
+from engine.client import EngineClient, EngineError, Forbidden, NotFound
 from engine.engine import Engine
 from tests.console_helpers import console_for, press, screen_text, settle, type_text, until
 from tests.engine_fixtures import World, engine_settings, eventually, provision
@@ -151,6 +151,19 @@ async def test_refused_without_the_agents_consent_and_for_non_supervisors(world:
             await supervisor.end_watch(watching.id)
         # Nobody watches: the agent's console is told to stop.
         assert not (await agent.send_screen(_tiny_frame())).watched
+        # A console sending faster than any Postdesk console does is held back.
+        again = await supervisor.watch("screen", "agent1")
+        answers = []
+        monitoring = world.engine.monitoring
+        clock, monitoring.clock = monitoring.clock, lambda: 100.0  # all within one second
+        for _ in range(12):
+            try:
+                answers.append((await agent.send_screen(_tiny_frame())).watched)
+            except EngineError as exc:
+                answers.append(exc.status)
+        monitoring.clock = clock
+        assert answers == [True] * 8 + [429] * 4
+        await supervisor.end_watch(again.id)
     await allow(world, False)
     async with two_consoles(world) as (agent_app, agent_pilot, supervisor_app, pilot):
         await press(pilot, "v")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,13 +41,20 @@ from engine.api.schemas import (
     WatchOut,
 )
 from engine.bus import EventBus
-from engine.errors import Forbidden, Invalid, NotFound
+from engine.errors import Forbidden, Invalid, NotFound, ServiceError
 from engine.services.people.presence import Actor
 
 log = logging.getLogger(__name__)
 
 GRACE = 15.0  # seconds a watcher may be without an event stream (a reconnect) before it ends
 SWEEP = 1.0
+# Frames an agent's screen may send a second: its console sends at most 4; the rest of a
+# faster sender is refused (it then sends every row again on its next frame).
+MAX_FRAMES = 8
+
+
+class TooFast(ServiceError):
+    status = 429
 
 
 def _now() -> datetime:
@@ -94,6 +102,7 @@ class Monitoring:
         self._watches: dict[int, Watch] = {}
         self._generation = 0
         self._woken = asyncio.Event()
+        self._recent: dict[str, deque[float]] = {}  # when each agent's last frames came
 
     # ---- start: watches a previous engine left open wait for their watcher to come back ----
     async def recover(self) -> None:
@@ -204,6 +213,8 @@ class Monitoring:
 
     async def _end(self, watch: Watch, at: datetime) -> None:
         self._watches.pop(watch.id, None)
+        if not self._screen_watches(watch.agent):
+            self._recent.pop(watch.agent, None)
         async with self.db.writing() as session:
             await session.execute(
                 update(AuditEntry)
@@ -236,6 +247,11 @@ class Monitoring:
         to = sorted({w.watcher for w in self._screen_watches(agent) if w.gone_since is None})
         if not self._screen_watches(agent):
             return FrameAck(watched=False)
+        now = self.clock()
+        recent = self._recent.setdefault(agent, deque(maxlen=MAX_FRAMES))
+        if len(recent) == MAX_FRAMES and now - recent[0] < 1.0:
+            raise TooFast(f"more than {MAX_FRAMES} screen frames a second")
+        recent.append(now)
         if to:
             self.bus.publish(ScreenChanged(agent=agent, to=to, frame=frame))
         return FrameAck(watched=True)
