@@ -16,6 +16,7 @@ require that a monitored person can tell: docs/supervisor.md).
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import TYPE_CHECKING
 
 from rich.segment import Segment
@@ -129,6 +130,7 @@ class ScreenSharer:
         self._sending = False
         self._title = ""
         self._style_cache: dict[Style | None, str] = {}
+        self.source = secrets.token_hex(4)  # tells this console's frames from another's
 
     @property
     def watched(self) -> bool:
@@ -201,7 +203,14 @@ class ScreenSharer:
         self._sent = keys
         self._size = (width, height)
         self._full = False
-        return ScreenFrame(width=width, height=height, full=full, styles=list(styles), lines=lines)
+        return ScreenFrame(
+            width=width,
+            height=height,
+            full=full,
+            source=self.source,
+            styles=list(styles),
+            lines=lines,
+        )
 
     def _tick(self) -> None:
         if self._sending or not self.watchers:

@@ -59,6 +59,7 @@ class MirrorView(ScrollView, can_focus=True):
         self.rows: list[Strip] = []
         self.shown_size: tuple[int, int] = (0, 0)
         self.frames = 0
+        self.source = ""  # the console whose screen this is (ScreenFrame.source)
         self._styles: dict[str, Style] = {}
 
     @property
@@ -69,9 +70,12 @@ class MirrorView(ScrollView, can_focus=True):
         """Draw a frame; False when it is a change to a picture we do not have (wait for the
         next full frame)."""
         width, height = frame.width, frame.height
+        if not frame.full and self.rows and frame.source != self.source:
+            return True  # the agent's other console: this view follows the one it showed
         if frame.full or (width, height) != self.shown_size:
             if not frame.full:
                 return False
+            self.source = frame.source
             self.rows = [Strip.blank(width) for _ in range(height)]
             self.shown_size = (width, height)
             self.virtual_size = Size(width, height)

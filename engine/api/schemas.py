@@ -1107,6 +1107,9 @@ class ScreenFrame(Schema, kw_only=True):
     width: ScreenWidth
     height: ScreenHeight
     full: bool = False
+    # Which console sent it (random per console): an agent with two consoles open sends two
+    # screens, and a view follows the one whose full frame came last.
+    source: Annotated[str, Meta(max_length=32)] = ""
     styles: Annotated[list[StyleText], Meta(max_length=5000)] = field(default_factory=list)
     lines: Annotated[list[ScreenLine], Meta(max_length=500)] = field(default_factory=list)
 
