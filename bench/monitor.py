@@ -177,6 +177,7 @@ class Watcher:
         self.rows: list[str] = []
         self.frames = 0
         self.bytes = 0
+        self.arrivals: list[float] = []
         self.changed = asyncio.Event()
         self.hello = asyncio.Event()
 
@@ -190,6 +191,7 @@ class Watcher:
                 continue
             frame = event.frame
             self.frames += 1
+            self.arrivals.append(time.monotonic())
             self.bytes += len(encode(event)) + 1  # one NDJSON line
             if frame.full or len(self.rows) != frame.height:
                 self.rows = [""] * frame.height
@@ -266,6 +268,7 @@ async def measure(args: argparse.Namespace) -> None:
                 await asyncio.sleep(0.6)
 
             frames, sent = watcher.frames, watcher.bytes
+            watcher.arrivals = []
             parent_cpu, parent_wall = time.process_time(), time.monotonic()
             watched = await ask(f"scroll {args.seconds}")
             relayed_frames = watcher.frames - frames
@@ -285,7 +288,10 @@ async def measure(args: argparse.Namespace) -> None:
     latencies.sort()
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))] * 1000
-    fps = relayed_frames / watched["wall"]
+    # The rate between the first and the last frame of the run: counting frames over the
+    # run's wall time would also count one already on its way when it started.
+    arrived = watcher.arrivals
+    fps = (len(arrived) - 1) / (arrived[-1] - arrived[0]) if len(arrived) > 1 else 0.0
     bps = relayed_bytes / watched["wall"]
     cpu_off = 100 * unwatched["cpu"] / unwatched["wall"]
     cpu_on = 100 * watched["cpu"] / watched["wall"]
