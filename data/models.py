@@ -919,3 +919,27 @@ class CampaignOAuth(Base):
     detail: Mapped[str] = mapped_column(String(500), default="")
     authorized_at: Mapped[datetime | None] = mapped_column(default=None)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ---- issue 15: the audit log of supervisors watching agents ----
+class AuditEntry(Base):
+    """One supervisor watching one agent: a spy on an interaction (`kind` "spy") or a view of
+    the agent's screen ("screen"). Written when the watching starts, `ended_at` when it ends
+    (or when the engine notices the watcher's console has gone). Names are copied so the log
+    still reads after a user is removed; admins read it with `ctl audit`."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "spy" | "screen"
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    actor: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    subject: Mapped[str] = mapped_column(String(64))
+    interaction_id: Mapped[int | None] = mapped_column(default=None)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)

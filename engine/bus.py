@@ -30,6 +30,8 @@ from engine.api.schemas import (
     MailboxChanged,
     MessageChanged,
     QueueChanged,
+    ScreenChanged,
+    ScreenWatchers,
     StatsChanged,
 )
 
@@ -58,6 +60,10 @@ def audience(event: Event) -> tuple[str, ...] | None:
             return ()
         case DialerProgress():  # supervisors' and admins' (event_filter.may_see)
             return ()
+        case ScreenWatchers(agent=agent):
+            return (agent,)
+        case ScreenChanged(to=to):
+            return tuple(to)
     return None
 
 
@@ -129,6 +135,10 @@ class EventBus:
     @property
     def has_subscribers(self) -> bool:
         return bool(self._subs)
+
+    def listening(self, username: str) -> bool:
+        """Whether `username` has an event stream open on this engine now."""
+        return username in self._by_user
 
     @property
     def has_supervisors(self) -> bool:

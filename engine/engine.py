@@ -52,6 +52,7 @@ from engine.services.outbound.outbox import Outbox
 from engine.services.people.break_reasons import BreakReasons
 from engine.services.people.chat import Chat
 from engine.services.people.identity import Identity
+from engine.services.people.monitoring import Monitoring
 from engine.services.people.presence import Presence
 from engine.services.queries import Queries
 from engine.services.recordings.files import RecordingFiles
@@ -223,6 +224,8 @@ class Engine:
         self.ingestor.dialer_threads = DialerAnswers(self.dialer_runner, self.blobs).open_threads
         self.recordings = RecordingsSearch(self.db)
         self.recording_files = RecordingFiles(self.db, self.blobs, self.queries)
+        self.monitoring = Monitoring(self.db, self.bus)  # screen views, spies, the audit log
+        await self.monitoring.recover()
         # No console of this node is connected yet: routing waits for the agents to come.
         await self.presence.start()
         self.server = ApiServer(self)
@@ -231,6 +234,7 @@ class Engine:
         self.supervise("presence", self.presence.run)
         self.supervise("customer-events", self.customer_events.run)
         self.supervise("dialer-progress", self.dialer_progress.run)
+        self.supervise("monitoring", self.monitoring.run)
         if self.run_mail:
             self.supervise("router", self.router.run)
             self.supervise("outbox", self.outbox.run)

@@ -28,6 +28,7 @@ from engine.api.schemas import (
     LimitsOut,
     Me,
     PickQueue,
+    ScreenWatchers,
 )
 from engine.client.client import EngineClient
 
@@ -42,6 +43,7 @@ from ..messages import (
     PickQueueLoaded,
     ThreadLoaded,
 )
+from ..screen_share import ScreenSharer
 from ..settle import settled
 from ..widgets.banner import EngineBanner
 from ..widgets.inbox import InboxTable, summary_of
@@ -323,7 +325,21 @@ class AgentScreen(ModeScreen):
 
     # ---- events (agent_events.py) ----
     def handle_event(self, event: Event) -> None:
+        if isinstance(event, ScreenWatchers):  # a supervisor views this screen, or stopped
+            self.screen_share.told(event)
+            return
         agent_events.handle(self, event)
+
+    @property
+    def screen_share(self) -> ScreenSharer:
+        """Sends this console's screen while a supervisor watches (console/screen_share.py)."""
+        sharer = getattr(self, "_screen_share", None)
+        if sharer is None:
+            sharer = self._screen_share = ScreenSharer(self.app, self.client)
+        return sharer
+
+    def stream_started(self) -> None:
+        self.screen_share.reset()  # the engine tells again who watches, right after hello
 
     def on_resize(self, event: events.Resize) -> None:
         # Narrow to wide: the thread pane appears and should match the highlighted row.

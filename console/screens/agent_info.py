@@ -1,7 +1,8 @@
 """Supervisor: the manual's "Info" window about one agent, as the engine counted it (today,
 UTC day): who they are, their campaigns, state and status history, the interactions they hold,
 completed today, average handling time, time logged in, and whether screen monitoring is
-allowed. Read only; `escape`, `q` or the button closes it."""
+allowed. Read only; `escape`, `q` or the button closes it; `v` (or its button) views the
+agent's screen live when that is allowed (console/screens/mirror.py)."""
 
 from __future__ import annotations
 
@@ -79,10 +80,13 @@ def active(info: AgentInfo) -> Text:
     return text
 
 
-class AgentInfoScreen(ModalScreen[None]):
+class AgentInfoScreen(ModalScreen[str | None]):
+    """Dismissed with "screen" when the supervisor asks to view the agent's screen."""
+
     BINDINGS = [
         Binding("escape", "close", "Close", id="agent-info.close"),
         Binding("q", "close", "Close", show=False, id="agent-info.quit"),
+        Binding("v", "view_screen", "View screen", id="agent-info.view-screen"),
     ]
 
     def __init__(self, info: AgentInfo) -> None:
@@ -100,9 +104,23 @@ class AgentInfoScreen(ModalScreen[None]):
                 yield Label("Status today (UTC)", classes="info-heading")
                 yield Static(history(self.info), id="agent-info-history")
             with Horizontal(id="agent-info-buttons"):
+                yield Button(
+                    "View screen",
+                    id="agent-info-screen",
+                    compact=True,
+                    disabled=not self.info.screen_monitoring_allowed,
+                    tooltip=None
+                    if self.info.screen_monitoring_allowed
+                    else "Screen monitoring is not allowed for this agent",
+                )
                 yield Button("Close", id="agent-info-close", compact=True)
         yield Footer(compact=True)
 
     @on(Button.Pressed, "#agent-info-close")
     def action_close(self) -> None:
         self.dismiss(None)
+
+    @on(Button.Pressed, "#agent-info-screen")
+    def action_view_screen(self) -> None:
+        """The engine decides whether it may be viewed (and says why not)."""
+        self.dismiss("screen")

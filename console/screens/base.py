@@ -48,6 +48,9 @@ class ModeScreen(Screen[None]):
     def handle_event(self, event: Event) -> None:
         """React to one engine event."""
 
+    def stream_started(self) -> None:
+        """The event stream said hello (first, or after a reconnect): before the reload."""
+
     def worker_failed(self, worker: Worker[Any], error: BaseException) -> None:
         """A worker of this screen failed (the app has already been told)."""
 
@@ -70,6 +73,7 @@ class ModeScreen(Screen[None]):
 
     def engine_event(self, event: Event) -> None:
         if isinstance(event, Hello):
+            self.stream_started()
             self.refresh_data()
             self.unread_chat()
             return

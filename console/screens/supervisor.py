@@ -16,6 +16,8 @@ interaction (its thread reloads as messages come and go), `c` chats with them, `
 them (no new interactions until resumed, `p` again) and `L` logs them out (their console
 leaves). `/` searches every agent's interactions, open and closed, and opens one read only.
 `w` shows how interactions were closed: the count per campaign and disposition (wrap-up).
+`v` views the selected agent's screen live, read only, when they allow it (docs/supervisor.md);
+a spy and a screen view are written to the audit log.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from engine.api.schemas import (
     MessageChanged,
     QueueChanged,
     QueueRow,
+    ScreenChanged,
     StatsChanged,
     StatsOut,
 )
@@ -49,6 +52,7 @@ from ..widgets.campaign_stats import CampaignStatsTable
 from ..widgets.mailboxes import MailboxLine
 from ..widgets.monitor import AgentGrid, QueueTable
 from .base import ModeScreen
+from .mirror import MirrorScreen
 from .thread_screen import ThreadScreen
 
 AGENT_BATCH = 0.25  # seconds: how long agents' changes wait to be shown together
@@ -65,6 +69,17 @@ class SupervisorScreen(ModeScreen):
         Binding("p", "pause", "Pause", id="supervisor.pause"),
         Binding("L", "log_out_agent", "Log out", id="supervisor.log-out-agent"),
         Binding("i", "info", "Info", id="supervisor.info"),
+        # neomutt's `v` views: the agent's screen, live and read only (console/screens/mirror.py).
+        # No room in the footer at 80 columns: in help (?), the palette and the Info window's
+        # footer and button.
+        Binding(
+            "v",
+            "view_screen",
+            "View screen",
+            tooltip="The selected agent's screen, live and read only (when they allow it)",
+            id="supervisor.view-screen",
+            show=False,
+        ),
         Binding("l", "limit", "Limit", id="supervisor.limit"),
         Binding(
             "r",
@@ -104,6 +119,8 @@ class SupervisorScreen(ModeScreen):
         self.load_mailboxes()
         for watched in self.watched_threads():  # back after an outage: catch up
             watched.load()
+        for mirror in self.mirrors():  # the same watch again: the agent sends every row
+            mirror.resume()
 
     def watched_threads(self) -> list[ThreadScreen]:
         """Threads open above this screen, even under a dialog, so none falls behind."""
@@ -136,8 +153,15 @@ class SupervisorScreen(ModeScreen):
     def _acted_on(self, message: AgentActedOn) -> None:
         self.query_one(AgentGrid).upsert(message.agent)  # the event follows; no waiting for it
 
+    def mirrors(self) -> list[MirrorScreen]:
+        return [s for s in self.app.screen_stack if isinstance(s, MirrorScreen)]
+
     def handle_event(self, event: Event) -> None:
         match event:
+            case ScreenChanged(agent=agent, frame=frame):
+                for mirror in self.mirrors():
+                    if mirror.agent == agent:
+                        mirror.show(frame)
             case (
                 MessageChanged(interaction_id=changed)
                 | InteractionChanged(interaction=InteractionSummary(id=changed))
@@ -146,6 +170,9 @@ class SupervisorScreen(ModeScreen):
                     if watched.interaction_id == changed:
                         watched.load()
             case AgentChanged(agent=agent):
+                for mirror in self.mirrors():
+                    if mirror.agent == agent.username:
+                        mirror.agent_changed(agent)
                 pending = getattr(self, "_pending_agents", None)
                 if pending is None:
                     pending = self._pending_agents = {}
@@ -243,7 +270,12 @@ class SupervisorScreen(ModeScreen):
         from .agent_info import AgentInfoScreen
 
         info = await self.client.agent_info(username)
-        self.app.push_screen(AgentInfoScreen(info))
+
+        def chosen(what: str | None) -> None:
+            if what == "screen":
+                self.view_screen(username)
+
+        self.app.push_screen(AgentInfoScreen(info), chosen)
 
     def action_refresh(self) -> None:
         self.refresh_data()
@@ -272,18 +304,41 @@ class SupervisorScreen(ModeScreen):
         if not theirs:
             self.notify(f"{name} has no open interaction.", markup=False)
         elif len(theirs) == 1:
-            self.watch(theirs[0].id, name)
+            self.watch(theirs[0].id, name, agent.username)
         else:
             from .spy import InteractionPicker
 
             def picked(interaction_id: int | None) -> None:
                 if interaction_id is not None:
-                    self.watch(interaction_id, name)
+                    self.watch(interaction_id, name, agent.username)
 
             self.app.push_screen(InteractionPicker(name, theirs), picked)
 
-    def watch(self, interaction_id: int, agent_name: str) -> None:
-        self.app.push_screen(ThreadScreen(self.client, interaction_id, spying=agent_name))
+    @work(group="spy-watch", exit_on_error=False)
+    async def watch(self, interaction_id: int, agent_name: str, agent: str) -> None:
+        """Spy on one interaction: the engine writes it to the audit log until it closes."""
+        from .mirror import end_watch
+
+        watching = await self.client.watch("spy", agent, interaction_id=interaction_id)
+
+        def closed(_: None) -> None:
+            self.app.run_worker(
+                end_watch(self.client, watching.id), group="watch-end", exit_on_error=False
+            )
+
+        self.app.push_screen(ThreadScreen(self.client, interaction_id, spying=agent_name), closed)
+
+    # ---- the agent's screen, live (console/screens/mirror.py) ----
+    def action_view_screen(self) -> None:
+        agent = self.selected_agent()
+        if agent is not None:
+            self.view_screen(agent.username)
+
+    @work(exclusive=True, group="view-screen", exit_on_error=False)
+    async def view_screen(self, username: str) -> None:
+        """Once the engine accepts (it refuses without the agent's consent flag)."""
+        watching = await self.client.watch("screen", username)
+        self.app.push_screen(MirrorScreen(self.client, watching))
 
     def action_search(self) -> None:
         from .search import SearchScreen

@@ -1105,6 +1105,98 @@ class DialerProgress(_Event, tag="dialer", kw_only=True):
     running: bool
 
 
+# ---- issue 15: the live view of an agent's screen, and the audit log of watching ----
+ScreenWidth = Annotated[int, Meta(ge=1, le=1000)]
+ScreenHeight = Annotated[int, Meta(ge=1, le=500)]
+ScreenRow = Annotated[int, Meta(ge=0, le=499)]
+StyleText = Annotated[str, Meta(max_length=200)]
+WatchKind = Literal["screen", "spy"]
+
+
+class ScreenLine(Schema, kw_only=True):
+    """One row of a screen: `[text, style]` spans, `style` an index into the frame's
+    `styles`. Untrusted text on the watching side: shown sanitised, never as markup."""
+
+    y: ScreenRow
+    spans: Annotated[list[tuple[Annotated[str, Meta(max_length=4000)], int]], Meta(max_length=1000)]
+
+
+class ScreenFrame(Schema, kw_only=True):
+    """What an agent's console shows: every row (`full`) or the rows that changed since its
+    last frame. Password fields are masked before a frame leaves the console."""
+
+    width: ScreenWidth
+    height: ScreenHeight
+    full: bool = False
+    # Which console sent it (random per console): an agent with two consoles open sends two
+    # screens, and a view follows the one whose full frame came last.
+    source: Annotated[str, Meta(max_length=32)] = ""
+    styles: Annotated[list[StyleText], Meta(max_length=5000)] = field(default_factory=list)
+    lines: Annotated[list[ScreenLine], Meta(max_length=500)] = field(default_factory=list)
+
+
+class FrameAck(Schema, kw_only=True):
+    """`POST /me/screen`'s answer: whether anyone still watches (no: stop sending)."""
+
+    watched: bool
+
+
+class WatchIn(Schema, kw_only=True):
+    """`POST /watches`: a supervisor starts watching an agent's screen or one of their
+    interactions (`spy`). `resume`: the watch this console held before a reconnect."""
+
+    kind: WatchKind
+    agent: Annotated[str, Meta(min_length=1, max_length=64, pattern=LOGIN_NAME)]
+    interaction_id: Id | None = None
+    resume: Id | None = None
+
+
+class WatchOut(Schema, kw_only=True):
+    id: int
+    kind: WatchKind
+    agent: str
+    agent_name: str
+    interaction_id: int | None = None
+    started_at: datetime
+
+
+class AuditRow(Schema, kw_only=True):
+    """One line of the audit log: `actor` watched `subject` from `started_at` until
+    `ended_at` (None: still watching)."""
+
+    id: int
+    kind: WatchKind
+    actor: str
+    subject: str
+    interaction_id: int | None = None
+    started_at: datetime
+    ended_at: datetime | None = None
+    seconds: float | None = None
+
+
+class AuditQuery(Schema, kw_only=True):
+    since: datetime | None = None
+    limit: Annotated[int, Meta(ge=1, le=100_000)] = 1000
+
+
+class ScreenWatchers(_Event, tag="screen-watchers", kw_only=True):
+    """To the agent's own consoles: who watches their screen now (empty: nobody, stop
+    sending). `generation` grows with every change, so an older one arriving late is
+    ignored."""
+
+    agent: str
+    watchers: list[str]
+    generation: int
+
+
+class ScreenChanged(_Event, tag="screen", kw_only=True):
+    """A frame of an agent's screen, to the supervisors watching it (`to`) only."""
+
+    agent: str
+    to: list[str]
+    frame: ScreenFrame
+
+
 Event = (
     Hello
     | InteractionChanged
@@ -1120,6 +1212,8 @@ Event = (
     | MailboxChanged
     | InteractionMoved
     | DialerProgress
+    | ScreenWatchers
+    | ScreenChanged
 )
 
 

@@ -19,6 +19,7 @@ from engine.api.schemas import (
     AgentInfo,
     AgentRatings,
     AgentRow,
+    AuditRow,
     BlacklistIn,
     BlacklistOut,
     BlacklistRemove,
@@ -47,6 +48,7 @@ from engine.api.schemas import (
     DraftIn,
     Event,
     ForwardIn,
+    FrameAck,
     HandIn,
     Hello,
     ImportReport,
@@ -80,6 +82,7 @@ from engine.api.schemas import (
     ReplyIn,
     RetryOut,
     Schema,
+    ScreenFrame,
     StatsOut,
     StatusIn,
     TemplateIn,
@@ -90,6 +93,8 @@ from engine.api.schemas import (
     UserIn,
     UserOut,
     UserPatch,
+    WatchIn,
+    WatchOut,
     decode,
     decode_event,
     encode,
@@ -666,6 +671,37 @@ class EngineClient:
         if resp.status >= 400:
             raise error_for(resp.status, resp.body)
         return resp
+
+    # ---- watching agents: screen views, spies, the audit log (issue 15) ----
+    async def watch(
+        self,
+        kind: str,
+        agent: str,
+        *,
+        interaction_id: int | None = None,
+        resume: int | None = None,
+    ) -> WatchOut:
+        """Start watching `agent` (`kind` "screen" or "spy" with `interaction_id`); `resume`:
+        the watch this console held before it reconnected."""
+        body = WatchIn(
+            kind=kind,  # type: ignore[arg-type]  # checked by the engine
+            agent=agent,
+            interaction_id=interaction_id,
+            resume=resume,
+        )
+        return await self._call("POST", "/watches", WatchOut, body)
+
+    async def end_watch(self, watch_id: int) -> None:
+        await self._do("DELETE", f"/watches/{watch_id}")
+
+    async def send_screen(self, frame: ScreenFrame) -> FrameAck:
+        """One frame of this agent's screen, for whoever watches it."""
+        return await self._call("POST", "/me/screen", FrameAck, frame)
+
+    async def audit(self, *, since: str = "", limit: int = 1000) -> list[AuditRow]:
+        given = {"since": since, "limit": str(limit)}
+        query = urlencode({k: v for k, v in given.items() if v}, quote_via=quote)
+        return await self._call("GET", f"/audit?{query}", list[AuditRow])
 
 
 def _ratings_query(campaign: str, since: str, until: str) -> str:

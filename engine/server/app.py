@@ -22,6 +22,7 @@ from engine.server import (
     chat_routes,
     dialer_routes,
     event_stream,
+    monitor_routes,
     recordings_routes,
     supervisor_routes,
     transfer_routes,
@@ -54,6 +55,7 @@ ROUTES = (
     transfer_routes.routes,
     dialer_routes.routes,
     recordings_routes.routes,
+    monitor_routes.routes,
 )
 
 

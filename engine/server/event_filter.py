@@ -20,6 +20,8 @@ from engine.api.schemas import (
     MessageChanged,
     PickQueueChanged,
     QueueChanged,
+    ScreenChanged,
+    ScreenWatchers,
     StatsChanged,
     WaitingChanged,
 )
@@ -30,6 +32,10 @@ def may_see(caller: Caller, event: Event, campaigns: Collection[str] = ()) -> bo
     """`campaigns`: the names of the caller's campaigns (whose queues they may count)."""
     if isinstance(event, ChatSaid):  # private, other supervisors included
         return caller.username in (event.line.sender, event.line.recipient)
+    if isinstance(event, ScreenWatchers):  # the watched agent's own consoles only
+        return caller.username == event.agent
+    if isinstance(event, ScreenChanged):  # a screen's frames: to those watching it only
+        return caller.username in event.to
     if caller.sees_all:
         return True
     match event:

@@ -54,6 +54,9 @@ async def events(request: web.Request) -> web.StreamResponse:
             await stream.write(encode(hello) + b"\n")
             if missed is not None:  # this console reconnected after a log-out: it leaves
                 await stream.write(encode(missed) + b"\n")
+            watched = engine.monitoring.watchers_of(caller.username)
+            if watched is not None:  # someone watches this agent's screen: send frames
+                await stream.write(encode(watched) + b"\n")
             await _relay(request, stream, sub, campaigns)
     except ConnectionError:
         pass  # the console went away mid-write

@@ -42,6 +42,7 @@ from engine.api.schemas import (
 )
 from engine.client import EngineClient
 from postdesk.ctl import oauth
+from postdesk.ctl.audit import audit_command
 from postdesk.ctl.dialer import dialer_command
 from postdesk.ctl.dispositions import edit_dispositions
 from postdesk.ctl.errors import CtlInputError
@@ -198,6 +199,8 @@ async def dispatch(client: EngineClient, args: argparse.Namespace) -> Any:
         return await dialer_command(client, args)
     if group == "recordings" and action in ("print", "export"):
         return await recording_command(client, args)
+    if group == "audit":  # issue 15
+        return await audit_command(client, args)
     calls: dict[tuple[str, str], Callable[[], Awaitable[Any]]] = {
         ("user", "add"): lambda: client.add_user(
             convert(

@@ -17,6 +17,7 @@ from engine.api.schemas import (
     Delivery,
     OnLogout,
 )
+from postdesk.ctl.audit import add_audit_parser
 from postdesk.ctl.dialer import add_dialer_parser
 from postdesk.ctl.oauth import add_parsers as oauth_parsers
 from postdesk.ctl.recording_files import add_parsers as add_recording_file_parsers
@@ -236,6 +237,8 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "--since", default="", help="from this date or time (UTC, ISO 8601), or 'today'"
     )
     ratings.add_argument("--until", default="", help="before this date or time (UTC)")
+
+    add_audit_parser(groups, parents)  # issue 15: `ctl audit`
 
     reasons = group("break-reason", "the reasons agents choose from when they take a break")
     reasons.add_parser("list", help="list them in the order agents see them")
