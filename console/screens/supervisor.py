@@ -16,6 +16,7 @@ interaction (its thread reloads as messages come and go), `c` chats with them, `
 them (no new interactions until resumed, `p` again) and `L` logs them out (their console
 leaves). `/` searches every agent's interactions, open and closed, and opens one read only.
 `w` shows how interactions were closed: the count per campaign and disposition (wrap-up).
+`d` opens the email dialers' dashboard (`dialer_dashboard.py`), fed by this screen's events.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from engine.api.schemas import (
     AgentChanged,
     AgentRow,
     CampaignState,
+    DialerProgress,
     Event,
     InteractionChanged,
     InteractionSummary,
@@ -49,6 +51,7 @@ from ..widgets.campaign_stats import CampaignStatsTable
 from ..widgets.mailboxes import MailboxLine
 from ..widgets.monitor import AgentGrid, QueueTable
 from .base import ModeScreen
+from .dialer_dashboard import DialerDashboardScreen
 from .thread_screen import ThreadScreen
 
 AGENT_BATCH = 0.25  # seconds: how long agents' changes wait to be shown together
@@ -76,6 +79,7 @@ class SupervisorScreen(ModeScreen):
         ),
         # Not in the footer either (no room at 80 columns): in help (?) and the palette.
         Binding("w", "wrapups", "Wrap-ups", id="supervisor.wrapups", show=False),
+        Binding("d", "dialers", "Dialers", id="supervisor.dialers", show=False),
         # Live from events, so rarely needed: in help (?) and the palette, not the footer,
         # which needs the room at 80 columns.
         Binding("ctrl+r", "refresh", "Refresh", id="supervisor.refresh", show=False),
@@ -104,10 +108,21 @@ class SupervisorScreen(ModeScreen):
         self.load_mailboxes()
         for watched in self.watched_threads():  # back after an outage: catch up
             watched.load()
+        for board in self.dialer_boards():
+            board.load()
 
     def watched_threads(self) -> list[ThreadScreen]:
         """Threads open above this screen, even under a dialog, so none falls behind."""
         return [s for s in self.app.screen_stack if isinstance(s, ThreadScreen)]
+
+    def dialer_boards(self) -> list[DialerDashboardScreen]:
+        """The dialers' dashboard, when open above this screen (it has no stream of its own)."""
+        return [s for s in self.app.screen_stack if isinstance(s, DialerDashboardScreen)]
+
+    def action_dialers(self) -> None:
+        """`d`: the email dialers' dashboard (docs/dialer.md)."""
+        if not self.dialer_boards():
+            self.app.push_screen(DialerDashboardScreen(self.client))
 
     # ---- loading: each worker posts what it got, handled below with `@on` ----
     @work(exclusive=True, group="monitor", exit_on_error=False)
@@ -159,6 +174,9 @@ class SupervisorScreen(ModeScreen):
                 self.show_stats(stats)
             case MailboxChanged(mailbox=row):
                 self.query_one(MailboxLine).upsert(row)
+            case DialerProgress():
+                for board in self.dialer_boards():
+                    board.progress(event)
 
     def _show_agents(self) -> None:
         pending, self._pending_agents = self._pending_agents, {}
