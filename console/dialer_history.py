@@ -62,6 +62,19 @@ class History:
         index = bisect.bisect_right(times, moment) - 1
         return self.samples[max(index, 0)]
 
+    def _sent_at(self, moment: float) -> float:
+        """Messages sent by `moment`, drawn straight between samples: events come every
+        half second or so, and a rate taken between steps would jitter."""
+        times = [s.at for s in self.samples]
+        index = bisect.bisect_right(times, moment)
+        if index == 0:
+            return float(self.samples[0].sent)
+        if index == len(self.samples):
+            return float(self.samples[-1].sent)
+        before, after = self.samples[index - 1], self.samples[index]
+        share = (moment - before.at) / (after.at - before.at) if after.at > before.at else 1.0
+        return before.sent + (after.sent - before.sent) * share
+
     def moments(self, columns: int) -> list[float]:
         """`columns` evenly spaced times from the first sample to the last (the last is the
         newest sample's time, so the newest counts are always drawn)."""
@@ -80,12 +93,12 @@ class History:
         if not self.samples:
             return []
         first = self.samples[0].at
-        width = max(self.span / max(columns, 1), RATE_WINDOW)
+        width = max(2 * self.span / max(columns, 1), RATE_WINDOW)
         found = []
         for moment in self.moments(columns):
             since = max(moment - width, first)
             elapsed = moment - since
-            sent = self._at(moment).sent - self._at(since).sent
+            sent = self._sent_at(moment) - self._sent_at(since)
             found.append(60.0 * sent / elapsed if elapsed > 0 else 0.0)
         return found
 

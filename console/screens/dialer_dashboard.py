@@ -101,13 +101,21 @@ def cells(dialer: DialerRows, progress: DialerProgress | None) -> list[Text]:
     ]
 
 
+def in_words(progress: DialerProgress) -> str:
+    """The highlighted row's counts under the graph: at 80 columns the table scrolls."""
+    return (
+        f"Sent {progress.sent:,} · failed {progress.failed:,} · skipped {progress.skipped:,}"
+        f" · seen {progress.seen:,} · rejected {progress.rejected:,} · spam {progress.spam:,}"
+    )
+
+
 class DialerDashboardScreen(Screen[None]):
     DEFAULT_CSS = """
     DialerDashboardScreen #dialer-top { height: 1; }
     DialerDashboardScreen #dialer-campaign { width: 40; }
     DialerDashboardScreen #dialer-hint { width: 1fr; padding: 0 1; color: $text-muted; }
-    DialerDashboardScreen #dialer-table { height: 1fr; min-height: 4; }
-    DialerDashboardScreen DialerGraph { height: 45%; min-height: 8; border-top: solid $primary; }
+    DialerDashboardScreen #dialer-table { height: auto; max-height: 45%; min-height: 3; }
+    DialerDashboardScreen DialerGraph { height: 1fr; min-height: 8; border-top: solid $primary; }
     """
 
     BINDINGS = [
@@ -316,7 +324,7 @@ class DialerDashboardScreen(Screen[None]):
             return
         dialer, progress = chosen
         title = f"{one_line(dialer.name, 30)} · {one_line(progress.list_name, 40)}"
-        graph.show(title, self.histories.get(progress.list_id), dialer.running)
+        graph.show(title, self.histories.get(progress.list_id), dialer.running, in_words(progress))
 
     # ---- play and stop (the engine checks the role) ----
     def action_play(self) -> None:

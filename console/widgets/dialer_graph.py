@@ -9,9 +9,12 @@ in light and dark. Names (from admins, CSV) are shown as plain text, never marku
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
 from textual.widget import Widget
 
 from engine.text.sanitize import one_line
@@ -19,6 +22,7 @@ from engine.text.sanitize import one_line
 from ..dialer_history import History
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
+_RUNS = re.compile(r" +|[^ ]+")
 AXIS = 5  # "100%┤"
 
 
@@ -52,9 +56,12 @@ class DialerGraph(Widget):
         self.title = ""
         self.history: History | None = None
         self.running = False
+        self.counts = ""  # the highlighted row's counts in words (at 80 columns the table
+        # cannot show them all)
 
-    def show(self, title: str, history: History | None, running: bool) -> None:
-        self.title, self.history, self.running = title, history, running
+    def show(self, title: str, history: History | None, running: bool, counts: str = "") -> None:
+        self.title, self.history, self.running, self.counts = title, history, running, counts
+        self._drawn = ((-1, -1), [])
         self.refresh()
 
     @property
@@ -72,50 +79,66 @@ class DialerGraph(Widget):
         state = "done" if done else rate_text(rate)
         return f"{last.percent:.0f}% processed ({last.processed:,}/{last.records:,}) · {state}"
 
-    def render(self) -> Text:
-        width = max(self.size.width, 20)
-        height = max(self.size.height, 4)
+    def lines(self, width: int, height: int) -> list[list[tuple[str, Style]]]:
+        """The picture, line by line, as (text, style) runs: drawn as strips, so no space
+        is ever collapsed or wrapped away."""
         style = self.get_component_rich_style
-        title, axis = style("dialer-graph--title"), style("dialer-graph--axis")
-        out = Text(no_wrap=True, overflow="crop")
-        out.append(one_line(self.title, max(width - 40, 10)), title)
-        out.append("  ")
-        out.append(self.caption())
+        base = self.rich_style
+        title, axis = base + style("dialer-graph--title"), base + style("dialer-graph--axis")
+        head = [(one_line(self.title, max(width - 44, 10)), title), ("  " + self.caption(), base)]
+        out: list[list[tuple[str, Style]]] = [head]
+        if self.counts:
+            out.append([(self.counts, axis)])
         history = self.history
         if history is None or history.last is None:
             return out
-        columns = width - AXIS
-        rows = max(height - 3, 1)  # title, time axis, rate line
+        columns = max(width - AXIS, 1)
+        rows = max(height - len(out) - 2, 1)  # the time axis and the rate line below
         percents = history.percents(columns)
         last = history.last
-        bar = style(
-            "dialer-graph--done"
-            if last.records and last.processed == last.records
-            else "dialer-graph--bar"
-        )
+        done = last.records > 0 and last.processed == last.records
+        bar = base + style("dialer-graph--done" if done else "dialer-graph--bar")
+        middle = (rows - 1) // 2 if rows > 2 else -1
         for row in range(rows - 1, -1, -1):
-            label = (
-                "100%┤"
-                if row == rows - 1
-                else " 50%┤"
-                if row == (rows - 1) // 2 and rows > 2
-                else "    │"
-            )
-            if row == 0 and rows > 1:
+            label = "    │"
+            if row == rows - 1:
+                label = "100%┤"
+            elif row == 0:
                 label = "  0%┤"
-            out.append("\n")
-            out.append(label, axis)
-            out.append(self._bar_row(percents, row, rows), bar)
-        out.append("\n")
+            elif row == middle:
+                label = " 50%┤"
+            out.append([(label, axis), (self._bar_row(percents, row, rows), bar)])
         left, right = clock(history.samples[0].at), clock(last.at)
         gap = max(columns - len(left) - len(right), 1)
-        out.append(" " * AXIS + left + " " * gap + right, axis)
-        out.append("\n")
-        out.append("rate▕", axis)
-        rates = history.rates(max(columns - 16, 4))
-        out.append(self._sparkline(rates), style("dialer-graph--rate"))
-        out.append(f" ≤{rate_text(max(rates, default=0.0))}", axis)
+        out.append([(" " * AXIS + left + " " * gap + right, axis)])
+        rates = history.rates(max(columns - 20, 4))
+        out.append(
+            [
+                ("rate▕", axis),
+                (self._sparkline(rates), base + style("dialer-graph--rate")),
+                (f" peak {rate_text(max(rates, default=0.0))}", axis),
+            ]
+        )
         return out
+
+    def render_line(self, y: int) -> Strip:
+        width, height = self.size.width, self.size.height
+        if y == 0 or not hasattr(self, "_drawn") or self._drawn[0] != (width, height):
+            self._drawn = ((width, height), self.lines(width, height))
+        lines = self._drawn[1]
+        if y >= len(lines):
+            return Strip.blank(width, self.rich_style)
+        blank = Style(bgcolor=self.rich_style.bgcolor)
+        # Runs of spaces get a style of their own: an SVG export then starts every drawn run at
+        # its own x (rsvg-convert drops a text element's leading spaces).
+        strip = Strip(
+            [
+                Segment(part, blank if part.isspace() else style)
+                for text, style in lines[y]
+                for part in _RUNS.findall(text)
+            ]
+        )
+        return strip.crop_extend(0, width, self.rich_style)
 
     @staticmethod
     def _bar_row(percents: list[float], row: int, rows: int) -> str:
