@@ -1,22 +1,25 @@
 """The supervisor's dialer dashboard (issue 14) against a real engine and the SMTP sink: `d`
 opens it on the dialers' lists and counts; Play (confirmed) starts the highlighted dialer,
 the counts change from events alone until every record is processed and the graph reaches
-100%; Stop halts it mid-run and Play resumes it; a hostile list name shows as typed; the
+100%, and the board is never read again meanwhile (no polling); Stop halts it mid-run and
+Play resumes it; a hostile list name shows as typed; the
 board is refused to agents."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from textual.widgets import DataTable
 
 from console.screens.dialer_dashboard import DialerDashboardScreen
 from console.widgets.dialer_graph import DialerGraph
-from engine.api.schemas import DialerIn, SmtpCaps, TemplateIn
+from engine.api.schemas import DialerBoardRow, DialerIn, SmtpCaps, TemplateIn
 from engine.client import Forbidden
 from tests.console_helpers import console_for, press, screen_text, until
 from tests.engine_fixtures import World
 
-RECORDS = 30
+RECORDS = 40
 
 
 async def a_dialer(world: World, name: str, *, pace: float, records: int, list_name: str) -> None:
@@ -40,6 +43,20 @@ async def a_dialer(world: World, name: str, *, pace: float, records: int, list_n
     assert report.imported == records
 
 
+def count_board_reads(board: DialerDashboardScreen) -> list[float]:
+    """Every later `GET /dialer-board` of the dashboard, appended as it is made (the real
+    call still goes to the engine)."""
+    reads: list[float] = []
+    real = board.client.dialer_board
+
+    async def counted() -> list[DialerBoardRow]:
+        reads.append(time.monotonic())
+        return await real()
+
+    board.client.dialer_board = counted  # type: ignore[method-assign]
+    return reads
+
+
 def row(board: DialerDashboardScreen, index: int = 0) -> dict[str, str]:
     table = board.query_one(DataTable)
     keys = [str(c.key.value) for c in table.ordered_columns]
@@ -47,7 +64,7 @@ def row(board: DialerDashboardScreen, index: int = 0) -> dict[str, str]:
 
 
 async def test_a_supervisor_watches_a_dialer_run_to_100_percent(world: World) -> None:
-    await a_dialer(world, "News", pace=0.1, records=RECORDS, list_name="December")
+    await a_dialer(world, "News", pace=0.12, records=RECORDS, list_name="December")
     app = console_for(world.engine, "super1", "supervisor")
     async with app.run_test(size=(160, 48)) as pilot:
         await until(pilot, lambda: "Agents" in screen_text(app), what="the monitor")
@@ -58,12 +75,17 @@ async def test_a_supervisor_watches_a_dialer_run_to_100_percent(world: World) ->
         first = row(board)
         assert first["dialer"] == "News" and first["active"] == "active"
         assert first["status"] == "stopped" and first["schedule"] == "on"
-        assert (first["processed"], first["not_processed"], first["sent"]) == ("0", "30", "0")
+        assert (first["processed"], first["not_processed"], first["sent"]) == (
+            "0",
+            str(RECORDS),
+            "0",
+        )
         assert not world.sink.messages  # nothing sends before Play
+        reads = count_board_reads(board)
 
         await press(pilot, "p")
         await until(pilot, lambda: "Start News?" in screen_text(app), what="the question")
-        assert "30 waiting mails" in screen_text(app)
+        assert f"{RECORDS} waiting mails" in screen_text(app)
         await press(pilot, "y")
         await until(pilot, lambda: row(board)["status"] == "running", what="running")
 
@@ -94,14 +116,19 @@ async def test_a_supervisor_watches_a_dialer_run_to_100_percent(world: World) ->
             return row(board)["processed"] == str(RECORDS)
 
         await until(pilot, done, what="every record processed")
-        await until(pilot, lambda: "100% processed (30/30) · done" in screen_text(app), what="100%")
+        await until(
+            pilot,
+            lambda: f"100% processed ({RECORDS}/{RECORDS}) · done" in screen_text(app),
+            what="100%",
+        )
         final = row(board)
-        assert (final["not_processed"], final["sent"], final["failed"]) == ("0", "30", "0")
+        assert (final["not_processed"], final["sent"], final["failed"]) == ("0", str(RECORDS), "0")
         assert (final["skipped"], final["rejected"], final["spam"]) == ("0", "0", "0")
         assert graph.percent == 100
         assert graph.history is not None and graph.history.percents(50)[0] < 50  # it climbed
         assert len(seen_processed) >= 4  # the counts moved in steps, not one jump
         assert len(world.sink.messages) == RECORDS
+        assert reads == []  # live from events alone: the board was never read again
 
 
 async def test_hostile_names_show_as_typed_and_agents_are_refused(world: World) -> None:

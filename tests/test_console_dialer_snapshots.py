@@ -1,7 +1,8 @@
 """SVG snapshots of the dialer dashboard mid-run (issue 14), at 80x24 (dark theme) and 160x48
 (light theme), from fixed hand-made data: two dialers of two campaigns, News half way
 through its December list with a progress history of fixed times (shown in UTC), so the
-pictures change only when the console does."""
+pictures change only when the console does. Also the campaign selector, by key and by
+mouse, on the same data."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import DataTable, Select
 
 from console.app import PostdeskApp
 from console.screens.dialer_dashboard import DialerDashboardScreen
@@ -132,3 +134,36 @@ def test_dialer_dashboard_mid_run(
     snap_compare: Callable[..., bool], size: tuple[int, int], theme: str
 ) -> None:
     assert snap_compare(app_in(theme), terminal_size=size, run_before=mid_run)
+
+
+def rows_shown(app: PostdeskApp) -> list[str]:
+    board = app.screen
+    assert isinstance(board, DialerDashboardScreen)
+    table = board.query_one(DataTable)
+    return [
+        f"{table.get_row_at(i)[0].plain}/{table.get_row_at(i)[1].plain}"
+        for i in range(table.row_count)
+    ]
+
+
+async def test_the_campaign_selector_limits_the_rows() -> None:
+    app = app_in("textual-dark")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await mid_run(pilot)
+        everything = ["News/December", "News/Old customers", "Renewals/Q1"]
+        assert rows_shown(app) == everything
+        await press(pilot, "c")  # campaigns by name: Billing first
+        assert rows_shown(app) == ["Renewals/Q1"]
+        assert "1 dialer in Billing" in screen_text(app)
+        await press(pilot, "c")
+        assert rows_shown(app) == ["News/December", "News/Old customers"]
+        await press(pilot, "c")
+        assert rows_shown(app) == everything
+        # By mouse: open the selector, choose Billing.
+        await pilot.click("#dialer-campaign")
+        await settle(pilot)
+        await until(pilot, lambda: "Billing" in screen_text(app), what="the options")
+        await pilot.click(Select, offset=(3, 2))  # the second option under the first line
+        await settle(pilot)
+        assert rows_shown(app) == ["Renewals/Q1"]
+        assert "Q1 " in screen_text(app) and "Renewals · Q1" in screen_text(app)
