@@ -3,7 +3,7 @@ opens it on the dialers' lists and counts; Play (confirmed) starts the highlight
 the counts change from events alone until every record is processed and the graph reaches
 100%, and the board is never read again meanwhile (no polling); Stop halts it mid-run and
 Play resumes it; a hostile list name shows as typed; the
-board is refused to agents."""
+board is refused to agents; Play the engine refuses (no list) says why."""
 
 from __future__ import annotations
 
@@ -141,3 +141,22 @@ async def test_hostile_names_show_as_typed_and_agents_are_refused(world: World) 
         await press(pilot, "d")
         await until(pilot, lambda: "Promo" in screen_text(app), what="the dashboard")
         assert "[b red]Sale[/] $(x)" in screen_text(app)
+
+
+async def test_the_engine_refusing_play_is_said_and_nothing_sends(world: World) -> None:
+    await world.operator.add_dialer(DialerIn(name="Empty", campaign="Support"))
+    app = console_for(world.engine, "super1", "supervisor")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await until(pilot, lambda: "Agents" in screen_text(app), what="the monitor")
+        await press(pilot, "d")
+        await until(pilot, lambda: "(no list)" in screen_text(app), what="the dashboard")
+        board = app.screen
+        assert isinstance(board, DialerDashboardScreen)
+        assert row(board)["status"] == "stopped"
+        await press(pilot, "p")
+        await until(pilot, lambda: "Start Empty?" in screen_text(app), what="the question")
+        await press(pilot, "y")
+        # The engine's reason, in a toast (wrapped at 80 columns).
+        await until(pilot, lambda: "'Empty' has no list" in screen_text(app), what="the refusal")
+        assert row(board)["status"] == "stopped"
+        assert not world.sink.messages
