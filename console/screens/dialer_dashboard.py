@@ -173,6 +173,9 @@ class DialerDashboardScreen(Screen[None]):
         elif event.state is WorkerState.ERROR and worker.error is not None:
             self.app.post_message(WorkerFailed(worker, worker.error))
 
+    def _loading(self) -> bool:
+        return any(w.group == "dialer-board" and not w.is_finished for w in self.workers)
+
     def loaded(self, rows: list[DialerBoardRow]) -> None:
         now = time.time()
         known = self.dialers
@@ -198,7 +201,8 @@ class DialerDashboardScreen(Screen[None]):
         self._fresh.add(event.list_id)
         dialer = self.dialers.get(event.dialer)
         if dialer is None:  # a dialer made (or renamed) since the board was read
-            self.load()
+            if not self._loading():  # else the read in flight, or the next event, brings it
+                self.load()
             return
         self._sample(event, time.time())
         status_moved = (dialer.running, dialer.on_schedule) != (event.running, event.on_schedule)
