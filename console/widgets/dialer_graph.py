@@ -109,6 +109,8 @@ class DialerGraph(Widget):
                 label = " 50%┤"
             out.append([(label, axis), (self._bar_row(percents, row, rows), bar)])
         left, right = clock(history.samples[0].at), clock(last.at)
+        if history.span == 0:  # one count so far: nothing moved since the dashboard opened
+            left, right = f"since {left}", "no change yet"
         gap = max(columns - len(left) - len(right), 1)
         out.append([(" " * AXIS + left + " " * gap + right, axis)])
         rates = history.rates(max(columns - 20, 4))
