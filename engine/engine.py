@@ -40,6 +40,7 @@ from engine.services.dialer.progress import DialerProgressBoard
 from engine.services.dialer.records import Dialers
 from engine.services.dialer.runner import DialerRunner
 from engine.services.dialer.smtp_pool import SmtpPool
+from engine.services.dialer_board import DialerBoard
 from engine.services.inbound.imap import ImapMailbox
 from engine.services.inbound.ingest import Ingestor
 from engine.services.inbound.mailbox_health import MailboxBoard
@@ -222,6 +223,7 @@ class Engine:
             retry_base=self.settings.outbox_retry_base,
         )
         self.ingestor.dialer_threads = DialerAnswers(self.dialer_runner, self.blobs).open_threads
+        self.dialer_board = DialerBoard(self.db, self.schedules.now)  # the dashboard (issue 14)
         self.recordings = RecordingsSearch(self.db)
         self.recording_files = RecordingFiles(self.db, self.blobs, self.queries)
         self.monitoring = Monitoring(self.db, self.bus)  # screen views, spies, the audit log

@@ -18,6 +18,9 @@ leaves). `/` searches every agent's interactions, open and closed, and opens one
 `w` shows how interactions were closed: the count per campaign and disposition (wrap-up).
 `v` views the selected agent's screen live, read only, when they allow it (docs/supervisor.md);
 a spy and a screen view are written to the audit log.
+
+
+`d` opens the email dialers' dashboard (`dialer_dashboard.py`), fed by this screen's events.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from engine.api.schemas import (
     AgentChanged,
     AgentRow,
     CampaignState,
+    DialerProgress,
     Event,
     InteractionChanged,
     InteractionSummary,
@@ -53,6 +57,9 @@ from ..widgets.mailboxes import MailboxLine
 from ..widgets.monitor import AgentGrid, QueueTable
 from .base import ModeScreen
 from .mirror import MirrorScreen
+
+
+from .dialer_dashboard import DialerDashboardScreen
 from .thread_screen import ThreadScreen
 
 AGENT_BATCH = 0.25  # seconds: how long agents' changes wait to be shown together
@@ -91,6 +98,7 @@ class SupervisorScreen(ModeScreen):
         ),
         # Not in the footer either (no room at 80 columns): in help (?) and the palette.
         Binding("w", "wrapups", "Wrap-ups", id="supervisor.wrapups", show=False),
+        Binding("d", "dialers", "Dialers", id="supervisor.dialers", show=False),
         # Live from events, so rarely needed: in help (?) and the palette, not the footer,
         # which needs the room at 80 columns.
         Binding("ctrl+r", "refresh", "Refresh", id="supervisor.refresh", show=False),
@@ -121,10 +129,21 @@ class SupervisorScreen(ModeScreen):
             watched.load()
         for mirror in self.mirrors():  # the same watch again: the agent sends every row
             mirror.resume()
+        for board in self.dialer_boards():
+            board.load()
 
     def watched_threads(self) -> list[ThreadScreen]:
         """Threads open above this screen, even under a dialog, so none falls behind."""
         return [s for s in self.app.screen_stack if isinstance(s, ThreadScreen)]
+
+    def dialer_boards(self) -> list[DialerDashboardScreen]:
+        """The dialers' dashboard, when open above this screen (it has no stream of its own)."""
+        return [s for s in self.app.screen_stack if isinstance(s, DialerDashboardScreen)]
+
+    def action_dialers(self) -> None:
+        """`d`: the email dialers' dashboard (docs/dialer.md)."""
+        if not self.dialer_boards():
+            self.app.push_screen(DialerDashboardScreen(self.client))
 
     # ---- loading: each worker posts what it got, handled below with `@on` ----
     @work(exclusive=True, group="monitor", exit_on_error=False)
@@ -186,6 +205,9 @@ class SupervisorScreen(ModeScreen):
                 self.show_stats(stats)
             case MailboxChanged(mailbox=row):
                 self.query_one(MailboxLine).upsert(row)
+            case DialerProgress():
+                for board in self.dialer_boards():
+                    board.progress(event)
 
     def _show_agents(self) -> None:
         pending, self._pending_agents = self._pending_agents, {}

@@ -1544,3 +1544,17 @@ class DialerStatus(Schema, kw_only=True):
     on_schedule: bool
     lists: list[DialerProgress]
     sending_now: int = 0  # records inside their SMTP transaction
+
+
+# ---- the supervisor's dialer dashboard (issue 14) ----
+
+
+class DialerBoardRow(Schema, kw_only=True):
+    """`GET /dialer-board`: one dialer as the dashboard opens on it (then `DialerProgress`
+    events keep it current); supervisors may read it, unlike the dialer's configuration."""
+
+    dialer: str
+    campaign: str
+    running: bool
+    on_schedule: bool
+    lists: list[DialerProgress]

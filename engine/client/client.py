@@ -38,6 +38,7 @@ from engine.api.schemas import (
     CloseIn,
     ConnectionReport,
     DialerAttachmentOut,
+    DialerBoardRow,
     DialerIn,
     DialerListOut,
     DialerOut,
@@ -545,6 +546,11 @@ class EngineClient:
 
     async def dialer_status(self, name: str) -> DialerStatus:
         return await self._call("GET", f"/dialers/{quote(name, safe='')}/status", DialerStatus)
+
+    # ---- the supervisor's dialer dashboard (issue 14) ----
+    async def dialer_board(self) -> list[DialerBoardRow]:
+        """Every dialer with its campaign and its lists' counts (supervisors and admins)."""
+        return await self._call("GET", "/dialer-board", list[DialerBoardRow])
 
     async def _long_upload(self, target: str, data: bytes, answer: type[T]) -> T:
         transport = UnixTransport(self.socket_path, self._transport.headers, timeout=UPLOAD_TIMEOUT)

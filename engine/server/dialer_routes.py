@@ -128,3 +128,10 @@ async def post_stop(request: web.Request) -> web.Response:
 async def get_status(request: web.Request) -> web.Response:
     request[CALLER].require("admin", "supervisor")
     return json_response(await engine_of(request).dialer_runner.status(request.match_info["name"]))
+
+
+# ---- the supervisor's dialer dashboard (issue 14): what it opens on, then events ----
+@routes.get("/api/v1/dialer-board")
+async def get_board(request: web.Request) -> web.Response:
+    request[CALLER].require("admin", "supervisor")
+    return json_response(await engine_of(request).dialer_board.rows())

@@ -1,0 +1,162 @@
+"""The supervisor's dialer dashboard (issue 14) against a real engine and the SMTP sink: `d`
+opens it on the dialers' lists and counts; Play (confirmed) starts the highlighted dialer,
+the counts change from events alone until every record is processed and the graph reaches
+100%, and the board is never read again meanwhile (no polling); Stop halts it mid-run and
+Play resumes it; a hostile list name shows as typed; the
+board is refused to agents; Play the engine refuses (no list) says why."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from textual.widgets import DataTable
+
+from console.screens.dialer_dashboard import DialerDashboardScreen
+from console.widgets.dialer_graph import DialerGraph
+from engine.api.schemas import DialerBoardRow, DialerIn, SmtpCaps, TemplateIn
+from engine.client import Forbidden
+from tests.console_helpers import console_for, press, screen_text, until
+from tests.engine_fixtures import World
+
+RECORDS = 40
+
+
+async def a_dialer(world: World, name: str, *, pace: float, records: int, list_name: str) -> None:
+    await world.operator.add_template(
+        TemplateIn(name=f"{name} body", kind="dialer", body_text="Dear ${name}, hello.")
+    )
+    await world.operator.add_dialer(
+        DialerIn(
+            name=name,
+            campaign="Support",
+            template=f"{name} body",
+            seconds_between_messages=pace,
+            caps=SmtpCaps(connections=1),
+        )
+    )
+    rows = "".join(f"Support;r{i}@example.com;;;name=R{i};\n" for i in range(records))
+    csv = "campaign;emailRecipient;message;attachments;variables;priority\n" + rows
+    report = await world.operator.upload_list(
+        name, csv.encode(), name=list_name, subject="Hello ${name}"
+    )
+    assert report.imported == records
+
+
+def count_board_reads(board: DialerDashboardScreen) -> list[float]:
+    """Every later `GET /dialer-board` of the dashboard, appended as it is made (the real
+    call still goes to the engine)."""
+    reads: list[float] = []
+    real = board.client.dialer_board
+
+    async def counted() -> list[DialerBoardRow]:
+        reads.append(time.monotonic())
+        return await real()
+
+    board.client.dialer_board = counted  # type: ignore[method-assign]
+    return reads
+
+
+def row(board: DialerDashboardScreen, index: int = 0) -> dict[str, str]:
+    table = board.query_one(DataTable)
+    keys = [str(c.key.value) for c in table.ordered_columns]
+    return dict(zip(keys, (cell.plain for cell in table.get_row_at(index)), strict=True))
+
+
+async def test_a_supervisor_watches_a_dialer_run_to_100_percent(world: World) -> None:
+    await a_dialer(world, "News", pace=0.12, records=RECORDS, list_name="December")
+    app = console_for(world.engine, "super1", "supervisor")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: "Agents" in screen_text(app), what="the monitor")
+        await press(pilot, "d")
+        await until(pilot, lambda: "December" in screen_text(app), what="the dashboard")
+        board = app.screen
+        assert isinstance(board, DialerDashboardScreen)
+        first = row(board)
+        assert first["dialer"] == "News" and first["active"] == "active"
+        assert first["status"] == "stopped" and first["schedule"] == "on"
+        assert (first["processed"], first["not_processed"], first["sent"]) == (
+            "0",
+            str(RECORDS),
+            "0",
+        )
+        assert not world.sink.messages  # nothing sends before Play
+        reads = count_board_reads(board)
+
+        await press(pilot, "p")
+        await until(pilot, lambda: "Start News?" in screen_text(app), what="the question")
+        assert f"{RECORDS} waiting mails" in screen_text(app)
+        await press(pilot, "y")
+        await until(pilot, lambda: row(board)["status"] == "running", what="running")
+
+        # Live from events: counts in between, then stop mid-run.
+        seen_processed: set[int] = set()
+
+        def some_sent() -> bool:
+            seen_processed.add(int(row(board)["processed"]))
+            return 5 <= int(row(board)["processed"]) < RECORDS
+
+        await until(pilot, some_sent, what="part of the list processed")
+        await press(pilot, "s")
+        await until(pilot, lambda: row(board)["status"] == "stopped", what="stopped")
+        stopped_at = int(row(board)["processed"])
+        assert 0 < stopped_at < RECORDS
+        graph = board.query_one(DialerGraph)
+        assert 0 < graph.percent < 100
+        await pilot.pause(0.5)  # a stopped dialer sends no more
+        assert int(row(board)["processed"]) == stopped_at == len(world.sink.messages)
+
+        # Resumed: to the end, the graph at 100%.
+        await press(pilot, "p")
+        await until(pilot, lambda: "Start News?" in screen_text(app), what="the question")
+        await press(pilot, "y")
+
+        def done() -> bool:
+            seen_processed.add(int(row(board)["processed"]))
+            return row(board)["processed"] == str(RECORDS)
+
+        await until(pilot, done, what="every record processed")
+        await until(
+            pilot,
+            lambda: f"100% processed ({RECORDS}/{RECORDS}) · done" in screen_text(app),
+            what="100%",
+        )
+        final = row(board)
+        assert (final["not_processed"], final["sent"], final["failed"]) == ("0", str(RECORDS), "0")
+        assert (final["skipped"], final["rejected"], final["spam"]) == ("0", "0", "0")
+        assert graph.percent == 100
+        assert graph.history is not None and graph.history.percents(50)[0] < 50  # it climbed
+        assert len(seen_processed) >= 4  # the counts moved in steps, not one jump
+        assert len(world.sink.messages) == RECORDS
+        assert reads == []  # live from events alone: the board was never read again
+
+
+async def test_hostile_names_show_as_typed_and_agents_are_refused(world: World) -> None:
+    await a_dialer(world, "Promo", pace=1.0, records=2, list_name="[b red]Sale[/] $(x)")
+    with pytest.raises(Forbidden):
+        await world.client("agent1").dialer_board()
+    app = console_for(world.engine, "super1", "supervisor")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "Agents" in screen_text(app), what="the monitor")
+        await press(pilot, "d")
+        await until(pilot, lambda: "Promo" in screen_text(app), what="the dashboard")
+        assert "[b red]Sale[/] $(x)" in screen_text(app)
+
+
+async def test_the_engine_refusing_play_is_said_and_nothing_sends(world: World) -> None:
+    await world.operator.add_dialer(DialerIn(name="Empty", campaign="Support"))
+    app = console_for(world.engine, "super1", "supervisor")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await until(pilot, lambda: "Agents" in screen_text(app), what="the monitor")
+        await press(pilot, "d")
+        await until(pilot, lambda: "(no list)" in screen_text(app), what="the dashboard")
+        board = app.screen
+        assert isinstance(board, DialerDashboardScreen)
+        assert row(board)["status"] == "stopped"
+        await press(pilot, "p")
+        await until(pilot, lambda: "Start Empty?" in screen_text(app), what="the question")
+        await press(pilot, "y")
+        # The engine's reason, in a toast (wrapped at 80 columns).
+        await until(pilot, lambda: "'Empty' has no list" in screen_text(app), what="the refusal")
+        assert row(board)["status"] == "stopped"
+        assert not world.sink.messages
