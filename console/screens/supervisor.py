@@ -18,8 +18,6 @@ leaves). `/` searches every agent's interactions, open and closed, and opens one
 `w` shows how interactions were closed: the count per campaign and disposition (wrap-up).
 `v` views the selected agent's screen live, read only, when they allow it (docs/supervisor.md);
 a spy and a screen view are written to the audit log.
-
-
 `d` opens the email dialers' dashboard (`dialer_dashboard.py`), fed by this screen's events.
 """
 
@@ -56,10 +54,8 @@ from ..widgets.campaign_stats import CampaignStatsTable
 from ..widgets.mailboxes import MailboxLine
 from ..widgets.monitor import AgentGrid, QueueTable
 from .base import ModeScreen
-from .mirror import MirrorScreen
-
-
 from .dialer_dashboard import DialerDashboardScreen
+from .mirror import MirrorScreen
 from .thread_screen import ThreadScreen
 
 AGENT_BATCH = 0.25  # seconds: how long agents' changes wait to be shown together
