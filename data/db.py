@@ -53,6 +53,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# The advisory lock key of migrations on PostgreSQL (any fixed 64-bit number: "pdmigrat").
+MIGRATION_LOCK = 0x70646D6967726174
+
+
 class WriteTurn:
     """One holder at a time; waiters in the order they came, the urgent ones first."""
 
@@ -134,6 +138,10 @@ class Database:
 
         if self.engine.dialect.name != "sqlite":
             async with self.engine.begin() as conn:
+                # One migrator at a time: engine nodes started together on one database take
+                # turns (the lock ends with the transaction); those after the first find it
+                # at head. Without it they blocked each other on the tables being made.
+                await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
                 await conn.run_sync(run)
             return
         # SQLite alters a table by copying it and dropping the old one; with foreign keys on,
