@@ -11,6 +11,35 @@ from tests.servers import DovecotServer, SmtpSink, start_dovecot, start_smtp_sin
 
 pytest_plugins = ["tests.engine_fixtures", "tests.web_helpers"]
 
+# What runs again on PostgreSQL in `make test` (`pytest -m database`): every test that drives
+# an engine or its database, except the consoles' rendering tests (test_console_*), which
+# see the engine only through its API and gain nothing from a second database. Found by what
+# a test uses, so a new engine test is in without anyone remembering to mark it; a test can
+# also be marked by hand.
+DATABASE_FIXTURES = {"engine", "operator", "world", "postgres"}
+DATABASE_NAMES = {"Engine", "engine_settings", "provision", "Database"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "database: drives an engine or its database; run again on PostgreSQL"
+    )
+
+
+def uses_database(item: pytest.Item) -> bool:
+    module = getattr(item, "module", None)
+    if module is None or module.__name__.rsplit(".", 1)[-1].startswith("test_console_"):
+        return False
+    if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    return bool(DATABASE_NAMES & set(vars(module)))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if uses_database(item):
+            item.add_marker(pytest.mark.database)
+
 
 @pytest.fixture(scope="session")
 def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DovecotServer]:

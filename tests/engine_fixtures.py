@@ -62,6 +62,13 @@ def engine_settings(home: Path, **changes: Any) -> Settings:
     return Settings(home=home, poll_seconds=0.5, outbox_retry_base=0.2, **changes)
 
 
+def with_database(home: Path, env: dict[str, str]) -> dict[str, str]:
+    """`env` for an engine process (or `postdesk ctl`) on `home`: on PostgreSQL runs, the
+    variable that points it at the database of `home`."""
+    url = database_url_for(home)
+    return {**env, "POSTDESK_DATABASE_URL": url} if url else env
+
+
 def database_for(request: pytest.FixtureRequest) -> dict[str, str]:
     """Kept for callers that pass it on; engine_settings already chooses the database."""
     return {}
