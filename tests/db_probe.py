@@ -97,3 +97,22 @@ def at(value: str | datetime | None) -> datetime | None:
         return None
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def everything(settings: Settings) -> bytes:
+    """All the database holds, as bytes to look for a secret in: the SQLite file itself, or
+    every value of every table of the PostgreSQL database (bytea as stored, the rest as text)."""
+    if not is_postgresql(settings):
+        return (settings.home / "postdesk.db").read_bytes()
+    tables = rows(
+        settings,
+        "SELECT quote_ident(table_name) FROM information_schema.tables"
+        " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+    )
+    out = bytearray()
+    for (table,) in tables:
+        for found in rows(settings, f"SELECT * FROM {table}"):
+            for value in found:
+                out += value if isinstance(value, bytes) else str(value).encode()
+                out += b"\n"
+    return bytes(out)
