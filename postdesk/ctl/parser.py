@@ -17,6 +17,7 @@ from engine.api.schemas import (
     Delivery,
     OnLogout,
 )
+from postdesk.ctl.db import add_db_parser
 from postdesk.ctl.dialer import add_dialer_parser
 from postdesk.ctl.oauth import add_parsers as oauth_parsers
 
@@ -322,6 +323,7 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     qretry.add_argument("id", type=int)
 
     add_dialer_parser(group)
+    add_db_parser(group)  # `db migrate-to` (issue 16, postdesk/ctl/db.py): not through the engine
 
     recordings = group("recordings", "every interaction kept: the supervisors' search")
     rsearch = recordings.add_parser(
