@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -76,9 +77,22 @@ def start_engine(home: Path, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
+def _accepts(path: Path) -> bool:
+    """The socket listens: it exists and a connection is taken (the engine binds it, sets its
+    mode, then listens; a connect in between is refused)."""
+    if not path.exists():
+        return False
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(str(path))
+        except ConnectionRefusedError:
+            return False
+    return True
+
+
 async def wait_for_socket(path: Path, engine: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 30
-    while not path.exists():
+    while not _accepts(path):
         assert engine.poll() is None, log.read_text()
         assert time.monotonic() < deadline, "engine socket never appeared"
         time.sleep(0.05)
