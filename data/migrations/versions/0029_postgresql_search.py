@@ -33,11 +33,17 @@ down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Every run of ASCII characters that are not letters or digits (`_` included, as unicode61)
-# becomes a space; other characters are left to PostgreSQL's parser, whose idea of a letter
-# does not depend on the database's locale for them (a C-locale regex class would drop every
-# non-ASCII letter).
-NOT_WORD = r"[\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+"
+# Every run of characters that are neither letters nor digits (`_` included, as unicode61)
+# becomes a space: ASCII punctuation, the Latin-1 symbols (not ª º µ ² ³ ¹ ¼ ½ ¾, letters and
+# numbers to unicode61), general punctuation, currency, arrows, maths, box drawing and other
+# symbols, CJK and full-width punctuation, emoji. Listed by range, not by a class: in a
+# C-locale database a regex class knows ASCII only. Other characters are left to PostgreSQL's
+# parser, which takes them as letters.
+NOT_WORD = (
+    r"[\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\xa9\xab-\xb1\xb4\xb6-\xb8\xbb\xbf\xd7\xf7"
+    r"\u2000-\u2bff\u3000-\u303f\ufe30-\ufe4f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40"
+    r"\uff5b-\uff65\U0001f000-\U0001faff]+"
+)
 
 
 def functions(unaccent_schema: str) -> list[str]:
