@@ -7,7 +7,7 @@ PYTHON ?= python3
 # uv on PATH, else the copy pip installs into this Python (`python3 -m uv`).
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 
-.PHONY: demo test lint typecheck layers pytest bench sync uv dovecot chromium postgresql cups clean
+.PHONY: demo test lint typecheck layers pytest pytest-sqlite pytest-postgresql bench sync uv dovecot chromium postgresql cups clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || { \
@@ -48,8 +48,16 @@ typecheck: sync
 layers: sync
 	$(UV) run lint-imports
 
-pytest: sync dovecot chromium postgresql cups
+# Every test on SQLite, then the tests that drive an engine or its database (marker
+# `database`, tests/conftest.py) again on a throwaway PostgreSQL cluster; the consoles'
+# rendering tests run once. `make pytest-sqlite` / `make pytest-postgresql` run one half.
+pytest: pytest-sqlite pytest-postgresql
+
+pytest-sqlite: sync dovecot chromium postgresql cups
 	$(UV) run pytest -q
+
+pytest-postgresql: sync dovecot chromium postgresql cups
+	POSTDESK_TEST_DATABASE=postgresql $(UV) run pytest -q -m database
 
 test: lint typecheck layers pytest
 

@@ -57,6 +57,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 MIGRATION_LOCK = 0x70646D6967726174
 
 
+def _without_nul(value: Any) -> Any:
+    return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
+
+
+def _strip_nul(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool
+) -> tuple[str, Any]:
+    """PostgreSQL's text cannot hold a NUL character (SQLite's can): a customer's mail, a
+    search typed with one, a CSV cell would otherwise fail their whole transaction. A NUL
+    means nothing in any text Postdesk keeps (it never goes on the wire either: compose drops
+    it), so it is dropped from every text parameter on the way in, in this one place."""
+
+    def clean(params: Any) -> Any:
+        if isinstance(params, dict):
+            return {k: _without_nul(v) for k, v in params.items()}
+        if isinstance(params, list | tuple):
+            return type(params)(_without_nul(v) for v in params)
+        return params
+
+    if executemany and isinstance(parameters, list | tuple):
+        return statement, type(parameters)(clean(p) for p in parameters)
+    return statement, clean(parameters)
+
+
 class WriteTurn:
     """One holder at a time; waiters in the order they came, the urgent ones first."""
 
@@ -108,6 +132,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        if self.engine.dialect.name == "postgresql":
+            event.listen(self.engine.sync_engine, "before_cursor_execute", _strip_nul, retval=True)
         self.session: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False
         )

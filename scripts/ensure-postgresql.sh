@@ -10,7 +10,10 @@ set -euo pipefail
 readonly HINT="Postdesk's tests need PostgreSQL's server (package postgresql): run 'sudo apt-get install postgresql'"
 
 have_postgres() {
-    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1
+    # The recordings search's extensions (migration 0029) ship with the server package.
+    { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; } &&
+        ls /usr/share/postgresql/*/extension/pg_trgm.control >/dev/null 2>&1 &&
+        ls /usr/share/postgresql/*/extension/unaccent.control >/dev/null 2>&1
 }
 
 if have_postgres; then

@@ -11,6 +11,40 @@ from tests.servers import DovecotServer, SmtpSink, start_dovecot, start_smtp_sin
 
 pytest_plugins = ["tests.engine_fixtures", "tests.web_helpers"]
 
+# What runs again on PostgreSQL in `make test` (`pytest -m database`): every test that drives
+# an engine or its database, except the consoles' rendering tests (test_console_*), which
+# see the engine only through its API and gain nothing from a second database. Found by what
+# a test uses, so a new engine test is in without anyone remembering to mark it; a test can
+# also be marked by hand.
+DATABASE_FIXTURES = {"engine", "operator", "world", "postgres"}
+DATABASE_NAMES = {"Engine", "engine_settings", "provision", "Database"}
+# Files whose engines are their own SQLite data dirs whatever the run (`postdesk` subprocesses
+# with a cleaned environment, Settings built by hand, the file's modes and bytes): on the
+# PostgreSQL pass they would only run on SQLite again (test_cli alone is ~8 minutes of it).
+SQLITE_DATA_DIR_FILES = {"test_cli", "test_private_files", "test_provisioning_doc"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "database: drives an engine or its database; run again on PostgreSQL"
+    )
+
+
+def uses_database(item: pytest.Item) -> bool:
+    module = getattr(item, "module", None)
+    name = "" if module is None else module.__name__.rsplit(".", 1)[-1]
+    if not name or name.startswith("test_console_") or name in SQLITE_DATA_DIR_FILES:
+        return False
+    if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    return bool(DATABASE_NAMES & set(vars(module)))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if uses_database(item):
+            item.add_marker(pytest.mark.database)
+
 
 @pytest.fixture(scope="session")
 def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DovecotServer]:

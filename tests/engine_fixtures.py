@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from engine.api.schemas import CampaignOut, CampaignPatch, TemplateIn, UserIn
 from engine.client import EngineClient
 from engine.config import Settings
 from engine.engine import Engine
+from tests import db_probe
 from tests.patience import PATIENCE
 from tests.postgres_server import PostgresServer
 from tests.servers import DovecotServer, Mailbox, SmtpSink
@@ -27,27 +27,56 @@ from tests.servers import DovecotServer, Mailbox, SmtpSink
 T = TypeVar("T")
 
 
+# `POSTDESK_TEST_DATABASE=postgresql` runs every engine of the tests on a database of the
+# session's throwaway PostgreSQL cluster instead of SQLite in the data dir: one database per
+# data dir, so an engine restarted on the same home finds its rows again.
+TEST_DATABASE = os.environ.get("POSTDESK_TEST_DATABASE", "sqlite")
+if TEST_DATABASE not in ("sqlite", "postgresql"):
+    raise RuntimeError(f"POSTDESK_TEST_DATABASE={TEST_DATABASE!r}: sqlite or postgresql")
+_cluster: list[PostgresServer] = []  # set by the session fixture `test_database`
+_databases: dict[Path, str] = {}
+
+
+def database_url_for(home: Path) -> str:
+    """The database URL an engine on `home` uses in this run ("" for SQLite in `home`)."""
+    if TEST_DATABASE == "sqlite":
+        return ""
+    if not _cluster:
+        raise RuntimeError("the PostgreSQL cluster of the session is not started")
+    home = home.resolve()
+    if home not in _databases:
+        _databases[home] = _cluster[0].new_database()
+    return _databases[home]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_database(request: pytest.FixtureRequest) -> str:
+    """Starts the session's PostgreSQL cluster when the run is on PostgreSQL."""
+    if TEST_DATABASE == "postgresql" and not _cluster:
+        _cluster.append(request.getfixturevalue("postgres"))
+    return TEST_DATABASE
+
+
 def engine_settings(home: Path, **changes: Any) -> Settings:
+    changes.setdefault("database_url", database_url_for(home))
     return Settings(home=home, poll_seconds=0.5, outbox_retry_base=0.2, **changes)
 
 
-# `POSTDESK_TEST_DATABASE=postgresql` runs every engine of the tests on a fresh database of
-# the session's throwaway PostgreSQL cluster instead of SQLite in the data dir.
-TEST_DATABASE = os.environ.get("POSTDESK_TEST_DATABASE", "sqlite")
+def with_database(home: Path, env: dict[str, str]) -> dict[str, str]:
+    """`env` for an engine process (or `postdesk ctl`) on `home`: on PostgreSQL runs, the
+    variable that points it at the database of `home`."""
+    url = database_url_for(home)
+    return {**env, "POSTDESK_DATABASE_URL": url} if url else env
 
 
 def database_for(request: pytest.FixtureRequest) -> dict[str, str]:
-    if TEST_DATABASE == "sqlite":
-        return {}
-    if TEST_DATABASE != "postgresql":
-        raise RuntimeError(f"POSTDESK_TEST_DATABASE={TEST_DATABASE!r}: sqlite or postgresql")
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return {"database_url": server.new_database()}
+    """Kept for callers that pass it on; engine_settings already chooses the database."""
+    return {}
 
 
 @pytest.fixture
 async def engine(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Engine]:
-    eng = Engine(engine_settings(tmp_path / "home", **database_for(request)))
+    eng = Engine(engine_settings(tmp_path / "home"))
     await eng.start()
     try:
         yield eng
@@ -151,9 +180,7 @@ async def enable_confirmation(world: World) -> None:
 
 def stored_message_ids(engine: Engine) -> list[str]:
     """Message-IDs of every stored message, straight from the database (WAL: safe to read)."""
-    db = engine.settings.home / "postdesk.db"
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        return [row[0] for row in conn.execute("SELECT message_id FROM messages ORDER BY id")]
-    finally:
-        conn.close()
+    return [
+        row[0]
+        for row in db_probe.rows(engine.settings, "SELECT message_id FROM messages ORDER BY id")
+    ]

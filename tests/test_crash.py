@@ -22,8 +22,10 @@ import pytest
 
 from engine.api.schemas import CampaignIn
 from engine.client import EngineClient
+from engine.config import Settings
 from engine.engine import Engine
-from tests.engine_fixtures import engine_settings
+from tests import db_probe
+from tests.engine_fixtures import engine_settings, with_database
 from tests.servers import DovecotServer
 
 TOTAL = 500
@@ -40,22 +42,31 @@ def mail(n: int) -> bytes:
     return msg.as_bytes()
 
 
-def stored(db: Path) -> tuple[int, int, int]:
+def stored(settings: Settings) -> tuple[int, int, int]:
     """(messages, distinct Message-IDs, interactions), read while the engine writes (WAL)."""
-    if not db.exists():
+    if not db_probe.is_postgresql(settings) and not (settings.home / "postdesk.db").exists():
         return (0, 0, 0)
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
-        messages, distinct = conn.execute(
-            "SELECT count(*), count(DISTINCT message_id) FROM messages"
-        ).fetchone()
-        (interactions,) = conn.execute("SELECT count(*) FROM interactions").fetchone()
-    return messages, distinct, interactions
+    [(messages, distinct, interactions)] = db_probe.rows(
+        settings,
+        "SELECT (SELECT count(*) FROM messages), (SELECT count(DISTINCT message_id)"
+        " FROM messages), (SELECT count(*) FROM interactions)",
+    )
+    return int(messages), int(distinct), int(interactions)
 
 
-def index_counts(db: Path) -> tuple[int, int]:
-    """FTS5's own check of both recordings indexes against their content (it raises when
-    they disagree), then how many interactions each finds for words every mail has."""
-    with sqlite3.connect(db, timeout=10) as conn:
+def index_counts(settings: Settings) -> tuple[int, int]:
+    """How many interactions each recordings index finds for words every mail has; on
+    SQLite after FTS5's own check of both indexes against their content (it raises when they
+    disagree). PostgreSQL's indexes are expression indexes it keeps itself."""
+    if db_probe.is_postgresql(settings):
+        [(bodies, subjects)] = db_probe.rows(
+            settings,
+            "SELECT (SELECT count(DISTINCT interaction_id) FROM messages"
+            " WHERE postdesk_words(text) @@ postdesk_query('hello')),"
+            " (SELECT count(*) FROM interactions WHERE subject ILIKE '%Question number%')",
+        )
+        return int(bodies), int(subjects)
+    with sqlite3.connect(settings.home / "postdesk.db", timeout=10) as conn:
         for table in ("search_interactions", "search_bodies"):
             conn.execute(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
         (bodies,) = conn.execute(
@@ -77,7 +88,7 @@ def start_engine(home: Path, log: Path, crash_at: str = "") -> subprocess.Popen[
             [sys.executable, "-m", "postdesk.cli", "--data-dir", str(home), "engine"],
             stdout=subprocess.DEVNULL,
             stderr=stderr,
-            env=env,
+            env=with_database(home, env),
         )
 
 
@@ -121,7 +132,7 @@ async def test_sigkill_during_ingest_loses_and_duplicates_nothing(
         await operator.add_campaign(mailbox.campaign("Crash"))
     await provisioning.stop()
 
-    db = home / "postdesk.db"
+    db = engine_settings(home)
     log = tmp_path / "engine.log"
     first = start_engine(home, log, crash_at)
     try:
@@ -145,9 +156,8 @@ async def test_sigkill_during_ingest_loses_and_duplicates_nothing(
         second.wait(15)
     assert (messages, distinct, interactions) == (TOTAL, TOTAL, TOTAL), log.read_text()[-2000:]
     assert second.returncode == 0
-    with sqlite3.connect(db) as conn:
-        (last_uid,) = conn.execute("SELECT last_uid FROM mailbox_checkpoints").fetchone()
-        digests = [d for (d,) in conn.execute("SELECT raw_sha256 FROM messages")]
+    (last_uid,) = db_probe.row(db, "SELECT last_uid FROM mailbox_checkpoints")
+    digests = [d for (d,) in db_probe.rows(db, "SELECT raw_sha256 FROM messages")]
     assert last_uid == TOTAL
     assert index_counts(db) == (TOTAL, TOTAL)
     blobs = home / "blobs"
@@ -190,7 +200,7 @@ async def test_sigkill_during_maildir_ingest_loses_and_duplicates_nothing(
         )
     await provisioning.stop()
 
-    db = home / "postdesk.db"
+    db = engine_settings(home)
     log = tmp_path / "engine.log"
     first = start_engine(home, log, crash_at)
     try:

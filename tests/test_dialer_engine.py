@@ -10,7 +10,6 @@ import codecs
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -31,10 +30,12 @@ from engine.api.schemas import (
 )
 from engine.client import EngineClient, EngineUnavailable, Forbidden, Invalid, NotFound
 from engine.client.errors import Conflict
+from engine.config import Settings
 from engine.engine import Engine
 from postdesk.cli import build_parser
 from postdesk.ctl import run_ctl
-from tests.engine_fixtures import World, engine_settings
+from tests import db_probe
+from tests.engine_fixtures import World, engine_settings, with_database
 
 UNSUBSCRIBE = '<p>Had enough? <a id="unsubscribe_link">Unsubscribe</a></p>'
 
@@ -478,16 +479,19 @@ def _engine_process(home: Path, log: Path, crash_at: str = "") -> subprocess.Pop
             [sys.executable, "-m", "postdesk.cli", "--data-dir", str(home), "engine"],
             stdout=subprocess.DEVNULL,
             stderr=stderr,
-            env=env,
+            env=with_database(home, env),
         )
 
 
-def _lists_in(db: Path) -> list[tuple[str, int, int]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(
+def _lists_in(db: Settings) -> list[tuple[str, int, int]]:
+    return [
+        (name, int(importing), int(count))
+        for name, importing, count in db_probe.rows(
+            db,
             "SELECT l.name, l.importing, (SELECT COUNT(*) FROM dialer_records r"
-            " WHERE r.list_id = l.id) FROM dialer_lists l ORDER BY l.id"
-        ).fetchall()
+            " WHERE r.list_id = l.id) FROM dialer_lists l ORDER BY l.id",
+        )
+    ]
 
 
 @pytest.mark.parametrize("append", [False, True])
@@ -513,7 +517,7 @@ async def test_an_import_the_engine_dies_in_leaves_nothing_behind(
         if append:
             await op.upload_list("News", b"Support;kept@example.com\n", name="L")
     await first.stop()
-    db = home / "postdesk.db"
+    db = engine_settings(home)
     rows = "".join(f"Support;u{n}@example.com;;;name=U{n}\n" for n in range(50_000))
 
     log = tmp_path / "engine.log"

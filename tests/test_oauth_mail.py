@@ -23,6 +23,7 @@ from engine.api.schemas import CampaignPatch, OAuthSettingsIn, OAuthStatus, User
 from engine.client import EngineClient, EngineError
 from engine.client.errors import Forbidden, Invalid
 from engine.engine import Engine
+from tests import db_probe
 from tests.engine_fixtures import World, enable_confirmation, engine_settings, eventually
 from tests.mail_factory import customer_mail
 from tests.oauth_idp import CLIENT_ID, CLIENT_SECRET, IdentityProvider
@@ -291,7 +292,7 @@ async def test_no_token_in_the_log_the_answers_or_the_status(
     assert len(issued) >= 3
     for secret in issued:
         assert secret not in seen
-    db = (world.engine.settings.home / "postdesk.db").read_bytes()
+    db = db_probe.everything(world.engine.settings)
     for secret in issued:
         assert secret.encode() not in db  # the refresh token is stored encrypted
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
+import socket
 import subprocess
 import sys
 import time
@@ -15,8 +15,10 @@ from pathlib import Path
 
 from engine.api.schemas import CampaignPatch, UserIn
 from engine.client import EngineClient
+from engine.config import Settings
 from engine.engine import Engine
-from tests.engine_fixtures import World, engine_settings, eventually
+from tests import db_probe
+from tests.engine_fixtures import World, engine_settings, eventually, with_database
 from tests.mail_factory import customer_mail
 from tests.servers import DovecotServer, SmtpSink
 
@@ -60,10 +62,9 @@ async def test_550_fails_for_good_with_the_servers_reason(world: World) -> None:
     assert world.sink.messages == []
 
 
-def outbox_states(db: Path) -> Counter[str]:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
-        rows = conn.execute("SELECT state FROM messages WHERE direction = 'outbound'")
-        return Counter(state for (state,) in rows)
+def outbox_states(db: Settings) -> Counter[str]:
+    rows = db_probe.rows(db, "SELECT state FROM messages WHERE direction = 'outbound'")
+    return Counter(state for (state,) in rows)
 
 
 def start_engine(home: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -72,12 +73,26 @@ def start_engine(home: Path, log: Path) -> subprocess.Popen[bytes]:
             [sys.executable, "-m", "postdesk.cli", "--data-dir", str(home), "engine"],
             stdout=subprocess.DEVNULL,
             stderr=stderr,
+            env=with_database(home, dict(os.environ)),
         )
+
+
+def _accepts(path: Path) -> bool:
+    """The socket listens: it exists and a connection is taken (the engine binds it, sets its
+    mode, then listens; a connect in between is refused)."""
+    if not path.exists():
+        return False
+    with socket.socket(socket.AF_UNIX) as probe:
+        try:
+            probe.connect(str(path))
+        except ConnectionRefusedError:
+            return False
+    return True
 
 
 async def wait_for_socket(path: Path, engine: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 30
-    while not path.exists():
+    while not _accepts(path):
         assert engine.poll() is None, log.read_text()
         assert time.monotonic() < deadline, "engine socket never appeared"
         time.sleep(0.05)
@@ -119,7 +134,7 @@ async def test_sigkill_while_sending_200_delivers_each_once(
     finally:
         if first.poll() is None:
             first.kill()
-    at_kill = outbox_states(home / "postdesk.db")
+    at_kill = outbox_states(settings)
     delivered_at_kill = len(smtp_sink.messages)
     assert delivered_at_kill < total, "everything was sent before the kill"
     assert at_kill["queued"] + at_kill["sending"] > 1, f"no backlog at the kill: {at_kill}"
@@ -127,11 +142,9 @@ async def test_sigkill_while_sending_200_delivers_each_once(
     second = start_engine(home, log)
     try:
         deadline = time.monotonic() + 120
-        while outbox_states(home / "postdesk.db")["sent"] < total:
+        while outbox_states(settings)["sent"] < total:
             assert second.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, (
-                f"not all sent: {outbox_states(home / 'postdesk.db')}"
-            )
+            assert time.monotonic() < deadline, f"not all sent: {outbox_states(settings)}"
             time.sleep(0.05)
         time.sleep(0.5)
     finally:

@@ -7,11 +7,11 @@ is moved with the engine's clock (`engine.queries.clock`), never by sleeping.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from engine.api.schemas import CampaignPatch, StatsOut
 from engine.domain import statistics as rules
+from tests import db_probe
 from tests.engine_fixtures import World, eventually
 from tests.mail_factory import numbered_mail
 
@@ -22,21 +22,12 @@ def _support(out: StatsOut):  # type: ignore[no-untyped-def]
 
 def _outcomes_from_rows(world: World, now: datetime) -> rules.ServiceLevel:
     """The same figure computed row by row with the pure rule, from the database itself."""
-    db = world.engine.settings.home / "postdesk.db"
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        rows = conn.execute(
-            "SELECT service_due_at, first_response_at, state FROM interactions"
-        ).fetchall()
-    finally:
-        conn.close()
-
-    def at(text: str | None) -> datetime | None:
-        return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
-
+    found = db_probe.rows(
+        world.engine.settings, "SELECT service_due_at, first_response_at, state FROM interactions"
+    )
     return rules.service_level(
-        rules.outcome(at(due), at(first), closed=state == "closed", now=now)
-        for due, first, state in rows
+        rules.outcome(db_probe.at(due), db_probe.at(first), closed=state == "closed", now=now)
+        for due, first, state in found
     )
 
 

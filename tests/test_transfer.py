@@ -8,7 +8,6 @@ nothing sleeps for minutes.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from engine.api.schemas import (
 )
 from engine.client import Conflict, EngineClient, Forbidden, Invalid, NotFound
 from engine.engine import Engine
+from tests import db_probe
 from tests.engine_fixtures import World, engine_settings, eventually, provision
 from tests.mail_factory import customer_mail
 from tests.servers import DovecotServer, SmtpSink
@@ -56,14 +56,7 @@ async def one_assigned(world: World, agent: EngineClient, subject: str) -> Inter
 
 
 def db_row(engine: Engine, sql: str, *args: object) -> tuple[object, ...]:
-    db = engine.settings.home / "postdesk.db"
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        row = conn.execute(sql, args).fetchone()
-    finally:
-        conn.close()
-    assert row is not None
-    return tuple(row)
+    return db_probe.row(engine.settings, sql, *args)
 
 
 async def next_of(events: object, kind: type) -> object:
@@ -122,7 +115,9 @@ async def test_an_agent_hands_an_interaction_to_a_colleague_with_a_note(world: W
         item.id,
     )
     assert 595 <= int(handling) <= 610  # type: ignore[call-overload]
-    assert str(assigned_at).startswith(later.strftime("%Y-%m-%d %H:%M"))
+    assert db_probe.at(assigned_at).strftime("%Y-%m-%d %H:%M") == later.strftime(  # type: ignore[arg-type, union-attr]
+        "%Y-%m-%d %H:%M"
+    )
 
 
 async def test_refusals_name_what_is_wrong(world: World) -> None:

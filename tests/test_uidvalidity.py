@@ -3,12 +3,12 @@ rescanned from the start: nothing is lost and nothing is stored twice (content h
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 from pathlib import Path
 
 from engine.client import EngineClient
 from engine.engine import Engine
+from tests import db_probe
 from tests.engine_fixtures import eventually, provision, stored_message_ids
 from tests.mail_factory import numbered_mail
 from tests.servers import SmtpSink, free_port, start_dovecot
@@ -54,11 +54,9 @@ async def test_uidvalidity_change_rescans_without_duplicates(
         assert sorted(stored_message_ids(engine)) == [
             f"reconnect-{n}@example.net" for n in (1, 2, 3)
         ]
-        db = engine.settings.home / "postdesk.db"
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            checkpoint = conn.execute(
-                "SELECT uidvalidity, last_uid FROM mailbox_checkpoints"
-            ).fetchone()
+        checkpoint = db_probe.row(
+            engine.settings, "SELECT uidvalidity, last_uid FROM mailbox_checkpoints"
+        )
         assert checkpoint == (4242, 3)
     finally:
         dovecot.stop()

@@ -16,12 +16,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from data.db import Database, sqlite_url
+from data.db import Database
 from engine.api.schemas import CampaignPatch, Event, ForwardIn, Hello, MessageChanged, StatsChanged
 from engine.client import EngineClient
 from engine.web.limits import client_key
 from tests.cli_helpers import cli_env, postdesk_script
-from tests.engine_fixtures import World, eventually
+from tests.engine_fixtures import World, engine_settings, eventually, with_database
 from tests.mail_factory import customer_mail
 from tests.patience import PATIENCE
 from tests.servers import free_port
@@ -352,7 +352,7 @@ async def test_postdesk_web_runs_apart_and_waits_for_the_engines_schema(tmp_path
     home = tmp_path / "home"
     home.mkdir()
     port = free_port()
-    env = cli_env(POSTDESK_WEB_BIND=f"127.0.0.1:{port}")
+    env = with_database(home, cli_env(POSTDESK_WEB_BIND=f"127.0.0.1:{port}"))
     command = [str(postdesk_script()), "web", "--data-dir", str(home)]
     refused = await asyncio.create_subprocess_exec(
         *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -360,7 +360,7 @@ async def test_postdesk_web_runs_apart_and_waits_for_the_engines_schema(tmp_path
     _out, err = await asyncio.wait_for(refused.communicate(), PATIENCE)
     assert refused.returncode == 1 and b"start the engine once" in err
 
-    db = Database(sqlite_url(home / "postdesk.db"))
+    db = Database(engine_settings(home).db_url)
     await db.upgrade()  # what the engine does when it starts
     await db.close()
     served = await asyncio.create_subprocess_exec(

@@ -18,6 +18,7 @@ from engine.api.schemas import (
     OnLogout,
 )
 from postdesk.ctl.audit import add_audit_parser
+from postdesk.ctl.db import add_db_parser
 from postdesk.ctl.dialer import add_dialer_parser
 from postdesk.ctl.oauth import add_parsers as oauth_parsers
 from postdesk.ctl.recording_files import add_parsers as add_recording_file_parsers
@@ -326,6 +327,7 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     qretry.add_argument("id", type=int)
 
     add_dialer_parser(group)
+    add_db_parser(group)  # `db migrate-to` (issue 16, postdesk/ctl/db.py): not through the engine
 
     recordings = group("recordings", "every interaction kept: the supervisors' search")
     rsearch = recordings.add_parser(

@@ -17,6 +17,7 @@ from engine.client import EngineClient, EngineError, EngineUnavailable
 from engine.config import Settings
 from postdesk.access import check_own_data_dir, denied
 from postdesk.ctl.commands import dispatch, read_secrets
+from postdesk.ctl.db import run_db
 from postdesk.ctl.errors import CtlInputError
 from postdesk.ctl.oauth import failed as oauth_failed
 from postdesk.ctl.output import print_result
@@ -69,6 +70,8 @@ def _engine_lock_held(settings: Settings) -> bool:
 
 
 def run_ctl(settings: Settings, args: argparse.Namespace) -> int:
+    if args.group == "db":  # the engine stopped, the database copied (postdesk/ctl/db.py)
+        return run_db(settings, args)
     try:
         result = asyncio.run(_ctl(settings, args))
     except SchemaError as exc:

@@ -4,8 +4,9 @@ text, state and direction), combined, paged with exact counts, sorted.
 All query building lives here. What depends on the database is one `Backend`: how "any part
 of the address", "any part of the subject" and "these words in the messages" become
 conditions on `interactions`. `FtsBackend` uses SQLite FTS5 (the tables and triggers of
-migration 0020); `LikeBackend` is the portable scan (PostgreSQL until its tsvector/pg_trgm
-backend exists, and the reference `bench/search.py` measures against). Visibility is
+migration 0020); `PgBackend` uses PostgreSQL's pg_trgm and word (tsvector) indexes of
+migration 0029; `LikeBackend` is the portable scan (the reference `bench/search.py` measures
+against). Visibility is
 applied here too, so no caller can forget it: an agent finds only interactions assigned to
 them, supervisors and admins everything.
 
@@ -26,6 +27,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     TextClause,
+    and_,
     bindparam,
     column,
     exists,
@@ -168,8 +170,36 @@ class FtsBackend:
         return Hits((("search_bodies", " ".join(quoted(term) for term in terms)),))
 
 
+class PgBackend(LikeBackend):
+    """PostgreSQL: ILIKE on the address, name and subject is answered by their pg_trgm GIN
+    indexes (needles under three characters scan, as on SQLite); the text's words by the GIN
+    index on `postdesk_words(messages.text)` (migration 0029), which cuts, folds accents and
+    case as SQLite's unicode61 does. A word must be in one of the interaction's messages, each
+    word in any of them: the same as SQLite's one document per interaction. Plain conditions
+    only: PostgreSQL's planner chooses between the indexes, no `Hits` needed."""
+
+    def text(self, value: str) -> Filter:
+        terms = words(value)
+        if not terms:
+            return super().text(value)
+        return and_(
+            *(
+                Interaction.id.in_(
+                    select(Message.interaction_id).where(
+                        func.postdesk_words(Message.text).op("@@")(func.postdesk_query(term))
+                    )
+                )
+                for term in dict.fromkeys(terms)
+            )
+        )
+
+
 def backend_for(dialect: str) -> Backend:
-    return FtsBackend() if dialect == "sqlite" else LikeBackend()
+    if dialect == "sqlite":
+        return FtsBackend()
+    if dialect == "postgresql":
+        return PgBackend()
+    return LikeBackend()
 
 
 def either(filters: list[Filter]) -> Filter:

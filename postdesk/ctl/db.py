@@ -1,0 +1,98 @@
+"""`postdesk ctl db migrate-to postgresql://...`: moves this data dir's SQLite database to
+PostgreSQL (data/migrate_to.py does the copy and the check).
+
+Unlike every other `ctl` command it does not go through the engine: the engine must be
+stopped, so that the SQLite file does not change under the copy. The command holds the
+engine's lock while it runs, so an engine started meanwhile refuses to start rather than
+write rows the copy would miss. Prints per table the rows copied and their checksum (`--json`
+for scripts), then the variable to set for the engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import json
+import sys
+from typing import Any
+
+from data.db import Database, sqlite_url
+from data.migrate_to import MigrateError, Report, migrate, postgres_url
+from engine.config import Settings
+
+__all__ = ["add_db_parser", "run_db"]
+
+
+def add_db_parser(group: Any) -> None:
+    db = group("db", "the database: move a SQLite installation to PostgreSQL")
+    move = db.add_parser(
+        "migrate-to",
+        help="copy every row of this data dir's SQLite database to an empty PostgreSQL one",
+        description="The engine must be stopped. The target database must exist and be empty "
+        "(or hold a copy this command left unfinished: --resume). Every row is checked "
+        "after the copy; blob files stay in the data dir.",
+    )
+    move.add_argument("url", help="postgresql://user@host:port/database")
+    move.add_argument(
+        "--resume", action="store_true", help="go on with a copy that was interrupted"
+    )
+    move.add_argument("--batch", type=int, default=2000, help="rows per transaction")
+
+
+def _lines(report: Report) -> list[str]:
+    width = max(len(t.table) for t in report.tables)
+    lines = [f"{t.table:<{width}}  {t.rows:>9}  sha256 {t.checksum[:16]}" for t in report.tables]
+    total = sum(t.rows for t in report.tables)
+    lines.append(f"{len(report.tables)} tables, {total} rows copied and checked row by row")
+    lines.append("start the engine with POSTDESK_DATABASE_URL=<the URL> on this data dir")
+    return lines
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> Report:
+    if settings.database_url:
+        raise MigrateError("POSTDESK_DATABASE_URL is set: the source must be the data dir's SQLite")
+    path = settings.home / "postdesk.db"
+    if not path.is_file():
+        raise MigrateError(f"no SQLite database at {path}")
+    source = Database(sqlite_url(path))
+    target = Database(postgres_url(args.url))
+    try:
+        return await migrate(source, target, resume=args.resume, batch=max(1, args.batch))
+    finally:
+        await source.close()
+        await target.close()
+
+
+def run_db(settings: Settings, args: argparse.Namespace) -> int:
+    lock_path = settings.socket.parent / "engine.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+b") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("postdesk ctl: the engine is running: stop it first", file=sys.stderr)
+            return 1
+        try:
+            report = asyncio.run(_run(settings, args))
+        except MigrateError as exc:
+            print(f"postdesk ctl: {exc}", file=sys.stderr)
+            return 1
+        except OSError as exc:  # the server cannot be reached
+            print(f"postdesk ctl: cannot reach the database: {exc}", file=sys.stderr)
+            return 1
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "resumed": report.resumed,
+                    "tables": [
+                        {"table": t.table, "rows": t.rows, "sha256": t.checksum}
+                        for t in report.tables
+                    ],
+                }
+            )
+        )
+    else:
+        print("\n".join(_lines(report)))
+    return 0
