@@ -89,6 +89,7 @@ class Engine:
         self.settings = settings
         self.run_mail = run_mail
         self.stopping = False
+        self.stop_seconds = 10.0  # how long `stop` waits for each part (see there)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._lock_file: IO[bytes] | None = None
         self.service_errors: dict[str, str] = {}
@@ -397,14 +398,26 @@ class Engine:
             await self.oauth.stop()
         for task in self._tasks.values():
             task.cancel()
-        for task in self._tasks.values():
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # A stop never hangs: each service has `stop_seconds` to end once cancelled, and the
+        # database as long to close its connections; one that does not is named in the log
+        # (a PostgreSQL connection whose query was cancelled can wait on the server).
+        if self._tasks:
+            done, late = await asyncio.wait(self._tasks.values(), timeout=self.stop_seconds)
+            for task in done:  # retrieved, so none is reported as never retrieved
+                if not task.cancelled() and (error := task.exception()) is not None:
+                    log.warning("service %s ended with %r", task.get_name(), error)
+            for task in late:
+                log.warning(
+                    "service %s did not stop within %.0f s", task.get_name(), self.stop_seconds
+                )
         self._tasks.clear()
         if hasattr(self, "server"):
             await self.server.stop()
             self.bus.close()
-            await self.db.close()
+            try:
+                await asyncio.wait_for(self.db.close(), self.stop_seconds)
+            except TimeoutError:
+                log.warning("the database did not close within %.0f s", self.stop_seconds)
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
