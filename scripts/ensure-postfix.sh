@@ -16,29 +16,12 @@ if have_sink; then
     exit 0
 fi
 
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "$HINT" >&2
-    exit 1
+# "No configuration": nothing asks a question or touches /etc/mailname (root only; without
+# root apt-install.sh prints the hint).
+if [ "$(id -u)" -eq 0 ] && command -v debconf-set-selections >/dev/null 2>&1; then
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 fi
-
-# Deny service starts during installation (exit code 101 = "not allowed").
-readonly POLICY=/usr/sbin/policy-rc.d
-created_policy=0
-if [ ! -e "$POLICY" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$POLICY"
-    chmod 755 "$POLICY"
-    created_policy=1
-fi
-cleanup() {
-    if [ "$created_policy" -eq 1 ]; then
-        rm -f "$POLICY"
-    fi
-}
-trap cleanup EXIT
-
-echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-apt-get update
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postfix
+bash "$(dirname "$0")/apt-install.sh" "$HINT" --no-install-recommends postfix
 
 if command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now postfix.service >/dev/null 2>&1 || true
