@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 
 from console.screens.dialer_dashboard import DialerDashboardScreen
 from console.widgets.dialer_graph import DialerGraph
-from engine.api.schemas import DialerBoardRow, DialerIn, SmtpCaps, TemplateIn
+from engine.api.schemas import DialerBoardRow, DialerIn, SmtpCaps, TemplateIn, UserIn
 from engine.client import Forbidden
 from tests.console_helpers import console_for, press, screen_text, until
 from tests.engine_fixtures import World
@@ -160,3 +160,22 @@ async def test_the_engine_refusing_play_is_said_and_nothing_sends(world: World) 
         await until(pilot, lambda: "'Empty' has no list" in screen_text(app), what="the refusal")
         assert row(board)["status"] == "stopped"
         assert not world.sink.messages
+
+
+async def test_an_admin_opens_the_dashboard_from_the_dialers_screen(world: World) -> None:
+    """Admins run dialers too: `D` then `g` opens the same live dashboard, fed by the admin
+    screen's events."""
+    await a_dialer(world, "Promo", pace=0.05, records=5, list_name="Spring")
+    await world.operator.add_user(UserIn(username="ada", display_name="Ada Admin", roles=["admin"]))
+    app = console_for(world.engine, "ada", "admin")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: "Campaigns" in screen_text(app), what="the admin screen")
+        await press(pilot, "D")
+        await until(pilot, lambda: "Promo" in screen_text(app), what="the dialers")
+        await press(pilot, "g")
+        await until(pilot, lambda: "Spring" in screen_text(app), what="the dashboard")
+        board = app.screen
+        assert isinstance(board, DialerDashboardScreen)
+        await world.operator.play_dialer("Promo")
+        await until(pilot, lambda: row(board)["processed"] == "5", what="live to the end")
+        assert row(board)["sent"] == "5"

@@ -13,6 +13,8 @@ handled with `@on`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,6 +26,7 @@ from engine.api.schemas import (
     AgentChanged,
     CampaignOut,
     CampaignRemoved,
+    DialerProgress,
     Event,
     MailboxChanged,
     MailboxHealth,
@@ -45,6 +48,9 @@ from ..widgets.banner import EngineBanner
 from ..widgets.empty import EmptyNote
 from ..widgets.mailboxes import mailbox_cell
 from .base import ModeScreen
+
+if TYPE_CHECKING:
+    from .dialer_dashboard import DialerDashboardScreen
 from .break_reasons import BreakReasonsForm
 
 NOTE = "Enter edits · d removes · w wrap-up codes · B blacklist · D dialers · ? keys"
@@ -130,6 +136,14 @@ class AdminScreen(ModeScreen):
         self.load_mailboxes()
         self.load_users()
         self.load_reasons()
+        for board in self.dialer_boards():  # back after an outage: catch up
+            board.load()
+
+    def dialer_boards(self) -> list[DialerDashboardScreen]:
+        """The dialers' dashboard, when open above this screen (it has no stream of its own)."""
+        from .dialer_dashboard import DialerDashboardScreen
+
+        return [s for s in self.app.screen_stack if isinstance(s, DialerDashboardScreen)]
 
     # ---- loading: each worker posts what it got, handled below with `@on` ----
     @work(exclusive=True, group="campaigns", exit_on_error=False)
@@ -358,6 +372,9 @@ class AdminScreen(ModeScreen):
     def handle_event(self, event: Event) -> None:
         if isinstance(event, MailboxChanged):
             self.show_mailbox(event.mailbox)
+        if isinstance(event, DialerProgress):  # the dialers' dashboard, when open (`D`, `g`)
+            for board in self.dialer_boards():
+                board.progress(event)
         if isinstance(event, AgentChanged):
             users = self.query_one("#users", DataTable)
             status = self._status(event.agent.status)

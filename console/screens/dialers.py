@@ -42,7 +42,7 @@ COLUMNS = [
     ("Sends", "when"),
     ("Template", "template"),
 ]
-NOTE = "n new · Enter edits · d removes · l lists · a attachments · x example CSV"
+NOTE = "n new · Enter edits · d removes · l lists · a attachments · x example CSV · g dashboard"
 
 
 @dataclass
@@ -86,6 +86,8 @@ class DialersScreen(ModalScreen[None]):
         Binding("l", "lists", "Lists", id="dialers.lists"),
         Binding("a", "attachments", "Attachments", id="dialers.attachments"),
         Binding("x", "example", "Example CSV", id="dialers.example"),
+        # The supervisors' live dashboard, for admins too (fed by the admin screen's events).
+        Binding("g", "dashboard", "Dashboard", id="dialers.dashboard"),
         Binding("ctrl+r", "refresh", "Refresh", id="dialers.refresh", show=False),
         Binding("escape", "close", "Close", id="dialers.close"),
     ]
@@ -102,6 +104,11 @@ class DialersScreen(ModalScreen[None]):
             yield DataTable(id="dialers-table", cursor_type="row", zebra_stripes=True)
             yield DialogError(id="dialers-error")
         yield Footer(compact=True)
+
+    def action_dashboard(self) -> None:
+        from .dialer_dashboard import DialerDashboardScreen
+
+        self.app.push_screen(DialerDashboardScreen(self.api))
 
     def on_mount(self) -> None:
         table = self.query_one("#dialers-table", DataTable)
