@@ -41,8 +41,9 @@ from engine.domain.unsubscribe import DEFAULT_UNSUBSCRIBE_HTML, unsubscribe_prob
 from engine.errors import Conflict, Invalid, NotFound
 from engine.services.admin.schedule_edit import check_time_zone, windows_out
 from engine.services.dialer.event import apply_event, event_out
+from engine.services.dialer.smtp_pool import account_of
 
-__all__ = ["Dialers", "find_dialer"]
+__all__ = ["Dialers", "find_dialer", "smtp_limit"]
 
 
 def _utcnow() -> datetime:
@@ -65,8 +66,16 @@ def _day(text: str, field: str) -> date | None:
         raise Invalid(f"{field}: not a date (YYYY-MM-DD): {text!r}", field=field) from exc
 
 
-def _account(campaign: Campaign) -> tuple[str, int, str]:
-    return (campaign.smtp_host.lower(), campaign.smtp_port, campaign.smtp_username)
+async def smtp_limit(session: AsyncSession, campaign: Campaign) -> SmtpLimit | None:
+    """The caps row of the campaign's SMTP account (shared by every dialer on it), if any."""
+    host, port, username = account_of(campaign)
+    return await session.scalar(
+        select(SmtpLimit).where(
+            SmtpLimit.smtp_host == host,
+            SmtpLimit.smtp_port == port,
+            SmtpLimit.smtp_username == username,
+        )
+    )
 
 
 class Dialers:
@@ -260,15 +269,9 @@ class Dialers:
                 f"caps: campaign {campaign.name!r} has no SMTP server whose caps these would be",
                 field="caps",
             )
-        host, port, username = _account(campaign)
-        row = await session.scalar(
-            select(SmtpLimit).where(
-                SmtpLimit.smtp_host == host,
-                SmtpLimit.smtp_port == port,
-                SmtpLimit.smtp_username == username,
-            )
-        )
+        row = await smtp_limit(session, campaign)
         if row is None:
+            host, port, username = account_of(campaign)
             row = SmtpLimit(smtp_host=host, smtp_port=port, smtp_username=username)
             session.add(row)
         row.per_minute, row.per_hour = caps.per_minute, caps.per_hour
@@ -276,14 +279,8 @@ class Dialers:
 
     async def _out(self, session: AsyncSession, dialer: Dialer) -> DialerOut:
         campaign = await session.get_one(Campaign, dialer.campaign_id)
-        host, port, username = _account(campaign)
-        limit = await session.scalar(
-            select(SmtpLimit).where(
-                SmtpLimit.smtp_host == host,
-                SmtpLimit.smtp_port == port,
-                SmtpLimit.smtp_username == username,
-            )
-        )
+        host, port, username = account_of(campaign)
+        limit = await smtp_limit(session, campaign)
         caps = (
             SmtpCaps(
                 per_minute=limit.per_minute,

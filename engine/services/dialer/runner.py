@@ -44,7 +44,6 @@ from data.models import (
     DialerList,
     DialerRecord,
     DialerRecordState,
-    SmtpLimit,
     Template,
     UploadedFile,
 )
@@ -67,7 +66,7 @@ from engine.domain.web_links import TOKEN_BYTES, Links
 from engine.errors import Invalid
 from engine.services.customer.blacklist import applies
 from engine.services.dialer.progress import DialerProgressBoard, count_progress, weekly_of
-from engine.services.dialer.records import find_dialer
+from engine.services.dialer.records import find_dialer, smtp_limit
 from engine.services.dialer.smtp_pool import Account, Outcome, Outgoing, SmtpPool, account_of
 
 __all__ = ["DialerRunner"]
@@ -621,14 +620,7 @@ class _Recorder:
 
 
 async def _caps(session: AsyncSession, campaign: Campaign) -> Caps:
-    host, port, username = account_of(campaign)
-    row = await session.scalar(
-        select(SmtpLimit).where(
-            SmtpLimit.smtp_host == host,
-            SmtpLimit.smtp_port == port,
-            SmtpLimit.smtp_username == username,
-        )
-    )
+    row = await smtp_limit(session, campaign)
     if row is None:
         return Caps()
     return Caps(row.per_minute, row.per_hour, row.per_day, row.connections)

@@ -29,7 +29,7 @@ from data.secrets import SecretBox, SecretError
 from engine.domain.compose import needs_smtputf8
 from engine.domain.oauth import Bearer
 from engine.services.dialer.smtp_pipe import PipeConnection, SmtpReplyError, Transaction
-from engine.services.outbound.outbox import tls_context
+from engine.services.outbound.outbox import describe_smtp_error, reset_after_refusal, tls_context
 from engine.services.outbound.smtp_oauth import bearer_login
 
 __all__ = ["Account", "Outcome", "Outgoing", "SmtpPool", "account_of"]
@@ -282,19 +282,9 @@ class SmtpPool:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
-        return f"{exc.code} {exc.message}"
-    if isinstance(exc, SmtpReplyError):
+    if isinstance(exc, SmtpReplyError):  # the pipelining client's refusal
         return f"{exc.code} {exc.text}"
-    return f"{exc.__class__.__name__}: {exc}"
-
-
-async def _reset(smtp: aiosmtplib.SMTP) -> bool:
-    try:
-        await smtp.rset()
-    except (aiosmtplib.SMTPException, OSError):
-        return False
-    return True
+    return describe_smtp_error(exc)
 
 
 async def _send_one(
@@ -312,11 +302,15 @@ async def _send_one(
         codes = [r.code for r in exc.recipients]
         error = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
         permanent = all(500 <= c < 600 for c in codes)
-        return (Outcome.FAILED if permanent else Outcome.RETRY), error, await _reset(smtp)
+        return (
+            (Outcome.FAILED if permanent else Outcome.RETRY),
+            error,
+            await reset_after_refusal(smtp),
+        )
     except aiosmtplib.SMTPServerDisconnected as exc:
         return Outcome.RETRY, _describe(exc), False
     except aiosmtplib.SMTPResponseException as exc:
-        usable = exc.code != 421 and await _reset(smtp)  # 421: the server is closing
+        usable = exc.code != 421 and await reset_after_refusal(smtp)  # 421: the server is closing
         permanent = 500 <= exc.code < 600
         return (Outcome.FAILED if permanent else Outcome.RETRY), _describe(exc), usable
     except (aiosmtplib.SMTPException, OSError) as exc:

@@ -37,13 +37,14 @@ def _utf8_addresses(addresses: list[str]) -> str:
     return ", ".join(a for a in addresses if not a.isascii()) or "the sender"
 
 
-def _describe(exc: BaseException) -> str:
+def describe_smtp_error(exc: BaseException) -> str:
+    """What an SMTP failure says, for the record (the server's code and words)."""
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return f"{exc.code} {exc.message}"
     return f"{exc.__class__.__name__}: {exc}"
 
 
-async def _reset(smtp: aiosmtplib.SMTP) -> bool:
+async def reset_after_refusal(smtp: aiosmtplib.SMTP) -> bool:
     """RSET after a refused message; False when the connection is no longer usable."""
     try:
         await smtp.rset()
@@ -181,7 +182,7 @@ class Outbox:
                 await smtp.login(campaign.smtp_username, password)
         except (aiosmtplib.SMTPException, OSError) as exc:
             # Cannot even talk to the server: every message waits for the next attempt.
-            error = _describe(exc)
+            error = describe_smtp_error(exc)
             for message_id in ids:
                 await self._record(message_id, error, permanent=False)
             smtp.close()
@@ -277,14 +278,16 @@ class Outbox:
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             error = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
-            return error, all(500 <= c < 600 for c in codes), await _reset(smtp)
+            return error, all(500 <= c < 600 for c in codes), await reset_after_refusal(smtp)
         except aiosmtplib.SMTPServerDisconnected as exc:
-            return _describe(exc), False, False
+            return describe_smtp_error(exc), False, False
         except aiosmtplib.SMTPResponseException as exc:
-            usable = exc.code != 421 and await _reset(smtp)  # 421: the server is closing
+            usable = exc.code != 421 and await reset_after_refusal(
+                smtp
+            )  # 421: the server is closing
             return f"{exc.code} {exc.message}", 500 <= exc.code < 600, usable
         except (aiosmtplib.SMTPException, OSError) as exc:
-            return _describe(exc), False, False
+            return describe_smtp_error(exc), False, False
         # Accepted for at least one recipient: it is sent (refusals of others are in the log).
         for recipient, (code, text) in refused.items():
             log.warning("message %s not accepted for %s: %s %s", message_id, recipient, code, text)
