@@ -38,7 +38,7 @@ WHEN = [
 ]
 EVENT = [
     Spec("event.title", "Title", "e.g. Visit for ${name}"),
-    Spec("event.organizer", "Organizer", "an address; ${variables} allowed"),
+    Spec("event.organizer", "Organizer", "an address, ${variables} allowed; empty: the campaign's"),
     Spec("event.start", "Starts", f"{DATE_EXAMPLE} or ${{date}}"),
     Spec("event.end", "Ends", f"{DATE_EXAMPLE} or ${{end}}"),
 ]
