@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,8 +16,10 @@ from pathlib import Path
 
 from engine.api.schemas import CampaignIn, DialerIn, SmtpCaps, TemplateIn
 from engine.client import EngineClient
+from engine.config import Settings
 from engine.engine import Engine
-from tests.engine_fixtures import engine_settings
+from tests import db_probe
+from tests.engine_fixtures import engine_settings, with_database
 from tests.patience import PATIENCE
 from tests.servers import SmtpSink
 
@@ -31,24 +32,18 @@ def _engine_process(home: Path, log: Path) -> subprocess.Popen[bytes]:
             [sys.executable, "-m", "postdesk.cli", "--data-dir", str(home), "engine"],
             stdout=subprocess.DEVNULL,
             stderr=stderr,
-            env=dict(os.environ),
+            env=with_database(home, dict(os.environ)),  # the run's database (SQLite or PG)
         )
 
 
-def _states(db: Path) -> Counter[str]:
-    with sqlite3.connect(db, timeout=10) as conn:
-        return Counter(
-            dict(conn.execute("SELECT state, COUNT(*) FROM dialer_records GROUP BY state"))
-        )
+def _states(settings: Settings) -> Counter[str]:
+    found = db_probe.rows(settings, "SELECT state, COUNT(*) FROM dialer_records GROUP BY state")
+    return Counter({str(state): int(count) for state, count in found})
 
 
-def _in_flight(db: Path) -> dict[str, str]:
-    with sqlite3.connect(db, timeout=10) as conn:
-        return dict(
-            conn.execute(
-                "SELECT destination, rfc_message_id FROM dialer_records WHERE state = 'sending'"
-            )
-        )
+def _in_flight(settings: Settings) -> dict[str, str]:
+    sql = "SELECT destination, rfc_message_id FROM dialer_records WHERE state = 'sending'"
+    return {str(who): str(mid) for who, mid in db_probe.rows(settings, sql)}
 
 
 async def _wait(what: str, check: object, timeout: float = PATIENCE) -> None:
@@ -63,7 +58,8 @@ async def test_a_kill_9_mid_run_sends_every_record_once_but_those_in_flight(
     tmp_path: Path, smtp_sink: SmtpSink
 ) -> None:
     home = tmp_path / "home"
-    setup = Engine(engine_settings(home), run_mail=False)
+    settings = engine_settings(home)
+    setup = Engine(settings, run_mail=False)
     await setup.start()
     async with EngineClient(setup.socket_path) as op:
         await op.add_campaign(
@@ -92,7 +88,6 @@ async def test_a_kill_9_mid_run_sends_every_record_once_but_those_in_flight(
         await op.play_dialer("News")  # this engine sends nothing: the next one will
     await setup.stop()
 
-    db = home / "postdesk.db"
     log = tmp_path / "engine.log"
     smtp_sink.data_delay = 0.01  # each DATA takes a while: the kill lands mid-transaction
     dying = _engine_process(home, log)
@@ -106,14 +101,14 @@ async def test_a_kill_9_mid_run_sends_every_record_once_but_those_in_flight(
     assert dying.returncode == -signal.SIGKILL, log.read_text()[-3000:]
     await asyncio.sleep(0.3)  # transactions the sink was finishing land
     before = Counter(m.rcpt_tos[0] for m in smtp_sink.messages)
-    in_flight = _in_flight(db)
-    states = _states(db)
+    in_flight = _in_flight(settings)
+    states = _states(settings)
     assert states["sending"] == len(in_flight) > 0 and states["sent"] < RECORDS, states
 
     smtp_sink.data_delay = 0.0
     again = _engine_process(home, log)
     try:
-        await _wait("every record processed", lambda: _states(db)["sent"] == RECORDS)
+        await _wait("every record processed", lambda: _states(settings)["sent"] == RECORDS)
     finally:
         again.send_signal(signal.SIGTERM)
         again.wait(timeout=PATIENCE)
