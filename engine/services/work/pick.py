@@ -87,6 +87,11 @@ class Picking:
         """Assign a queued interaction of a pick-mode campaign to the agent asking."""
         now = datetime.now(UTC)
         async with self.db.session() as session, session.begin():
+            # One take of an agent at a time: on PostgreSQL two consoles' UPDATEs would each
+            # count the agent's open work in their own snapshot and both pass the limit. The
+            # agent's row lock orders them, and each statement after it sees the other's
+            # commit. (SQLite writes one transaction at a time already; it has no FOR UPDATE.)
+            await session.execute(select(User.id).where(User.id == user_id).with_for_update())
             row = (
                 await session.execute(
                     select(Interaction.state, Interaction.agent_id, Campaign)
