@@ -98,6 +98,7 @@ async def test_a_kill_9_mid_run_sends_every_record_once_but_those_in_flight(
     finally:
         if dying.poll() is None:
             dying.kill()
+            dying.wait()  # reaped here, whatever failed: never left to a later test
     assert dying.returncode == -signal.SIGKILL, log.read_text()[-3000:]
     await asyncio.sleep(0.3)  # transactions the sink was finishing land
     before = Counter(m.rcpt_tos[0] for m in smtp_sink.messages)
@@ -111,7 +112,12 @@ async def test_a_kill_9_mid_run_sends_every_record_once_but_those_in_flight(
         await _wait("every record processed", lambda: _states(settings)["sent"] == RECORDS)
     finally:
         again.send_signal(signal.SIGTERM)
-        again.wait(timeout=PATIENCE)
+        try:
+            again.wait(timeout=PATIENCE)
+        except subprocess.TimeoutExpired:
+            again.kill()
+            again.wait()
+            raise
 
     mails = smtp_sink.messages
     got = Counter(m.rcpt_tos[0] for m in mails)
