@@ -35,6 +35,7 @@ from engine.services.customer.ratings import Ratings
 from engine.services.customer.watch import CustomerEventWatcher
 from engine.services.dialer.answers import DialerAnswers
 from engine.services.dialer.attachments import DialerAttachments
+from engine.services.dialer.drilldown import DialerRecords
 from engine.services.dialer.lists import DialerLists
 from engine.services.dialer.progress import DialerProgressBoard
 from engine.services.dialer.records import Dialers
@@ -202,6 +203,7 @@ class Engine:
         )
         # The email dialer (issue 13): its records, lists and attachments.
         self.dialers = Dialers(self.db, clock=self.schedules.now)
+        self.dialer_records = DialerRecords(self.db)  # the records one by one (drill-down)
         self.dialer_lists = DialerLists(
             self.db, home / "spool", max_bytes=self.settings.max_list_bytes
         )

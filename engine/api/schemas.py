@@ -1558,3 +1558,40 @@ class DialerBoardRow(Schema, kw_only=True):
     running: bool
     on_schedule: bool
     lists: list[DialerProgress]
+
+
+# ---- the dialer's records, one by one (issue 14's drill-down) ----
+DialerRecordStateName = Literal[
+    "", "pending", "sending", "skipped", "sent", "failed", "seen", "rejected", "spam"
+]
+
+
+class DialerRecordQuery(Schema, kw_only=True):
+    """`GET /dialers/{name}/records?list=&state=&search=&page=`: a dialer's records in list
+    and line order; `state` one state ("" all), `search` any part of the address or of the
+    reason (failed, rejected) as text, never a pattern."""
+
+    list: Annotated[str, Meta(max_length=200, pattern=ONE_LINE)] = ""  # a list's name
+    state: DialerRecordStateName = ""
+    search: Annotated[str, Meta(max_length=320, pattern=ONE_LINE)] = ""
+    page: Annotated[int, Meta(ge=1, le=1_000_000)] = 1
+    page_size: Annotated[int, Meta(ge=1, le=1000)] = 100
+
+
+class DialerRecordRow(Schema, kw_only=True):
+    list: str
+    line: int  # the CSV line it came from
+    destination: str
+    state: str
+    error: str  # why it failed, the bounce's reason, ...
+    priority: int
+    attempts: int
+    sent_at: datetime | None
+    seen_at: datetime | None
+
+
+class DialerRecordPage(Schema, kw_only=True):
+    total: int
+    page: int
+    page_size: int
+    items: list[DialerRecordRow]

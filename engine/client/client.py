@@ -43,6 +43,8 @@ from engine.api.schemas import (
     DialerListOut,
     DialerOut,
     DialerPatch,
+    DialerRecordPage,
+    DialerRecordQuery,
     DialerStatus,
     DispositionStats,
     DispositionTree,
@@ -488,6 +490,14 @@ class EngineClient:
 
     async def remove_dialer(self, name: str) -> None:
         await self._do("DELETE", f"/dialers/{quote(name, safe='')}")
+
+    async def dialer_records(self, dialer: str, query: DialerRecordQuery) -> DialerRecordPage:
+        """One page of a dialer's records, by list, state and text (the drill-down)."""
+        given = {k: v for k, v in to_builtins(query).items() if v not in ("", None)}
+        path = f"/dialers/{quote(dialer, safe='')}/records"
+        if given:
+            path += "?" + urlencode(given, quote_via=quote)
+        return await self._call("GET", path, DialerRecordPage)
 
     async def dialer_lists(self, dialer: str) -> list[DialerListOut]:
         return await self._call(

@@ -12,6 +12,7 @@ from engine.api.schemas import (
     DialerIn,
     DialerListQuery,
     DialerPatch,
+    DialerRecordQuery,
 )
 from engine.server.caller import CALLER
 from engine.server.http import engine_of, json_response, parse_body, parse_query, path_id
@@ -135,3 +136,12 @@ async def get_status(request: web.Request) -> web.Response:
 async def get_board(request: web.Request) -> web.Response:
     request[CALLER].require("admin", "supervisor")
     return json_response(await engine_of(request).dialer_board.rows())
+
+
+@routes.get("/api/v1/dialers/{name}/records")
+async def get_dialer_records(request: web.Request) -> web.Response:
+    """The records one by one, by state and text (the dashboard's drill-down)."""
+    request[CALLER].require("admin", "supervisor")
+    query = parse_query(request, DialerRecordQuery, lax=True)
+    name = request.match_info["name"]
+    return json_response(await engine_of(request).dialer_records.page(name, query))

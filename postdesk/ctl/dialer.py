@@ -10,15 +10,21 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import mimetypes
 from pathlib import Path
 from typing import Any
+
+from msgspec.structs import replace
 
 from engine.api.schedule_text import ScheduleTextError, parse_window, window_text
 from engine.api.schemas import (
     DialerIn,
     DialerOut,
     DialerPatch,
+    DialerRecordQuery,
+    DialerRecordRow,
     DialerStatus,
     ImportReport,
     SmtpCaps,
@@ -27,7 +33,7 @@ from engine.api.schemas import (
 from engine.client import EngineClient
 from engine.text.sanitize import one_line
 from postdesk.ctl.errors import CtlInputError
-from postdesk.ctl.output import CsvText
+from postdesk.ctl.output import CsvText, csv_cell
 
 __all__ = ["add_dialer_parser", "dialer_command"]
 
@@ -87,6 +93,19 @@ def add_dialer_parser(group: Any) -> None:
         ("status", "what a dialer has sent, per list, and whether it is on schedule"),
     ):
         dialer.add_parser(verb, help=text).add_argument("name")
+    records = dialer.add_parser(
+        "records", help="a dialer's records one by one: by list, state and text (--csv: all)"
+    )
+    records.add_argument("name")
+    records.add_argument("--list", default="", help="one list (its name)")
+    records.add_argument(
+        "--state",
+        default="",
+        choices=("pending", "sending", "skipped", "sent", "failed", "seen", "rejected", "spam"),
+    )
+    records.add_argument("--search", default="", help="any part of the address or the reason")
+    records.add_argument("--page", type=int, default=1)
+    records.add_argument("--csv", action="store_true", help="every match as CSV, for a spreadsheet")
 
 
 def _record_options(parser: argparse.ArgumentParser) -> None:
@@ -236,7 +255,44 @@ async def dialer_command(client: EngineClient, args: argparse.Namespace) -> Any:
         }[action]
         status = await call(args.name)
         return status if args.json else CsvText(status_text(status))
+    if action == "records":
+        return await _records(client, args)
     raise CtlInputError(f"unknown dialer command {action!r}")
+
+
+RECORD_COLUMNS = ("list", "line", "destination", "state", "error", "priority", "sent_at", "seen_at")
+
+
+async def _records(client: EngineClient, args: argparse.Namespace) -> Any:
+    """A page of records, or with --csv every match (page after page) as CSV."""
+    query = DialerRecordQuery(list=args.list, state=args.state, search=args.search)
+    if not args.csv:
+        page = await client.dialer_records(args.name, replace(query, page=args.page))
+        return page if args.json else [_record_row(r) for r in page.items]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(RECORD_COLUMNS)
+    number = 1
+    while True:
+        page = await client.dialer_records(args.name, replace(query, page=number, page_size=1000))
+        for r in page.items:
+            writer.writerow([csv_cell(v) for v in _record_row(r).values()])
+        if number * page.page_size >= page.total or not page.items:
+            return CsvText(out.getvalue())
+        number += 1
+
+
+def _record_row(r: DialerRecordRow) -> dict[str, Any]:
+    return {
+        "list": r.list,
+        "line": r.line,
+        "destination": r.destination,
+        "state": r.state,
+        "error": r.error,
+        "priority": r.priority,
+        "sent_at": r.sent_at.isoformat(timespec="seconds") if r.sent_at else "",
+        "seen_at": r.seen_at.isoformat(timespec="seconds") if r.seen_at else "",
+    }
 
 
 def _shown(dialer: DialerOut, args: argparse.Namespace) -> Any:
