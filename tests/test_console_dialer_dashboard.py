@@ -8,11 +8,14 @@ board is refused to agents; Play the engine refuses (no list) says why."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input, Select
 
 from console.screens.dialer_dashboard import DialerDashboardScreen
+from console.screens.dialer_records import DialerRecordsScreen
+from console.screens.save_text import SaveTextScreen
 from console.widgets.dialer_graph import DialerGraph
 from engine.api.schemas import DialerBoardRow, DialerIn, SmtpCaps, TemplateIn, UserIn
 from engine.client import Forbidden
@@ -179,3 +182,46 @@ async def test_an_admin_opens_the_dashboard_from_the_dialers_screen(world: World
         await world.operator.play_dialer("Promo")
         await until(pilot, lambda: row(board)["processed"] == "5", what="live to the end")
         assert row(board)["sent"] == "5"
+
+
+async def test_the_records_of_a_list_by_state_and_text_saved_as_csv(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`r` on the dashboard opens the highlighted list's records: the failed ones with their
+    reasons, a search by address, and every match saved as CSV where the supervisor picks."""
+    await world.operator.add_template(TemplateIn(name="T", kind="dialer", body_text="Hi."))
+    await world.operator.add_dialer(
+        DialerIn(name="News", campaign="Support", template="T", seconds_between_messages=0)
+    )
+    csv_text = "Support;ann@example.com\nSupport;not an address\nSupport;bob@example.com\n"
+    await world.operator.upload_list("News", csv_text.encode(), name="December", subject="S")
+    monkeypatch.chdir(tmp_path)  # where the save dialog starts (a small directory to list)
+    app = console_for(world.engine, "super1", "supervisor")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "Agents" in screen_text(app), what="the monitor")
+        await press(pilot, "d")
+        await until(pilot, lambda: "December" in screen_text(app), what="the dashboard")
+        await press(pilot, "r")
+        await until(pilot, lambda: "1-3 of 3" in screen_text(app), what="the records")
+        records = app.screen
+        assert isinstance(records, DialerRecordsScreen)
+        assert "not an address" in screen_text(app) and "not a valid email" in screen_text(app)
+
+        records.query_one("#records-state", Select).value = "failed"
+        await until(pilot, lambda: "1-1 of 1" in screen_text(app), what="failed only")
+        assert "ann@example.com" not in screen_text(app)
+        records.query_one("#records-state", Select).value = ""
+        await until(pilot, lambda: "1-3 of 3" in screen_text(app), what="all again")
+        records.query_one("#records-search", Input).value = "bob@"
+        await until(pilot, lambda: "1-1 of 1" in screen_text(app), what="the search")
+        assert "bob@example.com" in screen_text(app)
+
+        await pilot.press("ctrl+s")  # (the picker's directory loader keeps a worker running)
+        await until(pilot, lambda: isinstance(app.screen, SaveTextScreen), what="the picker")
+        app.screen.query_one("#path-input", Input).value = str(tmp_path)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: any(tmp_path.glob("*.csv")), what="the CSV file")
+        [written] = list(tmp_path.glob("*.csv"))
+        lines = written.read_text().splitlines()
+        assert lines[0].startswith("list,line,destination,state")
+        assert [line.split(",")[2] for line in lines[1:]] == ["bob@example.com"]  # as searched

@@ -122,6 +122,7 @@ class DialerDashboardScreen(Screen[None]):
         Binding("p", "play", "Play", id="dialer-dashboard.play"),
         Binding("s", "stop", "Stop", id="dialer-dashboard.stop"),
         Binding("c", "campaign", "Campaign", id="dialer-dashboard.campaign"),
+        Binding("r", "records", "Records", id="dialer-dashboard.records"),
         Binding("escape", "close", "Back", id="dialer-dashboard.close"),
         Binding("q", "close", "Back", show=False, id="dialer-dashboard.quit"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="dialer-dashboard.reload"),
@@ -329,6 +330,17 @@ class DialerDashboardScreen(Screen[None]):
         dialer, progress = chosen
         title = f"{one_line(dialer.name, 30)} · {one_line(progress.list_name, 40)}"
         graph.show(title, self.histories.get(progress.list_id), dialer.running, in_words(progress))
+
+    # ---- the records one by one (the drill-down) ----
+    def action_records(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        dialer, progress = chosen
+        from .dialer_records import DialerRecordsScreen
+
+        list_name = progress.list_name if progress is not None else ""
+        self.app.push_screen(DialerRecordsScreen(self.client, dialer.name, list_name))
 
     # ---- play and stop (the engine checks the role) ----
     def action_play(self) -> None:

@@ -41,12 +41,13 @@ from engine.api.schemas import (
     convert,
 )
 from engine.client import EngineClient
+from engine.text.spreadsheet import csv_cell
 from postdesk.ctl import oauth
 from postdesk.ctl.audit import audit_command
 from postdesk.ctl.dialer import dialer_command
 from postdesk.ctl.dispositions import edit_dispositions
 from postdesk.ctl.errors import CtlInputError
-from postdesk.ctl.output import CsvText, csv_cell
+from postdesk.ctl.output import CsvText
 from postdesk.ctl.recording_files import recording_command
 
 

@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import mimetypes
 from pathlib import Path
 from typing import Any
@@ -31,9 +29,10 @@ from engine.api.schemas import (
     convert,
 )
 from engine.client import EngineClient
+from engine.client.exports import dialer_records_csv
 from engine.text.sanitize import one_line
 from postdesk.ctl.errors import CtlInputError
-from postdesk.ctl.output import CsvText, csv_cell
+from postdesk.ctl.output import CsvText
 
 __all__ = ["add_dialer_parser", "dialer_command"]
 
@@ -260,26 +259,13 @@ async def dialer_command(client: EngineClient, args: argparse.Namespace) -> Any:
     raise CtlInputError(f"unknown dialer command {action!r}")
 
 
-RECORD_COLUMNS = ("list", "line", "destination", "state", "error", "priority", "sent_at", "seen_at")
-
-
 async def _records(client: EngineClient, args: argparse.Namespace) -> Any:
     """A page of records, or with --csv every match (page after page) as CSV."""
     query = DialerRecordQuery(list=args.list, state=args.state, search=args.search)
-    if not args.csv:
-        page = await client.dialer_records(args.name, replace(query, page=args.page))
-        return page if args.json else [_record_row(r) for r in page.items]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(RECORD_COLUMNS)
-    number = 1
-    while True:
-        page = await client.dialer_records(args.name, replace(query, page=number, page_size=1000))
-        for r in page.items:
-            writer.writerow([csv_cell(v) for v in _record_row(r).values()])
-        if number * page.page_size >= page.total or not page.items:
-            return CsvText(out.getvalue())
-        number += 1
+    if args.csv:
+        return CsvText(await dialer_records_csv(client, args.name, query))
+    page = await client.dialer_records(args.name, replace(query, page=args.page))
+    return page if args.json else [_record_row(r) for r in page.items]
 
 
 def _record_row(r: DialerRecordRow) -> dict[str, Any]:

@@ -121,15 +121,6 @@ class CsvText(str):
     """Output that is already what to print (`ctl ratings --csv`)."""
 
 
-# A spreadsheet runs a cell that starts so as a formula; addresses are a stranger's text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def print_recordings(page: RecordingPage) -> None:
     """`ctl recordings search`: "41-80 of 1,234", then one sanitised line per interaction."""
     first = (page.page - 1) * page.page_size + 1
