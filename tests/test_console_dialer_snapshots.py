@@ -1,5 +1,5 @@
-"""SVG snapshots of the dialer form and the import report (issue 14), at 80x24 and 160x48,
-in the dark and the light theme (one picture each: four in all).
+"""SVG snapshots of the dialer form, the import report and the blacklist (issue 14), at 80x24
+and 160x48, in the dark and the light theme (one picture each).
 
 No engine: the form asks only for the campaigns and templates it offers, answered here with
 fixed objects; the report is a hand-made `ImportReport`. The form is shown with unsubscribe
@@ -10,6 +10,7 @@ Review a failing snapshot's diff before accepting it with `--snapshot-update`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,9 +21,11 @@ from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
 from console.app import css_path
+from console.screens.blacklist import BlacklistScreen
 from console.screens.dialer_form import DialerForm
 from console.screens.import_report import ImportReportScreen
 from engine.api.schemas import (
+    BlacklistOut,
     DialerEvent,
     DialerOut,
     ImportLine,
@@ -31,7 +34,7 @@ from engine.api.schemas import (
     SmtpCaps,
     TemplateOut,
 )
-from tests.console_helpers import settle, until
+from tests.console_helpers import screen_text, settle, until
 
 SCENES = [((80, 24), "textual-dark"), ((160, 48), "textual-light")]
 IDS = [f"{w}x{h}-{theme.removeprefix('textual-')}" for (w, h), theme in SCENES]
@@ -148,3 +151,37 @@ def test_import_report(
 ) -> None:
     app = Harness(lambda: ImportReportScreen(REPORT), theme)
     assert snap_compare(app, terminal_size=size, run_before=_report)
+
+
+class BlacklistEngine:
+    """The one call the blacklist screen makes: the entries, of every source."""
+
+    async def blacklist(self, search: str = "") -> list[BlacklistOut]:
+        at = datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
+        return [
+            BlacklistOut(email="ann@example.org", reason="report from Yahoo", created_at=at,
+                         source="complaint"),
+            BlacklistOut(email="bob@example.net", reason="", created_at=at,
+                         source="unsubscribe-link", campaign="Support"),
+            BlacklistOut(email="cy@example.com", reason="", created_at=at, source="one-click",
+                         campaign="Sales"),
+            BlacklistOut(email="di@example.com", reason="asked on the phone", created_at=at,
+                         source="manual"),
+            BlacklistOut(email="ed@example.com", reason="", created_at=at, source="mailto",
+                         campaign="Support"),
+        ]  # fmt: skip
+
+
+async def _blacklist(pilot: Pilot[None]) -> None:
+    await until(pilot, lambda: isinstance(pilot.app.screen, BlacklistScreen), what="blacklist")
+    await until(pilot, lambda: "ann@example.org" in screen_text(pilot.app), what="the entries")
+    await _still(pilot)
+
+
+@pytest.mark.parametrize(("size", "theme"), SCENES, ids=IDS)
+def test_blacklist(snap_compare: Callable[..., bool], size: tuple[int, int], theme: str) -> None:
+    app = Harness(
+        lambda: BlacklistScreen(BlacklistEngine(), ["Sales", "Support"]),  # type: ignore[arg-type]
+        theme,
+    )
+    assert snap_compare(app, terminal_size=size, run_before=_blacklist)
