@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+from textual.worker import Worker, WorkerState
 
 from engine.api.schemas import DialerRecordPage, DialerRecordQuery
 from engine.client.client import EngineClient
@@ -121,14 +122,10 @@ class DialerRecordsScreen(ModalScreen[None]):
         )
         self.query_one("#records-error", DialogError).say("")
 
-    def on_worker_state_changed(self, event: object) -> None:
-        from textual.worker import Worker, WorkerState
-
-        worker = getattr(event, "worker", None)
-        if isinstance(worker, Worker) and worker.state == WorkerState.ERROR:
-            self.query_one("#records-error", DialogError).say(
-                f"The engine said: {one_line(str(worker.error), 200)}"
-            )
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            said = one_line(str(event.worker.error), 200)
+            self.query_one("#records-error", DialogError).say(f"The engine said: {said}")
 
     # ---- filters and pages ----
     @on(Select.Changed, "#records-state")

@@ -15,14 +15,9 @@ from data.models import DialerList, DialerRecord, DialerRecordState
 from engine.api.schemas import DialerRecordPage, DialerRecordQuery, DialerRecordRow
 from engine.errors import NotFound
 from engine.services.dialer.records import find_dialer
+from engine.services.recordings.search import like_pattern
 
 __all__ = ["DialerRecords"]
-
-
-def _like(text: str) -> str:
-    """`text` as a LIKE pattern matching itself anywhere (its % and _ are literal)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 class DialerRecords:
@@ -43,11 +38,11 @@ class DialerRecords:
             if query.state:
                 where.append(DialerRecord.state == DialerRecordState(query.state))
             if needle := query.search.strip():
-                pattern = _like(needle.lower())
+                pattern = like_pattern(needle)  # the recordings search's: text, never a pattern
                 where.append(
                     or_(
-                        func.lower(DialerRecord.destination).like(pattern, escape="\\"),
-                        func.lower(DialerRecord.error).like(pattern, escape="\\"),
+                        DialerRecord.destination.ilike(pattern, escape="\\"),
+                        DialerRecord.error.ilike(pattern, escape="\\"),
                     )
                 )
             joined = select(DialerRecord).join(DialerList, DialerRecord.list_id == DialerList.id)
