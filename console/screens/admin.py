@@ -13,8 +13,6 @@ handled with `@on`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -48,9 +46,6 @@ from ..widgets.banner import EngineBanner
 from ..widgets.empty import EmptyNote
 from ..widgets.mailboxes import mailbox_cell
 from .base import ModeScreen
-
-if TYPE_CHECKING:
-    from .dialer_dashboard import DialerDashboardScreen
 from .break_reasons import BreakReasonsForm
 
 NOTE = "Enter edits · d removes · w wrap-up codes · B blacklist · D dialers · ? keys"
@@ -138,12 +133,6 @@ class AdminScreen(ModeScreen):
         self.load_reasons()
         for board in self.dialer_boards():  # back after an outage: catch up
             board.load()
-
-    def dialer_boards(self) -> list[DialerDashboardScreen]:
-        """The dialers' dashboard, when open above this screen (it has no stream of its own)."""
-        from .dialer_dashboard import DialerDashboardScreen
-
-        return [s for s in self.app.screen_stack if isinstance(s, DialerDashboardScreen)]
 
     # ---- loading: each worker posts what it got, handled below with `@on` ----
     @work(exclusive=True, group="campaigns", exit_on_error=False)

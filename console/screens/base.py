@@ -9,7 +9,7 @@ notifications.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.screen import Screen
@@ -22,6 +22,9 @@ from engine.text.sanitize import one_line
 from ..bridge import pump_events
 from ..messages import EngineBack, EngineEvent, EngineEvents, EngineLost, WorkerFailed
 from ..widgets.banner import EngineBanner
+
+if TYPE_CHECKING:
+    from .dialer_dashboard import DialerDashboardScreen
 
 
 class ModeScreen(Screen[None]):
@@ -40,6 +43,13 @@ class ModeScreen(Screen[None]):
         self.sub_title = f"{self.MODE.capitalize()} · {self.me.username}"
         # Data is loaded when the event stream says hello (see console/bridge.py).
         self.run_bridge()
+
+    def dialer_boards(self) -> list[DialerDashboardScreen]:
+        """The dialers' dashboard, when open above this screen (it has no stream of its own:
+        the supervisor's and admin's screens hand it their events)."""
+        from .dialer_dashboard import DialerDashboardScreen
+
+        return [s for s in self.app.screen_stack if isinstance(s, DialerDashboardScreen)]
 
     # ---- hooks for subclasses ----
     def refresh_data(self) -> None:

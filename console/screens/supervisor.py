@@ -132,10 +132,6 @@ class SupervisorScreen(ModeScreen):
         """Threads open above this screen, even under a dialog, so none falls behind."""
         return [s for s in self.app.screen_stack if isinstance(s, ThreadScreen)]
 
-    def dialer_boards(self) -> list[DialerDashboardScreen]:
-        """The dialers' dashboard, when open above this screen (it has no stream of its own)."""
-        return [s for s in self.app.screen_stack if isinstance(s, DialerDashboardScreen)]
-
     def action_dialers(self) -> None:
         """`d`: the email dialers' dashboard (docs/dialer.md)."""
         if not self.dialer_boards():
