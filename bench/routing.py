@@ -417,7 +417,16 @@ def probe_console(socket: str, kind: str, agents: int) -> None:
         app.exit()
         await running
 
-    asyncio.run(run())
+    profile_to = os.environ.get("POSTDESK_BENCH_PROFILE_CONSOLE")
+    if not profile_to or kind != "postdesk":
+        asyncio.run(run())
+        return
+    # Where the supervisor console's CPU goes: `python -m pstats FILE`.
+    import cProfile
+
+    with cProfile.Profile() as profiler:
+        asyncio.run(run())
+    profiler.dump_stats(profile_to)
 
 
 def _minimal_grid(client: Any, applied: list[int]) -> Any:

@@ -31,7 +31,8 @@ async def test_a_state_change_sets_the_cells_that_changed_and_the_tick_only_new_
 
     async with Monitor().run_test(size=(100, 20)) as pilot:
         grid = pilot.app.query_one(AgentGrid)
-        grid.replace([agent(f"a{n}") for n in range(50)])
+        grid.replace([agent(f"a{n:02}") for n in range(50)])
+        await pilot.pause()  # laid out: rows a00 to about a17 are on screen
         set_cells: list[tuple[str, str]] = []
         update_cell = grid.update_cell
 
@@ -42,17 +43,17 @@ async def test_a_state_change_sets_the_cells_that_changed_and_the_tick_only_new_
         grid.update_cell = counted  # type: ignore[method-assign]
         now = datetime.now(UTC)
         came = grid.upsert(
-            agent("a7", status="break", state="free_on_break", status_reason="Lunch",
+            agent("a07", status="break", state="free_on_break", status_reason="Lunch",
                   status_since=now)
         )  # fmt: skip
         assert not came  # the same rows: the titles need no update
-        assert sorted(set_cells) == [("a7", "agent"), ("a7", "since"), ("a7", "status")]
-        assert "Free on break" in str(grid.get_cell("a7", "status"))
-        assert "Lunch" in str(grid.get_cell("a7", "agent"))
+        assert sorted(set_cells) == [("a07", "agent"), ("a07", "since"), ("a07", "status")]
+        assert "Free on break" in str(grid.get_cell("a07", "status"))
+        assert "Lunch" in str(grid.get_cell("a07", "agent"))
         set_cells.clear()
-        grid.upsert(agent("a8"))  # nothing changed
-        grid.tick()  # two hours ago reads the same a second later; only a7's is new
-        assert set_cells in ([], [("a7", "since")])
+        grid.upsert(agent("a08"))  # nothing changed
+        grid.tick()  # two hours ago reads the same a second later; only a07's is new
+        assert set_cells in ([], [("a07", "since")])
         assert grid.upsert(agent("newcomer"))  # a new row: the title counts it
         assert grid.row_count == 51
 
@@ -85,3 +86,38 @@ async def test_the_tick_sets_the_times_on_screen_and_scrolling_shows_current_one
         await pilot.pause()
         assert "a150" in set_rows  # scrolled into view: its time is set as of now
         assert str(grid.get_cell("a150", "since")) in ("30s", "31s", "32s")
+
+
+async def test_a_change_off_screen_is_shown_when_its_row_comes_into_view() -> None:
+    class Monitor(App[None]):
+        def compose(self) -> ComposeResult:
+            yield AgentGrid()
+
+    async with Monitor().run_test(size=(100, 20)) as pilot:
+        grid = pilot.app.query_one(AgentGrid)
+        grid.replace([agent(f"a{n:03}") for n in range(200)])
+        await pilot.pause()
+        set_rows: set[str] = set()
+        update_cell = grid.update_cell
+
+        def counted(row: Any, column: Any, value: Any, **kw: Any) -> None:
+            set_rows.add(str(row))
+            update_cell(row, column, value, **kw)
+
+        grid.update_cell = counted  # type: ignore[method-assign]
+        assert not grid.upsert(agent("a150", status="busy", state="busy", active=2))
+        assert set_rows == set()  # off screen: the table is not touched
+        grid.tick()
+        assert "a150" not in set_rows
+        assert grid.get("a150").active == 2  # the supervisor's actions read the newest row
+
+        grid.scroll_to(y=145, animate=False)
+        await pilot.pause()
+        assert "a150" in set_rows
+        assert "Busy" in str(grid.get_cell("a150", "status"))
+        assert str(grid.get_cell("a150", "active")) == "2"
+
+        # A change on screen is shown at once; one that leaves the campaign filter goes.
+        set_rows.clear()
+        grid.upsert(agent("a150", status="free", state="free"))
+        assert "a150" in set_rows and "Free" in str(grid.get_cell("a150", "status"))

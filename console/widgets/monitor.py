@@ -54,6 +54,10 @@ class AgentGrid(EmptyNote):
         # change two of six), and the 1 s tick only the times that read differently. With
         # 2,000 agents changing once a second every cell was set again (bench/routing.py).
         self._painted: dict[str, dict[str, Text]] = {}
+        # Rows off screen whose agent changed: painted when they come into view. Setting a
+        # cell of any row makes the DataTable drop its whole render cache and repaint, so
+        # 2,000 off-screen changes a second cost as much as 2,000 visible ones.
+        self._stale: set[str] = set()
 
     def on_mount(self) -> None:
         self.add_column(Text("Status"), width=15, key="status")
@@ -73,6 +77,7 @@ class AgentGrid(EmptyNote):
         self._agents = {}
         self._shown = set()
         self._painted = {}
+        self._stale = set()
         for agent in sorted(agents, key=lambda a: (a.display_name or a.username).lower()):
             self.upsert(agent)
 
@@ -95,18 +100,37 @@ class AgentGrid(EmptyNote):
                 self.remove_row(name)
                 shown.discard(name)
                 self._painted.pop(name, None)
+                self._stale.discard(name)
             return known
+        if known:
+            if self._on_screen(name):
+                self._paint(name, agent)
+            else:
+                self._stale.add(name)
+            return False
         cells = self._cells(agent)
         shown.add(name)
-        if known:
-            painted = self._painted[name]
-            for key, cell in cells.items():
-                if not _same(painted[key], cell):
-                    self.update_cell(name, key, cell)
-        else:
-            self.add_row(*cells.values(), key=name)
+        self.add_row(*cells.values(), key=name)
         self._painted[name] = cells
-        return not known
+        return True
+
+    def _paint(self, name: str, agent: AgentRow) -> None:
+        """Set the cells of `name`'s row that read differently from what it shows."""
+        cells = self._cells(agent)
+        painted = self._painted[name]
+        for key, cell in cells.items():
+            if not _same(painted[key], cell):
+                self.update_cell(name, key, cell)
+        self._painted[name] = cells
+        self._stale.discard(name)
+
+    def _visible(self) -> range:
+        """Indexes of the rows on screen (one line each; the header line is above them)."""
+        first = max(0, int(self.scroll_y))
+        return range(first, first + self.size.height + 1)
+
+    def _on_screen(self, name: str) -> bool:
+        return self.get_row_index(name) in self._visible()
 
     @property
     def limit(self) -> str | None:
@@ -120,14 +144,17 @@ class AgentGrid(EmptyNote):
         return sorted(self._agents.values(), key=lambda row: row.username)
 
     def tick(self) -> None:
-        """The times in state of the rows on screen; the others when scrolled into view.
-        (Every row's time every second was 2,000 cells a second at 2,000 agents.)"""
-        rows = self.ordered_rows
-        first = max(0, int(self.scroll_y))
-        for row in rows[first : first + self.size.height + 1]:
+        """The times in state of the rows on screen, and the rows that changed while off
+        screen; the others when scrolled into view. (Every row's time every second was 2,000
+        cells a second at 2,000 agents.)"""
+        visible = self._visible()
+        for row in self.ordered_rows[visible.start : visible.stop]:
             username = str(row.key.value)
             agent = self._agents.get(username)
             if agent is None:
+                continue
+            if username in self._stale:
+                self._paint(username, agent)
                 continue
             cell = _right(since(agent.status_since))
             painted = self._painted[username]
@@ -138,7 +165,10 @@ class AgentGrid(EmptyNote):
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         if round(old_value) != round(new_value):
-            self.tick()  # rows scrolled into view show their time as of now
+            self.tick()  # rows scrolled into view show their state and time as of now
+
+    def on_resize(self) -> None:
+        self.tick()  # rows a taller grid brings into view
 
     def _cells(self, agent: AgentRow) -> dict[str, Text]:
         state = agent.state or agent.status
