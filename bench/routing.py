@@ -134,6 +134,27 @@ def probe_engine(home: str) -> None:
                 passes.append(time.monotonic() - started)
 
         engine.router.assign_all = timed_pass  # type: ignore[method-assign]
+        flushes: list[float] = []  # how long each publishing of a batch of changes took
+        published: dict[int, float] = {}  # interaction id -> its assignment's event published
+        flush = notifier.flush
+
+        async def timed_flush() -> None:
+            started = time.monotonic()
+            try:
+                await flush()
+            finally:
+                flushes.append(time.monotonic() - started)
+
+        notifier.flush = timed_flush  # type: ignore[method-assign]
+        publish = engine.bus.publish
+
+        def stamped_publish(event: Any) -> None:
+            publish(event)
+            summary = getattr(event, "interaction", None)
+            if summary is not None and getattr(summary, "agent", None):
+                published.setdefault(summary.id, time.monotonic())
+
+        engine.bus.publish = stamped_publish  # type: ignore[method-assign]
         held: list[float] = []  # how long each write transaction held the database
         writing = getattr(engine.db, "writing", None)  # None: an engine before write turns
 
@@ -171,6 +192,8 @@ def probe_engine(home: str) -> None:
                                 "committed": stamps,
                                 "routed": routed,
                                 "passes": passes,
+                                "flushes": flushes,
+                                "published": published,
                                 "held": held,
                                 "holders": holders,
                             }
@@ -616,6 +639,10 @@ async def measure_routing(seconds: float, rate: float, work: Path) -> dict[str, 
         "latencies": latencies,
         "to_route": to_route,
         "passes": passes,
+        "flushes": stamped.get("flushes", []),
+        "to_publish": [
+            stamped["published"][i] - routed[i] for i in stamped.get("published", {}) if i in routed
+        ],
         "held": held,
         "holders": holders,
         "bus": reference,
@@ -686,6 +713,14 @@ def report_routing(f: dict[str, Any], seconds: float, rate: float) -> float:
     print(
         f"    routing passes: {len(f['passes'])}, p50 {statistics.median(passes):.1f} ms, "
         f"p99 {percentile(passes, 0.99):.1f} ms"
+    )
+    published = [x * 1000 for x in f.get("to_publish", [])] or [0.0]
+    flushes = [x * 1000 for x in f.get("flushes", [])] or [0.0]
+    print(
+        f"    assignment committed -> event published: p50 {statistics.median(published):.1f}"
+        f" ms, p99 {percentile(published, 0.99):.1f} ms; publishing batches:"
+        f" {len(f.get('flushes', []))}, p50 {statistics.median(flushes):.1f} ms,"
+        f" p99 {percentile(flushes, 0.99):.1f} ms"
     )
     held = [x * 1000 for x in f["held"]] or [0.0]
     print(

@@ -76,6 +76,9 @@ class Notifier:
         self._waiting: dict[str, int] = {}  # last published, per campaign name
         self._ready: list[Event] = []
         self._dirty = asyncio.Event()
+        # The supervisors' overview (waiting counts, queue, statistics) due, and its task.
+        self._overview_due: tuple[bool, bool, bool] = (False, False, False)
+        self._overview: asyncio.Task[None] | None = None
 
     def _wake(self) -> None:
         self._dirty.set()
@@ -147,6 +150,13 @@ class Notifier:
         self._dirty.set()
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            if self._overview is not None:
+                self._overview.cancel()
+
+    async def _run(self) -> None:
         while True:
             try:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for swallows the cancellation
@@ -158,13 +168,21 @@ class Notifier:
                 self._stats = True  # waits grow and deadlines pass with no event
             # Published at once, then what comes meanwhile is coalesced for `batch_delay`:
             # a lone assignment no longer waits 50 ms before its agent hears of it, and a
-            # burst still costs one flush per `batch_delay`.
+            # burst still costs one flush per `batch_delay`. A flush that took longer has
+            # coalesced for as long already: waiting on top of it only delayed the next.
             await asyncio.sleep(0)  # what the same moment reports joins this batch
             self._dirty.clear()
+            started = asyncio.get_running_loop().time()
             await self.flush()
-            await asyncio.sleep(self.batch_delay)
+            took = asyncio.get_running_loop().time() - started
+            await asyncio.sleep(max(0.0, self.batch_delay - took))
 
     async def flush(self) -> None:
+        """Publish what changed. What agents wait for (their new work, their messages,
+        their own row) is read and published first; the waiting counts, the queue and the
+        statistics, read for supervisors, follow in a task of their own
+        (`_publish_overview`), so a slow count never holds up an assignment's event (they
+        took half of a batch's time under a burst: bench/routing.py)."""
         messages, self._messages = self._messages, set()
         interactions, self._interactions = self._interactions, set()
         agents, self._agents = self._agents, set()
@@ -188,61 +206,83 @@ class Notifier:
             stats = False
         else:
             self._stats = False  # counted now, or nobody to tell (a monitor opening reads)
-        async with self.db.session() as session:
-            if messages:
-                rows = await session.execute(
-                    select(Message, Interaction)
-                    .join(Interaction)
-                    # Threads of unassigned interactions are on nobody's screen: during a
-                    # backlog this skips thousands of events (the queue event covers them).
-                    .where(Message.id.in_(messages), Interaction.agent_id.is_not(None))
-                    .options(selectinload(Message.attachments))
-                    .order_by(Message.id)
-                    .execution_options(populate_existing=True)
-                )
-                changed = [(queries.message_out(m), i) for m, i in rows]
-                # What customers did with our mail (rating, image seen) comes along, so a
-                # console replacing the message does not lose it.
-                await fill_customer_feedback(session, [out for out, _ in changed])
-                for out, interaction in changed:
-                    self.bus.publish(
-                        MessageChanged(
-                            interaction_id=interaction.id,
-                            agent=interaction.agent.username if interaction.agent else None,
-                            message=out,
-                        )
-                    )
-            if interactions:
-                rows_i = (
-                    (
-                        await session.execute(
-                            select(Interaction)
-                            .where(Interaction.id.in_(interactions))
-                            .order_by(Interaction.id)
-                            .execution_options(populate_existing=True)
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
-                for summary in await queries.summaries(session, rows_i):
-                    self.bus.publish(InteractionChanged(interaction=summary))
-                # Agents who take their work themselves reload what waits for them.
-                if any(is_pick(row.campaign.availability.value) for row in rows_i):
-                    self.bus.publish(PickQueueChanged())
-            if agents:
-                # One read for the whole batch (was one query per agent).
-                for row in await queries.agent_rows(session, user_ids=agents):
-                    self.bus.publish(AgentChanged(agent=row))
-            if waiting:
-                await self._publish_waiting(session)
-            if queue:
-                shown, total = await queries.queue_rows(session)
-                states = await self.campaign_states(session) if self.campaign_states else []
-                self.bus.publish(QueueChanged(queue=shown, total=total, campaigns=states))
-            if stats:
-                self._stats_at = loop.time()
-                counted = await statistics.today_stats(session, self.clock())
-                self.bus.publish(StatsChanged(stats=counted))
+        if interactions or messages or agents:
+            async with self.db.session() as session:
+                if interactions:
+                    await self._publish_interactions(session, interactions)
+                if messages:
+                    await self._publish_messages(session, messages)
+                if agents:
+                    # One read for the whole batch (was one query per agent).
+                    for row in await queries.agent_rows(session, user_ids=agents):
+                        self.bus.publish(AgentChanged(agent=row))
         for event in ready:
             self.bus.publish(event)
+        if waiting or queue or stats:
+            self._overview_due = (
+                self._overview_due[0] or waiting,
+                self._overview_due[1] or queue,
+                self._overview_due[2] or stats,
+            )
+            if self._overview is None or self._overview.done():
+                self._overview = asyncio.create_task(self._publish_overview())
+
+    async def _publish_interactions(self, session: AsyncSession, ids: set[int]) -> None:
+        rows = (
+            (
+                await session.execute(
+                    select(Interaction)
+                    .where(Interaction.id.in_(ids))
+                    .order_by(Interaction.id)
+                    .execution_options(populate_existing=True)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for summary in await queries.summaries(session, rows):
+            self.bus.publish(InteractionChanged(interaction=summary))
+        # Agents who take their work themselves reload what waits for them.
+        if any(is_pick(row.campaign.availability.value) for row in rows):
+            self.bus.publish(PickQueueChanged())
+
+    async def _publish_messages(self, session: AsyncSession, ids: set[int]) -> None:
+        rows = await session.execute(
+            select(Message, Interaction)
+            .join(Interaction)
+            # Threads of unassigned interactions are on nobody's screen: during a backlog
+            # this skips thousands of events (the queue event covers them).
+            .where(Message.id.in_(ids), Interaction.agent_id.is_not(None))
+            .options(selectinload(Message.attachments))
+            .order_by(Message.id)
+            .execution_options(populate_existing=True)
+        )
+        changed = [(queries.message_out(m), i) for m, i in rows]
+        # What customers did with our mail (rating, image seen) comes along, so a console
+        # replacing the message does not lose it.
+        await fill_customer_feedback(session, [out for out, _ in changed])
+        for out, interaction in changed:
+            self.bus.publish(
+                MessageChanged(
+                    interaction_id=interaction.id,
+                    agent=interaction.agent.username if interaction.agent else None,
+                    message=out,
+                )
+            )
+
+    async def _publish_overview(self) -> None:
+        """The waiting counts, the queue and the statistics, as often as they are due and
+        one read at a time; what falls due meanwhile is read on the next round."""
+        while any(self._overview_due):
+            (waiting, queue, stats), self._overview_due = self._overview_due, (False,) * 3
+            async with self.db.session() as session:
+                if waiting:
+                    await self._publish_waiting(session)
+                if queue:
+                    shown, total = await queries.queue_rows(session)
+                    states = await self.campaign_states(session) if self.campaign_states else []
+                    self.bus.publish(QueueChanged(queue=shown, total=total, campaigns=states))
+                if stats:
+                    self._stats_at = asyncio.get_running_loop().time()
+                    counted = await statistics.today_stats(session, self.clock())
+                    self.bus.publish(StatsChanged(stats=counted))
