@@ -21,11 +21,12 @@ import asyncio
 import logging
 import random
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from data.db import Database
 from data.models import (
@@ -45,6 +46,34 @@ from engine.domain.statistics import day_bounds
 from engine.services.notify import Notifier
 from engine.services.work.schedules import Schedules
 
+# An assignment written only if it still holds: the interaction still queued, its agent
+# still Free and under the campaign's limit (their assigned interactions counted inside the
+# UPDATE of another one, hence the alias). Core, for one executemany of a pass's rows.
+_active = aliased(Interaction)
+_ASSIGN = (
+    update(Interaction.__table__)  # type: ignore[arg-type]
+    .where(
+        Interaction.__table__.c.id == bindparam("b_id"),
+        Interaction.__table__.c.state == InteractionState.QUEUED,
+        Interaction.__table__.c.overflow.is_(False),
+        select(User.id)
+        .where(User.id == bindparam("b_agent"), User.status == AgentStatus.FREE)
+        .exists(),
+        select(func.count(_active.id))
+        .where(
+            _active.agent_id == bindparam("b_agent"),
+            _active.campaign_id == bindparam("b_campaign"),
+            _active.state == InteractionState.ASSIGNED,
+        )
+        .scalar_subquery()
+        < bindparam("b_limit"),
+    )
+    .values(
+        state=InteractionState.ASSIGNED,
+        agent_id=bindparam("b_agent"),
+        assigned_at=bindparam("b_now"),
+    )
+)
 SCHEDULES_RECHECK = 30.0  # seconds: schedules read again at least this often
 
 log = logging.getLogger(__name__)
@@ -68,6 +97,24 @@ class _Campaign:
     def room(self) -> int:
         limit = capacity(self.availability, self.cap)
         return sum(max(0, limit - m.active) for m in self.members.values())
+
+
+@dataclass(frozen=True, slots=True)
+class _Assignment:
+    interaction_id: int
+    agent_id: int
+    campaign_id: int
+    membership_id: int
+    limit: int  # the agent's most active interactions in the campaign, this one included
+
+
+@dataclass(slots=True)
+class _Plan:
+    """A pass's decisions, made from one read and written in one short transaction."""
+
+    held: bool  # interactions are held over a queue limit: admit what has room
+    assignments: list[_Assignment] = field(default_factory=list)
+    round_robin: set[int] = field(default_factory=set)  # campaigns that remember the last
 
 
 class Router:
@@ -137,76 +184,138 @@ class Router:
             return await self._assign_all()
 
     async def _assign_all(self) -> list[tuple[int, int]]:
-        assigned_pairs: list[tuple[int, int]] = []
+        # The pass holds the write turn while it reads too: read outside it, the pass waited
+        # for the turn behind ingest's commits afterwards and its reads ran beside them,
+        # which doubled commit -> assignment (bench/routing.py, p50 85 -> 184-255 ms).
         async with self.db.writing(urgent=True) as session:
-            admitted = await _admit_overflow(session)
-            free = await self._free_members(session, await _with_waiting_work(session))
-            due = self.next_schedule_change
-            if (
-                self._schedules_stale
-                or (due is not None and self.schedules.now() >= due)
-                or (free and time.monotonic() - self._schedules_read_at >= SCHEDULES_RECHECK)
-            ):
-                self._closed = await self._closed_campaigns(session)
-                self._schedules_stale = False
-                self._schedules_read_at = time.monotonic()
-            campaigns = {
-                campaign_id: state
-                for campaign_id, state in free.items()
-                if campaign_id not in self._closed  # out of schedule: waits for the opening
-            }
-            if not campaigns:
-                if admitted:
-                    self.notifier.queue_changed()
-                return []
-            now = datetime.now(UTC)
-            touched: dict[int, datetime] = {}  # membership id -> last assigned
-            # The waiting interactions every campaign has room for, in one query (a pass read
-            # the queue of every campaign with someone free, one query each: 50 reads for a
-            # few mails).
-            rooms = {cid: room for cid, state in campaigns.items() if (room := state.room())}
-            waiting = await _waiting(session, rooms)
-            for campaign_id, state in campaigns.items():
-                queued = waiting.get(campaign_id, [])
-                for interaction in queued:
-                    choice = choose_agent(
-                        list(state.members.values()),
-                        state.cap,
-                        availability=state.availability,
-                        delivery=state.delivery,
-                        after=state.after,
-                        rng=self.rng,
-                    )
-                    if choice is None:
-                        break
-                    interaction.state = InteractionState.ASSIGNED
-                    interaction.agent_id = choice.user_id
-                    interaction.assigned_at = now
-                    state.members[choice.user_id] = assigned(choice, now)
-                    state.after = choice.order
-                    state.last_user_id = choice.user_id
-                    touched[state.membership_ids[choice.user_id]] = now
-                    assigned_pairs.append((interaction.id, choice.user_id))
-                if state.delivery == Delivery.ROUND_ROBIN and queued:
-                    await session.execute(
-                        update(Campaign)
-                        .where(Campaign.id == campaign_id)
-                        .values(round_robin_last_user_id=state.last_user_id)
-                    )
-            if touched:
-                await session.execute(
-                    update(Membership),
-                    [{"id": mid, "last_assigned_at": at} for mid, at in touched.items()],
-                )
-            if assigned_pairs:
-                admitted += await _admit_overflow(session)  # the queue has room again
+            pairs, admitted = await self._apply(session, await self._plan(session))
         if admitted:
             self.notifier.queue_changed()
             self.kick()  # route the newly admitted on the next pass
-        for interaction_id, agent_id in assigned_pairs:
+        for interaction_id, agent_id in pairs:
             log.info("interaction %s assigned to agent %s", interaction_id, agent_id)
             self.notifier.interaction_changed(interaction_id, agents=(agent_id,))
-        return assigned_pairs
+        return pairs
+
+    async def _plan(self, session: AsyncSession) -> _Plan:
+        """Who gets which queued interaction, as the campaigns' strategies choose from
+        what `session` reads; nothing written."""
+        plan = _Plan(held=await _holds_overflow(session))
+        free = await self._free_members(session, await _with_waiting_work(session))
+        due = self.next_schedule_change
+        if (
+            self._schedules_stale
+            or (due is not None and self.schedules.now() >= due)
+            or (free and time.monotonic() - self._schedules_read_at >= SCHEDULES_RECHECK)
+        ):
+            self._closed = await self._closed_campaigns(session)
+            self._schedules_stale = False
+            self._schedules_read_at = time.monotonic()
+        campaigns = {
+            campaign_id: state
+            for campaign_id, state in free.items()
+            if campaign_id not in self._closed  # out of schedule: waits for the opening
+        }
+        if not campaigns:
+            return plan
+        now = datetime.now(UTC)
+        # The waiting interactions every campaign has room for, in one query (a pass read
+        # the queue of every campaign with someone free, one query each: 50 reads for a
+        # few mails).
+        rooms = {cid: room for cid, state in campaigns.items() if (room := state.room())}
+        waiting = await _waiting(session, rooms)
+        for campaign_id, state in campaigns.items():
+            queued = waiting.get(campaign_id, [])
+            for interaction in queued:
+                choice = choose_agent(
+                    list(state.members.values()),
+                    state.cap,
+                    availability=state.availability,
+                    delivery=state.delivery,
+                    after=state.after,
+                    rng=self.rng,
+                )
+                if choice is None:
+                    break
+                state.members[choice.user_id] = assigned(choice, now)
+                state.after = choice.order
+                plan.assignments.append(
+                    _Assignment(
+                        interaction.id,
+                        choice.user_id,
+                        campaign_id,
+                        state.membership_ids[choice.user_id],
+                        capacity(state.availability, state.cap),
+                    )
+                )
+            if state.delivery == Delivery.ROUND_ROBIN and queued:
+                plan.round_robin.add(campaign_id)
+        return plan
+
+    @staticmethod
+    async def _apply(session: AsyncSession, plan: _Plan) -> tuple[list[tuple[int, int]], int]:
+        """Write the plan's assignments that still hold: the interaction still queued, its
+        agent still Free and under the campaign's limit (a transfer, a close or a pause may
+        have come between the reading and this turn). Returns the (interaction, agent)
+        pairs written and how many held interactions entered their queues."""
+        admitted = await _admit_overflow(session) if plan.held else 0
+        # When they are written, and what tells this turn's rows from any written before.
+        now = datetime.now(UTC)
+        pairs: list[tuple[int, int]] = []
+        touched: dict[int, datetime] = {}  # membership id -> last assigned
+        last: dict[int, int] = {}  # round-robin campaign -> its last member given one
+        took: set[tuple[int, int]] = set()
+        if plan.assignments:
+            # One executemany (each row's conditions see the rows written before it), then
+            # one read of which took: a statement per assignment cost more than the pass's
+            # reading and choosing together.
+            connection = await session.connection()
+            await connection.execute(
+                _ASSIGN,
+                [
+                    {
+                        "b_id": item.interaction_id,
+                        "b_agent": item.agent_id,
+                        "b_campaign": item.campaign_id,
+                        "b_limit": item.limit,
+                        "b_now": now,
+                    }
+                    for item in plan.assignments
+                ],
+            )
+            took = {
+                (interaction_id, agent_id or 0)
+                for interaction_id, agent_id in (
+                    await session.execute(
+                        select(Interaction.id, Interaction.agent_id).where(
+                            Interaction.id.in_([a.interaction_id for a in plan.assignments]),
+                            Interaction.state == InteractionState.ASSIGNED,
+                            Interaction.assigned_at == now,
+                        )
+                    )
+                ).all()
+            }
+        for item in plan.assignments:
+            if (item.interaction_id, item.agent_id) not in took:
+                continue  # changed meanwhile: the next pass sees it as it is
+            pairs.append((item.interaction_id, item.agent_id))
+            touched[item.membership_id] = now
+            if item.campaign_id in plan.round_robin:
+                last[item.campaign_id] = item.agent_id
+        for campaign_id, user_id in last.items():
+            await session.execute(
+                update(Campaign)
+                .where(Campaign.id == campaign_id)
+                .values(round_robin_last_user_id=user_id)
+            )
+        if touched:
+            await session.execute(
+                update(Membership),
+                [{"id": mid, "last_assigned_at": at} for mid, at in touched.items()],
+            )
+        if pairs:
+            admitted += await _admit_overflow(session)  # the queue has room again
+        return pairs, admitted
 
     async def _closed_campaigns(self, session: AsyncSession) -> set[int]:
         """Campaigns out of schedule now; remembers the next change to wake for it."""
@@ -396,6 +505,14 @@ async def _waiting(session: AsyncSession, rooms: dict[int, int]) -> dict[int, li
         if len(mine) < rooms[interaction.campaign_id]:
             mine.append(interaction)
     return waiting
+
+
+async def _holds_overflow(session: AsyncSession) -> bool:
+    """Whether any interaction is held over a queue limit (one index probe)."""
+    held = select(Interaction.id).where(
+        Interaction.overflow, Interaction.state == InteractionState.QUEUED
+    )
+    return bool(await session.scalar(select(held.exists())))
 
 
 async def _admit_overflow(session: AsyncSession) -> int:
