@@ -1,6 +1,12 @@
 """The read models: database rows turned into API schemas, with the aggregate queries the
 screens need. Functions take a session (services call them inside their transactions); the
-`Queries` service opens its own, for the server's reads."""
+`Queries` service opens its own, for the server's reads.
+
+About 500 lines: the interaction read models (summary, detail, notes) and the supervisor
+grid's rows (agents, queues), which the `Queries` service serves together; the grid's rows
+(`agent_rows`, `queue_rows` and their subqueries) are the piece to move out next if it grows.
+The statistics read models are apart in `engine.services.statistics`.
+"""
 
 from __future__ import annotations
 
