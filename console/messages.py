@@ -24,6 +24,8 @@ from engine.api.schemas import (
     ChatLine,
     ChatSupervisor,
     ConnectionReport,
+    DialerBoardRow,
+    DialerStatus,
     Event,
     InteractionDetail,
     InteractionSummary,
@@ -370,3 +372,20 @@ class InteractionTransferred(Message, bubble=False):
 
     summary: InteractionSummary
     words: str
+
+
+# ---- the supervisor's dialer dashboard (screens/dialer_dashboard.py)
+
+
+@dataclass
+class DialerBoardLoaded(Message, bubble=False):
+    """Every dialer with its campaign and its lists' counts, as the dashboard opens on."""
+
+    rows: list[DialerBoardRow]
+
+
+@dataclass
+class DialerActed(Message, bubble=False):
+    """The engine's answer to play or stop: the dialer's state now (its events follow)."""
+
+    status: DialerStatus
