@@ -26,6 +26,7 @@ from engine.api.schemas import (
     ConnectionReport,
     DialerBoardRow,
     DialerStatus,
+    DispositionTree,
     Event,
     InteractionDetail,
     InteractionSummary,
@@ -389,3 +390,27 @@ class DialerActed(Message, bubble=False):
     """The engine's answer to play or stop: the dialer's state now (its events follow)."""
 
     status: DialerStatus
+
+
+# ---- wrap-up codes (screens/dispositions.py, the admin's editor; screens/wrapup.py, the close)
+
+
+@dataclass
+class CodesLoaded(Message, bubble=False):
+    """A campaign's disposition codes: to edit (admin) or to choose from on a close (agent)."""
+
+    tree: DispositionTree
+
+
+@dataclass
+class CodesSaved(Message, bubble=False):
+    """The engine stored the admin's edited codes; `tree` as it keeps them."""
+
+    tree: DispositionTree
+
+
+@dataclass
+class WrapupClosed(Message, bubble=False):
+    """The engine closed the interaction with the agent's disposition and note."""
+
+    summary: InteractionSummary
