@@ -44,6 +44,8 @@ from engine.api.schemas import (
 )
 
 if TYPE_CHECKING:
+    from engine.client.client import EngineClient
+
     from .widgets.thread import ThreadView
 
 
@@ -414,3 +416,21 @@ class WrapupClosed(Message, bubble=False):
     """The engine closed the interaction with the agent's disposition and note."""
 
     summary: InteractionSummary
+
+
+# ---- logging in (app.py)
+
+
+@dataclass
+class LoggedIn(Message, bubble=False):
+    """The engine knows the person: `client` is their session, `me` who they are."""
+
+    client: EngineClient
+    me: Me
+
+
+@dataclass
+class LoginFailed(Message, bubble=False):
+    """Logging in failed with `error` (the engine down, or the person unknown to it)."""
+
+    error: BaseException
