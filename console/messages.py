@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -20,12 +21,14 @@ from textual.worker import Worker
 
 from engine.api.schemas import (
     AgentRow,
+    BlacklistOut,
     CampaignOut,
     ChatLine,
     ChatSupervisor,
     ConnectionReport,
     DialerBoardRow,
     DialerStatus,
+    DispositionStats,
     DispositionTree,
     Event,
     InteractionDetail,
@@ -434,3 +437,48 @@ class LoginFailed(Message, bubble=False):
     """Logging in failed with `error` (the engine down, or the person unknown to it)."""
 
     error: BaseException
+
+
+# ---- what a dialog's save worker got back: the dialog closes with it
+
+
+@dataclass
+class FileSaved(Message, bubble=False):
+    """A file written where the person chose (an attachment, a CSV): `path`, as named."""
+
+    path: Path
+
+
+@dataclass
+class CcBccSaved(Message, bubble=False):
+    """The engine stored the interaction's CC and BCC: `detail`, the interaction now."""
+
+    detail: InteractionDetail
+
+
+@dataclass
+class UserSaved(Message, bubble=False):
+    """The engine added or changed the user."""
+
+    user: UserOut
+
+
+@dataclass
+class BlacklistAdded(Message, bubble=False):
+    """The engine added the address to the blacklist."""
+
+    entry: BlacklistOut
+
+
+@dataclass
+class BreakReasonsSaved(Message, bubble=False):
+    """The engine stored the break reasons, in its order."""
+
+    reasons: list[str]
+
+
+@dataclass
+class DispositionsCounted(Message, bubble=False):
+    """The closes per campaign and disposition over the period asked for."""
+
+    stats: DispositionStats

@@ -287,7 +287,7 @@ class AgentScreen(ModeScreen):
         message.flow(message.detail)
 
     @on(InteractionClosed, "#thread")
-    def _closed(self, message: InteractionClosed) -> None:
+    def _interaction_closed(self, message: InteractionClosed) -> None:
         self.drop(message.summary.id)
         self.notify("Interaction closed")
 

@@ -134,7 +134,7 @@ class WrapupScreen(ModalScreen[InteractionSummary | None]):
         self.post_message(WrapupClosed(closed))
 
     @on(WrapupClosed)
-    def _closed(self, message: WrapupClosed) -> None:
+    def _wrapped_up(self, message: WrapupClosed) -> None:
         self.dismiss(message.summary)
 
     @on(Button.Pressed, "#wrapup-no")
