@@ -394,6 +394,22 @@ async def working_campaigns(session: AsyncSession, user_id: int) -> set[int]:
     return set((await session.execute(members.union(assigned))).scalars())
 
 
+async def check_visible(
+    session: AsyncSession, interaction_id: int, user_id: int | None, *, sees_all: bool
+) -> int | None:
+    """Supervisors and admins see every interaction; an agent only those assigned to them.
+    Returns the interaction's agent (None: nobody's yet)."""
+    row = (
+        await session.execute(select(Interaction.agent_id).where(Interaction.id == interaction_id))
+    ).first()
+    if row is None:
+        raise NotFound(f"no interaction {interaction_id}")
+    agent_id = row[0]
+    if not sees_all and (agent_id is None or agent_id != user_id):
+        raise Forbidden(f"interaction {interaction_id} is not yours")
+    return agent_id
+
+
 class Queries:
     """What the consoles read, each in one session, visibility checked where it applies."""
 
@@ -458,17 +474,7 @@ class Queries:
         """Supervisors and admins see every interaction; an agent only those assigned to them.
         Returns the interaction's agent (None: nobody's yet)."""
         async with self.db.session() as session:
-            row = (
-                await session.execute(
-                    select(Interaction.agent_id).where(Interaction.id == interaction_id)
-                )
-            ).first()
-        if row is None:
-            raise NotFound(f"no interaction {interaction_id}")
-        agent_id = row[0]
-        if not sees_all and (agent_id is None or agent_id != user_id):
-            raise Forbidden(f"interaction {interaction_id} is not yours")
-        return agent_id
+            return await check_visible(session, interaction_id, user_id, sees_all=sees_all)
 
     async def detail(self, interaction_id: int) -> InteractionDetail:
         async with self.db.session() as session:
