@@ -27,7 +27,7 @@ from engine.text.sanitize import one_line
 
 from .config import ConsoleConfig
 from .hangup import hung_up, terminal_fd
-from .messages import WorkerFailed
+from .messages import LoggedIn, LoginFailed, WorkerFailed
 from .screens.base import ModeScreen
 from .screens.help import HelpScreen, screen_keys
 from .screens.switcher import MODES, ModePicker, SwitcherScreen
@@ -142,15 +142,29 @@ class PostdeskApp(App[None]):
         self.login(event.username)
 
     @work(exclusive=True, group="login", exit_on_error=False)
-    async def login(self, username: str | None) -> tuple[EngineClient, Me]:
+    async def login(self, username: str | None) -> None:
         await self._drop_client()
         client = self.client_factory(username)
         try:
             me = await client.me()
-        except BaseException:
+        except BaseException as error:
             await client.close()
+            if isinstance(error, Exception):
+                self.post_message(LoginFailed(error))
             raise
-        return client, me
+        self.post_message(LoggedIn(client, me))
+
+    @on(LoggedIn)
+    def _logged_in(self, message: LoggedIn) -> None:
+        self.enter(message.client, message.me)
+
+    @on(LoginFailed)
+    def _login_failed(self, message: LoginFailed) -> None:
+        if not self.switch_users:
+            reason = getattr(message.error, "message", str(message.error))
+            self._login_status().update(
+                f"Could not open Postdesk: {one_line(reason)}\n\nCtrl+R tries again, Ctrl+Q quits."
+            )
 
     def _login_status(self) -> Static:
         # It lives on the default screen, at the bottom of the stack.
@@ -193,22 +207,10 @@ class PostdeskApp(App[None]):
 
     # ---- failures ----
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # What the login screen says about its failure came first, as a typed message.
         worker = event.worker
-        if worker.group != "login":
-            if event.state is WorkerState.ERROR and worker.error is not None:
-                self.post_message(WorkerFailed(worker, worker.error))
-            return
-        if event.state is WorkerState.SUCCESS and isinstance(worker.result, tuple):
-            client, me = worker.result
-            self.enter(client, me)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.post_message(WorkerFailed(worker, worker.error))
-            if not self.switch_users:
-                reason = getattr(worker.error, "message", str(worker.error))
-                self._login_status().update(
-                    f"Could not open Postdesk: {one_line(reason)}\n\n"
-                    "Ctrl+R tries again, Ctrl+Q quits."
-                )
 
     def on_worker_failed(self, message: WorkerFailed) -> None:
         """The one place where failed engine calls become notifications."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -20,10 +21,15 @@ from textual.worker import Worker
 
 from engine.api.schemas import (
     AgentRow,
+    BlacklistOut,
     CampaignOut,
     ChatLine,
     ChatSupervisor,
     ConnectionReport,
+    DialerBoardRow,
+    DialerStatus,
+    DispositionStats,
+    DispositionTree,
     Event,
     InteractionDetail,
     InteractionSummary,
@@ -41,6 +47,8 @@ from engine.api.schemas import (
 )
 
 if TYPE_CHECKING:
+    from engine.client.client import EngineClient
+
     from .widgets.thread import ThreadView
 
 
@@ -370,3 +378,107 @@ class InteractionTransferred(Message, bubble=False):
 
     summary: InteractionSummary
     words: str
+
+
+# ---- the supervisor's dialer dashboard (screens/dialer_dashboard.py)
+
+
+@dataclass
+class DialerBoardLoaded(Message, bubble=False):
+    """Every dialer with its campaign and its lists' counts, as the dashboard opens on."""
+
+    rows: list[DialerBoardRow]
+
+
+@dataclass
+class DialerActed(Message, bubble=False):
+    """The engine's answer to play or stop: the dialer's state now (its events follow)."""
+
+    status: DialerStatus
+
+
+# ---- wrap-up codes (screens/dispositions.py, the admin's editor; screens/wrapup.py, the close)
+
+
+@dataclass
+class CodesLoaded(Message, bubble=False):
+    """A campaign's disposition codes: to edit (admin) or to choose from on a close (agent)."""
+
+    tree: DispositionTree
+
+
+@dataclass
+class CodesSaved(Message, bubble=False):
+    """The engine stored the admin's edited codes; `tree` as it keeps them."""
+
+    tree: DispositionTree
+
+
+@dataclass
+class WrapupClosed(Message, bubble=False):
+    """The engine closed the interaction with the agent's disposition and note."""
+
+    summary: InteractionSummary
+
+
+# ---- logging in (app.py)
+
+
+@dataclass
+class LoggedIn(Message, bubble=False):
+    """The engine knows the person: `client` is their session, `me` who they are."""
+
+    client: EngineClient
+    me: Me
+
+
+@dataclass
+class LoginFailed(Message, bubble=False):
+    """Logging in failed with `error` (the engine down, or the person unknown to it)."""
+
+    error: BaseException
+
+
+# ---- what a dialog's save worker got back: the dialog closes with it
+
+
+@dataclass
+class FileSaved(Message, bubble=False):
+    """A file written where the person chose (an attachment, a CSV): `path`, as named."""
+
+    path: Path
+
+
+@dataclass
+class CcBccSaved(Message, bubble=False):
+    """The engine stored the interaction's CC and BCC: `detail`, the interaction now."""
+
+    detail: InteractionDetail
+
+
+@dataclass
+class UserSaved(Message, bubble=False):
+    """The engine added or changed the user."""
+
+    user: UserOut
+
+
+@dataclass
+class BlacklistAdded(Message, bubble=False):
+    """The engine added the address to the blacklist."""
+
+    entry: BlacklistOut
+
+
+@dataclass
+class BreakReasonsSaved(Message, bubble=False):
+    """The engine stored the break reasons, in its order."""
+
+    reasons: list[str]
+
+
+@dataclass
+class DispositionsCounted(Message, bubble=False):
+    """The closes per campaign and disposition over the period asked for."""
+
+    stats: DispositionStats

@@ -5,6 +5,7 @@ some customers answer back (threaded by In-Reply-To), and two simulated agents w
 of the queue, so the agent inbox and the supervisor grid are alive within seconds. Customers
 also open replies (the tracking image) and rate some of them on the public web service, the
 real one (`postdesk demo` runs it beside the engine): the page's GET, then its button's POST.
+Who is in it and what they write is in `engine.demo_cast`.
 """
 
 from __future__ import annotations
@@ -42,55 +43,28 @@ from engine.api.schemas import (
     CampaignPatch,
     DialerIn,
     DialerListQuery,
-    DispositionNode,
-    DispositionTree,
-    Role,
     ScheduleWindow,
     UserIn,
     Weekday,
+)
+from engine.demo_cast import (
+    BOT_NOTES,
+    BOTS,
+    CUSTOMERS,
+    DEMO_CODES,
+    DIALER_RECIPIENTS,
+    HUMANS,
+    NIGHT,
+    NIGHT_ADDRESS,
+    SUBJECTS,
+    codes_of,
+    leaf_paths,
 )
 from engine.domain.mime import parse_message
 from engine.engine import Engine
 from engine.services.inbound.maildir import ensure_maildir
 
 log = logging.getLogger(__name__)
-
-HUMANS: list[tuple[str, str, list[Role]]] = [
-    ("ana", "Ana Alvarez", ["agent"]),
-    ("sam", "Sam Supervisor", ["supervisor"]),
-    ("root-admin", "Ada Admin", ["admin"]),
-]
-BOTS = [("ben", "Ben Bot"), ("carla", "Carla Bot")]
-CUSTOMERS = [
-    ("Maria Lopez", "maria.lopez@example.net"),
-    ("John Carter", "jcarter@example.org"),
-    ("Yuki Tanaka", "yuki@example.jp"),
-    ("Ola Nordmann", "ola@example.no"),
-    ("Priya Shah", "priya.shah@example.in"),
-    ("Lucas Silva", "lucas@example.com.br"),
-]
-SUBJECTS = [
-    (
-        "My order #{n} has not arrived",
-        "Hi,\n\nI ordered last week and nothing has arrived yet. "
-        "The tracking page says 'label created'. Can you check?\n\nThanks",
-    ),
-    (
-        "Invoice {n} is wrong",
-        "Hello,\n\nThe invoice lists two licences but we only bought "
-        "one. Please send a corrected invoice.\n\nRegards",
-    ),
-    (
-        "Cannot log in",
-        "Hi support,\n\nSince this morning the password reset mail never "
-        "arrives. I checked the spam folder.\n\nBest",
-    ),
-    (
-        "Change of delivery address",
-        "Good morning,\n\nWe moved office. Could you update the "
-        "delivery address on order {n}?\n\nThank you",
-    ),
-]
 
 
 RATING_LINK = re.compile(r"(https?://[^\s\"'<>]+/r/[A-Za-z0-9_-]{22})/([1-5])")
@@ -100,79 +74,14 @@ SCORE_WEIGHTS = {1: 1, 2: 1, 3: 2, 4: 4, 5: 5}
 
 # Mail the desk must see through (see DemoWorld.stranger_writes).
 STRANGERS = ["away", "bounce", "tricky"]
-# A second campaign whose opening hours the demo moves, so a newcomer sees a campaign close
-# for the night and open again within a minute: mail waits while it is closed, is routed
-# when it opens, and the monitor's panel marks it in and out of schedule.
-NIGHT = "Night desk"
-NIGHT_ADDRESS = "night@postdesk.example"
-NIGHT_CYCLE = 40.0  # seconds open, then as long closed
+NIGHT_CYCLE = 40.0  # the night desk (`NIGHT`): seconds open, then as long closed
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-DEMO_CODES = {
-    "Support": [
-        "Resolved/First contact",
-        "Resolved/After follow-up",
-        "Sale/Upsell/Annual",
-        "Sale/Upsell/Monthly",
-        "Sale/New customer",
-        "Complaint/Delivery",
-        "Complaint/Billing",
-        "Information only",
-    ],
-    NIGHT: ["Resolved", "Passed to the day team"],
-}
-# Internal notes the bots leave now and then: never in a mail.
-BOT_NOTES = [
-    "Customer is a reseller: check the partner price list next time.",
-    "Called back by phone, all good.",
-    "Asked twice already; be quick next time.",
-]
-
-
-def codes_of(paths: list[str]) -> DispositionTree:
-    """A tree of new codes from paths such as 'Sale/Upsell/Annual'."""
-    roots: list[DispositionNode] = []
-    for path in paths:
-        level = roots
-        for name in path.split("/"):
-            node = next((n for n in level if n.name == name), None)
-            if node is None:
-                node = DispositionNode(name=name)
-                level.append(node)
-            level = node.children
-    return DispositionTree(codes=roots)
-
-
-def leaf_paths(nodes: list[DispositionNode]) -> list[list[str]]:
-    out: list[list[str]] = []
-    for node in nodes:
-        below = leaf_paths(node.children)
-        out += [[node.name, *rest] for rest in below] if below else [[node.name]]
-    return out
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-# The demo dialer's small list (`DemoWorld._dialer`).
-DIALER_RECIPIENTS = [
-    ("Lucia", "Pereira"),
-    ("Tomas", "Silva"),
-    ("Ines", "Costa"),
-    ("Marco", "Bianchi"),
-    ("Sofia", "Rossi"),
-    ("Jonas", "Berg"),
-    ("Ana", "Lopes"),
-    ("Pablo", "Vega"),
-    ("Nora", "Lind"),
-    ("Diego", "Mora"),
-    ("Elena", "Ruiz"),
-    ("Hugo", "Paz"),
-]
 
 
 class _Sink:

@@ -35,13 +35,13 @@ from engine.services.customer.ratings import Ratings
 from engine.services.customer.watch import CustomerEventWatcher
 from engine.services.dialer.answers import DialerAnswers
 from engine.services.dialer.attachments import DialerAttachments
+from engine.services.dialer.board import DialerBoard
 from engine.services.dialer.drilldown import DialerRecords
 from engine.services.dialer.lists import DialerLists
 from engine.services.dialer.progress import DialerProgressBoard
 from engine.services.dialer.records import Dialers
 from engine.services.dialer.runner import DialerRunner
 from engine.services.dialer.smtp_pool import SmtpPool
-from engine.services.dialer_board import DialerBoard
 from engine.services.inbound.imap import ImapMailbox
 from engine.services.inbound.ingest import Ingestor
 from engine.services.inbound.mailbox_health import MailboxBoard

@@ -199,3 +199,23 @@ async def test_an_agent_taken_off_a_campaign_finishes_with_its_templates(world: 
         assert await agent.templates() == []
         with pytest.raises(Forbidden):
             await agent.render_template(template.id, interaction_id)
+
+
+async def test_a_template_is_filled_in_only_for_an_interaction_the_caller_sees(
+    world: World,
+) -> None:
+    template = await world.operator.add_template(TemplateIn(name="Hi", body_text="Hi ${name}"))
+    await world.operator.add_user(UserIn(username="agent2", display_name="Agent2", roles=["agent"]))
+    await world.operator.add_member("Support", "agent2")
+    async with world.client("agent1") as agent, world.client("agent2") as other:
+        interaction_id = await assigned(world, agent)
+        with pytest.raises(Forbidden) as refused:
+            await other.render_template(template.id, interaction_id)
+        assert "not yours" in refused.value.message
+        await other.render_template(template.id)  # with no interaction: nothing to hide
+        assert (await agent.render_template(template.id, interaction_id)).text == (
+            "Hi Carol Customer"
+        )
+    async with world.client("super1") as supervisor:  # supervisors see every interaction
+        seen = await supervisor.render_template(template.id, interaction_id)
+        assert seen.text == "Hi Carol Customer"

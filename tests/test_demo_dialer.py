@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from data.models import DialerRecord
-from engine.demo import DIALER_RECIPIENTS, DemoWorld
+from engine.demo import DemoWorld
+from engine.demo_cast import DIALER_RECIPIENTS
 from engine.engine import Engine
 from tests.engine_fixtures import eventually
 

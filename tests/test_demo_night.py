@@ -8,7 +8,8 @@ from pathlib import Path
 
 from engine.api.schemas import CampaignPatch
 from engine.client import EngineClient
-from engine.demo import NIGHT, NIGHT_ADDRESS, DemoWorld
+from engine.demo import DemoWorld
+from engine.demo_cast import NIGHT, NIGHT_ADDRESS
 from engine.engine import Engine
 from tests.engine_fixtures import eventually
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.demo import BOT_NOTES, DEMO_CODES, DemoWorld
+from engine.demo import DemoWorld
+from engine.demo_cast import BOT_NOTES, DEMO_CODES
 from engine.engine import Engine
 from tests.engine_fixtures import eventually
 

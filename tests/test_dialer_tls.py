@@ -9,7 +9,7 @@ from engine.api.schemas import CampaignIn, DialerIn, TemplateIn
 from engine.client import EngineClient
 from engine.engine import Engine
 from tests.servers import start_smtp_sink
-from tests.test_tls import Pki, engine, pki, trust_test_ca  # noqa: F401 - fixtures
+from tests.tls_fixtures import Pki, engine, pki, trust_test_ca  # noqa: F401 - fixtures
 
 
 @pytest.mark.parametrize("implicit", [False, True])

@@ -17,13 +17,7 @@ from sqlalchemy import Connection
 from data.db import Database, sqlite_url
 from data.models import Attachment, Base, BlacklistEntry, BreakReason, Campaign, Interaction
 from tests.postgres_server import PostgresServer
-
-
-def not_a_search_index(name: str | None, type_: str, _parent: object) -> bool:
-    """The FTS5 tables of migration 0020 (and their shadow tables) have no model: SQLAlchemy
-    cannot declare a virtual table, and only the recordings search reads them. Nor do the
-    PostgreSQL trigram and word indexes of 0029 (one database's, an expression among them)."""
-    return not (type_ in ("table", "index") and (name or "").startswith("search_"))
+from tests.schema_compare import not_a_search_index
 
 
 async def test_migrated_database_matches_the_models(tmp_path: Path) -> None:

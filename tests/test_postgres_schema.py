@@ -13,7 +13,7 @@ from sqlalchemy import Connection, select, text
 from data.db import Database
 from data.models import Base, BlacklistEntry, Campaign
 from tests.postgres_server import PostgresServer
-from tests.test_migrations import not_a_search_index
+from tests.schema_compare import not_a_search_index
 
 
 async def test_migrations_build_the_models_schema_on_postgresql(postgres: PostgresServer) -> None:

@@ -11,12 +11,14 @@ makes the engine trust exactly that CA: nothing in the engine is switched off or
   the engine keeps serving its API.
 """
 
+# The fixtures of tests/tls_fixtures.py are imported by name, and tests name them again as
+# arguments: F811 is how pytest fixtures look to ruff.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Literal
 
 import pytest
@@ -24,42 +26,19 @@ import pytest
 from engine.api.schemas import CampaignIn, CampaignOut, UserIn
 from engine.client import EngineClient
 from engine.engine import Engine
-from engine.services.outbound.outbox import tls_context
-from tests.engine_fixtures import engine_settings, eventually
+from tests.engine_fixtures import eventually
 from tests.mail_factory import customer_mail
 from tests.servers import (
-    CertAuthority,
     DovecotServer,
     Mailbox,
     SmtpSink,
-    TlsFiles,
     start_dovecot,
     start_smtp_sink,
 )
+from tests.tls_fixtures import Pki, engine, pki, trust_test_ca  # noqa: F401 - fixtures
 
-TEST_CA = "Postdesk Test CA"
 VERIFY_FAILED = "CERTIFICATE_VERIFY_FAILED"
 ImapSecurity = Literal["tls", "starttls"]
-
-
-@dataclass(frozen=True)
-class Pki:
-    trusted: TlsFiles  # localhost + 127.0.0.1, issued by the CA the engine is told to trust
-    rogue: TlsFiles  # the same names, issued by a CA nobody trusts
-    wrong_host: TlsFiles  # issued by the trusted CA, but only for mail.example.org
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    base = tmp_path_factory.mktemp("pki")
-    ca = CertAuthority(TEST_CA)
-    return Pki(
-        trusted=ca.issue(base, name="trusted"),
-        rogue=CertAuthority("Rogue CA").issue(base, name="rogue"),
-        wrong_host=ca.issue(
-            base, dns_names=("mail.example.org",), ip_addresses=(), name="wrong-host"
-        ),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -78,28 +57,6 @@ def untrusted_dovecots(
         start_dovecot(tmp_path_factory.mktemp("dovecot-host"), tls=pki.wrong_host) as wrong,
     ):
         yield {"rogue-ca": rogue, "wrong-host": wrong}
-
-
-@pytest.fixture
-def trust_test_ca(pki: Pki, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Make ``ssl.create_default_context()`` (hence the engine) trust only the test CA."""
-    monkeypatch.setenv("SSL_CERT_FILE", str(pki.trusted.ca_cert))
-    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
-    # The engine's own context factory picks the variable up (it is read on every call).
-    subjects = [cert["subject"] for cert in tls_context(True).get_ca_certs()]
-    assert subjects == [((("commonName", TEST_CA),),)]
-    return pki.trusted.ca_cert
-
-
-@pytest.fixture
-async def engine(trust_test_ca: Path, tmp_path: Path) -> AsyncIterator[Engine]:
-    """The engine of tests/engine_fixtures.py, started only once the test CA is trusted."""
-    eng = Engine(engine_settings(tmp_path / "home"))
-    await eng.start()
-    try:
-        yield eng
-    finally:
-        await eng.stop()
 
 
 async def add_campaign(

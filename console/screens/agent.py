@@ -7,6 +7,10 @@ loaded once and then kept current from engine events; nothing polls.
 Each worker here posts a typed message when the engine answers (`console/messages.py`),
 handled below with `@on`. The mail actions (reply, forward, close, search, …) are flows, one
 module each in `console/flows/`: the actions here only bind them to their keys.
+
+About 500 lines because its 21 key bindings (about 90 lines, each with an id and most with a
+tooltip) stay beside the actions they call, as Textual screens keep them; the rest is the
+two-pane layout and the typed messages' handlers.
 """
 
 from __future__ import annotations
@@ -283,7 +287,7 @@ class AgentScreen(ModeScreen):
         message.flow(message.detail)
 
     @on(InteractionClosed, "#thread")
-    def _closed(self, message: InteractionClosed) -> None:
+    def _interaction_closed(self, message: InteractionClosed) -> None:
         self.drop(message.summary.id)
         self.notify("Interaction closed")
 

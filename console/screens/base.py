@@ -9,6 +9,7 @@ notifications.
 
 from __future__ import annotations
 
+from abc import ABCMeta
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -191,3 +192,9 @@ class ModeScreen(Screen[None]):
         if event.state is WorkerState.ERROR and worker.error is not None:
             self.app.post_message(WorkerFailed(worker, worker.error))
             self.worker_failed(worker, worker.error)
+
+
+class AbstractScreenMeta(ABCMeta, type(Screen)):  # type: ignore[misc]
+    """Textual's screen metaclass with `abc`'s: a base screen can have abstract methods, which
+    each screen built on it must give (the compose screens' `submit`, the recording dialogs'
+    `options` and `work`), and the base alone cannot be opened."""

@@ -26,7 +26,7 @@ from engine.api.schemas import BlacklistOut
 from engine.client.client import EngineClient, Invalid, NotFound
 from engine.text.sanitize import one_line
 
-from ..messages import WorkerFailed
+from ..messages import BlacklistAdded, WorkerFailed
 from ..timefmt import local_stamp
 from ..widgets import fitted_table
 from ..widgets.dialog_error import DialogError
@@ -122,21 +122,24 @@ class BlacklistForm(ModalScreen[BlacklistOut | None]):
         self.saving = True
         self.query_one("#bf-error", DialogError).say("")
         campaign = self.query_one("#bf-campaign", Select).value
-        self.run_worker(
-            self.api.add_to_blacklist(
-                self.query_one("#bf-email", Input).value.strip(),
-                campaign=campaign if isinstance(campaign, str) and campaign else None,
-                reason=self.query_one("#bf-reason", Input).value.strip(),
-            ),
-            group="save",
-            exit_on_error=False,
+        self._save(
+            self.query_one("#bf-email", Input).value.strip(),
+            campaign if isinstance(campaign, str) and campaign else None,
+            self.query_one("#bf-reason", Input).value.strip(),
         )
+
+    @work(group="save", exit_on_error=False)
+    async def _save(self, email: str, campaign: str | None, reason: str) -> None:
+        entry = await self.api.add_to_blacklist(email, campaign=campaign, reason=reason)
+        self.post_message(BlacklistAdded(entry))
+
+    @on(BlacklistAdded)
+    def _saved(self, message: BlacklistAdded) -> None:
+        self.dismiss(message.entry)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.SUCCESS and isinstance(worker.result, BlacklistOut):
-            self.dismiss(worker.result)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.saving = False
             if not isinstance(worker.error, Invalid | NotFound):
                 self.app.post_message(WorkerFailed(worker, worker.error))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from engine.client.client import EngineClient, Invalid
 
-from ..messages import WorkerFailed
+from ..messages import BreakReasonsSaved, WorkerFailed
 from ..widgets.dialog_error import DialogError
 from ..widgets.form import refusal_text, refused_field
 
@@ -79,18 +79,22 @@ class BreakReasonsForm(ModalScreen[list[str] | None]):
             return
         self.saving = True
         self.show_error("")
-        self.run_worker(
-            self.api.set_break_reasons(self.entered), group="reasons", exit_on_error=False
-        )
+        self._save(self.entered)
+
+    @work(group="reasons", exit_on_error=False)
+    async def _save(self, reasons: list[str]) -> None:
+        self.post_message(BreakReasonsSaved(await self.api.set_break_reasons(reasons)))
+
+    @on(BreakReasonsSaved)
+    def _saved(self, message: BreakReasonsSaved) -> None:
+        self.dismiss(message.reasons)
 
     def show_error(self, message: str) -> None:
         self.query_one("#reasons-error", DialogError).say(message)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.SUCCESS and isinstance(worker.result, list):
-            self.dismiss(worker.result)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.saving = False
             message = refusal_text(worker.error)
             if not isinstance(worker.error, Invalid):

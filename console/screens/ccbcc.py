@@ -7,7 +7,7 @@ refusal is about (its `field`: `cc` or `bcc`) and the form stays open.
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -19,7 +19,7 @@ from engine.api.schemas import InteractionDetail
 from engine.client.client import EngineClient, Invalid
 from engine.text.sanitize import one_line
 
-from ..messages import WorkerFailed
+from ..messages import CcBccSaved, WorkerFailed
 from ..widgets.dialog_error import DialogError
 from ..widgets.form import FormField, place_error, refusal_text
 
@@ -69,24 +69,22 @@ class CcBccScreen(ModalScreen[InteractionDetail | None]):
         for name in ("cc", "bcc"):
             self.field(name).clear_error()
         self.show_error("")
-        self.run_worker(
-            self.api.set_cc_bcc(
-                self.detail.id,
-                self.field("cc").input.value.strip(),
-                self.field("bcc").input.value.strip(),
-            ),
-            group="ccbcc",
-            exit_on_error=False,
-        )
+        self._save(self.field("cc").input.value.strip(), self.field("bcc").input.value.strip())
+
+    @work(group="ccbcc", exit_on_error=False)
+    async def _save(self, cc: str, bcc: str) -> None:
+        self.post_message(CcBccSaved(await self.api.set_cc_bcc(self.detail.id, cc, bcc)))
+
+    @on(CcBccSaved)
+    def _saved(self, message: CcBccSaved) -> None:
+        self.dismiss(message.detail)
 
     def show_error(self, message: str) -> None:
         self.query_one("#ccbcc-error", DialogError).say(message)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.SUCCESS and isinstance(worker.result, InteractionDetail):
-            self.dismiss(worker.result)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.saving = False
             fields = (self.field("cc"), self.field("bcc"))
             if isinstance(worker.error, Invalid) and place_error(fields, worker.error) is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
-from abc import ABCMeta, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -47,6 +47,7 @@ from ..messages import (
 from ..widgets.form import FormField, place_error, refusal_text
 from ..widgets.uploads import UploadList
 from .attach import AttachScreen
+from .base import AbstractScreenMeta
 from .compose_drafts import Kept, restore_fields, typed
 from .confirm import ConfirmScreen
 from .templates import TemplatePicker
@@ -71,11 +72,7 @@ def shown_inline_only(error: BaseException) -> bool:
     return isinstance(error, OSError) and not isinstance(error, EngineError)
 
 
-class _AbstractScreen(ABCMeta, type(ModalScreen)):  # type: ignore[misc]
-    """Textual's screen metaclass with `abc`'s: a screen class can have abstract methods."""
-
-
-class ComposeScreen(ModalScreen[InteractionDetail | None], metaclass=_AbstractScreen):
+class ComposeScreen(ModalScreen[InteractionDetail | None], metaclass=AbstractScreenMeta):
     """Base of the reply, forward and new-interaction screens: each says what `submit`
     sends (an abstract method: the base alone cannot be opened)."""
 

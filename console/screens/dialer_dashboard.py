@@ -31,7 +31,7 @@ from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
 from ..dialer_history import History
-from ..messages import WorkerFailed
+from ..messages import DialerActed, DialerBoardLoaded, WorkerFailed
 from ..widgets.dialer_graph import DialerGraph
 from ..widgets.fitted_table import fill, set_cell
 
@@ -161,17 +161,21 @@ class DialerDashboardScreen(Screen[None]):
 
     # ---- loading: once, then events ----
     @work(exclusive=True, group="dialer-board", exit_on_error=False)
-    async def load(self) -> list[DialerBoardRow]:
+    async def load(self) -> None:
         self._fresh = set()
-        return await self.client.dialer_board()
+        self.post_message(DialerBoardLoaded(await self.client.dialer_board()))
+
+    @on(DialerBoardLoaded)
+    def _board_arrived(self, message: DialerBoardLoaded) -> None:
+        self.loaded(message.rows)
+
+    @on(DialerActed)
+    def _acted(self, message: DialerActed) -> None:
+        self.status(message.status)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.SUCCESS and worker.group == "dialer-board":
-            self.loaded(worker.result)  # type: ignore[arg-type]  # the group's result
-        elif event.state is WorkerState.SUCCESS and isinstance(worker.result, DialerStatus):
-            self.status(worker.result)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.app.post_message(WorkerFailed(worker, worker.error))
 
     def _loading(self) -> bool:
@@ -372,10 +376,12 @@ class DialerDashboardScreen(Screen[None]):
             self.act(chosen[0].name, play=False)
 
     @work(group="dialer-act", exit_on_error=False)
-    async def act(self, name: str, *, play: bool) -> DialerStatus:
+    async def act(self, name: str, *, play: bool) -> None:
         if play:
-            return await self.client.play_dialer(name)
-        return await self.client.stop_dialer(name)
+            status = await self.client.play_dialer(name)
+        else:
+            status = await self.client.stop_dialer(name)
+        self.post_message(DialerActed(status))
 
     def action_reload(self) -> None:
         self.load()

@@ -18,7 +18,7 @@ import re
 
 from msgspec import structs
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -31,7 +31,7 @@ from engine.api.schemas import DispositionNode, DispositionTree
 from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
-from ..messages import WorkerFailed
+from ..messages import CodesLoaded, CodesSaved, WorkerFailed
 from ..widgets.dialog_error import DialogError
 from ..widgets.form import refusal_text, refused_field
 
@@ -129,9 +129,7 @@ class DispositionsScreen(ModalScreen[DispositionTree | None]):
 
     def on_mount(self) -> None:
         self.query_one("#codes-tree", Tree).focus()
-        self.run_worker(
-            self.api.dispositions(self.campaign), group="codes-load", exit_on_error=False
-        )
+        self.load_codes()
 
     # ---- showing the tree ----
     def show_tree(self, select: DispositionNode | None = None) -> None:
@@ -289,9 +287,24 @@ class DispositionsScreen(ModalScreen[DispositionTree | None]):
         self.saving = True
         self.say("")
         tree = DispositionTree(codes=self.codes, required=self.required)
-        self.run_worker(
-            self.api.set_dispositions(self.campaign, tree), group="codes-save", exit_on_error=False
-        )
+        self.save_codes(tree)
+
+    @work(exclusive=True, group="codes-load", exit_on_error=False)
+    async def load_codes(self) -> None:
+        self.post_message(CodesLoaded(await self.api.dispositions(self.campaign)))
+
+    @work(group="codes-save", exit_on_error=False)
+    async def save_codes(self, tree: DispositionTree) -> None:
+        self.post_message(CodesSaved(await self.api.set_dispositions(self.campaign, tree)))
+
+    @on(CodesLoaded)
+    def _codes_arrived(self, message: CodesLoaded) -> None:
+        self.codes, self.required = copy_codes(message.tree.codes), message.tree.required
+        self.show_tree(self.codes[0] if self.codes else None)
+
+    @on(CodesSaved)
+    def _saved(self, message: CodesSaved) -> None:
+        self.dismiss(message.tree)
 
     @on(Button.Pressed, "#codes-cancel")
     def action_cancel(self) -> None:
@@ -315,14 +328,8 @@ class DispositionsScreen(ModalScreen[DispositionTree | None]):
         return node
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker, result = event.worker, event.worker.result
-        if event.state is WorkerState.SUCCESS and isinstance(result, DispositionTree):
-            if worker.group == "codes-save":
-                self.dismiss(result)
-                return
-            self.codes, self.required = copy_codes(result.codes), result.required
-            self.show_tree(self.codes[0] if self.codes else None)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        worker = event.worker
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.saving = False
             error = worker.error
             field = refused_field(error)

@@ -12,12 +12,15 @@ Both return what happened, for the viewer to notify; None when cancelled.
 from __future__ import annotations
 
 import asyncio
+from abc import abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -30,13 +33,29 @@ from .. import printing
 from ..savefile import UnsafeFilename, numbered, save_bytes
 from ..widgets.dialog_error import DialogError
 from ..widgets.path_picker import PathPicker
+from .base import AbstractScreenMeta
 from .save_attachment import default_directory
 
 SAVE = "save"
 
 
-class _RecordingFileDialog(ModalScreen[str | None]):
-    """`#file-choice` (what), `#path-picker` (where), then the work in a worker."""
+@dataclass
+class FileDone(Message, bubble=False):
+    """The print or the export is done: what happened, in words for the viewer's notice."""
+
+    said: str
+
+
+@dataclass
+class PrintersFound(Message, bubble=False):
+    """The printers CUPS knows here (none when there is no CUPS)."""
+
+    printers: printing.Printers
+
+
+class _RecordingFileDialog(ModalScreen[str | None], metaclass=AbstractScreenMeta):
+    """`#file-choice` (what), `#path-picker` (where), then the work in a worker. Each dialog
+    says which choices it offers (`options`) and what a choice does (`work`)."""
 
     BINDINGS = [
         Binding("ctrl+s", "go", "Go", id="recording-file.go", priority=True),
@@ -57,8 +76,8 @@ class _RecordingFileDialog(ModalScreen[str | None]):
         self.directory = directory or default_directory()
         self.busy = False
 
-    def options(self) -> list[Option]:
-        raise NotImplementedError
+    @abstractmethod
+    def options(self) -> list[Option]: ...
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="picker-dialog recording-file-dialog"):
@@ -105,18 +124,26 @@ class _RecordingFileDialog(ModalScreen[str | None]):
             return
         self.busy = True
         self.show_error("Working…")
-        self.run_worker(self.work(choice, directory), group="file", exit_on_error=False)
+        self.do_work(choice, directory)
 
-    async def work(self, choice: str, directory: Path) -> str:
-        raise NotImplementedError
+    @work(group="file", exit_on_error=False)
+    async def do_work(self, choice: str, directory: Path) -> None:
+        self.post_message(FileDone(await self.work(choice, directory)))
+
+    @abstractmethod
+    async def work(self, choice: str, directory: Path) -> str: ...
+
+    @on(FileDone)
+    def _done(self, message: FileDone) -> None:
+        self.dismiss(message.said)
+
+    @on(PrintersFound)
+    def _printers_arrived(self, message: PrintersFound) -> None:
+        self.printers_found(message.printers)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.SUCCESS and isinstance(worker.result, str):
-            self.dismiss(worker.result)
-        elif event.state is WorkerState.SUCCESS and isinstance(worker.result, printing.Printers):
-            self.printers_found(worker.result)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.busy = False
             error = worker.error
             said = getattr(error, "message", None) or str(error)
@@ -145,7 +172,11 @@ class PrintRecordingScreen(_RecordingFileDialog):
     def on_mount(self) -> None:
         super().on_mount()
         self.note("Looking for printers…")
-        self.run_worker(asyncio.to_thread(printing.printers), group="printers")
+        self.find_printers()
+
+    @work(group="printers")
+    async def find_printers(self) -> None:
+        self.post_message(PrintersFound(await asyncio.to_thread(printing.printers)))
 
     def printers_found(self, found: printing.Printers) -> None:
         choice = self.query_one("#file-choice", OptionList)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.filesize import decimal
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -25,7 +25,7 @@ from engine.api.schemas import AttachmentOut
 from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
-from ..messages import WorkerFailed
+from ..messages import FileSaved, WorkerFailed
 from ..savefile import UnsafeFilename, save_bytes
 from ..widgets.dialog_error import DialogError
 from ..widgets.path_picker import PathPicker
@@ -113,17 +113,21 @@ class SaveAttachmentScreen(ModalScreen[Path | None]):
             return
         self.saving = True
         self.show_error(f"Saving {one_line(attachment.filename, 60)}…")
-        self.run_worker(self._save(attachment, directory), group="save", exit_on_error=False)
+        self._save(attachment, directory)
 
-    async def _save(self, attachment: AttachmentOut, directory: Path) -> Path:
+    @work(group="save", exit_on_error=False)
+    async def _save(self, attachment: AttachmentOut, directory: Path) -> None:
         data = await self.api.attachment(attachment.id)
-        return await asyncio.to_thread(save_bytes, directory, attachment.filename, data)
+        path = await asyncio.to_thread(save_bytes, directory, attachment.filename, data)
+        self.post_message(FileSaved(path))
+
+    @on(FileSaved)
+    def _saved(self, message: FileSaved) -> None:
+        self.dismiss(message.path)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.SUCCESS and isinstance(worker.result, Path):
-            self.dismiss(worker.result)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.saving = False
             if not isinstance(worker.error, UnsafeFilename | OSError):
                 self.app.post_message(WorkerFailed(worker, worker.error))

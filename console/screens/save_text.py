@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
+from ..messages import FileSaved
 from ..savefile import UnsafeFilename, save_bytes
 from ..widgets.dialog_error import DialogError
 from ..widgets.form import FormField
@@ -78,15 +79,19 @@ class SaveTextScreen(ModalScreen[Path | None]):
             return
         self.saving = True
         data = self.text.encode("utf-8")
-        self.run_worker(
-            asyncio.to_thread(save_bytes, directory, name, data), group="save", exit_on_error=False
-        )
+        self._save(directory, name, data)
+
+    @work(group="save", exit_on_error=False)
+    async def _save(self, directory: Path, name: str, data: bytes) -> None:
+        self.post_message(FileSaved(await asyncio.to_thread(save_bytes, directory, name, data)))
+
+    @on(FileSaved)
+    def _saved(self, message: FileSaved) -> None:
+        self.dismiss(message.path)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.SUCCESS and isinstance(worker.result, Path):
-            self.dismiss(worker.result)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.saving = False
             why = worker.error.strerror if isinstance(worker.error, OSError) else None
             if isinstance(worker.error, UnsafeFilename):

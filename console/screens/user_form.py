@@ -14,7 +14,7 @@ it, so saving keeps what is stored.
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -26,6 +26,7 @@ from engine.api.schemas import Role, UserIn, UserOut, UserPatch, convert
 from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
+from ..messages import UserSaved
 from ..widgets.dialog_error import DialogError
 from ..widgets.form import FormField, place_error, refusal
 from .confirm import ConfirmScreen
@@ -99,7 +100,15 @@ class UserForm(ModalScreen[UserOut | None]):
             self.show_error("Not saved: roles: give the user at least one role")
             return
         self.saving = True
-        self.run_worker(self.submit(), group="save", exit_on_error=False)
+        self._save()
+
+    @work(group="save", exit_on_error=False)
+    async def _save(self) -> None:
+        self.post_message(UserSaved(await self.submit()))
+
+    @on(UserSaved)
+    def _saved(self, message: UserSaved) -> None:
+        self.dismiss(message.user)
 
     async def submit(self) -> UserOut:
         fields = {"display_name": self.text("display_name"), "roles": self.roles}
@@ -111,9 +120,7 @@ class UserForm(ModalScreen[UserOut | None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.SUCCESS and isinstance(worker.result, UserOut):
-            self.dismiss(worker.result)
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.saving = False
             message = refusal(self.app, worker)
             # Under the field the refusal is about, else in the dialog's error line: one place.

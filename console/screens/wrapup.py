@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 from engine.api.schemas import DispositionTree, InteractionSummary
 from engine.client.client import EngineClient
 
-from ..messages import WorkerFailed
+from ..messages import CodesLoaded, WorkerFailed, WrapupClosed
 from ..widgets.dialog_error import DialogError
 from ..widgets.disposition_picker import DispositionPicker
 from ..widgets.form import refusal_text, refused_field, said_under
@@ -78,8 +78,12 @@ class WrapupScreen(ModalScreen[InteractionSummary | None]):
         self.load_choices()
 
     @work(exclusive=True, group="wrapup-codes", exit_on_error=False)
-    async def load_choices(self) -> DispositionTree:
-        return await self.api.close_choices(self.interaction_id)
+    async def load_choices(self) -> None:
+        self.post_message(CodesLoaded(await self.api.close_choices(self.interaction_id)))
+
+    @on(CodesLoaded)
+    def _codes_arrived(self, message: CodesLoaded) -> None:
+        self.show_choices(message.tree)
 
     def show_choices(self, choices: DispositionTree) -> None:
         self.choices = choices
@@ -120,24 +124,25 @@ class WrapupScreen(ModalScreen[InteractionSummary | None]):
         picker = self.picker
         disposition = picker.chosen_path if picker is not None else ""
         note = self.query_one("#wrapup-note", TextArea).text
-        self.run_worker(
-            self.api.close_interaction(self.interaction_id, disposition=disposition, note=note),
-            group="wrapup-close",
-            exit_on_error=False,
+        self.close_with(disposition, note)
+
+    @work(group="wrapup-close", exit_on_error=False)
+    async def close_with(self, disposition: str, note: str) -> None:
+        closed = await self.api.close_interaction(
+            self.interaction_id, disposition=disposition, note=note
         )
+        self.post_message(WrapupClosed(closed))
+
+    @on(WrapupClosed)
+    def _wrapped_up(self, message: WrapupClosed) -> None:
+        self.dismiss(message.summary)
 
     @on(Button.Pressed, "#wrapup-no")
     def action_cancel(self) -> None:
         self.dismiss(None)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker, result = event.worker, event.worker.result
-        if event.state is WorkerState.SUCCESS:
-            if isinstance(result, DispositionTree):
-                self.show_choices(result)
-            elif isinstance(result, InteractionSummary):
-                self.dismiss(result)
-            return
+        worker = event.worker
         if event.state is not WorkerState.ERROR or worker.error is None:
             return
         error = worker.error

@@ -21,7 +21,7 @@ from engine.api.schemas import DispositionStats
 from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
-from ..messages import WorkerFailed
+from ..messages import DispositionsCounted, WorkerFailed
 
 PERIODS = {1: "today", 7: "the last 7 days", 30: "the last 30 days"}
 
@@ -91,14 +91,16 @@ class WrapupStatsScreen(ModalScreen[None]):
         self.count(today - timedelta(days=days - 1), today + timedelta(days=1))
 
     @work(exclusive=True, group="wrapup-stats", exit_on_error=False)
-    async def count(self, since: datetime, until: datetime) -> DispositionStats:
-        return await self.api.disposition_stats(since, until)
+    async def count(self, since: datetime, until: datetime) -> None:
+        self.post_message(DispositionsCounted(await self.api.disposition_stats(since, until)))
+
+    @on(DispositionsCounted)
+    def _counted(self, message: DispositionsCounted) -> None:
+        self.query_one("#wrapup-stats-table", Static).update(counts_table(message.stats))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state is WorkerState.SUCCESS and isinstance(worker.result, DispositionStats):
-            self.query_one("#wrapup-stats-table", Static).update(counts_table(worker.result))
-        elif event.state is WorkerState.ERROR and worker.error is not None:
+        if event.state is WorkerState.ERROR and worker.error is not None:
             self.app.post_message(WorkerFailed(worker, worker.error))
 
     @on(Button.Pressed, "#wrapup-stats-buttons Button")

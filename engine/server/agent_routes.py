@@ -241,12 +241,9 @@ async def get_templates(request: web.Request) -> web.Response:
 async def post_render(request: web.Request) -> web.Response:
     caller = request[CALLER]
     body = await parse_body(request, RenderIn)
-    engine = engine_of(request)
-    if body.interaction_id is not None:
-        await engine.queries.check_visible(
-            body.interaction_id, caller.user_id, sees_all=caller.sees_all
-        )
-    rendered = await engine.agent_mail.render(caller.user_id, body.template_id, body.interaction_id)
+    rendered = await engine_of(request).agent_mail.render(
+        caller.user_id, body.template_id, body.interaction_id, sees_all=caller.sees_all
+    )
     return json_response(rendered)
 
 

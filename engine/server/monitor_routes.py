@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from engine.api.schemas import AuditQuery, SchemaError, ScreenFrame, WatchIn, convert
-from engine.errors import Invalid
+from engine.api.schemas import AuditQuery, ScreenFrame, WatchIn
 from engine.server.caller import CALLER
-from engine.server.http import engine_of, json_response, parse_body, path_id
+from engine.server.http import engine_of, json_response, parse_body, parse_query, path_id
 from engine.services.people.presence import Actor
 
 routes = web.RouteTableDef()
@@ -49,8 +48,5 @@ async def post_screen(request: web.Request) -> web.Response:
 @routes.get("/api/v1/audit")
 async def get_audit(request: web.Request) -> web.Response:
     request[CALLER].require("admin")
-    try:  # lax: numbers arrive as query-string text
-        query = convert(dict(request.query), AuditQuery, lax=True)
-    except SchemaError as exc:
-        raise Invalid(str(exc)) from exc
+    query = parse_query(request, AuditQuery, lax=True)  # numbers arrive as text
     return json_response(await engine_of(request).monitoring.audit(query))

@@ -9,10 +9,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from engine.api.schemas import RecordingQuery, SchemaError, convert
-from engine.errors import Invalid
+from engine.api.schemas import RecordingQuery
 from engine.server.caller import CALLER
-from engine.server.http import engine_of, json_response, path_id
+from engine.server.http import engine_of, json_response, parse_query, path_id
 
 routes = web.RouteTableDef()
 
@@ -21,10 +20,7 @@ routes = web.RouteTableDef()
 async def get_recordings(request: web.Request) -> web.Response:
     caller = request[CALLER]
     caller.require("agent", "supervisor", "admin")
-    try:  # lax: numbers and booleans arrive as query-string text
-        query = convert(dict(request.query), RecordingQuery, lax=True)
-    except SchemaError as exc:
-        raise Invalid(str(exc)) from exc
+    query = parse_query(request, RecordingQuery, lax=True)  # numbers arrive as text
     user_id = None if caller.sees_all and not query.mine else caller.require_user()
     return json_response(await engine_of(request).recordings.search(query, user_id))
 

@@ -1,6 +1,12 @@
 """The read models: database rows turned into API schemas, with the aggregate queries the
 screens need. Functions take a session (services call them inside their transactions); the
-`Queries` service opens its own, for the server's reads."""
+`Queries` service opens its own, for the server's reads.
+
+About 500 lines: the interaction read models (summary, detail, notes) and the supervisor
+grid's rows (agents, queues), which the `Queries` service serves together; the grid's rows
+(`agent_rows`, `queue_rows` and their subqueries) are the piece to move out next if it grows.
+The statistics read models are apart in `engine.services.statistics`.
+"""
 
 from __future__ import annotations
 
@@ -388,6 +394,22 @@ async def working_campaigns(session: AsyncSession, user_id: int) -> set[int]:
     return set((await session.execute(members.union(assigned))).scalars())
 
 
+async def check_visible(
+    session: AsyncSession, interaction_id: int, user_id: int | None, *, sees_all: bool
+) -> int | None:
+    """Supervisors and admins see every interaction; an agent only those assigned to them.
+    Returns the interaction's agent (None: nobody's yet)."""
+    row = (
+        await session.execute(select(Interaction.agent_id).where(Interaction.id == interaction_id))
+    ).first()
+    if row is None:
+        raise NotFound(f"no interaction {interaction_id}")
+    agent_id = row[0]
+    if not sees_all and (agent_id is None or agent_id != user_id):
+        raise Forbidden(f"interaction {interaction_id} is not yours")
+    return agent_id
+
+
 class Queries:
     """What the consoles read, each in one session, visibility checked where it applies."""
 
@@ -452,17 +474,7 @@ class Queries:
         """Supervisors and admins see every interaction; an agent only those assigned to them.
         Returns the interaction's agent (None: nobody's yet)."""
         async with self.db.session() as session:
-            row = (
-                await session.execute(
-                    select(Interaction.agent_id).where(Interaction.id == interaction_id)
-                )
-            ).first()
-        if row is None:
-            raise NotFound(f"no interaction {interaction_id}")
-        agent_id = row[0]
-        if not sees_all and (agent_id is None or agent_id != user_id):
-            raise Forbidden(f"interaction {interaction_id} is not yours")
-        return agent_id
+            return await check_visible(session, interaction_id, user_id, sees_all=sees_all)
 
     async def detail(self, interaction_id: int) -> InteractionDetail:
         async with self.db.session() as session:

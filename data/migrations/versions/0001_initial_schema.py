@@ -3,6 +3,8 @@
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-27 04:54:26.601412
+
+Over 500 lines: the whole first schema, one table after another, as Alembic generated it.
 """
 
 from collections.abc import Sequence

@@ -81,7 +81,7 @@ class DialerAnswers:
         made = 0
         for record in rows:
             try:
-                raw, subject, text, html = await self.runner.rebuild(session, record)
+                raw, subject, text, html = await self.runner.mails.rebuild(session, record)
             except RecordError as exc:  # the dialer changed so much it cannot be made again
                 log.warning("dialer record %s answered, not shown: %s", record.id, exc)
                 continue

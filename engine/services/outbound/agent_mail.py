@@ -267,9 +267,12 @@ class AgentMail:
 
     # ---- search and templates ----
     async def render(
-        self, user_id: int | None, template_id: int, interaction_id: int | None
+        self, user_id: int | None, template_id: int, interaction_id: int | None, *, sees_all: bool
     ) -> RenderOut:
+        """A template filled in for the interaction (if any), which the caller must see."""
         async with self.db.session() as session:
+            if interaction_id is not None:
+                await queries.check_visible(session, interaction_id, user_id, sees_all=sees_all)
             template = await session.get(Template, template_id)
             if template is None:
                 raise NotFound(f"no template {template_id}")
