@@ -98,12 +98,15 @@ def probe_engine(home: str) -> None:
     """A real engine. Commands: `seed AGENTS CAMPAIGNS PER` (users and memberships through the
     data layer; the campaigns come from the API), `count` (commits stamped), `stamps`,
     `flip RATE` (agents change state), `quit`."""
+    from engine import memory
     from engine.config import Settings
     from engine.engine import Engine
 
     async def run() -> None:
         engine = Engine(Settings(home=Path(home), event_heartbeat=20.0))
         await engine.start()
+        if os.environ.get("POSTDESK_BENCH_GC") != "default":
+            memory.settle_after_start()  # as `postdesk engine` (Engine.serve_forever) does
         stamps: dict[int, float] = {}
         notifier = engine.notifier
         reported = notifier.message_added
@@ -175,6 +178,28 @@ def probe_engine(home: str) -> None:
 
         if writing is not None:
             engine.db.writing = timed_writing
+        lags: list[float] = []  # how late the event loop ran a 10 ms timer: time blocked
+
+        async def watch_loop() -> None:
+            loop = asyncio.get_running_loop()
+            while True:
+                due = loop.time() + 0.01
+                await asyncio.sleep(0.01)
+                lags.append(loop.time() - due)
+
+        watching = asyncio.create_task(watch_loop())
+        import gc
+
+        gc_pauses: list[tuple[int, float]] = []  # (generation, seconds) of each collection
+        gc_started = [0.0]
+
+        def timed_gc(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                gc_started[0] = time.perf_counter()
+            else:
+                gc_pauses.append((info["generation"], time.perf_counter() - gc_started[0]))
+
+        gc.callbacks.append(timed_gc)
         _say({"socket": str(engine.socket_path), "pid": os.getpid()})
         flipping: asyncio.Task[None] | None = None
         flips = [0]  # agent changes reported to the notifier so far
@@ -193,6 +218,9 @@ def probe_engine(home: str) -> None:
                                 "routed": routed,
                                 "passes": passes,
                                 "flushes": flushes,
+                                "lags": lags[-int(3000 / 0.011) :],
+                                "gc": gc_pauses,
+                                "tracked": len(gc.get_objects()),
                                 "published": published,
                                 "held": held,
                                 "holders": holders,
@@ -207,6 +235,7 @@ def probe_engine(home: str) -> None:
                         _say("bye")
                         break
         finally:
+            watching.cancel()
             if flipping is not None:
                 flipping.cancel()
             await engine.stop()
@@ -640,6 +669,9 @@ async def measure_routing(seconds: float, rate: float, work: Path) -> dict[str, 
         "to_route": to_route,
         "passes": passes,
         "flushes": stamped.get("flushes", []),
+        "lags": stamped.get("lags", []),
+        "gc": stamped.get("gc", []),
+        "tracked": stamped.get("tracked", 0),
         "to_publish": [
             stamped["published"][i] - routed[i] for i in stamped.get("published", {}) if i in routed
         ],
@@ -722,6 +754,19 @@ def report_routing(f: dict[str, Any], seconds: float, rate: float) -> float:
         f" {len(f.get('flushes', []))}, p50 {statistics.median(flushes):.1f} ms,"
         f" p99 {percentile(flushes, 0.99):.1f} ms"
     )
+    lags = [x * 1000 for x in f.get("lags", [])] or [0.0]
+    print(
+        f"    engine's event loop late on a 10 ms timer: p50 {statistics.median(lags):.1f} ms,"
+        f" p99 {percentile(lags, 0.99):.1f} ms, max {max(lags):.0f} ms"
+    )
+    print(f"    objects the collector tracks at the end: {f.get('tracked', 0):,}")
+    for generation in (0, 1, 2):
+        pauses = [x * 1000 for g, x in f.get("gc", []) if g == generation]
+        if pauses:
+            print(
+                f"    garbage collections of generation {generation}: {len(pauses)},"
+                f" max {max(pauses):.0f} ms, {sum(pauses) / 1000:.2f} s in all"
+            )
     held = [x * 1000 for x in f["held"]] or [0.0]
     print(
         f"    write transactions: {len(f['held'])}, held p50 {statistics.median(held):.1f} ms,"

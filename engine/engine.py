@@ -24,6 +24,7 @@ from data.blobs import BlobStore
 from data.db import Database
 from data.models import Campaign, InboundTransport
 from data.secrets import SecretBox, SecretError
+from engine import memory
 from engine.bus import EventBus
 from engine.config import Settings
 from engine.server.app import ApiServer
@@ -436,6 +437,7 @@ class Engine:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await self.start()
+        memory.settle_after_start()
         try:
             await stop.wait()
         finally:
