@@ -93,7 +93,10 @@ MACHINE_LOCAL = re.compile(
 MACHINE_NAME = re.compile(
     r"mail delivery (?:sub)?system|mail(?:er)?[- _]?daemon|(?:mail|system) administrator"
     r"|post ?master|mail system|mail router|microsoft (?:outlook|exchange)|content[- ]filter"
-    r"|mail gateway|anti-?virus|virus (?:alert|scanner|wall)|mail ?scanner|(?:e-?)?mail security",
+    r"|mail gateway|anti-?virus|virus (?:alert|scanner|wall)|mail ?scanner|(?:e-?)?mail security"
+    # Mail gateways and scanners by product, as their notices sign themselves.
+    r"|puremessage|mimecast|barracuda|proofpoint|ironport|mailmarshal|fortimail|spamtitan"
+    r"|clamav|amavis|sophos|symantec|trend ?micro|mcafee|kaspersky|eset mail",
     re.I,
 )
 
@@ -274,7 +277,17 @@ AUTO_REPLY_SUBJECT = re.compile(
     r"|respuesta automática|risposta automatica|automatisch antwoord|resposta automática"
     r"|autosvar|automatisk svar|automaattinen vastaus|odpowiedź automatyczna"
     r"|automatická odpověď|автоматический ответ|автоответ|自动回复|自動回覆|自動返信|自動応答"
-    r"|자동 회신|otomatik yanıt|αυτόματη απάντηση)\s*[:：]"
+    r"|자동 회신|otomatik yanıt|αυτόματη απάντηση"
+    # Away notices that name the absence, not the automation (Zimbra, Gmail's vacation
+    # responder, Lotus Notes and the languages' own words); a colon still required.
+    r"|vacation (?:auto-?)?(?:reply|response|responder|message|notice)"
+    r"|away from (?:the |my )?office|out of office reply|abwesend|außer haus|ausser haus"
+    r"|fuera de (?:la )?oficina|absence du bureau|absent(?:e)? du bureau|afwezig"
+    r"|afwezigheidsmelding|fuori ufficio|frånvarande|fraværende|poza biurem"
+    r"|ausente da empresa|ausente)\s*[:：]"
+    # Or the same words as a bracketed tag: "[Auto-Reply] Your ticket", "[Out of office]".
+    r"|\[(?:auto(?:matic)?[- ]?(?:reply|response|answer)|out of (?:the )?office|ooo"
+    r"|vacation(?: reply)?|away)\]"
 )
 
 
