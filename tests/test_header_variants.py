@@ -244,6 +244,31 @@ async def test_a_campaign_name_that_looks_like_an_encoded_word_is_sent_as_text(
     assert sender is not None and sender.name == name
 
 
+async def test_bidi_overrides_and_controls_from_a_stranger_stay_out_of_replies_and_forwards(
+    world: World,
+) -> None:
+    """Item 7 on the agent's paths (the confirmation's is in test_confirmation_safety): a
+    subject and an attachment name with RLO, ESC and BEL, encoded every way, are answered and
+    forwarded without them."""
+    subject = q_word("Order \u202egpj.exe\x1b[31m\x07 late".encode())
+    disposition = "filename*=utf-8''inv%E2%80%AEfdp%1B%07.exe"
+    async with world.client("agent1") as agent:
+        raw = inbound(subject=subject, disposition=disposition)
+        interaction_id = await assigned(world, agent, raw)
+        await agent.reply(interaction_id, "On its way.")
+        await agent.forward(interaction_id, ForwardIn(to="billing@example.org"))
+        reply, forward = await world.sink.await_count(2)
+    for mail in (reply, forward):
+        assert_only_our_headers(mail)
+        sent = parse_message(mail.raw)
+        names = [a.filename for a in sent.attachments]
+        for bad in ("\u202e", "\x1b", "\x07"):
+            assert bad not in sent.subject, (bad, sent.subject)
+            assert all(bad not in name for name in names), (bad, names)
+        assert "gpj.exe" in sent.subject and "late" in sent.subject
+    assert [a.filename for a in parse_message(forward.raw).attachments] == ["invfdp.exe"]
+
+
 # -- the dialer's subject is a template rendered with a CSV row's values ----------------------
 
 
