@@ -354,6 +354,11 @@ ADDRESS_UNKNOWN = re.compile(
     r"|address rejected|account (?:has been )?disabled|user not found|not listed in (?:the )?"
     r"(?:domino directory|public name)|recipnotfound|benutzer unbekannt|utilisateur inconnu"
     r"|usuario desconocido|utente sconosciuto|unknown address|invalid (?:final delivery )?userid"
+    # Providers' own sentences: Yahoo's "doesn't have a yahoo.com account", Gmail's and
+    # Exchange's "the address couldn't be found", French gateways' "adresse ... introuvable".
+    r"|(?:doesn't|does not) have an? [\w.-]+ account|address (?:you entered )?couldn't be found"
+    r"|address could not be found|address not found|adresse (?:électronique |e-mail )?"
+    r"(?:est )?introuvable|électronique est introuvable"
 )
 
 
