@@ -776,6 +776,10 @@ def _human(g: _Gen) -> Sample:
             "Return-Path: <ann@example.org>\n",
             f"In-Reply-To: <{g.our_id()}>\nReferences: <{g.our_id()}>\n",
             "X-Auto-Response-Suppress: None\n",
+            # Exchange and Outlook ask for no automatic answer on people's mail too.
+            "X-Auto-Response-Suppress: All\n",
+            "X-Auto-Response-Suppress: RN, NRN, OOF\n",
+            "X-Auto-Response-Suppress: DR, OOF, AutoReply\n",
         ]
     )
     head = g.envelope(sender, subject, extra=extra, null_path=False)

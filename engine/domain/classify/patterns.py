@@ -120,9 +120,6 @@ NEGATIVE_VALUES = frozenset({"no", "false", "0", "off"})
 PRECEDENCE_AUTO = frozenset({"bulk", "junk", "auto_reply", "auto-reply"})
 
 
-SUPPRESS_TOKENS = frozenset({"all", "oof", "autoreply", "dr", "rn", "nrn"})
-
-
 LIST_HEADERS = {
     "list-id": "List-Id",
     "list-unsubscribe": "List-Unsubscribe",
