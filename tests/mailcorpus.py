@@ -761,6 +761,10 @@ _HUMAN_SENDERS = [
     "Owner <owner@bakery.example>",
     "Requester <request@example.org>",
     "mailer@example.org",
+    # People whose display name sounds like a machine: the name alone is no evidence.
+    "Postmaster Pat <pat@example.net>",
+    "System Administrator <jane.doe@corp.example>",
+    '"Mail System (IT)" <it.helpdesk.team@corp.example>',
 ]
 
 

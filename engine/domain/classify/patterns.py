@@ -91,9 +91,11 @@ MACHINE_LOCAL = re.compile(
 
 
 MACHINE_NAME = re.compile(
-    r"mail delivery (?:sub)?system|mail(?:er)?[- _]?daemon|(?:mail|system) administrator"
-    r"|post ?master|mail system|mail router|microsoft (?:outlook|exchange)|content[- ]filter"
-    r"|mail gateway|anti-?virus|virus (?:alert|scanner|wall)|mail ?scanner|(?:e-?)?mail security"
+    # Only names no person goes by: "System Administrator", "Postmaster" or "Mail System" are
+    # what IT staff call themselves too, and such a person writing that a mail "could not be
+    # delivered" is a person (their address still counts: postmaster@, administrator@).
+    r"mail delivery (?:sub)?system|mail(?:er)?[- _]?daemon|mail router|content[- ]filter"
+    r"|mail gateway|virus (?:alert|scanner|wall)|mail ?scanner"
     # Mail gateways and scanners by product, as their notices sign themselves.
     r"|puremessage|mimecast|barracuda|proofpoint|ironport|mailmarshal|fortimail|spamtitan"
     r"|clamav|amavis|sophos|symantec|trend ?micro|mcafee|kaspersky|eset mail",
