@@ -590,6 +590,82 @@ def _ooo(g: _Gen) -> Sample:
     )
 
 
+_AWAY_SUBJECTS = [
+    "Vacation reply: {s}",
+    "Vacation Auto-Reply: {s}",
+    "Vacation response: {s}",
+    "Away from the office: {s}",
+    "Away from my office: {s}",
+    "[Auto-Reply] {s}",
+    "[Auto Reply] {s}",
+    "[Out of Office] {s}",
+    "[OOO] {s}",
+    "Abwesend: {s}",
+    "Außer Haus: {s}",
+    "Fuera de la oficina: {s}",
+    "Absence du bureau : {s}",
+    "Absent du bureau : {s}",
+    "Afwezig: {s}",
+    "Afwezigheidsmelding: {s}",
+    "Fuori ufficio: {s}",
+    "Frånvarande: {s}",
+    "Fraværende: {s}",
+    "Poza biurem: {s}",
+]
+
+
+def _away(g: _Gen) -> Sample:
+    """Away notices whose subject names the absence rather than the automation, no header."""
+    host = g.pick(["example.net", "corp.example", "mail.example.org"])
+    person = g.pick(_PEOPLE)
+    subject = g.pick(_AWAY_SUBJECTS).format(s=g.pick(_ORIGINAL_SUBJECTS))
+    body = g.pick(
+        [
+            "I am on vacation until Monday and will read your mail when I am back.\n",
+            "Estoy fuera de la oficina hasta el lunes.\n",
+            "Ik ben afwezig tot maandag.\n",
+            "Sono fuori ufficio fino a lunedì.\n",
+            "Hello,\n\nthanks for your email.\n",
+        ]
+    )
+    extra = f"In-Reply-To: <{g.our_id()}>\n" if g.rng.random() < 0.5 else ""
+    head = g.envelope(f"{person.title()} <{person}@{host}>", subject, extra=extra, null_path=False)
+    raw = g.enclose(head, body, "", "none").replace(
+        "charset=utf-8\n", "charset=utf-8\nContent-Transfer-Encoding: 8bit\n", 1
+    )
+    return Sample("auto-reply-away-subject", True, MACHINE, _crlf(raw, g.pick(["\r\n", "\n"])))
+
+
+def _antivirus_product(g: _Gen) -> Sample:
+    """Gateway notices signed only by the product's name, from an address saying nothing."""
+    host = g.pick(_HOSTS)
+    name = g.pick(
+        ["PureMessage", "Mimecast Notification", "Barracuda Email Security", "Proofpoint",
+         "IronPort", "MailMarshal", "FortiMail", "Sophos Email", "Trend Micro IMSS",
+         "Kaspersky Security"]
+    )  # fmt: skip
+    local = g.pick(["pmx", "notify", "gw01", "mx-filter", "relay", "esg"])
+    subject = g.pick(
+        [
+            'Virus found in message "Your ticket #41"',
+            "Virus detected: Your ticket #41",
+            "[VIRUS] Your ticket #41",
+            "Virus alert: message blocked",
+        ]
+    )
+    body = g.pick(
+        [
+            "A virus was found in a message from you. Virus: Troj/Agent-XYZ.\n"
+            "The message was not delivered.\n",
+            "The message you sent was found to contain a virus and has been quarantined.\n",
+            "Your message contained a virus (Eicar-Test-Signature) and was quarantined.\n",
+        ]
+    )
+    head = g.envelope(f"{name} <{local}@{host}>", subject, null_path=False)
+    raw = g.enclose(head, body, g.original(g.our_id(), g.rcpt()), g.pick(["none", "headers"]))
+    return Sample("antivirus-product-sender", True, MACHINE, _crlf(raw, "\r\n"))
+
+
 # --- human mail that mentions the trigger words -----------------------------------------------
 
 _HUMAN_SUBJECTS = [
@@ -632,6 +708,16 @@ _HUMAN_SUBJECTS = [
     "OOO question: are you open on holidays?",
     "Automatic reply from your system never came",
     "Delivery delayed again!",
+    "Vacation: can you deliver before I leave?",
+    "Away from office next week, deliver on Monday",
+    "Re: Automatic reply: Your ticket #41",
+    "Re: [Auto-Reply] Your ticket #41",
+    "Absence de réponse depuis une semaine",
+    "Abwesenheit nächste Woche, Lieferung verschieben?",
+    "Auto reply settings in your app",
+    "Message rejected by your contact form",
+    "Virus detected in your attachment?",
+    "Order awaits approval from my manager",
 ]
 
 _HUMAN_BODIES = [
@@ -655,6 +741,10 @@ _HUMAN_BODIES = [
     "The message was not delivered to my colleague, the parcel was returned to sender.\n",
     "Our IT says the mail was quarantined, it contained a virus. Virus name: unknown.\n",
     "I am on holiday until May, please hold my order; I will be out of the office.\n",
+    "Sorry, I was out of office last week. Your auto reply said you would call back.\n",
+    "On Mon, Example Support wrote:\n> This is an automatic answer: we received your mail.\n"
+    "> Please do not reply to this message.\nBut I still need the invoice corrected.\n",
+    "I will be away from the office on vacation; please deliver to my neighbour.\n",
     "Is this list moderated? My post is being held for approval by the list moderator.\n",
 ]
 
@@ -671,6 +761,10 @@ _HUMAN_SENDERS = [
     "Owner <owner@bakery.example>",
     "Requester <request@example.org>",
     "mailer@example.org",
+    # People whose display name sounds like a machine: the name alone is no evidence.
+    "Postmaster Pat <pat@example.net>",
+    "System Administrator <jane.doe@corp.example>",
+    '"Mail System (IT)" <it.helpdesk.team@corp.example>',
 ]
 
 
@@ -686,6 +780,10 @@ def _human(g: _Gen) -> Sample:
             "Return-Path: <ann@example.org>\n",
             f"In-Reply-To: <{g.our_id()}>\nReferences: <{g.our_id()}>\n",
             "X-Auto-Response-Suppress: None\n",
+            # Exchange and Outlook ask for no automatic answer on people's mail too.
+            "X-Auto-Response-Suppress: All\n",
+            "X-Auto-Response-Suppress: RN, NRN, OOF\n",
+            "X-Auto-Response-Suppress: DR, OOF, AutoReply\n",
         ]
     )
     head = g.envelope(sender, subject, extra=extra, null_path=False)
@@ -709,6 +807,8 @@ AUTOMATED: dict[str, Callable[[_Gen], Sample]] = {
     "complaint-hotmail-mixed": _hotmail_complaint,
     "daemon-sender": _daemon_sender,
     "auto-reply-subject": _ooo,
+    "auto-reply-away-subject": _away,
+    "antivirus-product-sender": _antivirus_product,
 }
 HUMAN: dict[str, Callable[[_Gen], Sample]] = {"human": _human}
 

@@ -114,7 +114,10 @@ def _routes() -> list[Route]:
         body = re.search(r"parse_body\(request, (\w+)\)", source)
         schema = getattr(schemas, body[1]) if body else None
         query = re.findall(r"request\.query\.get\(\"(\w+)\"", source)
-        decoded = re.search(r"parse_query\(request, (\w+)\)", source)
+        # parse_query(request, X[, lax=True]) or convert(dict(request.query), X, ...)
+        decoded = re.search(
+            r"(?:parse_query\(request|convert\(dict\(request\.query\)), (\w+)[,)]", source
+        )
         if decoded:
             query += list(getattr(schemas, decoded[1]).__struct_fields__)
         name = getattr(route.handler, "__name__", repr(route.handler))
@@ -173,6 +176,11 @@ async def seeded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Seed
                 )
             )
             await operator.add_member("Support", "agent1")
+            # A dialer with a list, so its routes (lists, records, status) are fuzzed deep.
+            await operator.add_dialer(schemas.DialerIn(name="Outreach", campaign="Support"))
+            await operator.upload_list(
+                "Outreach", b"email,name\r\nzoe@example.org,Zoe\r\n", name="Spring"
+            )
             template = await operator.add_template(TemplateIn(name="Hello", body_text="Hi ${name}"))
             seed = Seeded(engine, words=["Support", "agent1", "super1", "Hello", "Lunch"])
             async with EngineClient(engine.socket_path, act_as="agent1") as agent:
@@ -216,7 +224,22 @@ async def seeded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Seed
                 "with": ["agent1", "super1"],
                 "read": ["0", "1"],
                 "resume": ["1"],
-                "name": ["Support"],  # path parameters too
+                "name": ["Support", "Outreach"],  # path parameters too
+                "list": ["Spring"],
+                "search": ["zoe", "%", "_"],
+                "page": ["1", "2", "0", "1000001", "9" * 30],
+                "page_size": ["1", "40", "1000", "0"],
+                "limit": ["1", "100000", "0"],
+                "wait": ["0", "0.01", "26", "nan"],
+                "start": ["2026-01-01", "2026-02-30", "1-1-1"],
+                "end": ["2026-12-31", "9999-12-31"],
+                "since": ["2026-01-01T00:00:00Z", "2026-01-01", "yesterday"],
+                "until": ["2026-12-31T00:00:00+01:00"],
+                "sort": ["last", "created", "client", "subject"],
+                "descending": ["true", "false", "1"],
+                "mine": ["true", "0"],
+                "direction": ["inbound", "outbound"],
+                "any": ["Renewal", "dana", "%_\\"],
             }
             for item in (detail, inbound_detail):
                 seed.ids.append(item.id)
@@ -568,6 +591,23 @@ def test_every_route_is_fuzzed_with_its_schema() -> None:
     assert decoded["patch_campaign"] is schemas.CampaignPatch
     assert len({r.path for r in ROUTES}) >= 30
     assert all(isinstance(r.handler, str) for r in ROUTES)
+
+
+def test_every_route_that_reads_its_query_is_fuzzed_with_its_parameters() -> None:
+    """A handler that reads its query string in a way the scan does not know would be fuzzed
+    with an empty query: the drill-down records, recordings and audit once were."""
+    server = ApiServer(Engine(Settings(home=Path("/nonexistent/postdesk"))))
+    reads = {
+        getattr(r.handler, "__name__", "")
+        for r in server.app.router.routes()
+        if "request.query" in inspect.getsource(r.handler)
+    }
+    blind = sorted(r.handler for r in ROUTES if r.handler in reads and not r.query)
+    assert blind == [], f"query parameters not found for {blind}"
+    by_handler = {r.handler: r for r in ROUTES}
+    assert {"page", "search", "state"} <= set(by_handler["get_dialer_records"].query)
+    assert {"any", "start", "page_size", "mine"} <= set(by_handler["get_recordings"].query)
+    assert {"since", "limit"} <= set(by_handler["get_audit"].query)
 
 
 async def test_an_accepted_upload_goes_out_with_the_type_it_was_given(world: World) -> None:

@@ -14,7 +14,7 @@ from console.screens.admin import AdminScreen
 from console.screens.agent import AgentScreen
 from console.screens.supervisor import SupervisorScreen
 from engine.api.schemas import UserIn
-from tests.console_helpers import console_for, screen_text, until
+from tests.console_helpers import console_for, screen_text, settle, until
 from tests.engine_fixtures import World
 from tests.mail_factory import customer_mail
 
@@ -51,11 +51,22 @@ async def visit(
     before = app.screen
     await pilot.press(*keys)
     await until(pilot, lambda: app.screen is not before, what=f"the screen {keys} opens")
-    await pilot.pause(0.2)
+    # Laid out and painted, its footer with it (not a guess of 0.2 s); workers aside, as
+    # the file picker's directory loader runs as long as its screen.
+    await settle(pilot, workers=False)
     problems = await footer_problems(pilot, app)
     await pilot.press(*back)
     await until(pilot, lambda: app.screen is before, what=f"back from {keys}")
     return problems
+
+
+async def opened(pilot: Pilot[None], app: App[object], keys: Sequence[str]) -> None:
+    """Press `keys` and wait until the screen they open is on top and settled: under load a
+    fixed pause let the next key reach the screen below."""
+    before = app.screen
+    await pilot.press(*keys)
+    await until(pilot, lambda: app.screen is not before, what=f"the screen {keys} opens")
+    await settle(pilot, workers=False)
 
 
 async def test_every_footer_fits_80_columns(world: World) -> None:
@@ -79,8 +90,7 @@ async def test_every_footer_fits_80_columns(world: World) -> None:
             (["r", "ctrl+a"], ["escape"]),
         ]:
             if len(keys) > 1:  # a dialog over a dialog: open the first one, then visit
-                await pilot.press(*keys[:-1])
-                await pilot.pause(0.2)
+                await opened(pilot, app, keys[:-1])
                 problems += await visit(pilot, app, keys[-1:], back)
                 await pilot.press("escape")
                 await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="inbox")
@@ -106,7 +116,6 @@ async def test_every_footer_fits_80_columns(world: World) -> None:
         problems += await footer_problems(pilot, app)
         for keys in (["a"], ["u"], ["T"], ["m"], ["b"], ["t"], ["d"]):
             problems += await visit(pilot, app, keys, ["escape"])
-        await pilot.press("T")
-        await pilot.pause(0.2)
+        await opened(pilot, app, ["T"])
         problems += await visit(pilot, app, ["n"], ["escape"])
     assert not problems, "\n".join(problems)

@@ -249,14 +249,25 @@ async def test_a_spoofed_sender_hidden_in_an_encoded_name_joins_nothing(world: W
 _TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30)
 
 
+# Charsets senders really label words with, a language tag (RFC 2231) and ones no decoder
+# knows: each decodes to something else, or is left as it is, by some reader.
+_CHARSETS = ["utf-8", "iso-2022-jp", "utf-16", "gb18030", "windows-1252", "koi8-r", "utf-7"]
+
+
 @st.composite
 def encoded_words(draw: st.DrawFn) -> str:
     inner = draw(_TEXT)
-    word = f"=?utf-8?{draw(st.sampled_from('bq'))}?"
-    if word.endswith("b?"):
-        word += __import__("base64").b64encode(inner.encode()).decode()
+    charset = draw(st.sampled_from(_CHARSETS))
+    try:
+        data = inner.encode(charset)
+    except UnicodeError:
+        charset, data = "utf-8", inner.encode()
+    label = draw(st.sampled_from([charset, charset.upper(), f"{charset}*en", "x-unknown"]))
+    word = f"=?{label}?{draw(st.sampled_from('bqBQ'))}?"
+    if word[-2] in "bB":
+        word += __import__("base64").b64encode(data).decode()
     else:
-        word += "".join(f"={b:02X}" for b in inner.encode())
+        word += "".join(f"={b:02X}" for b in data)
     word += "?="
     return double_encoded(word) if draw(st.booleans()) else word
 

@@ -91,9 +91,14 @@ MACHINE_LOCAL = re.compile(
 
 
 MACHINE_NAME = re.compile(
-    r"mail delivery (?:sub)?system|mail(?:er)?[- _]?daemon|(?:mail|system) administrator"
-    r"|post ?master|mail system|mail router|microsoft (?:outlook|exchange)|content[- ]filter"
-    r"|mail gateway|anti-?virus|virus (?:alert|scanner|wall)|mail ?scanner|(?:e-?)?mail security",
+    # Only names no person goes by: "System Administrator", "Postmaster" or "Mail System" are
+    # what IT staff call themselves too, and such a person writing that a mail "could not be
+    # delivered" is a person (their address still counts: postmaster@, administrator@).
+    r"mail delivery (?:sub)?system|mail(?:er)?[- _]?daemon|mail router|content[- ]filter"
+    r"|mail gateway|virus (?:alert|scanner|wall)|mail ?scanner"
+    # Mail gateways and scanners by product, as their notices sign themselves.
+    r"|puremessage|mimecast|barracuda|proofpoint|ironport|mailmarshal|fortimail|spamtitan"
+    r"|clamav|amavis|sophos|symantec|trend ?micro|mcafee|kaspersky|eset mail",
     re.I,
 )
 
@@ -115,9 +120,6 @@ NEGATIVE_VALUES = frozenset({"no", "false", "0", "off"})
 
 
 PRECEDENCE_AUTO = frozenset({"bulk", "junk", "auto_reply", "auto-reply"})
-
-
-SUPPRESS_TOKENS = frozenset({"all", "oof", "autoreply", "dr", "rn", "nrn"})
 
 
 LIST_HEADERS = {
@@ -274,7 +276,17 @@ AUTO_REPLY_SUBJECT = re.compile(
     r"|respuesta automática|risposta automatica|automatisch antwoord|resposta automática"
     r"|autosvar|automatisk svar|automaattinen vastaus|odpowiedź automatyczna"
     r"|automatická odpověď|автоматический ответ|автоответ|自动回复|自動回覆|自動返信|自動応答"
-    r"|자동 회신|otomatik yanıt|αυτόματη απάντηση)\s*[:：]"
+    r"|자동 회신|otomatik yanıt|αυτόματη απάντηση"
+    # Away notices that name the absence, not the automation (Zimbra, Gmail's vacation
+    # responder, Lotus Notes and the languages' own words); a colon still required.
+    r"|vacation (?:auto-?)?(?:reply|response|responder|message|notice)"
+    r"|away from (?:the |my )?office|out of office reply|abwesend|außer haus|ausser haus"
+    r"|fuera de (?:la )?oficina|absence du bureau|absent(?:e)? du bureau|afwezig"
+    r"|afwezigheidsmelding|fuori ufficio|frånvarande|fraværende|poza biurem"
+    r"|ausente da empresa|ausente)\s*[:：]"
+    # Or the same words as a bracketed tag: "[Auto-Reply] Your ticket", "[Out of office]".
+    r"|\[(?:auto(?:matic)?[- ]?(?:reply|response|answer)|out of (?:the )?office|ooo"
+    r"|vacation(?: reply)?|away)\]"
 )
 
 
@@ -341,6 +353,11 @@ ADDRESS_UNKNOWN = re.compile(
     r"|address rejected|account (?:has been )?disabled|user not found|not listed in (?:the )?"
     r"(?:domino directory|public name)|recipnotfound|benutzer unbekannt|utilisateur inconnu"
     r"|usuario desconocido|utente sconosciuto|unknown address|invalid (?:final delivery )?userid"
+    # Providers' own sentences: Yahoo's "doesn't have a yahoo.com account", Gmail's and
+    # Exchange's "the address couldn't be found", French gateways' "adresse ... introuvable".
+    r"|(?:doesn't|does not) have an? [\w.-]+ account|address (?:you entered )?couldn't be found"
+    r"|address could not be found|address not found|adresse (?:électronique |e-mail )?"
+    r"(?:est )?introuvable|électronique est introuvable"
 )
 
 

@@ -28,7 +28,6 @@ from engine.domain.classify.patterns import (
     NEGATIVE_VALUES,
     NULL_ADDRESS,
     PRECEDENCE_AUTO,
-    SUPPRESS_TOKENS,
     WHITESPACE,
 )
 from engine.domain.classify.plain import failure_section
@@ -101,11 +100,12 @@ def header_signals(
         for address in sorted(addresses):
             if address in lowered:
                 yield "own", f"X-Loop names our address {quoted(address)}"
-    suppress = headers.get("x-auto-response-suppress")
-    if suppress is not None:
-        tokens = {t.lower() for t in re.split(r"[\s,;]+", suppress[:MAX_SCAN]) if t}
-        if tokens & SUPPRESS_TOKENS:
-            yield "auto_reply", f"X-Auto-Response-Suppress: {quoted(suppress)}"
+    # An inbox rule's answer: Exchange marks what a rule sent (the loop header) and asks for
+    # no answer to it. A rule that forwards a person's mail leaves the second out.
+    suppress = headers.get("x-auto-response-suppress", "")[:MAX_SCAN]
+    tokens = {t.lower() for t in re.split(r"[\s,;]+", suppress) if t}
+    if "x-ms-exchange-inbox-rules-loop" in headers and "all" in tokens:
+        yield "auto_reply", "Exchange inbox rule's reply (Rules-Loop, Auto-Response-Suppress: All)"
     for name, label in LIST_HEADERS.items():
         value = headers.get(name)
         if value is not None:
