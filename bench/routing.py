@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import shutil
 import statistics
@@ -105,6 +106,11 @@ def probe_engine(home: str) -> None:
     async def run() -> None:
         engine = Engine(Settings(home=Path(home), event_heartbeat=20.0))
         await engine.start()
+        if os.environ.get("POSTDESK_BENCH_SLOW"):  # log what blocks the loop that long
+            loop = asyncio.get_running_loop()
+            loop.set_debug(True)
+            loop.slow_callback_duration = float(os.environ["POSTDESK_BENCH_SLOW"])
+            logging.getLogger("asyncio").setLevel(logging.WARNING)
         if os.environ.get("POSTDESK_BENCH_GC") != "default":
             memory.settle_after_start()  # as `postdesk engine` (Engine.serve_forever) does
         stamps: dict[int, float] = {}
