@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from data.blobs import BlobStore
 from data.db import Database
+from data.db_blobs import Blobs, DatabaseBlobs
 from data.models import Campaign, InboundTransport
 from data.secrets import SecretBox, SecretError
 from engine.bus import EventBus
@@ -131,7 +132,14 @@ class Engine:
                 "POSTDESK_BREAK_REASONS is no longer read: break reasons are kept in the "
                 "database (postdesk ctl break-reason)"
             )
-        self.blobs = BlobStore(self.settings.blob_dir)
+        # Several nodes read every blob (issue 16): in the database on PostgreSQL unless a
+        # shared directory is set; files on SQLite (data/db_blobs.py).
+        files = BlobStore(self.settings.blob_dir)
+        self.blobs: Blobs = (
+            DatabaseBlobs(self.db, old_files=files)
+            if self.db.engine.dialect.name == "postgresql" and not self.settings.shared_blob_dir
+            else Blobs(files)
+        )
         self.secrets = SecretBox(self.settings.key)
         await self._check_key()
         self.bus = EventBus()

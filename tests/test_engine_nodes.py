@@ -149,3 +149,39 @@ async def test_a_node_that_lost_its_lease_cannot_commit_ingest(
         assert db_probe.rows(engine.settings, "SELECT count(*) FROM mailbox_checkpoints")[0][0] == 0
     finally:
         await engine.stop()
+
+
+async def test_an_attachment_stored_by_one_node_is_read_through_another(
+    nodes: Nodes, dovecot: DovecotServer
+) -> None:
+    box = dovecot.new_mailbox()
+    a = nodes.start("a")
+    await nodes.ready(a)
+    async with a.client() as admin:  # a alone: it owns the mailbox
+        await admin.add_campaign(box.campaign("Support"))
+    b = nodes.start("b")
+    await nodes.ready(b)
+    scan = bytes(range(256)) * 400  # binary, 100 KiB
+    msg = EmailMessage()
+    msg["From"] = "Ana <ana@example.net>"
+    msg["To"] = "support@postdesk.test"
+    msg["Subject"] = "B 1"
+    msg["Message-ID"] = "<b-1@example.net>"
+    msg.set_content("The scan is attached.\n")
+    msg.add_attachment(scan, maintype="image", subtype="tiff", filename="scan.tiff")
+    await asyncio.to_thread(dovecot.append, box, msg.as_bytes())
+    await _until("the mail stored", lambda: _stored(nodes, "B")[0] == 1)
+    assert set(nodes.owners().values()) == {"a"}
+    [(attachment_id, interaction_id)] = nodes.rows(
+        "SELECT a.id, m.interaction_id FROM attachments a JOIN messages m ON m.id = a.message_id"
+    )
+    async with b.client() as client:
+        assert await client.attachment(int(attachment_id)) == scan
+        [mail] = (await client.recording_mails(int(interaction_id))).mails
+    assert mail.original and mail.data.replace(b"\r\n", b"\n") == msg.as_bytes().replace(
+        b"\r\n", b"\n"
+    )
+    # Through the database, not a file one node happens to have.
+    assert nodes.rows("SELECT count(*) FROM blobs")[0][0] == 2  # the raw mail, the scan
+    files = [p for node in (a, b) for p in (node.home / "blobs").rglob("*") if p.is_file()]
+    assert files == []

@@ -34,8 +34,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data.blobs import BlobStore
 from data.db import Database
+from data.db_blobs import Blobs
 from data.models import (
     BlacklistEntry,
     BouncingAddress,
@@ -115,7 +115,7 @@ class DialerRunner:
     def __init__(
         self,
         db: Database,
-        blobs: BlobStore,
+        blobs: Blobs,
         pool: SmtpPool,
         progress: DialerProgressBoard,
         *,
@@ -557,7 +557,7 @@ class DialerRunner:
             row = await session.scalar(select(UploadedFile).where(UploadedFile.token == token))
             if row is None:
                 return None
-            found = (row.filename, row.content_type, self.blobs.get(row.sha256))
+            found = (row.filename, row.content_type, await self.blobs.get(row.sha256))
             if len(self._files) < 64:
                 self._files[token] = found
         return found

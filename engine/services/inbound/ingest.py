@@ -35,8 +35,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data.blobs import BlobStore
 from data.db import Database
+from data.db_blobs import Blobs
 from data.models import (
     Attachment,
     BlacklistEntry,
@@ -96,7 +96,7 @@ class Ingestor:
     def __init__(
         self,
         db: Database,
-        blobs: BlobStore,
+        blobs: Blobs,
         notifier: Notifier,
         *,
         max_attachment_bytes: int,
@@ -159,6 +159,8 @@ class Ingestor:
         `fenced`: the batch comes from the campaign's mailbox, which only the node owning its
         lease may commit (see `fence`)."""
         async with self.db.writing() as session:
+            # Blobs the database keeps go in with the rows naming them (data/db_blobs.py).
+            await self.blobs.save(session, {d: b for p in prepared for d, b in p.blobs.items()})
             if self.dialer_threads is not None:
                 await self.dialer_threads(
                     session,

@@ -19,8 +19,8 @@ import aioimaplib
 import aiosmtplib
 from sqlalchemy import Select, or_, select, update
 
-from data.blobs import BlobStore
 from data.db import Database
+from data.db_blobs import Blobs
 from data.models import Campaign, Direction, Interaction, Message, MessageState, Security
 from data.secrets import SecretBox, SecretError
 from engine.domain.compose import needs_smtputf8
@@ -66,7 +66,7 @@ class Outbox:
     def __init__(
         self,
         db: Database,
-        blobs: BlobStore,
+        blobs: Blobs,
         secrets: SecretBox,
         notifier: Notifier,
         *,
@@ -274,7 +274,7 @@ class Outbox:
             return
         try:
             for digest in digests:
-                raw = self.blobs.get(digest)
+                raw = await self.blobs.get(digest)
                 response = await client.append(raw, mailbox=account.folder, flags="(\\Seen)")
                 if response.result != "OK":
                     await client.create(account.folder)
@@ -296,7 +296,7 @@ class Outbox:
         """(error, permanent, connection still usable) for one message."""
         async with self.db.session() as session:
             message = await session.get_one(Message, message_id)
-            raw = self.blobs.get(message.raw_sha256)
+            raw = await self.blobs.get(message.raw_sha256)
             recipients = list(dict.fromkeys([*message.to, *message.cc, *message.bcc]))
         # An internationalised local part (RFC 6531) needs the server's SMTPUTF8.
         options = ["SMTPUTF8"] if needs_smtputf8([campaign.email_address, *recipients]) else []
