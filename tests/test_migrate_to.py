@@ -86,6 +86,10 @@ async def test_a_sqlite_installation_moves_and_the_engine_goes_on(
     report = json.loads(out)
     assert {t["table"]: t["rows"] for t in report["tables"]} == counts
     assert all(len(t["sha256"]) == 64 for t in report["tables"])
+    # The blob files went into the database: the engine on PostgreSQL reads them there, with
+    # the data dir's files out of the way.
+    assert report["blobs"] >= counts["messages"] and report["blob_bytes"] > 0
+    (sqlite_home / "blobs").rename(sqlite_home / "blobs.moved")
 
     # The same data dir on PostgreSQL: the rows, the search, and new rows after the old ids.
     engine = Engine(engine_settings(sqlite_home, database_url=url.replace("://", "+asyncpg://", 1)))
@@ -97,6 +101,8 @@ async def test_a_sqlite_installation_moves_and_the_engine_goes_on(
             assert campaign.signature_template == "Sig"  # a key set after both tables were in
             found = await operator.recordings(RecordingQuery(text="gizmo"))
             assert found.total == 1
+            mails = (await operator.recording_mails(found.items[0].id)).mails
+            assert len(mails) == 2 and all(m.original for m in mails)
             assert (await operator.recordings(RecordingQuery(text="broken"))).total == 3
             agent = EngineClient(engine.socket_path, act_as="agent1")
             async with agent:

@@ -31,7 +31,8 @@ def add_db_parser(group: Any) -> None:
         help="copy every row of this data dir's SQLite database to an empty PostgreSQL one",
         description="The engine must be stopped. The target database must exist and be empty "
         "(or hold a copy this command left unfinished: --resume). Every row is checked "
-        "after the copy; blob files stay in the data dir.",
+        "after the copy; blob files are copied into the database too (and left in place), "
+        "unless POSTDESK_SHARED_BLOB_DIR is set.",
     )
     move.add_argument("url", help="postgresql://user@host:port/database")
     move.add_argument(
@@ -45,6 +46,7 @@ def _lines(report: Report) -> list[str]:
     lines = [f"{t.table:<{width}}  {t.rows:>9}  sha256 {t.checksum[:16]}" for t in report.tables]
     total = sum(t.rows for t in report.tables)
     lines.append(f"{len(report.tables)} tables, {total} rows copied and checked row by row")
+    lines.append(f"{report.blobs} blob files ({report.blob_bytes} bytes) moved into the database")
     lines.append("start the engine with POSTDESK_DATABASE_URL=<the URL> on this data dir")
     return lines
 
@@ -58,7 +60,12 @@ async def _run(settings: Settings, args: argparse.Namespace) -> Report:
     source = Database(sqlite_url(path))
     target = Database(postgres_url(args.url))
     try:
-        return await migrate(source, target, resume=args.resume, batch=max(1, args.batch))
+        # Blobs move into the database (where every node reads them) unless the engine is
+        # to keep them as files in a shared directory (POSTDESK_SHARED_BLOB_DIR).
+        blob_dir = None if settings.shared_blob_dir else settings.blob_dir
+        return await migrate(
+            source, target, resume=args.resume, batch=max(1, args.batch), blob_dir=blob_dir
+        )
     finally:
         await source.close()
         await target.close()
@@ -86,6 +93,8 @@ def run_db(settings: Settings, args: argparse.Namespace) -> int:
             json.dumps(
                 {
                     "resumed": report.resumed,
+                    "blobs": report.blobs,
+                    "blob_bytes": report.blob_bytes,
                     "tables": [
                         {"table": t.table, "rows": t.rows, "sha256": t.checksum}
                         for t in report.tables
