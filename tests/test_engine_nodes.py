@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from data.db import Database
-from engine.api.schemas import CampaignPatch
+from engine.api.schemas import CampaignPatch, NewInteractionIn, UserIn
 from engine.client import EngineClient
 from engine.config import Settings
 from engine.engine import Engine
@@ -27,7 +27,7 @@ from tests import db_probe
 from tests.engine_nodes import Nodes
 from tests.patience import PATIENCE
 from tests.postgres_server import PostgresServer
-from tests.servers import DovecotServer
+from tests.servers import DovecotServer, SmtpSink
 
 
 def _mail(tag: str, n: int) -> bytes:
@@ -87,6 +87,14 @@ async def test_three_nodes_share_the_mailboxes_and_store_each_mail_once(
     for n in range(3):
         assert _stored(nodes, f"M{n}") == (20, 20)
     assert all(node.alive() for node in (a, b, c))
+    # What each node's admin sees: the one mailbox that node reads, connected.
+    owners = nodes.owners()
+    for node in (a, b, c):
+        async with node.client() as client:
+            health = await client.mailboxes()
+        assert [(m.campaign_id, m.state) for m in health] == [
+            (cid, "connected") for cid, owner in owners.items() if owner == node.name
+        ]
 
 
 async def test_a_node_killed_mid_ingest_is_replaced_and_every_mail_is_stored_once(
@@ -185,3 +193,51 @@ async def test_an_attachment_stored_by_one_node_is_read_through_another(
     assert nodes.rows("SELECT count(*) FROM blobs")[0][0] == 2  # the raw mail, the scan
     files = [p for node in (a, b) for p in (node.home / "blobs").rglob("*") if p.is_file()]
     assert files == []
+
+
+async def test_a_node_started_later_gets_a_share_and_mail_queued_anywhere_leaves_once(
+    nodes: Nodes, dovecot: DovecotServer, smtp_sink: SmtpSink
+) -> None:
+    boxes = [dovecot.new_mailbox() for _ in range(2)]
+    a = nodes.start("a")
+    await nodes.ready(a)
+    async with a.client() as admin:
+        for n, box in enumerate(boxes):
+            await admin.add_campaign(
+                box.campaign(
+                    f"C{n}",
+                    email_address=f"c{n}@postdesk.test",
+                    smtp_host=smtp_sink.host,
+                    smtp_port=smtp_sink.port,
+                    check=False,
+                )
+            )
+        await admin.add_user(UserIn(username="agent1"))
+        for n in range(2):
+            await admin.add_member(f"C{n}", "agent1")
+    assert sorted(o or "-" for o in nodes.owners().values()) == ["a", "a"]
+    b = nodes.start("b")
+    await nodes.ready(b)
+    # a gives one mailbox back (it held more than its share), b takes it.
+    await _until(
+        "one mailbox each", lambda: sorted(o or "-" for o in nodes.owners().values()) == ["a", "b"]
+    )
+    for n, box in enumerate(boxes):
+        await asyncio.to_thread(dovecot.append_many, box, [_mail(f"S{n}", i) for i in range(10)])
+    for n in range(2):
+        await _until(f"the mail of C{n}", lambda n=n: _stored(nodes, f"S{n}")[0] >= 10)
+    # An agent at node b writes in both campaigns: each mail leaves once, sent by the node
+    # that owns its campaign, whichever node it was written on.
+    async with EngineClient(b.socket, act_as="agent1") as agent:
+        for n in range(2):
+            await agent.new_interaction(
+                NewInteractionIn(
+                    campaign=f"C{n}", to="ana@example.net", subject=f"Hello {n}", body="Hi."
+                )
+            )
+    await smtp_sink.await_count(2)
+    await asyncio.sleep(1.5)  # a second sender, if there were one, would have sent it again
+    subjects = sorted(str(m.message["Subject"]) for m in smtp_sink.messages)
+    assert [s.split(" [")[0] for s in subjects] == ["Hello 0", "Hello 1"]
+    for n in range(2):
+        assert _stored(nodes, f"S{n}") == (10, 10)
