@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -109,7 +109,15 @@ class DatabaseBlobs(Blobs):
         return digest
 
     async def size(self, digest: str) -> int:
-        return len(await self.get(digest))
+        async with self.db.session() as session:
+            size = await session.scalar(
+                select(func.octet_length(StoredBlob.data)).where(StoredBlob.sha256 == digest)
+            )
+        if size is not None:
+            return int(size)
+        if self.old_files is not None:
+            return self.old_files.path_for(digest).stat().st_size
+        raise FileNotFoundError(f"no blob {digest}")
 
     async def exists(self, digest: str) -> bool:
         async with self.db.session() as session:

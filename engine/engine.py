@@ -259,6 +259,7 @@ class Engine:
                 # Several nodes may share this database (issue 16): each campaign's mailbox
                 # and outbox run on the node holding its lease, taken over within seconds
                 # when that node dies (engine/services/nodes/leases.py). SQLite: one node.
+                # Wired before the first await, so before the outbox task first runs.
                 async def lease_lost(campaign_id: int) -> None:
                     await self.stop_mailbox(campaign_id)
                     self.mailboxes.forget(campaign_id)
