@@ -241,3 +241,26 @@ async def test_a_node_started_later_gets_a_share_and_mail_queued_anywhere_leaves
     assert [s.split(" [")[0] for s in subjects] == ["Hello 0", "Hello 1"]
     for n in range(2):
         assert _stored(nodes, f"S{n}") == (10, 10)
+
+
+async def test_a_node_stopped_cleanly_hands_its_mailbox_over_at_once(
+    nodes: Nodes, dovecot: DovecotServer
+) -> None:
+    box = dovecot.new_mailbox()
+    a = nodes.start("a")
+    await nodes.ready(a)
+    async with a.client() as admin:
+        await admin.add_campaign(box.campaign("Support"))
+    b = nodes.start("b")
+    await nodes.ready(b)
+    assert set(nodes.owners().values()) == {"a"}
+    nodes.stop(a)  # SIGTERM: an upgrade, node by node
+    [(expired_at,)] = nodes.rows("SELECT expires_at FROM mailbox_leases")
+    assert a.process is not None and a.process.returncode == 0, a.log_tail()
+    await _until("b owns the mailbox", lambda: set(nodes.owners().values()) == {"b"})
+    # Taken over before a's last renewal would have run out: a gave it back as it stopped.
+    [(taken_before_expiry,)] = nodes.rows("SELECT clock_timestamp() < ?", expired_at)
+    assert taken_before_expiry
+    assert [n for (n,) in nodes.rows("SELECT node FROM engine_nodes")] == ["b"]
+    await asyncio.to_thread(dovecot.append, box, _mail("H", 1))
+    await _until("mail read by b", lambda: _stored(nodes, "H")[0] == 1)
