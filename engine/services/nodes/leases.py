@@ -32,7 +32,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -47,8 +46,8 @@ from data.models import Campaign, EngineNode, MailboxLease
 
 log = logging.getLogger(__name__)
 
-TTL = 8.0  # a lease not renewed for this long is another node's to take
-RENEW = 2.5  # the owner renews this often: two renewals may fail before it expires
+TTL = 7.0  # a lease not renewed for this long is another node's to take
+RENEW = 2.0  # the owner renews this often: two renewals may fail before it expires
 TICK = 1.0  # how often a node looks for mailboxes without a live owner
 
 Callback = Callable[[int], Awaitable[object]]
@@ -127,6 +126,8 @@ class NodeLeases:
     async def owns(self, campaign_id: int) -> bool:
         """Whether this node should run the campaign's mailbox after a change made here: yes
         if it holds the lease or can take it now; otherwise the owner is told to restart."""
+        if campaign_id in self.releasing:
+            return False  # being given back: its next owner reads the change
         if campaign_id in self.held:
             return True
         if await self._claim(campaign_id, await self._share()):
@@ -155,17 +156,12 @@ class NodeLeases:
         await self.look()
 
     async def run(self) -> None:
+        """Renew and look, each on its own clock: a slow look (a mailbox to stop, an outbox
+        round to wait for before giving one back) never delays a renewal."""
         try:
-            renewed = time.monotonic()
-            while True:
-                if time.monotonic() - renewed >= self.renew_every:
-                    renewed = time.monotonic()
-                    await self.renew()
-                await self.look()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.tick):
-                        await self._wake.wait()
-                self._wake.clear()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._renewing())
+                group.create_task(self._looking())
         except asyncio.CancelledError:
             # The engine stops: the leases go now, not in TTL seconds. (Another failure keeps
             # them: the engine restarts this loop, which renews them.)
@@ -173,8 +169,24 @@ class NodeLeases:
                 await asyncio.shield(self._leave())
             raise
 
+    async def _renewing(self) -> None:
+        while True:
+            await asyncio.sleep(self.renew_every)
+            await self.renew()
+
+    async def _looking(self) -> None:
+        while True:
+            await self.look()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.tick):
+                    await self._wake.wait()
+            self._wake.clear()
+
     async def renew(self) -> None:
         """Extend every lease this node holds; those it no longer has stop here."""
+        # Leases taken while this renewal runs are not in its answer, and not lost: only
+        # those held before it are checked.
+        before = dict(self.held)
         async with self.db.session() as session, session.begin():
             await self._beat(session)
             rows = (
@@ -186,7 +198,9 @@ class NodeLeases:
                 )
             ).all()
         found = {campaign_id: (epoch, changes) for campaign_id, epoch, changes in rows}
-        for campaign_id, held in list(self.held.items()):
+        for campaign_id, held in before.items():
+            if self.held.get(campaign_id) is not held:
+                continue  # given back meanwhile
             now = found.get(campaign_id)
             if now is None or now[0] != held.epoch:
                 log.warning("lost the lease of campaign %s's mailbox to another node", campaign_id)
