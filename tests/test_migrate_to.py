@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from data.blobs import BlobStore
 from data.db import Database, sqlite_url
+from data.db_blobs import DatabaseBlobs
 from data.migrate_to import MigrateError, migrate, tables
 from engine.api.schemas import CampaignPatch, RecordingQuery, TemplateIn
 from engine.client import EngineClient
@@ -159,3 +161,31 @@ async def test_refusals_say_what_to_do(sqlite_home: Path, postgres: PostgresServ
         assert code == 1 and "the engine is running" in err
     finally:
         await engine.stop()
+
+
+async def test_blob_files_of_an_installation_on_postgresql_move_into_the_database(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """An installation that ran on PostgreSQL while blobs were files (before several nodes):
+    `ctl db move-blobs` puts them where every node reads them."""
+    home = tmp_path / "home"
+    store = BlobStore(home / "blobs")
+    digests = [store.put(f"blob {n}".encode() * 100) for n in range(5)]
+    url = postgres.new_database()
+    target = Database(url)
+    await target.upgrade()
+    await target.close()
+    proc = await asyncio.create_subprocess_exec(
+        str(postdesk_script()), "--data-dir", str(home), "ctl", "--json", "db", "move-blobs",
+        env=cli_env(POSTDESK_DATABASE_URL=url), stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 300)
+    assert proc.returncode == 0, err.decode()
+    assert json.loads(out) == {"blobs": 5, "blob_bytes": sum(len(store.get(d)) for d in digests)}
+    blobs = DatabaseBlobs(Database(url))  # no fallback to the files: from the table alone
+    try:
+        for digest in digests:
+            assert await blobs.get(digest) == store.get(digest)
+    finally:
+        await blobs.db.close()

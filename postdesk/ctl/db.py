@@ -18,14 +18,14 @@ import sys
 from typing import Any
 
 from data.db import Database, sqlite_url
-from data.migrate_to import MigrateError, Report, migrate, postgres_url
+from data.migrate_to import MigrateError, Report, migrate, move_blobs, postgres_url
 from engine.config import Settings
 
 __all__ = ["add_db_parser", "run_db"]
 
 
 def add_db_parser(group: Any) -> None:
-    db = group("db", "the database: move a SQLite installation to PostgreSQL")
+    db = group("db", "the database: move a SQLite installation (or its blobs) to PostgreSQL")
     move = db.add_parser(
         "migrate-to",
         help="copy every row of this data dir's SQLite database to an empty PostgreSQL one",
@@ -39,6 +39,13 @@ def add_db_parser(group: Any) -> None:
         "--resume", action="store_true", help="go on with a copy that was interrupted"
     )
     move.add_argument("--batch", type=int, default=2000, help="rows per transaction")
+    db.add_parser(
+        "move-blobs",
+        help="copy this data dir's blob files into the PostgreSQL database (several nodes)",
+        description="For an installation already on PostgreSQL (POSTDESK_DATABASE_URL) that "
+        "kept its blobs as files in the data dir: every node reads blobs from the database, "
+        "so they go there, checked; the files are left in place. Safe while engines run.",
+    )
 
 
 def _lines(report: Report) -> list[str]:
@@ -71,7 +78,37 @@ async def _run(settings: Settings, args: argparse.Namespace) -> Report:
         await target.close()
 
 
+async def _move_blobs(settings: Settings) -> tuple[int, int]:
+    if not settings.database_url.startswith(("postgresql", "postgres")):
+        raise MigrateError("POSTDESK_DATABASE_URL does not name a PostgreSQL database")
+    if settings.shared_blob_dir:
+        raise MigrateError("POSTDESK_SHARED_BLOB_DIR is set: the blobs stay files there")
+    target = Database(postgres_url(settings.database_url))
+    try:
+        return await move_blobs(settings.home / "blobs", target)
+    finally:
+        await target.close()
+
+
+def _run_move_blobs(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        moved, size = asyncio.run(_move_blobs(settings))
+    except MigrateError as exc:
+        print(f"postdesk ctl: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"postdesk ctl: cannot reach the database: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"blobs": moved, "blob_bytes": size}))
+    else:
+        print(f"{moved} blob files ({size} bytes) copied into the database and checked there")
+    return 0
+
+
 def run_db(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action == "move-blobs":
+        return _run_move_blobs(settings, args)
     lock_path = settings.socket.parent / "engine.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a+b") as lock:
