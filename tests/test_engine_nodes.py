@@ -22,7 +22,7 @@ from engine.client import EngineClient
 from engine.config import Settings
 from engine.engine import Engine
 from engine.services.inbound.prepare import Position
-from engine.services.nodes.leases import TTL, LeaseLost
+from engine.services.nodes.leases import LeaseLost
 from tests import db_probe
 from tests.engine_nodes import Nodes
 from tests.patience import PATIENCE
@@ -123,7 +123,8 @@ async def test_a_node_killed_mid_ingest_is_replaced_and_every_mail_is_stored_onc
     finished = time.monotonic() - killed
     await asyncio.sleep(1.0)
     assert _stored(nodes, "K") == (500, 500)
-    assert taken_over <= TTL + 2.0, taken_over  # the lease's expiry and one look
+    # The promise: taken over within 10 s (the lease's 7 s expiry and a look).
+    assert taken_over < 10.0, taken_over
     print(
         f"\nkill -9 at {stored_at_kill} of 500 stored: b owned the mailbox {taken_over:.1f} s"
         f" later, all 500 stored {finished:.1f} s after the kill"
