@@ -18,18 +18,25 @@ Why this shape:
   tables but without that one is refused: it is somebody's data.
 - The check reads both sides again in key order, compares every row and prints per table the
   count and a SHA-256 over the rows as the engine would read them.
-- Blob files (attachments, raw mail) are not in the database: they stay in the data dir's
-  `blobs/`, which the engine keeps using with POSTDESK_DATABASE_URL set.
+- Blob files (attachments, raw mail) move into the target's `blobs` table, where an engine on
+  PostgreSQL keeps them so that every node reads them (data/db_blobs.py): each file is read,
+  its content checked against its name (sha256), inserted with ON CONFLICT DO NOTHING (so a
+  resumed move inserts nothing twice), and every one is then checked present in the table,
+  whose rows PostgreSQL hashes again. The files are left in place (a backup until the new
+  installation is trusted). Not when the engine will use a shared blob directory instead.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -40,6 +47,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    func,
     insert,
     inspect,
     or_,
@@ -48,10 +56,11 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from data.db import Database
-from data.models import Base
+from data.models import Base, StoredBlob
 
 BATCH = 2000
 
@@ -83,6 +92,8 @@ class Report:
     tables: list[TableReport] = field(default_factory=list)
     resumed: bool = False
     target: str = ""
+    blobs: int = 0  # blob files moved into the target's table (and checked there)
+    blob_bytes: int = 0
 
 
 def postgres_url(url: str) -> str:
@@ -94,8 +105,9 @@ def postgres_url(url: str) -> str:
 
 
 def tables() -> list[Table]:
-    """The models' tables, each after the tables its (non-deferred) keys point at."""
-    return list(Base.metadata.sorted_tables)
+    """The models' tables, each after the tables its (non-deferred) keys point at (not the
+    blobs table: SQLite keeps blobs as files, moved by `move_blobs`)."""
+    return [t for t in Base.metadata.sorted_tables if t.name != StoredBlob.__tablename__]
 
 
 def deferred_columns(table: Table, order: Sequence[Table]) -> list[str]:
@@ -167,8 +179,10 @@ async def migrate(
     resume: bool = False,
     batch: int = BATCH,
     on_batch: Callable[[str, int], None] | None = None,
+    blob_dir: Path | None = None,
 ) -> Report:
-    """Copy every row of `source` (SQLite, at head) into `target` (PostgreSQL), then check."""
+    """Copy every row of `source` (SQLite, at head) into `target` (PostgreSQL), then check;
+    then the blob files under `blob_dir` (if given) into the target's blobs table."""
     if source.engine.dialect.name != "sqlite":
         raise MigrateError("the source must be a SQLite installation")
     if target.engine.dialect.name != "postgresql":
@@ -227,6 +241,8 @@ async def migrate(
     async with source.engine.connect() as src, target.engine.connect() as dst:
         for table in order:
             report.tables.append(await _check(src, dst, table, batch))
+    if blob_dir is not None:
+        report.blobs, report.blob_bytes = await move_blobs(blob_dir, target)
     async with target.engine.begin() as conn:
         await conn.run_sync(_progress_meta.drop_all)
     return report
@@ -350,3 +366,65 @@ async def _check(
     if digest.digest() != theirs_digest.digest():
         raise MigrateError(f"{table.name}: the checksums differ")
     return TableReport(table.name, count, digest.hexdigest())
+
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+_BLOB_BATCH_BYTES = 32 * 1024 * 1024  # per transaction
+
+
+def blob_files(root: Path) -> list[Path]:
+    """The blob files of a store (both layouts, see data/blobs.py), never temporary ones."""
+    found: list[Path] = []
+    for directory, _dirs, names in os.walk(root):
+        found.extend(Path(directory) / n for n in names if _DIGEST.fullmatch(n))
+    return sorted(found)
+
+
+async def move_blobs(root: Path, target: Database) -> tuple[int, int]:
+    """Insert every blob file under `root` into the target's blobs table; check each is there
+    and that the table's bytes hash to their names. (files, bytes) moved."""
+    files = blob_files(root) if root.is_dir() else []
+    total = 0
+    pending: list[dict[str, Any]] = []
+    held = 0
+
+    async def flush() -> None:
+        nonlocal held
+        if pending:
+            async with target.engine.begin() as conn:
+                await conn.execute(
+                    pg_insert(StoredBlob).on_conflict_do_nothing(index_elements=["sha256"]),
+                    pending,
+                )
+        pending.clear()
+        held = 0
+
+    for path in files:
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != path.name:
+            raise MigrateError(f"the blob file {path} does not hold what its name says")
+        pending.append({"sha256": path.name, "data": data})
+        held += len(data)
+        total += len(data)
+        if held >= _BLOB_BATCH_BYTES:
+            await flush()
+    await flush()
+    digests = [p.name for p in files]
+    async with target.engine.connect() as conn:
+        present = 0
+        for start in range(0, len(digests), BATCH):
+            chunk = digests[start : start + BATCH]
+            present += (
+                await conn.scalar(
+                    select(func.count()).select_from(StoredBlob).where(StoredBlob.sha256.in_(chunk))
+                )
+                or 0
+            )
+        wrong = await conn.scalar(
+            text("SELECT count(*) FROM blobs WHERE encode(sha256(data), 'hex') <> sha256")
+        )
+    if present != len(set(digests)):
+        raise MigrateError(f"blobs: {len(set(digests)) - present} files are missing in the target")
+    if wrong:
+        raise MigrateError(f"blobs: {wrong} rows of the target do not hold what their names say")
+    return len(files), total

@@ -943,3 +943,42 @@ class AuditEntry(Base):
     interaction_id: Mapped[int | None] = mapped_column(default=None)
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# ---- issue 16: several engine nodes on one PostgreSQL ----
+class EngineNode(Base):
+    """An engine process sharing the database, renewed every few seconds while it runs: the
+    live ones share the campaigns' mailboxes between them (engine/services/nodes/leases.py)."""
+
+    __tablename__ = "engine_nodes"
+
+    node: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailboxLease(Base):
+    """Which node reads a campaign's mailbox and sends its outbox, until `expires_at` (the
+    database's clock). `node` is NULL when released; `epoch` grows at each new owner, so a node
+    that lost the lease cannot renew it; `changes` is bumped by a node that changed the
+    campaign without owning it, and the owner restarts the mailbox when it sees it move."""
+
+    __tablename__ = "mailbox_leases"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    node: Mapped[str | None] = mapped_column(String(200), default=None)
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StoredBlob(Base):
+    """Raw mail and attachments by sha256, in the database, so every node reads them: used on
+    PostgreSQL unless a shared blob directory is set (data/db_blobs.py); empty on SQLite."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -39,15 +39,31 @@ class SecretBox:
                 raise SecretError(f"{self.key_file} is not a Postdesk key file: {exc}") from exc
             return key
         key = Fernet.generate_key()
+        # Written whole under a temporary name, then linked into place: engine nodes started
+        # together on one shared key path never read a half-written key, and the one that
+        # loses the race uses the winner's.
+        tmp = self.key_file.with_name(f".{self.key_file.name}.{os.getpid()}.tmp")
         try:
             self.key_file.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(key)
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(tmp, self.key_file)
+            except FileExistsError:
+                return self._load_or_create_key()
+            except OSError:  # a file system without hard links: create it in place
+                fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(key)
+            finally:
+                os.unlink(tmp)
         except OSError as exc:
             raise SecretError(
                 f"no key file at {self.key_file}, and none can be made: {exc}"
             ) from exc
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(key)
         return key
 
     def encrypt(self, plaintext: str) -> bytes:

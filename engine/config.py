@@ -63,6 +63,10 @@ class Settings(msgspec.Struct, kw_only=True):
     # its consoles' presence every `presence_beat` seconds; one silent for three beats is gone.
     node_name: str = ""
     presence_beat: float = 10.0
+    # Blobs (raw mail, attachments): on PostgreSQL they are kept in the database, which every
+    # node reads; a directory every node mounts (NFS, ...) keeps them as files there instead.
+    # Empty on SQLite: <home>/blobs. See docs/deploy.md ("Several engine nodes").
+    shared_blob_dir: Path | None = None
     # The public web service (`postdesk web`): rating pages, tracking image, unsubscribe.
     # `web_bind` is where it listens (host:port); `web_base_url` is how customers reach it,
     # the start of every link put in mail (https://feedback.example.com behind a TLS proxy;
@@ -145,7 +149,8 @@ class Settings(msgspec.Struct, kw_only=True):
 
     @property
     def blob_dir(self) -> Path:
-        return self.home / "blobs"
+        """Where blob files are: the shared directory if set, else the data dir's."""
+        return self.shared_blob_dir or self.home / "blobs"
 
 
 def _path(kind: type, value: Any) -> Any:

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from data.blobs import BlobStore
 from data.db import Database
+from data.db_blobs import Blobs, DatabaseBlobs
 from data.models import Campaign, InboundTransport
 from data.secrets import SecretBox, SecretError
 from engine import memory
@@ -48,6 +49,7 @@ from engine.services.inbound.ingest import Ingestor
 from engine.services.inbound.mailbox_health import MailboxBoard
 from engine.services.inbound.maildir import MaildirMailbox
 from engine.services.inbound.quarantine import QuarantineService
+from engine.services.nodes.leases import NodeLeases
 from engine.services.notify import Notifier
 from engine.services.outbound.agent_mail import AgentMail
 from engine.services.outbound.confirmations import Confirmations
@@ -96,6 +98,7 @@ class Engine:
         self._lock_file: IO[bytes] | None = None
         self.service_errors: dict[str, str] = {}
         self._umask: int | None = None
+        self.leases: NodeLeases | None = None  # several nodes on PostgreSQL (issue 16)
 
     @property
     def socket_path(self) -> Path:
@@ -130,7 +133,14 @@ class Engine:
                 "POSTDESK_BREAK_REASONS is no longer read: break reasons are kept in the "
                 "database (postdesk ctl break-reason)"
             )
-        self.blobs = BlobStore(self.settings.blob_dir)
+        # Several nodes read every blob (issue 16): in the database on PostgreSQL unless a
+        # shared directory is set; files on SQLite (data/db_blobs.py).
+        files = BlobStore(self.settings.blob_dir)
+        self.blobs: Blobs = (
+            DatabaseBlobs(self.db, old_files=files)
+            if self.db.engine.dialect.name == "postgresql" and not self.settings.shared_blob_dir
+            else Blobs(files)
+        )
         self.secrets = SecretBox(self.settings.key)
         await self._check_key()
         self.bus = EventBus()
@@ -246,6 +256,27 @@ class Engine:
             self.supervise("outbox", self.outbox.run)
             self.supervise("requeue", self.transfers.run)
             self.supervise("dialer-runner", self.dialer_runner.run)
+            if self.db.engine.dialect.name == "postgresql":
+                # Several nodes may share this database (issue 16): each campaign's mailbox
+                # and outbox run on the node holding its lease, taken over within seconds
+                # when that node dies (engine/services/nodes/leases.py). SQLite: one node.
+                # Wired before the first await, so before the outbox task first runs.
+                async def lease_lost(campaign_id: int) -> None:
+                    await self.stop_mailbox(campaign_id)
+                    self.mailboxes.forget(campaign_id)
+
+                self.leases = NodeLeases(
+                    self.db,
+                    self.settings.node,
+                    recover=self.outbox.recover_campaign,
+                    start=self.campaign_changed,
+                    stop=lease_lost,
+                    settled=self.outbox.settled,
+                )
+                self.ingestor.fence = self.leases.fence
+                self.outbox.owned = self.leases.owned
+                await self.leases.begin()
+                self.supervise("leases", self.leases.run)
             async with self.db.session() as session:
                 ids = (
                     (
@@ -256,7 +287,7 @@ class Engine:
                     .scalars()
                     .all()
                 )
-            for campaign_id in ids:
+            for campaign_id in ids if self.leases is None else ():
                 await self.campaign_changed(campaign_id)
         await self._check_web_url()
         log.info("engine started on %s", self.settings.socket)
@@ -361,6 +392,8 @@ class Engine:
         await self.stop_mailbox(campaign_id)
         if not self.run_mail:
             return
+        if self.leases is not None and not await self.leases.owns(campaign_id):
+            return  # another node reads it (and restarts it: see NodeLeases.owns)
         async with self.db.session() as session:
             campaign = await session.get(Campaign, campaign_id)
         if campaign is None or campaign.removed_at is not None:

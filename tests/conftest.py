@@ -22,6 +22,9 @@ DATABASE_NAMES = {"Engine", "engine_settings", "provision", "Database"}
 # with a cleaned environment, Settings built by hand, the file's modes and bytes): on the
 # PostgreSQL pass they would only run on SQLite again (test_cli alone is ~8 minutes of it).
 SQLITE_DATA_DIR_FILES = {"test_cli", "test_private_files", "test_provisioning_doc"}
+# Files that are always on PostgreSQL whatever the run (several engine nodes need it): the
+# first pass runs them, the PostgreSQL pass would only run them again.
+POSTGRESQL_ONLY_FILES = {"test_engine_nodes"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -34,6 +37,8 @@ def uses_database(item: pytest.Item) -> bool:
     module = getattr(item, "module", None)
     name = "" if module is None else module.__name__.rsplit(".", 1)[-1]
     if not name or name.startswith("test_console_") or name in SQLITE_DATA_DIR_FILES:
+        return False
+    if name in POSTGRESQL_ONLY_FILES:
         return False
     if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())):
         return True

@@ -100,10 +100,10 @@ async def test_an_attachment_over_the_limit_is_listed_flagged_and_kept_in_the_ra
         by_name = {a.filename: a for a in rows}
     # The content hash is recorded, but only the small attachment has a blob.
     assert by_name["scan.tiff"].sha256 == hashlib.sha256(LARGE).hexdigest()
-    assert not engine.blobs.exists(by_name["scan.tiff"].sha256)
-    assert engine.blobs.get(by_name["invoice.pdf"].sha256) == SMALL
+    assert not await engine.blobs.exists(by_name["scan.tiff"].sha256)
+    assert await engine.blobs.get(by_name["invoice.pdf"].sha256) == SMALL
     # The raw message is whole: the large attachment can always be recovered from it.
-    raw = engine.blobs.get(stored.raw_sha256)
+    raw = await engine.blobs.get(stored.raw_sha256)
     assert hashlib.sha256(raw).hexdigest() == stored.raw_sha256
     original = email.message_from_bytes(raw, policy=policy.default)
     assert isinstance(original, EmailMessage)

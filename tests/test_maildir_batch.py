@@ -52,9 +52,9 @@ async def desk(tmp_path: Path) -> AsyncIterator[tuple[Engine, MaildirMailbox, li
         commits: list[int] = []
         commit = engine.ingestor.commit
 
-        async def counted(campaign_id: int, prepared: list[Any]) -> list[Ingested]:
+        async def counted(campaign_id: int, prepared: list[Any], **kw: Any) -> list[Ingested]:
             commits.append(len(prepared))  # one call is one transaction
-            return await commit(campaign_id, prepared)
+            return await commit(campaign_id, prepared, **kw)
 
         engine.ingestor.commit = counted  # type: ignore[method-assign]
         box = MaildirMailbox(campaign.id, tmp_path / "Maildir", engine.ingestor)

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from data.blobs import BlobStore
 from data.db import Database, sqlite_url
+from data.db_blobs import DatabaseBlobs
 from data.migrate_to import MigrateError, migrate, tables
 from engine.api.schemas import CampaignPatch, RecordingQuery, TemplateIn
 from engine.client import EngineClient
@@ -86,6 +88,10 @@ async def test_a_sqlite_installation_moves_and_the_engine_goes_on(
     report = json.loads(out)
     assert {t["table"]: t["rows"] for t in report["tables"]} == counts
     assert all(len(t["sha256"]) == 64 for t in report["tables"])
+    # The blob files went into the database: the engine on PostgreSQL reads them there, with
+    # the data dir's files out of the way.
+    assert report["blobs"] >= counts["messages"] and report["blob_bytes"] > 0
+    (sqlite_home / "blobs").rename(sqlite_home / "blobs.moved")
 
     # The same data dir on PostgreSQL: the rows, the search, and new rows after the old ids.
     engine = Engine(engine_settings(sqlite_home, database_url=url.replace("://", "+asyncpg://", 1)))
@@ -97,6 +103,8 @@ async def test_a_sqlite_installation_moves_and_the_engine_goes_on(
             assert campaign.signature_template == "Sig"  # a key set after both tables were in
             found = await operator.recordings(RecordingQuery(text="gizmo"))
             assert found.total == 1
+            mails = (await operator.recording_mails(found.items[0].id)).mails
+            assert len(mails) == 2 and all(m.original for m in mails)
             assert (await operator.recordings(RecordingQuery(text="broken"))).total == 3
             agent = EngineClient(engine.socket_path, act_as="agent1")
             async with agent:
@@ -153,3 +161,31 @@ async def test_refusals_say_what_to_do(sqlite_home: Path, postgres: PostgresServ
         assert code == 1 and "the engine is running" in err
     finally:
         await engine.stop()
+
+
+async def test_blob_files_of_an_installation_on_postgresql_move_into_the_database(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """An installation that ran on PostgreSQL while blobs were files (before several nodes):
+    `ctl db move-blobs` puts them where every node reads them."""
+    home = tmp_path / "home"
+    store = BlobStore(home / "blobs")
+    digests = [store.put(f"blob {n}".encode() * 100) for n in range(5)]
+    url = postgres.new_database()
+    target = Database(url)
+    await target.upgrade()
+    await target.close()
+    proc = await asyncio.create_subprocess_exec(
+        str(postdesk_script()), "--data-dir", str(home), "ctl", "--json", "db", "move-blobs",
+        env=cli_env(POSTDESK_DATABASE_URL=url), stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 300)
+    assert proc.returncode == 0, err.decode()
+    assert json.loads(out) == {"blobs": 5, "blob_bytes": sum(len(store.get(d)) for d in digests)}
+    blobs = DatabaseBlobs(Database(url))  # no fallback to the files: from the table alone
+    try:
+        for digest in digests:
+            assert await blobs.get(digest) == store.get(digest)
+    finally:
+        await blobs.db.close()

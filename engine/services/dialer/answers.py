@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data.blobs import BlobStore
+from data.db_blobs import Blobs
 from data.models import (
     Campaign,
     Dialer,
@@ -46,7 +46,7 @@ _WERE_SENT = (S.SENT, S.SEEN, S.REJECTED, S.SPAM)
 
 
 class DialerAnswers:
-    def __init__(self, runner: DialerRunner, blobs: BlobStore) -> None:
+    def __init__(self, runner: DialerRunner, blobs: Blobs) -> None:
         self.runner = runner
         self.blobs = blobs
 
@@ -110,7 +110,7 @@ class DialerAnswers:
                 subject=subject,
                 text=text,
                 html=html,
-                raw_sha256=self.blobs.put(raw),
+                raw_sha256=await self.blobs.put(raw),
                 created_at=sent,
                 sent_at=sent,
             )

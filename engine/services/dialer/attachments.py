@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy import func, select
 
-from data.blobs import BlobStore
 from data.db import Database
+from data.db_blobs import Blobs
 from data.models import DialerListAttachment, UploadedFile
 from engine.api.schemas import DialerAttachmentOut
 from engine.domain.header_values import untrusted_text
@@ -27,7 +27,7 @@ __all__ = ["DialerAttachments"]
 
 
 class DialerAttachments:
-    def __init__(self, db: Database, blobs: BlobStore, *, max_bytes: int) -> None:
+    def __init__(self, db: Database, blobs: Blobs, *, max_bytes: int) -> None:
         self.db = db
         self.blobs = blobs
         self.max_bytes = max_bytes
@@ -55,7 +55,7 @@ class DialerAttachments:
             parts.append(chunk)
         if not size:
             raise Invalid(f"file: {name} is empty", field="file")
-        digest = self.blobs.put(b"".join(parts))
+        digest = await self.blobs.put(b"".join(parts))
         if not content_type or content_type.lower().startswith("multipart/"):
             content_type = "application/octet-stream"
         row = UploadedFile(

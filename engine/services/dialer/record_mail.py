@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data.blobs import BlobStore
+from data.db_blobs import Blobs
 from data.models import Campaign, Dialer, DialerList, DialerRecord, Template, UploadedFile
 from engine.domain.dialer_fastmail import MailMaker
 from engine.domain.dialer_mail import MailSpec, RecordMail, record_content, record_message
@@ -31,7 +31,7 @@ class DialerMails:
     """Dialer mail made from records; caches the uploaded files and one maker per spec."""
 
     def __init__(
-        self, blobs: BlobStore, *, clock: Callable[[], datetime], base_url: Callable[[], str]
+        self, blobs: Blobs, *, clock: Callable[[], datetime], base_url: Callable[[], str]
     ) -> None:
         self.blobs = blobs
         self.clock = clock
@@ -109,7 +109,7 @@ class DialerMails:
             row = await session.scalar(select(UploadedFile).where(UploadedFile.token == token))
             if row is None:
                 return None
-            found = (row.filename, row.content_type, self.blobs.get(row.sha256))
+            found = (row.filename, row.content_type, await self.blobs.get(row.sha256))
             if len(self._files) < 64:
                 self._files[token] = found
         return found

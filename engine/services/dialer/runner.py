@@ -39,8 +39,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data.blobs import BlobStore
 from data.db import Database
+from data.db_blobs import Blobs
 from data.models import (
     BlacklistEntry,
     BouncingAddress,
@@ -111,7 +111,7 @@ class DialerRunner:
     def __init__(
         self,
         db: Database,
-        blobs: BlobStore,
+        blobs: Blobs,
         pool: SmtpPool,
         progress: DialerProgressBoard,
         *,

@@ -260,7 +260,7 @@ class ImapMailbox:
                 prepared = await next_batch
                 preparing.remove(next_batch)
                 try:
-                    await self.ingestor.commit(self.campaign_id, prepared)
+                    await self.ingestor.commit(self.campaign_id, prepared, fenced=True)
                 finally:
                     slots.release()
                 stored += len(prepared)

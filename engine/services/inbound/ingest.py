@@ -33,8 +33,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data.blobs import BlobStore
 from data.db import Database
+from data.db_blobs import Blobs
 from data.models import (
     BlacklistEntry,
     BouncingAddress,
@@ -74,7 +74,7 @@ class Ingestor:
     def __init__(
         self,
         db: Database,
-        blobs: BlobStore,
+        blobs: Blobs,
         notifier: Notifier,
         *,
         max_attachment_bytes: int,
@@ -92,6 +92,9 @@ class Ingestor:
         self.dialer_threads: (
             Callable[[AsyncSession, int, list[tuple[str | None, list[str]]]], Awaitable[int]] | None
         ) = None
+        # Several nodes (engine/services/nodes/leases.py): raises unless this node still owns
+        # the campaign's mailbox, in the transaction, just before a mailbox's batch commits.
+        self.fence: Callable[[AsyncSession, int], Awaitable[None]] | None = None
 
     async def ingest(self, campaign_id: int, raw: bytes, position: Position) -> Ingested:
         return (await self.ingest_batch(campaign_id, [(raw, position)]))[0]
@@ -126,9 +129,16 @@ class Ingestor:
             prepare_batch, self.blobs, items, ours, self.max_attachment_bytes
         )
 
-    async def commit(self, campaign_id: int, prepared: list[Prepared]) -> list[Ingested]:
-        """Store a prepared batch in one transaction, with the checkpoint of its last mail."""
+    async def commit(
+        self, campaign_id: int, prepared: list[Prepared], *, fenced: bool = False
+    ) -> list[Ingested]:
+        """Store a prepared batch in one transaction, with the checkpoint of its last mail.
+
+        `fenced`: the batch comes from the campaign's mailbox, which only the node owning its
+        lease may commit (see `fence`)."""
         async with self.db.writing() as session:
+            # Blobs the database keeps go in with the rows naming them (data/db_blobs.py).
+            await self.blobs.save(session, {d: b for p in prepared for d, b in p.blobs.items()})
             if self.dialer_threads is not None:
                 await self.dialer_threads(
                     session,
@@ -157,6 +167,8 @@ class Ingestor:
                     if r.new_customer_interaction and r.interaction_id
                 ],
             )
+            if fenced and self.fence is not None:
+                await self.fence(session, campaign_id)
             failpoints.reached("ingest-before-commit")
         # Committed: the mail is safe, but not yet flagged, routed, announced or confirmed.
         failpoints.reached("ingest-committed")

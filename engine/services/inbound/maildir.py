@@ -101,7 +101,7 @@ class MaildirMailbox:
             prepared = await self.ingestor.prepare(
                 [(raw, Position("maildir")) for _path, raw in read], ours
             )
-            await self.ingestor.commit(self.campaign_id, prepared)
+            await self.ingestor.commit(self.campaign_id, prepared, fenced=True)
             # Committed: only now may the files leave new/ (a crash before this line ingests
             # them again, as duplicates the content hash skips).
             await asyncio.to_thread(self._move, [path for path, _raw in read])

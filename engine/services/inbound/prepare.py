@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from data.blobs import BlobStore
+from data.db_blobs import Batch
 from engine.domain.classify import Classification, classify
 from engine.domain.mime import MimeError, ParsedMessage, parse_message
 
@@ -46,10 +46,16 @@ class Prepared:
     position: Position
     attachments: list[StoredAttachment] = field(default_factory=list)
     classification: Classification | None = None
+    # Blobs the database stores in the ingest transaction (data/db_blobs.py); files: none.
+    blobs: dict[str, bytes] = field(default_factory=dict)
+
+
+class BlobSink(Protocol):
+    def batch(self, size_hint: int) -> Batch: ...
 
 
 def prepare_batch(
-    blobs: BlobStore,
+    blobs: BlobSink,
     items: list[tuple[bytes, Position]],
     ours: set[str],
     max_attachment_bytes: int,
@@ -68,7 +74,9 @@ def prepare_batch(
             try:
                 parsed = parse_message(raw)
             except MimeError as exc:
-                prepared.append(Prepared(digest, str(exc) or exc.__class__.__name__, position))
+                failed = Prepared(digest, str(exc) or exc.__class__.__name__, position)
+                failed.blobs = batch.take()
+                prepared.append(failed)
                 continue
             attachments = [
                 StoredAttachment(hashlib.sha256(a.data).hexdigest(), over_limit=True)
@@ -79,7 +87,9 @@ def prepare_batch(
             # Our own mail is recognised by its Message-ID in our outbox (see ingest's _Batch),
             # not by domain: an internal helpdesk's customers share the company's domain.
             classification = classify(raw, parsed, our_addresses=ours)
-            prepared.append(Prepared(digest, parsed, position, attachments, classification))
+            prepared.append(
+                Prepared(digest, parsed, position, attachments, classification, batch.take())
+            )
         # All the batch's blobs behind one durability barrier: every one is on disk before
         # any row naming it can commit.
         batch.commit()

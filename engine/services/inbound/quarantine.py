@@ -10,8 +10,8 @@ from __future__ import annotations
 from msgspec.structs import asdict
 from sqlalchemy import delete, select
 
-from data.blobs import BlobStore
 from data.db import Database
+from data.db_blobs import Blobs
 from data.models import Campaign, Quarantine
 from engine.api.schemas import QuarantineDetail, QuarantineOut, RetryOut
 from engine.domain.mime import MimeError, parse_message
@@ -21,13 +21,13 @@ from engine.services.inbound.prepare import Position
 
 
 class QuarantineService:
-    def __init__(self, db: Database, blobs: BlobStore, ingestor: Ingestor) -> None:
+    def __init__(self, db: Database, blobs: Blobs, ingestor: Ingestor) -> None:
         self.db = db
         self.blobs = blobs
         self.ingestor = ingestor
 
-    def _out(self, row: Quarantine, campaign: str | None) -> QuarantineOut:
-        size = self.blobs.path_for(row.raw_sha256).stat().st_size
+    async def _out(self, row: Quarantine, campaign: str | None) -> QuarantineOut:
+        size = await self.blobs.size(row.raw_sha256)
         return QuarantineOut(
             id=row.id,
             campaign=campaign,
@@ -44,7 +44,7 @@ class QuarantineService:
                 .outerjoin(Campaign, Quarantine.campaign_id == Campaign.id)
                 .order_by(Quarantine.id)
             )
-            return [self._out(row, name) for row, name in rows]
+            return [await self._out(row, name) for row, name in rows]
 
     async def _get(self, quarantine_id: int) -> tuple[Quarantine, str | None]:
         async with self.db.session() as session:
@@ -61,12 +61,12 @@ class QuarantineService:
 
     async def show(self, quarantine_id: int) -> QuarantineDetail:
         row, campaign = await self._get(quarantine_id)
-        raw = self.blobs.get(row.raw_sha256).decode("utf-8", "replace")
-        return QuarantineDetail(**asdict(self._out(row, campaign)), raw=raw)
+        raw = (await self.blobs.get(row.raw_sha256)).decode("utf-8", "replace")
+        return QuarantineDetail(**asdict(await self._out(row, campaign)), raw=raw)
 
     async def retry(self, quarantine_id: int) -> RetryOut:
         row, _campaign = await self._get(quarantine_id)
-        raw = self.blobs.get(row.raw_sha256)
+        raw = await self.blobs.get(row.raw_sha256)
         try:
             parse_message(raw)
         except MimeError as exc:

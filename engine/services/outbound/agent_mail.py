@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from data.blobs import BlobStore
 from data.db import Database
+from data.db_blobs import Blobs
 from data.models import (
     Attachment,
     Campaign,
@@ -84,7 +84,7 @@ class AgentMail:
     def __init__(
         self,
         db: Database,
-        blobs: BlobStore,
+        blobs: Blobs,
         notifier: Notifier,
         wake_outbox: Callable[[], None],
         *,
@@ -109,7 +109,7 @@ class AgentMail:
             raise Invalid(
                 f"{name} is {len(data)} bytes; the limit is {self.max_attachment_bytes} bytes"
             )
-        digest = self.blobs.put(data)
+        digest = await self.blobs.put(data)
         token = secrets.token_urlsafe(24)
         # A file has no parts and no boundary: one labelled multipart (the system's type for
         # some voice-message files is) goes out as the opaque bytes it is.
@@ -149,7 +149,7 @@ class AgentMail:
         attachment = found[0]
         if attachment.over_limit:
             raise Conflict(_over_limit(attachment))
-        return attachment, self.blobs.get(attachment.sha256)
+        return attachment, await self.blobs.get(attachment.sha256)
 
     # ---- forward and new interactions ----
     async def forward(self, user_id: int, interaction_id: int, data: ForwardIn) -> int:
@@ -190,7 +190,7 @@ class AgentMail:
                 interaction=interaction,
                 agent_id=user_id,
             )
-            message = queue_message(
+            message = await queue_message(
                 session,
                 self.blobs,
                 campaign,
@@ -248,7 +248,7 @@ class AgentMail:
                 session, campaign, data.body, interaction=interaction, agent_id=user_id
             )
             files = await uploaded_files(session, data.uploads, uploader_id=user_id)
-            queue_message(
+            await queue_message(
                 session,
                 self.blobs,
                 campaign,

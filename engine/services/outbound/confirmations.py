@@ -28,8 +28,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data.blobs import BlobStore
 from data.db import Database
+from data.db_blobs import Blobs
 from data.models import Campaign, Interaction, Message, Template
 from engine.domain.header_values import untrusted_text
 from engine.domain.templates import render
@@ -48,7 +48,7 @@ class Confirmations:
     def __init__(
         self,
         db: Database,
-        blobs: BlobStore,
+        blobs: Blobs,
         notifier: Notifier,
         wake_outbox: Callable[[], None],
         *,
@@ -171,7 +171,7 @@ class Confirmations:
                     "subject": untrusted_text(interaction.subject),
                 },
             ).text
-            message = queue_reply(
+            message = await queue_reply(
                 session,
                 self.blobs,
                 campaign,

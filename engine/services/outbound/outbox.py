@@ -13,13 +13,14 @@ import logging
 import ssl
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aioimaplib
 import aiosmtplib
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 
-from data.blobs import BlobStore
 from data.db import Database
+from data.db_blobs import Blobs
 from data.models import Campaign, Direction, Interaction, Message, MessageState, Security
 from data.secrets import SecretBox, SecretError
 from engine.domain.compose import needs_smtputf8
@@ -65,7 +66,7 @@ class Outbox:
     def __init__(
         self,
         db: Database,
-        blobs: BlobStore,
+        blobs: Blobs,
         secrets: SecretBox,
         notifier: Notifier,
         *,
@@ -79,6 +80,31 @@ class Outbox:
         self._wake = asyncio.Event()
         # OAuth2 campaigns send with bearer tokens (set by the engine: admin/oauth.py).
         self.bearer_for: Callable[[int], Awaitable[Bearer | None]] | None = None
+        # Several nodes (engine/services/nodes/leases.py): the campaigns whose mail this node
+        # sends, as a subquery checked in the claiming statement; None: all (one node).
+        self.owned: Callable[[], Select[Any]] | None = None
+        self._idle = asyncio.Event()  # no round of sending in progress (see `settled`)
+        self._idle.set()
+
+    async def settled(self) -> None:
+        """Wait until no round of sending is in progress (a lease given back waits for it)."""
+        await self._idle.wait()
+
+    async def recover_campaign(self, campaign_id: int) -> None:
+        """A node took over the campaign: what its old owner left SENDING goes again (as after
+        a crash on one node, only mail in flight at that moment can arrive twice)."""
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                update(Message)
+                .where(
+                    Message.state == MessageState.SENDING,
+                    Message.interaction_id.in_(
+                        select(Interaction.id).where(Interaction.campaign_id == campaign_id)
+                    ),
+                )
+                .values(state=MessageState.QUEUED)
+            )
+        self.kick()
 
     def kick(self) -> None:
         self._wake.set()
@@ -99,6 +125,8 @@ class Outbox:
             self._wake.clear()
 
     async def _recover_in_flight(self) -> None:
+        if self.owned is not None:
+            return  # several nodes: each campaign's when its lease is taken (recover_campaign)
         # A message left SENDING by a crash may or may not have reached the server; sending it
         # again is the only way not to lose it (at most the in-flight ones can arrive twice).
         async with self.db.session() as session, session.begin():
@@ -109,31 +137,35 @@ class Outbox:
             )
 
     async def send_due(self) -> bool:
+        self._idle.clear()
+        try:
+            due = await self._claim_due()
+            if due:
+                await self._send_pooled(due)
+            return bool(due)
+        finally:
+            self._idle.set()
+
+    async def _claim_due(self) -> list[int]:
         now = datetime.now(UTC)
-        async with self.db.session() as session, session.begin():
-            due = (
-                (
-                    await session.execute(
-                        select(Message.id)
-                        .where(
-                            Message.direction == Direction.OUTBOUND,
-                            Message.state == MessageState.QUEUED,
-                            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
-                        )
-                        .order_by(Message.id)
-                        .limit(50)
-                    )
+        query = select(Message.id).where(
+            Message.direction == Direction.OUTBOUND,
+            Message.state == MessageState.QUEUED,
+            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+        )
+        if self.owned is not None:
+            query = query.where(
+                Message.interaction_id.in_(
+                    select(Interaction.id).where(Interaction.campaign_id.in_(self.owned()))
                 )
-                .scalars()
-                .all()
             )
+        async with self.db.session() as session, session.begin():
+            due = (await session.execute(query.order_by(Message.id).limit(50))).scalars().all()
             if due:
                 await session.execute(
                     update(Message).where(Message.id.in_(due)).values(state=MessageState.SENDING)
                 )
-        if due:
-            await self._send_pooled(list(due))
-        return bool(due)
+        return list(due)
 
     async def _send_pooled(self, due: list[int]) -> None:
         """Send over one SMTP connection per campaign (pooling), in queue order."""
@@ -242,7 +274,7 @@ class Outbox:
             return
         try:
             for digest in digests:
-                raw = self.blobs.get(digest)
+                raw = await self.blobs.get(digest)
                 response = await client.append(raw, mailbox=account.folder, flags="(\\Seen)")
                 if response.result != "OK":
                     await client.create(account.folder)
@@ -264,7 +296,7 @@ class Outbox:
         """(error, permanent, connection still usable) for one message."""
         async with self.db.session() as session:
             message = await session.get_one(Message, message_id)
-            raw = self.blobs.get(message.raw_sha256)
+            raw = await self.blobs.get(message.raw_sha256)
             recipients = list(dict.fromkeys([*message.to, *message.cc, *message.bcc]))
         # An internationalised local part (RFC 6531) needs the server's SMTPUTF8.
         options = ["SMTPUTF8"] if needs_smtputf8([campaign.email_address, *recipients]) else []

@@ -15,7 +15,7 @@ from html import escape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from data.blobs import BlobStore
+from data.db_blobs import Blobs
 from data.models import (
     Attachment,
     Campaign,
@@ -186,9 +186,9 @@ def parse_addresses(field_name: str, text: str) -> list[Address]:
         raise Invalid(f"{field_name}: {exc}") from exc
 
 
-def queue_message(
+async def queue_message(
     session: AsyncSession,
-    blobs: BlobStore,
+    blobs: Blobs,
     campaign: Campaign,
     interaction: Interaction,
     outgoing: Outgoing,
@@ -210,6 +210,7 @@ def queue_message(
     references = (
         references_for_reply(parent.message_id or None, parent.references) if parent else []
     )
+    datas = [await blobs.get(f.sha256) for f in files]
     try:
         email = build_message(
             from_=Address(campaign.email_address, campaign.from_name),
@@ -223,13 +224,15 @@ def queue_message(
             in_reply_to=parent.message_id if parent and parent.message_id else None,
             references=references,
             extra_headers=outgoing.extra_headers,
-            attachments=[(f.filename, f.content_type, blobs.get(f.sha256)) for f in files],
+            attachments=[
+                (f.filename, f.content_type, data) for f, data in zip(files, datas, strict=True)
+            ],
             date=now,
         )
     except (HeaderInjectionError, AddressError) as exc:
         raise Invalid(str(exc)) from exc
     # The message's own policy: UTF-8 headers when an address needs SMTPUTF8.
-    digest = blobs.put(email.as_bytes())
+    digest = await blobs.put(email.as_bytes())
     message = Message(
         interaction=interaction,
         direction=Direction.OUTBOUND,
@@ -265,9 +268,9 @@ def queue_message(
     return message
 
 
-def queue_reply(
+async def queue_reply(
     session: AsyncSession,
-    blobs: BlobStore,
+    blobs: Blobs,
     campaign: Campaign,
     interaction: Interaction,
     parent: Message | None,
@@ -278,7 +281,7 @@ def queue_reply(
     """Queue `outgoing` to the client as an answer to `parent`, with the interaction's CC/BCC
     (the manual: a reply always uses the values saved in the CC/BCC form). `copies=False`:
     to the client alone, as every automatic answer goes (anyone can put anyone in CC)."""
-    return queue_message(
+    return await queue_message(
         session,
         blobs,
         campaign,

@@ -20,8 +20,8 @@ from email.utils import format_datetime
 
 from sqlalchemy import select
 
-from data.blobs import BlobStore
 from data.db import Database
+from data.db_blobs import Blobs
 from data.models import Message
 from engine.api.schemas import InteractionDetail, RecordingMail, RecordingMails
 from engine.domain.mbox import MboxEntry, mboxrd
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 class RecordingFiles:
-    def __init__(self, db: Database, blobs: BlobStore, queries: Queries) -> None:
+    def __init__(self, db: Database, blobs: Blobs, queries: Queries) -> None:
         self.db = db
         self.blobs = blobs
         self.queries = queries
@@ -72,13 +72,15 @@ class RecordingFiles:
                 .scalars()
                 .all()
             )
-        mails = await asyncio.to_thread(lambda: [self._mail(n, row) for n, row in enumerate(rows)])
+        raws = [await self._raw(row) for row in rows]
+        mails = await asyncio.to_thread(
+            lambda: [self._mail(n, row, raws[n]) for n, row in enumerate(rows)]
+        )
         return RecordingMails(interaction_id=interaction_id, mails=mails)
 
-    def _mail(self, index: int, row: Message) -> RecordingMail:
+    def _mail(self, index: int, row: Message, raw: bytes | None) -> RecordingMail:
         direction = "in" if row.direction.value == "inbound" else "out"
         name = f"{index + 1:04d}-{direction}-{row.id}.eml"
-        raw = self._raw(row)
         return RecordingMail(
             message_id=row.id,
             direction=row.direction.value,
@@ -89,11 +91,11 @@ class RecordingFiles:
             data=raw if raw is not None else rebuilt(row),
         )
 
-    def _raw(self, row: Message) -> bytes | None:
+    async def _raw(self, row: Message) -> bytes | None:
         if not row.raw_sha256:
             return None
         try:
-            return self.blobs.get(row.raw_sha256)
+            return await self.blobs.get(row.raw_sha256)
         except FileNotFoundError:
             log.warning("message %s: raw blob %s missing; exported rebuilt", row.id, row.raw_sha256)
             return None

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from data.blobs import BlobStore
 from data.db import Database
+from data.db_blobs import Blobs
 from data.models import (
     Campaign,
     Direction,
@@ -41,7 +41,7 @@ class Work:
     def __init__(
         self,
         db: Database,
-        blobs: BlobStore,
+        blobs: Blobs,
         notifier: Notifier,
         wake_outbox: Callable[[], None],
         *,
@@ -133,7 +133,7 @@ class Work:
                 after=history,
                 footer=feedback[1] if feedback else None,
             )
-            message = queue_reply(
+            message = await queue_reply(
                 session,
                 self.blobs,
                 campaign,
