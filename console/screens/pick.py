@@ -45,7 +45,10 @@ class PickScreen(ModalScreen[int | None]):
     def show(self, queue: PickQueue) -> None:
         """The queue as the engine last sent it; the cursor stays on the same interaction."""
         self.queue = queue
-        table: DataTable[Text] = self.query_one(DataTable)
+        tables = self.query(DataTable)
+        if not tables or not tables.first().columns:
+            return  # pushed but not mounted yet: on_mount shows the queue kept here
+        table: DataTable[Text] = tables.first()
         current = self.highlighted()
         table.clear()
         for item in queue.waiting:
