@@ -29,8 +29,8 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import or_, select, text
-from sqlalchemy.engine import make_url
 
+from data import pg
 from data.db import Database
 from data.models import Interaction, InteractionState, Message, User
 from engine.domain import node_changes
@@ -40,11 +40,6 @@ from engine.services.notify import Notifier
 log = logging.getLogger(__name__)
 
 CHANNEL = "postdesk_changes"
-
-
-def asyncpg_dsn(url: str) -> str:
-    """SQLAlchemy's postgresql+asyncpg:// URL as asyncpg's own DSN."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class NodeEvents:
@@ -111,7 +106,7 @@ class NodeEvents:
             delay = min(delay * 2, 10.0)
 
     async def _listen(self) -> None:
-        conn = await asyncpg.connect(asyncpg_dsn(self.db.url), timeout=10)
+        conn = await pg.connect(self.db.url)
         self.connection = conn
         await conn.add_listener(CHANNEL, self._heard)
         missed_since, last_message = self._good_at, self._last_message
