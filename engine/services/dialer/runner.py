@@ -181,6 +181,7 @@ class DialerRunner:
         self.mails = DialerMails(blobs, clock=clock, base_url=base_url)
         # Several nodes may share the database: turns, locked claims, caps counted there.
         self.shared = db.engine.dialect.name == "postgresql"
+        self.turns: set[int] = set()  # PostgreSQL: the dialers this node runs now
 
     # ---- the engine's side ----
     async def run(self) -> None:
@@ -357,8 +358,10 @@ class DialerRunner:
                     dialer_id,
                     resent,
                 )
+            self.turns.add(dialer_id)
             await self._run_turn(dialer_id, turn)
         finally:
+            self.turns.discard(dialer_id)
             await turn.close()
 
     async def _run_turn(self, dialer_id: int, turn: _Turn | None) -> None:
