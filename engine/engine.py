@@ -250,8 +250,12 @@ class Engine:
         self.node_events: NodeEvents | None = None
         if self.db.engine.dialect.name == "postgresql":
             self.node_events = NodeEvents(
-                self.db, self.notifier, on_campaigns=self.router.reconsider
+                self.db,
+                self.notifier,
+                on_campaigns=self.router.reconsider,
+                on_dialers=self.dialer_progress.heard,
             )
+            self.dialer_progress.share = self.node_events.tell_dialers
             self.supervise("node-events", self.node_events.run)
         self.server = ApiServer(self)
         await self.server.start(self.settings.socket, self.settings.socket_group)

@@ -19,13 +19,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from engine.api.schemas import CampaignIn, DialerIn, SmtpCaps, TemplateIn
+from engine.api.schemas import CampaignIn, DialerIn, DialerProgress, SmtpCaps, TemplateIn
 from engine.client import EngineClient
 from engine.config import Settings
 from engine.engine import Engine
 from tests import db_probe
 from tests.engine_fixtures import engine_settings
-from tests.nodes import nodes
+from tests.nodes import Stream, nodes
 from tests.patience import PATIENCE
 from tests.postgres_server import PostgresServer
 from tests.servers import SmtpSink
@@ -158,7 +158,11 @@ async def test_an_accounts_cap_holds_across_nodes(
     tmp_path: Path, smtp_sink: SmtpSink, postgres: PostgresServer
 ) -> None:
     cap = 30
-    async with nodes(tmp_path, postgres.new_database(), 2) as (a, b):
+    async with (
+        nodes(tmp_path, postgres.new_database(), 2) as (a, b),
+        EngineClient(b.socket_path) as watcher,
+        Stream(watcher) as on_b,  # a dashboard on node B
+    ):
         async with EngineClient(a.socket_path) as op:
             await _campaign(op, smtp_sink)
             for name in ("One", "Two"):
@@ -167,6 +171,11 @@ async def test_an_accounts_cap_holds_across_nodes(
             await op.play_dialer("One")
         await _wait("node A runs One", lambda: len(a.dialer_runner.turns) == 1)
         await _wait(f"{cap} sent by node A", lambda: len(smtp_sink.messages) >= cap)
+        # Node B's dashboard follows the dialer node A runs.
+        await on_b.until(
+            lambda e: isinstance(e, DialerProgress) and e.dialer == "One" and e.sent == cap,
+            "One's progress, sent on node A, on node B's stream",
+        )
         async with EngineClient(b.socket_path) as op:
             await op.play_dialer("Two")  # node B: its own memory has counted nothing
         await _wait("node B runs Two", lambda: len(b.dialer_runner.turns) == 1)

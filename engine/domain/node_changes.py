@@ -29,6 +29,7 @@ class Changes:
     queue: bool = False
     stats: bool = False
     events: list[str] = field(default_factory=list)  # complete events, JSON of the wire
+    dialers: set[int] = field(default_factory=set)  # whose records changed (progress)
 
     def __bool__(self) -> bool:
         return bool(
@@ -38,6 +39,7 @@ class Changes:
             or self.queue
             or self.stats
             or self.events
+            or self.dialers
         )
 
 
@@ -57,6 +59,8 @@ def _payload(node: str, changes: Changes) -> str:
         body["s"] = 1
     if changes.events:
         body["e"] = changes.events
+    if changes.dialers:
+        body["d"] = sorted(changes.dialers)
     return json.dumps(body, separators=(",", ":"))
 
 
@@ -69,7 +73,7 @@ def encode(node: str, changes: Changes) -> list[str]:
     out: list[str] = []
     # Ids cost at most 12 bytes each: a few hundred per payload.
     per = (PAYLOAD_LIMIT - 200) // 12
-    for name in ("interactions", "queue_interactions", "messages", "agents"):
+    for name in ("interactions", "queue_interactions", "messages", "agents", "dialers"):
         ids = sorted(getattr(changes, name))
         for start in range(0, len(ids), per):
             part = Changes(**{name: set(ids[start : start + per])})  # type: ignore[arg-type]
@@ -95,6 +99,7 @@ def decode(payload: str) -> tuple[str, Changes]:
             queue=bool(body.get("q")),
             stats=bool(body.get("s")),
             events=[str(e) for e in body.get("e", ())],
+            dialers={int(i) for i in body.get("d", ())},
         )
     except (TypeError, KeyError, AttributeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a change notification: {payload[:80]!r}") from exc

@@ -10,9 +10,11 @@ Each node listens on a connection of its own (asyncpg, outside SQLAlchemy's pool
 notification sent while that connection was down is lost for good, so when it comes back
 the node treats everything as changed: the queue, the statistics and the grid are published
 again, interactions that are assigned or moved since the connection was last known good are
-published again, with the messages stored meanwhile on assigned ones, and agents reload what
-they may hold and take. The connection is checked every `check_seconds`: a connection that
-died without a word (a cable, a terminated backend) is noticed within that.
+published again, with the messages stored meanwhile on assigned ones and every dialer's
+progress, and agents reload what they may hold and take. Dialer progress crosses too (the
+dialers whose records changed; `DialerProgressBoard` counts them again on each node).
+The connection is checked every `check_seconds`: a connection that died without a word (a
+cable, a terminated backend) is noticed within that.
 
 SQLite has one engine per database: nothing here runs.
 """
@@ -32,7 +34,7 @@ from sqlalchemy import or_, select, text
 
 from data import pg
 from data.db import Database
-from data.models import Interaction, InteractionState, Message, User
+from data.models import Dialer, Interaction, InteractionState, Message, User
 from engine.domain import node_changes
 from engine.domain.node_changes import Changes
 from engine.services.notify import Notifier
@@ -50,11 +52,13 @@ class NodeEvents:
         *,
         check_seconds: float = 2.0,
         on_campaigns: Callable[[], None] = lambda: None,
+        on_dialers: Callable[[set[int]], None] = lambda _: None,
     ) -> None:
         self.db = db
         self.notifier = notifier
         self.check_seconds = check_seconds
         self.on_campaigns = on_campaigns  # the router reads campaigns again
+        self.on_dialers = on_dialers  # the dialers' progress is counted again
         # Whose notification it is: a token of this process, not the node's name (two
         # engines started with the same name still hear each other).
         self.token = secrets.token_hex(8)
@@ -66,6 +70,9 @@ class NodeEvents:
         notifier.share = self.tell
 
     # ---- telling ----
+    async def tell_dialers(self, dialer_ids: set[int]) -> None:
+        await self.tell(Changes(dialers=dialer_ids))
+
     async def tell(self, changes: Changes) -> None:
         payloads = node_changes.encode(self.token, changes)
         async with self.db.engine.connect() as conn:
@@ -87,6 +94,8 @@ class NodeEvents:
             return  # our own: published here already
         if any('"type":"campaigns"' in e for e in changes.events):
             self.on_campaigns()
+        if changes.dialers:
+            self.on_dialers(changes.dialers)
         self.notifier.heard(changes)
 
     async def run(self) -> None:
@@ -160,6 +169,7 @@ class NodeEvents:
                 ).all()
             )
             agents = set((await session.scalars(select(User.id))).all())
+            dialers = set((await session.scalars(select(Dialer.id))).all())
         log.warning(
             "listening again for other nodes' changes: %d interaction(s), %d message(s)"
             " and every agent published again",
@@ -167,6 +177,7 @@ class NodeEvents:
             len(messages),
         )
         self.on_campaigns()
+        self.on_dialers(dialers)
         self.notifier.everything_changed(interactions, messages, agents)
 
     async def stop(self) -> None:
