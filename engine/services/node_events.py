@@ -22,7 +22,6 @@ SQLite has one engine per database: nothing here runs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -179,8 +178,3 @@ class NodeEvents:
         self.on_campaigns()
         self.on_dialers(dialers)
         self.notifier.everything_changed(interactions, messages, agents)
-
-    async def stop(self) -> None:
-        if self.connection is not None:
-            with contextlib.suppress(Exception):
-                await self.connection.close(timeout=2)
