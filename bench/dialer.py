@@ -11,7 +11,12 @@ The list's template has three variables; the engine runs in-process with its mai
 (SQLite in a temp data dir). postfix is installed when missing and this runs as root
 (scripts/ensure-postfix.sh); its own mail service is never started.
 
+`--postgresql` runs the engine's part again on a throwaway PostgreSQL cluster
+(tests/postgres_server.py) with a per-day cap on the account, so every claim also takes the
+account's turn and counts in `smtp_sends`, as several engine nodes do (docs/deploy.md).
+
     uv run python -m bench.dialer [--records 100000] [--connections 32] [--bare 20000]
+                                  [--postgresql]
 """
 
 from __future__ import annotations
@@ -160,10 +165,12 @@ def write_csv(path: Path, records: int) -> None:
 
 
 async def postdesk(
-    port: int, records: int, connections: int, tmp: Path
+    port: int, records: int, connections: int, tmp: Path, database_url: str = ""
 ) -> tuple[float, dict[str, int]]:
-    home = tmp / "home"
-    engine = Engine(Settings(home=home, web_base_url="https://web.bench.example.com"))
+    home = tmp / ("home-pg" if database_url else "home")
+    engine = Engine(
+        Settings(home=home, web_base_url="https://web.bench.example.com", database_url=database_url)
+    )
     await engine.start()
     try:
         async with EngineClient(engine.socket_path) as client:
@@ -187,7 +194,10 @@ async def postdesk(
                     template="Order",
                     seconds_between_messages=0,
                     unsubscribe_html=UNSUBSCRIBE,
-                    caps=SmtpCaps(connections=connections),
+                    # On PostgreSQL a cap that never stops it, so that it is counted.
+                    caps=SmtpCaps(
+                        connections=connections, per_day=100_000_000 if database_url else 0
+                    ),
                 )
             )
             listing = tmp / "list.csv"
@@ -219,7 +229,7 @@ async def postdesk(
         await engine.stop()
 
 
-async def run(records: int, connections: int, bare: int) -> None:
+async def run(records: int, connections: int, bare: int, postgresql: bool = False) -> None:
     port = free_port()
     sink = start_sink(port)
     try:
@@ -242,6 +252,24 @@ async def run(records: int, connections: int, bare: int) -> None:
             print(f"postdesk vs smtp-source: {rate / source:.2f} x (stretch >= 0.15)")
             print(f"target dialer-msg-per-s: {rate:.0f} msg/s (goal >= {GOAL_RATE})")
             print(f"target dialer-vs-bare-loop: {rate / bare_rate:.2f} x (goal >= {GOAL_VS_BARE})")
+            if postgresql:
+                from tests.postgres_server import PostgresServer
+
+                server = PostgresServer().start()
+                try:
+                    pg_rate, counts = await postdesk(
+                        port, records, connections, tmp, server.new_database()
+                    )
+                finally:
+                    server.stop()
+                assert counts["sent"] == records
+                print(
+                    f"postdesk dialer on PostgreSQL (claims SKIP LOCKED, a per-day cap counted"
+                    f" in smtp_sends): {pg_rate:,.0f} msg/s, {pg_rate / rate:.2f} x SQLite"
+                )
+                print(
+                    f"target dialer-msg-per-s-postgresql: {pg_rate:.0f} msg/s (goal >= {GOAL_RATE})"
+                )
     finally:
         sink.terminate()
         sink.wait(timeout=10)
@@ -252,9 +280,10 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--bare", type=int, default=20_000, help="mails of the bare loop")
+    parser.add_argument("--postgresql", action="store_true", help="the engine on PostgreSQL too")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    asyncio.run(run(args.records, args.connections, args.bare))
+    asyncio.run(run(args.records, args.connections, args.bare, args.postgresql))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -982,3 +983,18 @@ class StoredBlob(Base):
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# ---- issue 16: the dialer's account caps counted across engine nodes ----
+class SmtpSend(Base):
+    """Messages claimed for sending through a capped SMTP account in one second: the caps
+    of `smtp_limits` hold across engine nodes sharing a PostgreSQL database (each counts in
+    memory otherwise). Rows older than a day are removed as new ones come."""
+
+    __tablename__ = "smtp_sends"
+
+    limit_id: Mapped[int] = mapped_column(
+        ForeignKey("smtp_limits.id", ondelete="CASCADE"), primary_key=True
+    )
+    second: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch second
+    sent: Mapped[int] = mapped_column(Integer, default=0)

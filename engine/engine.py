@@ -49,6 +49,7 @@ from engine.services.inbound.ingest import Ingestor
 from engine.services.inbound.mailbox_health import MailboxBoard
 from engine.services.inbound.maildir import MaildirMailbox
 from engine.services.inbound.quarantine import QuarantineService
+from engine.services.node_events import NodeEvents
 from engine.services.nodes.leases import NodeLeases
 from engine.services.notify import Notifier
 from engine.services.outbound.agent_mail import AgentMail
@@ -244,6 +245,18 @@ class Engine:
         await self.monitoring.recover()
         # No console of this node is connected yet: routing waits for the agents to come.
         await self.presence.start()
+        # Several nodes on one PostgreSQL (issue 16, docs/deploy.md): each tells the others what
+        # it changed and publishes what they changed to its own consoles.
+        self.node_events: NodeEvents | None = None
+        if self.db.engine.dialect.name == "postgresql":
+            self.node_events = NodeEvents(
+                self.db,
+                self.notifier,
+                on_campaigns=self.router.reconsider,
+                on_dialers=self.dialer_progress.heard,
+            )
+            self.dialer_progress.share = self.node_events.tell_dialers
+            self.supervise("node-events", self.node_events.run)
         self.server = ApiServer(self)
         await self.server.start(self.settings.socket, self.settings.socket_group)
         self.supervise("notifier", self.notifier.run)

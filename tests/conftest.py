@@ -24,7 +24,13 @@ DATABASE_NAMES = {"Engine", "engine_settings", "provision", "Database"}
 SQLITE_DATA_DIR_FILES = {"test_cli", "test_private_files", "test_provisioning_doc"}
 # Files that are always on PostgreSQL whatever the run (several engine nodes need it): the
 # first pass runs them, the PostgreSQL pass would only run them again.
-POSTGRESQL_ONLY_FILES = {"test_engine_nodes"}
+POSTGRESQL_ONLY_FILES = {
+    "test_engine_nodes",
+    "test_nodes_events",
+    "test_nodes_routing",
+    "test_nodes_dialer",
+    "test_nodes_presence",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -19,6 +19,7 @@ or admin is listening, and only to them.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -39,12 +40,17 @@ from engine.api.schemas import (
     QueueChanged,
     StatsChanged,
     WaitingChanged,
+    decode_event,
+    encode,
 )
 from engine.bus import EventBus
+from engine.domain.node_changes import Changes
 from engine.domain.routing import is_pick
 from engine.services import queries, statistics
 from engine.services.customer.ratings import fill_customer_feedback
 from engine.services.work import load
+
+log = logging.getLogger(__name__)
 
 
 class Notifier:
@@ -79,6 +85,10 @@ class Notifier:
         # The supervisors' overview (waiting counts, queue, statistics) due, and its task.
         self._overview_due: tuple[bool, bool, bool] = (False, False, False)
         self._overview: asyncio.Task[None] | None = None
+        # Several nodes on one PostgreSQL (engine/services/node_events.py): what this node
+        # changed is also told to the others, once per batch; what they tell is `heard`.
+        self.share: Callable[[Changes], Awaitable[None]] | None = None
+        self._out = Changes()
 
     def _wake(self) -> None:
         self._dirty.set()
@@ -88,6 +98,11 @@ class Notifier:
     def interaction_changed(
         self, interaction_id: int, *, queue: bool = True, agents: tuple[int | None, ...] = ()
     ) -> None:
+        if self.share is not None:
+            self._out.interactions.add(interaction_id)
+            if queue:
+                self._out.queue_interactions.add(interaction_id)
+            self._out.agents.update(a for a in agents if a is not None)
         self._interactions.add(interaction_id)
         self._agents.update(a for a in agents if a is not None)
         self._queue = self._queue or queue
@@ -101,11 +116,15 @@ class Notifier:
         one); a reply joining one that is assigned or still waiting leaves the queue as is."""
         if message_row_id is not None:
             self._messages.add(message_row_id)
+            if self.share is not None:
+                self._out.messages.add(message_row_id)
         self.interaction_changed(interaction_id, queue=queue)
 
     def outbound_changed(self, message_row_id: int) -> None:
         """One of our sent messages changed (e.g. a bounce marked it failed)."""
         self._messages.add(message_row_id)
+        if self.share is not None:
+            self._out.messages.add(message_row_id)
         self._wake()
 
     def customer_acted(self, message_id: int, *, counts: bool) -> None:
@@ -113,12 +132,17 @@ class Notifier:
         the message's thread shows it, and a rating counts in the statistics."""
         self._messages.add(message_id)
         self._stats = self._stats or counts
+        if self.share is not None:
+            self._out.messages.add(message_id)
+            self._out.stats = self._out.stats or counts
         self._dirty.set()
 
     def queue_changed(self) -> None:
         """The queue's picture changed without any one interaction changing (a campaign
         opened or closed, held interactions entered the queue)."""
         self._queue = True
+        if self.share is not None:
+            self._out.queue = True
         self._dirty.set()
 
     def campaigns_changed(self) -> None:
@@ -139,6 +163,8 @@ class Notifier:
         self._dirty.set()
 
     def agent_changed(self, user_id: int) -> None:
+        if self.share is not None:
+            self._out.agents.add(user_id)
         self._agents.add(user_id)
         self._stats = True
         self._wake()
@@ -147,7 +173,43 @@ class Notifier:
         """An event complete in itself (a chat line, a log-out): published with the next
         batch, after the changes reported before it (a logged-out agent is Offline first)."""
         self._ready.append(event)
+        if self.share is not None:
+            self._out.events.append(encode(event).decode())
         self._dirty.set()
+
+    def heard(self, changes: Changes) -> None:
+        """Another node changed these (told through the database): published here as if
+        changed here, from a fresh read; not told again."""
+        for interaction_id in changes.interactions:
+            self._interactions.add(interaction_id)
+        self._messages.update(changes.messages)
+        self._agents.update(changes.agents)
+        self._queue = self._queue or changes.queue or bool(changes.queue_interactions)
+        self._stats = self._stats or changes.stats or bool(changes.interactions or changes.agents)
+        for line in changes.events:
+            try:
+                self._ready.append(decode_event(line))
+            except ValueError:
+                log.warning("an event from another node could not be read: %.80r", line)
+        self._dirty.set()
+        if changes.queue_interactions or changes.queue:
+            for kick in self.on_new_work:  # work queued there may go to agents here
+                kick()
+
+    def everything_changed(
+        self, interactions: set[int], messages: set[int], agents: set[int]
+    ) -> None:
+        """After notifications were missed (the listening connection dropped): the queue,
+        the statistics and what consoles show are published again from fresh reads."""
+        self._interactions.update(interactions)
+        self._messages.update(messages)
+        self._agents.update(agents)
+        self._queue = True
+        self._stats = True
+        self._stats_at = float("-inf")
+        self._waiting = {}  # every campaign's count is said again
+        self._ready.append(CampaignsChanged())  # agents reload what they may hold and take
+        self._wake()
 
     async def run(self) -> None:
         try:
@@ -183,6 +245,12 @@ class Notifier:
         statistics, read for supervisors, follow in a task of their own
         (`_publish_overview`), so a slow count never holds up an assignment's event (they
         took half of a batch's time under a burst: bench/routing.py)."""
+        if self.share is not None and self._out:
+            told, self._out = self._out, Changes()
+            try:
+                await self.share(told)
+            except Exception as exc:  # the other nodes miss it; this node's consoles do not
+                log.warning("could not tell the other nodes of a change: %s", exc)
         messages, self._messages = self._messages, set()
         interactions, self._interactions = self._interactions, set()
         agents, self._agents = self._agents, set()

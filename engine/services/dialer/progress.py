@@ -11,7 +11,8 @@ thousand messages a second costs a few counts a second, never one per message.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -25,6 +26,8 @@ from engine.domain.dialer_schedule import on_schedule
 from engine.domain.schedule import WeeklySchedule, Window
 
 __all__ = ["DialerProgressBoard", "count_progress", "weekly_of"]
+
+log = logging.getLogger(__name__)
 
 S = DialerRecordState
 _WAITING = (S.PENDING, S.SENDING)
@@ -105,11 +108,22 @@ class DialerProgressBoard:
         self._dirty: set[int] = set()
         self._wake = asyncio.Event()
         self.published = 0  # events sent so far (the tests and the bench read it)
+        # Several nodes on one PostgreSQL (engine/services/node_events.py): the dialers that
+        # changed here are told to the other nodes, whose supervisors see them too.
+        self.share: Callable[[set[int]], Awaitable[None]] | None = None
+        self._told: set[int] = set()
 
     def changed(self, dialer_id: int) -> None:
         """Records of this dialer changed (sent, failed, seen, bounced...): its progress
         event goes out within `interval`. Cheap: call it as often as records change."""
         self._dirty.add(dialer_id)
+        if self.share is not None:
+            self._told.add(dialer_id)
+        self._wake.set()
+
+    def heard(self, dialer_ids: Iterable[int]) -> None:
+        """Another node changed these dialers' records: counted and published here too."""
+        self._dirty.update(dialer_ids)
         self._wake.set()
 
     async def records_changed(self, record_ids: Iterable[int]) -> None:
@@ -137,6 +151,12 @@ class DialerProgressBoard:
 
     async def flush(self) -> None:
         dirty, self._dirty = self._dirty, set()
+        told, self._told = self._told, set()
+        if told and self.share is not None:
+            try:
+                await self.share(told)
+            except Exception as exc:  # their supervisors miss it; ours do not
+                log.warning("could not tell the other nodes of dialer progress: %s", exc)
         if not dirty:
             return
         async with self.db.session() as session:

@@ -24,11 +24,20 @@ record carries is made by `engine.services.dialer.record_mail`.
 Over ~500 lines (about 540) because claim, send and record are the three steps of the
 exactly-once sequence above and share one dialer task's state (account gates, mails in
 flight); read apart they would hide the order that makes a kill safe.
+
+Several engine nodes on one PostgreSQL (docs/deploy.md): a dialer is run by one node at a
+time, the one holding its advisory lock on a connection of its own (`_Turn`); the others
+wait for it, and when that node dies its connection ends, the lock goes with it and another
+node takes the dialer over, sending again what the dead one had claimed (`sending`), as a
+restart does. Claims lock the records they take (`FOR UPDATE SKIP LOCKED`), so no two claims
+ever hold one record, and the account caps are counted in the database, across nodes
+(`shared_caps.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import logging
 import secrets
@@ -39,6 +48,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from data import pg
 from data.db import Database
 from data.db_blobs import Blobs
 from data.models import (
@@ -60,6 +70,7 @@ from engine.domain.dialer_schedule import on_schedule
 from engine.domain.web_links import TOKEN_BYTES
 from engine.errors import Invalid
 from engine.services.customer.blacklist import applies
+from engine.services.dialer import shared_caps
 from engine.services.dialer.progress import DialerProgressBoard, count_progress, weekly_of
 from engine.services.dialer.record_mail import DialerMails
 from engine.services.dialer.records import find_dialer, smtp_limit
@@ -73,6 +84,10 @@ S = DialerRecordState
 BATCH = 200  # records claimed and recorded per transaction when nothing paces them
 TICK = 0.25  # longest real sleep between looks at the clock (tests move it)
 IDLE = 2.0  # a dialer with nothing to send looks again this often (an append, a retry)
+# PostgreSQL: a dialer run by another node is looked at this often (is that node alive?), and
+# dialers played on other nodes are looked for as often.
+TURN_WAIT = 1.0
+DIALER_LOCK = 0x6469616C  # the advisory lock of a running dialer: ("dial", its id)
 
 
 _T: Table = DialerRecord.__table__  # type: ignore[assignment]
@@ -105,6 +120,37 @@ _OUTCOME = (
 class _Claimed:
     outgoing: list[Outgoing] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    capped: bool = False  # the account's caps (every node's sends) left nothing now
+
+
+class _Turn:
+    """PostgreSQL: this node's turn to run one dialer, an advisory lock held on a connection
+    of its own for as long as it runs it (it ends with the connection: a node killed
+    mid-run hands the dialer over within moments)."""
+
+    def __init__(self, url: str, dialer_id: int) -> None:
+        self.url = url
+        self.dialer_id = dialer_id
+        self.conn: object = None
+
+    async def take(self) -> bool:
+        if self.conn is None:
+            self.conn = await pg.connect(self.url)
+        got = await self.conn.fetchval(  # type: ignore[attr-defined]
+            "SELECT pg_try_advisory_lock($1, $2)", DIALER_LOCK, self.dialer_id
+        )
+        return bool(got)
+
+    async def still_ours(self) -> None:
+        """Raises when the connection holding the lock is gone (the lock with it)."""
+        async with asyncio.timeout(10):
+            await self.conn.fetchval("SELECT 1")  # type: ignore[attr-defined]
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                await self.conn.close(timeout=2)  # type: ignore[attr-defined]
+            self.conn = None
 
 
 class DialerRunner:
@@ -133,25 +179,44 @@ class DialerRunner:
         self._in_flight: dict[int, int] = {}
         # The mail of a record, made at its claim (and again for an answer's thread).
         self.mails = DialerMails(blobs, clock=clock, base_url=base_url)
+        # Several nodes may share the database: turns, locked claims, caps counted there.
+        self.shared = db.engine.dialect.name == "postgresql"
+        self.turns: set[int] = set()  # PostgreSQL: the dialers this node runs now
 
     # ---- the engine's side ----
     async def run(self) -> None:
-        """At start: records a dead engine left `sending` wait again; running dialers go on."""
+        """At start: records a dead engine left `sending` wait again; running dialers go on.
+        PostgreSQL: a dialer's `sending` records wait again when a node takes its turn
+        (another node may be sending them now), and dialers played on other nodes are
+        looked for every TURN_WAIT seconds (their node may die)."""
+        resent = 0
         async with self.db.session() as session, session.begin():
-            resent = await session.execute(
-                update(DialerRecord).where(DialerRecord.state == S.SENDING).values(state=S.PENDING)
-            )
+            if not self.shared:
+                done = await session.execute(
+                    update(DialerRecord)
+                    .where(DialerRecord.state == S.SENDING)
+                    .values(state=S.PENDING)
+                )
+                resent = done.rowcount  # type: ignore[attr-defined]
             running = (await session.scalars(select(Dialer.id).where(Dialer.running))).all()
-        if resent.rowcount:  # type: ignore[attr-defined]
+        if resent:
             log.warning(
                 "%d dialer record(s) were inside their SMTP transaction when the engine stopped:"
                 " sending them again (some may arrive twice)",
-                resent.rowcount,  # type: ignore[attr-defined]
+                resent,
             )
         self.active = True
         try:
             for dialer_id in running:
                 self._start(dialer_id)
+            while self.shared:
+                await asyncio.sleep(TURN_WAIT)
+                async with self.db.session() as session:
+                    running = (await session.scalars(select(Dialer.id).where(Dialer.running))).all()
+                for dialer_id in running:
+                    task = self._tasks.get(dialer_id)
+                    if task is None or task.done():
+                        self._start(dialer_id)
             await asyncio.Event().wait()
         finally:
             self.active = False
@@ -244,22 +309,24 @@ class DialerRunner:
                 except Exception:  # a database hiccup must not stop the dialer for good
                     log.exception("dialer %s failed; going on in %.0f s", dialer_id, delay)
                     await asyncio.sleep(delay)
-                    await self._unclaim(dialer_id)
+                    if not self.shared:  # PostgreSQL: done when the turn is taken again
+                        await self._unclaim(dialer_id)
                     delay = min(delay * 2, 60.0)
         finally:
             if self._tasks.get(dialer_id) is asyncio.current_task():
                 del self._tasks[dialer_id]
 
-    async def _unclaim(self, dialer_id: int) -> None:
+    async def _unclaim(self, dialer_id: int) -> int:
         """After a failure mid-batch: its records left `sending` wait again, as after a
-        restart (only those the server had accepted may go twice)."""
+        restart (only those the server had accepted may go twice). How many."""
         lists = select(DialerList.id).where(DialerList.dialer_id == dialer_id)
         async with self.db.writing() as session:
-            await session.execute(
+            done = await session.execute(
                 update(DialerRecord)
                 .where(DialerRecord.list_id.in_(lists), DialerRecord.state == S.SENDING)
                 .values(state=S.PENDING)
             )
+        return int(done.rowcount)  # type: ignore[attr-defined]
 
     async def _sleep(self, dialer_id: int, seconds: float) -> None:
         wake = self._wakes[dialer_id]
@@ -272,6 +339,32 @@ class DialerRunner:
 
     # ---- one dialer ----
     async def _run_dialer(self, dialer_id: int) -> None:
+        if not self.shared:
+            await self._run_turn(dialer_id, None)
+            return
+        turn = _Turn(self.db.url, dialer_id)
+        try:
+            while not await turn.take():  # another node runs it
+                async with self.db.session() as session:
+                    dialer = await session.get(Dialer, dialer_id)
+                    if dialer is None or not dialer.running:
+                        return
+                await self._sleep(dialer_id, TURN_WAIT)
+            # Ours now: what a node that stopped or died had claimed is sent again.
+            if resent := await self._unclaim(dialer_id):
+                log.warning(
+                    "dialer %s: %d record(s) were claimed by a node that stopped or died:"
+                    " sending them again (some may arrive twice)",
+                    dialer_id,
+                    resent,
+                )
+            self.turns.add(dialer_id)
+            await self._run_turn(dialer_id, turn)
+        finally:
+            self.turns.discard(dialer_id)
+            await turn.close()
+
+    async def _run_turn(self, dialer_id: int, turn: _Turn | None) -> None:
         """Claims batch n+1 (reads, makes the mails) while batch n is on the wire: the
         batches never overlap in records (the one in flight is `sending`)."""
         pace = Pace(0.0)
@@ -288,7 +381,7 @@ class DialerRunner:
                     scheduled = on_schedule(
                         await weekly_of(session, dialer), dialer.starts_on, dialer.ends_on, now
                     )
-                    caps = await _caps(session, campaign)
+                    caps, limit_id = await _caps(session, campaign)
                 if scheduled != was_scheduled:
                     was_scheduled = scheduled
                     self.progress.changed(dialer_id)  # "on schedule" turned
@@ -302,7 +395,17 @@ class DialerRunner:
                     await self._sleep(dialer_id, wait)
                     continue
                 want = 1 if pace.every > 0 else min(self.batch, gate.allowance(now))
-                claimed = await self._claim(dialer, campaign, want, now)
+                if turn is not None:
+                    await turn.still_ours()  # lost: another node may run it now
+                shared = (
+                    (limit_id, caps)
+                    if self.shared and limit_id is not None and shared_caps.capped(caps)
+                    else None
+                )
+                claimed = await self._claim(dialer, campaign, want, now, shared)
+                if claimed is not None and claimed.capped:
+                    await self._sleep(dialer_id, TICK)  # other nodes used the allowance
+                    continue
                 if claimed is None:
                     if flying is not None:  # its retries may be due soon: look again after
                         await flying
@@ -353,6 +456,8 @@ class DialerRunner:
     async def _next_records(
         self, session: AsyncSession, dialer: Dialer, want: int, now: datetime
     ) -> list[tuple[DialerRecord, DialerList]]:
+        # PostgreSQL: claimed in the transaction that reads them, each record locked; one
+        # that another claim holds is skipped (SQLite claims one transaction at a time).
         """The next `want` records: priority, then list, then the list's own order. Each list
         is read along its (list, state, priority) index; the lists are merged here."""
         lists = (
@@ -381,6 +486,7 @@ class DialerRunner:
                     )
                     .order_by(DialerRecord.priority, DialerRecord.id)
                     .limit(want)
+                    .with_for_update(skip_locked=True)
                 )
             ).all()
             heads.extend((r.priority, lst.id, r.id, r, lst) for r in rows)
@@ -388,39 +494,92 @@ class DialerRunner:
         return [(h[3], h[4]) for h in best]
 
     async def _claim(
-        self, dialer: Dialer, campaign: Campaign, want: int, now: datetime
+        self,
+        dialer: Dialer,
+        campaign: Campaign,
+        want: int,
+        now: datetime,
+        shared: tuple[int, Caps] | None = None,
     ) -> _Claimed | None:
-        # Read, then make the mails outside any write transaction (the database's writer
-        # stays free), then one write: this dialer's task is the only one that claims.
-        async with self.db.session() as session:
-            picked = await self._next_records(session, dialer, want, now)
-            if not picked:
+        """SQLite: read, then make the mails outside any write transaction (the database's
+        writer stays free), then one write. PostgreSQL: one transaction, whose reads lock
+        the records taken (and the account's turn when `shared` caps count across nodes:
+        (smtp_limits id, caps))."""
+        if not self.shared:
+            async with self.db.session() as session:
+                found = await self._claim_reads(session, dialer, campaign, want, now)
+            if found is None:
                 return None
-            addresses = {r.destination.lower() for r, _ in picked}
-            blocked = set(
-                (
-                    await session.scalars(
-                        select(BlacklistEntry.email).where(
-                            BlacklistEntry.email.in_(addresses), applies(campaign.id)
-                        )
+            claimed, changes = await self._make(dialer, campaign, now, *found)
+            async with self.db.writing() as session:
+                await session.execute(_CLAIM, changes)
+            return claimed
+        async with self.db.writing() as session:
+            if shared is not None:
+                want = min(want, await shared_caps.take_turn(session, *shared, now))
+                if want <= 0:
+                    return _Claimed(capped=True)
+            found = await self._claim_reads(session, dialer, campaign, want, now)
+            if found is None:
+                return None
+            claimed, changes = await self._make(dialer, campaign, now, *found)
+            await session.execute(_CLAIM, changes)
+            if shared is not None and claimed.outgoing:
+                await shared_caps.took(session, shared[0], now, len(claimed.outgoing))
+        return claimed
+
+    async def _claim_reads(
+        self, session: AsyncSession, dialer: Dialer, campaign: Campaign, want: int, now: datetime
+    ) -> (
+        tuple[
+            list[tuple[DialerRecord, DialerList]],
+            set[str],
+            set[str],
+            Template | None,
+            dict[str, tuple[str, str, bytes] | None],
+        ]
+        | None
+    ):
+        picked = await self._next_records(session, dialer, want, now)
+        if not picked:
+            return None
+        addresses = {r.destination.lower() for r, _ in picked}
+        blocked = set(
+            (
+                await session.scalars(
+                    select(BlacklistEntry.email).where(
+                        BlacklistEntry.email.in_(addresses), applies(campaign.id)
                     )
-                ).all()
-            )
-            bouncing = set(
-                (
-                    await session.scalars(
-                        select(BouncingAddress.email).where(BouncingAddress.email.in_(addresses))
-                    )
-                ).all()
-            )
-            template = (
-                await session.get(Template, dialer.template_id) if dialer.template_id else None
-            )
-            files: dict[str, tuple[str, str, bytes] | None] = {}
-            for record, _ in picked:
-                for token in record.attachments:
-                    if token not in files:
-                        files[token] = await self.mails.file(session, token)
+                )
+            ).all()
+        )
+        bouncing = set(
+            (
+                await session.scalars(
+                    select(BouncingAddress.email).where(BouncingAddress.email.in_(addresses))
+                )
+            ).all()
+        )
+        template = await session.get(Template, dialer.template_id) if dialer.template_id else None
+        files: dict[str, tuple[str, str, bytes] | None] = {}
+        for record, _ in picked:
+            for token in record.attachments:
+                if token not in files:
+                    files[token] = await self.mails.file(session, token)
+        return picked, blocked, bouncing, template, files
+
+    async def _make(
+        self,
+        dialer: Dialer,
+        campaign: Campaign,
+        now: datetime,
+        picked: list[tuple[DialerRecord, DialerList]],
+        blocked: set[str],
+        bouncing: set[str],
+        template: Template | None,
+        files: dict[str, tuple[str, str, bytes] | None],
+    ) -> tuple[_Claimed, list[dict[str, object]]]:
+        """The claim's changes and the mails of those to send (no database)."""
         claimed = _Claimed()
         domain = campaign.email_address.rpartition("@")[2]
         changes: list[dict[str, object]] = []
@@ -477,9 +636,7 @@ class DialerRunner:
             claimed.outgoing.append(Outgoing(record.id, record.destination, raw, record.attempts))
             if len(changes) % 50 == 0:
                 await asyncio.sleep(0)  # a large batch lets the engine's other work in
-        async with self.db.writing() as session:
-            await session.execute(_CLAIM, changes)
-        return claimed
+        return claimed, changes
 
     async def _record(self, results: list[tuple[Outgoing, Outcome, str]]) -> None:
         now = self.clock()
@@ -538,8 +695,9 @@ class _Recorder:
                     future.set_result(None)
 
 
-async def _caps(session: AsyncSession, campaign: Campaign) -> Caps:
+async def _caps(session: AsyncSession, campaign: Campaign) -> tuple[Caps, int | None]:
+    """The account's caps, and the id of their row (None: no caps)."""
     row = await smtp_limit(session, campaign)
     if row is None:
-        return Caps()
-    return Caps(row.per_minute, row.per_hour, row.per_day, row.connections)
+        return Caps(), None
+    return Caps(row.per_minute, row.per_hour, row.per_day, row.connections), row.id

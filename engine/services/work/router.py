@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -75,6 +75,11 @@ _ASSIGN = (
     )
 )
 SCHEDULES_RECHECK = 30.0  # seconds: schedules read again at least this often
+# Several engine nodes on one PostgreSQL: a campaign is routed by one node's pass at a time
+# (a transaction-scoped advisory lock per campaign, "rout" and its id); a node finding a
+# campaign taken skips it and looks again shortly.
+ROUTE_LOCK = 0x726F7574
+RETRY_TAKEN = 0.05  # seconds
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +120,7 @@ class _Plan:
     held: bool  # interactions are held over a queue limit: admit what has room
     assignments: list[_Assignment] = field(default_factory=list)
     round_robin: set[int] = field(default_factory=set)  # campaigns that remember the last
+    mine: set[int] | None = None  # PostgreSQL: the campaigns this pass holds (None: all)
 
 
 class Router:
@@ -200,8 +206,10 @@ class Router:
     async def _plan(self, session: AsyncSession) -> _Plan:
         """Who gets which queued interaction, as the campaigns' strategies choose from
         what `session` reads; nothing written."""
-        plan = _Plan(held=await _holds_overflow(session))
-        free = await self._free_members(session, await _with_waiting_work(session))
+        mine = await self._route_turn(session)
+        plan = _Plan(held=await _holds_overflow(session), mine=mine)
+        waiting_in = await _with_waiting_work(session)
+        free = await self._free_members(session, waiting_in if mine is None else waiting_in & mine)
         due = self.next_schedule_change
         if (
             self._schedules_stale
@@ -258,7 +266,7 @@ class Router:
         agent still Free and under the campaign's limit (a transfer, a close or a pause may
         have come between the reading and this turn). Returns the (interaction, agent)
         pairs written and how many held interactions entered their queues."""
-        admitted = await _admit_overflow(session) if plan.held else 0
+        admitted = await _admit_overflow(session, plan.mine) if plan.held else 0
         # When they are written, and what tells this turn's rows from any written before.
         now = datetime.now(UTC)
         pairs: list[tuple[int, int]] = []
@@ -314,8 +322,40 @@ class Router:
                 [{"id": mid, "last_assigned_at": at} for mid, at in touched.items()],
             )
         if pairs:
-            admitted += await _admit_overflow(session)  # the queue has room again
+            admitted += await _admit_overflow(session, plan.mine)  # the queue has room again
         return pairs, admitted
+
+    async def _route_turn(self, session: AsyncSession) -> set[int] | None:
+        """PostgreSQL: the campaigns with queued work this pass may route (None: all, SQLite
+        has one engine). Each is locked for this transaction; those another node's pass holds
+        are left to it, and looked at again in a moment (work may have come after its read)."""
+        if self.db.engine.dialect.name != "postgresql":
+            return None
+        queued = (
+            select(Interaction.id)
+            .where(
+                Interaction.campaign_id == Campaign.id,
+                Interaction.state == InteractionState.QUEUED,
+            )
+            .exists()
+        )
+        wanted = list((await session.execute(select(Campaign.id).where(queued))).scalars())
+        if not wanted:
+            return set()
+        got = set(
+            (
+                await session.execute(
+                    text(
+                        "SELECT id FROM unnest(CAST(:ids AS integer[])) AS id"
+                        " WHERE pg_try_advisory_xact_lock(:key, id)"
+                    ),
+                    {"ids": wanted, "key": ROUTE_LOCK},
+                )
+            ).scalars()
+        )
+        if len(got) < len(wanted):
+            asyncio.get_running_loop().call_later(RETRY_TAKEN, self.kick)
+        return got
 
     async def _closed_campaigns(self, session: AsyncSession) -> set[int]:
         """Campaigns out of schedule now; remembers the next change to wake for it."""
@@ -498,6 +538,9 @@ async def _waiting(session: AsyncSession, rooms: dict[int, int]) -> dict[int, li
         .join(ranked, ranked.c.id == Interaction.id)
         .where(ranked.c.place <= max(rooms.values()))
         .order_by(Interaction.queued_at, Interaction.id)
+        # PostgreSQL: the rows this pass assigns are its own until it commits; one that
+        # another writer holds (a transfer, a close) is left for the next pass.
+        .with_for_update(skip_locked=True, of=Interaction)
     )
     waiting: dict[int, list[Interaction]] = {}
     for interaction in rows.scalars():
@@ -515,12 +558,16 @@ async def _holds_overflow(session: AsyncSession) -> bool:
     return bool(await session.scalar(select(held.exists())))
 
 
-async def _admit_overflow(session: AsyncSession) -> int:
-    """Let held interactions into their queues where there is room, oldest first."""
+async def _admit_overflow(session: AsyncSession, only: set[int] | None = None) -> int:
+    """Let held interactions into their queues where there is room, oldest first (`only`
+    these campaigns: those this node's pass holds)."""
+    if only is not None and not only:
+        return 0
+    mine = () if only is None else (Interaction.campaign_id.in_(only),)
     held = (
         await session.execute(
             select(Interaction.campaign_id, func.count(Interaction.id))
-            .where(Interaction.overflow, Interaction.state == InteractionState.QUEUED)
+            .where(Interaction.overflow, Interaction.state == InteractionState.QUEUED, *mine)
             .group_by(Interaction.campaign_id)
         )
     ).all()
