@@ -21,9 +21,10 @@ starts from what is still pending. The engine restarts the dialers that were run
 Pace and caps are read on `clock` (the engine's schedule clock): tests move it. The mail a
 record carries is made by `engine.services.dialer.record_mail`.
 
-Over ~500 lines (about 540) because claim, send and record are the three steps of the
-exactly-once sequence above and share one dialer task's state (account gates, mails in
-flight); read apart they would hide the order that makes a kill safe.
+Over ~500 lines (about 700, the node's turn included) because claim, send and record are
+the three steps of the exactly-once sequence above and share one dialer task's state
+(account gates, mails in flight); read apart they would hide the order that makes a kill
+safe.
 
 Several engine nodes on one PostgreSQL (docs/deploy.md): a dialer is run by one node at a
 time, the one holding its advisory lock on a connection of its own (`_Turn`); the others

@@ -2,7 +2,7 @@
 
 Over `max_interactions_in_queue`, a new interaction still is stored and searchable; it goes
 to the campaign's overflow campaign (whose own limit may hold it there) or is held in its
-own campaign (`Interaction.overflow`) until the router lets it in (`router._admit_overflow`).
+own campaign (`Interaction.overflow`) until the router lets it in (`route_queue.admit_overflow`).
 """
 
 from __future__ import annotations

@@ -39,11 +39,11 @@ from data.models import (
     Membership,
     User,
 )
-from engine.domain import queue_limit
 from engine.domain.routing import PICK_MODES, AgentLoad, assigned, capacity, choose_agent
 from engine.domain.schedule import ScheduleError, is_open, next_change, zone
 from engine.domain.statistics import day_bounds
 from engine.services.notify import Notifier
+from engine.services.work import route_queue
 from engine.services.work.schedules import Schedules
 
 # An assignment written only if it still holds: the interaction still queued, its agent
@@ -207,8 +207,8 @@ class Router:
         """Who gets which queued interaction, as the campaigns' strategies choose from
         what `session` reads; nothing written."""
         mine = await self._route_turn(session)
-        plan = _Plan(held=await _holds_overflow(session), mine=mine)
-        waiting_in = await _with_waiting_work(session)
+        plan = _Plan(held=await route_queue.holds_overflow(session), mine=mine)
+        waiting_in = await route_queue.with_waiting_work(session)
         free = await self._free_members(session, waiting_in if mine is None else waiting_in & mine)
         due = self.next_schedule_change
         if (
@@ -231,7 +231,7 @@ class Router:
         # the queue of every campaign with someone free, one query each: 50 reads for a
         # few mails).
         rooms = {cid: room for cid, state in campaigns.items() if (room := state.room())}
-        waiting = await _waiting(session, rooms)
+        waiting = await route_queue.waiting(session, rooms)
         for campaign_id, state in campaigns.items():
             queued = waiting.get(campaign_id, [])
             for interaction in queued:
@@ -266,7 +266,7 @@ class Router:
         agent still Free and under the campaign's limit (a transfer, a close or a pause may
         have come between the reading and this turn). Returns the (interaction, agent)
         pairs written and how many held interactions entered their queues."""
-        admitted = await _admit_overflow(session, plan.mine) if plan.held else 0
+        admitted = await route_queue.admit_overflow(session, plan.mine) if plan.held else 0
         # When they are written, and what tells this turn's rows from any written before.
         now = datetime.now(UTC)
         pairs: list[tuple[int, int]] = []
@@ -322,7 +322,8 @@ class Router:
                 [{"id": mid, "last_assigned_at": at} for mid, at in touched.items()],
             )
         if pairs:
-            admitted += await _admit_overflow(session, plan.mine)  # the queue has room again
+            # The queue has room again.
+            admitted += await route_queue.admit_overflow(session, plan.mine)
         return pairs, admitted
 
     async def _route_turn(self, session: AsyncSession) -> set[int] | None:
@@ -492,114 +493,3 @@ class Router:
                 if agent_id is not None and member is not None:
                     campaigns[campaign_id].members[agent_id] = replace(member, completed_today=n)
         return campaigns
-
-
-async def _with_waiting_work(session: AsyncSession) -> set[int]:
-    """The campaigns with an interaction queued for routing (not held over a limit).
-
-    A pass reads the free members of these only: reading every free member of every
-    campaign (1,500 rows for 500 agents in 3 campaigns each) for a few mails was most of a
-    pass. One index probe per campaign (`ix_interactions_queue`), however long the queues."""
-    waiting = (
-        select(Interaction.id)
-        .where(
-            Interaction.campaign_id == Campaign.id,
-            Interaction.state == InteractionState.QUEUED,
-            Interaction.overflow.is_(False),
-        )
-        .exists()
-    )
-    return set((await session.execute(select(Campaign.id).where(waiting))).scalars())
-
-
-async def _waiting(session: AsyncSession, rooms: dict[int, int]) -> dict[int, list[Interaction]]:
-    """Per campaign, its longest-waiting queued interactions, as many as it has room for."""
-    if not rooms:
-        return {}
-    ranked = (
-        select(
-            Interaction.id,
-            func.row_number()
-            .over(
-                partition_by=Interaction.campaign_id,
-                order_by=(Interaction.queued_at, Interaction.id),
-            )
-            .label("place"),
-        )
-        .where(
-            Interaction.state == InteractionState.QUEUED,
-            Interaction.overflow.is_(False),
-            Interaction.campaign_id.in_(rooms),
-        )
-        .subquery()
-    )
-    rows = await session.execute(
-        select(Interaction)
-        .join(ranked, ranked.c.id == Interaction.id)
-        .where(ranked.c.place <= max(rooms.values()))
-        .order_by(Interaction.queued_at, Interaction.id)
-        # PostgreSQL: the rows this pass assigns are its own until it commits; one that
-        # another writer holds (a transfer, a close) is left for the next pass.
-        .with_for_update(skip_locked=True, of=Interaction)
-    )
-    waiting: dict[int, list[Interaction]] = {}
-    for interaction in rows.scalars():
-        mine = waiting.setdefault(interaction.campaign_id, [])
-        if len(mine) < rooms[interaction.campaign_id]:
-            mine.append(interaction)
-    return waiting
-
-
-async def _holds_overflow(session: AsyncSession) -> bool:
-    """Whether any interaction is held over a queue limit (one index probe)."""
-    held = select(Interaction.id).where(
-        Interaction.overflow, Interaction.state == InteractionState.QUEUED
-    )
-    return bool(await session.scalar(select(held.exists())))
-
-
-async def _admit_overflow(session: AsyncSession, only: set[int] | None = None) -> int:
-    """Let held interactions into their queues where there is room, oldest first (`only`
-    these campaigns: those this node's pass holds)."""
-    if only is not None and not only:
-        return 0
-    mine = () if only is None else (Interaction.campaign_id.in_(only),)
-    held = (
-        await session.execute(
-            select(Interaction.campaign_id, func.count(Interaction.id))
-            .where(Interaction.overflow, Interaction.state == InteractionState.QUEUED, *mine)
-            .group_by(Interaction.campaign_id)
-        )
-    ).all()
-    admitted = 0
-    for campaign_id, n_held in held:
-        limit = await session.scalar(
-            select(Campaign.max_interactions_in_queue).where(Campaign.id == campaign_id)
-        )
-        queued = await session.scalar(
-            select(func.count(Interaction.id)).where(
-                Interaction.campaign_id == campaign_id,
-                Interaction.state == InteractionState.QUEUED,
-                Interaction.overflow.is_(False),
-            )
-        )
-        load = queue_limit.QueueLoad(int(queued or 0), int(n_held), int(limit or 0))
-        n = queue_limit.room(load)
-        if n <= 0:
-            continue
-        oldest = (
-            select(Interaction.id)
-            .where(
-                Interaction.campaign_id == campaign_id,
-                Interaction.state == InteractionState.QUEUED,
-                Interaction.overflow,
-            )
-            .order_by(Interaction.queued_at, Interaction.id)
-            .limit(n)
-        )
-        await session.execute(
-            update(Interaction).where(Interaction.id.in_(oldest)).values(overflow=False)
-        )
-        admitted += n
-        log.info("campaign %s: %s held interactions entered the queue", campaign_id, n)
-    return admitted
