@@ -1,5 +1,5 @@
 """The recordings search: every filter of the manual's "Email recordings" (plus the messages'
-text, state and direction), combined, paged with exact counts, sorted.
+text, state and direction), combined, paged, sorted, counted (up to a cap unless asked).
 
 All query building lives here. What depends on the database is one `Backend`: how "any part
 of the address", "any part of the subject" and "these words in the messages" become
@@ -10,9 +10,10 @@ against). Visibility is
 applied here too, so no caller can forget it: an agent finds only interactions assigned to
 them, supervisors and admins everything.
 
-Paging is by offset: supervisors jump between pages and change the sort, and every page
-shows "41-80 of N", which needs the count anyway; each sort has an index ending in the id,
-so the order is total and a page is a walk of that index, not a sort of all matches.
+Paging is by offset: supervisors jump between pages and change the sort; each sort has an
+index ending in the id, so the order is total. Counts stop at `COUNT_CAP` unless the caller
+asks for the exact figure: on a large database the exact count of a common word costs far
+more than its first page (docs/recordings.md, "Query planning, paging, counts").
 """
 
 from __future__ import annotations
@@ -352,14 +353,16 @@ async def search_page(
 ) -> Found:
     """One page of ids and the count of all matches, exact or up to `count_limit`.
 
-    The cost of a search is the rows it reads (a row ~1.5 us on 1M messages; an FTS hit
-    ~0.03 us; a word probe ~24 us). Two ways to a page: read the index hits and sort them
-    (cost: the hits), or walk the sort's index newest first checking each row, which stops
-    after a page (cost: rows until `page*size` matched, times what checking a row costs). The
-    hits are counted in the FTS index alone up to where walking is cheaper: below it, the
-    hits are sorted; at or above it, the walk runs. Counts stop at `count_limit` (the matches
-    of a common word are 200,000: counting them all, or joining them with a campaign, is
-    most of what a search used to cost)."""
+    The cost of a search is the rows it reads (a row ~1.5 us on 1M messages, many times
+    that when its page is not cached; an FTS hit ~0.03 us; a hit copied to a temporary
+    table ~0.4 us; a word probe ~24 us). Two ways to a page: take the hits and sort them
+    (cost: the hits), or walk the sort's index checking each row, which stops after a page
+    (cost: rows until `page*size` matched, times what checking a row costs). The hits are
+    copied (words: counted first) up to where walking is cheaper; plain filters are counted
+    first and, when selective, their ids are copied and the hits seek in them. Counts stop
+    at `count_limit` (the matches of a common word are 200,000: counting them all, or
+    joining them with a campaign, was most of what a search cost).
+    `tests/test_recordings_planner.py` holds every branch to a plain scan."""
     offset = (page - 1) * size
     limit = None if count_limit is None else max(count_limit, offset + size + 1)
     ids = found.hit_ids()
