@@ -4,8 +4,9 @@ Builds a database of N messages (default 1,000,000; ~1.7 per interaction, bodies
 size drawn from a Zipf vocabulary with names, order numbers and product codes as the rare
 tail), inserted with executemany under revision 0019, then upgraded to head: migration 0020
 builds the indexes for the existing data (its time is printed). Then a fixed mix of filter
-combinations runs through the real service (`RecordingsSearch`: a page of 40 and the total
-count) with the FTS backend and with the LIKE backend, and prints p50/p99 of both.
+combinations runs through the real service (`RecordingsSearch`: a page of 40 and the count,
+capped at 1,000 as the console and ctl ask by default) with the FTS backend and with the
+LIKE backend, and prints p50/p99 of both.
 
     uv run python -m bench.search [--messages 1000000] [--keep DIR]
 

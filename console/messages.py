@@ -321,6 +321,15 @@ class RecordingsFound(Message, bubble=False):
 
 
 @dataclass
+class RecordingsCounted(Message, bubble=False):
+    """The exact count of a search whose page arrived with a capped one (`1-40 of 1,000+`),
+    asked in the background after the page was shown."""
+
+    filters: dict[str, object]
+    page: RecordingPage
+
+
+@dataclass
 class RecordingChoicesLoaded(Message, bubble=False):
     """The campaigns and agents the search's pick lists offer."""
 

@@ -3,6 +3,7 @@ pages, sort by key and by header click, the debounce; SVG snapshots at 80x24 and
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 
@@ -11,6 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select
 
 from console.screens.search import SearchScreen
+from engine.api.schemas import RecordingPage, RecordingQuery
 from tests.console_helpers import screen_text, settle, type_text, until
 from tests.fake_engine import recordings_store, searching_supervisor_app
 
@@ -144,3 +146,37 @@ async def _filtered(pilot: Pilot[None], screen: SearchScreen) -> None:
 def test_search_snapshot(snap_compare: Callable[..., bool], size: tuple[int, int]) -> None:
     app, _ = searching_supervisor_app()
     assert snap_compare(app, terminal_size=size, run_before=scene(_filtered))
+
+
+async def test_a_capped_count_shows_first_then_the_exact_one() -> None:
+    """The engine counts up to a cap (`of 1,000+`); the screen shows the page at once, then
+    asks for the exact count in the background and puts it in the status line; paging on
+    past the cap works all along."""
+    app, fake = searching_supervisor_app()
+    exact = fake.recordings
+    release = asyncio.Event()
+
+    async def capped(query: RecordingQuery) -> RecordingPage:
+        page = await exact(query)
+        if query.exact_count:
+            await release.wait()
+            return page
+        limit = max(1000, query.page * query.page_size + 1)
+        return RecordingPage(
+            total=min(page.total, limit),
+            page=page.page,
+            page_size=page.page_size,
+            items=page.items,
+            capped=page.total >= limit,
+        )
+
+    fake.recordings = capped  # type: ignore[method-assign]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: "Carla Conti" in screen_text(app), what="the monitor")
+        await pilot.press("slash")
+        await until(pilot, lambda: "1-40 of 1,000+ (counting…)" in screen_text(app), what="capped")
+        await pilot.press("pagedown")
+        await until(pilot, lambda: "41-80 of 1,000+" in screen_text(app), what="page 2")
+        release.set()
+        await until(pilot, lambda: "41-80 of 1,234 ·" in screen_text(app), what="the count")
+        assert fake.asked[-1].exact_count and fake.asked[-1].page == 2

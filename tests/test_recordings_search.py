@@ -13,10 +13,11 @@ from email.utils import make_msgid
 
 import pytest
 
-from engine.api.schemas import NewInteractionIn, RecordingQuery
+from engine.api.schemas import NewInteractionIn, RecordingPage, RecordingQuery
 from engine.client import EngineClient, Invalid
 from engine.engine import Engine
 from engine.services.recordings.search import quoted
+from postdesk.ctl.output import print_recordings
 from tests import db_probe
 from tests.cli_helpers import cli_env, postdesk_script
 from tests.engine_fixtures import World, eventually, provision
@@ -278,3 +279,14 @@ async def test_ctl_recordings_search(recorded: dict) -> None:  # type: ignore[ty
     assert f"id={recorded['ana']}" in out and "subject=Refund for order 1001" in out
     code, out, err = await ctl(home, "recordings", "search", "--campaign", "Nope")
     assert code != 0 and "Nope" in err and "Traceback" not in err
+    code, out, err = await ctl(
+        home, "recordings", "search", "--email", "example", "--count", "--json"
+    )
+    assert code == 0, err
+    assert (json.loads(out)["total"], json.loads(out)["capped"]) == (4, False)
+
+
+def test_ctl_says_when_the_count_stopped_at_the_cap(capsys: pytest.CaptureFixture[str]) -> None:
+    page = RecordingPage(total=1000, page=1, page_size=40, items=[], capped=True)
+    print_recordings(page)
+    assert capsys.readouterr().out.splitlines()[0] == "none of 1,000+ (page 1)"

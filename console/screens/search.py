@@ -21,11 +21,17 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Select, Static
 from textual.worker import Worker, WorkerState
 
-from engine.api.schemas import InteractionSummary, RecordingPage, RecordingQuery, convert
+from engine.api.schemas import (
+    InteractionSummary,
+    RecordingPage,
+    RecordingQuery,
+    convert,
+    to_builtins,
+)
 from engine.client.client import EngineClient
 from engine.text.sanitize import one_line
 
-from ..messages import RecordingChoicesLoaded, RecordingsFound, WorkerFailed
+from ..messages import RecordingChoicesLoaded, RecordingsCounted, RecordingsFound, WorkerFailed
 from ..timefmt import local_stamp
 from ..widgets.recording_filters import BadDate, RecordingFilters
 
@@ -66,9 +72,11 @@ def tail(text: str, width: int) -> str:
 def shown_range(page: RecordingPage) -> str:
     """`41-80 of 1,234`."""
     if not page.items:
-        return f"none of {page.total:,}" if page.total else "Nothing found"
+        more = "+" if page.capped else ""
+        return f"none of {page.total:,}{more}" if page.total else "Nothing found"
     first = (page.page - 1) * page.page_size + 1
-    return f"{first:,}-{first + len(page.items) - 1:,} of {page.total:,}"
+    more = "+" if page.capped else ""  # counting stopped there; the exact figure follows
+    return f"{first:,}-{first + len(page.items) - 1:,} of {page.total:,}{more}"
 
 
 class SearchScreen(ModalScreen[InteractionSummary | None]):
@@ -156,7 +164,15 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
             },
             RecordingQuery,
         )
-        self.post_message(RecordingsFound(given, await self.api.recordings(query)))
+        found = await self.api.recordings(query)
+        self.post_message(RecordingsFound(given, found))
+        if found.capped:
+            # The page is on screen; the exact count may take a while on a large database.
+            # A newer search cancels this worker, and with it the wait for the count.
+            exact = await self.api.recordings(
+                convert({**to_builtins(query), "exact_count": True}, RecordingQuery)
+            )
+            self.post_message(RecordingsCounted(given, exact))
 
     @work(exclusive=True, group="choices", exit_on_error=False)
     async def load_choices(self) -> None:
@@ -175,9 +191,19 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         self.total = message.page.total
         self.page = message.page.page
         self.fill_table()
+        self.show_range(message.page)
+
+    @on(RecordingsCounted)
+    def _counted(self, message: RecordingsCounted) -> None:
+        if message.filters == self.shown and message.page.page == self.page:
+            self.total = message.page.total
+            self.show_range(message.page)
+
+    def show_range(self, page: RecordingPage) -> None:
         order = "↓" if self.descending else "↑"
+        counting = " (counting…)" if page.capped else ""
         self.status(
-            f"{shown_range(message.page)} · by {SORT_NAMES[self.sort]} {order}"
+            f"{shown_range(page)}{counting} · by {SORT_NAMES[self.sort]} {order}"
             " · PgDn/PgUp pages · s sort · Enter opens"
         )
 

@@ -1425,15 +1425,19 @@ class RecordingQuery(Schema, kw_only=True):
     page: Annotated[int, Meta(ge=1, le=1_000_000)] = 1
     page_size: Annotated[int, Meta(ge=1, le=RECORDING_PAGE_SIZE_MAX)] = 40
     mine: bool = False  # only the caller's own, even for a supervisor
+    # Count every match (slow on large sets); otherwise counting stops at a cap (`capped`).
+    exact_count: bool = False
 
 
 class RecordingPage(Schema, kw_only=True):
-    """One page of matches, in the asked order; `total` counts every match."""
+    """One page of matches, in the asked order; `total` counts every match, or, `capped`,
+    only that many were counted and there are more (never fewer than reach past this page)."""
 
     total: int
     page: int
     page_size: int
     items: list[InteractionSummary]
+    capped: bool = False
 
 
 class RecordingChoices(Schema, kw_only=True):

@@ -187,6 +187,7 @@ def _recording_query(args: argparse.Namespace) -> RecordingQuery:
             "descending": args.sort.startswith("-"),
             "page": args.page,
             "page_size": args.page_size,
+            "exact_count": args.exact_count,
         },
         RecordingQuery,
     )

@@ -126,7 +126,8 @@ def print_recordings(page: RecordingPage) -> None:
     first = (page.page - 1) * page.page_size + 1
     last = first + len(page.items) - 1
     shown = f"{first:,}-{last:,}" if page.items else "none"
-    print(f"{shown} of {page.total:,} (page {page.page})")
+    more = "+" if page.capped else ""  # counted up to a cap: `--count` for the exact figure
+    print(f"{shown} of {page.total:,}{more} (page {page.page})")
     for row in page.items:
         parts = [
             f"id={row.id}",

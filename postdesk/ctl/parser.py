@@ -360,6 +360,12 @@ def add_ctl_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     rsearch.add_argument("--page", type=int, default=1)
     rsearch.add_argument("--page-size", dest="page_size", type=int, default=40)
+    rsearch.add_argument(
+        "--count",
+        dest="exact_count",
+        action="store_true",
+        help="count every match (without it, counting stops at 1,000: `of 1,000+`)",
+    )
     add_recording_file_parsers(recordings)  # print, export (issue 15)
 
 
