@@ -63,7 +63,7 @@ AGENT_BATCH = 0.25  # seconds: how long agents' changes wait to be shown togethe
 
 class SupervisorScreen(ModeScreen):
     MODE = "supervisor"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
     BINDINGS = [
         Binding("s", "spy", "Spy", id="supervisor.spy"),
         Binding("c", "chat", "Chat", id="supervisor.chat"),
