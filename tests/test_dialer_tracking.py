@@ -365,3 +365,31 @@ async def test_the_watcher_tells_each_dialer_once_per_read_and_survives_a_failin
     assert await watcher.poll() == 5  # four records seen, one unsubscribe
     assert calls == [news[0].dialer_id, offers.dialer_id]
     assert await watcher.poll() == 0 and len(calls) == 2  # nothing new: nobody told
+
+
+async def test_an_image_fetched_before_the_answer_is_recorded_stays_seen(
+    web_world: WebWorld,
+) -> None:
+    """A link scanner may fetch the image the moment the mail arrives, before the runner has
+    recorded the server's answer: the record is seen, and the answer does not undo it (nor
+    a bounce that came that early)."""
+    from engine.services.dialer.smtp_pool import Outcome, Outgoing
+
+    world, base = web_world.world, web_world.base_url
+    early, bounced = await sent_records(world, ["ann@example.org", "bob@example.org"])
+    await set_state(world, early.id, DialerRecordState.SENDING)
+    await set_state(world, bounced.id, DialerRecordState.REJECTED)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/p/{early.token}.gif") as resp:
+            assert resp.status == 200
+    assert (await record_rows(world, [early.id]))[early.id].state == DialerRecordState.SEEN
+    await world.engine.dialer_runner._record(
+        [
+            (Outgoing(early.id, early.destination, b"", 0), Outcome.SENT, ""),
+            (Outgoing(bounced.id, bounced.destination, b"", 0), Outcome.SENT, ""),
+        ]
+    )
+    rows = await record_rows(world, [early.id, bounced.id])
+    assert rows[early.id].state == DialerRecordState.SEEN and rows[early.id].seen_at is not None
+    assert rows[bounced.id].state == DialerRecordState.REJECTED
+    assert await events(world) == [("dialer-seen", early.id)]

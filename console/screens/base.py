@@ -41,9 +41,24 @@ class ModeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         # Textual runs this after a subclass's own on_mount: subclasses must not call it.
+        self.fit_width()
         self.sub_title = f"{self.MODE.capitalize()} · {self.me.username}"
         # Data is loaded when the event stream says hello (see console/bridge.py).
         self.run_bridge()
+
+    def on_screen_resume(self) -> None:
+        self.fit_width()  # the terminal may have been resized while a dialog was on top
+
+    def fit_width(self) -> None:
+        """The layout class for the app's width now (`HORIZONTAL_BREAKPOINTS`, as Textual
+        chooses it). Textual sets it when this screen gets a Resize, and only the screen on
+        top gets one: a screen mounted on a busy machine showed both panes of its wide layout
+        at 80 columns for a minute (a console test in CI), and one under a dialog kept the
+        layout of the size before."""
+        points = self.HORIZONTAL_BREAKPOINTS or self.app.HORIZONTAL_BREAKPOINTS or []
+        width = self.app.size.width
+        chosen = next((name for at, name in sorted(points, reverse=True) if width >= at), None)
+        self.update_classes({name: name == chosen for _, name in points}, animate=False)
 
     def dialer_boards(self) -> list[DialerDashboardScreen]:
         """The dialers' dashboard, when open above this screen (it has no stream of its own:

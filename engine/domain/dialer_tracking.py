@@ -29,7 +29,9 @@ from engine.domain.feedback import COMPLAINT_ARF, COMPLAINT_PLAIN
 
 __all__ = ["DialerChange", "DialerSent", "REJECTED_FROM", "SEEN_FROM", "SPAM_FROM", "change"]
 
-SEEN_FROM = frozenset({"sent"})
+# "sending" too: a fetch of the mail's own image proves it arrived, and a mail gateway's
+# link scanner may fetch it before the runner has recorded the server's answer.
+SEEN_FROM = frozenset({"sending", "sent"})
 REJECTED_FROM = frozenset({"sending", "sent", "seen"})
 SPAM_FROM = frozenset({"sending", "sent", "seen", "rejected"})
 

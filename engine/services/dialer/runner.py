@@ -46,7 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from data import pg
@@ -104,11 +104,18 @@ _CLAIM = (
         sent_at=bindparam("sent_at"),
     )
 )
+# What happened to a mail after the server took it (seen, bounced, a complaint) may be
+# recorded before the server's answer is: the answer never undoes it.
+_AFTER_DELIVERY = (S.SEEN, S.REJECTED, S.SPAM)
 _OUTCOME = (
     update(_T)
     .where(_T.c.id == bindparam("rid"))
     .values(
-        state=bindparam("state"),
+        state=case(
+            # Not `in_`: its expanding parameter cannot go in an executemany.
+            (or_(*(_T.c.state == state for state in _AFTER_DELIVERY)), _T.c.state),
+            else_=bindparam("state", type_=_T.c.state.type),
+        ),
         error=bindparam("error"),
         attempts=bindparam("attempts"),
         processed_at=bindparam("processed_at"),
