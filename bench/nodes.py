@@ -42,6 +42,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text, update
 
+from bench.routing import cpu_seconds
 from data.models import AgentStatus, Interaction, InteractionState, User
 from engine.api.schemas import CampaignIn, UserIn
 from engine.client import EngineClient
@@ -49,14 +50,7 @@ from engine.config import Settings
 from engine.engine import Engine
 from engine.services.inbound.prepare import Position
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 BATCH = 100
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def postgres_cpu(pg_root: Path) -> float:

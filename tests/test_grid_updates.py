@@ -24,6 +24,23 @@ def agent(name: str, **changes: Any) -> AgentRow:
     return structs.replace(row, **changes)
 
 
+def watch_cells(grid: AgentGrid) -> list[tuple[str, str]]:
+    """The (row, column) of every cell the grid sets from now on, in order."""
+    set_cells: list[tuple[str, str]] = []
+    update_cell = grid.update_cell
+
+    def counted(row: Any, column: Any, value: Any, **kw: Any) -> None:
+        set_cells.append((str(row), str(column)))
+        update_cell(row, column, value, **kw)
+
+    grid.update_cell = counted  # type: ignore[method-assign]
+    return set_cells
+
+
+def rows_of(cells: list[tuple[str, str]]) -> set[str]:
+    return {row for row, _ in cells}
+
+
 async def test_a_state_change_sets_the_cells_that_changed_and_the_tick_only_new_times() -> None:
     class Monitor(App[None]):
         def compose(self) -> ComposeResult:
@@ -33,14 +50,7 @@ async def test_a_state_change_sets_the_cells_that_changed_and_the_tick_only_new_
         grid = pilot.app.query_one(AgentGrid)
         grid.replace([agent(f"a{n:02}") for n in range(50)])
         await pilot.pause()  # laid out: rows a00 to about a17 are on screen
-        set_cells: list[tuple[str, str]] = []
-        update_cell = grid.update_cell
-
-        def counted(row: Any, column: Any, value: Any, **kw: Any) -> None:
-            set_cells.append((str(row), str(column)))
-            update_cell(row, column, value, **kw)
-
-        grid.update_cell = counted  # type: ignore[method-assign]
+        set_cells = watch_cells(grid)
         now = datetime.now(UTC)
         came = grid.upsert(
             agent("a07", status="break", state="free_on_break", status_reason="Lunch",
@@ -68,23 +78,16 @@ async def test_the_tick_sets_the_times_on_screen_and_scrolling_shows_current_one
         started = datetime.now(UTC) - timedelta(seconds=30)
         grid.replace([agent(f"a{n:03}", status_since=started) for n in range(200)])
         await pilot.pause()
-        set_rows: set[str] = set()
-        update_cell = grid.update_cell
-
-        def counted(row: Any, column: Any, value: Any, **kw: Any) -> None:
-            set_rows.add(str(row))
-            update_cell(row, column, value, **kw)
-
-        grid.update_cell = counted  # type: ignore[method-assign]
+        cells = watch_cells(grid)
         for row in grid.ordered_rows:  # as if every time were painted a minute ago
             grid._painted[str(row.key.value)]["since"] = Text("stale")
         grid.tick()
-        assert set_rows and len(set_rows) <= 21  # the rows on screen, not all 200
-        assert "a000" in set_rows and "a150" not in set_rows
+        assert rows_of(cells) and len(rows_of(cells)) <= 21  # the rows on screen, not all 200
+        assert "a000" in rows_of(cells) and "a150" not in rows_of(cells)
 
         grid.scroll_to(y=150, animate=False)
         await pilot.pause()
-        assert "a150" in set_rows  # scrolled into view: its time is set as of now
+        assert "a150" in rows_of(cells)  # scrolled into view: its time is set as of now
         assert str(grid.get_cell("a150", "since")) in ("30s", "31s", "32s")
 
 
@@ -97,27 +100,20 @@ async def test_a_change_off_screen_is_shown_when_its_row_comes_into_view() -> No
         grid = pilot.app.query_one(AgentGrid)
         grid.replace([agent(f"a{n:03}") for n in range(200)])
         await pilot.pause()
-        set_rows: set[str] = set()
-        update_cell = grid.update_cell
-
-        def counted(row: Any, column: Any, value: Any, **kw: Any) -> None:
-            set_rows.add(str(row))
-            update_cell(row, column, value, **kw)
-
-        grid.update_cell = counted  # type: ignore[method-assign]
+        cells = watch_cells(grid)
         assert not grid.upsert(agent("a150", status="busy", state="busy", active=2))
-        assert set_rows == set()  # off screen: the table is not touched
+        assert rows_of(cells) == set()  # off screen: the table is not touched
         grid.tick()
-        assert "a150" not in set_rows
+        assert "a150" not in rows_of(cells)
         assert grid.get("a150").active == 2  # the supervisor's actions read the newest row
 
         grid.scroll_to(y=145, animate=False)
         await pilot.pause()
-        assert "a150" in set_rows
+        assert "a150" in rows_of(cells)
         assert "Busy" in str(grid.get_cell("a150", "status"))
         assert str(grid.get_cell("a150", "active")) == "2"
 
         # A change on screen is shown at once; one that leaves the campaign filter goes.
-        set_rows.clear()
+        cells.clear()
         grid.upsert(agent("a150", status="free", state="free"))
-        assert "a150" in set_rows and "Free" in str(grid.get_cell("a150", "status"))
+        assert "a150" in rows_of(cells) and "Free" in str(grid.get_cell("a150", "status"))
