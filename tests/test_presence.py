@@ -6,7 +6,10 @@ here without an engine; the rest against a real engine and database."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import select
 
@@ -16,6 +19,8 @@ from engine.client import EngineClient
 from engine.domain import presence as rules
 from engine.engine import Engine
 from tests.engine_fixtures import eventually
+
+T = TypeVar("T")
 
 
 def agent(
@@ -120,3 +125,36 @@ async def test_presence_lives_in_the_database_and_leaves_with_a_dead_node(
     assert await _status(engine, "ana") == ("offline", "paused by Sam")  # the pause is kept
     async with engine.db.session() as session:
         assert (await session.execute(select(ConsoleSession))).scalars().all() == []
+
+
+async def test_a_console_leaving_as_the_next_one_opens_leaves_the_agent_logged_in(
+    engine: Engine, operator: EngineClient
+) -> None:
+    # A console reconnecting closes its old stream while the new one opens, in any order and
+    # on any timing; whatever the interleaving, an agent at a console is never left Offline
+    # (CI once saw a logged-out agent's new console stay Offline this way).
+    await operator.add_user(UserIn(username="ana", display_name="Ana", roles=["agent"]))
+    async with engine.db.session() as session:
+        ana_id = await session.scalar(select(User.id).where(User.username == "ana"))
+    assert ana_id is not None
+    presence = engine.presence
+    old, _ = await presence.opened(ana_id, agent=True, supervisor=False)
+
+    async def later(delay: float, call: Awaitable[T]) -> T:
+        await asyncio.sleep(delay)
+        return await call
+
+    # One starts up to 20 ms after the other, by half-milliseconds: every interleaving of
+    # their few database round trips comes up.
+    for step in range(-40, 41):
+        delay = abs(step) / 2000
+        opening = presence.opened(ana_id, agent=True, supervisor=False)
+        closing = presence.closed(old)
+        if step < 0:
+            (new, _), _ = await asyncio.gather(opening, later(delay, closing))
+        else:
+            _, (new, _) = await asyncio.gather(closing, later(delay, opening))
+        assert await _status(engine, "ana") == ("free", ""), f"opened {step / 2} ms late"
+        old = new
+    await presence.closed(old)
+    assert await _status(engine, "ana") == ("offline", "")

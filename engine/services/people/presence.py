@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -87,10 +87,34 @@ class Presence:
         """Write a status and its history. `unless(user)` is asked in the same transaction: a
         message refuses the change (say, the agent was paused a moment before their own Free
         arrived). `paused` / `logged_out` set or clear a supervisor's decision (None: kept)."""
-        async with self.status_lock, self.db.writing() as session:
-            user = await session.get_one(User, user_id, populate_existing=True)
+
+        async def decide(session: AsyncSession, user: User) -> rules.Change:
             if unless is not None and (refusal := unless(user)) is not None:
                 raise Conflict(refusal)
+            return rules.Change(status.value, reason)
+
+        await self._change(user_id, decide, by, paused=paused, logged_out=logged_out)
+
+    async def _change(
+        self,
+        user_id: int,
+        decide: Callable[[AsyncSession, User], Awaitable[rules.Change | None]],
+        by: int | None = None,
+        *,
+        paused: bool | None = None,
+        logged_out: bool | None = None,
+    ) -> None:
+        """The one way a status is written: `decide` looks at the agent's row as it is now,
+        locked (this process's status lock; across nodes the row lock), so two changes
+        decided at once cannot both act on what the other is about to undo, e.g. a console
+        leaving (Offline, nobody else at one) while the agent's next console logs them in."""
+        async with self.status_lock, self.db.writing() as session:
+            user = await session.get_one(
+                User, user_id, populate_existing=True, with_for_update=True
+            )
+            change = await decide(session, user)
+            if change is None:
+                return
             now = datetime.now(UTC)
             if paused is not None:
                 user.paused_at, user.paused_by_id = (now, by) if paused else (None, None)
@@ -98,29 +122,32 @@ class Presence:
                 user.logged_out_at, user.logged_out_by_id = (
                     (now, by) if logged_out else (None, None)
                 )
-            if user.status == status and user.status_reason == reason:
+            status = AgentStatus(change.status)
+            if user.status == status and user.status_reason == change.reason:
                 return
             user.status = status
-            user.status_reason = reason
+            user.status_reason = change.reason
             user.status_since = now
             session.add(
-                AgentStateChange(user_id=user_id, status=status, reason=reason, changed_by_id=by)
+                AgentStateChange(
+                    user_id=user_id, status=status, reason=change.reason, changed_by_id=by
+                )
             )
         self.notifier.agent_changed(user_id)
 
-    async def _write(
-        self,
-        user_id: int,
-        change: rules.Change,
-        by: int | None = None,
-        *,
-        paused: bool | None = None,
-        logged_out: bool | None = None,
-    ) -> None:
-        status = AgentStatus(change.status)
-        await self.set_status(
-            user_id, status, change.reason, by, paused=paused, logged_out=logged_out
-        )
+    @staticmethod
+    def _rule(
+        rule: Callable[[rules.Standing], rules.Change | str],
+    ) -> Callable[[AsyncSession, User], Awaitable[rules.Change]]:
+        """A supervisor's rule as a decision: its refusal (a string) becomes a Conflict."""
+
+        async def decide(session: AsyncSession, user: User) -> rules.Change:
+            change = rule(standing(user))
+            if isinstance(change, str):
+                raise Conflict(change)
+            return change
+
+        return decide
 
     async def agent_sets(self, user_id: int, status: str, reason: str) -> None:
         """The agent's own change (Free, Break with a reason), unless a supervisor decided."""
@@ -151,18 +178,13 @@ class Presence:
         have stay theirs, and they cannot leave the pause themselves (nor by closing their
         console: they come back Paused)."""
         agent, by = await self._agent_and_by(actor, username)
-        change = rules.pause(standing(agent), by)
-        if isinstance(change, str):
-            raise Conflict(change)
-        await self._write(agent.id, change, by=actor.user_id, paused=True)
+        decide = self._rule(lambda agent: rules.pause(agent, by))
+        await self._change(agent.id, decide, actor.user_id, paused=True)
         return await self.agent_row(agent.id)
 
     async def resume(self, actor: Actor, username: str) -> AgentRow:
         agent, _ = await self._agent_and_by(actor, username)
-        change = rules.resume(standing(agent))
-        if isinstance(change, str):
-            raise Conflict(change)
-        await self._write(agent.id, change, by=actor.user_id, paused=False)
+        await self._change(agent.id, self._rule(rules.resume), actor.user_id, paused=False)
         self.on_free()
         return await self.agent_row(agent.id)
 
@@ -170,11 +192,9 @@ class Presence:
         """The agent's consoles leave and the agent is Offline: no new interactions until
         they open a console again. What they were typing is kept as drafts."""
         agent, by = await self._agent_and_by(actor, username)
-        change = rules.log_out(standing(agent), by)
-        if isinstance(change, str):
-            raise Conflict(change)
+        decide = self._rule(lambda agent: rules.log_out(agent, by))
         # Offline first (the router hands them nothing more), then their consoles are told.
-        await self._write(agent.id, change, by=actor.user_id, paused=False, logged_out=True)
+        await self._change(agent.id, decide, actor.user_id, paused=False, logged_out=True)
         self.notifier.announce(LoggedOut(username=agent.username, by=by))
         return await self.agent_row(agent.id)
 
@@ -189,6 +209,8 @@ class Presence:
     ) -> tuple[int, LoggedOut | None]:
         """A console's event stream opened: its session (to close with `closed`), and the
         log-out it missed, which that console alone must hear (the others heard it then)."""
+        # The row is committed before the status is decided: a console of the same agent
+        # leaving at this moment finds it and leaves the agent logged in.
         async with self.db.session() as session, session.begin():
             row = ConsoleSession(
                 user_id=user_id, node=self.node, as_agent=agent, as_supervisor=supervisor
@@ -196,20 +218,22 @@ class Presence:
             session.add(row)
             await session.flush()
             session_id = row.id
-            user = await session.get_one(User, user_id, populate_existing=True)
-            opening = rules.console_opened(standing(user), resuming=resuming)
-            missed = None
-            if agent and opening.tell_logged_out:
-                by = await self._logged_out_by(session, user)
-                missed = LoggedOut(username=user.username, by=by)
         self._open.add(session_id)
         if not agent:
             return session_id, None
-        if missed is not None:
-            return session_id, missed
-        if opening.change is not None:
-            await self._write(user_id, opening.change, logged_out=False)
-        return session_id, None
+        missed: LoggedOut | None = None
+
+        async def decide(session: AsyncSession, user: User) -> rules.Change | None:
+            nonlocal missed
+            opening = rules.console_opened(standing(user), resuming=resuming)
+            if opening.tell_logged_out:
+                missed = LoggedOut(
+                    username=user.username, by=await self._logged_out_by(session, user)
+                )
+            return opening.change
+
+        await self._change(user_id, decide, logged_out=False)
+        return session_id, missed
 
     async def closed(self, session_id: int, *, engine_stopping: bool = False) -> None:
         self._open.discard(session_id)
@@ -225,15 +249,16 @@ class Presence:
             await self._offline_unless_at_a_console(user_id)
 
     async def _offline_unless_at_a_console(self, user_id: int) -> None:
-        async with self.db.session() as session:
+        async def decide(session: AsyncSession, user: User) -> rules.Change | None:
+            # Asked with the agent's row locked, after any console that opened has its row.
             others = await session.scalar(
                 select(ConsoleSession.id)
                 .where(ConsoleSession.user_id == user_id, ConsoleSession.as_agent)
                 .limit(1)
             )
-            user = await session.get_one(User, user_id, populate_existing=True)
-        if others is None:
-            await self._write(user_id, rules.last_console_closed(standing(user)))
+            return None if others is not None else rules.last_console_closed(standing(user))
+
+        await self._change(user_id, decide)
 
     @staticmethod
     async def _logged_out_by(session: AsyncSession, user: User) -> str:
