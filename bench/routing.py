@@ -184,6 +184,27 @@ def probe_engine(home: str) -> None:
 
         if writing is not None:
             engine.db.writing = timed_writing
+        at_once = getattr(engine.db, "write_at_once", None)  # None: before the router's thread
+
+        async def timed_at_once(work: Any, **kwargs: Any) -> Any:
+            assert at_once is not None
+            caller = sys._getframe(1).f_code.co_qualname
+            asked = time.monotonic()
+            times: list[float] = []
+
+            def timed_work(session: Any) -> Any:
+                times.append(time.monotonic())
+                return work(session)
+
+            try:
+                return await at_once(timed_work, **kwargs)
+            finally:
+                if times:  # the commit is in the turn too: held until here
+                    held.append(time.monotonic() - times[0])
+                    holders.append((asked, times[0], time.monotonic(), caller))
+
+        if at_once is not None:
+            engine.db.write_at_once = timed_at_once
         lags: list[float] = []  # how late the event loop ran a 10 ms timer: time blocked
 
         async def watch_loop() -> None:

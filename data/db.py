@@ -17,22 +17,24 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
 
 
 def sqlite_url(path: Path) -> str:
@@ -142,6 +144,12 @@ class Database:
         self._write_turn: WriteTurn | None = (
             WriteTurn() if self.engine.dialect.name == "sqlite" else None
         )
+        # SQLite: `write_at_once` and `read_at_once` run in worker threads on plain
+        # connections of their own (made when first used).
+        self._sync_engine: Engine | None = None
+        if self._write_turn is not None:
+            self._sync_engine = create_engine(self.engine.url.set(drivername="sqlite"))
+            event.listen(self._sync_engine, "connect", _sqlite_pragmas)
 
     @asynccontextmanager
     async def writing(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
@@ -155,6 +163,44 @@ class Database:
         async with self._write_turn.turn(urgent=urgent), self.session() as session:
             async with session.begin():
                 yield session
+
+    async def write_at_once(self, work: Callable[[Session], T], *, urgent: bool = False) -> T:
+        """`work(session)` in one writing transaction, its statements issued back to back.
+
+        Through the async session every statement is a hop to aiosqlite's thread and back to
+        the event loop, and on a loaded engine each hop waits for the loop (a routing pass of
+        ten statements took 60-110 ms, mostly waiting). On SQLite the whole of `work` runs in
+        one worker thread on a plain connection instead, in the write turn; on PostgreSQL the
+        statements are asyncpg's round trips anyway, and `work` runs on the async session.
+        `work` must not touch the event loop (it may run in another thread)."""
+        if self._write_turn is None:
+            async with self.writing(urgent=urgent) as session:
+                return await session.run_sync(work)
+        async with self._write_turn.turn(urgent=urgent):
+            running = asyncio.ensure_future(asyncio.to_thread(self._in_thread, work))
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                # The thread cannot be stopped: the turn is kept until it has committed or
+                # rolled back, so no other writer runs beside it.
+                await asyncio.wait([running])
+                raise
+
+    async def read_at_once(self, work: Callable[[Session], T]) -> T:
+        """`work(session)` reading, its statements back to back: in a worker thread on
+        SQLite (readers run beside the writer in WAL), on the async session on PostgreSQL.
+        As `write_at_once`, for reads on a hot path (the notifier's batch)."""
+        if self._write_turn is None:
+            async with self.session() as session:
+                return await session.run_sync(work)
+        return await asyncio.to_thread(self._in_thread, work, write=False)
+
+    def _in_thread(self, work: Callable[[Session], T], *, write: bool = True) -> T:
+        with Session(self._sync_engine, expire_on_commit=False) as session:
+            if not write:
+                return work(session)  # ends rolled back: nothing to keep
+            with session.begin():
+                return work(session)
 
     async def upgrade(self) -> None:
         def run(connection: Connection) -> None:
@@ -201,3 +247,5 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()

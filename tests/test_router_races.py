@@ -20,15 +20,13 @@ async def _queued(world: World, count: int) -> list[InteractionSummary]:
 
 
 async def _plan(world: World):  # type: ignore[no-untyped-def]
-    router = world.engine.router
-    async with world.engine.db.session() as session:
-        return await router._plan(session)
+    return await world.engine.db.write_at_once(world.engine.router._plan)
 
 
 async def _apply(world: World, plan) -> list[tuple[int, int]]:  # type: ignore[no-untyped-def]
-    router = world.engine.router
-    async with world.engine.db.writing(urgent=True) as session:
-        pairs, _admitted = await router._apply(session, plan)
+    pairs, _admitted = await world.engine.db.write_at_once(
+        lambda session: world.engine.router._apply(session, plan)
+    )
     return pairs
 
 

@@ -25,16 +25,18 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from data.db import Database
-from data.models import Interaction, Message
+from data.models import Campaign, Interaction, Message
 from engine.api.schemas import (
     AgentChanged,
+    AgentRow,
     CampaignsChanged,
     CampaignState,
     Event,
     InteractionChanged,
+    InteractionSummary,
     MessageChanged,
     PickQueueChanged,
     QueueChanged,
@@ -274,16 +276,22 @@ class Notifier:
             stats = False
         else:
             self._stats = False  # counted now, or nobody to tell (a monitor opening reads)
-        if interactions or messages or agents:
+        if interactions or agents:
+            # One trip to the database's thread for what agents wait for (statement by
+            # statement on the loop, a batch took 46 ms at the median under a burst).
+            summaries, picking, rows = await self.db.read_at_once(
+                lambda session: _for_agents(session, interactions, agents)
+            )
+            for summary in summaries:
+                self.bus.publish(InteractionChanged(interaction=summary))
+            if picking:  # agents who take their work themselves reload what waits for them
+                self.bus.publish(PickQueueChanged())
+        if messages:
             async with self.db.session() as session:
-                if interactions:
-                    await self._publish_interactions(session, interactions)
-                if messages:
-                    await self._publish_messages(session, messages)
-                if agents:
-                    # One read for the whole batch (was one query per agent).
-                    for row in await queries.agent_rows(session, user_ids=agents):
-                        self.bus.publish(AgentChanged(agent=row))
+                await self._publish_messages(session, messages)
+        if interactions or agents:
+            for row in rows:
+                self.bus.publish(AgentChanged(agent=row))
         for event in ready:
             self.bus.publish(event)
         if waiting or queue or stats:
@@ -294,25 +302,6 @@ class Notifier:
             )
             if self._overview is None or self._overview.done():
                 self._overview = asyncio.create_task(self._publish_overview())
-
-    async def _publish_interactions(self, session: AsyncSession, ids: set[int]) -> None:
-        rows = (
-            (
-                await session.execute(
-                    select(Interaction)
-                    .where(Interaction.id.in_(ids))
-                    .order_by(Interaction.id)
-                    .execution_options(populate_existing=True)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        for summary in await queries.summaries(session, rows):
-            self.bus.publish(InteractionChanged(interaction=summary))
-        # Agents who take their work themselves reload what waits for them.
-        if any(is_pick(row.campaign.availability.value) for row in rows):
-            self.bus.publish(PickQueueChanged())
 
     async def _publish_messages(self, session: AsyncSession, ids: set[int]) -> None:
         rows = await session.execute(
@@ -354,3 +343,26 @@ class Notifier:
                     self._stats_at = asyncio.get_running_loop().time()
                     counted = await statistics.today_stats(session, self.clock())
                     self.bus.publish(StatsChanged(stats=counted))
+
+
+def _for_agents(
+    session: Session, interactions: set[int], agents: set[int]
+) -> tuple[list[InteractionSummary], bool, list[AgentRow]]:
+    """A batch's interactions (and whether any is in a pick campaign) and agents' rows, read
+    on a plain session (`Database.read_at_once`): one read each for the whole batch."""
+    summaries: list[InteractionSummary] = []
+    picking = False
+    if interactions:
+        summaries = queries.summaries_where_sync(
+            session, Interaction.id.in_(interactions), limit=len(interactions)
+        )
+        summaries.sort(key=lambda summary: summary.id)
+        kinds = session.scalars(
+            select(Campaign.availability)
+            .join(Interaction, Interaction.campaign_id == Campaign.id)
+            .where(Interaction.id.in_(interactions))
+            .distinct()
+        )
+        picking = any(is_pick(kind.value) for kind in kinds)
+    rows = queries.agent_rows_sync(session, user_ids=agents) if agents else []
+    return summaries, picking, rows

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from msgspec.structs import asdict
 from sqlalchemy import ColumnElement, Subquery, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from data.db import Database
 from data.models import (
@@ -55,9 +55,13 @@ from engine.services.work.load import campaign_load, member_campaigns
 
 
 async def message_counts(session: AsyncSession, ids: Sequence[int]) -> dict[int, int]:
+    return await session.run_sync(message_counts_sync, ids)
+
+
+def message_counts_sync(session: Session, ids: Sequence[int]) -> dict[int, int]:
     if not ids:
         return {}
-    rows = await session.execute(
+    rows = session.execute(
         select(Message.interaction_id, func.count(Message.id))
         .where(Message.interaction_id.in_(ids))
         .group_by(Message.interaction_id)
@@ -119,6 +123,15 @@ async def summaries_where(
     Inboxes and the supervisors' lists ask for hundreds or thousands at once: columns
     straight from one joined query cost a fraction of loading ORM objects one by one
     (500 rows: ~7 ms against ~30 ms), which every console start pays."""
+    return await session.run_sync(
+        lambda plain: summaries_where_sync(plain, *conditions, limit=limit)
+    )
+
+
+def summaries_where_sync(
+    session: Session, *conditions: ColumnElement[bool], limit: int = 5000
+) -> list[InteractionSummary]:
+    """`summaries_where` on a plain session (the notifier reads in the database's thread)."""
     query = (
         select(*_SUMMARY_COLUMNS)
         .join(Campaign, Campaign.id == Interaction.campaign_id)
@@ -127,8 +140,8 @@ async def summaries_where(
         .order_by(Interaction.last_message_at.desc(), Interaction.id.desc())
         .limit(limit)
     )
-    rows = (await session.execute(query)).mappings().all()
-    counts = await message_counts(session, [row["id"] for row in rows])
+    rows = session.execute(query).mappings().all()
+    counts = message_counts_sync(session, [row["id"] for row in rows])
     return [
         InteractionSummary(
             **{**row, "state": row["state"].value, "message_count": counts.get(row["id"], 0)}
@@ -259,6 +272,13 @@ async def agent_rows(
 ) -> list[AgentRow]:
     """The grid's rows (every member of a campaign, or only `user_ids`): a fixed number of
     queries whatever the number of agents, never one per agent."""
+    return await session.run_sync(lambda plain: agent_rows_sync(plain, now=now, user_ids=user_ids))
+
+
+def agent_rows_sync(
+    session: Session, *, now: datetime | None = None, user_ids: Iterable[int] | None = None
+) -> list[AgentRow]:
+    """`agent_rows` on a plain session (the notifier reads in the database's thread)."""
     now = now or datetime.now(UTC)
     day_start, day_end = stats.day_bounds(now)
     wanted = None if user_ids is None else list(user_ids)
@@ -322,7 +342,7 @@ async def agent_rows(
         query = query.where(User.id.in_(wanted))
         campaigns_of = campaigns_of.where(Membership.user_id.in_(wanted))
     names: dict[int, list[str]] = {}
-    for user_id, name in await session.execute(campaigns_of.order_by(Campaign.name)):
+    for user_id, name in session.execute(campaigns_of.order_by(Campaign.name)):
         names.setdefault(user_id, []).append(name)
     return [
         AgentRow(
@@ -352,7 +372,7 @@ async def agent_rows(
             n_out,
             n_rated,
             average,
-        ) in await session.execute(query)
+        ) in session.execute(query)
     ]
 
 

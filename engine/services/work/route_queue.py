@@ -2,14 +2,15 @@
 waiting interactions each has room for, and interactions held over a campaign's queue
 limit let in as room appears (`engine/domain/queue_limit.py`). Apart from the router's
 decisions (`router.py`) so each reads in one piece; the pass calls these inside its write
-turn."""
+turn, on a plain (not async) session: the whole pass is one trip to the database's thread
+(`Database.write_at_once`)."""
 
 from __future__ import annotations
 
 import logging
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from data.models import Campaign, Interaction, InteractionState
 from engine.domain import queue_limit
@@ -19,7 +20,7 @@ __all__ = ["admit_overflow", "holds_overflow", "waiting", "with_waiting_work"]
 log = logging.getLogger(__name__)
 
 
-async def with_waiting_work(session: AsyncSession) -> set[int]:
+def with_waiting_work(session: Session) -> set[int]:
     """The campaigns with an interaction queued for routing (not held over a limit).
 
     A pass reads the free members of these only: reading every free member of every
@@ -34,11 +35,12 @@ async def with_waiting_work(session: AsyncSession) -> set[int]:
         )
         .exists()
     )
-    return set((await session.execute(select(Campaign.id).where(waiting))).scalars())
+    return set((session.execute(select(Campaign.id).where(waiting))).scalars())
 
 
-async def waiting(session: AsyncSession, rooms: dict[int, int]) -> dict[int, list[Interaction]]:
-    """Per campaign, its longest-waiting queued interactions, as many as it has room for."""
+def waiting(session: Session, rooms: dict[int, int]) -> dict[int, list[int]]:
+    """Per campaign, its longest-waiting queued interactions' ids, as many as it has room
+    for."""
     if not rooms:
         return {}
     ranked = (
@@ -58,8 +60,8 @@ async def waiting(session: AsyncSession, rooms: dict[int, int]) -> dict[int, lis
         )
         .subquery()
     )
-    rows = await session.execute(
-        select(Interaction)
+    rows = session.execute(
+        select(Interaction.id, Interaction.campaign_id)
         .join(ranked, ranked.c.id == Interaction.id)
         .where(ranked.c.place <= max(rooms.values()))
         .order_by(Interaction.queued_at, Interaction.id)
@@ -67,30 +69,30 @@ async def waiting(session: AsyncSession, rooms: dict[int, int]) -> dict[int, lis
         # another writer holds (a transfer, a close) is left for the next pass.
         .with_for_update(skip_locked=True, of=Interaction)
     )
-    waiting: dict[int, list[Interaction]] = {}
-    for interaction in rows.scalars():
-        mine = waiting.setdefault(interaction.campaign_id, [])
-        if len(mine) < rooms[interaction.campaign_id]:
-            mine.append(interaction)
+    waiting: dict[int, list[int]] = {}
+    for interaction_id, campaign_id in rows:
+        mine = waiting.setdefault(campaign_id, [])
+        if len(mine) < rooms[campaign_id]:
+            mine.append(interaction_id)
     return waiting
 
 
-async def holds_overflow(session: AsyncSession) -> bool:
+def holds_overflow(session: Session) -> bool:
     """Whether any interaction is held over a queue limit (one index probe)."""
     held = select(Interaction.id).where(
         Interaction.overflow, Interaction.state == InteractionState.QUEUED
     )
-    return bool(await session.scalar(select(held.exists())))
+    return bool(session.scalar(select(held.exists())))
 
 
-async def admit_overflow(session: AsyncSession, only: set[int] | None = None) -> int:
+def admit_overflow(session: Session, only: set[int] | None = None) -> int:
     """Let held interactions into their queues where there is room, oldest first (`only`
     these campaigns: those this node's pass holds)."""
     if only is not None and not only:
         return 0
     mine = () if only is None else (Interaction.campaign_id.in_(only),)
     held = (
-        await session.execute(
+        session.execute(
             select(Interaction.campaign_id, func.count(Interaction.id))
             .where(Interaction.overflow, Interaction.state == InteractionState.QUEUED, *mine)
             .group_by(Interaction.campaign_id)
@@ -98,10 +100,10 @@ async def admit_overflow(session: AsyncSession, only: set[int] | None = None) ->
     ).all()
     admitted = 0
     for campaign_id, n_held in held:
-        limit = await session.scalar(
+        limit = session.scalar(
             select(Campaign.max_interactions_in_queue).where(Campaign.id == campaign_id)
         )
-        queued = await session.scalar(
+        queued = session.scalar(
             select(func.count(Interaction.id)).where(
                 Interaction.campaign_id == campaign_id,
                 Interaction.state == InteractionState.QUEUED,
@@ -122,7 +124,7 @@ async def admit_overflow(session: AsyncSession, only: set[int] | None = None) ->
             .order_by(Interaction.queued_at, Interaction.id)
             .limit(n)
         )
-        await session.execute(
+        session.execute(
             update(Interaction).where(Interaction.id.in_(oldest)).values(overflow=False)
         )
         admitted += n

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from data.db import Database
 from data.models import (
@@ -121,6 +121,7 @@ class _Plan:
     assignments: list[_Assignment] = field(default_factory=list)
     round_robin: set[int] = field(default_factory=set)  # campaigns that remember the last
     mine: set[int] | None = None  # PostgreSQL: the campaigns this pass holds (None: all)
+    taken: bool = False  # PostgreSQL: another node's pass held some campaigns: look again soon
 
 
 class Router:
@@ -190,11 +191,30 @@ class Router:
             return await self._assign_all()
 
     async def _assign_all(self) -> list[tuple[int, int]]:
+        due = self.next_schedule_change
+        if (
+            self._schedules_stale
+            or (due is not None and self.schedules.now() >= due)
+            or time.monotonic() - self._schedules_read_at >= SCHEDULES_RECHECK
+        ):
+            async with self.db.session() as session:
+                self._closed = await self._closed_campaigns(session)
+            self._schedules_stale = False
+            self._schedules_read_at = time.monotonic()
+        closed = frozenset(self._closed)
+
+        def route(session: Session) -> tuple[list[tuple[int, int]], int, bool]:
+            plan = self._plan(session, closed)
+            pairs, admitted = self._apply(session, plan)
+            return pairs, admitted, plan.taken
+
         # The pass holds the write turn while it reads too: read outside it, the pass waited
         # for the turn behind ingest's commits afterwards and its reads ran beside them,
-        # which doubled commit -> assignment (bench/routing.py, p50 85 -> 184-255 ms).
-        async with self.db.writing(urgent=True) as session:
-            pairs, admitted = await self._apply(session, await self._plan(session))
+        # which doubled commit -> assignment (bench/routing.py, p50 85 -> 184-255 ms). And it
+        # is one trip to the database's thread, not one per statement (`write_at_once`).
+        pairs, admitted, taken = await self.db.write_at_once(route, urgent=True)
+        if taken:
+            asyncio.get_running_loop().call_later(RETRY_TAKEN, self.kick)
         if admitted:
             self.notifier.queue_changed()
             self.kick()  # route the newly admitted on the next pass
@@ -203,27 +223,17 @@ class Router:
             self.notifier.interaction_changed(interaction_id, agents=(agent_id,))
         return pairs
 
-    async def _plan(self, session: AsyncSession) -> _Plan:
+    def _plan(self, session: Session, closed: frozenset[int] = frozenset()) -> _Plan:
         """Who gets which queued interaction, as the campaigns' strategies choose from
-        what `session` reads; nothing written."""
-        mine = await self._route_turn(session)
-        plan = _Plan(held=await route_queue.holds_overflow(session), mine=mine)
-        waiting_in = await route_queue.with_waiting_work(session)
-        free = await self._free_members(session, waiting_in if mine is None else waiting_in & mine)
-        due = self.next_schedule_change
-        if (
-            self._schedules_stale
-            or (due is not None and self.schedules.now() >= due)
-            or (free and time.monotonic() - self._schedules_read_at >= SCHEDULES_RECHECK)
-        ):
-            self._closed = await self._closed_campaigns(session)
-            self._schedules_stale = False
-            self._schedules_read_at = time.monotonic()
-        campaigns = {
-            campaign_id: state
-            for campaign_id, state in free.items()
-            if campaign_id not in self._closed  # out of schedule: waits for the opening
-        }
+        what `session` reads; nothing written. `closed`: the campaigns out of schedule. Runs
+        in the database's thread: it reads and chooses, and touches nothing of the loop's."""
+        mine, taken = self._route_turn(session)
+        plan = _Plan(held=route_queue.holds_overflow(session), mine=mine, taken=taken)
+        waiting_in = route_queue.with_waiting_work(session)
+        free = self._free_members(
+            session, (waiting_in if mine is None else waiting_in & mine) - closed
+        )
+        campaigns = free  # out of schedule: waits for the opening
         if not campaigns:
             return plan
         now = datetime.now(UTC)
@@ -231,10 +241,10 @@ class Router:
         # the queue of every campaign with someone free, one query each: 50 reads for a
         # few mails).
         rooms = {cid: room for cid, state in campaigns.items() if (room := state.room())}
-        waiting = await route_queue.waiting(session, rooms)
+        waiting = route_queue.waiting(session, rooms)
         for campaign_id, state in campaigns.items():
             queued = waiting.get(campaign_id, [])
-            for interaction in queued:
+            for interaction_id in queued:
                 choice = choose_agent(
                     list(state.members.values()),
                     state.cap,
@@ -249,7 +259,7 @@ class Router:
                 state.after = choice.order
                 plan.assignments.append(
                     _Assignment(
-                        interaction.id,
+                        interaction_id,
                         choice.user_id,
                         campaign_id,
                         state.membership_ids[choice.user_id],
@@ -261,12 +271,12 @@ class Router:
         return plan
 
     @staticmethod
-    async def _apply(session: AsyncSession, plan: _Plan) -> tuple[list[tuple[int, int]], int]:
+    def _apply(session: Session, plan: _Plan) -> tuple[list[tuple[int, int]], int]:
         """Write the plan's assignments that still hold: the interaction still queued, its
         agent still Free and under the campaign's limit (a transfer, a close or a pause may
         have come between the reading and this turn). Returns the (interaction, agent)
         pairs written and how many held interactions entered their queues."""
-        admitted = await route_queue.admit_overflow(session, plan.mine) if plan.held else 0
+        admitted = route_queue.admit_overflow(session, plan.mine) if plan.held else 0
         # When they are written, and what tells this turn's rows from any written before.
         now = datetime.now(UTC)
         pairs: list[tuple[int, int]] = []
@@ -277,8 +287,7 @@ class Router:
             # One executemany (each row's conditions see the rows written before it), then
             # one read of which took: a statement per assignment cost more than the pass's
             # reading and choosing together.
-            connection = await session.connection()
-            await connection.execute(
+            session.connection().execute(
                 _ASSIGN,
                 [
                     {
@@ -294,7 +303,7 @@ class Router:
             took = {
                 (interaction_id, agent_id or 0)
                 for interaction_id, agent_id in (
-                    await session.execute(
+                    session.execute(
                         select(Interaction.id, Interaction.agent_id).where(
                             Interaction.id.in_([a.interaction_id for a in plan.assignments]),
                             Interaction.state == InteractionState.ASSIGNED,
@@ -311,27 +320,28 @@ class Router:
             if item.campaign_id in plan.round_robin:
                 last[item.campaign_id] = item.agent_id
         for campaign_id, user_id in last.items():
-            await session.execute(
+            session.execute(
                 update(Campaign)
                 .where(Campaign.id == campaign_id)
                 .values(round_robin_last_user_id=user_id)
             )
         if touched:
-            await session.execute(
+            session.execute(
                 update(Membership),
                 [{"id": mid, "last_assigned_at": at} for mid, at in touched.items()],
             )
         if pairs:
             # The queue has room again.
-            admitted += await route_queue.admit_overflow(session, plan.mine)
+            admitted += route_queue.admit_overflow(session, plan.mine)
         return pairs, admitted
 
-    async def _route_turn(self, session: AsyncSession) -> set[int] | None:
+    def _route_turn(self, session: Session) -> tuple[set[int] | None, bool]:
         """PostgreSQL: the campaigns with queued work this pass may route (None: all, SQLite
-        has one engine). Each is locked for this transaction; those another node's pass holds
-        are left to it, and looked at again in a moment (work may have come after its read)."""
+        has one engine), and whether another node's pass holds some. Each is locked for this
+        transaction; those another holds are left to it, and looked at again in a moment
+        (work may have come after its read)."""
         if self.db.engine.dialect.name != "postgresql":
-            return None
+            return None, False
         queued = (
             select(Interaction.id)
             .where(
@@ -340,12 +350,12 @@ class Router:
             )
             .exists()
         )
-        wanted = list((await session.execute(select(Campaign.id).where(queued))).scalars())
+        wanted = list((session.execute(select(Campaign.id).where(queued))).scalars())
         if not wanted:
-            return set()
+            return set(), False
         got = set(
             (
-                await session.execute(
+                session.execute(
                     text(
                         "SELECT id FROM unnest(CAST(:ids AS integer[])) AS id"
                         " WHERE pg_try_advisory_xact_lock(:key, id)"
@@ -354,9 +364,7 @@ class Router:
                 )
             ).scalars()
         )
-        if len(got) < len(wanted):
-            asyncio.get_running_loop().call_later(RETRY_TAKEN, self.kick)
-        return got
+        return got, len(got) < len(wanted)
 
     async def _closed_campaigns(self, session: AsyncSession) -> set[int]:
         """Campaigns out of schedule now; remembers the next change to wake for it."""
@@ -383,15 +391,13 @@ class Router:
             self.notifier.queue_changed()  # supervisors see in / out of schedule
         return closed
 
-    async def _free_members(
-        self, session: AsyncSession, campaign_ids: set[int]
-    ) -> dict[int, _Campaign]:
+    def _free_members(self, session: Session, campaign_ids: set[int]) -> dict[int, _Campaign]:
         """The free members of these pushing campaigns with what its strategy needs: one
         query for the members, one for their open work, and one each only for campaigns whose
         strategy remembers the last member (round-robin) or counts today's closed work."""
         if not campaign_ids:
             return {}
-        rows = await session.execute(
+        rows = session.execute(
             select(
                 Membership.campaign_id,
                 Membership.id,
@@ -441,7 +447,7 @@ class Router:
             state.membership_ids[user_id] = membership_id
         if not campaigns:
             return campaigns
-        active_rows = await session.execute(
+        active_rows = session.execute(
             select(Interaction.agent_id, Interaction.campaign_id, func.count(Interaction.id))
             .where(
                 Interaction.state == InteractionState.ASSIGNED,
@@ -460,7 +466,7 @@ class Router:
         }
         if remembering:
             # The last one's place on the campaign, whether or not they are free now.
-            places = await session.execute(
+            places = session.execute(
                 select(Membership.campaign_id, Membership.position, Membership.user_id).where(
                     Membership.campaign_id.in_(remembering),
                     Membership.user_id.in_(set(remembering.values())),
@@ -479,7 +485,7 @@ class Router:
                 midnight, _ = day_bounds(self.schedules.now(), zone(time_zone))
             except ScheduleError:  # refused on save; an old row with a bad name counts UTC
                 midnight, _ = day_bounds(self.schedules.now())
-            closed = await session.execute(
+            closed = session.execute(
                 select(Interaction.agent_id, Interaction.campaign_id, func.count(Interaction.id))
                 .where(
                     Interaction.campaign_id.in_(ids),
