@@ -16,8 +16,10 @@ waiting to be stored (a pass hands waiting mail to people; storing can wait a fe
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -147,9 +149,15 @@ class Database:
         # SQLite: `write_at_once` and `read_at_once` run in worker threads on plain
         # connections of their own (made when first used).
         self._sync_engine: Engine | None = None
+        # Threads of their own, not the loop's default executor: that one parses mail
+        # (ingest), and a routing pass queued behind six parses waited for them.
+        self._writer: ThreadPoolExecutor | None = None
+        self._readers: ThreadPoolExecutor | None = None
         if self._write_turn is not None:
             self._sync_engine = create_engine(self.engine.url.set(drivername="sqlite"))
             event.listen(self._sync_engine, "connect", _sqlite_pragmas)
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-write")
+            self._readers = ThreadPoolExecutor(2, thread_name_prefix="db-read")
 
     @asynccontextmanager
     async def writing(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
@@ -177,7 +185,9 @@ class Database:
             async with self.writing(urgent=urgent) as session:
                 return await session.run_sync(work)
         async with self._write_turn.turn(urgent=urgent):
-            running = asyncio.ensure_future(asyncio.to_thread(self._in_thread, work))
+            running = asyncio.get_running_loop().run_in_executor(
+                self._writer, self._in_thread, work
+            )
             try:
                 return await asyncio.shield(running)
             except asyncio.CancelledError:
@@ -193,7 +203,9 @@ class Database:
         if self._write_turn is None:
             async with self.session() as session:
                 return await session.run_sync(work)
-        return await asyncio.to_thread(self._in_thread, work, write=False)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._readers, functools.partial(self._in_thread, work, write=False)
+        )
 
     def _in_thread(self, work: Callable[[Session], T], *, write: bool = True) -> T:
         with Session(self._sync_engine, expire_on_commit=False) as session:
@@ -247,5 +259,8 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        for pool in (self._writer, self._readers):
+            if pool is not None:
+                pool.shutdown(wait=True)  # a pass still in its thread commits first
         if self._sync_engine is not None:
             self._sync_engine.dispose()
