@@ -31,12 +31,10 @@ from data.db import Database
 from data.models import Campaign, Interaction, Message
 from engine.api.schemas import (
     AgentChanged,
-    AgentRow,
     CampaignsChanged,
     CampaignState,
     Event,
     InteractionChanged,
-    InteractionSummary,
     MessageChanged,
     PickQueueChanged,
     QueueChanged,
@@ -49,7 +47,7 @@ from engine.bus import EventBus
 from engine.domain.node_changes import Changes
 from engine.domain.routing import is_pick
 from engine.services import queries, statistics
-from engine.services.customer.ratings import fill_customer_feedback
+from engine.services.customer.ratings import fill_customer_feedback_sync
 from engine.services.work import load
 
 log = logging.getLogger(__name__)
@@ -276,22 +274,14 @@ class Notifier:
             stats = False
         else:
             self._stats = False  # counted now, or nobody to tell (a monitor opening reads)
-        if interactions or agents:
+        if interactions or messages or agents:
             # One trip to the database's thread for what agents wait for (statement by
             # statement on the loop, a batch took 46 ms at the median under a burst).
-            summaries, picking, rows = await self.db.read_at_once(
-                lambda session: _for_agents(session, interactions, agents)
+            news = await self.db.read_at_once(
+                lambda session: _for_agents(session, interactions, messages, agents)
             )
-            for summary in summaries:
-                self.bus.publish(InteractionChanged(interaction=summary))
-            if picking:  # agents who take their work themselves reload what waits for them
-                self.bus.publish(PickQueueChanged())
-        if messages:
-            async with self.db.session() as session:
-                await self._publish_messages(session, messages)
-        if interactions or agents:
-            for row in rows:
-                self.bus.publish(AgentChanged(agent=row))
+            for event in news:
+                self.bus.publish(event)
         for event in ready:
             self.bus.publish(event)
         if waiting or queue or stats:
@@ -302,30 +292,6 @@ class Notifier:
             )
             if self._overview is None or self._overview.done():
                 self._overview = asyncio.create_task(self._publish_overview())
-
-    async def _publish_messages(self, session: AsyncSession, ids: set[int]) -> None:
-        rows = await session.execute(
-            select(Message, Interaction)
-            .join(Interaction)
-            # Threads of unassigned interactions are on nobody's screen: during a backlog
-            # this skips thousands of events (the queue event covers them).
-            .where(Message.id.in_(ids), Interaction.agent_id.is_not(None))
-            .options(selectinload(Message.attachments))
-            .order_by(Message.id)
-            .execution_options(populate_existing=True)
-        )
-        changed = [(queries.message_out(m), i) for m, i in rows]
-        # What customers did with our mail (rating, image seen) comes along, so a console
-        # replacing the message does not lose it.
-        await fill_customer_feedback(session, [out for out, _ in changed])
-        for out, interaction in changed:
-            self.bus.publish(
-                MessageChanged(
-                    interaction_id=interaction.id,
-                    agent=interaction.agent.username if interaction.agent else None,
-                    message=out,
-                )
-            )
 
     async def _publish_overview(self) -> None:
         """The waiting counts, the queue and the statistics, as often as they are due and
@@ -346,23 +312,51 @@ class Notifier:
 
 
 def _for_agents(
-    session: Session, interactions: set[int], agents: set[int]
-) -> tuple[list[InteractionSummary], bool, list[AgentRow]]:
-    """A batch's interactions (and whether any is in a pick campaign) and agents' rows, read
-    on a plain session (`Database.read_at_once`): one read each for the whole batch."""
-    summaries: list[InteractionSummary] = []
-    picking = False
+    session: Session, interactions: set[int], messages: set[int], agents: set[int]
+) -> list[Event]:
+    """A batch's events for agents, in the order they are published: its interactions (and
+    whether one is in a pick campaign), messages and agents' rows, read on a plain session
+    (`Database.read_at_once`), one read each for the whole batch."""
+    events: list[Event] = []
     if interactions:
         summaries = queries.summaries_where_sync(
             session, Interaction.id.in_(interactions), limit=len(interactions)
         )
         summaries.sort(key=lambda summary: summary.id)
+        events.extend(InteractionChanged(interaction=summary) for summary in summaries)
         kinds = session.scalars(
             select(Campaign.availability)
             .join(Interaction, Interaction.campaign_id == Campaign.id)
             .where(Interaction.id.in_(interactions))
             .distinct()
         )
-        picking = any(is_pick(kind.value) for kind in kinds)
-    rows = queries.agent_rows_sync(session, user_ids=agents) if agents else []
-    return summaries, picking, rows
+        if any(is_pick(kind.value) for kind in kinds):
+            # Agents who take their work themselves reload what waits for them.
+            events.append(PickQueueChanged())
+    if messages:
+        rows = session.execute(
+            select(Message, Interaction)
+            .join(Interaction)
+            # Threads of unassigned interactions are on nobody's screen: during a backlog
+            # this skips thousands of events (the queue event covers them).
+            .where(Message.id.in_(messages), Interaction.agent_id.is_not(None))
+            .options(selectinload(Message.attachments))
+            .order_by(Message.id)
+        )
+        changed = [(queries.message_out(m), i) for m, i in rows]
+        # What customers did with our mail (rating, image seen) comes along, so a console
+        # replacing the message does not lose it.
+        fill_customer_feedback_sync(session, [out for out, _ in changed])
+        events.extend(
+            MessageChanged(
+                interaction_id=interaction.id,
+                agent=interaction.agent.username if interaction.agent else None,
+                message=out,
+            )
+            for out, interaction in changed
+        )
+    if agents:
+        events.extend(
+            AgentChanged(agent=row) for row in queries.agent_rows_sync(session, user_ids=agents)
+        )
+    return events

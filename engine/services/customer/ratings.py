@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from data.db import Database
 from data.models import Campaign, Interaction, Message, MessageLink, Rating, User
@@ -45,12 +46,18 @@ async def with_customer_feedback(
 
 async def fill_customer_feedback(session: AsyncSession, messages: list[MessageOut]) -> None:
     """`with_customer_feedback` for any messages, by their ids (the notifier's events)."""
+    await session.run_sync(fill_customer_feedback_sync, messages)
+
+
+def fill_customer_feedback_sync(session: Session, messages: list[MessageOut]) -> None:
+    """`fill_customer_feedback` on a plain session (the notifier reads in the database's
+    thread)."""
     ids = [m.id for m in messages if m.direction == "outbound"]
     if not ids:
         return
     ratings = {
         message_id: (score, at)
-        for message_id, score, at in await session.execute(
+        for message_id, score, at in session.execute(
             select(Rating.message_id, Rating.score, Rating.created_at).where(
                 Rating.message_id.in_(ids)
             )
@@ -58,7 +65,7 @@ async def fill_customer_feedback(session: AsyncSession, messages: list[MessageOu
     }
     seen = {
         message_id: (count, at)
-        for message_id, count, at in await session.execute(
+        for message_id, count, at in session.execute(
             select(MessageLink.message_id, MessageLink.seen_count, MessageLink.first_seen_at).where(
                 MessageLink.message_id.in_(ids), MessageLink.seen_count > 0
             )
