@@ -295,7 +295,7 @@ async def plan(
         conditions.append(Interaction.agent_id == agent_id)
     if query.start:
         conditions.append(Interaction.created_at >= day_start(query.start))
-    if query.end:
+    if query.end and query.end < date.max:  # the last day there is: no end to bound
         conditions.append(Interaction.created_at < day_start(query.end + timedelta(days=1)))
     if query.state == "open":
         # The open states by name: an index on the state can seek them, `!=` it cannot.
