@@ -21,7 +21,7 @@ from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from data.blobs import BlobStore
 from data.db import Database
@@ -60,8 +60,9 @@ class Blobs:
         """For a worker thread: files are written (durably) there; see `BlobBatch`."""
         return self.files.batch(size_hint)
 
-    async def save(self, session: AsyncSession, blobs: dict[str, bytes]) -> None:
-        """Store what a batch held back, in the caller's transaction (files: nothing held)."""
+    def save(self, session: Session, blobs: dict[str, bytes]) -> None:
+        """Store what a batch held back, in the caller's transaction (files: nothing held).
+        On a plain session: ingest's transaction runs in the database's thread."""
 
 
 class _Held:
@@ -105,7 +106,7 @@ class DatabaseBlobs(Blobs):
     async def put(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
         async with self.db.session() as session, session.begin():
-            await self.save(session, {digest: data})
+            await session.run_sync(self.save, {digest: data})
         return digest
 
     async def size(self, digest: str) -> int:
@@ -129,19 +130,17 @@ class DatabaseBlobs(Blobs):
     def batch(self, size_hint: int) -> Batch:
         return _Held()
 
-    async def save(self, session: AsyncSession, blobs: dict[str, bytes]) -> None:
+    def save(self, session: Session, blobs: dict[str, bytes]) -> None:
         if not blobs:
             return
         # Only the bytes the table lacks travel (a mail fetched again, a common attachment).
         have = set(
             (
-                await session.execute(
-                    select(StoredBlob.sha256).where(StoredBlob.sha256.in_(list(blobs)))
-                )
+                session.execute(select(StoredBlob.sha256).where(StoredBlob.sha256.in_(list(blobs))))
             ).scalars()
         )
         missing = [{"sha256": d, "data": b} for d, b in blobs.items() if d not in have]
         if missing:
-            await session.execute(
+            session.execute(
                 pg_insert(StoredBlob).on_conflict_do_nothing(index_elements=["sha256"]), missing
             )

@@ -237,7 +237,7 @@ class Engine:
             base_url=lambda: self.settings.web_url,
             retry_base=self.settings.outbox_retry_base,
         )
-        self.ingestor.dialer_threads = DialerAnswers(self.dialer_runner, self.blobs).open_threads
+        self.ingestor.dialer_threads = DialerAnswers(self.db, self.dialer_runner, self.blobs)
         self.dialer_board = DialerBoard(self.db, self.schedules.now)  # the dashboard (issue 14)
         self.recordings = RecordingsSearch(self.db)
         self.recording_files = RecordingFiles(self.db, self.blobs, self.queries)

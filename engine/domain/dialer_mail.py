@@ -50,6 +50,21 @@ class RecordError(ValueError):
 
 
 @dataclass(frozen=True)
+class AnsweredMail:
+    """A sent dialer mail that incoming mail answers, made again to open its thread
+    (`engine.services.dialer.answers`): the record and the message it becomes."""
+
+    record_id: int
+    destination: str
+    rfc_message_id: str
+    subject: str
+    text: str
+    html: str
+    raw_sha256: str
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
 class MailSpec:
     """What every record of one list shares."""
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from data.models import CustomerEvent, Dialer, DialerList, DialerRecord
 from data.models import DialerRecordState as State
@@ -24,18 +24,14 @@ from engine.services.customer import dialer_tracking
 _EVENT = {"rejected": dialer_tracking.REJECTED, "spam": dialer_tracking.SPAM}
 
 
-async def records_by_message_id(
-    session: AsyncSession, message_ids: Iterable[str]
-) -> dict[str, DialerRecord]:
+def records_by_message_id(session: Session, message_ids: Iterable[str]) -> dict[str, DialerRecord]:
     """The records whose mail carried one of these Message-IDs, keyed without brackets
     (the sender may store its Message-ID either way)."""
     bare = {mid.strip().strip("<>") for mid in message_ids if mid and mid.strip("<> ")}
     if not bare:
         return {}
     wanted = sorted(bare | {f"<{mid}>" for mid in bare})
-    found = await session.scalars(
-        select(DialerRecord).where(DialerRecord.rfc_message_id.in_(wanted))
-    )
+    found = session.scalars(select(DialerRecord).where(DialerRecord.rfc_message_id.in_(wanted)))
     return {record.rfc_message_id.strip("<>"): record for record in found}
 
 
@@ -43,21 +39,19 @@ def view(record: DialerRecord) -> DialerSent:
     return DialerSent(record.id, record.destination.lower(), State(record.state).value)
 
 
-def apply(session: AsyncSession, record: DialerRecord, change: DialerChange) -> None:
+def apply(session: Session, record: DialerRecord, change: DialerChange) -> None:
     """Carry out `change` on `record` (rejected or spam, with its reason), and say so."""
     record.state = State(change.state)
     record.error = change.reason
     session.add(CustomerEvent(kind=_EVENT[change.state], dialer_record_id=record.id))
 
 
-async def unsubscribe_tokens(
-    session: AsyncSession, tokens: Iterable[str]
-) -> dict[str, tuple[str, int, int]]:
+def unsubscribe_tokens(session: Session, tokens: Iterable[str]) -> dict[str, tuple[str, int, int]]:
     """token -> (address, campaign, record) for the dialer records these tokens belong to."""
     wanted = sorted(set(tokens))
     if not wanted:
         return {}
-    rows = await session.execute(
+    rows = session.execute(
         select(
             DialerRecord.link_token, DialerRecord.destination, Dialer.campaign_id, DialerRecord.id
         )
@@ -72,5 +66,5 @@ async def unsubscribe_tokens(
     }
 
 
-def unsubscribed(session: AsyncSession, record_id: int) -> None:
+def unsubscribed(session: Session, record_id: int) -> None:
     session.add(CustomerEvent(kind=dialer_tracking.UNSUBSCRIBE, dialer_record_id=record_id))

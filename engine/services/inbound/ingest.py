@@ -29,9 +29,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from data.db import Database
 from data.db_blobs import Blobs
@@ -47,6 +48,7 @@ from data.models import (
     Quarantine,
 )
 from engine import failpoints
+from engine.domain.dialer_mail import AnsweredMail
 from engine.domain.inbound import Action, Decision, decide
 from engine.domain.mime import ParsedMessage
 from engine.services.inbound import dialer_reports
@@ -57,6 +59,18 @@ from engine.services.notify import Notifier
 from engine.services.work.overflow import apply_queue_limit
 
 log = logging.getLogger(__name__)
+
+
+class DialerThreads(Protocol):
+    """Answers to dialer mail (`engine.services.dialer.answers.DialerAnswers`): `prepare`
+    reads and makes what opening their threads needs, before the transaction; `open` opens
+    them in it (in the database's thread)."""
+
+    async def prepare(
+        self, campaign_id: int, replies: list[tuple[str | None, list[str]]]
+    ) -> list[AnsweredMail]: ...
+
+    def open(self, session: Session, campaign_id: int, answered: list[AnsweredMail]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -89,12 +103,11 @@ class Ingestor:
         self.on_new_customer: Callable[[int, list[int], set[int]], Awaitable[object]] | None = None
         # Answers to dialer mail: the sent mail's thread is made before threads are looked up
         # (engine/services/dialer/answers.py, set by the engine).
-        self.dialer_threads: (
-            Callable[[AsyncSession, int, list[tuple[str | None, list[str]]]], Awaitable[int]] | None
-        ) = None
+        self.dialer_threads: DialerThreads | None = None
         # Several nodes (engine/services/nodes/leases.py): raises unless this node still owns
         # the campaign's mailbox, in the transaction, just before a mailbox's batch commits.
-        self.fence: Callable[[AsyncSession, int], Awaitable[None]] | None = None
+        # Called in the database's thread (`Database.write_at_once`).
+        self.fence: Callable[[Session, int], None] | None = None
 
     async def ingest(self, campaign_id: int, raw: bytes, position: Position) -> Ingested:
         return (await self.ingest_batch(campaign_id, [(raw, position)]))[0]
@@ -136,29 +149,34 @@ class Ingestor:
 
         `fenced`: the batch comes from the campaign's mailbox, which only the node owning its
         lease may commit (see `fence`)."""
-        async with self.db.writing() as session:
+        answered = None
+        if self.dialer_threads is not None:
+            # What answered dialer mail needs (the sent mail made again) is made before the
+            # transaction; its thread is opened inside it (`DialerAnswers`).
+            answered = await self.dialer_threads.prepare(
+                campaign_id,
+                [
+                    (p.parsed.in_reply_to, p.parsed.references)
+                    for p in prepared
+                    if isinstance(p.parsed, ParsedMessage)
+                ],
+            )
+
+        def store(session: Session) -> tuple[list[Ingested], list[int], set[int]]:
             # Blobs the database keeps go in with the rows naming them (data/db_blobs.py).
-            await self.blobs.save(session, {d: b for p in prepared for d, b in p.blobs.items()})
-            if self.dialer_threads is not None:
-                await self.dialer_threads(
-                    session,
-                    campaign_id,
-                    [
-                        (p.parsed.in_reply_to, p.parsed.references)
-                        for p in prepared
-                        if isinstance(p.parsed, ParsedMessage)
-                    ],
-                )
-            batch = _Batch(session, await session.get_one(Campaign, campaign_id))
-            await batch.load([p for p in prepared if isinstance(p.parsed, ParsedMessage)])
+            self.blobs.save(session, {d: b for p in prepared for d, b in p.blobs.items()})
+            if answered and self.dialer_threads is not None:
+                self.dialer_threads.open(session, campaign_id, answered)
+            batch = _Batch(session, session.get_one(Campaign, campaign_id))
+            batch.load([p for p in prepared if isinstance(p.parsed, ParsedMessage)])
             pending = [batch.add(item) for item in prepared]
-            await batch.write()
+            batch.write()
             if prepared:
-                await _checkpoint(session, campaign_id, prepared[-1].position)
-            await session.flush()
+                _checkpoint(session, campaign_id, prepared[-1].position)
+            session.flush()
             results = [p.result() for p in pending]
             changed = [m.id for p in pending for m in p.changed_outbound]
-            overflowed = await apply_queue_limit(
+            overflowed = apply_queue_limit(
                 session,
                 batch.campaign,
                 [
@@ -168,8 +186,14 @@ class Ingestor:
                 ],
             )
             if fenced and self.fence is not None:
-                await self.fence(session, campaign_id)
+                self.fence(session, campaign_id)
             failpoints.reached("ingest-before-commit")
+            return results, changed, overflowed
+
+        # One trip to the database's thread for the whole transaction: statement by
+        # statement, a batch held SQLite's write turn 30-80 ms on a busy engine, and the
+        # router's passes waited behind it (bench/routing.py).
+        results, changed, overflowed = await self.db.write_at_once(store)
         # Committed: the mail is safe, but not yet flagged, routed, announced or confirmed.
         failpoints.reached("ingest-committed")
         for result in results:
@@ -226,7 +250,7 @@ class _Batch(BatchLookups):
     """Threading and deduplication state for one ingest transaction: the lookups it reads
     (`BatchLookups`), the new rows it makes and the changes it carries out."""
 
-    def __init__(self, session: AsyncSession, campaign: Campaign) -> None:
+    def __init__(self, session: Session, campaign: Campaign) -> None:
         super().__init__(session, campaign)
         self.new_interactions: list[NewInteraction] = []
         self.new_messages: list[NewMessage] = []
@@ -386,7 +410,7 @@ class _Batch(BatchLookups):
             entry.reason = decision.bouncing_reason
             entry.updated_at = self.now
 
-    async def write(self) -> None:
+    def write(self) -> None:
         """Insert the batch's new rows, a table at a time, in source order.
 
         Changes to rows that already exist (a reply reopening its interaction, a bounce
@@ -394,14 +418,14 @@ class _Batch(BatchLookups):
         """
         if not self.new_messages:
             return
-        await self.session.flush()
-        await insert_rows(self.session, self.new_interactions, self.new_messages)
+        self.session.flush()
+        insert_rows(self.session, self.new_interactions, self.new_messages)
 
 
-async def _checkpoint(session: AsyncSession, campaign_id: int, position: Position) -> None:
+def _checkpoint(session: Session, campaign_id: int, position: Position) -> None:
     if not position.uid:
         return
-    checkpoint = await session.scalar(
+    checkpoint = session.scalar(
         select(MailboxCheckpoint).where(
             MailboxCheckpoint.campaign_id == campaign_id,
             MailboxCheckpoint.folder == position.folder,

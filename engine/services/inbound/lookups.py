@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from data.models import (
     BlacklistEntry,
@@ -47,7 +47,7 @@ _BOUNCE_WINDOW = timedelta(days=7)
 class BatchLookups:
     """The indexes one ingest transaction reads, loaded once for its whole batch."""
 
-    def __init__(self, session: AsyncSession, campaign: Campaign) -> None:
+    def __init__(self, session: Session, campaign: Campaign) -> None:
         self.session = session
         self.campaign = campaign
         self.own_address = campaign.email_address.lower()
@@ -74,10 +74,10 @@ class BatchLookups:
             dialer=_Views(self.dialer, dialer_reports.view),
         )
 
-    async def load(self, parsed: list[Prepared]) -> None:
+    def load(self, parsed: list[Prepared]) -> None:
         digests = [p.digest for p in parsed]
         if digests:
-            rows = await self.session.execute(
+            rows = self.session.execute(
                 select(Message.raw_sha256, Message.id)
                 .join(Interaction)
                 .where(
@@ -94,7 +94,7 @@ class BatchLookups:
             for mid in thread_candidates(p.parsed.in_reply_to, p.parsed.references)
         }
         if candidates:
-            threads = await self.session.execute(
+            threads = self.session.execute(
                 select(Message.message_id, Interaction)
                 .join(Interaction)
                 .where(
@@ -111,7 +111,7 @@ class BatchLookups:
             and (token := find_subject_token(p.parsed.subject)) is not None
         }
         if tokens:
-            found = await self.session.execute(
+            found = self.session.execute(
                 select(Interaction).where(
                     Interaction.id.in_(tokens), Interaction.campaign_id == self.campaign.id
                 )
@@ -127,7 +127,7 @@ class BatchLookups:
             if mid
         } | candidates
         if ours:
-            sent = await self.session.execute(
+            sent = self.session.execute(
                 select(Message, Interaction)
                 .join(Interaction)
                 .where(Message.direction == Direction.OUTBOUND, Message.message_id.in_(ours))
@@ -149,7 +149,7 @@ class BatchLookups:
             if mid
         }
         if reported:
-            self.dialer.update(await dialer_reports.records_by_message_id(self.session, reported))
+            self.dialer.update(dialer_reports.records_by_message_id(self.session, reported))
         unlinked = {
             address
             for p in parsed
@@ -177,7 +177,7 @@ class BatchLookups:
                 )
                 .group_by(func.lower(Interaction.client_email))
             )
-            latest = await self.session.execute(
+            latest = self.session.execute(
                 select(Message, Interaction).join(Interaction).where(Message.id.in_(newest))
             )
             for message, interaction in latest:
@@ -193,7 +193,7 @@ class BatchLookups:
         if addresses:
             self.blacklisted = set(
                 (
-                    await self.session.execute(
+                    self.session.execute(
                         # A complaint blocks every campaign: only entries for all count.
                         select(BlacklistEntry.email).where(
                             BlacklistEntry.email.in_(addresses),
@@ -202,13 +202,13 @@ class BatchLookups:
                     )
                 ).scalars()
             )
-            marked = await self.session.execute(
+            marked = self.session.execute(
                 select(BouncingAddress).where(BouncingAddress.email.in_(addresses))
             )
             self.bouncing = {b.email: b for b in marked.scalars()}
-        await self._load_unsubscribes(parsed)
+        self._load_unsubscribes(parsed)
 
-    async def _load_unsubscribes(self, parsed: list[Prepared]) -> None:
+    def _load_unsubscribes(self, parsed: list[Prepared]) -> None:
         """The dialer messages whose unsubscribe tokens the batch's subjects name, and the
         entries their recipients have already."""
         tokens = {
@@ -219,21 +219,19 @@ class BatchLookups:
         }
         if not tokens:
             return
-        rows = await self.session.execute(
+        rows = self.session.execute(
             select(MessageLink.token, Message.to, Interaction.campaign_id)
             .join(Message, MessageLink.message_id == Message.id)
             .join(Interaction, Message.interaction_id == Interaction.id)
             .where(MessageLink.token.in_(tokens), Message.kind.in_(UNSUBSCRIBE_KINDS))
         )
         self.unsubscribes = {token: (to[0].lower(), cid) for token, to, cid in rows if to}
-        found = await dialer_reports.unsubscribe_tokens(
-            self.session, tokens - set(self.unsubscribes)
-        )
+        found = dialer_reports.unsubscribe_tokens(self.session, tokens - set(self.unsubscribes))
         for token, (email, campaign_id, record_id) in found.items():
             self.unsubscribes[token] = (email, campaign_id)
             self.dialer_unsubscribes[token] = record_id
         emails = {email for email, _ in self.unsubscribes.values()}
-        listed = await self.session.execute(
+        listed = self.session.execute(
             select(BlacklistEntry.email, BlacklistEntry.campaign_id).where(
                 BlacklistEntry.email.in_(emails)
             )

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from data.models import Attachment, Interaction, InteractionState, Message
 
@@ -65,14 +65,14 @@ class NewMessage:
     id: int = 0
 
 
-async def insert_rows(
-    session: AsyncSession, new_interactions: list[NewInteraction], new_messages: list[NewMessage]
+def insert_rows(
+    session: Session, new_interactions: list[NewInteraction], new_messages: list[NewMessage]
 ) -> None:
     """Insert a batch's new interactions, messages and attachments, a table at a time, in
     source order; each row learns its new id."""
     if new_interactions:
         rows = [i.values() for i in new_interactions]
-        ids = await _insert_ids(session, _INTERACTIONS, rows)
+        ids = _insert_ids(session, _INTERACTIONS, rows)
         for interaction, new_id in zip(new_interactions, ids, strict=True):
             interaction.id = new_id
         links = [
@@ -81,7 +81,7 @@ async def insert_rows(
             if isinstance(i.linked, NewInteraction)
         ]
         if links:
-            await session.execute(
+            session.execute(
                 update(_INTERACTIONS)
                 .where(_INTERACTIONS.c.id == bindparam("b_id"))
                 .values(linked_interaction_id=bindparam("b_linked")),
@@ -93,7 +93,7 @@ async def insert_rows(
         rows.append(message.row)
     # Each new message has its own content hash (the batch deduplicates): it maps the
     # returned ids back to the messages whatever order the database returns them in.
-    returned = await session.execute(
+    returned = session.execute(
         insert(_MESSAGES).returning(_MESSAGES.c.id, _MESSAGES.c.raw_sha256), rows
     )
     message_ids = {digest: message_id for message_id, digest in returned}
@@ -104,10 +104,10 @@ async def insert_rows(
             attachment["message_id"] = message.id
             attachments.append(attachment)
     if attachments:
-        await session.execute(insert(_ATTACHMENTS), attachments)
+        session.execute(insert(_ATTACHMENTS), attachments)
 
 
-async def _insert_ids(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+def _insert_ids(session: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
     """Insert rows with one multi-row INSERT; their new primary keys, in the rows' order.
 
     SQLAlchemy can only order RETURNING rows on SQLite by inserting one row per statement.
@@ -116,11 +116,11 @@ async def _insert_ids(session: AsyncSession, table: Table, rows: list[dict[str, 
     the order of the rows; the returned client addresses double-check it.
     """
     if session.get_bind().dialect.name != "sqlite":
-        result = await session.execute(
+        result = session.execute(
             insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
         )
         return list(result.scalars())
-    result = await session.execute(insert(table).returning(table.c.id, table.c.client_email), rows)
+    result = session.execute(insert(table).returning(table.c.id, table.c.client_email), rows)
     returned = sorted(result.all())
     if [email for _id, email in returned] != [row["client_email"] for row in rows]:
         raise RuntimeError(f"{table.name}: inserted ids are not in the order of the rows")

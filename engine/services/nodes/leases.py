@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from data.db import Database
 from data.models import Campaign, EngineNode, MailboxLease
@@ -106,11 +107,12 @@ class NodeLeases:
             query = query.where(MailboxLease.campaign_id.not_in(self.releasing))
         return query
 
-    async def fence(self, session: AsyncSession, campaign_id: int) -> None:
+    def fence(self, session: Session, campaign_id: int) -> None:
         """Raise `LeaseLost` unless this node still owns the campaign's lease; holds the row
-        (FOR SHARE) until the caller's transaction ends, so no takeover slips in before it."""
+        (FOR SHARE) until the caller's transaction ends, so no takeover slips in before it.
+        On a plain session: ingest's transaction runs in the database's thread."""
         held = self.held.get(campaign_id)
-        ours = held is not None and await session.scalar(
+        ours = held is not None and session.scalar(
             select(MailboxLease.epoch)
             .where(
                 MailboxLease.campaign_id == campaign_id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from data.models import Campaign, Interaction, InteractionState
 from engine.domain.queue_limit import QueueLoad, places
@@ -18,10 +18,10 @@ from engine.domain.queue_limit import QueueLoad, places
 log = logging.getLogger(__name__)
 
 
-async def queue_load(session: AsyncSession, campaign: Campaign, *, besides: list[int]) -> QueueLoad:
+def queue_load(session: Session, campaign: Campaign, *, besides: list[int]) -> QueueLoad:
     rows = dict(
         (
-            await session.execute(
+            session.execute(
                 select(Interaction.overflow, func.count(Interaction.id))
                 .where(
                     Interaction.campaign_id == campaign.id,
@@ -39,39 +39,35 @@ async def queue_load(session: AsyncSession, campaign: Campaign, *, besides: list
     )
 
 
-async def apply_queue_limit(
-    session: AsyncSession, campaign: Campaign, new_ids: list[int]
-) -> set[int]:
+def apply_queue_limit(session: Session, campaign: Campaign, new_ids: list[int]) -> set[int]:
     """Move or hold the new interactions (in arrival order) over the campaign's limit;
     returns the ids that overflowed, for the "we are busy" answer."""
     if not new_ids or campaign.max_interactions_in_queue == 0:
         return set()
-    load = await queue_load(session, campaign, besides=new_ids)
+    load = queue_load(session, campaign, besides=new_ids)
     entering = places(load, len(new_ids))
     over = new_ids[entering:]
     if not over:
         return set()
     target = (
-        await session.get(Campaign, campaign.overflow_campaign_id)
+        session.get(Campaign, campaign.overflow_campaign_id)
         if campaign.overflow_campaign_id
         else None
     )
     if target is None or target.id == campaign.id:
-        await session.execute(
-            update(Interaction).where(Interaction.id.in_(over)).values(overflow=True)
-        )
+        session.execute(update(Interaction).where(Interaction.id.in_(over)).values(overflow=True))
         log.info("campaign %s: %s interactions held over the queue limit", campaign.id, len(over))
         return set(over)
     # One hop only: the overflow campaign's own limit holds what it cannot take, and its
     # own overflow campaign is not followed (two campaigns overflowing into each other
     # would pass mail back and forth).
-    there = await queue_load(session, target, besides=over)
+    there = queue_load(session, target, besides=over)
     held_there = over[places(there, len(over)) :]
-    await session.execute(
+    session.execute(
         update(Interaction).where(Interaction.id.in_(over)).values(campaign_id=target.id)
     )
     if held_there:
-        await session.execute(
+        session.execute(
             update(Interaction).where(Interaction.id.in_(held_there)).values(overflow=True)
         )
     log.info(
