@@ -5,10 +5,13 @@ first; a writer cancelled or failing never keeps the turn."""
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from data.db import Database, WriteTurn, sqlite_url
 
@@ -83,5 +86,68 @@ async def test_many_writers_at_once_all_commit(tmp_path: Path) -> None:
         async with db.session() as session:
             count = await session.scalar(text("SELECT count(*) FROM t"))
         assert count == 120
+    finally:
+        await db.close()
+
+
+async def test_work_at_once_takes_the_turn_commits_or_rolls_back_and_outlives_a_cancel(
+    tmp_path: Path,
+) -> None:
+    # `write_at_once` runs a whole transaction in the database's thread (routing, ingest):
+    # it writes in its turn beside the async writers, what raises leaves nothing, and a
+    # caller cancelled while the thread works keeps the turn until the thread is done.
+    db = Database(sqlite_url(tmp_path / "once.db"))
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+
+        def insert(n: int) -> Callable[[Session], int]:
+            def work(session: Session) -> int:
+                session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+                return n
+
+            return work
+
+        async def write(n: int) -> None:
+            async with db.writing() as session:
+                await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+
+        got = await asyncio.gather(
+            *(db.write_at_once(insert(n), urgent=n % 2 == 0) for n in range(20)),
+            *(write(100 + n) for n in range(20)),
+        )
+        assert got[:20] == list(range(20))
+
+        def fails(session: Session) -> None:
+            session.execute(text("INSERT INTO t VALUES (-1)"))
+            raise RuntimeError("the transaction failed")
+
+        with pytest.raises(RuntimeError):
+            await db.write_at_once(fails)
+
+        started, finish = threading.Event(), threading.Event()
+
+        def slow(session: Session) -> None:
+            session.execute(text("INSERT INTO t VALUES (-2)"))
+            started.set()
+            finish.wait(5)
+
+        task = asyncio.create_task(db.write_at_once(slow))
+        await asyncio.to_thread(started.wait, 5)
+        task.cancel()
+        after = asyncio.create_task(write(-3))
+        await asyncio.sleep(0.05)
+        assert not after.done()  # the cancelled caller's thread still holds the turn
+        finish.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await after
+
+        def count(session: Session) -> list[int]:
+            return sorted(session.scalars(text("SELECT n FROM t WHERE n < 0")))
+
+        assert await db.read_at_once(count) == [-3, -2]  # -1 was rolled back
+        async with db.session() as session:
+            assert await session.scalar(text("SELECT count(*) FROM t")) == 42
     finally:
         await db.close()
