@@ -11,20 +11,29 @@ wait seconds and give up with "database is locked" (bench/routing.py: routing pa
 take `Database.writing()` instead: one at a time in this process, in the order they asked,
 woken the moment the one before commits; the router asks `urgent` and goes before the mail
 waiting to be stored (a pass hands waiting mail to people; storing can wait a few ms more).
+
+`Database.write_many()`: one executemany committed in ONE trip to the database, for a hot
+path that commits small batches many times a second (the dialer's outcomes). Through the
+async driver a commit is six or more hops to its thread and back (cursor, execute, close,
+commit, the pool's reset), each waiting for the GIL while the event loop is busy: measured
+4-12 ms for 15 rows, which capped a dialer at ~2,300 msg/s. On SQLite it runs on a
+connection of its own in one worker thread (same pragmas, same writer turn); on PostgreSQL
+through a session as any write.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -142,6 +151,9 @@ class Database:
         self._write_turn: WriteTurn | None = (
             WriteTurn() if self.engine.dialect.name == "sqlite" else None
         )
+        # SQLite: `write_many`'s own connection and the one thread that uses it.
+        self._batch_engine: Engine | None = None
+        self._batch_thread: ThreadPoolExecutor | None = None
 
     @asynccontextmanager
     async def writing(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
@@ -155,6 +167,41 @@ class Database:
         async with self._write_turn.turn(urgent=urgent), self.session() as session:
             async with session.begin():
                 yield session
+
+    async def write_many(
+        self, statement: Executable, rows: Sequence[dict[str, Any]], *, urgent: bool = False
+    ) -> None:
+        """`statement` executed for every row of `rows` (an executemany) and committed, in
+        one trip to the database (see the module's docstring); `urgent` as `writing`."""
+        if not rows:
+            return
+        if self._write_turn is None:
+            async with self.writing(urgent=urgent) as session:
+                await session.execute(statement, list(rows))
+            return
+        if self._batch_engine is None:
+            url = self.engine.url.set(drivername="sqlite")
+            # One connection, made and used in the one worker thread; closed from here.
+            self._batch_engine = create_engine(
+                url, pool_size=1, max_overflow=0, connect_args={"check_same_thread": False}
+            )
+            event.listen(self._batch_engine, "connect", _sqlite_pragmas)
+            self._batch_thread = ThreadPoolExecutor(1, thread_name_prefix="db-batch")
+        engine, thread = self._batch_engine, self._batch_thread
+        assert thread is not None
+
+        def run() -> None:
+            with engine.begin() as conn:
+                conn.execute(statement, list(rows))
+
+        async with self._write_turn.turn(urgent=urgent):
+            done = asyncio.get_running_loop().run_in_executor(thread, run)
+            try:
+                await asyncio.shield(done)
+            except asyncio.CancelledError:
+                # The write goes on in its thread: the turn is held until it ends.
+                await asyncio.wait([done])
+                raise
 
     async def upgrade(self) -> None:
         def run(connection: Connection) -> None:
@@ -200,4 +247,10 @@ class Database:
             return await conn.run_sync(current) == heads
 
     async def close(self) -> None:
+        if self._batch_thread is not None:
+            self._batch_thread.shutdown(wait=True)
+            self._batch_thread = None
+        if self._batch_engine is not None:
+            self._batch_engine.dispose()
+            self._batch_engine = None
         await self.engine.dispose()

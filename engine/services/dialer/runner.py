@@ -13,9 +13,9 @@ server said. Exactly once, as far as SMTP allows:
 3. Record (one transaction): `sent`; `failed` with the server's 5xx text; 4xx back to
    `pending` with `attempts` and `next_attempt_at` (backoff), failed after MAX_ATTEMPTS.
 
-A kill at any moment leaves at most the claimed batch in `sending`: at the next start they
-are sent again (same Message-ID). Only those whose DATA the server had accepted when the
-engine died arrive twice. Stop lets the batch in flight finish, then the task ends; play
+A kill at any moment leaves at most the claimed batches (two in flight) in `sending`: at the
+next start they are sent again (same Message-ID). Only those whose DATA the server had accepted
+when the engine died arrive twice. Stop lets the batches in flight finish, then the task ends; play
 starts from what is still pending. The engine restarts the dialers that were running.
 
 Pace and caps are read on `clock` (the engine's schedule clock): tests move it. The mail a
@@ -42,6 +42,7 @@ import contextlib
 import heapq
 import logging
 import secrets
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -83,6 +84,7 @@ log = logging.getLogger(__name__)
 S = DialerRecordState
 
 BATCH = 200  # records claimed and recorded per transaction when nothing paces them
+IN_FLIGHT = 2  # batches on the wire at once (claimed `sending`, not yet all recorded)
 TICK = 0.25  # longest real sleep between looks at the clock (tests move it)
 IDLE = 2.0  # a dialer with nothing to send looks again this often (an append, a retry)
 # PostgreSQL: a dialer run by another node is looked at this often (is that node alive?), and
@@ -373,11 +375,14 @@ class DialerRunner:
             await turn.close()
 
     async def _run_turn(self, dialer_id: int, turn: _Turn | None) -> None:
-        """Claims batch n+1 (reads, makes the mails) while batch n is on the wire: the
-        batches never overlap in records (the one in flight is `sending`)."""
+        """Claims batch n+2 (reads, makes the mails) while batches n and n+1 are on the wire:
+        the batches never overlap in records (those in flight are `sending`). Two batches in
+        flight, not one: the connections that end their share of batch n first start on
+        batch n+1 instead of waiting for the slowest one (`SmtpPool` hands its connection
+        slots over), so no connection idles between batches."""
         pace = Pace(0.0)
         was_scheduled: bool | None = None
-        flying: asyncio.Task[None] | None = None
+        flying: deque[asyncio.Task[None]] = deque()
         try:
             while True:
                 async with self.db.session() as session:
@@ -415,9 +420,8 @@ class DialerRunner:
                     await self._sleep(dialer_id, TICK)  # other nodes used the allowance
                     continue
                 if claimed is None:
-                    if flying is not None:  # its retries may be due soon: look again after
-                        await flying
-                        flying = None
+                    if flying:  # their retries may be due soon: look again after
+                        await flying.popleft()
                         continue
                     await self._sleep(dialer_id, IDLE)
                     continue
@@ -428,18 +432,21 @@ class DialerRunner:
                 self.progress.changed(dialer_id)
                 if not sending:
                     continue
-                if flying is not None:
-                    await flying
-                flying = asyncio.create_task(self._send(dialer_id, campaign, caps, sending))
+                if len(flying) >= IN_FLIGHT:
+                    await flying.popleft()
+                flying.append(asyncio.create_task(self._send(dialer_id, campaign, caps, sending)))
         finally:
-            if flying is not None:
-                # Stop: the batch in flight ends its transactions and is recorded.
-                # Cancelled (the engine stops): it is cancelled too; `sending` records
-                # are sent again at the next start.
+            # Stop: the batches in flight end their transactions and are recorded.
+            # Cancelled (the engine stops): they are cancelled too; `sending` records
+            # are sent again at the next start.
+            while flying:
+                task = flying.popleft()
                 try:
-                    await flying
+                    await task
                 except asyncio.CancelledError:
-                    flying.cancel()
+                    task.cancel()
+                    for other in flying:
+                        other.cancel()
                     raise
 
     async def _send(
@@ -666,9 +673,9 @@ class DialerRunner:
                 later = now + retry_delay(max(tried, 1), self.retry_base)
                 change |= {"state": S.PENDING, "next_attempt_at": later, "processed_at": None}
             changes.append(change)
-        # Core executemany, not the ORM's bulk update: this runs once per few messages.
-        async with self.db.writing(urgent=True) as session:
-            await session.execute(_OUTCOME, changes)
+        # Core executemany, not the ORM's bulk update: this runs once per few messages, and
+        # each connection's next message waits for it (one trip to the database).
+        await self.db.write_many(_OUTCOME, changes, urgent=True)
 
 
 class _Recorder:
