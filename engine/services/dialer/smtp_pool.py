@@ -20,7 +20,7 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import aiosmtplib
 
@@ -87,16 +87,34 @@ class _Pipe:
         early = await self.start(campaign, item)
         return early if early is not None else await self.finish()
 
+    def refusal(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str] | None:
+        """Why this message cannot go on this connection at all (nothing is written)."""
+        if not self.conn.smtputf8 and needs_smtputf8([campaign.email_address, item.recipient]):
+            return Outcome.FAILED, "not sent: the server does not offer SMTPUTF8"
+        return None
+
     async def start(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str] | None:
         """All of the transaction but its final dot; None: `finish` ends it."""
+        refused = self.refusal(campaign, item)
+        if refused is not None:
+            return refused
         utf8 = needs_smtputf8([campaign.email_address, item.recipient])
-        if utf8 and not self.conn.smtputf8:
-            return Outcome.FAILED, "not sent: the server does not offer SMTPUTF8"
         done = await self.conn.start(campaign.email_address, item.recipient, item.raw, utf8=utf8)
         return None if done is None else _outcome(done)
 
     async def finish(self) -> tuple[Outcome, str]:
         return _outcome(await self.conn.finish())
+
+    async def finish_and_start(
+        self, campaign: Campaign, item: Outgoing
+    ) -> tuple[tuple[Outcome, str], tuple[Outcome, str] | None]:
+        """The started transaction's end and `item`'s start in one round trip (PIPELINING;
+        `refusal(item)` already said it may go)."""
+        utf8 = needs_smtputf8([campaign.email_address, item.recipient])
+        first, done = await self.conn.finish_and_start(
+            campaign.email_address, item.recipient, item.raw, utf8=utf8
+        )
+        return _outcome(first), (None if done is None else _outcome(done))
 
     async def close(self) -> None:
         await self.conn.close()
@@ -188,10 +206,21 @@ class SmtpPool:
                     conn = candidate
                     break
                 await candidate.close()
-            # The previous message's outcome, being committed while this one's envelope and
-            # content go out; its final dot waits for that commit, so at most one message
-            # per connection is ever accepted by the server and not yet recorded.
-            recording: asyncio.Future[None] | None = None
+            # Outcomes being committed while the next message's envelope and content go out:
+            # a final dot waits for every earlier outcome of its connection to be committed,
+            # so at most one message per connection is ever accepted by the server and not
+            # yet recorded. On a pipelining server a message's final dot goes in the same
+            # write as the next message's envelope (one round trip a message).
+            recording: list[asyncio.Future[None]] = []
+            started: Outgoing | None = None  # its content went, its final dot waits
+
+            async def recorded() -> None:
+                while recording:
+                    await recording.pop(0)
+
+            def record(item: Outgoing, outcome: Outcome, error: str) -> None:
+                recording.append(asyncio.ensure_future(done(item, outcome, error)))
+
             try:
                 for index, item in enumerate(part):
                     if conn is None:
@@ -205,30 +234,43 @@ class SmtpPool:
                             TimeoutError,
                         ) as exc:
                             error = _describe(exc) if str(exc) else "timed out connecting"
-                            if recording is not None:
-                                await recording
-                                recording = None
+                            await recorded()
                             for rest in part[index:]:
                                 await done(rest, Outcome.UNTRIED, error)
                             return
                     if isinstance(conn, _Pipe):
-                        ended = await conn.start(campaign, item)
-                        if recording is not None:
-                            await recording
-                            recording = None
-                        outcome, error = ended if ended is not None else await conn.finish()
+                        ended: tuple[Outcome, str] | None
+                        refused = conn.refusal(campaign, item)
+                        if started is not None and refused is None and conn.conn.pipelining:
+                            await recorded()
+                            first, ended = await conn.finish_and_start(campaign, item)
+                            record(started, *first)
+                            started = None
+                        else:
+                            if started is not None:
+                                await recorded()
+                                record(started, *await conn.finish())
+                                started = None
+                            ended = refused or await conn.start(campaign, item)
+                        if ended is None:
+                            started = item
+                        else:
+                            record(item, *ended)
                     else:
-                        if recording is not None:
-                            await recording
-                            recording = None
-                        outcome, error = await conn.deliver(campaign, item)
-                    recording = asyncio.ensure_future(done(item, outcome, error))
+                        await recorded()
+                        record(item, *await conn.deliver(campaign, item))
                     if not conn.usable:
+                        if started is not None:  # its dot never went: not delivered
+                            record(started, Outcome.UNTRIED, "the connection was lost")
+                            started = None
                         await conn.close()
                         conn = None
+                if started is not None and conn is not None:
+                    await recorded()
+                    record(started, *await cast(_Pipe, conn).finish())
+                    started = None
             finally:
-                if recording is not None:
-                    await recording
+                await recorded()
             if conn is not None:
                 pool.idle.append((conn, loop.time()))
 
