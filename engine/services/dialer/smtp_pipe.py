@@ -177,15 +177,13 @@ class PipeConnection:
 
     async def send(self, sender: str, recipient: str, raw: bytes, *, utf8: bool) -> Transaction:
         """One transaction; never raises for what the server or the network does."""
-        early = await self.start(sender, recipient, raw, utf8=utf8)
-        return early if early is not None else await self.finish()
+        early = await self.start(sender, recipient, utf8=utf8)
+        return early if early is not None else await self.finish(raw)
 
-    async def start(
-        self, sender: str, recipient: str, raw: bytes, *, utf8: bool
-    ) -> Transaction | None:
-        """The envelope and the content, all but the final dot: nothing is delivered yet.
-        None: `finish` (or `finish_and_start`) delivers it; else the transaction's end
-        (refused, or lost)."""
+    async def start(self, sender: str, recipient: str, *, utf8: bool) -> Transaction | None:
+        """The envelope, up to the server's 354: nothing is delivered yet. None: the server
+        waits for the content, which `finish` (or `finish_and_start`) sends; else the
+        transaction's end (refused, or lost)."""
         result = Transaction()
         p = self._p
         transport = p.transport
@@ -211,7 +209,6 @@ class PipeConnection:
                     return result
         except (OSError, ConnectionError, TimeoutError) as exc:
             return _lost(result, exc, transport)
-        _content(transport, raw)
         return None
 
     async def _refused(
@@ -237,8 +234,9 @@ class PipeConnection:
             return True
         return False
 
-    async def finish(self) -> Transaction:
-        """The final dot of a started transaction: from here the server may deliver it."""
+    async def finish(self, raw: bytes) -> Transaction:
+        """The content and final dot of a started transaction: from here the server may
+        deliver it."""
         result = Transaction()
         p = self._p
         transport = p.transport
@@ -247,7 +245,7 @@ class PipeConnection:
             return result
         try:
             async with asyncio.timeout(TIMEOUT):
-                transport.write(b".\r\n")
+                transport.write(_content(raw) + b".\r\n")
                 result.maybe_sent = True
                 code, text = await p.reply()
         except (OSError, ConnectionError, TimeoutError) as exc:
@@ -256,12 +254,12 @@ class PipeConnection:
         return result
 
     async def finish_and_start(
-        self, sender: str, recipient: str, raw: bytes, *, utf8: bool
+        self, raw: bytes, sender: str, recipient: str, *, utf8: bool
     ) -> tuple[Transaction, Transaction | None]:
-        """The final dot of the started transaction and the next one's envelope in ONE write
-        (RFC 2920: commands may follow the end of the data), then the next one's content:
-        one round trip a message instead of two. (The first's end as `finish` says it; the
-        next one's as `start` does.) Only when the server offers PIPELINING."""
+        """The started transaction's content and final dot, and the next one's envelope, in
+        ONE write (RFC 2920: commands may follow the end of the data): one write and one
+        round trip a message. (The first's end as `finish` says it; the next one's as
+        `start` does.) Only when the server offers PIPELINING."""
         first, result = Transaction(), Transaction()
         p = self._p
         transport = p.transport
@@ -272,7 +270,7 @@ class PipeConnection:
         futures: list[asyncio.Future[tuple[int, str]]] = []
         try:
             async with asyncio.timeout(TIMEOUT):
-                transport.write(b"".join([b".\r\n", *envelope]))
+                transport.write(b"".join([_content(raw), b".\r\n", *envelope]))
                 first.maybe_sent = True
                 futures = [p.reply() for _ in range(len(envelope) + 1)]
                 code, text = await futures[0]
@@ -290,7 +288,6 @@ class PipeConnection:
                 _lost(first, exc, transport)
             _lost(result, exc, transport)  # its content never went: not delivered
             return first, result
-        _content(transport, raw)
         return first, None
 
     async def close(self) -> None:
@@ -319,11 +316,12 @@ def _envelope(sender: str, recipient: str, utf8: bool) -> list[bytes]:
     ]
 
 
-def _content(transport: asyncio.Transport, raw: bytes) -> None:
-    body = _DOT.sub(b"..", raw)
+def _content(raw: bytes) -> bytes:
+    """The content as DATA sends it (dot-stuffed, ending in CRLF), without the final dot."""
+    body = _DOT.sub(b"..", raw) if b"\n." in raw or raw[:1] == b"." else raw
     if not body.endswith(b"\r\n"):
         body += b"\r\n"
-    transport.write(body)
+    return body
 
 
 def _ended(result: Transaction, code: int, text: str, transport: asyncio.Transport) -> None:

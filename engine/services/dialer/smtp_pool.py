@@ -85,7 +85,7 @@ class _Pipe:
 
     async def deliver(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str]:
         early = await self.start(campaign, item)
-        return early if early is not None else await self.finish()
+        return early if early is not None else await self.finish(item)
 
     def refusal(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str] | None:
         """Why this message cannot go on this connection at all (nothing is written)."""
@@ -94,25 +94,25 @@ class _Pipe:
         return None
 
     async def start(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str] | None:
-        """All of the transaction but its final dot; None: `finish` ends it."""
+        """The envelope, up to the server's 354; None: `finish` sends the content."""
         refused = self.refusal(campaign, item)
         if refused is not None:
             return refused
         utf8 = needs_smtputf8([campaign.email_address, item.recipient])
-        done = await self.conn.start(campaign.email_address, item.recipient, item.raw, utf8=utf8)
+        done = await self.conn.start(campaign.email_address, item.recipient, utf8=utf8)
         return None if done is None else _outcome(done)
 
-    async def finish(self) -> tuple[Outcome, str]:
-        return _outcome(await self.conn.finish())
+    async def finish(self, started: Outgoing) -> tuple[Outcome, str]:
+        return _outcome(await self.conn.finish(started.raw))
 
     async def finish_and_start(
-        self, campaign: Campaign, item: Outgoing
+        self, started: Outgoing, campaign: Campaign, item: Outgoing
     ) -> tuple[tuple[Outcome, str], tuple[Outcome, str] | None]:
-        """The started transaction's end and `item`'s start in one round trip (PIPELINING;
-        `refusal(item)` already said it may go)."""
+        """`started`'s content and end, and `item`'s envelope, in one write and one round
+        trip (PIPELINING; `refusal(item)` already said it may go)."""
         utf8 = needs_smtputf8([campaign.email_address, item.recipient])
         first, done = await self.conn.finish_and_start(
-            campaign.email_address, item.recipient, item.raw, utf8=utf8
+            started.raw, campaign.email_address, item.recipient, utf8=utf8
         )
         return _outcome(first), (None if done is None else _outcome(done))
 
@@ -206,13 +206,13 @@ class SmtpPool:
                     conn = candidate
                     break
                 await candidate.close()
-            # Outcomes being committed while the next message's envelope and content go out:
-            # a final dot waits for every earlier outcome of its connection to be committed,
-            # so at most one message per connection is ever accepted by the server and not
-            # yet recorded. On a pipelining server a message's final dot goes in the same
-            # write as the next message's envelope (one round trip a message).
+            # A message's content and final dot wait for every earlier outcome of its
+            # connection to be committed, so at most one message per connection is ever
+            # accepted by the server and not yet recorded. On a pipelining server they go in
+            # the same write as the next message's envelope: one write and one round trip a
+            # message.
             recording: list[asyncio.Future[None]] = []
-            started: Outgoing | None = None  # its content went, its final dot waits
+            started: Outgoing | None = None  # the server said 354; its content waits
 
             async def recorded() -> None:
                 while recording:
@@ -243,13 +243,13 @@ class SmtpPool:
                         refused = conn.refusal(campaign, item)
                         if started is not None and refused is None and conn.conn.pipelining:
                             await recorded()
-                            first, ended = await conn.finish_and_start(campaign, item)
+                            first, ended = await conn.finish_and_start(started, campaign, item)
                             record(started, *first)
                             started = None
                         else:
                             if started is not None:
                                 await recorded()
-                                record(started, *await conn.finish())
+                                record(started, *await conn.finish(started))
                                 started = None
                             ended = refused or await conn.start(campaign, item)
                         if ended is None:
@@ -260,14 +260,14 @@ class SmtpPool:
                         await recorded()
                         record(item, *await conn.deliver(campaign, item))
                     if not conn.usable:
-                        if started is not None:  # its dot never went: not delivered
+                        if started is not None:  # its content never went: not delivered
                             record(started, Outcome.UNTRIED, "the connection was lost")
                             started = None
                         await conn.close()
                         conn = None
                 if started is not None and conn is not None:
                     await recorded()
-                    record(started, *await cast(_Pipe, conn).finish())
+                    record(started, *await cast(_Pipe, conn).finish(started))
                     started = None
             finally:
                 await recorded()
