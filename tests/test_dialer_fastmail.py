@@ -147,3 +147,19 @@ def test_a_record_missing_a_variable_is_refused_as_the_builder_refuses_it() -> N
     with pytest.raises(RecordError) as slow:
         record_message(SPEC, record, token=TOKEN, message_id=MID, now=NOW)
     assert str(fast.value) == str(slow.value)
+
+
+def test_ids_and_tokens_made_by_the_batch_are_shaped_as_those_made_one_by_one() -> None:
+    import re
+
+    from engine.domain.compose import make_message_id, make_message_ids
+    from engine.domain.web_links import is_token, new_tokens
+
+    ids = make_message_ids("example.com", 500)
+    shape = re.compile(r"<[0-9a-f]+\.[0-9a-f]{32}@example\.com>")
+    assert shape.fullmatch(make_message_id("example.com"))
+    assert all(shape.fullmatch(i) for i in ids) and len(set(ids)) == 500
+    tokens = new_tokens(500)
+    assert all(is_token(t) for t in tokens) and len(set(tokens)) == 500
+    with pytest.raises(ValueError):
+        make_message_ids("not a domain", 1)

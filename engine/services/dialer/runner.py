@@ -41,7 +41,6 @@ import asyncio
 import contextlib
 import heapq
 import logging
-import secrets
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,12 +63,12 @@ from data.models import (
     Template,
 )
 from engine.api.schemas import DialerStatus
-from engine.domain.compose import make_message_id
+from engine.domain.compose import make_message_ids
 from engine.domain.dialer_fastmail import MailMaker
 from engine.domain.dialer_mail import RecordError, RecordMail
 from engine.domain.dialer_pacing import MAX_ATTEMPTS, AccountGate, Caps, Pace, retry_delay
 from engine.domain.dialer_schedule import on_schedule
-from engine.domain.web_links import TOKEN_BYTES
+from engine.domain.web_links import new_tokens
 from engine.errors import Invalid
 from engine.services.customer.blacklist import applies
 from engine.services.dialer import shared_caps
@@ -83,7 +82,9 @@ __all__ = ["DialerRunner"]
 log = logging.getLogger(__name__)
 S = DialerRecordState
 
-BATCH = 200  # records claimed and recorded per transaction when nothing paces them
+# Records claimed per transaction when nothing paces them: a batch's own reads (dialer,
+# campaign, schedule, caps, lists, template) cost ~10 ms, ~50 us a message at 200 (measured).
+BATCH = 1000
 IN_FLIGHT = 2  # batches on the wire at once (claimed `sending`, not yet all recorded)
 TICK = 0.25  # longest real sleep between looks at the clock (tests move it)
 IDLE = 2.0  # a dialer with nothing to send looks again this often (an append, a retry)
@@ -599,6 +600,10 @@ class DialerRunner:
         domain = campaign.email_address.rpartition("@")[2]
         changes: list[dict[str, object]] = []
         makers: dict[int, MailMaker] = {}
+        # Fresh ids and tokens for the records that have none yet, made at once.
+        needed = sum(not r.rfc_message_id for r, _ in picked)
+        fresh_ids = make_message_ids(domain, needed) if needed else []
+        fresh_tokens = new_tokens(sum(not r.link_token for r, _ in picked))
         for record, lst in picked:
             change: dict[str, object] = {
                 "rid": record.id,
@@ -620,10 +625,11 @@ class DialerRunner:
                 maker = makers[lst.id] = self.mails.maker(
                     self.mails.spec(dialer, campaign, template, lst), now
                 )
-            # Stored bare, as `messages.message_id` is: bounces and answers name it so.
-            bare = record.rfc_message_id or make_message_id(domain).strip("<>")
+            # Stored bare, as `messages.message_id` is: bounces and answers name it so. (A
+            # skipped record's fresh id and token are left unused: they are only random.)
+            bare = record.rfc_message_id or fresh_ids.pop()[1:-1]
             message_id = f"<{bare}>"
-            token = record.link_token or secrets.token_urlsafe(TOKEN_BYTES)
+            token = record.link_token or fresh_tokens.pop()
             try:
                 attached = []
                 for name in record.attachments:

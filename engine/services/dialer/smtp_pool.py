@@ -87,18 +87,21 @@ class _Pipe:
         early = await self.start(campaign, item)
         return early if early is not None else await self.finish(item)
 
-    def refusal(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str] | None:
-        """Why this message cannot go on this connection at all (nothing is written)."""
-        if not self.conn.smtputf8 and needs_smtputf8([campaign.email_address, item.recipient]):
+    def refusal(self, utf8: bool) -> tuple[Outcome, str] | None:
+        """Why a message (that needs SMTPUTF8 or not) cannot go on this connection at all."""
+        if utf8 and not self.conn.smtputf8:
             return Outcome.FAILED, "not sent: the server does not offer SMTPUTF8"
         return None
 
-    async def start(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str] | None:
+    async def start(
+        self, campaign: Campaign, item: Outgoing, utf8: bool | None = None
+    ) -> tuple[Outcome, str] | None:
         """The envelope, up to the server's 354; None: `finish` sends the content."""
-        refused = self.refusal(campaign, item)
+        if utf8 is None:
+            utf8 = needs_smtputf8([campaign.email_address, item.recipient])
+        refused = self.refusal(utf8)
         if refused is not None:
             return refused
-        utf8 = needs_smtputf8([campaign.email_address, item.recipient])
         done = await self.conn.start(campaign.email_address, item.recipient, utf8=utf8)
         return None if done is None else _outcome(done)
 
@@ -106,11 +109,10 @@ class _Pipe:
         return _outcome(await self.conn.finish(started.raw))
 
     async def finish_and_start(
-        self, started: Outgoing, campaign: Campaign, item: Outgoing
+        self, started: Outgoing, campaign: Campaign, item: Outgoing, utf8: bool
     ) -> tuple[tuple[Outcome, str], tuple[Outcome, str] | None]:
         """`started`'s content and end, and `item`'s envelope, in one write and one round
-        trip (PIPELINING; `refusal(item)` already said it may go)."""
-        utf8 = needs_smtputf8([campaign.email_address, item.recipient])
+        trip (PIPELINING; `refusal(utf8)` already said it may go)."""
         first, done = await self.conn.finish_and_start(
             started.raw, campaign.email_address, item.recipient, utf8=utf8
         )
@@ -240,10 +242,13 @@ class SmtpPool:
                             return
                     if isinstance(conn, _Pipe):
                         ended: tuple[Outcome, str] | None
-                        refused = conn.refusal(campaign, item)
+                        utf8 = needs_smtputf8([campaign.email_address, item.recipient])
+                        refused = conn.refusal(utf8)
                         if started is not None and refused is None and conn.conn.pipelining:
                             await recorded()
-                            first, ended = await conn.finish_and_start(started, campaign, item)
+                            first, ended = await conn.finish_and_start(
+                                started, campaign, item, utf8
+                            )
                             record(started, *first)
                             started = None
                         else:
@@ -251,7 +256,7 @@ class SmtpPool:
                                 await recorded()
                                 record(started, *await conn.finish(started))
                                 started = None
-                            ended = refused or await conn.start(campaign, item)
+                            ended = refused or await conn.start(campaign, item, utf8)
                         if ended is None:
                             started = item
                         else:
