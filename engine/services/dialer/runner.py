@@ -45,6 +45,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Table, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -95,6 +96,21 @@ DIALER_LOCK = 0x6469616C  # the advisory lock of a running dialer: ("dial", its 
 
 
 _T: Table = DialerRecord.__table__  # type: ignore[assignment]
+# What a claim reads of a record: plain rows, not ORM objects (a fifth of a claim's time
+# went into making 1,000 objects a batch).
+_CLAIMED_COLUMNS = (
+    _T.c.id,
+    _T.c.destination,
+    _T.c.message,
+    _T.c.attachments,
+    _T.c.variables,
+    _T.c.priority,
+    _T.c.rfc_message_id,
+    _T.c.link_token,
+    _T.c.sent_at,
+    _T.c.attempts,
+)
+_Record = Any  # a row of _CLAIMED_COLUMNS (its columns by name, as the model's attributes)
 _CLAIM = (
     update(_T)
     .where(_T.c.id == bindparam("rid"))
@@ -471,7 +487,7 @@ class DialerRunner:
 
     async def _next_records(
         self, session: AsyncSession, dialer: Dialer, want: int, now: datetime
-    ) -> list[tuple[DialerRecord, DialerList]]:
+    ) -> list[tuple[_Record, DialerList]]:
         # PostgreSQL: claimed in the transaction that reads them, each record locked; one
         # that another claim holds is skipped (SQLite claims one transaction at a time).
         """The next `want` records: priority, then list, then the list's own order. Each list
@@ -487,11 +503,11 @@ class DialerRunner:
                 .order_by(DialerList.id)
             )
         ).all()
-        heads: list[tuple[int, int, int, DialerRecord, DialerList]] = []
+        heads: list[tuple[int, int, int, _Record, DialerList]] = []
         for lst in lists:
             rows = (
-                await session.scalars(
-                    select(DialerRecord)
+                await session.execute(
+                    select(*_CLAIMED_COLUMNS)
                     .where(
                         DialerRecord.list_id == lst.id,
                         DialerRecord.state == S.PENDING,
@@ -548,7 +564,7 @@ class DialerRunner:
         self, session: AsyncSession, dialer: Dialer, campaign: Campaign, want: int, now: datetime
     ) -> (
         tuple[
-            list[tuple[DialerRecord, DialerList]],
+            list[tuple[_Record, DialerList]],
             set[str],
             set[str],
             Template | None,
@@ -589,7 +605,7 @@ class DialerRunner:
         dialer: Dialer,
         campaign: Campaign,
         now: datetime,
-        picked: list[tuple[DialerRecord, DialerList]],
+        picked: list[tuple[_Record, DialerList]],
         blocked: set[str],
         bouncing: set[str],
         template: Template | None,
