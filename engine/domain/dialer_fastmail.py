@@ -85,8 +85,12 @@ def _join(literals: list[str], names: list[str], values: list[str]) -> str:
 def _qp(text: str) -> bytes:
     """The part's content as the builder lays it out (lines split as `bytes.splitlines`
     does, one newline at the end), quoted-printable, CRLF."""
-    lines = text.replace("\x00", "").encode("utf-8").splitlines()
-    encoded = binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True)
+    data = text.replace("\x00", "").encode("utf-8")
+    if b"\r" in data:
+        data = b"\n".join(data.splitlines()) + b"\n"
+    elif not data.endswith(b"\n"):  # without a CR, the same bytes as the split and join
+        data += b"\n"
+    encoded = binascii.b2a_qp(data, istext=True)
     return encoded.replace(b"\n", b"\r\n")
 
 
