@@ -169,15 +169,18 @@ class Database:
                 yield session
 
     async def write_many(
-        self, statement: Executable, rows: Sequence[dict[str, Any]], *, urgent: bool = False
+        self, *work: tuple[Executable, Sequence[dict[str, Any]]], urgent: bool = False
     ) -> None:
-        """`statement` executed for every row of `rows` (an executemany) and committed, in
-        one trip to the database (see the module's docstring); `urgent` as `writing`."""
-        if not rows:
+        """Each `(statement, rows)`: the statement executed for every row of `rows` (an
+        executemany; once for one row), all in one transaction committed in one trip to
+        the database (see the module's docstring); `urgent` as `writing`."""
+        work = tuple((statement, list(rows)) for statement, rows in work if rows)
+        if not work:
             return
         if self._write_turn is None:
             async with self.writing(urgent=urgent) as session:
-                await session.execute(statement, list(rows))
+                for statement, rows in work:
+                    await session.execute(statement, rows)
             return
         if self._batch_engine is None:
             url = self.engine.url.set(drivername="sqlite")
@@ -192,7 +195,8 @@ class Database:
 
         def run() -> None:
             with engine.begin() as conn:
-                conn.execute(statement, list(rows))
+                for statement, rows in work:
+                    conn.execute(statement, rows)
 
         async with self._write_turn.turn(urgent=urgent):
             done = asyncio.get_running_loop().run_in_executor(thread, run)

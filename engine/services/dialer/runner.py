@@ -47,7 +47,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, func, or_, select, update
+from sqlalchemy import (
+    Executable,
+    Table,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from data import pg
@@ -139,6 +149,23 @@ _OUTCOME = (
         attempts=bindparam("attempts"),
         processed_at=bindparam("processed_at"),
         next_attempt_at=bindparam("next_attempt_at"),
+    )
+)
+
+# The messages the server took: one statement for many (an expanding IN cannot go in an
+# executemany, hence apart from _OUTCOME).
+_SENT = (
+    update(_T)
+    .where(_T.c.id.in_(bindparam("rids", expanding=True)))
+    .values(
+        state=case(
+            (or_(*(_T.c.state == state for state in _AFTER_DELIVERY)), _T.c.state),
+            else_=literal(S.SENT, type_=_T.c.state.type),
+        ),
+        error="",
+        attempts=bindparam("attempts"),
+        processed_at=bindparam("processed_at"),
+        next_attempt_at=None,
     )
 )
 
@@ -678,8 +705,12 @@ class DialerRunner:
     async def _record(self, results: list[tuple[Outgoing, Outcome, str]]) -> None:
         now = self.clock()
         changes: list[dict[str, object]] = []
+        sent: dict[int, list[int]] = {}  # attempts -> ids of the messages sent
         for item, outcome, error in results:
             tried = item.attempts + (outcome != Outcome.UNTRIED)
+            if outcome == Outcome.SENT:
+                sent.setdefault(tried, []).append(item.record_id)
+                continue
             change: dict[str, object] = {
                 "rid": item.record_id,
                 "attempts": tried,
@@ -687,17 +718,22 @@ class DialerRunner:
                 "processed_at": now,
                 "next_attempt_at": None,
             }
-            if outcome == Outcome.SENT:
-                change["state"] = S.SENT
-            elif outcome == Outcome.FAILED or tried >= MAX_ATTEMPTS:
+            if outcome == Outcome.FAILED or tried >= MAX_ATTEMPTS:
                 change["state"] = S.FAILED
             else:
                 later = now + retry_delay(max(tried, 1), self.retry_base)
                 change |= {"state": S.PENDING, "next_attempt_at": later, "processed_at": None}
             changes.append(change)
-        # Core executemany, not the ORM's bulk update: this runs once per few messages, and
-        # each connection's next message waits for it (one trip to the database).
-        await self.db.write_many(_OUTCOME, changes, urgent=True)
+        # One transaction, one trip to the database (each connection's next message waits
+        # for it): the sent ones (nearly all) in one statement per number of attempts, the
+        # others with one Core executemany (not the ORM's bulk update).
+        work: list[tuple[Executable, list[dict[str, object]]]] = [
+            (_SENT, [{"rids": ids, "attempts": tried, "processed_at": now}])
+            for tried, ids in sent.items()
+        ]
+        if changes:
+            work.append((_OUTCOME, changes))
+        await self.db.write_many(*work, urgent=True)
 
 
 class _Recorder:
@@ -710,12 +746,13 @@ class _Recorder:
         self._waiting: list[tuple[Outgoing, Outcome, str, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def done(self, item: Outgoing, outcome: Outcome, error: str) -> None:
-        future = asyncio.get_running_loop().create_future()
+    def done(self, item: Outgoing, outcome: Outcome, error: str) -> asyncio.Future[None]:
+        """The outcome's commit, to await (a future, not a coroutine: no task a message)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((item, outcome, error, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
-        await future
+        return future
 
     async def _flush(self) -> None:
         while self._waiting:
