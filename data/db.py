@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -206,6 +206,25 @@ class Database:
         return await asyncio.get_running_loop().run_in_executor(
             self._readers, functools.partial(self._in_thread, work, write=False)
         )
+
+    async def write_many(
+        self, *work: tuple[Executable, Sequence[dict[str, Any]]], urgent: bool = False
+    ) -> None:
+        """Each `(statement, rows)`: the statement executed for every row of `rows` (an
+        executemany; once for one row), all in one transaction committed in one trip to the
+        database (`write_at_once`), for a hot path that commits small batches many times a
+        second (the dialer's outcomes: through the async driver a commit of 15 rows took
+        4-12 ms of hops, which capped a dialer at ~2,300 msg/s)."""
+        batch = tuple((statement, list(rows)) for statement, rows in work if rows)
+        if not batch:
+            return
+
+        def run(session: Session) -> None:
+            connection = session.connection()
+            for statement, rows in batch:
+                connection.execute(statement, rows)
+
+        await self.write_at_once(run, urgent=urgent)
 
     def _in_thread(self, work: Callable[[Session], T], *, write: bool = True) -> T:
         with Session(self._sync_engine, expire_on_commit=False) as session:

@@ -957,6 +957,21 @@ class _SinkHandler:
         return "250 2.0.0 OK: queued"
 
 
+class _PipeliningSinkHandler(_SinkHandler):
+    """The sink's handler, offering PIPELINING in its EHLO reply."""
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        return [responses[0], "250-PIPELINING", *responses[1:]]
+
+
 class _OAuthSinkHandler(_SinkHandler):
     """The sink's handler plus AUTH XOAUTH2 and OAUTHBEARER (RFC 7628), each token checked
     with ``oauth_check`` (the identity provider's introspection rule). A refused token gets
@@ -1038,6 +1053,7 @@ class SmtpSink:
         smtputf8: bool = True,
         login: tuple[str, str] | None = None,
         oauth_check: Callable[[str], str | None] | None = None,
+        pipelining: bool = False,
     ) -> None:
         if implicit_tls and tls is None:
             raise ValueError("implicit_tls needs tls= (the certificate to present)")
@@ -1067,6 +1083,8 @@ class SmtpSink:
         )
         if oauth_check is not None:
             tls_options["auth_require_tls"] = False  # the plain-text tests log in too
+        if pipelining:  # offered (RFC 2920); aiosmtpd reads pipelined commands in order
+            handler = _PipeliningSinkHandler(self)
         self._controller = Controller(
             handler,
             hostname=host,

@@ -15,6 +15,16 @@ Only for the model's shape: a multipart/alternative of text and HTML (a record w
 message, attachments or an event goes to the builder, as does every record when the model
 has another shape). A value that cannot go in a header fails in `header_values` as it would
 in the builder. tests/test_dialer_fastmail.py checks that both ways read the same.
+
+The template's own records (no message of their own, the common case of a big list) go a
+shorter way still, the SKELETON: the subject, text and HTML templates are split once into
+their literal pieces and `${names}`, the unsubscribe block and image once around the token;
+a record's mail is then joins of its values (HTML-escaped for the HTML) and its token. Its
+headers keep the same checks in cheaper forms that give the same bytes: a subject of
+printable ASCII short enough never to fold is written as it is (anything else goes through
+`text_header`), the To of a plain ASCII address is that address, and List-Unsubscribe is
+the model's line with the model's token replaced by the record's (a token is 22 URL-safe
+characters: same length, nothing to quote, the same folding). About 4x less work a mail.
 """
 
 from __future__ import annotations
@@ -25,18 +35,21 @@ import secrets
 from datetime import datetime
 from email import policy as email_policy
 from email import utils as email_utils
+from html import escape
 
 from engine.domain.dialer_mail import (
     MailSpec,
     RecordError,
     RecordMail,
+    body_html,
     record_content,
     record_message,
 )
 from engine.domain.dialer_vars import referenced
 from engine.domain.header_values import HeaderInjectionError, address_header, text_header
+from engine.domain.templates import VARIABLE
 from engine.domain.unsubscribe import headers as unsubscribe_headers
-from engine.domain.web_links import Links
+from engine.domain.web_links import Links, is_token
 
 __all__ = ["MailMaker"]
 
@@ -44,13 +57,40 @@ _ASCII_ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Z
 _BOUNDARY = re.compile(rb'boundary="([^"\r\n]+)"')
 _POLICY = email_policy.SMTP
 _QP = b"Content-Transfer-Encoding: quoted-printable"
+# A subject written as it is: printable ASCII (a tab too) that never folds ("Subject: " is 9
+# of the 78 columns), the same bytes `text_header` writes for it (it has no "=?", checked).
+_SHORT_PLAIN = re.compile(r"[\t\x20-\x7e]{0,69}")
+
+
+def _pieces(template: str) -> tuple[list[str], list[str]]:
+    """A template split once: its literal pieces (one more than its names) and its names."""
+    literals, names = [], []
+    at = 0
+    for found in VARIABLE.finditer(template):
+        literals.append(template[at : found.start()])
+        names.append(found.group(1))
+        at = found.end()
+    literals.append(template[at:])
+    return literals, names
+
+
+def _join(literals: list[str], names: list[str], values: list[str]) -> str:
+    out = [literals[0]]
+    for value, literal in zip(values, literals[1:], strict=True):
+        out.append(value)
+        out.append(literal)
+    return "".join(out)
 
 
 def _qp(text: str) -> bytes:
     """The part's content as the builder lays it out (lines split as `bytes.splitlines`
     does, one newline at the end), quoted-printable, CRLF."""
-    lines = text.replace("\x00", "").encode("utf-8").splitlines()
-    encoded = binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True)
+    data = text.replace("\x00", "").encode("utf-8")
+    if b"\r" in data:
+        data = b"\n".join(data.splitlines()) + b"\n"
+    elif not data.endswith(b"\n"):  # without a CR, the same bytes as the split and join
+        data += b"\n"
+    encoded = binascii.b2a_qp(data, istext=True)
     return encoded.replace(b"\n", b"\r\n")
 
 
@@ -70,7 +110,11 @@ class MailMaker:
         self._delimiter = b""
         self._part_heads: list[bytes] = []
         self._ready = False
+        self._skeleton = False
+        self._date: tuple[datetime, bytes] | None = None
         self._model(nonce, now)
+        if self._ready:
+            self._skeleton_of(now)
 
     def _model(self, nonce: str, now: datetime) -> None:
         if self.spec.event is not None:
@@ -118,8 +162,46 @@ class MailMaker:
         self._part_heads = part_heads
         self._ready = True
 
+    def _skeleton_of(self, now: datetime) -> None:
+        """The pieces of the template's own mails (see the module's docstring)."""
+        spec = self.spec
+        if not (spec.template_text or spec.template_html):
+            return  # an empty body: rare, the model's way makes it
+        mark = self._token_mark
+        links = Links(spec.base_url, mark)
+        self._subject = _pieces(spec.subject)
+        self._text = _pieces(spec.template_text)
+        self._html = _pieces(spec.template_html) if spec.template_html else None
+        # What follows the body, around the token (a token needs no escaping: URL-safe): the
+        # content of an empty template is that and an empty body.
+        _, tail_text, tail_html = record_content(
+            MailSpec(
+                spec.sender, spec.reply_address, "", "", "", spec.unsubscribe_html, spec.base_url
+            ),
+            RecordMail("", "", {}),
+            links,
+            self.marked,
+        )
+        empty = body_html("")
+        if not tail_html.startswith(empty) or mark in empty or escape(mark) != mark:
+            return
+        self._html_tail = tail_html[len(empty) :].split(mark)
+        self._text_tail = tail_text.split(mark)
+        self._needed = sorted(
+            set(self._subject[1]) | set(self._text[1]) | set(self._html[1] if self._html else ())
+        )
+        listed = [line for name, line in self._headers if name == b"list-unsubscribe"]
+        if len(listed) != 1 or listed[0].count(mark.encode()) != 2:
+            return
+        self._skeleton = True
+
     def make(self, record: RecordMail, *, token: str, message_id: str, now: datetime) -> bytes:
         """The record's mail; `RecordError` (from the builder) when it cannot be made."""
+        if self._skeleton and not record.message and not record.attachments:
+            made = self._from_skeleton(record, token, message_id, now)
+            if made is not None:
+                self.fast += 1
+                return made
         fast = self._fast(record, token, message_id, now)
         if fast is not None:
             self.fast += 1
@@ -132,6 +214,73 @@ class MailMaker:
             message_id=message_id,
             now=now,
             unsubscribe_marked=self.marked,
+        )
+
+    def _from_skeleton(
+        self, record: RecordMail, token: str, message_id: str, now: datetime
+    ) -> bytes | None:
+        """The template's own mail of a record made of the skeleton's pieces; None: the
+        other ways make it (they also say which `${name}` a record lacks)."""
+        variables = record.variables
+        if not is_token(token) or not _ASCII_ADDRESS.fullmatch(record.destination):
+            return None
+        if any(name not in variables for name in self._needed):
+            return None  # undefined: `record_content` raises the reason
+        literals, names = self._subject
+        subject = _join(literals, names, [variables[n] for n in names])
+        literals, names = self._text
+        text = _join(literals, names, [variables[n] for n in names])
+        if self._html is not None:
+            literals, names = self._html
+            html = _join(literals, names, [escape(variables[n]) for n in names])
+        else:
+            html = body_html(text)
+        html += token.join(self._html_tail)
+        text = (text.rstrip("\n") + "\n\n" if text else "") + token.join(self._text_tail)
+        if _SHORT_PLAIN.fullmatch(subject) and "=?" not in subject:
+            subject_line = b"Subject: " + subject.encode("ascii")
+        else:
+            try:
+                made = text_header("Subject", subject)
+            except HeaderInjectionError as exc:
+                raise RecordError(str(exc)) from None
+            subject_line = made.fold(policy=_POLICY).encode().rstrip(b"\r\n")
+        date = self._date
+        if date is None or date[0] != now:
+            date = self._date = (now, f"Date: {email_utils.format_datetime(now)}".encode())
+        mark = self._token_mark.encode()
+        wire_token = token.encode("ascii")
+        head = []
+        for name, line in self._headers:
+            if name == b"to":
+                head.append(b"To: " + record.destination.encode("ascii"))
+            elif name == b"subject":
+                head.append(subject_line)
+            elif name == b"list-unsubscribe":
+                head.append(line.replace(mark, wire_token))
+            elif name == b"date":
+                head.append(date[1])
+            elif name == b"message-id":
+                head.append(f"Message-ID: {message_id}".encode())
+            else:
+                head.append(line)
+        d = self._delimiter
+        text_head, html_head = self._part_heads
+        return b"".join(
+            [
+                b"\r\n".join(head),
+                b"\r\n\r\n",
+                d,
+                text_head,
+                _qp(text),
+                b"\r\n",
+                d,
+                html_head,
+                _qp(html),
+                b"\r\n",
+                d,
+                b"--\r\n",
+            ]
         )
 
     def _fast(self, record: RecordMail, token: str, message_id: str, now: datetime) -> bytes | None:

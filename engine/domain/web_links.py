@@ -12,6 +12,8 @@ so it tells nothing and no token says anything about another.
 
 from __future__ import annotations
 
+import base64
+import os
 import re
 from dataclasses import dataclass
 from html import escape
@@ -21,6 +23,16 @@ TOKEN_BYTES = 16
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")
 # Words under the numbers, so the scale reads the same in every client.
 SCORE_WORDS = {1: "Very poor", 2: "Poor", 3: "Fair", 4: "Good", 5: "Excellent"}
+
+
+def new_tokens(count: int) -> list[str]:
+    """`count` fresh random tokens at once (as `secrets.token_urlsafe(TOKEN_BYTES)` makes
+    each: URL-safe base64 of TOKEN_BYTES random bytes, no padding), one read of randomness."""
+    random = os.urandom(TOKEN_BYTES * count)
+    return [
+        base64.urlsafe_b64encode(random[at : at + TOKEN_BYTES]).rstrip(b"=").decode("ascii")
+        for at in range(0, TOKEN_BYTES * count, TOKEN_BYTES)
+    ]
 
 
 def is_token(text: str) -> bool:

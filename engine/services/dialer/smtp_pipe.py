@@ -177,66 +177,66 @@ class PipeConnection:
 
     async def send(self, sender: str, recipient: str, raw: bytes, *, utf8: bool) -> Transaction:
         """One transaction; never raises for what the server or the network does."""
-        early = await self.start(sender, recipient, raw, utf8=utf8)
-        return early if early is not None else await self.finish()
+        early = await self.start(sender, recipient, utf8=utf8)
+        return early if early is not None else await self.finish(raw)
 
-    async def start(
-        self, sender: str, recipient: str, raw: bytes, *, utf8: bool
-    ) -> Transaction | None:
-        """The envelope and the content, all but the final dot: nothing is delivered yet.
-        None: `finish` delivers it; else the transaction's end (refused, or lost)."""
+    async def start(self, sender: str, recipient: str, *, utf8: bool) -> Transaction | None:
+        """The envelope, up to the server's 354: nothing is delivered yet. None: the server
+        waits for the content, which `finish` (or `finish_and_start`) sends; else the
+        transaction's end (refused, or lost)."""
         result = Transaction()
         p = self._p
         transport = p.transport
         if transport is None or not self.usable:
             result.lost = True
             return result
-        option = " SMTPUTF8" if utf8 else ""
-        commands = [
-            f"MAIL FROM:<{sender}>{option}\r\n".encode(),
-            f"RCPT TO:<{recipient}>\r\n".encode(),
-            b"DATA\r\n",
-        ]
+        envelope = _envelope(sender, recipient, utf8)
         try:
             async with asyncio.timeout(TIMEOUT):
                 replies = []
                 if self.pipelining:
-                    transport.write(b"".join(commands))
-                    futures = [p.reply() for _ in commands]
+                    transport.write(b"".join(envelope))
+                    futures = [p.reply() for _ in envelope]
                     for future in futures:
                         replies.append(await future)
                 else:
-                    for command in commands:
+                    for command in envelope:
                         transport.write(command)
                         replies.append(await p.reply())
                         if replies[-1][0] >= 400:
                             break
-                refused = next(((c, t) for c, t in replies if c >= 400), None)
-                data_code = replies[-1][0] if len(replies) == 3 else 0
-                if refused is not None:
-                    result.code, result.text = refused
-                    if data_code == 354:  # a server that opened DATA anyway: send nothing
-                        transport.write(b".\r\n")
-                        await p.reply()
-                    if refused[0] != 421:
-                        transport.write(b"RSET\r\n")
-                        await p.reply()
-                    else:
-                        transport.close()
-                    return result
-                if data_code != 354:
-                    result.code, result.text = replies[-1]
+                if await self._refused(replies, result, transport):
                     return result
         except (OSError, ConnectionError, TimeoutError) as exc:
             return _lost(result, exc, transport)
-        body = _DOT.sub(b"..", raw)
-        if not body.endswith(b"\r\n"):
-            body += b"\r\n"
-        transport.write(body)
         return None
 
-    async def finish(self) -> Transaction:
-        """The final dot of a started transaction: from here the server may deliver it."""
+    async def _refused(
+        self, replies: list[tuple[int, str]], result: Transaction, transport: asyncio.Transport
+    ) -> bool:
+        """True when the envelope was refused (`result` says how; the connection is left
+        ready for the next transaction, or closed on 421)."""
+        refused = next(((c, t) for c, t in replies if c >= 400), None)
+        data_code = replies[-1][0] if len(replies) == 3 else 0
+        if refused is not None:
+            result.code, result.text = refused
+            if data_code == 354:  # a server that opened DATA anyway: send nothing
+                transport.write(b".\r\n")
+                await self._p.reply()
+            if refused[0] != 421:
+                transport.write(b"RSET\r\n")
+                await self._p.reply()
+            else:
+                transport.close()
+            return True
+        if data_code != 354:
+            result.code, result.text = replies[-1]
+            return True
+        return False
+
+    async def finish(self, raw: bytes) -> Transaction:
+        """The content and final dot of a started transaction: from here the server may
+        deliver it."""
         result = Transaction()
         p = self._p
         transport = p.transport
@@ -245,18 +245,50 @@ class PipeConnection:
             return result
         try:
             async with asyncio.timeout(TIMEOUT):
-                transport.write(b".\r\n")
+                transport.write(_content(raw) + b".\r\n")
                 result.maybe_sent = True
                 code, text = await p.reply()
         except (OSError, ConnectionError, TimeoutError) as exc:
             return _lost(result, exc, transport)
-        if 200 <= code < 300:
-            result.sent = True
-        else:
-            result.code, result.text = code, text
-            if code == 421:
-                transport.close()
+        _ended(result, code, text, transport)
         return result
+
+    async def finish_and_start(
+        self, raw: bytes, sender: str, recipient: str, *, utf8: bool
+    ) -> tuple[Transaction, Transaction | None]:
+        """The started transaction's content and final dot, and the next one's envelope, in
+        ONE write (RFC 2920: commands may follow the end of the data): one write and one
+        round trip a message. (The first's end as `finish` says it; the next one's as
+        `start` does.) Only when the server offers PIPELINING."""
+        first, result = Transaction(), Transaction()
+        p = self._p
+        transport = p.transport
+        if transport is None or not self.usable or not self.pipelining:
+            first.lost = result.lost = True  # no dot went: nothing was delivered
+            return first, result
+        envelope = _envelope(sender, recipient, utf8)
+        futures: list[asyncio.Future[tuple[int, str]]] = []
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                transport.write(b"".join([_content(raw), b".\r\n", *envelope]))
+                first.maybe_sent = True
+                futures = [p.reply() for _ in range(len(envelope) + 1)]
+                code, text = await futures[0]
+                _ended(first, code, text, transport)
+                if not self.usable:  # 421 after the content: the envelope went for nothing
+                    _drop(futures)
+                    result.lost = True
+                    return first, result
+                replies = [await future for future in futures[1:]]
+                if await self._refused(replies, result, transport):
+                    return first, result
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            _drop(futures)
+            if not first.sent and not first.code:
+                _lost(first, exc, transport)
+            _lost(result, exc, transport)  # its content never went: not delivered
+            return first, result
+        return first, None
 
     async def close(self) -> None:
         transport = self._p.transport
@@ -273,6 +305,43 @@ class PipeConnection:
     def abort(self) -> None:
         if self._p.transport is not None:
             self._p.transport.close()
+
+
+def _envelope(sender: str, recipient: str, utf8: bool) -> list[bytes]:
+    option = " SMTPUTF8" if utf8 else ""
+    return [
+        f"MAIL FROM:<{sender}>{option}\r\n".encode(),
+        f"RCPT TO:<{recipient}>\r\n".encode(),
+        b"DATA\r\n",
+    ]
+
+
+def _content(raw: bytes) -> bytes:
+    """The content as DATA sends it (dot-stuffed, ending in CRLF), without the final dot."""
+    body = _DOT.sub(b"..", raw) if b"\n." in raw or raw[:1] == b"." else raw
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return body
+
+
+def _ended(result: Transaction, code: int, text: str, transport: asyncio.Transport) -> None:
+    """The reply to a final dot."""
+    if 200 <= code < 300:
+        result.sent = True
+    else:
+        result.code, result.text = code, text
+        if code == 421:
+            transport.close()
+
+
+def _drop(futures: list[asyncio.Future[tuple[int, str]]]) -> None:
+    """Replies no longer awaited (the connection is gone): nothing is left unretrieved."""
+    for future in futures:
+        if future.done():
+            if not future.cancelled():
+                future.exception()
+        else:
+            future.cancel()
 
 
 def _lost(result: Transaction, exc: BaseException, transport: asyncio.Transport) -> Transaction:

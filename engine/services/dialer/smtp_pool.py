@@ -20,7 +20,7 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import aiosmtplib
 
@@ -61,6 +61,7 @@ class Outgoing:
 
 # Awaited after each transaction, before the connection starts the next: the outcome is
 # durable before more mail goes, so a kill can repeat only what was inside a transaction.
+# (A future rather than a coroutine is cheapest: no task is made for it.)
 Done = Callable[[Outgoing, "Outcome", str], Awaitable[None]]
 
 
@@ -85,18 +86,38 @@ class _Pipe:
 
     async def deliver(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str]:
         early = await self.start(campaign, item)
-        return early if early is not None else await self.finish()
+        return early if early is not None else await self.finish(item)
 
-    async def start(self, campaign: Campaign, item: Outgoing) -> tuple[Outcome, str] | None:
-        """All of the transaction but its final dot; None: `finish` ends it."""
-        utf8 = needs_smtputf8([campaign.email_address, item.recipient])
+    def refusal(self, utf8: bool) -> tuple[Outcome, str] | None:
+        """Why a message (that needs SMTPUTF8 or not) cannot go on this connection at all."""
         if utf8 and not self.conn.smtputf8:
             return Outcome.FAILED, "not sent: the server does not offer SMTPUTF8"
-        done = await self.conn.start(campaign.email_address, item.recipient, item.raw, utf8=utf8)
+        return None
+
+    async def start(
+        self, campaign: Campaign, item: Outgoing, utf8: bool | None = None
+    ) -> tuple[Outcome, str] | None:
+        """The envelope, up to the server's 354; None: `finish` sends the content."""
+        if utf8 is None:
+            utf8 = needs_smtputf8([campaign.email_address, item.recipient])
+        refused = self.refusal(utf8)
+        if refused is not None:
+            return refused
+        done = await self.conn.start(campaign.email_address, item.recipient, utf8=utf8)
         return None if done is None else _outcome(done)
 
-    async def finish(self) -> tuple[Outcome, str]:
-        return _outcome(await self.conn.finish())
+    async def finish(self, started: Outgoing) -> tuple[Outcome, str]:
+        return _outcome(await self.conn.finish(started.raw))
+
+    async def finish_and_start(
+        self, started: Outgoing, campaign: Campaign, item: Outgoing, utf8: bool
+    ) -> tuple[tuple[Outcome, str], tuple[Outcome, str] | None]:
+        """`started`'s content and end, and `item`'s envelope, in one write and one round
+        trip (PIPELINING; `refusal(utf8)` already said it may go)."""
+        first, done = await self.conn.finish_and_start(
+            started.raw, campaign.email_address, item.recipient, utf8=utf8
+        )
+        return _outcome(first), (None if done is None else _outcome(done))
 
     async def close(self) -> None:
         await self.conn.close()
@@ -188,10 +209,21 @@ class SmtpPool:
                     conn = candidate
                     break
                 await candidate.close()
-            # The previous message's outcome, being committed while this one's envelope and
-            # content go out; its final dot waits for that commit, so at most one message
-            # per connection is ever accepted by the server and not yet recorded.
-            recording: asyncio.Future[None] | None = None
+            # A message's content and final dot wait for every earlier outcome of its
+            # connection to be committed, so at most one message per connection is ever
+            # accepted by the server and not yet recorded. On a pipelining server they go in
+            # the same write as the next message's envelope: one write and one round trip a
+            # message.
+            recording: list[asyncio.Future[None]] = []
+            started: Outgoing | None = None  # the server said 354; its content waits
+
+            async def recorded() -> None:
+                while recording:
+                    await recording.pop(0)
+
+            def record(item: Outgoing, outcome: Outcome, error: str) -> None:
+                recording.append(asyncio.ensure_future(done(item, outcome, error)))
+
             try:
                 for index, item in enumerate(part):
                     if conn is None:
@@ -205,30 +237,46 @@ class SmtpPool:
                             TimeoutError,
                         ) as exc:
                             error = _describe(exc) if str(exc) else "timed out connecting"
-                            if recording is not None:
-                                await recording
-                                recording = None
+                            await recorded()
                             for rest in part[index:]:
                                 await done(rest, Outcome.UNTRIED, error)
                             return
                     if isinstance(conn, _Pipe):
-                        ended = await conn.start(campaign, item)
-                        if recording is not None:
-                            await recording
-                            recording = None
-                        outcome, error = ended if ended is not None else await conn.finish()
+                        ended: tuple[Outcome, str] | None
+                        utf8 = needs_smtputf8([campaign.email_address, item.recipient])
+                        refused = conn.refusal(utf8)
+                        if started is not None and refused is None and conn.conn.pipelining:
+                            await recorded()
+                            first, ended = await conn.finish_and_start(
+                                started, campaign, item, utf8
+                            )
+                            record(started, *first)
+                            started = None
+                        else:
+                            if started is not None:
+                                await recorded()
+                                record(started, *await conn.finish(started))
+                                started = None
+                            ended = refused or await conn.start(campaign, item, utf8)
+                        if ended is None:
+                            started = item
+                        else:
+                            record(item, *ended)
                     else:
-                        if recording is not None:
-                            await recording
-                            recording = None
-                        outcome, error = await conn.deliver(campaign, item)
-                    recording = asyncio.ensure_future(done(item, outcome, error))
+                        await recorded()
+                        record(item, *await conn.deliver(campaign, item))
                     if not conn.usable:
+                        if started is not None:  # its content never went: not delivered
+                            record(started, Outcome.UNTRIED, "the connection was lost")
+                            started = None
                         await conn.close()
                         conn = None
+                if started is not None and conn is not None:
+                    await recorded()
+                    record(started, *await cast(_Pipe, conn).finish(started))
+                    started = None
             finally:
-                if recording is not None:
-                    await recording
+                await recorded()
             if conn is not None:
                 pool.idle.append((conn, loop.time()))
 
