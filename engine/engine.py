@@ -202,6 +202,7 @@ class Engine:
             status_lock=self.router.status_lock,
             beat=self.settings.presence_beat,
             on_free=self.router.kick,
+            on_offline=lambda: self.transfers.kick(),
         )
         self.chat = Chat(self.db, self.notifier, self.presence)
         # Transfers, reassignments and the requeue after a log-out, on the schedules' clock.

@@ -62,6 +62,7 @@ class Presence:
         status_lock: asyncio.Lock,
         beat: float = 10.0,
         on_free: Callable[[], None] = lambda: None,
+        on_offline: Callable[[], None] = lambda: None,
     ) -> None:
         self.db = db
         self.notifier = notifier
@@ -70,6 +71,9 @@ class Presence:
         self.status_lock = status_lock  # the router's: no mail goes to an agent mid-change
         self.beat = beat
         self.on_free = on_free  # the router's kick: a resumed agent may take waiting mail
+        # The requeue's kick: an agent gone Offline (logged out, last console closed, or their
+        # node found dead) may leave work their campaign requeues, counted from now.
+        self.on_offline = on_offline
         self._open: set[int] = set()
 
     # ---- status ----
@@ -134,6 +138,8 @@ class Presence:
                 )
             )
         self.notifier.agent_changed(user_id)
+        if status == AgentStatus.OFFLINE:
+            self.on_offline()
 
     @staticmethod
     def _rule(
