@@ -43,6 +43,7 @@ from engine.services.dialer.lists import DialerLists
 from engine.services.dialer.progress import DialerProgressBoard
 from engine.services.dialer.records import Dialers
 from engine.services.dialer.runner import DialerRunner
+from engine.services.dialer.shared_slots import ConnectionSlots
 from engine.services.dialer.smtp_pool import SmtpPool
 from engine.services.inbound.imap import ImapMailbox
 from engine.services.inbound.ingest import Ingestor
@@ -229,10 +230,15 @@ class Engine:
         # Seen images, unsubscribes, bounces and complaints change records outside the
         # runner; the customer-event watcher tells the board, whose event follows.
         self.customer_events.dialer_records_changed = self.dialer_progress.changed
+        # Several nodes on PostgreSQL: an account's connection cap holds across them.
+        self.smtp_slots: ConnectionSlots | None = None
+        if self.db.engine.dialect.name == "postgresql":
+            self.smtp_slots = ConnectionSlots(self.db, self.settings.node)
+            await self.smtp_slots.start()
         self.dialer_runner = DialerRunner(
             self.db,
             self.blobs,
-            SmtpPool(self.secrets, bearer_for=self.oauth.bearer_for),
+            SmtpPool(self.secrets, bearer_for=self.oauth.bearer_for, slots=self.smtp_slots),
             self.dialer_progress,
             clock=self.schedules.now,
             base_url=lambda: self.settings.web_url,
@@ -270,6 +276,8 @@ class Engine:
             self.supervise("outbox", self.outbox.run)
             self.supervise("requeue", self.transfers.run)
             self.supervise("dialer-runner", self.dialer_runner.run)
+            if self.smtp_slots is not None:
+                self.supervise("smtp-slots", self.smtp_slots.run)
             if self.db.engine.dialect.name == "postgresql":
                 # Several nodes may share this database (issue 16): each campaign's mailbox
                 # and outbox run on the node holding its lease, taken over within seconds
