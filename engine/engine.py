@@ -52,6 +52,8 @@ from engine.services.inbound.maildir import MaildirMailbox
 from engine.services.inbound.quarantine import QuarantineService
 from engine.services.node_events import NodeEvents
 from engine.services.nodes.leases import NodeLeases
+from engine.services.nodes.screens import CHANNEL as SCREENS
+from engine.services.nodes.screens import ScreenRelay
 from engine.services.notify import Notifier
 from engine.services.outbound.agent_mail import AgentMail
 from engine.services.outbound.confirmations import Confirmations
@@ -263,6 +265,13 @@ class Engine:
                 on_dialers=self.dialer_progress.heard,
             )
             self.dialer_progress.share = self.node_events.tell_dialers
+            # The live view of an agent's screen from a supervisor on another node.
+            relay = ScreenRelay(self.db, self.node_events.token)
+            relay.on_watchers = self.monitoring.refresh
+            relay.on_frame = self.monitoring.frame_heard
+            self.node_events.channels[SCREENS] = relay.heard
+            self.node_events.after_catch_up.append(self.monitoring.refresh_all)
+            self.monitoring.relay = relay
             self.supervise("node-events", self.node_events.run)
         self.server = ApiServer(self)
         await self.server.start(self.settings.socket, self.settings.socket_group)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -66,6 +66,9 @@ class NodeEvents:
         self.catch_ups = 0  # how many times notifications may have been missed
         self._good_at: datetime | None = None  # last moment the connection was known good
         self._last_message = 0  # the highest message id when it was
+        # Other channels heard on the same connection: channel -> its payload's reader.
+        self.channels: dict[str, Callable[[str], None]] = {}
+        self.after_catch_up: list[Callable[[], Awaitable[None]]] = []  # what they may have missed
         notifier.share = self.tell
 
     # ---- telling ----
@@ -117,6 +120,8 @@ class NodeEvents:
         conn = await pg.connect(self.db.url)
         self.connection = conn
         await conn.add_listener(CHANNEL, self._heard)
+        for channel, hear in self.channels.items():
+            await conn.add_listener(channel, lambda _c, _p, _ch, payload, h=hear: h(payload))
         missed_since, last_message = self._good_at, self._last_message
         await self._mark_good(conn)
         if missed_since is not None:
@@ -178,3 +183,5 @@ class NodeEvents:
         self.on_campaigns()
         self.on_dialers(dialers)
         self.notifier.everything_changed(interactions, messages, agents)
+        for hook in self.after_catch_up:
+            await hook()
