@@ -1028,3 +1028,20 @@ class SmtpSlotWait(Base):
     node: Mapped[str] = mapped_column(String(200), primary_key=True)
     since: Mapped[datetime] = mapped_column(default=utcnow)
     until: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ---- issue 16: every mailbox's health seen from every engine node ----
+class MailboxHealthRow(Base):
+    """Whether a campaign's mailbox is being read, as the node reading it last said
+    (engine/services/inbound/mailbox_health.py): stored by the lease's owner, read by all."""
+
+    __tablename__ = "mailbox_health"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    node: Mapped[str] = mapped_column(String(200))
+    campaign_name: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    error: Mapped[str] = mapped_column(Text, default="")

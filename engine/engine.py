@@ -26,8 +26,10 @@ from data.db_blobs import Blobs, DatabaseBlobs
 from data.models import Campaign, InboundTransport
 from data.secrets import SecretBox, SecretError
 from engine import memory
+from engine.api.schemas import Event, encode
 from engine.bus import EventBus
 from engine.config import Settings
+from engine.domain.node_changes import Changes
 from engine.server.app import ApiServer
 from engine.services.admin.campaign_removal import CampaignRemoval
 from engine.services.admin.oauth import OAuthService
@@ -271,6 +273,14 @@ class Engine:
             relay.on_frame = self.monitoring.frame_heard
             self.node_events.channels[SCREENS] = relay.heard
             self.node_events.after_catch_up.append(self.monitoring.refresh_all)
+            # Every mailbox's health on every node: stored by its reader, read by all.
+            node_events = self.node_events
+
+            async def tell_events(events: list[Event]) -> None:
+                await node_events.tell(Changes(events=[encode(e).decode() for e in events]))
+
+            self.mailboxes.share(self.db, self.settings.node, tell_events)
+            self.supervise("mailbox-health", self.mailboxes.run)
             self.monitoring.relay = relay
             self.supervise("node-events", self.node_events.run)
         self.server = ApiServer(self)
@@ -428,7 +438,7 @@ class Engine:
         async with self.db.session() as session:
             campaign = await session.get(Campaign, campaign_id)
         if campaign is None or campaign.removed_at is not None:
-            self.mailboxes.forget(campaign_id)
+            self.mailboxes.forget(campaign_id, removed=True)
             return
         if not (campaign.enabled and campaign.receive_emails):
             self.mailboxes.set(campaign_id, campaign.name, "off")

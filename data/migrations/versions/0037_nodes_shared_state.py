@@ -1,6 +1,6 @@
 """What engine nodes sharing one PostgreSQL must see of each other: an SMTP account's
-connection slots (its cap on simultaneous connections held across nodes) and the nodes
-waiting for one
+connection slots (its cap on simultaneous connections held across nodes), the nodes
+waiting for one, and every mailbox's health as the node reading it says
 
 Revision ID: 0037
 Revises: 0033
@@ -47,8 +47,25 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("limit_id", "node", name=op.f("pk_smtp_slot_waits")),
     )
+    op.create_table(
+        "mailbox_health",
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("node", sa.String(length=200), nullable=False),
+        sa.Column("campaign_name", sa.String(length=200), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["campaigns.id"],
+            name=op.f("fk_mailbox_health_campaign_id_campaigns"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("campaign_id", name=op.f("pk_mailbox_health")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("mailbox_health")
     op.drop_table("smtp_slot_waits")
     op.drop_table("smtp_slots")
