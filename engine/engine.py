@@ -292,6 +292,8 @@ class Engine:
         self.supervise("monitoring", self.monitoring.run)
         if self.run_mail:
             self.supervise("router", self.router.run)
+            if self.node_events is not None:
+                self.node_events.routes = True  # it routes what it queues (notify.py `heard`)
             self.supervise("outbox", self.outbox.run)
             self.supervise("requeue", self.transfers.run)
             self.supervise("dialer-runner", self.dialer_runner.run)

@@ -69,6 +69,9 @@ class NodeEvents:
         # Other channels heard on the same connection: channel -> its payload's reader.
         self.channels: dict[str, Callable[[str], None]] = {}
         self.after_catch_up: list[Callable[[], Awaitable[None]]] = []  # what they may have missed
+        # This node's router runs (not `postdesk ctl`'s engine): it routes the work it queues
+        # and says so, and the others do not run a pass for each batch they hear of it.
+        self.routes = False
         notifier.share = self.tell
 
     # ---- telling ----
@@ -76,6 +79,7 @@ class NodeEvents:
         await self.tell(Changes(dialers=dialer_ids))
 
     async def tell(self, changes: Changes) -> None:
+        changes.routed = self.routes
         payloads = node_changes.encode(self.token, changes)
         async with self.db.engine.connect() as conn:
             for payload in payloads:
