@@ -493,6 +493,13 @@ class Engine:
         if hasattr(self, "server"):
             await self.server.stop()
             self.bus.close()
+            slots: ConnectionSlots | None = getattr(self, "smtp_slots", None)
+            if slots is not None:
+                # Its SMTP connections are closed: the other nodes need not wait for expiry.
+                try:
+                    await asyncio.wait_for(slots.free_all(), self.stop_seconds)
+                except Exception as exc:  # noqa: BLE001 - they expire anyway
+                    log.warning("could not give back this node's SMTP connection slots: %s", exc)
             try:
                 await asyncio.wait_for(self.db.close(), self.stop_seconds)
             except TimeoutError:

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from engine.api.schemas import CampaignIn, DialerIn, SmtpCaps, TemplateIn
 from engine.client import EngineClient
+from engine.services.dialer.shared_slots import TTL
 from tests import db_probe
+from tests.engine_nodes import Nodes
 from tests.nodes import nodes
 from tests.patience import PATIENCE
 from tests.postgres_server import PostgresServer
@@ -97,3 +99,67 @@ async def test_an_accounts_connection_cap_holds_across_nodes(
             f" at once, {server.total} opened for {2 * RECORDS} messages;"
             f" slots held at the end: {held[0][0]}"
         )
+
+
+async def test_a_node_killed_holding_slots_frees_them_within_their_expiry(
+    tmp_path: Path, smtp_sink: SmtpSink, postgres: PostgresServer
+) -> None:
+    group = Nodes(tmp_path / "nodes", postgres.new_database())
+    smtp_sink.data_delay = 0.05
+    try:
+        async with ConnectionCounter(smtp_sink.host, smtp_sink.port) as server:
+            (a,) = await group.start_all("a")
+            async with a.client() as op:
+                await op.add_campaign(
+                    CampaignIn(
+                        check=False,
+                        name="Support",
+                        email_address="news@example.com",
+                        inbound="none",
+                        smtp_host=server.host,
+                        smtp_port=server.port,
+                        smtp_security="plain",
+                    )
+                )
+                await op.add_template(TemplateIn(name="T", kind="dialer", body_text="Hi ${name}."))
+                await op.add_dialer(
+                    DialerIn(
+                        name="One",
+                        campaign="Support",
+                        template="T",
+                        seconds_between_messages=0,
+                        caps=SmtpCaps(connections=CAP),
+                    )
+                )
+                rows = "".join(f"Support;one{n}@example.com;;;name=R{n}\n" for n in range(400))
+                await op.upload_list("One", rows.encode(), name="L", subject="Hello ${name}")
+                await op.play_dialer("One")
+            await _wait("node A sending", lambda: len(smtp_sink.messages) >= 5)
+
+            def held() -> list[tuple[str, bool]]:
+                return [
+                    (str(node), bool(live))
+                    for node, live in group.rows(
+                        "SELECT node, expires_at > clock_timestamp() FROM smtp_slots"
+                        " WHERE node IS NOT NULL"
+                    )
+                ]
+
+            assert held() == [("a", True)] * CAP
+            (b,) = await group.start_all("b")
+            group.kill(a)
+            killed, count = time.monotonic(), len(smtp_sink.messages)
+            # Node B takes the dialer over, and waits for A's slots to expire (no process
+            # gives them back): then it sends.
+            await _wait("node B sending", lambda: len(smtp_sink.messages) > count + 5)
+            waited = time.monotonic() - killed
+            assert waited < TTL + 3.0, waited
+            assert {node for node, _ in held()} == {"b"}
+            assert server.peak <= CAP, server.peak
+            assert b.alive()
+            print(
+                f"\nnode A killed holding {CAP} slots: node B sent {waited:.1f} s after"
+                f" (TTL {TTL} s)"
+            )
+    finally:
+        group.stop_all()

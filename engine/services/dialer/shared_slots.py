@@ -120,6 +120,11 @@ class ConnectionSlots:
 
     async def start(self) -> None:
         """Slots and waits this node left behind (a crash) are free: it has no connection."""
+        await self.free_all()
+
+    async def free_all(self) -> None:
+        """At start and at a clean stop: this node holds no connection, so no slot."""
+        self.held.clear()
         async with self.db.session() as session, session.begin():
             await session.execute(
                 text("UPDATE smtp_slots SET node = NULL, expires_at = NULL WHERE node = :me"),
