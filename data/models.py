@@ -944,6 +944,8 @@ class AuditEntry(Base):
     interaction_id: Mapped[int | None] = mapped_column(default=None)
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The engine node holding the watch (issue 16): its watches end when it dies.
+    node: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
 # ---- issue 16: several engine nodes on one PostgreSQL ----

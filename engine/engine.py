@@ -252,8 +252,10 @@ class Engine:
         self.dialer_board = DialerBoard(self.db, self.schedules.now)  # the dashboard (issue 14)
         self.recordings = RecordingsSearch(self.db)
         self.recording_files = RecordingFiles(self.db, self.blobs, self.queries)
-        self.monitoring = Monitoring(self.db, self.bus)  # screen views, spies, the audit log
+        # Screen views, spies, the audit log.
+        self.monitoring = Monitoring(self.db, self.bus, node=self.settings.node)
         await self.monitoring.recover()
+        self.presence.on_lost = self.monitoring.nodes_lost  # a dead node's watches end
         # No console of this node is connected yet: routing waits for the agents to come.
         await self.presence.start()
         # Several nodes on one PostgreSQL (issue 16, docs/deploy.md): each tells the others what

@@ -7,6 +7,12 @@ Several nodes need PostgreSQL whatever the run: run once (tests/conftest.py: tes
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,8 +26,13 @@ from engine.api.schemas import (
     encode,
 )
 from engine.client import EngineClient
+from engine.engine import Engine
+from tests.engine_fixtures import engine_settings, eventually
 from tests.nodes import Stream, nodes
+from tests.patience import PATIENCE
 from tests.postgres_server import PostgresServer
+
+BEAT = 0.5  # seconds of presence beat: a console's lease is three
 
 
 def _frame(width: int, height: int, tag: str) -> ScreenFrame:
@@ -101,3 +112,65 @@ async def test_a_supervisor_on_another_node_watches_an_agents_screen(
             size = len(encode(big))
             assert size > 8000  # more than one NOTIFY payload
             print(f"\na 200x60 full frame ({size:,} bytes of JSON) crossed in {took:.3f} s")
+
+
+async def test_the_screen_views_of_a_node_that_died_end(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    url = postgres.new_database()
+    a = Engine(engine_settings(tmp_path / "a", database_url=url, node_name="a", presence_beat=BEAT))
+    await a.start()
+    node_b: subprocess.Popen[bytes] | None = None
+    try:
+        async with EngineClient(a.socket_path) as op:
+            await op.add_user(UserIn(username="ann", display_name="Ann", roles=["agent"]))
+            await op.add_user(UserIn(username="sue", display_name="Sue", roles=["supervisor"]))
+            await op.update_user("ann", UserPatch(screen_monitoring_allowed=True))
+        home_b = tmp_path / "b"
+        with open(tmp_path / "b.log", "ab") as stderr:
+            node_b = subprocess.Popen(
+                [sys.executable, "-m", "postdesk.cli", "--data-dir", str(home_b), "engine"],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                env={
+                    **os.environ,
+                    "POSTDESK_DATABASE_URL": url,
+                    "POSTDESK_NODE_NAME": "b",
+                    "POSTDESK_PRESENCE_BEAT": str(BEAT),
+                },
+            )
+        b_socket = engine_settings(home_b, database_url=url).socket
+        await eventually(lambda: asyncio.sleep(0, b_socket.exists()), bool, what="node B")
+        async with (
+            EngineClient(a.socket_path, act_as="ann") as ann,
+            EngineClient(b_socket, act_as="sue") as sue,
+            Stream(ann) as ann_stream,
+        ):
+            sue_stream = await Stream(sue).__aenter__()  # sue's console is on node B
+            await sue.watch("screen", "ann")
+            await ann_stream.until(
+                lambda e: isinstance(e, ScreenWatchers) and e.watchers == ["Sue"], "Sue named"
+            )
+            node_b.send_signal(signal.SIGKILL)
+            killed = time.monotonic()
+            node_b.wait(timeout=PATIENCE)
+            with contextlib.suppress(Exception):
+                await sue_stream.__aexit__()
+            await ann_stream.until(
+                lambda e: isinstance(e, ScreenWatchers) and e.watchers == [],
+                "nobody watches any more, told to ann's console",
+            )
+            took = time.monotonic() - killed
+            assert took <= 4 * BEAT + 1.0, took  # the console lease: three beats
+            assert (await ann.send_screen(_frame(80, 24, "after"))).watched is False
+            async with EngineClient(a.socket_path) as op:
+                [row] = await op.audit()
+            assert (row.actor, row.subject, row.ended_at is not None) == ("sue", "ann", True)
+            print(
+                f"\nnode B killed: sue's view of ann ended {took:.2f} s after (lease {3 * BEAT} s)"
+            )
+    finally:
+        if node_b is not None and node_b.poll() is None:
+            node_b.kill()
+            node_b.wait()
+        await a.stop()

@@ -1,6 +1,7 @@
 """What engine nodes sharing one PostgreSQL must see of each other: an SMTP account's
 connection slots (its cap on simultaneous connections held across nodes), the nodes
-waiting for one, and every mailbox's health as the node reading it says
+waiting for one, every mailbox's health as the node reading it says, and the node holding
+each watch of the audit log (its watches end when it dies)
 
 Revision ID: 0037
 Revises: 0033
@@ -63,9 +64,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("campaign_id", name=op.f("pk_mailbox_health")),
     )
+    with op.batch_alter_table("audit_log") as batch:
+        batch.add_column(sa.Column("node", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_log") as batch:
+        batch.drop_column("node")
     op.drop_table("mailbox_health")
     op.drop_table("smtp_slot_waits")
     op.drop_table("smtp_slots")

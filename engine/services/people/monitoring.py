@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import select, text, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import aliased
 
 from data.db import Database
@@ -106,8 +106,10 @@ class Monitoring:
         *,
         grace: float = GRACE,
         clock: Callable[[], float] = time.monotonic,
+        node: str = "",
     ) -> None:
         self.db = db
+        self.node = node  # written in the audit rows of the watches this node holds
         self.bus = bus
         self.grace = grace
         self.clock = clock
@@ -130,7 +132,11 @@ class Monitoring:
                     select(AuditEntry, User.display_name, watcher.display_name)
                     .outerjoin(User, User.id == AuditEntry.subject_id)
                     .outerjoin(watcher, watcher.id == AuditEntry.actor_id)
-                    .where(AuditEntry.ended_at.is_(None))
+                    .where(
+                        AuditEntry.ended_at.is_(None),
+                        # This node's (another node's are its own; NULL: before nodes).
+                        or_(AuditEntry.node == self.node, AuditEntry.node.is_(None)),
+                    )
                 )
             ).all()
         now, started = _now(), self.clock()
@@ -204,6 +210,7 @@ class Monitoring:
                 subject=agent.username,
                 interaction_id=wanted.interaction_id,
                 started_at=_now(),
+                node=self.node or None,
             )
             session.add(entry)
             await session.flush()
@@ -275,6 +282,26 @@ class Monitoring:
                 agent=agent, watchers=self._names.get(agent, []), generation=self._generation
             )
         )
+
+    async def nodes_lost(self, nodes: set[str]) -> None:
+        """These nodes died (presence found their consoles gone): the watches they held end,
+        as their own sweep would have ended them, so their agents are no longer shown as
+        watched and stop sending frames."""
+        nodes = nodes - {self.node}
+        if not nodes:
+            return
+        async with self.db.writing() as session:
+            ended = (
+                await session.execute(
+                    update(AuditEntry)
+                    .where(AuditEntry.node.in_(nodes), AuditEntry.ended_at.is_(None))
+                    .values(ended_at=_now())
+                    .returning(AuditEntry.subject, AuditEntry.kind)
+                )
+            ).all()
+        for agent in sorted({agent for agent, kind in ended if kind == "screen"}):
+            log.info("screen views of %s ended: the node holding them died", agent)
+            await self._changed(agent)
 
     async def refresh_all(self) -> None:
         """After other nodes' words may have been missed: every watched agent's watchers are
