@@ -944,6 +944,8 @@ class AuditEntry(Base):
     interaction_id: Mapped[int | None] = mapped_column(default=None)
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The engine node holding the watch (issue 16): its watches end when it dies.
+    node: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
 # ---- issue 16: several engine nodes on one PostgreSQL ----
@@ -998,3 +1000,50 @@ class SmtpSend(Base):
     )
     second: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch second
     sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# ---- issue 16: an SMTP account's connection cap held across engine nodes ----
+class SmtpSlot(Base):
+    """One of a connection-capped SMTP account's simultaneous connections: held by the node
+    named until `expires_at` (the database's clock, renewed by the holder), free when `node`
+    is NULL or the expiry passed (engine/services/dialer/shared_slots.py)."""
+
+    __tablename__ = "smtp_slots"
+
+    limit_id: Mapped[int] = mapped_column(
+        ForeignKey("smtp_limits.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node: Mapped[str | None] = mapped_column(String(200), default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SmtpSlotWait(Base):
+    """A node waiting for a slot of the account since `since` (until `until`, renewed while
+    it waits): claims go to the node that waited longest."""
+
+    __tablename__ = "smtp_slot_waits"
+
+    limit_id: Mapped[int] = mapped_column(
+        ForeignKey("smtp_limits.id", ondelete="CASCADE"), primary_key=True
+    )
+    node: Mapped[str] = mapped_column(String(200), primary_key=True)
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    until: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ---- issue 16: every mailbox's health seen from every engine node ----
+class MailboxHealthRow(Base):
+    """Whether a campaign's mailbox is being read, as the node reading it last said
+    (engine/services/inbound/mailbox_health.py): stored by the lease's owner, read by all."""
+
+    __tablename__ = "mailbox_health"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    node: Mapped[str] = mapped_column(String(200))
+    campaign_name: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    error: Mapped[str] = mapped_column(Text, default="")

@@ -26,8 +26,10 @@ from data.db_blobs import Blobs, DatabaseBlobs
 from data.models import Campaign, InboundTransport
 from data.secrets import SecretBox, SecretError
 from engine import memory
+from engine.api.schemas import Event, encode
 from engine.bus import EventBus
 from engine.config import Settings
+from engine.domain.node_changes import Changes
 from engine.server.app import ApiServer
 from engine.services.admin.campaign_removal import CampaignRemoval
 from engine.services.admin.oauth import OAuthService
@@ -43,6 +45,7 @@ from engine.services.dialer.lists import DialerLists
 from engine.services.dialer.progress import DialerProgressBoard
 from engine.services.dialer.records import Dialers
 from engine.services.dialer.runner import DialerRunner
+from engine.services.dialer.shared_slots import ConnectionSlots
 from engine.services.dialer.smtp_pool import SmtpPool
 from engine.services.inbound.imap import ImapMailbox
 from engine.services.inbound.ingest import Ingestor
@@ -51,6 +54,8 @@ from engine.services.inbound.maildir import MaildirMailbox
 from engine.services.inbound.quarantine import QuarantineService
 from engine.services.node_events import NodeEvents
 from engine.services.nodes.leases import NodeLeases
+from engine.services.nodes.screens import CHANNEL as SCREENS
+from engine.services.nodes.screens import ScreenRelay
 from engine.services.notify import Notifier
 from engine.services.outbound.agent_mail import AgentMail
 from engine.services.outbound.confirmations import Confirmations
@@ -202,6 +207,7 @@ class Engine:
             status_lock=self.router.status_lock,
             beat=self.settings.presence_beat,
             on_free=self.router.kick,
+            on_offline=lambda: self.transfers.kick(),
         )
         self.chat = Chat(self.db, self.notifier, self.presence)
         # Transfers, reassignments and the requeue after a log-out, on the schedules' clock.
@@ -228,10 +234,15 @@ class Engine:
         # Seen images, unsubscribes, bounces and complaints change records outside the
         # runner; the customer-event watcher tells the board, whose event follows.
         self.customer_events.dialer_records_changed = self.dialer_progress.changed
+        # Several nodes on PostgreSQL: an account's connection cap holds across them.
+        self.smtp_slots: ConnectionSlots | None = None
+        if self.db.engine.dialect.name == "postgresql":
+            self.smtp_slots = ConnectionSlots(self.db, self.settings.node)
+            await self.smtp_slots.start()
         self.dialer_runner = DialerRunner(
             self.db,
             self.blobs,
-            SmtpPool(self.secrets, bearer_for=self.oauth.bearer_for),
+            SmtpPool(self.secrets, bearer_for=self.oauth.bearer_for, slots=self.smtp_slots),
             self.dialer_progress,
             clock=self.schedules.now,
             base_url=lambda: self.settings.web_url,
@@ -241,8 +252,10 @@ class Engine:
         self.dialer_board = DialerBoard(self.db, self.schedules.now)  # the dashboard (issue 14)
         self.recordings = RecordingsSearch(self.db)
         self.recording_files = RecordingFiles(self.db, self.blobs, self.queries)
-        self.monitoring = Monitoring(self.db, self.bus)  # screen views, spies, the audit log
+        # Screen views, spies, the audit log.
+        self.monitoring = Monitoring(self.db, self.bus, node=self.settings.node)
         await self.monitoring.recover()
+        self.presence.on_lost = self.monitoring.nodes_lost  # a dead node's watches end
         # No console of this node is connected yet: routing waits for the agents to come.
         await self.presence.start()
         # Several nodes on one PostgreSQL (issue 16, docs/deploy.md): each tells the others what
@@ -256,6 +269,21 @@ class Engine:
                 on_dialers=self.dialer_progress.heard,
             )
             self.dialer_progress.share = self.node_events.tell_dialers
+            # The live view of an agent's screen from a supervisor on another node.
+            relay = ScreenRelay(self.db, self.node_events.token)
+            relay.on_watchers = self.monitoring.refresh
+            relay.on_frame = self.monitoring.frame_heard
+            self.node_events.channels[SCREENS] = relay.heard
+            self.node_events.after_catch_up.append(self.monitoring.refresh_all)
+            # Every mailbox's health on every node: stored by its reader, read by all.
+            node_events = self.node_events
+
+            async def tell_events(events: list[Event]) -> None:
+                await node_events.tell(Changes(events=[encode(e).decode() for e in events]))
+
+            self.mailboxes.share(self.db, self.settings.node, tell_events)
+            self.supervise("mailbox-health", self.mailboxes.run)
+            self.monitoring.relay = relay
             self.supervise("node-events", self.node_events.run)
         self.server = ApiServer(self)
         await self.server.start(self.settings.socket, self.settings.socket_group)
@@ -266,9 +294,13 @@ class Engine:
         self.supervise("monitoring", self.monitoring.run)
         if self.run_mail:
             self.supervise("router", self.router.run)
+            if self.node_events is not None:
+                self.node_events.routes = True  # it routes what it queues (notify.py `heard`)
             self.supervise("outbox", self.outbox.run)
             self.supervise("requeue", self.transfers.run)
             self.supervise("dialer-runner", self.dialer_runner.run)
+            if self.smtp_slots is not None:
+                self.supervise("smtp-slots", self.smtp_slots.run)
             if self.db.engine.dialect.name == "postgresql":
                 # Several nodes may share this database (issue 16): each campaign's mailbox
                 # and outbox run on the node holding its lease, taken over within seconds
@@ -410,7 +442,7 @@ class Engine:
         async with self.db.session() as session:
             campaign = await session.get(Campaign, campaign_id)
         if campaign is None or campaign.removed_at is not None:
-            self.mailboxes.forget(campaign_id)
+            self.mailboxes.forget(campaign_id, removed=True)
             return
         if not (campaign.enabled and campaign.receive_emails):
             self.mailboxes.set(campaign_id, campaign.name, "off")
@@ -463,6 +495,13 @@ class Engine:
         if hasattr(self, "server"):
             await self.server.stop()
             self.bus.close()
+            slots: ConnectionSlots | None = getattr(self, "smtp_slots", None)
+            if slots is not None:
+                # Its SMTP connections are closed: the other nodes need not wait for expiry.
+                try:
+                    await asyncio.wait_for(slots.free_all(), self.stop_seconds)
+                except Exception as exc:  # noqa: BLE001 - they expire anyway
+                    log.warning("could not give back this node's SMTP connection slots: %s", exc)
             try:
                 await asyncio.wait_for(self.db.close(), self.stop_seconds)
             except TimeoutError:

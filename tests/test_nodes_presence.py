@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -29,7 +30,7 @@ from tests.postgres_server import PostgresServer
 BEAT = 0.5  # seconds: the lease is three beats
 
 
-async def _campaign(op: EngineClient, name: str, on_logout: str) -> int:
+async def _campaign(op: EngineClient, name: str, on_logout: str, minutes: int = 0) -> int:
     campaign = await op.add_campaign(
         CampaignIn(
             check=False,
@@ -40,7 +41,7 @@ async def _campaign(op: EngineClient, name: str, on_logout: str) -> int:
             smtp_port=9,
             smtp_security="plain",
             on_logout=on_logout,  # type: ignore[arg-type]
-            requeue_after=0,
+            requeue_after=minutes,
         )
     )
     await op.add_member(name, "ann")
@@ -56,13 +57,17 @@ async def test_a_killed_node_takes_its_agents_offline_and_their_work_goes_as_the
     node_a: subprocess.Popen[bytes] | None = None
     log = tmp_path / "a.log"
     try:
-        b.transfers.sweep_seconds = 0.2  # the requeue looks often (30 s in production)
-        b.transfers.kick()  # from now on
+        # B's requeue keeps its production sweep (30 s): the dead node's agents going Offline
+        # wake it. The clock runs 55 s ahead, so a 1-minute campaign falls due 5 s after.
+        ahead = timedelta(seconds=55)
+        b.schedules.clock = lambda: datetime.now(UTC) + ahead
+        assert b.transfers.sweep_seconds == 30.0
         async with EngineClient(b.socket_path) as op:
             await op.add_user(UserIn(username="ann", display_name="Ann", roles=["agent"]))
             await op.add_user(UserIn(username="sue", display_name="Sue", roles=["supervisor"]))
             keep = await _campaign(op, "Keep", "keep")
             requeue = await _campaign(op, "Requeue", "requeue")
+            later = await _campaign(op, "Later", "requeue", minutes=1)
         home_a = tmp_path / "a"
         with open(log, "ab") as stderr:
             node_a = subprocess.Popen(
@@ -87,7 +92,8 @@ async def test_a_killed_node_takes_its_agents_offline_and_their_work_goes_as_the
             await ann.set_status("free")
             await ingest(b, keep, 0, 1)
             await ingest(b, requeue, 10, 1)
-            await eventually(ann.interactions, lambda rows: len(rows) == 2, what="ann's two")
+            await ingest(b, later, 20, 1)
+            await eventually(ann.interactions, lambda rows: len(rows) == 3, what="ann's three")
             node_a.send_signal(signal.SIGKILL)
             killed = time.monotonic()
             node_a.wait(timeout=PATIENCE)
@@ -102,6 +108,7 @@ async def test_a_killed_node_takes_its_agents_offline_and_their_work_goes_as_the
                 "ann Offline on the supervisor's stream (node B)",
             )
             took = time.monotonic() - killed
+            offline = time.monotonic()
             # The lease: three beats without renewal, seen at B's next beat.
             assert took <= 4 * BEAT + 1.0, took
 
@@ -117,9 +124,25 @@ async def test_a_killed_node_takes_its_agents_offline_and_their_work_goes_as_the
                 lambda s: s[requeue][0] == InteractionState.QUEUED,
                 what="the Requeue campaign's mail back in its queue",
             )
+            requeued = time.monotonic() - offline
+            # At once (requeue after 0 min), not at the requeue's next sweep (30 s).
+            assert requeued < 3.0, requeued
             assert after[keep][0] == InteractionState.ASSIGNED  # Keep: still ann's
             assert after[keep][1] is not None
-            print(f"\nnode A killed: ann Offline on node B after {took:.2f} s (lease {3 * BEAT} s)")
+            assert after[later][0] == InteractionState.ASSIGNED  # its minute is not up
+            after = await eventually(
+                states,
+                lambda s: s[later][0] == InteractionState.QUEUED,
+                what="the Later campaign's mail back in its queue when its minute is up",
+            )
+            late = time.monotonic() - offline
+            assert 3.0 < late < 10.0, late  # 1 min after Offline (5 s on B's clock), no sweep
+            assert after[keep][0] == InteractionState.ASSIGNED  # Keep: never requeued
+            print(
+                f"\nnode A killed: ann Offline on node B after {took:.2f} s (lease {3 * BEAT} s);"
+                f" requeued {requeued:.2f} s after (0 min) and {late:.2f} s after (1 min, clock"
+                " 55 s ahead)"
+            )
     finally:
         if node_a is not None and node_a.poll() is None:
             node_a.kill()

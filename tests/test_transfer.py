@@ -303,9 +303,11 @@ async def test_coming_back_in_time_keeps_the_work_and_keep_never_requeues(world:
         await eventually(a1.me, lambda me: me.status == "free", what="agent1 back")
         clock.at += timedelta(hours=1)
         assert await world.engine.transfers.requeue_due() == []
+        # Keep before they leave: their going Offline wakes the requeue at once, and this
+        # clock is an hour ahead of the one their Offline is written with.
+        await world.operator.update_campaign("Support", CampaignPatch(on_logout="keep"))
         await stream.aclose()
         await eventually(a1.me, lambda me: me.status == "offline", what="agent1 gone")
-        await world.operator.update_campaign("Support", CampaignPatch(on_logout="keep"))
         clock.at += timedelta(days=1)
         assert await world.engine.transfers.requeue_due() == []
         assert [r.id for r in await a1.interactions(state="assigned")] == [item.id]

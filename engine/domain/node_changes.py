@@ -30,6 +30,8 @@ class Changes:
     stats: bool = False
     events: list[str] = field(default_factory=list)  # complete events, JSON of the wire
     dialers: set[int] = field(default_factory=set)  # whose records changed (progress)
+    # The sending node's router routes what it queued: the others need not run a pass for it.
+    routed: bool = False
 
     def __bool__(self) -> bool:
         return bool(
@@ -61,6 +63,8 @@ def _payload(node: str, changes: Changes) -> str:
         body["e"] = changes.events
     if changes.dialers:
         body["d"] = sorted(changes.dialers)
+    if changes.routed:
+        body["r"] = 1
     return json.dumps(body, separators=(",", ":"))
 
 
@@ -77,12 +81,15 @@ def encode(node: str, changes: Changes) -> list[str]:
         ids = sorted(getattr(changes, name))
         for start in range(0, len(ids), per):
             part = Changes(**{name: set(ids[start : start + per])})  # type: ignore[arg-type]
+            part.routed = changes.routed
             out.append(_payload(node, part))
     for event in changes.events:
         piece = _payload(node, Changes(events=[event]))
         if len(piece.encode()) <= PAYLOAD_LIMIT:
             out.append(piece)
-    out.append(_payload(node, Changes(queue=changes.queue, stats=changes.stats)))
+    out.append(
+        _payload(node, Changes(queue=changes.queue, stats=changes.stats, routed=changes.routed))
+    )
     return out
 
 
@@ -100,6 +107,7 @@ def decode(payload: str) -> tuple[str, Changes]:
             stats=bool(body.get("s")),
             events=[str(e) for e in body.get("e", ())],
             dialers={int(i) for i in body.get("d", ())},
+            routed=bool(body.get("r")),
         )
     except (TypeError, KeyError, AttributeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a change notification: {payload[:80]!r}") from exc

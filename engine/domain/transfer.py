@@ -90,3 +90,8 @@ def requeue_due(
     if on_logout != "requeue" or status != "offline":
         return False
     return now - offline_since >= timedelta(minutes=minutes)
+
+
+def requeue_at(offline_since: datetime, minutes: int) -> datetime:
+    """When an Offline agent's open interaction of a requeueing campaign falls due."""
+    return offline_since + timedelta(minutes=minutes)

@@ -42,7 +42,7 @@ async def post_screen(request: web.Request) -> web.Response:
     caller = request[CALLER]
     caller.require("agent")
     frame = await parse_body(request, ScreenFrame)
-    return json_response(engine_of(request).monitoring.frame(caller.username, frame))
+    return json_response(await engine_of(request).monitoring.frame(caller.username, frame))
 
 
 @routes.get("/api/v1/audit")

@@ -40,7 +40,7 @@ async def get_agent_info(request: web.Request) -> web.Response:
 @routes.get("/api/v1/mailboxes")
 async def get_mailboxes(request: web.Request) -> web.Response:
     request[CALLER].require("supervisor", "admin")
-    return json_response(engine_of(request).mailboxes.all())
+    return json_response(await engine_of(request).mailboxes.all())
 
 
 @routes.get("/api/v1/blacklist")

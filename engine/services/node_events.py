@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -66,6 +66,12 @@ class NodeEvents:
         self.catch_ups = 0  # how many times notifications may have been missed
         self._good_at: datetime | None = None  # last moment the connection was known good
         self._last_message = 0  # the highest message id when it was
+        # Other channels heard on the same connection: channel -> its payload's reader.
+        self.channels: dict[str, Callable[[str], None]] = {}
+        self.after_catch_up: list[Callable[[], Awaitable[None]]] = []  # what they may have missed
+        # This node's router runs (not `postdesk ctl`'s engine): it routes the work it queues
+        # and says so, and the others do not run a pass for each batch they hear of it.
+        self.routes = False
         notifier.share = self.tell
 
     # ---- telling ----
@@ -73,6 +79,7 @@ class NodeEvents:
         await self.tell(Changes(dialers=dialer_ids))
 
     async def tell(self, changes: Changes) -> None:
+        changes.routed = self.routes
         payloads = node_changes.encode(self.token, changes)
         async with self.db.engine.connect() as conn:
             for payload in payloads:
@@ -117,6 +124,8 @@ class NodeEvents:
         conn = await pg.connect(self.db.url)
         self.connection = conn
         await conn.add_listener(CHANNEL, self._heard)
+        for channel, hear in self.channels.items():
+            await conn.add_listener(channel, lambda _c, _p, _ch, payload, h=hear: h(payload))
         missed_since, last_message = self._good_at, self._last_message
         await self._mark_good(conn)
         if missed_since is not None:
@@ -178,3 +187,5 @@ class NodeEvents:
         self.on_campaigns()
         self.on_dialers(dialers)
         self.notifier.everything_changed(interactions, messages, agents)
+        for hook in self.after_catch_up:
+            await hook()

@@ -194,8 +194,12 @@ class Notifier:
             except ValueError:
                 log.warning("an event from another node could not be read: %.80r", line)
         self._dirty.set()
-        if changes.queue_interactions or changes.queue:
-            for kick in self.on_new_work:  # work queued there may go to agents here
+        if (changes.queue_interactions or changes.queue) and not changes.routed:
+            # Work queued by a node that does not route (`postdesk ctl`'s engine): routed
+            # here. A node that routes has run its own pass for it, for agents on any node
+            # (they are all in the database); a pass here for each batch it reports cost a
+            # node storing nothing a fifth of a core (bench/nodes.py), for nothing.
+            for kick in self.on_new_work:
                 kick()
 
     def everything_changed(

@@ -32,7 +32,7 @@ wait for it, and when that node dies its connection ends, the lock goes with it 
 node takes the dialer over, sending again what the dead one had claimed (`sending`), as a
 restart does. Claims lock the records they take (`FOR UPDATE SKIP LOCKED`), so no two claims
 ever hold one record, and the account caps are counted in the database, across nodes
-(`shared_caps.py`).
+(`shared_caps.py`; simultaneous connections: `shared_slots.py`).
 """
 
 from __future__ import annotations
@@ -478,7 +478,9 @@ class DialerRunner:
                     continue
                 if len(flying) >= IN_FLIGHT:
                     await flying.popleft()
-                flying.append(asyncio.create_task(self._send(dialer_id, campaign, caps, sending)))
+                flying.append(
+                    asyncio.create_task(self._send(dialer_id, campaign, caps, sending, limit_id))
+                )
         finally:
             # Stop: the batches in flight end their transactions and are recorded.
             # Cancelled (the engine stops): they are cancelled too; `sending` records
@@ -494,12 +496,17 @@ class DialerRunner:
                     raise
 
     async def _send(
-        self, dialer_id: int, campaign: Campaign, caps: Caps, sending: list[Outgoing]
+        self,
+        dialer_id: int,
+        campaign: Campaign,
+        caps: Caps,
+        sending: list[Outgoing],
+        limit_id: int | None = None,
     ) -> None:
         self._in_flight[dialer_id] = self._in_flight.get(dialer_id, 0) + len(sending)
         recorder = _Recorder(self)
         try:
-            await self.pool.send(campaign, caps.connections, sending, recorder.done)
+            await self.pool.send(campaign, caps.connections, sending, recorder.done, limit_id)
         finally:
             self._in_flight[dialer_id] -= len(sending)
         self.progress.changed(dialer_id)

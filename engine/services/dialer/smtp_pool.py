@@ -9,6 +9,11 @@ SMTP transaction after the other and says, per message, what the server answered
   the server's words); `UNTRIED` (the connection was gone before its transaction began: it
   waits again without counting an attempt).
 
+Several engine nodes on one PostgreSQL: an account with a connection cap counts its
+connections across nodes too; each connection holds one of the account's slots
+(`shared_slots.py`) for as long as it is open, and is given back rather than kept idle when
+another node waits for one.
+
 Password (or no) logins go through the lean pipelining client (`smtp_pipe.py`); OAuth2
 accounts through aiosmtplib with the outbox's bearer login (`engine/services/outbound/`).
 """
@@ -28,6 +33,7 @@ from data.models import Campaign, Security
 from data.secrets import SecretBox, SecretError
 from engine.domain.compose import needs_smtputf8
 from engine.domain.oauth import Bearer
+from engine.services.dialer.shared_slots import ConnectionSlots
 from engine.services.dialer.smtp_pipe import PipeConnection, SmtpReplyError, Transaction
 from engine.services.outbound.outbox import describe_smtp_error, reset_after_refusal, tls_context
 from engine.services.outbound.smtp_oauth import bearer_login
@@ -155,11 +161,15 @@ class _Aio:
             self.smtp.close()
 
 
+NO_SLOT = -1  # a connection of an account whose cap this node counts alone
+
+
 class _Connections:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, limit_id: int | None = None) -> None:
         self.limit = limit
+        self.limit_id = limit_id  # set: the cap holds across nodes (a slot per connection)
         self.slots = asyncio.Semaphore(limit)
-        self.idle: list[tuple[_Conn, float]] = []
+        self.idle: list[tuple[_Conn, float, int]] = []  # connection, idle since, its slot
 
 
 class SmtpPool:
@@ -169,26 +179,40 @@ class SmtpPool:
         *,
         default_connections: int = 4,
         bearer_for: Callable[[int], Awaitable[Bearer | None]] | None = None,
+        slots: ConnectionSlots | None = None,
     ) -> None:
         self.secrets = secrets
         self.default_connections = default_connections
         self.bearer_for = bearer_for
+        self.shared = slots  # PostgreSQL: connection caps held across nodes
+        if slots is not None:
+            slots.on_wanted = self._give_back
         self._accounts: dict[Account, _Connections] = {}
 
-    def _of(self, campaign: Campaign, connections: int) -> _Connections:
+    async def _of(self, campaign: Campaign, connections: int, limit_id: int | None) -> _Connections:
         key = account_of(campaign)
         limit = connections or self.default_connections
+        # Only an account's own cap is held across nodes; the default is each node's.
+        across = limit_id if self.shared is not None and connections > 0 else None
         pool = self._accounts.get(key)
-        if pool is None or pool.limit != limit:
-            pool = _Connections(limit)  # a changed cap takes effect from the next batch
+        if pool is None or pool.limit != limit or pool.limit_id != across:
+            if pool is not None:
+                await self._close_idle(pool)
+            pool = _Connections(limit, across)  # a changed cap takes effect from the next batch
             self._accounts[key] = pool
         return pool
 
     async def send(
-        self, campaign: Campaign, connections: int, messages: Sequence[Outgoing], done: Done
+        self,
+        campaign: Campaign,
+        connections: int,
+        messages: Sequence[Outgoing],
+        done: Done,
+        limit_id: int | None = None,
     ) -> None:
-        """Send every message; `done` hears each one's outcome (and the server's words)."""
-        pool = self._of(campaign, connections)
+        """Send every message; `done` hears each one's outcome (and the server's words).
+        `limit_id`: the account's `smtp_limits` row, whose connection cap holds across nodes."""
+        pool = await self._of(campaign, connections, limit_id)
         shares = max(1, min(pool.limit, len(messages)))
         parts = [list(messages[i::shares]) for i in range(shares)]
         await asyncio.gather(*(self._send_share(pool, campaign, part, done) for part in parts))
@@ -201,84 +225,136 @@ class SmtpPool:
         done: Done,
     ) -> None:
         async with pool.slots:
-            conn: _Conn | None = None
-            loop = asyncio.get_running_loop()
-            while pool.idle:
-                candidate, since = pool.idle.pop()
-                if candidate.usable and loop.time() - since < IDLE_SECONDS:
-                    conn = candidate
-                    break
-                await candidate.close()
-            # A message's content and final dot wait for every earlier outcome of its
-            # connection to be committed, so at most one message per connection is ever
-            # accepted by the server and not yet recorded. On a pipelining server they go in
-            # the same write as the next message's envelope: one write and one round trip a
-            # message.
-            recording: list[asyncio.Future[None]] = []
-            started: Outgoing | None = None  # the server said 354; its content waits
-
-            async def recorded() -> None:
-                while recording:
-                    await recording.pop(0)
-
-            def record(item: Outgoing, outcome: Outcome, error: str) -> None:
-                recording.append(asyncio.ensure_future(done(item, outcome, error)))
-
+            conn, slot = await self._take(pool)
+            kept = False
             try:
-                for index, item in enumerate(part):
-                    if conn is None:
-                        try:
-                            conn = await self._connect(campaign)
-                        except (
-                            aiosmtplib.SMTPException,
-                            OSError,
-                            SecretError,
-                            SmtpReplyError,
-                            TimeoutError,
-                        ) as exc:
-                            error = _describe(exc) if str(exc) else "timed out connecting"
-                            await recorded()
-                            for rest in part[index:]:
-                                await done(rest, Outcome.UNTRIED, error)
-                            return
-                    if isinstance(conn, _Pipe):
-                        ended: tuple[Outcome, str] | None
-                        utf8 = needs_smtputf8([campaign.email_address, item.recipient])
-                        refused = conn.refusal(utf8)
-                        if started is not None and refused is None and conn.conn.pipelining:
-                            await recorded()
-                            first, ended = await conn.finish_and_start(
-                                started, campaign, item, utf8
-                            )
-                            record(started, *first)
-                            started = None
-                        else:
-                            if started is not None:
-                                await recorded()
-                                record(started, *await conn.finish(started))
-                                started = None
-                            ended = refused or await conn.start(campaign, item, utf8)
-                        if ended is None:
-                            started = item
-                        else:
-                            record(item, *ended)
-                    else:
-                        await recorded()
-                        record(item, *await conn.deliver(campaign, item))
-                    if not conn.usable:
-                        if started is not None:  # its content never went: not delivered
-                            record(started, Outcome.UNTRIED, "the connection was lost")
-                            started = None
-                        await conn.close()
-                        conn = None
-                if started is not None and conn is not None:
-                    await recorded()
-                    record(started, *await cast(_Pipe, conn).finish(started))
-                    started = None
+                conn = await self._send_part(campaign, part, done, conn)
+                if conn is not None and self._keeps(pool, slot):
+                    pool.idle.append((conn, asyncio.get_running_loop().time(), slot))
+                    kept = True
+                elif conn is not None:
+                    await conn.close()
             finally:
+                if not kept:
+                    await self._release(pool, slot)
+
+    async def _take(self, pool: _Connections) -> tuple[_Conn | None, int]:
+        """An idle connection with its slot, or none yet and a slot to open one with."""
+        loop = asyncio.get_running_loop()
+        while pool.idle:
+            candidate, since, slot = pool.idle.pop()
+            if (
+                candidate.usable
+                and loop.time() - since < IDLE_SECONDS
+                and self._still_held(pool, slot)
+            ):
+                return candidate, slot
+            await candidate.close()
+            await self._release(pool, slot)
+        if pool.limit_id is not None and self.shared is not None:
+            return None, await self.shared.acquire(pool.limit_id, pool.limit)
+        return None, NO_SLOT
+
+    def _still_held(self, pool: _Connections, slot: int) -> bool:
+        if pool.limit_id is None or self.shared is None:
+            return True
+        return self.shared.holds(pool.limit_id, slot)
+
+    def _keeps(self, pool: _Connections, slot: int) -> bool:
+        """Keep the connection open for the next batch, unless another node waits for the
+        account's slots (or this one's expired)."""
+        if pool.limit_id is None or self.shared is None:
+            return True
+        return self._still_held(pool, slot) and pool.limit_id not in self.shared.wanted
+
+    async def _release(self, pool: _Connections, slot: int) -> None:
+        if slot != NO_SLOT and pool.limit_id is not None and self.shared is not None:
+            await self.shared.release(pool.limit_id, slot)
+
+    async def _close_idle(self, pool: _Connections) -> None:
+        idle, pool.idle = pool.idle, []
+        for conn, _, slot in idle:
+            await conn.close()
+            await self._release(pool, slot)
+
+    async def _give_back(self, limit_id: int) -> None:
+        """Another node waits for this account's slots: the idle connections close."""
+        for pool in list(self._accounts.values()):
+            if pool.limit_id == limit_id:
+                await self._close_idle(pool)
+
+    async def _send_part(
+        self, campaign: Campaign, part: list[Outgoing], done: Done, conn: _Conn | None
+    ) -> _Conn | None:
+        """Send `part` one transaction after the other (connecting when needed); the
+        connection still open at the end, if any."""
+        # A message's content and final dot wait for every earlier outcome of its
+        # connection to be committed, so at most one message per connection is ever
+        # accepted by the server and not yet recorded. On a pipelining server they go in
+        # the same write as the next message's envelope: one write and one round trip a
+        # message.
+        recording: list[asyncio.Future[None]] = []
+        started: Outgoing | None = None  # the server said 354; its content waits
+
+        async def recorded() -> None:
+            while recording:
+                await recording.pop(0)
+
+        def record(item: Outgoing, outcome: Outcome, error: str) -> None:
+            recording.append(asyncio.ensure_future(done(item, outcome, error)))
+
+        try:
+            for index, item in enumerate(part):
+                if conn is None:
+                    try:
+                        conn = await self._connect(campaign)
+                    except (
+                        aiosmtplib.SMTPException,
+                        OSError,
+                        SecretError,
+                        SmtpReplyError,
+                        TimeoutError,
+                    ) as exc:
+                        error = _describe(exc) if str(exc) else "timed out connecting"
+                        await recorded()
+                        for rest in part[index:]:
+                            await done(rest, Outcome.UNTRIED, error)
+                        return None
+                if isinstance(conn, _Pipe):
+                    ended: tuple[Outcome, str] | None
+                    utf8 = needs_smtputf8([campaign.email_address, item.recipient])
+                    refused = conn.refusal(utf8)
+                    if started is not None and refused is None and conn.conn.pipelining:
+                        await recorded()
+                        first, ended = await conn.finish_and_start(started, campaign, item, utf8)
+                        record(started, *first)
+                        started = None
+                    else:
+                        if started is not None:
+                            await recorded()
+                            record(started, *await conn.finish(started))
+                            started = None
+                        ended = refused or await conn.start(campaign, item, utf8)
+                    if ended is None:
+                        started = item
+                    else:
+                        record(item, *ended)
+                else:
+                    await recorded()
+                    record(item, *await conn.deliver(campaign, item))
+                if not conn.usable:
+                    if started is not None:  # its content never went: not delivered
+                        record(started, Outcome.UNTRIED, "the connection was lost")
+                        started = None
+                    await conn.close()
+                    conn = None
+            if started is not None and conn is not None:
                 await recorded()
-            if conn is not None:
-                pool.idle.append((conn, loop.time()))
+                record(started, *await cast(_Pipe, conn).finish(started))
+                started = None
+        finally:
+            await recorded()
+        return conn
 
     async def _connect(self, campaign: Campaign) -> _Conn:
         bearer = await self.bearer_for(campaign.id) if self.bearer_for else None
@@ -315,13 +391,11 @@ class SmtpPool:
     async def release(self) -> None:
         """Say goodbye (QUIT) on the idle connections: a stopped dialer keeps none open."""
         for pool in self._accounts.values():
-            idle, pool.idle = pool.idle, []
-            for conn, _ in idle:
-                await conn.close()
+            await self._close_idle(pool)
 
     def close(self) -> None:
         for pool in self._accounts.values():
-            for conn, _ in pool.idle:
+            for conn, _, _ in pool.idle:  # their slots expire (or go at the next start)
                 if isinstance(conn, _Pipe):
                     conn.conn.abort()
                 elif isinstance(conn, _Aio):

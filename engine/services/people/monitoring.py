@@ -12,6 +12,11 @@ A watch survives reconnects: it is not tied to a stream but to its watcher, and 
 watcher ends it or has had no event stream for `grace` seconds. A console that reconnects
 names the watch it held (`resume`), and the engine adopts it again, even after a restart (the
 audit rows still open are reloaded as watches whose watcher is away).
+
+Several engine nodes on one PostgreSQL: the watcher's node holds the watch, the agent's node
+receives the frames. Who watches an agent is read from the open audit rows (every node's),
+after every change here and when another node says an agent's watchers changed; frames cross
+to the other nodes while someone there watches (`engine/services/nodes/screens.py`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+import msgspec
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import aliased
 
 from data.db import Database
@@ -42,6 +48,7 @@ from engine.api.schemas import (
 )
 from engine.bus import EventBus
 from engine.errors import Forbidden, Invalid, NotFound, ServiceError
+from engine.services.nodes.screens import ScreenRelay
 from engine.services.people.presence import Actor
 
 log = logging.getLogger(__name__)
@@ -75,6 +82,11 @@ class Watch:
     gone_at: datetime | None = None  # the same, as the audit log says it
     resumed: bool = field(default=False)
 
+    @property
+    def is_here(self) -> bool:
+        """The watcher has an event stream (not away for a reconnect)."""
+        return self.gone_since is None
+
     def out(self) -> WatchOut:
         return WatchOut(
             id=self.id,
@@ -94,8 +106,10 @@ class Monitoring:
         *,
         grace: float = GRACE,
         clock: Callable[[], float] = time.monotonic,
+        node: str = "",
     ) -> None:
         self.db = db
+        self.node = node  # written in the audit rows of the watches this node holds
         self.bus = bus
         self.grace = grace
         self.clock = clock
@@ -103,6 +117,11 @@ class Monitoring:
         self._generation = 0
         self._woken = asyncio.Event()
         self._recent: dict[str, deque[float]] = {}  # when each agent's last frames came
+        # Who watches each agent's screen, on any node (open audit rows): display names and
+        # usernames. Frames are accepted and told while it is not empty.
+        self._names: dict[str, list[str]] = {}
+        self._watchers: dict[str, set[str]] = {}
+        self.relay: ScreenRelay | None = None  # several nodes: to and from the others
 
     # ---- start: watches a previous engine left open wait for their watcher to come back ----
     async def recover(self) -> None:
@@ -113,7 +132,11 @@ class Monitoring:
                     select(AuditEntry, User.display_name, watcher.display_name)
                     .outerjoin(User, User.id == AuditEntry.subject_id)
                     .outerjoin(watcher, watcher.id == AuditEntry.actor_id)
-                    .where(AuditEntry.ended_at.is_(None))
+                    .where(
+                        AuditEntry.ended_at.is_(None),
+                        # This node's (another node's are its own; NULL: before nodes).
+                        or_(AuditEntry.node == self.node, AuditEntry.node.is_(None)),
+                    )
                 )
             ).all()
         now, started = _now(), self.clock()
@@ -133,6 +156,8 @@ class Monitoring:
             )
         if self._watches:
             self._woken.set()
+        for agent in {w.agent for w in self._watches.values() if w.kind == "screen"}:
+            await self._read_watchers(agent)
 
     # ---- watching ----
     async def watch(self, actor: Actor, wanted: WatchIn) -> WatchOut:
@@ -147,7 +172,7 @@ class Monitoring:
             ):
                 held.gone_since = held.gone_at = None
                 if held.kind == "screen":
-                    self._tell_agent(held.agent)  # a full frame for the one who was away
+                    await self._changed(held.agent)  # a full frame for the one who was away
                 return held.out()
         async with self.db.writing() as session:
             agent = (
@@ -185,6 +210,7 @@ class Monitoring:
                 subject=agent.username,
                 interaction_id=wanted.interaction_id,
                 started_at=_now(),
+                node=self.node or None,
             )
             session.add(entry)
             await session.flush()
@@ -201,7 +227,7 @@ class Monitoring:
         self._watches[watch.id] = watch
         self._woken.set()
         if watch.kind == "screen":
-            self._tell_agent(watch.agent)
+            await self._changed(watch.agent)
         log.info("%s watches %s (%s #%s)", actor.username, watch.agent, watch.kind, watch.id)
         return watch.out()
 
@@ -222,7 +248,7 @@ class Monitoring:
                 .values(ended_at=at)
             )
         if watch.kind == "screen":
-            self._tell_agent(watch.agent)
+            await self._changed(watch.agent)
         log.info("%s stopped watching %s (#%s)", watch.watcher, watch.agent, watch.id)
 
     # ---- the agent's side ----
@@ -231,21 +257,99 @@ class Monitoring:
 
     def watchers_of(self, agent: str) -> ScreenWatchers | None:
         """What an agent's stream is told after its hello: who watches (None: nobody)."""
-        watches = self._screen_watches(agent)
-        if not watches:
+        names = self._names.get(agent)
+        if not names:
             return None
-        names = sorted({w.watcher_name for w in watches})
         return ScreenWatchers(agent=agent, watchers=names, generation=self._generation)
 
-    def _tell_agent(self, agent: str) -> None:
-        self._generation += 1
-        names = sorted({w.watcher_name for w in self._screen_watches(agent)})
-        self.bus.publish(ScreenWatchers(agent=agent, watchers=names, generation=self._generation))
+    async def _changed(self, agent: str) -> None:
+        """An agent's watchers changed here: told to their consoles here and, through the
+        other nodes, wherever they are."""
+        await self.refresh(agent)
+        if self.relay is not None:
+            try:
+                await self.relay.watchers_changed(agent)
+            except Exception as exc:  # the other nodes miss it; this one's consoles do not
+                log.warning("could not tell the other nodes who watches %s: %s", agent, exc)
 
-    def frame(self, agent: str, frame: ScreenFrame) -> FrameAck:
+    async def refresh(self, agent: str) -> None:
+        """Read who watches `agent` (any node) and tell the agent's consoles on this node."""
+        now_us = await self._read_watchers(agent)
+        # The database's clock orders the changes told by different nodes.
+        self._generation = max(self._generation + 1, now_us)
+        self.bus.publish(
+            ScreenWatchers(
+                agent=agent, watchers=self._names.get(agent, []), generation=self._generation
+            )
+        )
+
+    async def nodes_lost(self, nodes: set[str]) -> None:
+        """These nodes died (presence found their consoles gone): the watches they held end,
+        as their own sweep would have ended them, so their agents are no longer shown as
+        watched and stop sending frames."""
+        nodes = nodes - {self.node}
+        if not nodes:
+            return
+        async with self.db.writing() as session:
+            ended = (
+                await session.execute(
+                    update(AuditEntry)
+                    .where(AuditEntry.node.in_(nodes), AuditEntry.ended_at.is_(None))
+                    .values(ended_at=_now())
+                    .returning(AuditEntry.subject, AuditEntry.kind)
+                )
+            ).all()
+        for agent in sorted({agent for agent, kind in ended if kind == "screen"}):
+            log.info("screen views of %s ended: the node holding them died", agent)
+            await self._changed(agent)
+
+    async def refresh_all(self) -> None:
+        """After other nodes' words may have been missed: every watched agent's watchers are
+        read and told again (their consoles then send a full frame)."""
+        async with self.db.session() as session:
+            agents = set(
+                (
+                    await session.scalars(
+                        select(AuditEntry.subject).where(
+                            AuditEntry.kind == "screen", AuditEntry.ended_at.is_(None)
+                        )
+                    )
+                ).all()
+            )
+        for agent in agents | set(self._names):
+            await self.refresh(agent)
+
+    async def _read_watchers(self, agent: str) -> int:
+        """The open screen watches of `agent` into the caches; the database's clock (µs)."""
+        async with self.db.session() as session:
+            rows = (
+                await session.execute(
+                    select(AuditEntry.actor, User.display_name)
+                    .outerjoin(User, User.id == AuditEntry.actor_id)
+                    .where(
+                        AuditEntry.kind == "screen",
+                        AuditEntry.subject == agent,
+                        AuditEntry.ended_at.is_(None),
+                    )
+                )
+            ).all()
+            now = _now()
+            if self.relay is not None:
+                now = await session.scalar(text("SELECT clock_timestamp()")) or now
+        names = sorted({(name or "").strip() or actor for actor, name in rows})
+        if names:
+            self._names[agent] = names
+            self._watchers[agent] = {actor for actor, _ in rows}
+        else:
+            self._names.pop(agent, None)
+            self._watchers.pop(agent, None)
+        return int(now.timestamp() * 1_000_000)
+
+    async def frame(self, agent: str, frame: ScreenFrame) -> FrameAck:
         """Relay one frame of `agent`'s screen to those watching it; nobody: say stop."""
-        to = sorted({w.watcher for w in self._screen_watches(agent) if w.gone_since is None})
-        if not self._screen_watches(agent):
+        local = self._screen_watches(agent)
+        to = sorted({w.watcher for w in local if w.is_here})
+        if not local and not self._watchers.get(agent):
             return FrameAck(watched=False)
         now = self.clock()
         recent = self._recent.setdefault(agent, deque(maxlen=MAX_FRAMES))
@@ -254,7 +358,25 @@ class Monitoring:
         recent.append(now)
         if to:
             self.bus.publish(ScreenChanged(agent=agent, to=to, frame=frame))
+        elsewhere = self._watchers.get(agent, set()) - {w.watcher for w in local}
+        if self.relay is not None and elsewhere:
+            try:
+                await self.relay.frame(agent, msgspec.json.encode(frame))
+            except Exception as exc:  # this frame is lost there; the next one may not be
+                log.warning("could not relay %s's screen to the other nodes: %s", agent, exc)
         return FrameAck(watched=True)
+
+    def frame_heard(self, agent: str, raw: bytes) -> None:
+        """A frame of `agent`'s screen from the agent's node: to its watchers here."""
+        to = sorted({w.watcher for w in self._screen_watches(agent) if w.is_here})
+        if not to:
+            return
+        try:
+            frame = msgspec.json.decode(raw, type=ScreenFrame)
+        except msgspec.DecodeError as exc:
+            log.warning("a screen frame from another node could not be read: %s", exc)
+            return
+        self.bus.publish(ScreenChanged(agent=agent, to=to, frame=frame))
 
     # ---- watchers who left ----
     async def run(self) -> None:

@@ -62,6 +62,7 @@ class Presence:
         status_lock: asyncio.Lock,
         beat: float = 10.0,
         on_free: Callable[[], None] = lambda: None,
+        on_offline: Callable[[], None] = lambda: None,
     ) -> None:
         self.db = db
         self.notifier = notifier
@@ -70,6 +71,11 @@ class Presence:
         self.status_lock = status_lock  # the router's: no mail goes to an agent mid-change
         self.beat = beat
         self.on_free = on_free  # the router's kick: a resumed agent may take waiting mail
+        # The requeue's kick: an agent gone Offline (logged out, last console closed, or their
+        # node found dead) may leave work their campaign requeues, counted from now.
+        self.on_offline = on_offline
+        # Nodes found dead (their consoles not renewed): the screen views they held end.
+        self.on_lost: Callable[[set[str]], Awaitable[None]] | None = None
         self._open: set[int] = set()
 
     # ---- status ----
@@ -134,6 +140,8 @@ class Presence:
                 )
             )
         self.notifier.agent_changed(user_id)
+        if status == AgentStatus.OFFLINE:
+            self.on_offline()
 
     @staticmethod
     def _rule(
@@ -313,9 +321,11 @@ class Presence:
                 await session.execute(
                     delete(ConsoleSession)
                     .where(ConsoleSession.seen_at < self._fresh())
-                    .returning(ConsoleSession.user_id, ConsoleSession.as_agent)
+                    .returning(ConsoleSession.user_id, ConsoleSession.as_agent, ConsoleSession.node)
                 )
             ).all()
-        for user_id in {user_id for user_id, as_agent in stale if as_agent}:
+        for user_id in {user_id for user_id, as_agent, _ in stale if as_agent}:
             log.warning("a console of user %s was lost with its engine node", user_id)
             await self._offline_unless_at_a_console(user_id)
+        if stale and self.on_lost is not None:
+            await self.on_lost({node for _, _, node in stale})

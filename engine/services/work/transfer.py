@@ -13,6 +13,9 @@ and queue), and wakes the router for what went to a queue.
 The requeue timer is the database's: `users.status_since` of an Offline agent is when they
 went Offline (a supervisor's log-out, their last console closing, or an engine start that
 found them gone), so a restart loses nothing. The clock is the engine's controllable one.
+The requeue task sleeps until the next requeue falls due, and an agent going Offline wakes it
+(presence's `on_offline`) on the node that saw it: the agents of a node found dead have their
+work requeued as promptly as after a log-out, `requeue_after_minutes` after their Offline.
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ class Transfers:
         self.clock = clock
         self.sweep_seconds = sweep_seconds
         self._wake = asyncio.Event()
+        self._next_due: datetime | None = None  # the earliest requeue not yet due
 
     # ---- reading ----
     async def _holding(
@@ -304,20 +308,30 @@ class Transfers:
         self._wake.set()
 
     async def run(self) -> None:
+        """Requeue what is due, then sleep until the next requeue falls due (a campaign's
+        delay counted from its agent's Offline), a kick (an agent went Offline: their
+        campaign may requeue at once) or the sweep, whichever comes first."""
         while True:
+            self._wake.clear()
+            await self.requeue_due()
+            wait = self.sweep_seconds
+            if self._next_due is not None:
+                wait = min(wait, max(0.0, (self._next_due - self.clock()).total_seconds()))
             try:
-                async with asyncio.timeout(self.sweep_seconds):
+                async with asyncio.timeout(wait + 0.001):
                     await self._wake.wait()
             except TimeoutError:
                 pass
-            self._wake.clear()
-            await self.requeue_due()
 
     async def requeue_due(self) -> list[int]:
         """Requeue the open work of agents Offline longer than their campaign allows; the
-        interactions moved, in id order."""
+        interactions moved, in id order. Remembers when the next one falls due.
+
+        Every node runs this: the rows are locked as they are read, and those another node
+        is requeueing at this moment are skipped (`SKIP LOCKED`), not refused midway."""
         now = self.clock()
         moved: list[_Moved] = []
+        next_due: datetime | None = None
         async with self.db.session() as session, session.begin():
             rows = await session.execute(
                 select(Interaction, User, Campaign)
@@ -329,6 +343,7 @@ class Transfers:
                     Campaign.on_logout == "requeue",
                 )
                 .order_by(Interaction.id)
+                .with_for_update(skip_locked=True, of=Interaction)
                 .execution_options(populate_existing=True)
             )
             for row, agent, campaign in rows.all():
@@ -339,6 +354,8 @@ class Transfers:
                     offline_since=agent.status_since,
                     now=now,
                 ):
+                    due = rules.requeue_at(agent.status_since, campaign.requeue_after_minutes)
+                    next_due = due if next_due is None else min(next_due, due)
                     continue
                 minutes = campaign.requeue_after_minutes
                 moved.append(
@@ -353,6 +370,7 @@ class Transfers:
                         now=now,
                     )
                 )
+        self._next_due = next_due
         for m in moved:
             log.info("interaction %s requeued: its agent was logged out", m.interaction_id)
         self._announce(moved, by=ENGINE_NAME)

@@ -1,0 +1,213 @@
+"""An SMTP account's cap on simultaneous connections, held across engine nodes.
+
+One engine bounds an account's open connections with a semaphore (`smtp_pool.py`); dialers of
+one account on several nodes would each stay under the cap and together pass it, and the
+server answers the extra connections with 421. On PostgreSQL an account with a connection cap
+has that many rows in `smtp_slots`; a connection is opened only by a node holding a slot (the
+row names the node, until `expires_at` in the database's clock) and holds it while it is
+open, idle between batches included, since the server counts it then too.
+
+Why lease rows and not advisory locks (as the mailbox leases, engine/services/nodes/leases.py):
+a node that dies with slots held must not keep them. A session advisory lock goes when its
+connection does, at once after a kill -9 but only when TCP gives up after a host vanished
+(minutes, unless keep-alives are tuned everywhere), and every slot would need one connection
+held open for its life. A row has the expiry we choose (`TTL`, renewed every `RENEW` seconds,
+all of a node's slots in one statement), needs no connection of its own, and anyone can see
+who holds what. A dead node's slots are free `TTL` seconds after its last renewal; its SMTP
+connections died with it. A node paused past its expiry may find its slot taken when it comes
+back: it says so in its log and stops keeping those connections (a TCP connection cannot be
+fenced by the database; the expiry is five renewals long so this takes a real outage).
+
+Fair shares: a node that finds no free slot waits in `smtp_slot_waits` (since when); a claim
+is refused to a node while another has waited longer, and a holder whose account another
+node waits for closes its idle connections (at its next renewal) and each connection as its
+batch part ends instead of keeping it, so two nodes dialing one account take turns rather than
+one holding every slot for as long as it sends. Slots are claimed `FOR UPDATE SKIP LOCKED`.
+
+A lowered cap applies as the higher slots are given back. SQLite: one engine, the semaphore is
+the whole truth, nothing here runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import text
+
+from data.db import Database
+
+log = logging.getLogger(__name__)
+
+TTL = 10.0  # a slot not renewed for this long is free (its node died or lost the database)
+RENEW = 2.0  # a node renews its slots this often
+POLL = 0.05  # a node waiting for a slot asks again this often
+
+_CLAIM = text(
+    """
+    WITH mine AS (
+        SELECT since FROM smtp_slot_waits
+        WHERE limit_id = :id AND node = :me AND until > clock_timestamp()
+    ), ahead AS (
+        SELECT 1 FROM smtp_slot_waits w
+        WHERE w.limit_id = :id AND w.node <> :me AND w.until > clock_timestamp()
+          AND w.since < coalesce((SELECT since FROM mine), clock_timestamp())
+    ), free AS (
+        SELECT slot FROM smtp_slots
+        WHERE limit_id = :id AND slot < :cap
+          AND (node IS NULL OR expires_at < clock_timestamp())
+          AND NOT EXISTS (SELECT 1 FROM ahead)
+        ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED
+    )
+    UPDATE smtp_slots s SET node = :me, expires_at = clock_timestamp() + make_interval(secs => :ttl)
+    FROM free WHERE s.limit_id = :id AND s.slot = free.slot
+    RETURNING s.slot
+    """
+)
+_WAIT = text(
+    """
+    INSERT INTO smtp_slot_waits (limit_id, node, since, until)
+    VALUES (:id, :me, clock_timestamp(), clock_timestamp() + make_interval(secs => :ttl))
+    ON CONFLICT (limit_id, node) DO UPDATE SET
+        until = excluded.until,
+        since = CASE WHEN smtp_slot_waits.until < clock_timestamp()
+                     THEN excluded.since ELSE smtp_slot_waits.since END
+    """
+)
+# Served: to the back of the line if this node still waits for more, out of it otherwise.
+_SERVED = text(
+    "UPDATE smtp_slot_waits SET since = clock_timestamp() WHERE limit_id = :id AND node = :me"
+)
+_DONE_WAITING = text("DELETE FROM smtp_slot_waits WHERE limit_id = :id AND node = :me")
+_RELEASE = text(
+    "UPDATE smtp_slots SET node = NULL, expires_at = NULL"
+    " WHERE limit_id = :id AND slot = :slot AND node = :me"
+)
+_RENEW = text(
+    "UPDATE smtp_slots SET expires_at = clock_timestamp() + make_interval(secs => :ttl)"
+    " WHERE node = :me AND expires_at > clock_timestamp() RETURNING limit_id, slot"
+)
+_WANTED = text(
+    "SELECT DISTINCT limit_id FROM smtp_slot_waits"
+    " WHERE node <> :me AND until > clock_timestamp() AND limit_id = ANY(:ids)"
+)
+
+
+class ConnectionSlots:
+    """This node's slots of connection-capped SMTP accounts (PostgreSQL only)."""
+
+    def __init__(
+        self,
+        db: Database,
+        node: str,
+        *,
+        ttl: float = TTL,
+        renew: float = RENEW,
+        poll: float = POLL,
+    ) -> None:
+        self.db = db
+        self.node = node
+        self.ttl = ttl
+        self.renew_every = renew
+        self.poll = poll
+        self.held: set[tuple[int, int]] = set()  # (limit_id, slot)
+        self.wanted: set[int] = set()  # accounts another node waits for (at the last renewal)
+        self.on_wanted: Callable[[int], Awaitable[None]] | None = None  # give idle ones back
+        self._waiting: Counter[int] = Counter()  # this node's connections waiting, by account
+        self._made: set[tuple[int, int]] = set()  # (limit_id, cap) whose rows exist
+        # One claimer per account on this node: the others queue here, not in the database
+        # (32 connections waiting would otherwise ask 640 times a second).
+        self._claiming: dict[int, asyncio.Lock] = {}
+
+    async def start(self) -> None:
+        """Slots and waits this node left behind (a crash) are free: it has no connection."""
+        await self.free_all()
+
+    async def free_all(self) -> None:
+        """At start and at a clean stop: this node holds no connection, so no slot."""
+        self.held.clear()
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                text("UPDATE smtp_slots SET node = NULL, expires_at = NULL WHERE node = :me"),
+                {"me": self.node},
+            )
+            await session.execute(
+                text("DELETE FROM smtp_slot_waits WHERE node = :me"), {"me": self.node}
+            )
+
+    async def acquire(self, limit_id: int, cap: int) -> int:
+        """A slot of the account (waits for one); give it back with `release`."""
+        if (limit_id, cap) not in self._made:
+            async with self.db.session() as session, session.begin():
+                await session.execute(
+                    text(
+                        "INSERT INTO smtp_slots (limit_id, slot)"
+                        " SELECT :id, n FROM generate_series(0, :cap - 1) AS n"
+                        " ON CONFLICT DO NOTHING"
+                    ),
+                    {"id": limit_id, "cap": cap},
+                )
+            self._made.add((limit_id, cap))
+        args = {"id": limit_id, "me": self.node, "cap": cap, "ttl": self.ttl}
+        self._waiting[limit_id] += 1
+        try:
+            async with self._claiming.setdefault(limit_id, asyncio.Lock()):
+                while True:
+                    async with self.db.session() as session, session.begin():
+                        slot = await session.scalar(_CLAIM, args)
+                        if slot is not None:
+                            self.held.add((limit_id, slot))
+                            more = self._waiting[limit_id] > 1
+                            await session.execute(_SERVED if more else _DONE_WAITING, args)
+                            return int(slot)
+                        await session.execute(_WAIT, args)
+                    await asyncio.sleep(self.poll)
+        finally:
+            self._waiting[limit_id] -= 1
+            if self._waiting[limit_id] <= 0:
+                del self._waiting[limit_id]
+
+    async def release(self, limit_id: int, slot: int) -> None:
+        self.held.discard((limit_id, slot))
+        async with self.db.session() as session, session.begin():
+            await session.execute(_RELEASE, {"id": limit_id, "slot": slot, "me": self.node})
+
+    def holds(self, limit_id: int, slot: int) -> bool:
+        return (limit_id, slot) in self.held
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.renew_every)
+            await self.renew()
+
+    async def renew(self) -> None:
+        """Renew every slot this node holds, in one statement; learn which of its accounts
+        other nodes wait for, and give those the idle connections' slots."""
+        before = set(self.held)
+        if not before:
+            self.wanted = set()
+            return
+        async with self.db.session() as session, session.begin():
+            kept = {
+                (int(limit_id), int(slot))
+                for limit_id, slot in await session.execute(
+                    _RENEW, {"me": self.node, "ttl": self.ttl}
+                )
+            }
+            accounts = sorted({limit_id for limit_id, _ in before})
+            wanted = await session.scalars(_WANTED, {"me": self.node, "ids": accounts})
+            self.wanted = {int(limit_id) for limit_id in wanted}
+        lost = (before - kept) & self.held  # not those given back meanwhile
+        for limit_id, slot in sorted(lost):
+            log.warning(
+                "SMTP connection slot %s of account %s expired before this node renewed it"
+                " (paused or cut off from the database): another node may use it",
+                slot,
+                limit_id,
+            )
+        self.held -= lost  # its connection is closed when its batch part ends
+        if self.on_wanted is not None:
+            for limit_id in self.wanted:
+                await self.on_wanted(limit_id)
