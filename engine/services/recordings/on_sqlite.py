@@ -36,6 +36,7 @@ SORT_INDEXES = {
     "client": "ix_interactions_client_email",
     "subject": "ix_interactions_subject",
 }
+# Made once per reader connection; each search's rows go with its rollback.
 HITS_TABLE = "CREATE TEMP TABLE IF NOT EXISTS search_hits (id INTEGER PRIMARY KEY)"
 ROWS_TABLE = "CREATE TEMP TABLE IF NOT EXISTS search_rows (id INTEGER PRIMARY KEY)"
 
@@ -276,8 +277,6 @@ def search_page(
     wanted = offset + size
     probes = " AND ".join(h.probe() for h in found.hits)
     walk_where = f"{where} AND {probes}"
-    r.c.execute(HITS_TABLE)
-    r.c.execute("DELETE FROM temp.search_hits")
     if found.conditions:
         rows, _ = r.count(plain, rows_many)
         if rows >= rows_many:
@@ -287,8 +286,6 @@ def search_page(
             )
             total, capped = r.count(hit_rows, limit)
             return r.page(walk_where, page, size, walk=True), total, capped
-        r.c.execute(ROWS_TABLE)
-        r.c.execute("DELETE FROM temp.search_rows")
         r.insert(f"INSERT INTO temp.search_rows {plain}")
         stop = "" if limit is None else f" LIMIT {limit}"
         total = r.insert(

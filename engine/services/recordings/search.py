@@ -46,7 +46,7 @@ from sqlalchemy.orm import QueryableAttribute
 
 from data.db import Database
 from data.models import Campaign, Direction, Interaction, InteractionState, Message, User
-from data.sqlite_thread import run_on_sqlite
+from data.sqlite_thread import SqliteReaders
 from engine.api.schemas import (
     InteractionSummary,
     RecordingChoices,
@@ -511,18 +511,23 @@ class RecordingsSearch:
         self.db = db
         self.backend = backend or backend_for(db.engine.dialect.name)
         self.count_cap = count_cap
+        # SQLite with FTS5: the search runs as plain SQL on reader connections of its own.
+        self.readers: SqliteReaders | None = None
+        path = db.engine.url.database
+        if isinstance(self.backend, FtsBackend) and path and path != ":memory:":
+            self.readers = SqliteReaders(path, (on_sqlite.HITS_TABLE, on_sqlite.ROWS_TABLE))
+            db.on_close(self.readers.close)
 
     async def search(self, query: RecordingQuery, user_id: int | None) -> RecordingPage:
         """One page of `query`'s matches; `user_id`: an agent's own only (None: everyone's)."""
         limit = None if query.exact_count else self.count_cap
-        if isinstance(self.backend, FtsBackend):  # SQLite: the same plan in one hop
+        if self.readers is not None:  # SQLite: the same plan in one hop
             if query.start and query.end and query.end < query.start:
                 raise Invalid("end: the end date is before the start date", field="end")
-            async with self.db.session() as session:
-                items, total, capped = await run_on_sqlite(
-                    session,
-                    lambda c: on_sqlite.search(c, query, user_id, limit, ROWS_MANY),
-                )
+            rows_many = ROWS_MANY
+            items, total, capped = await self.readers.run(
+                lambda c: on_sqlite.search(c, query, user_id, limit, rows_many)
+            )
             return RecordingPage(
                 total=total,
                 page=query.page,
