@@ -37,6 +37,12 @@ SORT_INDEXES = {
     "subject": "ix_interactions_subject",
 }
 # Made once per reader connection; each search's rows go with its rollback.
+# An index on (equality column, sort column) walks only the rows of that value, in order:
+# an agent's own newest first, sent mail by date (migration 0035).
+NARROW_WALKS = {
+    ("agent_id", "last"): "ix_interactions_agent_last",
+    ("direction", "created"): "ix_interactions_direction_created",
+}
 HITS_TABLE = "CREATE TEMP TABLE IF NOT EXISTS search_hits (id INTEGER PRIMARY KEY)"
 ROWS_TABLE = "CREATE TEMP TABLE IF NOT EXISTS search_rows (id INTEGER PRIMARY KEY)"
 
@@ -156,6 +162,17 @@ class Plan:
     hits: list[Hits]
     sort: str
     descending: bool
+    equal: frozenset[str] = frozenset()  # columns compared with `=` by a condition
+    period: bool = False  # a condition on created_at
+
+    @property
+    def walk_index(self) -> str:
+        """The index a walk in the sort's order reads: a narrow one when a condition fixes
+        its first column, else the sort's own."""
+        for (name, sort), index in NARROW_WALKS.items():
+            if sort == self.sort and name in self.equal:
+                return index
+        return SORT_INDEXES[self.sort]
 
     @property
     def order(self) -> str:
@@ -174,6 +191,7 @@ def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int |
     """`search.plan` as SQL (the names of a campaign and an agent looked up here)."""
     conditions: list[str] = []
     hits: list[Hits] = []
+    equal: set[str] = set()
 
     def add(found: Filter) -> None:
         if isinstance(found, Hits):
@@ -183,6 +201,7 @@ def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int |
 
     if user_id is not None:
         conditions.append(f"interactions.agent_id = {p.bind(user_id)}")
+        equal.add("agent_id")
     if query.campaign:
         row = c.execute("SELECT id FROM campaigns WHERE name = ?", (query.campaign,)).fetchone()
         if row is None:
@@ -193,6 +212,7 @@ def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int |
         if row is None:
             raise Invalid(f"agent: no user named {query.agent!r}", field="agent")
         conditions.append(f"interactions.agent_id = {p.bind(row[0])}")
+        equal.add("agent_id")
     if query.start:
         conditions.append(f"interactions.created_at >= {p.bind(_day(query.start))}")
     if query.end:
@@ -205,6 +225,7 @@ def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int |
         conditions.append("interactions.state = 'closed'")
     if query.direction:
         conditions.append(f"interactions.direction = {p.bind(query.direction)}")
+        equal.add("direction")
     if needle := query.any.strip():
         anywhere = [who(p, needle), subject(p, needle)]
         if words(needle):
@@ -216,7 +237,14 @@ def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int |
         add(subject(p, needle))
     if query.text.strip():
         add(body(p, query.text.strip()))
-    return Plan(conditions, hits, query.sort, query.descending)
+    period = bool(query.start or query.end)
+    if period and hits and all(h.scan is not None for h in hits):
+        # Any part of an address or subject within a period: checking the period's rows
+        # (in ix_interactions_created_client for an address) costs less than a trigram
+        # phrase, which reads every hit of a common part (`gmail.com`).
+        conditions += [h.scan for h in hits if h.scan is not None]
+        hits = []
+    return Plan(conditions, hits, query.sort, query.descending, frozenset(equal), period)
 
 
 class Runner:
@@ -237,7 +265,13 @@ class Runner:
         return total, limit is not None and total >= limit
 
     def page(self, where: str, page: int, size: int, *, walk: bool = False) -> list[int]:
-        hint = f" INDEXED BY {SORT_INDEXES[self.found.sort]}" if walk else ""
+        hint = ""
+        if walk:
+            index = self.found.walk_index
+            hint = f" INDEXED BY {index}"
+            if index != SORT_INDEXES[self.found.sort]:
+                # A narrow index is in order only within its value: its condition, always.
+                where = f"{where} AND {self.found.where}"
         sql = (
             f"SELECT interactions.id FROM interactions{hint} WHERE {where}"
             f" ORDER BY {self.found.order} LIMIT {size} OFFSET {(page - 1) * size}"
@@ -286,6 +320,25 @@ def search_page(
             )
             total, capped = r.count(hit_rows, limit)
             return r.page(walk_where, page, size, walk=True), total, capped
+        # Few hits (a reference code, an invoice number): copied, each one's row checked
+        # (a seek, ~1.5 us), instead of copying every row of the filters (~0.3 us each).
+        few = rows // 8
+        if all(h.scan is None for h in found.hits):  # words: count in the index first
+            many_hits = r.scalar(f"SELECT count(*) FROM ({ids} LIMIT {few + 1})") > few
+        else:
+            many_hits = (
+                r.insert(f"INSERT INTO temp.search_hits SELECT id FROM ({ids}) LIMIT {few + 1}")
+                > few
+            )
+        if not many_hits:
+            if all(h.scan is None for h in found.hits):
+                r.insert(f"INSERT INTO temp.search_hits {ids}")
+            in_both = f"{IN_HITS} AND {where}"
+            total, capped = r.count(
+                f"SELECT interactions.id FROM interactions WHERE {in_both}", limit
+            )
+            return r.page(in_both, page, size), total, capped
+        r.c.execute("DELETE FROM temp.search_hits")
         r.insert(f"INSERT INTO temp.search_rows {plain}")
         stop = "" if limit is None else f" LIMIT {limit}"
         total = r.insert(
