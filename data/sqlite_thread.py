@@ -35,6 +35,8 @@ PRAGMAS = (
     "PRAGMA busy_timeout=10000",
     "PRAGMA mmap_size=1073741824",
     "PRAGMA cache_size=-65536",
+    # Temporary tables (a search's copied ids) in memory, not in a file of their own.
+    "PRAGMA temp_store=MEMORY",
 )
 
 

@@ -104,12 +104,15 @@ Filter = str | Hits
 
 
 def _like(p: Params, columns: list[str], needle: str) -> str:
+    """`LikeBackend`'s `lower(col) LIKE lower(pattern)`. SQLite's LIKE folds the case of
+    ASCII letters itself, as its lower() does, and no other: for an ASCII needle the plain
+    LIKE finds the same rows without making a lowered copy of every value it checks."""
     pattern = p.bind(like_pattern(needle))
-    return (
-        "("
-        + " OR ".join(f"lower(interactions.{c}) LIKE lower({pattern}) ESCAPE '\\'" for c in columns)
-        + ")"
-    )
+    if needle.isascii():
+        likes = [f"interactions.{c} LIKE {pattern} ESCAPE '\\'" for c in columns]
+    else:
+        likes = [f"lower(interactions.{c}) LIKE lower({pattern}) ESCAPE '\\'" for c in columns]
+    return "(" + " OR ".join(likes) + ")"
 
 
 def _like_text(p: Params, terms: list[str]) -> str:
@@ -163,7 +166,8 @@ class Plan:
     sort: str
     descending: bool
     equal: frozenset[str] = frozenset()  # columns compared with `=` by a condition
-    period: bool = False  # a condition on created_at
+    # A condition reads each row's text (LIKE): counting and paging should not both do it.
+    scans: bool = False
 
     @property
     def walk_index(self) -> str:
@@ -192,12 +196,15 @@ def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int |
     conditions: list[str] = []
     hits: list[Hits] = []
     equal: set[str] = set()
+    scans = False
 
     def add(found: Filter) -> None:
+        nonlocal scans
         if isinstance(found, Hits):
             hits.append(found)
         else:
             conditions.append(found)
+            scans = True
 
     if user_id is not None:
         conditions.append(f"interactions.agent_id = {p.bind(user_id)}")
@@ -243,8 +250,8 @@ def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int |
         # (in ix_interactions_created_client for an address) costs less than a trigram
         # phrase, which reads every hit of a common part (`gmail.com`).
         conditions += [h.scan for h in hits if h.scan is not None]
-        hits = []
-    return Plan(conditions, hits, query.sort, query.descending, frozenset(equal), period)
+        hits, scans = [], True
+    return Plan(conditions, hits, query.sort, query.descending, frozenset(equal), scans)
 
 
 class Runner:
@@ -301,6 +308,8 @@ def search_page(
             return r.page(where, page, size), total, capped
         newest = r.scalar("SELECT max(id) FROM interactions")
         many = math.isqrt((offset + size) * newest) + 1
+        if found.scans:
+            return scanned(r, where, page, size, limit, newest)
         counted, _ = r.count(plain, None if limit is None else max(limit, many))
         total, capped = (
             (counted, False) if limit is None else (min(counted, limit), counted >= limit)
@@ -339,6 +348,11 @@ def search_page(
             )
             return r.page(in_both, page, size), total, capped
         r.c.execute("DELETE FROM temp.search_hits")
+        if all(h.scan is not None for h in found.hits):
+            # Many hits of an address or subject part (a domain): a trigram phrase that
+            # common reads long lists of hits (tens of ms); the filters' few rows, each
+            # checked with LIKE, cost less.
+            return scanned(r, walk_where, page, size, limit, newest)
         r.insert(f"INSERT INTO temp.search_rows {plain}")
         stop = "" if limit is None else f" LIMIT {limit}"
         total = r.insert(
@@ -367,6 +381,24 @@ def search_page(
         total = r.scalar(f"SELECT count(*) FROM ({ids}{stop})")
         capped = limit is not None and total >= limit
     return r.page(walk_where, page, size, walk=True), total, capped
+
+
+def scanned(
+    r: Runner, where: str, page: int, size: int, limit: int | None, newest: int
+) -> tuple[list[int], int, bool]:
+    """Rows `where` selects when it checks each row's text (LIKE): each row checked once,
+    the matches copied, counted by the copy and sorted from it; past as many as walking the
+    sort's index is cheaper for (`sqrt(wanted * all)`), the walk checks again instead."""
+    many = math.isqrt(((page - 1) * size + size) * newest) + 1
+    most = None if limit is None else max(limit, many)
+    tail = "" if most is None else f" LIMIT {most}"
+    counted = r.insert(
+        f"INSERT INTO temp.search_hits SELECT interactions.id FROM interactions WHERE {where}{tail}"
+    )
+    total, capped = (counted, False) if limit is None else (min(counted, limit), counted >= limit)
+    if counted < many:
+        return r.page(IN_HITS, page, size), total, capped
+    return r.page(where, page, size, walk=True), total, capped
 
 
 SUMMARIES = """
