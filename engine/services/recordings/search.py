@@ -524,9 +524,9 @@ class RecordingsSearch:
         if self.readers is not None:  # SQLite: the same plan in one hop
             if query.start and query.end and query.end < query.start:
                 raise Invalid("end: the end date is before the start date", field="end")
-            rows_many = ROWS_MANY
+            rows_many, rows_few = ROWS_MANY, ROWS_FEW
             items, total, capped = await self.readers.run(
-                lambda c: on_sqlite.search(c, query, user_id, limit, rows_many)
+                lambda c: on_sqlite.search(c, query, user_id, limit, rows_many, rows_few)
             )
             return RecordingPage(
                 total=total,
