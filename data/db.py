@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -134,6 +134,8 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: AsyncEngine = create_async_engine(url)
+        # What else holds connections to this database (data/sqlite_thread.py's readers).
+        self._closers: list[Callable[[], Awaitable[None]]] = []
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         if self.engine.dialect.name == "postgresql":
@@ -276,7 +278,14 @@ class Database:
         async with self.engine.connect() as conn:
             return await conn.run_sync(current) == heads
 
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """`closer` is awaited by `close`, before the engine's own connections go."""
+        self._closers.append(closer)
+
     async def close(self) -> None:
+        closers, self._closers = self._closers, []
+        for closer in closers:
+            await closer()
         await self.engine.dispose()
         for pool in (self._writer, self._readers):
             if pool is not None:

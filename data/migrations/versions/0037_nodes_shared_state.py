@@ -4,7 +4,7 @@ waiting for one, every mailbox's health as the node reading it says, and the nod
 each watch of the audit log (its watches end when it dies)
 
 Revision ID: 0037
-Revises: 0033
+Revises: 0035
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0037"
-down_revision: str | None = "0033"
+down_revision: str | None = "0035"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

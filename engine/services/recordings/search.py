@@ -19,7 +19,6 @@ more than its first page (docs/recordings.md, "Query planning, paging, counts").
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -47,6 +46,7 @@ from sqlalchemy.orm import QueryableAttribute
 
 from data.db import Database
 from data.models import Campaign, Direction, Interaction, InteractionState, Message, User
+from data.sqlite_thread import SqliteReaders
 from engine.api.schemas import (
     InteractionSummary,
     RecordingChoices,
@@ -55,12 +55,10 @@ from engine.api.schemas import (
 )
 from engine.errors import Invalid
 from engine.services.queries import summaries_where, working_campaigns
+from engine.services.recordings import on_sqlite
+from engine.services.recordings.needles import TRIGRAM, quoted, words
+from engine.services.recordings.needles import like_pattern as like_pattern  # re-exported
 from engine.services.work import wrapups
-
-# The words of a text as FTS5's unicode61 tokenizer cuts them: letters and digits (not `_`).
-_WORD = re.compile(r"[^\W_]+")
-# A trigram index answers substrings of three characters or more; shorter ones are scanned.
-TRIGRAM = 3
 
 SORTS = {
     "last": Interaction.last_message_at,
@@ -68,20 +66,6 @@ SORTS = {
     "client": Interaction.client_email,
     "subject": Interaction.subject,
 }
-
-
-def quoted(value: str) -> str:
-    """`value` as one FTS5 string: whatever it holds (`"`, `*`, `NEAR`, `-`, `:`) is text."""
-    return '"' + value.replace('"', '""') + '"'
-
-
-def words(value: str) -> list[str]:
-    return _WORD.findall(value)
-
-
-def like_pattern(value: str) -> str:
-    """`%value%` for LIKE ... ESCAPE '\\': `%` and `_` typed by a person are characters."""
-    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _like(col: QueryableAttribute[str], value: str) -> ColumnElement[bool]:
@@ -527,12 +511,32 @@ class RecordingsSearch:
         self.db = db
         self.backend = backend or backend_for(db.engine.dialect.name)
         self.count_cap = count_cap
+        # SQLite with FTS5: the search runs as plain SQL on reader connections of its own.
+        self.readers: SqliteReaders | None = None
+        path = db.engine.url.database
+        if isinstance(self.backend, FtsBackend) and path and path != ":memory:":
+            self.readers = SqliteReaders(path, (on_sqlite.HITS_TABLE, on_sqlite.ROWS_TABLE))
+            db.on_close(self.readers.close)
 
     async def search(self, query: RecordingQuery, user_id: int | None) -> RecordingPage:
         """One page of `query`'s matches; `user_id`: an agent's own only (None: everyone's)."""
+        limit = None if query.exact_count else self.count_cap
+        if self.readers is not None:  # SQLite: the same plan in one hop
+            if query.start and query.end and query.end < query.start:
+                raise Invalid("end: the end date is before the start date", field="end")
+            rows_many, rows_few = ROWS_MANY, ROWS_FEW
+            items, total, capped = await self.readers.run(
+                lambda c: on_sqlite.search(c, query, user_id, limit, rows_many, rows_few)
+            )
+            return RecordingPage(
+                total=total,
+                page=query.page,
+                page_size=query.page_size,
+                items=items,
+                capped=capped,
+            )
         async with self.db.session() as session:
             found = await plan(session, self.backend, query, user_id)
-            limit = None if query.exact_count else self.count_cap
             result = await search_page(session, found, query.page, query.page_size, limit)
             ids = result.ids
             rows = await summaries_where(session, Interaction.id.in_(ids), limit=len(ids) or 1)

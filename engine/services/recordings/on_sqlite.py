@@ -1,0 +1,497 @@
+"""The recordings search on SQLite: the same plan as `search.py`, as plain SQL in one hop.
+
+A search is a dozen small statements (names to ids, counts, the hits copied, the page, its
+summaries). Through SQLAlchemy each cost ~0.2-0.4 ms of Python, more than most of them cost
+SQLite: the whole search ran ~5 ms before reading a row. Here the conditions are SQL text
+with named parameters, built once, and every statement of one search runs in the
+connection's thread in one hop (`data.sqlite_thread`), ending with ONE statement for the
+page's summaries, message counts and last wrap-up codes.
+
+The plan is `search.search_page`'s, branch for branch (same thresholds, same costs, same
+order, same counts): tests/test_recordings_planner.py holds both to a plain scan. Text
+filters: FTS5 (`search_interactions` trigram, `search_bodies` words, migration 0020) or,
+for needles the indexes cannot answer, the same LIKE as `LikeBackend`."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from engine.api.schemas import InteractionSummary, RecordingQuery
+from engine.errors import Invalid
+from engine.services.recordings.needles import TRIGRAM, like_pattern, quoted, words
+
+SORT_COLUMNS = {
+    "last": "last_message_at",
+    "created": "created_at",
+    "client": "client_email",
+    "subject": "subject",
+}
+SORT_INDEXES = {
+    "last": "ix_interactions_last_message_at",
+    "created": "ix_interactions_created_at",
+    "client": "ix_interactions_client_email",
+    "subject": "ix_interactions_subject",
+}
+# Made once per reader connection; each search's rows go with its rollback.
+# An index on (equality column, sort column) walks only the rows of that value, in order:
+# an agent's own newest first, sent mail by date (migration 0035).
+NARROW_WALKS = {
+    ("agent_id", "last"): "ix_interactions_agent_last",
+    ("direction", "created"): "ix_interactions_direction_created",
+}
+HITS_TABLE = "CREATE TEMP TABLE IF NOT EXISTS search_hits (id INTEGER PRIMARY KEY)"
+ROWS_TABLE = "CREATE TEMP TABLE IF NOT EXISTS search_rows (id INTEGER PRIMARY KEY)"
+
+
+def stamp(moment: datetime) -> str:
+    """A datetime as SQLAlchemy stores it on SQLite (UTC, no offset)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _day(day: date) -> str:
+    return f"{day.isoformat()} 00:00:00.000000"
+
+
+@dataclass
+class Params:
+    """The named parameters of one search, shared by all its statements."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def bind(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f":{name}"
+
+
+@dataclass(frozen=True)
+class Hits:
+    """`search.Hits` as SQL: (FTS5 table, MATCH string) alternatives, and `scan`, a row
+    condition selecting the same interactions (LIKE, for an ASCII needle)."""
+
+    alternatives: tuple[tuple[str, str], ...]  # (table, bound parameter)
+    scan: str | None = None
+
+    @property
+    def ids_sql(self) -> str:
+        return self.ids_below(None)
+
+    def ids_below(self, cut: int | None) -> str:
+        """The hits' ids, only those up to `cut` when given (FTS5 then reads that part of
+        each hit list and no more)."""
+        below = "" if cut is None else f" AND rowid <= {int(cut)}"
+        return " UNION ".join(
+            f"SELECT rowid AS id FROM {fts} WHERE {fts} MATCH {match}{below}"
+            for fts, match in self.alternatives
+        )
+
+    def probe(self) -> str:
+        if self.scan is not None:
+            return self.scan
+        return (
+            "("
+            + " OR ".join(
+                f"EXISTS (SELECT 1 FROM {t} WHERE {t} MATCH {m} AND {t}.rowid = interactions.id)"
+                for t, m in self.alternatives
+            )
+            + ")"
+        )
+
+    @property
+    def probe_cost(self) -> int:
+        return 1 if self.scan is not None else 60 * len(self.alternatives)
+
+
+Filter = str | Hits
+
+
+def _like(p: Params, columns: list[str], needle: str) -> str:
+    """`LikeBackend`'s `lower(col) LIKE lower(pattern)`. SQLite's LIKE folds the case of
+    ASCII letters itself, as its lower() does, and no other: for an ASCII needle the plain
+    LIKE finds the same rows without making a lowered copy of every value it checks."""
+    pattern = p.bind(like_pattern(needle))
+    if needle.isascii():
+        likes = [f"interactions.{c} LIKE {pattern} ESCAPE '\\'" for c in columns]
+    else:
+        likes = [f"lower(interactions.{c}) LIKE lower({pattern}) ESCAPE '\\'" for c in columns]
+    return "(" + " OR ".join(likes) + ")"
+
+
+def _like_text(p: Params, terms: list[str]) -> str:
+    likes = " AND ".join(
+        f"lower(messages.text) LIKE lower({p.bind(like_pattern(t))}) ESCAPE '\\'" for t in terms
+    )
+    return (
+        "EXISTS (SELECT 1 FROM messages WHERE messages.interaction_id = interactions.id"
+        f" AND {likes})"
+    )
+
+
+def who(p: Params, needle: str) -> Filter:
+    like = _like(p, ["client_email", "client_name"], needle)
+    if len(needle) < TRIGRAM:
+        return like
+    match = p.bind("{client_email client_name}: " + quoted(needle))
+    return Hits((("search_interactions", match),), like if needle.isascii() else None)
+
+
+def subject(p: Params, needle: str) -> Filter:
+    like = _like(p, ["subject"], needle)
+    if len(needle) < TRIGRAM:
+        return like
+    match = p.bind("subject: " + quoted(needle))
+    return Hits((("search_interactions", match),), like if needle.isascii() else None)
+
+
+def body(p: Params, value: str) -> Filter:
+    terms = words(value)
+    if not terms:
+        return _like_text(p, [value])
+    return Hits((("search_bodies", p.bind(" ".join(quoted(t) for t in terms))),))
+
+
+def either(filters: list[Filter]) -> Filter:
+    hits = [f for f in filters if isinstance(f, Hits)]
+    if len(hits) == len(filters):
+        scans = [h.scan for h in hits if h.scan is not None]
+        return Hits(
+            tuple(a for h in hits for a in h.alternatives),
+            "(" + " OR ".join(scans) + ")" if len(scans) == len(hits) else None,
+        )
+    return "(" + " OR ".join(f.probe() if isinstance(f, Hits) else f for f in filters) + ")"
+
+
+@dataclass(frozen=True)
+class Plan:
+    conditions: list[str]
+    hits: list[Hits]
+    sort: str
+    descending: bool
+    equal: frozenset[str] = frozenset()  # columns compared with `=` by a condition
+    # A condition reads each row's text (LIKE): counting and paging should not both do it.
+    scans: bool = False
+
+    @property
+    def walk_index(self) -> str:
+        """The index a walk in the sort's order reads: a narrow one when a condition fixes
+        its first column, else the sort's own."""
+        for (name, sort), index in NARROW_WALKS.items():
+            if sort == self.sort and name in self.equal:
+                return index
+        return SORT_INDEXES[self.sort]
+
+    @property
+    def order(self) -> str:
+        way = "DESC" if self.descending else "ASC"
+        return f"interactions.{SORT_COLUMNS[self.sort]} {way}, interactions.id {way}"
+
+    @property
+    def where(self) -> str:
+        return " AND ".join(self.conditions) or "1"
+
+    def hit_ids(self, cut: int | None = None) -> str:
+        return " INTERSECT ".join(f"SELECT id FROM ({h.ids_below(cut)})" for h in self.hits)
+
+
+def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int | None) -> Plan:
+    """`search.plan` as SQL (the names of a campaign and an agent looked up here)."""
+    conditions: list[str] = []
+    hits: list[Hits] = []
+    equal: set[str] = set()
+    scans = False
+
+    def add(found: Filter) -> None:
+        nonlocal scans
+        if isinstance(found, Hits):
+            hits.append(found)
+        else:
+            conditions.append(found)
+            scans = True
+
+    if user_id is not None:
+        conditions.append(f"interactions.agent_id = {p.bind(user_id)}")
+        equal.add("agent_id")
+    if query.campaign:
+        row = c.execute("SELECT id FROM campaigns WHERE name = ?", (query.campaign,)).fetchone()
+        if row is None:
+            raise Invalid(f"campaign: no campaign named {query.campaign!r}", field="campaign")
+        # An agent's rows are fewer than a campaign's: with no period to seek either, the
+        # unary `+` keeps SQLite (which has no statistics) from reading the campaign's
+        # every row through ix_interactions_queue to find the agent's.
+        fixed = (user_id is not None or query.agent) and not (query.start or query.end)
+        column_ = "+interactions.campaign_id" if fixed else "interactions.campaign_id"
+        conditions.append(f"{column_} = {p.bind(row[0])}")
+    if query.agent:
+        row = c.execute("SELECT id FROM users WHERE username = ?", (query.agent,)).fetchone()
+        if row is None:
+            raise Invalid(f"agent: no user named {query.agent!r}", field="agent")
+        conditions.append(f"interactions.agent_id = {p.bind(row[0])}")
+        equal.add("agent_id")
+    if query.start:
+        conditions.append(f"interactions.created_at >= {p.bind(_day(query.start))}")
+    if query.end:
+        conditions.append(
+            f"interactions.created_at < {p.bind(_day(query.end + timedelta(days=1)))}"
+        )
+    if query.state == "open":
+        conditions.append("interactions.state IN ('queued', 'assigned')")
+    elif query.state == "closed":
+        conditions.append("interactions.state = 'closed'")
+    if query.direction:
+        conditions.append(f"interactions.direction = {p.bind(query.direction)}")
+        equal.add("direction")
+    if needle := query.any.strip():
+        anywhere = [who(p, needle), subject(p, needle)]
+        if words(needle):
+            anywhere.append(body(p, needle))
+        add(either(anywhere))
+    if needle := query.email.strip():
+        add(who(p, needle))
+    if needle := query.subject.strip():
+        add(subject(p, needle))
+    if query.text.strip():
+        add(body(p, query.text.strip()))
+    period = bool(query.start or query.end)
+    if period and hits and all(h.scan is not None for h in hits):
+        # Any part of an address or subject within a period: checking the period's rows
+        # (in ix_interactions_created_client for an address) costs less than a trigram
+        # phrase, which reads every hit of a common part (`gmail.com`).
+        conditions += [h.scan for h in hits if h.scan is not None]
+        hits, scans = [], True
+    return Plan(conditions, hits, query.sort, query.descending, frozenset(equal), scans)
+
+
+class Runner:
+    """One search's statements on the connection `c`."""
+
+    def __init__(self, c: sqlite3.Connection, p: Params, found: Plan) -> None:
+        self.c = c
+        self.p = p
+        self.found = found
+
+    def scalar(self, sql: str) -> int:
+        row = self.c.execute(sql, self.p.values).fetchone()
+        return int(row[0] or 0) if row else 0
+
+    def count(self, select_ids: str, limit: int | None) -> tuple[int, bool]:
+        stop = "" if limit is None else f" LIMIT {limit}"
+        total = self.scalar(f"SELECT count(*) FROM ({select_ids}{stop})")
+        return total, limit is not None and total >= limit
+
+    def page(self, where: str, page: int, size: int, *, walk: bool = False) -> list[int]:
+        hint = ""
+        if walk:
+            index = self.found.walk_index
+            hint = f" INDEXED BY {index}"
+            if index != SORT_INDEXES[self.found.sort]:
+                # A narrow index is in order only within its value: its condition, always.
+                where = f"{where} AND {self.found.where}"
+        sql = (
+            f"SELECT interactions.id FROM interactions{hint} WHERE {where}"
+            f" ORDER BY {self.found.order} LIMIT {size} OFFSET {(page - 1) * size}"
+        )
+        return [row[0] for row in self.c.execute(sql, self.p.values)]
+
+    def insert(self, sql: str) -> int:
+        return int(self.c.execute(sql, self.p.values).rowcount)
+
+
+# The share of the ids whose hits estimate a word's (`search_page`).
+SAMPLE = 16
+IN_HITS = "interactions.id IN (SELECT id FROM temp.search_hits)"
+IN_ROWS = "interactions.id IN (SELECT id FROM temp.search_rows)"
+
+
+def search_page(
+    r: Runner,
+    page: int,
+    size: int,
+    count_limit: int | None,
+    rows_many: int,
+    rows_few: int = 2_000,
+) -> tuple[list[int], int, bool]:
+    """`search.search_page`, statement for statement: see its docstring for the costs."""
+    found = r.found
+    offset = (page - 1) * size
+    limit = None if count_limit is None else max(count_limit, offset + size + 1)
+    where = found.where
+    plain = f"SELECT interactions.id FROM interactions WHERE {where}"
+    if not found.hits:
+        if not found.conditions:
+            total, capped = r.count(plain, limit)
+            return r.page(where, page, size), total, capped
+        newest = r.scalar("SELECT max(id) FROM interactions")
+        many = math.isqrt((offset + size) * newest) + 1
+        if found.scans:
+            return scanned(r, where, page, size, limit, newest)
+        counted, _ = r.count(plain, None if limit is None else max(limit, many))
+        total, capped = (
+            (counted, False) if limit is None else (min(counted, limit), counted >= limit)
+        )
+        return r.page(where, page, size, walk=counted >= many), total, capped
+    ids = found.hit_ids()
+    newest = r.scalar("SELECT max(id) FROM interactions")
+    wanted = offset + size
+    probes = " AND ".join(h.probe() for h in found.hits)
+    walk_where = f"{where} AND {probes}"
+    if found.conditions:
+        rows, _ = r.count(plain, rows_many)
+        if rows >= rows_many:
+            hit_rows = (
+                f"SELECT interactions.id FROM ({ids}) AS hits"
+                f" JOIN interactions ON interactions.id = hits.id WHERE {where}"
+            )
+            total, capped = r.count(hit_rows, limit)
+            return r.page(walk_where, page, size, walk=True), total, capped
+        # Few hits (a reference code, an invoice number): copied, each one's row checked
+        # (a seek, ~1.5 us), instead of copying every row of the filters (~0.3 us each).
+        few = rows // 8
+        if all(h.scan is None for h in found.hits):  # words: count in the index first
+            many_hits = r.scalar(f"SELECT count(*) FROM ({ids} LIMIT {few + 1})") > few
+        else:
+            many_hits = (
+                r.insert(f"INSERT INTO temp.search_hits SELECT id FROM ({ids}) LIMIT {few + 1}")
+                > few
+            )
+        if not many_hits:
+            if all(h.scan is None for h in found.hits):
+                r.insert(f"INSERT INTO temp.search_hits {ids}")
+            in_both = f"{IN_HITS} AND {where}"
+            total, capped = r.count(
+                f"SELECT interactions.id FROM interactions WHERE {in_both}", limit
+            )
+            return r.page(in_both, page, size), total, capped
+        r.c.execute("DELETE FROM temp.search_hits")
+        cost = sum(h.probe_cost for h in found.hits)
+        if all(h.scan is not None for h in found.hits) or rows * cost <= rows_few * 15:
+            # Many hits of an address or subject part (a domain): a trigram phrase that
+            # common reads long lists of hits (tens of ms); the filters' rows, each checked
+            # with LIKE, cost less. So do a few hundred rows (an agent's open mail of one
+            # campaign) each probed for a common word (~24 us), against reading the word's
+            # every hit (200,000) to find theirs.
+            return scanned(r, walk_where, page, size, limit, newest)
+        r.insert(f"INSERT INTO temp.search_rows {plain}")
+        stop = "" if limit is None else f" LIMIT {limit}"
+        total = r.insert(
+            f"INSERT INTO temp.search_hits SELECT h.id FROM ({ids}) AS h"
+            f" JOIN temp.search_rows AS r ON r.id = h.id{stop}"
+        )
+        capped = limit is not None and total >= limit
+        if not capped:
+            walk = wanted * newest / max(total, 1) < 15 * total
+            return r.page(IN_HITS, page, size, walk=walk), total, capped
+        return r.page(f"{IN_ROWS} AND {probes}", page, size, walk=True), total, capped
+    cost = sum(h.probe_cost for h in found.hits)
+    enough = max(int((wanted * newest * cost) ** 0.5), wanted) + 1
+    hits = 0
+    sampled = False
+    if found.hits:  # always: a plan here has hits
+        # The hits among the first 1/SAMPLE of the ids (interaction ids have nothing to do
+        # with words or addresses) tell a common word or address part without reading all
+        # its hits (counting 36,000 hits of a word cost 3-9 ms under load, the first 4,755
+        # of `gmail.com`'s trigram phrase 10-19 ms; this, about a sixteenth). Clearly more
+        # than `enough`: no copy, the walk. Otherwise the copy, bounded by `enough`, counts
+        # them exactly. Only the path depends on the estimate, never the answer.
+        cut = max(newest // SAMPLE, 1)
+        part = r.scalar(f"SELECT count(*) FROM ({found.hit_ids(cut)})")
+        if part * newest >= 2 * enough * cut:
+            hits, sampled = enough, True
+    if hits < enough:
+        hits = r.insert(f"INSERT INTO temp.search_hits SELECT id FROM ({ids}) LIMIT {enough}")
+    if hits < enough:
+        walk = wanted * newest / max(hits, 1) < 15 * hits
+        return r.page(IN_HITS, page, size, walk=walk), hits, False
+    if not sampled and limit is not None and hits >= limit:
+        total, capped = limit, True
+    else:
+        stop = "" if limit is None else f" LIMIT {limit}"
+        total = r.scalar(f"SELECT count(*) FROM ({ids}{stop})")
+        capped = limit is not None and total >= limit
+    return r.page(walk_where, page, size, walk=True), total, capped
+
+
+def scanned(
+    r: Runner, where: str, page: int, size: int, limit: int | None, newest: int
+) -> tuple[list[int], int, bool]:
+    """Rows `where` selects when it checks each row's text (LIKE): each row checked once,
+    the matches copied, counted by the copy and sorted from it; past as many as walking the
+    sort's index is cheaper for (`sqrt(wanted * all)`), the walk checks again instead."""
+    many = math.isqrt(((page - 1) * size + size) * newest) + 1
+    most = None if limit is None else max(limit, many)
+    tail = "" if most is None else f" LIMIT {most}"
+    counted = r.insert(
+        f"INSERT INTO temp.search_hits SELECT interactions.id FROM interactions WHERE {where}{tail}"
+    )
+    total, capped = (counted, False) if limit is None else (min(counted, limit), counted >= limit)
+    if counted < many:
+        return r.page(IN_HITS, page, size), total, capped
+    return r.page(where, page, size, walk=True), total, capped
+
+
+SUMMARIES = """
+SELECT interactions.id, interactions.campaign_id, campaigns.name, interactions.client_email,
+  interactions.client_name, interactions.subject, interactions.state, users.username,
+  interactions.unread, interactions.queued_at, interactions.assigned_at,
+  interactions.closed_at, interactions.last_message_at, interactions.linked_interaction_id,
+  (SELECT count(*) FROM messages WHERE messages.interaction_id = interactions.id),
+  (SELECT interaction_wrapups.disposition_path FROM interaction_wrapups
+   WHERE interaction_wrapups.interaction_id = interactions.id
+   ORDER BY interaction_wrapups.id DESC LIMIT 1)
+FROM interactions JOIN campaigns ON campaigns.id = interactions.campaign_id
+LEFT JOIN users ON users.id = interactions.agent_id
+WHERE interactions.id IN ({ids})
+"""
+
+
+def _when(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def summaries(c: sqlite3.Connection, ids: list[int]) -> list[InteractionSummary]:
+    """The page's rows in `ids`' order, each with its message count and last wrap-up code:
+    one statement (the service's `summaries_where` + `last_dispositions` are three)."""
+    if not ids:
+        return []
+    sql = SUMMARIES.format(ids=", ".join("?" for _ in ids))
+    by_id = {}
+    for row in c.execute(sql, ids):
+        by_id[row[0]] = InteractionSummary(
+            id=row[0],
+            campaign_id=row[1],
+            campaign_name=row[2],
+            client_email=row[3],
+            client_name=row[4],
+            subject=row[5],
+            state=row[6],
+            agent=row[7],
+            unread=bool(row[8]),
+            queued_at=_when(row[9]),  # type: ignore[arg-type]
+            assigned_at=_when(row[10]),
+            closed_at=_when(row[11]),
+            last_message_at=_when(row[12]),  # type: ignore[arg-type]
+            linked_interaction_id=row[13],
+            message_count=row[14],
+            disposition=row[15] or "",
+        )
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def search(
+    c: sqlite3.Connection,
+    query: RecordingQuery,
+    user_id: int | None,
+    count_limit: int | None,
+    rows_many: int,
+    rows_few: int = 2_000,
+) -> tuple[list[InteractionSummary], int, bool]:
+    """The whole search on connection `c`: plan, page, count, summaries."""
+    p = Params()
+    found = plan(c, p, query, user_id)
+    ids, total, capped = search_page(
+        Runner(c, p, found), query.page, query.page_size, count_limit, rows_many, rows_few
+    )
+    return summaries(c, ids), total, capped
