@@ -33,6 +33,7 @@ from .screens.help import HelpScreen, screen_keys
 from .screens.switcher import MODES, ModePicker, SwitcherScreen
 
 log = logging.getLogger(__name__)
+CONFIG_PROBLEM_SECONDS = 30.0  # how long a problem in the settings file stays on screen
 
 ClientFactory = Callable[[str | None], EngineClient]
 
@@ -120,7 +121,15 @@ class PostdeskApp(App[None]):
                 known = ", ".join(sorted(self.available_themes))
                 config.problems.append(f"no theme {config.theme!r}; there are: {known}")
         for problem in config.problems:
-            self.notify(problem, title=f"In {config.path}", severity="warning", markup=False)
+            # Told while the console starts: the default 5 s could end before the first
+            # screen was up on a slow start (and a person needs longer to act on it).
+            self.notify(
+                problem,
+                title=f"In {config.path}",
+                severity="warning",
+                markup=False,
+                timeout=CONFIG_PROBLEM_SECONDS,
+            )
 
     def handle_bindings_clash(self, clashed_bindings: set[Binding], node: DOMNode) -> None:
         """A remapped key took a key another binding had: say so once, not on every press."""
