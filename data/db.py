@@ -152,14 +152,14 @@ class Database:
         # connections of their own (made when first used).
         self._sync_engine: Engine | None = None
         # Threads of their own, not the loop's default executor: that one parses mail
-        # (ingest), and a routing pass queued behind six parses waited for them.
+        # (ingest), and a routing pass queued behind six parses waited for them. Made when
+        # first used, and again after `close` (as the engine's connections are): a service
+        # still finishing as its engine stops must not find them gone.
         self._writer: ThreadPoolExecutor | None = None
         self._readers: ThreadPoolExecutor | None = None
         if self._write_turn is not None:
             self._sync_engine = create_engine(self.engine.url.set(drivername="sqlite"))
             event.listen(self._sync_engine, "connect", _sqlite_pragmas)
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-write")
-            self._readers = ThreadPoolExecutor(2, thread_name_prefix="db-read")
 
     @asynccontextmanager
     async def writing(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
@@ -187,6 +187,8 @@ class Database:
             async with self.writing(urgent=urgent) as session:
                 return await session.run_sync(work)
         async with self._write_turn.turn(urgent=urgent):
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-write")
             running = asyncio.get_running_loop().run_in_executor(
                 self._writer, self._in_thread, work
             )
@@ -205,6 +207,8 @@ class Database:
         if self._write_turn is None:
             async with self.session() as session:
                 return await session.run_sync(work)
+        if self._readers is None:
+            self._readers = ThreadPoolExecutor(2, thread_name_prefix="db-read")
         return await asyncio.get_running_loop().run_in_executor(
             self._readers, functools.partial(self._in_thread, work, write=False)
         )
@@ -287,8 +291,11 @@ class Database:
         for closer in closers:
             await closer()
         await self.engine.dispose()
-        for pool in (self._writer, self._readers):
+        pools, self._writer, self._readers = (self._writer, self._readers), None, None
+        for pool in pools:
             if pool is not None:
-                pool.shutdown(wait=True)  # a pass still in its thread commits first
+                # A pass still in its thread commits first; waited for in a thread, so the
+                # event loop (and the stop's own timeout) goes on meanwhile.
+                await asyncio.to_thread(pool.shutdown, wait=True)
         if self._sync_engine is not None:
             self._sync_engine.dispose()
