@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -83,6 +84,27 @@ def _strip_nul(
     if executemany and isinstance(parameters, list | tuple):
         return statement, type(parameters)(clean(p) for p in parameters)
     return statement, clean(parameters)
+
+
+class _CancelledReset(logging.Filter):
+    """A task cancelled while it held a pooled connection (an engine stopping, a console
+    leaving mid-request): SQLAlchemy cannot roll the connection back on its way to the pool
+    and discards it instead, which it logs as an ERROR with the CancelledError's traceback.
+    Nothing is lost (the transaction never committed; the discarded connection rolls back
+    as it closes), so it is said once at DEBUG, without the traceback that read as a crash
+    in `postdesk ctl`'s output and the engine's log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, asyncio.CancelledError):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            record.msg, record.args = "a cancelled task's pooled connection was discarded", ()
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+for _pool in ("AsyncAdaptedQueuePool", "NullPool", "StaticPool", "QueuePool"):
+    logging.getLogger(f"sqlalchemy.pool.impl.{_pool}").addFilter(_CancelledReset())
 
 
 class WriteTurn:
