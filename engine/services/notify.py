@@ -235,8 +235,8 @@ class Notifier:
             except TimeoutError:
                 self._stats = True  # waits grow and deadlines pass with no event
             # Published at once, then what comes meanwhile is coalesced for `batch_delay`:
-            # a lone assignment no longer waits 50 ms before its agent hears of it, and a
-            # burst still costs one flush per `batch_delay`. A flush that took longer has
+            # a lone assignment does not wait a batch delay before its agent hears of it, and
+            # a burst still costs one flush per `batch_delay`. A flush that took longer has
             # coalesced for as long already: waiting on top of it only delayed the next.
             await asyncio.sleep(0)  # what the same moment reports joins this batch
             self._dirty.clear()
