@@ -7,7 +7,7 @@ PYTHON ?= python3
 # uv on PATH, else the copy pip installs into this Python (`python3 -m uv`).
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 
-.PHONY: demo test lint typecheck layers pytest pytest-sqlite pytest-postgresql bench sync uv dovecot chromium postgresql cups clean
+.PHONY: demo test lint typecheck layers pytest pytest-sqlite pytest-postgresql bench sync uv dovecot chromium postgresql cups postfix clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || { \
@@ -35,6 +35,11 @@ chromium:
 cups:
 	@bash scripts/ensure-cups.sh
 
+# postfix's smtp-sink: bench/dialer.py's sink, and a pipelining server the dialer's tests
+# send to (tests/test_dialer_pipelining.py). Its mail service is never started.
+postfix:
+	@bash scripts/ensure-postfix.sh
+
 demo: sync
 	@$(UV) run postdesk demo
 
@@ -53,10 +58,10 @@ layers: sync
 # rendering tests run once. `make pytest-sqlite` / `make pytest-postgresql` run one half.
 pytest: pytest-sqlite pytest-postgresql
 
-pytest-sqlite: sync dovecot chromium postgresql cups
+pytest-sqlite: sync dovecot chromium postgresql cups postfix
 	$(UV) run pytest -q
 
-pytest-postgresql: sync dovecot chromium postgresql cups
+pytest-postgresql: sync dovecot chromium postgresql cups postfix
 	POSTDESK_TEST_DATABASE=postgresql $(UV) run pytest -q -m database
 
 test: lint typecheck layers pytest
@@ -84,6 +89,5 @@ bench-routing: sync
 # The email dialer: 100,000 records to postfix's smtp-sink against smtp-source and a bare
 # aiosmtplib loop (installs postfix when missing and root; about a few minutes).
 .PHONY: bench-dialer
-bench-dialer: sync
-	@bash scripts/ensure-postfix.sh
+bench-dialer: sync postfix
 	$(UV) run python -m bench.dialer
