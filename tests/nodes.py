@@ -11,7 +11,7 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
-from engine.api.schemas import Event
+from engine.api.schemas import CampaignIn, Event, TemplateIn
 from engine.client import EngineClient
 from engine.engine import Engine
 from engine.services.inbound.prepare import Position
@@ -98,3 +98,22 @@ class Stream:
                 kinds = [type(e).__name__ for e in self.events[-20:]]
                 raise AssertionError(f"no {what} on the stream; last events: {kinds}")
             await asyncio.sleep(0.02)
+
+
+async def dialer_campaign(
+    op: EngineClient, host: str, port: int, body: str = "Dear ${name}."
+) -> None:
+    """The Support campaign sending through `host:port` (no inbound mail) and the dialer
+    template T, as the dialer tests across nodes set them up."""
+    await op.add_campaign(
+        CampaignIn(
+            check=False,
+            name="Support",
+            email_address="news@example.com",
+            inbound="none",
+            smtp_host=host,
+            smtp_port=port,
+            smtp_security="plain",
+        )
+    )
+    await op.add_template(TemplateIn(name="T", kind="dialer", body_text=body))

@@ -19,13 +19,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from engine.api.schemas import CampaignIn, DialerIn, DialerProgress, SmtpCaps, TemplateIn
+from engine.api.schemas import DialerIn, DialerProgress, SmtpCaps
 from engine.client import EngineClient
 from engine.config import Settings
 from engine.engine import Engine
 from tests import db_probe
 from tests.engine_fixtures import engine_settings
-from tests.nodes import Stream, nodes
+from tests.nodes import Stream, dialer_campaign, nodes
 from tests.patience import PATIENCE
 from tests.postgres_server import PostgresServer
 from tests.servers import SmtpSink
@@ -69,18 +69,7 @@ async def _dialer(op: EngineClient, sink: SmtpSink, name: str, rows: str, caps: 
 
 
 async def _campaign(op: EngineClient, sink: SmtpSink) -> None:
-    await op.add_campaign(
-        CampaignIn(
-            check=False,
-            name="Support",
-            email_address="news@example.com",
-            inbound="none",
-            smtp_host=sink.host,
-            smtp_port=sink.port,
-            smtp_security="plain",
-        )
-    )
-    await op.add_template(TemplateIn(name="T", kind="dialer", body_text="Dear ${name}."))
+    await dialer_campaign(op, sink.host, sink.port)
 
 
 async def test_kill_9_of_the_sending_node_another_takes_over_each_record_once_but_in_flight(

@@ -11,12 +11,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from engine.api.schemas import CampaignIn, DialerIn, SmtpCaps, TemplateIn
+from engine.api.schemas import DialerIn, SmtpCaps
 from engine.client import EngineClient
 from engine.services.dialer.shared_slots import TTL
 from tests import db_probe
 from tests.engine_nodes import Nodes
-from tests.nodes import nodes
+from tests.nodes import dialer_campaign, nodes
 from tests.patience import PATIENCE
 from tests.postgres_server import PostgresServer
 from tests.servers import SmtpSink
@@ -47,18 +47,7 @@ async def test_an_accounts_connection_cap_holds_across_nodes(
             # (200 in production, spread over the connections).
             node.dialer_runner.batch = 10
         async with EngineClient(a.socket_path) as op:
-            await op.add_campaign(
-                CampaignIn(
-                    check=False,
-                    name="Support",
-                    email_address="news@example.com",
-                    inbound="none",
-                    smtp_host=server.host,
-                    smtp_port=server.port,
-                    smtp_security="plain",
-                )
-            )
-            await op.add_template(TemplateIn(name="T", kind="dialer", body_text="Dear ${name}."))
+            await dialer_campaign(op, server.host, server.port)
             for name in ("One", "Two"):
                 await op.add_dialer(
                     DialerIn(
@@ -110,18 +99,7 @@ async def test_a_node_killed_holding_slots_frees_them_within_their_expiry(
         async with ConnectionCounter(smtp_sink.host, smtp_sink.port) as server:
             (a,) = await group.start_all("a")
             async with a.client() as op:
-                await op.add_campaign(
-                    CampaignIn(
-                        check=False,
-                        name="Support",
-                        email_address="news@example.com",
-                        inbound="none",
-                        smtp_host=server.host,
-                        smtp_port=server.port,
-                        smtp_security="plain",
-                    )
-                )
-                await op.add_template(TemplateIn(name="T", kind="dialer", body_text="Hi ${name}."))
+                await dialer_campaign(op, server.host, server.port, "Hi ${name}.")
                 await op.add_dialer(
                     DialerIn(
                         name="One",
