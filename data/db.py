@@ -171,7 +171,7 @@ class Database:
             WriteTurn() if self.engine.dialect.name == "sqlite" else None
         )
         # SQLite: `write_at_once` and `read_at_once` run in worker threads on plain
-        # connections of their own (made when first used).
+        # connections of this engine's pool (opened when first used).
         self._sync_engine: Engine | None = None
         # Threads of their own, not the loop's default executor: that one parses mail
         # (ingest), and a routing pass queued behind six parses waited for them. Made when

@@ -35,7 +35,7 @@ def with_waiting_work(session: Session) -> set[int]:
         )
         .exists()
     )
-    return set((session.execute(select(Campaign.id).where(waiting))).scalars())
+    return set(session.execute(select(Campaign.id).where(waiting)).scalars())
 
 
 def waiting(session: Session, rooms: dict[int, int]) -> dict[int, list[int]]:

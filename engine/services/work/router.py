@@ -230,10 +230,10 @@ class Router:
         mine, taken = self._route_turn(session)
         plan = _Plan(held=route_queue.holds_overflow(session), mine=mine, taken=taken)
         waiting_in = route_queue.with_waiting_work(session)
-        free = self._free_members(
+        # A campaign out of its schedule is not read: its queue waits for the opening.
+        campaigns = self._free_members(
             session, (waiting_in if mine is None else waiting_in & mine) - closed
         )
-        campaigns = free  # out of schedule: waits for the opening
         if not campaigns:
             return plan
         now = datetime.now(UTC)
@@ -350,7 +350,7 @@ class Router:
             )
             .exists()
         )
-        wanted = list((session.execute(select(Campaign.id).where(queued))).scalars())
+        wanted = list(session.execute(select(Campaign.id).where(queued)).scalars())
         if not wanted:
             return set(), False
         got = set(
