@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from data.models import (
@@ -60,6 +59,7 @@ from engine.demo_cast import (
     codes_of,
     leaf_paths,
 )
+from engine.demo_smtp import ClosingController
 from engine.domain.mime import parse_message
 from engine.engine import Engine
 from engine.services.inbound.maildir import ensure_maildir
@@ -115,7 +115,7 @@ class DemoWorld:
         ensure_maildir(self.night_maildir)
         self.sink = _Sink()
         self.smtp_port = free_port()
-        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.smtp_port)
+        self.controller = ClosingController(self.sink, hostname="127.0.0.1", port=self.smtp_port)
         self.controller.start()
         await self.seed()
         # Enough for both simulated agents' caps and a few left waiting for the human.

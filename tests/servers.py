@@ -67,13 +67,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Literal, Self
 
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from engine.demo_smtp import ClosingController
 from tests.patience import PATIENCE
 
 if TYPE_CHECKING:
@@ -1085,7 +1085,7 @@ class SmtpSink:
             tls_options["auth_require_tls"] = False  # the plain-text tests log in too
         if pipelining:  # offered (RFC 2920); aiosmtpd reads pipelined commands in order
             handler = _PipeliningSinkHandler(self)
-        self._controller = Controller(
+        self._controller = ClosingController(
             handler,
             hostname=host,
             port=self.port,
