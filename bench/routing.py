@@ -132,6 +132,17 @@ def probe_engine(home: str) -> None:
             changed(interaction_id, **kwargs)
 
         notifier.interaction_changed = routed_stamp  # type: ignore[method-assign]
+        told = getattr(notifier, "assigned", None)  # None: an engine before in-turn events
+        if told is not None:
+
+            def assigned_stamp(events: list[Any], agents: Any) -> None:
+                # The router's report with the events it read, after the commit.
+                now = time.monotonic()
+                for event in events:
+                    routed.setdefault(event.interaction.id, now)
+                told(events, agents)
+
+            notifier.assigned = assigned_stamp  # type: ignore[method-assign]
         passes: list[float] = []  # how long each routing pass took, waits included
         assign_all = engine.router.assign_all
 

@@ -31,10 +31,9 @@ async def test_the_queue_is_read_only_when_it_changed_and_a_supervisor_listens(
     monkeypatch.setattr(notify.queries, "queue_rows", counted)
     campaign = await operator.add_campaign(
         CampaignIn(
-    check=False,  # no SMTP server to log in to here: saved unchecked
-
             name="Support", email_address="support@postdesk.test", inbound="none",
             smtp_host="127.0.0.1", smtp_security="plain",
+            check=False,  # no SMTP server to log in to here: saved unchecked
         )
     )  # fmt: skip
     await operator.add_user(UserIn(username="agent1", display_name="A", roles=["agent"]))

@@ -39,10 +39,11 @@ from data.models import (
     Membership,
     User,
 )
+from engine.api.schemas import InteractionChanged
 from engine.domain.routing import PICK_MODES, AgentLoad, assigned, capacity, choose_agent
 from engine.domain.schedule import ScheduleError, is_open, next_change, zone
 from engine.domain.statistics import day_bounds
-from engine.services.notify import Notifier
+from engine.services.notify import Notifier, assignment_events
 from engine.services.work import route_queue
 from engine.services.work.schedules import Schedules
 
@@ -203,16 +204,21 @@ class Router:
             self._schedules_read_at = time.monotonic()
         closed = frozenset(self._closed)
 
-        def route(session: Session) -> tuple[list[tuple[int, int]], int, bool]:
+        def route(
+            session: Session,
+        ) -> tuple[list[tuple[int, int]], int, bool, list[InteractionChanged]]:
             plan = self._plan(session, closed)
             pairs, admitted = self._apply(session, plan)
-            return pairs, admitted, plan.taken
+            # What the agents are told, read as this transaction commits it: published
+            # once it has (`Notifier.assigned`), not after another read in a later batch.
+            events = assignment_events(session, [i for i, _ in pairs]) if pairs else []
+            return pairs, admitted, plan.taken, events
 
         # The pass holds the write turn while it reads too: read outside it, the pass waited
         # for the turn behind ingest's commits afterwards and its reads ran beside them,
         # which doubled commit -> assignment (bench/routing.py, p50 85 -> 184-255 ms). And it
         # is one trip to the database's thread, not one per statement (`write_at_once`).
-        pairs, admitted, taken = await self.db.write_at_once(route, urgent=True)
+        pairs, admitted, taken, events = await self.db.write_at_once(route, urgent=True)
         if taken:
             asyncio.get_running_loop().call_later(RETRY_TAKEN, self.kick)
         if admitted:
@@ -220,7 +226,8 @@ class Router:
             self.kick()  # route the newly admitted on the next pass
         for interaction_id, agent_id in pairs:
             log.info("interaction %s assigned to agent %s", interaction_id, agent_id)
-            self.notifier.interaction_changed(interaction_id, agents=(agent_id,))
+        if pairs:
+            self.notifier.assigned(events, tuple({agent_id for _, agent_id in pairs}))
         return pairs
 
     def _plan(self, session: Session, closed: frozenset[int] = frozenset()) -> _Plan:
