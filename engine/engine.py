@@ -294,6 +294,7 @@ class Engine:
         self.supervise("monitoring", self.monitoring.run)
         if self.run_mail:
             self.supervise("router", self.router.run)
+            self.ingestor.router = self.router  # new mail is routed as it is stored
             if self.node_events is not None:
                 self.node_events.routes = True  # it routes what it queues (notify.py `heard`)
             self.supervise("outbox", self.outbox.run)

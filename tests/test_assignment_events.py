@@ -6,11 +6,15 @@ be reading while it is assigned; nobody's screen may then be left with the queue
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
+import pytest
 
 from engine.api.schemas import CampaignIn, Event, InteractionChanged, UserIn
 from engine.client import EngineClient
 from engine.engine import Engine
 from engine.services.inbound.prepare import Position
+from engine.services.work import router as router_module
 from tests.engine_fixtures import eventually
 from tests.mail_factory import numbered_mail
 
@@ -98,3 +102,42 @@ async def test_every_screen_ends_on_the_assignment_after_a_burst(
         for task in watching:
             task.cancel()
         await asyncio.gather(*watching, return_exceptions=True)
+
+
+async def test_a_failing_pass_in_the_storing_transaction_keeps_the_mail_unrouted(
+    engine: Engine, operator: EngineClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass runs at the end of ingest's transaction, in a savepoint: if it fails after
+    writing its assignments, they are undone (nobody holds mail they were never told of)
+    and the mail is stored, queued, and routed by the router's own pass afterwards."""
+    campaign = await operator.add_campaign(
+        CampaignIn(
+            name="Support", email_address="support@postdesk.test", inbound="none",
+            smtp_host="127.0.0.1", smtp_security="plain", check=False,
+        )
+    )  # fmt: skip
+    await operator.add_user(UserIn(username="agent1", display_name="A", roles=["agent"]))
+    await operator.add_member("Support", "agent1")
+    real = router_module.assignment_events
+    failing = True
+
+    def fails_after_writing(session: Any, ids: list[int]) -> Any:
+        if failing:
+            raise RuntimeError("the pass fails after its UPDATE")
+        return real(session, ids)
+
+    monkeypatch.setattr(router_module, "assignment_events", fails_after_writing)
+    async with EngineClient(engine.socket_path, act_as="agent1") as agent:
+        await agent.set_status("free")
+        stored = await engine.ingestor.ingest(campaign.id, numbered_mail(1), Position("maildir"))
+        assert stored.interaction_id is not None  # stored, the failed pass notwithstanding
+        rows = await operator.interactions(scope="all")
+        assert [(r.state, r.agent) for r in rows] == [("queued", None)]
+        failing = False
+        engine.router.kick()
+        rows = await eventually(
+            lambda: operator.interactions(scope="all"),
+            lambda rows: [(r.state, r.agent) for r in rows] == [("assigned", "agent1")],
+            what="the mail routed by the router's own pass",
+        )
+        assert [r.id for r in await agent.interactions()] == [stored.interaction_id]

@@ -102,8 +102,15 @@ class Notifier:
             kick()
 
     def interaction_changed(
-        self, interaction_id: int, *, queue: bool = True, agents: tuple[int | None, ...] = ()
+        self,
+        interaction_id: int,
+        *,
+        queue: bool = True,
+        agents: tuple[int | None, ...] = (),
+        routed: bool = False,
     ) -> None:
+        """`routed`: a routing pass has already seen the change (it ran in the same
+        transaction): the router is not woken for it."""
         if self.share is not None:
             self._out.interactions.add(interaction_id)
             if queue:
@@ -113,7 +120,10 @@ class Notifier:
         self._agents.update(a for a in agents if a is not None)
         self._queue = self._queue or queue
         self._stats = True
-        self._wake()
+        if routed:
+            self._dirty.set()
+        else:
+            self._wake()
 
     def assigned(self, events: list[InteractionChanged], agents: tuple[int, ...]) -> None:
         """The router committed these assignments and read their summaries in the same
@@ -141,18 +151,29 @@ class Notifier:
         self._agents.update(agents)
         self._queue = True
         self._stats = True
-        self._wake()
+        self._dirty.set()  # not the router's wake-up: these are its own assignments
 
     def message_added(
-        self, interaction_id: int, message_row_id: int | None, *, queue: bool = True
+        self,
+        interaction_id: int,
+        message_row_id: int | None,
+        *,
+        queue: bool = True,
+        routed: bool = False,
+        told: bool = False,
     ) -> None:
         """`queue`: the message put its interaction in the queue (a new one, a reopened
-        one); a reply joining one that is assigned or still waiting leaves the queue as is."""
+        one); a reply joining one that is assigned or still waiting leaves the queue as is.
+        `routed`: a routing pass ran in the transaction that stored it (the router is not
+        woken for it). `told`: a new interaction assigned in that transaction, already told
+        with its assignment (`assigned`): nothing to read again."""
+        if told:
+            return
         if message_row_id is not None:
             self._messages.add(message_row_id)
             if self.share is not None:
                 self._out.messages.add(message_row_id)
-        self.interaction_changed(interaction_id, queue=queue)
+        self.interaction_changed(interaction_id, queue=queue, routed=routed)
 
     def outbound_changed(self, message_row_id: int) -> None:
         """One of our sent messages changed (e.g. a bounce marked it failed)."""

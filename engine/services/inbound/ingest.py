@@ -57,6 +57,7 @@ from engine.services.inbound.new_rows import BatchThread, NewInteraction, NewMes
 from engine.services.inbound.prepare import Position, Prepared, prepare_batch
 from engine.services.notify import Notifier
 from engine.services.work.overflow import apply_queue_limit
+from engine.services.work.router import Routed, Router
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,9 @@ class Ingestor:
         # the campaign's mailbox, in the transaction, just before a mailbox's batch commits.
         # Called in the database's thread (`Database.write_at_once`).
         self.fence: Callable[[Session, int], None] | None = None
+        # The router (set by the engine): a batch's new mail is routed in the transaction
+        # that stores it (`Router.inline`).
+        self.router: Router | None = None
 
     async def ingest(self, campaign_id: int, raw: bytes, position: Position) -> Ingested:
         return (await self.ingest_batch(campaign_id, [(raw, position)]))[0]
@@ -161,8 +165,9 @@ class Ingestor:
                     if isinstance(p.parsed, ParsedMessage)
                 ],
             )
+        route: Callable[[Session], Routed | None] | None = None
 
-        def store(session: Session) -> tuple[list[Ingested], list[int], set[int]]:
+        def store(session: Session) -> _Stored:
             # Blobs the database keeps go in with the rows naming them (data/db_blobs.py).
             self.blobs.save(session, {d: b for p in prepared for d, b in p.blobs.items()})
             if answered and self.dialer_threads is not None:
@@ -187,32 +192,65 @@ class Ingestor:
             )
             if fenced and self.fence is not None:
                 self.fence(session, campaign_id)
+            # What entered a queue goes to its agent in this same commit (`Router.inline`).
+            queued = any(r.queued for r in results)
+            routed = route(session) if route is not None and queued else None
             failpoints.reached("ingest-before-commit")
-            return results, changed, overflowed
+            return _Stored(results, changed, overflowed, routed)
 
-        # One trip to the database's thread for the whole transaction: statement by
-        # statement, a batch held SQLite's write turn 30-80 ms on a busy engine, and the
-        # router's passes waited behind it (bench/routing.py).
-        results, changed, overflowed = await self.db.write_at_once(store)
-        # Committed: the mail is safe, but not yet flagged, routed, announced or confirmed.
+        if self.router is None:
+            stored = await self.db.write_at_once(store)
+            self._announce(campaign_id, stored)
+        else:
+            # Not under the router's status lock: batches of fifty mailboxes queued for it
+            # kept the router's own pass waiting 0.7 s (bench/routing.py). An agent's status
+            # is checked where the assignment is written (`router._ASSIGN`).
+            route = self.router.inline()
+            # One trip to the database's thread for the whole transaction: statement by
+            # statement, a batch held SQLite's write turn 30-80 ms on a busy engine, and the
+            # router's passes waited behind it (bench/routing.py).
+            stored = await self.db.write_at_once(store)
+            self._announce(campaign_id, stored)
+            if stored.routed is not None:
+                self.router.committed(stored.routed)  # their agents are told
+        for message_id in stored.changed:
+            self.notifier.outbound_changed(message_id)
+        new_customers = [
+            r.interaction_id
+            for r in stored.results
+            if r.new_customer_interaction and r.interaction_id is not None
+        ]
+        if new_customers and self.on_new_customer is not None:
+            await self.on_new_customer(campaign_id, new_customers, stored.overflowed)
+        return stored.results
+
+    def _announce(self, campaign_id: int, stored: _Stored) -> None:
+        """Committed: the mail is safe, but not yet announced or confirmed."""
         failpoints.reached("ingest-committed")
-        for result in results:
+        # A new interaction assigned in the same commit is told with its assignment
+        # (`Router.committed`): its first message is on nobody's screen yet.
+        told = set() if stored.routed is None else {i for i, _ in stored.routed.pairs}
+        for result in stored.results:
             if result.quarantined:
                 log.warning("quarantined a mail of campaign %s", campaign_id)
             elif not result.duplicate and result.interaction_id is not None:
                 self.notifier.message_added(
-                    result.interaction_id, result.message_row_id, queue=result.queued
+                    result.interaction_id,
+                    result.message_row_id,
+                    queue=result.queued,
+                    routed=stored.routed is not None,
+                    told=result.new_interaction and result.interaction_id in told,
                 )
-        for message_id in changed:
-            self.notifier.outbound_changed(message_id)
-        new_customers = [
-            r.interaction_id
-            for r in results
-            if r.new_customer_interaction and r.interaction_id is not None
-        ]
-        if new_customers and self.on_new_customer is not None:
-            await self.on_new_customer(campaign_id, new_customers, overflowed)
-        return results
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What a batch's transaction did, for after its commit."""
+
+    results: list[Ingested]
+    changed: list[int]  # our sent messages it changed (bounced)
+    overflowed: set[int]  # new interactions held over the queue limit
+    routed: Routed | None  # what was assigned in it (None: nothing was routed in it)
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """Routing queues: hand queued interactions to free member agents, longest waiting first.
 
-The router is woken whenever work appears or an agent frees up, and also sweeps every few
-seconds so nothing waits on a lost wake-up. Each assignment commits before it is announced.
+New mail is routed in the transaction that stores it (`inline`, run by ingest). The router's
+own pass is woken whenever other work appears or an agent frees up, and also sweeps every few
+seconds so nothing waits on a lost wake-up. Each assignment commits before it is announced,
+from what the pass read in its transaction (`committed`).
 
 Who gets which interaction is the campaign's strategy (`engine/domain/routing.py`): its
 availability says who may receive, its delivery in what order members are chosen. A pass
@@ -21,6 +23,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -59,6 +62,11 @@ _ASSIGN = (
         Interaction.__table__.c.overflow.is_(False),
         select(User.id)
         .where(User.id == bindparam("b_agent"), User.status == AgentStatus.FREE)
+        # PostgreSQL: a status change being written (its row FOR UPDATE, presence.py) is
+        # waited for and its outcome read, so an agent pausing at this moment is not handed
+        # mail read as Free (on SQLite the write turn orders them). KEY SHARE: the console
+        # heartbeats' updates of the row are not waited for.
+        .with_for_update(read=True, key_share=True)
         .exists(),
         select(func.count(_active.id))
         .where(
@@ -114,6 +122,16 @@ class _Assignment:
     limit: int  # the agent's most active interactions in the campaign, this one included
 
 
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """What a pass wrote, for after its commit (`Router.committed`)."""
+
+    pairs: list[tuple[int, int]]  # (interaction id, agent id) assigned
+    admitted: int  # held interactions that entered their queues
+    taken: bool  # PostgreSQL: another node's pass held some campaigns: look again soon
+    events: list[InteractionChanged]  # what the agents are told, read in the transaction
+
+
 @dataclass(slots=True)
 class _Plan:
     """A pass's decisions, made from one read and written in one short transaction."""
@@ -150,8 +168,10 @@ class Router:
         self._schedules_read_at = 0.0  # time.monotonic() of the last read
         self.rng = rng or random.Random()  # weighted-random; tests seed it
         self._wake = asyncio.Event()
-        # Held while assigning, and by every change of an agent's status: an agent paused
-        # (or gone on break) while the router works is not handed mail read as Free.
+        # Held by this router's own passes and every change of an agent's status: an agent
+        # paused (or gone on break) while a pass plans is not handed mail read as Free. A
+        # pass in ingest's transaction (`inline`) does without: the assignment's UPDATE
+        # checks the status as it writes (`_ASSIGN`).
         self.status_lock = asyncio.Lock()
         notifier.on_new_work.append(self.kick)
 
@@ -192,43 +212,75 @@ class Router:
             return await self._assign_all()
 
     async def _assign_all(self) -> list[tuple[int, int]]:
-        due = self.next_schedule_change
-        if (
-            self._schedules_stale
-            or (due is not None and self.schedules.now() >= due)
-            or time.monotonic() - self._schedules_read_at >= SCHEDULES_RECHECK
-        ):
+        if self._schedules_due():
             async with self.db.session() as session:
                 self._closed = await self._closed_campaigns(session)
             self._schedules_stale = False
             self._schedules_read_at = time.monotonic()
         closed = frozenset(self._closed)
-
-        def route(
-            session: Session,
-        ) -> tuple[list[tuple[int, int]], int, bool, list[InteractionChanged]]:
-            plan = self._plan(session, closed)
-            pairs, admitted = self._apply(session, plan)
-            # What the agents are told, read as this transaction commits it: published
-            # once it has (`Notifier.assigned`), not after another read in a later batch.
-            events = assignment_events(session, [i for i, _ in pairs]) if pairs else []
-            return pairs, admitted, plan.taken, events
-
         # The pass holds the write turn while it reads too: read outside it, the pass waited
         # for the turn behind ingest's commits afterwards and its reads ran beside them,
         # which doubled commit -> assignment (bench/routing.py, p50 85 -> 184-255 ms). And it
         # is one trip to the database's thread, not one per statement (`write_at_once`).
-        pairs, admitted, taken, events = await self.db.write_at_once(route, urgent=True)
-        if taken:
+        routed = await self.db.write_at_once(
+            lambda session: self._route(session, closed), urgent=True
+        )
+        return self.committed(routed)
+
+    def inline(self) -> Callable[[Session], Routed | None] | None:
+        """A pass to run at the end of another writer's transaction: ingest's, so a mail is
+        handed to its agent in the commit that stores it, with no wait for a turn and a pass
+        of its own after it (half of commit -> assignment event, bench/routing.py). Call
+        `committed` with what it returns once that transaction has committed. None when the
+        schedules are due a read: the router's own pass routes then, as it does anything
+        this one leaves.
+
+        The pass runs in a savepoint: if it fails, what the writer stored is kept unrouted
+        (the router's own pass, woken by the writer's report, tries again)."""
+        if self._schedules_due():
+            return None
+        closed = frozenset(self._closed)
+
+        def route(session: Session) -> Routed | None:
+            try:
+                with session.begin_nested():
+                    return self._route(session, closed)
+            except Exception:
+                log.exception("routing in the storing transaction failed; routed after it")
+                return None
+
+        return route
+
+    def committed(self, routed: Routed) -> list[tuple[int, int]]:
+        """After the commit of a pass (`_route`): its agents are told, the router looks
+        again where it must; returns the (interaction id, agent id) pairs assigned."""
+        if routed.taken:
             asyncio.get_running_loop().call_later(RETRY_TAKEN, self.kick)
-        if admitted:
+        if routed.admitted:
             self.notifier.queue_changed()
             self.kick()  # route the newly admitted on the next pass
-        for interaction_id, agent_id in pairs:
+        for interaction_id, agent_id in routed.pairs:
             log.info("interaction %s assigned to agent %s", interaction_id, agent_id)
-        if pairs:
-            self.notifier.assigned(events, tuple({agent_id for _, agent_id in pairs}))
-        return pairs
+        if routed.pairs:
+            self.notifier.assigned(routed.events, tuple({agent_id for _, agent_id in routed.pairs}))
+        return routed.pairs
+
+    def _schedules_due(self) -> bool:
+        due = self.next_schedule_change
+        return (
+            self._schedules_stale
+            or (due is not None and self.schedules.now() >= due)
+            or time.monotonic() - self._schedules_read_at >= SCHEDULES_RECHECK
+        )
+
+    def _route(self, session: Session, closed: frozenset[int]) -> Routed:
+        """One pass in `session`'s transaction (the database's thread): plan, write what
+        still holds, and read what the agents are told, exactly as it commits (published
+        once it has, `Notifier.assigned`)."""
+        plan = self._plan(session, closed)
+        pairs, admitted = self._apply(session, plan)
+        events = assignment_events(session, [i for i, _ in pairs]) if pairs else []
+        return Routed(pairs, admitted, plan.taken, events)
 
     def _plan(self, session: Session, closed: frozenset[int] = frozenset()) -> _Plan:
         """Who gets which queued interaction, as the campaigns' strategies choose from
