@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -46,8 +47,8 @@ from engine.domain.dialer_csv import (
     ListRules,
     Rejected,
     example_csv,
-    read_list,
 )
+from engine.domain.dialer_rows import Ready, read_rows
 from engine.errors import Conflict, Invalid, NotFound
 from engine.services.dialer.import_rows import insert_rows, next_batch
 from engine.services.dialer.records import find_dialer
@@ -268,7 +269,7 @@ class DialerLists:
         used: set[int] = set()
         try:
             with open(path, encoding=check.text_codec, newline="") as text:
-                outcomes = read_list(text, rules)
+                outcomes = read_rows(text, rules)
                 await self._store(outcomes, staging_id, report, token_ids, used)
             async with self.db.session() as session, session.begin():
                 await self._finish(session, staging_id, list_id, used)
@@ -343,7 +344,7 @@ class DialerLists:
 
     async def _store(
         self,
-        outcomes: Iterator[Accepted | Rejected],
+        outcomes: Iterator[Ready | Accepted | Rejected],
         list_id: int,
         report: ImportReport,
         token_ids: dict[str, int],
@@ -362,9 +363,7 @@ class DialerLists:
                         asyncio.to_thread(next_batch, outcomes, list_id, report, token_ids, used)
                     )
                 if batch:
-                    async with self.db.session() as session, session.begin():
-                        connection = await session.connection()
-                        await insert_rows(connection, batch)
+                    await self.db.write_at_once(functools.partial(insert_rows, batch))
                     failpoints.reached("dialer-import-batch")
                 if done:
                     return
