@@ -279,25 +279,36 @@ def _rows(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
                 if text and not text.isspace():
                     yield number, text
                 continue
-            start = number
-            pending = [line]
-            quotes, size = line.count('"'), len(line)
-            while quotes % 2 and len(pending) < MAX_ROW_LINES and size < MAX_ROW_CHARS:
-                more = next(source, None)
-                if more is None:
-                    break
-                pending.append(more)
-                quotes += more.count('"')
-                size += len(more)
-            if quotes % 2:
-                yield start, "\x00unclosed"
+            joined, pending = _joined(line, source)
+            if joined is None:
+                yield number, UNCLOSED
                 source = chain(pending[1:], source)
-                number = start
                 break
-            number = start + len(pending) - 1
-            yield start, "".join(pending).rstrip("\r\n")
+            yield number, joined
+            number += len(pending) - 1
         else:
             return
+
+
+UNCLOSED = "\x00unclosed"  # the row text `_rows` gives for a quote never closed
+
+
+def _joined(line: str, source: Iterator[str]) -> tuple[str | None, list[str]]:
+    """A row that `line` (an odd number of quotes) starts: its text, and the physical lines
+    it took from `source`, `line` first; None for the text when its quote is never closed
+    (the lines taken then go back to be read as rows)."""
+    pending = [line]
+    quotes, size = line.count('"'), len(line)
+    while quotes % 2 and len(pending) < MAX_ROW_LINES and size < MAX_ROW_CHARS:
+        more = next(source, None)
+        if more is None:
+            break
+        pending.append(more)
+        quotes += more.count('"')
+        size += len(more)
+    if quotes % 2:
+        return None, pending
+    return "".join(pending).rstrip("\r\n"), pending
 
 
 def read_list(lines: Iterable[str], rules: ListRules) -> Iterator[Accepted | Rejected]:
@@ -327,7 +338,7 @@ class RowChecker:
 
     def __call__(self, line: int, text: str) -> Accepted | Rejected | None:
         """The row's outcome, or None for the header row."""
-        if text == "\x00unclosed":
+        if text == UNCLOSED:
             return Rejected(line, "a double quote opened on this line is never closed")
         if "\x00" in text:
             return Rejected(line, "holds a NUL character")

@@ -20,14 +20,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
+from itertools import chain
 
 from engine.domain.dialer_csv import (
     _FAST_ADDRESS,
     DEFAULT_PRIORITY,
+    UNCLOSED,
     Accepted,
     ListRules,
     Rejected,
     RowChecker,
+    _joined,
     _rows,
 )
 from engine.domain.dialer_vars import _MAX_VARIABLES, _SCAN, referenced
@@ -93,58 +96,81 @@ def read_rows(
     always = check.always
     default_needed = check.default_needed
     needs: dict[str, frozenset[str]] = {}
-    for line, text in _rows(lines):
-        found = match(text) if text.isprintable() else None
-        if found is not None:
-            address, quoted, bare, attached, json_vars, plain_vars, priority = found.groups()
-            if quoted is None:
-                message = bare
-            else:
-                message = quoted.replace('""', '"') if '""' in quoted else quoted
-            if not message:
-                needed = default_needed
-            elif "${" in message:
-                needed = needs.get(message)  # type: ignore[assignment]
-                if needed is None:
-                    needed = always | referenced((message,))
-                    if len(needs) < _REFERENCES_KEPT:
-                        needs[message] = needed
-            else:
-                needed = always
-            if json_vars is not None:
-                variables_json = "{" + json_vars + "}"
-                pairs = json_vars.count('"') >> 2
-            elif plain_vars is not None:
-                variables_json = '{"' + plain_vars.replace(":", '","').replace("=", '":"') + '"}'
-                pairs = plain_vars.count(":") + 1
-            else:
-                variables_json, pairs = "{}", 0
-            variables = scan(variables_json, 0)[0] if pairs else {}
-            if (
-                len(variables) == pairs  # no name given twice
-                and pairs <= _MAX_VARIABLES
-                and (not needed or needed <= variables.keys())
-                and len(address) <= 254
-            ):
-                if not attached:
-                    attachments_json = "[]"
+    # `dialer_csv._rows` inlined: a row the pattern takes holds an even number of quotes, so
+    # it is a physical line of its own; any other line is joined to the next as `_rows` does.
+    source: Iterator[str] = iter(lines)
+    number = 0
+    while True:
+        for raw in source:
+            number += 1
+            text = raw.rstrip("\r\n")
+            found = match(text) if text.isprintable() else None
+            if found is not None:
+                address, quoted, bare, attached, json_vars, plain_vars, priority = found.groups()
+                if quoted is None:
+                    message = bare
                 else:
-                    names = attached.split(",")
-                    if not all(t in tokens for t in names):
-                        attachments_json = ""
-                    else:
-                        attachments_json = '["' + '","'.join(names) + '"]'
-                if attachments_json:
-                    check.first = False
-                    yield (
-                        line,
-                        address,
-                        message,
-                        attachments_json,
-                        variables_json,
-                        int(priority) if priority else DEFAULT_PRIORITY,
+                    message = quoted.replace('""', '"') if '""' in quoted else quoted
+                if not message:
+                    needed = default_needed
+                elif "${" in message:
+                    needed = needs.get(message)  # type: ignore[assignment]
+                    if needed is None:
+                        needed = always | referenced((message,))
+                        if len(needs) < _REFERENCES_KEPT:
+                            needs[message] = needed
+                else:
+                    needed = always
+                if json_vars is not None:
+                    variables_json = "{" + json_vars + "}"
+                    pairs = json_vars.count('"') >> 2
+                elif plain_vars is not None:
+                    variables_json = (
+                        '{"' + plain_vars.replace(":", '","').replace("=", '":"') + '"}'
                     )
-                    continue
-        outcome = check(line, text)
-        if outcome is not None:
-            yield outcome
+                    pairs = plain_vars.count(":") + 1
+                else:
+                    variables_json, pairs = "{}", 0
+                variables = scan(variables_json, 0)[0] if pairs else {}
+                if (
+                    len(variables) == pairs  # no name given twice
+                    and pairs <= _MAX_VARIABLES
+                    and (not needed or needed <= variables.keys())
+                    and len(address) <= 254
+                ):
+                    if not attached:
+                        attachments_json = "[]"
+                    elif all(t in tokens for t in attached.split(",")):
+                        attachments_json = '["' + attached.replace(",", '","') + '"]'
+                    else:
+                        attachments_json = ""
+                    if attachments_json:
+                        check.first = False
+                        yield (
+                            number,
+                            address,
+                            message,
+                            attachments_json,
+                            variables_json,
+                            int(priority) if priority else DEFAULT_PRIORITY,
+                        )
+                        continue
+                outcome = check(number, text)
+            elif raw.count('"') % 2:
+                joined, pending = _joined(raw, source)
+                if joined is None:
+                    outcome = check(number, UNCLOSED)
+                    if outcome is not None:
+                        yield outcome
+                    source = chain(pending[1:], source)
+                    break
+                outcome = check(number, joined)
+                number += len(pending) - 1
+            elif not text or text.isspace():
+                continue
+            else:
+                outcome = check(number, text)
+            if outcome is not None:
+                yield outcome
+        else:
+            return
