@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from engine.api.schemas import ImportReport
 from engine.domain.dialer_csv import Accepted, ListRules, Rejected, read_list
 from engine.domain.dialer_rows import read_rows, row_pattern
-from engine.services.dialer.import_rows import Row, next_batch
+from engine.services.dialer.import_rows import _RECORD_COLUMNS, Row, next_batch
 
 TOKEN_IDS = {"tokA-1_x": 11, "tokB": 12}
 RULES = ListRules(
@@ -64,6 +64,11 @@ def assert_same(text: str, rules: ListRules = RULES) -> tuple[list[Row], ImportR
     return fast_rows, fast_report
 
 
+def column(rows: list[Row], name: str) -> list[object]:
+    at = _RECORD_COLUMNS.index(name)
+    return [r[at] for r in rows]
+
+
 def taken_fast(text: str, rules: ListRules = RULES) -> int:
     """How many rows the one-pattern path took itself."""
     return sum(type(o) is tuple for o in read_rows(io.StringIO(text, newline=""), rules))
@@ -89,11 +94,12 @@ def test_the_common_rows_are_taken_by_the_pattern_and_stored_alike() -> None:
     rows, report = assert_same(text)
     assert taken_fast(text) == 6
     assert report.imported == 6 and report.failed == report.rejected == 0
-    assert [r[1] for r in rows] == [2, 3, 4, 5, 6, 7]
-    assert [json.loads(r[5]) for r in rows][2] == {"name": "Carla Díaz", "code": "C3"}
-    assert rows[2][3] == "Hello ${name}; see you"
-    assert [r[6] for r in rows] == [3, 9999, 3, 3, 12, 9999]
-    assert rows[3][4] == '["tokA-1_x","tokB"]'
+    assert column(rows, "line_number") == [2, 3, 4, 5, 6, 7]
+    assert json.loads(column(rows, "variables")[2]) == {"name": "Carla Díaz", "code": "C3"}  # type: ignore[arg-type]
+    assert column(rows, "message")[2] == "Hello ${name}; see you"
+    assert column(rows, "priority") == [3, 9999, 3, 3, 12, 9999]
+    assert column(rows, "attachments")[3] == '["tokA-1_x","tokB"]'
+    assert set(column(rows, "list_id")) == {7} and set(column(rows, "state")) == {"pending"}
 
 
 def test_the_pattern_is_not_used_for_a_campaign_that_needs_quoting() -> None:
@@ -227,9 +233,9 @@ def test_the_tricky_rows_get_their_reasons_and_line_numbers() -> None:
         assert "line break" in reasons[line]
     for line, shown in ((19, "'1.5'"), (20, "'abc'"), (25, "'99999999999'"), (26, "'٣'")):
         assert reasons[line] == f"priority: a whole number, lower goes first, not {shown}"
-    stored_lines = [r[1] for r in rows]
+    stored_lines = column(rows, "line_number")
     assert stored_lines == [2, 4, 6, 18, 21, 22, 23, 24, 27]  # messages over lines keep theirs
-    assert [r[6] for r in rows][4:] == [-3, 4, 7, 1234567890, 0]
+    assert column(rows, "priority")[4:] == [-3, 4, 7, 1234567890, 0]
 
 
 def test_a_bom_is_read_the_same_way() -> None:

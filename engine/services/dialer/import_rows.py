@@ -33,18 +33,19 @@ BATCH_ROWS = 20_000  # rows a transaction: the database's writer is free between
 ROWS_PER_INSERT = 1000
 REPORT_LINES = 500  # reasons listed per kind; the counts are always whole
 
+# A `Ready` record's columns first, so its row is `ready + (list, state, error)`.
 _RECORD_COLUMNS = (
-    "list_id",
     "line_number",
     "destination",
     "message",
     "attachments",
     "variables",
     "priority",
+    "list_id",
     "state",
     "error",
 )
-Row = tuple[int, int, str, str, str, str, int, str, str]
+Row = tuple[int, str, str, str, str, int, int, str, str]
 
 
 def insert_rows(rows: list[Row], session: Session) -> None:
@@ -116,11 +117,12 @@ def next_batch(
     append = rows.append
     loads = json.loads
     pending, failed = DialerRecordState.PENDING.value, DialerRecordState.FAILED.value
+    to_send = (list_id, pending, "")
     seen = 0
     for outcome in islice(outcomes, BATCH_ROWS):
         seen += 1
         if type(outcome) is tuple:
-            append((list_id, *outcome, pending, ""))
+            append(outcome + to_send)
             if outcome[3] != "[]":
                 used.update(token_ids[t] for t in loads(outcome[3]))
         elif type(outcome) is Accepted:
@@ -130,7 +132,6 @@ def next_batch(
                 used.update(token_ids[t] for t in attachments)
             append(
                 (
-                    list_id,
                     outcome.line,
                     outcome.destination,
                     outcome.message,
@@ -138,6 +139,7 @@ def next_batch(
                     outcome.variables_json
                     or (json_text(outcome.variables) if outcome.variables else "{}"),
                     outcome.priority,
+                    list_id,
                     failed if error else pending,
                     error,
                 )
