@@ -96,6 +96,8 @@ def read_rows(
     always = check.always
     default_needed = check.default_needed
     needs: dict[str, frozenset[str]] = {}
+    most = _MAX_VARIABLES
+    first = True
     # `dialer_csv._rows` inlined: a row the pattern takes holds an even number of quotes, so
     # it is a physical line of its own; any other line is joined to the next as `_rows` does.
     source: Iterator[str] = iter(lines)
@@ -122,19 +124,18 @@ def read_rows(
                 else:
                     needed = always
                 if json_vars is not None:
-                    variables_json = "{" + json_vars + "}"
+                    variables_json = f"{{{json_vars}}}"
                     pairs = json_vars.count('"') >> 2
                 elif plain_vars is not None:
-                    variables_json = (
-                        '{"' + plain_vars.replace(":", '","').replace("=", '":"') + '"}'
-                    )
+                    pairs_json = plain_vars.replace(":", '","').replace("=", '":"')
+                    variables_json = f'{{"{pairs_json}"}}'
                     pairs = plain_vars.count(":") + 1
                 else:
                     variables_json, pairs = "{}", 0
                 variables = scan(variables_json, 0)[0] if pairs else {}
                 if (
                     len(variables) == pairs  # no name given twice
-                    and pairs <= _MAX_VARIABLES
+                    and pairs <= most
                     and (not needed or needed <= variables.keys())
                     and len(address) <= 254
                 ):
@@ -145,7 +146,8 @@ def read_rows(
                     else:
                         attachments_json = ""
                     if attachments_json:
-                        check.first = False
+                        if first:
+                            check.first = first = False
                         yield (
                             number,
                             address,
