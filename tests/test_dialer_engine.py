@@ -366,6 +366,53 @@ async def test_a_longer_list_is_stored_whole_and_in_order(world: World) -> None:
     ]
 
 
+async def test_common_and_unusual_rows_are_stored_in_list_order(world: World) -> None:
+    """Thousands of rows, most of the common shape (read by one pattern), some not (an IDN
+    address, a message over two lines, an invalid recipient, a bad priority): every row is
+    where its line puts it, ids in line order (the order a dialer sends equal priorities),
+    across full 1,000-row INSERT statements and the rest."""
+    await a_dialer(world)
+    lines, expected, refused, physical = [], [], [], 1
+    for n in range(1, 2601):
+        address, message = f"u{n}@example.com", ""
+        variables = f"name=U{n}:city=C{n}" if n % 2 else f'"name":"U{n}","city":"C{n}"'
+        if n % 97 == 0:
+            address = f"josé{n}@ejemplo.com"
+        if n % 89 == 0:
+            message = f'"Dear ${{name}};\nline two of {n}"'
+        if n % 101 == 0:
+            address = f"u{n} at example.com"
+        priority = "x" if n % 499 == 0 else str(n % 5)
+        lines.append(f"Support;{address};{message};;{variables};{priority}\r\n")
+        if priority == "x":
+            refused.append(physical)
+        else:
+            expected.append((physical, address, message.strip('"'), f"C{n}", n % 5, n % 101 == 0))
+        physical += 2 if message else 1
+    report = await world.operator.upload_list("News", "".join(lines).encode(), name="mixed")
+    assert (report.imported, report.failed, report.rejected) == (2595, 25, 5)
+    async with world.engine.db.session() as session:
+        stored = (
+            await session.scalars(
+                select(DialerRecord)
+                .where(DialerRecord.list_id == report.list_id)
+                .order_by(DialerRecord.id)
+            )
+        ).all()
+    assert [
+        (
+            r.line_number,
+            r.destination,
+            r.message,
+            r.variables["city"],
+            r.priority,
+            r.state == DialerRecordState.FAILED,
+        )
+        for r in stored
+    ] == expected
+    assert [x.line for x in report.rejections] == refused
+
+
 # ---- attachments ----
 async def test_attachments_by_token(world: World) -> None:
     op = world.operator

@@ -45,6 +45,7 @@ __all__ = [
     "EncodingCheck",
     "ListRules",
     "Rejected",
+    "RowChecker",
     "example_csv",
     "read_list",
     "recipient",
@@ -278,64 +279,89 @@ def _rows(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
                 if text and not text.isspace():
                     yield number, text
                 continue
-            start = number
-            pending = [line]
-            quotes, size = line.count('"'), len(line)
-            while quotes % 2 and len(pending) < MAX_ROW_LINES and size < MAX_ROW_CHARS:
-                more = next(source, None)
-                if more is None:
-                    break
-                pending.append(more)
-                quotes += more.count('"')
-                size += len(more)
-            if quotes % 2:
-                yield start, "\x00unclosed"
+            joined, pending = _joined(line, source)
+            if joined is None:
+                yield number, UNCLOSED
                 source = chain(pending[1:], source)
-                number = start
                 break
-            number = start + len(pending) - 1
-            yield start, "".join(pending).rstrip("\r\n")
+            yield number, joined
+            number += len(pending) - 1
         else:
             return
+
+
+UNCLOSED = "\x00unclosed"  # the row text `_rows` gives for a quote never closed
+
+
+def _joined(line: str, source: Iterator[str]) -> tuple[str | None, list[str]]:
+    """A row that `line` (an odd number of quotes) starts: its text, and the physical lines
+    it took from `source`, `line` first; None for the text when its quote is never closed
+    (the lines taken then go back to be read as rows)."""
+    pending = [line]
+    quotes, size = line.count('"'), len(line)
+    while quotes % 2 and len(pending) < MAX_ROW_LINES and size < MAX_ROW_CHARS:
+        more = next(source, None)
+        if more is None:
+            break
+        pending.append(more)
+        quotes += more.count('"')
+        size += len(more)
+    if quotes % 2:
+        return None, pending
+    return "".join(pending).rstrip("\r\n"), pending
 
 
 def read_list(lines: Iterable[str], rules: ListRules) -> Iterator[Accepted | Rejected]:
     """Every row of the file (physical lines with their endings, as a text file yields them),
     checked; a first row naming the columns is skipped."""
-    first = True
-    campaign = rules.campaign
-    tokens = rules.attachment_tokens
-    always = rules._always
-    header_names = rules._header
-    default_needed = always | rules._template  # a row without a message sends the template
+    check = RowChecker(rules)
     for line, text in _rows(lines):
-        if text == "\x00unclosed":
-            yield Rejected(line, "a double quote opened on this line is never closed")
-            continue
+        outcome = check(line, text)
+        if outcome is not None:
+            yield outcome
+
+
+class RowChecker:
+    """Checks one row's text at a time, every rule; remembers whether the header may still
+    come (only the first row that reads as cells may be it). `dialer_rows.py` hands it the
+    rows its one-pattern path does not take."""
+
+    __slots__ = ("always", "campaign", "default_needed", "first", "header_names", "tokens")
+
+    def __init__(self, rules: ListRules) -> None:
+        self.first = True
+        self.campaign = rules.campaign
+        self.tokens = rules.attachment_tokens
+        self.always = rules._always
+        self.header_names = rules._header
+        self.default_needed = self.always | rules._template  # no message: the template
+
+    def __call__(self, line: int, text: str) -> Accepted | Rejected | None:
+        """The row's outcome, or None for the header row."""
+        if text == UNCLOSED:
+            return Rejected(line, "a double quote opened on this line is never closed")
         if "\x00" in text:
-            yield Rejected(line, "holds a NUL character")
-            continue
+            return Rejected(line, "holds a NUL character")
         cells = _cells(text)
         if isinstance(cells, str):
-            yield Rejected(line, cells)
-            continue
-        if first:
-            first = False
+            return Rejected(line, cells)
+        if self.first:
+            self.first = False
             if cells[0].strip().lower() == "campaign" and (
                 len(cells) > 1 and cells[1].strip().lower() in _HEADER_NAMES
             ):
-                continue
+                return None
         if len(cells) < len(COLUMNS):
             cells += [""] * (len(COLUMNS) - len(cells))
         name, address, message, attached, variables_text, priority_text = cells
+        campaign = self.campaign
         if name != campaign and (name := name.strip()) != campaign:
             reason = (
                 "campaign is missing (it is mandatory)"
                 if not name
                 else f"campaign {name[:100]!r} is not this dialer's campaign {campaign!r}"
             )
-            yield Rejected(line, reason)
-            continue
+            return Rejected(line, reason)
         if priority_text.isdigit() and priority_text.isascii() and len(priority_text) < 10:
             priority = int(priority_text)
         elif not (priority_text := priority_text.strip()):
@@ -345,38 +371,35 @@ def read_list(lines: Iterable[str], rules: ListRules) -> Iterator[Accepted | Rej
         ):
             pass
         else:
-            yield Rejected(
+            return Rejected(
                 line, f"priority: a whole number, lower goes first, not {priority_text[:40]!r}"
             )
-            continue
         attachments = split_tokens(attached) if attached else []
-        unknown = [t for t in attachments if t not in tokens] if attachments else None
+        unknown = [t for t in attachments if t not in self.tokens] if attachments else None
         if unknown:
-            yield Rejected(
+            return Rejected(
                 line,
                 f"attachment {unknown[0][:60]!r} is not a dialer attachment's token"
                 " (upload the file with `ctl dialer attach` and paste its token)",
             )
-            continue
         variables_json = ""
+        header_names = self.header_names
         if variables_text:
             try:
                 variables, variables_json = parse_variables_json(variables_text)
             except VariablesError as exc:
-                yield Rejected(line, str(exc))
-                continue
+                return Rejected(line, str(exc))
             unsafe = (
                 [n for n in header_names if n in variables and _HEADER_UNSAFE.search(variables[n])]
                 if header_names
                 else None
             )
             if unsafe:
-                yield Rejected(
+                return Rejected(
                     line,
                     f"variable {unsafe[0]!r} holds a line break or control character and"
                     " would reach the subject (or the invitation)",
                 )
-                continue
         else:
             variables = {}
         error = ""
@@ -389,11 +412,11 @@ def read_list(lines: Iterable[str], rules: ListRules) -> Iterator[Accepted | Rej
             shown = destination[:100].encode("unicode_escape").decode("ascii")
             error = f"not a valid email address: {shown!r}"
         if not message:
-            needed = default_needed
+            needed = self.default_needed
         elif "${" in message:
-            needed = always | referenced((message,))
+            needed = self.always | referenced((message,))
         else:
-            needed = always
+            needed = self.always
         if needed:
             missing = [n for n in needed if n not in variables]
             if missing:
@@ -403,7 +426,7 @@ def read_list(lines: Iterable[str], rules: ListRules) -> Iterator[Accepted | Rej
                     if error
                     else (f"{names} not defined in this row")
                 )
-        yield Accepted(
+        return Accepted(
             line, destination, message, attachments, variables, priority, error, variables_json
         )
 

@@ -2,20 +2,23 @@
 
 The upload is streamed to a spool file under the data dir (never held whole in memory) and
 refused past `max_bytes`; its encoding is checked as it arrives. The rows are then read and
-checked by `engine/domain/dialer_csv.py` in a worker thread, a batch at a time, while the
-batch before is inserted and committed (`import_rows.py`): the database's writer is free
-between batches, so other engine work goes on during a large import. The rows land in a list
-marked `importing` (the new list, or a staging list an append moves into its list in the last
-transaction), so an import lands whole or not at all: a failed or cancelled one is removed at
-once, one the engine died in by `recover` at the next start. A bad row is reported with its
-line number and reason; a record the dialer cannot send (invalid recipient, undefined
-`${variable}`) is stored failed with the reason, so the report and the dashboard count it.
+checked by `engine/domain/dialer_rows.py` (the common row with one pattern, any other by
+`dialer_csv.py`) in a worker thread, a batch at a time, while the batch before is inserted
+and committed in the database's writer thread (`import_rows.py`, `Database.write_at_once`):
+the writer is free between batches, so other engine work goes on during a large import.
+The rows land in a list marked `importing` (the new list, or a staging list an append moves
+into its list in the last transaction), so an import lands whole or not at all: a failed or
+cancelled one is removed at once, one the engine died in by `recover` at the next start. A
+bad row is reported with its line number and reason; a record the dialer cannot send
+(invalid recipient, undefined `${variable}`) is stored failed with the reason, so the report
+and the dashboard count it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -46,8 +49,8 @@ from engine.domain.dialer_csv import (
     ListRules,
     Rejected,
     example_csv,
-    read_list,
 )
+from engine.domain.dialer_rows import Ready, read_rows
 from engine.errors import Conflict, Invalid, NotFound
 from engine.services.dialer.import_rows import insert_rows, next_batch
 from engine.services.dialer.records import find_dialer
@@ -268,7 +271,7 @@ class DialerLists:
         used: set[int] = set()
         try:
             with open(path, encoding=check.text_codec, newline="") as text:
-                outcomes = read_list(text, rules)
+                outcomes = read_rows(text, rules)
                 await self._store(outcomes, staging_id, report, token_ids, used)
             async with self.db.session() as session, session.begin():
                 await self._finish(session, staging_id, list_id, used)
@@ -343,14 +346,15 @@ class DialerLists:
 
     async def _store(
         self,
-        outcomes: Iterator[Accepted | Rejected],
+        outcomes: Iterator[Ready | Accepted | Rejected],
         list_id: int,
         report: ImportReport,
         token_ids: dict[str, int],
         used: set[int],
     ) -> None:
-        """Check the next batch in a worker thread while this one is inserted: the rows'
-        checks are Python, the insert mostly SQLite, which lets go of the GIL."""
+        """Check the next batch in a worker thread while this one is inserted in the
+        database's writer thread, in its write turn: the rows' checks are Python, the insert
+        mostly SQLite, which lets go of the GIL."""
         checking = asyncio.ensure_future(
             asyncio.to_thread(next_batch, outcomes, list_id, report, token_ids, used)
         )
@@ -362,9 +366,7 @@ class DialerLists:
                         asyncio.to_thread(next_batch, outcomes, list_id, report, token_ids, used)
                     )
                 if batch:
-                    async with self.db.session() as session, session.begin():
-                        connection = await session.connection()
-                        await insert_rows(connection, batch)
+                    await self.db.write_at_once(functools.partial(insert_rows, batch))
                     failpoints.reached("dialer-import-batch")
                 if done:
                     return
