@@ -16,10 +16,9 @@ waiting to be stored (a pass hands waiting mail to people; storing can wait a fe
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,6 +34,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
+
+from data.reader_threads import ReaderThreads
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T")
@@ -52,8 +53,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     # Reads through a memory map and a 64 MiB page cache, not a pread per page: the
-    # recordings search reads thousands of scattered rows of a multi-gigabyte file.
-    cursor.execute("PRAGMA mmap_size=1073741824")
+    # recordings search reads thousands of scattered rows of a multi-gigabyte file. The map
+    # may cover the whole file: SQLite caps it at its build's maximum (Debian's: 2 GB, which
+    # against 1 GB made the benchmark's searches ~5% faster on average, docs/recordings.md).
+    cursor.execute("PRAGMA mmap_size=8589934592")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
@@ -156,8 +159,6 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: AsyncEngine = create_async_engine(url)
-        # What else holds connections to this database (data/sqlite_thread.py's readers).
-        self._closers: list[Callable[[], Awaitable[None]]] = []
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         if self.engine.dialect.name == "postgresql":
@@ -178,7 +179,7 @@ class Database:
         # first used, and again after `close` (as the engine's connections are): a service
         # still finishing as its engine stops must not find them gone.
         self._writer: ThreadPoolExecutor | None = None
-        self._readers: ThreadPoolExecutor | None = None
+        self._readers: ReaderThreads | None = None
         if self._write_turn is not None:
             self._sync_engine = create_engine(self.engine.url.set(drivername="sqlite"))
             event.listen(self._sync_engine, "connect", _sqlite_pragmas)
@@ -225,15 +226,15 @@ class Database:
     async def read_at_once(self, work: Callable[[Session], T]) -> T:
         """`work(session)` reading, its statements back to back: in a worker thread on
         SQLite (readers run beside the writer in WAL), on the async session on PostgreSQL.
-        As `write_at_once`, for reads on a hot path (the notifier's batch)."""
+        As `write_at_once`, for reads on a hot path (the notifier's batch, the recordings
+        search on SQLite)."""
         if self._write_turn is None:
             async with self.session() as session:
                 return await session.run_sync(work)
         if self._readers is None:
-            self._readers = ThreadPoolExecutor(2, thread_name_prefix="db-read")
-        return await asyncio.get_running_loop().run_in_executor(
-            self._readers, functools.partial(self._in_thread, work, write=False)
-        )
+            assert self._sync_engine is not None
+            self._readers = ReaderThreads(self._sync_engine, 2)  # data/reader_threads.py
+        return await self._readers.run(work)
 
     async def write_many(
         self, *work: tuple[Executable, Sequence[dict[str, Any]]], urgent: bool = False
@@ -254,12 +255,9 @@ class Database:
 
         await self.write_at_once(run, urgent=urgent)
 
-    def _in_thread(self, work: Callable[[Session], T], *, write: bool = True) -> T:
-        with Session(self._sync_engine, expire_on_commit=False) as session:
-            if not write:
-                return work(session)  # ends rolled back: nothing to keep
-            with session.begin():
-                return work(session)
+    def _in_thread(self, work: Callable[[Session], T]) -> T:
+        with Session(self._sync_engine, expire_on_commit=False) as session, session.begin():
+            return work(session)
 
     async def upgrade(self) -> None:
         def run(connection: Connection) -> None:
@@ -304,20 +302,14 @@ class Database:
         async with self.engine.connect() as conn:
             return await conn.run_sync(current) == heads
 
-    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
-        """`closer` is awaited by `close`, before the engine's own connections go."""
-        self._closers.append(closer)
-
     async def close(self) -> None:
-        closers, self._closers = self._closers, []
-        for closer in closers:
-            await closer()
         await self.engine.dispose()
-        pools, self._writer, self._readers = (self._writer, self._readers), None, None
-        for pool in pools:
-            if pool is not None:
-                # A pass still in its thread commits first; waited for in a thread, so the
-                # event loop (and the stop's own timeout) goes on meanwhile.
-                await asyncio.to_thread(pool.shutdown, wait=True)
+        writer, readers, self._writer, self._readers = self._writer, self._readers, None, None
+        if writer is not None:
+            # A pass still in its thread commits first; waited for in a thread, so the
+            # event loop (and the stop's own timeout) goes on meanwhile.
+            await asyncio.to_thread(writer.shutdown, wait=True)
+        if readers is not None:
+            await readers.close()
         if self._sync_engine is not None:
             self._sync_engine.dispose()

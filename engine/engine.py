@@ -68,6 +68,7 @@ from engine.services.people.presence import Presence
 from engine.services.queries import Queries
 from engine.services.recordings.files import RecordingFiles
 from engine.services.recordings.search import RecordingsSearch
+from engine.services.recordings.upkeep import SearchUpkeep
 from engine.services.work.interactions import Work
 from engine.services.work.pick import Picking
 from engine.services.work.router import Router
@@ -292,6 +293,8 @@ class Engine:
         self.supervise("customer-events", self.customer_events.run)
         self.supervise("dialer-progress", self.dialer_progress.run)
         self.supervise("monitoring", self.monitoring.run)
+        if SearchUpkeep.applies(self.db):  # the search indexes kept merged (issue 15)
+            self.supervise("search-upkeep", SearchUpkeep(self.db).run)
         if self.run_mail:
             self.supervise("router", self.router.run)
             self.ingestor.router = self.router  # new mail is routed as it is stored

@@ -3,9 +3,10 @@
 A search is a dozen small statements (names to ids, counts, the hits copied, the page, its
 summaries). Through SQLAlchemy each cost ~0.2-0.4 ms of Python, more than most of them cost
 SQLite: the whole search ran ~5 ms before reading a row. Here the conditions are SQL text
-with named parameters, built once, and every statement of one search runs in the
-connection's thread in one hop (`data.sqlite_thread`), ending with ONE statement for the
-page's summaries, message counts and last wrap-up codes.
+with named parameters, built once, and every statement of one search runs on the plain
+`sqlite3` connection under a session of `Database.read_at_once` (one hop to the database's
+reader threads, `in_session`), ending with ONE statement for the page's summaries, message
+counts and last wrap-up codes.
 
 The plan is `search.search_page`'s, branch for branch (same thresholds, same costs, same
 order, same counts): tests/test_recordings_planner.py holds both to a plain scan. Text
@@ -19,6 +20,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from engine.api.schemas import InteractionSummary, RecordingQuery
 from engine.errors import Invalid
@@ -36,15 +40,20 @@ SORT_INDEXES = {
     "client": "ix_interactions_client_email",
     "subject": "ix_interactions_subject",
 }
-# Made once per reader connection; each search's rows go with its rollback.
 # An index on (equality column, sort column) walks only the rows of that value, in order:
 # an agent's own newest first, sent mail by date (migration 0035).
 NARROW_WALKS = {
     ("agent_id", "last"): "ix_interactions_agent_last",
     ("direction", "created"): "ix_interactions_direction_created",
 }
-HITS_TABLE = "CREATE TEMP TABLE IF NOT EXISTS search_hits (id INTEGER PRIMARY KEY)"
-ROWS_TABLE = "CREATE TEMP TABLE IF NOT EXISTS search_rows (id INTEGER PRIMARY KEY)"
+# Made once per reader connection (`in_session`); each search's rows go with its rollback.
+# In memory, not in a temporary file of their own (set first: changing temp_store drops
+# the connection's temporary tables).
+SETUP = (
+    "PRAGMA temp_store=MEMORY",
+    "CREATE TEMP TABLE IF NOT EXISTS search_hits (id INTEGER PRIMARY KEY)",
+    "CREATE TEMP TABLE IF NOT EXISTS search_rows (id INTEGER PRIMARY KEY)",
+)
 
 
 def stamp(moment: datetime) -> str:
@@ -495,3 +504,32 @@ def search(
         Runner(c, p, found), query.page, query.page_size, count_limit, rows_many, rows_few
     )
     return summaries(c, ids), total, capped
+
+
+def in_session(
+    session: Session,
+    query: RecordingQuery,
+    user_id: int | None,
+    count_limit: int | None,
+    rows_many: int,
+    rows_few: int = 2_000,
+) -> tuple[list[InteractionSummary], int, bool]:
+    """`search` on the plain `sqlite3` connection under `session` (a session of
+    `Database.read_at_once`, in a reader thread): `BEGIN` ... `ROLLBACK`, one snapshot for
+    every statement (the driver would begin only at the first INSERT), nothing kept but
+    this connection's temporary rows, which the rollback empties."""
+    bind = session.get_bind()
+    # The reader threads' sessions are bound to a connection each (data/reader_threads.py):
+    # its driver's connection as it is, without a SQLAlchemy transaction begun and rolled
+    # back around the search's own (~25 us).
+    pooled = bind.connection if isinstance(bind, Connection) else session.connection().connection
+    c: sqlite3.Connection = pooled.driver_connection  # type: ignore[assignment]
+    if not pooled.info.get("recordings_search"):
+        for statement in SETUP:
+            c.execute(statement)
+        pooled.info["recordings_search"] = True
+    c.execute("BEGIN")
+    try:
+        return search(c, query, user_id, count_limit, rows_many, rows_few)
+    finally:
+        c.execute("ROLLBACK")

@@ -46,7 +46,6 @@ from sqlalchemy.orm import QueryableAttribute
 
 from data.db import Database
 from data.models import Campaign, Direction, Interaction, InteractionState, Message, User
-from data.sqlite_thread import SqliteReaders
 from engine.api.schemas import (
     InteractionSummary,
     RecordingChoices,
@@ -511,22 +510,20 @@ class RecordingsSearch:
         self.db = db
         self.backend = backend or backend_for(db.engine.dialect.name)
         self.count_cap = count_cap
-        # SQLite with FTS5: the search runs as plain SQL on reader connections of its own.
-        self.readers: SqliteReaders | None = None
+        # SQLite with FTS5 (in a file, which the reader threads open too): the search runs
+        # as plain SQL in one trip to the database's reader threads.
         path = db.engine.url.database
-        if isinstance(self.backend, FtsBackend) and path and path != ":memory:":
-            self.readers = SqliteReaders(path, (on_sqlite.HITS_TABLE, on_sqlite.ROWS_TABLE))
-            db.on_close(self.readers.close)
+        self.plain_sql = isinstance(self.backend, FtsBackend) and bool(path) and path != ":memory:"
 
     async def search(self, query: RecordingQuery, user_id: int | None) -> RecordingPage:
         """One page of `query`'s matches; `user_id`: an agent's own only (None: everyone's)."""
         limit = None if query.exact_count else self.count_cap
-        if self.readers is not None:  # SQLite: the same plan in one hop
+        if self.plain_sql:  # SQLite: the same plan in one hop
             if query.start and query.end and query.end < query.start:
                 raise Invalid("end: the end date is before the start date", field="end")
             rows_many, rows_few = ROWS_MANY, ROWS_FEW
-            items, total, capped = await self.readers.run(
-                lambda c: on_sqlite.search(c, query, user_id, limit, rows_many, rows_few)
+            items, total, capped = await self.db.read_at_once(
+                lambda s: on_sqlite.in_session(s, query, user_id, limit, rows_many, rows_few)
             )
             return RecordingPage(
                 total=total,
