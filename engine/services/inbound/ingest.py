@@ -205,7 +205,7 @@ class Ingestor:
             # Not under the router's status lock: batches of fifty mailboxes queued for it
             # kept the router's own pass waiting 0.7 s (bench/routing.py). An agent's status
             # is checked where the assignment is written (`router._ASSIGN`).
-            route = self.router.inline()
+            route = self.router.inline(campaign_id)
             # One trip to the database's thread for the whole transaction: statement by
             # statement, a batch held SQLite's write turn 30-80 ms on a busy engine, and the
             # router's passes waited behind it (bench/routing.py).
