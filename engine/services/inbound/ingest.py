@@ -198,21 +198,17 @@ class Ingestor:
             failpoints.reached("ingest-before-commit")
             return _Stored(results, changed, overflowed, routed)
 
-        if self.router is None:
-            stored = await self.db.write_at_once(store)
-            self._announce(campaign_id, stored)
-        else:
-            # Not under the router's status lock: batches of fifty mailboxes queued for it
-            # kept the router's own pass waiting 0.7 s (bench/routing.py). An agent's status
-            # is checked where the assignment is written (`router._ASSIGN`).
-            route = self.router.inline(campaign_id)
-            # One trip to the database's thread for the whole transaction: statement by
-            # statement, a batch held SQLite's write turn 30-80 ms on a busy engine, and the
-            # router's passes waited behind it (bench/routing.py).
-            stored = await self.db.write_at_once(store)
-            self._announce(campaign_id, stored)
-            if stored.routed is not None:
-                self.router.committed(stored.routed)  # their agents are told
+        # Not under the router's status lock: batches of fifty mailboxes queued for it kept
+        # the router's own pass waiting 0.7 s (bench/routing.py). An agent's status is
+        # checked where the assignment is written (`router._ASSIGN`).
+        route = None if self.router is None else self.router.inline(campaign_id)
+        # One trip to the database's thread for the whole transaction: statement by
+        # statement, a batch held SQLite's write turn 30-80 ms on a busy engine, and the
+        # router's passes waited behind it (bench/routing.py).
+        stored = await self.db.write_at_once(store)
+        self._announce(campaign_id, stored)
+        if stored.routed is not None and self.router is not None:
+            self.router.committed(stored.routed)  # their agents are told
         for message_id in stored.changed:
             self.notifier.outbound_changed(message_id)
         new_customers = [
