@@ -18,7 +18,7 @@ import pytest
 from engine.api.schemas import DialerIn, DialerPatch, SmtpCaps
 from engine.client import EngineClient
 from engine.engine import Engine
-from engine.services.dialer.shared_slots import TTL, ConnectionSlots
+from engine.services.dialer.shared_slots import RENEW, TTL, TURN, ConnectionSlots
 from tests import db_probe
 from tests.engine_nodes import Nodes
 from tests.nodes import dialer_campaign, nodes
@@ -48,8 +48,8 @@ async def test_an_accounts_connection_cap_holds_across_nodes(
         nodes(tmp_path, postgres.new_database(), 2) as (a, b),
     ):
         for node in (a, b):
-            # Turns are taken where a connection's part of a batch ends: small batches here
-            # (200 in production, spread over the connections).
+            # Small batches: turns are taken where a connection's part of a batch ends as
+            # well as inside it (test_..._take_turns_within_a_batch).
             node.dialer_runner.batch = 10
         async with EngineClient(a.socket_path) as op:
             await dialer_campaign(op, server.host, server.port)
@@ -180,28 +180,64 @@ def _once_each(smtp_sink: SmtpSink) -> bool:
     return max(Counter(m.rcpt_tos[0] for m in smtp_sink.messages).values()) == 1
 
 
+async def _watch(smtp_sink: SmtpSink, seen: list[tuple[float, Counter[str]]]) -> None:
+    """What each node has sent, every 20 ms."""
+    while True:
+        seen.append((time.monotonic(), Counter(_who(smtp_sink))))
+        await asyncio.sleep(0.02)
+
+
+def _longest_wait(seen: list[tuple[float, Counter[str]]], who: str, records: int) -> float:
+    """The longest time `who` sent nothing, from its first send until it was done."""
+    longest, last, count = 0.0, None, 0
+    for at, sent in seen:
+        if sent[who] > count:
+            if last is not None:
+                longest = max(longest, at - last)
+            last, count = at, sent[who]
+        if count >= records:
+            break
+    return longest
+
+
+@pytest.mark.parametrize(
+    ("records", "delay", "renew", "turn"),
+    [(150, 0.02, 0.2, 0.3), (200, 0.03, RENEW, TURN)],
+    ids=["short-turns", "production-turns"],
+)
 async def test_nodes_sharing_a_one_connection_account_take_turns_within_a_batch(
-    tmp_path: Path, smtp_sink: SmtpSink, postgres: PostgresServer
+    tmp_path: Path,
+    smtp_sink: SmtpSink,
+    postgres: PostgresServer,
+    records: int,
+    delay: float,
+    renew: float,
+    turn: float,
 ) -> None:
     # One connection, and batches (1,000) far bigger than the lists: without turns inside
-    # a batch, node A would send all of its 150 before node B sends one.
-    records = 150
-    smtp_sink.data_delay = 0.02  # ~3 s of sending per node
+    # a batch, node A would send all of its records before node B sends one.
+    smtp_sink.data_delay = delay  # 3 s, then 6 s, of sending per node
+    seen: list[tuple[float, Counter[str]]] = []
     async with (
         ConnectionCounter(smtp_sink.host, smtp_sink.port) as server,
         nodes(tmp_path, postgres.new_database(), 2) as (a, b),
     ):
         for node in (a, b):
-            _slots(node).renew_every = 0.2  # hears of a waiter sooner (2 s in production)
-            _slots(node).turn = 0.3
+            _slots(node).renew_every = renew  # how soon a holder hears of a waiter
+            _slots(node).turn = turn
         async with EngineClient(a.socket_path) as op:
             await _two_dialers(op, server.host, server.port, records, cap=1)
             await op.play_dialer("One")
         await _wait("node A sending", lambda: len(smtp_sink.messages) >= 3)
+        watcher = asyncio.create_task(_watch(smtp_sink, seen))
         async with EngineClient(b.socket_path) as op:
             await op.play_dialer("Two")
-        await _wait("every record sent", lambda: len(smtp_sink.messages) >= 2 * records)
-        await asyncio.sleep(0.5)  # nothing more comes (a record sent twice would)
+        played = time.monotonic()
+        try:
+            await _wait("every record sent", lambda: len(smtp_sink.messages) >= 2 * records)
+            await asyncio.sleep(0.5)  # nothing more comes (a record sent twice would)
+        finally:
+            watcher.cancel()
         who = _who(smtp_sink)
         assert _once_each(smtp_sink)
         assert Counter(who) == {"one": records, "two": records}
@@ -212,9 +248,18 @@ async def test_nodes_sharing_a_one_connection_account_take_turns_within_a_batch(
         turns = 1 + sum(x != y for x, y in zip(who, who[1:], strict=False))
         assert turns >= 4, who
         assert server.peak == 1, server.peak  # never two connections at once
+        first = next(at for at, sent in seen if sent["two"]) - played
+        longest = max(_longest_wait(seen, "one", records), _longest_wait(seen, "two", records))
+        # A turn is `turn` long, and the holder hears of the waiter at its next renewal (the
+        # first one after a node's start: RENEW, whatever `renew` was set to since; B's
+        # first send also waits for B's claim of its batch).
+        assert longest < turn + renew + 1.5, longest
+        assert first < turn + RENEW + 1.5, first
         print(
-            f"\ntwo nodes, one connection, {records} records each in one batch each:"
-            f" {turns} turns, {server.total} connections opened"
+            f"\ntwo nodes, one connection, {records} records each in one batch each, turns of"
+            f" {turn} s, renewals every {renew} s: {turns} turns, {server.total} connections"
+            f" opened; B's first send {first:.1f} s after its play, longest wait between a"
+            f" node's sends {longest:.1f} s"
         )
 
 
