@@ -232,9 +232,10 @@ async def test_nodes_sharing_a_one_connection_account_take_turns_within_a_batch(
         watcher = asyncio.create_task(_watch(smtp_sink, seen))
         async with EngineClient(b.socket_path) as op:
             await op.play_dialer("Two")
-        played = time.monotonic()
+        played, before = time.monotonic(), len(smtp_sink.messages)
         try:
             await _wait("every record sent", lambda: len(smtp_sink.messages) >= 2 * records)
+            took = time.monotonic() - played
             await asyncio.sleep(0.5)  # nothing more comes (a record sent twice would)
         finally:
             watcher.cancel()
@@ -259,7 +260,8 @@ async def test_nodes_sharing_a_one_connection_account_take_turns_within_a_batch(
             f"\ntwo nodes, one connection, {records} records each in one batch each, turns of"
             f" {turn} s, renewals every {renew} s: {turns} turns, {server.total} connections"
             f" opened; B's first send {first:.1f} s after its play, longest wait between a"
-            f" node's sends {longest:.1f} s"
+            f" node's sends {longest:.1f} s; {2 * records - before} messages in {took:.1f} s"
+            f" ({(2 * records - before) / took:.0f}/s, the server's pace {1 / delay:.0f}/s)"
         )
 
 
@@ -306,3 +308,40 @@ async def test_a_wait_for_a_slot_ends_when_the_accounts_cap_is_removed(
         assert db_probe.rows(a.settings, left) == [(0,)]
         stopped = [r.getMessage() for r in caplog.records if "no longer caps" in r.getMessage()]
         assert stopped, "node B did not say why it stopped waiting"
+
+
+async def test_a_lowered_cap_counts_from_the_next_turn_inside_a_batch(
+    tmp_path: Path, smtp_sink: SmtpSink, postgres: PostgresServer
+) -> None:
+    records = 120  # one batch each: only the slots' claims can see the new cap
+    smtp_sink.data_delay = 0.02
+    async with (
+        ConnectionCounter(smtp_sink.host, smtp_sink.port) as server,
+        nodes(tmp_path, postgres.new_database(), 2) as (a, b),
+    ):
+        for node in (a, b):
+            _slots(node).renew_every = 0.2
+            _slots(node).turn = 0.5
+        async with EngineClient(a.socket_path) as op:
+            await _two_dialers(op, server.host, server.port, records, cap=2)
+            await op.play_dialer("One")
+        await _wait("node A sending", lambda: len(smtp_sink.messages) >= 3)
+        async with EngineClient(b.socket_path) as op:
+            await op.play_dialer("Two")
+        await _wait("node B sending", lambda: _who(smtp_sink).count("two") >= 3)
+        async with EngineClient(a.socket_path) as op:
+            await op.update_dialer("One", DialerPatch(caps=SmtpCaps(connections=1)))
+        above = "SELECT count(*) FROM smtp_slots WHERE slot >= 1 AND node IS NOT NULL"
+        await _wait("slot 1 given back", lambda: db_probe.rows(a.settings, above) == [(0,)])
+        changed = Counter(_who(smtp_sink))
+        server.peak = server.open  # from here on: one connection at a time
+        await _wait("every record sent", lambda: len(smtp_sink.messages) >= 2 * records)
+        await asyncio.sleep(0.5)
+        assert _once_each(smtp_sink)
+        assert Counter(_who(smtp_sink)) == {"one": records, "two": records}
+        assert server.peak <= 1, server.peak
+        assert db_probe.rows(a.settings, above) == [(0,)]
+        print(
+            f"\ncap lowered from 2 to 1 with {2 * records - changed.total()} messages to go:"
+            f" at most {server.peak} connection open after"
+        )

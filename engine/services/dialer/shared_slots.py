@@ -25,8 +25,10 @@ once it has held it `TURN` seconds: the connection ends its SMTP transaction, sa
 waits in line for a slot again with the rest of its part of the batch (`smtp_pool.py`). So
 two nodes dialing one account take turns of a few seconds (`TURN`, plus up to `RENEW` before
 the holder hears of the waiter) however big their batches, and a node alone keeps its
-connections (no reconnect) for as long as nobody waits. Slots are claimed `FOR UPDATE SKIP
-LOCKED`.
+connections (no reconnect) for as long as nobody waits. A connection waiting here gives up
+waiting when its node has an idle connection with a slot (`ready`): more of a node's
+connections than slots (a turn given back, a lowered cap) must not wait for a slot the node
+holds itself. Slots are claimed `FOR UPDATE SKIP LOCKED`.
 
 A waiting node reads the account's cap again at each try: a lowered cap counts at once (a
 slot above it is not claimed; held ones are given back as their turns end), and when the cap
@@ -55,6 +57,7 @@ POLL = 0.05  # a node waiting for a slot asks again this often
 # A slot held this long is given back when another node waits for the account (the holder
 # hears of the waiter at its renewal: a waiter waits at most about TURN + RENEW a turn).
 TURN = 1.0
+READY = -2  # `acquire` stopped waiting: what its caller waited for is there
 
 _CLAIM = text(
     """
@@ -158,14 +161,23 @@ class ConnectionSlots:
                 text("DELETE FROM smtp_slot_waits WHERE node = :me"), {"me": self.node}
             )
 
-    async def acquire(self, limit_id: int) -> int | None:
+    async def acquire(self, limit_id: int, ready: Callable[[], bool] = lambda: False) -> int | None:
         """A slot of the account (waits for one); give it back with `release`. None: the
         account's cap no longer holds across nodes (its row deleted, its connections set to 0)
-        and this connection had none: its records wait for the next claim."""
+        and this connection had none: its records wait for the next claim. READY: `ready()`
+        said, before a try, that the caller has what it waits for (an idle connection of this
+        node, with its slot, as a part of a batch ended while this waited)."""
         self._waiting[limit_id] += 1
         try:
             async with self._claiming.setdefault(limit_id, asyncio.Lock()):
                 while True:
+                    if ready():
+                        if self._waiting[limit_id] <= 1:  # none of this node waits now
+                            async with self.db.session() as session, session.begin():
+                                await session.execute(
+                                    _DONE_WAITING, {"id": limit_id, "me": self.node}
+                                )
+                        return READY
                     async with self.db.session() as session, session.begin():
                         now_cap = await session.scalar(_CAP_NOW, {"id": limit_id})
                         if not now_cap:

@@ -39,7 +39,7 @@ from data.models import Campaign, Security
 from data.secrets import SecretBox, SecretError
 from engine.domain.compose import needs_smtputf8
 from engine.domain.oauth import Bearer
-from engine.services.dialer.shared_slots import ConnectionSlots
+from engine.services.dialer.shared_slots import READY, ConnectionSlots
 from engine.services.dialer.smtp_pipe import PipeConnection, SmtpReplyError, Transaction
 from engine.services.outbound.outbox import describe_smtp_error, reset_after_refusal, tls_context
 from engine.services.outbound.smtp_oauth import bearer_login
@@ -273,19 +273,25 @@ class SmtpPool:
         """An idle connection with its slot, or none yet and a slot to open one with (None:
         the account's cap across nodes is gone)."""
         loop = asyncio.get_running_loop()
-        while pool.idle:
-            candidate, since, slot = pool.idle.pop()
-            if (
-                candidate.usable
-                and loop.time() - since < IDLE_SECONDS
-                and self._still_held(pool, slot)
-            ):
-                return candidate, slot
-            await candidate.close()
-            await self._release(pool, slot)
-        if pool.limit_id is not None and self.shared is not None:
-            return None, await self.shared.acquire(pool.limit_id)
-        return None, NO_SLOT
+        while True:
+            while pool.idle:
+                candidate, since, slot = pool.idle.pop()
+                if (
+                    candidate.usable
+                    and loop.time() - since < IDLE_SECONDS
+                    and self._still_held(pool, slot)
+                ):
+                    return candidate, slot
+                await candidate.close()
+                await self._release(pool, slot)
+            if pool.limit_id is None or self.shared is None:
+                return None, NO_SLOT
+            # Waiting in the database, it looks here too: a connection of this node that
+            # ended its part meanwhile is idle with its slot (more connections than slots
+            # here after a turn given back or a lowered cap), and no other node wanted it.
+            got = await self.shared.acquire(pool.limit_id, lambda: bool(pool.idle))
+            if got != READY:
+                return None, got
 
     def _turn_over(self, pool: _Connections, since: float) -> bool:
         """The connection holding its slot since `since` gives it back now (another node
@@ -300,8 +306,9 @@ class SmtpPool:
         return self.shared.holds(pool.limit_id, slot)
 
     def _keeps(self, pool: _Connections, slot: int) -> bool:
-        """Keep the connection open for the next batch, unless another node waits for the
-        account's slots (or this one's expired)."""
+        """Keep the connection open for the next batch (or for a connection of this node
+        waiting for a slot: `_take`), unless another node waits for the account's slots (or
+        this one's expired)."""
         if pool.limit_id is None or self.shared is None:
             return True
         return self._still_held(pool, slot) and pool.limit_id not in self.shared.wanted
