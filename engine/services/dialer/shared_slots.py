@@ -30,8 +30,10 @@ waiting when its node has an idle connection with a slot (`ready`): more of a no
 connections than slots (a turn given back, a lowered cap) must not wait for a slot the node
 holds itself. Slots are claimed `FOR UPDATE SKIP LOCKED`.
 
-A waiting node reads the account's cap again at each try: a lowered cap counts at once (a
-slot above it is not claimed; held ones are given back as their turns end), and when the cap
+A waiting node reads the account's cap again at each try, a holding node at each renewal: a
+lowered cap counts at once for claims (no slot at or above it is taken), and a slot at or
+above it is given back at its connection's next message boundary (and not kept idle, nor
+taken from the idle ones) once its node has read the new cap. When the cap
 is gone (its `smtp_limits` row deleted, or its connections set to 0: the node's own default)
 the wait ends, `acquire` says so (None) and the records of that connection wait again for the
 dialer's next claim, which reads the account's caps anew (docs/deploy.md). SQLite: one
@@ -137,6 +139,9 @@ class ConnectionSlots:
         self.poll = poll
         self.turn = turn
         self.held: set[tuple[int, int]] = set()  # (limit_id, slot)
+        # Each account's cap as last read (at a claim, at a renewal; 0: none any more): a
+        # slot at or above a lowered cap is given back at the next message boundary.
+        self.caps: dict[int, int] = {}
         self.wanted: set[int] = set()  # accounts another node waits for (at the last renewal)
         self.on_wanted: Callable[[int], Awaitable[None]] | None = None  # give idle ones back
         self._waiting: Counter[int] = Counter()  # this node's connections waiting, by account
@@ -180,6 +185,7 @@ class ConnectionSlots:
                         return READY
                     async with self.db.session() as session, session.begin():
                         now_cap = await session.scalar(_CAP_NOW, {"id": limit_id})
+                        self.caps[limit_id] = int(now_cap or 0)
                         if not now_cap:
                             # The waits of this node for it went with the row (or go now).
                             await session.execute(_DONE_WAITING, {"id": limit_id, "me": self.node})
@@ -208,10 +214,17 @@ class ConnectionSlots:
             if self._waiting[limit_id] <= 0:
                 del self._waiting[limit_id]
 
-    def turn_over(self, limit_id: int, since: float) -> bool:
+    def turn_over(self, limit_id: int, slot: int, since: float) -> bool:
         """A slot of the account held since `since` (the loop's clock) is due back: another
-        node waits for the account and this one has had its turn."""
+        node waits for the account and this one has had its turn, or the account's cap was
+        lowered below it."""
+        if self.above_cap(limit_id, slot):
+            return True
         return limit_id in self.wanted and asyncio.get_running_loop().time() - since >= self.turn
+
+    def above_cap(self, limit_id: int, slot: int) -> bool:
+        """The account's cap was lowered to `slot` or less (a removed cap bounds nothing)."""
+        return 0 < self.caps.get(limit_id, 0) <= slot
 
     async def release(self, limit_id: int, slot: int) -> None:
         self.held.discard((limit_id, slot))
@@ -219,7 +232,8 @@ class ConnectionSlots:
             await session.execute(_RELEASE, {"id": limit_id, "slot": slot, "me": self.node})
 
     def holds(self, limit_id: int, slot: int) -> bool:
-        return (limit_id, slot) in self.held
+        """This node holds the slot, and it is under the account's cap."""
+        return (limit_id, slot) in self.held and not self.above_cap(limit_id, slot)
 
     async def run(self) -> None:
         while True:
@@ -243,17 +257,17 @@ class ConnectionSlots:
             accounts = sorted({limit_id for limit_id, _ in before})
             wanted = await session.scalars(_WANTED, {"me": self.node, "ids": accounts})
             self.wanted = {int(limit_id) for limit_id in wanted}
-            lost = (before - kept) & self.held  # not those given back meanwhile
-            capped: set[int] = set()
-            if lost:
-                ids = sorted({limit_id for limit_id, _ in lost})
-                capped = set(
-                    await session.scalars(
-                        text("SELECT id FROM smtp_limits WHERE id = ANY(:ids)"), {"ids": ids}
-                    )
+            caps = {
+                int(limit_id): int(cap)
+                for limit_id, cap in await session.execute(
+                    text("SELECT id, connections FROM smtp_limits WHERE id = ANY(:ids)"),
+                    {"ids": accounts},
                 )
+            }
+            self.caps.update({limit_id: caps.get(limit_id, 0) for limit_id in accounts})
+        lost = (before - kept) & self.held  # not those given back meanwhile
         for limit_id, slot in sorted(lost):
-            if limit_id not in capped:  # the account's cap was removed: nothing to warn of
+            if limit_id not in caps:  # the account's cap was removed: nothing to warn of
                 continue
             log.warning(
                 "SMTP connection slot %s of account %s expired before this node renewed it"

@@ -258,7 +258,11 @@ class SmtpPool:
                 try:
                     since = loop.time()
                     conn, part = await self._send_part(
-                        campaign, part, done, conn, functools.partial(self._turn_over, pool, since)
+                        campaign,
+                        part,
+                        done,
+                        conn,
+                        functools.partial(self._turn_over, pool, slot, since),
                     )
                     if conn is not None and not part and self._keeps(pool, slot):
                         pool.idle.append((conn, loop.time(), slot))
@@ -293,12 +297,12 @@ class SmtpPool:
             if got != READY:
                 return None, got
 
-    def _turn_over(self, pool: _Connections, since: float) -> bool:
-        """The connection holding its slot since `since` gives it back now (another node
-        waits for the account and this one has had its turn)."""
+    def _turn_over(self, pool: _Connections, slot: int, since: float) -> bool:
+        """The connection holding `slot` since `since` gives it back now (another node
+        waits for the account and this one has had its turn, or the cap was lowered)."""
         if pool.limit_id is None or self.shared is None:
             return False
-        return self.shared.turn_over(pool.limit_id, since)
+        return self.shared.turn_over(pool.limit_id, slot, since)
 
     def _still_held(self, pool: _Connections, slot: int) -> bool:
         if pool.limit_id is None or self.shared is None:
