@@ -251,8 +251,8 @@ class SmtpPool:
             while part:
                 conn, slot = await self._take(pool)
                 if slot is None:  # the account's cap is gone: claimed again under the new
-                    for item in part:
-                        await done(item, Outcome.WAIT_AGAIN, CAP_GONE)
+                    # Together: the recorder commits them at once, not one commit each.
+                    await asyncio.gather(*(done(i, Outcome.WAIT_AGAIN, CAP_GONE) for i in part))
                     return
                 kept = False
                 try:
