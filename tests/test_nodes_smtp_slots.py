@@ -261,7 +261,8 @@ async def test_nodes_sharing_a_one_connection_account_take_turns_within_a_batch(
             f" {turn} s, renewals every {renew} s: {turns} turns, {server.total} connections"
             f" opened; B's first send {first:.1f} s after its play, longest wait between a"
             f" node's sends {longest:.1f} s; {2 * records - before} messages in {took:.1f} s"
-            f" ({(2 * records - before) / took:.0f}/s, the server's pace {1 / delay:.0f}/s)"
+            f" ({(2 * records - before) / took:.0f}/s; the server's delay alone allows"
+            f" {1 / delay:.0f}/s)"
         )
 
 
