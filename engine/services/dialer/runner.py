@@ -714,7 +714,7 @@ class DialerRunner:
         changes: list[dict[str, object]] = []
         sent: dict[int, list[int]] = {}  # attempts -> ids of the messages sent
         for item, outcome, error in results:
-            tried = item.attempts + (outcome != Outcome.UNTRIED)
+            tried = item.attempts + (outcome not in (Outcome.UNTRIED, Outcome.WAIT_AGAIN))
             if outcome == Outcome.SENT:
                 sent.setdefault(tried, []).append(item.record_id)
                 continue
@@ -725,7 +725,9 @@ class DialerRunner:
                 "processed_at": now,
                 "next_attempt_at": None,
             }
-            if outcome == Outcome.FAILED or tried >= MAX_ATTEMPTS:
+            if outcome == Outcome.WAIT_AGAIN:  # the caps changed: the next claim, at once
+                change |= {"state": S.PENDING, "processed_at": None}
+            elif outcome == Outcome.FAILED or tried >= MAX_ATTEMPTS:
                 change["state"] = S.FAILED
             else:
                 later = now + retry_delay(max(tried, 1), self.retry_base)

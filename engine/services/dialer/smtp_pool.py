@@ -12,7 +12,12 @@ SMTP transaction after the other and says, per message, what the server answered
 Several engine nodes on one PostgreSQL: an account with a connection cap counts its
 connections across nodes too; each connection holds one of the account's slots
 (`shared_slots.py`) for as long as it is open, and is given back rather than kept idle when
-another node waits for one.
+another node waits for one. While another node waits, a connection also gives its slot back
+in the middle of its part once its turn is over (`ConnectionSlots.turn_over`): it finishes
+the transaction under way, closes, and waits in line again with the rest of its part (those
+records stay `sending`, none goes twice). When the account's cap is gone while a connection
+waits for a slot, its records go back to `pending` (`WAIT_AGAIN`: no attempt counted, no
+delay) for the dialer's next claim to send under the caps of that moment.
 
 Password (or no) logins go through the lean pipelining client (`smtp_pipe.py`); OAuth2
 accounts through aiosmtplib with the outbox's bearer login (`engine/services/outbound/`).
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +39,7 @@ from data.models import Campaign, Security
 from data.secrets import SecretBox, SecretError
 from engine.domain.compose import needs_smtputf8
 from engine.domain.oauth import Bearer
-from engine.services.dialer.shared_slots import ConnectionSlots
+from engine.services.dialer.shared_slots import READY, ConnectionSlots
 from engine.services.dialer.smtp_pipe import PipeConnection, SmtpReplyError, Transaction
 from engine.services.outbound.outbox import describe_smtp_error, reset_after_refusal, tls_context
 from engine.services.outbound.smtp_oauth import bearer_login
@@ -55,6 +61,14 @@ class Outcome(enum.Enum):
     RETRY = "retry"
     FAILED = "failed"
     UNTRIED = "untried"
+    WAIT_AGAIN = "wait again"  # never tried: claimed again at once (the caps changed)
+
+
+# Why the records of a connection whose slot's cap went away wait again.
+CAP_GONE = (
+    "not sent yet: the SMTP account's connection cap was removed while this waited for a"
+    " connection slot; it waits for the next claim, under the account's caps of then"
+)
 
 
 @dataclass(frozen=True)
@@ -215,7 +229,15 @@ class SmtpPool:
         pool = await self._of(campaign, connections, limit_id)
         shares = max(1, min(pool.limit, len(messages)))
         parts = [list(messages[i::shares]) for i in range(shares)]
-        await asyncio.gather(*(self._send_share(pool, campaign, part, done) for part in parts))
+        # Every share ends before a failure is raised: one still sending when the dialer
+        # starts again (its records back to `pending`) could send them twice.
+        ended = await asyncio.gather(
+            *(self._send_share(pool, campaign, part, done) for part in parts),
+            return_exceptions=True,
+        )
+        for failure in ended:
+            if isinstance(failure, BaseException):
+                raise failure
 
     async def _send_share(
         self,
@@ -224,36 +246,63 @@ class SmtpPool:
         part: list[Outgoing],
         done: Done,
     ) -> None:
-        async with pool.slots:
-            conn, slot = await self._take(pool)
-            kept = False
-            try:
-                conn = await self._send_part(campaign, part, done, conn)
-                if conn is not None and self._keeps(pool, slot):
-                    pool.idle.append((conn, asyncio.get_running_loop().time(), slot))
-                    kept = True
-                elif conn is not None:
-                    await conn.close()
-            finally:
-                if not kept:
-                    await self._release(pool, slot)
-
-    async def _take(self, pool: _Connections) -> tuple[_Conn | None, int]:
-        """An idle connection with its slot, or none yet and a slot to open one with."""
         loop = asyncio.get_running_loop()
-        while pool.idle:
-            candidate, since, slot = pool.idle.pop()
-            if (
-                candidate.usable
-                and loop.time() - since < IDLE_SECONDS
-                and self._still_held(pool, slot)
-            ):
-                return candidate, slot
-            await candidate.close()
-            await self._release(pool, slot)
-        if pool.limit_id is not None and self.shared is not None:
-            return None, await self.shared.acquire(pool.limit_id, pool.limit)
-        return None, NO_SLOT
+        async with pool.slots:
+            while part:
+                conn, slot = await self._take(pool)
+                if slot is None:  # the account's cap is gone: claimed again under the new
+                    # Together: the recorder commits them at once, not one commit each.
+                    await asyncio.gather(*(done(i, Outcome.WAIT_AGAIN, CAP_GONE) for i in part))
+                    return
+                kept = False
+                try:
+                    since = loop.time()
+                    conn, part = await self._send_part(
+                        campaign,
+                        part,
+                        done,
+                        conn,
+                        functools.partial(self._turn_over, pool, slot, since),
+                    )
+                    if conn is not None and not part and self._keeps(pool, slot):
+                        pool.idle.append((conn, loop.time(), slot))
+                        kept = True
+                    elif conn is not None:
+                        await conn.close()
+                finally:
+                    if not kept:
+                        await self._release(pool, slot)
+
+    async def _take(self, pool: _Connections) -> tuple[_Conn | None, int | None]:
+        """An idle connection with its slot, or none yet and a slot to open one with (None:
+        the account's cap across nodes is gone)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            while pool.idle:
+                candidate, since, slot = pool.idle.pop()
+                if (
+                    candidate.usable
+                    and loop.time() - since < IDLE_SECONDS
+                    and self._still_held(pool, slot)
+                ):
+                    return candidate, slot
+                await candidate.close()
+                await self._release(pool, slot)
+            if pool.limit_id is None or self.shared is None:
+                return None, NO_SLOT
+            # Waiting in the database, it looks here too: a connection of this node that
+            # ended its part meanwhile is idle with its slot (more connections than slots
+            # here after a turn given back or a lowered cap), and no other node wanted it.
+            got = await self.shared.acquire(pool.limit_id, lambda: bool(pool.idle))
+            if got != READY:
+                return None, got
+
+    def _turn_over(self, pool: _Connections, slot: int, since: float) -> bool:
+        """The connection holding `slot` since `since` gives it back now (another node
+        waits for the account and this one has had its turn, or the cap was lowered)."""
+        if pool.limit_id is None or self.shared is None:
+            return False
+        return self.shared.turn_over(pool.limit_id, slot, since)
 
     def _still_held(self, pool: _Connections, slot: int) -> bool:
         if pool.limit_id is None or self.shared is None:
@@ -261,8 +310,9 @@ class SmtpPool:
         return self.shared.holds(pool.limit_id, slot)
 
     def _keeps(self, pool: _Connections, slot: int) -> bool:
-        """Keep the connection open for the next batch, unless another node waits for the
-        account's slots (or this one's expired)."""
+        """Keep the connection open for the next batch (or for a connection of this node
+        waiting for a slot: `_take`), unless another node waits for the account's slots (or
+        this one's expired)."""
         if pool.limit_id is None or self.shared is None:
             return True
         return self._still_held(pool, slot) and pool.limit_id not in self.shared.wanted
@@ -284,10 +334,16 @@ class SmtpPool:
                 await self._close_idle(pool)
 
     async def _send_part(
-        self, campaign: Campaign, part: list[Outgoing], done: Done, conn: _Conn | None
-    ) -> _Conn | None:
-        """Send `part` one transaction after the other (connecting when needed); the
-        connection still open at the end, if any."""
+        self,
+        campaign: Campaign,
+        part: list[Outgoing],
+        done: Done,
+        conn: _Conn | None,
+        turn_over: Callable[[], bool] = lambda: False,
+    ) -> tuple[_Conn | None, list[Outgoing]]:
+        """Send `part` one transaction after the other (connecting when needed), until
+        `turn_over` says so between two messages; the connection still open at the end, if
+        any, and the messages not sent (their turn comes again)."""
         # A message's content and final dot wait for every earlier outcome of its
         # connection to be committed, so at most one message per connection is ever
         # accepted by the server and not yet recorded. On a pipelining server they go in
@@ -303,8 +359,12 @@ class SmtpPool:
         def record(item: Outgoing, outcome: Outcome, error: str) -> None:
             recording.append(asyncio.ensure_future(done(item, outcome, error)))
 
+        rest: list[Outgoing] = []
         try:
             for index, item in enumerate(part):
+                if index and turn_over():  # the transaction under way ends first, below
+                    rest = part[index:]
+                    break
                 if conn is None:
                     try:
                         conn = await self._connect(campaign)
@@ -317,9 +377,9 @@ class SmtpPool:
                     ) as exc:
                         error = _describe(exc) if str(exc) else "timed out connecting"
                         await recorded()
-                        for rest in part[index:]:
-                            await done(rest, Outcome.UNTRIED, error)
-                        return None
+                        for untried in part[index:]:
+                            await done(untried, Outcome.UNTRIED, error)
+                        return None, []
                 if isinstance(conn, _Pipe):
                     ended: tuple[Outcome, str] | None
                     utf8 = needs_smtputf8([campaign.email_address, item.recipient])
@@ -354,7 +414,7 @@ class SmtpPool:
                 started = None
         finally:
             await recorded()
-        return conn
+        return conn, rest
 
     async def _connect(self, campaign: Campaign) -> _Conn:
         bearer = await self.bearer_for(campaign.id) if self.bearer_for else None
