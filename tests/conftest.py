@@ -21,7 +21,12 @@ DATABASE_NAMES = {"Engine", "engine_settings", "provision", "Database"}
 # Files whose engines are their own SQLite data dirs whatever the run (`postdesk` subprocesses
 # with a cleaned environment, Settings built by hand, the file's modes and bytes): on the
 # PostgreSQL pass they would only run on SQLite again (test_cli alone is ~8 minutes of it).
-SQLITE_DATA_DIR_FILES = {"test_cli", "test_private_files", "test_provisioning_doc"}
+SQLITE_DATA_DIR_FILES = {
+    "test_cli",
+    "test_private_files",
+    "test_provisioning_doc",
+    "test_recordings_upkeep",  # SQLite's FTS5 upkeep, on a database of its own
+}
 # Files that are always on PostgreSQL whatever the run (several engine nodes need it): the
 # first pass runs them, the PostgreSQL pass would only run them again.
 POSTGRESQL_ONLY_FILES = {
