@@ -93,15 +93,16 @@ async def node_main(home: Path, url: str, name: str, feed: str) -> None:
     engine = Engine(settings(home, url, name), run_mail=True)
     await engine.start()
     assigned = 0
-    route = engine.router.assign_all
+    # Every committed pass reports here: the router's own and those in ingest's transaction.
+    committed = engine.router.committed
 
-    async def counted() -> list[tuple[int, int]]:
+    def counted(routed: Any) -> list[tuple[int, int]]:
         nonlocal assigned
-        got = await route()
+        got = committed(routed)
         assigned += len(got)
         return got
 
-    engine.router.assign_all = counted  # type: ignore[method-assign]
+    engine.router.committed = counted  # type: ignore[method-assign]
     loop = asyncio.get_running_loop()
     try:
         print(json.dumps({"ready": True}), flush=True)
