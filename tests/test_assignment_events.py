@@ -118,7 +118,7 @@ async def test_a_failing_pass_in_the_storing_transaction_keeps_the_mail_unrouted
     )  # fmt: skip
     await operator.add_user(UserIn(username="agent1", display_name="A", roles=["agent"]))
     await operator.add_member("Support", "agent1")
-    real = router_module.assignment_events
+    real = router_module.interaction_events
     failing = True
 
     def fails_after_writing(session: Any, ids: list[int]) -> Any:
@@ -126,7 +126,7 @@ async def test_a_failing_pass_in_the_storing_transaction_keeps_the_mail_unrouted
             raise RuntimeError("the pass fails after its UPDATE")
         return real(session, ids)
 
-    monkeypatch.setattr(router_module, "assignment_events", fails_after_writing)
+    monkeypatch.setattr(router_module, "interaction_events", fails_after_writing)
     async with EngineClient(engine.socket_path, act_as="agent1") as agent:
         await agent.set_status("free")
         stored = await engine.ingestor.ingest(campaign.id, numbered_mail(1), Position("maildir"))

@@ -52,21 +52,7 @@ async def test_an_accounts_connection_cap_holds_across_nodes(
             # well as inside it (test_..._take_turns_within_a_batch).
             node.dialer_runner.batch = 10
         async with EngineClient(a.socket_path) as op:
-            await dialer_campaign(op, server.host, server.port)
-            for name in ("One", "Two"):
-                await op.add_dialer(
-                    DialerIn(
-                        name=name,
-                        campaign="Support",
-                        template="T",
-                        seconds_between_messages=0,
-                        caps=SmtpCaps(connections=CAP),
-                    )
-                )
-                rows = "".join(
-                    f"Support;{name}{n}@example.com;;;name=R{n}\n" for n in range(RECORDS)
-                )
-                await op.upload_list(name, rows.encode(), name="L", subject="Hello ${name}")
+            await _two_dialers(op, server.host, server.port, RECORDS, CAP)
             await op.play_dialer("One")
         await _wait("node A runs One", lambda: len(a.dialer_runner.turns) == 1)
         await _wait("node A sending", lambda: len(smtp_sink.messages) >= 3)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -127,7 +127,7 @@ class Notifier:
 
     def assigned(self, events: list[InteractionChanged], agents: tuple[int, ...]) -> None:
         """The router committed these assignments and read their summaries in the same
-        transaction (`assignment_events`): published now, without a batch's wait and read,
+        transaction (`interaction_events`): published now, without a batch's wait and read,
         which were half of the time from a mail's commit to its agent's screen
         (bench/routing.py). Everything else an assignment tells (the queue, the agents'
         rows, the statistics, the other nodes) goes the usual way.
@@ -377,8 +377,11 @@ class Notifier:
                     self.bus.publish(StatsChanged(stats=counted))
 
 
-def assignment_events(session: Session, interaction_ids: list[int]) -> list[InteractionChanged]:
-    """The events of interactions just assigned, read in the router's transaction, so they
+def interaction_events(
+    session: Session, interaction_ids: Collection[int]
+) -> list[InteractionChanged]:
+    """The events of these interactions as `session` reads them, in id order: a batch's
+    (`_for_agents`), or those just assigned, read in the router's transaction so that they
     say exactly what it commits (`Notifier.assigned`)."""
     summaries = queries.summaries_where_sync(
         session, Interaction.id.in_(interaction_ids), limit=len(interaction_ids)
@@ -395,11 +398,7 @@ def _for_agents(
     (`Database.read_at_once`), one read each for the whole batch."""
     events: list[Event] = []
     if interactions:
-        summaries = queries.summaries_where_sync(
-            session, Interaction.id.in_(interactions), limit=len(interactions)
-        )
-        summaries.sort(key=lambda summary: summary.id)
-        events.extend(InteractionChanged(interaction=summary) for summary in summaries)
+        events.extend(interaction_events(session, interactions))
         kinds = session.scalars(
             select(Campaign.availability)
             .join(Interaction, Interaction.campaign_id == Campaign.id)

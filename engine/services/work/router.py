@@ -46,7 +46,7 @@ from engine.api.schemas import InteractionChanged
 from engine.domain.routing import PICK_MODES, AgentLoad, assigned, capacity, choose_agent
 from engine.domain.schedule import ScheduleError, is_open, next_change, zone
 from engine.domain.statistics import day_bounds
-from engine.services.notify import Notifier, assignment_events
+from engine.services.notify import Notifier, interaction_events
 from engine.services.work import route_queue
 from engine.services.work.schedules import Schedules
 
@@ -284,7 +284,7 @@ class Router:
         once it has, `Notifier.assigned`). `only`: these campaigns (None: all)."""
         plan = self._plan(session, closed, only)
         pairs, admitted = self._apply(session, plan)
-        events = assignment_events(session, [i for i, _ in pairs]) if pairs else []
+        events = interaction_events(session, [i for i, _ in pairs]) if pairs else []
         return Routed(pairs, admitted, plan.taken, events)
 
     def _plan(
