@@ -111,6 +111,7 @@ class MeLoaded(Message, bubble=False):
     """Who I am and my status: (re)loaded, or as the engine answered a status change."""
 
     me: Me
+    load: str | None = None  # the load it answers (`ModeScreen.load_started`), if any
 
 
 @dataclass
@@ -126,6 +127,7 @@ class ThreadLoaded(Message, bubble=False):
 
     thread: ThreadView
     detail: InteractionDetail
+    load: str | None = None  # the load it answers (`ModeScreen.load_started`), if any
 
     @property
     def control(self) -> ThreadView:

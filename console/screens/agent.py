@@ -27,12 +27,17 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Header
 
 from engine.api.schemas import (
+    AgentChanged,
     Event,
+    InteractionChanged,
     InteractionDetail,
+    InteractionMoved,
     LimitsOut,
     Me,
+    MessageChanged,
     PickQueue,
     ScreenWatchers,
+    WaitingChanged,
 )
 from engine.client.client import EngineClient
 
@@ -207,15 +212,23 @@ class AgentScreen(ModeScreen):
         if (current := self.thread.interaction_id) is not None:
             self.load_thread(current, read=False)
 
+    # What each load reads, and so which events heard while it is on its way are applied
+    # again on top of its answer (console/overtaken.py).
+    INBOX_EVENTS = (InteractionChanged, InteractionMoved, MessageChanged)
+    ME_EVENTS = (AgentChanged, WaitingChanged)
+    THREAD_EVENTS = (MessageChanged,)
+
     @work(exclusive=True, group="inbox", exit_on_error=False)
     async def load_inbox(self) -> None:
+        self.load_started("inbox", self.INBOX_EVENTS)
         self.post_message(
             InboxLoaded(await self.client.interactions(scope="mine", state="assigned"))
         )
 
     @work(exclusive=True, group="me", exit_on_error=False)
     async def load_me(self) -> None:
-        self.post_message(MeLoaded(await self.client.me()))
+        self.load_started("me", self.ME_EVENTS)
+        self.post_message(MeLoaded(await self.client.me(), load="me"))
 
     @work(exclusive=True, group="limits", exit_on_error=False)
     async def load_limits(self) -> None:
@@ -233,8 +246,9 @@ class AgentScreen(ModeScreen):
     async def load_thread(self, interaction_id: int, *, read: bool = True) -> None:
         """Fetch the thread; `read=False` for a preview the agent did not ask for."""
         thread = self.thread
+        self.load_started("thread", self.THREAD_EVENTS)
         detail = await self.client.interaction(interaction_id, mark_read=read)
-        self.post_message(ThreadLoaded(thread, detail))
+        self.post_message(ThreadLoaded(thread, detail, load="thread"))
 
     @work(exclusive=True, group="status", exit_on_error=False)
     async def set_status(self, status: str, reason: str = "") -> None:
@@ -247,6 +261,7 @@ class AgentScreen(ModeScreen):
         known = set(self.inbox.order) if self._inbox_loaded else None
         self._inbox_loaded = True
         self.inbox.replace(items)
+        self.load_answered("inbox")
         self.count_open()
         self.call_after_refresh(settled)
         if known is not None:
@@ -272,6 +287,8 @@ class AgentScreen(ModeScreen):
     @on(MeLoaded)
     def _me_arrived(self, message: MeLoaded) -> None:
         self.show_me(message.me)
+        if message.load is not None:
+            self.load_answered(message.load)
 
     @on(LimitsLoaded)
     def _limits_arrived(self, message: LimitsLoaded) -> None:
@@ -280,6 +297,8 @@ class AgentScreen(ModeScreen):
     @on(ThreadLoaded, "#thread")
     def _thread_arrived(self, message: ThreadLoaded) -> None:
         self.show_detail(message.detail)
+        if message.load is not None:
+            self.load_answered(message.load)
 
     @on(DetailFetched, "#thread")
     def _detail_arrived(self, message: DetailFetched) -> None:

@@ -22,6 +22,7 @@ from engine.text.sanitize import one_line
 
 from ..bridge import pump_events
 from ..messages import EngineBack, EngineEvent, EngineEvents, EngineLost, WorkerFailed
+from ..overtaken import Kinds, Overtaken
 from ..widgets.banner import EngineBanner
 
 if TYPE_CHECKING:
@@ -38,6 +39,10 @@ class ModeScreen(Screen[None]):
         self.client = client
         self.me = me
         self._chat_told: set[int] = set()  # chat lines a toast already announced
+        self._overtaken = Overtaken()  # events heard while a load is on its way
+        # Applying events heard during a load again, on top of its answer: what told the
+        # person once (a toast, a bell) does not tell them twice.
+        self.replaying = False
 
     def on_mount(self) -> None:
         # Textual runs this after a subclass's own on_mount: subclasses must not call it.
@@ -80,6 +85,21 @@ class ModeScreen(Screen[None]):
     def worker_failed(self, worker: Worker[Any], error: BaseException) -> None:
         """A worker of this screen failed (the app has already been told)."""
 
+    # ---- loads, and the events that overtake them (console/overtaken.py) ----
+    def load_started(self, load: str, kinds: Kinds) -> None:
+        """Call first thing in a load's worker (`load`: its group): the events of `kinds`
+        heard from now on are applied again once its answer is (`load_answered`)."""
+        self._overtaken.started(load, kinds)
+
+    def load_answered(self, load: str) -> None:
+        """Call once the load's answer is applied: the events heard meanwhile, again."""
+        self.replaying = True
+        try:
+            for event in self._overtaken.answered(load):
+                self.handle_event(event)
+        finally:
+            self.replaying = False
+
     # ---- engine connection ----
     @work(exclusive=True, group="bridge", exit_on_error=False)
     async def run_bridge(self) -> None:
@@ -99,6 +119,7 @@ class ModeScreen(Screen[None]):
 
     def engine_event(self, event: Event) -> None:
         if isinstance(event, Hello):
+            self._overtaken.reconnected()
             self.stream_started()
             self.refresh_data()
             self.unread_chat()
@@ -111,6 +132,7 @@ class ModeScreen(Screen[None]):
         if isinstance(event, ChatSaid):
             self.chat_line(event.line)
             return
+        self._overtaken.heard(event)
         self.handle_event(event)
 
     # ---- chat between supervisors and agents ----
@@ -205,6 +227,7 @@ class ModeScreen(Screen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state is WorkerState.ERROR and worker.error is not None:
+            self._overtaken.failed(worker.group)
             self.app.post_message(WorkerFailed(worker, worker.error))
             self.worker_failed(worker, worker.error)
 

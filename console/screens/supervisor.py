@@ -140,10 +140,14 @@ class SupervisorScreen(ModeScreen):
     # ---- loading: each worker posts what it got, handled below with `@on` ----
     @work(exclusive=True, group="monitor", exit_on_error=False)
     async def load_monitor(self) -> None:
+        # Events heard while it is on its way are applied again on top of its answer
+        # (console/overtaken.py).
+        self.load_started("monitor", (AgentChanged, QueueChanged, StatsChanged))
         self.post_message(MonitorLoaded(await self.client.monitor()))
 
     @work(exclusive=True, group="mailboxes", exit_on_error=False)
     async def load_mailboxes(self) -> None:
+        self.load_started("mailboxes", (MailboxChanged,))
         self.post_message(MailboxesLoaded(await self.client.mailboxes()))
 
     @on(MonitorLoaded)
@@ -151,14 +155,18 @@ class SupervisorScreen(ModeScreen):
         snapshot = message.snapshot
         if snapshot.stats is not None:
             self.show_stats(snapshot.stats)
-        self._pending_agents: dict[str, AgentRow] = {}  # the snapshot is newer
+        # Rows heard before the load started are older than the snapshot; those heard since
+        # come again below.
+        self._pending_agents: dict[str, AgentRow] = {}
         self.query_one(AgentGrid).replace(snapshot.agents)
         self.show_queue(snapshot.queue, snapshot.queue_total)
         self.show_campaigns(snapshot.campaigns)
+        self.load_answered("monitor")
 
     @on(MailboxesLoaded)
     def _mailboxes_arrived(self, message: MailboxesLoaded) -> None:
         self.query_one(MailboxLine).replace(message.mailboxes)
+        self.load_answered("mailboxes")
 
     @on(AgentActedOn)
     def _acted_on(self, message: AgentActedOn) -> None:
