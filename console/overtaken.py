@@ -6,7 +6,10 @@ an assignment can answer after the assignment's event has arrived, and the scree
 its inbox with that answer would drop the mail the event had just shown (the agent then waits
 for mail that is already theirs: seen in CI, once the engine published assignments the moment
 they commit). So every event that arrives while a load is on its way is kept, and when the
-answer arrives it is applied first and those events again after it, in their order.
+answer arrives the screen either applies it and those events again after it, in their order
+(`ModeScreen.load_answered`), or, for a table, keeps the rows those events touched as they
+show them and takes the rest from the answer (`ModeScreen.overtaking`): replaced and then
+changed again, a table would jump under the person's cursor.
 
 Every change an agent or supervisor is shown is published after it commits, as the state it
 left, so the replay ends on the newest state even when some replayed events are older than

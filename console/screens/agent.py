@@ -214,7 +214,7 @@ class AgentScreen(ModeScreen):
 
     # What each load reads, and so which events heard while it is on its way are applied
     # again on top of its answer (console/overtaken.py).
-    INBOX_EVENTS = (InteractionChanged, InteractionMoved, MessageChanged)
+    INBOX_EVENTS = (InteractionChanged, InteractionMoved)
     ME_EVENTS = (AgentChanged, WaitingChanged)
     THREAD_EVENTS = (MessageChanged,)
 
@@ -260,8 +260,12 @@ class AgentScreen(ModeScreen):
         # A reload (the engine came back) brings what was assigned in between.
         known = set(self.inbox.order) if self._inbox_loaded else None
         self._inbox_loaded = True
+        # What was heard while the answer was on its way is newer than it: those rows stay
+        # as the events left them, shown or gone (console/overtaken.py).
+        heard = {_about(event) for event in self.overtaking("inbox")}
+        items = [item for item in items if item.id not in heard]
+        items += [shown for i in heard if (shown := self.inbox.get(i)) is not None]
         self.inbox.replace(items)
-        self.load_answered("inbox")
         self.count_open()
         self.call_after_refresh(settled)
         if known is not None:
@@ -528,3 +532,11 @@ class AgentScreen(ModeScreen):
         from ..flows.status import log_out
 
         log_out(self)
+
+
+def _about(event: Event) -> int:
+    """The interaction an inbox event is about (`AgentScreen.INBOX_EVENTS`)."""
+    if isinstance(event, InteractionMoved):
+        return event.interaction_id
+    assert isinstance(event, InteractionChanged)
+    return event.interaction.id

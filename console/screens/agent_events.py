@@ -62,7 +62,7 @@ def handle(screen: AgentScreen, event: Event) -> None:
                     item = structs.replace(item, unread=False)
                 screen.inbox.upsert(item)
                 screen.count_open()
-                if new and not screen.replaying:  # told once, when it was first heard
+                if new:
                     announce(screen, [item])
             elif screen.inbox.get(item.id) is not None:
                 screen.drop(item.id)
@@ -86,8 +86,6 @@ def handle(screen: AgentScreen, event: Event) -> None:
             # It left me (a transfer, a supervisor's reassignment): gone from my inbox.
             if screen.inbox.get(moved_id) is not None:
                 screen.drop(moved_id)
-                if screen.replaying:
-                    return  # said when first heard; a stale load had brought it back
                 mine = by in (screen.me.display_name, screen.me.username)
                 words = one_line(target, 40)
                 text = f"Handed to {words}" if mine else f"Moved to {words} by {one_line(by, 40)}"

@@ -95,10 +95,16 @@ class ModeScreen(Screen[None]):
         """Call once the load's answer is applied: the events heard meanwhile, again."""
         self.replaying = True
         try:
-            for event in self._overtaken.answered(load):
+            for event in self.overtaking(load):
                 self.handle_event(event)
         finally:
             self.replaying = False
+
+    def overtaking(self, load: str) -> list[Event]:
+        """The events heard while the load was on its way, for a screen that folds them
+        into the answer before showing it (a table replaced, then changed again, would
+        jump under the person's cursor); instead of `load_answered`."""
+        return self._overtaken.answered(load)
 
     # ---- engine connection ----
     @work(exclusive=True, group="bridge", exit_on_error=False)

@@ -153,15 +153,24 @@ class SupervisorScreen(ModeScreen):
     @on(MonitorLoaded)
     def _monitor_arrived(self, message: MonitorLoaded) -> None:
         snapshot = message.snapshot
-        if snapshot.stats is not None:
-            self.show_stats(snapshot.stats)
-        # Rows heard before the load started are older than the snapshot; those heard since
-        # come again below.
+        grid = self.query_one(AgentGrid)
+        # What was heard while the snapshot was on its way is newer than it: those rows,
+        # the queue and the statistics stay as the events left them (console/overtaken.py).
+        # Rows heard before it started are older: dropped.
+        heard = self.overtaking("monitor")
+        pending = getattr(self, "_pending_agents", {})
+        rows = {agent.username: agent for agent in snapshot.agents}
+        for event in heard:
+            if isinstance(event, AgentChanged):
+                name = event.agent.username
+                rows[name] = pending.get(name) or grid.get(name) or event.agent
         self._pending_agents: dict[str, AgentRow] = {}
-        self.query_one(AgentGrid).replace(snapshot.agents)
-        self.show_queue(snapshot.queue, snapshot.queue_total)
-        self.show_campaigns(snapshot.campaigns)
-        self.load_answered("monitor")
+        grid.replace(rows.values())
+        if snapshot.stats is not None and not any(isinstance(e, StatsChanged) for e in heard):
+            self.show_stats(snapshot.stats)
+        if not any(isinstance(e, QueueChanged) for e in heard):
+            self.show_queue(snapshot.queue, snapshot.queue_total)
+            self.show_campaigns(snapshot.campaigns)
 
     @on(MailboxesLoaded)
     def _mailboxes_arrived(self, message: MailboxesLoaded) -> None:
