@@ -44,6 +44,9 @@ SORT_INDEXES = {
 # an agent's own newest first, sent mail by date (migration 0035).
 NARROW_WALKS = {
     ("agent_id", "last"): "ix_interactions_agent_last",
+    # Migration 0038: an agent's own by start (a period's), by client.
+    ("agent_id", "created"): "ix_interactions_agent_created",
+    ("agent_id", "client"): "ix_interactions_agent_client",
     ("direction", "created"): "ix_interactions_direction_created",
 }
 # Made once per reader connection (`in_session`); each search's rows go with its rollback.
@@ -249,10 +252,11 @@ def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int |
         row = c.execute("SELECT id FROM campaigns WHERE name = ?", (query.campaign,)).fetchone()
         if row is None:
             raise Invalid(f"campaign: no campaign named {query.campaign!r}", field="campaign")
-        # An agent's rows are fewer than a campaign's: with no period to seek either, the
-        # unary `+` keeps SQLite (which has no statistics) from reading the campaign's
-        # every row through ix_interactions_queue to find the agent's.
-        fixed = (user_id is not None or query.agent) and not (query.start or query.end)
+        # An agent's rows are fewer than a campaign's: the unary `+` keeps SQLite (which
+        # has no statistics) from reading the campaign's every row (of the period) through
+        # ix_interactions_queue or ix_interactions_campaign_created to find the agent's,
+        # which ix_interactions_agent_last and ix_interactions_agent_created (0038) seek.
+        fixed = user_id is not None or bool(query.agent)
         column_ = "+interactions.campaign_id" if fixed else "interactions.campaign_id"
         conditions.append(f"{column_} = {p.bind(row[0])}")
     if query.agent:
@@ -272,7 +276,11 @@ def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int |
     elif query.state == "closed":
         conditions.append("interactions.state = 'closed'")
     if query.direction:
-        conditions.append(f"interactions.direction = {p.bind(query.direction)}")
+        # An agent's period is sought in ix_interactions_agent_created (0038), not the
+        # direction's (everyone's sent mail of the period, each row read for its agent).
+        agents = (user_id is not None or bool(query.agent)) and bool(query.start or query.end)
+        column_ = "+interactions.direction" if agents else "interactions.direction"
+        conditions.append(f"{column_} = {p.bind(query.direction)}")
         equal.add("direction")
     if needle := query.any.strip():
         anywhere = [who(p, needle), subject(p, needle)]
@@ -380,7 +388,7 @@ def narrowed(r: Runner, h: Hits, newest: int) -> Hits:
 
 
 # The share of the ids whose hits estimate a word's (`search_page`).
-SAMPLE = 16
+SAMPLE = 64
 IN_HITS = "interactions.id IN (SELECT id FROM temp.search_hits)"
 IN_ROWS = "interactions.id IN (SELECT id FROM temp.search_rows)"
 
