@@ -554,7 +554,9 @@ WHERE interactions.id IN ({ids})
 
 
 def _when(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+    # Stored as UTC without an offset; parsed with one (`.replace(tzinfo=)` after the parse
+    # cost several times the parse: 160 of them a page).
+    return None if value is None else datetime.fromisoformat(value + "+00:00")
 
 
 def summaries(c: sqlite3.Connection, ids: list[int]) -> list[InteractionSummary]:
