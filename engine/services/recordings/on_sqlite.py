@@ -207,6 +207,8 @@ class Plan:
     equal: frozenset[str] = frozenset()  # columns compared with `=` by a condition
     # A condition reads each row's text (LIKE): counting and paging should not both do it.
     scans: bool = False
+    # Every condition is `agent_id = ...`: a walk of an agent's index reads only matches.
+    agent_only: bool = False
 
     @property
     def walk_index(self) -> str:
@@ -300,7 +302,10 @@ def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int |
         # phrase, which reads every hit of a common part (`gmail.com`).
         conditions += [h.scan for h in hits if h.scan is not None]
         hits, scans = [], True
-    return Plan(conditions, hits, query.sort, query.descending, frozenset(equal), scans)
+    agent_only = bool(conditions) and all(
+        c.startswith("interactions.agent_id = ") for c in conditions
+    )
+    return Plan(conditions, hits, query.sort, query.descending, frozenset(equal), scans, agent_only)
 
 
 class Runner:
@@ -415,6 +420,11 @@ def search_page(
         many = math.isqrt((offset + size) * newest) + 1
         if found.scans:
             return scanned(r, where, page, size, limit, newest)
+        if found.agent_only and found.walk_index != SORT_INDEXES[found.sort]:
+            # An agent's own rows in their index's order: the walk reads a page and stops,
+            # whatever their number, so only the count's cap is counted (not `many`).
+            total, capped = r.count(plain, limit)
+            return r.page(where, page, size, walk=True), total, capped
         counted, _ = r.count(plain, None if limit is None else max(limit, many))
         total, capped = (
             (counted, False) if limit is None else (min(counted, limit), counted >= limit)
