@@ -9,7 +9,9 @@ reader threads, `in_session`), ending with ONE statement for the page's summarie
 counts and last wrap-up codes.
 
 The plan is `search.search_page`'s, branch for branch (same thresholds, same costs, same
-order, same counts): tests/test_recordings_planner.py holds both to a plain scan. Text
+order, same counts), plus what only SQLite's indexes allow (an address by its rarest
+trigrams, `narrowed`; the narrow walks of migrations 0035 and 0038; docs/recordings.md, "On
+SQLite"): tests/test_recordings_planner.py holds both to a plain scan. Text
 filters: FTS5 (`search_interactions` trigram, `search_bodies` words, migration 0020) or,
 for needles the indexes cannot answer, the same LIKE as `LikeBackend`."""
 
