@@ -9,7 +9,9 @@ reader threads, `in_session`), ending with ONE statement for the page's summarie
 counts and last wrap-up codes.
 
 The plan is `search.search_page`'s, branch for branch (same thresholds, same costs, same
-order, same counts): tests/test_recordings_planner.py holds both to a plain scan. Text
+order, same counts), plus what only SQLite's indexes allow (an address by its rarest
+trigrams, `narrowed`; the narrow walks of migrations 0035 and 0038; docs/recordings.md, "On
+SQLite"): tests/test_recordings_planner.py holds both to a plain scan. Text
 filters: FTS5 (`search_interactions` trigram, `search_bodies` words, migration 0020) or,
 for needles the indexes cannot answer, the same LIKE as `LikeBackend`."""
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -44,6 +46,9 @@ SORT_INDEXES = {
 # an agent's own newest first, sent mail by date (migration 0035).
 NARROW_WALKS = {
     ("agent_id", "last"): "ix_interactions_agent_last",
+    # Migration 0038: an agent's own by start (a period's), by client.
+    ("agent_id", "created"): "ix_interactions_agent_created",
+    ("agent_id", "client"): "ix_interactions_agent_client",
     ("direction", "created"): "ix_interactions_direction_created",
 }
 # Made once per reader connection (`in_session`); each search's rows go with its rollback.
@@ -80,10 +85,17 @@ class Params:
 @dataclass(frozen=True)
 class Hits:
     """`search.Hits` as SQL: (FTS5 table, MATCH string) alternatives, and `scan`, a row
-    condition selecting the same interactions (LIKE, for an ASCII needle)."""
+    condition selecting the same interactions (LIKE, for an ASCII needle).
+
+    `needle`: the ASCII text of an address or subject filter (`scan` set), whose trigrams
+    `narrowed` may look up instead of the whole phrase. `verified`: the MATCH selects a
+    superset (some of the needle's trigrams) and each candidate's row is checked with
+    `scan`, so the ids are exactly the phrase's."""
 
     alternatives: tuple[tuple[str, str], ...]  # (table, bound parameter)
     scan: str | None = None
+    needle: str | None = None
+    verified: bool = False
 
     @property
     def ids_sql(self) -> str:
@@ -92,6 +104,16 @@ class Hits:
     def ids_below(self, cut: int | None) -> str:
         """The hits' ids, only those up to `cut` when given (FTS5 then reads that part of
         each hit list and no more)."""
+        if self.verified:
+            (fts, match), below = self.alternatives[0], ""
+            if cut is not None:
+                below = f" AND {fts}.rowid <= {int(cut)}"
+            # FTS5 first (CROSS JOIN keeps that order), then each candidate's row.
+            return (
+                f"SELECT interactions.id AS id FROM {fts} CROSS JOIN interactions"
+                f" ON interactions.id = {fts}.rowid WHERE {fts} MATCH {match}{below}"
+                f" AND {self.scan}"
+            )
         below = "" if cut is None else f" AND rowid <= {int(cut)}"
         return " UNION ".join(
             f"SELECT rowid AS id FROM {fts} WHERE {fts} MATCH {match}{below}"
@@ -145,7 +167,9 @@ def who(p: Params, needle: str) -> Filter:
     if len(needle) < TRIGRAM:
         return like
     match = p.bind("{client_email client_name}: " + quoted(needle))
-    return Hits((("search_interactions", match),), like if needle.isascii() else None)
+    if needle.isascii():
+        return Hits((("search_interactions", match),), like, needle)
+    return Hits((("search_interactions", match),))
 
 
 def subject(p: Params, needle: str) -> Filter:
@@ -153,7 +177,9 @@ def subject(p: Params, needle: str) -> Filter:
     if len(needle) < TRIGRAM:
         return like
     match = p.bind("subject: " + quoted(needle))
-    return Hits((("search_interactions", match),), like if needle.isascii() else None)
+    if needle.isascii():
+        return Hits((("search_interactions", match),), like, needle)
+    return Hits((("search_interactions", match),))
 
 
 def body(p: Params, value: str) -> Filter:
@@ -183,6 +209,8 @@ class Plan:
     equal: frozenset[str] = frozenset()  # columns compared with `=` by a condition
     # A condition reads each row's text (LIKE): counting and paging should not both do it.
     scans: bool = False
+    # Every condition is `agent_id = ...`: a walk of an agent's index reads only matches.
+    agent_only: bool = False
 
     @property
     def walk_index(self) -> str:
@@ -228,10 +256,11 @@ def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int |
         row = c.execute("SELECT id FROM campaigns WHERE name = ?", (query.campaign,)).fetchone()
         if row is None:
             raise Invalid(f"campaign: no campaign named {query.campaign!r}", field="campaign")
-        # An agent's rows are fewer than a campaign's: with no period to seek either, the
-        # unary `+` keeps SQLite (which has no statistics) from reading the campaign's
-        # every row through ix_interactions_queue to find the agent's.
-        fixed = (user_id is not None or query.agent) and not (query.start or query.end)
+        # An agent's rows are fewer than a campaign's: the unary `+` keeps SQLite (which
+        # has no statistics) from reading the campaign's every row (of the period) through
+        # ix_interactions_queue or ix_interactions_campaign_created to find the agent's,
+        # which ix_interactions_agent_last and ix_interactions_agent_created (0038) seek.
+        fixed = user_id is not None or bool(query.agent)
         column_ = "+interactions.campaign_id" if fixed else "interactions.campaign_id"
         conditions.append(f"{column_} = {p.bind(row[0])}")
     if query.agent:
@@ -251,7 +280,11 @@ def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int |
     elif query.state == "closed":
         conditions.append("interactions.state = 'closed'")
     if query.direction:
-        conditions.append(f"interactions.direction = {p.bind(query.direction)}")
+        # An agent's period is sought in ix_interactions_agent_created (0038), not the
+        # direction's (everyone's sent mail of the period, each row read for its agent).
+        agents = (user_id is not None or bool(query.agent)) and bool(query.start or query.end)
+        column_ = "+interactions.direction" if agents else "interactions.direction"
+        conditions.append(f"{column_} = {p.bind(query.direction)}")
         equal.add("direction")
     if needle := query.any.strip():
         anywhere = [who(p, needle), subject(p, needle)]
@@ -271,7 +304,10 @@ def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int |
         # phrase, which reads every hit of a common part (`gmail.com`).
         conditions += [h.scan for h in hits if h.scan is not None]
         hits, scans = [], True
-    return Plan(conditions, hits, query.sort, query.descending, frozenset(equal), scans)
+    agent_only = bool(conditions) and all(
+        c.startswith("interactions.agent_id = ") for c in conditions
+    )
+    return Plan(conditions, hits, query.sort, query.descending, frozenset(equal), scans, agent_only)
 
 
 class Runner:
@@ -291,8 +327,12 @@ class Runner:
         total = self.scalar(f"SELECT count(*) FROM ({select_ids}{stop})")
         return total, limit is not None and total >= limit
 
-    def page(self, where: str, page: int, size: int, *, walk: bool = False) -> list[int]:
-        hint = ""
+    def page(
+        self, where: str, page: int, size: int, *, walk: bool = False, by_ids: bool = False
+    ) -> list[int]:
+        # by_ids: `where` names a few ids (IN_HITS): read those rows, whatever index the
+        # other conditions or the order would suggest to SQLite (an agent's 9,000 rows).
+        hint = " NOT INDEXED" if by_ids else ""
         if walk:
             index = self.found.walk_index
             hint = f" INDEXED BY {index}"
@@ -309,8 +349,53 @@ class Runner:
         return int(self.c.execute(sql, self.p.values).rowcount)
 
 
+# A needle's trigrams ranked by their hits among the first 1/RANK_SHARE of the ids, each
+# counted up to RANK_LIMIT: a rare one costs a few us, a common one its limit (`narrowed`).
+RANK_SHARE = 256
+RANK_LIMIT = 16
+RARE_TRIGRAMS = 3
+
+
+def narrowed(r: Runner, h: Hits, newest: int) -> Hits:
+    """An ASCII address or subject needle looked up by its rarest trigrams, each candidate's
+    row checked with LIKE, when it has rare ones; else `h` as it is.
+
+    FTS5 answers a phrase by stepping through the hit list of each of its trigrams: one
+    common trigram (`ana`, `smi`: tens of thousands of hits) makes a customer's address
+    cost 3-9 ms even when three rows match, where three rare trigrams (`632`, `289`) and
+    the rows they find cost ~0.3 ms. The candidates are a superset of the phrase's hits (any
+    order, any column) and LIKE keeps exactly the rows the phrase finds (`Hits.scan`)."""
+    if h.needle is None or h.scan is None:
+        return h
+    lowered = h.needle.lower()
+    grams = list(dict.fromkeys(lowered[i : i + TRIGRAM] for i in range(len(lowered) - 2)))
+    if len(grams) <= RARE_TRIGRAMS:
+        return h
+    cut = max(newest // RANK_SHARE, 1)
+    fts = h.alternatives[0][0]
+    names = [r.p.bind(quoted(g)) for g in grams]
+    counts = r.c.execute(
+        "SELECT "
+        + ", ".join(
+            f"(SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH {n}"
+            f" AND rowid <= {cut} LIMIT {RANK_LIMIT}))"
+            for n in names
+        ),
+        r.p.values,
+    ).fetchone()
+    rare = sorted(
+        (count, gram) for count, gram in zip(counts, grams, strict=True) if count < RANK_LIMIT
+    )
+    rare = rare[:RARE_TRIGRAMS]
+    # One rare trigram alone may still have hundreds of hits, each a row read: the phrase.
+    if not rare or (len(rare) == 1 and rare[0][0] > 2):
+        return h
+    match = r.p.bind(" AND ".join(quoted(gram) for _, gram in rare))
+    return Hits(((fts, match),), h.scan, h.needle, verified=True)
+
+
 # The share of the ids whose hits estimate a word's (`search_page`).
-SAMPLE = 16
+SAMPLE = 64
 IN_HITS = "interactions.id IN (SELECT id FROM temp.search_hits)"
 IN_ROWS = "interactions.id IN (SELECT id FROM temp.search_rows)"
 
@@ -337,16 +422,35 @@ def search_page(
         many = math.isqrt((offset + size) * newest) + 1
         if found.scans:
             return scanned(r, where, page, size, limit, newest)
+        if found.agent_only and found.walk_index != SORT_INDEXES[found.sort]:
+            # An agent's own rows in their index's order: the walk reads a page and stops,
+            # whatever their number, so only the count's cap is counted (not `many`).
+            total, capped = r.count(plain, limit)
+            return r.page(where, page, size, walk=True), total, capped
         counted, _ = r.count(plain, None if limit is None else max(limit, many))
         total, capped = (
             (counted, False) if limit is None else (min(counted, limit), counted >= limit)
         )
         return r.page(where, page, size, walk=counted >= many), total, capped
-    ids = found.hit_ids()
     newest = r.scalar("SELECT max(id) FROM interactions")
+    found = r.found = replace(found, hits=[narrowed(r, h, newest) for h in found.hits])
+    ids = found.hit_ids()
     wanted = offset + size
     probes = " AND ".join(h.probe() for h in found.hits)
     walk_where = f"{where} AND {probes}"
+    if found.conditions and all(h.verified for h in found.hits):
+        # An address or subject found by its rare trigrams (`narrowed`): few candidates,
+        # each a row read. Copied first (up to `enough`), they spare counting the
+        # filters' rows (an agent's 9,000: ~0.7 ms); many, the plan below.
+        enough = math.isqrt(wanted * newest) + 1
+        copied = r.insert(f"INSERT INTO temp.search_hits SELECT id FROM ({ids}) LIMIT {enough}")
+        if copied < enough:
+            in_both = f"{IN_HITS} AND {where}"
+            total, capped = r.count(
+                f"SELECT interactions.id FROM interactions NOT INDEXED WHERE {in_both}", limit
+            )
+            return r.page(in_both, page, size, by_ids=True), total, capped
+        r.c.execute("DELETE FROM temp.search_hits")
     if found.conditions:
         rows, _ = r.count(plain, rows_many)
         if rows >= rows_many:
@@ -371,9 +475,9 @@ def search_page(
                 r.insert(f"INSERT INTO temp.search_hits {ids}")
             in_both = f"{IN_HITS} AND {where}"
             total, capped = r.count(
-                f"SELECT interactions.id FROM interactions WHERE {in_both}", limit
+                f"SELECT interactions.id FROM interactions NOT INDEXED WHERE {in_both}", limit
             )
-            return r.page(in_both, page, size), total, capped
+            return r.page(in_both, page, size, by_ids=True), total, capped
         r.c.execute("DELETE FROM temp.search_hits")
         cost = sum(h.probe_cost for h in found.hits)
         if all(h.scan is not None for h in found.hits) or rows * cost <= rows_few * 15:
@@ -398,7 +502,7 @@ def search_page(
     enough = max(int((wanted * newest * cost) ** 0.5), wanted) + 1
     hits = 0
     sampled = False
-    if found.hits:  # always: a plan here has hits
+    if not all(h.verified for h in found.hits):  # verified hits are few: copied
         # The hits among the first 1/SAMPLE of the ids (interaction ids have nothing to do
         # with words or addresses) tell a common word or address part without reading all
         # its hits (counting 36,000 hits of a word cost 3-9 ms under load, the first 4,755
@@ -406,7 +510,12 @@ def search_page(
         # than `enough`: no copy, the walk. Otherwise the copy, bounded by `enough`, counts
         # them exactly. Only the path depends on the estimate, never the answer.
         cut = max(newest // SAMPLE, 1)
-        part = r.scalar(f"SELECT count(*) FROM ({found.hit_ids(cut)})")
+        # Counted only as far as the answer needs: a common word's 12,000 hits in the
+        # sample cost ~0.9 ms, the 4,600 that tell it is common ~0.2 ms.
+        need = -(-2 * enough * cut // max(newest, 1))
+        part = r.scalar(
+            f"SELECT count(*) FROM (SELECT id FROM ({found.hit_ids(cut)}) LIMIT {need})"
+        )
         if part * newest >= 2 * enough * cut:
             hits, sampled = enough, True
     if hits < enough:
@@ -457,7 +566,9 @@ WHERE interactions.id IN ({ids})
 
 
 def _when(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+    # Stored as UTC without an offset; parsed with one (`.replace(tzinfo=)` after the parse
+    # cost several times the parse: 160 of them a page).
+    return None if value is None else datetime.fromisoformat(value + "+00:00")
 
 
 def summaries(c: sqlite3.Connection, ids: list[int]) -> list[InteractionSummary]:
