@@ -91,6 +91,14 @@ def execute(settings: Settings, sql: str, *args: Any) -> None:
         conn.close()
 
 
+async def write(settings: Settings, sql: str, *args: Any) -> None:
+    """`execute` from a test whose engine runs in the test's own event loop. A write waits
+    for the database's write lock, and an engine transaction holding it may need that loop
+    to go on (one awaited statement at a time): waiting on the loop itself, the test would
+    hold the lock's release up until its own timeout ("database is locked")."""
+    await asyncio.to_thread(execute, settings, sql, *args)
+
+
 def at(value: str | datetime | None) -> datetime | None:
     """A stored timestamp as an aware UTC datetime (SQLite keeps naive UTC text)."""
     if value is None:

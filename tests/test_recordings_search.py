@@ -51,9 +51,14 @@ async def ids(client: EngineClient, **filters: object) -> list[int]:
     return [row.id for row in (await client.recordings(q(**filters))).items]
 
 
-def check_index(engine: Engine) -> None:
+async def check_index(engine: Engine) -> None:
     """SQLite: FTS5's own check, each index holds exactly what its content (table, view)
-    says. PostgreSQL keeps its expression and trigram indexes itself: they must exist."""
+    says. PostgreSQL keeps its expression and trigram indexes itself: they must exist.
+    The check writes (it takes the write lock) in a thread: see `db_probe.write`."""
+    await asyncio.to_thread(_check_index, engine)
+
+
+def _check_index(engine: Engine) -> None:
     if db_probe.is_postgresql(engine.settings):
         names = db_probe.rows(
             engine.settings, "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'search_%'"
@@ -240,12 +245,12 @@ async def test_the_index_follows_replies_sending_and_deletes(recorded: dict) -> 
     # Stored in the reply's transaction; the outbox then changes its delivery state.
     assert await ids(op, text="gizmo") == [bob]
     await world.sink.await_count(2)
-    check_index(world.engine)
+    await check_index(world.engine)
     assert await ids(op, text="gizmo") == [bob]
     assert await ids(op, text="montreal") == [bob]  # the customer's message still there
     # messages cascade
-    db_probe.execute(world.engine.settings, "DELETE FROM interactions WHERE id = ?", bob)
-    check_index(world.engine)
+    await db_probe.write(world.engine.settings, "DELETE FROM interactions WHERE id = ?", bob)
+    await check_index(world.engine)
     assert await ids(op, text="gizmo") == []
     assert await ids(op, email="shop.example") == []
     assert (await op.recordings(q())).total == 3
