@@ -26,11 +26,12 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from data.models import DialerRecord, DialerRecordState
+from data.models import BlacklistEntry, BouncingAddress, DialerRecord, DialerRecordState
 
 __all__ = [
     "Change",
     "Claimed",
+    "blocked_sqlite",
     "bound_time",
     "next_sqlite",
     "sent_sqlite",
@@ -79,6 +80,11 @@ _SENT_SQL = (
     f" '{S.SENT.value}' END, error = '', attempts = ?, processed_at = ?,"
     " next_attempt_at = NULL WHERE id IN ({marks})"
 )
+_BLOCKED_SQL = (
+    f"SELECT email FROM {BlacklistEntry.__tablename__} WHERE email IN ({{marks}})"
+    " AND (campaign_id IS NULL OR campaign_id = ?)"
+)
+_BOUNCING_SQL = f"SELECT email FROM {BouncingAddress.__tablename__} WHERE email IN ({{marks}})"
 # SQLite binds at most 32,766 parameters a statement (since 3.32; 999 before): ids in
 # slices well under either.
 _IDS_PER_STATEMENT = 900
@@ -138,6 +144,33 @@ def next_sqlite(
     finally:
         cursor.close()
     return found
+
+
+def blocked_sqlite(
+    session: Session, addresses: Sequence[str], campaign_id: int
+) -> tuple[set[str], set[str]]:
+    """SQLite, in a reader thread: which of these (lower-case) addresses are blacklisted
+    for the campaign or for all (the rule of `blacklist.applies`), and which are bouncing.
+    (Through Core, the two IN lists of a 1,000-record claim cost ~5 ms of binding.)"""
+    blocked: set[str] = set()
+    bouncing: set[str] = set()
+    cursor = _driver_cursor(session)
+    try:
+        for start in range(0, len(addresses), _IDS_PER_STATEMENT):
+            part = tuple(addresses[start : start + _IDS_PER_STATEMENT])
+            marks = ", ".join("?" * len(part))
+            blocked.update(
+                email
+                for (email,) in cursor.execute(
+                    _BLOCKED_SQL.format(marks=marks), (*part, campaign_id)
+                ).fetchall()
+            )
+            bouncing.update(
+                email for (email,) in cursor.execute(_BOUNCING_SQL.format(marks=marks), part)
+            )
+    finally:
+        cursor.close()
+    return blocked, bouncing
 
 
 def write_sqlite(changes: list[Change], session: Session) -> None:

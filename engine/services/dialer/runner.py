@@ -610,22 +610,14 @@ class DialerRunner:
         if not picked:
             return None
         addresses = {r.destination.lower() for r, _ in picked}
-        blocked = set(
-            (
-                await session.scalars(
-                    select(BlacklistEntry.email).where(
-                        BlacklistEntry.email.in_(addresses), applies(campaign.id)
-                    )
+        if not self.shared:
+            blocked, bouncing = await self.db.read_at_once(
+                functools.partial(
+                    claim_rows.blocked_sqlite, addresses=list(addresses), campaign_id=campaign.id
                 )
-            ).all()
-        )
-        bouncing = set(
-            (
-                await session.scalars(
-                    select(BouncingAddress.email).where(BouncingAddress.email.in_(addresses))
-                )
-            ).all()
-        )
+            )
+        else:
+            blocked, bouncing = await _blocked(session, addresses, campaign.id)
         template = await session.get(Template, dialer.template_id) if dialer.template_id else None
         files: dict[str, tuple[str, str, bytes] | None] = {}
         for record, _ in picked:
@@ -793,6 +785,29 @@ class _Recorder:
             for *_, future in batch:
                 if not future.done():
                     future.set_result(None)
+
+
+async def _blocked(
+    session: AsyncSession, addresses: set[str], campaign_id: int
+) -> tuple[set[str], set[str]]:
+    """Which addresses are blacklisted for the campaign (or all), which are bouncing."""
+    blocked = set(
+        (
+            await session.scalars(
+                select(BlacklistEntry.email).where(
+                    BlacklistEntry.email.in_(addresses), applies(campaign_id)
+                )
+            )
+        ).all()
+    )
+    bouncing = set(
+        (
+            await session.scalars(
+                select(BouncingAddress.email).where(BouncingAddress.email.in_(addresses))
+            )
+        ).all()
+    )
+    return blocked, bouncing
 
 
 async def _caps(session: AsyncSession, campaign: Campaign) -> tuple[Caps, int | None]:
