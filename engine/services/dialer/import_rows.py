@@ -30,7 +30,7 @@ BATCH_ROWS = 20_000  # rows a transaction: the database's writer is free between
 # limits. Few statements a batch, because between two the writer thread takes the GIL back
 # from the thread checking the next batch, which can keep it up to the switch interval
 # (5 ms) each time: with 100-row statements that wait tripled a batch's insert (measured).
-ROWS_PER_INSERT = 1000
+ROWS_PER_INSERT = 4000
 REPORT_LINES = 500  # reasons listed per kind; the counts are always whole
 
 # A `Ready` record's columns first, so its row is `ready + (list, state, error)`.
