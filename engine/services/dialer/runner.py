@@ -537,8 +537,7 @@ class DialerRunner:
             )
             for lst, records in zip(lists, found, strict=True):
                 heads.extend((r.priority, lst.id, r.id, r, lst) for r in records)
-            lists = []
-        for lst in lists:
+        for lst in lists if self.shared else ():
             rows = (
                 await session.execute(
                     select(*_CLAIMED_COLUMNS)
