@@ -97,6 +97,15 @@ S = DialerRecordState
 # Records claimed per transaction when nothing paces them: a batch's own reads (dialer,
 # campaign, schedule, caps, lists, template) cost ~10 ms, ~50 us a message at 200 (measured).
 BATCH = 1000
+# A dialer whose last batch went out fast claims bigger ones, up to GROWTH x BATCH: about
+# BATCH_SECONDS of its sending a batch. Each batch costs its reads and, per connection, a
+# task and a message whose content goes without the next envelope (one more write and
+# round trip): over 32 connections ~140 us of CPU a message at 1,000 records a batch
+# against ~120 at 2,000 or 4,000 (bench/dialer, means of four noisy runs on a shared
+# machine). A slow server keeps batches of BATCH, so a stop (which waits for the batches
+# in flight) stays as quick as it was.
+GROWTH = 4
+BATCH_SECONDS = 1.0
 IN_FLIGHT = 2  # batches on the wire at once (claimed `sending`, not yet all recorded)
 TICK = 0.25  # longest real sleep between looks at the clock (tests move it)
 IDLE = 2.0  # a dialer with nothing to send looks again this often (an append, a retry)
@@ -222,6 +231,7 @@ class DialerRunner:
         self._wakes: dict[int, asyncio.Event] = {}
         self._gates: dict[Account, AccountGate] = {}
         self._in_flight: dict[int, int] = {}
+        self._rates: dict[int, float] = {}  # messages a second of each dialer's last batch
         # The mail of a record, made at its claim (and again for an answer's thread).
         self.mails = DialerMails(blobs, clock=clock, base_url=base_url)
         # Several nodes may share the database: turns, locked claims, caps counted there.
@@ -442,7 +452,7 @@ class DialerRunner:
                 if wait > 0:
                     await self._sleep(dialer_id, wait)
                     continue
-                want = 1 if pace.every > 0 else min(self.batch, gate.allowance(now))
+                want = 1 if pace.every > 0 else min(self._batch(dialer_id), gate.allowance(now))
                 if turn is not None:
                     await turn.still_ours()  # lost: another node may run it now
                 shared = (
@@ -496,11 +506,19 @@ class DialerRunner:
     ) -> None:
         self._in_flight[dialer_id] = self._in_flight.get(dialer_id, 0) + len(sending)
         recorder = _Recorder(self)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         try:
             await self.pool.send(campaign, caps.connections, sending, recorder.done, limit_id)
+            self._rates[dialer_id] = len(sending) / max(loop.time() - began, 1e-3)
         finally:
             self._in_flight[dialer_id] -= len(sending)
         self.progress.changed(dialer_id)
+
+    def _batch(self, dialer_id: int) -> int:
+        """How many records to claim now (see GROWTH)."""
+        fast = int(self._rates.get(dialer_id, 0.0) * BATCH_SECONDS)
+        return min(GROWTH * self.batch, max(self.batch, fast))
 
     def _gate(self, campaign: Campaign, caps: Caps) -> AccountGate:
         key = account_of(campaign)
