@@ -19,7 +19,7 @@ in the builder. tests/test_dialer_fastmail.py checks that both ways read the sam
 The template's own records (no message of their own, the common case of a big list) go a
 shorter way still, the SKELETON: the subject, text and HTML templates are split once into
 their literal pieces and `${names}`, the unsubscribe block and image once around the token;
-a record's mail is then joins of its values (HTML-escaped for the HTML) and its token. Its
+a record's mail is then %-formats of its values (HTML-escaped for the HTML) and its token. Its
 headers keep the same checks in cheaper forms that give the same bytes: a subject of
 printable ASCII short enough never to fold is written as it is (anything else goes through
 `text_header`), the To of a plain ASCII address is that address, and List-Unsubscribe is
@@ -30,8 +30,10 @@ characters: same length, nothing to quote, the same folding). About 4x less work
 from __future__ import annotations
 
 import binascii
+import operator
 import re
 import secrets
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from email import policy as email_policy
 from email import utils as email_utils
@@ -74,12 +76,18 @@ def _pieces(template: str) -> tuple[list[str], list[str]]:
     return literals, names
 
 
-def _join(literals: list[str], names: list[str], values: list[str]) -> str:
-    out = [literals[0]]
-    for value, literal in zip(values, literals[1:], strict=True):
-        out.append(value)
-        out.append(literal)
-    return "".join(out)
+def _format_of(
+    pieces: tuple[list[str], list[str]],
+) -> tuple[str, Callable[[Mapping[str, str]], tuple[str, ...]]]:
+    """A split template as a %-format and the getter of its values (a tuple, in order)."""
+    literals, names = pieces
+    fmt = "%s".join(literal.replace("%", "%%") for literal in literals)
+    if not names:
+        return fmt, lambda _variables: ()
+    if len(names) == 1:
+        name = names[0]
+        return fmt, lambda variables: (variables[name],)
+    return fmt, operator.itemgetter(*names)
 
 
 def _qp(text: str) -> bytes:
@@ -187,12 +195,43 @@ class MailMaker:
             return
         self._html_tail = tail_html[len(empty) :].split(mark)
         self._text_tail = tail_text.split(mark)
-        self._needed = sorted(
-            set(self._subject[1]) | set(self._text[1]) | set(self._html[1] if self._html else ())
-        )
         listed = [line for name, line in self._headers if name == b"list-unsubscribe"]
         if len(listed) != 1 or listed[0].count(mark.encode()) != 2:
             return
+        # Each template once as a %-format and a getter of its values in order (a missing
+        # name: KeyError), the whole mail's bytes as one %-format of its slots: a mail is
+        # then three or four C-speed formats and two quoted-printable encodings.
+        self._subject_fmt = _format_of(self._subject)
+        self._text_fmt = _format_of(self._text)
+        self._html_fmt = _format_of(self._html) if self._html is not None else None
+        slots = {
+            b"to": b"To: %(to)s",
+            b"subject": b"%(subject)s",
+            b"date": b"%(date)s",
+            b"message-id": b"Message-ID: %(mid)s",
+        }
+        head = []
+        for name, line in self._headers:
+            if name == b"list-unsubscribe":
+                head.append(line.replace(b"%", b"%%").replace(mark.encode(), b"%(token)s"))
+            else:
+                head.append(slots.get(name, line.replace(b"%", b"%%")))
+        d = self._delimiter.replace(b"%", b"%%")
+        text_head, html_head = (h.replace(b"%", b"%%") for h in self._part_heads)
+        self._mail_fmt = b"".join(
+            [
+                b"\r\n".join(head),
+                b"\r\n\r\n",
+                d,
+                text_head,
+                b"%(text)s\r\n",
+                d,
+                html_head,
+                b"%(html)s\r\n",
+                d,
+                b"--\r\n",
+            ]
+        )
         self._skeleton = True
 
     def make(self, record: RecordMail, *, token: str, message_id: str, now: datetime) -> bytes:
@@ -224,17 +263,18 @@ class MailMaker:
         variables = record.variables
         if not is_token(token) or not _ASCII_ADDRESS.fullmatch(record.destination):
             return None
-        if any(name not in variables for name in self._needed):
+        try:
+            fmt, get = self._subject_fmt
+            subject = fmt % get(variables)
+            fmt, get = self._text_fmt
+            text = fmt % get(variables)
+            if self._html_fmt is not None:
+                fmt, get = self._html_fmt
+                html = fmt % tuple(map(escape, get(variables)))
+            else:
+                html = body_html(text)
+        except KeyError:
             return None  # undefined: `record_content` raises the reason
-        literals, names = self._subject
-        subject = _join(literals, names, [variables[n] for n in names])
-        literals, names = self._text
-        text = _join(literals, names, [variables[n] for n in names])
-        if self._html is not None:
-            literals, names = self._html
-            html = _join(literals, names, [escape(variables[n]) for n in names])
-        else:
-            html = body_html(text)
         html += token.join(self._html_tail)
         text = (text.rstrip("\n") + "\n\n" if text else "") + token.join(self._text_tail)
         if _SHORT_PLAIN.fullmatch(subject) and "=?" not in subject:
@@ -248,40 +288,16 @@ class MailMaker:
         date = self._date
         if date is None or date[0] != now:
             date = self._date = (now, f"Date: {email_utils.format_datetime(now)}".encode())
-        mark = self._token_mark.encode()
         wire_token = token.encode("ascii")
-        head = []
-        for name, line in self._headers:
-            if name == b"to":
-                head.append(b"To: " + record.destination.encode("ascii"))
-            elif name == b"subject":
-                head.append(subject_line)
-            elif name == b"list-unsubscribe":
-                head.append(line.replace(mark, wire_token))
-            elif name == b"date":
-                head.append(date[1])
-            elif name == b"message-id":
-                head.append(f"Message-ID: {message_id}".encode())
-            else:
-                head.append(line)
-        d = self._delimiter
-        text_head, html_head = self._part_heads
-        return b"".join(
-            [
-                b"\r\n".join(head),
-                b"\r\n\r\n",
-                d,
-                text_head,
-                _qp(text),
-                b"\r\n",
-                d,
-                html_head,
-                _qp(html),
-                b"\r\n",
-                d,
-                b"--\r\n",
-            ]
-        )
+        return self._mail_fmt % {
+            b"to": record.destination.encode("ascii"),
+            b"subject": subject_line,
+            b"date": date[1],
+            b"mid": message_id.encode(),
+            b"token": wire_token,
+            b"text": _qp(text),
+            b"html": _qp(html),
+        }
 
     def _fast(self, record: RecordMail, token: str, message_id: str, now: datetime) -> bytes | None:
         if not self._ready or record.message or record.attachments:

