@@ -1,4 +1,5 @@
-"""Events that overtake a load: applied again on top of the load's answer.
+"""Events that overtake a load: kept until its answer arrives, then folded into it or applied
+again after it.
 
 A screen loads its data (the inbox, the agent's own row, the monitor) over one connection and
 hears of changes over another, the event stream. The two are not ordered: a load read before

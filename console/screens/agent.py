@@ -212,8 +212,9 @@ class AgentScreen(ModeScreen):
         if (current := self.thread.interaction_id) is not None:
             self.load_thread(current, read=False)
 
-    # What each load reads, and so which events heard while it is on its way are applied
-    # again on top of its answer (console/overtaken.py).
+    # What each load reads, and so which events heard while it is on its way are newer
+    # than its answer: folded into it (the inbox) or applied again after it (the others;
+    # console/overtaken.py).
     INBOX_EVENTS = (InteractionChanged, InteractionMoved)
     ME_EVENTS = (AgentChanged, WaitingChanged)
     THREAD_EVENTS = (MessageChanged,)

@@ -140,8 +140,8 @@ class SupervisorScreen(ModeScreen):
     # ---- loading: each worker posts what it got, handled below with `@on` ----
     @work(exclusive=True, group="monitor", exit_on_error=False)
     async def load_monitor(self) -> None:
-        # Events heard while it is on its way are applied again on top of its answer
-        # (console/overtaken.py).
+        # Events heard while it is on its way are newer than its answer: they are folded
+        # into it (`_monitor_arrived`, console/overtaken.py).
         self.load_started("monitor", (AgentChanged, QueueChanged, StatsChanged))
         self.post_message(MonitorLoaded(await self.client.monitor()))
 

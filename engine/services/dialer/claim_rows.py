@@ -72,9 +72,11 @@ _CLAIM_SQL = (
     f"UPDATE {_T.name} SET state = ?, error = ?, processed_at = ?, rfc_message_id = ?,"
     " link_token = ?, sent_at = ? WHERE id = ?"
 )
-# What happened after delivery (seen, bounced, a complaint) may be recorded before the
-# server's answer is: the answer never undoes it (as runner.py's `_SENT`).
-_AFTER = ", ".join(f"'{s.value}'" for s in (S.SEEN, S.REJECTED, S.SPAM))
+# What happened to a mail after the server took it (seen, bounced, a complaint) may be
+# recorded before the server's answer is: the answer never undoes it (here and in
+# runner.py's Core statements).
+AFTER_DELIVERY = (S.SEEN, S.REJECTED, S.SPAM)
+_AFTER = ", ".join(f"'{s.value}'" for s in AFTER_DELIVERY)
 _SENT_SQL = (
     f"UPDATE {_T.name} SET state = CASE WHEN state IN ({_AFTER}) THEN state ELSE"
     f" '{S.SENT.value}' END, error = '', attempts = ?, processed_at = ?,"

@@ -133,9 +133,7 @@ _CLAIM = (
     )
 )
 _CLAIM_KEYS = ("state", "error", "processed_at", "rfc_message_id", "link_token", "sent_at", "rid")
-# What happened to a mail after the server took it (seen, bounced, a complaint) may be
-# recorded before the server's answer is: the answer never undoes it.
-_AFTER_DELIVERY = (S.SEEN, S.REJECTED, S.SPAM)
+_AFTER_DELIVERY = claim_rows.AFTER_DELIVERY
 _OUTCOME = (
     update(_T)
     .where(_T.c.id == bindparam("rid"))
@@ -555,24 +553,25 @@ class DialerRunner:
             )
             for lst, records in zip(lists, found, strict=True):
                 heads.extend((r.priority, lst.id, r.id, r, lst) for r in records)
-        for lst in lists if self.shared else ():
-            rows = (
-                await session.execute(
-                    select(*_CLAIMED_COLUMNS)
-                    .where(
-                        DialerRecord.list_id == lst.id,
-                        DialerRecord.state == S.PENDING,
-                        or_(
-                            DialerRecord.next_attempt_at.is_(None),
-                            DialerRecord.next_attempt_at <= now,
-                        ),
+        else:
+            for lst in lists:
+                rows = (
+                    await session.execute(
+                        select(*_CLAIMED_COLUMNS)
+                        .where(
+                            DialerRecord.list_id == lst.id,
+                            DialerRecord.state == S.PENDING,
+                            or_(
+                                DialerRecord.next_attempt_at.is_(None),
+                                DialerRecord.next_attempt_at <= now,
+                            ),
+                        )
+                        .order_by(DialerRecord.priority, DialerRecord.id)
+                        .limit(want)
+                        .with_for_update(skip_locked=True)
                     )
-                    .order_by(DialerRecord.priority, DialerRecord.id)
-                    .limit(want)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            heads.extend((r.priority, lst.id, r.id, _Record(*r), lst) for r in rows)
+                ).all()
+                heads.extend((r.priority, lst.id, r.id, _Record(*r), lst) for r in rows)
         best = heapq.nsmallest(want, heads, key=lambda h: (h[0], h[1], h[2]))
         return [(h[3], h[4]) for h in best]
 
@@ -672,17 +671,7 @@ class DialerRunner:
             address = record.destination.lower()
             if address in blocked or address in bouncing:
                 why = "blacklisted or unsubscribed" if address in blocked else "bouncing"
-                add(
-                    (
-                        skipped,
-                        why,
-                        stamp,
-                        record.rfc_message_id,
-                        record.link_token,
-                        record.sent_at,
-                        record.id,
-                    )
-                )
+                add(_ended(record, skipped, why, stamp))
                 continue
             maker = makers.get(lst.id)
             if maker is None:
@@ -707,17 +696,7 @@ class DialerRunner:
                     now=now,
                 )
             except RecordError as exc:
-                add(
-                    (
-                        failed,
-                        str(exc),
-                        stamp,
-                        record.rfc_message_id,
-                        record.link_token,
-                        record.sent_at,
-                        record.id,
-                    )
-                )
+                add(_ended(record, failed, str(exc), stamp))
                 continue
             add((sending, "", None, bare, token, stamp, record.id))
             outgoing(Outgoing(record.id, record.destination, raw, record.attempts))
@@ -802,6 +781,12 @@ class _Recorder:
             for *_, future in batch:
                 if not future.done():
                     future.set_result(None)
+
+
+def _ended(record: _Record, state: str, why: str, stamp: object) -> claim_rows.Change:
+    """A claimed record's change when it goes no further (skipped, failed): processed now,
+    its Message-ID, token and sending time as they were."""
+    return (state, why, stamp, record.rfc_message_id, record.link_token, record.sent_at, record.id)
 
 
 async def _blocked(
