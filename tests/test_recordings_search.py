@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -147,6 +147,8 @@ async def test_each_filter_alone(recorded: dict) -> None:  # type: ignore[type-a
     assert len(await ids(op, start=today, end=today)) == 4
     assert await ids(op, end=today - timedelta(days=1)) == []
     assert await ids(op, start=today + timedelta(days=1)) == []
+    # The calendar's first and last days bound nothing (the day after the last is no date).
+    assert len(await ids(op, start=date.min, end=date.max)) == 4
 
 
 async def test_combinations(recorded: dict) -> None:  # type: ignore[type-arg]

@@ -271,7 +271,7 @@ def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int |
         equal.add("agent_id")
     if query.start:
         conditions.append(f"interactions.created_at >= {p.bind(_day(query.start))}")
-    if query.end:
+    if query.end and query.end < date.max:  # the last day there is: no end to bound
         conditions.append(
             f"interactions.created_at < {p.bind(_day(query.end + timedelta(days=1)))}"
         )
