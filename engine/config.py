@@ -52,6 +52,9 @@ class Settings(msgspec.Struct, kw_only=True):
     event_heartbeat: float = 20.0
     max_attachment_bytes: int = 25 * 1024 * 1024  # per file an agent attaches
     max_list_bytes: int = 512 * 1024 * 1024  # per dialer list CSV upload (streamed to disk)
+    # A list upload from this size up (~40,000 rows) is checked in a process of its own, on
+    # another core, while the engine stores the rows (engine/services/dialer/import_check.py).
+    list_check_process_bytes: int = 4 * 1024 * 1024
     # The control API: complete request headers must arrive this soon after a connection is
     # accepted (or its last answer sent), and one OS user holds at most this many connections.
     header_timeout: float = 5.0

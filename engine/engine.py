@@ -224,7 +224,10 @@ class Engine:
         self.dialers = Dialers(self.db, clock=self.schedules.now)
         self.dialer_records = DialerRecords(self.db)  # the records one by one (drill-down)
         self.dialer_lists = DialerLists(
-            self.db, home / "spool", max_bytes=self.settings.max_list_bytes
+            self.db,
+            home / "spool",
+            max_bytes=self.settings.max_list_bytes,
+            process_from_bytes=self.settings.list_check_process_bytes,
         )
         self.dialer_attachments = DialerAttachments(
             self.db, self.blobs, max_bytes=self.settings.max_attachment_bytes

@@ -29,7 +29,7 @@ from engine.api.schemas import (
     TemplateIn,
 )
 from engine.client import EngineClient, EngineUnavailable, Forbidden, Invalid, NotFound
-from engine.client.errors import Conflict
+from engine.client.errors import Conflict, EngineError
 from engine.config import Settings
 from engine.engine import Engine
 from postdesk.cli import build_parser
@@ -366,14 +366,18 @@ async def test_a_longer_list_is_stored_whole_and_in_order(world: World) -> None:
     ]
 
 
-async def test_common_and_unusual_rows_are_stored_in_list_order(world: World) -> None:
+@pytest.mark.parametrize("apart", [False, True], ids=["checked-in-a-thread", "checked-apart"])
+async def test_common_and_unusual_rows_are_stored_in_list_order(world: World, apart: bool) -> None:
     """Thousands of rows, most of the common shape (read by one pattern), some not (an IDN
     address, a message over two lines, an invalid recipient, a bad priority): every row is
     where its line puts it, ids in line order (the order a dialer sends equal priorities),
-    across full 1,000-row INSERT statements and the rest."""
+    across full multi-row INSERT statements and the rest, whether the rows were checked in
+    the engine or in a checking process of their own (a large list's)."""
     await a_dialer(world)
+    if apart:
+        world.engine.dialer_lists.process_from_bytes = 0
     lines, expected, refused, physical = [], [], [], 1
-    for n in range(1, 2601):
+    for n in range(1, 8001):
         address, message = f"u{n}@example.com", ""
         variables = f"name=U{n}:city=C{n}" if n % 2 else f'"name":"U{n}","city":"C{n}"'
         if n % 97 == 0:
@@ -390,7 +394,8 @@ async def test_common_and_unusual_rows_are_stored_in_list_order(world: World) ->
             expected.append((physical, address, message.strip('"'), f"C{n}", n % 5, n % 101 == 0))
         physical += 2 if message else 1
     report = await world.operator.upload_list("News", "".join(lines).encode(), name="mixed")
-    assert (report.imported, report.failed, report.rejected) == (2595, 25, 5)
+    assert (report.imported, report.failed, report.rejected) == (7984, 79, 16)
+    assert [x.line for x in report.failures][:3] == [e[0] for e in expected if e[5]][:3]
     async with world.engine.db.session() as session:
         stored = (
             await session.scalars(
@@ -517,10 +522,13 @@ async def test_ctl_dialer_commands(
 
 
 # ---- an import the engine dies in ----
-def _engine_process(home: Path, log: Path, crash_at: str = "") -> subprocess.Popen[bytes]:
+def _engine_process(
+    home: Path, log: Path, crash_at: str = "", **variables: str
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "POSTDESK_CRASH_AT"}
     if crash_at:
         env["POSTDESK_CRASH_AT"] = crash_at
+    env.update({name: value for name, value in variables.items() if value})
     with open(log, "ab") as stderr:
         return subprocess.Popen(
             [sys.executable, "-m", "postdesk.cli", "--data-dir", str(home), "engine"],
@@ -528,6 +536,28 @@ def _engine_process(home: Path, log: Path, crash_at: str = "") -> subprocess.Pop
             stderr=stderr,
             env=with_database(home, env),
         )
+
+
+def _checkers() -> list[int]:
+    """Running list-checking processes (`import_check.py`), by their command line."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if proc.name.isdigit() and b"engine.services.dialer.import_check" in command:
+            found.append(int(proc.name))
+    return found
+
+
+async def _no_checker_left(seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while _checkers():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
 
 
 def _lists_in(db: Settings) -> list[tuple[str, int, int]]:
@@ -541,12 +571,17 @@ def _lists_in(db: Settings) -> list[tuple[str, int, int]]:
     ]
 
 
-@pytest.mark.parametrize("append", [False, True])
+@pytest.mark.parametrize(
+    ("append", "apart"),
+    [(False, False), (True, False), (False, True)],
+    ids=["new", "append", "new-checked-apart"],
+)
 async def test_an_import_the_engine_dies_in_leaves_nothing_behind(
-    tmp_path: Path, append: bool
+    tmp_path: Path, append: bool, apart: bool
 ) -> None:
     """SIGKILL after the second batch of 20,000 rows is committed: the next start removes the
-    half-imported rows; a list appended to keeps exactly what it had."""
+    half-imported rows; a list appended to keeps exactly what it had. A checking process of
+    its own (a large list's) ends with the engine, not left behind."""
     home = tmp_path / "home"
     first = Engine(engine_settings(home), run_mail=False)
     await first.start()
@@ -568,7 +603,9 @@ async def test_an_import_the_engine_dies_in_leaves_nothing_behind(
     rows = "".join(f"Support;u{n}@example.com;;;name=U{n}\n" for n in range(50_000))
 
     log = tmp_path / "engine.log"
-    dying = _engine_process(home, log, "dialer-import-batch:2")
+    dying = _engine_process(
+        home, log, "dialer-import-batch:2", POSTDESK_LIST_CHECK_PROCESS_BYTES="0" if apart else ""
+    )
     try:
         socket = home / "run" / "engine.sock"
         deadline = time.monotonic() + 60
@@ -582,6 +619,7 @@ async def test_an_import_the_engine_dies_in_leaves_nothing_behind(
         if dying.poll() is None:
             dying.kill()
     assert dying.returncode == -signal.SIGKILL, log.read_text()[-3000:]
+    assert await _no_checker_left(), "a list's checking process outlived its engine"
     half = [(name, importing, count) for name, importing, count in _lists_in(db) if importing]
     assert len(half) == 1 and half[0][2] == 40_000  # two batches were committed
 
@@ -598,3 +636,24 @@ async def test_an_import_the_engine_dies_in_leaves_nothing_behind(
             assert listed.records == 50_000 + append
     finally:
         await again.stop()
+
+
+async def test_a_checking_process_that_dies_fails_the_import_and_keeps_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large list's checking process killed after its second batch (as the kernel's
+    out-of-memory killer would): the upload fails saying so, none of its rows stay, and the
+    engine goes on (the same file then imports whole)."""
+    await a_dialer(world)
+    world.engine.dialer_lists.process_from_bytes = 0
+    rows = "".join(f"Support;u{n}@example.com;;;name=U{n}:city=C{n}\n" for n in range(50_000))
+    monkeypatch.setenv("POSTDESK_CRASH_AT", "dialer-check-batch:2")  # the checker's, not ours
+    with pytest.raises(EngineError, match="internal engine error"):
+        await world.operator.upload_list("News", rows.encode(), name="L")
+    assert await world.operator.dialer_lists("News") == []
+    assert db_probe.rows(world.engine.settings, "SELECT COUNT(*) FROM dialer_records") == [(0,)]
+    assert await _no_checker_left()
+    monkeypatch.delenv("POSTDESK_CRASH_AT")
+    report = await world.operator.upload_list("News", rows.encode(), name="L")
+    assert (report.imported, report.failed, report.rejected) == (50_000, 0, 0)
+    assert await _no_checker_left()

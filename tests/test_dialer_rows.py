@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from engine.api.schemas import ImportReport
 from engine.domain.dialer_csv import Accepted, ListRules, Rejected, read_list
 from engine.domain.dialer_rows import read_rows, row_pattern
-from engine.services.dialer.import_rows import _RECORD_COLUMNS, Row, next_batch
+from engine.services.dialer.import_check import Row, next_batch
+from engine.services.dialer.import_rows import _RECORD_COLUMNS, STATES
 
 TOKEN_IDS = {"tokA-1_x": 11, "tokB": 12}
 RULES = ListRules(
@@ -49,7 +50,7 @@ def stored(
     rows: list[Row] = []
     outcomes = read_rows(io.StringIO(text, newline=""), rules, fast=fast)
     while True:
-        batch, done = next_batch(outcomes, 7, report, TOKEN_IDS, used)
+        batch, done = next_batch(outcomes, 7, report, TOKEN_IDS, used, STATES)
         rows += batch
         if done:
             return rows, report, used

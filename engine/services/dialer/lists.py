@@ -21,8 +21,11 @@ import contextlib
 import functools
 import logging
 import secrets
+import socket
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from sqlalchemy import delete, func, insert, select, update
@@ -52,7 +55,8 @@ from engine.domain.dialer_csv import (
 )
 from engine.domain.dialer_rows import Ready, read_rows
 from engine.errors import Conflict, Invalid, NotFound
-from engine.services.dialer.import_rows import insert_rows, next_batch
+from engine.services.dialer.import_check import Row, check_file, next_batch
+from engine.services.dialer.import_rows import STATES, insert_rows
 from engine.services.dialer.records import find_dialer
 
 __all__ = ["ATTACHMENT_PURPOSE", "DialerLists"]
@@ -62,10 +66,15 @@ ATTACHMENT_PURPOSE = "dialer"
 
 
 class DialerLists:
-    def __init__(self, db: Database, spool_dir: Path, *, max_bytes: int) -> None:
+    def __init__(
+        self, db: Database, spool_dir: Path, *, max_bytes: int, process_from_bytes: int
+    ) -> None:
         self.db = db
         self.spool_dir = spool_dir
         self.max_bytes = max_bytes
+        # A list from this size up is checked in a process of its own (`import_check.py`):
+        # starting one costs ~0.25 s, which a small list would notice and a large one repays.
+        self.process_from_bytes = process_from_bytes
 
     async def lists(self, dialer_name: str) -> list[DialerListOut]:
         async with self.db.session() as session:
@@ -270,9 +279,14 @@ class DialerLists:
         )
         used: set[int] = set()
         try:
-            with open(path, encoding=check.text_codec, newline="") as text:
-                outcomes = read_rows(text, rules)
-                await self._store(outcomes, staging_id, report, token_ids, used)
+            if path.stat().st_size >= self.process_from_bytes:
+                await self._store_checked_apart(
+                    path, check.text_codec, rules, staging_id, report, token_ids, used
+                )
+            else:
+                with open(path, encoding=check.text_codec, newline="") as text:
+                    outcomes = read_rows(text, rules)
+                    await self._store(outcomes, staging_id, report, token_ids, used)
             async with self.db.session() as session, session.begin():
                 await self._finish(session, staging_id, list_id, used)
         except IntegrityError as exc:  # its dialer or list went away meanwhile
@@ -356,24 +370,101 @@ class DialerLists:
         database's writer thread, in its write turn: the rows' checks are Python, the insert
         mostly SQLite, which lets go of the GIL."""
         checking = asyncio.ensure_future(
-            asyncio.to_thread(next_batch, outcomes, list_id, report, token_ids, used)
+            asyncio.to_thread(next_batch, outcomes, list_id, report, token_ids, used, STATES)
         )
         try:
             while True:
                 batch, done = await checking
                 if not done:
                     checking = asyncio.ensure_future(
-                        asyncio.to_thread(next_batch, outcomes, list_id, report, token_ids, used)
+                        asyncio.to_thread(
+                            next_batch, outcomes, list_id, report, token_ids, used, STATES
+                        )
                     )
-                if batch:
-                    await self.db.write_at_once(functools.partial(insert_rows, batch))
-                    failpoints.reached("dialer-import-batch")
+                await self._insert(batch)
                 if done:
                     return
         finally:
             if not checking.done():
                 with contextlib.suppress(Exception):
                     await checking
+
+    async def _store_checked_apart(
+        self,
+        path: Path,
+        codec: str,
+        rules: ListRules,
+        list_id: int,
+        report: ImportReport,
+        token_ids: dict[str, int],
+        used: set[int],
+    ) -> None:
+        """The same, with the checking in a process of its own (`import_check.check_file`),
+        which is a batch ahead: its next batch is received while this one is inserted."""
+        ours, theirs = socket.socketpair()
+        try:
+            checker = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                check_file.__module__,
+                str(theirs.fileno()),
+                pass_fds=(theirs.fileno(),),
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()  # the checker's copy only: the pipe ends when the checker does
+        channel = Connection(ours.detach())
+
+        def receive() -> tuple[object, ...]:
+            try:
+                message: tuple[object, ...] = channel.recv()
+            except EOFError:
+                return ("ended",)
+            return message
+
+        receiving: asyncio.Future[tuple[object, ...]] | None = None
+        finished = False
+        try:
+            task = (str(path), codec, rules, list_id, token_ids, STATES, report)
+            await asyncio.to_thread(channel.send, task)
+            receiving = asyncio.ensure_future(asyncio.to_thread(receive))
+            while (message := await receiving)[0] == "batch":
+                # The next batch is received (unpickled) while this one is inserted.
+                receiving = asyncio.ensure_future(asyncio.to_thread(receive))
+                assert isinstance(message[1], list)
+                await self._insert(message[1])
+            if message[0] == "ended":  # killed (out of memory?), or a bug before it could say
+                code = await checker.wait()
+                raise RuntimeError(
+                    f"the list's checking process ended early (exit status {code});"
+                    " nothing of this upload was kept"
+                )
+            if message[0] != "done":
+                raise RuntimeError(f"checking the list failed: {message[1]}")
+            checked, checked_used = message[1], message[2]
+            assert isinstance(checked, ImportReport) and isinstance(checked_used, set)
+            report.imported, report.failed = checked.imported, checked.failed
+            report.rejected = checked.rejected
+            report.failures, report.rejections = checked.failures, checked.rejections
+            used |= checked_used
+            finished = True
+        finally:
+            if not finished and checker.returncode is None:  # an error, a cancelled upload
+                with contextlib.suppress(ProcessLookupError):
+                    checker.kill()
+            if receiving is not None and not receiving.done():  # ends with the checker's end
+                with contextlib.suppress(Exception):
+                    await receiving
+            channel.close()
+            await checker.wait()
+
+    async def _insert(self, batch: list[Row]) -> None:
+        if batch:
+            await self.db.write_at_once(functools.partial(insert_rows, batch))
+            failpoints.reached("dialer-import-batch")
 
     async def _undo(self, staging_id: int) -> None:
         """Remove what a failed import stored: its staging list and the records in it."""
