@@ -88,6 +88,9 @@ def test_values_from_the_row_stay_values(hostile: str) -> None:
         ({**ROW, "when": "2027-07-01 12:00"}, "end", "ends before it starts"),
         ({**ROW, "seller": "no one"}, "organizer", "not an address"),
         ({**ROW, "when": "2027-05-01 10:00"}, "end", "more than 31 days"),
+        # The calendar's ends: no zone rules can be written around them (an OverflowError once).
+        ({**ROW, "when": "9999-12-31 10:00"}, "start", "between the years 1900 and 2999"),
+        ({**ROW, "when": "0001-01-01 10:00"}, "start", "between the years 1900 and 2999"),
     ],
 )
 def test_a_row_that_cannot_make_an_event_names_the_field(

@@ -27,6 +27,7 @@ from engine.domain.templates import render
 # How a parametrised date is written in the list (and a fixed one in the dialer's form).
 DATE_FORMAT = "%Y-%m-%d %H:%M"
 DATE_EXAMPLE = "2027-03-14 15:30"
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 PRODID = "-//Postdesk//Email dialer//EN"
 MAX_DURATION = timedelta(days=31)
 
@@ -71,6 +72,12 @@ def _moment(field: str, text: str, variables: Mapping[str, str], tz: ZoneInfo) -
         raise InvitationError(
             field, f"{value!r} is not a date and time like {DATE_EXAMPLE}"
         ) from None
+    if not FIRST_YEAR <= naive.year <= LAST_YEAR:
+        # Python's dates end at year 9999 and calendars' time zone rules long before: a
+        # date near either end cannot be written with its zone (and is a typo anyway).
+        raise InvitationError(
+            field, f"{value!r} is not between the years {FIRST_YEAR} and {LAST_YEAR}"
+        )
     return naive.replace(tzinfo=tz)
 
 
