@@ -732,6 +732,10 @@ class DialerRunner:
         # for it): the sent ones (nearly all) in one statement per number of attempts (on
         # SQLite at the driver: `claim_rows.py`), the others with one Core executemany (not
         # the ORM's bulk update).
+        if not self.shared and not changes:  # all sent: committed on the loop's thread
+            at = claim_rows.bound_time(self.db.engine.dialect, now)
+            await self.db.write_now(functools.partial(claim_rows.sent_at_driver, sent=sent, at=at))
+            return
         if not self.shared:
 
             def write(session: Session) -> None:
