@@ -240,7 +240,8 @@ class Database:
         waiting for it (bench/dialer). Here the loop is held for the writing itself.
 
         This connection never waits: no busy timeout (the write turn keeps this process's
-        writers apart; a busy database means another process writes) and no automatic
+        writers apart; a busy database means a write outside it: another process, or
+        a session writing without the turn) and no automatic
         checkpoint (a checkpoint syncs the files, milliseconds to seconds; the other
         connections' commits checkpoint as before). When the database is busy the same
         `work` runs in the writer thread, which waits for the lock as every writer does.
@@ -252,17 +253,18 @@ class Database:
             if quick is not None:
                 try:
                     quick.execute("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError:
-                    pass  # busy: another process holds the write lock
-                else:
-                    try:
-                        result = work(quick)
-                        quick.execute("COMMIT")
-                    except BaseException:
-                        if quick.in_transaction:
-                            quick.execute("ROLLBACK")
-                        raise
+                    result = work(quick)
+                    quick.execute("COMMIT")
                     return result
+                except sqlite3.OperationalError:
+                    # Busy (another process holds the write lock), or an error the writer
+                    # thread's way meets again and raises: undone here, done there.
+                    if quick.in_transaction:
+                        quick.execute("ROLLBACK")
+                except BaseException:
+                    if quick.in_transaction:
+                        quick.execute("ROLLBACK")
+                    raise
 
             def through(session: Session) -> T:
                 return work(session.connection().connection.driver_connection)  # type: ignore[arg-type]
