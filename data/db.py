@@ -240,10 +240,10 @@ class Database:
         waiting for it (bench/dialer). Here the loop is held for the writing itself.
 
         This connection never waits: no busy timeout (the write turn keeps this process's
-        writers apart; a busy database means a write outside it: another process, or
-        a session writing without the turn) and no automatic
-        checkpoint (a checkpoint syncs the files, milliseconds to seconds; the other
-        connections' commits checkpoint as before). When the database is busy the same
+        writers apart; a busy database means a write outside it: another process, or a
+        session writing without the turn) and no automatic checkpoint (a checkpoint syncs
+        the files, milliseconds to seconds; the other connections' commits checkpoint as
+        before). When the database is busy (or anything else goes wrong there) the same
         `work` runs in the writer thread, which waits for the lock as every writer does.
         `work` must keep to `connection` (it may run in either thread)."""
         if self._write_turn is None:
