@@ -551,6 +551,8 @@ class DialerRunner:
                     claim_rows.next_sqlite, list_ids=[lst.id for lst in lists], now=now, want=want
                 )
             )
+            if len(lists) == 1:  # in its order already: nothing to merge
+                return [(r, lists[0]) for r in found[0]]
             for lst, records in zip(lists, found, strict=True):
                 heads.extend((r.priority, lst.id, r.id, r, lst) for r in records)
         else:
