@@ -34,6 +34,7 @@ __all__ = [
     "blocked_sqlite",
     "bound_time",
     "next_sqlite",
+    "sent_at_driver",
     "sent_sqlite",
     "write_sqlite",
 ]
@@ -188,7 +189,13 @@ def sent_sqlite(sent: dict[int, list[int]], processed_at: datetime, session: Ses
     """SQLite, in the writer thread: the messages the server took, `sent` (attempts -> their
     record ids), in statements of many ids each."""
     at = bound_time(session.get_bind().dialect, processed_at)
-    cursor = _driver_cursor(session)
+    sent_at_driver(session.connection().connection.driver_connection, sent, at)
+
+
+def sent_at_driver(connection: Any, sent: dict[int, list[int]], at: Any) -> None:
+    """`sent_sqlite` on a sqlite3 connection in a transaction (`Database.write_now`), `at`
+    the processing time as stored (`bound_time`)."""
+    cursor = connection.cursor()
     try:
         for attempts, ids in sent.items():
             for start in range(0, len(ids), _IDS_PER_STATEMENT):

@@ -551,6 +551,8 @@ class DialerRunner:
                     claim_rows.next_sqlite, list_ids=[lst.id for lst in lists], now=now, want=want
                 )
             )
+            if len(lists) == 1:  # in its order already: nothing to merge
+                return [(r, lists[0]) for r in found[0]]
             for lst, records in zip(lists, found, strict=True):
                 heads.extend((r.priority, lst.id, r.id, r, lst) for r in records)
         else:
@@ -732,6 +734,10 @@ class DialerRunner:
         # for it): the sent ones (nearly all) in one statement per number of attempts (on
         # SQLite at the driver: `claim_rows.py`), the others with one Core executemany (not
         # the ORM's bulk update).
+        if not self.shared and not changes:  # all sent: committed on the loop's thread
+            at = claim_rows.bound_time(self.db.engine.dialect, now)
+            await self.db.write_now(functools.partial(claim_rows.sent_at_driver, sent=sent, at=at))
+            return
         if not self.shared:
 
             def write(session: Session) -> None:

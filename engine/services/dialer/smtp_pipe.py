@@ -22,6 +22,7 @@ import re
 import socket
 import ssl
 from collections import deque
+from typing import Any
 
 __all__ = ["PipeConnection", "SmtpReplyError", "Transaction"]
 
@@ -39,8 +40,31 @@ class SmtpReplyError(Exception):
         self.text = text
 
 
+class _Wait:
+    """A wait for the next `count` replies: one future for all of them (a pipelined
+    message's four replies cost one future and one wake-up, not four)."""
+
+    __slots__ = ("count", "future", "got", "many")
+
+    def __init__(self, future: asyncio.Future[Any], count: int, many: bool) -> None:
+        self.future = future
+        self.count = count
+        self.many = many  # the result is the list of replies (else the one reply)
+        self.got: list[tuple[int, str]] = []
+
+    def end(self, lost: Exception) -> None:
+        """The connection is gone: a wait for several gets the replies that came (fewer
+        than it asked: `lost` says why), a wait for one the exception."""
+        if self.future.done():
+            return
+        if self.many:
+            self.future.set_result(self.got)
+        else:
+            self.future.set_exception(lost)
+
+
 class _Protocol(asyncio.Protocol):
-    """Replies in the order they come, each to the oldest waiter. A server silent for
+    """Replies in the order they come, each to the oldest wait. A server silent for
     TIMEOUT seconds while a reply is awaited ends the connection (TimeoutError): one timer
     a connection looking every TIMEOUT/4 s, not a timeout armed and cancelled for every
     message (measured: ~5% of a message's CPU in the dialer)."""
@@ -50,7 +74,7 @@ class _Protocol(asyncio.Protocol):
         self._buffer = b""
         self._lines: list[bytes] = []
         self._replies: deque[tuple[int, str]] = deque()
-        self._waiters: deque[asyncio.Future[tuple[int, str]]] = deque()
+        self._waiters: deque[_Wait] = deque()
         self.lost: Exception | None = None
         self._heard = 0.0  # when the server last said something, or a wait began
         self._watch: asyncio.TimerHandle | None = None
@@ -95,9 +119,12 @@ class _Protocol(asyncio.Protocol):
             else:
                 text = line[4:].decode("utf-8", "replace").strip()
             if self._waiters:
-                waiter = self._waiters.popleft()
-                if not waiter.done():
-                    waiter.set_result((code, text))
+                wait = self._waiters[0]
+                wait.got.append((code, text))
+                if len(wait.got) == wait.count:
+                    self._waiters.popleft()
+                    if not wait.future.done():
+                        wait.future.set_result(wait.got if wait.many else wait.got[0])
             else:
                 self._replies.append((code, text))
 
@@ -107,23 +134,32 @@ class _Protocol(asyncio.Protocol):
             self._watch.cancel()
             self._watch = None
         while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_exception(self.lost)
+            self._waiters.popleft().end(self.lost)
         if self.transport is not None:
             self.transport.close()
 
     def reply(self) -> asyncio.Future[tuple[int, str]]:
         """The next reply, in the order commands were written."""
-        future: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
-        if self._replies:
-            future.set_result(self._replies.popleft())
+        return self._wait(1, many=False)
+
+    def replies(self, count: int) -> asyncio.Future[list[tuple[int, str]]]:
+        """The next `count` replies at once; fewer when the connection was lost meanwhile
+        (`lost` says why)."""
+        return self._wait(count, many=True)
+
+    def _wait(self, count: int, *, many: bool) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        wait = _Wait(future, count, many)
+        while self._replies and len(wait.got) < count:
+            wait.got.append(self._replies.popleft())
+        if len(wait.got) == count:
+            future.set_result(wait.got if many else wait.got[0])
         elif self.lost is not None:
-            future.set_exception(self.lost)
+            wait.end(self.lost)
         else:
             if not self._waiters:  # the wait for the server begins
                 self._heard = future.get_loop().time()
-            self._waiters.append(future)
+            self._waiters.append(wait)
         return future
 
 
@@ -222,9 +258,9 @@ class PipeConnection:
             replies = []
             if self.pipelining:
                 transport.write(b"".join(envelope))
-                futures = [p.reply() for _ in envelope]
-                for future in futures:
-                    replies.append(await future)
+                replies = await p.replies(len(envelope))
+                if len(replies) < len(envelope):  # lost before all came: nothing was sent
+                    return _lost(result, p.lost or ConnectionError(), transport)
             else:
                 for command in envelope:
                     transport.write(command)
@@ -292,23 +328,25 @@ class PipeConnection:
             first.lost = result.lost = True  # no dot went: nothing was delivered
             return first, result
         envelope = _envelope(sender, recipient, utf8)
-        futures: list[asyncio.Future[tuple[int, str]]] = []
+        count = len(envelope) + 1
         try:
             transport.write(b"".join([_content(raw), b".\r\n", *envelope]))
             first.maybe_sent = True
-            futures = [p.reply() for _ in range(len(envelope) + 1)]
-            code, text = await futures[0]
-            _ended(first, code, text, transport)
+            replies = await p.replies(count)
+            if replies:
+                _ended(first, *replies[0], transport)
+            else:  # lost before the dot's reply: it may have been delivered
+                _lost(first, p.lost or ConnectionError(), transport)
+            if len(replies) < count and (first.code != 421 or not replies):
+                _lost(result, p.lost or ConnectionError(), transport)  # its content never went
+                return first, result
             if not self.usable:  # 421 after the content: the envelope went for nothing
-                _drop(futures)
                 result.lost = True
                 return first, result
-            replies = [await future for future in futures[1:]]
-            if await self._refused(replies, result, transport):
+            if await self._refused(replies[1:], result, transport):
                 return first, result
         except (OSError, ConnectionError, TimeoutError) as exc:
-            _drop(futures)
-            if not first.sent and not first.code:
+            if not first.sent and not first.code and not first.lost:
                 _lost(first, exc, transport)
             _lost(result, exc, transport)  # its content never went: not delivered
             return first, result
@@ -356,16 +394,6 @@ def _ended(result: Transaction, code: int, text: str, transport: asyncio.Transpo
         result.code, result.text = code, text
         if code == 421:
             transport.close()
-
-
-def _drop(futures: list[asyncio.Future[tuple[int, str]]]) -> None:
-    """Replies no longer awaited (the connection is gone): nothing is left unretrieved."""
-    for future in futures:
-        if future.done():
-            if not future.cancelled():
-                future.exception()
-        else:
-            future.cancel()
 
 
 def _lost(result: Transaction, exc: BaseException, transport: asyncio.Transport) -> Transaction:

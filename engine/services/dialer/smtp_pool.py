@@ -131,12 +131,12 @@ class _Pipe:
         return _outcome(await self.conn.finish(started.raw))
 
     async def finish_and_start(
-        self, started: Outgoing, campaign: Campaign, item: Outgoing, utf8: bool
+        self, started: Outgoing, sender: str, item: Outgoing, utf8: bool
     ) -> tuple[tuple[Outcome, str], tuple[Outcome, str] | None]:
         """`started`'s content and end, and `item`'s envelope, in one write and one round
         trip (PIPELINING; `refusal(utf8)` already said it may go)."""
         first, done = await self.conn.finish_and_start(
-            started.raw, campaign.email_address, item.recipient, utf8=utf8
+            started.raw, sender, item.recipient, utf8=utf8
         )
         return _outcome(first), (None if done is None else _outcome(done))
 
@@ -361,6 +361,9 @@ class SmtpPool:
             recording.append(asyncio.ensure_future(done(item, outcome, error)))
 
         rest: list[Outgoing] = []
+        # Read once, not from the ORM object for every message.
+        sender = campaign.email_address
+        sender_utf8 = needs_smtputf8([sender])
         try:
             for index, item in enumerate(part):
                 if index and turn_over():  # the transaction under way ends first, below
@@ -383,11 +386,11 @@ class SmtpPool:
                         return None, []
                 if isinstance(conn, _Pipe):
                     ended: tuple[Outcome, str] | None
-                    utf8 = needs_smtputf8([campaign.email_address, item.recipient])
+                    utf8 = sender_utf8 or not item.recipient.isascii()  # needs_smtputf8
                     refused = conn.refusal(utf8)
                     if started is not None and refused is None and conn.conn.pipelining:
                         await recorded()
-                        first, ended = await conn.finish_and_start(started, campaign, item, utf8)
+                        first, ended = await conn.finish_and_start(started, sender, item, utf8)
                         record(started, *first)
                         started = None
                     else:
