@@ -377,7 +377,7 @@ class Interaction(Base):
     __tablename__ = "interactions"
     __table_args__ = (
         Index("ix_interactions_queue", "campaign_id", "state", "queued_at"),
-        Index("ix_interactions_agent", "agent_id", "state"),
+        Index("ix_interactions_agent_state_last", "agent_id", "state", "last_message_at"),
         Index("ix_interactions_overflow", "overflow", "campaign_id"),
         # The statistics read today's rows and the open ones through these, never a scan.
         Index("ix_interactions_waiting", "state", "queued_at"),

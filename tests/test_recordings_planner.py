@@ -154,6 +154,15 @@ def mix(rng: random.Random) -> list[RecordingQuery]:
         q(direction="outbound", start=month, end=end, sort="created"),
         q(any=rng.choice(["gmail", "refund", VOCABULARY[4]])),
         q(any="order", state="closed", page=2),
+        # A period by last message, either way, past page 1: only the late-ending rows
+        # sorted (`on_sqlite.Runner.bound`).
+        q(campaign=rng.choice(CAMPAIGNS), start=month, end=end, descending=False),
+        q(campaign=rng.choice(CAMPAIGNS), start=month, end=end, page=2),
+        q(start=month, end=end, state="closed", descending=False, page=2),
+        # Walks that read only matches, counted only to the cap (migration 0040).
+        q(agent=rng.choice(AGENTS), state="closed", page=3, descending=False),
+        q(campaign=rng.choice(CAMPAIGNS), start=month, end=end, sort="created"),
+        q(agent=rng.choice(AGENTS), start=month, sort="created", descending=False),
     ]
 
 
