@@ -385,7 +385,10 @@ class Interaction(Base):
         Index("ix_interactions_closed_at", "closed_at"),
         Index("ix_interactions_first_response_at", "first_response_at"),
         # The recordings search's sort orders (engine/services/recordings/search.py).
-        Index("ix_interactions_last_message_at", "last_message_at", "id"),
+        Index(
+            "ix_interactions_last_message_at",
+            *("last_message_at", "id", "client_email", "client_name", "subject"),
+        ),
         Index("ix_interactions_client_email", "client_email", "id"),
         Index("ix_interactions_subject", "subject", "id"),
         Index("ix_interactions_campaign_created", "campaign_id", "created_at", "last_message_at"),
