@@ -367,7 +367,7 @@ class Runner:
         walk: bool = False,
         by_ids: bool = False,
         bounded: bool = False,
-    ) -> list[int]:
+    ) -> str:
         # by_ids: `where` names a few ids (IN_HITS): read those rows, whatever index the
         # other conditions or the order would suggest to SQLite (an agent's 9,000 rows).
         hint = " NOT INDEXED" if by_ids else ""
@@ -379,11 +379,11 @@ class Runner:
             if index != SORT_INDEXES[self.found.sort]:
                 # A narrow index is in order only within its value: its condition, always.
                 where = f"{where} AND {self.found.where}"
-        sql = (
+        # Not run here: `summaries` reads the page's rows in the same statement.
+        return (
             f"SELECT interactions.id FROM interactions{hint} WHERE {where}"
             f" ORDER BY {self.found.order} LIMIT {size} OFFSET {(page - 1) * size}"
         )
-        return [row[0] for row in self.c.execute(sql, self.p.values)]
 
     def insert(self, sql: str) -> int:
         return int(self.c.execute(sql, self.p.values).rowcount)
@@ -466,7 +466,7 @@ def search_page(
     count_limit: int | None,
     rows_many: int,
     rows_few: int = 2_000,
-) -> tuple[list[int], int, bool]:
+) -> tuple[str, int, bool]:
     """`search.search_page`, statement for statement: see its docstring for the costs."""
     found = r.found
     offset = (page - 1) * size
@@ -597,7 +597,7 @@ def search_page(
 
 def scanned(
     r: Runner, where: str, page: int, size: int, limit: int | None, newest: int
-) -> tuple[list[int], int, bool]:
+) -> tuple[str, int, bool]:
     """Rows `where` selects when it checks each row's text (LIKE): each row checked once,
     the matches copied, counted by the copy and sorted from it; past as many as walking the
     sort's index is cheaper for (`sqrt(wanted * all)`), the walk checks again instead."""
@@ -622,9 +622,10 @@ SELECT interactions.id, interactions.campaign_id, campaigns.name, interactions.c
   (SELECT interaction_wrapups.disposition_path FROM interaction_wrapups
    WHERE interaction_wrapups.interaction_id = interactions.id
    ORDER BY interaction_wrapups.id DESC LIMIT 1)
-FROM interactions JOIN campaigns ON campaigns.id = interactions.campaign_id
+FROM interactions NOT INDEXED JOIN campaigns ON campaigns.id = interactions.campaign_id
 LEFT JOIN users ON users.id = interactions.agent_id
-WHERE interactions.id IN ({ids})
+WHERE interactions.id IN ({page})
+ORDER BY {order}
 """
 
 
@@ -634,15 +635,16 @@ def _when(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value + "+00:00")
 
 
-def summaries(c: sqlite3.Connection, ids: list[int]) -> list[InteractionSummary]:
-    """The page's rows in `ids`' order, each with its message count and last wrap-up code:
-    one statement (the service's `summaries_where` + `last_dispositions` are three)."""
-    if not ids:
-        return []
-    sql = SUMMARIES.format(ids=", ".join("?" for _ in ids))
-    by_id = {}
-    for row in c.execute(sql, ids):
-        by_id[row[0]] = InteractionSummary(
+def summaries(r: Runner, page: str) -> list[InteractionSummary]:
+    """The rows of the page `page` selects (its ids, ordered and limited), in its order,
+    each with its message count and last wrap-up code: ONE statement, the page's ids
+    and its rows (the service's `summaries_where` + `last_dispositions` are three more).
+    NOT INDEXED: the rows are sought by id (the page's few), never found by walking an
+    index in the order; the 40 of a page are sorted again, which costs nothing."""
+    sql = SUMMARIES.format(page=page, order=r.found.order)
+    parse = datetime.fromisoformat
+    return [
+        InteractionSummary(
             id=row[0],
             campaign_id=row[1],
             campaign_name=row[2],
@@ -652,15 +654,16 @@ def summaries(c: sqlite3.Connection, ids: list[int]) -> list[InteractionSummary]
             state=row[6],
             agent=row[7],
             unread=bool(row[8]),
-            queued_at=_when(row[9]),  # type: ignore[arg-type]
+            queued_at=parse(row[9] + "+00:00"),
             assigned_at=_when(row[10]),
             closed_at=_when(row[11]),
-            last_message_at=_when(row[12]),  # type: ignore[arg-type]
+            last_message_at=parse(row[12] + "+00:00"),
             linked_interaction_id=row[13],
             message_count=row[14],
             disposition=row[15] or "",
         )
-    return [by_id[i] for i in ids if i in by_id]
+        for row in r.c.execute(sql, r.p.values)
+    ]
 
 
 def search(
@@ -674,10 +677,11 @@ def search(
     """The whole search on connection `c`: plan, page, count, summaries."""
     p = Params()
     found = plan(c, p, query, user_id)
-    ids, total, capped = search_page(
-        Runner(c, p, found), query.page, query.page_size, count_limit, rows_many, rows_few
+    r = Runner(c, p, found)
+    page, total, capped = search_page(
+        r, query.page, query.page_size, count_limit, rows_many, rows_few
     )
-    return summaries(c, ids), total, capped
+    return summaries(r, page), total, capped
 
 
 def in_session(
