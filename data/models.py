@@ -404,7 +404,9 @@ class Interaction(Base):
             "last_message_at",
         ),
         # Migration 0038: an agent's recordings of a period, and sorted by client.
-        Index("ix_interactions_agent_created", "agent_id", "created_at"),
+        Index(
+            "ix_interactions_agent_created", "agent_id", "created_at", "campaign_id", "direction"
+        ),
         Index("ix_interactions_agent_client", "agent_id", "client_email"),
     )
 
