@@ -163,6 +163,11 @@ def mix(rng: random.Random) -> list[RecordingQuery]:
         q(agent=rng.choice(AGENTS), state="closed", page=3, descending=False),
         q(campaign=rng.choice(CAMPAIGNS), start=month, end=end, sort="created"),
         q(agent=rng.choice(AGENTS), start=month, sort="created", descending=False),
+        # A recent period (walked newest first) and an old long one (its late-ending rows
+        # sorted): `on_sqlite.period_by_last`.
+        q(start=date(2026, 11, 1), state="closed"),
+        q(campaign=rng.choice(CAMPAIGNS), start=date(2025, 1, 1), end=date(2025, 12, 31)),
+        q(start=date(2026, 10, 1), descending=False, page=2),
     ]
 
 
@@ -178,6 +183,8 @@ async def test_every_path_finds_what_the_scan_finds(
     # Shrunk to this database's size, so that each branch of the planner runs here.
     monkeypatch.setattr(search, "ROWS_FEW", 60)
     monkeypatch.setattr(search, "ROWS_MANY", 700)
+    # A period by last message: walked when few rows end after its bound (`period_by_last`).
+    monkeypatch.setattr(on_sqlite, "PERIOD_WALK", 60 if rare_trigrams else 10_000)
     if not rare_trigrams:
         # On SQLite, every trigram of an address or subject counted as common: the whole
         # phrase is looked up (with rare ones, the rarest and each candidate's row). And

@@ -399,13 +399,29 @@ class Runner:
         Exact whatever the data: with fewer than `wanted` rows, the bound is the loosest
         of them all. The unary `+` keeps SQLite from walking the last-message index from
         the bound on (every later row of every period)."""
+        compare, value = self._bound(where, wanted)
+        return f"+interactions.last_message_at {compare} {value}"
+
+    def _bound(self, where: str, wanted: int) -> tuple[str, str]:
         way, pick, compare = (
             ("DESC", "min", ">=") if self.found.descending else ("ASC", "max", "<=")
         )
-        return (
-            f"+interactions.last_message_at {compare} (SELECT {pick}(last_message_at) FROM"
+        return compare, (
+            f"(SELECT {pick}(last_message_at) FROM"
             f" (SELECT interactions.last_message_at FROM interactions WHERE {where}"
             f" ORDER BY interactions.created_at {way} LIMIT {wanted}))"
+        )
+
+    def ending_past(self, where: str, wanted: int, most: int) -> int:
+        """Every interaction (any filter) ending at least as late as `bound`'s bound (as
+        early, ascending), counted up to `most` in the last-message index alone: more
+        than a walk newest first reads before it has the page, as the page's rows all
+        end that late."""
+        compare, value = self._bound(where, wanted)
+        return self.scalar(
+            "SELECT count(*) FROM (SELECT 1 FROM interactions"
+            f" INDEXED BY {SORT_INDEXES['last']}"
+            f" WHERE interactions.last_message_at {compare} {value} LIMIT {most})"
         )
 
 
@@ -490,6 +506,12 @@ def search_page(
             # count's cap is counted (not `many`).
             total, capped = r.count(plain, limit)
             return r.page(where, page, size, walk=True), total, capped
+        if (
+            found.sort == "last"
+            and "created_at" in found.columns
+            and found.walk_index == SORT_INDEXES["last"]
+        ):
+            return period_by_last(r, where, page, size, limit)
         counted, _ = r.count(plain, None if limit is None else max(limit, many))
         total, capped = (
             (counted, False) if limit is None else (min(counted, limit), counted >= limit)
@@ -597,6 +619,29 @@ def search_page(
         total = r.scalar(f"SELECT count(*) FROM ({ids}{stop})")
         capped = limit is not None and total >= limit
     return r.page(walk_where, page, size, walk=True), total, capped
+
+
+# A period by last message is walked newest first only when fewer rows than this (of all)
+# end after its bound; else its late-ending rows are sorted (`period_by_last`).
+PERIOD_WALK = 1_000
+
+
+def period_by_last(
+    r: Runner, where: str, page: int, size: int, limit: int | None
+) -> tuple[str, int, bool]:
+    """A period's rows (with plain filters, none fixing a walk's first column) by their
+    last message. Walking the newest-first index reads every row ending after the period's
+    page, each read for its period: a campaign's quarter of last winter 250 ms, a year 320
+    ms, where `sqrt(wanted * all)` of them chose the walk. Sorting the period's late-ending
+    rows (`Runner.bound`) reads the period's entries (~0.1 us each in an index holding the
+    date: a campaign's, `ix_interactions_created_client`). So: counted to the cap only;
+    a few rows, or more than PERIOD_WALK interactions of any filter ending after the
+    bound: sorted; else (a recent period) walked, which then reads fewer than that."""
+    wanted = page * size
+    total, capped = r.count(f"SELECT interactions.id FROM interactions WHERE {where}", limit)
+    if total >= PERIOD_WALK and r.ending_past(where, wanted, PERIOD_WALK) < PERIOD_WALK:
+        return r.page(where, page, size, walk=True), total, capped
+    return r.page(where, page, size, bounded=True), total, capped
 
 
 def in_copied(
