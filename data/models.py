@@ -377,7 +377,7 @@ class Interaction(Base):
     __tablename__ = "interactions"
     __table_args__ = (
         Index("ix_interactions_queue", "campaign_id", "state", "queued_at"),
-        Index("ix_interactions_agent", "agent_id", "state"),
+        Index("ix_interactions_agent_state_last", "agent_id", "state", "last_message_at"),
         Index("ix_interactions_overflow", "overflow", "campaign_id"),
         # The statistics read today's rows and the open ones through these, never a scan.
         Index("ix_interactions_waiting", "state", "queued_at"),
@@ -385,7 +385,10 @@ class Interaction(Base):
         Index("ix_interactions_closed_at", "closed_at"),
         Index("ix_interactions_first_response_at", "first_response_at"),
         # The recordings search's sort orders (engine/services/recordings/search.py).
-        Index("ix_interactions_last_message_at", "last_message_at", "id"),
+        Index(
+            "ix_interactions_last_message_at",
+            *("last_message_at", "id", "client_email", "client_name", "subject"),
+        ),
         Index("ix_interactions_client_email", "client_email", "id"),
         Index("ix_interactions_subject", "subject", "id"),
         Index("ix_interactions_campaign_created", "campaign_id", "created_at", "last_message_at"),
@@ -401,7 +404,9 @@ class Interaction(Base):
             "last_message_at",
         ),
         # Migration 0038: an agent's recordings of a period, and sorted by client.
-        Index("ix_interactions_agent_created", "agent_id", "created_at"),
+        Index(
+            "ix_interactions_agent_created", "agent_id", "created_at", "campaign_id", "direction"
+        ),
         Index("ix_interactions_agent_client", "agent_id", "client_email"),
     )
 

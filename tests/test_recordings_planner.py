@@ -154,6 +154,20 @@ def mix(rng: random.Random) -> list[RecordingQuery]:
         q(direction="outbound", start=month, end=end, sort="created"),
         q(any=rng.choice(["gmail", "refund", VOCABULARY[4]])),
         q(any="order", state="closed", page=2),
+        # A period by last message, either way, past page 1: only the late-ending rows
+        # sorted (`on_sqlite.Runner.bound`).
+        q(campaign=rng.choice(CAMPAIGNS), start=month, end=end, descending=False),
+        q(campaign=rng.choice(CAMPAIGNS), start=month, end=end, page=2),
+        q(start=month, end=end, state="closed", descending=False, page=2),
+        # Walks that read only matches, counted only to the cap (migration 0040).
+        q(agent=rng.choice(AGENTS), state="closed", page=3, descending=False),
+        q(campaign=rng.choice(CAMPAIGNS), start=month, end=end, sort="created"),
+        q(agent=rng.choice(AGENTS), start=month, sort="created", descending=False),
+        # A recent period (walked newest first) and an old long one (its late-ending rows
+        # sorted): `on_sqlite.period_by_last`.
+        q(start=date(2026, 11, 1), state="closed"),
+        q(campaign=rng.choice(CAMPAIGNS), start=date(2025, 1, 1), end=date(2025, 12, 31)),
+        q(start=date(2026, 10, 1), descending=False, page=2),
     ]
 
 
@@ -169,10 +183,14 @@ async def test_every_path_finds_what_the_scan_finds(
     # Shrunk to this database's size, so that each branch of the planner runs here.
     monkeypatch.setattr(search, "ROWS_FEW", 60)
     monkeypatch.setattr(search, "ROWS_MANY", 700)
+    # A period by last message: walked when few rows end after its bound (`period_by_last`).
+    monkeypatch.setattr(on_sqlite, "PERIOD_WALK", 60 if rare_trigrams else 10_000)
     if not rare_trigrams:
         # On SQLite, every trigram of an address or subject counted as common: the whole
-        # phrase is looked up (with rare ones, the rarest and each candidate's row).
+        # phrase is looked up (with rare ones, the rarest and each candidate's row). And
+        # no handful of hits is checked row by row before the filters' rows are counted.
         monkeypatch.setattr(on_sqlite, "RANK_LIMIT", 0)
+        monkeypatch.setattr(on_sqlite, "TINY", 0)
     planned = RecordingsSearch(db, backend_for(db.engine.dialect.name), count_cap=30)
     scanned = RecordingsSearch(db, Reference())
     rng = random.Random(7)
