@@ -30,7 +30,6 @@ from engine.domain.dialer_rows import Ready, json_text, read_rows
 __all__ = [
     "BATCH_ROWS",
     "REPORT_LINES",
-    "ROWS_PER_INSERT",
     "Row",
     "States",
     "check_file",
@@ -39,14 +38,6 @@ __all__ = [
 ]
 
 BATCH_ROWS = 20_000  # rows a transaction: the database's writer is free between them
-# 32,760 parameters a statement: within SQLite's (32,766 since 3.32) and asyncpg's (32,767)
-# limits. Few statements a batch, because between two the writer thread takes the GIL back
-# from the thread checking the next batch, which can keep it up to the switch interval
-# (5 ms) each time: with 100-row statements that wait tripled a batch's insert, and with
-# 1,000-row ones it was still most of it (9.5 s of wall time for 2.7 s of work a million
-# rows, measured). (A whole batch in one statement, where a build allows it, was no
-# better: binding its 180,000 parameters holds the GIL in one stretch.)
-ROWS_PER_INSERT = 32_767 // 9
 REPORT_LINES = 500  # reasons listed per kind; the counts are always whole
 
 Row = tuple[int, str, str, str, str, int, int, str, str]

@@ -15,10 +15,18 @@ from itertools import chain
 from sqlalchemy.orm import Session
 
 from data.models import DialerRecord, DialerRecordState
-from engine.services.dialer.import_check import ROWS_PER_INSERT, Row, States
+from engine.services.dialer.import_check import Row, States
 
-__all__ = ["STATES", "insert_rows"]
+__all__ = ["ROWS_PER_INSERT", "STATES", "insert_rows"]
 
+# 32,760 parameters a statement: within SQLite's (32,766 since 3.32) and asyncpg's (32,767)
+# limits. Few statements a batch, because between two the writer thread takes the GIL back
+# from the thread checking the next batch, which can keep it up to the switch interval
+# (5 ms) each time: with 100-row statements that wait tripled a batch's insert, and with
+# 1,000-row ones it was still most of it (9.5 s of wall time for 2.7 s of work a million
+# rows, measured). (A whole batch in one statement, where a build allows it, was no
+# better: binding its 180,000 parameters holds the GIL in one stretch.)
+ROWS_PER_INSERT = 32_767 // 9
 STATES = States(pending=DialerRecordState.PENDING.value, failed=DialerRecordState.FAILED.value)
 
 # A `Ready` record's columns first, so its row is `ready + (list, state, error)`.

@@ -133,14 +133,13 @@ _CLAIM = (
     )
 )
 _CLAIM_KEYS = ("state", "error", "processed_at", "rfc_message_id", "link_token", "sent_at", "rid")
-_AFTER_DELIVERY = claim_rows.AFTER_DELIVERY
 _OUTCOME = (
     update(_T)
     .where(_T.c.id == bindparam("rid"))
     .values(
         state=case(
             # Not `in_`: its expanding parameter cannot go in an executemany.
-            (or_(*(_T.c.state == state for state in _AFTER_DELIVERY)), _T.c.state),
+            (or_(*(_T.c.state == state for state in claim_rows.AFTER_DELIVERY)), _T.c.state),
             else_=bindparam("state", type_=_T.c.state.type),
         ),
         error=bindparam("error"),
@@ -157,7 +156,7 @@ _SENT = (
     .where(_T.c.id.in_(bindparam("rids", expanding=True)))
     .values(
         state=case(
-            (or_(*(_T.c.state == state for state in _AFTER_DELIVERY)), _T.c.state),
+            (or_(*(_T.c.state == state for state in claim_rows.AFTER_DELIVERY)), _T.c.state),
             else_=literal(S.SENT, type_=_T.c.state.type),
         ),
         error="",

@@ -386,7 +386,7 @@ class SmtpPool:
                         return None, []
                 if isinstance(conn, _Pipe):
                     ended: tuple[Outcome, str] | None
-                    utf8 = sender_utf8 or not item.recipient.isascii()  # needs_smtputf8
+                    utf8 = sender_utf8 or needs_smtputf8((item.recipient,))
                     refused = conn.refusal(utf8)
                     if started is not None and refused is None and conn.conn.pipelining:
                         await recorded()

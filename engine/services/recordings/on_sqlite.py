@@ -233,6 +233,12 @@ class Plan:
         return best
 
     @property
+    def sorts_period_by_last(self) -> bool:
+        """A period's rows (a condition on when they began) sorted by their last message:
+        only its late-ending rows need sorting (`Runner.bound`)."""
+        return self.sort == "last" and "created_at" in self.columns
+
+    @property
     def walk_reads_only_matches(self) -> bool:
         """Every condition is one the walk's index answers itself: its fixed first columns,
         or a range of the sort column that follows them. The walk then reads a page of
@@ -506,11 +512,7 @@ def search_page(
             # count's cap is counted (not `many`).
             total, capped = r.count(plain, limit)
             return r.page(where, page, size, walk=True), total, capped
-        if (
-            found.sort == "last"
-            and "created_at" in found.columns
-            and found.walk_index == SORT_INDEXES["last"]
-        ):
+        if found.sorts_period_by_last and found.walk_index == SORT_INDEXES["last"]:
             return period_by_last(r, where, page, size, limit)
         counted, _ = r.count(plain, None if limit is None else max(limit, many))
         total, capped = (
@@ -518,7 +520,7 @@ def search_page(
         )
         walk = counted >= many
         # A period's rows by their last message: only the late-ending ones sorted.
-        bounded = not walk and found.sort == "last" and "created_at" in found.columns
+        bounded = not walk and found.sorts_period_by_last
         return r.page(where, page, size, walk=walk, bounded=bounded), total, capped
     newest = r.scalar("SELECT max(id) FROM interactions")
     found = r.found = replace(found, hits=[narrowed(r, h, newest) for h in found.hits])
