@@ -64,9 +64,11 @@ async def test_no_agents_and_no_campaigns_say_who_adds_them(
     for name, role in (("sam", "supervisor"), ("ada", "admin")):
         await operator.add_user(UserIn(username=name, display_name=name, roles=[role]))
     app = console_for(engine, "sam", "supervisor")
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await until(pilot, lambda: isinstance(app.screen, SupervisorScreen), what="monitor")
         await until(pilot, lambda: "No agents yet" in said(app), what="the grid note")
+        await pilot.press("r")  # a key for the selected agent says why it does nothing
+        await until(pilot, lambda: "No agent selected" in said(app), what="the refusal")
     app = console_for(engine, "ada", "admin")
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="admin")

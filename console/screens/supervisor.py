@@ -312,11 +312,17 @@ class SupervisorScreen(ModeScreen):
         self.refresh_data()
 
     def selected_agent(self) -> AgentRow | None:
+        """The agent under the grid's cursor, for a key that acts on one. With no row (no
+        agents yet, none in the campaign limit, or the monitor still loading) the key says so
+        instead of doing nothing."""
         grid = self.query_one(AgentGrid)
-        if grid.row_count == 0:
-            return None
-        key = grid.coordinate_to_cell_key(grid.cursor_coordinate).row_key.value
-        return grid.get(key or "")
+        agent = None
+        if grid.row_count:
+            key = grid.coordinate_to_cell_key(grid.cursor_coordinate).row_key.value
+            agent = grid.get(key or "")
+        if agent is None:
+            self.notify("No agent selected: the grid shows none.", markup=False)
+        return agent
 
     def action_chat(self) -> None:
         agent = self.selected_agent()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import HttpVersion10, HttpVersion11, web
 
+from engine.aiohttp_release import release_middleware_chains
 from engine.errors import MissingRow, ServiceError
 from engine.server import (
     admin_routes,
@@ -100,6 +101,7 @@ class ApiServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        release_middleware_chains()  # they hold this app, and so the engine (aiohttp_release)
 
     async def _admission(self, uid: int) -> Refusal | None:
         """Right after accept: only operators and OS users who are Postdesk users may talk."""

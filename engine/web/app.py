@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from engine.aiohttp_release import release_middleware_chains
 from engine.domain.web_links import PIXEL_GIF, parse_score
 from engine.services.customer.feedback import CustomerFeedback
 from engine.web import pages
@@ -260,6 +261,7 @@ class WebService:
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
+        release_middleware_chains()  # they hold this app and its services (aiohttp_release)
 
 
 async def serve(
