@@ -48,6 +48,7 @@ __all__ = [
     "Address",
     "Headers",
     "content_id",
+    "decode_value",
     "mask_encoded_words",
     "repair_text",
     "unmask_display_name",
@@ -142,6 +143,11 @@ def _decode_header(name: str, raw: str, parse: _HeaderParser = _parse_header) ->
     except Exception:
         value = _unfold(raw)
     return _single_line(value)
+
+
+def decode_value(name: str, raw: str) -> str:
+    """One raw value of header ``name`` decoded as :meth:`Headers.decoded` decodes the first."""
+    return _decode_header(name, raw)
 
 
 class Headers:
