@@ -112,9 +112,9 @@ def header_signals(
     if "x-ms-exchange-inbox-rules-loop" in headers and "all" in tokens:
         yield "auto_reply", "Exchange inbox rule's reply (Rules-Loop, Auto-Response-Suppress: All)"
     for name, label in LIST_HEADERS.items():
-        value = headers.get(name)
-        if value is not None:
-            yield "list", f"{label}: {quoted(value) or '(empty)'}"
+        listed = headers.get(name)
+        if listed is not None:
+            yield "list", f"{label}: {quoted(listed) or '(empty)'}"
     if any(_is_null_path(value) for value in every_value(parsed, "return-path")):
         yield "auto_reply", "Return-Path: <> (null sender)"
     if parsed.from_ is None and NULL_ADDRESS.search(headers.get("from", "")[:MAX_TOKEN]):
