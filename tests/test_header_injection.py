@@ -443,6 +443,7 @@ NOT_ADDRESSES = [
     "\u200bhelp@shop.example".encode(),
     "a\u2028b@evil.example".encode(),
     "Bob <a\u2066b@evil.example>".encode(),
+    b"x" * 400 + b"@evil.example",  # longer than any mail system (or our column) takes
 ]
 
 

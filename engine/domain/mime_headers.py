@@ -77,8 +77,15 @@ _ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NOT_IN_ADDRESSES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 
 
+# No mail system takes a longer address (RFC 5321: 64 + 1 + 255), and it is what the
+# address columns hold.
+_LONGEST_ADDRESS = 320
+
+
 def _is_address_text(addr_spec: str) -> bool:
-    """Whether ``addr_spec`` holds only characters an address may show."""
+    """Whether ``addr_spec`` holds only characters an address may show, and fits."""
+    if len(addr_spec) > _LONGEST_ADDRESS:
+        return False
     if addr_spec.isascii():
         return _ASCII_CONTROL.search(addr_spec) is None
     return not any(unicodedata.category(c) in _NOT_IN_ADDRESSES for c in addr_spec)
