@@ -66,3 +66,16 @@ async def test_a_complaint_naming_an_overlong_address_blocks_nothing(world: Worl
         [row] = await eventually(agent.interactions, lambda rows: len(rows) == 1, what="mail")
         assert row.subject == "After the report"
     assert await world.operator.quarantine() == []
+
+
+async def test_a_subject_token_beyond_any_id_blocks_nothing(world: World) -> None:
+    """`[#id]` in a stranger's subject is looked up as an interaction id: one beyond the
+    database's integer range (PostgreSQL refuses it as a parameter) names nothing, and the
+    mail arrives as a new interaction like the next one."""
+    world.dovecot.append(world.mailbox, customer_mail("Help [#999999999999]", "Where is it?"))
+    world.dovecot.append(world.mailbox, customer_mail("After the token", "Still here"))
+    async with world.client("agent1") as agent:
+        await agent.set_status("free")
+        rows = await eventually(agent.interactions, lambda rows: len(rows) == 2, what="mail")
+        assert sorted(r.subject for r in rows) == ["After the token", "Help [#999999999999]"]
+    assert await world.operator.quarantine() == []
