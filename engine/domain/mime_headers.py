@@ -49,6 +49,7 @@ __all__ = [
     "Headers",
     "content_id",
     "decode_value",
+    "is_address_text",
     "mask_encoded_words",
     "repair_text",
     "unmask_display_name",
@@ -82,7 +83,7 @@ _NOT_IN_ADDRESSES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 _LONGEST_ADDRESS = 320
 
 
-def _is_address_text(addr_spec: str) -> bool:
+def is_address_text(addr_spec: str) -> bool:
     """Whether ``addr_spec`` holds only characters an address may show, and fits."""
     if len(addr_spec) > _LONGEST_ADDRESS:
         return False
@@ -265,7 +266,7 @@ def _addresses_from(name: str, raw: str, parse: _HeaderParser = _parse_header) -
         return [
             Address(email=_single_line(a.addr_spec), name=_single_line(a.display_name))
             for a in simple
-            if a.addr_spec not in _NO_ADDRESS and _is_address_text(a.addr_spec)
+            if a.addr_spec not in _NO_ADDRESS and is_address_text(a.addr_spec)
         ]
     masked, words, tag = mask_encoded_words(unfold_for_policy(_without_ew_gaps(raw)))
     pairs: list[tuple[str, str]] = []
@@ -283,7 +284,7 @@ def _addresses_from(name: str, raw: str, parse: _HeaderParser = _parse_header) -
             continue
         if not _written_out(addr_spec, masked):
             continue  # made by some decoding, not written by the sender
-        if not _is_address_text(addr_spec):
+        if not is_address_text(addr_spec):
             continue  # a quoted local part can hold anything; such text is nobody
         decoded = unmask_display_name(display, words, tag)
         found.append(Address(email=_single_line(addr_spec), name=_single_line(decoded)))

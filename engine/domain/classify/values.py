@@ -28,7 +28,7 @@ from engine.domain.classify.patterns import (
     WHITESPACE,
 )
 from engine.domain.mime import ParsedMessage
-from engine.domain.mime_headers import decode_value
+from engine.domain.mime_headers import decode_value, is_address_text
 
 
 def is_hard_bounce(status: str | None, action: str | None, text: str) -> bool:
@@ -115,7 +115,9 @@ def read_message_id(value: str | None) -> str | None:
 
 
 def read_address(value: str | None) -> str | None:
-    """The address of a DSN/ARF address field ("rfc822; a@b", "<a@b>", "a@b")."""
+    """The address of a DSN/ARF address field ("rfc822; a@b", "<a@b>", "a@b"); None when
+    it is no address anyone has (no "@", spaces, controls, bidi overrides, too long): the
+    same rule as a header's addresses, since a report is a stranger's text too."""
     if not value:
         return None
     value = value[:MAX_SCAN]
@@ -125,7 +127,8 @@ def read_address(value: str | None) -> str | None:
     inner = ANGLE.findall(value)
     candidate = (inner[0] if inner else value).strip().strip("<>").strip()
     candidate = candidate.split(",")[0].strip()
-    return candidate[:998] or None
+    plausible = "@" in candidate and not any(c.isspace() for c in candidate)
+    return candidate if plausible and is_address_text(candidate) else None
 
 
 def first_address(value: str | None) -> str | None:
