@@ -79,3 +79,19 @@ async def test_a_subject_token_beyond_any_id_blocks_nothing(world: World) -> Non
         rows = await eventually(agent.interactions, lambda rows: len(rows) == 2, what="mail")
         assert sorted(r.subject for r in rows) == ["After the token", "Help [#999999999999]"]
     assert await world.operator.quarantine() == []
+
+
+async def test_a_mail_naming_forty_thousand_references_blocks_nothing(world: World) -> None:
+    """References is a stranger's list: however many ids it names (each one looked up to
+    thread the mail), the mail arrives and the next one follows it."""
+    references = " ".join(f"<r{n}@example.net>" for n in range(40_000))
+    mail = customer_mail("Many references", "Where is it?").replace(
+        b"\r\n\r\n", f"\r\nReferences: {references}\r\n\r\n".encode(), 1
+    )
+    world.dovecot.append(world.mailbox, mail)
+    world.dovecot.append(world.mailbox, customer_mail("After the references", "Still here"))
+    async with world.client("agent1") as agent:
+        await agent.set_status("free")
+        rows = await eventually(agent.interactions, lambda rows: len(rows) == 2, what="mail")
+        assert sorted(r.subject for r in rows) == ["After the references", "Many references"]
+    assert await world.operator.quarantine() == []
