@@ -4,6 +4,8 @@ on either database (data/db.py drops NULs on PostgreSQL)."""
 
 from __future__ import annotations
 
+import random
+
 from engine.api.schemas import RecordingQuery
 from tests.engine_fixtures import World, eventually
 from tests.mail_factory import abuse_report, customer_mail
@@ -94,4 +96,23 @@ async def test_a_mail_naming_forty_thousand_references_blocks_nothing(world: Wor
         await agent.set_status("free")
         rows = await eventually(agent.interactions, lambda rows: len(rows) == 2, what="mail")
         assert sorted(r.subject for r in rows) == ["After the references", "Many references"]
+    assert await world.operator.quarantine() == []
+
+
+async def test_a_long_subject_of_wide_characters_blocks_nothing(world: World) -> None:
+    """A column's length counts characters, an index's limit counts bytes (PostgreSQL's
+    btree takes about 2,700 per row): a subject and a Message-ID of a thousand varied
+    four-byte characters still arrive, and the next mail follows them."""
+    rng = random.Random(7)
+    wide = "".join(chr(rng.randrange(0x1F300, 0x1F5FF)) for _ in range(1200))
+    mail = customer_mail(wide, "Where is it?").replace(
+        b"Message-ID: <", f"Message-ID: <{wide}".encode(), 1
+    )
+    assert wide.encode() in mail
+    world.dovecot.append(world.mailbox, mail)
+    world.dovecot.append(world.mailbox, customer_mail("After the wide one", "Still here"))
+    async with world.client("agent1") as agent:
+        await agent.set_status("free")
+        rows = await eventually(agent.interactions, lambda rows: len(rows) == 2, what="mail")
+        assert "After the wide one" in [r.subject for r in rows]
     assert await world.operator.quarantine() == []
