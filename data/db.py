@@ -36,7 +36,12 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
+from data.fit import install as fit_orm_writes
+from data.models import Base
 from data.reader_threads import ReaderThreads
+
+# Strangers' text longer than its column is cut to it on every ORM write (data/fit.py).
+fit_orm_writes(Base)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T")

@@ -89,6 +89,17 @@ def _private_log(path: Path) -> logging.Handler:
     return logging.FileHandler(path)
 
 
+class _TerminalSafeFormatter(logging.Formatter):
+    """A log line is read on a terminal (stderr, `tail -f engine.log`) and quotes strangers
+    (a failed write's parameters, a server's reply): it goes through the terminal sanitiser,
+    so escape sequences and bidi overrides are shown as nothing, never run."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from engine.text.sanitize import sanitize
+
+        return sanitize(super().format(record))
+
+
 def configure_logging(verbose: bool, log_file: Path | None = None) -> None:
     level = logging.DEBUG if verbose else logging.INFO
     handler: logging.Handler = logging.StreamHandler(sys.stderr)
@@ -97,7 +108,7 @@ def configure_logging(verbose: bool, log_file: Path | None = None) -> None:
             handler = _private_log(log_file)
         except OSError:  # no data dir yet, or not ours to write: log only problems, to stderr
             level = logging.WARNING
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_TerminalSafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
     # alembic.runtime.plugins: seven "setup plugin" lines on every engine start.
     for noisy in ("aioimaplib", "aiosqlite", "asyncio", "mail.log", "alembic.runtime.plugins"):

@@ -1277,3 +1277,39 @@ def test_a_report_part_is_read_in_its_declared_charset() -> None:
         ).encode()
         part = email.message_from_bytes(raw, policy=email.policy.compat32)
         assert part_text(part).strip() == words, charset
+
+
+# --- automation headers written every legal way ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "kind"),
+    [
+        # A header may come more than once (a gateway adds its own, a list copies the
+        # original's): any instance saying "automated" is enough, never only the first.
+        ("Auto-Submitted: no\nAuto-Submitted: auto-replied\n", "auto_reply"),
+        ("Precedence: first-class\nPrecedence: bulk\n", "auto_reply"),
+        ("Precedence: normal\nPrecedence: list\n", "list"),
+        ("X-Autoreply: no\nX-Autoreply: yes\n", "auto_reply"),
+        ("X-Loop: \nX-Loop: desk@example.com\n", "own"),
+        # Structured values carry comments and quoted strings (CFWS, RFC 5322 3.2.2).
+        ('Precedence: "bulk"\n', "auto_reply"),
+        ("Precedence: (sent by our list) bulk\n", "auto_reply"),
+        ("Precedence: junk (spam folder)\n", "auto_reply"),
+        ("Return-Path: <> (bounce)\n", "auto_reply"),
+        ("Return-Path: (null sender) <>\n", "auto_reply"),
+    ],
+)
+def test_automation_headers_are_read_in_every_instance_and_form(extra: str, kind: str) -> None:
+    raw = crlf(f"From: Ann <ann@example.org>\nTo: desk@example.com\n{extra}Subject: Hi\n\nHi\n")
+    result = run(raw)
+    assert (result.kind, result.never_auto_answer) == (kind, True), result.reasons
+
+
+@pytest.mark.parametrize(
+    "extra",
+    ["Auto-Submitted: (a person wrote this) no\n", 'Auto-Submitted: "no"\n', "Precedence: (x)\n"],
+)
+def test_a_no_written_with_comments_or_quotes_is_still_no(extra: str) -> None:
+    raw = crlf(f"From: Ann <ann@example.org>\nTo: desk@example.com\n{extra}Subject: Hi\n\nHi\n")
+    assert run(raw).kind == "customer"

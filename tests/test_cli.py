@@ -712,3 +712,35 @@ def test_blacklist_for_one_campaign_or_for_all(engine: RunningEngine) -> None:
     ctl("remove", "lee@example.org", "--campaign", "Support")
     ctl("remove", "pat@example.net")
     assert json.loads(ctl("list", "--json")) == []
+
+
+@pytest.mark.parametrize("to_file", [False, True])
+def test_the_log_never_carries_a_strangers_terminal_controls(
+    to_file: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The engine's log is read on a terminal (stderr, `tail -f engine.log`), and what it
+    says quotes strangers: a failed write's parameters, a server's reply, an address. Such
+    text is shown, never run: no escape sequence, no bidi override reaches the log."""
+    import logging
+
+    from postdesk.cli import configure_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    log_file = tmp_path / "engine.log"
+    try:
+        configure_logging(False, log_file if to_file else None)
+        logging.getLogger("engine.test").warning(
+            "insert failed: %s", "Subj\x1b]52;c;cm0gLXJmIH4=\x07ect \x1b[2J\u202eevil\x9b31m"
+        )
+        for handler in root.handlers:
+            handler.flush()
+    finally:
+        for handler in root.handlers:
+            if handler not in saved[0]:
+                handler.close()
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    written = log_file.read_text() if to_file else capsys.readouterr().err
+    assert "insert failed: Subject evil\n" in written
+    assert not any(c in written for c in "\x1b\x07\x9b\u202e")

@@ -4,9 +4,11 @@ on either database (data/db.py drops NULs on PostgreSQL)."""
 
 from __future__ import annotations
 
+import random
+
 from engine.api.schemas import RecordingQuery
 from tests.engine_fixtures import World, eventually
-from tests.mail_factory import customer_mail
+from tests.mail_factory import abuse_report, customer_mail
 
 
 async def test_a_nul_in_a_mail_or_a_search_is_no_failure(world: World) -> None:
@@ -19,3 +21,98 @@ async def test_a_nul_in_a_mail_or_a_search_is_no_failure(world: World) -> None:
     found = await world.operator.recordings(RecordingQuery(text="kettle"))
     assert [r.id for r in found.items] == [row.id]
     assert await world.operator.blacklist(search="carol\x00") == []  # an answer, not a 500
+
+
+async def test_a_mail_with_overlong_header_values_arrives_whole_and_blocks_nothing(
+    world: World,
+) -> None:
+    """Every header value a stranger writes can be longer than the column that keeps it
+    (PostgreSQL refuses what SQLite takes): a 3,000-character subject, name, file name,
+    content type and Message-ID still make an interaction, and the next mail follows it."""
+    name = "N" * 3000
+    boundary = "b0undary"
+    raw = (
+        f"From: {name} <carol@example.net>\r\nTo: help@example.com\r\n"
+        f"Subject: {'S' * 3000} end\r\nMessage-ID: <{'m' * 3000}@example.net>\r\n"
+        f"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary={boundary}\r\n\r\n"
+        f"--{boundary}\r\nContent-Type: text/plain\r\n\r\nKettle broken\r\n"
+        f"--{boundary}\r\nContent-Type: application/x-{'t' * 3000}\r\n"
+        f'Content-Disposition: attachment; filename="{"f" * 3000}.pdf"\r\n\r\n%PDF\r\n'
+        f"--{boundary}--\r\n"
+    ).encode()
+    world.dovecot.append(world.mailbox, raw)
+    world.dovecot.append(world.mailbox, customer_mail("Second mail", "Still here"))
+    async with world.client("agent1") as agent:
+        await agent.set_status("free")
+        rows = await eventually(agent.interactions, lambda rows: len(rows) == 2, what="mail")
+        [long] = [r for r in rows if r.subject.startswith("S" * 100)]
+        detail = await agent.interaction(long.id)
+        [message] = detail.messages
+        assert "Kettle broken" in message.text
+        assert message.from_email == "carol@example.net"
+        assert [a.filename[:5] for a in message.attachments] == ["fffff"]
+    assert await world.operator.quarantine() == []
+
+
+async def test_a_complaint_naming_an_overlong_address_blocks_nothing(world: World) -> None:
+    """A feedback report's Original-Rcpt-To is a stranger's text too: one longer than the
+    blacklist's column is kept cut to it, and the mailbox goes on to the next mail."""
+    long_address = "c" * 1000 + "@example.net"
+    report = abuse_report("<nothing-of-ours@postdesk.test>").replace(
+        b"Original-Rcpt-To: carol@example.net", b"Original-Rcpt-To: " + long_address.encode()
+    )
+    world.dovecot.append(world.mailbox, report)
+    world.dovecot.append(world.mailbox, customer_mail("After the report", "Still here"))
+    async with world.client("agent1") as agent:
+        await agent.set_status("free")
+        [row] = await eventually(agent.interactions, lambda rows: len(rows) == 1, what="mail")
+        assert row.subject == "After the report"
+    assert await world.operator.quarantine() == []
+
+
+async def test_a_subject_token_beyond_any_id_blocks_nothing(world: World) -> None:
+    """`[#id]` in a stranger's subject is looked up as an interaction id: one beyond the
+    database's integer range (PostgreSQL refuses it as a parameter) names nothing, and the
+    mail arrives as a new interaction like the next one."""
+    world.dovecot.append(world.mailbox, customer_mail("Help [#999999999999]", "Where is it?"))
+    world.dovecot.append(world.mailbox, customer_mail("After the token", "Still here"))
+    async with world.client("agent1") as agent:
+        await agent.set_status("free")
+        rows = await eventually(agent.interactions, lambda rows: len(rows) == 2, what="mail")
+        assert sorted(r.subject for r in rows) == ["After the token", "Help [#999999999999]"]
+    assert await world.operator.quarantine() == []
+
+
+async def test_a_mail_naming_forty_thousand_references_blocks_nothing(world: World) -> None:
+    """References is a stranger's list: however many ids it names (each one looked up to
+    thread the mail), the mail arrives and the next one follows it."""
+    references = " ".join(f"<r{n}@example.net>" for n in range(40_000))
+    mail = customer_mail("Many references", "Where is it?").replace(
+        b"\r\n\r\n", f"\r\nReferences: {references}\r\n\r\n".encode(), 1
+    )
+    world.dovecot.append(world.mailbox, mail)
+    world.dovecot.append(world.mailbox, customer_mail("After the references", "Still here"))
+    async with world.client("agent1") as agent:
+        await agent.set_status("free")
+        rows = await eventually(agent.interactions, lambda rows: len(rows) == 2, what="mail")
+        assert sorted(r.subject for r in rows) == ["After the references", "Many references"]
+    assert await world.operator.quarantine() == []
+
+
+async def test_a_long_subject_of_wide_characters_blocks_nothing(world: World) -> None:
+    """A column's length counts characters, an index's limit counts bytes (PostgreSQL's
+    btree takes about 2,700 per row): a subject and a Message-ID of a thousand varied
+    four-byte characters still arrive, and the next mail follows them."""
+    rng = random.Random(7)
+    wide = "".join(chr(rng.randrange(0x1F300, 0x1F5FF)) for _ in range(1200))
+    mail = customer_mail(wide, "Where is it?").replace(
+        b"Message-ID: <", f"Message-ID: <{wide}".encode(), 1
+    )
+    assert wide.encode() in mail
+    world.dovecot.append(world.mailbox, mail)
+    world.dovecot.append(world.mailbox, customer_mail("After the wide one", "Still here"))
+    async with world.client("agent1") as agent:
+        await agent.set_status("free")
+        rows = await eventually(agent.interactions, lambda rows: len(rows) == 2, what="mail")
+        assert "After the wide one" in [r.subject for r in rows]
+    assert await world.operator.quarantine() == []

@@ -6,6 +6,8 @@ as complainers while every test that looked only for the expected effect passed.
 
 from __future__ import annotations
 
+import pytest
+
 from engine.domain.classify import Classification, classify
 from engine.domain.feedback import COMPLAINT_ARF, COMPLAINT_PLAIN, Effects, effects
 from engine.domain.mime import parse_message
@@ -89,3 +91,20 @@ def test_other_automated_mail_has_no_effect() -> None:
     result = classified(raw)
     assert result.kind == "auto_reply"
     assert effects(result, [CAROL]) == Effects()
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["c" * 1000 + "@example.net", "carol\x1b[2J@example.net", "car\u202eol@example.net", "no one"],
+)
+def test_a_complaint_naming_no_real_address_blacklists_only_whom_we_wrote_to(
+    written: str,
+) -> None:
+    """A report's address is a stranger's text: one no mail system takes (too long, terminal
+    controls, bidi overrides, no address at all) is nobody: the address our message was sent
+    to is blacklisted (or the returned original's recipient), never the written text."""
+    raw = arf_complaint(OURS, CAROL).replace(
+        f"Original-Rcpt-To: {CAROL}".encode(), f"Original-Rcpt-To: {written}".encode()
+    )
+    assert effects(classified(raw), [CAROL]).blacklist == CAROL
+    assert effects(classified(raw), None).blacklist in (None, CAROL)

@@ -429,3 +429,39 @@ def test_no_header_line_is_longer_than_998_and_no_fold_is_blank() -> None:
     parsed = parse_message(raw)
     assert parsed.subject.startswith("x" * 1200) and parsed.to[0].name == "y" * 1100
     assert parsed.references == ["ok@example.org"]
+
+
+# Addr-specs a sender can write (quoted local parts take almost anything) that are no
+# address of a person: terminal controls, NUL, line separators, bidi overrides and
+# zero-width characters (which would also pass `\u200bhelp@shop.example` off as ours).
+NOT_ADDRESSES = [
+    b'"a\x1b]52;c;QUFB\x07b"@evil.example',
+    b'"x\x00y"@evil.example',
+    b'"a\x1b[2Jb"@evil.example',
+    b'"a\xc2\x9bb"@evil.example',
+    "a\u202e@evil.example".encode(),
+    "\u200bhelp@shop.example".encode(),
+    "a\u2028b@evil.example".encode(),
+    "Bob <a\u2066b@evil.example>".encode(),
+    b"x" * 400 + b"@evil.example",  # longer than any mail system (or our column) takes
+]
+
+
+@pytest.mark.parametrize("written", NOT_ADDRESSES)
+def test_an_address_holding_controls_or_invisible_characters_is_nobody(written: bytes) -> None:
+    """Such an address never becomes the client, a CC (to copy our answers to) or a failed
+    recipient; the mail itself is still read, and a plain address beside it still counts."""
+    raw = (
+        b"From: "
+        + written
+        + b"\r\nTo: help@shop.example\r\nCc: "
+        + written
+        + b", carol@example.net\r\nX-Failed-Recipients: "
+        + written
+        + b"\r\nSubject: s\r\n\r\nbody\r\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.from_ is None
+    assert [a.email for a in parsed.cc] == ["carol@example.net"]
+    assert parsed.failed_recipients == []
+    assert parsed.text.strip() == "body"

@@ -94,6 +94,7 @@ def inbound(
     from_: str = "Carol Customer <carol@example.net>",
     extra: list[str] | None = None,
     disposition: str | None = None,
+    attachment_type: str = "application/pdf",
 ) -> bytes:
     lines = [
         f"From: {from_}",
@@ -114,7 +115,7 @@ def inbound(
             "",
             "See attached.",
             "--b1",
-            "Content-Type: application/pdf",
+            f"Content-Type: {attachment_type}",
             f"Content-Disposition: attachment; {disposition}",
             "Content-Transfer-Encoding: base64",
             "",
@@ -299,3 +300,34 @@ def test_a_csv_value_in_a_dialer_subject_never_adds_a_header(value: str) -> None
         assert b"bcc" not in names and b"x-evil" not in names, names
         assert len(names) == len(set(names))
         assert parse_message(raw).subject == f"Offer for {value}"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "=?utf-8?q?application/pdf=0D=0ABcc:_victim@bank.example?=",
+        "application/x-a=?utf-8?q?=0D=0AX-Evil:_1?=",
+        "application/x-\x1b[31mred",
+        "application/x y",
+        'application/x"y',
+        "application/x-\u202eexe",
+    ],
+)
+async def test_an_attachment_type_that_is_no_media_type_is_kept_and_forwarded_as_octets(
+    world: World, written: str
+) -> None:
+    """A part's Content-Type is a media type (type/subtype of tokens) or it is read as
+    `application/octet-stream`: the agent sees no controls, and the attachment still forwards
+    (it was refused as an invalid type before), with our headers only."""
+    raw = inbound(disposition='filename="scan.pdf"', attachment_type=written)
+    async with world.client("agent1") as agent:
+        interaction_id = await assigned(world, agent, raw)
+        detail = await agent.interaction(interaction_id)
+        [stored] = [a for m in detail.messages for a in m.attachments]
+        assert stored.content_type == "application/octet-stream"
+        await agent.forward(interaction_id, ForwardIn(to="billing@example.org"))
+        [forward] = await world.sink.await_count(1)
+    assert_only_our_headers(forward)
+    [part] = list(forward.message.iter_attachments())
+    assert part.get_content_type() == "application/octet-stream"
+    assert part.get_filename() == "scan.pdf"

@@ -109,3 +109,28 @@ def test_the_dialers_settings_are_checked_before_any_row() -> None:
     with pytest.raises(InvitationError, match="end: the event ends before it starts"):
         check(EventSpec(title="t", organizer="a@b.test", start="2027-01-02 10:00",
                         end="2027-01-01 10:00"))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "breaker",
+    ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1b]52;c;QUFB\x07", "\x7f"],
+)
+@pytest.mark.parametrize("field", ["name", "seller"])
+def test_a_row_value_that_ends_a_line_or_is_a_control_makes_no_event(
+    breaker: str, field: str
+) -> None:
+    """A list row's value is refused if any reader could take it as a line end (U+2028, NEL,
+    VT, FF and the others `str.splitlines` breaks on) or if RFC 5545 forbids it in a value
+    (every control but TAB): a new line there would be a property of the sender's choice."""
+    row = {**ROW, field: f"Ana{breaker}ATTENDEE:mailto:x@evil.example"}
+    with pytest.raises(InvitationError) as refused:
+        make(row=row)
+    assert refused.value.field == {"name": "title", "seller": "organizer"}[field]
+    assert "line break or control character" in str(refused.value)
+
+
+@pytest.mark.parametrize("breaker", ["\r\n", "\u2028", "\x85", "\x1b[2J"])
+def test_an_attendee_name_that_ends_a_line_makes_no_event(breaker: str) -> None:
+    with pytest.raises(InvitationError) as refused:
+        make(attendee_name=f"Ana{breaker}ATTENDEE:mailto:x@evil.example")
+    assert refused.value.field == "attendee"

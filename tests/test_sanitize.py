@@ -133,3 +133,30 @@ def test_one_line_fits_width(text: str, width: int) -> None:
     out = one_line(text, width)
     assert "\n" not in out
     assert cell_len(out) <= width
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "\x1b]52;c;cm0gLXJmIH4=\x07Mailbox full",  # a bounce's reason writing the clipboard
+        "\x1b[2J\x1b[HMailbox full",
+        "\x9b2JMailbox full",
+        "\x1b]8;;https://evil.example/\x07Mailbox full\x1b]8;;\x07",
+        "Mailbox\u202e full",
+    ],
+)
+def test_a_csv_cell_printed_to_a_terminal_acts_on_nothing(value: str) -> None:
+    """`ctl ratings --csv` and `ctl dialer records --csv` print to the terminal: a stranger's
+    text in a cell (a bounce's reason, an address) is shown, never run by the terminal."""
+    from engine.text.spreadsheet import csv_cell
+
+    cell = csv_cell(value)
+    assert cell == sanitize(cell)
+    assert "Mailbox" in cell and "full" in cell
+
+
+def test_a_csv_cell_starting_with_a_control_then_a_formula_is_still_quoted() -> None:
+    from engine.text.spreadsheet import csv_cell
+
+    assert csv_cell("\x1b[0m=HYPERLINK(1)").startswith("'=")
+    assert csv_cell("\t=1").startswith("'")

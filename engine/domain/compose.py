@@ -47,6 +47,7 @@ from engine.domain.header_values import (
     untrusted_text,
 )
 from engine.domain.mime_headers import Address, mask_encoded_words, unmask_display_name
+from engine.domain.mime_parts import MEDIA_TYPE
 from engine.domain.verify_message import Expected, verify_message
 
 __all__ = [
@@ -82,7 +83,7 @@ _LOCAL_QUOTED = re.compile(r'"(?:[ !#-\[\]-~\u00a0-\ud7ff\ue000-\U0010ffff]|\\[ 
 _DOMAIN_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _UNSAFE_NAME = re.compile(r"[\u2028\u2029]")
-_CONTENT_TYPE = re.compile(r"([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*)/([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*)")
+_CONTENT_TYPE = MEDIA_TYPE
 _REPLY_PREFIX = re.compile(r"^(?:re(?:\[\d+\]|\(\d+\))?\s*:\s*)+", re.IGNORECASE | re.ASCII)
 _FORWARD_PREFIX = re.compile(r"^(?:fwd?\s*:\s*)+", re.IGNORECASE | re.ASCII)
 

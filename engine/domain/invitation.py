@@ -8,8 +8,9 @@ their own (RFC 5545 `METHOD:REQUEST`, with `UID`, `DTSTAMP`, `ORGANIZER` and the
 package, never by string pasting: a value from a CSV cannot end a line or start a property.
 
 A row whose variables cannot make a valid event (unknown variable, a date in another format,
-an end before the start) fails with `InvitationError`, which names the field: that record
-fails with the reason, and nothing half-made is sent.
+an end before the start, a line break or control character: the header values' rule) fails
+with `InvitationError`, which names the field: that record fails with the reason, and nothing
+half-made is sent.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from engine.domain.header_values import HeaderInjectionError, check_header_value
 from engine.domain.schedule import ScheduleError, zone
 from engine.domain.templates import render
 
@@ -58,10 +60,19 @@ def _fill(field: str, text: str, variables: Mapping[str, str]) -> str:
     if rendered.unknown:
         names = ", ".join(f"${{{name}}}" for name in rendered.unknown)
         raise InvitationError(field, f"the row does not define {names}")
-    value = rendered.text
-    if any(c in value for c in "\r\n\x00"):
-        raise InvitationError(field, "a line break or NUL is not allowed here")
-    return value.strip()
+    return _one_line(field, rendered.text).strip()
+
+
+def _one_line(field: str, value: str) -> str:
+    # The header values' rule, one definition: RFC 5545 allows no control but TAB in a
+    # value, and a reader that splits lines like `str.splitlines` (U+2028, NEL, VT, FF...)
+    # would read what follows one as a property of the row's choice.
+    try:
+        return check_header_value(field, value)
+    except HeaderInjectionError:
+        raise InvitationError(
+            field, "a line break or control character is not allowed here"
+        ) from None
 
 
 def _moment(field: str, text: str, variables: Mapping[str, str], tz: ZoneInfo) -> datetime:
@@ -126,6 +137,7 @@ def invitation(
         raise InvitationError("end", "the event lasts more than 31 days")
     title = _fill("title", spec.title, variables) or "(no title)"
     organizer = _address("organizer", spec.organizer, variables)
+    _one_line("attendee", attendee + attendee_name)
 
     calendar = Calendar()
     calendar.add("prodid", PRODID)

@@ -79,6 +79,9 @@ class ParsedMessage:
     headers: dict[str, str]
     # X-Failed-Recipients read like an address header: from its structure, never decoded.
     failed_recipients: list[str] = field(default_factory=list)
+    # Every instance of every header, as written (undecoded; `decode_value` reads one):
+    # `headers` keeps the first only, and a repeated header may say something else later.
+    header_values: dict[str, list[str]] = field(default_factory=dict)
 
 
 # Deeper nesting than this is a parser bomb, not correspondence.
@@ -277,6 +280,7 @@ def _parse(raw: bytes) -> ParsedMessage:
         failed_recipients=[
             a.email for a in headers.addresses("x-failed-recipients") if "@" in a.email
         ],
+        header_values=headers.raw,
     )
 
 

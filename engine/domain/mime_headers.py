@@ -24,6 +24,7 @@ import email
 import email.header
 import email.utils
 import re
+import unicodedata
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ __all__ = [
     "Address",
     "Headers",
     "content_id",
+    "decode_value",
+    "is_address_text",
     "mask_encoded_words",
     "repair_text",
     "unmask_display_name",
@@ -68,6 +71,27 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _BRACKETED_ID = re.compile(r"<([^<>]*)>")
 _ADJACENT_ENCODED_WORDS = re.compile(r"(=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)\s+(?==\?[^?\s]+\?[bBqQ]\?)")
 _LINE_BREAKS = re.compile(r"[\r\n]+")
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Controls, format characters (bidi overrides, zero-width), line/paragraph separators and
+# lone surrogates: none is ever part of a real address, and each one either acts on a
+# terminal or makes an address read as another (``\u200bhelp@shop.example`` as ours).
+_NOT_IN_ADDRESSES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+# No mail system takes a longer address (RFC 5321: 64 + 1 + 255), and it is what the
+# address columns hold.
+_LONGEST_ADDRESS = 320
+
+
+def is_address_text(addr_spec: str) -> bool:
+    """Whether ``addr_spec`` holds only characters an address may show, and fits."""
+    if len(addr_spec) > _LONGEST_ADDRESS:
+        return False
+    if addr_spec.isascii():
+        return _ASCII_CONTROL.search(addr_spec) is None
+    return not any(unicodedata.category(c) in _NOT_IN_ADDRESSES for c in addr_spec)
+
+
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
@@ -127,6 +151,11 @@ def _decode_header(name: str, raw: str, parse: _HeaderParser = _parse_header) ->
     except Exception:
         value = _unfold(raw)
     return _single_line(value)
+
+
+def decode_value(name: str, raw: str) -> str:
+    """One raw value of header ``name`` decoded as :meth:`Headers.decoded` decodes the first."""
+    return _decode_header(name, raw)
 
 
 class Headers:
@@ -228,14 +257,16 @@ def _addresses_from(name: str, raw: str, parse: _HeaderParser = _parse_header) -
     ``Bcc: victim@bank.example``; decoding before parsing would turn that into an address.
     So encoded words are masked as plain atoms, the structure is parsed, an addr-spec
     that contains one is dropped (RFC 2047 5: never in an addr-spec), and only display
-    names are decoded afterwards.
+    names are decoded afterwards.  An addr-spec holding a control, a format character
+    (bidi override, zero-width) or a line separator is dropped too: nobody has such an
+    address, and it would reach terminals, logs and our answers' headers.
     """
     simple = simple_mailboxes(unfold_for_policy(raw)) if header_kind(name) == ADDRESS else None
     if simple is not None:
         return [
             Address(email=_single_line(a.addr_spec), name=_single_line(a.display_name))
             for a in simple
-            if a.addr_spec not in _NO_ADDRESS
+            if a.addr_spec not in _NO_ADDRESS and is_address_text(a.addr_spec)
         ]
     masked, words, tag = mask_encoded_words(unfold_for_policy(_without_ew_gaps(raw)))
     pairs: list[tuple[str, str]] = []
@@ -253,6 +284,8 @@ def _addresses_from(name: str, raw: str, parse: _HeaderParser = _parse_header) -
             continue
         if not _written_out(addr_spec, masked):
             continue  # made by some decoding, not written by the sender
+        if not is_address_text(addr_spec):
+            continue  # a quoted local part can hold anything; such text is nobody
         decoded = unmask_display_name(display, words, tag)
         found.append(Address(email=_single_line(addr_spec), name=_single_line(decoded)))
     return found

@@ -20,10 +20,12 @@ from __future__ import annotations
 import codecs
 import email
 import email.utils
+import re
 from email import policy
 from email.message import Message
 
 __all__ = [
+    "MEDIA_TYPE",
     "content_charset",
     "content_param",
     "content_type",
@@ -100,13 +102,21 @@ def message_tree(raw: bytes) -> Message | None:
         return None
 
 
+# A media type as RFC 6838 names them (type "/" subtype, restricted names): what we write,
+# and all a received part's type may be. The stdlib decodes encoded words in Content-Type
+# and keeps controls, spaces and quotes, so "=?utf-8?q?application/pdf=0D=0ABcc:...?=" read
+# as a type would reach a terminal and, forwarded, a header of ours.
+MEDIA_TYPE = re.compile(r"([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*)/([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*)")
+
+
 def content_type(part: Message) -> str:
-    """The media type, lower-case; ``application/octet-stream`` when it cannot be read."""
+    """The media type, lower-case; ``application/octet-stream`` when it cannot be read or
+    is not a media type at all."""
     try:
         ctype = part.get_content_type()
     except Exception:
         return "application/octet-stream"
-    return ctype if "/" in ctype else "application/octet-stream"
+    return ctype if MEDIA_TYPE.fullmatch(ctype) else "application/octet-stream"
 
 
 def content_param(part: Message, name: str) -> str:

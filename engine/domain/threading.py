@@ -25,6 +25,9 @@ def is_participant(sender: str, client_email: str, cc: list[str]) -> bool:
 
 
 _TOKEN = re.compile(r"\[#(\d{1,12})\]")
+# Ids are INTEGER columns, 32-bit on PostgreSQL (engine/api/schemas.py ID_MAX): a token of a
+# larger number names no interaction, and looking it up would fail the whole inbound batch.
+_LARGEST_ID = 2**31 - 1
 
 
 def subject_token(interaction_id: int) -> str:
@@ -41,5 +44,6 @@ def with_subject_token(subject: str, interaction_id: int) -> str:
 
 def find_subject_token(subject: str) -> int | None:
     """The interaction id in a `[#123]` token, the last one when a subject has several."""
-    found = _TOKEN.findall(subject)
-    return int(found[-1]) if found else None
+    found = [int(token) for token in _TOKEN.findall(subject)]
+    found = [token for token in found if 0 < token <= _LARGEST_ID]
+    return found[-1] if found else None

@@ -9,7 +9,8 @@ undeliverable), not in an agent's queue as a new customer interaction.
 What is read: RFC 3834 ``Auto-Submitted`` (anything but ``no``) and the vendor ``X-Autoreply``,
 ``X-Autorespond``, ``Precedence`` and ``X-Loop`` headers (``X-Auto-Response-Suppress`` asks not
 to be answered and is on people's Exchange mail too: only with Exchange's inbox-rule loop
-header does it mark a rule's reply); the
+header does it mark a rule's reply), each in every instance of the header and with comments
+and quotes read as the CFWS they are; the
 RFC 2369/2919 list headers; a null return path; daemon, list-manager, gateway and no-reply
 sender names; "Automatic reply:" subjects in many languages; a sender or ``X-Loop`` naming one
 of the campaigns' own addresses; RFC 3464 delivery reports, RFC 5965 feedback (ARF) reports,

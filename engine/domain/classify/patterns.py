@@ -21,6 +21,15 @@ MAX_QUOTE = 120
 MAX_TOKEN = 256
 
 
+# How many instances of one automation header are read (a header repeated a million times
+# costs a decode each).
+MAX_INSTANCES = 20
+
+
+# An RFC 5322 comment without nested parentheses; applied until none is left.
+COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
+
+
 MAX_DEPTH = 4
 
 

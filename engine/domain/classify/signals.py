@@ -31,7 +31,13 @@ from engine.domain.classify.patterns import (
     WHITESPACE,
 )
 from engine.domain.classify.plain import failure_section
-from engine.domain.classify.values import first_token, quoted, squashed_subject
+from engine.domain.classify.values import (
+    every_value,
+    first_token,
+    quoted,
+    squashed_subject,
+    without_comments,
+)
 from engine.domain.mime import ParsedMessage
 
 
@@ -79,22 +85,21 @@ def header_signals(
     parsed: ParsedMessage, addresses: AbstractSet[str]
 ) -> Iterator[tuple[Kind, str]]:
     headers = parsed.headers
-    auto_submitted = headers.get("auto-submitted")
-    if auto_submitted is not None:
+    for auto_submitted in every_value(parsed, "auto-submitted"):
         token = first_token(auto_submitted)
         if token != "no":
             yield "auto_reply", f"Auto-Submitted: {quoted(token) or '(empty)'}"
     for name, label in AUTOREPLY_HEADERS.items():
-        value = headers.get(name)
-        if value is not None and value.strip().lower() not in NEGATIVE_VALUES:
-            yield "auto_reply", f"{label}: {quoted(value) or '(empty)'}"
-    precedence = first_token(headers.get("precedence", ""))
-    if precedence == "list":
-        yield "list", "Precedence: list"
-    elif precedence in PRECEDENCE_AUTO:
-        yield "auto_reply", f"Precedence: {precedence}"
-    x_loop = headers.get("x-loop")
-    if x_loop is not None:
+        for value in every_value(parsed, name):
+            if without_comments(value).strip().lower() not in NEGATIVE_VALUES:
+                yield "auto_reply", f"{label}: {quoted(value) or '(empty)'}"
+    for value in every_value(parsed, "precedence"):
+        precedence = first_token(value)
+        if precedence == "list":
+            yield "list", "Precedence: list"
+        elif precedence in PRECEDENCE_AUTO:
+            yield "auto_reply", f"Precedence: {precedence}"
+    for x_loop in every_value(parsed, "x-loop"):
         yield "auto_reply", f"X-Loop: {quoted(x_loop) or '(empty)'}"
         lowered = x_loop.lower()
         for address in sorted(addresses):
@@ -107,10 +112,10 @@ def header_signals(
     if "x-ms-exchange-inbox-rules-loop" in headers and "all" in tokens:
         yield "auto_reply", "Exchange inbox rule's reply (Rules-Loop, Auto-Response-Suppress: All)"
     for name, label in LIST_HEADERS.items():
-        value = headers.get(name)
-        if value is not None:
-            yield "list", f"{label}: {quoted(value) or '(empty)'}"
-    if _is_null_path(headers.get("return-path")):
+        listed = headers.get(name)
+        if listed is not None:
+            yield "list", f"{label}: {quoted(listed) or '(empty)'}"
+    if any(_is_null_path(value) for value in every_value(parsed, "return-path")):
         yield "auto_reply", "Return-Path: <> (null sender)"
     if parsed.from_ is None and NULL_ADDRESS.search(headers.get("from", "")[:MAX_TOKEN]):
         yield "auto_reply", "From: <> (null sender)"
@@ -127,5 +132,6 @@ def own_signals(parsed: ParsedMessage, addresses: AbstractSet[str]) -> Iterator[
             yield f"sender is our own address: {quoted(sender)}"
 
 
-def _is_null_path(value: str | None) -> bool:
-    return value is not None and "".join(value.split()) == "<>"
+def _is_null_path(value: str) -> bool:
+    # Comments and whitespace are CFWS around the path: "<> (bounce)" is still null.
+    return "".join(without_comments(value).split()) == "<>"

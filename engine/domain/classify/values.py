@@ -13,10 +13,12 @@ from engine.domain.classify.patterns import (
     ANGLE,
     ANY_ADDR,
     BASIC_CODE,
+    COMMENT,
     ENHANCED_FIELD,
     ENHANCED_TEXT,
     MAILBOX_FULL,
     MAX_DIAGNOSTIC,
+    MAX_INSTANCES,
     MAX_QUOTE,
     MAX_SCAN,
     MAX_TOKEN,
@@ -26,6 +28,7 @@ from engine.domain.classify.patterns import (
     WHITESPACE,
 )
 from engine.domain.mime import ParsedMessage
+from engine.domain.mime_headers import decode_value, is_address_text
 
 
 def is_hard_bounce(status: str | None, action: str | None, text: str) -> bool:
@@ -58,6 +61,18 @@ def is_hard_bounce(status: str | None, action: str | None, text: str) -> bool:
     return bool(PERMANENT.search(lowered))
 
 
+def every_value(parsed: ParsedMessage, name: str) -> list[str]:
+    """Each instance of header ``name``, decoded, first first; [] when it is absent.
+
+    A signal of automated mail counts in any instance: a gateway or list adds its own copy
+    of a header, and reading only the first would let an early ``no`` hide a later ``yes``."""
+    first = parsed.headers.get(name)
+    if first is None:
+        return []
+    raws = parsed.header_values.get(name, [])
+    return [first, *(decode_value(name, raw) for raw in raws[1:MAX_INSTANCES])]
+
+
 def squashed_subject(parsed: ParsedMessage) -> str:
     return WHITESPACE.sub(" ", parsed.subject[: MAX_TOKEN * 4]).strip().casefold()
 
@@ -67,9 +82,20 @@ def quoted(value: str) -> str:
     return squashed if len(squashed) <= MAX_QUOTE else squashed[: MAX_QUOTE - 1] + "…"
 
 
+def without_comments(value: str) -> str:
+    """``value`` with its RFC 5322 comments (nested too) and double quotes removed."""
+    value = value[:MAX_TOKEN]
+    while True:
+        shorter = COMMENT.sub(" ", value)
+        if shorter == value:
+            return value.replace('"', "")
+        value = shorter
+
+
 def first_token(value: str) -> str:
-    """The leading keyword of a structured value ("auto-replied; owner-email=..." -> ...)."""
-    head = value[:MAX_TOKEN].split(";", 1)[0].strip().lower()
+    """The leading keyword of a structured value ("auto-replied; owner-email=..." -> ...);
+    comments and quotes are CFWS, not the keyword ('(list) "bulk"' -> 'bulk')."""
+    head = without_comments(value).split(";", 1)[0].strip().lower()
     return head.split()[0] if head.split() else ""
 
 
@@ -89,7 +115,9 @@ def read_message_id(value: str | None) -> str | None:
 
 
 def read_address(value: str | None) -> str | None:
-    """The address of a DSN/ARF address field ("rfc822; a@b", "<a@b>", "a@b")."""
+    """The address of a DSN/ARF address field ("rfc822; a@b", "<a@b>", "a@b"); None when
+    it is no address anyone has (no "@", spaces, controls, bidi overrides, too long): the
+    same rule as a header's addresses, since a report is a stranger's text too."""
     if not value:
         return None
     value = value[:MAX_SCAN]
@@ -99,7 +127,8 @@ def read_address(value: str | None) -> str | None:
     inner = ANGLE.findall(value)
     candidate = (inner[0] if inner else value).strip().strip("<>").strip()
     candidate = candidate.split(",")[0].strip()
-    return candidate[:998] or None
+    plausible = "@" in candidate and not any(c.isspace() for c in candidate)
+    return candidate if plausible and is_address_text(candidate) else None
 
 
 def first_address(value: str | None) -> str | None:

@@ -4,6 +4,7 @@ A module of its own because this is the storage half of `engine.services.inbound
 batch decides in memory which interactions and messages are new (`NewInteraction`,
 `NewMessage`; their ids are known only after the INSERT), then `insert_rows` writes them with
 one multi-row INSERT per table, in source order, and hands the new ids back to the rows.
+Every row is fitted to its columns first (`data.fit`): a stranger decides how long its text is.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 
+from data.fit import fit_row
 from data.models import Attachment, Interaction, InteractionState, Message
 
 _INTERACTIONS: Table = Interaction.__table__  # type: ignore[assignment]
@@ -71,7 +73,7 @@ def insert_rows(
     """Insert a batch's new interactions, messages and attachments, a table at a time, in
     source order; each row learns its new id."""
     if new_interactions:
-        rows = [i.values() for i in new_interactions]
+        rows = [fit_row(_INTERACTIONS, i.values()) for i in new_interactions]
         ids = _insert_ids(session, _INTERACTIONS, rows)
         for interaction, new_id in zip(new_interactions, ids, strict=True):
             interaction.id = new_id
@@ -90,7 +92,7 @@ def insert_rows(
     rows = []
     for message in new_messages:
         message.row["interaction_id"] = message.thread.id
-        rows.append(message.row)
+        rows.append(fit_row(_MESSAGES, message.row))
     # Each new message has its own content hash (the batch deduplicates): it maps the
     # returned ids back to the messages whatever order the database returns them in.
     returned = session.execute(
@@ -102,7 +104,7 @@ def insert_rows(
         message.id = message_ids[message.row["raw_sha256"]]
         for attachment in message.attachments:
             attachment["message_id"] = message.id
-            attachments.append(attachment)
+            attachments.append(fit_row(_ATTACHMENTS, attachment))
     if attachments:
         session.execute(insert(_ATTACHMENTS), attachments)
 
