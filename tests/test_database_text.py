@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 
 from engine.api.schemas import RecordingQuery
+from tests import db_probe
 from tests.engine_fixtures import World, eventually
 from tests.mail_factory import abuse_report, customer_mail
 
@@ -116,3 +117,48 @@ async def test_a_long_subject_of_wide_characters_blocks_nothing(world: World) ->
         rows = await eventually(agent.interactions, lambda rows: len(rows) == 2, what="mail")
         assert "After the wide one" in [r.subject for r in rows]
     assert await world.operator.quarantine() == []
+
+
+async def test_a_mail_the_database_refuses_is_quarantined_and_its_mailbox_goes_on(
+    world: World,
+) -> None:
+    """Whatever value the database will not store (here a rule of its own, a trigger, on
+    either database), the mail it refuses is quarantined with the reason and its raw bytes,
+    and the mails before and after it arrive: its mailbox is not retried forever."""
+    settings = world.engine.settings
+    if db_probe.is_postgresql(settings):
+        await db_probe.write(
+            settings,
+            "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " IF NEW.subject LIKE '%TOXIC%' THEN RAISE EXCEPTION 'no poison here'"
+            " USING ERRCODE = 'data_exception'; END IF; RETURN NEW; END $$",
+        )
+        await db_probe.write(
+            settings,
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON interactions"
+            " FOR EACH ROW EXECUTE FUNCTION refuse_poison()",
+        )
+    else:
+        await db_probe.write(
+            settings,
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON interactions"
+            " WHEN NEW.subject LIKE '%TOXIC%' BEGIN SELECT RAISE(ABORT, 'no poison here'); END",
+        )
+    for subject in ("Before it", "A TOXIC subject", "After it"):
+        world.dovecot.append(world.mailbox, customer_mail(subject, "Where is it?"))
+    async with world.client("agent1") as agent:
+        await agent.set_status("free")
+        rows = await eventually(agent.interactions, lambda rows: len(rows) == 2, what="mail")
+        assert sorted(r.subject for r in rows) == ["After it", "Before it"]
+    [kept] = await eventually(world.operator.quarantine, lambda q: len(q) == 1, what="quarantine")
+    assert "refused" in kept.error and "no poison here" in kept.error
+    assert "A TOXIC subject" in (await world.operator.quarantined(kept.id)).raw
+    # Once the rule is gone, the admin's retry stores it.
+    await db_probe.write(
+        settings,
+        "DROP TRIGGER refuse_poison"
+        + (" ON interactions" if db_probe.is_postgresql(settings) else ""),
+    )
+    assert (await world.operator.retry_quarantined(kept.id)).ingested
+    async with world.client("agent1") as agent:
+        await eventually(agent.interactions, lambda rows: len(rows) == 3, what="the retried mail")

@@ -27,11 +27,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from data.db import Database
@@ -205,7 +206,12 @@ class Ingestor:
         # One trip to the database's thread for the whole transaction: statement by
         # statement, a batch held SQLite's write turn 30-80 ms on a busy engine, and the
         # router's passes waited behind it (bench/routing.py).
-        stored = await self.db.write_at_once(store)
+        try:
+            stored = await self.db.write_at_once(store)
+        except DBAPIError as error:
+            if not refused(error):
+                raise  # a connection lost or a lock: the whole batch again, later
+            return await self._refused(campaign_id, prepared, fenced, error)
         self._announce(campaign_id, stored)
         if stored.routed is not None and self.router is not None:
             self.router.committed(stored.routed)  # their agents are told
@@ -219,6 +225,32 @@ class Ingestor:
         if new_customers and self.on_new_customer is not None:
             await self.on_new_customer(campaign_id, new_customers, stored.overflowed)
         return stored.results
+
+    async def _refused(
+        self, campaign_id: int, prepared: list[Prepared], fenced: bool, error: Exception
+    ) -> list[Ingested]:
+        """The database refused a value of the batch (a stranger's text it cannot hold, a
+        rule it enforces): retried without it, never forever. A batch is stored a mail at a
+        time; the one mail refused alone is quarantined with the reason, raw bytes and all,
+        so its mailbox goes on and nothing is lost (an admin can retry it)."""
+        if len(prepared) > 1:
+            log.warning(
+                "campaign %s: the database refused a batch of %d mails (%s); storing them"
+                " one at a time",
+                campaign_id,
+                len(prepared),
+                type(error).__name__,
+            )
+            results: list[Ingested] = []
+            for item in prepared:
+                results += await self.commit(campaign_id, [item], fenced=fenced)
+            return results
+        [item] = prepared
+        if isinstance(item.parsed, str):  # already a quarantine entry: nothing to fall back to
+            raise error
+        reason = refusal_reason(error)
+        log.warning("campaign %s: the database refused a mail: %s", campaign_id, reason)
+        return await self.commit(campaign_id, [replace(item, parsed=reason)], fenced=fenced)
 
     def _announce(self, campaign_id: int, stored: _Stored) -> None:
         """Committed: the mail is safe, but not yet announced or confirmed."""
@@ -237,6 +269,26 @@ class Ingestor:
                     routed=stored.routed is not None,
                     told=result.new_interaction and result.interaction_id in told,
                 )
+
+
+def refused(error: DBAPIError) -> bool:
+    """The database will not store a value of the batch: SQLite's constraint or data errors,
+    PostgreSQL's data exceptions (too long, out of range, not in the encoding: SQLSTATE class
+    22) and rule refusals (a constraint, a trigger: class 23), read from the SQLSTATE since
+    SQLAlchemy's asyncpg driver reports most of them as a plain `Error`. A connection lost, a
+    lock or a lease lost are none of these: their batch is retried whole."""
+    if isinstance(error, DataError | IntegrityError):
+        return True
+    state = getattr(error.orig, "sqlstate", None) or ""
+    return state[:2] in ("22", "23")
+
+
+def refusal_reason(error: Exception) -> str:
+    """Why the database refused a mail, for the quarantine list: its own words, first line,
+    without the statement and parameters SQLAlchemy adds (a stranger's text)."""
+    cause = getattr(error, "orig", None) or error
+    first = (str(cause).strip().splitlines() or [""])[0]
+    return f"the database refused it ({type(cause).__name__}): {first[:300]}"
 
 
 @dataclass(frozen=True)
