@@ -698,3 +698,24 @@ def test_mail_shaped_garbage_matches_policy_default(
 ) -> None:
     raw = b"\r\n".join(name + b": " + value for name, value in headers) + b"\r\n\r\n" + body
     _assert_same_as_policy_default(raw)
+
+
+def test_a_field_name_spaced_from_its_colon_loses_no_header_after_it() -> None:
+    # RFC 5322's obsolete syntax ("Subject : hi"); Python's parser alone took the line for
+    # the start of the body, and the headers after it (here the automation header that
+    # keeps us from answering) were gone. The body's own "word :" is left as written.
+    raw = (
+        b"From: Robot <robot@example.com>\r\n"
+        b"Subject : Out of office\r\n"
+        b"Auto-Submitted\t: auto-replied\r\n"
+        b"To: support@shop.example\r\n"
+        b"\r\n"
+        b"Remarque : je suis absent.\r\n"
+        b"X-Not-A-Header : body text\r\n"
+    )
+    parsed = parse_message(raw)
+    assert parsed.subject == "Out of office"
+    assert parsed.headers["auto-submitted"] == "auto-replied"
+    assert [a.email for a in parsed.to] == ["support@shop.example"]
+    assert "Remarque : je suis absent." in parsed.text
+    assert "X-Not-A-Header : body text" in parsed.text

@@ -245,8 +245,23 @@ def _is_empty_message(msg: Message) -> bool:
     return not msg.keys() and not payload_bytes(msg).strip()
 
 
+# A field name with space before its colon ("Subject : hi"), obsolete syntax RFC 5322 still
+# asks readers to accept (obs-optional). Python's parser takes that line for the body's start
+# and loses every header after it: an Auto-Submitted or a From among them.
+_SPACED_COLON = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+
+
+def _closed_up_colons(raw: bytes) -> bytes:
+    """`raw` with its header block's spaced colons closed up; the body as it was."""
+    blank = _BLANK_LINE.search(raw)
+    end = blank.start() if blank else len(raw)
+    head, count = _SPACED_COLON.subn(rb"\1:", raw[:end])
+    return head + raw[end:] if count else raw
+
+
 def _parse(raw: bytes) -> ParsedMessage:
-    msg = email.message_from_bytes(raw, policy=PARSE_POLICY)
+    msg = email.message_from_bytes(_closed_up_colons(raw), policy=PARSE_POLICY)
     if _is_empty_message(msg):
         raise MimeError("input has neither headers nor a body")
     headers = Headers(msg)
