@@ -53,7 +53,13 @@ def numbered(path: Path, n: int) -> Path:
         return path
     suffix = "".join(path.suffixes[-1:])
     stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
-    return path.with_name(f"{stem} ({n}){suffix}")
+    mark = f" ({n})"
+    # A name already at the file system's limit: the stem gives way, never the number.
+    room = MAX_NAME_BYTES - len(f"{mark}{suffix}".encode())
+    if room < 1:
+        suffix, room = "", MAX_NAME_BYTES - len(mark.encode())
+    stem = stem.encode()[:room].decode("utf-8", "ignore")
+    return path.with_name(f"{stem}{mark}{suffix}")
 
 
 def save_bytes(directory: Path, filename: str, data: bytes) -> Path:

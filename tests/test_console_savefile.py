@@ -72,3 +72,21 @@ def test_any_name_lands_inside_or_is_refused(tmp_path: Path, name: str) -> None:
         return
     assert saved.parent == target.resolve()
     assert saved.read_bytes() == b"data"
+
+
+@pytest.mark.parametrize(
+    "name", ["é" * 120 + ".pdf", "a" * 251 + ".pdf", "b." + "x" * 253, "c" * 255]
+)
+def test_a_name_at_the_limit_saved_again_is_numbered_within_it(tmp_path: Path, name: str) -> None:
+    # A stranger's name already at 255 bytes: "name (1).pdf" would be too long for the file
+    # system (OSError: File name too long). The stem gives way; the number and, where it
+    # fits, the extension stay.
+    first = save_bytes(tmp_path, name, b"one")
+    second = save_bytes(tmp_path, name, b"two")
+    third = save_bytes(tmp_path, name, b"three")
+    assert len({first, second, third}) == 3
+    for path, data in ((first, b"one"), (second, b"two"), (third, b"three")):
+        assert len(path.name.encode()) <= 255 and path.read_bytes() == data
+    assert " (1)" in second.name and " (2)" in third.name
+    if name.endswith(".pdf"):
+        assert second.name.endswith(" (1).pdf")
