@@ -20,6 +20,14 @@ if TYPE_CHECKING:
     from engine.config import Settings
 
 
+def _say(text: str) -> None:
+    """An error line on stderr, through the terminal sanitiser: an error may quote what a
+    stranger wrote (a mail's header in a refusal), and stderr is a terminal."""
+    from engine.text.sanitize import sanitize
+
+    print(sanitize(text), file=sys.stderr)
+
+
 def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument(
         "--data-dir",
@@ -122,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_for(args.data_dir)
     except SettingsError as exc:
-        print(f"postdesk: {exc}", file=sys.stderr)
+        _say(f"postdesk: {exc}")
         return 2
     command = args.command
     if command == "engine":
@@ -161,7 +169,7 @@ async def _run_web(settings: Settings) -> int:
         host, port = settings.web_host_port
         feedback = await CustomerFeedback.open(settings.db_url)
     except (SettingsError, SchemaBehind) as exc:
-        print(f"postdesk: {exc}", file=sys.stderr)
+        _say(f"postdesk: {exc}")
         return 1
     await serve(
         feedback,
@@ -184,12 +192,12 @@ async def _run_engine(settings: Settings) -> int:
     try:
         check_socket_group(settings.socket_group)
     except EngineError as exc:
-        print(f"postdesk: {exc.message}", file=sys.stderr)
+        _say(f"postdesk: {exc.message}")
         return 1
     try:
         await Engine(settings).serve_forever()
     except (EngineAlreadyRunning, SecretError) as exc:
-        print(f"postdesk: {exc}", file=sys.stderr)
+        _say(f"postdesk: {exc}")
         return 1
     return 0
 

@@ -153,3 +153,14 @@ async def test_ctl_saves_and_exports(thread: dict, tmp_path: Path) -> None:  # t
         home, "recordings", "print", interaction, "--as", "agent2", "--out", str(tmp_path / "x.pdf")
     )
     assert code != 0 and "not yours" in err and not (tmp_path / "x.pdf").exists()
+
+
+async def test_ctl_refusals_reach_the_terminal_sanitised(thread: dict) -> None:  # type: ignore[type-arg]
+    # A refusal may quote what it was given (elsewhere a stranger's text): stderr is a
+    # terminal, so it gets no escape sequence, no bidi override, no bell, whatever the words.
+    # (Here the request's schema refuses the name before the engine sees it.)
+    home = thread["world"].engine.settings.home
+    hostile = "Sales\x1b]52;c;cm0gLXJmIH4=\x07\u202eevil\x1b[2J"
+    code, out, err = await ctl(home, "recordings", "search", "--campaign", hostile)
+    assert code != 0 and "campaign" in err and "Traceback" not in err
+    assert not any(ch in err for ch in "\x1b\x07\u202e"), repr(err)

@@ -20,6 +20,7 @@ from typing import Any
 from data.db import Database, sqlite_url
 from data.migrate_to import MigrateError, Report, migrate, move_blobs, postgres_url
 from engine.config import Settings
+from engine.text.sanitize import sanitize
 
 __all__ = ["add_db_parser", "run_db"]
 
@@ -94,10 +95,10 @@ def _run_move_blobs(settings: Settings, args: argparse.Namespace) -> int:
     try:
         moved, size = asyncio.run(_move_blobs(settings))
     except MigrateError as exc:
-        print(f"postdesk ctl: {exc}", file=sys.stderr)
+        print(sanitize(f"postdesk ctl: {exc}"), file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"postdesk ctl: cannot reach the database: {exc}", file=sys.stderr)
+        print(sanitize(f"postdesk ctl: cannot reach the database: {exc}"), file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps({"blobs": moved, "blob_bytes": size}))
@@ -120,10 +121,10 @@ def run_db(settings: Settings, args: argparse.Namespace) -> int:
         try:
             report = asyncio.run(_run(settings, args))
         except MigrateError as exc:
-            print(f"postdesk ctl: {exc}", file=sys.stderr)
+            print(sanitize(f"postdesk ctl: {exc}"), file=sys.stderr)
             return 1
         except OSError as exc:  # the server cannot be reached
-            print(f"postdesk ctl: cannot reach the database: {exc}", file=sys.stderr)
+            print(sanitize(f"postdesk ctl: cannot reach the database: {exc}"), file=sys.stderr)
             return 1
     if args.json:
         print(

@@ -15,6 +15,7 @@ from engine.api.schemas import (
 )
 from engine.client import EngineClient, EngineError, EngineUnavailable
 from engine.config import Settings
+from engine.text.sanitize import sanitize
 from postdesk.access import check_own_data_dir, denied
 from postdesk.ctl.commands import dispatch, read_secrets
 from postdesk.ctl.db import run_db
@@ -75,13 +76,13 @@ def run_ctl(settings: Settings, args: argparse.Namespace) -> int:
     try:
         result = asyncio.run(_ctl(settings, args))
     except SchemaError as exc:
-        print(f"postdesk ctl: invalid input: {exc}", file=sys.stderr)
+        print(sanitize(f"postdesk ctl: invalid input: {exc}"), file=sys.stderr)
         return 2
     except CtlInputError as exc:
-        print(f"postdesk ctl: {exc}", file=sys.stderr)
+        print(sanitize(f"postdesk ctl: {exc}"), file=sys.stderr)
         return 2
     except EngineError as exc:
-        print(f"postdesk ctl: {exc.message}", file=sys.stderr)
+        print(sanitize(f"postdesk ctl: {exc.message}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # Ctrl-C, e.g. while `campaign authorize` waits
         print("postdesk ctl: interrupted", file=sys.stderr)
