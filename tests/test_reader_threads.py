@@ -35,7 +35,16 @@ async def test_reads_one_after_another_stay_on_the_thread_that_finished_last(
     engine: Engine,
 ) -> None:
     readers = ReaderThreads(engine, 3)
+    all_three = threading.Barrier(3, timeout=10)
+
+    def started(session: Session) -> int:
+        all_three.wait()  # every thread is up and serving: none is still connecting
+        return _where(session)[0]
+
     try:
+        # A thread still starting counts itself idle when it is up, later than the others:
+        # the first reads wait for all three so that none comes in between those measured.
+        assert len(set(await asyncio.gather(*(readers.run(started) for _ in range(3))))) == 3
         answers = [await readers.run(_where) for _ in range(20)]
     finally:
         await readers.close()
