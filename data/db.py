@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 
 from data.reader_threads import ReaderThreads
+from data.sqlalchemy_release import release_compiled_statements
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T")
@@ -375,6 +376,8 @@ class Database:
             await readers.close()
         if self._sync_engine is not None:
             self._sync_engine.dispose()
+            release_compiled_statements(self._sync_engine.dialect)
+        release_compiled_statements(self.engine.dialect)  # the mappers' caches keep it
         quick, self._quick_connection = self._quick_connection, None
         if quick is not None:
             quick.close()
