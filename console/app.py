@@ -31,8 +31,10 @@ from .messages import LoggedIn, LoginFailed, WorkerFailed
 from .screens.base import ModeScreen
 from .screens.help import HelpScreen, screen_keys
 from .screens.switcher import MODES, ModePicker, SwitcherScreen
+from .textual_release import release_styles_caches
 
 log = logging.getLogger(__name__)
+release_styles_caches()  # Textual's cache would keep every widget's lines (textual_release)
 CONFIG_PROBLEM_SECONDS = 30.0  # how long a problem in the settings file stays on screen
 
 ClientFactory = Callable[[str | None], EngineClient]

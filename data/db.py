@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from data.fit import install as fit_orm_writes
 from data.models import Base
 from data.reader_threads import ReaderThreads
+from data.sqlalchemy_release import release_compiled_statements
 
 # Strangers' text longer than its column is cut to it on every ORM write (data/fit.py).
 fit_orm_writes(Base)
@@ -380,6 +381,8 @@ class Database:
             await readers.close()
         if self._sync_engine is not None:
             self._sync_engine.dispose()
+            release_compiled_statements(self._sync_engine.dialect)
+        release_compiled_statements(self.engine.dialect)  # the mappers' caches keep it
         quick, self._quick_connection = self._quick_connection, None
         if quick is not None:
             quick.close()
