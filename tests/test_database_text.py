@@ -6,10 +6,23 @@ from __future__ import annotations
 
 import random
 
-from engine.api.schemas import RecordingQuery
+from engine.api.schemas import InteractionSummary, RecordingQuery
 from tests import db_probe
 from tests.engine_fixtures import World, eventually
 from tests.mail_factory import abuse_report, customer_mail
+
+
+async def with_the_next_mail(world: World, mail: bytes) -> list[InteractionSummary]:
+    """`mail`, then an ordinary one behind it, in the mailbox; both interactions once they
+    arrived (a mail that held up its mailbox would keep the second from arriving), and no
+    mail quarantined."""
+    world.dovecot.append(world.mailbox, mail)
+    world.dovecot.append(world.mailbox, customer_mail("The next mail", "Still here"))
+    async with world.client("agent1") as agent:
+        await agent.set_status("free")
+        rows = await eventually(agent.interactions, lambda rows: len(rows) == 2, what="mail")
+    assert await world.operator.quarantine() == []
+    return rows
 
 
 async def test_a_nul_in_a_mail_or_a_search_is_no_failure(world: World) -> None:
@@ -75,13 +88,8 @@ async def test_a_subject_token_beyond_any_id_blocks_nothing(world: World) -> Non
     """`[#id]` in a stranger's subject is looked up as an interaction id: one beyond the
     database's integer range (PostgreSQL refuses it as a parameter) names nothing, and the
     mail arrives as a new interaction like the next one."""
-    world.dovecot.append(world.mailbox, customer_mail("Help [#999999999999]", "Where is it?"))
-    world.dovecot.append(world.mailbox, customer_mail("After the token", "Still here"))
-    async with world.client("agent1") as agent:
-        await agent.set_status("free")
-        rows = await eventually(agent.interactions, lambda rows: len(rows) == 2, what="mail")
-        assert sorted(r.subject for r in rows) == ["After the token", "Help [#999999999999]"]
-    assert await world.operator.quarantine() == []
+    rows = await with_the_next_mail(world, customer_mail("Help [#999999999999]", "Where is it?"))
+    assert sorted(r.subject for r in rows) == ["Help [#999999999999]", "The next mail"]
 
 
 async def test_a_mail_naming_forty_thousand_references_blocks_nothing(world: World) -> None:
@@ -91,13 +99,8 @@ async def test_a_mail_naming_forty_thousand_references_blocks_nothing(world: Wor
     mail = customer_mail("Many references", "Where is it?").replace(
         b"\r\n\r\n", f"\r\nReferences: {references}\r\n\r\n".encode(), 1
     )
-    world.dovecot.append(world.mailbox, mail)
-    world.dovecot.append(world.mailbox, customer_mail("After the references", "Still here"))
-    async with world.client("agent1") as agent:
-        await agent.set_status("free")
-        rows = await eventually(agent.interactions, lambda rows: len(rows) == 2, what="mail")
-        assert sorted(r.subject for r in rows) == ["After the references", "Many references"]
-    assert await world.operator.quarantine() == []
+    rows = await with_the_next_mail(world, mail)
+    assert sorted(r.subject for r in rows) == ["Many references", "The next mail"]
 
 
 async def test_a_long_subject_of_wide_characters_blocks_nothing(world: World) -> None:
@@ -110,13 +113,8 @@ async def test_a_long_subject_of_wide_characters_blocks_nothing(world: World) ->
         b"Message-ID: <", f"Message-ID: <{wide}".encode(), 1
     )
     assert wide.encode() in mail
-    world.dovecot.append(world.mailbox, mail)
-    world.dovecot.append(world.mailbox, customer_mail("After the wide one", "Still here"))
-    async with world.client("agent1") as agent:
-        await agent.set_status("free")
-        rows = await eventually(agent.interactions, lambda rows: len(rows) == 2, what="mail")
-        assert "After the wide one" in [r.subject for r in rows]
-    assert await world.operator.quarantine() == []
+    rows = await with_the_next_mail(world, mail)
+    assert "The next mail" in [r.subject for r in rows]
 
 
 async def test_a_mail_the_database_refuses_is_quarantined_and_its_mailbox_goes_on(

@@ -83,7 +83,6 @@ _LOCAL_QUOTED = re.compile(r'"(?:[ !#-\[\]-~\u00a0-\ud7ff\ue000-\U0010ffff]|\\[ 
 _DOMAIN_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _UNSAFE_NAME = re.compile(r"[\u2028\u2029]")
-_CONTENT_TYPE = MEDIA_TYPE
 _REPLY_PREFIX = re.compile(r"^(?:re(?:\[\d+\]|\(\d+\))?\s*:\s*)+", re.IGNORECASE | re.ASCII)
 _FORWARD_PREFIX = re.compile(r"^(?:fwd?\s*:\s*)+", re.IGNORECASE | re.ASCII)
 
@@ -341,7 +340,7 @@ def _own_message_id(message_id: str) -> str:
 
 def _add_attachment(msg: EmailMessage, filename: str, content_type: str, data: bytes) -> None:
     disposition = disposition_value(filename)
-    match = _CONTENT_TYPE.fullmatch(content_type.strip())
+    match = MEDIA_TYPE.fullmatch(content_type.strip())
     if match is None:
         raise ValueError(f"invalid attachment content type: {content_type!r}")
     maintype, subtype = match.group(1).lower(), match.group(2).lower()
