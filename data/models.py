@@ -431,6 +431,10 @@ class Interaction(Base):
         ForeignKey("interactions.id", ondelete="SET NULL"), default=None
     )
     draft: Mapped[str] = mapped_column(Text, default="")
+    # Its messages, counted by triggers on `messages` (migration 0041): lists read it with
+    # the row. Never written by the ORM after the insert; an object loaded before its
+    # messages were written holds the count of then.
+    message_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
     assigned_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -146,6 +146,7 @@ async def test_an_installation_with_data_upgrades_without_losing_any(database_ur
             sources = (await conn.execute(select(BlacklistEntry.source))).scalars().all()
             zones = (await conn.execute(select(Campaign.time_zone))).scalars().all()
             held = (await conn.execute(select(Interaction.overflow))).scalars().all()
+            messages = (await conn.execute(select(Interaction.message_count))).scalars().all()
     finally:
         await db.close()
     assert all(len(before[name]) == 1 for name in tables)
@@ -159,6 +160,7 @@ async def test_an_installation_with_data_upgrades_without_losing_any(database_ur
     assert track == [False]  # 0013: no tracking image unless the admin asks for one
     assert sources == ["complaint"]  # 0013: every entry before sources was a complaint
     assert zones == ["UTC"] and held == [False]
+    assert messages == [1]  # 0041: counted from the messages already there
     assert reasons == 5
 
 

@@ -112,6 +112,7 @@ _SUMMARY_COLUMNS = (
     Interaction.closed_at,
     Interaction.last_message_at,
     Interaction.linked_interaction_id,
+    Interaction.message_count,  # kept by triggers (migration 0041): no count per row
 )
 
 
@@ -141,13 +142,7 @@ def summaries_where_sync(
         .limit(limit)
     )
     rows = session.execute(query).mappings().all()
-    counts = message_counts_sync(session, [row["id"] for row in rows])
-    return [
-        InteractionSummary(
-            **{**row, "state": row["state"].value, "message_count": counts.get(row["id"], 0)}
-        )
-        for row in rows
-    ]
+    return [InteractionSummary(**{**row, "state": row["state"].value}) for row in rows]
 
 
 async def summary_of(session: AsyncSession, interaction_id: int) -> InteractionSummary:
