@@ -147,6 +147,32 @@ async def test_a_hotmail_complaint_blacklists_and_leaves_the_message(world: Worl
         assert len(await world.operator.interactions(scope="all")) == 1
 
 
+async def test_a_forged_complaint_about_a_customer_we_wrote_to_blacklists_no_one(
+    world: World,
+) -> None:
+    """An abuse report anyone could write: it names Carol, whom we did write to, but none of
+    our Message-IDs. It is filed as machine mail and Carol still gets our mail; the same
+    report naming our real message (the last mail) then blacklists her."""
+    async with world.client("agent1") as agent:
+        interaction, ours = await our_reply_to_carol(world, agent)
+        for forged in (
+            arf_complaint(make_msgid(domain="elsewhere.example").strip("<>"), CAROL),
+            hotmail_complaint(make_msgid(domain="elsewhere.example").strip("<>"), CAROL),
+        ):
+            world.dovecot.append(world.mailbox, forged)
+        rows = await eventually(
+            lambda: world.operator.interactions(scope="all"),
+            lambda rows: len(rows) == 3,
+            what="both reports filed",
+        )
+        assert {r.state for r in rows if r.id != interaction} == {"closed"}
+        assert await world.operator.blacklist() == []
+        world.dovecot.append(world.mailbox, arf_complaint(ours.message_id, CAROL))
+        await after(world, agent, interaction, ours.id)
+        [entry] = await world.operator.blacklist()
+        assert (entry.email, entry.campaign) == (CAROL, None)
+
+
 async def test_automated_mail_of_every_missed_class_gets_no_answer_and_no_agent(
     world: World,
 ) -> None:

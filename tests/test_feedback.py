@@ -77,10 +77,27 @@ def test_an_arf_complaint_blacklists_the_complainer_and_leaves_the_message() -> 
 def test_a_hotmail_complaint_without_a_feedback_report_blacklists_too() -> None:
     result = classified(hotmail_complaint(OURS, "dan@hotmail.com"))
     assert result.kind == "complaint"
-    effect = effects(result, None)  # a complaint counts even when our message is gone
+    effect = effects(result, ["dan@hotmail.com"])
     assert (effect.blacklist, effect.blacklist_reason) == ("dan@hotmail.com", COMPLAINT_PLAIN)
     assert effect.blacklist_reason.startswith("complaint")
     assert (effect.fail_message, effect.bouncing) == (False, None)
+
+
+def test_a_complaint_about_none_of_our_messages_blacklists_no_one() -> None:
+    """Anyone can write an abuse report naming any address: one that names no message of
+    ours (a forged report, or our message deleted since) must not stop all mail to it."""
+    for raw in (arf_complaint(OURS, CAROL), hotmail_complaint(OURS, "dan@hotmail.com")):
+        assert effects(classified(raw), None) == Effects()
+
+
+def test_a_complaint_blacklists_only_an_address_our_message_went_to() -> None:
+    """Named as we wrote it: that one. Named otherwise (a forwarded copy, an alias): whom we
+    wrote to when it is one address; among several we cannot tell who complained."""
+    named_victim = classified(arf_complaint(OURS, "victim@example.org"))
+    assert effects(named_victim, [CAROL]).blacklist == CAROL
+    assert effects(named_victim, [CAROL, "dave@example.net"]) == Effects()
+    named_cc = classified(arf_complaint(OURS, "dave@example.net"))
+    assert effects(named_cc, [CAROL, "Dave@Example.net"]).blacklist == "dave@example.net"
 
 
 def test_other_automated_mail_has_no_effect() -> None:

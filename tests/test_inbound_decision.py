@@ -233,6 +233,15 @@ def test_a_bounce_naming_only_the_address_reports_the_last_message_sent_there() 
     assert (found.fail_reported, found.bouncing, found.blacklist) == (True, CAROL, None)
 
 
+def test_a_complaint_naming_only_an_address_we_wrote_to_blacklists_no_one() -> None:
+    """The same address a bounce may be linked by: a complaint must name our message by its
+    Message-ID, or anyone who knows whom we wrote to could stop all mail to them."""
+    known = Known_(threads={OURS: OPEN}, last_sent_to={CAROL: SENT})
+    found = decision(arf_complaint("forged.1@elsewhere.example", CAROL), known)
+    assert (found.action, found.kind) == (Action.REPORT, "complaint")
+    assert (found.reported, found.blacklist) == (None, None)
+
+
 def test_a_bounce_finds_our_message_by_its_threading_headers_too() -> None:
     known = Known_(threads={OURS: OPEN}, outbound={OURS: SENT})
     raw = failed_recipients_bounce(CAROL).replace(

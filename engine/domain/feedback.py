@@ -4,8 +4,12 @@ Why this exists: these effects were decided inline while storing mail, and every
 known message blacklisted the customer as a complaint, a delayed 4.4.7 notice included.  The
 rules, as pure functions of the classification and of what we sent:
 
-- A complaint (an RFC 5965 report, or an abuse report sent as plain mail) blacklists the
-  address that complained: nothing is sent to it again.  Our message is left as it is.
+- A complaint (an RFC 5965 report, or an abuse report sent as plain mail) about a message
+  of ours blacklists the address that complained: nothing is sent to it again.  Our message
+  is left as it is.  A complaint that names none of our messages does nothing, and the
+  address blacklisted is one our message was really sent to: anybody can write an abuse
+  report, and one naming any address would otherwise stop all mail to it, for every
+  campaign, on a stranger's word.
 - A hard bounce fails our message and marks the address as *bouncing*, for dialers to skip;
   it is not a complaint, so the address is not blacklisted.
 - A soft bounce (full mailbox, greylisting) or a delay notice only notes it on our message.
@@ -49,8 +53,10 @@ def effects(classification: Classification, sent_to: Sequence[str] | None) -> Ef
     complaint = classification.complaint
     if classification.kind == "complaint" and complaint is not None:
         address = (complaint.original_recipient or "").strip().lower()
-        if not address and linked:
-            address = linked[0]
+        if address not in linked:
+            # Not named, or not as we wrote it (a forwarded copy, an alias): whom we wrote
+            # to when that is one address; several, and we cannot tell which complained.
+            address = linked[0] if len(linked) == 1 else ""
         if not address:
             return NOTHING
         reason = COMPLAINT_ARF if complaint.arf else COMPLAINT_PLAIN

@@ -173,7 +173,9 @@ def _report(
     kind: Kind,
     cc: tuple[str, ...],
 ) -> Decision[T, M]:
-    original = _reported_message(mail, classification, known)
+    # A complaint must name our message by its Message-ID: by the address alone, anyone who
+    # knows whom we wrote to could have them blacklisted everywhere (a bounce only notes it).
+    original = _reported_message(mail, classification, known, by_address=kind == "bounce")
     record = _reported_record(mail, classification, known)
     # A dialer mail has no message row: the record's address is what it was sent to.
     sent_to = (
@@ -213,12 +215,15 @@ def _reported_record(
 
 
 def _reported_message(
-    mail: ParsedMessage, classification: Classification, known: Known[T, M]
+    mail: ParsedMessage, classification: Classification, known: Known[T, M], *, by_address: bool
 ) -> Sent[M] | None:
-    """Our message a bounce or complaint is about, if it can be told."""
+    """Our message a bounce or complaint is about, if it can be told: by a Message-ID, else
+    (`by_address`) the last one sent to the address the report names."""
     for mid in (reported_id(classification), *thread_candidates(mail.in_reply_to, mail.references)):
         if mid and mid in known.outbound:
             return known.outbound[mid]
+    if not by_address:
+        return None
     address = reported_address(classification)
     return known.last_sent_to.get(address) if address else None
 
