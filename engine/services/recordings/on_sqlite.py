@@ -348,13 +348,21 @@ def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int |
     )
 
 
-class Runner:
-    """One search's statements on the connection `c`."""
+# A trigram's count in the sample (`narrowed`), by (FTS5 table, trigram, sample's last id).
+Ranks = dict[tuple[str, str, int], int]
 
-    def __init__(self, c: sqlite3.Connection, p: Params, found: Plan) -> None:
+
+class Runner:
+    """One search's statements on the connection `c`; `ranks`: trigram counts kept from
+    earlier searches of the same database (`narrowed`)."""
+
+    def __init__(
+        self, c: sqlite3.Connection, p: Params, found: Plan, ranks: Ranks | None = None
+    ) -> None:
         self.c = c
         self.p = p
         self.found = found
+        self.ranks: Ranks = {} if ranks is None else ranks
 
     def scalar(self, sql: str) -> int:
         row = self.c.execute(sql, self.p.values).fetchone()
@@ -431,11 +439,20 @@ class Runner:
         )
 
 
-# A needle's trigrams ranked by their hits among the first 1/RANK_SHARE of the ids, each
-# counted up to RANK_LIMIT: a rare one costs a few us, a common one its limit (`narrowed`).
+# A needle's trigrams ranked by their hits among the first ids (1/256 to 1/512 of them),
+# each counted up to RANK_LIMIT: a rare one costs a few us, a common one its limit
+# (`narrowed`). Counts are kept per database, up to RANKS_KEPT of them.
 RANK_SHARE = 256
 RANK_LIMIT = 16
 RARE_TRIGRAMS = 3
+RANKS_KEPT = 20_000
+
+
+def sample_cut(newest: int) -> int:
+    """The last id of the trigrams' sample: the largest power of two up to 1/RANK_SHARE of
+    the ids. It moves only when the ids double, so a trigram's count is asked once and
+    kept: the sample's rows are the oldest, which new mail does not add to."""
+    return 1 << (max(newest // RANK_SHARE, 1).bit_length() - 1)
 
 
 def narrowed(r: Runner, h: Hits, newest: int) -> Hits:
@@ -446,25 +463,36 @@ def narrowed(r: Runner, h: Hits, newest: int) -> Hits:
     common trigram (`ana`, `smi`: tens of thousands of hits) makes a customer's address
     cost 3-9 ms even when three rows match, where three rare trigrams (`632`, `289`) and
     the rows they find cost ~0.3 ms. The candidates are a superset of the phrase's hits (any
-    order, any column) and LIKE keeps exactly the rows the phrase finds (`Hits.scan`)."""
+    order, any column) and LIKE keeps exactly the rows the phrase finds (`Hits.scan`).
+
+    Counting a trigram in the sample costs ~8 us (a query of its own in FTS5), ~0.1 ms for
+    an address's ten: the counts are kept (`Runner.ranks`). They only choose the path,
+    never the answer, so a count gone stale (an old interaction deleted) costs time at
+    worst."""
     if h.needle is None or h.scan is None:
         return h
     lowered = h.needle.lower()
     grams = list(dict.fromkeys(lowered[i : i + TRIGRAM] for i in range(len(lowered) - 2)))
     if len(grams) <= RARE_TRIGRAMS:
         return h
-    cut = max(newest // RANK_SHARE, 1)
+    cut = sample_cut(newest)
     fts = h.alternatives[0][0]
-    names = [r.p.bind(quoted(g)) for g in grams]
-    counts = r.c.execute(
-        "SELECT "
-        + ", ".join(
-            f"(SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH {n}"
-            f" AND rowid <= {cut} LIMIT {RANK_LIMIT}))"
-            for n in names
-        ),
-        r.p.values,
-    ).fetchone()
+    asked = [g for g in grams if (fts, g, cut) not in r.ranks]
+    if asked:
+        names = [r.p.bind(quoted(g)) for g in asked]
+        found = r.c.execute(
+            "SELECT "
+            + ", ".join(
+                f"(SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH {n}"
+                f" AND rowid <= {cut} LIMIT {RANK_LIMIT}))"
+                for n in names
+            ),
+            r.p.values,
+        ).fetchone()
+        if len(r.ranks) + len(asked) > RANKS_KEPT:
+            r.ranks.clear()
+        r.ranks.update(((fts, g, cut), n) for g, n in zip(asked, found, strict=True))
+    counts = [r.ranks[(fts, g, cut)] for g in grams]
     rare = sorted(
         (count, gram) for count, gram in zip(counts, grams, strict=True) if count < RANK_LIMIT
     )
@@ -737,11 +765,12 @@ def search(
     count_limit: int | None,
     rows_many: int,
     rows_few: int = 2_000,
+    ranks: Ranks | None = None,
 ) -> tuple[list[InteractionSummary], int, bool]:
     """The whole search on connection `c`: plan, page, count, summaries."""
     p = Params()
     found = plan(c, p, query, user_id)
-    r = Runner(c, p, found)
+    r = Runner(c, p, found, ranks)
     page, total, capped = search_page(
         r, query.page, query.page_size, count_limit, rows_many, rows_few
     )
@@ -755,6 +784,7 @@ def in_session(
     count_limit: int | None,
     rows_many: int,
     rows_few: int = 2_000,
+    ranks: Ranks | None = None,
 ) -> tuple[list[InteractionSummary], int, bool]:
     """`search` on the plain `sqlite3` connection under `session` (a session of
     `Database.read_at_once`, in a reader thread): `BEGIN` ... `ROLLBACK`, one snapshot for
@@ -772,6 +802,6 @@ def in_session(
         pooled.info["recordings_search"] = True
     c.execute("BEGIN")
     try:
-        return search(c, query, user_id, count_limit, rows_many, rows_few)
+        return search(c, query, user_id, count_limit, rows_many, rows_few, ranks)
     finally:
         c.execute("ROLLBACK")

@@ -514,6 +514,7 @@ class RecordingsSearch:
         # as plain SQL in one trip to the database's reader threads.
         path = db.engine.url.database
         self.plain_sql = isinstance(self.backend, FtsBackend) and bool(path) and path != ":memory:"
+        self.ranks: on_sqlite.Ranks = {}  # this database's trigram counts (`on_sqlite.narrowed`)
 
     async def search(self, query: RecordingQuery, user_id: int | None) -> RecordingPage:
         """One page of `query`'s matches; `user_id`: an agent's own only (None: everyone's)."""
@@ -521,9 +522,9 @@ class RecordingsSearch:
         if self.plain_sql:  # SQLite: the same plan in one hop
             if query.start and query.end and query.end < query.start:
                 raise Invalid("end: the end date is before the start date", field="end")
-            rows_many, rows_few = ROWS_MANY, ROWS_FEW
+            rows_many, rows_few, ranks = ROWS_MANY, ROWS_FEW, self.ranks
             items, total, capped = await self.db.read_at_once(
-                lambda s: on_sqlite.in_session(s, query, user_id, limit, rows_many, rows_few)
+                lambda s: on_sqlite.in_session(s, query, user_id, limit, rows_many, rows_few, ranks)
             )
             return RecordingPage(
                 total=total,
