@@ -19,6 +19,7 @@ for needles the indexes cannot answer, the same LIKE as `LikeBackend`."""
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -348,25 +349,40 @@ def plan(c: sqlite3.Connection, p: Params, query: RecordingQuery, user_id: int |
     )
 
 
-# A trigram's count in the sample (`narrowed`), by (FTS5 table, trigram, sample's last id).
-Ranks = dict[tuple[str, str, int], int]
+# Counts in a sample of the ids (`Runner.sampled`): by the statement with its values, the
+# count and the limit it was counted to.
+Samples = dict[str, tuple[int, int]]
 
 
 class Runner:
-    """One search's statements on the connection `c`; `ranks`: trigram counts kept from
-    earlier searches of the same database (`narrowed`)."""
+    """One search's statements on the connection `c`; `samples`: counts in samples of the
+    ids kept from earlier searches of the same database (`sampled`, `narrowed`)."""
 
     def __init__(
-        self, c: sqlite3.Connection, p: Params, found: Plan, ranks: Ranks | None = None
+        self, c: sqlite3.Connection, p: Params, found: Plan, samples: Samples | None = None
     ) -> None:
         self.c = c
         self.p = p
         self.found = found
-        self.ranks: Ranks = {} if ranks is None else ranks
+        self.samples: Samples = {} if samples is None else samples
 
     def scalar(self, sql: str) -> int:
         row = self.c.execute(sql, self.p.values).fetchone()
         return int(row[0] or 0) if row else 0
+
+    def sampled(self, select_ids: str, limit: int) -> int:
+        """How many ids `select_ids` selects, counted up to `limit`, kept (`samples`) for the
+        next search that asks: only for a sample of the oldest ids (`sample_cut`), which
+        new mail does not change, and only to choose a path, never as an answer."""
+        key = _PARAM.sub(lambda m: repr(self.p.values[m[1]]), select_ids)
+        kept = self.samples.get(key)
+        if kept is not None and (kept[1] >= limit or kept[0] < kept[1]):
+            return min(kept[0], limit)
+        count = self.scalar(f"SELECT count(*) FROM ({select_ids} LIMIT {limit})")
+        if len(self.samples) >= SAMPLES_KEPT:
+            self.samples.clear()
+        self.samples[key] = (count, limit)
+        return count
 
     def count(self, select_ids: str, limit: int | None) -> tuple[int, bool]:
         stop = "" if limit is None else f" LIMIT {limit}"
@@ -441,18 +457,21 @@ class Runner:
 
 # A needle's trigrams ranked by their hits among the first ids (1/256 to 1/512 of them),
 # each counted up to RANK_LIMIT: a rare one costs a few us, a common one its limit
-# (`narrowed`). Counts are kept per database, up to RANKS_KEPT of them.
+# (`narrowed`). Counts in samples are kept per database, up to SAMPLES_KEPT of them.
 RANK_SHARE = 256
 RANK_LIMIT = 16
 RARE_TRIGRAMS = 3
-RANKS_KEPT = 20_000
+SAMPLES_KEPT = 20_000
 
 
-def sample_cut(newest: int) -> int:
-    """The last id of the trigrams' sample: the largest power of two up to 1/RANK_SHARE of
-    the ids. It moves only when the ids double, so a trigram's count is asked once and
-    kept: the sample's rows are the oldest, which new mail does not add to."""
-    return 1 << (max(newest // RANK_SHARE, 1).bit_length() - 1)
+def sample_cut(newest: int, share: int) -> int:
+    """The last id of a sample of about 1/`share` of the ids: the largest power of two up to
+    it. It moves only when the ids double, so a count in it is asked once and kept
+    (`Runner.sampled`): the sample's rows are the oldest, which new mail does not add to."""
+    return 1 << (max(newest // share, 1).bit_length() - 1)
+
+
+_PARAM = re.compile(r":(p\d+)\b")
 
 
 def narrowed(r: Runner, h: Hits, newest: int) -> Hits:
@@ -466,7 +485,7 @@ def narrowed(r: Runner, h: Hits, newest: int) -> Hits:
     order, any column) and LIKE keeps exactly the rows the phrase finds (`Hits.scan`).
 
     Counting a trigram in the sample costs ~8 us (a query of its own in FTS5), ~0.1 ms for
-    an address's ten: the counts are kept (`Runner.ranks`). They only choose the path,
+    an address's ten: the counts are kept (`Runner.samples`). They only choose the path,
     never the answer, so a count gone stale (an old interaction deleted) costs time at
     worst."""
     if h.needle is None or h.scan is None:
@@ -475,11 +494,12 @@ def narrowed(r: Runner, h: Hits, newest: int) -> Hits:
     grams = list(dict.fromkeys(lowered[i : i + TRIGRAM] for i in range(len(lowered) - 2)))
     if len(grams) <= RARE_TRIGRAMS:
         return h
-    cut = sample_cut(newest)
+    cut = sample_cut(newest, RANK_SHARE)
     fts = h.alternatives[0][0]
-    asked = [g for g in grams if (fts, g, cut) not in r.ranks]
-    if asked:
-        names = [r.p.bind(quoted(g)) for g in asked]
+    keys = [f"rank {fts} {cut} {g}" for g in grams]
+    asked = [(g, k) for g, k in zip(grams, keys, strict=True) if k not in r.samples]
+    if asked:  # the ones not kept, in one statement
+        names = [r.p.bind(quoted(g)) for g, _ in asked]
         found = r.c.execute(
             "SELECT "
             + ", ".join(
@@ -489,10 +509,10 @@ def narrowed(r: Runner, h: Hits, newest: int) -> Hits:
             ),
             r.p.values,
         ).fetchone()
-        if len(r.ranks) + len(asked) > RANKS_KEPT:
-            r.ranks.clear()
-        r.ranks.update(((fts, g, cut), n) for g, n in zip(asked, found, strict=True))
-    counts = [r.ranks[(fts, g, cut)] for g in grams]
+        if len(r.samples) + len(asked) > SAMPLES_KEPT:
+            r.samples.clear()
+        r.samples.update((k, (n, RANK_LIMIT)) for (_, k), n in zip(asked, found, strict=True))
+    counts = [r.samples[k][0] for k in keys]
     rare = sorted(
         (count, gram) for count, gram in zip(counts, grams, strict=True) if count < RANK_LIMIT
     )
@@ -628,13 +648,11 @@ def search_page(
         # of `gmail.com`'s trigram phrase 10-19 ms; this, about a sixteenth). Clearly more
         # than `enough`: no copy, the walk. Otherwise the copy, bounded by `enough`, counts
         # them exactly. Only the path depends on the estimate, never the answer.
-        cut = max(newest // SAMPLE, 1)
+        cut = sample_cut(newest, SAMPLE)
         # Counted only as far as the answer needs: a common word's 12,000 hits in the
-        # sample cost ~0.9 ms, the 4,600 that tell it is common ~0.2 ms.
+        # sample cost ~0.9 ms, the 4,600 that tell it is common ~0.2 ms; and kept.
         need = -(-2 * enough * cut // max(newest, 1))
-        part = r.scalar(
-            f"SELECT count(*) FROM (SELECT id FROM ({found.hit_ids(cut)}) LIMIT {need})"
-        )
+        part = r.sampled(f"SELECT id FROM ({found.hit_ids(cut)})", need)
         if part * newest >= 2 * enough * cut:
             hits, sampled = enough, True
     if hits < enough:
@@ -765,12 +783,12 @@ def search(
     count_limit: int | None,
     rows_many: int,
     rows_few: int = 2_000,
-    ranks: Ranks | None = None,
+    samples: Samples | None = None,
 ) -> tuple[list[InteractionSummary], int, bool]:
     """The whole search on connection `c`: plan, page, count, summaries."""
     p = Params()
     found = plan(c, p, query, user_id)
-    r = Runner(c, p, found, ranks)
+    r = Runner(c, p, found, samples)
     page, total, capped = search_page(
         r, query.page, query.page_size, count_limit, rows_many, rows_few
     )
@@ -784,7 +802,7 @@ def in_session(
     count_limit: int | None,
     rows_many: int,
     rows_few: int = 2_000,
-    ranks: Ranks | None = None,
+    samples: Samples | None = None,
 ) -> tuple[list[InteractionSummary], int, bool]:
     """`search` on the plain `sqlite3` connection under `session` (a session of
     `Database.read_at_once`, in a reader thread): `BEGIN` ... `ROLLBACK`, one snapshot for
@@ -802,6 +820,6 @@ def in_session(
         pooled.info["recordings_search"] = True
     c.execute("BEGIN")
     try:
-        return search(c, query, user_id, count_limit, rows_many, rows_few, ranks)
+        return search(c, query, user_id, count_limit, rows_many, rows_few, samples)
     finally:
         c.execute("ROLLBACK")

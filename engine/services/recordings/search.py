@@ -514,7 +514,8 @@ class RecordingsSearch:
         # as plain SQL in one trip to the database's reader threads.
         path = db.engine.url.database
         self.plain_sql = isinstance(self.backend, FtsBackend) and bool(path) and path != ":memory:"
-        self.ranks: on_sqlite.Ranks = {}  # this database's trigram counts (`on_sqlite.narrowed`)
+        # Counts in samples of this database's ids, kept (`on_sqlite.Runner.sampled`).
+        self.samples: on_sqlite.Samples = {}
 
     async def search(self, query: RecordingQuery, user_id: int | None) -> RecordingPage:
         """One page of `query`'s matches; `user_id`: an agent's own only (None: everyone's)."""
@@ -522,9 +523,11 @@ class RecordingsSearch:
         if self.plain_sql:  # SQLite: the same plan in one hop
             if query.start and query.end and query.end < query.start:
                 raise Invalid("end: the end date is before the start date", field="end")
-            rows_many, rows_few, ranks = ROWS_MANY, ROWS_FEW, self.ranks
+            rows_many, rows_few, samples = ROWS_MANY, ROWS_FEW, self.samples
             items, total, capped = await self.db.read_at_once(
-                lambda s: on_sqlite.in_session(s, query, user_id, limit, rows_many, rows_few, ranks)
+                lambda s: on_sqlite.in_session(
+                    s, query, user_id, limit, rows_many, rows_few, samples
+                )
             )
             return RecordingPage(
                 total=total,
