@@ -639,7 +639,7 @@ def search_page(
         return r.page(f"{IN_ROWS} AND {probes}", page, size, walk=True), total, capped
     cost = sum(h.probe_cost for h in found.hits)
     enough = max(int((wanted * newest * cost) ** 0.5), wanted) + 1
-    hits = 0
+    hits = part = 0
     sampled = False
     if not all(h.verified for h in found.hits):  # verified hits are few: copied
         # The hits among the first 1/SAMPLE of the ids (interaction ids have nothing to do
@@ -660,7 +660,9 @@ def search_page(
     if hits < enough:
         walk = wanted * newest / max(hits, 1) < 15 * hits
         return r.page(IN_HITS, page, size, walk=walk), hits, False
-    if not sampled and limit is not None and hits >= limit:
+    if limit is not None and (hits if not sampled else part) >= limit:
+        # As many hits copied as the cap, or as many in the sample alone (a part of them
+        # all: a common word's 1,151 of its first 1/64): past the cap, nothing to count.
         total, capped = limit, True
     else:
         stop = "" if limit is None else f" LIMIT {limit}"
