@@ -700,6 +700,38 @@ def test_mail_shaped_garbage_matches_policy_default(
     _assert_same_as_policy_default(raw)
 
 
+def test_a_parts_field_names_spaced_from_their_colons_keep_the_part() -> None:
+    # The same obsolete syntax in a MIME part's headers: the part kept no header, its HTML
+    # showed as text and its attachment lost its name and stayed base64. The text part's own
+    # "word :" lines are left as written.
+    raw = (
+        b"From: Ana <ana@example.com>\r\nTo: support@shop.example\r\nSubject: Photos\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b'Content-Type : multipart/mixed; boundary="outer"\r\n\r\n'
+        b"--outer\r\n"
+        b'Content-Type : multipart/alternative; boundary="inner"\r\n\r\n'
+        b"--inner\r\nContent-Type : text/plain; charset=utf-8\r\n\r\n"
+        b"Remarque : voir la photo.\r\nX-Not-A-Header : body text\r\n"
+        b"--inner\r\nContent-Type\t: text/html; charset=utf-8\r\n\r\n"
+        b"<p>Remarque : voir la <b>photo</b>.</p>\r\n"
+        b"--inner--\r\n"
+        b"--outer\r\n"
+        b"Content-Type : application/pdf\r\n"
+        b"Content-Disposition : attachment; filename=facture.pdf\r\n"
+        b"Content-Transfer-Encoding : base64\r\n\r\n"
+        b"JVBERi0xLjQK\r\n"
+        b"--outer--\r\n"
+    )
+    parsed = parse_message(raw)
+    assert "Remarque : voir la photo." in parsed.text
+    assert "X-Not-A-Header : body text" in parsed.text
+    assert "Content-Type" not in parsed.text
+    assert parsed.html is not None and "<b>photo</b>" in parsed.html
+    [attachment] = parsed.attachments
+    assert (attachment.filename, attachment.content_type) == ("facture.pdf", "application/pdf")
+    assert attachment.data == b"%PDF-1.4\n"
+
+
 def test_a_field_name_spaced_from_its_colon_loses_no_header_after_it() -> None:
     # RFC 5322's obsolete syntax ("Subject : hi"); Python's parser alone took the line for
     # the start of the body, and the headers after it (here the automation header that

@@ -252,12 +252,32 @@ _SPACED_COLON = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 
 
+_MAX_BOUNDARIES = 32
+# Every boundary a Content-Type anywhere in the mail declares: the parts' header blocks
+# follow their delimiter lines (RFC 2046 5.1.1).
+_BOUNDARY = re.compile(rb'boundary[ \t]*=[ \t]*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.I)
+
+
 def _closed_up_colons(raw: bytes) -> bytes:
-    """`raw` with its header block's spaced colons closed up; the body as it was."""
+    """`raw` with the spaced colons of its header blocks closed up: the mail's own and each
+    MIME part's (after a line `--boundary` of a boundary the mail declares). Bodies are left
+    as written: "Remarque : ..." in a text stays."""
     blank = _BLANK_LINE.search(raw)
     end = blank.start() if blank else len(raw)
     head, count = _SPACED_COLON.subn(rb"\1:", raw[:end])
-    return head + raw[end:] if count else raw
+    body = raw[end:]
+    if _SPACED_COLON.search(body):
+        # A pass over the body each: a mail declaring thousands is not read thousands of
+        # times (_MAX_BOUNDARIES; a real one nests a handful).
+        declared = dict.fromkeys(m[1] or m[2] for m in _BOUNDARY.finditer(raw))
+        for boundary in list(declared)[:_MAX_BOUNDARIES]:
+            # The delimiter line, then the part's header lines: up to its first empty line.
+            part_head = re.compile(
+                rb"(\n--" + re.escape(boundary) + rb"[ \t]*\r?\n)((?:[^\r\n]+(?:\r?\n|$))*)"
+            )
+            body, n = part_head.subn(lambda m: m[1] + _SPACED_COLON.sub(rb"\1:", m[2]), body)
+            count += n
+    return head + body if count else raw
 
 
 def _parse(raw: bytes) -> ParsedMessage:
