@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from textual.app import App
 from textual.message_pump import MessagePump
@@ -19,9 +20,23 @@ from engine.engine import Engine
 from tests.patience import PATIENCE
 
 
+@contextmanager
+def as_app(app: App[object]) -> Iterator[None]:
+    """Run the enclosed code as `app`, for Textual. Textual finds "the app" in a context
+    variable, which `run_test` sets for the test's own code to the console started last: in
+    a test that drives two, what a helper did for the other one ran as the wrong app.
+    `Pilot.pause()` refreshing the other console's screen found it not current (nothing
+    painted) and, when that was the first call to need the screen's refresh timer, created
+    the timer as the wrong app for good: the screen never laid out again
+    (tests/test_pilot_two_apps.py)."""
+    with app._context():
+        yield
+
+
 def screen_text(app: App[object]) -> str:
     """The characters currently painted on the terminal, row by row."""
-    strips = app.screen._compositor.render_strips()
+    with as_app(app):
+        strips = app.screen._compositor.render_strips()
     return "\n".join(strip.text for strip in strips)
 
 
@@ -33,12 +48,13 @@ async def until(
     or type into); fail with the screen if that never happens."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not (check() and pilot.app.screen.is_mounted):
-        if loop.time() > deadline:
-            raise AssertionError(
-                f"timed out waiting for {what or check}; screen:\n{screen_text(pilot.app)}"
-            )
-        await pilot.pause(0.05)
+    with as_app(pilot.app):
+        while not (check() and pilot.app.screen.is_mounted):
+            if loop.time() > deadline:
+                raise AssertionError(
+                    f"timed out waiting for {what or check}; screen:\n{screen_text(pilot.app)}"
+                )
+            await pilot.pause(0.05)
 
 
 def _nodes(app: App[object]) -> list[MessagePump]:
@@ -106,8 +122,9 @@ async def settle(pilot: Pilot[object], *, workers: bool = True, timeout: float =
         if _unpainted(app.screen):
             # What the screen's refresh timer does next, as `pilot.pause()` does: the timer
             # only starts when the screen handles an idle event, which can wait for the next
-            # message to reach the screen.
-            app.screen._on_timer_update()
+            # message to reach the screen. As its own app (`as_app`), not the last started.
+            with as_app(app):
+                app.screen._on_timer_update()
         unpainted = _unpainted(app.screen)
         working = [w for w in app.workers if workers and w.state in busy and w.group != "bridge"]
         if not unpainted and not working and not any(_waiting(n) for n in nodes):
