@@ -25,7 +25,15 @@ from console.widgets.monitor import AgentGrid
 from engine.api.schemas import ScreenChanged, UserPatch, encode
 from engine.client import EngineClient, EngineError, Forbidden, NotFound
 from engine.engine import Engine
-from tests.console_helpers import console_for, press, screen_text, settle, type_text, until
+from tests.console_helpers import (
+    as_app,
+    console_for,
+    press,
+    screen_text,
+    settle,
+    type_text,
+    until,
+)
 from tests.engine_fixtures import World, engine_settings, eventually, provision
 from tests.mail_factory import numbered_mail
 from tests.servers import DovecotServer, SmtpSink
@@ -95,7 +103,8 @@ async def test_supervisor_views_the_agents_screen_as_it_changes(world: World) ->
         )
         assert VIEWED in mirror_text(supervisor_app)
         # In the agent's colours: the same style on the same cell.
-        agent_strips = agent_app.screen._compositor.render_strips()
+        with as_app(agent_app):  # rendered as the agent's console, not the last started
+            agent_strips = agent_app.screen._compositor.render_strips()
         header = mirror.view.rows[0]
         assert [s.style.bgcolor for s in header if s.text.strip()][:1] == [
             s.style.bgcolor for s in agent_strips[0] if s.text.strip()
