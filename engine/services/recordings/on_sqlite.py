@@ -497,7 +497,9 @@ def narrowed(r: Runner, h: Hits, newest: int) -> Hits:
     cut = sample_cut(newest, RANK_SHARE)
     fts = h.alternatives[0][0]
     keys = [f"rank {fts} {cut} {g}" for g in grams]
-    asked = [(g, k) for g, k in zip(grams, keys, strict=True) if k not in r.samples]
+    # Read once: the other reader thread may empty the store meanwhile.
+    known = {k: r.samples.get(k) for k in keys}
+    asked = [(g, k) for g, k in zip(grams, keys, strict=True) if known[k] is None]
     if asked:  # the ones not kept, in one statement
         names = [r.p.bind(quoted(g)) for g, _ in asked]
         found = r.c.execute(
@@ -511,8 +513,9 @@ def narrowed(r: Runner, h: Hits, newest: int) -> Hits:
         ).fetchone()
         if len(r.samples) + len(asked) > SAMPLES_KEPT:
             r.samples.clear()
-        r.samples.update((k, (n, RANK_LIMIT)) for (_, k), n in zip(asked, found, strict=True))
-    counts = [r.samples[k][0] for k in keys]
+        for (_, k), n in zip(asked, found, strict=True):
+            known[k] = r.samples[k] = (n, RANK_LIMIT)
+    counts = [kept[0] for kept in known.values() if kept is not None]
     rare = sorted(
         (count, gram) for count, gram in zip(counts, grams, strict=True) if count < RANK_LIMIT
     )
