@@ -144,12 +144,18 @@ async def test_bounce_fails_our_message_and_complaint_blacklists(world: World) -
 
 
 async def test_blacklisted_sender_gets_no_confirmation(world: World) -> None:
+    """Carol reports our confirmation as spam: her next mail gets none. (A report about no
+    message of ours would blacklist no one: tests/test_bounce_effects.py.)"""
     await enable_confirmation(world)
-    world.dovecot.append(world.mailbox, abuse_report("<unknown@postdesk.test>"))
+    world.dovecot.append(world.mailbox, customer_mail("Hello", "Hi"))
+    [confirmation] = await eventually(
+        lambda: asyncio.sleep(0, sent(world)), lambda mails: len(mails) == 1
+    )
+    world.dovecot.append(world.mailbox, abuse_report(confirmation.message["Message-ID"]))
     await eventually(world.operator.blacklist, lambda rows: len(rows) == 1)
     world.dovecot.append(world.mailbox, customer_mail("Hello again", "Hi"))
-    await settle(world, 2)
-    assert sent(world) == []
+    await settle(world, 2)  # the report is filed with her first interaction
+    assert sent(world) == [confirmation]
 
 
 async def test_an_address_blacklisted_for_another_campaign_still_gets_this_ones(
