@@ -12,6 +12,8 @@ Why this shape:
   no superuser trick to switch constraints off.
 - The target must be a database with no tables at all (a new one); the rows the migrations
   seed there are removed before the copy, the source's own are copied.
+- Counts the target's triggers keep (`COUNTED`) are copied as their start value, and the
+  triggers count the rows as they arrive.
 - Progress lives in the target (`postdesk_migrate_progress`: per table, the last key copied
   and whether it is done), committed in the same transaction as each batch, so a batch is in
   exactly once however the copy was stopped; `resume` goes on from there. A target with
@@ -63,6 +65,11 @@ from data.db import Database
 from data.models import Base, StoredBlob
 
 BATCH = 2000
+# Columns the target's triggers keep as the rows they count are copied: each goes in as its
+# start value, or it would count everything twice (interactions.message_count, migration
+# 0041: the messages come after their interactions and each insert adds one). The check
+# compares them with the source's like every other column.
+COUNTED = {"interactions": {"message_count": 0}}
 
 _progress_meta = MetaData()
 PROGRESS = Table(
@@ -263,6 +270,7 @@ async def _copy_table(
     if progress.done:
         return
     deferred = set(deferred_columns(table, order))
+    counted = COUNTED.get(table.name, {})
     after = json.loads(progress.last_key) if progress.last_key else None
     if after is not None:
         # The key as the source's types hold it (a JSON round trip keeps ints and strings).
@@ -270,7 +278,8 @@ async def _copy_table(
     copied = progress.copied
     async for rows in _batches(src, table, after, size):
         values = [
-            {c: (None if c in deferred else v) for c, v in row._mapping.items()} for row in rows
+            {c: (None if c in deferred else counted.get(c, v)) for c, v in row._mapping.items()}
+            for row in rows
         ]
         last = [rows[-1]._mapping[k.name] for k in key_columns(table)]
         copied += len(rows)
