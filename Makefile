@@ -7,7 +7,7 @@ PYTHON ?= python3
 # uv on PATH, else the copy pip installs into this Python (`python3 -m uv`).
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 
-.PHONY: demo test lint typecheck layers pytest pytest-sqlite pytest-postgresql bench sync uv dovecot chromium postgresql cups postfix clean
+.PHONY: demo test lint typecheck layers pytest pytest-sqlite pytest-postgresql bench sync uv dovecot chromium postgresql cups postfix rsvg clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || { \
@@ -40,6 +40,10 @@ cups:
 postfix:
 	@bash scripts/ensure-postfix.sh
 
+# rsvg-convert: console tests turn their SVG snapshots into PNGs to look at.
+rsvg:
+	@bash scripts/ensure-rsvg.sh
+
 demo: sync
 	@$(UV) run postdesk demo
 
@@ -58,10 +62,10 @@ layers: sync
 # rendering tests run once. `make pytest-sqlite` / `make pytest-postgresql` run one half.
 pytest: pytest-sqlite pytest-postgresql
 
-pytest-sqlite: sync dovecot chromium postgresql cups postfix
+pytest-sqlite: sync dovecot chromium postgresql cups postfix rsvg
 	$(UV) run pytest -q
 
-pytest-postgresql: sync dovecot chromium postgresql cups postfix
+pytest-postgresql: sync dovecot chromium postgresql cups postfix rsvg
 	POSTDESK_TEST_DATABASE=postgresql $(UV) run pytest -q -m database
 
 test: lint typecheck layers pytest
