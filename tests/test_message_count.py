@@ -6,6 +6,7 @@ column, not a count: an inbox and a recordings page must say what the thread hol
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 
@@ -28,7 +29,7 @@ async def counts(engine: Engine) -> dict[int, tuple[int, int]]:
     return {iid: (count, there.get(iid, 0)) for iid, count in stored}
 
 
-def a_message(interaction_id: int, n: int) -> dict[str, object]:
+def a_message(interaction_id: int, n: int) -> dict[str, Any]:
     return {
         "interaction_id": interaction_id,
         "direction": Direction.INBOUND,
@@ -53,7 +54,7 @@ async def test_each_interaction_counts_exactly_the_messages_it_holds(engine: Eng
         await session.flush()
         ids = first.id, second.id, empty.id
         # One by the ORM...
-        session.add(Message(**a_message(first.id, 1)))  # type: ignore[arg-type]
+        session.add(Message(**a_message(first.id, 1)))
     # ...three in one executemany, as ingest's batches write them.
     async with engine.db.session() as session, session.begin():
         await session.execute(

@@ -379,10 +379,14 @@ class Runner:
         if kept is not None and (kept[1] >= limit or kept[0] < kept[1]):
             return min(kept[0], limit)
         count = self.scalar(f"SELECT count(*) FROM ({select_ids} LIMIT {limit})")
-        if len(self.samples) >= SAMPLES_KEPT:
-            self.samples.clear()
-        self.samples[key] = (count, limit)
+        self.keep({key: (count, limit)})
         return count
+
+    def keep(self, counts: Samples) -> None:
+        """Counts added to the store, emptied first when it would hold over SAMPLES_KEPT."""
+        if len(self.samples) + len(counts) > SAMPLES_KEPT:
+            self.samples.clear()
+        self.samples.update(counts)
 
     def count(self, select_ids: str, limit: int | None) -> tuple[int, bool]:
         stop = "" if limit is None else f" LIMIT {limit}"
@@ -496,12 +500,12 @@ def narrowed(r: Runner, h: Hits, newest: int) -> Hits:
         return h
     cut = sample_cut(newest, RANK_SHARE)
     fts = h.alternatives[0][0]
-    keys = [f"rank {fts} {cut} {g}" for g in grams]
+    keys = {g: f"rank {fts} {cut} {g}" for g in grams}
     # Read once: the other reader thread may empty the store meanwhile.
-    known = {k: r.samples.get(k) for k in keys}
-    asked = [(g, k) for g, k in zip(grams, keys, strict=True) if known[k] is None]
+    known = {g: kept for g, k in keys.items() if (kept := r.samples.get(k)) is not None}
+    asked = [g for g in grams if g not in known]
     if asked:  # the ones not kept, in one statement
-        names = [r.p.bind(quoted(g)) for g, _ in asked]
+        names = [r.p.bind(quoted(g)) for g in asked]
         found = r.c.execute(
             "SELECT "
             + ", ".join(
@@ -511,11 +515,10 @@ def narrowed(r: Runner, h: Hits, newest: int) -> Hits:
             ),
             r.p.values,
         ).fetchone()
-        if len(r.samples) + len(asked) > SAMPLES_KEPT:
-            r.samples.clear()
-        for (_, k), n in zip(asked, found, strict=True):
-            known[k] = r.samples[k] = (n, RANK_LIMIT)
-    counts = [kept[0] for kept in known.values() if kept is not None]
+        fresh = {g: (n, RANK_LIMIT) for g, n in zip(asked, found, strict=True)}
+        r.keep({keys[g]: kept for g, kept in fresh.items()})
+        known |= fresh
+    counts = [known[g][0] for g in grams]
     rare = sorted(
         (count, gram) for count, gram in zip(counts, grams, strict=True) if count < RANK_LIMIT
     )
