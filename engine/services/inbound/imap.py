@@ -171,7 +171,9 @@ class ImapMailbox:
                 client.protocol.transport.close()  # if LOGOUT failed; no-op once closed
 
     async def _idle(self, client: aioimaplib.IMAP4, lost: asyncio.Future[str]) -> None:
-        idle = await client.idle_start(timeout=self.idle_seconds)
+        if lost.done():  # dropped while we fetched: IDLE would only wait for its timeout
+            raise ImapError(lost.result())
+        idle = await unless_lost(client.idle_start(timeout=self.idle_seconds), lost)
         try:
             await unless_lost(client.wait_server_push(timeout=self.idle_seconds + 5), lost)
         except TimeoutError:

@@ -62,6 +62,26 @@ class ResponseReader(aioimaplib.IMAP4ClientProtocol):  # type: ignore[misc]
     starttls_tag: bytes = b""
     starttls_agreed = False
     after_starttls: bytes = b""
+    # Set when the connection drops. aioimaplib only logs that: a command under way, or one
+    # sent after it (the mailbox loop going on to IDLE after a fetch the server's BYE cut
+    # short), waited for its timeout, minutes for IDLE, before anything noticed.
+    lost: ImapError | None = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = ImapError(
+            f"connection lost: {exc}" if exc else "connection lost (closed by the server)"
+        )
+        waiting = [self.pending_sync_command, *self.pending_async_commands.values()]
+        for command in waiting:
+            if command is not None and not command._event.is_set():
+                command._exception = self.lost
+                command.close(b"", "NO")
+        super().connection_lost(exc)
+
+    async def execute(self, command: aioimaplib.Command, scrub: str | None = None) -> Any:
+        if self.lost is not None:
+            raise self.lost
+        return await super().execute(command, scrub)
 
     def _continuation(self, line: bytes) -> None:
         command = self.pending_sync_command
