@@ -181,6 +181,9 @@ class ImapMailbox:
         finally:
             if lost.done() or _cancelling():
                 idle.cancel()  # the connection is closed next; no DONE round trip
+                # It may have failed with the lost connection first: read, not logged as
+                # an exception nobody retrieved.
+                idle.add_done_callback(lambda done: done.cancelled() or done.exception())
             else:
                 client.idle_done()
                 await unless_lost(asyncio.wait_for(idle, timeout=30), lost)
