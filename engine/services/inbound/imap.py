@@ -171,8 +171,7 @@ class ImapMailbox:
                 client.protocol.transport.close()  # if LOGOUT failed; no-op once closed
 
     async def _idle(self, client: aioimaplib.IMAP4, lost: asyncio.Future[str]) -> None:
-        if lost.done():  # dropped while we fetched: IDLE would only wait for its timeout
-            raise ImapError(lost.result())
+        # Dropped while we fetched: raised at once, not IDLE sent on a dead connection.
         idle = await unless_lost(client.idle_start(timeout=self.idle_seconds), lost)
         try:
             await unless_lost(client.wait_server_push(timeout=self.idle_seconds + 5), lost)
