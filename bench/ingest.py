@@ -6,7 +6,13 @@ Loads N messages of about 4 KB into a private Dovecot, then
    and routed to the queue.
 Prints messages per second for both and the ratio. Target (issue 3): at least 0.5x mbsync.
 
-    uv run python -m bench.ingest [--messages 10000]
+    uv run python -m bench.ingest [--messages 10000] [--search-cost ROUNDS]
+
+`--search-cost N` also measures what the recordings search (issue 15) costs ingestion: the
+engine ingests the same mailbox N more times as it is and N times with the search's upkeep
+taken out of its database before it starts (`without_search`: the full-text triggers, the
+message count's, the indexes the search added), alternately, each into a fresh database.
+Prints the median of each and the difference per message; there is no goal for it.
 """
 
 from __future__ import annotations
@@ -15,12 +21,14 @@ import argparse
 import asyncio
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import tempfile
 import time
 from email.message import EmailMessage
 from pathlib import Path
 
+from data.db import Database, sqlite_url
 from engine.client import EngineClient
 from engine.config import Settings
 from engine.engine import Engine
@@ -62,11 +70,57 @@ def run_mbsync(mailbox: Mailbox, work: Path) -> float:
     return time.perf_counter() - started
 
 
-async def run_postdesk(mailbox: Mailbox, work: Path, count: int) -> float:
-    settings = Settings(home=work / "postdesk")
+# The indexes on `interactions` that only the recordings search reads (migrations 0020, 0035,
+# 0038, 0040); 0040 replaced `ix_interactions_agent` (agent, state), which other queries
+# use, so `without_search` puts it back.
+SEARCH_INDEXES = (
+    "ix_interactions_last_message_at",
+    "ix_interactions_client_email",
+    "ix_interactions_subject",
+    "ix_interactions_campaign_created",
+    "ix_interactions_agent_last",
+    "ix_interactions_direction_created",
+    "ix_interactions_created_client",
+    "ix_interactions_agent_created",
+    "ix_interactions_agent_client",
+    "ix_interactions_agent_state_last",
+)
+
+
+def without_search(db: Path) -> None:
+    """The database at head as if issue 15's search had never kept anything up to date: its
+    triggers (the FTS5 documents, `search_*`; the message count, `messages_count_*`) and
+    its indexes dropped. The tables stay: nothing writes them without the triggers."""
+    conn = sqlite3.connect(db)
+    try:
+        triggers = [
+            name
+            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            if name.startswith(("search_", "messages_count_"))
+        ]
+        for name in triggers:
+            conn.execute(f"DROP TRIGGER {name}")
+        for name in SEARCH_INDEXES:
+            conn.execute(f"DROP INDEX {name}")
+        conn.execute("CREATE INDEX ix_interactions_agent ON interactions (agent_id, state)")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+async def run_postdesk(
+    mailbox: Mailbox, work: Path, count: int, name: str = "postdesk", search: bool = True
+) -> float:
+    settings = Settings(home=work / name)
+    db = settings.home / "postdesk.db"
+    if not search:  # the schema made (the engine's own start does it too), then stripped
+        settings.home.mkdir(parents=True)
+        database = Database(sqlite_url(db))
+        await database.upgrade()
+        await database.close()
+        without_search(db)
     engine = Engine(settings)
     await engine.start()
-    db = settings.home / "postdesk.db"
     try:
         started = time.perf_counter()
         async with EngineClient(engine.socket_path) as operator:
@@ -91,6 +145,7 @@ async def run_postdesk(mailbox: Mailbox, work: Path, count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--search-cost", type=int, default=0, metavar="ROUNDS")
     args = parser.parse_args()
     if shutil.which("mbsync") is None:
         raise SystemExit("mbsync is missing: run scripts/ensure-mbsync.sh (package isync)")
@@ -102,6 +157,14 @@ def main() -> None:
         size = len(message(0))
         mbsync_seconds = run_mbsync(mailbox, work)
         postdesk_seconds = asyncio.run(run_postdesk(mailbox, work, args.messages))
+        took: dict[bool, list[float]] = {True: [], False: []}
+        for n in range(args.search_cost):
+            for search in (True, False) if n % 2 else (False, True):
+                name = f"postdesk-{n}-{'with' if search else 'without'}"
+                took[search].append(
+                    asyncio.run(run_postdesk(mailbox, work, args.messages, name, search))
+                )
+                shutil.rmtree(work / name, ignore_errors=True)
     finally:
         dovecot.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -110,6 +173,18 @@ def main() -> None:
     print(f"mbsync:   {mbsync_seconds:7.2f} s  {n / mbsync_seconds:8.0f} msg/s")
     print(f"postdesk: {postdesk_seconds:7.2f} s  {n / postdesk_seconds:8.0f} msg/s")
     print(f"ratio:    {mbsync_seconds / postdesk_seconds:.2f}x mbsync (target >= 0.5x)")
+    if args.search_cost:
+        with_, without = statistics.median(took[True]), statistics.median(took[False])
+        runs = ", ".join(f"{t:.2f}" for t in took[True])
+        print(f"with the search index:    median {with_:7.2f} s  {n / with_:8.0f} msg/s  ({runs})")
+        runs = ", ".join(f"{t:.2f}" for t in took[False])
+        print(
+            f"without the search index: median {without:7.2f} s  {n / without:8.0f} msg/s  ({runs})"
+        )
+        print(
+            f"search index upkeep: {(with_ - without) / n * 1e6:+.0f} us per message"
+            f" ({(with_ / without - 1) * 100:+.0f}% of ingestion)"
+        )
     print(f"target ingest-vs-mbsync: {mbsync_seconds / postdesk_seconds:.2f} x (goal >= 0.5)")
 
 
