@@ -10,7 +10,8 @@ dots over their whole width before a frame is built, whatever they show, so neit
 password nor its length ever leaves the console.
 
 While watched, the header says so and who watches (workplace privacy rules in many countries
-require that a monitored person can tell: docs/supervisor.md).
+require that a monitored person can tell: docs/supervisor.md); a screen without a header (the
+reply window, which covers the whole terminal) gets a line of its own that says the same.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from typing import TYPE_CHECKING
 from rich.segment import Segment
 from rich.style import Style
 from textual._context import visible_screen_stack
+from textual.screen import Screen
 from textual.strip import Strip
 from textual.timer import Timer
-from textual.widgets import Input
+from textual.widgets import Header, Input, Static
 
 from engine.api.schemas import ScreenFrame, ScreenLine, ScreenWatchers
 from engine.client.client import EngineClient, EngineError
@@ -40,6 +42,22 @@ MASK = "•"
 TITLE_MARK = "◉ Screen viewed by "
 
 Spans = list[tuple[str, int]]
+
+
+class WatchedLine(Static):
+    """The indicator on a screen that has no header to carry it in its title."""
+
+    DEFAULT_CSS = """
+    WatchedLine {
+        dock: top;
+        height: 1;
+        width: 100%;
+        padding: 0 1;
+        background: $warning;
+        color: $text;
+        text-style: bold;
+    }
+    """
 
 
 def style_text(style: Style | None, cache: dict[Style | None, str]) -> str:
@@ -131,6 +149,8 @@ class ScreenSharer:
         self._title = ""
         self._style_cache: dict[Style | None, str] = {}
         self.source = secrets.token_hex(4)  # tells this console's frames from another's
+        # Each screen shown from now on gets the indicator too, if it has no header.
+        app.screen_change_signal.subscribe(app, self._mark, immediate=True)
 
     @property
     def watched(self) -> bool:
@@ -182,6 +202,22 @@ class ScreenSharer:
             names = ", ".join(one_line(n, 30) for n in self.watchers)
             self._title = f" · {TITLE_MARK}{names}"
         self.app.title = title + self._title
+        for screen in self.app.screen_stack:
+            self._mark(screen)
+
+    def _mark(self, screen: Screen[object]) -> None:
+        """The indicator's own line on `screen` while watched, if no header shows the title
+        there (and no line when unwatched)."""
+        lines = list(screen.query(WatchedLine))
+        if not self.watchers or any(h.display for h in screen.query(Header)):
+            for line in lines:
+                line.remove()
+            return
+        text = TITLE_MARK + ", ".join(one_line(n, 30) for n in self.watchers)
+        if lines:
+            lines[0].update(text)
+        else:
+            screen.mount(WatchedLine(text, markup=False))
 
     def frame(self) -> ScreenFrame | None:
         """The rows changed since the last frame sent (all of them when `_full`); None when

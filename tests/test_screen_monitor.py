@@ -17,6 +17,7 @@ from textual.widgets import Input
 from console.app import PostdeskApp
 from console.screens.agent import AgentScreen
 from console.screens.agent_info import AgentInfoScreen
+from console.screens.compose import ReplyScreen
 from console.screens.mirror import MirrorScreen
 from console.screens.supervisor import SupervisorScreen
 from console.screens.thread_screen import ThreadScreen
@@ -141,6 +142,29 @@ async def test_supervisor_views_the_agents_screen_as_it_changes(world: World) ->
         None,
     )
     assert row.seconds is not None and row.seconds >= 0
+
+
+async def test_the_agent_is_told_on_a_screen_without_a_header(world: World) -> None:
+    """The reply window covers the whole terminal and has no header to carry the indicator in
+    its title: it gets a line of its own while watched, gone when nobody watches."""
+    await allow(world)
+    world.dovecot.append(world.mailbox, numbered_mail(8))
+    async with two_consoles(world, agent_size=(80, 24)) as (agent_app, agent_pilot, sup, pilot):
+        await until(agent_pilot, lambda: "Question 8" in screen_text(agent_app), what="inbox")
+        await agent_pilot.press("enter")
+        await until(agent_pilot, lambda: "This is question 8." in screen_text(agent_app))
+        await agent_pilot.press("r")
+        await until(agent_pilot, lambda: isinstance(agent_app.screen, ReplyScreen), what="reply")
+        assert VIEWED not in screen_text(agent_app)
+
+        await press(pilot, "v")
+        await until(pilot, lambda: isinstance(sup.screen, MirrorScreen), what="mirror")
+        await until(agent_pilot, lambda: VIEWED in screen_text(agent_app), what="on the reply")
+        await until(pilot, lambda: VIEWED in mirror_text(sup), what="the mirror shows it too")
+
+        await press(pilot, "escape")  # nobody watches any more
+        await until(agent_pilot, lambda: VIEWED not in screen_text(agent_app), what="gone")
+        assert isinstance(agent_app.screen, ReplyScreen)  # the agent's work went on untouched
 
 
 async def test_refused_without_the_agents_consent_and_for_non_supervisors(world: World) -> None:
