@@ -120,7 +120,11 @@ async def test_search_as_you_type_opens_closed_read_only_and_open_in_the_inbox(
         await pilot.press("r")  # no reply in a closed thread
         await settle(pilot)
         assert isinstance(app.screen, ThreadScreen)
+        await pilot.press("escape")  # back to the search as it was: filter, results, row
+        await until(pilot, lambda: isinstance(app.screen, SearchScreen), what="the search")
+        assert "1-1 of 1 " in screen_text(app) and "Refund for a kettle" in screen_text(app)
         await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, AgentScreen), what="the inbox")
 
         await pilot.press("slash")
         await until(pilot, lambda: isinstance(app.screen, SearchScreen), what="search")

@@ -135,6 +135,12 @@ async def test_supervisor_watches_a_live_interaction_and_searches_the_recordings
             await until(pilot, lambda: "This is question 7." in screen_text(supervisor_app))
             await pilot.press("w")
             await until(pilot, lambda: list(tmp_path.glob("interaction-*.txt")) != [])
+            # Closing the viewer comes back to the search as it was, not to the grid.
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(supervisor_app.screen, SearchScreen))
+            assert "1-1 of 1 " in screen_text(supervisor_app)
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(supervisor_app.screen, SupervisorScreen))
     [written] = tmp_path.glob("interaction-*.txt")
     assert written.name == f"interaction-{item.id} Question 7.txt"
     text = written.read_text()

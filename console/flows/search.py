@@ -1,5 +1,5 @@
-"""/: search earlier interactions. One still in my inbox opens in place; any other opens
-read only (`ThreadScreen`)."""
+"""/: search earlier interactions. One still in my inbox opens in place (the search closes);
+any other opens read only (`ThreadScreen`) over the search, which Esc comes back to."""
 
 from __future__ import annotations
 
@@ -15,13 +15,18 @@ if TYPE_CHECKING:
 
 
 def search(agent: AgentScreen) -> None:
+    def viewer(item: InteractionSummary) -> ThreadScreen | None:
+        if item.id in agent.inbox.order:
+            return None  # the search closes with it: `done` opens it in place
+        return ThreadScreen(agent.client, item.id)
+
     def done(item: InteractionSummary | None) -> None:
         if item is None:
             return
         if item.id in agent.inbox.order:
             agent.inbox.move_cursor(row=agent.inbox.order.index(item.id))
             agent.open_thread(item.id)
-        else:
+        else:  # it left the inbox meanwhile (transferred, closed elsewhere)
             agent.app.push_screen(ThreadScreen(agent.client, item.id))
 
-    agent.app.push_screen(SearchScreen(agent.client), done)
+    agent.app.push_screen(SearchScreen(agent.client, viewer=viewer), done)

@@ -5,19 +5,23 @@ typing: each change restarts one exclusive worker that waits `DEBOUNCE` before a
 burst of typing costs one query and an old answer never overwrites a newer one. Pages move
 with PgDn/PgUp (or n/p in the list); `s` cycles the sort, `S` reverses it, and a click on
 a column header sorts by it (again: reversed). Enter on a row (or Enter in a field whose
-results are shown) returns the interaction; the caller opens it.
+results are shown) chooses the interaction: the caller's `viewer` opens it on top of the
+search, so closing it comes back to the same filters, page and row; without a viewer (or
+when it gives none: an agent's interaction still in their inbox opens in place there) the
+search closes and returns it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Select, Static
 from textual.worker import Worker, WorkerState
 
@@ -93,9 +97,17 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         Binding("S", "reverse", "Reverse", id="search.reverse", show=False),
     ]
 
-    def __init__(self, api: EngineClient, query: str = "", *, scope: str = "mine") -> None:
+    def __init__(
+        self,
+        api: EngineClient,
+        query: str = "",
+        *,
+        scope: str = "mine",
+        viewer: Callable[[InteractionSummary], Screen[None] | None] | None = None,
+    ) -> None:
         super().__init__()
         self.api = api
+        self.viewer = viewer
         self.initial = query
         self.scope = scope  # "all": a supervisor searching every agent's interactions
         self.results: list[InteractionSummary] = []
@@ -139,7 +151,7 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         except BadDate:
             current = None
         if current == self.shown and (item := self.current) is not None:
-            self.dismiss(item)  # the results of what is typed are on screen: open one
+            self.choose(item)  # the results of what is typed are on screen: open one
         else:
             self.page = 1
             self.search(0)
@@ -280,7 +292,15 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
     @on(DataTable.RowSelected, "#search-results")
     def _open(self) -> None:
         if (item := self.current) is not None:
+            self.choose(item)
+
+    def choose(self, item: InteractionSummary) -> None:
+        """The caller's viewer on top of the search, or the search closed with `item`."""
+        screen = self.viewer(item) if self.viewer is not None else None
+        if screen is None:
             self.dismiss(item)
+        else:
+            self.app.push_screen(screen)
 
     # ---- keys ----
     def action_next_page(self) -> None:

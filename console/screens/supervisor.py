@@ -380,11 +380,10 @@ class SupervisorScreen(ModeScreen):
     def action_search(self) -> None:
         from .search import SearchScreen
 
-        def chosen(item: InteractionSummary | None) -> None:
-            if item is not None:
-                self.app.push_screen(ThreadScreen(self.client, item.id))
+        def viewer(item: InteractionSummary) -> ThreadScreen:
+            return ThreadScreen(self.client, item.id)  # read only, over the search
 
-        self.app.push_screen(SearchScreen(self.client, scope="all"), chosen)
+        self.app.push_screen(SearchScreen(self.client, scope="all", viewer=viewer))
 
     def action_pause(self) -> None:
         agent = self.selected_agent()
