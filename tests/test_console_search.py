@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator
 
+import msgspec
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select
@@ -111,6 +112,23 @@ async def test_a_bad_date_waits_and_says_so() -> None:
         await until(pilot, lambda: len(fake.asked) == asked + 1, what="the search")
         assert str(fake.asked[-1].start) == "2025-02-28"
 
+        # An end before the start, and a day that does not exist: said in the screen's
+        # words, the field marked, nothing asked, nothing raised as an alarm.
+        end = screen.query_one("#search-end", Input)
+        end.focus()
+        await type_text(pilot, "2025-01-31")
+        await until(pilot, lambda: "To date: before the From date" in screen_text(app))
+        assert end.has_class("-invalid") and len(fake.asked) == asked + 1
+        end.value = ""
+        await type_text(pilot, "2025-02-30")
+        await until(pilot, lambda: "To date: there is no day 2025-02-30" in screen_text(app))
+        assert end.has_class("-invalid") and len(fake.asked) == asked + 1
+        assert not app._notifications  # no error toast for a filter typed wrong
+        end.value = ""
+        await type_text(pilot, "2025-03-31")
+        await until(pilot, lambda: len(fake.asked) == asked + 2, what="the search again")
+        assert str(fake.asked[-1].end) == "2025-03-31" and not end.has_class("-invalid")
+
 
 def scene(pilot_steps: Callable[[Pilot[None], SearchScreen], object]) -> Callable[..., object]:
     async def run(pilot: Pilot[None]) -> None:
@@ -180,3 +198,24 @@ async def test_a_capped_count_shows_first_then_the_exact_one() -> None:
         release.set()
         await until(pilot, lambda: "41-80 of 1,234 ·" in screen_text(app), what="the count")
         assert fake.asked[-1].exact_count and fake.asked[-1].page == 2
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+async def test_the_date_stays_in_view_beside_wrap_up_codes(size: tuple[int, int]) -> None:
+    """The last close's code takes a column only where it fits beside the others: at 80
+    columns the date of the last message would have been pushed out of view."""
+    app, fake = searching_supervisor_app()
+    fake.store = [
+        msgspec.structs.replace(row, disposition="Sale > Upsell > Monthly") for row in fake.store
+    ]
+    async with app.run_test(size=size) as pilot:
+        await open_search(pilot)
+        await settle(pilot)
+        table = app.screen.query_one("#search-results", DataTable)
+        first = table.get_row_at(0)
+        shown = screen_text(app)
+        assert str(first[-1]) in shown  # the whole date, in view
+        assert table.virtual_size.width <= table.size.width  # nothing off to the right
+        assert ("Wrap-up" in shown) == (size[0] >= 100)
+        if size[0] >= 100:
+            assert "Monthly" in shown

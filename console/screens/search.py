@@ -37,7 +37,7 @@ from engine.text.sanitize import one_line
 
 from ..messages import RecordingChoicesLoaded, RecordingsCounted, RecordingsFound, WorkerFailed
 from ..timefmt import local_stamp
-from ..widgets.recording_filters import BadDate, RecordingFilters
+from ..widgets.recording_filters import LABELS, BadDate, RecordingFilters
 
 DEBOUNCE = 0.35
 PAGE_SIZE = 40
@@ -81,6 +81,10 @@ def shown_range(page: RecordingPage) -> str:
     first = (page.page - 1) * page.page_size + 1
     more = "+" if page.capped else ""  # counting stopped there; the exact figure follows
     return f"{first:,}-{first + len(page.items) - 1:,} of {page.total:,}{more}"
+
+
+# The keys the status line names after the range, first the most useful.
+HINTS = ("Enter opens", "s sort", "PgDn/PgUp pages")
 
 
 class SearchScreen(ModalScreen[InteractionSummary | None]):
@@ -163,7 +167,7 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         try:
             given = self.filters.values()
         except BadDate as exc:
-            self.status(f"{'From' if exc.field == 'start' else 'To'}: a date is YYYY-MM-DD")
+            self.status(str(exc))  # the field is marked; the results shown stay
             return
         query = convert(
             {
@@ -214,17 +218,27 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
     def show_range(self, page: RecordingPage) -> None:
         order = "↓" if self.descending else "↑"
         counting = " (counting…)" if page.capped else ""
-        self.status(
-            f"{shown_range(page)}{counting} · by {SORT_NAMES[self.sort]} {order}"
-            " · PgDn/PgUp pages · s sort · Enter opens"
-        )
+        line = f"{shown_range(page)}{counting} · by {SORT_NAMES[self.sort]} {order}"
+        # The keys' hints as far as they fit on the one line (80 columns: not all of them).
+        room = self.query_one("#search-status", Static).content_region.width or 76
+        for hint in HINTS:
+            if len(line) + 3 + len(hint) > room:
+                break
+            line += f" · {hint}"
+        self.status(line)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state is WorkerState.ERROR and worker.error is not None:
+            field = getattr(worker.error, "field", None)
+            message = str(getattr(worker.error, "message", worker.error))
+            if field in LABELS:  # a filter refused: said next to the filters, no alarm
+                self.filters.mark(field)
+                self.status(f"{LABELS[field]}: {message.removeprefix(f'{field}: ')}")
+                return
             self.app.post_message(WorkerFailed(worker, worker.error))
-            self.filters.mark(getattr(worker.error, "field", None))
-            self.status(f"Search failed: {getattr(worker.error, 'message', worker.error)}")
+            self.filters.mark(None)
+            self.status(f"Search failed: {message}")
 
     def status(self, text: str) -> None:
         self.query_one("#search-status", Static).update(Text(one_line(text, 200)))
@@ -251,13 +265,17 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         table.add_column(label("client", "Client"), key="client", width=widths["client"])
         if agents:
             table.add_column(Text("Agent"), key="agent", width=AGENT_WIDTH)
-        # The last close's code (docs/wrapup.md), when any result has one.
+        # The last close's code (docs/wrapup.md), when any result has one and there is room
+        # beside a subject of 10 cells (at 80 columns there is not: the viewer shows it).
         coded = any(item.disposition for item in self.results)
-        if coded:
-            widths["subject"] = max(10, widths["subject"] - DISPOSITION_WIDTH - 1)
+        coding = min(DISPOSITION_WIDTH, widths["subject"] - 10 - 2)  # the column pads 2
+        if coded and coding >= 8:
+            widths["subject"] -= coding + 2
+        else:
+            coded = False
         table.add_column(label("subject", "Subject"), key="subject", width=widths["subject"])
         if coded:
-            table.add_column(Text("Wrap-up"), key="disposition", width=DISPOSITION_WIDTH)
+            table.add_column(Text("Wrap-up"), key="disposition", width=coding)
         table.add_column(label("when", "Last"), key="when", width=widths["when"])
         for item in self.results:
             is_open = item.state != "closed"
@@ -270,7 +288,7 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
                 cells.append(Text(one_line(item.agent or "—", AGENT_WIDTH)))
             cells.append(Text(one_line(item.subject or "(no subject)", widths["subject"])))
             if coded:
-                cells.append(Text(tail(item.disposition, DISPOSITION_WIDTH), style="magenta"))
+                cells.append(Text(tail(item.disposition, coding), style="magenta"))
             cells.append(Text(local_stamp(item.last_message_at), style="dim"))
             table.add_row(*cells, key=str(item.id))
 

@@ -7,6 +7,7 @@ or a pick)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from textual.app import ComposeResult
@@ -20,12 +21,29 @@ DATE_FIELDS = ("start", "end")
 PICKS = ("campaign", "agent", "state", "direction")
 
 
-class BadDate(ValueError):
-    """A date field that does not hold a YYYY-MM-DD day; `field` is its wire name."""
+# The fields' names as the screen shows them, for messages about them.
+LABELS = {"start": "From date", "end": "To date", "email": "Email or name", "subject": "Subject",
+          "text": "Words", "any": "Search", "campaign": "Campaign", "agent": "Agent",
+          "state": "State", "direction": "In/out"}  # fmt: skip
 
-    def __init__(self, field: str) -> None:
-        super().__init__(f"{field}: a date is YYYY-MM-DD")
+
+class BadDate(ValueError):
+    """A date field that does not hold a day, or an end before the start; `field` is its wire
+    name, the message says what is wrong in the screen's words."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{LABELS[field]}: {problem}")
         self.field = field
+
+
+def day(field: str, text: str) -> date:
+    """`text` as a day, or BadDate saying whether its form or its day is wrong."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise BadDate(field, f"there is no day {text}") from None
+        raise BadDate(field, "a date is YYYY-MM-DD, e.g. 2026-03-31") from None
 
 
 class RecordingFilters(Vertical):
@@ -97,10 +115,14 @@ class RecordingFilters(Vertical):
             widget.remove_class("-invalid")
             if text := widget.value.strip():
                 try:
-                    given[name] = date.fromisoformat(text)
-                except ValueError:
+                    given[name] = day(name, text)
+                except BadDate:
                     widget.add_class("-invalid")
-                    raise BadDate(name) from None
+                    raise
+        start, end = given.get("start"), given.get("end")
+        if isinstance(start, date) and isinstance(end, date) and end < start:
+            self.query_one("#search-end", Input).add_class("-invalid")
+            raise BadDate("end", "before the From date")
         for name in PICKS:
             for select in self.query(f"#search-{name}").results(Select):
                 if isinstance(select.value, str):
