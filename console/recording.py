@@ -54,7 +54,7 @@ def recording(detail: InteractionDetail) -> str:
         f"Client: {client}",
         f"Subject: {one_line(detail.subject)}",
         f"Agent: {one_line(detail.agent or '(none)')}",
-        f"Arrived: {local_stamp(detail.queued_at)}{closed} · {len(detail.messages)} messages",
+        f"Arrived: {local_stamp(detail.arrived_at)}{closed} · {len(detail.messages)} messages",
     ]
     if detail.cc or detail.bcc:
         cc = ", ".join(one_line(a) for a in detail.cc) or "-"

@@ -159,6 +159,11 @@ async def test_closing_asks_for_a_code_of_the_campaign_and_keeps_its_path(world:
             lambda rows: any(r.id == item and r.state == "assigned" for r in rows),
             what="reopened",
         )
+        # While reopened, the viewer still says how it was closed, and when it arrived: its
+        # first mail, not the requeue.
+        reopened = await agent.interaction(item)
+        assert reopened.state != "closed" and reopened.disposition == "Sale > Upsell > Annual"
+        assert reopened.arrived_at == reopened.messages[0].created_at < reopened.queued_at
         await agent.close_interaction(item, disposition="Other")
         first, second = (await agent.interaction(item)).wrapups
         assert (first.disposition, second.disposition) == ("Sale > Upsell > Annual", "Other")

@@ -71,6 +71,8 @@ class ThreadScreen(Screen[None]):
         self.query_one(RecordingInfo).show(message.detail)
         if message.detail.state == "closed":
             self.sub_title = f"Interaction #{self.interaction_id} · closed (read only)"
+        elif not self.spying:  # reopened while open here: no longer closed
+            self.sub_title = f"Interaction #{self.interaction_id} (read only)"
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

@@ -28,7 +28,7 @@ def recording_info(detail: InteractionDetail) -> Text:
 
     part("Agent", one_line(detail.agent or "(none)", 30))
     part("State", str(detail.state), "yellow" if detail.state == "closed" else "green")
-    part("Arrived", local_stamp(detail.queued_at))
+    part("Arrived", local_stamp(detail.arrived_at))
     if detail.closed_at is not None:
         part("Closed", local_stamp(detail.closed_at))
     attachments = sum(len(m.attachments) for m in detail.messages)

@@ -551,6 +551,11 @@ class InteractionDetail(InteractionSummary, kw_only=True):
     notes: list[NoteOut] = field(default_factory=list)
     wrapups: list[WrapupOut] = field(default_factory=list)  # internal: never in a mail
 
+    @property
+    def arrived_at(self) -> datetime:
+        """When its first mail came: `queued_at` moves when a closed one is reopened."""
+        return min((m.created_at for m in self.messages), default=self.queued_at)
+
 
 class ReplyIn(Schema, kw_only=True):
     body: LongText

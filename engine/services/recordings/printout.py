@@ -282,7 +282,7 @@ def _header(out: _Writer, detail: InteractionDetail, printed: datetime) -> None:
     out.labelled("Subject", one_line(detail.subject) or "(no subject)")
     out.labelled("Agent", one_line(detail.agent or "(none)"))
     out.labelled("State", str(detail.state))
-    out.labelled("Arrived", stamp(detail.queued_at))
+    out.labelled("Arrived", stamp(detail.arrived_at))
     if detail.assigned_at is not None:
         out.labelled("Assigned", stamp(detail.assigned_at))
     if detail.closed_at is not None:
