@@ -373,3 +373,4 @@ async def test_the_view_says_when_the_agents_console_closed(world: World) -> Non
             what="the view to say the agent left",
         )
         assert "Agent · agent1" in mirror_text(supervisor_app)  # the last picture stays
+        assert "LIVE" not in screen_text(supervisor_app) and "CLOSED" in screen_text(supervisor_app)

@@ -64,7 +64,10 @@ class MirrorScreen(Screen[None]):
     def _status(self) -> Text:
         name = one_line(self.watching.agent_name, 30)
         text = Text()
-        text.append("◉ LIVE ", style="bold red")
+        if self.away:  # nothing live about a closed console's last picture
+            text.append("◼ CLOSED ", style="bold yellow")
+        else:
+            text.append("◉ LIVE ", style="bold red")
         text.append(f"{name}'s screen, read only")
         view = self.query(MirrorView)
         if view and view.first().has_picture:
