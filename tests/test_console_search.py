@@ -219,3 +219,21 @@ async def test_the_date_stays_in_view_beside_wrap_up_codes(size: tuple[int, int]
         assert ("Wrap-up" in shown) == (size[0] >= 100)
         if size[0] >= 100:
             assert "Monthly" in shown
+
+
+async def test_up_from_the_first_result_goes_back_to_the_filters() -> None:
+    app, _fake = searching_supervisor_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_search(pilot)
+        subject = screen.query_one("#search-subject", Input)
+        subject.focus()
+        await pilot.press("down")  # into the list
+        table = screen.query_one("#search-results", DataTable)
+        await until(pilot, lambda: table.has_focus, what="the list")
+        await pilot.press("down", "down", "up")  # in the list, up moves the cursor
+        await settle(pilot)
+        assert table.has_focus and table.cursor_row == 1
+        await pilot.press("up", "up")  # past the first row: the filter the user was in
+        await until(pilot, lambda: subject.has_focus, what="back to the filters")
+        await type_text(pilot, "x")
+        assert subject.value == "x"  # the filter takes the keys again

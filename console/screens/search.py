@@ -93,6 +93,8 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Close", id="search.cancel"),
         Binding("down", "to_results", "Results", id="search.to-results", show=False),
+        # Up on the first result: back to the filters (only there: elsewhere the list moves).
+        Binding("up", "to_filters", "Filters", id="search.to-filters", show=False, priority=True),
         Binding("pagedown", "next_page", "Next page", id="search.next-page", priority=True),
         Binding("pageup", "previous_page", "Prev page", id="search.previous-page", priority=True),
         Binding("n", "next_page", "Next page", id="search.next", show=False),
@@ -344,6 +346,15 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
 
     def action_to_results(self) -> None:
         self.query_one("#search-results", DataTable).focus()
+
+    def action_to_filters(self) -> None:
+        self.filters.last_focused().focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "to_filters":
+            table = self.query_one("#search-results", DataTable)
+            return table.has_focus and table.cursor_row <= 0
+        return True
 
     def action_cancel(self) -> None:
         self.dismiss(None)

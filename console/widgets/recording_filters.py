@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
 from textual.widgets import Input, Select
 
 from engine.api.schemas import RecordingChoices
@@ -128,6 +130,16 @@ class RecordingFilters(Vertical):
                 if isinstance(select.value, str):
                     given[name] = select.value
         return given
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._last = event.widget
+
+    def last_focused(self) -> Widget:
+        """The filter that had the focus last (the search box at first)."""
+        last = getattr(self, "_last", None)
+        return (
+            last if isinstance(last, Widget) and last.is_attached else self.query_one("#search-any")
+        )
 
     def mark(self, field: str | None) -> None:
         """Show which field the engine refused (None: none)."""
