@@ -34,6 +34,7 @@ from engine.text.sanitize import one_line
 
 if TYPE_CHECKING:
     from textual.app import App
+    from textual.dom import DOMNode
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,9 @@ def spans_of(strip: Strip, styles: dict[str, int], cache: dict[Style | None, str
 class ScreenSharer:
     """One per agent console: sends frames while watched, and shows that it is watched."""
 
-    def __init__(self, app: App[object], client: EngineClient) -> None:
+    def __init__(
+        self, app: App[object], client: EngineClient, owner: DOMNode | None = None
+    ) -> None:
         self.app = app
         self.client = client
         self.watchers: list[str] = []
@@ -149,8 +152,15 @@ class ScreenSharer:
         self._title = ""
         self._style_cache: dict[Style | None, str] = {}
         self.source = secrets.token_hex(4)  # tells this console's frames from another's
-        # Each screen shown from now on gets the indicator too, if it has no header.
-        app.screen_change_signal.subscribe(app, self._mark, immediate=True)
+        self._lines: list[WatchedLine] = []  # the indicator lines this sharer mounted
+        # Each screen shown from now on gets the indicator too, if it has no header; once it
+        # is composed (the signal comes before its widgets). Tied to `owner` (the agent's
+        # screen): a sharer whose screen is gone stops hearing it.
+        app.screen_change_signal.subscribe(
+            owner or app,
+            lambda screen: screen.call_after_refresh(self._mark, screen),
+            immediate=True,
+        )
 
     @property
     def watched(self) -> bool:
@@ -197,27 +207,29 @@ class ScreenSharer:
         title = self.app.title
         if self._title and title.endswith(self._title):
             title = title[: -len(self._title)]
-        self._title = ""
-        if self.watchers:
-            names = ", ".join(one_line(n, 30) for n in self.watchers)
-            self._title = f" · {TITLE_MARK}{names}"
+        self._title = f" · {self._mark_text()}" if self.watchers else ""
         self.app.title = title + self._title
         for screen in self.app.screen_stack:
             self._mark(screen)
 
+    def _mark_text(self) -> str:
+        return TITLE_MARK + ", ".join(one_line(n, 30) for n in self.watchers)
+
     def _mark(self, screen: Screen[object]) -> None:
         """The indicator's own line on `screen` while watched, if no header shows the title
-        there (and no line when unwatched)."""
-        lines = list(screen.query(WatchedLine))
+        there (and no line when unwatched). Only this sharer's lines are touched."""
+        self._lines = [line for line in self._lines if line.is_attached]
+        mine = [line for line in self._lines if line.screen is screen]
         if not self.watchers or any(h.display for h in screen.query(Header)):
-            for line in lines:
+            for line in mine:
                 line.remove()
             return
-        text = TITLE_MARK + ", ".join(one_line(n, 30) for n in self.watchers)
-        if lines:
-            lines[0].update(text)
+        if mine:
+            mine[0].update(self._mark_text())
         else:
-            screen.mount(WatchedLine(text, markup=False))
+            line = WatchedLine(self._mark_text(), markup=False)
+            self._lines.append(line)
+            screen.mount(line)
 
     def frame(self) -> ScreenFrame | None:
         """The rows changed since the last frame sent (all of them when `_full`); None when

@@ -363,7 +363,7 @@ class AgentScreen(ModeScreen):
         """Sends this console's screen while a supervisor watches (console/screen_share.py)."""
         sharer = getattr(self, "_screen_share", None)
         if sharer is None:
-            sharer = self._screen_share = ScreenSharer(self.app, self.client)
+            sharer = self._screen_share = ScreenSharer(self.app, self.client, self)
         return sharer
 
     def stream_started(self) -> None:

@@ -63,7 +63,6 @@ def column_widths(width: int, *, agents: bool) -> dict[str, int]:
     }
 
 
-AGENT_WIDTH = 10
 DISPOSITION_WIDTH = 16
 
 
@@ -268,7 +267,8 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         if agents:
             table.add_column(Text("Agent"), key="agent", width=AGENT_WIDTH)
         # The last close's code (docs/wrapup.md), when any result has one and there is room
-        # beside a subject of 10 cells (at 80 columns there is not: the viewer shows it).
+        # beside a subject of 10 cells (a supervisor's list at 80 columns has none: the
+        # viewer shows it).
         coded = any(item.disposition for item in self.results)
         coding = min(DISPOSITION_WIDTH, widths["subject"] - 10 - 2)  # the column pads 2
         if coded and coding >= 8:

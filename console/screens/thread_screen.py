@@ -51,12 +51,16 @@ class ThreadScreen(Screen[None]):
         yield ThreadView(id="readonly-thread")
         yield Footer(compact=True)
 
+    def title_for(self, state: str) -> str:
+        if state == "closed":
+            return f"Interaction #{self.interaction_id} · closed (read only)"
+        if self.spying:
+            who = one_line(self.spying, 30)
+            return f"Watching {who} · interaction #{self.interaction_id} (live)"
+        return f"Interaction #{self.interaction_id} (read only)"
+
     def on_mount(self) -> None:
-        self.sub_title = (
-            f"Watching {one_line(self.spying, 30)} · interaction #{self.interaction_id} (live)"
-            if self.spying
-            else f"Interaction #{self.interaction_id} (read only)"
-        )
+        self.sub_title = self.title_for("")
         self.load()
         self.query_one(ThreadView).messages.focus()
 
@@ -69,10 +73,7 @@ class ThreadScreen(Screen[None]):
     def _loaded(self, message: ThreadLoaded) -> None:
         message.thread.show(message.detail)
         self.query_one(RecordingInfo).show(message.detail)
-        if message.detail.state == "closed":
-            self.sub_title = f"Interaction #{self.interaction_id} · closed (read only)"
-        elif not self.spying:  # reopened while open here: no longer closed
-            self.sub_title = f"Interaction #{self.interaction_id} (read only)"
+        self.sub_title = self.title_for(str(message.detail.state))  # it may close, or reopen
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

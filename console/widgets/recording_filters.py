@@ -132,14 +132,17 @@ class RecordingFilters(Vertical):
         return given
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        self._last = event.widget
+        # A pick list's pop-up counts as its pick list (the pop-up hides when it closes).
+        fields = [n for n in event.widget.ancestors_with_self if isinstance(n, (Input, Select))]
+        if fields:
+            self._last: Widget = fields[0]
 
     def last_focused(self) -> Widget:
         """The filter that had the focus last (the search box at first)."""
         last = getattr(self, "_last", None)
-        return (
-            last if isinstance(last, Widget) and last.is_attached else self.query_one("#search-any")
-        )
+        if isinstance(last, Widget) and last.is_attached and last.display:
+            return last
+        return self.query_one("#search-any")
 
     def mark(self, field: str | None) -> None:
         """Show which field the engine refused (None: none)."""

@@ -205,9 +205,9 @@ async def detail(session: AsyncSession, interaction_id: int) -> InteractionDetai
     )
     messages = [message_out(m) for m in result.scalars()]
     await with_customer_feedback(session, interaction_id, messages)
-    closes = await wrapups.wrapups_of(session, interaction_id)
     # The last close's code, as a search's summary has it (a reopened one keeps it).
-    base.disposition = closes[-1].disposition if closes else ""
+    last = await wrapups.last_dispositions(session, [interaction_id])
+    base.disposition = last.get(interaction_id, "")
     return InteractionDetail(
         **asdict(base),
         cc=interaction.cc,
@@ -215,7 +215,7 @@ async def detail(session: AsyncSession, interaction_id: int) -> InteractionDetai
         messages=messages,
         draft=interaction.draft,
         notes=await notes_of(session, interaction_id),
-        wrapups=closes,
+        wrapups=await wrapups.wrapups_of(session, interaction_id),
     )
 
 
