@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from rich.segment import Segment
 from rich.style import Style
@@ -28,8 +28,8 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Header, Input, Static
 
-from engine.api.schemas import ScreenFrame, ScreenLine, ScreenWatchers
-from engine.client.client import EngineClient, EngineError
+from engine.api.schemas import FrameAck, ScreenFrame, ScreenLine, ScreenWatchers
+from engine.client.client import EngineError
 from engine.text.sanitize import one_line
 
 if TYPE_CHECKING:
@@ -43,6 +43,12 @@ MASK = "•"
 TITLE_MARK = "◉ Screen viewed by "
 
 Spans = list[tuple[str, int]]
+
+
+class FrameSink(Protocol):
+    """Where frames go: the engine's client (`EngineClient.send_screen`)."""
+
+    async def send_screen(self, frame: ScreenFrame) -> FrameAck: ...
 
 
 class WatchedLine(Static):
@@ -135,9 +141,7 @@ def spans_of(strip: Strip, styles: dict[str, int], cache: dict[Style | None, str
 class ScreenSharer:
     """One per agent console: sends frames while watched, and shows that it is watched."""
 
-    def __init__(
-        self, app: App[object], client: EngineClient, owner: DOMNode | None = None
-    ) -> None:
+    def __init__(self, app: App[object], client: FrameSink, owner: DOMNode) -> None:
         self.app = app
         self.client = client
         self.watchers: list[str] = []
@@ -157,7 +161,7 @@ class ScreenSharer:
         # is composed (the signal comes before its widgets). Tied to `owner` (the agent's
         # screen): a sharer whose screen is gone stops hearing it.
         app.screen_change_signal.subscribe(
-            owner or app,
+            owner,
             lambda screen: screen.call_after_refresh(self._mark, screen),
             immediate=True,
         )

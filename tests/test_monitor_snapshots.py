@@ -52,7 +52,7 @@ async def _mirrored(pilot: Pilot[None]) -> None:
     async with agent.run_test(size=(80, 24)) as agent_pilot:
         await until(agent_pilot, lambda: "Order 1234 missing" in screen_text(agent))
         await press(agent_pilot, "enter")
-        sharer = ScreenSharer(agent, None)  # type: ignore[arg-type]  # frames only, not sent
+        sharer = ScreenSharer(agent, None, agent.screen)  # type: ignore[arg-type]  # frames only, not sent
         sharer.watchers = ["Sam Supervisor"]
         agent.call_later(sharer._show)  # the agent's indicator, as the engine would set it
         await settle(agent_pilot)

@@ -9,15 +9,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label
 
 from console.screen_share import ScreenSharer, WatchedLine
-from engine.api.schemas import ScreenFrame, ScreenWatchers
+from engine.api.schemas import FrameAck, ScreenFrame, ScreenWatchers
 from tests.console_helpers import screen_text, settle, until
 
 
 class NoFrames:
     """Where a sharer's frames go in these tests: nowhere."""
 
-    async def send_screen(self, frame: ScreenFrame) -> None:
-        return None
+    async def send_screen(self, frame: ScreenFrame) -> FrameAck:
+        return FrameAck(watched=True)
 
 
 class Plain(Screen[None]):
@@ -49,7 +49,7 @@ async def test_the_line_goes_where_no_header_carries_the_mark() -> None:
     app = Console()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        sharer = ScreenSharer(app, NoFrames(), app.screen)  # type: ignore[arg-type]
+        sharer = ScreenSharer(app, NoFrames(), app.screen)
         assert lines(app) == []
         sharer.told(watched(1, "Sam Supervisor"))
         await settle(pilot)
@@ -65,7 +65,7 @@ async def test_the_line_goes_where_no_header_carries_the_mark() -> None:
         assert lines(app) == [] and "Screen viewed by Sam Supervisor" in screen_text(app)
 
         # Another sharer (a console's earlier agent screen) never takes the line away.
-        other = ScreenSharer(app, NoFrames(), app.screen)  # type: ignore[arg-type]
+        other = ScreenSharer(app, NoFrames(), app.screen)
         other.told(watched(1))
         app.push_screen(Plain())
         await until(pilot, lambda: len(lines(app)) == 1, what="the line, whatever the other")

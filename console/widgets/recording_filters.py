@@ -23,10 +23,19 @@ DATE_FIELDS = ("start", "end")
 PICKS = ("campaign", "agent", "state", "direction")
 
 
-# The fields' names as the screen shows them, for messages about them.
-LABELS = {"start": "From date", "end": "To date", "email": "Email or name", "subject": "Subject",
-          "text": "Words", "any": "Search", "campaign": "Campaign", "agent": "Agent",
-          "state": "State", "direction": "In/out"}  # fmt: skip
+# The fields' names as the screen shows them (placeholders, prompts), and in its messages.
+LABELS = {
+    "start": "From date",
+    "end": "To date",
+    "email": "Email or name",
+    "subject": "Subject",
+    "text": "Words in the messages",
+    "any": "Search",
+    "campaign": "Campaign",
+    "agent": "Agent",
+    "state": "State",
+    "direction": "In/out",
+}
 
 
 class BadDate(ValueError):
@@ -79,24 +88,24 @@ class RecordingFilters(Vertical):
                 compact=True,
             )
         with Horizontal():
-            yield field("email", "Email or name")
-            yield field("subject", "Subject")
-            yield field("text", "Words in the messages")
+            yield field("email", LABELS["email"])
+            yield field("subject", LABELS["subject"])
+            yield field("text", LABELS["text"])
         with Horizontal():
-            yield field("start", "From date", restrict=r"[0-9-]*", max_length=10)
-            yield field("end", "To date", restrict=r"[0-9-]*", max_length=10)
-            yield Select[str]([], prompt="Campaign", id="search-campaign", compact=True)
+            yield field("start", LABELS["start"], restrict=r"[0-9-]*", max_length=10)
+            yield field("end", LABELS["end"], restrict=r"[0-9-]*", max_length=10)
+            yield Select[str]([], prompt=LABELS["campaign"], id="search-campaign", compact=True)
             if self.agents:
-                yield Select[str]([], prompt="Agent", id="search-agent", compact=True)
+                yield Select[str]([], prompt=LABELS["agent"], id="search-agent", compact=True)
             yield Select[str](
                 [("open", "open"), ("closed", "closed")],
-                prompt="State",
+                prompt=LABELS["state"],
                 id="search-state",
                 compact=True,
             )
             yield Select[str](
                 [("inbound", "inbound"), ("outbound", "outbound")],
-                prompt="In/out",
+                prompt=LABELS["direction"],
                 id="search-direction",
                 compact=True,
             )
