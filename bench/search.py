@@ -248,7 +248,7 @@ def fill(path: Path, messages: int, rng: random.Random) -> dict[str, Any]:
 
 def _campaign(cid: int, name: str, now: datetime) -> dict[str, Any]:
     return {
-        "id": cid, "name": name, "enabled": 1, "receive_emails": 1, "service_level_seconds": 3600,
+        "id": cid, "name": name, "enabled": 1, "receive_emails": 0, "service_level_seconds": 3600,
         "from_name": name, "email_address": f"c{cid}@postdesk.test", "inbound": "maildir",
         "imap_host": "", "imap_port": 993, "imap_security": "tls", "imap_username": "",
         "imap_folder": "INBOX", "imap_sent_folder": "", "maildir_path": "", "smtp_host": "",

@@ -475,6 +475,11 @@ class Engine:
             )
             self.supervise(name, imap.run, failed)
         elif campaign.inbound == InboundTransport.MAILDIR:
+            if not campaign.maildir_path.strip():
+                # The form requires one; a row written otherwise (by hand, an old import)
+                # must not make the engine's working directory a Maildir it reads from.
+                failed("no Maildir path is set: set one in the campaign's form")
+                return
             maildir = MaildirMailbox(
                 campaign_id, Path(campaign.maildir_path), self.ingestor, on_connected=connected
             )

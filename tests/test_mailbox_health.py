@@ -4,14 +4,20 @@ Dovecot."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from msgspec import structs
 from textual.widgets import DataTable
 
 from console.screens.admin import AdminScreen
 from console.screens.supervisor import SupervisorScreen
-from engine.api.schemas import CampaignPatch, MailboxHealth, UserIn
+from engine.api.schemas import CampaignIn, CampaignPatch, MailboxHealth, UserIn
+from engine.client import EngineClient
+from engine.engine import Engine
+from tests import db_probe
 from tests.console_helpers import console_for, screen_text, until
-from tests.engine_fixtures import World, eventually
+from tests.engine_fixtures import World, engine_settings, eventually
 
 
 def by_name(rows: list[MailboxHealth]) -> dict[str, MailboxHealth]:
@@ -81,3 +87,48 @@ async def test_a_failing_mailbox_is_shown_to_supervisors_and_admins(world: World
         )
         assert cell("Support") == "✓ connected"
         assert "✗ failing" in screen_text(app)
+
+
+async def test_a_maildir_campaign_without_a_path_fails_and_reads_no_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The form requires a Maildir path; a row without one (written by hand, an old import)
+    is a failing mailbox, named as such, not the engine's working directory read as a
+    Maildir (before: `cur`, `new` and `tmp` made there, and any mail put there ingested)."""
+    workdir = tmp_path / "workdir"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    maildir = tmp_path / "Maildir"
+    settings = engine_settings(tmp_path / "home")
+    provisioning = Engine(settings, run_mail=False)
+    await provisioning.start()
+    try:
+        async with EngineClient(provisioning.socket_path) as operator:
+            await operator.add_campaign(
+                CampaignIn(
+                    check=False,
+                    name="Archive",
+                    email_address="archive@postdesk.test",
+                    inbound="maildir",
+                    maildir_path=str(maildir),
+                    smtp_host="127.0.0.1",
+                    smtp_security="plain",
+                )
+            )
+    finally:
+        await provisioning.stop()
+    db_probe.execute(settings, "UPDATE campaigns SET maildir_path = '' WHERE name = 'Archive'")
+
+    engine = Engine(settings)
+    await engine.start()
+    try:
+        async with EngineClient(engine.socket_path) as operator:
+            rows = await eventually(
+                operator.mailboxes,
+                lambda rows: [r.state for r in rows] == ["failing"],
+                what="the Archive mailbox failing",
+            )
+        assert "no Maildir path" in rows[0].error
+        assert list(workdir.iterdir()) == []  # nothing made, nothing read there
+    finally:
+        await engine.stop()
