@@ -388,6 +388,7 @@ def recordings_store(count: int = 1234) -> list[InteractionSummary]:
                 closed_at=None,
                 last_message_at=SENT - timedelta(minutes=97 * n - 30),
                 message_count=2,
+                created_at=SENT - timedelta(minutes=97 * n),
             )
         )
     return rows
@@ -412,7 +413,7 @@ class FakeRecordings:
         ]
         keys = {
             "last": lambda r: (r.last_message_at, r.id),
-            "created": lambda r: (r.queued_at, r.id),
+            "created": lambda r: (r.created_at, r.id),
             "client": lambda r: (r.client_email, r.id),
             "subject": lambda r: (r.subject, r.id),
         }

@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select
 
 from console.screens.search import SearchScreen
+from console.timefmt import local_stamp
 from engine.api.schemas import RecordingPage, RecordingQuery
 from tests.console_helpers import screen_text, settle, type_text, until
 from tests.fake_engine import recordings_store, searching_supervisor_app
@@ -83,7 +84,17 @@ async def test_pages_sort_and_filters() -> None:
         table.focus()
         await pilot.press("s")
         await until(pilot, lambda: fake.asked[-1].sort == "created", what="sort by start")
-        assert "by start ↓" in screen_text(app)
+        await until(pilot, lambda: "Started ↓" in screen_text(app), what="the Started column")
+        assert "by start ↓" in screen_text(app) and "Last" not in screen_text(app)
+        # The date column shows when each began (the order's), not its last message.
+        first = screen.results[0]
+        assert first.created_at is not None and first.created_at != first.last_message_at
+        assert str(table.get_row_at(0)[-1]) == local_stamp(first.created_at)
+        # A click on that column's header reverses the start's order (not: by last message).
+        when = sum(c.get_render_width(table) for c in table.ordered_columns[:-1])
+        await pilot.click("#search-results", offset=(when + 2, 0))
+        await until(pilot, lambda: "Started ↑" in screen_text(app), what="oldest start first")
+        assert fake.asked[-1].sort == "created" and fake.asked[-1].descending is False
         await pilot.click("#search-results", offset=(20, 0))  # the Client header
         await until(pilot, lambda: fake.asked[-1].sort == "client", what="sort by client")
         assert fake.asked[-1].descending is False and "Client ↑" in screen_text(app)

@@ -44,6 +44,7 @@ PAGE_SIZE = 40
 SORTS = ("last", "created", "client", "subject")
 SORT_NAMES = {"last": "last message", "created": "start", "client": "client", "subject": "subject"}
 HEADER_SORTS = {"client": "client", "subject": "subject", "when": "last"}
+HEADER_KEYS = {sort: key for key, sort in HEADER_SORTS.items()}
 AGENT_WIDTH = 10
 
 
@@ -256,7 +257,7 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         widths = column_widths((dialog.size.width or 80) - 4, agents=agents)
         table.clear(columns=True)
         arrow = " ↓" if self.descending else " ↑"
-        sorted_by = {v: k for k, v in HEADER_SORTS.items()}.get(self.sort)
+        sorted_by = "when" if self.sort == "created" else HEADER_KEYS.get(self.sort)
 
         def label(key: str, name: str) -> Text:
             return Text(name + (arrow if key == sorted_by else ""))
@@ -278,7 +279,10 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         table.add_column(label("subject", "Subject"), key="subject", width=widths["subject"])
         if coded:
             table.add_column(Text("Wrap-up"), key="disposition", width=coding)
-        table.add_column(label("when", "Last"), key="when", width=widths["when"])
+        # The date the order is by: a search by start shows when each began.
+        started = self.sort == "created"
+        when = "Started" if started else "Last"
+        table.add_column(label("when", when), key="when", width=widths["when"])
         for item in self.results:
             is_open = item.state != "closed"
             cells = [
@@ -291,12 +295,15 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
             cells.append(Text(one_line(item.subject or "(no subject)", widths["subject"])))
             if coded:
                 cells.append(Text(tail(item.disposition, coding), style="magenta"))
-            cells.append(Text(local_stamp(item.last_message_at), style="dim"))
+            moment = (item.created_at or item.queued_at) if started else item.last_message_at
+            cells.append(Text(local_stamp(moment), style="dim"))
             table.add_row(*cells, key=str(item.id))
 
     @on(DataTable.HeaderSelected, "#search-results")
     def _header(self, event: DataTable.HeaderSelected) -> None:
         sort = HEADER_SORTS.get(str(event.column_key.value))
+        if sort == "last" and self.sort == "created":  # the date column shows the start
+            sort = "created"
         if sort is None:
             return
         self.descending = not self.descending if sort == self.sort else sort == "last"

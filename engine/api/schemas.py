@@ -539,6 +539,9 @@ class InteractionSummary(Schema, kw_only=True):
     last_message_at: datetime
     message_count: int
     linked_interaction_id: int | None = None  # a non-participant's mail points here
+    # When its first mail came (never moves; `queued_at` does on a reopen): the search's
+    # "Started" column and sort. None only from an engine older than the field.
+    created_at: datetime | None = None
     disposition: str = ""  # the last close's code, as search results show it (docs/wrapup.md)
 
 

@@ -86,6 +86,7 @@ def summary(interaction: Interaction, count: int) -> InteractionSummary:
         last_message_at=interaction.last_message_at,
         message_count=count,
         linked_interaction_id=interaction.linked_interaction_id,
+        created_at=interaction.created_at,
     )
 
 
@@ -113,6 +114,7 @@ _SUMMARY_COLUMNS = (
     Interaction.last_message_at,
     Interaction.linked_interaction_id,
     Interaction.message_count,  # kept by triggers (migration 0041): no count per row
+    Interaction.created_at,
 )
 
 

@@ -738,7 +738,8 @@ SELECT interactions.id, interactions.campaign_id, campaigns.name, interactions.c
   interactions.message_count,
   (SELECT interaction_wrapups.disposition_path FROM interaction_wrapups
    WHERE interaction_wrapups.interaction_id = interactions.id
-   ORDER BY interaction_wrapups.id DESC LIMIT 1)
+   ORDER BY interaction_wrapups.id DESC LIMIT 1),
+  interactions.created_at
 FROM interactions NOT INDEXED JOIN campaigns ON campaigns.id = interactions.campaign_id
 LEFT JOIN users ON users.id = interactions.agent_id
 WHERE interactions.id IN ({page})
@@ -779,6 +780,7 @@ def summaries(r: Runner, page: str) -> list[InteractionSummary]:
             linked_interaction_id=row[13],
             message_count=row[14],
             disposition=row[15] or "",
+            created_at=parse(row[16] + "+00:00"),
         )
         for row in r.c.execute(sql, r.p.values)
     ]
