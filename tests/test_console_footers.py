@@ -107,6 +107,12 @@ async def test_every_footer_fits_80_columns(world: World) -> None:
         problems += await footer_problems(pilot, app)
         for keys in (["c"], ["slash"], ["i"], ["w"]):
             problems += await visit(pilot, app, keys, ["escape"])
+        # The recording viewer, over the search (its keys: print, export, write, save).
+        await opened(pilot, app, ["slash"])
+        await until(pilot, lambda: "1-1 of 1" in screen_text(app), what="the recording")
+        problems += await visit(pilot, app, ["down", "enter"], ["escape"])
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, SupervisorScreen), what="monitor")
 
     await world.operator.add_user(UserIn(username="ada", display_name="Ada", roles=["admin"]))
     app = console_for(world.engine, "ada", "admin")

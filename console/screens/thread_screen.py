@@ -31,13 +31,24 @@ from .save_attachment import SaveAttachmentScreen
 
 
 class ThreadScreen(Screen[None]):
+    # Short words: at 80 columns the footer holds every key and `? Help` (longer ones cut
+    # the last hints off); the help screen and the tooltips say the rest.
     BINDINGS = [
         Binding("escape,q", "back", "Back", id="thread.back"),
-        Binding("v", "save_attachment", "Save attachment", id="thread.save-attachment"),
-        Binding("w", "write_recording", "Write to file", id="thread.write-recording"),
-        Binding("p", "print_recording", "Print", id="thread.print"),
-        Binding("e", "export_recording", "Export mails", id="thread.export"),
-    ]
+        Binding(
+            "v", "save_attachment", "Attachment", id="thread.save-attachment",
+            tooltip="Save an attachment to a file",
+        ),
+        Binding(
+            "w", "write_recording", "Write text", id="thread.write-recording",
+            tooltip="Write the thread as text to a file",
+        ),
+        Binding("p", "print_recording", "Print", id="thread.print", tooltip="Print (PDF)"),
+        Binding(
+            "e", "export_recording", "Export", id="thread.export",
+            tooltip="Export the mails (.mbox or .eml files)",
+        ),
+    ]  # fmt: skip
 
     def __init__(self, api: EngineClient, interaction_id: int, *, spying: str = "") -> None:
         super().__init__()
