@@ -250,3 +250,16 @@ async def test_up_from_the_first_result_goes_back_to_the_filters() -> None:
         await until(pilot, lambda: subject.has_focus, what="back to the filters")
         await type_text(pilot, "x")
         assert subject.value == "x"  # the filter takes the keys again
+        # From a pick list too: Down goes to the list (Enter or Space open its menu), and
+        # in its open menu Down moves in the menu.
+        states = screen.query_one("#search-state", Select)
+        states.focus()
+        await pilot.press("down")
+        await until(pilot, lambda: table.has_focus, what="the list, from a pick list")
+        assert not states.expanded
+        states.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: states.expanded, what="the menu open")
+        await pilot.press("down")
+        await settle(pilot)
+        assert states.expanded and not table.has_focus

@@ -92,7 +92,8 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Close", id="search.cancel"),
-        Binding("down", "to_results", "Results", id="search.to-results", show=False),
+        # Priority: a closed pick list would open its menu on Down (Enter or Space do).
+        Binding("down", "to_results", "Results", id="search.to-results", show=False, priority=True),
         # Up on the first result: back to the filters (only there: elsewhere the list moves).
         Binding("up", "to_filters", "Filters", id="search.to-filters", show=False, priority=True),
         Binding("pagedown", "next_page", "Next page", id="search.next-page", priority=True),
@@ -358,9 +359,14 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         self.filters.last_focused().focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        table = self.query_one("#search-results", DataTable)
         if action == "to_filters":
-            table = self.query_one("#search-results", DataTable)
             return table.has_focus and table.cursor_row <= 0
+        if action == "to_results":
+            # From a filter (a field or a closed pick list); an open pick list's menu and
+            # the list itself move their own cursor.
+            focused = self.focused
+            return isinstance(focused, Input | Select) and self.filters in focused.ancestors
         return True
 
     def action_cancel(self) -> None:
