@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from engine.api.schemas import BlacklistOut
@@ -31,6 +31,7 @@ from ..timefmt import local_stamp
 from ..widgets import fitted_table
 from ..widgets.dialog_error import DialogError
 from ..widgets.form import FormField, place_error, refusal_text
+from ..widgets.pick_list import PickList
 from .confirm import ConfirmScreen
 
 ALL_CAMPAIGNS = ""
@@ -101,7 +102,7 @@ class BlacklistForm(ModalScreen[BlacklistOut | None]):
                 yield Label("Blocks")
                 choices = [(Text("every campaign"), ALL_CAMPAIGNS)]
                 choices += [(Text(f"only {one_line(c, 50)}"), c) for c in self.campaigns]
-                yield Select(
+                yield PickList(
                     choices, value=ALL_CAMPAIGNS, allow_blank=False, id="bf-campaign", compact=True
                 )
             yield FormField("Reason", input_id="bf-reason", placeholder="why, for the team")
@@ -121,7 +122,7 @@ class BlacklistForm(ModalScreen[BlacklistOut | None]):
             return
         self.saving = True
         self.query_one("#bf-error", DialogError).say("")
-        campaign = self.query_one("#bf-campaign", Select).value
+        campaign = self.query_one("#bf-campaign", PickList).value
         self._save(
             self.query_one("#bf-email", Input).value.strip(),
             campaign if isinstance(campaign, str) and campaign else None,

@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select
+from textual.widgets import Button, Checkbox, Footer, Input, Label
 from textual.worker import Worker, WorkerState
 
 from engine.api.schedule_text import (
@@ -37,6 +37,7 @@ from engine.text.sanitize import one_line
 from ..messages import CampaignSaved, CampaignsLoaded, TemplatesLoaded
 from ..widgets.dialog_error import DialogError
 from ..widgets.form import FormField, refusal, refused_field, said_under
+from ..widgets.pick_list import PickList
 from ..widgets.row_list import RowList
 from .campaign_fields import (
     AFTER_CREATE,
@@ -130,7 +131,7 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
                     options = [self.nothing(spec.key)]
                     if value:
                         options.append((Text(one_line(value, 60)), value))
-                yield Select(
+                yield PickList(
                     options,
                     value=value,
                     allow_blank=False,
@@ -200,7 +201,7 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
         self.offer("overflow_campaign", {c.name for c in message.campaigns if c.name != own})
 
     def offer(self, key: str, names: set[str]) -> None:
-        select: Select[str] = self.query_one(f"#cf-{key}", Select)
+        select: PickList[str] = self.query_one(f"#cf-{key}", PickList)
         current = select.value if isinstance(select.value, str) else NO_TEMPLATE
         choices = sorted(names)
         if current and current not in choices:
@@ -210,9 +211,9 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
 
     def section_shown(self, section: str) -> bool:
         receiving = self.query_one("#cf-receive_emails", Checkbox).value
-        return receiving and self.query_one("#cf-inbound", Select).value == section
+        return receiving and self.query_one("#cf-inbound", PickList).value == section
 
-    @on(Select.Changed, "#cf-inbound")
+    @on(PickList.Changed, "#cf-inbound")
     @on(Checkbox.Changed, "#cf-receive_emails")
     def show_sections(self) -> None:
         """IMAP fields only for IMAP, the Maildir path only for a Maildir."""
@@ -246,7 +247,7 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
             widget = self.query_one(f"#cf-{key}")
             if isinstance(widget, Checkbox):
                 values[key] = widget.value
-            elif isinstance(widget, Select):
+            elif isinstance(widget, PickList):
                 values[key] = widget.value if isinstance(widget.value, str) else NO_TEMPLATE
             elif isinstance(widget, Input):
                 text = widget.value if spec.kind == "password" else widget.value.strip()
@@ -381,11 +382,11 @@ class CampaignForm(ModalScreen[CampaignOut | None]):
         target.scroll_visible()
 
     @on(Input.Changed)
-    @on(Select.Changed)
+    @on(PickList.Changed)
     @on(Checkbox.Changed)
     @on(RowList.Changed)
     def _edited(
-        self, event: Input.Changed | Select.Changed | Checkbox.Changed | RowList.Changed
+        self, event: Input.Changed | PickList.Changed | Checkbox.Changed | RowList.Changed
     ) -> None:
         # The bottom line goes with the field's own error once that field is edited.
         if self.error_key and event.control.id in (

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
-from textual.widgets import Input, Select, SelectionList, TextArea
+from textual.widgets import Input, SelectionList, TextArea
 from textual.widgets.select import InvalidSelectValueError
 
 from engine.api.schemas import UploadOut
+
+from ..widgets.pick_list import PickList
 
 if TYPE_CHECKING:
     from .compose_base import ComposeScreen
@@ -75,7 +77,7 @@ def typed(screen: Screen[Any], uploads: list[UploadOut]) -> Kept:
     for widget in screen.query(Input):
         if widget.id:
             values[widget.id] = widget.value
-    for select in screen.query(Select):
+    for select in screen.query(PickList):
         if select.id:
             values[select.id] = select.value
     for selection in screen.query(SelectionList):
@@ -95,7 +97,7 @@ def restore_fields(screen: Screen[Any], kept: Kept) -> None:
         if isinstance(widget, Input):
             widget.value = value
             widget.cursor_position = len(widget.value)
-        elif isinstance(widget, Select):
+        elif isinstance(widget, PickList):
             # A campaign the agent is no longer a member of is not offered again.
             with suppress(InvalidSelectValueError):
                 widget.value = value

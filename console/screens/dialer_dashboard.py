@@ -23,7 +23,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Select
+from textual.widgets import DataTable, Footer, Header, Label
 from textual.worker import Worker, WorkerState
 
 from engine.api.schemas import DialerBoardRow, DialerProgress, DialerStatus
@@ -34,6 +34,7 @@ from ..dialer_history import History
 from ..messages import DialerActed, DialerBoardLoaded, WorkerFailed
 from ..widgets.dialer_graph import DialerGraph
 from ..widgets.fitted_table import fill, set_cell
+from ..widgets.pick_list import PickList
 
 ALL = ""  # the selector's value for every campaign
 
@@ -141,7 +142,7 @@ class DialerDashboardScreen(Screen[None]):
 
         yield Header()
         with Horizontal(id="dialer-top"):
-            yield Select[str](
+            yield PickList[str](
                 [(Text("All campaigns"), ALL)],
                 value=ALL,
                 allow_blank=False,
@@ -277,18 +278,18 @@ class DialerDashboardScreen(Screen[None]):
         self._graph()
 
     def _campaigns(self) -> None:
-        select: Select[str] = self.query_one("#dialer-campaign", Select)
+        select: PickList[str] = self.query_one("#dialer-campaign", PickList)
         names = sorted({d.campaign for d in self.dialers.values()})
         if self.campaign not in names:
             self.campaign = ALL
         options: list[tuple[Text, str]] = [(Text("All campaigns"), ALL)]
         options += [(Text(one_line(name, 36)), name) for name in names]
-        with self.prevent(Select.Changed):
+        with self.prevent(PickList.Changed):
             select.set_options(options)
             select.value = self.campaign
 
-    @on(Select.Changed, "#dialer-campaign")
-    def _campaign_chosen(self, event: Select.Changed) -> None:
+    @on(PickList.Changed, "#dialer-campaign")
+    def _campaign_chosen(self, event: PickList.Changed) -> None:
         value = event.value if isinstance(event.value, str) else ALL
         if value != self.campaign:
             self.campaign = value
@@ -300,7 +301,7 @@ class DialerDashboardScreen(Screen[None]):
         if not names:
             return
         following = names.index(self.campaign) + 1 if self.campaign in names else 0
-        self.query_one("#dialer-campaign", Select).value = (
+        self.query_one("#dialer-campaign", PickList).value = (
             names[following] if following < len(names) else ALL
         )
 

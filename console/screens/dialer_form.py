@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from engine.api.schedule_text import parse_window, window_text
@@ -34,6 +34,7 @@ from ..editor import EditorFailed, edit_text
 from ..messages import CampaignsLoaded, TemplatesLoaded
 from ..widgets.dialog_error import DialogError
 from ..widgets.form import FormField, refusal, refused_field, said_under
+from ..widgets.pick_list import PickList
 from ..widgets.row_list import RowList
 from .confirm import ConfirmScreen
 from .dialer_fields import (
@@ -91,7 +92,7 @@ class DialerForm(ModalScreen[DialerOut | None]):
     }
     #dialer-dialog FormField .field-error { padding-left: 17; }
     #dialer-dialog .choice-row { height: 1; }
-    #dialer-dialog .choice-row Select { width: 1fr; max-width: 50; }
+    #dialer-dialog .choice-row PickList { width: 1fr; max-width: 50; }
     #dialer-dialog RowList Rows { width: 40; }
     #dialer-dialog RowList .rows-entry Input { width: 40; max-width: 1fr; }
     #dialer-dialog .under {
@@ -204,9 +205,9 @@ class DialerForm(ModalScreen[DialerOut | None]):
             options = [(Text("(none)"), NO_TEMPLATE)] if key == "template" else []
             if value:
                 options.append((Text(one_line(value, 60)), value))
-            yield Select(
+            yield PickList(
                 options,
-                value=value if value or key == "template" else Select.NULL,
+                value=value if value or key == "template" else PickList.NULL,
                 allow_blank=key != "template",
                 prompt="choose an email campaign",
                 id=f"dlf-{key}",
@@ -232,7 +233,7 @@ class DialerForm(ModalScreen[DialerOut | None]):
 
     @on(CampaignsLoaded)
     def offer_campaigns(self, message: CampaignsLoaded) -> None:
-        select: Select[str] = self.query_one("#dlf-campaign", Select)
+        select: PickList[str] = self.query_one("#dlf-campaign", PickList)
         current = select.value if isinstance(select.value, str) else ""
         names = sorted({c.name for c in message.campaigns if c.smtp_host} | {current} - {""})
         select.set_options([(Text(one_line(n, 60)), n) for n in names])
@@ -244,11 +245,11 @@ class DialerForm(ModalScreen[DialerOut | None]):
         self.templates = [t for t in message.templates if t.kind == "dialer"]
         self.offer_templates()
 
-    @on(Select.Changed, "#dlf-campaign")
+    @on(PickList.Changed, "#dlf-campaign")
     def offer_templates(self) -> None:
         """The dialer templates that may serve: the campaign's own and the global ones."""
         campaign = self.value_of("campaign")
-        select: Select[str] = self.query_one("#dlf-template", Select)
+        select: PickList[str] = self.query_one("#dlf-template", PickList)
         current = self.value_of("template")
         names = sorted({t.name for t in self.templates if t.campaign in (None, campaign)})
         if current and current not in names:
@@ -259,7 +260,7 @@ class DialerForm(ModalScreen[DialerOut | None]):
         select.value = current
         self.show_preview()
 
-    @on(Select.Changed, "#dlf-template")
+    @on(PickList.Changed, "#dlf-template")
     def show_preview(self) -> None:
         name, campaign = self.value_of("template"), self.value_of("campaign")
         found = [t for t in self.templates if t.name == name and t.campaign in (None, campaign)]
@@ -278,7 +279,7 @@ class DialerForm(ModalScreen[DialerOut | None]):
         preview.update(Text("\n".join(shown), style="italic"))
 
     def value_of(self, key: str) -> str:
-        value = self.query_one(f"#dlf-{key}", Select).value
+        value = self.query_one(f"#dlf-{key}", PickList).value
         return value if isinstance(value, str) else ""
 
     # ---- said while typing ----

@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from engine.api.schemas import DialerListOut, ImportReport
@@ -33,6 +33,7 @@ from ..widgets import fitted_table
 from ..widgets.dialog_error import DialogError
 from ..widgets.form import FormField, place_error, refusal_text
 from ..widgets.path_picker import PathPicker
+from ..widgets.pick_list import PickList
 from .confirm import ConfirmScreen
 from .import_report import ImportReportScreen
 
@@ -69,7 +70,7 @@ class UploadListForm(ModalScreen[ImportReport | None]):
     #upload-dialog FormField Label, #upload-dialog .choice-row Label { width: 10; }
     #upload-dialog FormField .field-error { padding-left: 10; }
     #upload-dialog .choice-row { height: 1; }
-    #upload-dialog .choice-row Select { width: 1fr; }
+    #upload-dialog .choice-row PickList { width: 1fr; }
     #upload-dialog PathPicker { height: 1fr; min-height: 4; }
     """
     BINDINGS = [
@@ -99,7 +100,9 @@ class UploadListForm(ModalScreen[ImportReport | None]):
                 yield Label("Into")
                 choices = [(Text("a new list"), NEW_LIST)]
                 choices += [(Text(f"append to {one_line(x.name, 50)}"), x.name) for x in self.lists]
-                yield Select(choices, value=NEW_LIST, allow_blank=False, id="ul-into", compact=True)
+                yield PickList(
+                    choices, value=NEW_LIST, allow_blank=False, id="ul-into", compact=True
+                )
             yield FormField("Name", input_id="ul-name", placeholder="the new list's name")
             yield FormField(
                 "Subject", input_id="ul-subject", placeholder="the mail's subject; ${name} allowed"
@@ -116,10 +119,10 @@ class UploadListForm(ModalScreen[ImportReport | None]):
     def on_mount(self) -> None:
         self.query_one("#path-tree").focus()
 
-    @on(Select.Changed, "#ul-into")
+    @on(PickList.Changed, "#ul-into")
     def _into(self) -> None:
         """Appending keeps the list's own name and subject."""
-        into = self.query_one("#ul-into", Select).value
+        into = self.query_one("#ul-into", PickList).value
         appending = isinstance(into, str) and into != NEW_LIST
         self.query_one("#ul-name-field").display = not appending
         self.query_one("#ul-subject-field").display = not appending
@@ -139,7 +142,7 @@ class UploadListForm(ModalScreen[ImportReport | None]):
             error.say(f"Not a file: {path} (choose the CSV in the tree above)")
             self.query_one("#path-input").focus()
             return
-        into = self.query_one("#ul-into", Select).value
+        into = self.query_one("#ul-into", PickList).value
         append = isinstance(into, str) and into != NEW_LIST
         name = into if append else self.query_one("#ul-name", Input).value.strip()
         if not name:

@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, Label, Select, Static
+from textual.widgets import DataTable, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from engine.api.schemas import DialerRecordPage, DialerRecordQuery
@@ -27,6 +27,7 @@ from engine.client.exports import dialer_records_csv
 from engine.text.sanitize import one_line
 
 from ..widgets.dialog_error import DialogError
+from ..widgets.pick_list import PickList
 
 STATES = ("", "failed", "rejected", "spam", "skipped", "pending", "sent", "seen", "sending")
 PAGE = 200
@@ -72,7 +73,7 @@ class DialerRecordsScreen(ModalScreen[None]):
         with Vertical(id="records-dialog"):
             yield Label(Text(f"Records of {where}"), classes="dialog-title")
             with Horizontal(id="records-filters"):
-                yield Select(
+                yield PickList(
                     [(Text(s or "every state"), s) for s in STATES],
                     value="",
                     allow_blank=False,
@@ -128,8 +129,8 @@ class DialerRecordsScreen(ModalScreen[None]):
             self.query_one("#records-error", DialogError).say(f"The engine said: {said}")
 
     # ---- filters and pages ----
-    @on(Select.Changed, "#records-state")
-    def _state(self, event: Select.Changed) -> None:
+    @on(PickList.Changed, "#records-state")
+    def _state(self, event: PickList.Changed) -> None:
         state = event.value if isinstance(event.value, str) else ""
         self.query_now = replace(self.query_now, state=state, page=1)  # type: ignore[arg-type]
         self.load()

@@ -11,12 +11,13 @@ from collections.abc import Iterable, Sequence
 from rich.text import Text
 from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import Label, Select
+from textual.widgets import Label
 
 from engine.api.schemas import InteractionDetail, NewInteractionIn
 from engine.client.client import EngineClient
 
 from ..widgets.form import FormField
+from ..widgets.pick_list import PickList
 from .compose_base import ComposeScreen
 from .compose_drafts import Kept
 
@@ -49,10 +50,10 @@ class NewInteractionScreen(ComposeScreen):
         return Text("New interaction", style="bold")
 
     def compose_fields(self) -> Iterable[Widget]:
-        campaign = Select[str](
+        campaign = PickList[str](
             [(name, name) for name in self.campaigns],
             prompt="Choose a campaign",
-            value=self.campaign if self.campaign is not None else Select.BLANK,
+            value=self.campaign if self.campaign is not None else PickList.NULL,
             allow_blank=self.campaign is None,
             id="new-campaign",
             compact=True,
@@ -73,7 +74,7 @@ class NewInteractionScreen(ComposeScreen):
 
     @property
     def chosen_campaign(self) -> str | None:
-        value = self.query_one("#new-campaign", Select).value
+        value = self.query_one("#new-campaign", PickList).value
         return value if isinstance(value, str) else None
 
     def problem(self) -> str | None:

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from engine.api.schemas import OAuthSettingsIn, OAuthStatus, convert
@@ -27,6 +27,7 @@ from engine.text.sanitize import one_line
 
 from ..widgets.dialog_error import DialogError
 from ..widgets.form import FormField, refusal, refused_field, said_under
+from ..widgets.pick_list import PickList
 
 PROVIDERS: list[tuple[str, str]] = [
     ("passwords (no OAuth2)", "password"),
@@ -107,7 +108,7 @@ class OAuthScreen(ModalScreen[None]):
             yield Label(title, classes="dialog-title")
             with Horizontal(classes="choice-row"):
                 yield Label("Log in with")
-                yield Select(
+                yield PickList(
                     [(Text(label), value) for label, value in PROVIDERS],
                     value="password",
                     allow_blank=False,
@@ -118,7 +119,7 @@ class OAuthScreen(ModalScreen[None]):
                 yield FormField(label, input_id=f"oauth-{key}", placeholder=hint)
             with Horizontal(classes="choice-row", id="oauth-mechanism-row"):
                 yield Label("Mechanism")
-                yield Select(
+                yield PickList(
                     [(Text("XOAUTH2"), "xoauth2"), (Text("OAUTHBEARER"), "oauthbearer")],
                     value="xoauth2",
                     allow_blank=False,
@@ -147,8 +148,8 @@ class OAuthScreen(ModalScreen[None]):
         self.status = status = message.status
         if first:
             provider = "password" if status.auth == "password" else status.provider
-            self.query_one("#oauth-provider", Select).value = provider
-            self.query_one("#oauth-mechanism", Select).value = status.mechanism
+            self.query_one("#oauth-provider", PickList).value = provider
+            self.query_one("#oauth-mechanism", PickList).value = status.mechanism
             for key, _label, _hint in TEXT_FIELDS:
                 self.query_one(f"#oauth-{key}", Input).value = getattr(status, key)
         self.query_one("#oauth-state", Static).update(state_text(status))
@@ -169,9 +170,9 @@ class OAuthScreen(ModalScreen[None]):
             self._following = False
         self.post_message(OAuthLoaded(status))
 
-    @on(Select.Changed, "#oauth-provider")
+    @on(PickList.Changed, "#oauth-provider")
     def show_fields(self) -> None:
-        provider = self.query_one("#oauth-provider", Select).value
+        provider = self.query_one("#oauth-provider", PickList).value
         self.query_one("#oauth-tenant-field", FormField).display = provider == "microsoft"
         for key in ("device_url", "token_url"):
             self.query_one(f"#oauth-{key}-field", FormField).display = provider == "custom"
@@ -180,7 +181,7 @@ class OAuthScreen(ModalScreen[None]):
 
     # ---- actions ----
     def settings(self) -> OAuthSettingsIn:
-        provider = self.query_one("#oauth-provider", Select).value
+        provider = self.query_one("#oauth-provider", PickList).value
         fields = {
             key: self.query_one(f"#oauth-{key}", Input).value.strip()
             for key, _label, _hint in TEXT_FIELDS
@@ -191,7 +192,7 @@ class OAuthScreen(ModalScreen[None]):
                 **fields,
                 "auth": "password" if provider == "password" else "oauth2",
                 "provider": current.provider if provider == "password" and current else provider,
-                "mechanism": self.query_one("#oauth-mechanism", Select).value,
+                "mechanism": self.query_one("#oauth-mechanism", PickList).value,
             },
             OAuthSettingsIn,
         )

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Label, Select, Static
+from textual.widgets import Button, Footer, Label, Static
 from textual.worker import Worker, WorkerState
 
 from engine.api.schemas import CampaignRemoved, RemovalPlan
@@ -26,6 +26,7 @@ from engine.text.sanitize import one_line
 
 from ..messages import WorkerFailed
 from ..widgets.dialog_error import DialogError
+from ..widgets.pick_list import PickList
 
 
 @dataclass
@@ -68,7 +69,9 @@ class RemoveCampaignScreen(ModalScreen[CampaignRemoved | None]):
             yield Static("Looking for open interactions…", id="remove-open", markup=False)
             with Horizontal(id="remove-move"):
                 yield Label("Move them to", markup=False)
-                yield Select[str]([], id="remove-target", prompt="choose a campaign", compact=True)
+                yield PickList[str](
+                    [], id="remove-target", prompt="choose a campaign", compact=True
+                )
             yield DialogError(id="remove-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(
@@ -103,20 +106,20 @@ class RemoveCampaignScreen(ModalScreen[CampaignRemoved | None]):
                     style="bold",
                 )
             )
-            target = self.query_one("#remove-target", Select)
+            target = self.query_one("#remove-target", PickList)
             target.set_options((one_line(name, 40), name) for name in plan.targets)
             self.query_one("#remove-move").display = True
             if not plan.targets:
                 self.show_error("No other campaign to move them to: add one first.")
         self.query_one("#remove-yes", Button).disabled = False
 
-    @on(Select.Changed, "#remove-target")
+    @on(PickList.Changed, "#remove-target")
     def _target_chosen(self) -> None:
         if self.target() is not None:
             self.show_error("")
 
     def target(self) -> str | None:
-        value = self.query_one("#remove-target", Select).value
+        value = self.query_one("#remove-target", PickList).value
         return value if isinstance(value, str) else None
 
     @on(Button.Pressed, "#remove-yes")
@@ -126,7 +129,7 @@ class RemoveCampaignScreen(ModalScreen[CampaignRemoved | None]):
         move_to = self.target()
         if self.plan.queued + self.plan.assigned and move_to is None:
             self.show_error("Pick the campaign its open interactions move to first.")
-            self.query_one("#remove-target", Select).focus()
+            self.query_one("#remove-target", PickList).focus()
             return
         self.show_error("")
         self.busy = True

@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Input, Select, Static
+from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from engine.api.schemas import (
@@ -37,6 +37,7 @@ from engine.text.sanitize import one_line
 
 from ..messages import RecordingChoicesLoaded, RecordingsCounted, RecordingsFound, WorkerFailed
 from ..timefmt import local_stamp
+from ..widgets.pick_list import PickList
 from ..widgets.recording_filters import LABELS, BadDate, RecordingFilters
 
 DEBOUNCE = 0.35
@@ -146,7 +147,7 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         self.page = 1
         self.search(DEBOUNCE)
 
-    @on(Select.Changed, "RecordingFilters Select")
+    @on(PickList.Changed, "RecordingFilters PickList")
     def _picked(self) -> None:
         self.page = 1
         self.search(0)
@@ -199,7 +200,7 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
 
     @on(RecordingChoicesLoaded)
     def _choices(self, message: RecordingChoicesLoaded) -> None:
-        with self.prevent(Select.Changed):
+        with self.prevent(PickList.Changed):
             self.filters.set_choices(message.choices)
 
     @on(RecordingsFound)
@@ -366,7 +367,7 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
             # From a filter (a field or a closed pick list); an open pick list's menu and
             # the list itself move their own cursor.
             focused = self.focused
-            return isinstance(focused, Input | Select) and self.filters in focused.ancestors
+            return isinstance(focused, Input | PickList) and self.filters in focused.ancestors
         return True
 
     def action_cancel(self) -> None:

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Footer, Label, Select, Static, TextArea
+from textual.widgets import Button, DataTable, Footer, Label, Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from engine.api.schemas import TemplateIn, TemplateOut, convert
@@ -41,6 +41,7 @@ from ..messages import (
 from ..widgets import fitted_table
 from ..widgets.dialog_error import DialogError
 from ..widgets.form import FormField, place_error, refusal, refusal_text, refused_field
+from ..widgets.pick_list import PickList
 from .confirm import ConfirmScreen
 
 KINDS = ("reply", "signature", "confirmation", "dialer")
@@ -106,13 +107,13 @@ class TemplateForm(ModalScreen[TemplateOut | None]):
                 current = t.campaign if t and t.campaign else EVERY_CAMPAIGN
                 if current and current not in self.campaigns:
                     places.append((Text(one_line(current, 50)), current))
-                yield Select(
+                yield PickList(
                     places, value=current, allow_blank=False, id="tf-campaign", compact=True
                 )
             with Horizontal(classes="choice-row"):
                 yield Label("Kind")
                 kind = t.kind if t else "reply"
-                yield Select(
+                yield PickList(
                     [(Text(k), k) for k in KINDS],
                     value=kind,
                     allow_blank=False,
@@ -136,8 +137,8 @@ class TemplateForm(ModalScreen[TemplateOut | None]):
     def on_mount(self) -> None:
         self.query_one("#tf-name-field", FormField).input.focus()
 
-    @on(Select.Changed, "#tf-kind")
-    def kind_changed(self, event: Select.Changed) -> None:
+    @on(PickList.Changed, "#tf-kind")
+    def kind_changed(self, event: PickList.Changed) -> None:
         for note in self.query("#tf-filled").results(Static):  # not there yet while composing
             note.update(filled_note(str(event.value)))
 
@@ -146,11 +147,11 @@ class TemplateForm(ModalScreen[TemplateOut | None]):
         return self.query_one("#tf-body", TextArea)
 
     def entered(self) -> dict[str, Any]:
-        campaign = self.query_one("#tf-campaign", Select).value
+        campaign = self.query_one("#tf-campaign", PickList).value
         return {
             "name": self.query_one("#tf-name-field", FormField).input.value.strip(),
             "campaign": campaign if isinstance(campaign, str) and campaign else None,
-            "kind": self.query_one("#tf-kind", Select).value,
+            "kind": self.query_one("#tf-kind", PickList).value,
             "body_text": self.body.text,
             # The text edited here is the template from now on: an HTML version kept from
             # before would go on showing the old words to clients reading HTML.

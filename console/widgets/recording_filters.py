@@ -14,9 +14,11 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
 from engine.api.schemas import RecordingChoices
+
+from .pick_list import PickList
 
 TEXT_FIELDS = ("any", "email", "subject", "text")
 DATE_FIELDS = ("start", "end")
@@ -63,7 +65,7 @@ class RecordingFilters(Vertical):
     DEFAULT_CSS = """
     RecordingFilters { height: auto; }
     RecordingFilters Horizontal { height: 1; margin-bottom: 0; }
-    RecordingFilters Input, RecordingFilters Select { width: 1fr; margin-right: 1; }
+    RecordingFilters Input, RecordingFilters PickList { width: 1fr; margin-right: 1; }
     RecordingFilters Input { background: $boost; }
     RecordingFilters #search-start, RecordingFilters #search-end { width: 12; }
     RecordingFilters #search-state { width: 10; }
@@ -94,16 +96,16 @@ class RecordingFilters(Vertical):
         with Horizontal():
             yield field("start", LABELS["start"], restrict=r"[0-9-]*", max_length=10)
             yield field("end", LABELS["end"], restrict=r"[0-9-]*", max_length=10)
-            yield Select[str]([], prompt=LABELS["campaign"], id="search-campaign", compact=True)
+            yield PickList[str]([], prompt=LABELS["campaign"], id="search-campaign", compact=True)
             if self.agents:
-                yield Select[str]([], prompt=LABELS["agent"], id="search-agent", compact=True)
-            yield Select[str](
+                yield PickList[str]([], prompt=LABELS["agent"], id="search-agent", compact=True)
+            yield PickList[str](
                 [("open", "open"), ("closed", "closed")],
                 prompt=LABELS["state"],
                 id="search-state",
                 compact=True,
             )
-            yield Select[str](
+            yield PickList[str](
                 [("inbound", "inbound"), ("outbound", "outbound")],
                 prompt=LABELS["direction"],
                 id="search-direction",
@@ -111,9 +113,9 @@ class RecordingFilters(Vertical):
             )
 
     def set_choices(self, choices: RecordingChoices) -> None:
-        self.query_one("#search-campaign", Select).set_options((c, c) for c in choices.campaigns)
+        self.query_one("#search-campaign", PickList).set_options((c, c) for c in choices.campaigns)
         if self.agents:
-            self.query_one("#search-agent", Select).set_options((a, a) for a in choices.agents)
+            self.query_one("#search-agent", PickList).set_options((a, a) for a in choices.agents)
 
     def values(self) -> dict[str, object]:
         """The filled fields as wire values; raises BadDate for a date not yet a day."""
@@ -135,14 +137,14 @@ class RecordingFilters(Vertical):
             self.query_one("#search-end", Input).add_class("-invalid")
             raise BadDate("end", "before the From date")
         for name in PICKS:
-            for select in self.query(f"#search-{name}").results(Select):
+            for select in self.query(f"#search-{name}").results(PickList):
                 if isinstance(select.value, str):
                     given[name] = select.value
         return given
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # A pick list's pop-up counts as its pick list (the pop-up hides when it closes).
-        fields = [n for n in event.widget.ancestors_with_self if isinstance(n, (Input, Select))]
+        fields = [n for n in event.widget.ancestors_with_self if isinstance(n, (Input, PickList))]
         if fields:
             self._last: Widget = fields[0]
 
