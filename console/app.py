@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -174,7 +175,10 @@ class PostdeskApp(App[None]):
         if not self.switch_users:
             reason = getattr(message.error, "message", str(message.error))
             self._login_status().update(
-                f"Could not open Postdesk: {one_line(reason)}\n\nCtrl+R tries again, Ctrl+Q quits."
+                Text(
+                    f"Could not open Postdesk: {one_line(reason)}\n\n"
+                    "Ctrl+R tries again, Ctrl+Q quits."
+                )
             )
 
     def _login_status(self) -> Static:
@@ -214,7 +218,7 @@ class PostdeskApp(App[None]):
     def _refuse(self, reason: str) -> None:
         self.notify(reason, severity="error", markup=False)
         if not self.switch_users:
-            self._login_status().update(f"{reason}\n\nCtrl+Q quits.")
+            self._login_status().update(Text(f"{reason}\n\nCtrl+Q quits."))
 
     # ---- failures ----
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -107,3 +107,34 @@ async def test_the_mouse_edits_too_and_a_refusal_points_at_the_code(world: World
         await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="saved")
     saved = await world.operator.dispositions("Support")
     assert [n.name for n in saved.codes] == ["Info", "Sale"] and not saved.required
+
+
+async def test_names_with_markup_show_as_typed(world: World) -> None:
+    """A campaign and a code are people's text: `x[/y]` in either closed the console as the
+    editor opened or as a code was added under it (Textual read them as markup)."""
+    hostile = "Shop [EU] x[/y]"
+    box = world.dovecot.new_mailbox("hostile")
+    await world.operator.add_campaign(
+        box.campaign(hostile, smtp_host=world.sink.host, smtp_port=world.sink.port)
+    )
+    code = "[i]Refund [EU]"  # no "/": it separates levels
+    await world.operator.set_dispositions(
+        hostile, DispositionTree(codes=[DispositionNode(name=code)], required=False)
+    )
+    await world.operator.add_user(UserIn(username="ada", display_name="Ada", roles=["admin"]))
+    app = console_for(world.engine, "ada", "admin")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: hostile in screen_text(app), what="the campaign list")
+        admin = app.screen
+        assert isinstance(admin, AdminScreen)
+        for _ in range(3):  # the cursor to its row
+            chosen = admin.selected_campaign()
+            if chosen is not None and chosen.name == hostile:
+                break
+            await press(pilot, "down")
+        await press(pilot, "w")
+        await until(pilot, lambda: isinstance(app.screen, DispositionsScreen), what="the editor")
+        await until(pilot, lambda: f"Wrap-up codes of {hostile}" in screen_text(app))
+        await until(pilot, lambda: code in screen_text(app), what="the code as typed")
+        await press(pilot, "a")  # a code under it: the prompt quotes its name
+        await until(pilot, lambda: f"New code under {code}" in screen_text(app))

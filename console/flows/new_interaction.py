@@ -50,7 +50,7 @@ def new_interaction(
         agent.kept.forget(key)
         if result.state == "assigned" and result.agent == agent.me.username:
             agent.inbox.upsert(summary_of(result))
-        agent.notify(f"Interaction #{result.id} started")
+        agent.notify(f"Interaction #{result.id} started", markup=False)
 
     screen = NewInteractionScreen(
         agent.client,

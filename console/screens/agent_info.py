@@ -36,8 +36,9 @@ def facts(info: AgentInfo) -> Table:
     state.stylize(STATE_COLOURS.get(name, "dim"))
     if row.status_reason:
         state.append(f" ({one_line(row.status_reason, 40)})", style="dim")
-    table.add_row("Login", one_line(info.username, 40))
-    table.add_row("Roles", ", ".join(info.roles) or "-")
+    # Rich reads a str cell as markup whatever the Static says: every value is Text.
+    table.add_row("Login", Text(one_line(info.username, 40)))
+    table.add_row("Roles", Text(", ".join(info.roles) or "-"))
     table.add_row("Campaigns", Text(one_line(", ".join(info.campaigns) or "-", 200)))
     table.add_row("State", state)
     table.add_row(

@@ -117,7 +117,10 @@ class DialerRecordsScreen(ModalScreen[None]):
         first = (page.page - 1) * page.page_size + 1 if page.items else 0
         last = first + len(page.items) - 1 if page.items else 0
         self.query_one("#records-count", Static).update(
-            f"{first}-{last} of {page.total:,} · PgDn/PgUp pages · ctrl+s saves every match as CSV"
+            Text(
+                f"{first}-{last} of {page.total:,} · PgDn/PgUp pages"
+                " · ctrl+s saves every match as CSV"
+            )
             if page.total
             else "No record matches."
         )

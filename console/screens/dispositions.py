@@ -96,7 +96,9 @@ class DispositionsScreen(ModalScreen[DispositionTree | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="codes-dialog"):
-            yield Label(f"Wrap-up codes of {one_line(self.campaign, 40)}", classes="dialog-title")
+            yield Label(
+                Text(f"Wrap-up codes of {one_line(self.campaign, 40)}"), classes="dialog-title"
+            )
             yield Static(
                 "a under · o after · r rename · i in use · d remove · K J move · q required",
                 classes="dialog-note",
@@ -107,7 +109,7 @@ class DispositionsScreen(ModalScreen[DispositionTree | None]):
             yield tree
             yield Static("", id="codes-required-line", markup=False)
             with Horizontal(id="codes-edit"):
-                yield Label("", id="codes-edit-label")
+                yield Label("", id="codes-edit-label", markup=False)  # quotes a code
                 yield Input(id="codes-name", max_length=60)
             yield DialogError(id="codes-error")
             with Horizontal(id="codes-buttons"):

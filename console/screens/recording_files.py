@@ -16,6 +16,7 @@ from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -81,7 +82,7 @@ class _RecordingFileDialog(ModalScreen[str | None], metaclass=AbstractScreenMeta
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="picker-dialog recording-file-dialog"):
-            yield Label(f"{self.TITLE_TEXT} #{self.interaction_id}", classes="dialog-title")
+            yield Label(Text(f"{self.TITLE_TEXT} #{self.interaction_id}"), classes="dialog-title")
             yield OptionList(*self.options(), id="file-choice")
             yield Static("", id="file-note", classes="dialog-note", markup=False)
             yield PathPicker(self.directory, dirs_only=True)
@@ -185,8 +186,10 @@ class PrintRecordingScreen(_RecordingFileDialog):
             choice.clear_options()
             choice.add_options(
                 Option(
-                    f"Printer {one_line(name, 60)}"
-                    + (" (default)" if name == found.default else ""),
+                    Text(
+                        f"Printer {one_line(name, 60)}"
+                        + (" (default)" if name == found.default else "")
+                    ),
                     id=f"printer:{name}",
                 )
                 for name in names

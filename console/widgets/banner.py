@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.widgets import Static
+
+from engine.text.sanitize import one_line
 
 LOST_TEXT = "Engine connection lost — reconnecting…"
 
@@ -30,7 +33,7 @@ class EngineBanner(Static):
 
     def show_lost(self, reason: str) -> None:
         # The reason can quote a socket path or exception text: keep it out of markup.
-        self.tooltip = reason
+        self.tooltip = Text(one_line(reason, 300))  # a str tooltip is read as markup
         self.add_class("-lost")
 
     def show_back(self) -> None:

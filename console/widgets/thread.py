@@ -107,7 +107,7 @@ class EarlierMessages(Static, can_focus=True):
 
     def count(self, hidden: int) -> None:
         noun = "message" if hidden == 1 else "messages"
-        self.update(f"▴ {hidden} earlier {noun} (scroll up, click or Enter for {PAGE} more)")
+        self.update(Text(f"▴ {hidden} earlier {noun} (scroll up, click or Enter for {PAGE} more)"))
 
     def on_click(self, event: Click) -> None:
         event.stop()
