@@ -6,6 +6,7 @@ the mails as an mbox or a folder of `.eml` files."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,9 @@ async def test_the_viewer_shows_prints_saves_and_exports(
         await until(pilot, lambda: "Agent agent1" in screen_text(app), what="the recording line")
         shown = screen_text(app)
         assert "State closed" in shown and "Mail 2 messages, 1 attached" in shown
+        # When, on a line of its own at 80 columns: no date cut in two by the wrap.
+        when = r"Arrived \d{4}-\d\d-\d\d \d\d:\d\d · Closed \d{4}-\d\d-\d\d \d\d:\d\d"
+        assert any(re.search(when, line) for line in shown.splitlines()), shown
         assert "Closed " in shown
         await until(pilot, lambda: "a new kettle" in screen_text(app), what="the reply")
 

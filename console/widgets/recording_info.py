@@ -18,29 +18,36 @@ from ..timefmt import local_stamp
 
 
 def recording_info(detail: InteractionDetail) -> Text:
+    """Two lines, who and what, then when (and the code): at 80 columns one line wrapped
+    in the middle of a date."""
     text = Text()
+    first = True
 
     def part(label: str, value: str, style: str = "") -> None:
-        if text.plain:
+        nonlocal first
+        if not first:
             text.append(" · ", style="dim")
+        first = False
         text.append(f"{label} ", style="bold")
         text.append(value, style=style)
 
     part("Agent", one_line(detail.agent or "(none)", 30))
     part("State", str(detail.state), "yellow" if detail.state == "closed" else "green")
-    part("Arrived", local_stamp(detail.arrived_at))
-    if detail.closed_at is not None:
-        part("Closed", local_stamp(detail.closed_at))
     attachments = sum(len(m.attachments) for m in detail.messages)
     noun = "message" if len(detail.messages) == 1 else "messages"
     part("Mail", f"{len(detail.messages)} {noun}, {attachments} attached")
+    text.append("\n")
+    first = True
+    part("Arrived", local_stamp(detail.arrived_at))
+    if detail.closed_at is not None:
+        part("Closed", local_stamp(detail.closed_at))
     if detail.disposition:
         part("Code", one_line(detail.disposition, 40))
     return text
 
 
 class RecordingInfo(Static):
-    """`#recording-info`: one or two lines, wrapped at 80 columns."""
+    """`#recording-info`: two lines (a long wrap-up code may wrap to a third)."""
 
     DEFAULT_CSS = """
     RecordingInfo {
