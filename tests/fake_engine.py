@@ -383,7 +383,8 @@ def recordings_store(count: int = 1234) -> list[InteractionSummary]:
                 state="closed" if n % 5 else "assigned",
                 agent=_AGENTS[n % len(_AGENTS)],
                 unread=False,
-                queued_at=SENT - timedelta(minutes=97 * n),
+                # Every third was closed and reopened: queued again later than it began.
+                queued_at=SENT - timedelta(minutes=97 * n - (20 if n % 3 == 0 else 0)),
                 assigned_at=SENT - timedelta(minutes=97 * n),
                 closed_at=None,
                 last_message_at=SENT - timedelta(minutes=97 * n - 30),

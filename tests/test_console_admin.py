@@ -3,6 +3,8 @@ in their form against a real Dovecot and SMTP sink."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from msgspec import structs
 from textual.pilot import Pilot
@@ -185,7 +187,7 @@ async def test_a_refused_field_is_pointed_out_and_what_was_typed_stays(
 
 
 async def test_a_patch_replaces_or_removes_a_password_and_switches_transport(
-    operator: EngineClient, dovecot: DovecotServer, smtp_sink: SmtpSink
+    operator: EngineClient, dovecot: DovecotServer, smtp_sink: SmtpSink, tmp_path: Path
 ) -> None:
     box = dovecot.new_mailbox("patch")
     await operator.add_campaign(box.campaign("Support", smtp_host=smtp_sink.host))
@@ -201,10 +203,17 @@ async def test_a_patch_replaces_or_removes_a_password_and_switches_transport(
     with pytest.raises(Invalid, match="^maildir_path: required"):
         await operator.update_campaign("Support", CampaignPatch(inbound="maildir"))
     assert (await operator.campaigns())[0].inbound == "imap"  # nothing saved
+    with pytest.raises(Invalid, match="^maildir_path: a full path"):
+        await operator.update_campaign(
+            "Support", CampaignPatch(inbound="maildir", maildir_path="Maildir")
+        )
+    # (It was the mailbox's user name, a relative path: the engine made that Maildir in
+    # the directory the tests ran from.)
+    maildir = str(tmp_path / "Maildir")
     switched = await operator.update_campaign(
-        "Support", CampaignPatch(inbound="maildir", maildir_path=str(box.user))
+        "Support", CampaignPatch(inbound="maildir", maildir_path=maildir)
     )
-    assert (switched.inbound, switched.maildir_path) == ("maildir", box.user)
+    assert (switched.inbound, switched.maildir_path) == ("maildir", maildir)
 
 
 async def test_admin_moves_agents_between_the_agents_and_members_columns(

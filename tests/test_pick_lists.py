@@ -52,7 +52,7 @@ async def test_campaign_names_with_markup_in_the_search_and_a_new_interaction(
         await until(pilot, lambda: isinstance(app.screen, NewInteractionScreen), what="new")
         picks = app.screen.query_one("#new-campaign", PickList)
         assert HOSTILE in names_in(picks)
-        await pilot.pause(0.2)
+        await until(pilot, lambda: picks.region.width > 0, what="laid out, to be clicked")
         await pilot.click("#new-campaign")  # by mouse, as the search's by key
         await until(pilot, lambda: HOSTILE in screen_text(app), what="the menu shows it")
         # Chosen with the keys, then written and sent from it (before: with two campaigns

@@ -41,11 +41,10 @@ def facts(info: AgentInfo) -> Table:
     table.add_row("Roles", Text(", ".join(info.roles) or "-"))
     table.add_row("Campaigns", Text(one_line(", ".join(info.campaigns) or "-", 200)))
     table.add_row("State", state)
-    table.add_row(
-        "Completed today", f"{row.completed} ({row.completed_in} in, {row.completed_out} out)"
-    )
-    table.add_row("Avg handling", _duration(info.avg_handling_seconds))
-    table.add_row("Logged in today", _duration(info.logged_in_seconds))
+    done = f"{row.completed} ({row.completed_in} in, {row.completed_out} out)"
+    table.add_row("Completed today", Text(done))
+    table.add_row("Avg handling", Text(_duration(info.avg_handling_seconds)))
+    table.add_row("Logged in today", Text(_duration(info.logged_in_seconds)))
     table.add_row(
         "Screen monitoring", "allowed" if info.screen_monitoring_allowed else "not allowed"
     )

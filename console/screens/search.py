@@ -360,8 +360,8 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         self.filters.last_focused().focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        table = self.query_one("#search-results", DataTable)
         if action == "to_filters":
+            table = self.query_one("#search-results", DataTable)
             return table.has_focus and table.cursor_row <= 0
         if action == "to_results":
             # From a filter (a field or a closed pick list); an open pick list's menu and

@@ -32,7 +32,7 @@ from .save_attachment import SaveAttachmentScreen
 
 class ThreadScreen(Screen[None]):
     # Short words: at 80 columns the footer holds every key and `? Help` (longer ones cut
-    # the last hints off); the help screen and the tooltips say the rest.
+    # the last hints off); the command palette (Ctrl+P) shows each one's tooltip.
     BINDINGS = [
         Binding("escape,q", "back", "Back", id="thread.back"),
         Binding(

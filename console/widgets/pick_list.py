@@ -39,14 +39,14 @@ def plain(options: Iterable[tuple[RenderableType, Any]]) -> list[tuple[Renderabl
 class PickList(Select[SelectType]):
     """A `Select` (same arguments, messages and values) that never reads names as markup.
 
-    Its open menu is as wide as its longest name (up to NAME_WIDTH and the screen), not
-    the closed list's width: a long campaign name wrapped to two lines there."""
+    Its open menu is as wide as its longest name (names are cut at NAME_WIDTH) or as the
+    closed list, whichever is wider: a long campaign name wrapped to two lines in a menu
+    as narrow as the closed list."""
 
     DEFAULT_CSS = """
     PickList > SelectOverlay {
         width: auto;
         min-width: 100%;
-        max-width: 64;
     }
     """
 

@@ -4,6 +4,8 @@ that hold before anything is saved."""
 
 from __future__ import annotations
 
+from os.path import isabs
+
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import selectinload
 
@@ -178,5 +180,8 @@ def validate_campaign(data: CampaignIn | Campaign) -> None:
         raise Invalid("imap_host: required when the campaign receives mail over IMAP")
     if data.receive_emails and data.inbound == "maildir" and not data.maildir_path:
         raise Invalid("maildir_path: required when the campaign receives mail from a Maildir")
+    if data.receive_emails and data.inbound == "maildir" and not isabs(data.maildir_path):
+        # A relative one would be read from wherever the engine happened to start.
+        raise Invalid("maildir_path: a full path, from / (like /var/mail/support/Maildir)")
     if not data.smtp_host:
         raise Invalid("smtp_host: required, a campaign must be able to send")
