@@ -15,6 +15,7 @@ from textual.worker import WorkerState
 
 from console.app import PostdeskApp
 from console.screens.agent import AgentScreen
+from engine.api.schemas import FrameAck, ScreenFrame
 from engine.client import EngineClient
 from engine.engine import Engine
 from tests.patience import PATIENCE
@@ -164,3 +165,11 @@ async def open_thread(pilot: Pilot[None], app: PostdeskApp, subject: str, text: 
     await pilot.press("enter")
     await until(pilot, lambda: text in screen_text(app), what=f"{text!r} in the thread")
     return screen
+
+
+class NoFrames:
+    """A screen sharer's frames going nowhere: for tests of what the agent's console shows
+    (the engine's side of screen sharing is not their subject)."""
+
+    async def send_screen(self, frame: ScreenFrame) -> FrameAck:
+        return FrameAck(watched=True)

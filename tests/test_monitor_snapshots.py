@@ -16,7 +16,7 @@ from console.app import PostdeskApp
 from console.screen_share import ScreenSharer
 from console.screens.mirror import MirrorScreen
 from engine.api.schemas import WatchOut
-from tests.console_helpers import press, screen_text, settle, until
+from tests.console_helpers import NoFrames, press, screen_text, settle, until
 from tests.fake_engine import FakeSupervisorEngine, agent_app
 
 SIZES = [(80, 24), (160, 48)]
@@ -52,7 +52,7 @@ async def _mirrored(pilot: Pilot[None]) -> None:
     async with agent.run_test(size=(80, 24)) as agent_pilot:
         await until(agent_pilot, lambda: "Order 1234 missing" in screen_text(agent))
         await press(agent_pilot, "enter")
-        sharer = ScreenSharer(agent, None, agent.screen)  # type: ignore[arg-type]  # frames only, not sent
+        sharer = ScreenSharer(agent, NoFrames(), agent.screen)  # frames taken, not sent
         sharer.watchers = ["Sam Supervisor"]
         agent.call_later(sharer._show)  # the agent's indicator, as the engine would set it
         await settle(agent_pilot)

@@ -9,15 +9,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label
 
 from console.screen_share import ScreenSharer, WatchedLine
-from engine.api.schemas import FrameAck, ScreenFrame, ScreenWatchers
-from tests.console_helpers import screen_text, settle, until
-
-
-class NoFrames:
-    """Where a sharer's frames go in these tests: nowhere."""
-
-    async def send_screen(self, frame: ScreenFrame) -> FrameAck:
-        return FrameAck(watched=True)
+from engine.api.schemas import ScreenWatchers
+from tests.console_helpers import NoFrames, screen_text, settle, until
 
 
 class Plain(Screen[None]):

@@ -44,8 +44,8 @@ DEBOUNCE = 0.35
 PAGE_SIZE = 40
 SORTS = ("last", "created", "client", "subject")
 SORT_NAMES = {"last": "last message", "created": "start", "client": "client", "subject": "subject"}
-HEADER_SORTS = {"client": "client", "subject": "subject", "when": "last"}
-HEADER_KEYS = {sort: key for key, sort in HEADER_SORTS.items()}
+# Columns whose header sorts by them; the date column's sort is `date_sort`.
+HEADER_SORTS = frozenset({"client", "subject"})
 AGENT_WIDTH = 10
 
 
@@ -259,7 +259,7 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         widths = column_widths((dialog.size.width or 80) - 4, agents=agents)
         table.clear(columns=True)
         arrow = " ↓" if self.descending else " ↑"
-        sorted_by = "when" if self.sort == "created" else HEADER_KEYS.get(self.sort)
+        sorted_by = "when" if self.sort == self.date_sort else self.sort
 
         def label(key: str, name: str) -> Text:
             return Text(name + (arrow if key == sorted_by else ""))
@@ -281,8 +281,7 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
         table.add_column(label("subject", "Subject"), key="subject", width=widths["subject"])
         if coded:
             table.add_column(Text("Wrap-up"), key="disposition", width=coding)
-        # The date the order is by: a search by start shows when each began.
-        started = self.sort == "created"
+        started = self.date_sort == "created"
         when = "Started" if started else "Last"
         table.add_column(label("when", when), key="when", width=widths["when"])
         for item in self.results:
@@ -301,11 +300,15 @@ class SearchScreen(ModalScreen[InteractionSummary | None]):
             cells.append(Text(local_stamp(moment), style="dim"))
             table.add_row(*cells, key=str(item.id))
 
+    @property
+    def date_sort(self) -> str:
+        """The date column's: when each began while sorted by start, else its last mail."""
+        return "created" if self.sort == "created" else "last"
+
     @on(DataTable.HeaderSelected, "#search-results")
     def _header(self, event: DataTable.HeaderSelected) -> None:
-        sort = HEADER_SORTS.get(str(event.column_key.value))
-        if sort == "last" and self.sort == "created":  # the date column shows the start
-            sort = "created"
+        key = str(event.column_key.value)
+        sort = self.date_sort if key == "when" else key if key in HEADER_SORTS else None
         if sort is None:
             return
         self.descending = not self.descending if sort == self.sort else sort == "last"

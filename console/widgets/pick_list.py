@@ -16,11 +16,8 @@ from typing import Any, TypeVar
 from rich.console import RenderableType
 from rich.text import Text
 from textual.widgets import Select
-from textual.widgets.select import InvalidSelectValueError
 
 from engine.text.sanitize import one_line
-
-__all__ = ["InvalidSelectValueError", "PickList"]
 
 SelectType = TypeVar("SelectType", bound=Hashable)
 

@@ -16,33 +16,35 @@ from engine.text.sanitize import one_line
 
 from ..timefmt import local_stamp
 
+Parts = list[tuple[str, str, str]]  # (label, value, the value's style)
+
 
 def recording_info(detail: InteractionDetail) -> Text:
     """Two lines, who and what, then when (and the code): at 80 columns one line wrapped
     in the middle of a date."""
-    text = Text()
-    first = True
-
-    def part(label: str, value: str, style: str = "") -> None:
-        nonlocal first
-        if not first:
-            text.append(" · ", style="dim")
-        first = False
-        text.append(f"{label} ", style="bold")
-        text.append(value, style=style)
-
-    part("Agent", one_line(detail.agent or "(none)", 30))
-    part("State", str(detail.state), "yellow" if detail.state == "closed" else "green")
     attachments = sum(len(m.attachments) for m in detail.messages)
     noun = "message" if len(detail.messages) == 1 else "messages"
-    part("Mail", f"{len(detail.messages)} {noun}, {attachments} attached")
-    text.append("\n")
-    first = True
-    part("Arrived", local_stamp(detail.arrived_at))
+    who: Parts = [
+        ("Agent", one_line(detail.agent or "(none)", 30), ""),
+        ("State", str(detail.state), "yellow" if detail.state == "closed" else "green"),
+        ("Mail", f"{len(detail.messages)} {noun}, {attachments} attached", ""),
+    ]
+    when: Parts = [("Arrived", local_stamp(detail.arrived_at), "")]
     if detail.closed_at is not None:
-        part("Closed", local_stamp(detail.closed_at))
+        when.append(("Closed", local_stamp(detail.closed_at), ""))
     if detail.disposition:
-        part("Code", one_line(detail.disposition, 40))
+        when.append(("Code", one_line(detail.disposition, 40), ""))
+    return Text("\n").join([_line(who), _line(when)])
+
+
+def _line(parts: Parts) -> Text:
+    """`Label value · Label value`."""
+    text = Text()
+    for label, value, style in parts:
+        if text.plain:
+            text.append(" · ", style="dim")
+        text.append(f"{label} ", style="bold")
+        text.append(value, style=style)
     return text
 
 
