@@ -537,13 +537,14 @@ async def ingest_cost(messages: int) -> None:
     what keeping the index in the writer's transaction costs each message."""
     took = {}
     for revision in ("0019", "head"):
-        work = Path(tempfile.mkdtemp(prefix="bench-ingest-cost-"))
-        db = Database(sqlite_url(work / "cost.db"))
-        await upgrade_to(db, revision)
-        await db.close()
-        started = time.perf_counter()
-        fill(work / "cost.db", messages, random.Random(15))
-        took[revision] = time.perf_counter() - started
+        with tempfile.TemporaryDirectory(prefix="bench-ingest-cost-") as name:
+            work = Path(name)
+            db = Database(sqlite_url(work / "cost.db"))
+            await upgrade_to(db, revision)
+            await db.close()
+            started = time.perf_counter()
+            fill(work / "cost.db", messages, random.Random(15))
+            took[revision] = time.perf_counter() - started
     extra = (took["head"] - took["0019"]) / messages * 1e6
     print(f"writing {messages:,} messages: {took['0019']:.1f} s without the index triggers,"
           f" {took['head']:.1f} s with them: +{extra:.0f} us per message")  # fmt: skip
