@@ -11,12 +11,12 @@ sorted on the sort column without an index, a page of 40), and prints p50/p99 of
 
     uv run python -m bench.search [--messages 1000000] [--keep DIR]
 
-The scan runs on a copy of the database with only the indexes the issue's database had
-(the schema of revision 0019, `scan_copy`): the same rows, none of the indexes issue 15
-added for the search (an agent's newest, a campaign's period, sent mail by date), which made
-the scan's searches of one agent seek their rows where the issue's scanned the table.
-`--scan-schema head` gives it every index of today's schema instead (a stricter reference
-than the issue's; the ratio printed says which).
+The scan runs on a copy of the database with the indexes the issue's database had and no
+other (the schema of revision 0019, `scan_copy`): the same rows, none of the indexes issue
+15 added for the search (an agent's newest, a campaign's period, sent mail by date), and the
+one on an agent's states that migration 0040 replaced made again. `--scan-schema head` runs
+it on the database itself, with every index of today's schema (a stricter reference than
+the issue's; the ratio printed says which).
 
 Both run the same searches (20 rounds of the mix, 300 searches, by default): the mix has
 fast and slow kinds for either, so a median of a few rounds of the scan moved with which kinds
@@ -321,7 +321,7 @@ class IssueScan:
     and shares the capped count, which is the work of issue 15, not the scan it replaces.
     It runs on `scan_copy`'s database: with today's indexes the `+col` spared the sort
     indexes only, and an agent's rows (every third round) or a campaign's period were sought
-    in the indexes issue 15 added for them (migrations 0035, 0038, 0040)."""
+    in the indexes issue 15 added for them (migrations 0020, 0035, 0038, 0040)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -381,42 +381,51 @@ async def upgrade_to(db: Database, revision: str) -> None:
         await conn.run_sync(upgrade)
 
 
-async def issue_indexes() -> set[str]:
-    """The indexes of the schema issue 15 measured its scan on (revision 0019)."""
+async def issue_indexes() -> dict[str, str]:
+    """The indexes (name: definition) of the schema issue 15 measured its scan on (revision
+    0019), read from an empty database migrated to it."""
     with tempfile.TemporaryDirectory(prefix="bench-search-0019-") as work:
         db = Database(sqlite_url(Path(work) / "schema.db"))
         await upgrade_to(db, "0019")
         await db.close()
         conn = sqlite3.connect(Path(work) / "schema.db")
         try:
-            return {name for (name,) in conn.execute(INDEX_NAMES)}
+            return dict(conn.execute(INDEXES).fetchall())
         finally:
             conn.close()
 
 
-INDEX_NAMES = "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+# Named indexes only: SQLite's own (primary keys, UNIQUE) have no definition.
+INDEXES = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
 
 
-def scan_copy(path: Path, copy: Path, keep: set[str] | None) -> list[str]:
-    """`path` copied to `copy` (its log checkpointed first: the same rows), then every index
-    not in `keep` dropped (None: all kept). Returns the indexes dropped."""
+def scan_copy(path: Path, copy: Path, schema: dict[str, str]) -> tuple[list[str], list[str]]:
+    """`path` copied to `copy` (its log checkpointed first: the same rows), then given the
+    indexes of `schema` and no other: those it lacks or defines otherwise dropped, those
+    later migrations removed or changed made again (0040 replaced the 0001 index on an
+    agent's states, which the issue's scan sought an agent's rows in). Returns the names
+    dropped and made."""
     conn = sqlite3.connect(path)
     try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     finally:
         conn.close()
+    if busy:
+        raise SystemExit(f"{path}: its log could not be checkpointed (a reader holds it)")
     for leftover in (copy, copy.with_name(copy.name + "-wal"), copy.with_name(copy.name + "-shm")):
         leftover.unlink(missing_ok=True)
     shutil.copyfile(path, copy)
     conn = sqlite3.connect(copy)
     try:
-        dropped = sorted(
-            name for (name,) in conn.execute(INDEX_NAMES) if keep is not None and name not in keep
-        )
+        now = dict(conn.execute(INDEXES).fetchall())
+        dropped = sorted(name for name, sql in now.items() if schema.get(name) != sql)
+        made = sorted(name for name, sql in schema.items() if now.get(name) != sql)
         for name in dropped:
             conn.execute(f'DROP INDEX "{name}"')
+        for name in made:
+            conn.execute(schema[name])
         conn.commit()
-        return dropped
+        return dropped, made
     finally:
         conn.close()
 
@@ -487,13 +496,13 @@ async def run(messages: int, rounds: int, like_rounds: int, work: Path, scan_sch
     fts_times = await measure(fts, mixes, as_user, answers)
     # The copy after the index's searches: writing 3 GB leaves the disk busy for a while.
     scan_db = None
-    if like_rounds:
-        keep_indexes = await issue_indexes() if scan_schema == "issue" else None
+    if like_rounds and scan_schema == "issue":
+        schema = await issue_indexes()
         started = time.perf_counter()
-        dropped = scan_copy(path, work / "scan.db", keep_indexes)
+        dropped, made = scan_copy(path, work / "scan.db", schema)
         print(
-            f"the scan's copy ({scan_schema} schema) in {time.perf_counter() - started:.0f} s,"
-            f" indexes dropped: {', '.join(dropped) or 'none'}"
+            f"the scan's copy with the issue's indexes in {time.perf_counter() - started:.0f} s;"
+            f" dropped: {', '.join(dropped) or 'none'}; made again: {', '.join(made) or 'none'}"
         )
         scan_db = Database(sqlite_url(work / "scan.db"))
     like = IssueScan(scan_db or db)
