@@ -9,7 +9,7 @@ capped at 1,000 as the console and ctl ask by default), and through `IssueScan`,
 scan issue 15 measured (one statement, `lower(col) LIKE '%q%'`, joined with the campaigns,
 sorted on the sort column without an index, a page of 40), and prints p50/p99 of both.
 
-    uv run python -m bench.search [--messages 1000000] [--keep DIR]
+    uv run python -m bench.search [--messages 1000000] [--keep DIR] [--scan-schema head]
 
 The scan runs on a copy of the database with the indexes the issue's database had and no
 other (the schema of revision 0019, `scan_copy`): the same rows, none of the indexes issue
@@ -39,14 +39,14 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from sqlalchemy import Connection, select, text
+from sqlalchemy import select, text
 
-from data.db import Database, alembic_config, sqlite_url
+from data.db import Database, sqlite_url
 from data.models import Campaign, Interaction
 from engine.api.schemas import RecordingPage, RecordingQuery
 from engine.services.queries import summaries_where
@@ -371,22 +371,12 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-async def upgrade_to(db: Database, revision: str) -> None:
-    def upgrade(connection: Connection) -> None:
-        cfg = alembic_config()
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
-
-    async with db.engine.begin() as conn:
-        await conn.run_sync(upgrade)
-
-
 async def issue_indexes() -> dict[str, str]:
     """The indexes (name: definition) of the schema issue 15 measured its scan on (revision
     0019), read from an empty database migrated to it."""
     with tempfile.TemporaryDirectory(prefix="bench-search-0019-") as work:
         db = Database(sqlite_url(Path(work) / "schema.db"))
-        await upgrade_to(db, "0019")
+        await db.upgrade("0019")
         await db.close()
         conn = sqlite3.connect(Path(work) / "schema.db")
         try:
@@ -456,7 +446,7 @@ async def run(messages: int, rounds: int, like_rounds: int, work: Path, scan_sch
     db = Database(sqlite_url(path))
     fresh = not path.exists()
     if fresh:
-        await upgrade_to(db, "0019")
+        await db.upgrade("0019")
         started = time.perf_counter()
         facts = fill(path, messages, rng)
         print(f"generated {messages:,} messages in {facts['interactions']:,} interactions"
@@ -549,7 +539,7 @@ async def ingest_cost(messages: int) -> None:
         with tempfile.TemporaryDirectory(prefix="bench-ingest-cost-") as name:
             work = Path(name)
             db = Database(sqlite_url(work / "cost.db"))
-            await upgrade_to(db, revision)
+            await db.upgrade(revision)
             await db.close()
             started = time.perf_counter()
             fill(work / "cost.db", messages, random.Random(15))
@@ -586,9 +576,13 @@ def main() -> None:
     like_rounds = args.rounds if args.like_rounds is None else args.like_rounds
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        asyncio.run(run(args.messages, args.rounds, like_rounds, args.keep, args.scan_schema))
-        return
-    with tempfile.TemporaryDirectory(prefix="bench-search-") as work:  # 3 GB for 1M messages
+    # Without --keep, a directory removed after the run (3 GB for 1M messages).
+    place = (
+        nullcontext(str(args.keep))
+        if args.keep
+        else tempfile.TemporaryDirectory(prefix="bench-search-")
+    )
+    with place as work:
         asyncio.run(run(args.messages, args.rounds, like_rounds, Path(work), args.scan_schema))
 
 

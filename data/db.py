@@ -327,11 +327,13 @@ class Database:
         with Session(self._sync_engine, expire_on_commit=False) as session, session.begin():
             return work(session)
 
-    async def upgrade(self) -> None:
+    async def upgrade(self, revision: str = "head") -> None:
+        """Migrated to `revision` (an older one: benches measuring an earlier schema)."""
+
         def run(connection: Connection) -> None:
             cfg = alembic_config()
             cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, revision)
 
         if self.engine.dialect.name != "sqlite":
             async with self.engine.begin() as conn:
