@@ -45,6 +45,10 @@ class Settings(msgspec.Struct, kw_only=True):
     socket_group: str = ""  # OS group given access to the socket (mode 0660)
     poll_seconds: float = 30.0  # IMAP poll interval when the server lacks IDLE
     idle_seconds: float = 25 * 60.0  # re-issue IDLE before servers drop it (RFC 2177: 29 min)
+    # The longest a mailbox waits in IDLE before it looks for new mail itself: a server can
+    # miss a push (Dovecot then waits for its own 30 s check), and a connection a NAT dropped
+    # in silence tells nothing until a command goes unanswered.
+    idle_check_seconds: float = 60.0
     outbox_retry_base: float = 30.0
     # An empty line on a console's event stream after this long without sending it anything;
     # the hello tells the console, which gives the engine up after 1.5 times as long (5 s more

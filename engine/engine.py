@@ -470,6 +470,7 @@ class Engine:
                 self.ingestor,
                 poll_seconds=self.settings.poll_seconds,
                 idle_seconds=self.settings.idle_seconds,
+                idle_check_seconds=self.settings.idle_check_seconds,
                 on_connected=connected,
                 bearer_for=self.oauth.bearer_for,
             )

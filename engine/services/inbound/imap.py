@@ -1,5 +1,9 @@
 """Inbound over IMAP: fetch new UIDs after the checkpoint, then wait with IDLE (or poll).
 
+IDLE is never trusted alone: it ends every `idle_check_seconds` (60 s) for a UID SEARCH of
+its own, so mail whose push the server missed waits no longer than that, and a connection
+dropped without a word (a NAT's timeout) is found out when its DONE goes unanswered.
+
 One `ImapMailbox.run()` per receiving campaign, restarted with backoff by the engine when it
 fails. Messages are fetched in UID order, in batches that each commit with the checkpoint of
 their last UID, so a crash resumes exactly after the last committed batch. A UIDVALIDITY
@@ -84,6 +88,7 @@ class ImapMailbox:
         *,
         poll_seconds: float = 30.0,
         idle_seconds: float = 25 * 60.0,
+        idle_check_seconds: float = 60.0,
         on_connected: Callable[[], None] | None = None,
         bearer_for: Callable[[int], Awaitable[Bearer | None]] | None = None,
     ) -> None:
@@ -94,7 +99,9 @@ class ImapMailbox:
         self.secrets = secrets
         self.ingestor = ingestor
         self.poll_seconds = poll_seconds
-        self.idle_seconds = idle_seconds
+        # IDLE ends after the shorter of the two: the server's limit, or the check for mail
+        # the server did not push (see Settings.idle_check_seconds).
+        self.idle_seconds = min(idle_seconds, idle_check_seconds)
         self._told_of_new_mail = False  # a higher `* N EXISTS` came with a command's answer
         self._exists = 0  # the folder's message count as the server last said it
 
@@ -167,6 +174,11 @@ class ImapMailbox:
                     await asyncio.wait_for(client.logout(), 5)
                 except (aioimaplib.AioImapException, OSError, TimeoutError):
                     pass
+            # aioimaplib's own tasks left behind: an IDLE whose start a cancellation cut short
+            # would fail with the closed connection and be logged as never retrieved.
+            for task in list(client.tasks):
+                task.cancel()
+                task.add_done_callback(_retrieve)
             if client.protocol.transport is not None:
                 client.protocol.transport.close()  # if LOGOUT failed; no-op once closed
 
@@ -182,7 +194,7 @@ class ImapMailbox:
                 idle.cancel()  # the connection is closed next; no DONE round trip
                 # It may have failed with the lost connection first: read, not logged as
                 # an exception nobody retrieved.
-                idle.add_done_callback(lambda done: done.cancelled() or done.exception())
+                idle.add_done_callback(_retrieve)
             else:
                 client.idle_done()
                 await unless_lost(asyncio.wait_for(idle, timeout=30), lost)
@@ -333,6 +345,13 @@ def exists_count(lines: list[bytes | bytearray], known: int | None = None) -> in
         elif count is not None:
             count = max(0, count - 1)
     return count
+
+
+def _retrieve(task: asyncio.Future[object]) -> None:
+    """Read a task's end, so that one failed with its lost connection is not logged as an
+    exception nobody retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _cancelling() -> bool:
