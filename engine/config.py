@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from socket import gethostname
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import platformdirs
@@ -25,6 +25,9 @@ ENV_PREFIX = "POSTDESK_"
 # The secrets key as a systemd credential (`LoadCredential=postdesk.key:/etc/postdesk/...`):
 # systemd hands it to the engine alone, in $CREDENTIALS_DIRECTORY, outside the data dir.
 KEY_CREDENTIAL = "postdesk.key"
+# A wait between two looks at a mailbox: 0 (or less) would make a mailbox ask its server as
+# fast as the network allows.
+Seconds = Annotated[float, msgspec.Meta(ge=0.1)]
 
 
 def default_data_dir() -> Path:
@@ -43,12 +46,12 @@ class Settings(msgspec.Struct, kw_only=True):
     key_file: Path | None = None
     socket_path: Path | None = None  # empty: <home>/run/engine.sock
     socket_group: str = ""  # OS group given access to the socket (mode 0660)
-    poll_seconds: float = 30.0  # IMAP poll interval when the server lacks IDLE
-    idle_seconds: float = 25 * 60.0  # re-issue IDLE before servers drop it (RFC 2177: 29 min)
+    poll_seconds: Seconds = 30.0  # IMAP poll interval when the server lacks IDLE
+    idle_seconds: Seconds = 25 * 60.0  # re-issue IDLE before servers drop it (RFC 2177: 29 min)
     # The longest a mailbox waits in IDLE before it looks for new mail itself: a server can
     # miss a push (Dovecot then waits for its own 30 s check), and a connection a NAT dropped
     # in silence tells nothing until a command goes unanswered.
-    idle_check_seconds: float = 60.0
+    idle_check_seconds: Seconds = 60.0
     outbox_retry_base: float = 30.0
     # An empty line on a console's event stream after this long without sending it anything;
     # the hello tells the console, which gives the engine up after 1.5 times as long (5 s more

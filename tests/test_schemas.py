@@ -117,3 +117,10 @@ def test_a_bad_setting_is_named_and_stops_the_command(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.startswith("postdesk: POSTDESK_POLL_SECONDS='often': expected"), proc.stderr
+
+
+def test_a_wait_between_looks_at_a_mailbox_cannot_be_zero() -> None:
+    for name in ("POLL_SECONDS", "IDLE_SECONDS", "IDLE_CHECK_SECONDS"):
+        with pytest.raises(SettingsError, match=f"POSTDESK_{name}='0': expected `float` >= 0.1"):
+            Settings.from_env({f"POSTDESK_{name}": "0"})
+    assert Settings.from_env({"POSTDESK_IDLE_CHECK_SECONDS": "5"}).idle_check_seconds == 5.0

@@ -158,7 +158,8 @@ class ImapMailbox:
                     continue
                 # Python 3.11's wait_for (inside aioimaplib) can swallow a cancellation that
                 # lands as a response completes; without this the task would go on to IDLE
-                # for 25 minutes and an admin's save of the campaign would wait on it.
+                # (up to idle_check_seconds) and an admin's save of the campaign would wait on
+                # it.
                 if _cancelling():
                     raise asyncio.CancelledError
                 if idle_ok:
@@ -179,6 +180,8 @@ class ImapMailbox:
             for task in list(client.tasks):
                 task.cancel()
                 task.add_done_callback(_retrieve)
+            if (timer := getattr(client, "_idle_waiter", None)) is not None:
+                timer.cancel()  # the end of an IDLE cut short: nothing to end on a closed line
             if client.protocol.transport is not None:
                 client.protocol.transport.close()  # if LOGOUT failed; no-op once closed
 
@@ -186,7 +189,10 @@ class ImapMailbox:
         # Dropped while we fetched: raised at once, not IDLE sent on a dead connection.
         idle = await unless_lost(client.idle_start(timeout=self.idle_seconds), lost)
         try:
-            await unless_lost(client.wait_server_push(timeout=self.idle_seconds + 5), lost)
+            push = await unless_lost(client.wait_server_push(timeout=self.idle_seconds + 5), lost)
+            # The folder's count follows what the server said while we listened (a mail
+            # expunged meanwhile must not make the next `* N EXISTS` look old).
+            self._notice_new_mail(push)
         except TimeoutError:
             pass
         finally:
