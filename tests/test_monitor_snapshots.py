@@ -71,3 +71,44 @@ async def _mirrored(pilot: Pilot[None]) -> None:
 def test_mirrored_agent_screen(snap_compare: Callable[..., bool], size: tuple[int, int]) -> None:
     app = PostdeskApp(lambda _user: Watching(), mode="supervisor")  # type: ignore[arg-type,return-value]
     assert snap_compare(app, terminal_size=size, run_before=_mirrored)
+
+
+async def _zoomed(pilot: Pilot[None]) -> None:
+    await _mirrored(pilot)
+    await press(pilot, "z")
+    pilot.app.clear_notifications()  # the note on how back would cover the picture's corner
+    await settle(pilot)
+
+
+def test_mirrored_agent_screen_full_screen_80x24(snap_compare: Callable[..., bool]) -> None:
+    """`z`: the agent's 80x24 picture alone on an 80x24 terminal, whole."""
+    app = PostdeskApp(lambda _user: Watching(), mode="supervisor")  # type: ignore[arg-type,return-value]
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_zoomed)
+
+
+async def test_full_screen_fits_the_agents_picture_and_escape_comes_back_first() -> None:
+    app = PostdeskApp(lambda _user: Watching(), mode="supervisor")  # type: ignore[arg-type,return-value]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _mirrored(pilot)
+        mirror = app.screen
+        assert isinstance(mirror, MirrorScreen)
+        # Framed, under a header and a status line, the 80x24 picture cannot fit.
+        assert mirror.view.max_scroll_y > 0 or mirror.view.max_scroll_x > 0
+        await press(pilot, "z")
+        assert "z, Esc or a click brings this back" in str([n.message for n in app._notifications])
+        app.clear_notifications()
+        await settle(pilot)
+        assert mirror.view.region.size == (80, 24)
+        assert (mirror.view.max_scroll_x, mirror.view.max_scroll_y) == (0, 0)
+        rows = screen_text(app).splitlines()
+        assert "Screen viewed by Sam Supervisor" in rows[0]  # the agent's own header, on top
+        assert "LIVE" not in screen_text(app)  # none of the supervisor's lines
+        await press(pilot, "escape")  # out of full screen, still watching
+        assert app.screen is mirror and not mirror.zoomed
+        assert "LIVE" in screen_text(app)
+        await press(pilot, "z")
+        await pilot.click(offset=(40, 12))  # and by mouse
+        await settle(pilot)
+        assert app.screen is mirror and not mirror.zoomed
+        await press(pilot, "escape")
+        assert not isinstance(app.screen, MirrorScreen)

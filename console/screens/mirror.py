@@ -5,6 +5,8 @@ watch (it refuses without the agent's "screen monitoring allowed", or to anyone 
 supervisor). Frames arrive on the supervisor screen's event stream, which hands them here;
 nothing typed here reaches the agent. After a reconnect the watch is resumed (the engine then
 asks the agent's console for every row again); `escape` ends it, which the audit log records.
+`z` (tmux's zoom) hides this screen's own lines and the frame, so an agent's 80x24 picture fits
+a supervisor's 80x24 terminal whole.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
@@ -31,8 +33,15 @@ RESYNC = 2.0  # seconds between asks for every row again, when a change came wit
 class MirrorScreen(Screen[None]):
     DEFAULT_CSS = """
     MirrorScreen #mirror-frame { height: 1fr; }
+    MirrorScreen.-zoomed Header, MirrorScreen.-zoomed #mirror-status,
+    MirrorScreen.-zoomed Footer { display: none; }
+    MirrorScreen.-zoomed MirrorView { border: none; }
     """
-    BINDINGS = [Binding("escape,q", "back", "Back", id="mirror.back")]
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="mirror.back"),
+        Binding("q", "leave", "Back", show=False, id="mirror.leave"),
+        Binding("z", "zoom", "Full screen", id="mirror.zoom"),
+    ]
 
     def __init__(self, client: EngineClient, watch: WatchOut) -> None:
         super().__init__()
@@ -102,7 +111,29 @@ class MirrorScreen(Screen[None]):
         """The same watch again (after a reconnect, or to get every row again)."""
         self.watching = await self.client.watch("screen", self.agent, resume=self.watching.id)
 
+    @property
+    def zoomed(self) -> bool:
+        return self.has_class("-zoomed")
+
+    def action_zoom(self) -> None:
+        self.set_class(not self.zoomed, "-zoomed")
+        if self.zoomed:
+            # Nothing of the supervisor's own console shows any more: say how to get back.
+            self.notify("Only the agent's screen shows now: z, Esc or a click brings this back.")
+
+    def on_click(self, event: events.Click) -> None:
+        if self.zoomed:  # the mouse's way back: full screen has no footer to click
+            event.stop()
+            self.action_zoom()
+
     def action_back(self) -> None:
+        """Esc: out of full screen first, then out of the view."""
+        if self.zoomed:
+            self.action_zoom()
+        else:
+            self.action_leave()
+
+    def action_leave(self) -> None:
         # The app's worker, not this screen's: the screen's are cancelled as it leaves.
         self.app.run_worker(
             end_watch(self.client, self.watching.id), group="watch-end", exit_on_error=False
