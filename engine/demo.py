@@ -139,10 +139,26 @@ class DemoWorld:
 
     async def seed(self) -> None:
         admin = self.engine.admin
+        # The agents allow their screen to be viewed: Sam can watch Ana's console, and Ben
+        # Bot's (headless in the demo: postdesk/demo.py), with `v` on the grid.
         for username, name, roles in HUMANS:
-            await admin.add_user(UserIn(username=username, display_name=name, roles=roles))
+            await admin.add_user(
+                UserIn(
+                    username=username,
+                    display_name=name,
+                    roles=roles,
+                    screen_monitoring_allowed="agent" in roles,
+                )
+            )
         for username, name in BOTS:
-            await admin.add_user(UserIn(username=username, display_name=name, roles=["agent"]))
+            await admin.add_user(
+                UserIn(
+                    username=username,
+                    display_name=name,
+                    roles=["agent"],
+                    screen_monitoring_allowed=True,
+                )
+            )
         await admin.add_campaign(
             CampaignIn(
                 name="Support",
